@@ -1,0 +1,143 @@
+/* backup: Velero's layout, read-only.
+ *
+ * A backup_repo is every recovery point in one vault: `backups/<name>/`
+ * holding `velero-backup.json`. Each struct backup is indexed on first
+ * use: its tarball is streamed once, every item rendered (YAML and the
+ * original JSON), and the result written to the cache as one index file
+ * that later runs map at once. The index is a tree of nodes:
+ *
+ *   backup.yaml  describe.txt  logs  errors.txt  meta/<object>.yaml
+ *   namespaces/<ns>/<resource.group>/<name>.yaml
+ *   cluster/<resource.group>/<name>.yaml
+ *   apiversions/<resource.group>/<version dir>/{namespaces/<ns>,cluster}/<name>.yaml
+ *
+ * (".json" and the original bytes in the JSON view). Node numbers are
+ * stable for the life of the repo; node 0 is the backup directory itself.
+ *
+ * Thread-safety: every function may be called from several threads.
+ * struct backup pointers stay valid until backup_repo_free(), even for
+ * backups that disappear from the vault. No FUSE here. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cache/cache.h"
+#include "common/error.h"
+#include "vault/vault.h"
+
+struct backup_repo;
+struct backup;
+
+enum backup_view {
+	BACKUP_VIEW_YAML, /* items as <name>.yaml */
+	BACKUP_VIEW_JSON, /* items as <name>.json, the tarball's own bytes */
+};
+
+struct backup_options {
+	enum backup_view view;
+};
+
+/* Borrows v and c: both must outlive the repo. Lists nothing yet. */
+int backup_repo_new(struct vault *v, struct cache *c,
+		    const struct backup_options *o, struct backup_repo **out);
+struct backup_repo *backup_repo_free(struct backup_repo *r);
+enum backup_view backup_repo_view(const struct backup_repo *r);
+
+/* Lists `backups/` (one LIST) and updates the slots: new backups get new
+ * slots, vanished ones are marked gone. Slots are never reused. */
+int backup_repo_refresh(struct backup_repo *r, struct verror *e);
+/* Number of slots, gone ones included. */
+size_t backup_repo_count(struct backup_repo *r);
+/* The backup in slot, NULL if out of range. */
+struct backup *backup_repo_slot(struct backup_repo *r, size_t slot);
+/* Finds a present backup by name; NULL if none. *slot if non-NULL. */
+struct backup *backup_repo_find(struct backup_repo *r, const char *name,
+				size_t *slot);
+/* The newest backup whose phase is Completed (by completion time), as a
+ * slot. Reads every velero-backup.json not read yet. -ENOENT if none. */
+int backup_repo_latest(struct backup_repo *r, size_t *slot);
+
+/* Schedules (the velero.io/schedule-name label), numbered stably for the
+ * life of the repo. Reading them reads every velero-backup.json. */
+size_t backup_repo_schedule_count(struct backup_repo *r);
+/* Borrowed name of schedule i, NULL if out of range. */
+const char *backup_repo_schedule_name(struct backup_repo *r, size_t i);
+int backup_repo_schedule_find(struct backup_repo *r, const char *name,
+			      size_t *i);
+/* The slots of the present backups of schedule i, sorted by name. Caller
+ * frees *slots. */
+int backup_repo_schedule_members(struct backup_repo *r, size_t i,
+				 size_t **slots, size_t *n);
+
+const char *backup_name(const struct backup *b);
+bool backup_gone(const struct backup *b);
+
+/* What velero-backup.json says, read once per backup. */
+struct backup_info {
+	char phase[32];     /* "Completed", "Failed", ...; "" if unknown */
+	char schedule[256]; /* velero.io/schedule-name, "" if none */
+	int64_t time;       /* completion time, else start, else creation,
+			     * else the object's mtime (seconds) */
+	int64_t completed;  /* completion time, 0 if none */
+	bool valid;         /* velero-backup.json was read and parsed */
+};
+
+/* Fills *out. Never fails for a backup whose velero-backup.json is
+ * missing or malformed (valid is false and the backup's errors.txt says
+ * why); fails with -EIO when the vault can't be read. */
+int backup_info(struct backup *b, struct backup_info *out, struct verror *e);
+
+/* Indexes the backup if needed (tarball streamed once, index cached);
+ * idempotent and safe to call from several threads at once. A corrupt
+ * backup is still opened: its errors.txt and describe.txt tell what went
+ * wrong, broken items read as -EIO. Fails (-EIO, -ENOMEM) only when
+ * nothing can be shown; the next call tries again. */
+int backup_open(struct backup *b, struct verror *e);
+/* Milliseconds the last backup_open() took to build (0: mapped from the
+ * cache). For tests and benchmarks. */
+uint64_t backup_build_ms(const struct backup *b);
+
+#define BACKUP_NODE_ROOT 0u
+
+enum backup_node_type {
+	BACKUP_NODE_DIR,
+	BACKUP_NODE_FILE,
+};
+
+struct backup_stat {
+	enum backup_node_type type;
+	uint64_t size;
+	mode_t perm;     /* 0555 dirs, 0444 files, 0400 Secrets */
+	uint32_t nlink;
+	int64_t mtime;   /* the backup's time */
+	bool broken;     /* reads fail with -EIO */
+};
+
+/* Node 0 needs only backup_info(); the others need backup_open(), which
+ * these functions call themselves. -ENOENT for a node that doesn't
+ * exist, -ENOTDIR/-EISDIR as usual. */
+int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
+		     struct verror *e);
+int backup_node_lookup(struct backup *b, uint32_t dir, const char *name,
+		       uint32_t *node, struct verror *e);
+/* The child at position pos of dir, for readdir: its node and name
+ * (written to name, NUL-terminated, namesz >= 256). -ENOENT past the end. */
+int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
+		      uint32_t *node, char *name, size_t namesz,
+		      struct verror *e);
+/* Number of children of dir. */
+int backup_node_nchildren(struct backup *b, uint32_t dir, uint32_t *n,
+			  struct verror *e);
+/* Points *data at up to size bytes of the file from off (zero copy; the
+ * bytes stay valid until backup_repo_free()); *got may be 0 at the end.
+ * -EIO when the item is broken or its bytes in the cache are corrupt. */
+int backup_node_read(struct backup *b, uint32_t node, uint64_t off,
+		     size_t size, const void **data, size_t *got,
+		     struct verror *e);
+
+/* Walks a '/'-separated path below the backup directory ("" is node 0). */
+int backup_node_walk(struct backup *b, const char *path, uint32_t *node,
+		     struct verror *e);

@@ -1,0 +1,124 @@
+/* Private to backup/: the repo and backup structs and the index format. */
+#pragma once
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "backup/backup.h"
+#include "common/sbuf.h"
+
+/* ---- The index file ------------------------------------------------------
+ *
+ * One file per backup, mapped read-only:
+ *
+ *   [header][data ...][nodes][names]
+ *
+ * Nodes are a breadth-first table: the children of a directory are
+ * contiguous and sorted by name (memcmp), so lookups bisect and readdir
+ * walks by position. Names are stored without the view's extension for
+ * items. Each file's bytes carry a CRC-32 that is checked when the file is
+ * first read; the nodes and names carry one checked when the index is
+ * mapped. Little-endian, this machine's layout: the file is a cache, not an
+ * interchange format (the magic includes the version). */
+
+#define IDX_MAGIC "VFSIDX\0\2"
+#define IDX_MAX_FILE ((uint64_t)1 << 40)
+
+enum idx_type {
+	IDX_DIR = 1,
+	IDX_FILE = 2, /* the same bytes in both views (describe.txt, logs) */
+	IDX_ITEM = 3, /* <name>.yaml / <name>.json: rendered and original */
+};
+
+enum idx_flags {
+	IDX_F_SECRET = 1 << 0, /* mode 0400 */
+	IDX_F_BROKEN = 1 << 1, /* reads fail with EIO */
+};
+
+struct idx_header {
+	char magic[8];
+	uint64_t file_size;
+	uint64_t data_off, data_len;
+	uint64_t nodes_off;
+	uint64_t names_off, names_len;
+	uint32_t node_count;
+	uint32_t meta_crc;   /* CRC-32 of nodes and names */
+	uint32_t header_crc; /* CRC-32 of this header with header_crc = 0 */
+	uint32_t reserved[5];
+};
+
+struct idx_node {
+	uint32_t name_off;
+	uint16_t name_len;
+	uint8_t type;
+	uint8_t flags;
+	uint32_t first_child; /* dirs */
+	uint32_t nchildren;   /* dirs */
+	uint64_t off[2];      /* files: [view] (IDX_FILE uses [0] only) */
+	uint32_t len[2];
+	uint32_t crc[2];
+};
+
+/* Where bytes of one file sit in the data region. */
+struct idx_ref {
+	uint64_t off;
+	uint32_t len;
+	uint32_t crc;
+};
+
+/* ---- The in-memory state ------------------------------------------------ */
+
+enum backup_state {
+	BACKUP_NEW,
+	BACKUP_BUILDING,
+	BACKUP_READY,
+};
+
+struct backup {
+	struct backup_repo *repo;
+	char *name;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool gone;            /* protected by repo->lock */
+	bool info_loaded;     /* protected by lock */
+	struct backup_info info; /* protected by lock; immutable once loaded */
+	char *backup_json;    /* protected by lock; raw velero-backup.json */
+	size_t backup_json_len;
+	char *info_error;     /* protected by lock; why info isn't valid */
+	enum backup_state state; /* protected by lock */
+	/* set once under lock before state becomes READY, then immutable: */
+	struct cache_mapping map;
+	const struct idx_header *hdr;
+	const struct idx_node *nodes;
+	const char *names;
+	const char *data;
+	uint8_t *verified;    /* per node and view: CRC checked; atomics */
+	uint64_t build_ms;
+};
+
+struct schedule {
+	char *name;
+};
+
+struct backup_repo {
+	struct vault *vault;
+	struct cache *cache;
+	struct backup_options opt;
+	pthread_rwlock_t lock;
+	struct backup **slots;      /* protected by lock */
+	size_t nslots;              /* protected by lock */
+	struct schedule *schedules; /* protected by lock */
+	size_t nschedules;          /* protected by lock */
+};
+
+/* index.c: builds the index of b into the cache and maps it. Called with
+ * b->state == BACKUP_BUILDING by one thread. */
+int backup_index_load(struct backup *b, struct verror *e);
+/* Validates a mapped index (header, bounds, CRC of nodes and names, tree
+ * shape). 0 or -EBADMSG. */
+int backup_index_check(const void *addr, size_t len);
+
+/* names.c: the file name for a component, shortened with a hash when the
+ * name plus ext would not fit NAME_MAX. Appends to out. */
+int backup_component_name(const char *name, size_t len, size_t extlen,
+			  struct sbuf *out);

@@ -1,0 +1,491 @@
+/* backup/repo: the list of recovery points of a vault, what each one's
+ * velero-backup.json says, `latest` and the schedules. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backup/backup_i.h"
+#include "common/log.h"
+#include "common/macro.h"
+
+/* velero-backup.json is a few KiB; a cap keeps a hostile store honest */
+#define BACKUP_JSON_MAX ((size_t)16 << 20)
+
+int backup_repo_new(struct vault *v, struct cache *c,
+		    const struct backup_options *o, struct backup_repo **out)
+{
+	struct backup_repo *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->vault = v;
+	r->cache = c;
+	if (o)
+		r->opt = *o;
+	pthread_rwlock_init(&r->lock, NULL);
+	*out = r;
+	return 0;
+}
+
+static void backup_free(struct backup *b)
+{
+	if (b->map.addr)
+		cache_unmap(b->repo->cache, &b->map);
+	free(b->verified);
+	free(b->backup_json);
+	free(b->info_error);
+	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->cond);
+	free(b->name);
+	free(b);
+}
+
+struct backup_repo *backup_repo_free(struct backup_repo *r)
+{
+	size_t i;
+
+	if (!r)
+		return NULL;
+	for (i = 0; i < r->nslots; i++)
+		backup_free(r->slots[i]);
+	free(r->slots);
+	for (i = 0; i < r->nschedules; i++)
+		free(r->schedules[i].name);
+	free(r->schedules);
+	pthread_rwlock_destroy(&r->lock);
+	free(r);
+	return NULL;
+}
+
+enum backup_view backup_repo_view(const struct backup_repo *r)
+{
+	return r->opt.view;
+}
+
+static bool name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n < 256 && !strchr(name, '/') && strcmp(name, ".") &&
+	       strcmp(name, "..");
+}
+
+struct listing {
+	char **names;
+	size_t n, cap;
+};
+
+static int on_backup_dir(const char *name, const struct vault_object *obj,
+			 void *userdata)
+{
+	struct listing *l = userdata;
+
+	if (obj || !name_ok(name)) /* a file directly in backups/, or junk */
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		char **p = realloc(l->names, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->names = p;
+		l->cap = cap;
+	}
+	l->names[l->n] = strdup(name);
+	if (!l->names[l->n])
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static struct backup *backup_new(struct backup_repo *r, const char *name)
+{
+	struct backup *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->repo = r;
+	b->name = strdup(name);
+	if (!b->name) {
+		free(b);
+		return NULL;
+	}
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cond, NULL);
+	return b;
+}
+
+int backup_repo_refresh(struct backup_repo *r, struct verror *e)
+{
+	struct listing l = { 0 };
+	size_t i, j;
+	int ret;
+
+	ret = vault_list(r->vault, "backups/", on_backup_dir, &l, e);
+	if (ret < 0)
+		goto out;
+	qsort(l.names, l.n, sizeof(*l.names), cmp_str);
+
+	pthread_rwlock_wrlock(&r->lock);
+	for (i = 0; i < r->nslots; i++)
+		r->slots[i]->gone =
+			!bsearch(&r->slots[i]->name, l.names, l.n,
+				 sizeof(*l.names), cmp_str);
+	for (j = 0; j < l.n; j++) {
+		struct backup **ns, *b;
+		bool known = false;
+
+		for (i = 0; i < r->nslots && !known; i++)
+			known = strcmp(r->slots[i]->name, l.names[j]) == 0;
+		if (known)
+			continue;
+		ns = realloc(r->slots, (r->nslots + 1) * sizeof(*ns));
+		b = backup_new(r, l.names[j]);
+		if (ns)
+			r->slots = ns;
+		if (!ns || !b) {
+			free(b);
+			ret = -ENOMEM;
+			break;
+		}
+		r->slots[r->nslots++] = b;
+	}
+	pthread_rwlock_unlock(&r->lock);
+out:
+	for (j = 0; j < l.n; j++)
+		free(l.names[j]);
+	free(l.names);
+	return ret;
+}
+
+size_t backup_repo_count(struct backup_repo *r)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&r->lock);
+	n = r->nslots;
+	pthread_rwlock_unlock(&r->lock);
+	return n;
+}
+
+struct backup *backup_repo_slot(struct backup_repo *r, size_t slot)
+{
+	struct backup *b = NULL;
+
+	pthread_rwlock_rdlock(&r->lock);
+	if (slot < r->nslots)
+		b = r->slots[slot];
+	pthread_rwlock_unlock(&r->lock);
+	return b;
+}
+
+struct backup *backup_repo_find(struct backup_repo *r, const char *name,
+				size_t *slot)
+{
+	struct backup *b = NULL;
+	size_t i;
+
+	pthread_rwlock_rdlock(&r->lock);
+	for (i = 0; i < r->nslots; i++)
+		if (!r->slots[i]->gone && strcmp(r->slots[i]->name, name) == 0) {
+			b = r->slots[i];
+			if (slot)
+				*slot = i;
+			break;
+		}
+	pthread_rwlock_unlock(&r->lock);
+	return b;
+}
+
+const char *backup_name(const struct backup *b)
+{
+	return b->name;
+}
+
+bool backup_gone(const struct backup *b)
+{
+	bool g;
+
+	pthread_rwlock_rdlock(&b->repo->lock);
+	g = b->gone;
+	pthread_rwlock_unlock(&b->repo->lock);
+	return g;
+}
+
+/* RFC 3339 as Kubernetes writes it ("2023-10-09T20:05:00Z", maybe with
+ * fractions or an offset) to seconds; 0 if it doesn't parse. */
+static int64_t parse_time(json_t *v)
+{
+	const char *s = json_string_value(v), *p;
+	struct tm tm = { 0 };
+	int64_t t;
+
+	if (!s)
+		return 0;
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return 0;
+	t = (int64_t)timegm(&tm);
+	if (*p == '.')
+		while (*++p >= '0' && *p <= '9')
+			;
+	if ((*p == '+' || *p == '-') && strlen(p) >= 6) {
+		int off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
+			  ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+
+		t += *p == '+' ? -off : off;
+	}
+	return t;
+}
+
+static void info_from_json(struct backup_info *in, json_t *root)
+{
+	json_t *status = json_object_get(root, "status");
+	json_t *meta = json_object_get(root, "metadata");
+	const char *s;
+
+	s = json_string_value(json_object_get(status, "phase"));
+	snprintf(in->phase, sizeof(in->phase), "%s", s ? s : "");
+	s = json_string_value(json_object_get(json_object_get(meta, "labels"),
+					      "velero.io/schedule-name"));
+	snprintf(in->schedule, sizeof(in->schedule), "%s",
+		 s && name_ok(s) ? s : "");
+	in->completed = parse_time(json_object_get(status, "completionTimestamp"));
+	in->time = in->completed;
+	if (!in->time)
+		in->time = parse_time(json_object_get(status, "startTimestamp"));
+	if (!in->time)
+		in->time = parse_time(json_object_get(meta, "creationTimestamp"));
+}
+
+/* Loads velero-backup.json; called with b->lock held. */
+static int info_load(struct backup *b, struct verror *e)
+{
+	struct sbuf buf;
+	struct vault_object obj = { 0 };
+	json_error_t jerr;
+	json_t *root;
+	char key[512];
+	int r;
+
+	snprintf(key, sizeof(key), "backups/%s/velero-backup.json", b->name);
+	sbuf_init(&buf, BACKUP_JSON_MAX);
+	r = vault_get(b->repo->vault, key, &buf, &obj, e);
+	memset(&b->info, 0, sizeof(b->info));
+	if (r == -ENOENT) {
+		b->info_error = strdup("velero-backup.json is missing: the "
+				       "backup is incomplete (still being "
+				       "uploaded, or partly deleted)");
+	} else if (r == -E2BIG) {
+		b->info_error = strdup("velero-backup.json is larger than "
+				       "16 MiB; not read");
+	} else if (r < 0) {
+		sbuf_release(&buf);
+		return r;
+	} else {
+		root = json_loadb(buf.buf, buf.len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!root || !json_is_object(root)) {
+			if (asprintf(&b->info_error,
+				     "velero-backup.json does not parse: line "
+				     "%d column %d: %s",
+				     jerr.line, jerr.column,
+				     root ? "not a JSON object" : jerr.text) < 0)
+				b->info_error = NULL;
+		} else {
+			info_from_json(&b->info, root);
+			b->info.valid = true;
+		}
+		json_decref(root);
+		b->backup_json_len = buf.len;
+		b->backup_json = sbuf_take(&buf, NULL);
+	}
+	if (!b->info.time)
+		b->info.time = obj.mtime;
+	sbuf_release(&buf);
+	b->info_loaded = true;
+	return 0;
+}
+
+int backup_info(struct backup *b, struct backup_info *out, struct verror *e)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&b->lock);
+	if (!b->info_loaded)
+		r = info_load(b, e);
+	if (r == 0)
+		*out = b->info;
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+/* Snapshot of the slots, so that vault reads happen without repo->lock. */
+static size_t slots_copy(struct backup_repo *r, struct backup ***out)
+{
+	size_t n, i, k = 0;
+
+	pthread_rwlock_rdlock(&r->lock);
+	n = r->nslots;
+	*out = malloc((n ? n : 1) * sizeof(**out));
+	for (i = 0; *out && i < n; i++)
+		if (!r->slots[i]->gone)
+			(*out)[k++] = r->slots[i];
+	pthread_rwlock_unlock(&r->lock);
+	return *out ? k : 0;
+}
+
+static size_t slot_of(struct backup_repo *r, struct backup *b)
+{
+	size_t i, s = SIZE_MAX;
+
+	pthread_rwlock_rdlock(&r->lock);
+	for (i = 0; i < r->nslots; i++)
+		if (r->slots[i] == b)
+			s = i;
+	pthread_rwlock_unlock(&r->lock);
+	return s;
+}
+
+int backup_repo_latest(struct backup_repo *r, size_t *slot)
+{
+	struct backup **v, *best = NULL;
+	struct backup_info best_in = { 0 };
+	size_t n, i;
+
+	n = slots_copy(r, &v);
+	for (i = 0; i < n; i++) {
+		struct backup_info in;
+
+		if (backup_info(v[i], &in, NULL) < 0 || !in.valid ||
+		    strcmp(in.phase, "Completed") != 0)
+			continue;
+		if (!best || in.time > best_in.time ||
+		    (in.time == best_in.time && strcmp(v[i]->name, best->name) > 0)) {
+			best = v[i];
+			best_in = in;
+		}
+	}
+	free(v);
+	if (!best)
+		return -ENOENT;
+	*slot = slot_of(r, best);
+	return 0;
+}
+
+/* Adds every schedule name seen in the present backups. */
+static void schedules_update(struct backup_repo *r)
+{
+	struct backup **v;
+	size_t n, i, j;
+
+	n = slots_copy(r, &v);
+	for (i = 0; i < n; i++) {
+		struct backup_info in;
+		bool known = false;
+
+		if (backup_info(v[i], &in, NULL) < 0 || !in.schedule[0])
+			continue;
+		pthread_rwlock_wrlock(&r->lock);
+		for (j = 0; j < r->nschedules && !known; j++)
+			known = strcmp(r->schedules[j].name, in.schedule) == 0;
+		if (!known) {
+			struct schedule *ns = realloc(
+				r->schedules,
+				(r->nschedules + 1) * sizeof(*ns));
+			char *name = strdup(in.schedule);
+
+			if (ns && name) {
+				r->schedules = ns;
+				r->schedules[r->nschedules++].name = name;
+			} else {
+				if (ns)
+					r->schedules = ns;
+				free(name);
+			}
+		}
+		pthread_rwlock_unlock(&r->lock);
+	}
+	free(v);
+}
+
+size_t backup_repo_schedule_count(struct backup_repo *r)
+{
+	size_t n;
+
+	schedules_update(r);
+	pthread_rwlock_rdlock(&r->lock);
+	n = r->nschedules;
+	pthread_rwlock_unlock(&r->lock);
+	return n;
+}
+
+const char *backup_repo_schedule_name(struct backup_repo *r, size_t i)
+{
+	const char *s = NULL;
+
+	pthread_rwlock_rdlock(&r->lock);
+	if (i < r->nschedules)
+		s = r->schedules[i].name;
+	pthread_rwlock_unlock(&r->lock);
+	return s;
+}
+
+int backup_repo_schedule_find(struct backup_repo *r, const char *name,
+			      size_t *i)
+{
+	size_t j, n = backup_repo_schedule_count(r);
+
+	for (j = 0; j < n; j++)
+		if (strcmp(backup_repo_schedule_name(r, j), name) == 0) {
+			*i = j;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int backup_repo_schedule_members(struct backup_repo *r, size_t i,
+				 size_t **slots, size_t *n)
+{
+	const char *name = backup_repo_schedule_name(r, i);
+	size_t count, k, m = 0, *out;
+
+	if (!name)
+		return -ENOENT;
+	pthread_rwlock_rdlock(&r->lock);
+	count = r->nslots;
+	pthread_rwlock_unlock(&r->lock);
+	out = malloc((count ? count : 1) * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (k = 0; k < count; k++) {
+		struct backup *b = backup_repo_slot(r, k);
+		struct backup_info in;
+
+		if (!b || backup_gone(b) || backup_info(b, &in, NULL) < 0 ||
+		    strcmp(in.schedule, name) != 0)
+			continue;
+		out[m++] = k;
+	}
+	/* slots are in discovery order; users expect name order */
+	for (k = 1; k < m; k++) {
+		size_t x = out[k], j = k;
+
+		while (j > 0 && strcmp(backup_repo_slot(r, out[j - 1])->name,
+				       backup_repo_slot(r, x)->name) > 0) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = x;
+	}
+	*slots = out;
+	*n = m;
+	return 0;
+}

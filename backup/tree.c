@@ -1,0 +1,273 @@
+/* backup/tree: opening a backup (once, however many threads ask) and the
+ * node operations over its mapped index. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "backup/backup_i.h"
+#include "common/log.h"
+
+int backup_open(struct backup *b, struct verror *e)
+{
+	struct backup_info in;
+	int r;
+
+	if (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == BACKUP_READY)
+		return 0;
+	/* the index needs velero-backup.json; read it first, unlocked */
+	r = backup_info(b, &in, e);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&b->lock);
+	while (b->state == BACKUP_BUILDING)
+		pthread_cond_wait(&b->cond, &b->lock);
+	if (b->state == BACKUP_READY) {
+		pthread_mutex_unlock(&b->lock);
+		return 0;
+	}
+	b->state = BACKUP_BUILDING;
+	pthread_mutex_unlock(&b->lock);
+
+	r = backup_index_load(b, e);
+
+	pthread_mutex_lock(&b->lock);
+	__atomic_store_n(&b->state, r < 0 ? BACKUP_NEW : BACKUP_READY,
+			 __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+uint64_t backup_build_ms(const struct backup *b)
+{
+	return b->build_ms;
+}
+
+static const char *view_ext(const struct backup *b)
+{
+	return b->repo->opt.view == BACKUP_VIEW_JSON ? ".json" : ".yaml";
+}
+
+static int view_slot(const struct backup *b, const struct idx_node *n)
+{
+	return n->type == IDX_ITEM && b->repo->opt.view == BACKUP_VIEW_JSON;
+}
+
+static int get_node(struct backup *b, uint32_t node, const struct idx_node **n,
+		    struct verror *e)
+{
+	int r = backup_open(b, e);
+
+	if (r < 0)
+		return r;
+	if (node >= b->hdr->node_count)
+		return -ENOENT;
+	*n = &b->nodes[node];
+	return 0;
+}
+
+int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
+		     struct verror *e)
+{
+	const struct idx_node *n;
+	struct backup_info in;
+	int r;
+
+	r = backup_info(b, &in, e);
+	if (r < 0)
+		return r;
+	memset(st, 0, sizeof(*st));
+	st->mtime = in.time;
+	if (node == BACKUP_NODE_ROOT &&
+	    __atomic_load_n(&b->state, __ATOMIC_ACQUIRE) != BACKUP_READY) {
+		/* ls -l backups/ must not fetch tarballs */
+		st->type = BACKUP_NODE_DIR;
+		st->perm = 0555;
+		st->nlink = 2;
+		return 0;
+	}
+	r = get_node(b, node, &n, e);
+	if (r < 0)
+		return r;
+	if (n->type == IDX_DIR) {
+		st->type = BACKUP_NODE_DIR;
+		st->perm = 0555;
+		st->nlink = n->len[0];
+		return 0;
+	}
+	st->type = BACKUP_NODE_FILE;
+	st->perm = n->flags & IDX_F_SECRET ? 0400 : 0444;
+	st->nlink = 1;
+	st->broken = n->flags & IDX_F_BROKEN;
+	st->size = st->broken ? 0 : n->len[view_slot(b, n)];
+	return 0;
+}
+
+static int cmp_entry(const char *a, size_t alen, int atype, const char *bn,
+		     size_t blen, int btype)
+{
+	int c = memcmp(a, bn, MIN(alen, blen));
+
+	if (c)
+		return c;
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return (atype > btype) - (atype < btype);
+}
+
+static int find_child(struct backup *b, const struct idx_node *dir,
+		      const char *name, size_t len, int type, uint32_t *out)
+{
+	uint32_t lo = dir->first_child, hi = dir->first_child + dir->nchildren;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct idx_node *m = &b->nodes[mid];
+		int c = cmp_entry(name, len, type, b->names + m->name_off,
+				  m->name_len, m->type);
+
+		if (c == 0) {
+			*out = mid;
+			return 0;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -ENOENT;
+}
+
+int backup_node_lookup(struct backup *b, uint32_t dir, const char *name,
+		       uint32_t *node, struct verror *e)
+{
+	const struct idx_node *d;
+	size_t len = strlen(name);
+	const char *ext = view_ext(b);
+	int r;
+
+	r = get_node(b, dir, &d, e);
+	if (r < 0)
+		return r;
+	if (d->type != IDX_DIR)
+		return -ENOTDIR;
+	if (len > 5 && memcmp(name + len - 5, ext, 5) == 0 &&
+	    find_child(b, d, name, len - 5, IDX_ITEM, node) == 0)
+		return 0;
+	if (find_child(b, d, name, len, IDX_DIR, node) == 0 ||
+	    find_child(b, d, name, len, IDX_FILE, node) == 0)
+		return 0;
+	return -ENOENT;
+}
+
+int backup_node_nchildren(struct backup *b, uint32_t dir, uint32_t *n,
+			  struct verror *e)
+{
+	const struct idx_node *d;
+	int r = get_node(b, dir, &d, e);
+
+	if (r < 0)
+		return r;
+	if (d->type != IDX_DIR)
+		return -ENOTDIR;
+	*n = d->nchildren;
+	return 0;
+}
+
+int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
+		      uint32_t *node, char *name, size_t namesz,
+		      struct verror *e)
+{
+	const struct idx_node *d, *c;
+	int r = get_node(b, dir, &d, e);
+
+	if (r < 0)
+		return r;
+	if (d->type != IDX_DIR)
+		return -ENOTDIR;
+	if (pos >= d->nchildren)
+		return -ENOENT;
+	c = &b->nodes[d->first_child + pos];
+	if ((size_t)c->name_len + 6 > namesz)
+		return -ENAMETOOLONG;
+	memcpy(name, b->names + c->name_off, c->name_len);
+	name[c->name_len] = '\0';
+	if (c->type == IDX_ITEM)
+		strcat(name, view_ext(b));
+	*node = d->first_child + pos;
+	return 0;
+}
+
+int backup_node_read(struct backup *b, uint32_t node, uint64_t off,
+		     size_t size, const void **data, size_t *got,
+		     struct verror *e)
+{
+	const struct idx_node *n;
+	uint8_t bit;
+	int r, s;
+
+	r = get_node(b, node, &n, e);
+	if (r < 0)
+		return r;
+	if (n->type == IDX_DIR)
+		return -EISDIR;
+	if (n->flags & IDX_F_BROKEN)
+		return verror_set(e, -EIO, "%s: this item could not be read "
+					   "from the backup; see errors.txt",
+				  b->name);
+	s = view_slot(b, n);
+	bit = (uint8_t)(1u << s);
+	if (!(__atomic_load_n(&b->verified[node], __ATOMIC_RELAXED) & bit)) {
+		uint32_t crc = (uint32_t)crc32(
+			0, (const Bytef *)b->data + n->off[s], n->len[s]);
+
+		if (crc != n->crc[s]) {
+			log_debug("%s: node %u fails its checksum", b->name,
+				  node);
+			return verror_set(e, -EIO,
+					  "%s: the cached index is corrupt "
+					  "(checksum); remove it with "
+					  "`velerofs cache prune`",
+					  b->name);
+		}
+		__atomic_fetch_or(&b->verified[node], bit, __ATOMIC_RELAXED);
+	}
+	if (off >= n->len[s]) {
+		*data = NULL;
+		*got = 0;
+		return 0;
+	}
+	*data = b->data + n->off[s] + off;
+	*got = MIN(size, n->len[s] - off);
+	return 0;
+}
+
+int backup_node_walk(struct backup *b, const char *path, uint32_t *node,
+		     struct verror *e)
+{
+	uint32_t cur = BACKUP_NODE_ROOT;
+	char comp[512];
+
+	while (*path) {
+		const char *slash = strchr(path, '/');
+		size_t n = slash ? (size_t)(slash - path) : strlen(path);
+		int r;
+
+		if (n == 0 || (n == 1 && path[0] == '.')) {
+			path += n + (slash != NULL);
+			continue;
+		}
+		if (n >= sizeof(comp))
+			return -ENAMETOOLONG;
+		memcpy(comp, path, n);
+		comp[n] = '\0';
+		r = backup_node_lookup(b, cur, comp, &cur, e);
+		if (r < 0)
+			return r;
+		path += n + (slash != NULL);
+	}
+	*node = cur;
+	return 0;
+}

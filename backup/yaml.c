@@ -1,0 +1,1161 @@
+/* yaml: JSON (as Velero wrote it) to block-style YAML in kubectl's layout.
+ *
+ * One pass over the JSON text with a small recursive-descent tokenizer; no
+ * DOM, so number literals are copied exactly (integers of any size, floats
+ * as written) and nothing but the current string is ever copied. The JSON
+ * is validated strictly (RFC 8259): invalid UTF-8, bad escapes, lone
+ * surrogates, raw control characters and trailing garbage are rejected.
+ *
+ * The output reads back, with a YAML 1.1 parser (PyYAML) and a YAML 1.2
+ * parser (ruamel.yaml), as the value the JSON holds. That is the whole
+ * reason for the quoting rules below: a string is written plain only when
+ * no implicit resolver of either schema would turn it into something else
+ * and plain syntax can hold it; multi-line strings become literal blocks
+ * when a literal block gives back the same bytes; everything else is
+ * double-quoted with JSON-compatible escapes.
+ *
+ * Not here: flow style, anchors, comments, line folding (long lines stay
+ * long, so grep sees them whole), and any YAML parsing. No global state; the
+ * renderer is reentrant. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "backup/render_i.h"
+#include "common/error.h"
+#include "common/macro.h"
+#include "common/sbuf.h"
+
+/* PyYAML and ruamel refuse an implicit (simple) key longer than 1024
+ * characters; longer keys are written as explicit "? key" entries. Bytes
+ * bound characters from above, so a byte limit is safe. */
+#define YAML_SIMPLE_KEY_MAX 1000
+
+enum ctx {
+	CTX_ROOT,   /* the document itself, at column 0 */
+	CTX_MAPVAL, /* after "key:", nothing written after the colon yet */
+	CTX_SEQITEM /* after "- " */
+};
+
+enum style {
+	STYLE_PLAIN,
+	STYLE_DQ,      /* double-quoted, one line */
+	STYLE_LITERAL, /* literal block scalar */
+};
+
+struct ry {
+	const char *start; /* the JSON text, for error positions */
+	const char *p;     /* next unread byte */
+	const char *end;
+	struct sbuf *out;  /* borrowed */
+	struct sbuf tmp;   /* decoded string when it can't be borrowed */
+	struct verror *e;  /* borrowed, nullable */
+	unsigned depth;
+};
+
+/* ---- errors ------------------------------------------------------------ */
+
+static int ry_errv(struct ry *ry, const char *at, int err, const char *what)
+{
+	unsigned long line = 1, col = 1;
+	const char *q;
+
+	for (q = ry->start; q < at && q < ry->end; q++) {
+		if (*q == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	return verror_set(ry->e, err, "line %lu col %lu: %s", line, col, what);
+}
+
+static int ry_bad(struct ry *ry, const char *at, const char *what)
+{
+	return ry_errv(ry, at, -EBADMSG, what);
+}
+
+static int ry_unexpected(struct ry *ry)
+{
+	char what[64];
+	unsigned char c;
+
+	if (ry->p >= ry->end)
+		return ry_bad(ry, ry->p, "unexpected end of input");
+	c = (unsigned char)*ry->p;
+	if (c > 0x20 && c < 0x7f)
+		snprintf(what, sizeof(what), "unexpected character '%c'", c);
+	else
+		snprintf(what, sizeof(what), "unexpected byte 0x%02x", c);
+	return ry_bad(ry, ry->p, what);
+}
+
+/* Annotates a failed output append. */
+static int ry_outerr(struct ry *ry, int r)
+{
+	if (r == -E2BIG)
+		return verror_set(ry->e, r, "output larger than %zu bytes",
+				  ry->out->max);
+	return verror_set(ry->e, r, "out of memory");
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static inline int put(struct ry *ry, const void *s, size_t n)
+{
+	int r = sbuf_add(ry->out, s, n);
+
+	return _unlikely_(r < 0) ? ry_outerr(ry, r) : 0;
+}
+
+static inline int puts_(struct ry *ry, const char *s)
+{
+	return put(ry, s, strlen(s));
+}
+
+static inline int putc_(struct ry *ry, char c)
+{
+	int r = sbuf_addc(ry->out, c);
+
+	return _unlikely_(r < 0) ? ry_outerr(ry, r) : 0;
+}
+
+static inline int put_indent(struct ry *ry, size_t col)
+{
+	int r;
+
+	if (!col)
+		return 0;
+	r = sbuf_addn(ry->out, ' ', col);
+	return _unlikely_(r < 0) ? ry_outerr(ry, r) : 0;
+}
+
+/* ---- JSON lexing ------------------------------------------------------- */
+
+static inline void skip_ws(struct ry *ry)
+{
+	while (ry->p < ry->end && (*ry->p == ' ' || *ry->p == '\n' ||
+				   *ry->p == '\r' || *ry->p == '\t'))
+		ry->p++;
+}
+
+/* Bytes that end the fast scan of a JSON string: the quote, a backslash,
+ * control characters and anything non-ASCII (which needs validating). */
+static const unsigned char json_str_stop[256] = {
+	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+};
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing past U+10FFFF), or 0. */
+static size_t utf8_valid(const unsigned char *p, const unsigned char *end)
+{
+	size_t n = end - p;
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+static size_t utf8_put(char *b, uint32_t cp)
+{
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		b[0] = (char)(0xc0 | (cp >> 6));
+		b[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		b[0] = (char)(0xe0 | (cp >> 12));
+		b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	b[0] = (char)(0xf0 | (cp >> 18));
+	b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	b[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+static int hex4(const char *p, const char *end, uint32_t *v)
+{
+	uint32_t x = 0;
+	int i;
+
+	if (end - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		x <<= 4;
+		if (c >= '0' && c <= '9')
+			x |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			x |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			x |= (uint32_t)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*v = x;
+	return 0;
+}
+
+static int tmp_add(struct ry *ry, const void *s, size_t n)
+{
+	int r = sbuf_add(&ry->tmp, s, n);
+
+	return r < 0 ? verror_set(ry->e, -ENOMEM, "out of memory") : 0;
+}
+
+/* Decodes the string whose opening quote is at ry->p. On success *s and *n
+ * hold the decoded UTF-8 (valid, may contain NUL), borrowed from the input
+ * when it holds no escapes and no non-ASCII, else from ry->tmp (valid
+ * until the next call); ry->p is past the closing quote. */
+static int read_string(struct ry *ry, const char **s, size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)ry->p + 1;
+	const unsigned char *end = (const unsigned char *)ry->end;
+	const unsigned char *run;
+	char u[4];
+	uint32_t cp, lo;
+	size_t k;
+	int r;
+
+	run = p;
+	while (p < end && !json_str_stop[*p])
+		p++;
+	if (_likely_(p < end && *p == '"')) {
+		*s = (const char *)run;
+		*n = (size_t)(p - run);
+		ry->p = (const char *)p + 1;
+		return 0;
+	}
+
+	sbuf_reset(&ry->tmp);
+	for (;;) {
+		while (p < end && !json_str_stop[*p])
+			p++;
+		if (p > run) {
+			r = tmp_add(ry, run, (size_t)(p - run));
+			if (r < 0)
+				return r;
+		}
+		if (p >= end)
+			return ry_bad(ry, ry->end, "unterminated string");
+		if (*p == '"')
+			break;
+		if (*p >= 0x80) {
+			k = utf8_valid(p, end);
+			if (!k)
+				return ry_bad(ry, (const char *)p,
+					      "invalid UTF-8 in string");
+			run = p;
+			p += k;
+			/* keep the run going: the bytes are copied verbatim */
+			while (p < end && (!json_str_stop[*p] || *p >= 0x80)) {
+				if (*p >= 0x80) {
+					k = utf8_valid(p, end);
+					if (!k)
+						break;
+					p += k;
+				} else {
+					p++;
+				}
+			}
+			continue;
+		}
+		if (*p < 0x20)
+			return ry_bad(ry, (const char *)p,
+				      "control character in string");
+		/* backslash */
+		if (end - p < 2)
+			return ry_bad(ry, ry->end, "unterminated string");
+		switch (p[1]) {
+		case '"': u[0] = '"'; break;
+		case '\\': u[0] = '\\'; break;
+		case '/': u[0] = '/'; break;
+		case 'b': u[0] = '\b'; break;
+		case 'f': u[0] = '\f'; break;
+		case 'n': u[0] = '\n'; break;
+		case 'r': u[0] = '\r'; break;
+		case 't': u[0] = '\t'; break;
+		case 'u':
+			if (hex4((const char *)p + 2, ry->end, &cp) < 0)
+				return ry_bad(ry, (const char *)p,
+					      "invalid \\u escape");
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return ry_bad(ry, (const char *)p,
+					      "lone low surrogate");
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (end - p < 12 || p[6] != '\\' ||
+				    p[7] != 'u' ||
+				    hex4((const char *)p + 8, ry->end, &lo) <
+					    0 ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return ry_bad(ry, (const char *)p,
+						      "lone high surrogate");
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				     (lo - 0xdc00);
+				p += 6;
+			}
+			r = tmp_add(ry, u, utf8_put(u, cp));
+			if (r < 0)
+				return r;
+			p += 6;
+			run = p;
+			continue;
+		default:
+			return ry_bad(ry, (const char *)p, "invalid escape");
+		}
+		r = tmp_add(ry, u, 1);
+		if (r < 0)
+			return r;
+		p += 2;
+		run = p;
+	}
+	*s = ry->tmp.buf ? ry->tmp.buf : "";
+	*n = ry->tmp.len;
+	ry->p = (const char *)p + 1;
+	return 0;
+}
+
+/* ---- implicit resolvers (what a plain scalar would turn into) ---------- */
+
+static inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Advances over [set]*; returns how many matched. */
+static size_t span(const char *s, size_t n, size_t *i, const char *set)
+{
+	size_t k = *i;
+
+	while (*i < n && s[*i] && strchr(set, s[*i]))
+		(*i)++;
+	return *i - k;
+}
+
+static size_t span_digits(const char *s, size_t n, size_t *i)
+{
+	size_t k = *i;
+
+	while (*i < n && is_digit(s[*i]))
+		(*i)++;
+	return *i - k;
+}
+
+#define DIG_ "0123456789"
+#define DIGU_ "0123456789_"
+
+/* Union of the int and float resolvers of PyYAML (1.1), ruamel (1.1 and
+ * 1.2) and the YAML 1.2 core schema, without the sexagesimal forms:
+ *   [-+]? ( [0-9_]+ (\.[0-9_]*)? | \.[0-9_]+ ) ([eE][-+]?[0-9]+)?
+ *   [-+]? 0b[0-1_]+ | [-+]? 0o[0-7_]+ | [-+]? 0x[0-9a-fA-F_]+
+ *   [-+]? \.(inf|Inf|INF) | [-+]? \.(nan|NaN|NAN)
+ * A superset on purpose: quoting one string too many is harmless. */
+static bool match_number(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	if (s[i] == '-' || s[i] == '+')
+		i++;
+	if (i + 1 < n && s[i] == '0' &&
+	    (s[i + 1] == 'b' || s[i + 1] == 'o' || s[i + 1] == 'x')) {
+		const char *set = s[i + 1] == 'b' ? "01_" :
+				  s[i + 1] == 'o' ? "01234567_" :
+						    DIGU_ "abcdefABCDEF";
+
+		i += 2;
+		return span(s, n, &i, set) > 0 && i == n;
+	}
+	if (i < n && s[i] == '.' && n - i == 4) {
+		const char *w = s + i + 1;
+
+		if (!memcmp(w, "inf", 3) || !memcmp(w, "Inf", 3) ||
+		    !memcmp(w, "INF", 3) || !memcmp(w, "nan", 3) ||
+		    !memcmp(w, "NaN", 3) || !memcmp(w, "NAN", 3))
+			return true;
+	}
+	k = span(s, n, &i, DIGU_);
+	if (i < n && s[i] == '.') {
+		i++;
+		if (span(s, n, &i, DIGU_) == 0 && k == 0)
+			return false;
+	} else if (k == 0) {
+		return false;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '-' || s[i] == '+'))
+			i++;
+		if (span_digits(s, n, &i) == 0)
+			return false;
+	}
+	return i == n;
+}
+
+/* Sexagesimal int and float (YAML 1.1):
+ *   [-+]?[1-9][0-9_]*(:[0-5]?[0-9])+
+ *   [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*
+ * Matched as [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)? (a superset). */
+static bool match_sexagesimal(const char *s, size_t n)
+{
+	size_t i = 0, groups = 0;
+
+	if (s[i] == '-' || s[i] == '+')
+		i++;
+	if (i >= n || !is_digit(s[i]))
+		return false;
+	span(s, n, &i, DIGU_);
+	while (i < n && s[i] == ':') {
+		i++;
+		if (i + 1 < n && s[i] >= '0' && s[i] <= '5' &&
+		    is_digit(s[i + 1]))
+			i += 2;
+		else if (i < n && is_digit(s[i]))
+			i++;
+		else
+			return false;
+		groups++;
+	}
+	if (!groups)
+		return false;
+	if (i < n && s[i] == '.') {
+		i++;
+		span(s, n, &i, DIGU_);
+	}
+	return i == n;
+}
+
+/* The timestamp resolver, as in PyYAML and ruamel:
+ *   [0-9]{4}-[0-9]{2}-[0-9]{2}
+ *   [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}
+ *     (\.[0-9]*)?([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))? */
+static bool match_timestamp(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	if (span_digits(s, n, &i) != 4 || i >= n || s[i] != '-')
+		return false;
+	i++;
+	k = span_digits(s, n, &i);
+	if (k < 1 || k > 2 || i >= n || s[i] != '-')
+		return false;
+	i++;
+	k = span_digits(s, n, &i);
+	if (k < 1 || k > 2)
+		return false;
+	if (i == n)
+		return k == 2 && n == 10; /* 2024-01-02; 2024-1-2 is a str */
+	if (s[i] == 'T' || s[i] == 't')
+		i++;
+	else if (!span(s, n, &i, " \t"))
+		return false;
+	k = span_digits(s, n, &i);
+	if (k < 1 || k > 2 || i >= n || s[i] != ':')
+		return false;
+	i++;
+	if (span_digits(s, n, &i) != 2 || i >= n || s[i] != ':')
+		return false;
+	i++;
+	if (span_digits(s, n, &i) != 2)
+		return false;
+	if (i < n && s[i] == '.') {
+		i++;
+		span_digits(s, n, &i);
+	}
+	if (i == n)
+		return true;
+	span(s, n, &i, " \t");
+	if (i < n && s[i] == 'Z') {
+		i++;
+	} else if (i < n && (s[i] == '-' || s[i] == '+')) {
+		i++;
+		k = span_digits(s, n, &i);
+		if (k < 1 || k > 2)
+			return false;
+		if (i < n && s[i] == ':') {
+			i++;
+			if (span_digits(s, n, &i) != 2)
+				return false;
+		}
+	} else {
+		return false;
+	}
+	return i == n;
+}
+
+/* bool (YAML 1.1 and 1.2) and null words. */
+static const char *const yaml_words[] = {
+	"y",    "Y",    "yes",  "Yes",   "YES",   "n",     "N",   "no",
+	"No",   "NO",   "true", "True",  "TRUE",  "false", "False",
+	"FALSE", "on",  "On",   "ON",    "off",   "Off",   "OFF", "~",
+	"null", "Null", "NULL",
+};
+
+/* True when a YAML 1.1 or 1.2 implicit resolver would give a plain scalar
+ * s (n > 0) a type other than str. Costs one switch for ordinary strings. */
+static bool resolves_implicitly(const char *s, size_t n)
+{
+	size_t i;
+
+	switch (s[0]) {
+	case 'y': case 'Y': case 'n': case 'N': case 't': case 'T':
+	case 'f': case 'F': case 'o': case 'O': case '~':
+		if (n > 5)
+			return false;
+		for (i = 0; i < ARRAY_SIZE(yaml_words); i++)
+			if (strlen(yaml_words[i]) == n &&
+			    !memcmp(yaml_words[i], s, n))
+				return true;
+		return false;
+	case '<':
+		return n == 2 && s[1] == '<'; /* merge */
+	case '=':
+		return n == 1; /* value */
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		if (match_timestamp(s, n))
+			return true;
+		/* fall through */
+	case '-': case '+': case '.':
+		return match_number(s, n) || match_sexagesimal(s, n);
+	default:
+		return false;
+	}
+}
+
+/* ---- scalar style ------------------------------------------------------ */
+
+/* Bytes the style scan must look at; everything else (letters, digits,
+ * most punctuation, UTF-8 continuation and most lead bytes) is skipped. */
+enum {
+	SC_CTRL = 1,  /* C0 control other than \t \n, and DEL */
+	SC_TAB,
+	SC_NL,
+	SC_SPACE,
+	SC_HASH,
+	SC_COLON,
+	SC_C2,        /* maybe C1 control or NEL */
+	SC_E2,        /* maybe U+2028 / U+2029 */
+	SC_EF,        /* maybe BOM, U+FFFE, U+FFFF */
+	SC_F4,        /* maybe U+10FFFF */
+};
+
+static const unsigned char style_class[256] = {
+	[0x00 ... 0x08] = SC_CTRL, ['\t'] = SC_TAB, ['\n'] = SC_NL,
+	[0x0b ... 0x1f] = SC_CTRL, [' '] = SC_SPACE, ['#'] = SC_HASH, [':'] = SC_COLON,
+	[0x7f] = SC_CTRL, [0xc2] = SC_C2, [0xe2] = SC_E2, [0xef] = SC_EF,
+	[0xf4] = SC_F4,
+};
+
+/* First characters that can't start a plain scalar (YAML indicators and
+ * whitespace), or start one only in some contexts: '?' and ':' are
+ * quoted always; '-' only when followed by a space or alone. */
+static const unsigned char bad_first[256] = {
+	['-'] = 2, ['?'] = 1, [':'] = 1, [','] = 1, ['['] = 1, [']'] = 1,
+	['{'] = 1, ['}'] = 1, ['#'] = 1, ['&'] = 1, ['*'] = 1, ['!'] = 1,
+	['|'] = 1, ['>'] = 1, ['\''] = 1, ['"'] = 1, ['%'] = 1, ['@'] = 1,
+	['`'] = 1, [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+
+/* The characters YAML can't show raw (non-printable in YAML 1.1, or a
+ * line break that only YAML 1.1 knows): C1 controls including NEL, U+2028,
+ * U+2029, the BOM, U+FFFE, U+FFFF, U+10FFFF. p points at a lead byte that
+ * style_class flagged; n is what is left. */
+static bool special_mb(const unsigned char *p, size_t n)
+{
+	switch (p[0]) {
+	case 0xc2:
+		return n >= 2 && p[1] <= 0x9f;
+	case 0xe2:
+		return n >= 3 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9);
+	case 0xef:
+		return n >= 3 && ((p[1] == 0xbb && p[2] == 0xbf) ||
+				  (p[1] == 0xbf && p[2] >= 0xbe));
+	case 0xf4:
+		return n >= 4 && p[1] == 0x8f && p[2] == 0xbf && p[3] == 0xbf;
+	default:
+		return false;
+	}
+}
+
+/* Picks how to write the string s (valid UTF-8, n bytes). Mirrors PyYAML's
+ * Emitter.analyze_scalar, widened so that YAML 1.2 reads the same, except
+ * that tabs are allowed in literal blocks (both parsers read them back).
+ * A literal block is refused where the result would not be exact or would
+ * hide something: non-printables, '\r', trailing spaces on any line. */
+static enum style scalar_style(const char *s, size_t n, bool key)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	bool nl = false, tab = false, inline_bad = false;
+	size_t i;
+
+	if (!n)
+		return STYLE_DQ;
+	for (i = 0; i < n; i++) {
+		unsigned char c = style_class[u[i]];
+
+		if (_likely_(!c))
+			continue;
+		switch (c) {
+		case SC_CTRL:
+			return STYLE_DQ;
+		case SC_TAB:
+			/* invisible at the end of a line, like a space */
+			if (i + 1 == n || u[i + 1] == '\n')
+				return STYLE_DQ;
+			tab = true;
+			break;
+		case SC_NL:
+			nl = true;
+			break;
+		case SC_SPACE:
+			/* trailing space on a line, or " #" */
+			if (i + 1 == n || u[i + 1] == '\n')
+				return STYLE_DQ;
+			if (u[i + 1] == '#')
+				inline_bad = true;
+			break;
+		case SC_HASH:
+			break;
+		case SC_COLON:
+			if (i + 1 == n || u[i + 1] == ' ')
+				inline_bad = true;
+			break;
+		default:
+			if (special_mb(u + i, n - i))
+				return STYLE_DQ;
+			break;
+		}
+	}
+	if (nl)
+		return key ? STYLE_DQ : STYLE_LITERAL;
+	if (tab || inline_bad)
+		return STYLE_DQ;
+	switch (bad_first[u[0]]) {
+	case 1:
+		return STYLE_DQ;
+	case 2:
+		if (n == 1 || u[1] == ' ')
+			return STYLE_DQ;
+		break;
+	default:
+		break;
+	}
+	if (n >= 3 && (!memcmp(s, "---", 3) || !memcmp(s, "...", 3)))
+		return STYLE_DQ;
+	if (resolves_implicitly(s, n))
+		return STYLE_DQ;
+	return STYLE_PLAIN;
+}
+
+/* ---- scalar writers ---------------------------------------------------- */
+
+/* What double-quoted output must escape: the quote, the backslash, every
+ * control character, DEL, and the lead bytes that special_mb() checks. */
+static const unsigned char dq_class[256] = {
+	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f] = 1,
+	[0xc2] = 2, [0xe2] = 2, [0xef] = 2, [0xf4] = 2,
+};
+
+static int put_dq(struct ry *ry, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run;
+	char esc[16];
+	uint32_t cp;
+	int r;
+
+	r = putc_(ry, '"');
+	if (r < 0)
+		return r;
+	while (i < n) {
+		run = i;
+		while (i < n) {
+			unsigned char c = dq_class[u[i]];
+
+			if (_likely_(!c) || (c == 2 && !special_mb(u + i, n - i)))
+				i++;
+			else
+				break;
+		}
+		if (i > run) {
+			r = put(ry, s + run, i - run);
+			if (r < 0)
+				return r;
+		}
+		if (i >= n)
+			break;
+		switch (u[i]) {
+		case '"': r = puts_(ry, "\\\""); i++; break;
+		case '\\': r = puts_(ry, "\\\\"); i++; break;
+		case '\n': r = puts_(ry, "\\n"); i++; break;
+		case '\t': r = puts_(ry, "\\t"); i++; break;
+		case '\r': r = puts_(ry, "\\r"); i++; break;
+		case '\b': r = puts_(ry, "\\b"); i++; break;
+		case '\f': r = puts_(ry, "\\f"); i++; break;
+		case 0xc2:
+			snprintf(esc, sizeof(esc), "\\u%04x", u[i + 1]);
+			r = puts_(ry, esc);
+			i += 2;
+			break;
+		case 0xe2:
+		case 0xef:
+			cp = ((uint32_t)(u[i] & 0x0f) << 12) |
+			     ((uint32_t)(u[i + 1] & 0x3f) << 6) |
+			     (u[i + 2] & 0x3f);
+			snprintf(esc, sizeof(esc), "\\u%04x", cp);
+			r = puts_(ry, esc);
+			i += 3;
+			break;
+		case 0xf4:
+			/* no surrogate pairs: PyYAML doesn't join them */
+			r = puts_(ry, "\\U0010ffff");
+			i += 4;
+			break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04x", u[i]);
+			r = puts_(ry, esc);
+			i++;
+			break;
+		}
+		if (r < 0)
+			return r;
+	}
+	return putc_(ry, '"');
+}
+
+/* A literal block needs an explicit indentation when its content starts
+ * with a space or a blank line (auto-detection would take them as
+ * indentation), or with a tab (libyaml refuses a tab while it is still
+ * detecting the indentation). */
+static inline bool needs_indicator(const char *s)
+{
+	return s[0] == ' ' || s[0] == '\n' || s[0] == '\t';
+}
+
+/* Writes the header and lines of a literal block whose content sits at
+ * column col. The caller has written whatever precedes the '|'. */
+static int put_literal(struct ry *ry, const char *s, size_t n, size_t col)
+{
+	char hdr[8];
+	size_t h = 0, i = 0, j;
+	const char *nl;
+	int r;
+
+	hdr[h++] = '|';
+	if (needs_indicator(s))
+		hdr[h++] = '2';
+	if (s[n - 1] != '\n')
+		hdr[h++] = '-';
+	else if (n == 1 || s[n - 2] == '\n')
+		hdr[h++] = '+';
+	hdr[h++] = '\n';
+	r = put(ry, hdr, h);
+	if (r < 0)
+		return r;
+	while (i < n) {
+		nl = memchr(s + i, '\n', n - i);
+		j = nl ? (size_t)(nl - s) : n;
+		if (j > i) {
+			r = put_indent(ry, col);
+			if (r < 0)
+				return r;
+			r = put(ry, s + i, j - i);
+			if (r < 0)
+				return r;
+		}
+		r = putc_(ry, '\n');
+		if (r < 0)
+			return r;
+		i = j + 1;
+	}
+	return 0;
+}
+
+/* True when nothing but whitespace and closing brackets follows: a
+ * keep-chomped literal there would end the document with blank lines. */
+static bool at_doc_end(const struct ry *ry)
+{
+	const char *q;
+
+	for (q = ry->p; q < ry->end; q++)
+		if (!strchr(" \t\r\n]}", *q))
+			return false;
+	return true;
+}
+
+/* Writes a string value; the line so far ends with "key:" (ctx MAPVAL),
+ * "- " (SEQITEM) or is empty (ROOT). col is the column of the key or dash,
+ * or 0 at the root. Ends the line. */
+static int put_string_value(struct ry *ry, const char *s, size_t n,
+			    size_t col, enum ctx ctx)
+{
+	enum style st = scalar_style(s, n, false);
+	int r;
+
+	if (ctx == CTX_MAPVAL) {
+		r = putc_(ry, ' ');
+		if (r < 0)
+			return r;
+	}
+	if (st == STYLE_LITERAL) {
+		bool keep = s[n - 1] == '\n' && (n == 1 || s[n - 2] == '\n');
+
+		/* YAML 1.2 and libyaml disagree on where "|2" content
+		 * sits at the root; blank lines would end the document. */
+		if ((ctx == CTX_ROOT && needs_indicator(s)) ||
+		    (keep && at_doc_end(ry)))
+			st = STYLE_DQ;
+		else
+			return put_literal(ry, s, n, ctx == CTX_ROOT ? 2 :
+								      col + 2);
+	}
+	if (st == STYLE_PLAIN)
+		r = put(ry, s, n);
+	else
+		r = put_dq(ry, s, n);
+	if (r < 0)
+		return r;
+	return putc_(ry, '\n');
+}
+
+/* Writes "key:" (the caller has indented), or "? key\n<col>:" when the
+ * key is too long for an implicit key. */
+static int put_key(struct ry *ry, const char *s, size_t n, size_t col)
+{
+	size_t pos = ry->out->len, klen;
+	int r;
+
+	if (scalar_style(s, n, true) == STYLE_PLAIN)
+		r = put(ry, s, n);
+	else
+		r = put_dq(ry, s, n);
+	if (r < 0)
+		return r;
+	klen = ry->out->len - pos;
+	if (_unlikely_(klen > YAML_SIMPLE_KEY_MAX)) {
+		r = put(ry, "  ", 2);
+		if (r < 0)
+			return r;
+		memmove(ry->out->buf + pos + 2, ry->out->buf + pos, klen);
+		memcpy(ry->out->buf + pos, "? ", 2);
+		r = putc_(ry, '\n');
+		if (r < 0)
+			return r;
+		r = put_indent(ry, col);
+		if (r < 0)
+			return r;
+	}
+	return putc_(ry, ':');
+}
+
+/* ---- the walk ---------------------------------------------------------- */
+
+static int walk_value(struct ry *ry, size_t col, enum ctx ctx);
+
+/* Copies a JSON number, rewritten where YAML would read it differently:
+ * PyYAML wants a '.' and a signed exponent to see a float, so 1e3 becomes
+ * 1.0e+3 and 2E-7 becomes 2.0E-7. Integers and plain decimals are copied
+ * verbatim (any size: Python reads them exactly). */
+static int walk_number(struct ry *ry, enum ctx ctx)
+{
+	const char *p = ry->p, *end = ry->end, *s = ry->p, *epos = NULL;
+	bool frac = false, esign = false;
+	int r;
+
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0') {
+		p++;
+	} else if (p < end && *p >= '1' && *p <= '9') {
+		while (p < end && is_digit(*p))
+			p++;
+	} else {
+		ry->p = p;
+		return ry_bad(ry, p, "invalid number");
+	}
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || !is_digit(*p))
+			return ry_bad(ry, p, "invalid number: digit expected");
+		while (p < end && is_digit(*p))
+			p++;
+		frac = true;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		epos = p++;
+		if (p < end && (*p == '+' || *p == '-')) {
+			p++;
+			esign = true;
+		}
+		if (p >= end || !is_digit(*p))
+			return ry_bad(ry, p, "invalid number: digit expected");
+		while (p < end && is_digit(*p))
+			p++;
+	}
+	ry->p = p;
+
+	if (ctx == CTX_MAPVAL) {
+		r = putc_(ry, ' ');
+		if (r < 0)
+			return r;
+	}
+	if (!epos)
+		return put(ry, s, (size_t)(p - s));
+	r = put(ry, s, (size_t)(epos - s));
+	if (r >= 0 && !frac)
+		r = put(ry, ".0", 2);
+	if (r >= 0)
+		r = putc_(ry, *epos);
+	if (r >= 0 && !esign)
+		r = putc_(ry, '+');
+	if (r >= 0)
+		r = put(ry, epos + 1, (size_t)(p - epos - 1));
+	return r;
+}
+
+static int walk_literal(struct ry *ry, const char *word, enum ctx ctx)
+{
+	size_t n = strlen(word);
+	int r;
+
+	if ((size_t)(ry->end - ry->p) < n || memcmp(ry->p, word, n))
+		return ry_unexpected(ry);
+	ry->p += n;
+	if (ctx == CTX_MAPVAL) {
+		r = putc_(ry, ' ');
+		if (r < 0)
+			return r;
+	}
+	return put(ry, word, n);
+}
+
+static int depth_push(struct ry *ry)
+{
+	char what[64];
+
+	if (_unlikely_(++ry->depth > RENDER_MAX_DEPTH)) {
+		snprintf(what, sizeof(what), "nesting deeper than %d levels",
+			 RENDER_MAX_DEPTH);
+		return ry_errv(ry, ry->p, -E2BIG, what);
+	}
+	return 0;
+}
+
+/* ry->p is at '{'. Entries sit at column 0 at the root, else at col + 2;
+ * in a sequence item the first entry shares the line with the dash. */
+static int walk_object(struct ry *ry, size_t col, enum ctx ctx)
+{
+	size_t ecol = ctx == CTX_ROOT ? 0 : col + 2;
+	bool first = true;
+	const char *k;
+	size_t kn;
+	int r;
+
+	r = depth_push(ry);
+	if (r < 0)
+		return r;
+	ry->p++;
+	skip_ws(ry);
+	if (ry->p < ry->end && *ry->p == '}') {
+		ry->p++;
+		ry->depth--;
+		return puts_(ry, ctx == CTX_MAPVAL ? " {}\n" : "{}\n");
+	}
+	if (ctx == CTX_MAPVAL) {
+		r = putc_(ry, '\n');
+		if (r < 0)
+			return r;
+	}
+	for (;;) {
+		if (ry->p >= ry->end || *ry->p != '"')
+			return ry_unexpected(ry);
+		r = read_string(ry, &k, &kn);
+		if (r < 0)
+			return r;
+		if (!first || ctx != CTX_SEQITEM) {
+			r = put_indent(ry, ecol);
+			if (r < 0)
+				return r;
+		}
+		first = false;
+		r = put_key(ry, k, kn, ecol);
+		if (r < 0)
+			return r;
+		skip_ws(ry);
+		if (ry->p >= ry->end || *ry->p != ':')
+			return ry_unexpected(ry);
+		ry->p++;
+		r = walk_value(ry, ecol, CTX_MAPVAL);
+		if (r < 0)
+			return r;
+		skip_ws(ry);
+		if (ry->p < ry->end && *ry->p == ',') {
+			ry->p++;
+			skip_ws(ry);
+			continue;
+		}
+		if (ry->p < ry->end && *ry->p == '}') {
+			ry->p++;
+			break;
+		}
+		return ry_unexpected(ry);
+	}
+	ry->depth--;
+	return 0;
+}
+
+/* ry->p is at '['. Dashes sit under the key (kubectl's layout: not
+ * indented), at column 0 at the root, and at col + 2 inside another
+ * sequence item, where the first one shares the line ("- - a"). */
+static int walk_array(struct ry *ry, size_t col, enum ctx ctx)
+{
+	size_t dcol = ctx == CTX_SEQITEM ? col + 2 : col;
+	bool first = true;
+	int r;
+
+	r = depth_push(ry);
+	if (r < 0)
+		return r;
+	ry->p++;
+	skip_ws(ry);
+	if (ry->p < ry->end && *ry->p == ']') {
+		ry->p++;
+		ry->depth--;
+		return puts_(ry, ctx == CTX_MAPVAL ? " []\n" : "[]\n");
+	}
+	if (ctx == CTX_MAPVAL) {
+		r = putc_(ry, '\n');
+		if (r < 0)
+			return r;
+	}
+	for (;;) {
+		if (!first || ctx != CTX_SEQITEM) {
+			r = put_indent(ry, dcol);
+			if (r < 0)
+				return r;
+		}
+		first = false;
+		r = put(ry, "- ", 2);
+		if (r < 0)
+			return r;
+		r = walk_value(ry, dcol, CTX_SEQITEM);
+		if (r < 0)
+			return r;
+		skip_ws(ry);
+		if (ry->p < ry->end && *ry->p == ',') {
+			ry->p++;
+			continue;
+		}
+		if (ry->p < ry->end && *ry->p == ']') {
+			ry->p++;
+			break;
+		}
+		return ry_unexpected(ry);
+	}
+	ry->depth--;
+	return 0;
+}
+
+/* Renders the value at ry->p (after whitespace) and ends its last line. */
+static int walk_value(struct ry *ry, size_t col, enum ctx ctx)
+{
+	const char *s;
+	size_t n;
+	int r;
+
+	skip_ws(ry);
+	if (ry->p >= ry->end)
+		return ry_unexpected(ry);
+	switch (*ry->p) {
+	case '{':
+		return walk_object(ry, col, ctx);
+	case '[':
+		return walk_array(ry, col, ctx);
+	case '"':
+		r = read_string(ry, &s, &n);
+		if (r < 0)
+			return r;
+		return put_string_value(ry, s, n, col, ctx);
+	case 't':
+		r = walk_literal(ry, "true", ctx);
+		break;
+	case 'f':
+		r = walk_literal(ry, "false", ctx);
+		break;
+	case 'n':
+		r = walk_literal(ry, "null", ctx);
+		break;
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		r = walk_number(ry, ctx);
+		break;
+	default:
+		return ry_unexpected(ry);
+	}
+	if (r < 0)
+		return r;
+	return putc_(ry, '\n');
+}
+
+int render_yaml(const char *json, size_t len, struct sbuf *out,
+		struct verror *e)
+{
+	struct ry ry = {
+		.start = json,
+		.p = json,
+		.end = json + len,
+		.out = out,
+		.e = e,
+	};
+	int r;
+
+	/* a decoded string is never longer than the text it came from */
+	sbuf_init(&ry.tmp, len + 1);
+	skip_ws(&ry);
+	if (ry.p >= ry.end) {
+		r = ry_bad(&ry, ry.p, "empty document");
+		goto out;
+	}
+	r = walk_value(&ry, 0, CTX_ROOT);
+	if (r < 0)
+		goto out;
+	skip_ws(&ry);
+	if (ry.p < ry.end)
+		r = ry_bad(&ry, ry.p, "trailing data after the document");
+out:
+	sbuf_release(&ry.tmp);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,65 @@
+/* cache: the on-disk cache of things derived from a vault.
+ *
+ * Backups are immutable, so what is computed from one (its index, the
+ * rendered YAML) is computed once and kept under the cache directory
+ * ($XDG_CACHE_HOME/velerofs or --cache DIR), keyed by vault, object and
+ * the object's identity (ETag, size+mtime). Entries are written under a
+ * temporary name and renamed, so a crash never leaves a half-written entry
+ * that a later run trusts; readers still check what they map (the index
+ * format carries its own checksums).
+ *
+ * Size limit: least-recently-used entries are removed when the total
+ * exceeds the limit; an entry mapped by this process is never removed.
+ * Thread-safe. No FUSE here. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+struct cache;
+struct cache_writer;
+
+struct cache_mapping {
+	const void *addr; /* read-only mapping of the whole file */
+	size_t len;
+	char *path;       /* owned */
+};
+
+/* Opens (creating, mode 0700) the cache at dir; NULL dir means the default
+ * location. limit 0 means no limit. Removes temporary files left behind
+ * by a crash. *out set on success only. */
+int cache_open(const char *dir, uint64_t limit, struct cache **out,
+	       struct verror *e);
+struct cache *cache_free(struct cache *c);
+const char *cache_dir(const struct cache *c);
+
+/* The path for an entry of kind (a short word: "idx") keyed by nparts
+ * strings; the key is their SHA-256, so any bytes are fine. Caller frees;
+ * NULL when out of memory. */
+char *cache_entry_path(struct cache *c, const char *kind,
+		       const char *const *parts, size_t nparts);
+
+/* Starts writing the entry at path (from cache_entry_path). Write through
+ * cache_writer_fd(); then commit (fsync + rename into place, frees w) or
+ * free (discards the temporary file). */
+int cache_writer_open(struct cache *c, const char *path,
+		      struct cache_writer **out, struct verror *e);
+int cache_writer_fd(const struct cache_writer *w);
+int cache_writer_commit(struct cache_writer *w, struct verror *e);
+struct cache_writer *cache_writer_free(struct cache_writer *w);
+
+/* Maps the entry at path read-only and marks it used (LRU). -ENOENT if it
+ * isn't there. Unmap with cache_unmap(); until then it is never evicted. */
+int cache_map(struct cache *c, const char *path, struct cache_mapping *m);
+void cache_unmap(struct cache *c, struct cache_mapping *m);
+/* Removes an entry found corrupt, so that it is rebuilt. */
+int cache_remove(struct cache *c, const char *path);
+
+/* Removes least-recently-used entries until the total size is at most
+ * limit (never an entry this process has mapped). Returns the bytes
+ * removed or -errno. */
+int64_t cache_prune(struct cache *c, uint64_t limit);
+/* Total bytes held; *nentries gets the count if non-NULL. */
+int64_t cache_usage(struct cache *c, uint64_t *nentries);

@@ -1,0 +1,32 @@
+/* cli: the subcommands. Private to cli/. */
+#pragma once
+
+#include <stdint.h>
+
+#include "backup/backup.h"
+
+#define EXIT_USAGE 2
+
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_cat(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
+
+/* opts.c */
+/* "512M", "20G", "1048576" to bytes; -EINVAL if it doesn't parse. */
+int parse_size(const char *s, uint64_t *out);
+
+/* Everything ls/cat need: a vault, its cache, the repo over them. */
+struct session {
+	struct vault *vault;
+	struct cache *cache;
+	struct backup_repo *repo;
+};
+
+/* Opens vault_url with the cache at cache_dir (NULL: default) and lists
+ * its backups. Prints the reason and returns -errno on failure. */
+int session_open(struct session *s, const char *vault_url,
+		 const char *cache_dir, enum backup_view view,
+		 uint64_t cache_limit);
+void session_close(struct session *s);

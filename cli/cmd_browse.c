@@ -1,0 +1,302 @@
+/* cli/cmd_browse: `velerofs ls` and `velerofs cat`: the same tree as the
+ * mount, read through the core without FUSE. Symlinks (latest, the
+ * schedules) are followed. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+
+enum where { W_ROOT, W_BACKUPS, W_SCHEDULES, W_SCHEDULE, W_NODE };
+
+struct target {
+	enum where where;
+	struct backup *b;
+	uint32_t node;
+	size_t sched;
+};
+
+static const char *next_comp(const char **p, char *buf, size_t size)
+{
+	size_t n;
+
+	while (**p == '/')
+		(*p)++;
+	if (!**p)
+		return NULL;
+	n = strcspn(*p, "/");
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, *p, n);
+	buf[n] = '\0';
+	*p += n;
+	return buf;
+}
+
+static int resolve(struct backup_repo *repo, const char *path,
+		   struct target *t, struct verror *e)
+{
+	char comp[512];
+	size_t slot;
+
+	t->where = W_ROOT;
+	if (!next_comp(&path, comp, sizeof(comp)))
+		return 0;
+	if (!strcmp(comp, "schedules")) {
+		t->where = W_SCHEDULES;
+		if (!next_comp(&path, comp, sizeof(comp)))
+			return 0;
+		if (backup_repo_schedule_find(repo, comp, &t->sched) < 0)
+			return -ENOENT;
+		t->where = W_SCHEDULE;
+		if (!next_comp(&path, comp, sizeof(comp)))
+			return 0;
+		/* schedules/<s>/<b> is backups/<b> */
+	} else if (!strcmp(comp, "backups")) {
+		t->where = W_BACKUPS;
+		if (!next_comp(&path, comp, sizeof(comp)))
+			return 0;
+	} else {
+		return -ENOENT;
+	}
+	if (!strcmp(comp, "latest") && t->where == W_BACKUPS) {
+		int r = backup_repo_latest(repo, &slot);
+
+		if (r < 0)
+			return r;
+		t->b = backup_repo_slot(repo, slot);
+	} else {
+		t->b = backup_repo_find(repo, comp, NULL);
+	}
+	if (!t->b)
+		return -ENOENT;
+	t->where = W_NODE;
+	return backup_node_walk(t->b, path, &t->node, e);
+}
+
+static void print_long(const char *name, const struct backup_stat *st)
+{
+	char when[32];
+	time_t t = (time_t)st->mtime;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	printf("%c%c%c%c%c%c%c%c%c%c %10llu %s %s%s\n",
+	       st->type == BACKUP_NODE_DIR ? 'd' : '-',
+	       st->perm & 0400 ? 'r' : '-', '-', st->perm & 0100 ? 'x' : '-',
+	       st->perm & 040 ? 'r' : '-', '-', st->perm & 010 ? 'x' : '-',
+	       st->perm & 04 ? 'r' : '-', '-', st->perm & 01 ? 'x' : '-',
+	       (unsigned long long)st->size, when, name,
+	       st->broken ? "  (unreadable: see errors.txt)" : "");
+}
+
+static int list_node(struct backup *b, uint32_t dir, bool lng)
+{
+	struct verror e = { { 0 } };
+	char name[512];
+	uint32_t n, i, node;
+	int r;
+
+	r = backup_node_nchildren(b, dir, &n, &e);
+	if (r < 0)
+		return log_error_errno(r, "%s: %s", backup_name(b),
+				       e.msg[0] ? e.msg : strerror(-r));
+	for (i = 0; i < n; i++) {
+		struct backup_stat st;
+
+		r = backup_node_child(b, dir, i, &node, name, sizeof(name), &e);
+		if (r < 0)
+			return log_error_errno(r, "%s: %m", backup_name(b));
+		if (!lng) {
+			puts(name);
+			continue;
+		}
+		r = backup_node_stat(b, node, &st, &e);
+		if (r < 0)
+			return log_error_errno(r, "%s: %m", name);
+		print_long(name, &st);
+	}
+	return 0;
+}
+
+static void browse_usage(FILE *f, const char *cmd)
+{
+	if (!strcmp(cmd, "ls"))
+		fprintf(f,
+			"Usage: velerofs ls [-l] [--json] [--cache DIR] VAULT [PATH]\n"
+			"\n"
+			"Lists PATH (default: the top) of the tree a mount of VAULT\n"
+			"shows, e.g. backups/latest/namespaces/shop, without mounting.\n"
+			"  -l           long listing: mode, size, time\n"
+			"  --json       the JSON view (items as <name>.json)\n"
+			"  --cache DIR  cache directory\n");
+	else
+		fprintf(f,
+			"Usage: velerofs cat [--json] [--cache DIR] VAULT PATH\n"
+			"\n"
+			"Prints the file at PATH of the tree a mount of VAULT shows,\n"
+			"e.g. backups/latest/namespaces/shop/configmaps/app.yaml.\n"
+			"  --json       the JSON view (PATH ends in .json)\n"
+			"  --cache DIR  cache directory\n");
+}
+
+static int browse(int argc, char **argv, bool cat)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "cache", required_argument, NULL, 'c' },
+		{ "long", no_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cache = NULL, *path;
+	struct verror e = { { 0 } };
+	struct session s;
+	struct target t;
+	bool json = false, lng = false;
+	int c, r, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "hlc:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			browse_usage(stdout, argv[0]);
+			return 0;
+		case 'j':
+			json = true;
+			break;
+		case 'c':
+			cache = optarg;
+			break;
+		case 'l':
+			lng = true;
+			break;
+		default:
+			browse_usage(stderr, argv[0]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc || argc - optind > 2 || (cat && argc - optind != 2)) {
+		browse_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	path = optind + 1 < argc ? argv[optind + 1] : "";
+	r = session_open(&s, argv[optind], cache,
+			 json ? BACKUP_VIEW_JSON : BACKUP_VIEW_YAML, 0);
+	if (r < 0)
+		return 1;
+	r = resolve(s.repo, path, &t, &e);
+	if (r < 0) {
+		log_error("%s: %s", path, e.msg[0] ? e.msg : strerror(-r));
+		goto out;
+	}
+	if (cat) {
+		uint64_t off = 0;
+
+		if (t.where != W_NODE) {
+			log_error("%s: is a directory", path);
+			goto out;
+		}
+		for (;;) {
+			const void *data;
+			size_t got;
+
+			r = backup_node_read(t.b, t.node, off, 1 << 20, &data,
+					     &got, &e);
+			if (r < 0) {
+				log_error("%s: %s", path,
+					  e.msg[0] ? e.msg : strerror(-r));
+				goto out;
+			}
+			if (got == 0)
+				break;
+			if (fwrite(data, 1, got, stdout) != got)
+				goto out;
+			off += got;
+		}
+		ret = fflush(stdout) == 0 ? 0 : 1;
+		goto out;
+	}
+	switch (t.where) {
+	case W_ROOT:
+		puts("backups");
+		puts("schedules");
+		break;
+	case W_BACKUPS: {
+		size_t i, n = backup_repo_count(s.repo), slot;
+
+		if (backup_repo_latest(s.repo, &slot) == 0 && !lng)
+			puts("latest");
+		for (i = 0; i < n; i++) {
+			struct backup *b = backup_repo_slot(s.repo, i);
+			struct backup_stat st;
+
+			if (backup_gone(b))
+				continue;
+			if (!lng) {
+				puts(backup_name(b));
+				continue;
+			}
+			if (backup_node_stat(b, BACKUP_NODE_ROOT, &st, &e) < 0)
+				continue;
+			print_long(backup_name(b), &st);
+		}
+		break;
+	}
+	case W_SCHEDULES: {
+		size_t i, n = backup_repo_schedule_count(s.repo);
+
+		for (i = 0; i < n; i++)
+			puts(backup_repo_schedule_name(s.repo, i));
+		break;
+	}
+	case W_SCHEDULE: {
+		size_t *slots = NULL, n = 0, i;
+
+		if (backup_repo_schedule_members(s.repo, t.sched, &slots, &n) < 0)
+			goto out;
+		for (i = 0; i < n; i++)
+			puts(backup_name(backup_repo_slot(s.repo, slots[i])));
+		free(slots);
+		break;
+	}
+	case W_NODE: {
+		struct backup_stat st;
+
+		r = backup_node_stat(t.b, t.node, &st, &e);
+		if (r < 0) {
+			log_error("%s: %s", path, e.msg[0] ? e.msg : strerror(-r));
+			goto out;
+		}
+		if (st.type != BACKUP_NODE_DIR) {
+			if (lng)
+				print_long(path, &st);
+			else
+				puts(path);
+			break;
+		}
+		if (list_node(t.b, t.node, lng) < 0)
+			goto out;
+		break;
+	}
+	}
+	ret = 0;
+out:
+	session_close(&s);
+	return ret;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	return browse(argc, argv, false);
+}
+
+int cmd_cat(int argc, char **argv)
+{
+	return browse(argc, argv, true);
+}

@@ -1,0 +1,61 @@
+/* velerofs: mount a Velero backup storage location as files.
+ * main() dispatches to the subcommands in cli/cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: velerofs COMMAND [OPTIONS] ...\n"
+		"\n"
+		"Browse Velero backups as files.\n"
+		"\n"
+		"Commands:\n"
+		"  mount VAULT MOUNTPOINT   mount the backups of VAULT\n"
+		"  umount MOUNTPOINT        unmount\n"
+		"  ls VAULT [PATH]          list PATH of the tree without mounting\n"
+		"  cat VAULT PATH           print a file of the tree without mounting\n"
+		"  cache du|ls|prune        inspect or trim the cache\n"
+		"\n"
+		"VAULT is a backup storage location: a directory (/srv/bsl or\n"
+		"file:///srv/bsl) laid out as Velero writes it.\n"
+		"\n"
+		"  -h, --help      show this help (`velerofs COMMAND --help` for a command)\n"
+		"  -V, --version   show the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "mount", cmd_mount }, { "umount", cmd_umount },
+		{ "ls", cmd_ls },       { "cat", cmd_cat },
+		{ "cache", cmd_cache },
+	};
+	size_t i;
+
+	log_set_ident("velerofs");
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("velerofs %s\n", VELEROFS_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "velerofs: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

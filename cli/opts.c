@@ -1,0 +1,71 @@
+/* cli/opts: small option helpers shared by the subcommands. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || (shift && v > (~0ull >> shift)))
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
+int session_open(struct session *s, const char *vault_url,
+		 const char *cache_dir, enum backup_view view,
+		 uint64_t cache_limit)
+{
+	struct backup_options bo = { .view = view };
+	struct verror e = { { 0 } };
+	int r;
+
+	*s = (struct session){ 0 };
+	r = vault_open(vault_url, NULL, &s->vault, &e);
+	if (r < 0)
+		return log_error_errno(r, "cannot open vault: %s", e.msg);
+	r = cache_open(cache_dir, cache_limit, &s->cache, &e);
+	if (r < 0) {
+		session_close(s);
+		return log_error_errno(r, "cannot open the cache: %s", e.msg);
+	}
+	r = backup_repo_new(s->vault, s->cache, &bo, &s->repo);
+	if (r < 0) {
+		session_close(s);
+		return log_error_errno(r, "%m");
+	}
+	r = backup_repo_refresh(s->repo, &e);
+	if (r < 0) {
+		session_close(s);
+		return log_error_errno(r, "cannot list the backups in %s: %s",
+				       vault_url, e.msg);
+	}
+	return 0;
+}
+
+void session_close(struct session *s)
+{
+	s->repo = backup_repo_free(s->repo);
+	s->cache = cache_free(s->cache);
+	s->vault = vault_free(s->vault);
+}

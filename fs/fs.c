@@ -1,0 +1,702 @@
+/* fs: FUSE low-level operations over backup/ (see fs.h).
+ *
+ * Inode numbers are computed, not allocated, so there is no inode table
+ * to grow and forget() has nothing to do:
+ *
+ *   1             /                 2  backups/     3  schedules/
+ *   4             backups/latest    (a symlink)
+ *   1<<56 | slot<<32 | node         a node of the backup in slot
+ *   2<<56 | sched<<32 | 0xffffffff  schedules/<sched>/
+ *   2<<56 | sched<<32 | slot        schedules/<sched>/<backup> (symlink)
+ *
+ * Recovery points never change, so their entries and attributes are
+ * cached by the kernel for cfg->timeout, files and directories are opened
+ * without a round trip (FUSE_CAP_NO_OPEN_SUPPORT, which also keeps the page
+ * cache), and the top-level directories use a short timeout because the
+ * backup list may change. */
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "fs/fs.h"
+
+#define INO_ROOT 1
+#define INO_BACKUPS 2
+#define INO_SCHEDULES 3
+#define INO_LATEST 4
+#define T_BACKUP 1ull
+#define T_SCHED 2ull
+#define SCHED_DIR 0xffffffffu
+#define TOP_TIMEOUT 1.0
+
+struct fs {
+	struct backup_repo *repo;
+	double timeout;
+	uid_t uid;
+	gid_t gid;
+	time_t mounted;
+};
+
+static inline fuse_ino_t ino_make(uint64_t type, uint64_t a, uint64_t b)
+{
+	return (fuse_ino_t)(type << 56 | a << 32 | b);
+}
+#define INO_TYPE(i) ((uint64_t)(i) >> 56)
+#define INO_A(i) (((uint64_t)(i) >> 32) & 0xffffff)
+#define INO_B(i) ((uint32_t)(i))
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* The attributes of any inode; *timeout gets how long they hold. */
+static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
+		   double *timeout)
+{
+	struct backup_stat bs;
+	struct backup *b;
+	struct verror e = { { 0 } };
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = 4096;
+	*timeout = TOP_TIMEOUT;
+	st->st_mtime = st->st_ctime = st->st_atime = fs->mounted;
+	switch (INO_TYPE(ino)) {
+	case 0:
+		if (ino == INO_LATEST) {
+			size_t slot;
+
+			if (backup_repo_latest(fs->repo, &slot) < 0)
+				return -ENOENT;
+			b = backup_repo_slot(fs->repo, slot);
+			st->st_mode = S_IFLNK | 0777;
+			st->st_size = (off_t)strlen(backup_name(b));
+			st->st_nlink = 1;
+			return 0;
+		}
+		if (ino < INO_ROOT || ino > INO_SCHEDULES)
+			return -ENOENT;
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = ino == INO_ROOT ? 4 : 2;
+		return 0;
+	case T_BACKUP:
+		b = backup_repo_slot(fs->repo, INO_A(ino));
+		if (!b)
+			return -ENOENT;
+		r = backup_node_stat(b, INO_B(ino), &bs, &e);
+		if (r < 0) {
+			if (r == -EIO)
+				log_error("%s: %s", backup_name(b), e.msg);
+			return r;
+		}
+		st->st_mode = (bs.type == BACKUP_NODE_DIR ? S_IFDIR : S_IFREG) |
+			      bs.perm;
+		st->st_size = (off_t)bs.size;
+		st->st_blocks = (blkcnt_t)((bs.size + 511) / 512);
+		st->st_nlink = bs.nlink;
+		st->st_mtime = st->st_ctime = st->st_atime = bs.mtime;
+		*timeout = INO_B(ino) == BACKUP_NODE_ROOT ? TOP_TIMEOUT
+							  : fs->timeout;
+		return 0;
+	case T_SCHED:
+		if (!backup_repo_schedule_name(fs->repo, INO_A(ino)))
+			return -ENOENT;
+		if (INO_B(ino) == SCHED_DIR) {
+			st->st_mode = S_IFDIR | 0555;
+			st->st_nlink = 2;
+			return 0;
+		}
+		b = backup_repo_slot(fs->repo, INO_B(ino));
+		if (!b)
+			return -ENOENT;
+		st->st_mode = S_IFLNK | 0777;
+		st->st_size = (off_t)(strlen("../../backups/") +
+				      strlen(backup_name(b)));
+		st->st_nlink = 1;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino)
+{
+	struct fuse_entry_param ep = { .ino = ino };
+	double t;
+	int r = fs_stat(fs, ino, &ep.attr, &t);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	ep.attr_timeout = ep.entry_timeout = t;
+	fuse_reply_entry(req, &ep);
+}
+
+/* Resolves name in directory parent to an inode number. */
+static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
+			 fuse_ino_t *out)
+{
+	struct verror e = { { 0 } };
+	struct backup *b;
+	uint32_t node;
+	size_t i;
+	int r;
+
+	switch (INO_TYPE(parent)) {
+	case 0:
+		if (parent == INO_ROOT) {
+			if (!strcmp(name, "backups"))
+				*out = INO_BACKUPS;
+			else if (!strcmp(name, "schedules"))
+				*out = INO_SCHEDULES;
+			else
+				return -ENOENT;
+			return 0;
+		}
+		if (parent == INO_BACKUPS) {
+			if (!strcmp(name, "latest")) {
+				*out = INO_LATEST;
+				return 0;
+			}
+			if (!backup_repo_find(fs->repo, name, &i))
+				return -ENOENT;
+			*out = ino_make(T_BACKUP, i, BACKUP_NODE_ROOT);
+			return 0;
+		}
+		if (parent == INO_SCHEDULES) {
+			r = backup_repo_schedule_find(fs->repo, name, &i);
+			if (r < 0)
+				return r;
+			*out = ino_make(T_SCHED, i, SCHED_DIR);
+			return 0;
+		}
+		return -ENOTDIR;
+	case T_BACKUP:
+		b = backup_repo_slot(fs->repo, INO_A(parent));
+		if (!b)
+			return -ENOENT;
+		r = backup_node_lookup(b, INO_B(parent), name, &node, &e);
+		if (r == -EIO)
+			log_error("%s: %s", backup_name(b), e.msg);
+		if (r < 0)
+			return r;
+		*out = ino_make(T_BACKUP, INO_A(parent), node);
+		return 0;
+	case T_SCHED: {
+		size_t *slots = NULL, n = 0, k;
+
+		if (INO_B(parent) != SCHED_DIR)
+			return -ENOTDIR;
+		r = backup_repo_schedule_members(fs->repo, INO_A(parent),
+						 &slots, &n);
+		if (r < 0)
+			return r;
+		r = -ENOENT;
+		for (k = 0; k < n && r < 0; k++)
+			if (!strcmp(backup_name(backup_repo_slot(fs->repo,
+								 slots[k])),
+				    name)) {
+				*out = ino_make(T_SCHED, INO_A(parent),
+						slots[k]);
+				r = 0;
+			}
+		free(slots);
+		return r;
+	}
+	}
+	return -ENOENT;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)
+		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT)
+		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	conn->max_readahead = conn->max_readahead ? conn->max_readahead : 1 << 20;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	fuse_ino_t ino;
+	int r = fs_lookup_ino(fs, parent, name, &ino);
+
+	if (r < 0) {
+		if (r == -ENOENT) {
+			/* cache the miss too: recovery points don't change */
+			struct fuse_entry_param ep = { 0 };
+
+			ep.entry_timeout = INO_TYPE(parent) == T_BACKUP
+						   ? fs->timeout
+						   : TOP_TIMEOUT;
+			fuse_reply_entry(req, &ep);
+			return;
+		}
+		fuse_reply_err(req, -r);
+		return;
+	}
+	reply_entry(req, fs, ino);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct stat st;
+	double t;
+	int r = fs_stat(fs_of(req), ino, &st, &t);
+
+	(void)fi;
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, t);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	char target[600];
+	size_t slot;
+
+	if (ino == INO_LATEST) {
+		if (backup_repo_latest(fs->repo, &slot) < 0) {
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
+		snprintf(target, sizeof(target), "%s",
+			 backup_name(backup_repo_slot(fs->repo, slot)));
+	} else if (INO_TYPE(ino) == T_SCHED && INO_B(ino) != SCHED_DIR &&
+		   backup_repo_slot(fs->repo, INO_B(ino))) {
+		snprintf(target, sizeof(target), "../../backups/%s",
+			 backup_name(backup_repo_slot(fs->repo, INO_B(ino))));
+	} else {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	fuse_reply_readlink(req, target);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	/* from now on the kernel opens without asking and keeps the cache */
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct verror e = { { 0 } };
+	const void *data;
+	struct backup *b;
+	size_t got;
+	int r;
+
+	(void)fi;
+	if (INO_TYPE(ino) != T_BACKUP ||
+	    !(b = backup_repo_slot(fs->repo, INO_A(ino)))) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	r = backup_node_read(b, INO_B(ino), (uint64_t)off, size, &data, &got,
+			     &e);
+	if (r < 0) {
+		if (r == -EIO)
+			log_error("%s", e.msg);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fuse_reply_buf(req, data, got);
+}
+
+/* Adds one entry; returns false when buf is full. */
+static bool add_entry(fuse_req_t req, struct fs *fs, char *buf, size_t size,
+		      size_t *len, bool plus, const char *name, fuse_ino_t ino,
+		      off_t next)
+{
+	size_t n;
+
+	if (plus) {
+		struct fuse_entry_param ep = { .ino = ino };
+		double t = TOP_TIMEOUT;
+
+		if (strcmp(name, ".") && strcmp(name, "..")) {
+			if (fs_stat(fs, ino, &ep.attr, &t) < 0)
+				return true; /* vanished: skip it */
+			ep.attr_timeout = ep.entry_timeout = t;
+		} else {
+			ep.ino = 0; /* no lookup count for . and .. */
+			ep.attr.st_ino = ino;
+			ep.attr.st_mode = S_IFDIR;
+		}
+		n = fuse_add_direntry_plus(req, buf + *len, size - *len, name,
+					   &ep, next);
+	} else {
+		struct stat st = { .st_ino = ino };
+		double t;
+
+		if (fs_stat(fs, ino, &st, &t) < 0)
+			return true;
+		n = fuse_add_direntry(req, buf + *len, size - *len, name, &st,
+				      next);
+	}
+	if (n > size - *len)
+		return false;
+	*len += n;
+	return true;
+}
+
+/* Position p of directory ino: its name and inode. Returns 1 for an
+ * entry, 0 for a hole to skip (a gone backup), -ENOENT at the end. */
+static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
+		     size_t namesz, fuse_ino_t *child, struct verror *e)
+{
+	struct backup *b;
+	const char *s;
+	uint32_t node;
+	size_t slot;
+	int r;
+
+	if (p == 0 || p == 1) {
+		snprintf(name, namesz, p == 0 ? "." : "..");
+		*child = ino;
+		return 1;
+	}
+	p -= 2;
+	switch (INO_TYPE(ino)) {
+	case 0:
+		if (ino == INO_ROOT) {
+			if (p > 1)
+				return -ENOENT;
+			snprintf(name, namesz, p ? "schedules" : "backups");
+			*child = p ? INO_SCHEDULES : INO_BACKUPS;
+			return 1;
+		}
+		if (ino == INO_BACKUPS) {
+			if (p == 0) {
+				if (backup_repo_latest(fs->repo, &slot) < 0)
+					return 0;
+				snprintf(name, namesz, "latest");
+				*child = INO_LATEST;
+				return 1;
+			}
+			b = backup_repo_slot(fs->repo, (size_t)p - 1);
+			if (!b)
+				return -ENOENT;
+			if (backup_gone(b))
+				return 0;
+			snprintf(name, namesz, "%s", backup_name(b));
+			*child = ino_make(T_BACKUP, (uint64_t)p - 1, 0);
+			return 1;
+		}
+		s = backup_repo_schedule_name(fs->repo, (size_t)p);
+		if (!s)
+			return -ENOENT;
+		snprintf(name, namesz, "%s", s);
+		*child = ino_make(T_SCHED, (uint64_t)p, SCHED_DIR);
+		return 1;
+	case T_BACKUP:
+		b = backup_repo_slot(fs->repo, INO_A(ino));
+		if (!b)
+			return -ENOENT;
+		r = backup_node_child(b, INO_B(ino), (uint32_t)p, &node, name,
+				      namesz, e);
+		if (r < 0)
+			return r;
+		*child = ino_make(T_BACKUP, INO_A(ino), node);
+		return 1;
+	case T_SCHED: {
+		size_t *slots = NULL, n = 0;
+
+		r = backup_repo_schedule_members(fs->repo, INO_A(ino), &slots,
+						 &n);
+		if (r < 0)
+			return r;
+		if ((size_t)p >= n) {
+			free(slots);
+			return -ENOENT;
+		}
+		snprintf(name, namesz, "%s",
+			 backup_name(backup_repo_slot(fs->repo, slots[p])));
+		*child = ino_make(T_SCHED, INO_A(ino), slots[p]);
+		free(slots);
+		return 1;
+	}
+	}
+	return -ENOENT;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       bool plus)
+{
+	struct fs *fs = fs_of(req);
+	struct verror e = { { 0 } };
+	char name[512];
+	size_t len = 0;
+	off_t p;
+	char *buf;
+
+	if (ino == INO_SCHEDULES && off == 0)
+		(void)backup_repo_schedule_count(fs->repo);
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (p = off;; p++) {
+		fuse_ino_t child;
+		int r = dir_entry(fs, ino, p, name, sizeof(name), &child, &e);
+
+		if (r == -ENOENT)
+			break;
+		if (r < 0) {
+			if (r == -EIO)
+				log_error("%s", e.msg);
+			if (len == 0) {
+				free(buf);
+				fuse_reply_err(req, -r);
+				return;
+			}
+			break;
+		}
+		if (r == 0)
+			continue;
+		if (!add_entry(req, fs, buf, size, &len, plus, name, child,
+			       p + 1))
+			break;
+	}
+	fuse_reply_buf(req, buf, len);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, true);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv = { .f_bsize = 4096, .f_frsize = 4096,
+			      .f_namemax = 255, .f_flag = ST_RDONLY };
+
+	(void)ino;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	(void)ino, (void)attr, (void)to_set, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)ino, (void)buf, (void)size, (void)off, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)parent, (void)name, (void)mode, (void)rdev;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	(void)parent, (void)name, (void)mode;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link, (void)parent, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	(void)ino, (void)newparent, (void)newname;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	(void)parent, (void)name, (void)mode, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	(void)ino, (void)name, (void)value, (void)size, (void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	(void)ino, (void)name, (void)size;
+	fuse_reply_err(req, ENODATA);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
+}
+
+static const struct fuse_lowlevel_ops fs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.open = op_open,
+	.read = op_read,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.statfs = op_statfs,
+	.setattr = op_setattr,
+	.write = op_write,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.create = op_create,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+};
+
+static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
+			     va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	if (n && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+	log_full_errno((int)level, 0, "%s", msg);
+}
+
+int fs_run(const struct fs_config *cfg)
+{
+	struct fs fs = {
+		.repo = cfg->repo,
+		.timeout = cfg->timeout > 0 ? cfg->timeout : 86400.0,
+		.uid = getuid(),
+		.gid = getgid(),
+		.mounted = time(NULL),
+	};
+	struct fuse_loop_config *lc = NULL;
+	struct fuse_session *se;
+	int r;
+
+	fuse_set_log_func(fuse_log_to_ours);
+	se = fuse_session_new(cfg->args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!se)
+		return -EINVAL;
+	if (fuse_set_signal_handlers(se) != 0) {
+		fuse_session_destroy(se);
+		return -EIO;
+	}
+	if (fuse_session_mount(se, cfg->mountpoint) != 0) {
+		fuse_remove_signal_handlers(se);
+		fuse_session_destroy(se);
+		return -EIO;
+	}
+	if (cfg->on_ready)
+		cfg->on_ready(cfg->userdata);
+	lc = fuse_loop_cfg_create();
+	if (lc) {
+		if (cfg->max_threads)
+			fuse_loop_cfg_set_max_threads(lc, cfg->max_threads);
+		r = fuse_session_loop_mt(se, lc);
+		fuse_loop_cfg_destroy(lc);
+	} else {
+		r = fuse_session_loop(se);
+	}
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	fuse_session_destroy(se);
+	return r < 0 ? r : 0;
+}

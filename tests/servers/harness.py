@@ -1,0 +1,758 @@
+"""Start and stop the real test servers on loopback.
+
+Servers: Etcd, KubeApiserver, Minio, Azurite, Velero (server, out of cluster).
+Each one runs as a child process in its own process group, on free 127.0.0.1 ports, with its
+data in a fresh temporary directory. Every started server is stopped and its directory removed
+by stop(), by the context manager, at interpreter exit (atexit), on SIGTERM, and (through
+PR_SET_PDEATHSIG) when this Python process dies. Set VELEROFS_KEEP_SERVERS=1 to keep the
+directories (logs, certificates, kubeconfig) for debugging.
+
+The binaries come from tests/servers/build.sh (cache root: $VELEROFS_TEST_CACHE, default
+~/.cache/velerofs-test). A missing binary raises ServerError telling which build to run.
+
+    from servers.harness import Etcd, KubeApiserver, Minio, Azurite
+    with Etcd() as etcd, KubeApiserver(etcd) as kube:
+        kube.kubectl("get", "ns")
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import ctypes
+import datetime
+import email.utils
+import hashlib
+import hmac
+import html
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = Path(os.environ.get("VELEROFS_TEST_CACHE") or Path.home() / ".cache" / "velerofs-test")
+KEEP = os.environ.get("VELEROFS_KEEP_SERVERS", "") not in ("", "0")
+
+
+def _read_versions() -> dict[str, str]:
+    out = {}
+    for line in (HERE / "versions.env").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        out[k.strip()] = v.strip().strip('"')
+    return out
+
+
+VERSIONS = _read_versions()
+ETCD_VERSION = VERSIONS["ETCD_VERSION"]
+KUBE_VERSION = VERSIONS["KUBE_VERSION"]
+MINIO_VERSION = VERSIONS["MINIO_VERSION"]
+AZURITE_VERSION = VERSIONS["AZURITE_VERSION"]
+VELERO_VERSIONS = VERSIONS["VELERO_VERSIONS"].split()
+VELERO_VERSION = VELERO_VERSIONS[0]
+VELERO_PLUGIN_AWS_VERSION = VERSIONS["VELERO_PLUGIN_AWS_VERSION"]
+
+
+class ServerError(RuntimeError):
+    """A server could not be started (message holds the tail of its log)."""
+
+
+def binary(name: str, version: str | None = None) -> Path:
+    """Path of a cached binary; raises ServerError naming the build to run if it is missing."""
+    table = {
+        "etcd": (f"etcd-{ETCD_VERSION}/bin/etcd", "etcd"),
+        "kube-apiserver": (f"kube-{KUBE_VERSION}/bin/kube-apiserver", "kube"),
+        "kubectl": (f"kube-{KUBE_VERSION}/bin/kubectl", "kube"),
+        "minio": (f"minio-{MINIO_VERSION}/bin/minio", "minio"),
+        "azurite-blob": (f"azurite-{AZURITE_VERSION}/node_modules/.bin/azurite-blob", "azurite"),
+        "velero": (f"velero-{version or VELERO_VERSION}/bin/velero", "velero"),
+        "velero-plugins": (f"velero-plugin-for-aws-{VELERO_PLUGIN_AWS_VERSION}/plugins", "plugin"),
+    }
+    rel, target = table[name]
+    p = CACHE / rel
+    if not p.exists():
+        raise ServerError(f"{p} is missing: run tests/servers/build.sh {target}")
+    return p
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = "") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+# ---------------------------------------------------------------------------------------------
+# process bookkeeping
+
+_LIVE: "set[Server]" = set()
+_LIVE_LOCK = threading.Lock()
+_libc = None
+
+
+def _pdeathsig():  # runs in the child between fork and exec
+    if _libc is not None:
+        _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+try:
+    _libc = ctypes.CDLL("libc.so.6", use_errno=True)
+except OSError:  # not Linux/glibc: rely on atexit only
+    _libc = None
+
+
+def stop_all() -> None:
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    # stop in reverse start order (velero before kube before etcd)
+    for s in sorted(live, key=lambda s: -s._seq):
+        try:
+            s.stop()
+        except Exception as e:  # pragma: no cover - best effort at exit
+            print(f"harness: stopping {s.name}: {e}", file=sys.stderr)
+
+
+atexit.register(stop_all)
+
+
+def _on_sigterm(signum, frame):
+    stop_all()
+    raise SystemExit(128 + signum)
+
+
+if threading.current_thread() is threading.main_thread():
+    for _sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(_sig) in (signal.SIG_DFL, None):
+            signal.signal(_sig, _on_sigterm)
+
+_SEQ = [0]
+
+
+class Server:
+    """Base: a child process with a temp dir, a log file and a readiness probe."""
+
+    name = "server"
+    start_timeout = 60.0
+
+    def __init__(self, workdir: str | os.PathLike | None = None):
+        self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"velerofs-{self.name}-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._own_dir = workdir is None
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.dir / f"{self.name}.log"
+        self._log = None
+        _SEQ[0] += 1
+        self._seq = _SEQ[0]
+
+    # subclasses implement
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def after_start(self) -> None:
+        pass
+
+    # lifecycle
+    def start(self) -> "Server":
+        if self.proc is not None:
+            return self
+        argv = self.argv()
+        self._log = open(self.log_path, "ab")
+        self._log.write(("$ " + " ".join(argv) + "\n").encode())
+        self._log.flush()
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+        try:
+            self.proc = subprocess.Popen(
+                argv, cwd=self.dir, env=self.env(), stdin=subprocess.DEVNULL,
+                stdout=self._log, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=_pdeathsig)
+        except OSError as e:
+            self.stop()
+            raise ServerError(f"{self.name}: cannot run {argv[0]}: {e}") from e
+        deadline = time.monotonic() + self.start_timeout
+        last_err: Exception | None = None
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                tail = self.log_tail()
+                self.stop()
+                raise ServerError(f"{self.name} exited with status {rc} while starting; log tail:\n{tail}")
+            try:
+                if self.ready():
+                    break
+            except Exception as e:  # not ready yet
+                last_err = e
+            if time.monotonic() > deadline:
+                tail = self.log_tail()
+                self.stop()
+                raise ServerError(f"{self.name} not ready after {self.start_timeout:.0f}s "
+                                  f"(last probe error: {last_err}); log tail:\n{tail}")
+            time.sleep(0.2)
+        try:
+            self.after_start()
+        except Exception as e:
+            tail = self.log_tail()
+            self.stop()
+            raise ServerError(f"{self.name}: setup after start failed: {e}; log tail:\n{tail}") from e
+        return self
+
+    def stop(self) -> None:
+        p = self.proc
+        if p is not None and p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait(timeout=10)
+        if p is not None:
+            # children that outlived the leader (velero plugins) go too
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self._log:
+            self._log.close()
+            self._log = None
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        if self._own_dir and not KEEP and self.dir.exists():
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            data = self.log_path.read_bytes()[-64 * 1024:]
+        except OSError:
+            return "(no log)"
+        return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __repr__(self):
+        return f"<{type(self).__name__} dir={self.dir} running={self.running}>"
+
+
+def _http_ok(url: str, ctx: ssl.SSLContext | None = None, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=ctx) as r:
+            return r.status == 200
+    except urllib.error.HTTPError:
+        return False
+
+
+def run(argv: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
+    """subprocess.run with captured text output; on failure the error shows stdout+stderr."""
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    r = subprocess.run([str(a) for a in argv], **kw)
+    if check and r.returncode != 0:
+        raise subprocess.CalledProcessError(r.returncode, r.args, r.stdout, r.stderr)
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# etcd
+
+class Etcd(Server):
+    name = "etcd"
+    version = ETCD_VERSION
+
+    def __init__(self, workdir=None):
+        super().__init__(workdir)
+        self.port = free_port()
+        self.peer_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def argv(self):
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        return [str(binary("etcd")), "--name", "default", "--data-dir", str(self.dir / "data"),
+                "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", f"default={peer}", "--unsafe-no-fsync",
+                "--listen-metrics-urls", f"http://127.0.0.1:{free_port()}",
+                "--log-level", "warn"]
+
+    def ready(self):
+        with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
+            return json.load(r).get("health") == "true"
+
+
+# ---------------------------------------------------------------------------------------------
+# kube-apiserver
+
+def _openssl(*args, cwd):
+    run(["openssl", *args], cwd=cwd)
+
+
+class KubeApiserver(Server):
+    """kube-apiserver on 127.0.0.1 with TLS, RBAC and four users.
+
+    Users (kubeconfig contexts of the same names):
+      admin       client certificate CN=admin, O=system:masters (bypasses RBAC)
+      token-admin bearer token, group system:masters
+      viewer      bearer token, bound to the ClusterRole `view` by a ClusterRoleBinding
+      nobody      bearer token, no bindings (RBAC denies nearly everything)
+    Attributes: url, port, ca_file, kubeconfig (path), tokens {user: token},
+    client_cert/client_key (admin), version.
+    """
+
+    name = "kube-apiserver"
+    version = KUBE_VERSION
+    start_timeout = 120.0
+    USERS = ("admin", "token-admin", "viewer", "nobody")
+
+    def __init__(self, etcd: Etcd, workdir=None, extra_args: list[str] | None = None,
+                 disable_admission: str = "ServiceAccount"):
+        super().__init__(workdir)
+        self.etcd = etcd
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.extra_args = list(extra_args or [])
+        self.disable_admission = disable_admission
+        self.pki = self.dir / "pki"
+        self.ca_file = self.pki / "ca.crt"
+        self.client_cert = self.pki / "admin.crt"
+        self.client_key = self.pki / "admin.key"
+        self.kubeconfig = self.dir / "kubeconfig"
+        self.tokens = {
+            "token-admin": "velerofs-token-admin-" + os.urandom(8).hex(),
+            "viewer": "velerofs-token-viewer-" + os.urandom(8).hex(),
+            "nobody": "velerofs-token-nobody-" + os.urandom(8).hex(),
+        }
+        self._ssl = None
+
+    def _make_pki(self):
+        d = self.pki
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "cert-dir").mkdir(exist_ok=True)
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3", "-subj", "/CN=velerofs-test-ca",
+                 "-keyout", "ca.key", "-out", "ca.crt", cwd=d)
+        (d / "server.ext").write_text(
+            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
+            "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1\n"
+            "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+        (d / "client.ext").write_text("extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+        for name, subj, ext in (("apiserver", "/CN=kube-apiserver", "server.ext"),
+                                ("admin", "/O=system:masters/CN=admin", "client.ext")):
+            _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subj,
+                     "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)
+            _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                     "-CAcreateserial", "-days", "3", "-extfile", ext, "-out", f"{name}.crt", cwd=d)
+        _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
+        _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
+        groups = {"token-admin": "system:masters", "viewer": "velerofs:viewers", "nobody": ""}
+        (d / "tokens.csv").write_text("".join(
+            f'{tok},{user},{user}-uid,"{groups[user]}"\n' for user, tok in self.tokens.items()))
+
+    def argv(self):
+        self._make_pki()
+        d = self.pki
+        return [str(binary("kube-apiserver")),
+                f"--etcd-servers={self.etcd.url}",
+                f"--etcd-prefix=/registry-{os.urandom(4).hex()}",
+                "--bind-address=127.0.0.1", f"--secure-port={self.port}",
+                f"--cert-dir={d / 'cert-dir'}",
+                f"--tls-cert-file={d / 'apiserver.crt'}", f"--tls-private-key-file={d / 'apiserver.key'}",
+                f"--client-ca-file={self.ca_file}", f"--token-auth-file={d / 'tokens.csv'}",
+                "--authorization-mode=RBAC",
+                "--service-cluster-ip-range=10.0.0.0/24", "--allow-privileged=true",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={d / 'sa.pub'}",
+                f"--service-account-signing-key-file={d / 'sa.key'}",
+                f"--disable-admission-plugins={self.disable_admission}",
+                "--profiling=false", "-v=1",
+                *self.extra_args]
+
+    def ssl_context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context(cafile=str(self.ca_file))
+        return self._ssl
+
+    def ready(self):
+        return _http_ok(self.url + "/readyz", self.ssl_context())
+
+    def after_start(self):
+        self._write_kubeconfig()
+        # the viewer user may read (ClusterRole view), the nobody user may do nothing
+        self.apply({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "velerofs:viewers"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "velerofs:viewers"}],
+        })
+
+    def _write_kubeconfig(self):
+        users = [f"- name: admin\n  user:\n    client-certificate: {self.client_cert}\n"
+                 f"    client-key: {self.client_key}\n"]
+        users += [f"- name: {u}\n  user:\n    token: {t}\n" for u, t in self.tokens.items()]
+        contexts = [f"- name: {u}\n  context:\n    cluster: velerofs-test\n    user: {u}\n"
+                    for u in self.USERS]
+        self.kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\n"
+            f"clusters:\n- name: velerofs-test\n  cluster:\n    server: {self.url}\n"
+            f"    certificate-authority: {self.ca_file}\n"
+            "users:\n" + "".join(users) +
+            "contexts:\n" + "".join(contexts) +
+            "current-context: admin\npreferences: {}\n")
+
+    # helpers -----------------------------------------------------------------------------
+    def kubectl(self, *args, user: str = "admin", check: bool = True, input: str | None = None):
+        return run([binary("kubectl"), f"--kubeconfig={self.kubeconfig}", f"--context={user}", *args],
+                   check=check, input=input, env={**os.environ, "HOME": str(self.dir)})
+
+    def request(self, method: str, path: str, body=None, user: str = "token-admin",
+                content_type: str = "application/json"):
+        """Plain HTTPS request with a bearer token; returns (status, parsed JSON or text)."""
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if user == "admin":
+            ctx = ssl.create_default_context(cafile=str(self.ca_file))
+            ctx.load_cert_chain(str(self.client_cert), str(self.client_key))
+        else:
+            ctx = self.ssl_context()
+            req.add_header("Authorization", "Bearer " + self.tokens[user])
+        if data is not None:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+                status, raw = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode("utf-8", "replace")
+
+    def apply(self, *objs: dict, user: str = "admin"):
+        """kubectl apply (server side) of dicts."""
+        doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objs)})
+        return self.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=doc, user=user)
+
+
+# ---------------------------------------------------------------------------------------------
+# MinIO (S3)
+
+class Minio(Server):
+    """MinIO server. Attributes: url (http://127.0.0.1:PORT), access_key, secret_key, region."""
+
+    name = "minio"
+    version = MINIO_VERSION
+    access_key = "velerotest"
+    secret_key = "velerotest-secret"
+    region = "us-east-1"
+
+    def __init__(self, workdir=None, buckets: tuple[str, ...] = ("velero",)):
+        super().__init__(workdir)
+        self.port = free_port()
+        self.console_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.initial_buckets = tuple(buckets)
+
+    def argv(self):
+        return [str(binary("minio")), "server", "--quiet", "--address", f"127.0.0.1:{self.port}",
+                "--console-address", f"127.0.0.1:{self.console_port}", str(self.dir / "data")]
+
+    def env(self):
+        e = dict(os.environ)
+        e.update(MINIO_ROOT_USER=self.access_key, MINIO_ROOT_PASSWORD=self.secret_key,
+                 MINIO_BROWSER="off", MINIO_UPDATE="off", MINIO_CALLHOME_ENABLE="off",
+                 HOME=str(self.dir))
+        return e
+
+    def ready(self):
+        return _http_ok(self.url + "/minio/health/ready")
+
+    def after_start(self):
+        for b in self.initial_buckets:
+            self.make_bucket(b)
+
+    def s3(self, method: str, path: str, data: bytes | None = None, headers: dict | None = None,
+           check: bool = True) -> tuple[int, bytes]:
+        """A SigV4-signed request made by curl (--aws-sigv4). path: '/bucket/key?query'."""
+        argv = ["curl", "-sS", "-X", method, "--aws-sigv4", f"aws:amz:{self.region}:s3",
+                "-u", f"{self.access_key}:{self.secret_key}", "-o", "-", "-w", "\n%{http_code}"]
+        # curl 7.88 does not send x-amz-content-sha256; without it MinIO assumes an empty payload
+        hdrs = {"x-amz-content-sha256": hashlib.sha256(data or b"").hexdigest(), **(headers or {})}
+        for k, v in hdrs.items():
+            argv += ["-H", f"{k}: {v}"]
+        if data is not None:
+            argv += ["--data-binary", "@-", "-H", "Content-Type: application/octet-stream"]
+        argv.append(self.url + path)
+        r = subprocess.run(argv, input=data if data is not None else b"", capture_output=True)
+        if r.returncode != 0:
+            raise ServerError(f"curl {method} {path}: {r.stderr.decode()}")
+        body, _, code = r.stdout.rpartition(b"\n")
+        status = int(code)
+        if check and status >= 300:
+            raise ServerError(f"S3 {method} {path}: HTTP {status}: {body[:500]!r}")
+        return status, body
+
+    def make_bucket(self, bucket: str):
+        status, body = self.s3("PUT", f"/{bucket}", check=False)
+        if status >= 300 and b"BucketAlreadyOwnedByYou" not in body:
+            raise ServerError(f"create bucket {bucket}: HTTP {status}: {body[:300]!r}")
+
+    def list_keys(self, bucket: str, prefix: str = "", max_keys: int = 1000) -> list[str]:
+        """All keys under prefix (ListObjectsV2, paginated by max_keys)."""
+        keys, token = [], None
+        while True:
+            q = {"list-type": "2", "prefix": prefix, "max-keys": str(max_keys)}
+            if token:
+                q["continuation-token"] = token
+            qs = urllib.parse.urlencode(sorted(q.items()), quote_via=urllib.parse.quote, safe="-_.~")
+            _, body = self.s3("GET", f"/{bucket}?{qs}")
+            text = body.decode()
+            keys += [html.unescape(k) for k in re.findall(r"<Key>(.*?)</Key>", text)]
+            m = re.search(r"<NextContinuationToken>(.*?)</NextContinuationToken>", text)
+            if "<IsTruncated>true</IsTruncated>" in text and m:
+                token = html.unescape(m.group(1))
+            else:
+                return keys
+
+    def get(self, bucket: str, key: str) -> bytes:
+        return self.s3("GET", f"/{bucket}/" + urllib.parse.quote(key, safe="/-_.~"))[1]
+
+    def put(self, bucket: str, key: str, data: bytes):
+        self.s3("PUT", f"/{bucket}/" + urllib.parse.quote(key, safe="/-_.~"), data=data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Azurite (Azure Blob)
+
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+AZURE_API_VERSION = "2021-08-06"
+
+
+class Azurite(Server):
+    """Azurite blob service (in memory). Accounts: the well-known devstoreaccount1 and `velerotest`.
+
+    Attributes: url (http://127.0.0.1:PORT), accounts {name: base64 key},
+    endpoint(account) -> 'http://127.0.0.1:PORT/<account>', connection_string(account).
+    """
+
+    name = "azurite"
+    version = AZURITE_VERSION
+    extra_account = "velerotest"
+    extra_key = base64.b64encode(b"velerofs-test-azurite-account-key-" + b"k" * 30).decode()
+
+    def __init__(self, workdir=None):
+        super().__init__(workdir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.accounts = {DEV_ACCOUNT: DEV_KEY, self.extra_account: self.extra_key}
+
+    def argv(self):
+        return [str(binary("azurite-blob")), "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
+                "--inMemoryPersistence", "--extentMemoryLimit", "256",
+                "--loose", "--skipApiVersionCheck", "--disableTelemetry"]
+
+    def env(self):
+        e = dict(os.environ)
+        # listing devstoreaccount1 explicitly keeps it: AZURITE_ACCOUNTS otherwise replaces it
+        e["AZURITE_ACCOUNTS"] = ";".join(f"{a}:{k}" for a, k in self.accounts.items())
+        e["HOME"] = str(self.dir)
+        return e
+
+    def ready(self):
+        if "successfully listens on" not in self.log_path.read_text(errors="replace"):
+            return False
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2):
+            return True
+
+    def endpoint(self, account: str = DEV_ACCOUNT) -> str:
+        return f"{self.url}/{account}"
+
+    def connection_string(self, account: str = DEV_ACCOUNT) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={self.accounts[account]};"
+                f"BlobEndpoint={self.endpoint(account)};")
+
+    def request(self, method: str, account: str, path: str, body: bytes = b"",
+                headers: dict | None = None, query: dict | None = None) -> tuple[int, dict, bytes]:
+        """A SharedKey-signed Blob request. path: '/container[/blob]' (unquoted)."""
+        return azure_blob_request(self.endpoint(account), account, self.accounts[account],
+                                  method, path, body, headers, query)
+
+    def create_container(self, account: str, container: str):
+        st, _, body = self.request("PUT", account, f"/{container}", query={"restype": "container"})
+        if st not in (201, 409):
+            raise ServerError(f"create container {container}: HTTP {st}: {body[:300]!r}")
+
+    def put_blob(self, account: str, container: str, name: str, data: bytes):
+        st, _, body = self.request("PUT", account, f"/{container}/{name}", data,
+                                   headers={"x-ms-blob-type": "BlockBlob"})
+        if st != 201:
+            raise ServerError(f"put blob {name}: HTTP {st}: {body[:300]!r}")
+
+    def get_blob(self, account: str, container: str, name: str) -> bytes:
+        st, _, body = self.request("GET", account, f"/{container}/{name}")
+        if st != 200:
+            raise ServerError(f"get blob {name}: HTTP {st}: {body[:300]!r}")
+        return body
+
+
+def azure_blob_request(endpoint: str, account: str, key_b64: str, method: str, path: str,
+                       body: bytes = b"", headers: dict | None = None,
+                       query: dict | None = None) -> tuple[int, dict, bytes]:
+    """Azure Storage SharedKey authorization (2009-09-19 and later scheme), path-style URLs."""
+    hdrs = {"x-ms-date": email.utils.formatdate(usegmt=True), "x-ms-version": AZURE_API_VERSION}
+    hdrs.update(headers or {})
+    if body or method in ("PUT", "POST"):
+        hdrs["Content-Length"] = str(len(body))
+        # urllib would add its own form Content-Type, which must be part of the signature
+        if not any(k.lower() == "content-type" for k in hdrs):
+            hdrs["Content-Type"] = "application/octet-stream"
+    query = query or {}
+    qpath = urllib.parse.quote(path)
+    url = endpoint + qpath + ("?" + urllib.parse.urlencode(query) if query else "")
+    low = {k.lower(): str(v) for k, v in hdrs.items()}
+    length = low.get("content-length", "")
+    if length == "0":
+        length = ""
+    std = [method, low.get("content-encoding", ""), low.get("content-language", ""), length,
+           low.get("content-md5", ""), low.get("content-type", ""), "",  # Date: x-ms-date is used
+           low.get("if-modified-since", ""), low.get("if-match", ""), low.get("if-none-match", ""),
+           low.get("if-unmodified-since", ""), low.get("range", "")]
+    canon_headers = "".join(f"{k}:{low[k].strip()}\n" for k in sorted(low) if k.startswith("x-ms-"))
+    # path-style: the resource is /<account>/<account>/<container>/<blob> (account, then the URI path)
+    canon_res = f"/{account}" + urllib.parse.urlparse(endpoint).path + qpath
+    for k in sorted(query, key=str.lower):
+        canon_res += f"\n{k.lower()}:{query[k]}"
+    string_to_sign = "\n".join(std) + "\n" + canon_headers + canon_res
+    sig = base64.b64encode(hmac.new(base64.b64decode(key_b64), string_to_sign.encode(),
+                                    hashlib.sha256).digest()).decode()
+    req = urllib.request.Request(url, data=body if method in ("PUT", "POST") else None, method=method)
+    for k, v in hdrs.items():
+        req.add_header(k, v)
+    req.add_header("Authorization", f"SharedKey {account}:{sig}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+# ---------------------------------------------------------------------------------------------
+# Velero (server run out of cluster, CLI)
+
+class Velero(Server):
+    """`velero server` run out of the cluster against `kube`, with MinIO as the default BSL.
+
+    Call install() (CRDs, namespace, credentials Secret, BSL) before start(); start() waits for
+    the BSL to become Available. controller-runtime inside velero binds :8080 on all interfaces
+    and no flag changes that, so only one Velero server can run per host at a time.
+    """
+
+    name = "velero"
+    start_timeout = 180.0
+
+    def __init__(self, kube: KubeApiserver, minio: Minio, version: str | None = None, bucket: str = "velero",
+                 namespace: str = "velero", features: str = "", extra_args: list[str] | None = None,
+                 workdir=None):
+        super().__init__(workdir)
+        self.kube, self.minio, self.bucket, self.namespace = kube, minio, bucket, namespace
+        self.version = version or VELERO_VERSION
+        self.features = features
+        self.extra_args = list(extra_args or [])
+        self.metrics_port = free_port()
+        self.home = self.dir / "home"
+        self.home.mkdir(exist_ok=True)
+        (self.dir / "tmp").mkdir(exist_ok=True)
+
+    def env(self):
+        e = dict(os.environ)
+        e.update(HOME=str(self.home), TMPDIR=str(self.dir / "tmp"), KUBECONFIG=str(self.kube.kubeconfig),
+                 VELERO_NAMESPACE=self.namespace)
+        e.pop("AWS_SHARED_CREDENTIALS_FILE", None)
+        return e
+
+    def cli(self, *args, check: bool = True, timeout: float | None = 600) -> subprocess.CompletedProcess:
+        return run([binary("velero", self.version), *args, "--kubeconfig", self.kube.kubeconfig,
+                    "-n", self.namespace], check=check, env=self.env(), timeout=timeout)
+
+    def install(self, bsl_name: str = "default"):
+        self.cli("install", "--crds-only")
+        self.kube.kubectl("create", "namespace", self.namespace, check=False)
+        creds = (f"[default]\naws_access_key_id={self.minio.access_key}\n"
+                 f"aws_secret_access_key={self.minio.secret_key}\n")
+        self.kube.apply({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                         "metadata": {"name": "cloud-credentials", "namespace": self.namespace},
+                         "stringData": {"cloud": creds}})
+        # wait until the CRDs are served
+        deadline = time.monotonic() + 60
+        while self.kube.kubectl("get", "backupstoragelocations.velero.io", "-n", self.namespace,
+                                check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise ServerError("velero CRDs not served after 60s")
+            time.sleep(0.5)
+        self.kube.apply({
+            "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+            "metadata": {"name": bsl_name, "namespace": self.namespace},
+            "spec": {"provider": "aws", "default": True,
+                     "objectStorage": {"bucket": self.bucket},
+                     "credential": {"name": "cloud-credentials", "key": "cloud"},
+                     "config": {"region": "minio", "s3ForcePathStyle": "true", "s3Url": self.minio.url}}})
+
+    def argv(self):
+        if not port_is_free(8080):
+            raise ServerError("port 8080 is busy: velero's controller-runtime metrics server binds :8080 "
+                              "(no flag changes it); stop whatever holds it")
+        a = [str(binary("velero", self.version)), "server", "--kubeconfig", str(self.kube.kubeconfig),
+             "--namespace", self.namespace, "--plugin-dir", str(binary("velero-plugins")),
+             "--metrics-address", f"127.0.0.1:{self.metrics_port}",
+             "--profiler-address", f"127.0.0.1:{free_port()}", "--log-level", "debug"]
+        if self.features:
+            a.append(f"--features={self.features}")
+        return a + self.extra_args
+
+    def ready(self):
+        r = self.kube.kubectl("get", "backupstoragelocations.velero.io", "-n", self.namespace, "-o",
+                              "jsonpath={range .items[*]}{.status.phase}{\"\\n\"}{end}", check=False)
+        phases = r.stdout.split()
+        return bool(phases) and all(p == "Available" for p in phases)

@@ -1,0 +1,230 @@
+/* vault/local: a backup storage location on a local (or NFS) directory.
+ * Keys map to files under the root; '..' components and absolute keys are
+ * refused so a key can never name a file outside the location. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+#include "vault/vault_i.h"
+
+struct local {
+	int dirfd; /* the location's root, O_PATH|O_DIRECTORY */
+};
+
+static int key_ok(const char *key)
+{
+	const char *p = key;
+
+	if (key[0] == '/')
+		return 0;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		if ((n == 1 && p[0] == '.') || (n == 2 && !memcmp(p, "..", 2)))
+			return 0;
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	return 1;
+}
+
+static void fill_object(const struct stat *st, struct vault_object *o)
+{
+	o->size = (uint64_t)st->st_size;
+	o->mtime = st->st_mtim.tv_sec;
+	snprintf(o->identity, sizeof(o->identity), "f:%llx:%llx.%09ld:%llx",
+		 (unsigned long long)st->st_size,
+		 (unsigned long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+		 (unsigned long long)st->st_ino);
+}
+
+static int local_list(struct vault *v, const char *dir, vault_list_fn fn,
+		      void *userdata, struct verror *e)
+{
+	struct local *l = v->priv;
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s", *dir ? dir : ".");
+	if (!key_ok(path))
+		return verror_set(e, -EINVAL, "invalid directory key '%s'", dir);
+	fd = openat(l->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return verror_set(e, -errno, "%s/%s: %s", vault_id(v), dir,
+				  strerror(errno));
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return verror_set(e, r, "%s/%s: %s", vault_id(v), dir,
+				  strerror(-r));
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct vault_object o;
+		struct stat st;
+
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+			continue; /* vanished, or a dangling link */
+		if (S_ISDIR(st.st_mode)) {
+			r = fn(de->d_name, NULL, userdata);
+		} else if (S_ISREG(st.st_mode)) {
+			fill_object(&st, &o);
+			r = fn(de->d_name, &o, userdata);
+		}
+		if (r < 0)
+			break;
+	}
+	if (!de && errno && r == 0)
+		r = verror_set(e, -errno, "%s/%s: %s", vault_id(v), dir,
+			       strerror(errno));
+	closedir(d);
+	return r;
+}
+
+static int local_stat(struct vault *v, const char *key,
+		      struct vault_object *out, struct verror *e)
+{
+	struct local *l = v->priv;
+	struct stat st;
+
+	if (!key_ok(key))
+		return verror_set(e, -EINVAL, "invalid key '%s'", key);
+	if (fstatat(l->dirfd, key, &st, 0) < 0)
+		return verror_set(e, -errno, "%s/%s: %s", vault_id(v), key,
+				  strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return verror_set(e, -ENOENT, "%s/%s: not a regular file",
+				  vault_id(v), key);
+	fill_object(&st, out);
+	return 0;
+}
+
+static int local_stream_open(struct vault *v, const char *key,
+			     const struct vault_object *expect,
+			     struct vault_stream **out, struct verror *e)
+{
+	struct local *l = v->priv;
+	struct vault_stream *s;
+	struct stat st;
+	int fd;
+
+	if (!key_ok(key))
+		return verror_set(e, -EINVAL, "invalid key '%s'", key);
+	fd = openat(l->dirfd, key, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return verror_set(e, -errno, "%s/%s: %s", vault_id(v), key,
+				  strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return verror_set(e, -EIO, "%s/%s: not a regular file",
+				  vault_id(v), key);
+	}
+	if (expect) {
+		struct vault_object now;
+
+		fill_object(&st, &now);
+		if (strcmp(now.identity, expect->identity) != 0) {
+			close(fd);
+			return verror_set(e, -ESTALE,
+					  "%s/%s changed while being read",
+					  vault_id(v), key);
+		}
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->vault = v;
+	s->priv = (void *)(intptr_t)fd;
+	*out = s;
+	return 0;
+}
+
+static ssize_t local_stream_read(struct vault_stream *s, void *buf, size_t len,
+				 struct verror *e)
+{
+	int fd = (int)(intptr_t)s->priv;
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return verror_set(e, -errno, "%s: read: %s", vault_id(s->vault),
+				  strerror(errno));
+	return n;
+}
+
+static void local_stream_free(struct vault_stream *s)
+{
+	close((int)(intptr_t)s->priv);
+	free(s);
+}
+
+static void local_free(struct vault *v)
+{
+	struct local *l = v->priv;
+
+	if (l)
+		close(l->dirfd);
+	free(l);
+}
+
+static const struct vault_ops local_ops = {
+	.scheme = "file",
+	.list = local_list,
+	.stat = local_stat,
+	.stream_open = local_stream_open,
+	.stream_read = local_stream_read,
+	.stream_free = local_stream_free,
+	.free = local_free,
+};
+
+int vault_local_open(const char *path, const struct vault_options *opt,
+		     struct vault **out, struct verror *e)
+{
+	_cleanup_free_ char *abs = NULL;
+	struct vault *v;
+	struct local *l;
+	int fd;
+
+	(void)opt;
+	abs = realpath(path, NULL);
+	if (!abs)
+		return verror_set(e, -errno, "%s: %s", path, strerror(errno));
+	fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return verror_set(e, -errno, "%s: %s", path, strerror(errno));
+	v = calloc(1, sizeof(*v));
+	l = calloc(1, sizeof(*l));
+	if (!v || !l || asprintf(&v->id, "file://%s", abs) < 0) {
+		free(v);
+		free(l);
+		close(fd);
+		return -ENOMEM;
+	}
+	l->dirfd = fd;
+	v->ops = &local_ops;
+	v->priv = l;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,77 @@
+/* vault: one interface over the places Velero keeps backups.
+ *
+ * A vault is a backup storage location named by a URL: a local directory
+ * (`/path`, `file:///path`), later S3 and Azure Blob. Keys are relative to
+ * the location's prefix and use '/' ("backups/b1/velero-backup.json").
+ * velerofs never writes into a vault: there is no put or delete here.
+ *
+ * Thread-safety: a struct vault may be used from several threads at once;
+ * a struct vault_stream belongs to one thread. No FUSE here. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "common/sbuf.h"
+
+struct vault;
+struct vault_stream;
+
+/* What the store says about one object. identity changes whenever the
+ * object's content may have changed (ETag, or size+mtime for files). */
+struct vault_object {
+	uint64_t size;
+	int64_t mtime; /* seconds since the epoch */
+	char identity[96];
+};
+
+struct vault_options {
+	const char *credentials_file; /* may be NULL */
+};
+
+/* Parses url and opens the vault. Fails with -EINVAL (bad URL), -ENOENT
+ * (no such location) or -EPROTONOSUPPORT (unknown scheme); e says why.
+ * *out is set only on success; caller frees with vault_free(). */
+int vault_open(const char *url, const struct vault_options *opt,
+	       struct vault **out, struct verror *e);
+/* Accepts NULL; returns NULL. */
+struct vault *vault_free(struct vault *v);
+
+/* A stable string naming the location without credentials, e.g.
+ * "file:///srv/bsl" or "s3://bucket/prefix"; used in cache keys and
+ * messages. Borrowed; lives as long as v. */
+const char *vault_id(const struct vault *v);
+
+/* Called once per entry directly under a listed directory. name is the
+ * last component (no trailing '/'); obj is NULL for sub-"directories"
+ * (common prefixes). Return < 0 to stop the listing with that error. */
+typedef int (*vault_list_fn)(const char *name, const struct vault_object *obj,
+			     void *userdata);
+
+/* Lists dir ("backups/", "" for the top) one level deep, in no particular
+ * order. A missing dir lists nothing. */
+int vault_list(struct vault *v, const char *dir, vault_list_fn fn,
+	       void *userdata, struct verror *e);
+/* -ENOENT if key does not exist. *out untouched on failure. */
+int vault_stat(struct vault *v, const char *key, struct vault_object *out,
+	       struct verror *e);
+
+/* Opens key for sequential reading. When expect is non-NULL, fails with
+ * -ESTALE if the object is no longer that version. *out set on success
+ * only; free with vault_stream_free(). */
+int vault_stream_open(struct vault *v, const char *key,
+		      const struct vault_object *expect,
+		      struct vault_stream **out, struct verror *e);
+/* Reads up to len bytes; returns the count, 0 at the end, -errno on
+ * failure (-EIO, -ESTALE when the object changed underneath). */
+ssize_t vault_stream_read(struct vault_stream *s, void *buf, size_t len,
+			  struct verror *e);
+struct vault_stream *vault_stream_free(struct vault_stream *s);
+
+/* Reads a whole (small) object into out (appended; capped by out->max:
+ * -E2BIG). -ENOENT if absent. info, if non-NULL, receives its identity. */
+int vault_get(struct vault *v, const char *key, struct sbuf *out,
+	      struct vault_object *info, struct verror *e);
