@@ -380,20 +380,22 @@ static size_t span_digits(const char *s, size_t n, size_t *i)
 /* Union of the int and float resolvers of PyYAML (1.1), ruamel (1.1 and
  * 1.2) and the YAML 1.2 core schema, without the sexagesimal forms:
  *   [-+]? ( [0-9_]+ (\.[0-9_]*)? | \.[0-9_]+ ) ([eE][-+]?[0-9]+)?
- *   [-+]? 0b[0-1_]+ | [-+]? 0o[0-7_]+ | [-+]? 0x[0-9a-fA-F_]+
+ *   [-+]? 0[bB][0-1_]+ | [-+]? 0[oO][0-7_]+ | [-+]? 0[xX][0-9a-fA-F_]+
  *   [-+]? \.(inf|Inf|INF) | [-+]? \.(nan|NaN|NAN)
- * A superset on purpose: quoting one string too many is harmless. */
+ * A superset on purpose: quoting one string too many is harmless. The
+ * upper-case prefixes are for Go's yaml packages (kubectl), which strip
+ * '_' and try strconv.ParseInt(s, 0, 64). */
 static bool match_number(const char *s, size_t n)
 {
 	size_t i = 0, k;
 
 	if (s[i] == '-' || s[i] == '+')
 		i++;
-	if (i + 1 < n && s[i] == '0' &&
-	    (s[i + 1] == 'b' || s[i + 1] == 'o' || s[i + 1] == 'x')) {
-		const char *set = s[i + 1] == 'b' ? "01_" :
-				  s[i + 1] == 'o' ? "01234567_" :
-						    DIGU_ "abcdefABCDEF";
+	if (i + 1 < n && s[i] == '0' && strchr("bBoOxX", s[i + 1])) {
+		char base = (char)(s[i + 1] | 0x20);
+		const char *set = base == 'b' ? "01_" :
+				  base == 'o' ? "01234567_" :
+						DIGU_ "abcdefABCDEF";
 
 		i += 2;
 		return span(s, n, &i, set) > 0 && i == n;
@@ -457,8 +459,9 @@ static bool match_sexagesimal(const char *s, size_t n)
 	return i == n;
 }
 
-/* The timestamp resolver, as in PyYAML and ruamel:
- *   [0-9]{4}-[0-9]{2}-[0-9]{2}
+/* The timestamp resolver, as in PyYAML and ruamel, plus the 1-digit
+ * month and day forms of a bare date that Go's yaml accepts:
+ *   [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}
  *   [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}
  *     (\.[0-9]*)?([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))? */
 static bool match_timestamp(const char *s, size_t n)
@@ -476,7 +479,7 @@ static bool match_timestamp(const char *s, size_t n)
 	if (k < 1 || k > 2)
 		return false;
 	if (i == n)
-		return k == 2 && n == 10; /* 2024-01-02; 2024-1-2 is a str */
+		return true; /* 2024-1-2 too: Go's "2006-1-2" reads it */
 	if (s[i] == 'T' || s[i] == 't')
 		i++;
 	else if (!span(s, n, &i, " \t"))
