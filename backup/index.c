@@ -431,6 +431,8 @@ struct tar_src {
 	struct vault_stream *stream;
 	char *buf;
 	int io_error;
+	bool started;  /* the gzip magic was checked */
+	bool not_gzip;
 	struct verror err;
 };
 
@@ -444,6 +446,16 @@ static la_ssize_t tar_read(struct archive *a, void *userdata,
 		s->io_error = (int)n;
 		archive_set_error(a, EIO, "%s", s->err.msg);
 		return -1;
+	}
+	if (!s->started && n > 0) {
+		/* Velero always gzips; say so rather than "unrecognized" */
+		s->started = true;
+		if (n < 2 || (unsigned char)s->buf[0] != 0x1f ||
+		    (unsigned char)s->buf[1] != 0x8b) {
+			s->not_gzip = true;
+			archive_set_error(a, EINVAL, "not gzip-compressed");
+			return -1;
+		}
 	}
 	*buf = s->buf;
 	return n;
@@ -474,7 +486,8 @@ static int read_member(struct build *bd, struct archive *a,
 	}
 }
 
-static int read_tarball(struct build *bd, const struct vault_object *obj)
+static int read_tarball(struct build *bd, const struct vault_object *obj,
+			struct verror *e)
 {
 	struct backup *b = bd->b;
 	struct tar_src src = { 0 };
@@ -485,7 +498,7 @@ static int read_tarball(struct build *bd, const struct vault_object *obj)
 	bool checked_filter = false;
 
 	snprintf(key, sizeof(key), "backups/%s/%s.tar.gz", b->name, b->name);
-	r = vault_stream_open(b->repo->vault, key, obj, &src.stream, &src.err);
+	r = vault_stream_open(b->repo->vault, key, obj, &src.stream, e);
 	if (r < 0) {
 		if (r == -ENOENT) {
 			bd->index_error = strdup("the tarball is missing");
@@ -513,14 +526,7 @@ static int read_tarball(struct build *bd, const struct vault_object *obj)
 			ar = ARCHIVE_OK;
 		if (ar != ARCHIVE_OK)
 			break;
-		if (!checked_filter) {
-			checked_filter = true;
-			if (archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
-				bd->index_error = strdup(
-					"the tarball is not gzip-compressed");
-				goto out;
-			}
-		}
+		checked_filter = true;
 		name = archive_entry_pathname(ent);
 		if (!name)
 			continue;
@@ -556,11 +562,14 @@ static int read_tarball(struct build *bd, const struct vault_object *obj)
 			goto out;
 	}
 	if (src.io_error) {
-		r = verror_set(NULL, src.io_error, "x");
-		log_debug("%s: reading the tarball: %s", b->name, src.err.msg);
+		r = verror_set(e, src.io_error, "reading %s: %s", key,
+			       src.err.msg);
 		goto out;
 	}
-	if (ar != ARCHIVE_EOF && ar != ARCHIVE_OK) {
+	if (src.not_gzip) {
+		bd->index_error = strdup("the tarball is not gzip-compressed "
+					 "(Velero always writes .tar.gz)");
+	} else if (ar != ARCHIVE_EOF && ar != ARCHIVE_OK) {
 		const char *msg = archive_error_string(a);
 
 		if (asprintf(&bd->index_error,
@@ -1054,7 +1063,7 @@ static int build(struct backup *b, struct cache_writer *w,
 	}
 
 	if (tar) {
-		r = read_tarball(&bd, &tar->obj);
+		r = read_tarball(&bd, &tar->obj, e);
 		if (r < 0)
 			goto out;
 	} else {
@@ -1254,7 +1263,7 @@ int backup_index_load(struct backup *b, struct verror *e)
 			b->build_ms = 0;
 			goto out;
 		}
-		log_warning("%s: the cached index is corrupt; rebuilding it",
+		log_debug("%s: the cached index is corrupt; rebuilding it",
 			    b->name);
 		cache_unmap(repo->cache, &m);
 		cache_remove(repo->cache, path);

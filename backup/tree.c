@@ -224,12 +224,14 @@ int backup_node_read(struct backup *b, uint32_t node, uint64_t off,
 			0, (const Bytef *)b->data + n->off[s], n->len[s]);
 
 		if (crc != n->crc[s]) {
+			/* never serve it; the next mount rebuilds the index */
 			log_debug("%s: node %u fails its checksum", b->name,
 				  node);
+			(void)cache_remove(b->repo->cache, b->map.path);
 			return verror_set(e, -EIO,
 					  "%s: the cached index is corrupt "
-					  "(checksum); remove it with "
-					  "`velerofs cache prune`",
+					  "(checksum mismatch); it was removed "
+					  "and is rebuilt on the next mount",
 					  b->name);
 		}
 		__atomic_fetch_or(&b->verified[node], bit, __ATOMIC_RELAXED);

@@ -180,8 +180,7 @@ def test_tar_header_fields_like_go(backup):
         assert h[154:156] == b"\0 "
         assert stored == sum(h[:148]) + 8 * 32 + sum(h[156:])
     # exactly two zero blocks, no record padding to 10240
-    assert tar[end:] == b"\0" * 1024
-    assert len(tar) % 10240 != 0 or len(tar) == end + 1024
+    assert tar[end:] == b"\0" * 1024 and len(tar) == end + 1024
 
 
 def test_long_paths_ustar_prefix_or_pax(backup):
@@ -279,7 +278,6 @@ def test_gzip_headers(backup):
     for fname in os.listdir(r["dir"]):
         if fname.endswith(".gz"):
             data = open(os.path.join(r["dir"], fname), "rb").read()
-            assert data[:10] == bytes.fromhex("1f8b0800000000000000ff")[:10] or data[:10] == b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
             assert data[:10] == b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
             d = zlib.decompressobj(-15)
             d.decompress(data[10:])
@@ -480,7 +478,7 @@ def test_believable_cluster_contents(cluster):
     svc_types = {o["metadata"]["name"]: o["spec"] for o in cluster if o["kind"] == "Service"}
     assert svc_types["web"]["type"] == "NodePort" and svc_types["db"]["clusterIP"] == "None"
     nginx = next(o for o in cluster if o["metadata"]["name"] == "nginx-conf")["data"]["nginx.conf"]
-    assert "\n    " in nginx and "\n\n" in nginx and "\n#" in nginx or nginx.startswith("#")
+    assert nginx.startswith("#") and "\n    " in nginx and "\n\n" in nginx and "\n        # " in nginx
     secrets = {o["type"] for o in cluster if o["kind"] == "Secret"}
     assert secrets == {"Opaque", "kubernetes.io/tls"}
 

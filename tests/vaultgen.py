@@ -928,7 +928,7 @@ def write_backup(root, name: str, objects: list, *, prefix: str = "", phase: str
                  k8s_version: str = "v1.31.4", ttl: str = "720h0m0s") -> dict:
     """Write backups/<name>/ under root/prefix as Velero would; return a dict
     of what was written: {"dir", "keys": {key: path}, "members": [names],
-    "items": n, "backup": <Backup dict>}.
+    "items": n, "backup": <Backup dict>, "tar": <uncompressed tar bytes>}.
 
     objects       Kubernetes objects (dicts with apiVersion, kind, metadata);
                   the object's apiVersion is the server-preferred version.

@@ -136,6 +136,7 @@ build_velero_one() {
         sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p' | head -1) || true
   local LDF="-s -w -X github.com/vmware-tanzu/velero/pkg/buildinfo.Version=$V"
   LDF="$LDF -X github.com/vmware-tanzu/velero/pkg/buildinfo.GitTreeState=clean"
+  LDF="$LDF -X github.com/vmware-tanzu/velero/pkg/buildinfo.ImageRegistry=velero"  # Makefile: REGISTRY ?= velero
   [ -n "$sha" ] && LDF="$LDF -X github.com/vmware-tanzu/velero/pkg/buildinfo.GitSHA=$sha"
   rm -rf "$d/bin"
   gomod_build "$src" "$d/src" "$d/bin" "$LDF" "" github.com/vmware-tanzu/velero/cmd/velero

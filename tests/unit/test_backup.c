@@ -1,0 +1,535 @@
+/* Unit tests for backup/: indexing real-shaped tarballs written here with
+ * libarchive, the node operations, the cached index and its checks. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "backup/backup.h"
+#include "check.h"
+
+static char root[256], cachedir[300];
+
+static void mkdirs(const char *rel)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", root, rel);
+	CHECK(system(cmd) == 0);
+}
+
+static void put(const char *rel, const void *data, size_t len)
+{
+	char path[700];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fwrite(data, 1, len, f) == len);
+		fclose(f);
+	}
+}
+
+static void put_gz(const char *rel, const char *text)
+{
+	char path[700];
+	gzFile g;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	g = gzopen(path, "wb");
+	CHECK(g != NULL);
+	if (g) {
+		gzwrite(g, text, (unsigned)strlen(text));
+		gzclose(g);
+	}
+}
+
+struct member {
+	const char *name;
+	const char *data;
+};
+
+/* Writes a gzip'd tarball in the given libarchive format. */
+static size_t tarball(const char *rel, const struct member *m, size_t n,
+		      int format, char **bytes)
+{
+	struct archive *a = archive_write_new();
+	size_t cap = 1 << 20, used = 0;
+	char *buf = malloc(cap);
+	size_t i;
+
+	archive_write_add_filter_gzip(a);
+	archive_write_set_format(a, format);
+	archive_write_set_bytes_in_last_block(a, 1);
+	archive_write_open_memory(a, buf, cap, &used);
+	for (i = 0; i < n; i++) {
+		struct archive_entry *e = archive_entry_new();
+
+		archive_entry_set_pathname(e, m[i].name);
+		archive_entry_set_size(e, (la_int64_t)strlen(m[i].data));
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0755);
+		archive_entry_set_mtime(e, 1700000000, 0);
+		archive_write_header(a, e);
+		archive_write_data(a, m[i].data, strlen(m[i].data));
+		archive_entry_free(e);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	if (rel)
+		put(rel, buf, used);
+	if (bytes)
+		*bytes = buf;
+	else
+		free(buf);
+	return used;
+}
+
+static char long_name[254];
+static char long_member[400];
+
+#define CM "{\"apiVersion\":\"v1\",\"data\":{\"a\":\"yes\"},\"kind\":\"ConfigMap\"," \
+	   "\"metadata\":{\"name\":\"app.config\",\"namespace\":\"shop\"}}"
+#define SECRET "{\"apiVersion\":\"v1\",\"data\":{\"p\":\"cGFzcw==\"},\"kind\":\"Secret\"," \
+	       "\"metadata\":{\"name\":\"db\",\"namespace\":\"shop\"}}"
+#define CR "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\"," \
+	   "\"metadata\":{\"name\":\"system:shop:reader\"}}"
+#define W1 "{\"apiVersion\":\"example.com/v1beta1\",\"kind\":\"Widget\"," \
+	   "\"metadata\":{\"name\":\"w\",\"namespace\":\"shop\"},\"spec\":{\"old\":1}}"
+
+static void make_vault(void)
+{
+	static char cm_member[] = "resources/configmaps/namespaces/shop/app.config.json";
+	struct member good[] = {
+		{ "metadata/version", "1.1.0\n" },
+		{ "resources/configmaps/v1-preferredversion/namespaces/shop/app.config.json", CM },
+		{ cm_member, CM },
+		{ "resources/secrets/namespaces/shop/db.json", SECRET },
+		{ "resources/secrets/v1-preferredversion/namespaces/shop/db.json", SECRET },
+		{ "resources/clusterroles.rbac.authorization.k8s.io/cluster/system:shop:reader.json", CR },
+		{ "resources/widgets.example.com/v1beta1/namespaces/shop/w.json", W1 },
+		{ long_member, "{\"kind\":\"ConfigMap\"}" },
+		{ "resources/configmaps/namespaces/shop/broken.json", "{\"kind\": " },
+		{ "resources/../../escape.json", "{}" },
+		{ "/abs/escape.json", "{}" },
+		{ "something/else.txt", "hello" },
+	};
+	struct member v1[] = {
+		{ "metadata/version", "1\n" },
+		{ cm_member, CM },
+	};
+	char *bytes = NULL;
+	size_t n;
+
+	memset(long_name, 'n', 253);
+	long_name[253] = '\0';
+	snprintf(long_member, sizeof(long_member),
+		 "resources/configmaps/namespaces/shop/%s.json", long_name);
+
+	mkdirs("backups/good");
+	put("backups/good/velero-backup.json",
+	    "{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\",\"labels\":"
+	    "{\"velero.io/schedule-name\":\"daily\"}},\"status\":{\"phase\":"
+	    "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:49Z\"}}",
+	    strlen("{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\",\"labels\":"
+		   "{\"velero.io/schedule-name\":\"daily\"}},\"status\":{\"phase\":"
+		   "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:49Z\"}}"));
+	tarball("backups/good/good.tar.gz", good, sizeof(good) / sizeof(*good),
+		ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, NULL);
+	put_gz("backups/good/good-logs.gz", "time=\"x\" level=info msg=hello\n");
+	put_gz("backups/good/good-results.gz", "{\"errors\":{},\"warnings\":{}}\n");
+
+	/* older format, GNU long names, failed */
+	mkdirs("backups/old");
+	put("backups/old/velero-backup.json",
+	    "{\"status\":{\"phase\":\"Failed\",\"completionTimestamp\":"
+	    "\"2026-11-21T00:00:00Z\"}}",
+	    strlen("{\"status\":{\"phase\":\"Failed\",\"completionTimestamp\":"
+		   "\"2026-11-21T00:00:00Z\"}}"));
+	tarball("backups/old/old.tar.gz", v1, 2, ARCHIVE_FORMAT_TAR_GNUTAR, NULL);
+
+	/* truncated in the store */
+	mkdirs("backups/cut");
+	put("backups/cut/velero-backup.json", "{\"status\":{}}", 13);
+	n = tarball(NULL, good, 8, ARCHIVE_FORMAT_TAR_USTAR, &bytes);
+	put("backups/cut/cut.tar.gz", bytes, n / 2);
+	free(bytes);
+
+	/* no velero-backup.json at all; and one that is not JSON */
+	mkdirs("backups/nojson");
+	tarball("backups/nojson/nojson.tar.gz", v1, 2, ARCHIVE_FORMAT_TAR_USTAR,
+		NULL);
+	mkdirs("backups/badjson");
+	put("backups/badjson/velero-backup.json", "{not json", 9);
+	put("backups/badjson/badjson.tar.gz", "not gzip at all", 15);
+}
+
+static struct backup_repo *repo_open(struct vault **v, struct cache **c,
+				     enum backup_view view)
+{
+	struct backup_options o = { .view = view };
+	struct backup_repo *r = NULL;
+	struct verror e;
+
+	CHECK_EQ_INT(vault_open(root, NULL, v, &e), 0);
+	CHECK_EQ_INT(cache_open(cachedir, 0, c, &e), 0);
+	CHECK_EQ_INT(backup_repo_new(*v, *c, &o, &r), 0);
+	CHECK_EQ_INT(backup_repo_refresh(r, &e), 0);
+	return r;
+}
+
+static void repo_close(struct backup_repo *r, struct vault *v, struct cache *c)
+{
+	backup_repo_free(r);
+	cache_free(c);
+	vault_free(v);
+}
+
+/* Reads a whole file of the tree into a malloc'd string. */
+static char *slurp(struct backup *b, const char *path, int *err)
+{
+	struct verror e;
+	uint32_t node;
+	const void *data;
+	size_t got;
+	char *s;
+	int r;
+
+	*err = backup_node_walk(b, path, &node, &e);
+	if (*err < 0)
+		return NULL;
+	r = backup_node_read(b, node, 0, 1 << 20, &data, &got, &e);
+	*err = r;
+	if (r < 0)
+		return NULL;
+	s = malloc(got + 1);
+	memcpy(s, data, got);
+	s[got] = '\0';
+	return s;
+}
+
+static void test_tree(void)
+{
+	struct vault *v;
+	struct cache *c;
+	struct backup_repo *r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	struct backup *b = backup_repo_find(r, "good", NULL);
+	struct backup_stat st;
+	struct verror e;
+	uint32_t node, n;
+	char path[600], *s;
+	size_t slot;
+	int err;
+
+	CHECK(b != NULL);
+	if (!b)
+		goto out;
+	CHECK_EQ_INT(backup_repo_count(r), 5);
+	/* node 0 without opening: no index built */
+	CHECK_EQ_INT(backup_node_stat(b, BACKUP_NODE_ROOT, &st, &e), 0);
+	CHECK_EQ_INT(st.mtime, 1795140049);
+	CHECK_EQ_INT(backup_build_ms(b), 0);
+
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	CHECK(backup_build_ms(b) > 0);
+	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK_EQ_INT(err, 0);
+	CHECK(s && strstr(s, "a: 'yes'") == NULL && strstr(s, "\"yes\"") != NULL);
+	free(s);
+	CHECK_EQ_INT(backup_node_walk(b, "namespaces/shop/secrets/db.yaml",
+				      &node, &e),
+		     0);
+	CHECK_EQ_INT(backup_node_stat(b, node, &st, &e), 0);
+	CHECK_EQ_INT(st.perm, 0400);
+	CHECK_EQ_INT(backup_node_walk(b, "cluster/clusterroles.rbac.authorization.k8s.io/system:shop:reader.yaml",
+				      &node, &e),
+		     0);
+	CHECK_EQ_INT(backup_node_stat(b, node, &st, &e), 0);
+	CHECK_EQ_INT(st.perm, 0444);
+	/* the JSON view's name does not exist in the YAML view */
+	CHECK_EQ_INT(backup_node_walk(b, "namespaces/shop/secrets/db.json",
+				      &node, &e),
+		     -ENOENT);
+	/* only in a non-preferred version: still in the default view */
+	s = slurp(b, "namespaces/shop/widgets.example.com/w.yaml", &err);
+	CHECK_EQ_INT(err, 0);
+	CHECK(s && strstr(s, "v1beta1"));
+	free(s);
+	s = slurp(b, "apiversions/widgets.example.com/v1beta1/namespaces/shop/w.yaml",
+		  &err);
+	CHECK_EQ_INT(err, 0);
+	free(s);
+	CHECK_EQ_INT(backup_node_walk(b, "apiversions/configmaps/v1-preferredversion/namespaces/shop/app.config.yaml",
+				      &node, &e),
+		     0);
+	/* 253-byte names are shortened to fit NAME_MAX with the extension */
+	CHECK_EQ_INT(backup_node_walk(b, "namespaces/shop/configmaps", &node,
+				      &e),
+		     0);
+	CHECK_EQ_INT(backup_node_nchildren(b, node, &n, &e), 0);
+	CHECK_EQ_INT(n, 3);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t child;
+
+		CHECK_EQ_INT(backup_node_child(b, node, i, &child, path,
+					       sizeof(path), &e),
+			     0);
+		CHECK(strlen(path) <= 255);
+		if (!strncmp(path, "nnnn", 4))
+			CHECK(strchr(path, '~') != NULL);
+	}
+	/* broken member: listed, EIO on read, named in errors.txt */
+	s = slurp(b, "namespaces/shop/configmaps/broken.yaml", &err);
+	CHECK_EQ_INT(err, -EIO);
+	s = slurp(b, "errors.txt", &err);
+	CHECK(s && strstr(s, "broken.json"));
+	CHECK(s && strstr(s, "escapes its directory"));
+	CHECK(s && strstr(s, "something/else.txt"));
+	free(s);
+	s = slurp(b, "logs", &err);
+	CHECK_STREQ(s, "time=\"x\" level=info msg=hello\n");
+	free(s);
+	s = slurp(b, "meta/results.yaml", &err);
+	CHECK_STREQ(s, "errors: {}\nwarnings: {}\n");
+	free(s);
+	s = slurp(b, "describe.txt", &err);
+	CHECK(s && strstr(s, "Completed"));
+	free(s);
+	CHECK_EQ_INT(backup_node_walk(b, "nope", &node, &e), -ENOENT);
+	CHECK_EQ_INT(backup_node_walk(b, "backup.yaml/x", &node, &e), -ENOTDIR);
+
+	/* latest skips the newer Failed backup; schedules */
+	CHECK_EQ_INT(backup_repo_latest(r, &slot), 0);
+	CHECK_STREQ(backup_name(backup_repo_slot(r, slot)), "good");
+	CHECK_EQ_INT(backup_repo_schedule_count(r), 1);
+	CHECK_STREQ(backup_repo_schedule_name(r, 0), "daily");
+out:
+	repo_close(r, v, c);
+}
+
+static void test_bad_backups(void)
+{
+	struct vault *v;
+	struct cache *c;
+	struct backup_repo *r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	struct backup_info in;
+	struct backup *b;
+	struct verror e;
+	char *s;
+	int err;
+
+	b = backup_repo_find(r, "cut", NULL);
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	s = slurp(b, "errors.txt", &err);
+	CHECK(s && strstr(s, "corrupt or truncated"));
+	free(s);
+	s = slurp(b, "describe.txt", &err);
+	CHECK(s && strstr(s, "truncated"));
+	free(s);
+
+	b = backup_repo_find(r, "nojson", NULL);
+	CHECK_EQ_INT(backup_info(b, &in, &e), 0);
+	CHECK(!in.valid);
+	s = slurp(b, "errors.txt", &err);
+	CHECK(s && strstr(s, "velero-backup.json is missing"));
+	free(s);
+	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK_EQ_INT(err, 0);
+	free(s);
+
+	b = backup_repo_find(r, "badjson", NULL);
+	s = slurp(b, "errors.txt", &err);
+	CHECK(s && strstr(s, "does not parse"));
+	CHECK(s && strstr(s, "not gzip"));
+	free(s);
+
+	b = backup_repo_find(r, "old", NULL);
+	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK_EQ_INT(err, 0);
+	free(s);
+	repo_close(r, v, c);
+}
+
+static void test_json_view_and_reuse(void)
+{
+	struct vault *v;
+	struct cache *c;
+	struct backup_repo *r = repo_open(&v, &c, BACKUP_VIEW_JSON);
+	struct backup *b = backup_repo_find(r, "good", NULL);
+	struct verror e;
+	char *s;
+	int err;
+
+	/* the index built by test_tree is mapped, not rebuilt */
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	CHECK_EQ_INT(backup_build_ms(b), 0);
+	s = slurp(b, "namespaces/shop/configmaps/app.config.json", &err);
+	CHECK_STREQ(s, CM);
+	free(s);
+	s = slurp(b, "namespaces/shop/secrets/db.json", &err);
+	CHECK_STREQ(s, SECRET);
+	free(s);
+	repo_close(r, v, c);
+}
+
+static char *find_idx(void)
+{
+	char cmd[700], *line = NULL;
+	size_t n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "ls -S %s/idx/*.idx | head -1", cachedir);
+	p = popen(cmd, "r");
+	if (!p)
+		return NULL;
+	if (getline(&line, &n, p) > 0)
+		line[strcspn(line, "\n")] = '\0';
+	pclose(p);
+	return line;
+}
+
+static void flip_byte(const char *path, off_t off)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char c;
+
+	CHECK(fd >= 0);
+	CHECK(pread(fd, &c, 1, off) == 1);
+	c ^= 0x55;
+	CHECK(pwrite(fd, &c, 1, off) == 1);
+	close(fd);
+}
+
+static void test_corrupt_index(void)
+{
+	struct vault *v;
+	struct cache *c;
+	struct backup_repo *r;
+	struct backup *b;
+	struct verror e;
+	struct stat st;
+	char *idx = find_idx(), *s;
+	int err;
+
+	CHECK(idx != NULL);
+	if (!idx)
+		return;
+	CHECK(stat(idx, &st) == 0);
+	/* metadata (the tail): detected at map time and rebuilt */
+	flip_byte(idx, st.st_size - 10);
+	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	b = backup_repo_find(r, "good", NULL);
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	CHECK(backup_build_ms(b) > 0);
+	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK(s && strstr(s, "app.config"));
+	free(s);
+	repo_close(r, v, c);
+	free(idx);
+
+	/* a truncated index is rebuilt too */
+	idx = find_idx();
+	CHECK(idx && truncate(idx, 100) == 0);
+	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	b = backup_repo_find(r, "good", NULL);
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	CHECK(backup_build_ms(b) > 0);
+	repo_close(r, v, c);
+	free(idx);
+
+	/* data: caught by the per-file checksum on read, never served */
+	idx = find_idx();
+	flip_byte(idx, 200);
+	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	b = backup_repo_find(r, "good", NULL);
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	CHECK_EQ_INT(backup_build_ms(b), 0);
+	{
+		const char *paths[] = { "backup.yaml", "describe.txt", "logs",
+					"namespaces/shop/configmaps/app.config.yaml",
+					"meta/results.yaml" };
+		int eio = 0;
+
+		for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
+			s = slurp(b, paths[i], &err);
+			eio += err == -EIO;
+			free(s);
+		}
+		CHECK_EQ_INT(eio, 1);
+	}
+	repo_close(r, v, c);
+	free(idx);
+}
+
+struct thread_arg {
+	struct backup *b;
+	int ok;
+};
+
+static void *opener(void *p)
+{
+	struct thread_arg *a = p;
+	struct verror e;
+	uint32_t node;
+
+	a->ok = backup_node_walk(a->b, "namespaces/shop/secrets/db.yaml",
+				 &node, &e) == 0;
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct vault *v;
+	struct cache *c;
+	struct backup_repo *r;
+	struct thread_arg args[8];
+	pthread_t t[8];
+	char cmd[700];
+	int i;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", cachedir);
+	CHECK(system(cmd) == 0);
+	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	for (i = 0; i < 8; i++) {
+		args[i].b = backup_repo_find(r, "good", NULL);
+		pthread_create(&t[i], NULL, opener, &args[i]);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(args[i].ok);
+	}
+	repo_close(r, v, c);
+}
+
+int main(void)
+{
+	char cmd[700];
+	struct stat st;
+
+	snprintf(root, sizeof(root), "/tmp/velerofs-test-backup-XXXXXX");
+	if (!mkdtemp(root))
+		return 1;
+	snprintf(cachedir, sizeof(cachedir), "%s.cache", root);
+	make_vault();
+	test_tree();
+	test_bad_backups();
+	test_json_view_and_reuse();
+	test_corrupt_index();
+	test_threads();
+	/* nothing escaped: no file written outside the cache */
+	CHECK(stat("/escape.json", &st) < 0);
+	CHECK(stat("/abs/escape.json", &st) < 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", root, cachedir);
+	CHECK(system(cmd) == 0);
+	return check_status();
+}
