@@ -46,11 +46,11 @@ enum style {
 
 struct ry {
 	const char *start; /* the JSON text, for error positions */
-	const char *p;     /* next unread byte */
+	const char *p;	   /* next unread byte */
 	const char *end;
-	struct sbuf *out;  /* borrowed */
-	struct sbuf tmp;   /* decoded string when it can't be borrowed */
-	struct verror *e;  /* borrowed, nullable */
+	struct sbuf *out; /* borrowed */
+	struct sbuf tmp;  /* decoded string when it can't be borrowed */
+	struct verror *e; /* borrowed, nullable */
 	unsigned depth;
 };
 
@@ -103,33 +103,50 @@ static int ry_outerr(struct ry *ry, int r)
 
 /* ---- output ------------------------------------------------------------ */
 
-static inline int put(struct ry *ry, const void *s, size_t n)
+/* The appends below take a fast path when the allocation already has room
+ * (an sbuf never allocates past max + 1, so the cap holds), and go through
+ * sbuf_add() otherwise. They run for every token. */
+static int put_slow(struct ry *ry, const void *s, size_t n)
 {
 	int r = sbuf_add(ry->out, s, n);
 
-	return _unlikely_(r < 0) ? ry_outerr(ry, r) : 0;
+	return r < 0 ? ry_outerr(ry, r) : 0;
 }
 
-static inline int puts_(struct ry *ry, const char *s)
+static inline int put(struct ry *ry, const void *s, size_t n)
 {
-	return put(ry, s, strlen(s));
+	struct sbuf *b = ry->out;
+
+	if (_likely_(b->buf && n < b->cap - b->len)) {
+		memcpy(b->buf + b->len, s, n);
+		b->len += n;
+		b->buf[b->len] = '\0';
+		return 0;
+	}
+	return put_slow(ry, s, n);
 }
+
+/* For string literals only. */
+#define PUTS(ry, lit) put(ry, lit, sizeof(lit) - 1)
 
 static inline int putc_(struct ry *ry, char c)
 {
-	int r = sbuf_addc(ry->out, c);
-
-	return _unlikely_(r < 0) ? ry_outerr(ry, r) : 0;
+	return put(ry, &c, 1);
 }
 
 static inline int put_indent(struct ry *ry, size_t col)
 {
+	struct sbuf *b = ry->out;
 	int r;
 
-	if (!col)
+	if (_likely_(b->buf && col < b->cap - b->len)) {
+		memset(b->buf + b->len, ' ', col);
+		b->len += col;
+		b->buf[b->len] = '\0';
 		return 0;
-	r = sbuf_addn(ry->out, ' ', col);
-	return _unlikely_(r < 0) ? ry_outerr(ry, r) : 0;
+	}
+	r = sbuf_addn(b, ' ', col);
+	return r < 0 ? ry_outerr(ry, r) : 0;
 }
 
 /* ---- JSON lexing ------------------------------------------------------- */
@@ -141,17 +158,24 @@ static inline void skip_ws(struct ry *ry)
 		ry->p++;
 }
 
-/* Bytes that end the fast scan of a JSON string: the quote, a backslash,
- * control characters and anything non-ASCII (which needs validating). */
+/* Bytes that end the fast scan of a JSON string (JS_STOP): the quote, a
+ * backslash, control characters and anything non-ASCII (which needs
+ * validating). JS_STYLE marks the ASCII bytes scalar_style() must look at,
+ * so that it can skip its scan for strings that hold none (space, ':'
+ * and DEL; '#' matters only after a space or first). */
+enum { JS_STOP = 1, JS_STYLE = 2 };
+
 static const unsigned char json_str_stop[256] = {
-	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+	[0x00 ... 0x1f] = JS_STOP, ['"'] = JS_STOP,  ['\\'] = JS_STOP,
+	[0x80 ... 0xff] = JS_STOP, [' '] = JS_STYLE, [':'] = JS_STYLE,
+	[0x7f] = JS_STYLE,
 };
 
 /* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
  * surrogates, nothing past U+10FFFF), or 0. */
 static size_t utf8_valid(const unsigned char *p, const unsigned char *end)
 {
-	size_t n = end - p;
+	size_t n = (size_t)(end - p);
 	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
 	size_t len, i;
 
@@ -229,6 +253,12 @@ static int hex4(const char *p, const char *end, uint32_t *v)
 	return 0;
 }
 
+/* The byte each one-letter JSON escape stands for; 0: not an escape. */
+static const char json_unescape[256] = {
+	['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+	['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t',
+};
+
 static int tmp_add(struct ry *ry, const void *s, size_t n)
 {
 	int r = sbuf_add(&ry->tmp, s, n);
@@ -236,33 +266,69 @@ static int tmp_add(struct ry *ry, const void *s, size_t n)
 	return r < 0 ? verror_set(ry->e, -ENOMEM, "out of memory") : 0;
 }
 
+/* Decodes the \uXXXX escape at *p (a surrogate pair counts as one) into
+ * ry->tmp and moves *p past it. Lone surrogates are refused: Go never
+ * writes them, and they have no UTF-8 form. */
+static int read_u_escape(struct ry *ry, const unsigned char **pp)
+{
+	const unsigned char *p = *pp;
+	uint32_t cp, lo;
+	char u[4];
+	int r;
+
+	if (hex4((const char *)p + 2, ry->end, &cp) < 0)
+		return ry_bad(ry, (const char *)p, "invalid \\u escape");
+	if (cp >= 0xdc00 && cp <= 0xdfff)
+		return ry_bad(ry, (const char *)p, "lone low surrogate");
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		if (ry->end - (const char *)p < 12 || p[6] != '\\' ||
+		    p[7] != 'u' ||
+		    hex4((const char *)p + 8, ry->end, &lo) < 0 ||
+		    lo < 0xdc00 || lo > 0xdfff)
+			return ry_bad(ry, (const char *)p,
+				      "lone high surrogate");
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		p += 6;
+	}
+	r = tmp_add(ry, u, utf8_put(u, cp));
+	if (r < 0)
+		return r;
+	*pp = p + 6;
+	return 0;
+}
+
 /* Decodes the string whose opening quote is at ry->p. On success *s and *n
  * hold the decoded UTF-8 (valid, may contain NUL), borrowed from the input
  * when it holds no escapes and no non-ASCII, else from ry->tmp (valid
- * until the next call); ry->p is past the closing quote. */
-static int read_string(struct ry *ry, const char **s, size_t *n)
+ * until the next call); ry->p is past the closing quote. *scan is false
+ * when the string is printable ASCII without ' ' or ':'. */
+static int read_string(struct ry *ry, const char **s, size_t *n, bool *scan)
 {
+	unsigned char acc = 0, c;
 	const unsigned char *p = (const unsigned char *)ry->p + 1;
 	const unsigned char *end = (const unsigned char *)ry->end;
 	const unsigned char *run;
-	char u[4];
-	uint32_t cp, lo;
+	char u[1];
 	size_t k;
 	int r;
 
 	run = p;
-	while (p < end && !json_str_stop[*p])
+	while (p < end && !((c = json_str_stop[*p]) & JS_STOP)) {
+		acc |= c;
 		p++;
+	}
 	if (_likely_(p < end && *p == '"')) {
 		*s = (const char *)run;
 		*n = (size_t)(p - run);
+		*scan = acc != 0;
 		ry->p = (const char *)p + 1;
 		return 0;
 	}
 
+	*scan = true;
 	sbuf_reset(&ry->tmp);
 	for (;;) {
-		while (p < end && !json_str_stop[*p])
+		while (p < end && !(json_str_stop[*p] & JS_STOP))
 			p++;
 		if (p > run) {
 			r = tmp_add(ry, run, (size_t)(p - run));
@@ -281,7 +347,8 @@ static int read_string(struct ry *ry, const char **s, size_t *n)
 			run = p;
 			p += k;
 			/* keep the run going: the bytes are copied verbatim */
-			while (p < end && (!json_str_stop[*p] || *p >= 0x80)) {
+			while (p < end &&
+			       (!(json_str_stop[*p] & JS_STOP) || *p >= 0x80)) {
 				if (*p >= 0x80) {
 					k = utf8_valid(p, end);
 					if (!k)
@@ -299,47 +366,21 @@ static int read_string(struct ry *ry, const char **s, size_t *n)
 		/* backslash */
 		if (end - p < 2)
 			return ry_bad(ry, ry->end, "unterminated string");
-		switch (p[1]) {
-		case '"': u[0] = '"'; break;
-		case '\\': u[0] = '\\'; break;
-		case '/': u[0] = '/'; break;
-		case 'b': u[0] = '\b'; break;
-		case 'f': u[0] = '\f'; break;
-		case 'n': u[0] = '\n'; break;
-		case 'r': u[0] = '\r'; break;
-		case 't': u[0] = '\t'; break;
-		case 'u':
-			if (hex4((const char *)p + 2, ry->end, &cp) < 0)
+		if (p[1] != 'u') {
+			u[0] = json_unescape[p[1]];
+			if (!u[0])
 				return ry_bad(ry, (const char *)p,
-					      "invalid \\u escape");
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return ry_bad(ry, (const char *)p,
-					      "lone low surrogate");
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (end - p < 12 || p[6] != '\\' ||
-				    p[7] != 'u' ||
-				    hex4((const char *)p + 8, ry->end, &lo) <
-					    0 ||
-				    lo < 0xdc00 || lo > 0xdfff)
-					return ry_bad(ry, (const char *)p,
-						      "lone high surrogate");
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				     (lo - 0xdc00);
-				p += 6;
-			}
-			r = tmp_add(ry, u, utf8_put(u, cp));
+					      "invalid escape");
+			r = tmp_add(ry, u, 1);
 			if (r < 0)
 				return r;
-			p += 6;
+			p += 2;
 			run = p;
 			continue;
-		default:
-			return ry_bad(ry, (const char *)p, "invalid escape");
 		}
-		r = tmp_add(ry, u, 1);
+		r = read_u_escape(ry, &p);
 		if (r < 0)
 			return r;
-		p += 2;
 		run = p;
 	}
 	*s = ry->tmp.buf ? ry->tmp.buf : "";
@@ -374,7 +415,6 @@ static size_t span_digits(const char *s, size_t n, size_t *i)
 	return *i - k;
 }
 
-#define DIG_ "0123456789"
 #define DIGU_ "0123456789_"
 
 /* Union of the int and float resolvers of PyYAML (1.1), ruamel (1.1 and
@@ -519,11 +559,17 @@ static bool match_timestamp(const char *s, size_t n)
 }
 
 /* bool (YAML 1.1 and 1.2) and null words. */
-static const char *const yaml_words[] = {
-	"y",    "Y",    "yes",  "Yes",   "YES",   "n",     "N",   "no",
-	"No",   "NO",   "true", "True",  "TRUE",  "false", "False",
-	"FALSE", "on",  "On",   "ON",    "off",   "Off",   "OFF", "~",
-	"null", "Null", "NULL",
+static const struct {
+	const char *w;
+	size_t n;
+} yaml_words[] = {
+	{ "y", 1 },    { "Y", 1 },     { "yes", 3 },   { "Yes", 3 },
+	{ "YES", 3 },  { "n", 1 },     { "N", 1 },     { "no", 2 },
+	{ "No", 2 },   { "NO", 2 },    { "true", 4 },  { "True", 4 },
+	{ "TRUE", 4 }, { "false", 5 }, { "False", 5 }, { "FALSE", 5 },
+	{ "on", 2 },   { "On", 2 },    { "ON", 2 },    { "off", 3 },
+	{ "Off", 3 },  { "OFF", 3 },   { "~", 1 },     { "null", 4 },
+	{ "Null", 4 }, { "NULL", 4 },
 };
 
 /* True when a YAML 1.1 or 1.2 implicit resolver would give a plain scalar
@@ -532,53 +578,52 @@ static bool resolves_implicitly(const char *s, size_t n)
 {
 	size_t i;
 
-	switch (s[0]) {
-	case 'y': case 'Y': case 'n': case 'N': case 't': case 'T':
-	case 'f': case 'F': case 'o': case 'O': case '~':
-		if (n > 5)
-			return false;
-		for (i = 0; i < ARRAY_SIZE(yaml_words); i++)
-			if (strlen(yaml_words[i]) == n &&
-			    !memcmp(yaml_words[i], s, n))
-				return true;
-		return false;
-	case '<':
-		return n == 2 && s[1] == '<'; /* merge */
-	case '=':
-		return n == 1; /* value */
-	case '0': case '1': case '2': case '3': case '4':
-	case '5': case '6': case '7': case '8': case '9':
-		if (match_timestamp(s, n))
-			return true;
-		/* fall through */
-	case '-': case '+': case '.':
+	if (is_digit(s[0]))
+		return match_timestamp(s, n) || match_number(s, n) ||
+		       match_sexagesimal(s, n);
+	if (s[0] == '-' || s[0] == '+' || s[0] == '.')
 		return match_number(s, n) || match_sexagesimal(s, n);
-	default:
+	if (s[0] == '<')
+		return n == 2 && s[1] == '<'; /* merge */
+	if (s[0] == '=')
+		return n == 1; /* value */
+	if (n > 5 || !strchr("yYnNtTfFoO~", s[0]))
 		return false;
-	}
+	for (i = 0; i < ARRAY_SIZE(yaml_words); i++)
+		if (yaml_words[i].n == n && !memcmp(yaml_words[i].w, s, n))
+			return true;
+	return false;
 }
 
 /* ---- scalar style ------------------------------------------------------ */
 
 /* Bytes the style scan must look at; everything else (letters, digits,
- * most punctuation, UTF-8 continuation and most lead bytes) is skipped. */
+ * most punctuation, UTF-8 continuation and most lead bytes) is skipped.
+ * Each of them is JS_STOP or JS_STYLE in json_str_stop, or the scan would
+ * be skipped for a string that needs it. */
 enum {
-	SC_CTRL = 1,  /* C0 control other than \t \n, and DEL */
+	SC_CTRL = 1, /* C0 control other than \t \n, and DEL */
 	SC_TAB,
 	SC_NL,
 	SC_SPACE,
-	SC_HASH,
 	SC_COLON,
-	SC_C2,        /* maybe C1 control or NEL */
-	SC_E2,        /* maybe U+2028 / U+2029 */
-	SC_EF,        /* maybe BOM, U+FFFE, U+FFFF */
-	SC_F4,        /* maybe U+10FFFF */
+	SC_C2, /* maybe C1 control or NEL */
+	SC_E2, /* maybe U+2028 / U+2029 */
+	SC_EF, /* maybe BOM, U+FFFE, U+FFFF */
+	SC_F4, /* maybe U+10FFFF */
 };
 
 static const unsigned char style_class[256] = {
-	[0x00 ... 0x08] = SC_CTRL, ['\t'] = SC_TAB, ['\n'] = SC_NL,
-	[0x0b ... 0x1f] = SC_CTRL, [' '] = SC_SPACE, ['#'] = SC_HASH, [':'] = SC_COLON,
-	[0x7f] = SC_CTRL, [0xc2] = SC_C2, [0xe2] = SC_E2, [0xef] = SC_EF,
+	[0x00 ... 0x08] = SC_CTRL,
+	['\t'] = SC_TAB,
+	['\n'] = SC_NL,
+	[0x0b ... 0x1f] = SC_CTRL,
+	[' '] = SC_SPACE,
+	[':'] = SC_COLON,
+	[0x7f] = SC_CTRL,
+	[0xc2] = SC_C2,
+	[0xe2] = SC_E2,
+	[0xef] = SC_EF,
 	[0xf4] = SC_F4,
 };
 
@@ -586,9 +631,9 @@ static const unsigned char style_class[256] = {
  * whitespace), or start one only in some contexts: '?' and ':' are
  * quoted always; '-' only when followed by a space or alone. */
 static const unsigned char bad_first[256] = {
-	['-'] = 2, ['?'] = 1, [':'] = 1, [','] = 1, ['['] = 1, [']'] = 1,
-	['{'] = 1, ['}'] = 1, ['#'] = 1, ['&'] = 1, ['*'] = 1, ['!'] = 1,
-	['|'] = 1, ['>'] = 1, ['\''] = 1, ['"'] = 1, ['%'] = 1, ['@'] = 1,
+	['-'] = 2, ['?'] = 1, [':'] = 1,  [','] = 1,  ['['] = 1,  [']'] = 1,
+	['{'] = 1, ['}'] = 1, ['#'] = 1,  ['&'] = 1,  ['*'] = 1,  ['!'] = 1,
+	['|'] = 1, ['>'] = 1, ['\''] = 1, ['"'] = 1,  ['%'] = 1,  ['@'] = 1,
 	['`'] = 1, [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
 };
 
@@ -618,7 +663,7 @@ static bool special_mb(const unsigned char *p, size_t n)
  * that tabs are allowed in literal blocks (both parsers read them back).
  * A literal block is refused where the result would not be exact or would
  * hide something: non-printables, '\r', trailing spaces on any line. */
-static enum style scalar_style(const char *s, size_t n, bool key)
+static enum style scalar_style(const char *s, size_t n, bool key, bool scan)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	bool nl = false, tab = false, inline_bad = false;
@@ -626,7 +671,7 @@ static enum style scalar_style(const char *s, size_t n, bool key)
 
 	if (!n)
 		return STYLE_DQ;
-	for (i = 0; i < n; i++) {
+	for (i = 0; scan && i < n; i++) {
 		unsigned char c = style_class[u[i]];
 
 		if (_likely_(!c))
@@ -649,8 +694,6 @@ static enum style scalar_style(const char *s, size_t n, bool key)
 				return STYLE_DQ;
 			if (u[i + 1] == '#')
 				inline_bad = true;
-			break;
-		case SC_HASH:
 			break;
 		case SC_COLON:
 			if (i + 1 == n || u[i + 1] == ' ')
@@ -676,7 +719,8 @@ static enum style scalar_style(const char *s, size_t n, bool key)
 	default:
 		break;
 	}
-	if (n >= 3 && (!memcmp(s, "---", 3) || !memcmp(s, "...", 3)))
+	if (n >= 3 && (s[0] == '-' || s[0] == '.') && s[1] == s[0] &&
+	    s[2] == s[0])
 		return STYLE_DQ;
 	if (resolves_implicitly(s, n))
 		return STYLE_DQ;
@@ -688,8 +732,14 @@ static enum style scalar_style(const char *s, size_t n, bool key)
 /* What double-quoted output must escape: the quote, the backslash, every
  * control character, DEL, and the lead bytes that special_mb() checks. */
 static const unsigned char dq_class[256] = {
-	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f] = 1,
-	[0xc2] = 2, [0xe2] = 2, [0xef] = 2, [0xf4] = 2,
+	[0x00 ... 0x1f] = 1, ['"'] = 1,	 ['\\'] = 1, [0x7f] = 1,
+	[0xc2] = 2,	     [0xe2] = 2, [0xef] = 2, [0xf4] = 2,
+};
+
+/* The one-letter escapes, as JSON spells them (YAML reads them too). */
+static const char dq_escape[256] = {
+	['"'] = '"',  ['\\'] = '\\', ['\n'] = 'n', ['\t'] = 't',
+	['\r'] = 'r', ['\b'] = 'b',  ['\f'] = 'f',
 };
 
 static int put_dq(struct ry *ry, const char *s, size_t n)
@@ -708,7 +758,8 @@ static int put_dq(struct ry *ry, const char *s, size_t n)
 		while (i < n) {
 			unsigned char c = dq_class[u[i]];
 
-			if (_likely_(!c) || (c == 2 && !special_mb(u + i, n - i)))
+			if (_likely_(!c) ||
+			    (c == 2 && !special_mb(u + i, n - i)))
 				i++;
 			else
 				break;
@@ -720,17 +771,19 @@ static int put_dq(struct ry *ry, const char *s, size_t n)
 		}
 		if (i >= n)
 			break;
+		if (dq_escape[u[i]]) {
+			esc[0] = '\\';
+			esc[1] = dq_escape[u[i]];
+			r = put(ry, esc, 2);
+			i++;
+			if (r < 0)
+				return r;
+			continue;
+		}
 		switch (u[i]) {
-		case '"': r = puts_(ry, "\\\""); i++; break;
-		case '\\': r = puts_(ry, "\\\\"); i++; break;
-		case '\n': r = puts_(ry, "\\n"); i++; break;
-		case '\t': r = puts_(ry, "\\t"); i++; break;
-		case '\r': r = puts_(ry, "\\r"); i++; break;
-		case '\b': r = puts_(ry, "\\b"); i++; break;
-		case '\f': r = puts_(ry, "\\f"); i++; break;
 		case 0xc2:
 			snprintf(esc, sizeof(esc), "\\u%04x", u[i + 1]);
-			r = puts_(ry, esc);
+			r = put(ry, esc, strlen(esc));
 			i += 2;
 			break;
 		case 0xe2:
@@ -739,17 +792,17 @@ static int put_dq(struct ry *ry, const char *s, size_t n)
 			     ((uint32_t)(u[i + 1] & 0x3f) << 6) |
 			     (u[i + 2] & 0x3f);
 			snprintf(esc, sizeof(esc), "\\u%04x", cp);
-			r = puts_(ry, esc);
+			r = put(ry, esc, strlen(esc));
 			i += 3;
 			break;
 		case 0xf4:
 			/* no surrogate pairs: PyYAML doesn't join them */
-			r = puts_(ry, "\\U0010ffff");
+			r = PUTS(ry, "\\U0010ffff");
 			i += 4;
 			break;
 		default:
 			snprintf(esc, sizeof(esc), "\\u%04x", u[i]);
-			r = puts_(ry, esc);
+			r = put(ry, esc, strlen(esc));
 			i++;
 			break;
 		}
@@ -822,10 +875,10 @@ static bool at_doc_end(const struct ry *ry)
 /* Writes a string value; the line so far ends with "key:" (ctx MAPVAL),
  * "- " (SEQITEM) or is empty (ROOT). col is the column of the key or dash,
  * or 0 at the root. Ends the line. */
-static int put_string_value(struct ry *ry, const char *s, size_t n,
+static int put_string_value(struct ry *ry, const char *s, size_t n, bool scan,
 			    size_t col, enum ctx ctx)
 {
-	enum style st = scalar_style(s, n, false);
+	enum style st = scalar_style(s, n, false, scan);
 	int r;
 
 	if (ctx == CTX_MAPVAL) {
@@ -842,8 +895,8 @@ static int put_string_value(struct ry *ry, const char *s, size_t n,
 		    (keep && at_doc_end(ry)))
 			st = STYLE_DQ;
 		else
-			return put_literal(ry, s, n, ctx == CTX_ROOT ? 2 :
-								      col + 2);
+			return put_literal(ry, s, n,
+					   ctx == CTX_ROOT ? 2 : col + 2);
 	}
 	if (st == STYLE_PLAIN)
 		r = put(ry, s, n);
@@ -856,12 +909,13 @@ static int put_string_value(struct ry *ry, const char *s, size_t n,
 
 /* Writes "key:" (the caller has indented), or "? key\n<col>:" when the
  * key is too long for an implicit key. */
-static int put_key(struct ry *ry, const char *s, size_t n, size_t col)
+static int put_key(struct ry *ry, const char *s, size_t n, bool scan,
+		   size_t col)
 {
 	size_t pos = ry->out->len, klen;
 	int r;
 
-	if (scalar_style(s, n, true) == STYLE_PLAIN)
+	if (scalar_style(s, n, true, scan) == STYLE_PLAIN)
 		r = put(ry, s, n);
 	else
 		r = put_dq(ry, s, n);
@@ -949,9 +1003,8 @@ static int walk_number(struct ry *ry, enum ctx ctx)
 	return r;
 }
 
-static int walk_literal(struct ry *ry, const char *word, enum ctx ctx)
+static int walk_literal(struct ry *ry, const char *word, size_t n, enum ctx ctx)
 {
-	size_t n = strlen(word);
 	int r;
 
 	if ((size_t)(ry->end - ry->p) < n || memcmp(ry->p, word, n))
@@ -985,6 +1038,7 @@ static int walk_object(struct ry *ry, size_t col, enum ctx ctx)
 	bool first = true;
 	const char *k;
 	size_t kn;
+	bool scan;
 	int r;
 
 	r = depth_push(ry);
@@ -995,7 +1049,7 @@ static int walk_object(struct ry *ry, size_t col, enum ctx ctx)
 	if (ry->p < ry->end && *ry->p == '}') {
 		ry->p++;
 		ry->depth--;
-		return puts_(ry, ctx == CTX_MAPVAL ? " {}\n" : "{}\n");
+		return ctx == CTX_MAPVAL ? PUTS(ry, " {}\n") : PUTS(ry, "{}\n");
 	}
 	if (ctx == CTX_MAPVAL) {
 		r = putc_(ry, '\n');
@@ -1005,7 +1059,7 @@ static int walk_object(struct ry *ry, size_t col, enum ctx ctx)
 	for (;;) {
 		if (ry->p >= ry->end || *ry->p != '"')
 			return ry_unexpected(ry);
-		r = read_string(ry, &k, &kn);
+		r = read_string(ry, &k, &kn, &scan);
 		if (r < 0)
 			return r;
 		if (!first || ctx != CTX_SEQITEM) {
@@ -1014,7 +1068,7 @@ static int walk_object(struct ry *ry, size_t col, enum ctx ctx)
 				return r;
 		}
 		first = false;
-		r = put_key(ry, k, kn, ecol);
+		r = put_key(ry, k, kn, scan, ecol);
 		if (r < 0)
 			return r;
 		skip_ws(ry);
@@ -1057,7 +1111,7 @@ static int walk_array(struct ry *ry, size_t col, enum ctx ctx)
 	if (ry->p < ry->end && *ry->p == ']') {
 		ry->p++;
 		ry->depth--;
-		return puts_(ry, ctx == CTX_MAPVAL ? " []\n" : "[]\n");
+		return ctx == CTX_MAPVAL ? PUTS(ry, " []\n") : PUTS(ry, "[]\n");
 	}
 	if (ctx == CTX_MAPVAL) {
 		r = putc_(ry, '\n');
@@ -1097,6 +1151,7 @@ static int walk_value(struct ry *ry, size_t col, enum ctx ctx)
 {
 	const char *s;
 	size_t n;
+	bool scan;
 	int r;
 
 	skip_ws(ry);
@@ -1108,21 +1163,30 @@ static int walk_value(struct ry *ry, size_t col, enum ctx ctx)
 	case '[':
 		return walk_array(ry, col, ctx);
 	case '"':
-		r = read_string(ry, &s, &n);
+		r = read_string(ry, &s, &n, &scan);
 		if (r < 0)
 			return r;
-		return put_string_value(ry, s, n, col, ctx);
+		return put_string_value(ry, s, n, scan, col, ctx);
 	case 't':
-		r = walk_literal(ry, "true", ctx);
+		r = walk_literal(ry, "true", 4, ctx);
 		break;
 	case 'f':
-		r = walk_literal(ry, "false", ctx);
+		r = walk_literal(ry, "false", 5, ctx);
 		break;
 	case 'n':
-		r = walk_literal(ry, "null", ctx);
+		r = walk_literal(ry, "null", 4, ctx);
 		break;
-	case '-': case '0': case '1': case '2': case '3': case '4':
-	case '5': case '6': case '7': case '8': case '9':
+	case '-':
+	case '0':
+	case '1':
+	case '2':
+	case '3':
+	case '4':
+	case '5':
+	case '6':
+	case '7':
+	case '8':
+	case '9':
 		r = walk_number(ry, ctx);
 		break;
 	default:

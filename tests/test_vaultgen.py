@@ -224,6 +224,8 @@ def test_split_ustar_path_rules():
     n = "resources/customresourcedefinitions.apiextensions.k8s.io/v1-preferredversion/cluster/widgets.example.com.json"
     assert vg.split_ustar_path(n) == (n.rsplit("/", 1)[0], "widgets.example.com.json")
     assert vg.split_ustar_path("ü/" + "x" * 120) is None     # non-ASCII: PAX
+    assert vg.split_ustar_path("p" * 155 + "/" + "s" * 10) == ("p" * 155, "s" * 10)  # prefix of exactly 155
+    assert vg.split_ustar_path("p" * 156 + "/" + "s" * 10) is None
     p, s = vg.split_ustar_path_gnu("a/" + "b/" * 60 + "c")
     assert len(s) <= 100 and len(p) < len(vg.split_ustar_path("a/" + "b/" * 60 + "c")[0])
 
@@ -628,7 +630,8 @@ def test_byte_identical_to_go(tmp_path, backup, cluster):
     for m, d in read_tar_members(tarball_of(r)):
         entries.append({"name": m.name, "data": base64.b64encode(d).decode(), "mtime": m.mtime})
     odd = [("resources/configmaps/namespaces/shop/ümlaut-ñ.json", b"{}"), ("c" * 100, b"y"),
-           ("d/" * 60 + "e.json", b"z"), ("x" * 99 + "/" + "y" * 10, b"")]
+           ("d/" * 60 + "e.json", b"z"), ("x" * 99 + "/" + "y" * 10, b""),
+           ("p" * 155 + "/" + "s" * 10, b"edge"), ("q" * 156 + "/" + "s" * 10, b"pax")]
     for n, d in odd:
         entries.append({"name": n, "data": base64.b64encode(d).decode(), "mtime": 1700000000})
     small = [b"", b"null\n", b"[]\n", b'{"errors":{},"warnings":{}}\n']

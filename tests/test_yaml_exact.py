@@ -1,7 +1,8 @@
 """Exactness of render_yaml(): parsing the YAML gives back the JSON's value.
 
-Runs the built ``yaml-render`` CLI ($VELEROFS_BUILD/tests/unit/yaml-render,
-VELEROFS_BUILD defaulting to ``build/`` under the repo root) over the golden
+Runs the built ``yaml-render`` CLI ($VELEROFS_BUILD/tests/yaml-render, or
+tests/unit/yaml-render; VELEROFS_BUILD defaults to ``build/`` under the
+repo root, a relative one is taken from the repo root) over the golden
 inputs, every JSON document in ../shared/velero-samples (files and members
 of the tarballs) and a few thousand seeded random documents full of
 YAML-special strings, and checks the output with three parsers:
@@ -39,7 +40,16 @@ def _build_dir():
     return b if b.is_absolute() else REPO / b
 
 
-BINARY = _build_dir() / "tests" / "unit" / "yaml-render"
+def _binary_path():
+    # meson puts it in tests/ (tests/meson.build); tests/unit/ also works
+    for rel in (("tests", "yaml-render"), ("tests", "unit", "yaml-render")):
+        p = _build_dir().joinpath(*rel)
+        if p.exists():
+            return p
+    return _build_dir() / "tests" / "yaml-render"
+
+
+BINARY = _binary_path()
 
 _ruamel = YAML(typ="safe", pure=True)
 _ruamel.allow_duplicate_keys = True  # keeps the first value, see below

@@ -20,11 +20,11 @@
 static int failures;
 static int checks;
 
-#define FAIL(...)                                                              \
-	do {                                                                   \
-		failures++;                                                    \
-		fprintf(stderr, "FAIL: " __VA_ARGS__);                         \
-		fputc('\n', stderr);                                           \
+#define FAIL(...)                                      \
+	do {                                           \
+		failures++;                            \
+		fprintf(stderr, "FAIL: " __VA_ARGS__); \
+		fputc('\n', stderr);                   \
 	} while (0)
 
 static int read_file(const char *path, struct sbuf *b)
@@ -55,7 +55,8 @@ static void show_diff(const char *name, const struct sbuf *got,
 		i++;
 	}
 	FAIL("%s: output differs from expected.yaml at byte %zu (line %zu); "
-	     "got %zu bytes, want %zu", name, i, line, got->len, want->len);
+	     "got %zu bytes, want %zu",
+	     name, i, line, got->len, want->len);
 }
 
 /* Every cap from 1 to the size the document needs: below it the render
@@ -81,10 +82,10 @@ static void cap_loop(const char *name, const struct sbuf *in,
 		if (max < want->len && !strstr(e.msg, "output larger than"))
 			FAIL("%s: cap %zu: message '%s'", name, max, e.msg);
 		if (out.len > max)
-			FAIL("%s: cap %zu: wrote %zu bytes", name, max, out.len);
-		if (max == want->len &&
-		    (r != 0 || out.len != want->len ||
-		     memcmp(out.buf, want->buf, out.len)))
+			FAIL("%s: cap %zu: wrote %zu bytes", name, max,
+			     out.len);
+		if (max == want->len && (r != 0 || out.len != want->len ||
+					 memcmp(out.buf, want->buf, out.len)))
 			FAIL("%s: cap %zu (exact): r=%d", name, max, r);
 		sbuf_release(&out);
 	}
@@ -192,11 +193,11 @@ static const struct bad_case bad_cases[] = {
 	{ "\"a\tb\"", 0, -EBADMSG, "line 1 col 3: control character" },
 	{ "\"a\nb\"", 0, -EBADMSG, "control character" },
 	{ "\"\xff\"", 0, -EBADMSG, "invalid UTF-8" },
-	{ "\"\xc0\x80\"", 0, -EBADMSG, "invalid UTF-8" },           /* overlong */
-	{ "\"\xe0\x80\xaf\"", 0, -EBADMSG, "invalid UTF-8" },       /* overlong */
-	{ "\"\xed\xa0\x80\"", 0, -EBADMSG, "invalid UTF-8" },       /* surrogate */
-	{ "\"\xf4\x90\x80\x80\"", 0, -EBADMSG, "invalid UTF-8" },   /* > 10FFFF */
-	{ "\"\xe2\x82\"", 0, -EBADMSG, "invalid UTF-8" },           /* truncated */
+	{ "\"\xc0\x80\"", 0, -EBADMSG, "invalid UTF-8" },     /* overlong */
+	{ "\"\xe0\x80\xaf\"", 0, -EBADMSG, "invalid UTF-8" }, /* overlong */
+	{ "\"\xed\xa0\x80\"", 0, -EBADMSG, "invalid UTF-8" }, /* surrogate */
+	{ "\"\xf4\x90\x80\x80\"", 0, -EBADMSG, "invalid UTF-8" }, /* > 10FFFF */
+	{ "\"\xe2\x82\"", 0, -EBADMSG, "invalid UTF-8" }, /* truncated */
 	{ "\"ok\xe2\x82\xac\x80\"", 0, -EBADMSG, "col 7: invalid UTF-8" },
 	{ "\xef\xbb\xbf{}", 0, -EBADMSG, "unexpected byte 0xef" },
 	{ "{\"a\":\n  [1,\n   x]}", 0, -EBADMSG, "line 3 col 4: unexpected" },
@@ -220,8 +221,8 @@ static void run_bad(void)
 		r = render_yaml(c->json, len, &out, &e);
 		checks++;
 		if (r != c->err)
-			FAIL("bad case %zu (%.40s): got %d, want %d", i, c->json,
-			     r, c->err);
+			FAIL("bad case %zu (%.40s): got %d, want %d", i,
+			     c->json, r, c->err);
 		else if (!strstr(e.msg, c->msg))
 			FAIL("bad case %zu (%.40s): message '%s', want '%s'", i,
 			     c->json, e.msg, c->msg);
@@ -242,8 +243,8 @@ static const struct good_case good_cases[] = {
 	{ "1e3", "1.0e+3\n" },
 	{ "2E-7", "2.0E-7\n" },
 	{ "-0", "-0\n" },
-	{ "123456789012345678901234567890",
-	  "123456789012345678901234567890\n" },
+	{ "123456789012345678901234567890", "123456789012345678901234567890"
+					    "\n" },
 	{ "\"\"", "\"\"\n" },
 	{ "\"nginx:1.25\"", "nginx:1.25\n" },
 	{ "\"a: b\"", "\"a: b\"\n" },
@@ -254,8 +255,9 @@ static const struct good_case good_cases[] = {
 	{ "{\"k\":[\"a\",[\"b\",[]]]}", "k:\n- a\n- - b\n  - []\n" },
 	{ "[{\"a\":{\"b\":1},\"c\":[2]}]", "- a:\n    b: 1\n  c:\n  - 2\n" },
 	{ "{\"yes\":\"no\",\"on\":\"~\"}", "\"yes\": \"no\"\n\"on\": \"~\"\n" },
-	{ "\"\\u0085\\u2028\\u2029\\ufeff\\u0000\\u007f\"",
-	  "\"\\u0085\\u2028\\u2029\\ufeff\\u0000\\u007f\"\n" },
+	{ "\"\\u0085\\u2028\\u2029\\ufeff\\u0000\\u007f\"", "\"\\u0085\\u2028\\"
+							    "u2029\\ufeff\\u000"
+							    "0\\u007f\"\n" },
 	{ "\"\\udbff\\udfff\"", "\"\\U0010ffff\"\n" },
 	{ "\"\\ud83d\\ude00\"", "\xf0\x9f\x98\x80\n" },
 };
@@ -295,8 +297,7 @@ static void run_depth(void)
 	struct sbuf in, out;
 	int depth, r;
 
-	for (depth = RENDER_MAX_DEPTH; depth <= RENDER_MAX_DEPTH + 1;
-	     depth++) {
+	for (depth = RENDER_MAX_DEPTH; depth <= RENDER_MAX_DEPTH + 1; depth++) {
 		sbuf_init(&in, 0);
 		sbuf_init(&out, 0);
 		sbuf_addn(&in, '[', (size_t)depth);
