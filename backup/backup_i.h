@@ -21,13 +21,13 @@
  * mapped. Little-endian, this machine's layout: the file is a cache, not an
  * interchange format (the magic includes the version). */
 
-#define IDX_MAGIC "VFSIDX\0\2"
+#define IDX_MAGIC "VFSIDX\0\3"
 #define IDX_MAX_FILE ((uint64_t)1 << 40)
 
 enum idx_type {
 	IDX_DIR = 1,
-	IDX_FILE = 2, /* the same bytes in both views (describe.txt, logs) */
-	IDX_ITEM = 3, /* <name>.yaml / <name>.json: rendered and original */
+	IDX_FILE = 2, /* a plain file (describe.txt, logs) */
+	IDX_ITEM = 3, /* <name>.yaml or <name>.json, by the view */
 };
 
 enum idx_flags {
@@ -54,9 +54,9 @@ struct idx_node {
 	uint8_t flags;
 	uint32_t first_child; /* dirs */
 	uint32_t nchildren;   /* dirs */
-	uint64_t off[2];      /* files: [view] (IDX_FILE uses [0] only) */
-	uint32_t len[2];
-	uint32_t crc[2];
+	uint64_t off;         /* files: where the bytes are in the data */
+	uint32_t len;         /* files: size; dirs: nlink */
+	uint32_t crc;         /* files: CRC-32 of the bytes */
 };
 
 /* Where bytes of one file sit in the data region. */
@@ -92,7 +92,7 @@ struct backup {
 	const struct idx_node *nodes;
 	const char *names;
 	const char *data;
-	uint8_t *verified;    /* per node and view: CRC checked; atomics */
+	uint8_t *verified;    /* per node: CRC checked; atomics */
 	uint64_t build_ms;
 };
 

@@ -42,19 +42,21 @@ struct rec {
 	uint8_t type;         /* IDX_FILE or IDX_ITEM */
 	uint8_t flags;
 	uint8_t rank;         /* lower wins when two recs share a path */
-	struct idx_ref ref[2];
+	struct idx_ref ref;
 };
 
 /* A member already seen, by content: its refs are reused. */
 struct seen {
 	uint64_t hash;
-	uint32_t len;
+	uint32_t len;  /* of the member */
+	uint32_t crc;  /* of the member */
 	uint8_t flags;
-	struct idx_ref ref[2];
+	struct idx_ref ref;
 };
 
 struct build {
 	struct backup *b;
+	enum backup_view view;
 	int fd;
 	uint64_t off;          /* next data offset */
 	struct sbuf out;       /* data not yet written */
@@ -95,8 +97,11 @@ static int flush_out(struct build *bd)
 	return bd->werr;
 }
 
-static int put_data(struct build *bd, const void *p, size_t n,
-		    struct idx_ref *ref)
+/* Appends n bytes to the data region; ref says where. crc is theirs if
+ * the caller has it already, else NO_CRC. */
+#define NO_CRC ((uint64_t)1 << 32)
+static int put_data_crc(struct build *bd, const void *p, size_t n,
+			uint64_t crc, struct idx_ref *ref)
 {
 	int r;
 
@@ -104,7 +109,8 @@ static int put_data(struct build *bd, const void *p, size_t n,
 		return -E2BIG;
 	ref->off = bd->off;
 	ref->len = (uint32_t)n;
-	ref->crc = (uint32_t)crc32(0, p, (uInt)n);
+	ref->crc = crc == NO_CRC ? (uint32_t)crc32(0, p, (uInt)n)
+				 : (uint32_t)crc;
 	bd->off += n;
 	if (bd->out.len + n > ((size_t)1 << 20)) {
 		r = flush_out(bd);
@@ -124,10 +130,16 @@ static int put_data(struct build *bd, const void *p, size_t n,
 	return sbuf_add(&bd->out, p, n);
 }
 
+static int put_data(struct build *bd, const void *p, size_t n,
+		    struct idx_ref *ref)
+{
+	return put_data_crc(bd, p, n, NO_CRC, ref);
+}
+
 /* ---- records ---- */
 
 static int add_rec(struct build *bd, const char *path, uint8_t type,
-		   uint8_t flags, uint8_t rank, const struct idx_ref ref[2])
+		   uint8_t flags, uint8_t rank, const struct idx_ref *ref)
 {
 	struct rec *r;
 	const char *p;
@@ -159,8 +171,7 @@ static int add_rec(struct build *bd, const char *path, uint8_t type,
 	r->type = type;
 	r->flags = flags;
 	r->rank = rank;
-	r->ref[0] = ref[0];
-	r->ref[1] = ref[1];
+	r->ref = *ref;
 	bd->nrecs++;
 	return 0;
 }
@@ -179,13 +190,14 @@ static void add_error(struct build *bd, const char *fmt, ...)
 	(void)sbuf_addc(&bd->errors, '\n');
 }
 
-/* Adds an item (rendered YAML + original JSON). Broken when json doesn't
- * render; the reason goes to errors.txt under label. */
+/* Adds an item: rendered YAML or, in the JSON view, the original bytes.
+ * Broken when json doesn't parse (the JSON view checks it the same way);
+ * the reason goes to errors.txt under label. */
 static int add_json_item(struct build *bd, const char *path, uint8_t flags,
 			 uint8_t rank, const char *json, size_t len,
-			 const char *label)
+			 uint64_t json_crc, const char *label)
 {
-	struct idx_ref ref[2] = { 0 };
+	struct idx_ref ref = { 0 };
 	struct verror e = { { 0 } };
 	int r;
 
@@ -197,40 +209,48 @@ static int add_json_item(struct build *bd, const char *path, uint8_t flags,
 		add_error(bd, "%s: %s", label, e.msg[0] ? e.msg : strerror(-r));
 		bd->item_errors++;
 		return add_rec(bd, path, IDX_ITEM, flags | IDX_F_BROKEN, rank,
-			       ref);
+			       &ref);
 	}
-	r = put_data(bd, bd->yaml.buf, bd->yaml.len, &ref[0]);
-	if (r == 0)
-		r = put_data(bd, json, len, &ref[1]);
+	if (bd->view == BACKUP_VIEW_JSON)
+		r = put_data_crc(bd, json, len, json_crc, &ref);
+	else
+		r = put_data(bd, bd->yaml.buf, bd->yaml.len, &ref);
 	if (r < 0)
 		return r;
-	return add_rec(bd, path, IDX_ITEM, flags, rank, ref);
+	return add_rec(bd, path, IDX_ITEM, flags, rank, &ref);
 }
 
 static int add_file(struct build *bd, const char *path, const char *data,
 		    size_t len)
 {
-	struct idx_ref ref[2] = { 0 };
-	int r = put_data(bd, data, len, &ref[0]);
+	struct idx_ref ref = { 0 };
+	int r = put_data(bd, data, len, &ref);
 
 	if (r < 0)
 		return r;
-	ref[1] = ref[0];
-	return add_rec(bd, path, IDX_FILE, 0, 0, ref);
+	return add_rec(bd, path, IDX_FILE, 0, 0, &ref);
 }
 
 /* ---- the tarball ---- */
 
+/* A fast 64-bit hash (8 bytes per step, multiply-xorshift mixing); with
+ * the length and the CRC-32 it tells identical members apart. */
 static uint64_t hash64(const void *p, size_t n)
 {
 	const unsigned char *s = p;
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, k;
 
-	while (n--) {
-		h ^= *s++;
-		h *= 1099511628211ull;
+	while (n >= 8) {
+		memcpy(&k, s, 8);
+		h = (h ^ (k * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
+		h ^= h >> 31;
+		s += 8;
+		n -= 8;
 	}
-	return h;
+	k = 0;
+	memcpy(&k, s, n);
+	h = (h ^ (k * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 29);
 }
 
 static struct seen *seen_slot(struct build *bd, uint64_t h, uint32_t len,
@@ -243,12 +263,12 @@ static struct seen *seen_slot(struct build *bd, uint64_t h, uint32_t len,
 	for (i = h & (bd->capseen - 1); bd->seen[i].len || bd->seen[i].hash;
 	     i = (i + 1) & (bd->capseen - 1))
 		if (bd->seen[i].hash == h && bd->seen[i].len == len &&
-		    bd->seen[i].ref[1].crc == crc)
+		    bd->seen[i].crc == crc)
 			return &bd->seen[i];
 	return NULL;
 }
 
-static int seen_add(struct build *bd, uint64_t h, uint32_t len,
+static int seen_add(struct build *bd, uint64_t h, uint32_t len, uint32_t crc,
 		    const struct rec *r)
 {
 	size_t i;
@@ -278,9 +298,9 @@ static int seen_add(struct build *bd, uint64_t h, uint32_t len,
 		;
 	bd->seen[i].hash = h;
 	bd->seen[i].len = len;
+	bd->seen[i].crc = crc;
 	bd->seen[i].flags = r->flags;
-	bd->seen[i].ref[0] = r->ref[0];
-	bd->seen[i].ref[1] = r->ref[1];
+	bd->seen[i].ref = r->ref;
 	bd->nseen++;
 	return 0;
 }
@@ -326,7 +346,7 @@ static int add_member(struct build *bd, const char *member, const char *data,
 	uint64_t h;
 	struct seen *s;
 	struct rec *last;
-	size_t flen, start;
+	size_t flen;
 	int n, r;
 
 	if (strlen(member) >= sizeof(buf)) {
@@ -387,21 +407,20 @@ static int add_member(struct build *bd, const char *member, const char *data,
 	s = seen_slot(bd, h, (uint32_t)len, crc);
 	if (s) {
 		r = add_rec(bd, path.buf, IDX_ITEM, (uint8_t)(s->flags | flags),
-			    rank, s->ref);
+			    rank, &s->ref);
 	} else {
-		start = bd->nerrors;
-		r = add_json_item(bd, path.buf, flags, rank, data, len, member);
-		(void)start;
+		r = add_json_item(bd, path.buf, flags, rank, data, len, crc,
+				  member);
 		last = &bd->recs[bd->nrecs - 1];
 		if (r == 0)
-			r = seen_add(bd, h, (uint32_t)len, last);
+			r = seen_add(bd, h, (uint32_t)len, crc, last);
 	}
 	if (r < 0 || !ver)
 		goto out;
 	last = &bd->recs[bd->nrecs - 1];
 	/* apiversions/<gr>/<ver>/{namespaces/<ns>,cluster}/<name> */
 	{
-		struct idx_ref ref[2] = { last->ref[0], last->ref[1] };
+		struct idx_ref ref = last->ref;
 		uint8_t f = last->flags;
 
 		sbuf_reset(&path);
@@ -417,7 +436,7 @@ static int add_member(struct build *bd, const char *member, const char *data,
 		if (!r)
 			r = append_name(&path, file, 5);
 		if (!r)
-			r = add_rec(bd, path.buf, IDX_ITEM, f, 0, ref);
+			r = add_rec(bd, path.buf, IDX_ITEM, f, 0, &ref);
 	}
 out:
 	sbuf_release(&path);
@@ -699,12 +718,12 @@ static json_t *add_meta(struct build *bd, const struct object *o,
 	if (r == -EIO || r == -ENOMEM || r == -ESTALE) {
 		bd->werr = bd->werr ? bd->werr : r;
 	} else if (r < 0) {
-		struct idx_ref ref[2] = { 0 };
+		struct idx_ref ref = { 0 };
 
 		add_error(bd, "%s: %s", o->name, e.msg);
-		(void)add_rec(bd, path, IDX_ITEM, IDX_F_BROKEN, 0, ref);
+		(void)add_rec(bd, path, IDX_ITEM, IDX_F_BROKEN, 0, &ref);
 	} else {
-		if (add_json_item(bd, path, 0, 0, data.buf, data.len,
+		if (add_json_item(bd, path, 0, 0, data.buf, data.len, NO_CRC,
 				  o->name) < 0)
 			bd->werr = bd->werr ? bd->werr : -ENOMEM;
 		if (want_json)
@@ -824,12 +843,9 @@ static int layout(struct build *bd, struct idx_node **out_nodes,
 				/* a file */
 				n->type = rc->type;
 				n->flags = rc->flags;
-				n->off[0] = rc->ref[0].off;
-				n->len[0] = rc->ref[0].len;
-				n->crc[0] = rc->ref[0].crc;
-				n->off[1] = rc->ref[1].off;
-				n->len[1] = rc->ref[1].len;
-				n->crc[1] = rc->ref[1].crc;
+				n->off = rc->ref.off;
+				n->len = rc->ref.len;
+				n->crc = rc->ref.crc;
 				nn++;
 				i++;
 				continue;
@@ -851,7 +867,7 @@ static int layout(struct build *bd, struct idx_node **out_nodes,
 		}
 		nodes[cur.node].nchildren =
 			(uint32_t)(nn - nodes[cur.node].first_child);
-		nodes[cur.node].len[0] = 2 + subdirs; /* nlink */
+		nodes[cur.node].len = 2 + subdirs; /* nlink */
 	}
 	free(q);
 	*out_nodes = nodes;
@@ -910,8 +926,7 @@ int backup_index_check(const void *addr, size_t len)
 				      h->node_count)))
 				return -EBADMSG;
 		} else if (n->type == IDX_FILE || n->type == IDX_ITEM) {
-			if (n->off[0] + n->len[0] > h->data_len ||
-			    n->off[1] + n->len[1] > h->data_len)
+			if (n->off + n->len > h->data_len)
 				return -EBADMSG;
 		} else {
 			return -EBADMSG;
@@ -1019,7 +1034,8 @@ static const char *const meta_suffixes[] = {
 static int build(struct backup *b, struct cache_writer *w,
 		 const struct objects *objs, struct verror *e)
 {
-	struct build bd = { .b = b, .fd = cache_writer_fd(w) };
+	struct build bd = { .b = b, .fd = cache_writer_fd(w),
+			    .view = b->repo->opt.view };
 	struct describe_input din = { .name = b->name };
 	struct describe_kind_count *kinds = NULL;
 	const struct object *tar = NULL;
@@ -1052,7 +1068,7 @@ static int build(struct backup *b, struct cache_writer *w,
 	/* velero-backup.json: backup.yaml */
 	if (b->info.valid) {
 		r = add_json_item(&bd, "backup", 0, 0, b->backup_json,
-				  b->backup_json_len, "velero-backup.json");
+				  b->backup_json_len, NO_CRC, "velero-backup.json");
 		if (r < 0)
 			goto out;
 		bj = json_loadb(b->backup_json, b->backup_json_len, 0, NULL);
@@ -1236,12 +1252,13 @@ int backup_index_load(struct backup *b, struct verror *e)
 	if (r < 0)
 		goto out;
 	qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
-	parts = calloc(3 + 2 * objs.n, sizeof(*parts));
+	parts = calloc(4 + 2 * objs.n, sizeof(*parts));
 	if (!parts) {
 		r = -ENOMEM;
 		goto out;
 	}
 	parts[np++] = IDX_MAGIC;
+	parts[np++] = repo->opt.view == BACKUP_VIEW_JSON ? "json" : "yaml";
 	parts[np++] = vault_id(repo->vault);
 	parts[np++] = b->name;
 	for (i = 0; i < objs.n; i++) {

@@ -50,11 +50,6 @@ static const char *view_ext(const struct backup *b)
 	return b->repo->opt.view == BACKUP_VIEW_JSON ? ".json" : ".yaml";
 }
 
-static int view_slot(const struct backup *b, const struct idx_node *n)
-{
-	return n->type == IDX_ITEM && b->repo->opt.view == BACKUP_VIEW_JSON;
-}
-
 static int get_node(struct backup *b, uint32_t node, const struct idx_node **n,
 		    struct verror *e)
 {
@@ -94,14 +89,14 @@ int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
 	if (n->type == IDX_DIR) {
 		st->type = BACKUP_NODE_DIR;
 		st->perm = 0555;
-		st->nlink = n->len[0];
+		st->nlink = n->len;
 		return 0;
 	}
 	st->type = BACKUP_NODE_FILE;
 	st->perm = n->flags & IDX_F_SECRET ? 0400 : 0444;
 	st->nlink = 1;
 	st->broken = n->flags & IDX_F_BROKEN;
-	st->size = st->broken ? 0 : n->len[view_slot(b, n)];
+	st->size = st->broken ? 0 : n->len;
 	return 0;
 }
 
@@ -205,8 +200,7 @@ int backup_node_read(struct backup *b, uint32_t node, uint64_t off,
 		     struct verror *e)
 {
 	const struct idx_node *n;
-	uint8_t bit;
-	int r, s;
+	int r;
 
 	r = get_node(b, node, &n, e);
 	if (r < 0)
@@ -217,13 +211,11 @@ int backup_node_read(struct backup *b, uint32_t node, uint64_t off,
 		return verror_set(e, -EIO, "%s: this item could not be read "
 					   "from the backup; see errors.txt",
 				  b->name);
-	s = view_slot(b, n);
-	bit = (uint8_t)(1u << s);
-	if (!(__atomic_load_n(&b->verified[node], __ATOMIC_RELAXED) & bit)) {
+	if (!__atomic_load_n(&b->verified[node], __ATOMIC_RELAXED)) {
 		uint32_t crc = (uint32_t)crc32(
-			0, (const Bytef *)b->data + n->off[s], n->len[s]);
+			0, (const Bytef *)b->data + n->off, n->len);
 
-		if (crc != n->crc[s]) {
+		if (crc != n->crc) {
 			/* never serve it; the next mount rebuilds the index */
 			log_debug("%s: node %u fails its checksum", b->name,
 				  node);
@@ -234,15 +226,15 @@ int backup_node_read(struct backup *b, uint32_t node, uint64_t off,
 					  "and is rebuilt on the next mount",
 					  b->name);
 		}
-		__atomic_fetch_or(&b->verified[node], bit, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->verified[node], 1, __ATOMIC_RELAXED);
 	}
-	if (off >= n->len[s]) {
+	if (off >= n->len) {
 		*data = NULL;
 		*got = 0;
 		return 0;
 	}
-	*data = b->data + n->off[s] + off;
-	*got = MIN(size, n->len[s] - off);
+	*data = b->data + n->off + off;
+	*got = MIN(size, n->len - off);
 	return 0;
 }
 

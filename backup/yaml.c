@@ -867,7 +867,8 @@ static bool at_doc_end(const struct ry *ry)
 	const char *q;
 
 	for (q = ry->p; q < ry->end; q++)
-		if (!strchr(" \t\r\n]}", *q))
+		if (*q != ' ' && *q != '\t' && *q != '\r' && *q != '\n' &&
+		    *q != ']' && *q != '}')
 			return false;
 	return true;
 }

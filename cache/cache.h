@@ -42,7 +42,7 @@ char *cache_entry_path(struct cache *c, const char *kind,
 		       const char *const *parts, size_t nparts);
 
 /* Starts writing the entry at path (from cache_entry_path). Write through
- * cache_writer_fd(); then commit (fsync + rename into place, frees w) or
+ * cache_writer_fd(); then commit (rename into place, frees w) or
  * free (discards the temporary file). */
 int cache_writer_open(struct cache *c, const char *path,
 		      struct cache_writer **out, struct verror *e);

@@ -239,6 +239,29 @@ def test_read_only_everywhere(mount, vault):
     assert (bd / item).read_bytes()
 
 
+def test_read_only_after_reads(mount, vault):
+    """Once files have been read (the kernel stops sending open() after the
+    first one when the daemon opts into no-open), opening for writing or
+    truncating must still fail with EROFS, and `: > file` must fail."""
+    m = mount(vault)
+    b = util.newest_completed(vault)
+    bd = m / "backups" / b
+    item = bd / sorted(expected_items(vault, b))[0]
+    for p in (item, bd / "backup.yaml", bd / "describe.txt"):
+        assert p.read_bytes()
+    for p in (item, bd / "backup.yaml", bd / "describe.txt"):
+        size = p.stat().st_size
+        for flags in (os.O_WRONLY, os.O_RDWR, os.O_WRONLY | os.O_TRUNC, os.O_WRONLY | os.O_APPEND):
+            with pytest.raises(OSError) as ei:
+                fd = os.open(p, flags)
+                os.close(fd)
+            assert ei.value.errno == errno.EROFS, (p.name, flags)
+        assert p.stat().st_size == size
+    r = subprocess.run(["sh", "-c", ': > "$1"', "sh", str(item)], capture_output=True)
+    assert r.returncode != 0, "truncating a backup file with ': >' succeeded"
+    assert b"Read-only" in r.stderr
+
+
 # --------------------------------------------------------------------------
 # the shell tools people use
 

@@ -16,7 +16,6 @@ Values are compared strictly: bool is not int, int is not float, -0.0 is not
 0.0, NaN equals NaN. Plus: strings known to be plain must not be quoted.
 """
 
-import io
 import json
 import math
 import os

@@ -39,7 +39,7 @@ stamped() { [ -z "${VELEROFS_FORCE_BUILD:-}" ] && [ -f "$1/.stamp" ] && [ "$(cat
 modkey() {
   local v=$1 f files=(); shift
   for f in "$@"; do [ -f "$f" ] && files+=("$f"); done
-  { echo "$v"; [ ${#files[@]} -gt 0 ] && cat "${files[@]}"; } | sha256sum | cut -c1-16
+  { echo "$v"; if [ ${#files[@]} -gt 0 ]; then cat "${files[@]}"; fi; } | sha256sum | cut -c1-16
 }
 
 # timed <name> <function> [args]: run and record the wall time

@@ -284,13 +284,19 @@ def _http_ok(url: str, ctx: ssl.SSLContext | None = None, timeout: float = 2.0) 
         return False
 
 
+class CommandError(subprocess.CalledProcessError):
+    def __str__(self):
+        return (super().__str__() + f"\nstdout: {(self.stdout or '')[-2000:]}"
+                f"\nstderr: {(self.stderr or '')[-2000:]}")
+
+
 def run(argv: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
     """subprocess.run with captured text output; on failure the error shows stdout+stderr."""
     kw.setdefault("capture_output", True)
     kw.setdefault("text", True)
     r = subprocess.run([str(a) for a in argv], **kw)
     if check and r.returncode != 0:
-        raise subprocess.CalledProcessError(r.returncode, r.args, r.stdout, r.stderr)
+        raise CommandError(r.returncode, r.args, r.stdout, r.stderr)
     return r
 
 
@@ -334,7 +340,8 @@ class KubeApiserver(Server):
     Users (kubeconfig contexts of the same names):
       admin       client certificate CN=admin, O=system:masters (bypasses RBAC)
       token-admin bearer token, group system:masters
-      viewer      bearer token, bound to the ClusterRole `view` by a ClusterRoleBinding
+      viewer      bearer token, group velerofs:viewers, bound to ClusterRole velerofs:viewer
+                  (get/list/watch on everything)
       nobody      bearer token, no bindings (RBAC denies nearly everything)
     Attributes: url, port, ca_file, kubeconfig (path), tokens {user: token},
     client_cert/client_key (admin), version.
@@ -417,11 +424,16 @@ class KubeApiserver(Server):
 
     def after_start(self):
         self._write_kubeconfig()
-        # the viewer user may read (ClusterRole view), the nobody user may do nothing
+        # the viewer user may read everything, the nobody user may do nothing. (The built-in
+        # ClusterRole `view` is empty here: aggregation is done by kube-controller-manager.)
         self.apply({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "velerofs:viewer"},
+            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}],
+        }, {
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": {"name": "velerofs:viewers"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "velerofs:viewer"},
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "velerofs:viewers"}],
         })
 

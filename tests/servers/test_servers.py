@@ -43,10 +43,13 @@ def test_kube_token_admin(kube):
     # the same through plain HTTPS with the bearer token (what a libcurl client does)
     st, body = kube.request("GET", f"/api/v1/namespaces/{ns}/configmaps/cm1", user="token-admin")
     assert st == 200 and body["data"] == {"k": "v"}
-    st, body = kube.request("POST", f"/api/v1/namespaces/{ns}/configmaps", user="token-admin",
-                            body={"apiVersion": "v1", "kind": "ConfigMap",
-                                  "metadata": {"name": "system:odd.name"}, "data": {"x": "y"}})
+    st, body = kube.request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", user="token-admin",
+                            body={"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                                  "metadata": {"name": "system:smoke:odd.name"}, "rules": []})
     assert st == 201, body
+    st, body = kube.request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/system:smoke:odd.name",
+                            user="token-admin")
+    assert st == 200 and body["metadata"]["name"] == "system:smoke:odd.name"
 
 
 def test_kube_rbac(kube):

@@ -369,15 +369,25 @@ static void test_json_view_and_reuse(void)
 	char *s;
 	int err;
 
-	/* the index built by test_tree is mapped, not rebuilt */
+	/* each view has its own index */
 	CHECK_EQ_INT(backup_open(b, &e), 0);
-	CHECK_EQ_INT(backup_build_ms(b), 0);
+	CHECK(backup_build_ms(b) > 0);
 	s = slurp(b, "namespaces/shop/configmaps/app.config.json", &err);
 	CHECK_STREQ(s, CM);
 	free(s);
 	s = slurp(b, "namespaces/shop/secrets/db.json", &err);
 	CHECK_STREQ(s, SECRET);
 	free(s);
+	/* not JSON: broken in this view too */
+	s = slurp(b, "namespaces/shop/configmaps/broken.json", &err);
+	CHECK_EQ_INT(err, -EIO);
+	repo_close(r, v, c);
+
+	/* a second run maps what the first built */
+	r = repo_open(&v, &c, BACKUP_VIEW_JSON);
+	b = backup_repo_find(r, "good", NULL);
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	CHECK_EQ_INT(backup_build_ms(b), 0);
 	repo_close(r, v, c);
 }
 
@@ -418,9 +428,16 @@ static void test_corrupt_index(void)
 	struct backup *b;
 	struct verror e;
 	struct stat st;
-	char *idx = find_idx(), *s;
+	char cmd[700], *idx, *s;
 	int err;
 
+	/* one index, of the YAML view */
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", cachedir);
+	CHECK(system(cmd) == 0);
+	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
+	repo_close(r, v, c);
+	idx = find_idx();
 	CHECK(idx != NULL);
 	if (!idx)
 		return;
