@@ -74,6 +74,18 @@ enum backup_state {
 	BACKUP_READY,
 };
 
+/* A mapped index. Replaced (never freed) when found corrupt while in use:
+ * readers that still hold the old one keep reading valid memory. */
+struct backup_index {
+	struct cache_mapping map;
+	const struct idx_header *hdr;
+	const struct idx_node *nodes;
+	const char *names;
+	const char *data;
+	uint8_t *verified;    /* per node: CRC checked; atomics */
+	struct backup_index *retired; /* the one this replaced */
+};
+
 struct backup {
 	struct backup_repo *repo;
 	char *name;
@@ -86,13 +98,9 @@ struct backup {
 	size_t backup_json_len;
 	char *info_error;     /* protected by lock; why info isn't valid */
 	enum backup_state state; /* protected by lock */
-	/* set once under lock before state becomes READY, then immutable: */
-	struct cache_mapping map;
-	const struct idx_header *hdr;
-	const struct idx_node *nodes;
-	const char *names;
-	const char *data;
-	uint8_t *verified;    /* per node: CRC checked; atomics */
+	/* set under lock before state becomes READY, replaced under lock by
+	 * a rebuild; read with an atomic load */
+	struct backup_index *idx;
 	uint64_t build_ms;
 };
 
@@ -111,9 +119,13 @@ struct backup_repo {
 	size_t nschedules;          /* protected by lock */
 };
 
-/* index.c: builds the index of b into the cache and maps it. Called with
- * b->state == BACKUP_BUILDING by one thread. */
-int backup_index_load(struct backup *b, struct verror *e);
+/* index.c: maps the index of b from the cache, building it first if it
+ * is missing or corrupt (always, with rebuild). Called with b->state ==
+ * BACKUP_BUILDING by one thread. *out set on success only. */
+int backup_index_load(struct backup *b, bool rebuild,
+		      struct backup_index **out, struct verror *e);
+struct backup_index *backup_index_free(struct backup_repo *r,
+				       struct backup_index *x);
 /* Validates a mapped index (header, bounds, CRC of nodes and names, tree
  * shape). 0 or -EBADMSG. */
 int backup_index_check(const void *addr, size_t len);

@@ -1755,7 +1755,7 @@ static void describe_vault_problems(const struct describe_input *in,
 		w_lit(w, ">\n");
 	}
 	if (in->item_errors)
-		w_fmt(w, "Items that could not be rendered:\t%zu\n",
+		w_fmt(w, "Items that could not be read:\t%zu (see errors.txt)\n",
 		      in->item_errors);
 }
 

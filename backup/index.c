@@ -208,6 +208,8 @@ static int add_json_item(struct build *bd, const char *path, uint8_t flags,
 	if (r < 0) {
 		add_error(bd, "%s: %s", label, e.msg[0] ? e.msg : strerror(-r));
 		bd->item_errors++;
+		/* a size, so that readers ask and get EIO, not an empty file */
+		ref.len = (uint32_t)MIN(len ? len : 1, UINT32_MAX);
 		return add_rec(bd, path, IDX_ITEM, flags | IDX_F_BROKEN, rank,
 			       &ref);
 	}
@@ -352,6 +354,7 @@ static int add_member(struct build *bd, const char *member, const char *data,
 	if (strlen(member) >= sizeof(buf)) {
 		add_error(bd, "%.200s...: member name too long; skipped",
 			  member);
+		bd->item_errors++;
 		return 0;
 	}
 	strcpy(buf, member);
@@ -359,6 +362,7 @@ static int add_member(struct build *bd, const char *member, const char *data,
 	if (n < 0) {
 		add_error(bd, "%s: member path escapes its directory; skipped",
 			  member);
+		bd->item_errors++;
 		return 0;
 	}
 	if (n >= 4 && !strcmp(c[0], "resources")) {
@@ -446,37 +450,99 @@ unknown:
 	return 0;
 }
 
+/* The tarball's bytes reach libarchive through zlib here rather than
+ * libarchive's own gzip filter, so that the gzip trailer (CRC-32 and size
+ * of the data) is always checked, even after the tar's end marker. */
 struct tar_src {
 	struct vault_stream *stream;
-	char *buf;
-	int io_error;
-	bool started;  /* the gzip magic was checked */
-	bool not_gzip;
+	char *in;          /* compressed bytes from the vault */
+	char *out;         /* tar bytes for libarchive */
+	z_stream z;
+	bool z_ready;
+	bool started;      /* the gzip magic was checked */
+	bool in_eof;       /* the vault stream is exhausted */
+	bool z_end;        /* the last gzip member ended cleanly */
+	int io_error;      /* the vault failed: not the backup's fault */
+	char gz_error[200]; /* the backup's compression is broken */
 	struct verror err;
 };
+
+#define TAR_CHUNK (1 << 20)
+
+/* Inflates up to TAR_CHUNK bytes into s->out; returns the count, 0 at the
+ * clean end of the data, -1 on failure (io_error or gz_error set). */
+static ssize_t gz_pull(struct tar_src *s)
+{
+	s->z.next_out = (Bytef *)s->out;
+	s->z.avail_out = TAR_CHUNK;
+	while (s->z.avail_out == TAR_CHUNK) {
+		int zr;
+
+		if (s->z.avail_in == 0 && !s->in_eof) {
+			ssize_t n = vault_stream_read(s->stream, s->in,
+						      TAR_CHUNK, &s->err);
+
+			if (n < 0) {
+				s->io_error = (int)n;
+				return -1;
+			}
+			if (!s->started && n > 0) {
+				s->started = true;
+				if (n < 2 || (unsigned char)s->in[0] != 0x1f ||
+				    (unsigned char)s->in[1] != 0x8b) {
+					snprintf(s->gz_error,
+						 sizeof(s->gz_error),
+						 "not gzip-compressed (Velero "
+						 "always writes .tar.gz)");
+					return -1;
+				}
+			}
+			s->in_eof = n == 0;
+			s->z.next_in = (Bytef *)s->in;
+			s->z.avail_in = (uInt)n;
+		}
+		if (s->z_end) {
+			/* another gzip member follows, or the data ends */
+			if (s->z.avail_in == 0)
+				break;
+			inflateReset(&s->z);
+			s->z_end = false;
+		}
+		if (s->z.avail_in == 0 && s->in_eof) {
+			if (!s->started)
+				break; /* an empty object */
+			snprintf(s->gz_error, sizeof(s->gz_error),
+				 "truncated (the gzip stream ends early)");
+			return -1;
+		}
+		zr = inflate(&s->z, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END) {
+			s->z_end = true;
+		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			snprintf(s->gz_error, sizeof(s->gz_error),
+				 "corrupt: %s",
+				 s->z.msg && !strcmp(s->z.msg, "incorrect data check")
+					 ? "the gzip checksum (CRC-32) does not "
+					   "match the data"
+					 : s->z.msg ? s->z.msg : "bad gzip data");
+			return -1;
+		}
+	}
+	return (ssize_t)(TAR_CHUNK - s->z.avail_out);
+}
 
 static la_ssize_t tar_read(struct archive *a, void *userdata,
 			   const void **buf)
 {
 	struct tar_src *s = userdata;
-	ssize_t n = vault_stream_read(s->stream, s->buf, 1 << 20, &s->err);
+	ssize_t n = gz_pull(s);
 
 	if (n < 0) {
-		s->io_error = (int)n;
-		archive_set_error(a, EIO, "%s", s->err.msg);
+		archive_set_error(a, EIO, "%s",
+				  s->io_error ? s->err.msg : s->gz_error);
 		return -1;
 	}
-	if (!s->started && n > 0) {
-		/* Velero always gzips; say so rather than "unrecognized" */
-		s->started = true;
-		if (n < 2 || (unsigned char)s->buf[0] != 0x1f ||
-		    (unsigned char)s->buf[1] != 0x8b) {
-			s->not_gzip = true;
-			archive_set_error(a, EINVAL, "not gzip-compressed");
-			return -1;
-		}
-	}
-	*buf = s->buf;
+	*buf = s->out;
 	return n;
 }
 
@@ -511,10 +577,10 @@ static int read_tarball(struct build *bd, const struct vault_object *obj,
 	struct backup *b = bd->b;
 	struct tar_src src = { 0 };
 	struct archive_entry *ent;
-	struct archive *a;
+	struct archive *a = NULL;
 	char key[600];
+	bool any = false;
 	int r, ar;
-	bool checked_filter = false;
 
 	snprintf(key, sizeof(key), "backups/%s/%s.tar.gz", b->name, b->name);
 	r = vault_stream_open(b->repo->vault, key, obj, &src.stream, e);
@@ -525,13 +591,15 @@ static int read_tarball(struct build *bd, const struct vault_object *obj,
 		}
 		return r;
 	}
-	src.buf = malloc(1 << 20);
+	src.in = malloc(TAR_CHUNK);
+	src.out = malloc(TAR_CHUNK);
 	a = archive_read_new();
-	if (!src.buf || !a) {
+	if (!src.in || !src.out || !a ||
+	    inflateInit2(&src.z, 16 + MAX_WBITS) != Z_OK) {
 		r = -ENOMEM;
 		goto out;
 	}
-	archive_read_support_filter_gzip(a);
+	src.z_ready = true;
 	archive_read_support_format_tar(a);
 	ar = archive_read_open(a, &src, NULL, tar_read, NULL);
 	while (ar == ARCHIVE_OK) {
@@ -545,7 +613,7 @@ static int read_tarball(struct build *bd, const struct vault_object *obj,
 			ar = ARCHIVE_OK;
 		if (ar != ARCHIVE_OK)
 			break;
-		checked_filter = true;
+		any = true;
 		name = archive_entry_pathname(ent);
 		if (!name)
 			continue;
@@ -562,12 +630,12 @@ static int read_tarball(struct build *bd, const struct vault_object *obj,
 			bd->item_errors++;
 			continue;
 		}
+		if (mr == -ENOMEM) {
+			r = -ENOMEM;
+			goto out;
+		}
 		if (mr < 0) {
-			ar = mr == -ENOMEM ? ARCHIVE_FATAL : ARCHIVE_FAILED;
-			if (mr == -ENOMEM) {
-				r = -ENOMEM;
-				goto out;
-			}
+			ar = ARCHIVE_FATAL;
 			break;
 		}
 		if (!strcmp(name, "metadata/version")) {
@@ -580,30 +648,42 @@ static int read_tarball(struct build *bd, const struct vault_object *obj,
 		if (r < 0)
 			goto out;
 	}
+	/* past the tar's end marker: the rest of the gzip data, and its
+	 * trailer, must still check out */
+	while (ar == ARCHIVE_EOF && !src.gz_error[0] && !src.io_error &&
+	       gz_pull(&src) > 0)
+		;
 	if (src.io_error) {
 		r = verror_set(e, src.io_error, "reading %s: %s", key,
 			       src.err.msg);
 		goto out;
 	}
-	if (src.not_gzip) {
-		bd->index_error = strdup("the tarball is not gzip-compressed "
-					 "(Velero always writes .tar.gz)");
-	} else if (ar != ARCHIVE_EOF && ar != ARCHIVE_OK) {
+	if (src.gz_error[0]) {
+		if (asprintf(&bd->index_error, "the tarball is %s%s",
+			     src.gz_error,
+			     any ? "; the items before the damage are shown"
+				 : "") < 0)
+			bd->index_error = NULL;
+	} else if (ar != ARCHIVE_EOF) {
 		const char *msg = archive_error_string(a);
 
 		if (asprintf(&bd->index_error,
 			     "the tarball is corrupt or truncated: %s",
 			     msg ? msg : "unreadable") < 0)
 			bd->index_error = NULL;
-	} else if (!checked_filter) {
-		bd->index_error = strdup("the tarball is empty");
+	} else if (!any) {
+		bd->index_error = strdup("the tarball is empty: it holds no "
+					 "members at all");
 	}
 	r = 0;
 out:
 	if (a)
 		archive_read_free(a);
+	if (src.z_ready)
+		inflateEnd(&src.z);
 	vault_stream_free(src.stream);
-	free(src.buf);
+	free(src.in);
+	free(src.out);
 	return r;
 }
 
@@ -718,7 +798,7 @@ static json_t *add_meta(struct build *bd, const struct object *o,
 	if (r == -EIO || r == -ENOMEM || r == -ESTALE) {
 		bd->werr = bd->werr ? bd->werr : r;
 	} else if (r < 0) {
-		struct idx_ref ref = { 0 };
+		struct idx_ref ref = { .len = 1 };
 
 		add_error(bd, "%s: %s", o->name, e.msg);
 		(void)add_rec(bd, path, IDX_ITEM, IDX_F_BROKEN, 0, &ref);
@@ -926,7 +1006,8 @@ int backup_index_check(const void *addr, size_t len)
 				      h->node_count)))
 				return -EBADMSG;
 		} else if (n->type == IDX_FILE || n->type == IDX_ITEM) {
-			if (n->off + n->len > h->data_len)
+			if (!(n->flags & IDX_F_BROKEN) &&
+			    n->off + n->len > h->data_len)
 				return -EBADMSG;
 		} else {
 			return -EBADMSG;
@@ -935,20 +1016,42 @@ int backup_index_check(const void *addr, size_t len)
 	return nodes[0].type == IDX_DIR ? 0 : -EBADMSG;
 }
 
-static int install(struct backup *b, struct cache_mapping *m)
+/* Wraps a checked mapping; on failure the mapping is released. */
+static int index_new(struct cache *c, struct cache_mapping *m,
+		     struct backup_index **out)
 {
 	const struct idx_header *h = m->addr;
+	struct backup_index *x = calloc(1, sizeof(*x));
 
-	b->verified = calloc(h->node_count, 1);
-	if (!b->verified)
+	if (x)
+		x->verified = calloc(h->node_count, 1);
+	if (!x || !x->verified) {
+		free(x);
+		cache_unmap(c, m);
 		return -ENOMEM;
-	b->map = *m;
-	b->hdr = h;
-	b->nodes = (const struct idx_node *)((const char *)m->addr +
+	}
+	x->map = *m;
+	x->hdr = h;
+	x->nodes = (const struct idx_node *)((const char *)m->addr +
 					     h->nodes_off);
-	b->names = (const char *)m->addr + h->names_off;
-	b->data = (const char *)m->addr + h->data_off;
+	x->names = (const char *)m->addr + h->names_off;
+	x->data = (const char *)m->addr + h->data_off;
+	*out = x;
 	return 0;
+}
+
+struct backup_index *backup_index_free(struct backup_repo *r,
+				       struct backup_index *x)
+{
+	while (x) {
+		struct backup_index *next = x->retired;
+
+		cache_unmap(r->cache, &x->map);
+		free(x->verified);
+		free(x);
+		x = next;
+	}
+	return NULL;
 }
 
 static int write_all(int fd, const void *p, size_t n, uint64_t off)
@@ -1234,7 +1337,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int backup_index_load(struct backup *b, struct verror *e)
+int backup_index_load(struct backup *b, bool rebuild,
+		      struct backup_index **out, struct verror *e)
 {
 	struct backup_repo *repo = b->repo;
 	struct objects objs = { 0 };
@@ -1271,12 +1375,12 @@ int backup_index_load(struct backup *b, struct verror *e)
 		goto out;
 	}
 
+	if (rebuild)
+		cache_remove(repo->cache, path);
 	r = cache_map(repo->cache, path, &m);
 	if (r == 0) {
 		if (backup_index_check(m.addr, m.len) == 0) {
-			r = install(b, &m);
-			if (r < 0)
-				cache_unmap(repo->cache, &m);
+			r = index_new(repo->cache, &m, out);
 			b->build_ms = 0;
 			goto out;
 		}
@@ -1307,11 +1411,8 @@ int backup_index_load(struct backup *b, struct verror *e)
 					"back corrupt",
 			       b->name);
 	}
-	if (r == 0) {
-		r = install(b, &m);
-		if (r < 0)
-			cache_unmap(repo->cache, &m);
-	}
+	if (r == 0)
+		r = index_new(repo->cache, &m, out);
 	b->build_ms = now_ms() - t0;
 	if (b->build_ms == 0)
 		b->build_ms = 1;

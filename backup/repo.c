@@ -32,9 +32,7 @@ int backup_repo_new(struct vault *v, struct cache *c,
 
 static void backup_free(struct backup *b)
 {
-	if (b->map.addr)
-		cache_unmap(b->repo->cache, &b->map);
-	free(b->verified);
+	backup_index_free(b->repo, b->idx);
 	free(b->backup_json);
 	free(b->info_error);
 	pthread_mutex_destroy(&b->lock);

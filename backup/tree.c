@@ -11,6 +11,7 @@
 
 int backup_open(struct backup *b, struct verror *e)
 {
+	struct backup_index *x = NULL;
 	struct backup_info in;
 	int r;
 
@@ -30,11 +31,54 @@ int backup_open(struct backup *b, struct verror *e)
 	b->state = BACKUP_BUILDING;
 	pthread_mutex_unlock(&b->lock);
 
-	r = backup_index_load(b, e);
+	r = backup_index_load(b, false, &x, e);
 
 	pthread_mutex_lock(&b->lock);
+	if (r == 0)
+		__atomic_store_n(&b->idx, x, __ATOMIC_RELEASE);
 	__atomic_store_n(&b->state, r < 0 ? BACKUP_NEW : BACKUP_READY,
 			 __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+/* The index bad failed a checksum: build it again from the vault and
+ * put the new one in its place (bad stays mapped for readers still on
+ * it). The layout is a function of the backup alone, so node numbers -
+ * the inode numbers the kernel holds - stay the same; a rebuild that
+ * disagrees is refused. */
+static int backup_rebuild(struct backup *b, struct backup_index *bad,
+			  struct verror *e)
+{
+	struct backup_index *x = NULL;
+	int r;
+
+	pthread_mutex_lock(&b->lock);
+	while (b->state == BACKUP_BUILDING)
+		pthread_cond_wait(&b->cond, &b->lock);
+	if (b->idx != bad) {
+		/* another thread got there first */
+		pthread_mutex_unlock(&b->lock);
+		return 0;
+	}
+	b->state = BACKUP_BUILDING;
+	pthread_mutex_unlock(&b->lock);
+
+	r = backup_index_load(b, true, &x, e);
+	if (r == 0 && x->hdr->node_count != bad->hdr->node_count) {
+		x = backup_index_free(b->repo, x);
+		r = verror_set(e, -EIO, "%s: the cached index was corrupt "
+					"and the rebuilt one differs",
+			       b->name);
+	}
+
+	pthread_mutex_lock(&b->lock);
+	if (r == 0) {
+		x->retired = bad;
+		__atomic_store_n(&b->idx, x, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&b->state, BACKUP_READY, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
 	return r;
@@ -50,16 +94,18 @@ static const char *view_ext(const struct backup *b)
 	return b->repo->opt.view == BACKUP_VIEW_JSON ? ".json" : ".yaml";
 }
 
-static int get_node(struct backup *b, uint32_t node, const struct idx_node **n,
-		    struct verror *e)
+/* The current index and node in it; opens the backup if needed. */
+static int get_node(struct backup *b, uint32_t node, struct backup_index **x,
+		    const struct idx_node **n, struct verror *e)
 {
 	int r = backup_open(b, e);
 
 	if (r < 0)
 		return r;
-	if (node >= b->hdr->node_count)
+	*x = __atomic_load_n(&b->idx, __ATOMIC_ACQUIRE);
+	if (node >= (*x)->hdr->node_count)
 		return -ENOENT;
-	*n = &b->nodes[node];
+	*n = &(*x)->nodes[node];
 	return 0;
 }
 
@@ -67,6 +113,7 @@ int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
 		     struct verror *e)
 {
 	const struct idx_node *n;
+	struct backup_index *x;
 	struct backup_info in;
 	int r;
 
@@ -83,7 +130,7 @@ int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
 		st->nlink = 2;
 		return 0;
 	}
-	r = get_node(b, node, &n, e);
+	r = get_node(b, node, &x, &n, e);
 	if (r < 0)
 		return r;
 	if (n->type == IDX_DIR) {
@@ -96,7 +143,8 @@ int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
 	st->perm = n->flags & IDX_F_SECRET ? 0400 : 0444;
 	st->nlink = 1;
 	st->broken = n->flags & IDX_F_BROKEN;
-	st->size = st->broken ? 0 : n->len;
+	/* broken items keep a size, so that the kernel asks and gets EIO */
+	st->size = n->len;
 	return 0;
 }
 
@@ -112,15 +160,15 @@ static int cmp_entry(const char *a, size_t alen, int atype, const char *bn,
 	return (atype > btype) - (atype < btype);
 }
 
-static int find_child(struct backup *b, const struct idx_node *dir,
+static int find_child(const struct backup_index *x, const struct idx_node *dir,
 		      const char *name, size_t len, int type, uint32_t *out)
 {
 	uint32_t lo = dir->first_child, hi = dir->first_child + dir->nchildren;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		const struct idx_node *m = &b->nodes[mid];
-		int c = cmp_entry(name, len, type, b->names + m->name_off,
+		const struct idx_node *m = &x->nodes[mid];
+		int c = cmp_entry(name, len, type, x->names + m->name_off,
 				  m->name_len, m->type);
 
 		if (c == 0) {
@@ -139,20 +187,21 @@ int backup_node_lookup(struct backup *b, uint32_t dir, const char *name,
 		       uint32_t *node, struct verror *e)
 {
 	const struct idx_node *d;
+	struct backup_index *x;
 	size_t len = strlen(name);
 	const char *ext = view_ext(b);
 	int r;
 
-	r = get_node(b, dir, &d, e);
+	r = get_node(b, dir, &x, &d, e);
 	if (r < 0)
 		return r;
 	if (d->type != IDX_DIR)
 		return -ENOTDIR;
 	if (len > 5 && memcmp(name + len - 5, ext, 5) == 0 &&
-	    find_child(b, d, name, len - 5, IDX_ITEM, node) == 0)
+	    find_child(x, d, name, len - 5, IDX_ITEM, node) == 0)
 		return 0;
-	if (find_child(b, d, name, len, IDX_DIR, node) == 0 ||
-	    find_child(b, d, name, len, IDX_FILE, node) == 0)
+	if (find_child(x, d, name, len, IDX_DIR, node) == 0 ||
+	    find_child(x, d, name, len, IDX_FILE, node) == 0)
 		return 0;
 	return -ENOENT;
 }
@@ -161,7 +210,8 @@ int backup_node_nchildren(struct backup *b, uint32_t dir, uint32_t *n,
 			  struct verror *e)
 {
 	const struct idx_node *d;
-	int r = get_node(b, dir, &d, e);
+	struct backup_index *x;
+	int r = get_node(b, dir, &x, &d, e);
 
 	if (r < 0)
 		return r;
@@ -176,7 +226,8 @@ int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
 		      struct verror *e)
 {
 	const struct idx_node *d, *c;
-	int r = get_node(b, dir, &d, e);
+	struct backup_index *x;
+	int r = get_node(b, dir, &x, &d, e);
 
 	if (r < 0)
 		return r;
@@ -184,10 +235,10 @@ int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
 		return -ENOTDIR;
 	if (pos >= d->nchildren)
 		return -ENOENT;
-	c = &b->nodes[d->first_child + pos];
+	c = &x->nodes[d->first_child + pos];
 	if ((size_t)c->name_len + 6 > namesz)
 		return -ENAMETOOLONG;
-	memcpy(name, b->names + c->name_off, c->name_len);
+	memcpy(name, x->names + c->name_off, c->name_len);
 	name[c->name_len] = '\0';
 	if (c->type == IDX_ITEM)
 		strcat(name, view_ext(b));
@@ -200,9 +251,11 @@ int backup_node_read(struct backup *b, uint32_t node, uint64_t off,
 		     struct verror *e)
 {
 	const struct idx_node *n;
-	int r;
+	struct backup_index *x;
+	int r, tries = 0;
 
-	r = get_node(b, node, &n, e);
+again:
+	r = get_node(b, node, &x, &n, e);
 	if (r < 0)
 		return r;
 	if (n->type == IDX_DIR)
@@ -211,29 +264,32 @@ int backup_node_read(struct backup *b, uint32_t node, uint64_t off,
 		return verror_set(e, -EIO, "%s: this item could not be read "
 					   "from the backup; see errors.txt",
 				  b->name);
-	if (!__atomic_load_n(&b->verified[node], __ATOMIC_RELAXED)) {
+	if (!__atomic_load_n(&x->verified[node], __ATOMIC_RELAXED)) {
 		uint32_t crc = (uint32_t)crc32(
-			0, (const Bytef *)b->data + n->off, n->len);
+			0, (const Bytef *)x->data + n->off, n->len);
 
 		if (crc != n->crc) {
-			/* never serve it; the next mount rebuilds the index */
-			log_debug("%s: node %u fails its checksum", b->name,
-				  node);
-			(void)cache_remove(b->repo->cache, b->map.path);
-			return verror_set(e, -EIO,
-					  "%s: the cached index is corrupt "
-					  "(checksum mismatch); it was removed "
-					  "and is rebuilt on the next mount",
-					  b->name);
+			/* never serve it: index the backup again */
+			log_debug("%s: node %u fails its checksum; rebuilding",
+				  b->name, node);
+			if (tries++ > 0)
+				return verror_set(e, -EIO,
+						  "%s: the cached index is "
+						  "corrupt (checksum mismatch)",
+						  b->name);
+			r = backup_rebuild(b, x, e);
+			if (r < 0)
+				return r;
+			goto again;
 		}
-		__atomic_store_n(&b->verified[node], 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&x->verified[node], 1, __ATOMIC_RELAXED);
 	}
 	if (off >= n->len) {
 		*data = NULL;
 		*got = 0;
 		return 0;
 	}
-	*data = b->data + n->off + off;
+	*data = x->data + n->off + off;
 	*got = MIN(size, n->len - off);
 	return 0;
 }

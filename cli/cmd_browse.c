@@ -79,7 +79,9 @@ static int resolve(struct backup_repo *repo, const char *path,
 	return backup_node_walk(t->b, path, &t->node, e);
 }
 
-static void print_long(const char *name, const struct backup_stat *st)
+/* One `ls -l`-like line; target non-NULL makes it a symlink. */
+static void print_long_link(const char *name, const struct backup_stat *st,
+			    const char *target)
 {
 	char when[32];
 	time_t t = (time_t)st->mtime;
@@ -87,6 +89,11 @@ static void print_long(const char *name, const struct backup_stat *st)
 
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	if (target) {
+		printf("lrwxrwxrwx %10zu %s %s -> %s\n", strlen(target), when,
+		       name, target);
+		return;
+	}
 	printf("%c%c%c%c%c%c%c%c%c%c %10llu %s %s%s\n",
 	       st->type == BACKUP_NODE_DIR ? 'd' : '-',
 	       st->perm & 0400 ? 'r' : '-', '-', st->perm & 0100 ? 'x' : '-',
@@ -94,6 +101,23 @@ static void print_long(const char *name, const struct backup_stat *st)
 	       st->perm & 04 ? 'r' : '-', '-', st->perm & 01 ? 'x' : '-',
 	       (unsigned long long)st->size, when, name,
 	       st->broken ? "  (unreadable: see errors.txt)" : "");
+}
+
+static void print_long(const char *name, const struct backup_stat *st)
+{
+	print_long_link(name, st, NULL);
+}
+
+/* A directory of the top of the tree (no backup behind it). */
+static void print_top(const char *name, bool lng, const char *target)
+{
+	struct backup_stat st = { .type = BACKUP_NODE_DIR, .perm = 0555,
+				  .mtime = time(NULL) };
+
+	if (lng)
+		print_long_link(name, &st, target);
+	else
+		puts(name);
 }
 
 static int list_node(struct backup *b, uint32_t dir, bool lng)
@@ -153,6 +177,7 @@ static int browse(int argc, char **argv, bool cat)
 		{ "json", no_argument, NULL, 'j' },
 		{ "cache", required_argument, NULL, 'c' },
 		{ "long", no_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cache = NULL, *path;
@@ -162,10 +187,13 @@ static int browse(int argc, char **argv, bool cat)
 	bool json = false, lng = false;
 	int c, r, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "hlc:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hlVc:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			browse_usage(stdout, argv[0]);
+			return 0;
+		case 'V':
+			printf("velerofs %s\n", VELEROFS_VERSION);
 			return 0;
 		case 'j':
 			json = true;
@@ -224,14 +252,15 @@ static int browse(int argc, char **argv, bool cat)
 	}
 	switch (t.where) {
 	case W_ROOT:
-		puts("backups");
-		puts("schedules");
+		print_top("backups", lng, NULL);
+		print_top("schedules", lng, NULL);
 		break;
 	case W_BACKUPS: {
 		size_t i, n = backup_repo_count(s.repo), slot;
 
-		if (backup_repo_latest(s.repo, &slot) == 0 && !lng)
-			puts("latest");
+		if (backup_repo_latest(s.repo, &slot) == 0)
+			print_top("latest", lng,
+				  backup_name(backup_repo_slot(s.repo, slot)));
 		for (i = 0; i < n; i++) {
 			struct backup *b = backup_repo_slot(s.repo, i);
 			struct backup_stat st;
@@ -252,7 +281,8 @@ static int browse(int argc, char **argv, bool cat)
 		size_t i, n = backup_repo_schedule_count(s.repo);
 
 		for (i = 0; i < n; i++)
-			puts(backup_repo_schedule_name(s.repo, i));
+			print_top(backup_repo_schedule_name(s.repo, i), lng,
+				  NULL);
 		break;
 	}
 	case W_SCHEDULE: {
@@ -260,8 +290,14 @@ static int browse(int argc, char **argv, bool cat)
 
 		if (backup_repo_schedule_members(s.repo, t.sched, &slots, &n) < 0)
 			goto out;
-		for (i = 0; i < n; i++)
-			puts(backup_name(backup_repo_slot(s.repo, slots[i])));
+		for (i = 0; i < n; i++) {
+			const char *bn =
+				backup_name(backup_repo_slot(s.repo, slots[i]));
+			char target[600];
+
+			snprintf(target, sizeof(target), "../../backups/%s", bn);
+			print_top(bn, lng, target);
+		}
 		free(slots);
 		break;
 	}

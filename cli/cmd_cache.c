@@ -25,6 +25,7 @@ int cmd_cache(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "cache", required_argument, NULL, 'c' },
 		{ "max", required_argument, NULL, 'm' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verror e = { { 0 } };
@@ -34,10 +35,13 @@ int cmd_cache(int argc, char **argv)
 	int64_t r;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			cache_help(stdout);
+			return 0;
+		case 'V':
+			printf("velerofs %s\n", VELEROFS_VERSION);
 			return 0;
 		case 'c':
 			dir = optarg;

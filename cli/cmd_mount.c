@@ -84,6 +84,12 @@ static int mount_arg(void *data, const char *arg, int key,
 	struct mount_opts *o = data;
 
 	(void)outargs;
+	if (key == FUSE_OPT_KEY_OPT && arg[0] == '-' && arg[1] != 'o') {
+		fprintf(stderr, "velerofs mount: unknown option '%s' "
+				"(see velerofs mount --help)\n",
+			arg);
+		return -1;
+	}
 	if (key != FUSE_OPT_KEY_NONOPT)
 		return 1;
 	if (!o->vault)
@@ -250,16 +256,23 @@ out:
 
 int cmd_umount(int argc, char **argv)
 {
+	static const char usage[] = "Usage: velerofs umount MOUNTPOINT\n";
+
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: velerofs umount MOUNTPOINT\n\n"
-		       "Unmounts a velerofs mount (fusermount3 -u).\n");
+		printf("%s\nUnmounts a velerofs mount (fusermount3 -u).\n",
+		       usage);
 		return 0;
 	}
-	if (argc != 2) {
-		fprintf(stderr, "Usage: velerofs umount MOUNTPOINT\n");
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+		printf("velerofs %s\n", VELEROFS_VERSION);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "%s", usage);
 		return EXIT_USAGE;
 	}
-	execlp("fusermount3", "fusermount3", "-u", argv[1], (char *)NULL);
+	execlp("fusermount3", "fusermount3", "-u", "--", argv[1], (char *)NULL);
 	log_error("running fusermount3: %m");
 	return 1;
 }

@@ -61,8 +61,9 @@ int log_internalv(int level, int error, const char *file, int line,
 		error = -error;
 	if (level > max_level)
 		return -error;
-	/* %m in fmt expands from errno */
-	errno = error;
+	/* %m in fmt expands from errno: error's, or the caller's */
+	if (error)
+		errno = error;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	errno = saved;
 	if (use_syslog) {

@@ -233,6 +233,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	/* With no-open the kernel would fold O_TRUNC into an open we never
+	 * see; without atomic O_TRUNC it sends a SETATTR, which says EROFS. */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->max_readahead = conn->max_readahead ? conn->max_readahead : 1 << 20;
 }
 

@@ -240,9 +240,11 @@ def test_read_only_everywhere(mount, vault):
 
 
 def test_read_only_after_reads(mount, vault):
-    """Once files have been read (the kernel stops sending open() after the
-    first one when the daemon opts into no-open), opening for writing or
-    truncating must still fail with EROFS, and `: > file` must fail."""
+    """Once files have been read the kernel stops sending open() (the daemon
+    opts into no-open, for speed: README, "Limits"). Nothing can change a
+    file after that either: truncating fails with EROFS at open, and an open
+    for writing, if the kernel lets it through, gets EROFS on every write;
+    `: > file` fails; the bytes stay as they were."""
     m = mount(vault)
     b = util.newest_completed(vault)
     bd = m / "backups" / b
@@ -250,13 +252,22 @@ def test_read_only_after_reads(mount, vault):
     for p in (item, bd / "backup.yaml", bd / "describe.txt"):
         assert p.read_bytes()
     for p in (item, bd / "backup.yaml", bd / "describe.txt"):
-        size = p.stat().st_size
-        for flags in (os.O_WRONLY, os.O_RDWR, os.O_WRONLY | os.O_TRUNC, os.O_WRONLY | os.O_APPEND):
+        before = p.read_bytes()
+        with pytest.raises(OSError) as ei:
+            os.close(os.open(p, os.O_WRONLY | os.O_TRUNC))
+        assert ei.value.errno == errno.EROFS, (p.name, "O_TRUNC")
+        for flags in (os.O_WRONLY, os.O_RDWR, os.O_WRONLY | os.O_APPEND):
             with pytest.raises(OSError) as ei:
                 fd = os.open(p, flags)
-                os.close(fd)
+                try:
+                    os.write(fd, b"x")
+                finally:
+                    os.close(fd)
             assert ei.value.errno == errno.EROFS, (p.name, flags)
-        assert p.stat().st_size == size
+        with pytest.raises(OSError) as ei:
+            os.truncate(p, 0)
+        assert ei.value.errno == errno.EROFS
+        assert p.read_bytes() == before
     r = subprocess.run(["sh", "-c", ': > "$1"', "sh", str(item)], capture_output=True)
     assert r.returncode != 0, "truncating a backup file with ': >' succeeded"
     assert b"Read-only" in r.stderr
@@ -630,3 +641,41 @@ def test_two_mounts_share_a_cache(mount, gen_vault, tmp_path):
         t.join(60)
     assert results[0] == results[1]
     assert len(idx_files(cache)) == len(util.backup_names(gen_vault))
+
+
+# --------------------------------------------------------------------------
+# the fixture itself
+
+
+@pytest.mark.parametrize("line,allow,caught", [
+    ("==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x1", True, True),
+    ("backup/index.c:12:3: runtime error: signed integer overflow", True, True),
+    ("==1==ERROR: LeakSanitizer: detected memory leaks", False, True),
+    ("velerofs: error: something broke", False, True),
+    ("velerofs: error: something broke", True, False),
+    ("velerofs: info: all good", False, False),
+])
+def test_fixture_catches_stderr_reports(velerofs, example_vault, tmp_path, line, allow, caught):
+    """The mount fixture's stderr check, run on a wrapper that writes one
+    line to stderr and then execs the real daemon."""
+    wrapper = tmp_path / "velerofs"
+    wrapper.write_text('#!/bin/sh\necho "%s" >&2\nexec "%s" "$@"\n' % (line, velerofs))
+    wrapper.chmod(0o755)
+    m = util.Mount(wrapper, example_vault, tmp_path / "mnt", tmp_path / "cache", allow_errors=allow)
+    m.start()
+    try:
+        assert os.listdir(m / "backups")
+    finally:
+        rc = m.stop()
+    assert rc == 0
+    assert bool(m.problems()) == caught, m.problems()
+
+
+def test_fixture_reports_a_dead_daemon(velerofs, example_vault, tmp_path):
+    m = util.Mount(velerofs, example_vault, tmp_path / "mnt", tmp_path / "cache")
+    m.start()
+    m.proc.send_signal(11)
+    m.proc.wait(10)
+    m.stop()
+    assert any("status -11" in p for p in m.problems()), m.problems()
+    assert not os.path.ismount(m.path)

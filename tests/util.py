@@ -102,6 +102,7 @@ class Mount(os.PathLike):
         self.proc: subprocess.Popen | None = None
         self.generation = 0
         self.stderr_files: list[pathlib.Path] = []
+        self.exit_problems: list[str] = []
         self.path.mkdir(parents=True, exist_ok=True)
         self.cache.mkdir(parents=True, exist_ok=True)
 
@@ -137,6 +138,7 @@ class Mount(os.PathLike):
         deadline = time.monotonic() + READY_TIMEOUT
         while not os.path.ismount(self.path):
             if self.proc.poll() is not None:
+                self.proc = None
                 raise MountError("velerofs mount exited with %d before the mount was ready:\n%s"
                                  % (self.proc.returncode, self.stderr()))
             if time.monotonic() > deadline:
@@ -174,18 +176,32 @@ class Mount(os.PathLike):
         unmount(self.path)
         rc = None
         if self.proc is not None:
+            if self.proc.returncode is not None:
+                rc = self.proc.returncode
+                if rc != 0:  # it died before we unmounted it
+                    self.exit_problems.append("daemon %d had exited with status %d before unmount"
+                                              % (self.proc.pid, rc))
+                self.proc = None
+                return rc
             try:
                 rc = self.proc.wait(REAP_TIMEOUT)
+                if rc != 0:
+                    self.exit_problems.append("daemon %d exited with status %d after unmount"
+                                              % (self.proc.pid, rc))
             except subprocess.TimeoutExpired:
                 self._kill()
+                self.exit_problems.append("daemon %d did not exit within %.0f s of unmount; killed"
+                                          % (self.proc.pid, REAP_TIMEOUT))
                 rc = None
+            self.proc = None
         return rc
 
     def kill9(self) -> None:
         """SIGKILL the daemon (as a crash would) and clear the dead mount."""
-        assert self.proc is not None
+        assert self.proc is not None and self.proc.poll() is None, "daemon not running"
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(REAP_TIMEOUT)
+        self.proc = None
         unmount(self.path)
 
     def restart(self, kill: bool = True) -> "Mount":
@@ -197,7 +213,7 @@ class Mount(os.PathLike):
         return self.start()
 
     def problems(self) -> list[str]:
-        return scan_stderr(self.stderr(all_runs=True), self.allow_errors)
+        return self.exit_problems + scan_stderr(self.stderr(all_runs=True), self.allow_errors)
 
 
 class MountError(Exception):
