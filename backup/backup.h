@@ -9,7 +9,8 @@
  *   backup.yaml  describe.txt  logs  errors.txt  meta/<object>.yaml
  *   namespaces/<ns>/<resource.group>/<name>.yaml
  *   cluster/<resource.group>/<name>.yaml
- *   apiversions/<resource.group>/<version dir>/{namespaces/<ns>,cluster}/<name>.yaml
+ *   apiversions/<resource.group>/<version
+ * dir>/{namespaces/<ns>,cluster}/<name>.yaml
  *
  * (".json" and the original bytes in the JSON view). Node numbers are
  * stable for the life of the repo; node 0 is the backup directory itself.
@@ -77,12 +78,12 @@ bool backup_gone(const struct backup *b);
 
 /* What velero-backup.json says, read once per backup. */
 struct backup_info {
-	char phase[32];     /* "Completed", "Failed", ...; "" if unknown */
+	char phase[32];	    /* "Completed", "Failed", ...; "" if unknown */
 	char schedule[256]; /* velero.io/schedule-name, "" if none */
-	int64_t time;       /* completion time, else start, else creation,
+	int64_t time;	    /* completion time, else start, else creation,
 			     * else the object's mtime (seconds) */
 	int64_t completed;  /* completion time, 0 if none */
-	bool valid;         /* velero-backup.json was read and parsed */
+	bool valid;	    /* velero-backup.json was read and parsed */
 };
 
 /* Fills *out. Never fails for a backup whose velero-backup.json is
@@ -110,10 +111,10 @@ enum backup_node_type {
 struct backup_stat {
 	enum backup_node_type type;
 	uint64_t size;
-	mode_t perm;     /* 0555 dirs, 0444 files, 0400 Secrets */
+	mode_t perm; /* 0555 dirs, 0444 files, 0400 Secrets */
 	uint32_t nlink;
-	int64_t mtime;   /* the backup's time */
-	bool broken;     /* reads fail with -EIO */
+	int64_t mtime; /* the backup's time */
+	bool broken;   /* reads fail with -EIO */
 };
 
 /* Node 0 needs only backup_info(); the others need backup_open(), which
@@ -134,9 +135,8 @@ int backup_node_nchildren(struct backup *b, uint32_t dir, uint32_t *n,
 /* Points *data at up to size bytes of the file from off (zero copy; the
  * bytes stay valid until backup_repo_free()); *got may be 0 at the end.
  * -EIO when the item is broken or its bytes in the cache are corrupt. */
-int backup_node_read(struct backup *b, uint32_t node, uint64_t off,
-		     size_t size, const void **data, size_t *got,
-		     struct verror *e);
+int backup_node_read(struct backup *b, uint32_t node, uint64_t off, size_t size,
+		     const void **data, size_t *got, struct verror *e);
 
 /* Walks a '/'-separated path below the backup directory ("" is node 0). */
 int backup_node_walk(struct backup *b, const char *path, uint32_t *node,

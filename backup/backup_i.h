@@ -54,9 +54,9 @@ struct idx_node {
 	uint8_t flags;
 	uint32_t first_child; /* dirs */
 	uint32_t nchildren;   /* dirs */
-	uint64_t off;         /* files: where the bytes are in the data */
-	uint32_t len;         /* files: size; dirs: nlink */
-	uint32_t crc;         /* files: CRC-32 of the bytes */
+	uint64_t off;	      /* files: where the bytes are in the data */
+	uint32_t len;	      /* files: size; dirs: nlink */
+	uint32_t crc;	      /* files: CRC-32 of the bytes */
 };
 
 /* Where bytes of one file sit in the data region. */
@@ -82,7 +82,7 @@ struct backup_index {
 	const struct idx_node *nodes;
 	const char *names;
 	const char *data;
-	uint8_t *verified;    /* per node: CRC checked; atomics */
+	uint8_t *verified;	      /* per node: CRC checked; atomics */
 	struct backup_index *retired; /* the one this replaced */
 };
 
@@ -91,12 +91,12 @@ struct backup {
 	char *name;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool gone;            /* protected by repo->lock */
-	bool info_loaded;     /* protected by lock */
+	bool gone;		 /* protected by repo->lock */
+	bool info_loaded;	 /* protected by lock */
 	struct backup_info info; /* protected by lock; immutable once loaded */
-	char *backup_json;    /* protected by lock; raw velero-backup.json */
+	char *backup_json;	 /* protected by lock; raw velero-backup.json */
 	size_t backup_json_len;
-	char *info_error;     /* protected by lock; why info isn't valid */
+	char *info_error;	 /* protected by lock; why info isn't valid */
 	enum backup_state state; /* protected by lock */
 	/* set under lock before state becomes READY, replaced under lock by
 	 * a rebuild; read with an atomic load */
@@ -113,17 +113,17 @@ struct backup_repo {
 	struct cache *cache;
 	struct backup_options opt;
 	pthread_rwlock_t lock;
-	struct backup **slots;      /* protected by lock */
-	size_t nslots;              /* protected by lock */
+	struct backup **slots;	    /* protected by lock */
+	size_t nslots;		    /* protected by lock */
 	struct schedule *schedules; /* protected by lock */
-	size_t nschedules;          /* protected by lock */
+	size_t nschedules;	    /* protected by lock */
 };
 
 /* index.c: maps the index of b from the cache, building it first if it
  * is missing or corrupt (always, with rebuild). Called with b->state ==
  * BACKUP_BUILDING by one thread. *out set on success only. */
-int backup_index_load(struct backup *b, bool rebuild,
-		      struct backup_index **out, struct verror *e);
+int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
+		      struct verror *e);
 struct backup_index *backup_index_free(struct backup_repo *r,
 				       struct backup_index *x);
 /* Validates a mapped index (header, bounds, CRC of nodes and names, tree

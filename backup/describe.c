@@ -206,7 +206,8 @@ static void w_jlist(struct dw *w, const json_t *v, const char *sep,
 		w_lit(w, dflt);
 		return;
 	}
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		if (i)
 			w_lit(w, sep);
 		w_jstr(w, e, INVALID);
@@ -214,8 +215,8 @@ static void w_jlist(struct dw *w, const json_t *v, const char *sep,
 }
 
 /* Go's BoolPointerString. */
-static void w_jbool(struct dw *w, const json_t *v, const char *f,
-		    const char *t, const char *nil)
+static void w_jbool(struct dw *w, const json_t *v, const char *f, const char *t,
+		    const char *nil)
 {
 	if (jmissing(v))
 		w_lit(w, nil);
@@ -340,8 +341,9 @@ static bool fmt_time(const char *s, size_t n, char *buf, size_t bufsz)
 		while (fbuf[k] == '0')
 			fbuf[k--] = '\0';
 	}
-	snprintf(buf, bufsz, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u%s +0000 UTC",
-		 y, M, D, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
+	snprintf(buf, bufsz,
+		 "%04" PRId64 "-%02u-%02u %02u:%02u:%02u%s +0000 UTC", y, M, D,
+		 (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
 		 (unsigned)(secs % 60), fbuf);
 	return true;
 }
@@ -591,7 +593,8 @@ static const char **sorted_keys(const json_t *o, size_t *n)
 		*n = (size_t)-1;
 		return NULL;
 	}
-	json_object_foreach((json_t *)o, k, v) {
+	json_object_foreach((json_t *)o, k, v)
+	{
 		if (i < *n)
 			keys[i++] = k;
 	}
@@ -600,9 +603,9 @@ static const char **sorted_keys(const json_t *o, size_t *n)
 	return keys;
 }
 
-#define OOM(w, n)                                                              \
-	((n) == (size_t)-1 ? ((w)->r = (w)->r < 0 ? (w)->r : -ENOMEM, true)    \
-			   : false)
+#define OOM(w, n)                                                             \
+	((n) == (size_t)-1 ? ((w)->r = (w)->r < 0 ? (w)->r : -ENOMEM, true) : \
+			     false)
 
 /* Go's Describer.DescribeMap: "Name:\tk=v\n\tk2=v2\n", sorted. */
 static void describe_map(struct dw *w, const char *name, const json_t *m)
@@ -657,7 +660,8 @@ static void describe_slice(struct dw *w, int preindent, const char *name,
 		w_lit(w, NONE "\n");
 		return;
 	}
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		if (i)
 			for (k = 0; k < preindent + 1; k++)
 				w_lit(w, "\t");
@@ -757,7 +761,8 @@ static bool req_render(struct req *r, const char *key, const char *op,
 			*err = -ENOMEM;
 			goto out;
 		}
-		json_array_foreach(a, i, e) {
+		json_array_foreach(a, i, e)
+		{
 			const char *v = jstr(e);
 
 			if (!v || !valid_label_name(v, strlen(v), true))
@@ -830,9 +835,10 @@ static void format_selector(struct dw *w, const json_t *sel)
 		return;
 	}
 	if (nml) {
-		json_object_foreach(ml, k, v) {
-			json_t *one = json_is_string(v) ? json_pack("[O]", v)
-							: json_array();
+		json_object_foreach(ml, k, v)
+		{
+			json_t *one = json_is_string(v) ? json_pack("[O]", v) :
+							  json_array();
 
 			if (!one) {
 				err = -ENOMEM;
@@ -864,8 +870,8 @@ static void format_selector(struct dw *w, const json_t *sel)
 			gop = "";
 		else if (!strcmp(op, "DoesNotExist"))
 			gop = "!";
-		if (!gop || !req_render(&reqs[n], key, gop,
-					jget(e, "values"), &err)) {
+		if (!gop ||
+		    !req_render(&reqs[n], key, gop, jget(e, "values"), &err)) {
 			ok = false;
 			break;
 		}
@@ -981,7 +987,8 @@ static void describe_exec_hooks(struct dw *w, const json_t *hooks,
 		w_fmt(w, "\n\t\t\t%s:\t" INVALID "\n", title);
 		return;
 	}
-	json_array_foreach(a, i, h) {
+	json_array_foreach(a, i, h)
+	{
 		json_t *ex = jget(h, "exec");
 
 		if (jmissing(ex))
@@ -1021,7 +1028,8 @@ static void describe_hooks(struct dw *w, const json_t *spec)
 		return;
 	}
 	w_lit(w, "Hooks:\n\tResources:\n");
-	json_array_foreach(res, i, h) {
+	json_array_foreach(res, i, h)
+	{
 		w_lit(w, "\t\t");
 		w_jstr(w, jget(h, "name"), "");
 		w_lit(w, ":\n\t\t\tNamespaces:\n\t\t\t\tIncluded:\t");
@@ -1095,7 +1103,8 @@ static void describe_spec(struct dw *w, const json_t *spec)
 		w_lit(w, INVALID);
 	else if (!ors || json_array_size(ors) == 0)
 		w_lit(w, NONE);
-	json_array_foreach(ors, i, e) {
+	json_array_foreach(ors, i, e)
+	{
 		if (i)
 			w_lit(w, " or ");
 		/* a null element is a nil *LabelSelector: labels.Nothing() */
@@ -1155,8 +1164,7 @@ static void describe_spec(struct dw *w, const json_t *spec)
 
 /* "group/resource" of a ResourceIdentifier (Go field names, no JSON tags;
  * Go's decoder matches them case-insensitively). */
-static json_t *rid_get(const json_t *rid, const char *upper,
-		       const char *lower)
+static json_t *rid_get(const json_t *rid, const char *upper, const char *lower)
 {
 	json_t *v = jget(rid, upper);
 
@@ -1202,7 +1210,8 @@ static void describe_operation(struct dw *w, const json_t *op)
 		w_lit(w, "\t\tItems to Update:\t" INVALID "\n");
 	else if (items && json_array_size(items) > 0)
 		w_lit(w, "\t\tItems to Update:\n");
-	json_array_foreach(items, i, e) {
+	json_array_foreach(items, i, e)
+	{
 		w_lit(w, "\t\t\t");
 		w_rid(w, e);
 		w_lit(w, "\n");
@@ -1253,8 +1262,8 @@ static void describe_operation(struct dw *w, const json_t *op)
 }
 
 /* describeBackupItemOperations, --details. */
-static void describe_operations(const struct describe_input *in,
-				struct dw *w, const json_t *status)
+static void describe_operations(const struct describe_input *in, struct dw *w,
+				const json_t *status)
 {
 	int64_t attempted;
 	json_t *ops, *op;
@@ -1269,7 +1278,8 @@ static void describe_operations(const struct describe_input *in,
 	if (attempted <= 0)
 		return;
 	if (!in->itemoperations) {
-		w_lit(w, "Backup Item Operations:\t<operation info not found>\n");
+		w_lit(w, "Backup Item Operations:\t<operation info not "
+			 "found>\n");
 		return;
 	}
 	ops = jarr(in->itemoperations, &bad);
@@ -1278,8 +1288,7 @@ static void describe_operations(const struct describe_input *in,
 		return;
 	}
 	w_lit(w, "Backup Item Operations:\n");
-	json_array_foreach(ops, i, op)
-		describe_operation(w, op);
+	json_array_foreach(ops, i, op) describe_operation(w, op);
 }
 
 /* describeBackupResourceList, or the tarball's counts without a list. */
@@ -1293,7 +1302,8 @@ static void describe_resource_list(const struct describe_input *in,
 
 	if (!json_is_object(in->resource_list)) {
 		if (!in->kinds || in->nkinds == 0) {
-			w_lit(w, "Resource List:\t<backup resource list not found>\n");
+			w_lit(w, "Resource List:\t<backup resource list not "
+				 "found>\n");
 			return;
 		}
 		w_lit(w, "Resource List (items counted in the tarball):\n");
@@ -1317,7 +1327,8 @@ static void describe_resource_list(const struct describe_input *in,
 		items = jarr(json_object_get(in->resource_list, keys[i]), &bad);
 		if (bad)
 			w_lit(w, INVALID);
-		json_array_foreach(items, j, e) {
+		json_array_foreach(items, j, e)
+		{
 			if (j)
 				w_lit(w, "\n\t\t- ");
 			w_jstr(w, e, INVALID);
@@ -1399,7 +1410,8 @@ static void describe_csi(struct dw *w, const json_t *vi)
 		w_jint(w, jget(dm, "size"));
 		w_lit(w, "\n");
 		if (jint(jget(dm, "incrementalSize"), &inc) != 0 && inc >= 0 &&
-		    (inc > 0 || !json_is_integer(jget(dm, "incrementalSize")))) {
+		    (inc > 0 || !json_is_integer(jget(dm, "incrementalSiz"
+							  "e")))) {
 			w_lit(w, "\t\t\t\tIncremental data Size (bytes): ");
 			w_jint(w, jget(dm, "incrementalSize"));
 			w_lit(w, "\n");
@@ -1415,9 +1427,10 @@ static void describe_csi(struct dw *w, const json_t *vi)
  * and size are unknown here. */
 static void describe_csi_legacy(struct dw *w, const json_t *vs)
 {
-	json_t *bound = jget(jget(vs, "status"), "boundVolumeSnapshotContentName");
-	json_t *pvc = jget(jget(jget(vs, "spec"), "source"),
-			   "persistentVolumeClaimName");
+	json_t *bound = jget(jget(vs, "status"), "boundVolumeSnapshotContentNam"
+						 "e");
+	json_t *pvc = jget(jget(jget(vs, "spec"), "source"), "persistentVolumeC"
+							     "laimName");
 
 	w_lit(w, "\t\t");
 	w_jstr(w, jget(jget(vs, "metadata"), "namespace"), "");
@@ -1425,9 +1438,9 @@ static void describe_csi_legacy(struct dw *w, const json_t *vs)
 	w_jstr(w, pvc, "<PVC name not found>");
 	w_lit(w, ":\n\t\t\tSnapshot:\n\t\t\t\tSnapshot Content Name: ");
 	w_jstr(w, bound, "");
-	w_lit(w, "\n\t\t\t\tStorage Snapshot ID: " NA
-		 "\n\t\t\t\tSnapshot Size (bytes): " NA
-		 "\n\t\t\t\tCSI Driver: " NA "\n\t\t\t\tResult: \n");
+	w_lit(w, "\n\t\t\t\tStorage Snapshot ID: " NA "\n\t\t\t\tSnapshot Size "
+		 "(bytes): " NA "\n\t\t\t\tCSI Driver: " NA "\n\t\t\t\tResult: "
+		 "\n");
 }
 
 static const char *const pvb_phases[] = {
@@ -1492,8 +1505,9 @@ _printf_(2, 3) static int xasprintf(char **out, const char *fmt, ...)
 
 static char *jdup(const json_t *v)
 {
-	return strdup(jmissing(v) ? "" : json_is_string(v) ? json_string_value(v)
-							   : INVALID);
+	return strdup(jmissing(v)	? "" :
+		      json_is_string(v) ? json_string_value(v) :
+					  INVALID);
 }
 
 static int pvb_row_init(struct pvb_row *row, const json_t *pvb, int group)
@@ -1515,15 +1529,15 @@ static int pvb_row_init(struct pvb_row *row, const json_t *pvb, int group)
 		return -ENOMEM;
 	if (group == 3 && total != 0)
 		r = xasprintf(&row->volume, "%s (%.2f%%)", vol,
-			     (double)done / (double)total * 100);
+			      (double)done / (double)total * 100);
 	else if (group == 0 && inc > 0)
 		r = xasprintf(&row->volume,
-			     "%s (size: %" PRId64 ", incremental size: %" PRId64
-			     ")",
-			     vol, total, inc);
+			      "%s (size: %" PRId64 ", incremental size: "
+			      "%" PRId64 ")",
+			      vol, total, inc);
 	else if (group == 0 && total > 0)
 		r = xasprintf(&row->volume, "%s (size: %" PRId64 ")", vol,
-			     total);
+			      total);
 	else
 		r = (row->volume = TAKE_PTR(vol)) ? 0 : -1;
 	return r < 0 ? -ENOMEM : 0;
@@ -1549,8 +1563,7 @@ static void describe_pvbs(struct dw *w, const json_t *list)
 		return;
 	}
 	w_lit(w, "\tPod Volume Backups - ");
-	w_jstr(w, jget(jget(json_array_get(a, 0), "spec"), "uploaderType"),
-	       "");
+	w_jstr(w, jget(jget(json_array_get(a, 0), "spec"), "uploaderType"), "");
 	w_lit(w, ":\n");
 
 	rows = calloc(n, sizeof(*rows));
@@ -1560,7 +1573,8 @@ static void describe_pvbs(struct dw *w, const json_t *list)
 	}
 	for (g = 0; g < (int)ARRAY_SIZE(pvb_phases) && r >= 0; g++) {
 		nrows = 0;
-		json_array_foreach(a, i, pvb) {
+		json_array_foreach(a, i, pvb)
+		{
 			if (pvb_group(jget(jget(pvb, "status"), "phase")) != g)
 				continue;
 			r = pvb_row_init(&rows[nrows++], pvb, g);
@@ -1576,8 +1590,8 @@ static void describe_pvbs(struct dw *w, const json_t *list)
 				w_lit(w, "\t\t\t");
 				w_val(w, rows[i].label);
 				w_lit(w, ": ");
-				for (j = i; j < nrows &&
-					    !strcmp(rows[j].label, rows[i].label);
+				for (j = i; j < nrows && !strcmp(rows[j].label,
+								 rows[i].label);
 				     j++) {
 					if (j > i)
 						w_lit(w, ", ");
@@ -1621,15 +1635,18 @@ static void describe_volumes(const struct describe_input *in, struct dw *w,
 				 ">\n");
 			return;
 		}
-		json_array_foreach(a, i, e) {
+		json_array_foreach(a, i, e)
+		{
 			nnative += is_method(e, "NativeSnapshot");
 			ncsi += is_method(e, "CSISnapshot");
 		}
 		if (nnative == 0) {
-			w_lit(w, "\tVelero-Native Snapshots: <none included>\n");
+			w_lit(w, "\tVelero-Native Snapshots: <none "
+				 "included>\n");
 		} else {
 			w_lit(w, "\tVelero-Native Snapshots:\n");
-			json_array_foreach(a, i, e) {
+			json_array_foreach(a, i, e)
+			{
 				json_t *ns = jget(e, "nativeSnapshotInfo");
 
 				if (!is_method(e, "NativeSnapshot"))
@@ -1647,9 +1664,9 @@ static void describe_volumes(const struct describe_input *in, struct dw *w,
 			w_lit(w, "\tCSI Snapshots: <none included>\n");
 		} else {
 			w_lit(w, "\tCSI Snapshots:\n");
-			json_array_foreach(a, i, e)
-				if (is_method(e, "CSISnapshot"))
-					describe_csi(w, e);
+			json_array_foreach(a, i, e) if (is_method(e, "CSISnapsh"
+								     "ot"))
+				describe_csi(w, e);
 		}
 	} else {
 		a = jarr(in->volumesnapshots, &bad);
@@ -1658,21 +1675,27 @@ static void describe_volumes(const struct describe_input *in, struct dw *w,
 			w_lit(w, "\tVelero-Native Snapshots:\t" INVALID "\n");
 		} else if (a && json_array_size(a) > 0) {
 			w_lit(w, "\tVelero-Native Snapshots:\n");
-			json_array_foreach(a, i, e) {
+			json_array_foreach(a, i, e)
+			{
 				json_t *sp = jget(e, "spec");
 
-				describe_native(
-					w, jget(sp, "persistentVolumeName"),
-					jget(jget(e, "status"),
-					     "providerSnapshotID"),
-					jget(sp, "volumeType"),
-					jget(sp, "volumeAZ"),
-					jget(sp, "volumeIOPS"), NULL);
+				describe_native(w,
+						jget(sp, "persistentVolumeNam"
+							 "e"),
+						jget(jget(e, "status"), "provid"
+									"erSnap"
+									"shotI"
+									"D"),
+						jget(sp, "volumeType"),
+						jget(sp, "volumeAZ"),
+						jget(sp, "volumeIOPS"), NULL);
 			}
 		} else if (attempted > 0 && !in->volumesnapshots) {
-			w_lit(w, "\tVelero-Native Snapshots: <snapshot info not found>\n");
+			w_lit(w, "\tVelero-Native Snapshots: <snapshot info "
+				 "not found>\n");
 		} else {
-			w_lit(w, "\tVelero-Native Snapshots: <none included>\n");
+			w_lit(w, "\tVelero-Native Snapshots: <none "
+				 "included>\n");
 		}
 		w_lit(w, "\n");
 
@@ -1681,18 +1704,23 @@ static void describe_volumes(const struct describe_input *in, struct dw *w,
 		if (bad) {
 			w_lit(w, "\tCSI Snapshots:\t" INVALID "\n");
 		} else if (attempted > 0 && a) {
-			json_array_foreach(a, i, e)
-				ncsi += !jmissing(jget(jget(e, "status"),
-					"boundVolumeSnapshotContentName"));
+			json_array_foreach(a, i, e) ncsi +=
+				!jmissing(jget(jget(e, "status"), "boundVolumeS"
+								  "napshotConte"
+								  "ntName"));
 		}
 		if (!bad && ncsi == 0) {
-			w_lit(w, "\tCSI Snapshots: <none included or not detectable>\n");
+			w_lit(w, "\tCSI Snapshots: <none included or not "
+				 "detectable>\n");
 		} else if (!bad) {
 			w_lit(w, "\tCSI Snapshots:\n");
-			json_array_foreach(a, i, e)
-				if (!jmissing(jget(jget(e, "status"),
-					"boundVolumeSnapshotContentName")))
-					describe_csi_legacy(w, e);
+			json_array_foreach(a, i,
+					   e) if (!jmissing(jget(jget(e, "statu"
+									 "s"),
+								 "boundVolumeSn"
+								 "apshotContent"
+								 "Name")))
+				describe_csi_legacy(w, e);
 		}
 	}
 	w_lit(w, "\n");
@@ -1718,11 +1746,11 @@ static void describe_status(const struct describe_input *in, struct dw *w,
 	if (!jmissing(prog)) {
 		bool est = !strcmp(phase, "InProgress");
 
-		w_lit(w, est ? "Estimated total items to be backed up:\t"
-			     : "Total items to be backed up:\t");
+		w_lit(w, est ? "Estimated total items to be backed up:\t" :
+			       "Total items to be backed up:\t");
 		w_jint(w, jget(prog, "totalItems"));
-		w_lit(w, est ? "\nItems backed up so far:\t"
-			     : "\nItems backed up:\t");
+		w_lit(w, est ? "\nItems backed up so far:\t" :
+			       "\nItems backed up:\t");
 		w_jint(w, jget(prog, "itemsBackedUp"));
 		w_lit(w, "\n\n");
 	}
@@ -1755,7 +1783,8 @@ static void describe_vault_problems(const struct describe_input *in,
 		w_lit(w, ">\n");
 	}
 	if (in->item_errors)
-		w_fmt(w, "Items that could not be read:\t%zu (see errors.txt)\n",
+		w_fmt(w,
+		      "Items that could not be read:\t%zu (see errors.txt)\n",
 		      in->item_errors);
 }
 
@@ -1807,8 +1836,8 @@ static void describe_backup(const struct describe_input *in, struct dw *w)
 		w_jint(w, jget(status, "errors"));
 		w_lit(w, ", warnings: ");
 		w_jint(w, jget(status, "warnings"));
-		w_lit(w, in->results ? "; see meta/results.yaml and logs)"
-				     : "; see logs)");
+		w_lit(w, in->results ? "; see meta/results.yaml and logs)" :
+				       "; see logs)");
 	}
 	w_lit(w, "\n");
 	if (!strcmp(phase, "Queued")) {
@@ -1845,7 +1874,8 @@ static void describe_backup(const struct describe_input *in, struct dw *w)
 		a = jarr(v, &bad);
 		if (bad)
 			w_lit(w, "\t" INVALID "\n");
-		json_array_foreach(a, i, e) {
+		json_array_foreach(a, i, e)
+		{
 			w_lit(w, "\t");
 			w_jstr(w, e, INVALID);
 			w_lit(w, "\n");
@@ -1928,13 +1958,13 @@ static void tw_format_rec(struct tw *t, size_t column, size_t line0,
 {
 	size_t this, width;
 
-	for (this = line0; this < line1; this++) {
+	for (this = line0; this < line1; this ++) {
 		if (column + 1 >= t->lines[this].ncells)
 			continue;
 		tw_write_lines(t, column, line0, this);
 		line0 = this;
 		width = 0;
-		for (; this < line1; this++) {
+		for (; this < line1; this ++) {
 			const struct tw_line *l = &t->lines[this];
 			size_t cw;
 

@@ -28,28 +28,28 @@
 #include "common/log.h"
 #include "common/macro.h"
 
-#define MEMBER_MAX ((size_t)64 << 20)  /* one Kubernetes object */
-#define META_MAX ((size_t)256 << 20)   /* a decompressed metadata object */
-#define LOGS_MAX ((size_t)1 << 30)     /* a decompressed backup log */
-#define ERRORS_MAX 1000                /* lines kept in errors.txt */
-#define MAX_DEPTH 8                    /* components in a tree path */
+#define MEMBER_MAX ((size_t)64 << 20) /* one Kubernetes object */
+#define META_MAX ((size_t)256 << 20)  /* a decompressed metadata object */
+#define LOGS_MAX ((size_t)1 << 30)    /* a decompressed backup log */
+#define ERRORS_MAX 1000		      /* lines kept in errors.txt */
+#define MAX_DEPTH 8		      /* components in a tree path */
 
 /* One file of the tree before layout. */
 struct rec {
-	char *path;           /* components joined by '/'; items without ext */
+	char *path; /* components joined by '/'; items without ext */
 	uint16_t comp[MAX_DEPTH]; /* start of each component in path */
 	uint8_t ncomp;
-	uint8_t type;         /* IDX_FILE or IDX_ITEM */
+	uint8_t type; /* IDX_FILE or IDX_ITEM */
 	uint8_t flags;
-	uint8_t rank;         /* lower wins when two recs share a path */
+	uint8_t rank; /* lower wins when two recs share a path */
 	struct idx_ref ref;
 };
 
 /* A member already seen, by content: its refs are reused. */
 struct seen {
 	uint64_t hash;
-	uint32_t len;  /* of the member */
-	uint32_t crc;  /* of the member */
+	uint32_t len; /* of the member */
+	uint32_t crc; /* of the member */
 	uint8_t flags;
 	struct idx_ref ref;
 };
@@ -58,20 +58,20 @@ struct build {
 	struct backup *b;
 	enum backup_view view;
 	int fd;
-	uint64_t off;          /* next data offset */
-	struct sbuf out;       /* data not yet written */
-	int werr;              /* first write error */
+	uint64_t off;	 /* next data offset */
+	struct sbuf out; /* data not yet written */
+	int werr;	 /* first write error */
 	struct rec *recs;
 	size_t nrecs, caprecs;
-	struct seen *seen;     /* open addressing, capseen a power of two */
+	struct seen *seen; /* open addressing, capseen a power of two */
 	size_t nseen, capseen;
-	struct sbuf errors;    /* errors.txt */
+	struct sbuf errors; /* errors.txt */
 	size_t nerrors;
 	size_t item_errors;
-	char *index_error;     /* the tarball's own problem */
-	char version[16];      /* metadata/version */
-	struct sbuf yaml;      /* scratch */
-	struct sbuf member;    /* scratch */
+	char *index_error;  /* the tarball's own problem */
+	char version[16];   /* metadata/version */
+	struct sbuf yaml;   /* scratch */
+	struct sbuf member; /* scratch */
 };
 
 /* ---- data region ---- */
@@ -100,8 +100,8 @@ static int flush_out(struct build *bd)
 /* Appends n bytes to the data region; ref says where. crc is theirs if
  * the caller has it already, else NO_CRC. */
 #define NO_CRC ((uint64_t)1 << 32)
-static int put_data_crc(struct build *bd, const void *p, size_t n,
-			uint64_t crc, struct idx_ref *ref)
+static int put_data_crc(struct build *bd, const void *p, size_t n, uint64_t crc,
+			struct idx_ref *ref)
 {
 	int r;
 
@@ -109,8 +109,8 @@ static int put_data_crc(struct build *bd, const void *p, size_t n,
 		return -E2BIG;
 	ref->off = bd->off;
 	ref->len = (uint32_t)n;
-	ref->crc = crc == NO_CRC ? (uint32_t)crc32(0, p, (uInt)n)
-				 : (uint32_t)crc;
+	ref->crc = crc == NO_CRC ? (uint32_t)crc32(0, p, (uInt)n) :
+				   (uint32_t)crc;
 	bd->off += n;
 	if (bd->out.len + n > ((size_t)1 << 20)) {
 		r = flush_out(bd);
@@ -176,8 +176,7 @@ static int add_rec(struct build *bd, const char *path, uint8_t type,
 	return 0;
 }
 
-static void add_error(struct build *bd, const char *fmt, ...)
-	_printf_(2, 3);
+static void add_error(struct build *bd, const char *fmt, ...) _printf_(2, 3);
 static void add_error(struct build *bd, const char *fmt, ...)
 {
 	va_list ap;
@@ -388,9 +387,9 @@ static int add_member(struct build *bd, const char *member, const char *data,
 	if (ver) {
 		size_t vl = strlen(ver);
 
-		rank = vl > 17 && !strcmp(ver + vl - 17, "-preferredversion")
-			       ? 1
-			       : 2;
+		rank = vl > 17 && !strcmp(ver + vl - 17, "-preferredversion") ?
+			       1 :
+			       2;
 	}
 	flags = !strcmp(gr, "secrets") ? IDX_F_SECRET : 0;
 
@@ -434,7 +433,8 @@ static int add_member(struct build *bd, const char *member, const char *data,
 		if (!r)
 			r = append_name(&path, ver, 0);
 		if (!r)
-			r = append_name(&path, ns ? "namespaces" : "cluster", 0);
+			r = append_name(&path, ns ? "namespaces" : "cluster",
+					0);
 		if (!r && ns)
 			r = append_name(&path, ns, 0);
 		if (!r)
@@ -455,14 +455,14 @@ unknown:
  * of the data) is always checked, even after the tar's end marker. */
 struct tar_src {
 	struct vault_stream *stream;
-	char *in;          /* compressed bytes from the vault */
-	char *out;         /* tar bytes for libarchive */
+	char *in;  /* compressed bytes from the vault */
+	char *out; /* tar bytes for libarchive */
 	z_stream z;
 	bool z_ready;
-	bool started;      /* the gzip magic was checked */
-	bool in_eof;       /* the vault stream is exhausted */
-	bool z_end;        /* the last gzip member ended cleanly */
-	int io_error;      /* the vault failed: not the backup's fault */
+	bool started;	    /* the gzip magic was checked */
+	bool in_eof;	    /* the vault stream is exhausted */
+	bool z_end;	    /* the last gzip member ended cleanly */
+	int io_error;	    /* the vault failed: not the backup's fault */
 	char gz_error[200]; /* the backup's compression is broken */
 	struct verror err;
 };
@@ -521,18 +521,19 @@ static ssize_t gz_pull(struct tar_src *s)
 		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
 			snprintf(s->gz_error, sizeof(s->gz_error),
 				 "corrupt: %s",
-				 s->z.msg && !strcmp(s->z.msg, "incorrect data check")
-					 ? "the gzip checksum (CRC-32) does not "
-					   "match the data"
-					 : s->z.msg ? s->z.msg : "bad gzip data");
+				 s->z.msg && !strcmp(s->z.msg, "incorrect data "
+							       "check") ?
+					 "the gzip checksum (CRC-32) does not "
+					 "match the data" :
+				 s->z.msg ? s->z.msg :
+					    "bad gzip data");
 			return -1;
 		}
 	}
 	return (ssize_t)(TAR_CHUNK - s->z.avail_out);
 }
 
-static la_ssize_t tar_read(struct archive *a, void *userdata,
-			   const void **buf)
+static la_ssize_t tar_read(struct archive *a, void *userdata, const void **buf)
 {
 	struct tar_src *s = userdata;
 	ssize_t n = gz_pull(s);
@@ -661,8 +662,8 @@ static int read_tarball(struct build *bd, const struct vault_object *obj,
 	if (src.gz_error[0]) {
 		if (asprintf(&bd->index_error, "the tarball is %s%s",
 			     src.gz_error,
-			     any ? "; the items before the damage are shown"
-				 : "") < 0)
+			     any ? "; the items before the damage are shown" :
+				   "") < 0)
 			bd->index_error = NULL;
 	} else if (ar != ARCHIVE_EOF) {
 		const char *msg = archive_error_string(a);
@@ -863,8 +864,8 @@ static void sort_recs(struct build *bd)
 
 static size_t comp_len(const struct rec *r, unsigned d)
 {
-	return d + 1 < r->ncomp ? (size_t)(r->comp[d + 1] - r->comp[d] - 1)
-				: strlen(r->path + r->comp[d]);
+	return d + 1 < r->ncomp ? (size_t)(r->comp[d + 1] - r->comp[d] - 1) :
+				  strlen(r->path + r->comp[d]);
 }
 
 struct qent {
@@ -882,16 +883,16 @@ static int layout(struct build *bd, struct idx_node **out_nodes,
 	size_t nn = 0, capn = 0, qh = 0, qt = 0, capq = 0;
 	int r = -ENOMEM;
 
-#define GROW(arr, len, cap)                                                     \
-	do {                                                                   \
-		if ((len) == (cap)) {                                          \
-			size_t _c = (cap) ? (cap) * 2 : 1024;                  \
-			void *_n = realloc((arr), _c * sizeof(*(arr)));        \
-			if (!_n)                                               \
-				goto fail;                                     \
-			(arr) = _n;                                            \
-			(cap) = _c;                                            \
-		}                                                              \
+#define GROW(arr, len, cap)                                             \
+	do {                                                            \
+		if ((len) == (cap)) {                                   \
+			size_t _c = (cap) ? (cap)*2 : 1024;             \
+			void *_n = realloc((arr), _c * sizeof(*(arr))); \
+			if (!_n)                                        \
+				goto fail;                              \
+			(arr) = _n;                                     \
+			(cap) = _c;                                     \
+		}                                                       \
 	} while (0)
 
 	GROW(nodes, nn, capn);
@@ -931,7 +932,8 @@ static int layout(struct build *bd, struct idx_node **out_nodes,
 				continue;
 			}
 			/* a directory: every record sharing the component */
-			while (j < cur.hi && bd->recs[j].ncomp > cur.depth + 1 &&
+			while (j < cur.hi &&
+			       bd->recs[j].ncomp > cur.depth + 1 &&
 			       comp_len(&bd->recs[j], cur.depth) == len &&
 			       !memcmp(bd->recs[j].path +
 					       bd->recs[j].comp[cur.depth],
@@ -940,7 +942,8 @@ static int layout(struct build *bd, struct idx_node **out_nodes,
 			n->type = IDX_DIR;
 			GROW(q, qt, capq);
 			q[qt++] = (struct qent){ (uint32_t)nn,
-						 (uint8_t)(cur.depth + 1), i, j };
+						 (uint8_t)(cur.depth + 1), i,
+						 j };
 			nn++;
 			subdirs++;
 			i = j;
@@ -1032,8 +1035,8 @@ static int index_new(struct cache *c, struct cache_mapping *m,
 	}
 	x->map = *m;
 	x->hdr = h;
-	x->nodes = (const struct idx_node *)((const char *)m->addr +
-					     h->nodes_off);
+	x->nodes =
+		(const struct idx_node *)((const char *)m->addr + h->nodes_off);
 	x->names = (const char *)m->addr + h->names_off;
 	x->data = (const char *)m->addr + h->data_off;
 	*out = x;
@@ -1115,8 +1118,8 @@ static void counts_of(struct build *bd, struct describe_kind_count **out,
 		struct describe_kind_count x = v[i];
 		size_t j = i;
 
-		while (j > 0 && strcmp(v[j - 1].group_resource,
-				       x.group_resource) > 0) {
+		while (j > 0 &&
+		       strcmp(v[j - 1].group_resource, x.group_resource) > 0) {
 			v[j] = v[j - 1];
 			j--;
 		}
@@ -1127,17 +1130,23 @@ static void counts_of(struct build *bd, struct describe_kind_count **out,
 }
 
 static const char *const meta_suffixes[] = {
-	"-resource-list.json.gz", "-volumesnapshots.json.gz",
-	"-podvolumebackups.json.gz", "-csi-volumesnapshots.json.gz",
+	"-resource-list.json.gz",
+	"-volumesnapshots.json.gz",
+	"-podvolumebackups.json.gz",
+	"-csi-volumesnapshots.json.gz",
 	"-csi-volumesnapshotcontents.json.gz",
-	"-csi-volumesnapshotclasses.json.gz", "-itemoperations.json.gz",
-	"-volumeinfo.json.gz", "-itemsnapshots.json.gz", "-results.gz",
+	"-csi-volumesnapshotclasses.json.gz",
+	"-itemoperations.json.gz",
+	"-volumeinfo.json.gz",
+	"-itemsnapshots.json.gz",
+	"-results.gz",
 };
 
 static int build(struct backup *b, struct cache_writer *w,
 		 const struct objects *objs, struct verror *e)
 {
-	struct build bd = { .b = b, .fd = cache_writer_fd(w),
+	struct build bd = { .b = b,
+			    .fd = cache_writer_fd(w),
 			    .view = b->repo->opt.view };
 	struct describe_input din = { .name = b->name };
 	struct describe_kind_count *kinds = NULL;
@@ -1171,7 +1180,8 @@ static int build(struct backup *b, struct cache_writer *w,
 	/* velero-backup.json: backup.yaml */
 	if (b->info.valid) {
 		r = add_json_item(&bd, "backup", 0, 0, b->backup_json,
-				  b->backup_json_len, NO_CRC, "velero-backup.json");
+				  b->backup_json_len, NO_CRC,
+				  "velero-backup.json");
 		if (r < 0)
 			goto out;
 		bj = json_loadb(b->backup_json, b->backup_json_len, 0, NULL);
@@ -1192,8 +1202,9 @@ static int build(struct backup *b, struct cache_writer *w,
 		add_error(&bd, "%s: %s", tarname, bd.index_error);
 	if (bd.version[0] && strcmp(bd.version, "1") &&
 	    strcmp(bd.version, "1.1.0"))
-		add_error(&bd, "%s: metadata/version is '%s', a format this "
-			       "version of velerofs has not seen",
+		add_error(&bd,
+			  "%s: metadata/version is '%s', a format this "
+			  "version of velerofs has not seen",
 			  tarname, bd.version);
 
 	/* logs and meta/ */
@@ -1228,10 +1239,9 @@ static int build(struct backup *b, struct cache_writer *w,
 				break;
 		if (k < ARRAY_SIZE(meta_suffixes)) {
 			char kind[64];
-			size_t kl = strlen(meta_suffixes[k] + 1) -
-				    (strstr(meta_suffixes[k], ".json.gz")
-					     ? 8
-					     : 3);
+			size_t kl =
+				strlen(meta_suffixes[k] + 1) -
+				(strstr(meta_suffixes[k], ".json.gz") ? 8 : 3);
 
 			snprintf(kind, sizeof(kind), "%.*s", (int)kl,
 				 meta_suffixes[k] + 1);
@@ -1294,8 +1304,8 @@ static int build(struct backup *b, struct cache_writer *w,
 	h.file_size = h.names_off + h.names_len;
 	h.meta_crc = (uint32_t)crc32(0, (const Bytef *)nodes,
 				     (uInt)(h.node_count * sizeof(*nodes)));
-	h.meta_crc = (uint32_t)crc32(h.meta_crc, (const Bytef *)sbuf_str(&names),
-				     (uInt)names.len);
+	h.meta_crc = (uint32_t)crc32(
+		h.meta_crc, (const Bytef *)sbuf_str(&names), (uInt)names.len);
 	h.header_crc = header_crc(&h);
 	r = write_all(bd.fd, nodes, h.node_count * sizeof(*nodes), h.nodes_off);
 	if (r == 0)
@@ -1337,8 +1347,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int backup_index_load(struct backup *b, bool rebuild,
-		      struct backup_index **out, struct verror *e)
+int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
+		      struct verror *e)
 {
 	struct backup_repo *repo = b->repo;
 	struct objects objs = { 0 };
@@ -1385,7 +1395,7 @@ int backup_index_load(struct backup *b, bool rebuild,
 			goto out;
 		}
 		log_debug("%s: the cached index is corrupt; rebuilding it",
-			    b->name);
+			  b->name);
 		cache_unmap(repo->cache, &m);
 		cache_remove(repo->cache, path);
 	}
@@ -1407,8 +1417,9 @@ int backup_index_load(struct backup *b, bool rebuild,
 	r = cache_map(repo->cache, path, &m);
 	if (r == 0 && backup_index_check(m.addr, m.len) < 0) {
 		cache_unmap(repo->cache, &m);
-		r = verror_set(e, -EIO, "%s: the index just written reads "
-					"back corrupt",
+		r = verror_set(e, -EIO,
+			       "%s: the index just written reads "
+			       "back corrupt",
 			       b->name);
 	}
 	if (r == 0)

@@ -40,21 +40,21 @@ struct describe_kind_count {
 /* Everything describe.txt summarises. All pointers are borrowed; every
  * json_t may be NULL when the object is absent from the vault. */
 struct describe_input {
-	const char *name;          /* backup name */
-	json_t *backup;            /* velero-backup.json; NULL if it failed */
-	const char *backup_error;  /* why backup is NULL, else NULL */
-	json_t *results;           /* <n>-results.gz: {"errors":..,"warnings":..} */
-	json_t *resource_list;     /* <n>-resource-list.json.gz */
-	json_t *volumesnapshots;   /* <n>-volumesnapshots.json.gz */
-	json_t *podvolumebackups;  /* <n>-podvolumebackups.json.gz */
+	const char *name;	  /* backup name */
+	json_t *backup;		  /* velero-backup.json; NULL if it failed */
+	const char *backup_error; /* why backup is NULL, else NULL */
+	json_t *results;       /* <n>-results.gz: {"errors":..,"warnings":..} */
+	json_t *resource_list; /* <n>-resource-list.json.gz */
+	json_t *volumesnapshots;     /* <n>-volumesnapshots.json.gz */
+	json_t *podvolumebackups;    /* <n>-podvolumebackups.json.gz */
 	json_t *csi_volumesnapshots; /* <n>-csi-volumesnapshots.json.gz */
-	json_t *itemoperations;    /* <n>-itemoperations.json.gz */
-	json_t *volumeinfo;        /* <n>-volumeinfo.json.gz */
+	json_t *itemoperations;	     /* <n>-itemoperations.json.gz */
+	json_t *volumeinfo;	     /* <n>-volumeinfo.json.gz */
 	const struct describe_kind_count *kinds; /* sorted by group_resource */
 	size_t nkinds;
-	size_t nitems;             /* items in the default view */
-	const char *index_error;   /* a problem reading the tarball, or NULL */
-	size_t item_errors;        /* items that could not be rendered */
+	size_t nitems;		 /* items in the default view */
+	const char *index_error; /* a problem reading the tarball, or NULL */
+	size_t item_errors;	 /* items that could not be rendered */
 };
 
 /* Renders a `velero backup describe --details`-like summary (plain text,

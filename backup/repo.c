@@ -134,9 +134,8 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 
 	pthread_rwlock_wrlock(&r->lock);
 	for (i = 0; i < r->nslots; i++)
-		r->slots[i]->gone =
-			!bsearch(&r->slots[i]->name, l.names, l.n,
-				 sizeof(*l.names), cmp_str);
+		r->slots[i]->gone = !bsearch(&r->slots[i]->name, l.names, l.n,
+					     sizeof(*l.names), cmp_str);
 	for (j = 0; j < l.n; j++) {
 		struct backup **ns, *b;
 		bool known = false;
@@ -193,7 +192,8 @@ struct backup *backup_repo_find(struct backup_repo *r, const char *name,
 
 	pthread_rwlock_rdlock(&r->lock);
 	for (i = 0; i < r->nslots; i++)
-		if (!r->slots[i]->gone && strcmp(r->slots[i]->name, name) == 0) {
+		if (!r->slots[i]->gone &&
+		    strcmp(r->slots[i]->name, name) == 0) {
 			b = r->slots[i];
 			if (slot)
 				*slot = i;
@@ -256,12 +256,15 @@ static void info_from_json(struct backup_info *in, json_t *root)
 					      "velero.io/schedule-name"));
 	snprintf(in->schedule, sizeof(in->schedule), "%s",
 		 s && name_ok(s) ? s : "");
-	in->completed = parse_time(json_object_get(status, "completionTimestamp"));
+	in->completed = parse_time(json_object_get(status, "completionTimestam"
+							   "p"));
 	in->time = in->completed;
 	if (!in->time)
-		in->time = parse_time(json_object_get(status, "startTimestamp"));
+		in->time = parse_time(json_object_get(status, "startTimestam"
+							      "p"));
 	if (!in->time)
-		in->time = parse_time(json_object_get(meta, "creationTimestamp"));
+		in->time = parse_time(json_object_get(meta, "creationTimestam"
+							    "p"));
 }
 
 /* Loads velero-backup.json; called with b->lock held. */
@@ -289,13 +292,15 @@ static int info_load(struct backup *b, struct verror *e)
 		sbuf_release(&buf);
 		return r;
 	} else {
-		root = json_loadb(buf.buf, buf.len, JSON_REJECT_DUPLICATES, &jerr);
+		root = json_loadb(buf.buf, buf.len, JSON_REJECT_DUPLICATES,
+				  &jerr);
 		if (!root || !json_is_object(root)) {
 			if (asprintf(&b->info_error,
 				     "velero-backup.json does not parse: line "
 				     "%d column %d: %s",
 				     jerr.line, jerr.column,
-				     root ? "not a JSON object" : jerr.text) < 0)
+				     root ? "not a JSON object" : jerr.text) <
+			    0)
 				b->info_error = NULL;
 		} else {
 			info_from_json(&b->info, root);
@@ -366,7 +371,8 @@ int backup_repo_latest(struct backup_repo *r, size_t *slot)
 		    strcmp(in.phase, "Completed") != 0)
 			continue;
 		if (!best || in.time > best_in.time ||
-		    (in.time == best_in.time && strcmp(v[i]->name, best->name) > 0)) {
+		    (in.time == best_in.time &&
+		     strcmp(v[i]->name, best->name) > 0)) {
 			best = v[i];
 			best_in = in;
 		}
@@ -395,9 +401,9 @@ static void schedules_update(struct backup_repo *r)
 		for (j = 0; j < r->nschedules && !known; j++)
 			known = strcmp(r->schedules[j].name, in.schedule) == 0;
 		if (!known) {
-			struct schedule *ns = realloc(
-				r->schedules,
-				(r->nschedules + 1) * sizeof(*ns));
+			struct schedule *ns =
+				realloc(r->schedules,
+					(r->nschedules + 1) * sizeof(*ns));
 			char *name = strdup(in.schedule);
 
 			if (ns && name) {

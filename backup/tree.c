@@ -68,8 +68,9 @@ static int backup_rebuild(struct backup *b, struct backup_index *bad,
 	r = backup_index_load(b, true, &x, e);
 	if (r == 0 && x->hdr->node_count != bad->hdr->node_count) {
 		x = backup_index_free(b->repo, x);
-		r = verror_set(e, -EIO, "%s: the cached index was corrupt "
-					"and the rebuilt one differs",
+		r = verror_set(e, -EIO,
+			       "%s: the cached index was corrupt "
+			       "and the rebuilt one differs",
 			       b->name);
 	}
 
@@ -246,9 +247,8 @@ int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
 	return 0;
 }
 
-int backup_node_read(struct backup *b, uint32_t node, uint64_t off,
-		     size_t size, const void **data, size_t *got,
-		     struct verror *e)
+int backup_node_read(struct backup *b, uint32_t node, uint64_t off, size_t size,
+		     const void **data, size_t *got, struct verror *e)
 {
 	const struct idx_node *n;
 	struct backup_index *x;
@@ -261,8 +261,9 @@ again:
 	if (n->type == IDX_DIR)
 		return -EISDIR;
 	if (n->flags & IDX_F_BROKEN)
-		return verror_set(e, -EIO, "%s: this item could not be read "
-					   "from the backup; see errors.txt",
+		return verror_set(e, -EIO,
+				  "%s: this item could not be read "
+				  "from the backup; see errors.txt",
 				  b->name);
 	if (!__atomic_load_n(&x->verified[node], __ATOMIC_RELAXED)) {
 		uint32_t crc = (uint32_t)crc32(

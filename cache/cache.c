@@ -379,7 +379,8 @@ static int scan(struct cache *c, struct entry **out, size_t *n, int64_t *total)
 					break;
 				v = nv;
 			}
-			if (asprintf(&v[len].path, "%s/%s", kdir, f->d_name) < 0)
+			if (asprintf(&v[len].path, "%s/%s", kdir, f->d_name) <
+			    0)
 				break;
 			v[len].size = st.st_blocks * 512;
 			v[len].used = st.st_mtime;

@@ -24,7 +24,7 @@ struct cache_writer;
 struct cache_mapping {
 	const void *addr; /* read-only mapping of the whole file */
 	size_t len;
-	char *path;       /* owned */
+	char *path; /* owned */
 };
 
 /* Opens (creating, mode 0700) the cache at dir; NULL dir means the default

@@ -38,8 +38,8 @@ static const char *next_comp(const char **p, char *buf, size_t size)
 	return buf;
 }
 
-static int resolve(struct backup_repo *repo, const char *path,
-		   struct target *t, struct verror *e)
+static int resolve(struct backup_repo *repo, const char *path, struct target *t,
+		   struct verror *e)
 {
 	char comp[512];
 	size_t slot;
@@ -111,7 +111,8 @@ static void print_long(const char *name, const struct backup_stat *st)
 /* A directory of the top of the tree (no backup behind it). */
 static void print_top(const char *name, bool lng, const char *target)
 {
-	struct backup_stat st = { .type = BACKUP_NODE_DIR, .perm = 0555,
+	struct backup_stat st = { .type = BACKUP_NODE_DIR,
+				  .perm = 0555,
 				  .mtime = time(NULL) };
 
 	if (lng)
@@ -152,22 +153,28 @@ static int list_node(struct backup *b, uint32_t dir, bool lng)
 static void browse_usage(FILE *f, const char *cmd)
 {
 	if (!strcmp(cmd, "ls"))
-		fprintf(f,
-			"Usage: velerofs ls [-l] [--json] [--cache DIR] VAULT [PATH]\n"
-			"\n"
-			"Lists PATH (default: the top) of the tree a mount of VAULT\n"
-			"shows, e.g. backups/latest/namespaces/shop, without mounting.\n"
-			"  -l           long listing: mode, size, time\n"
-			"  --json       the JSON view (items as <name>.json)\n"
-			"  --cache DIR  cache directory\n");
+		fprintf(f, "Usage: velerofs ls [-l] [--json] [--cache DIR] "
+			   "VAULT [PATH]\n"
+			   "\n"
+			   "Lists PATH (default: the top) of the tree a mount "
+			   "of VAULT\n"
+			   "shows, e.g. backups/latest/namespaces/shop, "
+			   "without mounting.\n"
+			   "  -l           long listing: mode, size, time\n"
+			   "  --json       the JSON view (items as "
+			   "<name>.json)\n"
+			   "  --cache DIR  cache directory\n");
 	else
-		fprintf(f,
-			"Usage: velerofs cat [--json] [--cache DIR] VAULT PATH\n"
-			"\n"
-			"Prints the file at PATH of the tree a mount of VAULT shows,\n"
-			"e.g. backups/latest/namespaces/shop/configmaps/app.yaml.\n"
-			"  --json       the JSON view (PATH ends in .json)\n"
-			"  --cache DIR  cache directory\n");
+		fprintf(f, "Usage: velerofs cat [--json] [--cache DIR] VAULT "
+			   "PATH\n"
+			   "\n"
+			   "Prints the file at PATH of the tree a mount of "
+			   "VAULT shows,\n"
+			   "e.g. "
+			   "backups/latest/namespaces/shop/configmaps/"
+			   "app.yaml.\n"
+			   "  --json       the JSON view (PATH ends in .json)\n"
+			   "  --cache DIR  cache directory\n");
 }
 
 static int browse(int argc, char **argv, bool cat)
@@ -209,7 +216,8 @@ static int browse(int argc, char **argv, bool cat)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc || argc - optind > 2 || (cat && argc - optind != 2)) {
+	if (optind >= argc || argc - optind > 2 ||
+	    (cat && argc - optind != 2)) {
 		browse_usage(stderr, argv[0]);
 		return EXIT_USAGE;
 	}
@@ -288,14 +296,16 @@ static int browse(int argc, char **argv, bool cat)
 	case W_SCHEDULE: {
 		size_t *slots = NULL, n = 0, i;
 
-		if (backup_repo_schedule_members(s.repo, t.sched, &slots, &n) < 0)
+		if (backup_repo_schedule_members(s.repo, t.sched, &slots, &n) <
+		    0)
 			goto out;
 		for (i = 0; i < n; i++) {
 			const char *bn =
 				backup_name(backup_repo_slot(s.repo, slots[i]));
 			char target[600];
 
-			snprintf(target, sizeof(target), "../../backups/%s", bn);
+			snprintf(target, sizeof(target), "../../backups/%s",
+				 bn);
 			print_top(bn, lng, target);
 		}
 		free(slots);
@@ -306,7 +316,8 @@ static int browse(int argc, char **argv, bool cat)
 
 		r = backup_node_stat(t.b, t.node, &st, &e);
 		if (r < 0) {
-			log_error("%s: %s", path, e.msg[0] ? e.msg : strerror(-r));
+			log_error("%s: %s", path,
+				  e.msg[0] ? e.msg : strerror(-r));
 			goto out;
 		}
 		if (st.type != BACKUP_NODE_DIR) {

@@ -10,13 +10,15 @@
 
 static void cache_help(FILE *f)
 {
-	fprintf(f,
-		"Usage: velerofs cache [--cache DIR] du|prune [--max SIZE]\n"
-		"\n"
-		"  du           bytes and entries the cache holds\n"
-		"  prune        remove least recently used entries until the\n"
-		"               cache holds at most --max SIZE (default 0: all)\n"
-		"  --cache DIR  cache directory (default $XDG_CACHE_HOME/velerofs)\n");
+	fprintf(f, "Usage: velerofs cache [--cache DIR] du|prune [--max SIZE]\n"
+		   "\n"
+		   "  du           bytes and entries the cache holds\n"
+		   "  prune        remove least recently used entries until "
+		   "the\n"
+		   "               cache holds at most --max SIZE (default 0: "
+		   "all)\n"
+		   "  --cache DIR  cache directory (default "
+		   "$XDG_CACHE_HOME/velerofs)\n");
 }
 
 int cmd_cache(int argc, char **argv)
@@ -48,7 +50,9 @@ int cmd_cache(int argc, char **argv)
 			break;
 		case 'm':
 			if (parse_size(optarg, &max) < 0) {
-				fprintf(stderr, "velerofs cache: --max %s: not a size\n",
+				fprintf(stderr,
+					"velerofs cache: --max %s: not a "
+					"size\n",
 					optarg);
 				return EXIT_USAGE;
 			}

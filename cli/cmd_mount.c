@@ -35,47 +35,53 @@ struct mount_opts {
 	int version;
 };
 
-#define MOPT(t, p) { t, offsetof(struct mount_opts, p), 1 }
+#define MOPT(t, p)                                   \
+	{                                            \
+		t, offsetof(struct mount_opts, p), 1 \
+	}
 
-static const struct fuse_opt mount_spec[] = {
-	MOPT("--cache=%s", cache),
-	MOPT("--cache %s", cache),
-	MOPT("cache=%s", cache),
-	MOPT("cache_size=%s", cache_size),
-	MOPT("timeout=%lf", timeout),
-	MOPT("max_threads=%u", max_threads),
-	MOPT("json", json),
-	MOPT("-f", foreground),
-	MOPT("--foreground", foreground),
-	MOPT("-d", debug),
-	MOPT("--debug", debug),
-	MOPT("-h", help),
-	MOPT("--help", help),
-	MOPT("-V", version),
-	MOPT("--version", version),
-	FUSE_OPT_END
-};
+static const struct fuse_opt mount_spec[] = { MOPT("--cache=%s", cache),
+					      MOPT("--cache %s", cache),
+					      MOPT("cache=%s", cache),
+					      MOPT("cache_size=%s", cache_size),
+					      MOPT("timeout=%lf", timeout),
+					      MOPT("max_threads=%u",
+						   max_threads),
+					      MOPT("json", json),
+					      MOPT("-f", foreground),
+					      MOPT("--foreground", foreground),
+					      MOPT("-d", debug),
+					      MOPT("--debug", debug),
+					      MOPT("-h", help),
+					      MOPT("--help", help),
+					      MOPT("-V", version),
+					      MOPT("--version", version),
+					      FUSE_OPT_END };
 
 static void mount_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: velerofs mount [OPTIONS] VAULT MOUNTPOINT\n"
-		"\n"
-		"Mounts every backup of VAULT under MOUNTPOINT/backups/.\n"
-		"\n"
-		"  -f, --foreground      stay in the foreground\n"
-		"  -d, --debug           log every request (implies -f)\n"
-		"  --cache DIR           cache directory (default\n"
-		"                        $XDG_CACHE_HOME/velerofs)\n"
-		"  -o json               items as <name>.json, the backup's\n"
-		"                        original bytes, instead of YAML\n"
-		"  -o cache_size=SIZE    evict least recently used cache entries\n"
-		"                        beyond SIZE (e.g. 2G); default no limit\n"
-		"  -o timeout=SECONDS    kernel cache time for backup contents\n"
-		"                        (default 86400)\n"
-		"  -o max_threads=N      FUSE worker threads\n"
-		"  -o allow_other,...    other options go to libfuse/the kernel\n"
-		"  -h, --help            show this help\n");
+	fprintf(f, "Usage: velerofs mount [OPTIONS] VAULT MOUNTPOINT\n"
+		   "\n"
+		   "Mounts every backup of VAULT under MOUNTPOINT/backups/.\n"
+		   "\n"
+		   "  -f, --foreground      stay in the foreground\n"
+		   "  -d, --debug           log every request (implies -f)\n"
+		   "  --cache DIR           cache directory (default\n"
+		   "                        $XDG_CACHE_HOME/velerofs)\n"
+		   "  -o json               items as <name>.json, the "
+		   "backup's\n"
+		   "                        original bytes, instead of YAML\n"
+		   "  -o cache_size=SIZE    evict least recently used cache "
+		   "entries\n"
+		   "                        beyond SIZE (e.g. 2G); default no "
+		   "limit\n"
+		   "  -o timeout=SECONDS    kernel cache time for backup "
+		   "contents\n"
+		   "                        (default 86400)\n"
+		   "  -o max_threads=N      FUSE worker threads\n"
+		   "  -o allow_other,...    other options go to libfuse/the "
+		   "kernel\n"
+		   "  -h, --help            show this help\n");
 }
 
 static int mount_arg(void *data, const char *arg, int key,
@@ -85,8 +91,9 @@ static int mount_arg(void *data, const char *arg, int key,
 
 	(void)outargs;
 	if (key == FUSE_OPT_KEY_OPT && arg[0] == '-' && arg[1] != 'o') {
-		fprintf(stderr, "velerofs mount: unknown option '%s' "
-				"(see velerofs mount --help)\n",
+		fprintf(stderr,
+			"velerofs mount: unknown option '%s' "
+			"(see velerofs mount --help)\n",
 			arg);
 		return -1;
 	}
@@ -258,13 +265,15 @@ int cmd_umount(int argc, char **argv)
 {
 	static const char usage[] = "Usage: velerofs umount MOUNTPOINT\n";
 
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--"
+								     "help"))) {
 		printf("%s\nUnmounts a velerofs mount (fusermount3 -u).\n",
 		       usage);
 		return 0;
 	}
-	if (argc == 2 &&
-	    (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+	if (argc == 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--"
+								     "versio"
+								     "n"))) {
 		printf("velerofs %s\n", VELEROFS_VERSION);
 		return 0;
 	}

@@ -8,23 +8,26 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: velerofs COMMAND [OPTIONS] ...\n"
-		"\n"
-		"Browse Velero backups as files.\n"
-		"\n"
-		"Commands:\n"
-		"  mount VAULT MOUNTPOINT   mount the backups of VAULT\n"
-		"  umount MOUNTPOINT        unmount\n"
-		"  ls VAULT [PATH]          list PATH of the tree without mounting\n"
-		"  cat VAULT PATH           print a file of the tree without mounting\n"
-		"  cache du|ls|prune        inspect or trim the cache\n"
-		"\n"
-		"VAULT is a backup storage location: a directory (/srv/bsl or\n"
-		"file:///srv/bsl) laid out as Velero writes it.\n"
-		"\n"
-		"  -h, --help      show this help (`velerofs COMMAND --help` for a command)\n"
-		"  -V, --version   show the version\n");
+	fprintf(f, "Usage: velerofs COMMAND [OPTIONS] ...\n"
+		   "\n"
+		   "Browse Velero backups as files.\n"
+		   "\n"
+		   "Commands:\n"
+		   "  mount VAULT MOUNTPOINT   mount the backups of VAULT\n"
+		   "  umount MOUNTPOINT        unmount\n"
+		   "  ls VAULT [PATH]          list PATH of the tree without "
+		   "mounting\n"
+		   "  cat VAULT PATH           print a file of the tree "
+		   "without mounting\n"
+		   "  cache du|ls|prune        inspect or trim the cache\n"
+		   "\n"
+		   "VAULT is a backup storage location: a directory (/srv/bsl "
+		   "or\n"
+		   "file:///srv/bsl) laid out as Velero writes it.\n"
+		   "\n"
+		   "  -h, --help      show this help (`velerofs COMMAND "
+		   "--help` for a command)\n"
+		   "  -V, --version   show the version\n");
 }
 
 int main(int argc, char **argv)
@@ -34,7 +37,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 		{ "mount", cmd_mount }, { "umount", cmd_umount },
-		{ "ls", cmd_ls },       { "cat", cmd_cat },
+		{ "ls", cmd_ls },	{ "cat", cmd_cat },
 		{ "cache", cmd_cache },
 	};
 	size_t i;

@@ -72,9 +72,9 @@ int log_internalv(int level, int error, const char *file, int line,
 	}
 	lname = level_name(level);
 	if (max_level >= LOG_DEBUG)
-		n = snprintf(out, sizeof(out), "%s: %s%s(%s:%d) %s\n", log_ident,
-			     lname ? lname : "", lname ? ": " : "", file, line,
-			     msg);
+		n = snprintf(out, sizeof(out), "%s: %s%s(%s:%d) %s\n",
+			     log_ident, lname ? lname : "", lname ? ": " : "",
+			     file, line, msg);
 	else
 		n = snprintf(out, sizeof(out), "%s: %s%s%s\n", log_ident,
 			     lname ? lname : "", lname ? ": " : "", msg);

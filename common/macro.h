@@ -40,18 +40,18 @@ static inline void fclosep(FILE **f)
 
 /* Hand ownership out of a _cleanup_ variable: returns the value and
  * leaves NULL behind so the cleanup does nothing. */
-#define TAKE_PTR(p)                                                            \
-	({                                                                     \
-		__typeof__(p) _tp = (p);                                       \
-		(p) = NULL;                                                    \
-		_tp;                                                           \
+#define TAKE_PTR(p)                      \
+	({                               \
+		__typeof__(p) _tp = (p); \
+		(p) = NULL;              \
+		_tp;                     \
 	})
 
-#define TAKE_FD(fd)                                                            \
-	({                                                                     \
-		int _tfd = (fd);                                               \
-		(fd) = -1;                                                     \
-		_tfd;                                                          \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _tfd = (fd); \
+		(fd) = -1;       \
+		_tfd;            \
 	})
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))

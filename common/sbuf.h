@@ -12,10 +12,10 @@
 #include "common/macro.h"
 
 struct sbuf {
-	char *buf;   /* owned; NULL until the first add */
-	size_t len;  /* bytes used, excluding the terminating NUL */
-	size_t cap;  /* bytes allocated */
-	size_t max;  /* the cap: adds beyond it fail with -E2BIG */
+	char *buf;  /* owned; NULL until the first add */
+	size_t len; /* bytes used, excluding the terminating NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* the cap: adds beyond it fail with -E2BIG */
 };
 
 #define SBUF_DEFAULT_MAX ((size_t)64 << 20)

@@ -110,8 +110,8 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		st->st_blocks = (blkcnt_t)((bs.size + 511) / 512);
 		st->st_nlink = bs.nlink;
 		st->st_mtime = st->st_ctime = st->st_atime = bs.mtime;
-		*timeout = INO_B(ino) == BACKUP_NODE_ROOT ? TOP_TIMEOUT
-							  : fs->timeout;
+		*timeout = INO_B(ino) == BACKUP_NODE_ROOT ? TOP_TIMEOUT :
+							    fs->timeout;
 		return 0;
 	case T_SCHED:
 		if (!backup_repo_schedule_name(fs->repo, INO_A(ino)))
@@ -236,7 +236,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* With no-open the kernel would fold O_TRUNC into an open we never
 	 * see; without atomic O_TRUNC it sends a SETATTR, which says EROFS. */
 	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
-	conn->max_readahead = conn->max_readahead ? conn->max_readahead : 1 << 20;
+	conn->max_readahead = conn->max_readahead ? conn->max_readahead :
+						    1 << 20;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -250,9 +251,9 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			/* cache the miss too: recovery points don't change */
 			struct fuse_entry_param ep = { 0 };
 
-			ep.entry_timeout = INO_TYPE(parent) == T_BACKUP
-						   ? fs->timeout
-						   : TOP_TIMEOUT;
+			ep.entry_timeout = INO_TYPE(parent) == T_BACKUP ?
+						   fs->timeout :
+						   TOP_TIMEOUT;
 			fuse_reply_entry(req, &ep);
 			return;
 		}
@@ -522,8 +523,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct statvfs sv = { .f_bsize = 4096, .f_frsize = 4096,
-			      .f_namemax = 255, .f_flag = ST_RDONLY };
+	struct statvfs sv = { .f_bsize = 4096,
+			      .f_frsize = 4096,
+			      .f_namemax = 255,
+			      .f_flag = ST_RDONLY };
 
 	(void)ino;
 	fuse_reply_statfs(req, &sv);

@@ -10,14 +10,14 @@
 struct fuse_args;
 
 struct fs_config {
-	struct backup_repo *repo;  /* borrowed */
+	struct backup_repo *repo; /* borrowed */
 	const char *mountpoint;
-	struct fuse_args *args;    /* libfuse's own options; borrowed */
+	struct fuse_args *args; /* libfuse's own options; borrowed */
 	/* called once mounted, before serving (may be NULL) */
 	void (*on_ready)(void *userdata);
 	void *userdata;
-	unsigned max_threads;      /* 0: libfuse's default */
-	double timeout;            /* entry/attr timeout for backup content */
+	unsigned max_threads; /* 0: libfuse's default */
+	double timeout;	      /* entry/attr timeout for backup content */
 	bool debug;
 };
 

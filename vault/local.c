@@ -58,7 +58,8 @@ static int local_list(struct vault *v, const char *dir, vault_list_fn fn,
 
 	snprintf(path, sizeof(path), "%s", *dir ? dir : ".");
 	if (!key_ok(path))
-		return verror_set(e, -EINVAL, "invalid directory key '%s'", dir);
+		return verror_set(e, -EINVAL, "invalid directory key '%s'",
+				  dir);
 	fd = openat(l->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
@@ -78,7 +79,8 @@ static int local_list(struct vault *v, const char *dir, vault_list_fn fn,
 		struct stat st;
 
 		if (de->d_name[0] == '.' &&
-		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+		    (!de->d_name[1] ||
+		     (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
 			continue; /* vanished, or a dangling link */

@@ -89,8 +89,9 @@ int vault_get(struct vault *v, const char *key, struct sbuf *out,
 	if (r < 0)
 		return r;
 	if (obj.size > out->max - out->len)
-		return verror_set(e, -E2BIG, "%s: %llu bytes, more than the "
-					     "%zu allowed for this object",
+		return verror_set(e, -E2BIG,
+				  "%s: %llu bytes, more than the "
+				  "%zu allowed for this object",
 				  key, (unsigned long long)obj.size,
 				  out->max - out->len);
 	r = vault_stream_open(v, key, &obj, &s, e);

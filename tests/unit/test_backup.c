@@ -97,28 +97,46 @@ static size_t tarball(const char *rel, const struct member *m, size_t n,
 static char long_name[254];
 static char long_member[400];
 
-#define CM "{\"apiVersion\":\"v1\",\"data\":{\"a\":\"yes\"},\"kind\":\"ConfigMap\"," \
-	   "\"metadata\":{\"name\":\"app.config\",\"namespace\":\"shop\"}}"
-#define SECRET "{\"apiVersion\":\"v1\",\"data\":{\"p\":\"cGFzcw==\"},\"kind\":\"Secret\"," \
-	       "\"metadata\":{\"name\":\"db\",\"namespace\":\"shop\"}}"
-#define CR "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\"," \
-	   "\"metadata\":{\"name\":\"system:shop:reader\"}}"
-#define W1 "{\"apiVersion\":\"example.com/v1beta1\",\"kind\":\"Widget\"," \
-	   "\"metadata\":{\"name\":\"w\",\"namespace\":\"shop\"},\"spec\":{\"old\":1}}"
+#define CM                                                          \
+	"{\"apiVersion\":\"v1\",\"data\":{\"a\":\"yes\"},\"kind\":" \
+	"\"ConfigMap\","                                            \
+	"\"metadata\":{\"name\":\"app.config\",\"namespace\":\"shop\"}}"
+#define SECRET                                                           \
+	"{\"apiVersion\":\"v1\",\"data\":{\"p\":\"cGFzcw==\"},\"kind\":" \
+	"\"Secret\","                                                    \
+	"\"metadata\":{\"name\":\"db\",\"namespace\":\"shop\"}}"
+#define CR                                             \
+	"{\"apiVersion\":\"rbac.authorization.k8s.io/" \
+	"v1\",\"kind\":\"ClusterRole\","               \
+	"\"metadata\":{\"name\":\"system:shop:reader\"}}"
+#define W1                                                                \
+	"{\"apiVersion\":\"example.com/v1beta1\",\"kind\":\"Widget\","    \
+	"\"metadata\":{\"name\":\"w\",\"namespace\":\"shop\"},\"spec\":{" \
+	"\"old\":1}}"
 
 static void make_vault(void)
 {
-	static char cm_member[] = "resources/configmaps/namespaces/shop/app.config.json";
+	static char cm_member[] = "resources/configmaps/namespaces/shop/"
+				  "app.config.json";
 	struct member good[] = {
 		{ "metadata/version", "1.1.0\n" },
-		{ "resources/configmaps/v1-preferredversion/namespaces/shop/app.config.json", CM },
+		{ "resources/configmaps/v1-preferredversion/namespaces/shop/"
+		  "app.config.json",
+		  CM },
 		{ cm_member, CM },
 		{ "resources/secrets/namespaces/shop/db.json", SECRET },
-		{ "resources/secrets/v1-preferredversion/namespaces/shop/db.json", SECRET },
-		{ "resources/clusterroles.rbac.authorization.k8s.io/cluster/system:shop:reader.json", CR },
-		{ "resources/widgets.example.com/v1beta1/namespaces/shop/w.json", W1 },
+		{ "resources/secrets/v1-preferredversion/namespaces/shop/"
+		  "db.json",
+		  SECRET },
+		{ "resources/clusterroles.rbac.authorization.k8s.io/cluster/"
+		  "system:shop:reader.json",
+		  CR },
+		{ "resources/widgets.example.com/v1beta1/namespaces/shop/"
+		  "w.json",
+		  W1 },
 		{ long_member, "{\"kind\":\"ConfigMap\"}" },
-		{ "resources/configmaps/namespaces/shop/broken.json", "{\"kind\": " },
+		{ "resources/configmaps/namespaces/shop/broken.json", "{\"kind"
+								      "\": " },
 		{ "resources/../../escape.json", "{}" },
 		{ "/abs/escape.json", "{}" },
 		{ "something/else.txt", "hello" },
@@ -140,13 +158,18 @@ static void make_vault(void)
 	    "{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\",\"labels\":"
 	    "{\"velero.io/schedule-name\":\"daily\"}},\"status\":{\"phase\":"
 	    "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:49Z\"}}",
-	    strlen("{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\",\"labels\":"
-		   "{\"velero.io/schedule-name\":\"daily\"}},\"status\":{\"phase\":"
-		   "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:49Z\"}}"));
+	    strlen("{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\","
+		   "\"labels\":"
+		   "{\"velero.io/"
+		   "schedule-name\":\"daily\"}},\"status\":{\"phase\":"
+		   "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:"
+		   "49Z\"}}"));
 	tarball("backups/good/good.tar.gz", good, sizeof(good) / sizeof(*good),
 		ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, NULL);
-	put_gz("backups/good/good-logs.gz", "time=\"x\" level=info msg=hello\n");
-	put_gz("backups/good/good-results.gz", "{\"errors\":{},\"warnings\":{}}\n");
+	put_gz("backups/good/good-logs.gz", "time=\"x\" level=info "
+					    "msg=hello\n");
+	put_gz("backups/good/good-results.gz", "{\"errors\":{},\"warnings\":{}}"
+					       "\n");
 
 	/* older format, GNU long names, failed */
 	mkdirs("backups/old");
@@ -155,7 +178,8 @@ static void make_vault(void)
 	    "\"2026-11-21T00:00:00Z\"}}",
 	    strlen("{\"status\":{\"phase\":\"Failed\",\"completionTimestamp\":"
 		   "\"2026-11-21T00:00:00Z\"}}"));
-	tarball("backups/old/old.tar.gz", v1, 2, ARCHIVE_FORMAT_TAR_GNUTAR, NULL);
+	tarball("backups/old/old.tar.gz", v1, 2, ARCHIVE_FORMAT_TAR_GNUTAR,
+		NULL);
 
 	/* truncated in the store */
 	mkdirs("backups/cut");
@@ -243,14 +267,18 @@ static void test_tree(void)
 	CHECK(backup_build_ms(b) > 0);
 	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK_EQ_INT(err, 0);
-	CHECK(s && strstr(s, "a: 'yes'") == NULL && strstr(s, "\"yes\"") != NULL);
+	CHECK(s && strstr(s, "a: 'yes'") == NULL &&
+	      strstr(s, "\"yes\"") != NULL);
 	free(s);
 	CHECK_EQ_INT(backup_node_walk(b, "namespaces/shop/secrets/db.yaml",
 				      &node, &e),
 		     0);
 	CHECK_EQ_INT(backup_node_stat(b, node, &st, &e), 0);
 	CHECK_EQ_INT(st.perm, 0400);
-	CHECK_EQ_INT(backup_node_walk(b, "cluster/clusterroles.rbac.authorization.k8s.io/system:shop:reader.yaml",
+	CHECK_EQ_INT(backup_node_walk(b,
+				      "cluster/"
+				      "clusterroles.rbac.authorization.k8s.io/"
+				      "system:shop:reader.yaml",
 				      &node, &e),
 		     0);
 	CHECK_EQ_INT(backup_node_stat(b, node, &st, &e), 0);
@@ -264,11 +292,16 @@ static void test_tree(void)
 	CHECK_EQ_INT(err, 0);
 	CHECK(s && strstr(s, "v1beta1"));
 	free(s);
-	s = slurp(b, "apiversions/widgets.example.com/v1beta1/namespaces/shop/w.yaml",
+	s = slurp(b,
+		  "apiversions/widgets.example.com/v1beta1/namespaces/shop/"
+		  "w.yaml",
 		  &err);
 	CHECK_EQ_INT(err, 0);
 	free(s);
-	CHECK_EQ_INT(backup_node_walk(b, "apiversions/configmaps/v1-preferredversion/namespaces/shop/app.config.yaml",
+	CHECK_EQ_INT(backup_node_walk(b,
+				      "apiversions/configmaps/"
+				      "v1-preferredversion/namespaces/shop/"
+				      "app.config.yaml",
 				      &node, &e),
 		     0);
 	/* 253-byte names are shortened to fit NAME_MAX with the extension */
@@ -397,8 +430,7 @@ static char *find_idx(void)
 	size_t n = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd),
-		 "ls -S %s/idx/*.idx | head -1", cachedir);
+	snprintf(cmd, sizeof(cmd), "ls -S %s/idx/*.idx | head -1", cachedir);
 	p = popen(cmd, "r");
 	if (!p)
 		return NULL;
@@ -474,7 +506,8 @@ static void test_corrupt_index(void)
 	CHECK_EQ_INT(backup_build_ms(b), 0);
 	{
 		const char *paths[] = { "backup.yaml", "describe.txt", "logs",
-					"namespaces/shop/configmaps/app.config.yaml",
+					"namespaces/shop/configmaps/"
+					"app.config.yaml",
 					"meta/results.yaml" };
 		int eio = 0;
 
@@ -485,7 +518,8 @@ static void test_corrupt_index(void)
 		}
 		CHECK_EQ_INT(eio, 0);
 		CHECK(backup_build_ms(b) > 0);
-		s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+		s = slurp(b, "namespaces/shop/configmaps/app.config.yaml",
+			  &err);
 		CHECK(s && strstr(s, "name: app.config"));
 		free(s);
 	}
@@ -504,8 +538,8 @@ static void *opener(void *p)
 	struct verror e;
 	uint32_t node;
 
-	a->ok = backup_node_walk(a->b, "namespaces/shop/secrets/db.yaml",
-				 &node, &e) == 0;
+	a->ok = backup_node_walk(a->b, "namespaces/shop/secrets/db.yaml", &node,
+				 &e) == 0;
 	return NULL;
 }
 

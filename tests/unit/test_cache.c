@@ -34,7 +34,7 @@ static void test_keys(struct cache *c)
 	char *p3 = cache_entry_path(c, "idx", b, 2);
 
 	CHECK(p1 && p2 && p3);
-	CHECK_STREQ(p1, p2); /* stable */
+	CHECK_STREQ(p1, p2);			/* stable */
 	CHECK(p1 && p3 && strcmp(p1, p3) != 0); /* parts are delimited */
 	CHECK(p1 && strncmp(p1, cache_dir(c), strlen(cache_dir(c))) == 0);
 	free(p1);

@@ -66,14 +66,14 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			failures++;                                            \
-		}                                                              \
+#define CHECK(cond, ...)                                                     \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+			failures++;                                          \
+		}                                                            \
 	} while (0)
 
 struct tcase {
@@ -124,8 +124,8 @@ static json_t *load_json(const char *dir, const char *name, bool *present,
 		return NULL;
 	j = json_load_file(path, JSON_DECODE_ANY, &je);
 	if (!j && err)
-		snprintf(err, errsz, "%s: line %d column %d: %s", name,
-			 je.line, je.column, je.text);
+		snprintf(err, errsz, "%s: line %d column %d: %s", name, je.line,
+			 je.column, je.text);
 	return j;
 }
 
@@ -195,7 +195,8 @@ static int case_load(struct tcase *c)
 		  offsetof(struct tcase, podvolumebackups) },
 		{ "csi-volumesnapshots.json",
 		  offsetof(struct tcase, csi_volumesnapshots) },
-		{ "itemoperations.json", offsetof(struct tcase, itemoperations) },
+		{ "itemoperations.json",
+		  offsetof(struct tcase, itemoperations) },
 		{ "volumeinfo.json", offsetof(struct tcase, volumeinfo) },
 	};
 	char err[512];
@@ -409,7 +410,8 @@ static void run_hostile(struct tcase *c)
 	if (!json_is_object(c->backup))
 		return;
 	/* Each top-level and second-level member of the wrong type. */
-	json_object_foreach(c->backup, k1, v1) {
+	json_object_foreach(c->backup, k1, v1)
+	{
 		for (w = 0; w < NWRONG; w++) {
 			json_t *copy = json_deep_copy(c->backup);
 
@@ -422,7 +424,8 @@ static void run_hostile(struct tcase *c)
 		}
 		if (!json_is_object(v1))
 			continue;
-		json_object_foreach(v1, k2, v2) {
+		json_object_foreach(v1, k2, v2)
+		{
 			for (w = 0; w < NWRONG; w++) {
 				json_t *copy = json_deep_copy(c->backup);
 
@@ -430,8 +433,8 @@ static void run_hostile(struct tcase *c)
 						    k2, wrong_value(w));
 				in.backup = copy;
 				snprintf(what, sizeof(what),
-					 "%s: .%s.%s=wrong#%d", c->name, k1,
-					 k2, w);
+					 "%s: .%s.%s=wrong#%d", c->name, k1, k2,
+					 w);
 				render_must_survive(&in, what);
 				json_decref(copy);
 			}
@@ -471,7 +474,8 @@ static void run_velero_unit_expectations(void)
 		"\"rs-name\"},\"operationID\":\"op-1\"},\"status\":{\"phase\":"
 		"\"Failed\",\"error\":\"operation error\",\"nCompleted\":50,"
 		"\"nTotal\":100,\"operationUnits\":\"bytes\",\"description\":"
-		"\"operation description\",\"created\":\"2023-06-24T00:00:00Z\","
+		"\"operation "
+		"description\",\"created\":\"2023-06-24T00:00:00Z\","
 		"\"started\":\"2023-06-25T00:00:00Z\",\"updated\":"
 		"\"2023-06-26T00:00:00Z\"}}]";
 	static const char expect_spec[] =
@@ -532,9 +536,12 @@ static void run_velero_unit_expectations(void)
 		"    Operation Error:            operation error\n"
 		"    Progress:                   50 of 100 complete (bytes)\n"
 		"    Progress description:       operation description\n"
-		"    Created:                    2023-06-24 00:00:00 +0000 UTC\n"
-		"    Started:                    2023-06-25 00:00:00 +0000 UTC\n"
-		"    Updated:                    2023-06-26 00:00:00 +0000 UTC\n";
+		"    Created:                    2023-06-24 00:00:00 +0000 "
+		"UTC\n"
+		"    Started:                    2023-06-25 00:00:00 +0000 "
+		"UTC\n"
+		"    Updated:                    2023-06-26 00:00:00 +0000 "
+		"UTC\n";
 	struct describe_input in = { .name = "test-backup-1" };
 	struct sbuf out;
 
@@ -550,8 +557,8 @@ static void run_velero_unit_expectations(void)
 	CHECK(strstr(sbuf_str(&out), expect_spec),
 	      "velero-unit: spec section differs from velero's test:\n%s",
 	      sbuf_str(&out));
-	CHECK(strstr(sbuf_str(&out), expect_op),
-	      "velero-unit: item operation differs from velero's test");
+	CHECK(strstr(sbuf_str(&out), expect_op), "velero-unit: item operation "
+						 "differs from velero's test");
 	json_decref(in.backup);
 	json_decref(in.itemoperations);
 	json_decref(in.resource_list);
@@ -576,37 +583,50 @@ static void expect_line(const char *backup_json, const char *want)
 
 static void run_formatting(void)
 {
-	expect_line("{\"status\":{\"startTimestamp\":\"2023-10-09T22:04:01+02:00\"}}",
+	expect_line("{\"status\":{\"startTimestamp\":\"2023-10-09T22:04:01+02:"
+		    "00\"}}",
 		    "Started:    2023-10-09 20:04:01 +0000 UTC\n");
-	expect_line("{\"status\":{\"startTimestamp\":\"2024-02-29T23:30:00.250-01:00\"}}",
+	expect_line("{\"status\":{\"startTimestamp\":\"2024-02-29T23:30:00.250-"
+		    "01:00\"}}",
 		    "Started:    2024-03-01 00:30:00.25 +0000 UTC\n");
-	expect_line("{\"status\":{\"startTimestamp\":\"2023-02-29T00:00:00Z\"}}",
+	expect_line("{\"status\":{\"startTimestamp\":\"2023-02-29T00:00:00Z\"}"
+		    "}",
 		    "Started:    <invalid>\n");
-	expect_line("{\"status\":{\"startTimestamp\":\"0001-01-01T00:00:00Z\"}}",
+	expect_line("{\"status\":{\"startTimestamp\":\"0001-01-01T00:00:00Z\"}"
+		    "}",
 		    "Started:    <n/a>\n");
 	expect_line("{\"spec\":{\"ttl\":\"1.5h\"}}", "TTL:  1h30m0s\n");
 	expect_line("{\"spec\":{\"ttl\":\"1500us\"}}", "TTL:  1.5ms\n");
 	expect_line("{\"spec\":{\"ttl\":\"999ns\"}}", "TTL:  999ns\n");
-	expect_line("{\"spec\":{\"ttl\":\"2\xc2\xb5s\"}}", "TTL:  2\xc2\xb5s\n");
+	expect_line("{\"spec\":{\"ttl\":\"2\xc2\xb5s\"}}", "TTL:  "
+							   "2\xc2\xb5s\n");
 	expect_line("{\"spec\":{\"ttl\":\"-90s\"}}", "TTL:  -1m30s\n");
 	expect_line("{\"spec\":{\"ttl\":\"10\"}}", "TTL:  <invalid>\n");
-	expect_line("{\"spec\":{\"ttl\":\"9999999999h\"}}", "TTL:  <invalid>\n");
-	expect_line("{\"spec\":{\"labelSelector\":{\"matchLabels\":{\"b\":\"2\",\"a\":\"1\"},"
-		    "\"matchExpressions\":[{\"key\":\"c\",\"operator\":\"NotIn\",\"values\":[\"z\",\"y\"]},"
-		    "{\"key\":\"d\",\"operator\":\"DoesNotExist\"},{\"key\":\"e\",\"operator\":\"Exists\"}]}}}",
+	expect_line("{\"spec\":{\"ttl\":\"9999999999h\"}}", "TTL:  "
+							    "<invalid>\n");
+	expect_line("{\"spec\":{\"labelSelector\":{\"matchLabels\":{\"b\":"
+		    "\"2\",\"a\":\"1\"},"
+		    "\"matchExpressions\":[{\"key\":\"c\",\"operator\":"
+		    "\"NotIn\",\"values\":[\"z\",\"y\"]},"
+		    "{\"key\":\"d\",\"operator\":\"DoesNotExist\"},{\"key\":"
+		    "\"e\",\"operator\":\"Exists\"}]}}}",
 		    "Label selector:  a=1,b=2,c notin (y,z),!d,e\n");
-	expect_line("{\"spec\":{\"labelSelector\":{\"matchExpressions\":[{\"key\":\"c\",\"operator\":\"Bogus\"}]}}}",
+	expect_line("{\"spec\":{\"labelSelector\":{\"matchExpressions\":[{"
+		    "\"key\":\"c\",\"operator\":\"Bogus\"}]}}}",
 		    "Label selector:  <error>\n");
-	expect_line("{\"spec\":{\"labelSelector\":{}, \"orLabelSelectors\":[{\"matchLabels\":{\"a\":\"b\"}},"
+	expect_line("{\"spec\":{\"labelSelector\":{}, "
+		    "\"orLabelSelectors\":[{\"matchLabels\":{\"a\":\"b\"}},"
 		    "{\"matchLabels\":{\"c\":\"d\"}}]}}",
-		    "Label selector:  <none>\n\nOr label selector:  a=b or c=d\n");
+		    "Label selector:  <none>\n\nOr label selector:  a=b or "
+		    "c=d\n");
 	expect_line("{\"metadata\":{\"labels\":{\"k\":\"line1\\nline2\\tx\"}}}",
 		    "Labels:       k=line1\\nline2\\tx\n");
 	expect_line("{\"status\":{\"phase\":\"Queued\",\"queuePosition\":3}}",
 		    "Phase:           Queued\nQueue position:  3\n");
 	expect_line("{\"status\":{\"validationErrors\":[\"e1\",\"e2\"]}}",
 		    "Validation errors:  e1\n                    e2\n");
-	expect_line("{\"status\":{\"phase\":\"InProgress\",\"progress\":{\"totalItems\":5}}}",
+	expect_line("{\"status\":{\"phase\":\"InProgress\",\"progress\":{"
+		    "\"totalItems\":5}}}",
 		    "Estimated total items to be backed up:  5\n"
 		    "Items backed up so far:                 0\n");
 }
@@ -618,17 +638,21 @@ static void run_csi_legacy(void)
 	struct sbuf out;
 
 	sbuf_init(&out, 0);
-	in.backup = json_loads("{\"status\":{\"csiVolumeSnapshotsAttempted\":1}}",
+	in.backup = json_loads("{\"status\":{\"csiVolumeSnapshotsAttempted\":1}"
+			       "}",
 			       0, NULL);
-	in.csi_volumesnapshots = json_loads(
-		"[{\"metadata\":{\"namespace\":\"app\"},\"spec\":{\"source\":"
-		"{\"persistentVolumeClaimName\":\"data\"}},\"status\":"
-		"{\"boundVolumeSnapshotContentName\":\"snapcontent-1\"}}]",
-		0, NULL);
+	in.csi_volumesnapshots = json_loads("[{\"metadata\":{\"namespace\":"
+					    "\"app\"},\"spec\":{\"source\":"
+					    "{\"persistentVolumeClaimName\":"
+					    "\"data\"}},\"status\":"
+					    "{\"boundVolumeSnapshotContentName"
+					    "\":\"snapcontent-1\"}}]",
+					    0, NULL);
 	CHECK(render(&in, &out) == 0, "csi legacy: render failed");
-	CHECK(strstr(sbuf_str(&out),
-		     "  CSI Snapshots:\n    app/data:\n      Snapshot:\n"
-		     "        Snapshot Content Name: snapcontent-1\n"),
+	CHECK(strstr(sbuf_str(&out), "  CSI Snapshots:\n    app/data:\n      "
+				     "Snapshot:\n"
+				     "        Snapshot Content Name: "
+				     "snapcontent-1\n"),
 	      "csi legacy:\n%s", sbuf_str(&out));
 	json_decref(in.backup);
 	json_decref(in.csi_volumesnapshots);

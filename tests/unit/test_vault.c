@@ -63,7 +63,8 @@ static void test_open(void)
 	CHECK_EQ_INT(vault_open("gs://bucket", NULL, &v, &e), -EPROTONOSUPPORT);
 	CHECK(strstr(e.msg, "gs") != NULL);
 	CHECK_EQ_INT(vault_open("file://relative", NULL, &v, &e), -EINVAL);
-	CHECK_EQ_INT(vault_open("/nonexistent/velerofs", NULL, &v, &e), -ENOENT);
+	CHECK_EQ_INT(vault_open("/nonexistent/velerofs", NULL, &v, &e),
+		     -ENOENT);
 	CHECK(strstr(e.msg, "/nonexistent/velerofs") != NULL);
 	CHECK(v == NULL);
 	snprintf(url, sizeof(url), "file://%s", root);
