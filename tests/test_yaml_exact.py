@@ -1,6 +1,6 @@
 """Exactness of render_yaml(): parsing the YAML gives back the JSON's value.
 
-Runs the built ``yaml-render`` CLI ($VELEROFS_BUILD/tests/yaml-render, or
+Runs the built ``yaml-render`` CLI ($VELEROFS_BUILD/backup/yaml-render, or
 tests/unit/yaml-render; VELEROFS_BUILD defaults to ``build/`` under the
 repo root, a relative one is taken from the repo root) over the golden
 inputs, every JSON document in ../shared/velero-samples (files and members
@@ -41,11 +41,11 @@ def _build_dir():
 
 def _binary_path():
     # meson puts it in tests/ (tests/meson.build); tests/unit/ also works
-    for rel in (("tests", "yaml-render"), ("tests", "unit", "yaml-render")):
+    for rel in (("backup", "yaml-render"), ("tests", "yaml-render"), ("tests", "unit", "yaml-render")):
         p = _build_dir().joinpath(*rel)
         if p.exists():
             return p
-    return _build_dir() / "tests" / "yaml-render"
+    return _build_dir() / "backup" / "yaml-render"
 
 
 BINARY = _binary_path()

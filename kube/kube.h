@@ -1,0 +1,89 @@
+/* kube: a Kubernetes API client on libcurl and jansson.
+ *
+ * Reads the kubeconfig as kubectl does (--kubeconfig, $KUBECONFIG with
+ * several files merged, ~/.kube/config, --context, in-cluster service
+ * account), authenticates (client certificates, bearer tokens and token
+ * files, exec credential plugins), verifies TLS, discovers which resources
+ * the server serves, and sends requests. Credentials never appear in
+ * errors or logs: messages name the server URL and the resource only.
+ *
+ * Thread-safety: a struct kube may be used from several threads; it keeps
+ * one curl easy handle per thread (or a share handle), never one handle
+ * from two threads. No FUSE here. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+
+struct kube;
+
+struct kube_options {
+	const char *kubeconfig; /* NULL: $KUBECONFIG, then ~/.kube/config,
+				 * then the in-cluster service account */
+	const char *context;    /* NULL: the current-context */
+	long timeout_ms;        /* per request; 0: 30 s */
+};
+
+/* Loads the configuration and prepares a client; does not contact the
+ * server. -ENOENT (no kubeconfig), -EINVAL (malformed: e says where).
+ * *out set on success only. */
+int kube_open(const struct kube_options *o, struct kube **out,
+	      struct verror *e);
+struct kube *kube_free(struct kube *k);
+
+/* The server URL (borrowed) and the context's namespace ("default" when
+ * unset). */
+const char *kube_server(const struct kube *k);
+const char *kube_namespace(const struct kube *k);
+
+/* A served resource type. */
+struct kube_resource {
+	char *group;    /* "" for the core group */
+	char *version;  /* "v1" */
+	char *kind;     /* "Deployment" */
+	char *resource; /* "deployments" */
+	bool namespaced;
+};
+void kube_resource_release(struct kube_resource *r);
+
+/* Finds the resource serving apiVersion ("apps/v1", "v1") and kind, from
+ * discovery (cached; refreshed once when the type is not found, so a CRD
+ * created a moment ago is seen). -ENOENT when the server does not serve
+ * it; other -errno when discovery itself fails. *out set on success. */
+int kube_resolve(struct kube *k, const char *api_version, const char *kind,
+		 struct kube_resource *out, struct verror *e);
+/* Forgets the discovery cache (after creating CRDs). */
+void kube_invalidate_discovery(struct kube *k);
+
+/* The URL path of a collection (name NULL) or of one object: e.g.
+ * /apis/apps/v1/namespaces/shop/deployments/web. ns is ignored for
+ * cluster-scoped resources. Caller frees. */
+char *kube_path(const struct kube_resource *r, const char *ns,
+		const char *name);
+
+struct kube_response {
+	long status;  /* HTTP status */
+	json_t *body; /* the parsed body, NULL if not JSON */
+	char *raw;    /* the body as received (capped), NUL-terminated */
+	size_t len;
+};
+void kube_response_release(struct kube_response *r);
+
+/* Sends one request. path may carry a query ("?dryRun=All"). body, if
+ * non-NULL, is sent as JSON with content_type (NULL:
+ * "application/json"; merge patches use
+ * "application/merge-patch+json"). Returns 0 once the server answered,
+ * whatever the status (check resp->status); -errno when it could not be
+ * reached or the answer was unreadable (e names the server and why).
+ * Retries connection failures, 429 and 5xx a few times with backoff. */
+int kube_request(struct kube *k, const char *method, const char *path,
+		 const char *content_type, json_t *body,
+		 struct kube_response *resp, struct verror *e);
+
+/* The message of a Kubernetes Status body ("configmaps \"x\" already
+ * exists"), or a short description of the HTTP status. Borrowed from
+ * resp. */
+const char *kube_status_message(const struct kube_response *resp);
