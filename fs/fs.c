@@ -5,6 +5,7 @@
  *
  *   1             /                 2  backups/     3  schedules/
  *   4             backups/latest    (a symlink)
+ *   5             restore/          (fs/spool.c, with 3<<56 | id below)
  *   1<<56 | slot<<32 | node         a node of the backup in slot
  *   2<<56 | sched<<32 | 0xffffffff  schedules/<sched>/
  *   2<<56 | sched<<32 | slot        schedules/<sched>/<backup> (symlink)
@@ -14,8 +15,6 @@
  * without a round trip (FUSE_CAP_NO_OPEN_SUPPORT, which also keeps the page
  * cache), and the top-level directories use a short timeout because the
  * backup list may change. */
-#define FUSE_USE_VERSION 312
-#include <fuse_lowlevel.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +28,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "fs/fs.h"
+#include "fs/spool.h"
 
 #define INO_ROOT 1
 #define INO_BACKUPS 2
@@ -41,6 +41,7 @@
 
 struct fs {
 	struct backup_repo *repo;
+	struct spool *spool; /* NULL without a restore target */
 	double timeout;
 	uid_t uid;
 	gid_t gid;
@@ -76,6 +77,8 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 	st->st_blksize = 4096;
 	*timeout = TOP_TIMEOUT;
 	st->st_mtime = st->st_ctime = st->st_atime = fs->mounted;
+	if (fs->spool && spool_owns(ino))
+		return spool_stat(fs->spool, ino, st, timeout);
 	switch (INO_TYPE(ino)) {
 	case 0:
 		if (ino == INO_LATEST) {
@@ -92,7 +95,7 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		if (ino < INO_ROOT || ino > INO_SCHEDULES)
 			return -ENOENT;
 		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = ino == INO_ROOT ? 4 : 2;
+		st->st_nlink = ino == INO_ROOT ? (fs->spool ? 5 : 4) : 2;
 		return 0;
 	case T_BACKUP:
 		b = backup_repo_slot(fs->repo, INO_A(ino));
@@ -244,8 +247,14 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	fuse_ino_t ino;
-	int r = fs_lookup_ino(fs, parent, name, &ino);
+	int r;
 
+	if (fs->spool && (spool_owns(parent) ||
+			  (parent == INO_ROOT && !strcmp(name, "restore")))) {
+		spool_lookup(req, fs->spool, parent, name);
+		return;
+	}
+	r = fs_lookup_ino(fs, parent, name, &ino);
 	if (r < 0) {
 		if (r == -ENOENT) {
 			/* cache the miss too: recovery points don't change */
@@ -266,11 +275,17 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	struct fs *fs = fs_of(req);
 	struct stat st;
 	double t;
-	int r = fs_stat(fs_of(req), ino, &st, &t);
+	int r;
 
 	(void)fi;
+	if (fs->spool && spool_owns(ino)) {
+		spool_getattr(req, fs->spool, ino);
+		return;
+	}
+	r = fs_stat(fs, ino, &st, &t);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -303,7 +318,12 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
+	struct fs *fs = fs_of(req);
+
+	if (fs->spool && spool_owns(ino)) {
+		spool_open(req, fs->spool, ino, fi);
+		return;
+	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -322,7 +342,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t got;
 	int r;
 
-	(void)fi;
+	if (fs->spool && spool_owns(ino)) {
+		spool_read(req, fs->spool, ino, size, off, fi);
+		return;
+	}
 	if (INO_TYPE(ino) != T_BACKUP ||
 	    !(b = backup_repo_slot(fs->repo, INO_A(ino)))) {
 		fuse_reply_err(req, EISDIR);
@@ -396,10 +419,17 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 	switch (INO_TYPE(ino)) {
 	case 0:
 		if (ino == INO_ROOT) {
-			if (p > 1)
+			static const char *const top[] = { "backups",
+							   "schedules",
+							   "restore" };
+			static const fuse_ino_t tino[] = { INO_BACKUPS,
+							   INO_SCHEDULES,
+							   INO_SPOOL_ROOT };
+
+			if (p > 2 || (p == 2 && !fs->spool))
 				return -ENOENT;
-			snprintf(name, namesz, p ? "schedules" : "backups");
-			*child = p ? INO_SCHEDULES : INO_BACKUPS;
+			snprintf(name, namesz, "%s", top[p]);
+			*child = tino[p];
 			return 1;
 		}
 		if (ino == INO_BACKUPS) {
@@ -502,15 +532,25 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	struct fs *fs = fs_of(req);
+
 	(void)fi;
-	do_readdir(req, ino, size, off, false);
+	if (fs->spool && spool_owns(ino))
+		spool_readdir(req, fs->spool, ino, size, off, false);
+	else
+		do_readdir(req, ino, size, off, false);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
+	struct fs *fs = fs_of(req);
+
 	(void)fi;
-	do_readdir(req, ino, size, off, true);
+	if (fs->spool && spool_owns(ino))
+		spool_readdir(req, fs->spool, ino, size, off, true);
+	else
+		do_readdir(req, ino, size, off, true);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -532,18 +572,49 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* Everything that changes something is the spool's, or EROFS. */
+#define SPOOL_OR_EROFS(ino, call)                   \
+	do {                                        \
+		struct fs *_fs = fs_of(req);        \
+		if (_fs->spool && spool_owns(ino))  \
+			call;                       \
+		else                                \
+			fuse_reply_err(req, EROFS); \
+	} while (0)
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	(void)ino, (void)attr, (void)to_set, (void)fi;
-	fuse_reply_err(req, EROFS);
+	SPOOL_OR_EROFS(ino,
+		       spool_setattr(req, _fs->spool, ino, attr, to_set, fi));
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)ino, (void)buf, (void)size, (void)off, (void)fi;
-	fuse_reply_err(req, EROFS);
+	SPOOL_OR_EROFS(ino,
+		       spool_write(req, _fs->spool, ino, buf, size, off, fi));
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+
+	if (fs->spool && spool_owns(ino))
+		spool_flush(req, fs->spool, ino, fi);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+
+	if (fs->spool && spool_owns(ino))
+		spool_release(req, fs->spool, ino, fi);
+	else
+		fuse_reply_err(req, 0);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -556,14 +627,18 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
-	(void)parent, (void)name, (void)mode;
-	fuse_reply_err(req, EROFS);
+	SPOOL_OR_EROFS(parent,
+		       spool_mkdir(req, _fs->spool, parent, name, mode));
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)parent, (void)name;
-	fuse_reply_err(req, EROFS);
+	SPOOL_OR_EROFS(parent, spool_unlink(req, _fs->spool, parent, name));
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	SPOOL_OR_EROFS(parent, spool_rmdir(req, _fs->spool, parent, name));
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
@@ -577,8 +652,16 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
-	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-	fuse_reply_err(req, EROFS);
+	struct fs *fs = fs_of(req);
+
+	if (fs->spool && spool_owns(parent) && spool_owns(newparent))
+		spool_rename(req, fs->spool, parent, name, newparent, newname,
+			     flags);
+	else
+		fuse_reply_err(req,
+			       spool_owns(parent) != spool_owns(newparent) ?
+				       EXDEV :
+				       EROFS);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
@@ -591,8 +674,8 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
-	(void)parent, (void)name, (void)mode, (void)fi;
-	fuse_reply_err(req, EROFS);
+	SPOOL_OR_EROFS(parent,
+		       spool_create(req, _fs->spool, parent, name, mode, fi));
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
@@ -640,7 +723,9 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
 	.unlink = op_unlink,
-	.rmdir = op_unlink,
+	.rmdir = op_rmdir,
+	.flush = op_flush,
+	.release = op_release,
 	.symlink = op_symlink,
 	.rename = op_rename,
 	.link = op_link,
@@ -677,17 +762,26 @@ int fs_run(const struct fs_config *cfg)
 	struct fuse_session *se;
 	int r;
 
+	if (cfg->restore) {
+		r = spool_new(cfg->restore, fs.uid, fs.gid, &fs.spool);
+		if (r < 0)
+			return r;
+	}
 	fuse_set_log_func(fuse_log_to_ours);
 	se = fuse_session_new(cfg->args, &fs_ops, sizeof(fs_ops), &fs);
-	if (!se)
+	if (!se) {
+		spool_free(fs.spool);
 		return -EINVAL;
+	}
 	if (fuse_set_signal_handlers(se) != 0) {
 		fuse_session_destroy(se);
+		spool_free(fs.spool);
 		return -EIO;
 	}
 	if (fuse_session_mount(se, cfg->mountpoint) != 0) {
 		fuse_remove_signal_handlers(se);
 		fuse_session_destroy(se);
+		spool_free(fs.spool);
 		return -EIO;
 	}
 	if (cfg->on_ready)
@@ -704,5 +798,6 @@ int fs_run(const struct fs_config *cfg)
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);
+	spool_free(fs.spool);
 	return r < 0 ? r : 0;
 }

@@ -9,8 +9,11 @@
 
 struct fuse_args;
 
+struct restore;
+
 struct fs_config {
 	struct backup_repo *repo; /* borrowed */
+	struct restore *restore;  /* borrowed; NULL: no restore/ spool */
 	const char *mountpoint;
 	struct fuse_args *args; /* libfuse's own options; borrowed */
 	/* called once mounted, before serving (may be NULL) */
