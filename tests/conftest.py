@@ -13,8 +13,12 @@
   sanitizer report, or -- unless allow_errors=True -- any "error:", to
   stderr.
 
-This file does not load tests/servers/pytest_plugin.py (the lead wires it).
+It loads tests/servers/pytest_plugin.py: the kube, minio and azurite fixtures.
 """
+
+
+# the real servers: kube-apiserver + etcd, MinIO, Azurite (tests/servers/)
+pytest_plugins = ["servers.pytest_plugin"]
 
 import os
 import pathlib
