@@ -1,0 +1,109 @@
+/* restore: the spool's engine: files copied into a mount's restore/
+ * become restore jobs against the target cluster.
+ *
+ * A file written into restore/ (YAML or JSON: one object, several `---`
+ * documents, or a List) is parsed when it is closed; malformed input is
+ * refused whole (nothing of it is applied) with a reason a person can read.
+ * A valid file becomes a job: its items are cleaned the way Velero's
+ * restore cleans them, transformed (image/storage class maps, resource
+ * modifiers), labelled with the backup and the job, and applied in
+ * Velero's restore order by a worker thread, which creates missing
+ * namespaces and waits for types that are not served yet. Jobs are kept
+ * on disk: a daemon killed mid-restore finishes the pending jobs when it
+ * starts again, and never applies an item twice.
+ *
+ * Thread-safety: every function may be called from any thread. No FUSE
+ * here; fs/spool.c is the thin front end. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "common/sbuf.h"
+
+struct kube;
+struct restore;
+struct restore_input;
+
+enum restore_existing {
+	RESTORE_EXISTING_SKIP,   /* default: report "skipped (exists)" or
+				  * "unchanged" when identical */
+	RESTORE_EXISTING_UPDATE, /* patch it to the backed-up content */
+};
+
+/* Which backup a file's bytes came from: called at commit with the whole
+ * input; writes the backup's name to name and returns 0, or -ENOENT when
+ * the bytes match no file of any backup (an edited file). May be NULL. */
+typedef int (*restore_origin_fn)(void *userdata, const void *data, size_t len,
+				 char *name, size_t namesz);
+
+struct restore_options {
+	struct kube *kube;            /* borrowed; the target cluster */
+	const char *state_dir;        /* jobs are kept here (made 0700) */
+	enum restore_existing existing;
+	bool dry_run;                 /* every request with dryRun=All */
+	const char *image_map;        /* "OLD=NEW,..." registry/repo prefixes;
+				       * NULL: none */
+	const char *storageclass_map; /* "A=B,..."; NULL: none */
+	const char *modifiers_file;   /* Velero resource modifiers (v1) */
+	unsigned type_wait_s;         /* how long to wait for a type to be
+				       * served; 0: 120 */
+	restore_origin_fn origin;
+	void *origin_userdata;
+};
+
+/* Checks the options (parses the maps and the modifiers file: -EINVAL
+ * with e saying where), loads the jobs kept in state_dir and starts the
+ * worker, which resumes what was pending. *out set on success only. */
+int restore_new(const struct restore_options *o, struct restore **out,
+		struct verror *e);
+/* Stops the worker after the item in flight (pending work stays on disk
+ * for the next start). Accepts NULL; returns NULL. */
+struct restore *restore_free(struct restore *r);
+
+/* A file being written into the spool. target_ns NULL keeps each item's
+ * own namespace; otherwise namespaced items go into target_ns (created if
+ * missing). source is the path the user wrote, relative to the mount
+ * ("restore/namespaces/shop-copy/web.yaml"), for reports. */
+int restore_input_new(struct restore *r, const char *target_ns,
+		      const char *source, struct restore_input **out);
+/* Stores len bytes at off. -EFBIG beyond the input cap (64 MiB). */
+int restore_input_write(struct restore_input *in, const void *buf,
+			size_t len, off_t off);
+/* Truncates (for O_TRUNC / ftruncate). */
+int restore_input_truncate(struct restore_input *in, off_t size);
+/* Bytes written so far. */
+size_t restore_input_size(const struct restore_input *in);
+/* Parses and queues the input as a job. On success *job_id (caller
+ * frees) names it. Malformed input: -EINVAL (or -EBADMSG), e says what
+ * and where ("web.yaml: line 3 column 7: ..."), nothing is queued, and a
+ * job in state REJECTED records the reason for the mount's view. An empty
+ * input (a file created and closed before any write, as `cp` does
+ * between create and write) is not an error: 0 with *job_id NULL. */
+int restore_input_commit(struct restore_input *in, char **job_id,
+			 struct verror *e);
+struct restore_input *restore_input_free(struct restore_input *in);
+
+enum restore_state {
+	RESTORE_PENDING,  /* queued */
+	RESTORE_RUNNING,  /* being applied */
+	RESTORE_DONE,     /* every item applied, skipped or unchanged */
+	RESTORE_FAILED,   /* at least one item failed */
+	RESTORE_REJECTED, /* the input did not parse; nothing applied */
+};
+
+const char *restore_state_name(enum restore_state s);
+
+/* The jobs, oldest first: ids (caller frees the array and each string). */
+int restore_job_list(struct restore *r, char ***ids, size_t *n);
+/* A report a person can read, appended to out: the job, its source, its
+ * state, and one line per item ("created deployments.apps shop/web",
+ * "skipped ... : already exists", "failed ...: <the API server's
+ * message>", "would create ... (dry run)"). -ENOENT for an unknown id. */
+int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
+		       enum restore_state *state);
+/* Waits until the job is DONE, FAILED or REJECTED, or timeout_ms passes
+ * (-ETIMEDOUT). For the CLI and tests. */
+int restore_job_wait(struct restore *r, const char *id, long timeout_ms);
