@@ -50,6 +50,12 @@ enum backup_view backup_repo_view(const struct backup_repo *r);
 /* Lists `backups/` (one LIST) and updates the slots: new backups get new
  * slots, vanished ones are marked gone. Slots are never reused. */
 int backup_repo_refresh(struct backup_repo *r, struct verror *e);
+/* Changes whenever a refresh adds or removes a backup, so that a caller
+ * holding a view of the list (the kernel's cache) knows to drop it. */
+uint64_t backup_repo_generation(struct backup_repo *r);
+/* True while the vault can't be reached and the list comes from the
+ * cache. */
+bool backup_repo_offline(struct backup_repo *r);
 /* Number of slots, gone ones included. */
 size_t backup_repo_count(struct backup_repo *r);
 /* The backup in slot, NULL if out of range. */
@@ -137,6 +143,13 @@ int backup_node_nchildren(struct backup *b, uint32_t dir, uint32_t *n,
  * -EIO when the item is broken or its bytes in the cache are corrupt. */
 int backup_node_read(struct backup *b, uint32_t node, uint64_t off, size_t size,
 		     const void **data, size_t *got, struct verror *e);
+
+/* Which backup holds a file with exactly these bytes (an item as this
+ * view renders it): looks through the backups opened so far, newest
+ * first. Writes the backup's name to name; -ENOENT if none does. Used to
+ * label restored items with the backup they came from. */
+int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
+		       char *name, size_t namesz);
 
 /* Walks a '/'-separated path below the backup directory ("" is node 0). */
 int backup_node_walk(struct backup *b, const char *path, uint32_t *node,

@@ -1,6 +1,7 @@
 /* Private to backup/: the repo and backup structs and the index format. */
 #pragma once
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -112,7 +113,13 @@ struct backup_repo {
 	struct vault *vault;
 	struct cache *cache;
 	struct backup_options opt;
+	pthread_mutex_t catalog_lock;
+	json_t *catalog;    /* protected by catalog_lock */
+	bool catalog_dirty; /* protected by catalog_lock */
+	bool offline;	    /* protected by lock: the last listing
+			     * came from the catalog */
 	pthread_rwlock_t lock;
+	uint64_t generation;	    /* protected by lock */
 	struct backup **slots;	    /* protected by lock */
 	size_t nslots;		    /* protected by lock */
 	struct schedule *schedules; /* protected by lock */
@@ -129,6 +136,29 @@ struct backup_index *backup_index_free(struct backup_repo *r,
 /* Validates a mapped index (header, bounds, CRC of nodes and names, tree
  * shape). 0 or -EBADMSG. */
 int backup_index_check(const void *addr, size_t len);
+
+/* An object of a backup's directory in the vault. */
+struct backup_object {
+	char *name; /* owned */
+	struct vault_object obj;
+};
+
+/* catalog.c: the last state seen online, for offline use. */
+bool backup_offline_error(int r);
+void catalog_load(struct backup_repo *r);
+void catalog_save(struct backup_repo *r);
+void catalog_set_names(struct backup_repo *r, char *const *names, size_t n);
+/* Caller frees the array and each name. -ENOENT if never listed. */
+int catalog_names(struct backup_repo *r, char ***names, size_t *n);
+void catalog_set_backup_json(struct backup_repo *r, const char *name,
+			     const char *json, size_t len, int64_t mtime);
+int catalog_backup_json(struct backup_repo *r, const char *name,
+			struct sbuf *out, int64_t *mtime);
+void catalog_set_objects(struct backup_repo *r, const char *name,
+			 const struct backup_object *v, size_t n);
+/* Caller frees each name and the array. */
+int catalog_objects(struct backup_repo *r, const char *name,
+		    struct backup_object **out, size_t *n);
 
 /* names.c: the file name for a component, shortened with a hash when the
  * name plus ext would not fit NAME_MAX. Appends to out. */

@@ -690,13 +690,8 @@ out:
 
 /* ---- the other objects of a backup ---- */
 
-struct object {
-	char *name;
-	struct vault_object obj;
-};
-
 struct objects {
-	struct object *v;
+	struct backup_object *v;
 	size_t n;
 };
 
@@ -704,7 +699,7 @@ static int on_object(const char *name, const struct vault_object *obj,
 		     void *userdata)
 {
 	struct objects *o = userdata;
-	struct object *n;
+	struct backup_object *n;
 
 	if (!obj)
 		return 0;
@@ -722,13 +717,13 @@ static int on_object(const char *name, const struct vault_object *obj,
 
 static int cmp_object(const void *a, const void *b)
 {
-	return strcmp(((const struct object *)a)->name,
-		      ((const struct object *)b)->name);
+	return strcmp(((const struct backup_object *)a)->name,
+		      ((const struct backup_object *)b)->name);
 }
 
 /* Reads a gzip object whole and inflates it into out (capped). */
-static int get_gz(struct build *bd, const struct object *o, struct sbuf *out,
-		  struct verror *e)
+static int get_gz(struct build *bd, const struct backup_object *o,
+		  struct sbuf *out, struct verror *e)
 {
 	struct backup *b = bd->b;
 	struct sbuf raw;
@@ -784,7 +779,7 @@ out:
 	return r;
 }
 
-static json_t *add_meta(struct build *bd, const struct object *o,
+static json_t *add_meta(struct build *bd, const struct backup_object *o,
 			const char *kind, bool want_json)
 {
 	struct verror e = { { 0 } };
@@ -1150,7 +1145,7 @@ static int build(struct backup *b, struct cache_writer *w,
 			    .view = b->repo->opt.view };
 	struct describe_input din = { .name = b->name };
 	struct describe_kind_count *kinds = NULL;
-	const struct object *tar = NULL;
+	const struct backup_object *tar = NULL;
 	json_t *metaj[ARRAY_SIZE(meta_suffixes)] = { 0 };
 	struct idx_node *nodes = NULL;
 	struct idx_header h = { 0 };
@@ -1209,7 +1204,7 @@ static int build(struct backup *b, struct cache_writer *w,
 
 	/* logs and meta/ */
 	for (i = 0; i < objs->n; i++) {
-		const struct object *o = &objs->v[i];
+		const struct backup_object *o = &objs->v[i];
 		const char *sfx;
 
 		if (strncmp(o->name, b->name, nl) || o->name[nl] != '-')
@@ -1363,6 +1358,22 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 	/* the key: every object of the backup, by identity */
 	snprintf(dir, sizeof(dir), "backups/%s/", b->name);
 	r = vault_list(repo->vault, dir, on_object, &objs, e);
+	if (r < 0 && backup_offline_error(r)) {
+		/* unreachable: what the cache holds is still served */
+		for (i = 0; i < objs.n; i++)
+			free(objs.v[i].name);
+		free(objs.v);
+		objs.v = NULL;
+		objs.n = 0;
+		if (catalog_objects(repo, b->name, &objs.v, &objs.n) == 0) {
+			log_debug("%s: vault unreachable, using the catalog",
+				  b->name);
+			r = 0;
+		}
+	} else if (r == 0) {
+		qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
+		catalog_set_objects(repo, b->name, objs.v, objs.n);
+	}
 	if (r < 0)
 		goto out;
 	qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
@@ -1404,6 +1415,11 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 	if (r < 0)
 		goto out;
 	r = build(b, w, &objs, e);
+	if (r < 0 && backup_offline_error(r))
+		verror_prefix(e, r,
+			      "%s: the vault can't be reached and this backup "
+			      "is not in the cache",
+			      b->name);
 	if (r < 0) {
 		if (!e || !e->msg[0])
 			verror_set(e, r, "indexing %s: %s", b->name,
@@ -1428,6 +1444,7 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 	if (b->build_ms == 0)
 		b->build_ms = 1;
 out:
+	catalog_save(repo);
 	cache_writer_free(w);
 	for (i = 0; i < objs.n; i++)
 		free(objs.v[i].name);

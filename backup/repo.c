@@ -26,6 +26,8 @@ int backup_repo_new(struct vault *v, struct cache *c,
 	if (o)
 		r->opt = *o;
 	pthread_rwlock_init(&r->lock, NULL);
+	pthread_mutex_init(&r->catalog_lock, NULL);
+	catalog_load(r);
 	*out = r;
 	return 0;
 }
@@ -47,6 +49,9 @@ struct backup_repo *backup_repo_free(struct backup_repo *r)
 
 	if (!r)
 		return NULL;
+	catalog_save(r);
+	json_decref(r->catalog);
+	pthread_mutex_destroy(&r->catalog_lock);
 	for (i = 0; i < r->nslots; i++)
 		backup_free(r->slots[i]);
 	free(r->slots);
@@ -128,14 +133,41 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 	int ret;
 
 	ret = vault_list(r->vault, "backups/", on_backup_dir, &l, e);
-	if (ret < 0)
+	if (ret < 0 && backup_offline_error(ret)) {
+		/* keep serving what the cache knows */
+		for (j = 0; j < l.n; j++)
+			free(l.names[j]);
+		free(l.names);
+		l.names = NULL;
+		l.n = 0;
+		if (catalog_names(r, &l.names, &l.n) < 0)
+			goto out;
+		log_debug("vault unreachable; listing from the cache");
+		pthread_rwlock_wrlock(&r->lock);
+		r->offline = true;
+		pthread_rwlock_unlock(&r->lock);
+		ret = 0;
+	} else if (ret < 0) {
 		goto out;
+	} else {
+		qsort(l.names, l.n, sizeof(*l.names), cmp_str);
+		catalog_set_names(r, l.names, l.n);
+		catalog_save(r);
+		pthread_rwlock_wrlock(&r->lock);
+		r->offline = false;
+		pthread_rwlock_unlock(&r->lock);
+	}
 	qsort(l.names, l.n, sizeof(*l.names), cmp_str);
 
 	pthread_rwlock_wrlock(&r->lock);
-	for (i = 0; i < r->nslots; i++)
-		r->slots[i]->gone = !bsearch(&r->slots[i]->name, l.names, l.n,
-					     sizeof(*l.names), cmp_str);
+	for (i = 0; i < r->nslots; i++) {
+		bool gone = !bsearch(&r->slots[i]->name, l.names, l.n,
+				     sizeof(*l.names), cmp_str);
+
+		if (gone != r->slots[i]->gone)
+			r->generation++;
+		r->slots[i]->gone = gone;
+	}
 	for (j = 0; j < l.n; j++) {
 		struct backup **ns, *b;
 		bool known = false;
@@ -154,6 +186,7 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 			break;
 		}
 		r->slots[r->nslots++] = b;
+		r->generation++;
 	}
 	pthread_rwlock_unlock(&r->lock);
 out:
@@ -161,6 +194,26 @@ out:
 		free(l.names[j]);
 	free(l.names);
 	return ret;
+}
+
+uint64_t backup_repo_generation(struct backup_repo *r)
+{
+	uint64_t g;
+
+	pthread_rwlock_rdlock(&r->lock);
+	g = r->generation;
+	pthread_rwlock_unlock(&r->lock);
+	return g;
+}
+
+bool backup_repo_offline(struct backup_repo *r)
+{
+	bool o;
+
+	pthread_rwlock_rdlock(&r->lock);
+	o = r->offline;
+	pthread_rwlock_unlock(&r->lock);
+	return o;
 }
 
 size_t backup_repo_count(struct backup_repo *r)
@@ -280,6 +333,12 @@ static int info_load(struct backup *b, struct verror *e)
 	snprintf(key, sizeof(key), "backups/%s/velero-backup.json", b->name);
 	sbuf_init(&buf, BACKUP_JSON_MAX);
 	r = vault_get(b->repo->vault, key, &buf, &obj, e);
+	if (r < 0 && backup_offline_error(r) &&
+	    catalog_backup_json(b->repo, b->name, &buf, &obj.mtime) == 0)
+		r = 0; /* unreachable: the copy the cache holds */
+	else if (r == 0)
+		catalog_set_backup_json(b->repo, b->name, buf.buf, buf.len,
+					obj.mtime);
 	memset(&b->info, 0, sizeof(b->info));
 	if (r == -ENOENT) {
 		b->info_error = strdup("velero-backup.json is missing: the "

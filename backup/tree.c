@@ -322,3 +322,43 @@ int backup_node_walk(struct backup *b, const char *path, uint32_t *node,
 	*node = cur;
 	return 0;
 }
+
+int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
+		       char *name, size_t namesz)
+{
+	uint32_t crc = (uint32_t)crc32(0, data, (uInt)len);
+	struct backup_info best_in = { 0 };
+	struct backup *best = NULL;
+	size_t slot, n = backup_repo_count(r);
+
+	for (slot = 0; slot < n; slot++) {
+		struct backup *b = backup_repo_slot(r, slot);
+		struct backup_index *x;
+		struct backup_info in;
+		uint32_t i;
+
+		if (!b || backup_gone(b) ||
+		    __atomic_load_n(&b->state, __ATOMIC_ACQUIRE) !=
+			    BACKUP_READY ||
+		    backup_info(b, &in, NULL) < 0)
+			continue;
+		if (best && in.time <= best_in.time)
+			continue;
+		x = __atomic_load_n(&b->idx, __ATOMIC_ACQUIRE);
+		for (i = 0; i < x->hdr->node_count; i++) {
+			const struct idx_node *nd = &x->nodes[i];
+
+			if (nd->type == IDX_ITEM && nd->len == len &&
+			    nd->crc == crc && !(nd->flags & IDX_F_BROKEN) &&
+			    !memcmp(x->data + nd->off, data, len)) {
+				best = b;
+				best_in = in;
+				break;
+			}
+		}
+	}
+	if (!best)
+		return -ENOENT;
+	snprintf(name, namesz, "%s", best->name);
+	return 0;
+}

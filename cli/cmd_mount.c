@@ -27,6 +27,7 @@ struct mount_opts {
 	char *cache;
 	char *cache_size;
 	double timeout;
+	unsigned refresh;
 	unsigned max_threads;
 	int json;
 	int foreground;
@@ -35,54 +36,53 @@ struct mount_opts {
 	int version;
 };
 
-#define MOPT(t, p)                                   \
-	{                                            \
-		t, offsetof(struct mount_opts, p), 1 \
-	}
+/* clang-format off */
+#define MOPT(t, p) { t, offsetof(struct mount_opts, p), 1 }
 
-static const struct fuse_opt mount_spec[] = { MOPT("--cache=%s", cache),
-					      MOPT("--cache %s", cache),
-					      MOPT("cache=%s", cache),
-					      MOPT("cache_size=%s", cache_size),
-					      MOPT("timeout=%lf", timeout),
-					      MOPT("max_threads=%u",
-						   max_threads),
-					      MOPT("json", json),
-					      MOPT("-f", foreground),
-					      MOPT("--foreground", foreground),
-					      MOPT("-d", debug),
-					      MOPT("--debug", debug),
-					      MOPT("-h", help),
-					      MOPT("--help", help),
-					      MOPT("-V", version),
-					      MOPT("--version", version),
-					      FUSE_OPT_END };
+static const struct fuse_opt mount_spec[] = {
+	MOPT("--cache=%s", cache),
+	MOPT("--cache %s", cache),
+	MOPT("cache=%s", cache),
+	MOPT("cache_size=%s", cache_size),
+	MOPT("timeout=%lf", timeout),
+	MOPT("refresh=%u", refresh),
+	MOPT("max_threads=%u", max_threads),
+	MOPT("json", json),
+	MOPT("-f", foreground),
+	MOPT("--foreground", foreground),
+	MOPT("-d", debug),
+	MOPT("--debug", debug),
+	MOPT("-h", help),
+	MOPT("--help", help),
+	MOPT("-V", version),
+	MOPT("--version", version),
+	FUSE_OPT_END
+};
 
 static void mount_usage(FILE *f)
 {
-	fprintf(f, "Usage: velerofs mount [OPTIONS] VAULT MOUNTPOINT\n"
-		   "\n"
-		   "Mounts every backup of VAULT under MOUNTPOINT/backups/.\n"
-		   "\n"
-		   "  -f, --foreground      stay in the foreground\n"
-		   "  -d, --debug           log every request (implies -f)\n"
-		   "  --cache DIR           cache directory (default\n"
-		   "                        $XDG_CACHE_HOME/velerofs)\n"
-		   "  -o json               items as <name>.json, the "
-		   "backup's\n"
-		   "                        original bytes, instead of YAML\n"
-		   "  -o cache_size=SIZE    evict least recently used cache "
-		   "entries\n"
-		   "                        beyond SIZE (e.g. 2G); default no "
-		   "limit\n"
-		   "  -o timeout=SECONDS    kernel cache time for backup "
-		   "contents\n"
-		   "                        (default 86400)\n"
-		   "  -o max_threads=N      FUSE worker threads\n"
-		   "  -o allow_other,...    other options go to libfuse/the "
-		   "kernel\n"
-		   "  -h, --help            show this help\n");
+	fprintf(f,
+		"Usage: velerofs mount [OPTIONS] VAULT MOUNTPOINT\n"
+		"\n"
+		"Mounts every backup of VAULT under MOUNTPOINT/backups/.\n"
+		"\n"
+		"  -f, --foreground      stay in the foreground\n"
+		"  -d, --debug           log every request (implies -f)\n"
+		"  --cache DIR           cache directory (default\n"
+		"                        $XDG_CACHE_HOME/velerofs)\n"
+		"  -o json               items as <name>.json, the backup's\n"
+		"                        original bytes, instead of YAML\n"
+		"  -o cache_size=SIZE    evict least recently used cache entries\n"
+		"                        beyond SIZE (e.g. 2G); default no limit\n"
+		"  -o timeout=SECONDS    kernel cache time for backup contents\n"
+		"                        (default 86400)\n"
+		"  -o refresh=SECONDS    re-list the vault this often, so new\n"
+		"                        backups appear (default 60; 0: never)\n"
+		"  -o max_threads=N      FUSE worker threads\n"
+		"  -o allow_other,...    other options go to libfuse/the kernel\n"
+		"  -h, --help            show this help\n");
 }
+/* clang-format on */
 
 static int mount_arg(void *data, const char *arg, int key,
 		     struct fuse_args *outargs)
@@ -171,7 +171,7 @@ static int daemonize(int *ready_fd)
 int cmd_mount(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct mount_opts o = { 0 };
+	struct mount_opts o = { .refresh = 60 };
 	struct session s = { 0 };
 	struct ready rd = { .fd = -1 };
 	struct fs_config cfg = { 0 };
@@ -241,6 +241,7 @@ int cmd_mount(int argc, char **argv)
 	cfg.on_ready = on_ready;
 	cfg.userdata = &rd;
 	cfg.timeout = o.timeout;
+	cfg.refresh_s = o.refresh;
 	cfg.max_threads = o.max_threads;
 	cfg.debug = o.debug;
 	r = fs_run(&cfg);

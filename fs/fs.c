@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,11 @@
 
 struct fs {
 	struct backup_repo *repo;
+	struct fuse_session *se;
+	unsigned refresh_s;
+	pthread_mutex_t refresh_lock;
+	pthread_cond_t refresh_cond;
+	bool stopping;	     /* protected by refresh_lock */
 	struct spool *spool; /* NULL without a restore target */
 	double timeout;
 	uid_t uid;
@@ -749,6 +755,64 @@ static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
 	log_full_errno((int)level, 0, "%s", msg);
 }
 
+/* The kernel keeps directory listings and entries of the top of the tree;
+ * after a refresh changed the list of backups, drop them. */
+static void invalidate_top(struct fs *fs)
+{
+	size_t i, n = backup_repo_count(fs->repo);
+
+	fuse_lowlevel_notify_inval_inode(fs->se, INO_BACKUPS, 0, 0);
+	fuse_lowlevel_notify_inval_inode(fs->se, INO_SCHEDULES, 0, 0);
+	fuse_lowlevel_notify_inval_inode(fs->se, INO_LATEST, 0, 0);
+	fuse_lowlevel_notify_inval_entry(fs->se, INO_BACKUPS, "latest", 6);
+	for (i = 0; i < n; i++) {
+		struct backup *b = backup_repo_slot(fs->repo, i);
+
+		if (b && backup_gone(b))
+			fuse_lowlevel_notify_inval_entry(
+				fs->se, INO_BACKUPS, backup_name(b),
+				strlen(backup_name(b)));
+	}
+	n = backup_repo_schedule_count(fs->repo);
+	for (i = 0; i < n; i++)
+		fuse_lowlevel_notify_inval_inode(
+			fs->se, ino_make(T_SCHED, i, SCHED_DIR), 0, 0);
+}
+
+/* Re-lists the vault every refresh_s seconds, so new backups appear and
+ * deleted ones disappear without a remount; an unreachable vault is
+ * retried at the same pace. */
+static void *refresher(void *userdata)
+{
+	struct fs *fs = userdata;
+
+	pthread_mutex_lock(&fs->refresh_lock);
+	while (!fs->stopping) {
+		struct verror e = { { 0 } };
+		struct timespec ts;
+		uint64_t gen;
+		int r;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += fs->refresh_s;
+		pthread_cond_timedwait(&fs->refresh_cond, &fs->refresh_lock,
+				       &ts);
+		if (fs->stopping)
+			break;
+		pthread_mutex_unlock(&fs->refresh_lock);
+		gen = backup_repo_generation(fs->repo);
+		r = backup_repo_refresh(fs->repo, &e);
+		if (r < 0)
+			log_warning("refreshing the list of backups: %s",
+				    e.msg[0] ? e.msg : strerror(-r));
+		else if (backup_repo_generation(fs->repo) != gen)
+			invalidate_top(fs);
+		pthread_mutex_lock(&fs->refresh_lock);
+	}
+	pthread_mutex_unlock(&fs->refresh_lock);
+	return NULL;
+}
+
 int fs_run(const struct fs_config *cfg)
 {
 	struct fs fs = {
@@ -757,7 +821,12 @@ int fs_run(const struct fs_config *cfg)
 		.uid = getuid(),
 		.gid = getgid(),
 		.mounted = time(NULL),
+		.refresh_s = cfg->refresh_s,
+		.refresh_lock = PTHREAD_MUTEX_INITIALIZER,
+		.refresh_cond = PTHREAD_COND_INITIALIZER,
 	};
+	pthread_t refresh_thread;
+	bool refreshing = false;
 	struct fuse_loop_config *lc = NULL;
 	struct fuse_session *se;
 	int r;
@@ -784,8 +853,12 @@ int fs_run(const struct fs_config *cfg)
 		spool_free(fs.spool);
 		return -EIO;
 	}
+	fs.se = se;
 	if (cfg->on_ready)
 		cfg->on_ready(cfg->userdata);
+	if (fs.refresh_s)
+		refreshing = pthread_create(&refresh_thread, NULL, refresher,
+					    &fs) == 0;
 	lc = fuse_loop_cfg_create();
 	if (lc) {
 		if (cfg->max_threads)
@@ -794,6 +867,13 @@ int fs_run(const struct fs_config *cfg)
 		fuse_loop_cfg_destroy(lc);
 	} else {
 		r = fuse_session_loop(se);
+	}
+	if (refreshing) {
+		pthread_mutex_lock(&fs.refresh_lock);
+		fs.stopping = true;
+		pthread_cond_signal(&fs.refresh_cond);
+		pthread_mutex_unlock(&fs.refresh_lock);
+		pthread_join(refresh_thread, NULL);
 	}
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);

@@ -21,6 +21,7 @@ struct fs_config {
 	void *userdata;
 	unsigned max_threads; /* 0: libfuse's default */
 	double timeout;	      /* entry/attr timeout for backup content */
+	unsigned refresh_s;   /* re-list the vault this often; 0: never */
 	bool debug;
 };
 

@@ -1,0 +1,210 @@
+/* restore_i.h: the pieces of the restore engine, shared by restore/*.c and
+ * the unit tests; not for other modules.
+ *
+ *   parse.c      input bytes -> the objects they hold (YAML 1.1 as kubectl
+ *                reads it, or JSON), validated and capped
+ *   clean.c      Velero's cleaning of one item (metadata reset, status, the
+ *                built-in restore item actions, namespace mapping, labels)
+ *   transform.c  image and storage class maps, Velero resource modifiers
+ *   order.c      Velero's restore order (group-resource priorities)
+ *   job.c        jobs on disk, the public API, the worker thread
+ *   apply.c      one job against the API server
+ *
+ * Every function here is pure (no I/O, no locks) except those of job.c
+ * and apply.c. json_t ownership follows jansson's words: "steals",
+ * "borrowed", "new reference". */
+#pragma once
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+#include "common/sbuf.h"
+#include "restore/restore.h"
+
+/* Input caps: a file copied into restore/ is hostile until parsed. 64 MiB
+ * holds any real backup folder; 10,000 objects per file bounds one job's
+ * journal; 64 levels is deeper than any Kubernetes schema (CRD schemas
+ * nest about 30); the node budget bounds alias expansion (a "billion
+ * laughs" document) to about 400 MB of jansson values. */
+#define RESTORE_INPUT_MAX ((size_t)64 << 20)
+#define RESTORE_ITEMS_MAX 10000
+#define RESTORE_DEPTH_MAX 64
+#define RESTORE_NODES_MAX ((size_t)4 << 20)
+/* Kubernetes' own limits: names of most objects are DNS subdomains. */
+#define RESTORE_NAME_MAX 253
+#define RESTORE_LABEL_MAX 63
+
+/* ---- parse.c ---------------------------------------------------------- */
+
+/* Parses len bytes (YAML documents, a JSON object or a JSON stream; List
+ * kinds flattened) into a new array of objects (*out, caller decrefs).
+ * Each object is checked: a mapping with string apiVersion, kind and a
+ * metadata.name that is a valid path segment. -EBADMSG with e naming
+ * "<source>: line L column C: what" (source may be NULL), -EFBIG, -E2BIG
+ * (too many items or nodes), -ENOMEM. An input holding no object at all
+ * (only comments, empty documents) gives an empty array. */
+int restore_parse(const void *data, size_t len, const char *source,
+		  json_t **out, struct verror *e);
+
+/* ---- clean.c ---------------------------------------------------------- */
+
+/* The group-resource of an object as Velero names its backup folders
+ * ("deployments.apps", "pods"), from a built-in table of Kubernetes' own
+ * kinds, else guessed the way kubectl's RESTMapper guesses (lower-case
+ * kind + "s", "y" -> "ies", "s"/"x"/"ch"/"sh" -> "es"). Used when
+ * discovery is not available yet (a CR whose CRD is in the same job) and
+ * by the unit tests. Writes into buf; returns buf. */
+const char *restore_guess_resource(const char *api_version, const char *kind,
+				   char *buf, size_t bufsz);
+/* Whether a built-in kind is namespaced, from the same table: 1, 0, or -1
+ * when unknown. */
+int restore_guess_namespaced(const char *api_version, const char *kind);
+
+/* Velero's GetValidName: label values over 63 bytes become their first 57
+ * bytes and 6 hex digits of their SHA-256. Writes into buf (>= 64). */
+const char *restore_valid_label(const char *value, char *buf, size_t bufsz);
+
+struct restore_clean {
+	const char *gr;         /* "deployments.apps"; borrowed */
+	const char *target_ns;  /* map every namespace to it; NULL: keep */
+	const char *backup;     /* velero.io/backup-name; NULL: not added */
+	const char *restore;    /* velero.io/restore-name (the job id) */
+	json_t *provision_pvs;  /* names of PVs in this job Velero would
+				 * re-provision (reclaim policy Delete),
+				 * an array; borrowed, may be NULL */
+};
+
+/* Velero's restoreItem up to the resource modifiers (§4.2 steps 1-5):
+ * skip rules, the PV branch, resetMetadataAndStatus, the built-in
+ * restore item actions, PVC binding reset. Modifies obj in place. Returns
+ * 0, or 1 when Velero would not restore the item, with *skip_reason (a
+ * static string) saying why; -EINVAL for an object whose metadata is not
+ * a mapping. */
+int restore_clean_item(json_t *obj, const struct restore_clean *c,
+		       const char **skip_reason);
+/* Velero's restoreItem after the modifiers (§4.2 step 7): the namespace
+ * mapping and the backup/restore labels. Namespaced says whether the type
+ * has a namespace. */
+int restore_clean_finish(json_t *obj, const struct restore_clean *c,
+			 bool namespaced);
+/* resetMetadataAndStatus alone, and managedFields, for comparing what the
+ * cluster holds with what would be sent. */
+void restore_clean_reset(json_t *obj);
+
+/* ---- transform.c ------------------------------------------------------ */
+
+struct restore_transform;
+
+/* Parses the maps ("OLD=NEW,...", NULL or "" for none) and the resource
+ * modifiers (a YAML file's bytes, NULL for none; also a ConfigMap holding
+ * them under one data key, as Velero takes them). -EINVAL with e saying
+ * what and where. *out (caller frees) set on success. */
+int restore_transform_new(const char *image_map, const char *storageclass_map,
+			  const void *modifiers, size_t modifiers_len,
+			  struct restore_transform **out, struct verror *e);
+struct restore_transform *restore_transform_free(struct restore_transform *t);
+/* Applies the maps, then the modifier rules whose conditions match (with
+ * the item's original namespace, as Velero does), to obj in place. gr as
+ * in struct restore_clean. -EINVAL with e when a patch cannot be applied
+ * (the item then fails, as in Velero). t may be NULL. */
+int restore_transform_apply(const struct restore_transform *t, json_t *obj,
+			    const char *gr, struct verror *e);
+
+/* The JSON tools underneath, exposed for the unit tests. */
+int restore_json_patch(json_t *doc, const json_t *ops, struct verror *e);
+/* RFC 7386: returns the patched document (new reference; target is
+ * consumed: "steals"). */
+json_t *restore_merge_patch(json_t *target, const json_t *patch);
+/* The strategic merge subset (see transform.c). Same ownership. */
+json_t *restore_strategic_patch(json_t *target, const json_t *patch,
+				struct verror *e);
+/* The RFC 7386 patch turning from into to (new reference); NULL when they
+ * are equal. */
+json_t *restore_merge_diff(const json_t *from, const json_t *to);
+/* Whether every field of want is in have with the same value (objects
+ * may hold more keys in have; arrays must have the same length). */
+bool restore_json_subset(const json_t *want, const json_t *have);
+
+/* ---- order.c ---------------------------------------------------------- */
+
+struct restore_order_item {
+	size_t index;   /* into the job's items */
+	const char *gr; /* borrowed */
+	const char *ns; /* borrowed; "" for cluster-scoped */
+	const char *name;
+};
+
+/* Sorts items into Velero's restore order: CRDs, the high-priority list,
+ * every other group-resource alphabetically, the low-priority list;
+ * within a group-resource by namespace, then name, then input order. */
+void restore_order_sort(struct restore_order_item *items, size_t n);
+/* The rank of a group-resource in that order (for tests). */
+int restore_order_rank(const char *gr);
+
+/* ---- job.c / apply.c -------------------------------------------------- */
+
+enum restore_item_state {
+	ITEM_PENDING,
+	ITEM_INFLIGHT, /* journalled before its request was sent */
+	ITEM_CREATED,
+	ITEM_UPDATED,
+	ITEM_UNCHANGED,
+	ITEM_SKIPPED,
+	ITEM_FAILED,
+};
+
+const char *restore_item_state_name(enum restore_item_state s);
+
+struct restore_item {
+	json_t *obj;           /* as parsed; owned */
+	enum restore_item_state state;
+	char *message;         /* reason, the server's message; owned */
+	char *label;           /* "deployments.apps shop/web"; owned */
+	bool dry;              /* the outcome came from a dry run */
+};
+
+struct restore_job {
+	char *id;
+	char *source;
+	char *target_ns;       /* NULL: keep namespaces */
+	char *backup;          /* NULL: not known */
+	char *reason;          /* REJECTED: why */
+	char *dir;             /* state_dir/<id> */
+	long long created;     /* unix seconds */
+	enum restore_state state;
+	struct restore_item *items;
+	size_t n_items;
+	int journal_fd;        /* -1 when closed */
+	struct restore_job *next;
+};
+
+struct restore {
+	struct restore_options o; /* strings below are our copies */
+	char *state_dir;
+	struct restore_transform *transform;
+
+	pthread_mutex_t lock;
+	pthread_cond_t changed;   /* a job changed state; a job was queued;
+				   * stop was asked */
+	struct restore_job *jobs; /* oldest first; protected by lock */
+	unsigned seq;             /* id counter; protected by lock */
+	bool stop;                /* protected by lock */
+	pthread_t worker;
+	bool worker_started;
+};
+
+/* apply.c: runs one job to its end (the worker calls it without the
+ * lock). Items' states are journalled through restore_job_journal(). */
+void restore_apply_job(struct restore *r, struct restore_job *j);
+/* job.c: records an item's new state (under r->lock, then fsynced to the
+ * job's journal) and wakes the waiters. message may be NULL. */
+void restore_job_set_item(struct restore *r, struct restore_job *j, size_t i,
+			  enum restore_item_state s, bool dry,
+			  const char *message);
+void restore_job_set_state(struct restore *r, struct restore_job *j,
+			   enum restore_state s);
+/* Sleeps up to ms unless stop is asked; returns true when it was. */
+bool restore_sleep(struct restore *r, long ms);
