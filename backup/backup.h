@@ -39,6 +39,10 @@ enum backup_view {
 
 struct backup_options {
 	enum backup_view view;
+	bool clean;       /* items without server-set noise (managedFields,
+			   * uid, resourceVersion, ..., status) for diffs */
+	bool keep_status; /* with clean: keep status */
+	bool redact;      /* Secrets' values as "<redacted sha256:...>" */
 };
 
 /* Borrows v and c: both must outlive the repo. Lists nothing yet. */

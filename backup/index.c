@@ -57,6 +57,8 @@ struct seen {
 struct build {
 	struct backup *b;
 	enum backup_view view;
+	struct filter_options filter;
+	bool filtering; /* clean or redact: items pass filter_item() */
 	int fd;
 	uint64_t off;	 /* next data offset */
 	struct sbuf out; /* data not yet written */
@@ -68,10 +70,11 @@ struct build {
 	struct sbuf errors; /* errors.txt */
 	size_t nerrors;
 	size_t item_errors;
-	char *index_error;  /* the tarball's own problem */
-	char version[16];   /* metadata/version */
-	struct sbuf yaml;   /* scratch */
-	struct sbuf member; /* scratch */
+	char *index_error;    /* the tarball's own problem */
+	char version[16];     /* metadata/version */
+	struct sbuf yaml;     /* scratch */
+	struct sbuf filtered; /* scratch */
+	struct sbuf member;   /* scratch */
 };
 
 /* ---- data region ---- */
@@ -194,21 +197,37 @@ static void add_error(struct build *bd, const char *fmt, ...)
  * the reason goes to errors.txt under label. */
 static int add_json_item(struct build *bd, const char *path, uint8_t flags,
 			 uint8_t rank, const char *json, size_t len,
-			 uint64_t json_crc, const char *label)
+			 uint64_t json_crc, const char *label, bool resource)
 {
 	struct idx_ref ref = { 0 };
 	struct verror e = { { 0 } };
+	const char *orig = json;
+	size_t orig_len = len;
 	int r;
 
 	sbuf_reset(&bd->yaml);
 	r = render_yaml(json, len, &bd->yaml, &e);
+	if (r == 0 && resource && bd->filtering) {
+		/* the clean/redacted view: filter, then render that */
+		sbuf_reset(&bd->filtered);
+		r = filter_item(json, len, flags & IDX_F_SECRET, &bd->filter,
+				&bd->filtered);
+		if (r == 0) {
+			json = bd->filtered.buf;
+			len = bd->filtered.len;
+			json_crc = NO_CRC;
+			sbuf_reset(&bd->yaml);
+			r = render_yaml(json, len, &bd->yaml, &e);
+		}
+	}
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
 		add_error(bd, "%s: %s", label, e.msg[0] ? e.msg : strerror(-r));
 		bd->item_errors++;
 		/* a size, so that readers ask and get EIO, not an empty file */
-		ref.len = (uint32_t)MIN(len ? len : 1, UINT32_MAX);
+		ref.len = (uint32_t)MIN(orig_len ? orig_len : 1, UINT32_MAX);
+		(void)orig;
 		return add_rec(bd, path, IDX_ITEM, flags | IDX_F_BROKEN, rank,
 			       &ref);
 	}
@@ -413,7 +432,7 @@ static int add_member(struct build *bd, const char *member, const char *data,
 			    rank, &s->ref);
 	} else {
 		r = add_json_item(bd, path.buf, flags, rank, data, len, crc,
-				  member);
+				  member, true);
 		last = &bd->recs[bd->nrecs - 1];
 		if (r == 0)
 			r = seen_add(bd, h, (uint32_t)len, crc, last);
@@ -800,7 +819,7 @@ static json_t *add_meta(struct build *bd, const struct backup_object *o,
 		(void)add_rec(bd, path, IDX_ITEM, IDX_F_BROKEN, 0, &ref);
 	} else {
 		if (add_json_item(bd, path, 0, 0, data.buf, data.len, NO_CRC,
-				  o->name) < 0)
+				  o->name, false) < 0)
 			bd->werr = bd->werr ? bd->werr : -ENOMEM;
 		if (want_json)
 			j = json_loadb(data.buf, data.len, 0, NULL);
@@ -1140,9 +1159,15 @@ static const char *const meta_suffixes[] = {
 static int build(struct backup *b, struct cache_writer *w,
 		 const struct objects *objs, struct verror *e)
 {
-	struct build bd = { .b = b,
-			    .fd = cache_writer_fd(w),
-			    .view = b->repo->opt.view };
+	struct build bd = {
+		.b = b,
+		.fd = cache_writer_fd(w),
+		.view = b->repo->opt.view,
+		.filter = { .clean = b->repo->opt.clean,
+			    .keep_status = b->repo->opt.keep_status,
+			    .redact = b->repo->opt.redact },
+		.filtering = b->repo->opt.clean || b->repo->opt.redact,
+	};
 	struct describe_input din = { .name = b->name };
 	struct describe_kind_count *kinds = NULL;
 	const struct backup_object *tar = NULL;
@@ -1158,6 +1183,7 @@ static int build(struct backup *b, struct cache_writer *w,
 	sbuf_init(&bd.out, 4u << 20);
 	sbuf_init(&bd.errors, 1 << 20);
 	sbuf_init(&bd.yaml, 0);
+	sbuf_init(&bd.filtered, 0);
 	sbuf_init(&bd.member, MEMBER_MAX + 65536);
 	sbuf_init(&names, (size_t)1 << 31);
 	sbuf_init(&desc, 0);
@@ -1176,7 +1202,7 @@ static int build(struct backup *b, struct cache_writer *w,
 	if (b->info.valid) {
 		r = add_json_item(&bd, "backup", 0, 0, b->backup_json,
 				  b->backup_json_len, NO_CRC,
-				  "velero-backup.json");
+				  "velero-backup.json", false);
 		if (r < 0)
 			goto out;
 		bj = json_loadb(b->backup_json, b->backup_json_len, 0, NULL);
@@ -1328,6 +1354,7 @@ out:
 	sbuf_release(&bd.out);
 	sbuf_release(&bd.errors);
 	sbuf_release(&bd.yaml);
+	sbuf_release(&bd.filtered);
 	sbuf_release(&bd.member);
 	sbuf_release(&names);
 	sbuf_release(&desc);
@@ -1350,7 +1377,7 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 	struct cache_writer *w = NULL;
 	struct cache_mapping m = { 0 };
 	const char **parts = NULL;
-	char dir[300], *path = NULL;
+	char dir[300], view[64], *path = NULL;
 	uint64_t t0 = now_ms();
 	size_t i, np = 0;
 	int r;
@@ -1383,7 +1410,12 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		goto out;
 	}
 	parts[np++] = IDX_MAGIC;
-	parts[np++] = repo->opt.view == BACKUP_VIEW_JSON ? "json" : "yaml";
+	snprintf(view, sizeof(view), "%s%s%s%s",
+		 repo->opt.view == BACKUP_VIEW_JSON ? "json" : "yaml",
+		 repo->opt.clean ? ",clean" : "",
+		 repo->opt.clean && repo->opt.keep_status ? ",status" : "",
+		 repo->opt.redact ? ",redact" : "");
+	parts[np++] = view;
 	parts[np++] = vault_id(repo->vault);
 	parts[np++] = b->name;
 	for (i = 0; i < objs.n; i++) {

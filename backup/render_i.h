@@ -3,6 +3,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/error.h"
@@ -30,6 +31,20 @@
  * past its previous length; callers truncate it back. */
 int render_yaml(const char *json, size_t len, struct sbuf *out,
 		struct verror *e);
+
+/* The clean and redacted views (filter.c). */
+struct filter_options {
+	bool clean;       /* drop server-set noise: managedFields, uid, ... */
+	bool keep_status; /* with clean: keep status */
+	bool redact;      /* Secrets' values as "<redacted sha256:HEX>" */
+};
+
+/* Appends to out the item json (one JSON object, already validated) as
+ * the view o shows it: every byte copied as it is except the members
+ * dropped or values redacted (secret: the item is a Secret). 0, -EBADMSG,
+ * -E2BIG, -ENOMEM. */
+int filter_item(const char *json, size_t len, bool secret,
+		const struct filter_options *o, struct sbuf *out);
 
 /* Items per group-resource, as counted in the tarball (default view). */
 struct describe_kind_count {

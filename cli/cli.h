@@ -27,6 +27,6 @@ struct session {
 /* Opens vault_url with the cache at cache_dir (NULL: default) and lists
  * its backups. Prints the reason and returns -errno on failure. */
 int session_open(struct session *s, const char *vault_url,
-		 const char *cache_dir, enum backup_view view,
+		 const char *cache_dir, const struct backup_options *bo,
 		 uint64_t cache_limit);
 void session_close(struct session *s);

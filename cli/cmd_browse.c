@@ -185,13 +185,17 @@ static int browse(int argc, char **argv, bool cat)
 		{ "cache", required_argument, NULL, 'c' },
 		{ "long", no_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "clean", no_argument, NULL, 'C' },
+		{ "keep-status", no_argument, NULL, 'S' },
+		{ "redact", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cache = NULL, *path;
 	struct verror e = { { 0 } };
 	struct session s;
 	struct target t;
-	bool json = false, lng = false;
+	struct backup_options bo = { 0 };
+	bool lng = false;
 	int c, r, ret = 1;
 
 	while ((c = getopt_long(argc, argv, "hlVc:", longopts, NULL)) != -1) {
@@ -203,7 +207,16 @@ static int browse(int argc, char **argv, bool cat)
 			printf("velerofs %s\n", VELEROFS_VERSION);
 			return 0;
 		case 'j':
-			json = true;
+			bo.view = BACKUP_VIEW_JSON;
+			break;
+		case 'C':
+			bo.clean = true;
+			break;
+		case 'S':
+			bo.keep_status = true;
+			break;
+		case 'R':
+			bo.redact = true;
 			break;
 		case 'c':
 			cache = optarg;
@@ -222,8 +235,7 @@ static int browse(int argc, char **argv, bool cat)
 		return EXIT_USAGE;
 	}
 	path = optind + 1 < argc ? argv[optind + 1] : "";
-	r = session_open(&s, argv[optind], cache,
-			 json ? BACKUP_VIEW_JSON : BACKUP_VIEW_YAML, 0);
+	r = session_open(&s, argv[optind], cache, &bo, 0);
 	if (r < 0)
 		return 1;
 	r = resolve(s.repo, path, &t, &e);

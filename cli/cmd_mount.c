@@ -30,6 +30,9 @@ struct mount_opts {
 	unsigned refresh;
 	unsigned max_threads;
 	int json;
+	int clean;
+	int keep_status;
+	int redact;
 	int foreground;
 	int debug;
 	int help;
@@ -48,6 +51,9 @@ static const struct fuse_opt mount_spec[] = {
 	MOPT("refresh=%u", refresh),
 	MOPT("max_threads=%u", max_threads),
 	MOPT("json", json),
+	MOPT("clean", clean),
+	MOPT("keep_status", keep_status),
+	MOPT("redact", redact),
 	MOPT("-f", foreground),
 	MOPT("--foreground", foreground),
 	MOPT("-d", debug),
@@ -72,6 +78,12 @@ static void mount_usage(FILE *f)
 		"                        $XDG_CACHE_HOME/velerofs)\n"
 		"  -o json               items as <name>.json, the backup's\n"
 		"                        original bytes, instead of YAML\n"
+		"  -o clean              items without server-set noise\n"
+		"                        (managedFields, uid, resourceVersion,\n"
+		"                        generation, creationTimestamp, the\n"
+		"                        last-applied annotation, status), for diff\n"
+		"  -o keep_status        with clean: keep status\n"
+		"  -o redact             Secrets' values as <redacted sha256:...>\n"
 		"  -o cache_size=SIZE    evict least recently used cache entries\n"
 		"                        beyond SIZE (e.g. 2G); default no limit\n"
 		"  -o timeout=SECONDS    kernel cache time for backup contents\n"
@@ -175,6 +187,7 @@ int cmd_mount(int argc, char **argv)
 	struct session s = { 0 };
 	struct ready rd = { .fd = -1 };
 	struct fs_config cfg = { 0 };
+	struct backup_options bo = { 0 };
 	char *mp = NULL, *fsname = NULL;
 	uint64_t limit = 0;
 	int r, ret = 1;
@@ -210,13 +223,16 @@ int cmd_mount(int argc, char **argv)
 		log_set_max_level(LOG_DEBUG);
 		fuse_opt_add_arg(&args, "-d");
 	}
+	bo.view = o.json ? BACKUP_VIEW_JSON : BACKUP_VIEW_YAML;
+	bo.clean = o.clean;
+	bo.keep_status = o.keep_status;
+	bo.redact = o.redact;
 	mp = realpath(o.mountpoint, NULL);
 	if (!mp) {
 		log_error("mount point %s: %m", o.mountpoint);
 		goto out;
 	}
-	r = session_open(&s, o.vault, o.cache,
-			 o.json ? BACKUP_VIEW_JSON : BACKUP_VIEW_YAML, limit);
+	r = session_open(&s, o.vault, o.cache, &bo, limit);
 	if (r < 0)
 		goto out;
 	if (asprintf(&fsname, "-ofsname=velerofs,subtype=velerofs,"

@@ -50,10 +50,9 @@ int parse_size(const char *s, uint64_t *out)
 }
 
 int session_open(struct session *s, const char *vault_url,
-		 const char *cache_dir, enum backup_view view,
+		 const char *cache_dir, const struct backup_options *bo,
 		 uint64_t cache_limit)
 {
-	struct backup_options bo = { .view = view };
 	struct verror e = { { 0 } };
 	int r;
 
@@ -66,7 +65,7 @@ int session_open(struct session *s, const char *vault_url,
 		session_close(s);
 		return log_error_errno(r, "cannot open the cache: %s", e.msg);
 	}
-	r = backup_repo_new(s->vault, s->cache, &bo, &s->repo);
+	r = backup_repo_new(s->vault, s->cache, bo, &s->repo);
 	if (r < 0) {
 		session_close(s);
 		return log_error_errno(r, "%m");

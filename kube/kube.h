@@ -25,6 +25,8 @@ struct kube_options {
 				 * then the in-cluster service account */
 	const char *context;    /* NULL: the current-context */
 	long timeout_ms;        /* per request; 0: 30 s */
+	const char *serviceaccount_dir; /* in-cluster; NULL: /var/run/secrets/
+					 * kubernetes.io/serviceaccount */
 };
 
 /* Loads the configuration and prepares a client; does not contact the

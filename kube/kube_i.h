@@ -136,6 +136,8 @@ struct kube {
 	struct kube_config cfg; /* read-only after kube_open */
 	long timeout_ms;
 	char *user_agent;
+	char *base_url; /* server, or with tls-server-name as its host */
+	struct curl_slist *connect_to; /* tls-server-name: the real host */
 
 	CURLSH *share; /* DNS and TLS sessions; connections stay per handle
 			* (libcurl does not support sharing them between

@@ -25,6 +25,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -797,9 +798,9 @@ static int parse_yaml(const void *data, size_t len, struct collect *c)
 	return r;
 }
 
-static int parse_json(const char *data, size_t len, struct collect *c)
+static int parse_json(const char *data, size_t len, size_t off,
+		      struct collect *c)
 {
-	size_t off = 0;
 
 	for (;;) {
 		json_error_t je;
@@ -813,8 +814,7 @@ static int parse_json(const char *data, size_t len, struct collect *c)
 			return 0;
 		doc = json_loadb(data + off, len - off,
 				 JSON_REJECT_DUPLICATES |
-					 JSON_DISABLE_EOF_CHECK |
-					 JSON_DECODE_INT_AS_REAL * 0,
+					 JSON_DISABLE_EOF_CHECK,
 				 &je);
 		for (size_t i = 0; i < off; i++) {
 			if (data[i] == '\n') {
@@ -874,7 +874,7 @@ int restore_parse(const void *data, size_t len, const char *source,
 	while (i < len && strchr(" \t\r\n", s[i]))
 		i++;
 	if (i < len && s[i] == '{')
-		r = parse_json(s + i, len - i, &c);
+		r = parse_json(s, len, i, &c);
 	else
 		r = parse_yaml(data, len, &c);
 	if (r < 0) {
@@ -882,5 +882,65 @@ int restore_parse(const void *data, size_t len, const char *source,
 		return r;
 	}
 	*out = c.items;
+	return 0;
+}
+
+int restore_parse_document(const void *data, size_t len, const char *source,
+			   json_t **out, struct verror *e)
+{
+	struct yparse p = { .source = source, .e = e };
+	json_t *doc = NULL;
+	yaml_event_t ev;
+	int r;
+
+	if (len > RESTORE_INPUT_MAX)
+		return verror_set(e, -EFBIG, "%s: larger than %zu MiB",
+				  src_name(source), RESTORE_INPUT_MAX >> 20);
+	if (!yaml_parser_initialize(&p.parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&p.parser, data, len);
+	for (;;) {
+		json_t *v = NULL;
+		size_t nodes;
+
+		r = next_event(&p, &ev);
+		if (r < 0)
+			break;
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type != YAML_DOCUMENT_START_EVENT) {
+			yaml_event_delete(&ev);
+			continue;
+		}
+		yaml_event_delete(&ev);
+		r = next_event(&p, &ev);
+		if (r < 0)
+			break;
+		if (doc) {
+			r = perr(&p, -EBADMSG, &ev.start_mark,
+				 "more than one YAML document");
+			yaml_event_delete(&ev);
+			break;
+		}
+		r = parse_node(&p, &ev, 0, &v, &nodes);
+		yaml_event_delete(&ev);
+		if (r < 0)
+			break;
+		doc = v;
+		r = next_event(&p, &ev);
+		if (r < 0)
+			break;
+		yaml_event_delete(&ev);
+		anchors_clear(&p);
+	}
+	anchors_clear(&p);
+	yaml_parser_delete(&p.parser);
+	if (r < 0) {
+		json_decref(doc);
+		return r;
+	}
+	*out = doc ? doc : json_null();
 	return 0;
 }

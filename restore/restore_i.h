@@ -49,6 +49,12 @@
 int restore_parse(const void *data, size_t len, const char *source,
 		  json_t **out, struct verror *e);
 
+/* One YAML (or JSON) document as a plain value, with the same scalar
+ * rules and caps and no Kubernetes checks (the modifiers file, patch
+ * data). An empty input gives json null. *out: new reference. */
+int restore_parse_document(const void *data, size_t len, const char *source,
+			   json_t **out, struct verror *e);
+
 /* ---- clean.c ---------------------------------------------------------- */
 
 /* The group-resource of an object as Velero names its backup folders
@@ -70,6 +76,11 @@ const char *restore_valid_label(const char *value, char *buf, size_t bufsz);
 struct restore_clean {
 	const char *gr;         /* "deployments.apps"; borrowed */
 	const char *target_ns;  /* map every namespace to it; NULL: keep */
+	json_t *from_ns;        /* the namespaces mapped to target_ns: an
+				 * object used as a set (the job's items'
+				 * own namespaces); borrowed; NULL: all */
+	const char *default_ns; /* for namespaced items with none and no
+				 * target (kubectl: the context's) */
 	const char *backup;     /* velero.io/backup-name; NULL: not added */
 	const char *restore;    /* velero.io/restore-name (the job id) */
 	json_t *provision_pvs;  /* names of PVs in this job Velero would
@@ -90,6 +101,10 @@ int restore_clean_item(json_t *obj, const struct restore_clean *c,
  * has a namespace. */
 int restore_clean_finish(json_t *obj, const struct restore_clean *c,
 			 bool namespaced);
+/* Velero's getNamespace: the Namespace to create for name, from the
+ * backed-up one (labels, annotations and spec only; ns may be NULL). *out
+ * is a new reference. */
+int restore_clean_namespace(json_t *ns, const char *name, json_t **out);
 /* resetMetadataAndStatus alone, and managedFields, for comparing what the
  * cluster holds with what would be sent. */
 void restore_clean_reset(json_t *obj);

@@ -703,3 +703,51 @@ int remote_file_value(const char *path, const char *section, const char *key,
 	sbuf_release(&b);
 	return r;
 }
+
+/* --- keys -------------------------------------------------------------- */
+
+bool remote_key_ok(const char *key)
+{
+	const char *p = key;
+	size_t len = strlen(key);
+
+	if (len == 0 || len > 1024 || key[0] == '/')
+		return false;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && !memcmp(p, "..", 2)))
+			return false;
+		if (!slash)
+			return true;
+		p = slash + 1;
+	}
+}
+
+int remote_list_emit(const char *prefix, const char *full, bool is_dir,
+		     const struct vault_object *obj, vault_list_fn fn,
+		     void *userdata)
+{
+	size_t plen = strlen(prefix), n;
+	char name[1025];
+	const char *rest;
+
+	if (strncmp(full, prefix, plen) != 0)
+		return 0;
+	rest = full + plen;
+	n = strlen(rest);
+	if (is_dir) {
+		if (n == 0 || rest[n - 1] != '/')
+			return 0;
+		n--;
+	}
+	if (n == 0 || n >= sizeof(name) || memchr(rest, '/', n))
+		return 0;
+	if ((n == 1 && rest[0] == '.') || (n == 2 && !memcmp(rest, "..", 2)))
+		return 0;
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	return fn(name, is_dir ? NULL : obj, userdata);
+}

@@ -81,3 +81,14 @@ void remote_xml_error(const char *p, size_t n, char *code, size_t code_size,
  * value. */
 int remote_file_value(const char *path, const char *section, const char *key,
 		      bool missing_ok, char **out, struct verror *e);
+
+/* A key given to stat or a stream: non-empty, relative, at most 1024
+ * bytes, no empty, "." or ".." component. */
+bool remote_key_ok(const char *key);
+/* For the list parsers: full (a key, or a common prefix ending in '/'
+ * when is_dir) must start with prefix; fn receives the single component
+ * after it. Anything else (outside the prefix, deeper, empty, "." or
+ * "..", the directory's own placeholder) is skipped: returns 0. */
+int remote_list_emit(const char *prefix, const char *full, bool is_dir,
+		     const struct vault_object *obj, vault_list_fn fn,
+		     void *userdata);
