@@ -155,6 +155,39 @@ int backup_node_read(struct backup *b, uint32_t node, uint64_t off, size_t size,
 int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
 		       char *name, size_t namesz);
 
+/* ---- history/: one object across the backups (history.c) ----
+ * A history path is a prefix of namespaces/<ns>/<gr>/<name> or
+ * cluster/<gr>/<name>, as components. Reading it opens the backups it
+ * needs. */
+
+/* The union of the entries of history directory comps over all present
+ * backups, sorted (objects without extension). Caller frees each name
+ * and the array. -ENOTDIR at an object, -ENOENT for a bad path. */
+int backup_history_list(struct backup_repo *r, char *const *comps, size_t n,
+			char ***names, size_t *nnames);
+
+struct backup_version {
+	size_t slot;   /* the backup */
+	uint32_t node; /* the item in its index */
+	int64_t time;
+	long same_as;  /* index of the earlier version with the same bytes,
+			* -1 when this one differs from the one before it */
+	char name[320]; /* "<time>_<backup>.yaml" */
+};
+
+/* The versions of the object comps, oldest first. Caller frees *out.
+ * -ENOENT if no backup holds it; -EISDIR for a directory path. */
+int backup_history_versions(struct backup_repo *r, char *const *comps,
+			    size_t n, struct backup_version **out,
+			    size_t *nout);
+
+/* A stable id for a history directory (for inode numbers), and back.
+ * backup_history_path: caller frees *comps (one block). */
+int backup_history_id(struct backup_repo *r, char *const *comps, size_t n,
+		      uint32_t *id);
+int backup_history_path(struct backup_repo *r, uint32_t id, char ***comps,
+			size_t *n);
+
 /* Walks a '/'-separated path below the backup directory ("" is node 0). */
 int backup_node_walk(struct backup *b, const char *path, uint32_t *node,
 		     struct verror *e);

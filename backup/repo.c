@@ -27,6 +27,7 @@ int backup_repo_new(struct vault *v, struct cache *c,
 		r->opt = *o;
 	pthread_rwlock_init(&r->lock, NULL);
 	pthread_mutex_init(&r->catalog_lock, NULL);
+	pthread_mutex_init(&r->history_lock, NULL);
 	catalog_load(r);
 	*out = r;
 	return 0;
@@ -52,6 +53,11 @@ struct backup_repo *backup_repo_free(struct backup_repo *r)
 	catalog_save(r);
 	json_decref(r->catalog);
 	pthread_mutex_destroy(&r->catalog_lock);
+	for (i = 0; i < r->hist_n; i++)
+		free(r->hist_paths[i]);
+	free(r->hist_paths);
+	free(r->hist_slots);
+	pthread_mutex_destroy(&r->history_lock);
 	for (i = 0; i < r->nslots; i++)
 		backup_free(r->slots[i]);
 	free(r->slots);

@@ -12,13 +12,15 @@
 #include "cli/cli.h"
 #include "common/log.h"
 
-enum where { W_ROOT, W_BACKUPS, W_SCHEDULES, W_SCHEDULE, W_NODE };
+enum where { W_ROOT, W_BACKUPS, W_SCHEDULES, W_SCHEDULE, W_NODE, W_HISTORY };
 
 struct target {
 	enum where where;
 	struct backup *b;
 	uint32_t node;
 	size_t sched;
+	char *hist[8]; /* W_HISTORY: the path below history/ */
+	size_t nhist;
 };
 
 static const char *next_comp(const char **p, char *buf, size_t size)
@@ -61,6 +63,40 @@ static int resolve(struct backup_repo *repo, const char *path, struct target *t,
 		t->where = W_BACKUPS;
 		if (!next_comp(&path, comp, sizeof(comp)))
 			return 0;
+	} else if (!strcmp(comp, "history")) {
+		struct backup_version *v = NULL;
+		size_t n = 0, i;
+		int r = 0;
+
+		t->where = W_HISTORY;
+		while (next_comp(&path, comp, sizeof(comp)) && r == 0) {
+			if (t->nhist == 5)
+				r = -ENOENT;
+			else if (!(t->hist[t->nhist++] = strdup(comp)))
+				r = -ENOMEM;
+		}
+		if (r < 0)
+			return r;
+		/* an object's version is that backup's node */
+		if (t->nhist >= 2 &&
+		    backup_history_versions(repo, t->hist, t->nhist - 1, &v,
+					    &n) == 0) {
+			r = -ENOENT;
+			for (i = 0; i < n && r < 0; i++)
+				if (!strcmp(v[i].name, t->hist[t->nhist - 1])) {
+					size_t k = v[i].same_as < 0 ?
+							   i :
+							   (size_t)v[i].same_as;
+
+					t->b = backup_repo_slot(repo,
+								v[k].slot);
+					t->node = v[k].node;
+					t->where = W_NODE;
+					r = 0;
+				}
+			free(v);
+		}
+		return r;
 	} else {
 		return -ENOENT;
 	}
@@ -193,7 +229,7 @@ static int browse(int argc, char **argv, bool cat)
 	const char *cache = NULL, *path;
 	struct verror e = { { 0 } };
 	struct session s;
-	struct target t;
+	struct target t = { 0 };
 	struct backup_options bo = { 0 };
 	bool lng = false;
 	int c, r, ret = 1;
@@ -274,7 +310,44 @@ static int browse(int argc, char **argv, bool cat)
 	case W_ROOT:
 		print_top("backups", lng, NULL);
 		print_top("schedules", lng, NULL);
+		print_top("history", lng, NULL);
 		break;
+	case W_HISTORY: {
+		struct backup_version *v = NULL;
+		char **names = NULL;
+		size_t n = 0, i;
+
+		if (backup_history_versions(s.repo, t.hist, t.nhist, &v, &n) ==
+		    0) {
+			for (i = 0; i < n; i++) {
+				struct backup *vb =
+					backup_repo_slot(s.repo, v[i].slot);
+				struct backup_stat st;
+
+				if (v[i].same_as >= 0)
+					print_top(v[i].name, lng,
+						  v[v[i].same_as].name);
+				else if (!lng)
+					puts(v[i].name);
+				else if (backup_node_stat(vb, v[i].node, &st,
+							  &e) == 0)
+					print_long(v[i].name, &st);
+			}
+			free(v);
+			break;
+		}
+		r = backup_history_list(s.repo, t.hist, t.nhist, &names, &n);
+		if (r < 0) {
+			log_error("%s: %s", path, strerror(-r));
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			print_top(names[i], lng, NULL);
+			free(names[i]);
+		}
+		free(names);
+		break;
+	}
 	case W_BACKUPS: {
 		size_t i, n = backup_repo_count(s.repo), slot;
 
@@ -346,6 +419,8 @@ static int browse(int argc, char **argv, bool cat)
 	}
 	ret = 0;
 out:
+	for (size_t i = 0; i < t.nhist; i++)
+		free(t.hist[i]);
 	session_close(&s);
 	return ret;
 }

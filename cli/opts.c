@@ -72,9 +72,11 @@ int session_open(struct session *s, const char *vault_url,
 	}
 	r = backup_repo_refresh(s->repo, &e);
 	if (r < 0) {
+		/* vault_id(), not vault_url: the URL may hold a SAS token */
+		log_error_errno(r, "cannot list the backups in %s: %s",
+				vault_id(s->vault), e.msg);
 		session_close(s);
-		return log_error_errno(r, "cannot list the backups in %s: %s",
-				       vault_url, e.msg);
+		return r;
 	}
 	return 0;
 }

@@ -6,6 +6,10 @@
  *   1             /                 2  backups/     3  schedules/
  *   4             backups/latest    (a symlink)
  *   5             restore/          (fs/spool.c, with 3<<56 | id below)
+ *   4<<56 | id                      a directory of history/ (id: backup/)
+ *   5<<56 | id<<16 | version        history: a version identical to an
+ *                                   earlier one (a symlink to it); other
+ *                                   versions are the backup's own inode
  *   1<<56 | slot<<32 | node         a node of the backup in slot
  *   2<<56 | sched<<32 | 0xffffffff  schedules/<sched>/
  *   2<<56 | sched<<32 | slot        schedules/<sched>/<backup> (symlink)
@@ -37,6 +41,8 @@
 #define INO_LATEST 4
 #define T_BACKUP 1ull
 #define T_SCHED 2ull
+#define T_HDIR 4ull
+#define T_HLINK 5ull
 #define SCHED_DIR 0xffffffffu
 #define TOP_TIMEOUT 1.0
 
@@ -46,7 +52,13 @@ struct fs {
 	unsigned refresh_s;
 	pthread_mutex_t refresh_lock;
 	pthread_cond_t refresh_cond;
-	bool stopping;	     /* protected by refresh_lock */
+	bool stopping;	    /* protected by refresh_lock */
+	fuse_ino_t history; /* history/ */
+	/* the last history directory listed, for readdir's later calls */
+	pthread_mutex_t hist_lock;
+	fuse_ino_t hist_ino; /* protected by hist_lock */
+	char **hist_names;   /* protected by hist_lock */
+	size_t hist_n;	     /* protected by hist_lock */
 	struct spool *spool; /* NULL without a restore target */
 	double timeout;
 	uid_t uid;
@@ -65,6 +77,47 @@ static inline fuse_ino_t ino_make(uint64_t type, uint64_t a, uint64_t b)
 static struct fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* ---- history/ ---- */
+
+static inline fuse_ino_t hlink_ino(uint32_t dirid, size_t version)
+{
+	return (fuse_ino_t)(T_HLINK << 56 | (uint64_t)dirid << 16 | version);
+}
+
+/* The versions of the object directory dirid; -ENOTDIR... for others. */
+static int hist_versions(struct fs *fs, uint32_t dirid,
+			 struct backup_version **v, size_t *n)
+{
+	char **comps = NULL;
+	size_t nc;
+	int r = backup_history_path(fs->repo, dirid, &comps, &nc);
+
+	if (r < 0)
+		return r;
+	r = backup_history_versions(fs->repo, comps, nc, v, n);
+	free(comps);
+	return r;
+}
+
+/* The target of a history link: the name of the earlier version. */
+static int hist_link_target(struct fs *fs, fuse_ino_t ino, char *buf,
+			    size_t size)
+{
+	uint32_t dirid = (uint32_t)(((uint64_t)ino >> 16) & 0xffffffffff);
+	size_t vi = (size_t)(ino & 0xffff), n = 0;
+	struct backup_version *v = NULL;
+	int r = hist_versions(fs, dirid, &v, &n);
+
+	if (r < 0)
+		return r;
+	if (vi >= n || v[vi].same_as < 0)
+		r = -ENOENT;
+	else
+		snprintf(buf, size, "%s", v[v[vi].same_as].name);
+	free(v);
+	return r;
 }
 
 /* The attributes of any inode; *timeout gets how long they hold. */
@@ -101,7 +154,7 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		if (ino < INO_ROOT || ino > INO_SCHEDULES)
 			return -ENOENT;
 		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = ino == INO_ROOT ? (fs->spool ? 5 : 4) : 2;
+		st->st_nlink = ino == INO_ROOT ? (fs->spool ? 6 : 5) : 2;
 		return 0;
 	case T_BACKUP:
 		b = backup_repo_slot(fs->repo, INO_A(ino));
@@ -122,6 +175,29 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		*timeout = INO_B(ino) == BACKUP_NODE_ROOT ? TOP_TIMEOUT :
 							    fs->timeout;
 		return 0;
+	case T_HDIR: {
+		char **comps = NULL;
+		size_t nc;
+
+		if (backup_history_path(fs->repo, (uint32_t)(ino & 0xffffffff),
+					&comps, &nc) < 0)
+			return -ENOENT;
+		free(comps);
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		return 0;
+	}
+	case T_HLINK: {
+		char target[400];
+		int lr = hist_link_target(fs, ino, target, sizeof(target));
+
+		if (lr < 0)
+			return lr;
+		st->st_mode = S_IFLNK | 0777;
+		st->st_size = (off_t)strlen(target);
+		st->st_nlink = 1;
+		return 0;
+	}
 	case T_SCHED:
 		if (!backup_repo_schedule_name(fs->repo, INO_A(ino)))
 			return -ENOENT;
@@ -173,6 +249,8 @@ static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
 				*out = INO_BACKUPS;
 			else if (!strcmp(name, "schedules"))
 				*out = INO_SCHEDULES;
+			else if (!strcmp(name, "history"))
+				*out = fs->history;
 			else
 				return -ENOENT;
 			return 0;
@@ -206,6 +284,60 @@ static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
 			return r;
 		*out = ino_make(T_BACKUP, INO_A(parent), node);
 		return 0;
+	case T_HDIR: {
+		struct backup_version *v = NULL;
+		char **comps = NULL, **names = NULL, *c[8];
+		size_t nc, n = 0, k;
+		uint32_t id;
+
+		r = backup_history_path(
+			fs->repo, (uint32_t)(parent & 0xffffffff), &comps, &nc);
+		if (r < 0)
+			return r;
+		r = backup_history_versions(fs->repo, comps, nc, &v, &n);
+		if (r == 0) {
+			/* an object: its versions */
+			r = -ENOENT;
+			for (k = 0; k < n && r < 0; k++)
+				if (!strcmp(v[k].name, name)) {
+					*out = v[k].same_as < 0 ?
+						       ino_make(T_BACKUP,
+								v[k].slot,
+								v[k].node) :
+						       hlink_ino(
+							       (uint32_t)(parent &
+									  0xffffffff),
+							       k);
+					r = 0;
+				}
+			free(v);
+			free(comps);
+			return r;
+		}
+		if (r != -EISDIR) {
+			free(comps);
+			return r;
+		}
+		r = backup_history_list(fs->repo, comps, nc, &names, &n);
+		if (r == 0) {
+			r = -ENOENT;
+			for (k = 0; k < n; k++) {
+				if (r < 0 && !strcmp(names[k], name))
+					r = 0;
+				free(names[k]);
+			}
+			free(names);
+		}
+		if (r == 0 && nc < 7) {
+			memcpy(c, comps, nc * sizeof(*c));
+			c[nc] = (char *)name;
+			r = backup_history_id(fs->repo, c, nc + 1, &id);
+			if (r == 0)
+				*out = (fuse_ino_t)(T_HDIR << 56 | id);
+		}
+		free(comps);
+		return r;
+	}
 	case T_SCHED: {
 		size_t *slots = NULL, n = 0, k;
 
@@ -252,7 +384,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	fuse_ino_t ino;
+	fuse_ino_t ino = 0;
 	int r;
 
 	if (fs->spool && (spool_owns(parent) ||
@@ -311,6 +443,13 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		}
 		snprintf(target, sizeof(target), "%s",
 			 backup_name(backup_repo_slot(fs->repo, slot)));
+	} else if (INO_TYPE(ino) == T_HLINK) {
+		int r = hist_link_target(fs, ino, target, sizeof(target));
+
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
 	} else if (INO_TYPE(ino) == T_SCHED && INO_B(ino) != SCHED_DIR &&
 		   backup_repo_slot(fs->repo, INO_B(ino))) {
 		snprintf(target, sizeof(target), "../../backups/%s",
@@ -405,6 +544,105 @@ static bool add_entry(fuse_req_t req, struct fs *fs, char *buf, size_t size,
 	return true;
 }
 
+static void hist_cache_clear(struct fs *fs)
+{
+	size_t i;
+
+	for (i = 0; i < fs->hist_n; i++)
+		free(fs->hist_names[i]);
+	free(fs->hist_names);
+	fs->hist_names = NULL;
+	fs->hist_n = 0;
+	fs->hist_ino = 0;
+}
+
+/* Entry p of history directory ino. The listing of one directory is kept
+ * between readdir calls (a directory of 50,000 objects takes hundreds of
+ * them): entries are "name\0" + inode in text, rebuilt when another
+ * directory is listed. */
+static int hist_entry(struct fs *fs, fuse_ino_t ino, size_t p, char *name,
+		      size_t namesz, fuse_ino_t *child)
+{
+	uint32_t dirid = (uint32_t)(ino & 0xffffffff);
+	int r = 0;
+
+	pthread_mutex_lock(&fs->hist_lock);
+	if (fs->hist_ino != ino || p == 0) {
+		struct backup_version *v = NULL;
+		char **comps = NULL, **names = NULL;
+		size_t nc, n = 0, k;
+
+		hist_cache_clear(fs);
+		r = backup_history_path(fs->repo, dirid, &comps, &nc);
+		if (r == 0) {
+			r = backup_history_versions(fs->repo, comps, nc, &v,
+						    &n);
+			if (r == 0) {
+				names = calloc(n ? n : 1, sizeof(*names));
+				for (k = 0; names && k < n; k++)
+					if (asprintf(
+						    &names[k], "%s%c%llx",
+						    v[k].name, 0,
+						    (unsigned long long)(v[k].same_as < 0 ?
+										 ino_make(
+											 T_BACKUP,
+											 v[k].slot,
+											 v[k].node) :
+										 hlink_ino(
+											 dirid,
+											 k))) <
+					    0)
+						names[k] = NULL;
+				free(v);
+			} else if (r == -EISDIR) {
+				r = backup_history_list(fs->repo, comps, nc,
+							&names, &n);
+				for (k = 0; r == 0 && k < n; k++) {
+					char *c[8], *e = NULL;
+					uint32_t id = 0;
+
+					memcpy(c, comps, nc * sizeof(*c));
+					c[nc] = names[k];
+					if (nc < 7 &&
+					    backup_history_id(fs->repo, c,
+							      nc + 1,
+							      &id) == 0 &&
+					    asprintf(
+						    &e, "%s%c%llx", names[k], 0,
+						    (unsigned long long)(T_HDIR << 56 |
+									 id)) >=
+						    0) {
+						free(names[k]);
+						names[k] = e;
+					}
+				}
+			}
+			free(comps);
+		}
+		if (r == 0) {
+			fs->hist_ino = ino;
+			fs->hist_names = names;
+			fs->hist_n = n;
+		}
+	}
+	if (r == 0) {
+		if (p >= fs->hist_n) {
+			r = -ENOENT;
+		} else if (!fs->hist_names[p]) {
+			r = 0; /* lost to a failed allocation: skip */
+		} else {
+			const char *e = fs->hist_names[p];
+
+			snprintf(name, namesz, "%s", e);
+			*child = (fuse_ino_t)strtoull(e + strlen(e) + 1, NULL,
+						      16);
+			r = 1;
+		}
+	}
+	pthread_mutex_unlock(&fs->hist_lock);
+	return r;
+}
+
 /* Position p of directory ino: its name and inode. Returns 1 for an
  * entry, 0 for a hole to skip (a gone backup), -ENOENT at the end. */
 static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
@@ -425,14 +663,14 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 	switch (INO_TYPE(ino)) {
 	case 0:
 		if (ino == INO_ROOT) {
-			static const char *const top[] = { "backups",
-							   "schedules",
-							   "restore" };
-			static const fuse_ino_t tino[] = { INO_BACKUPS,
-							   INO_SCHEDULES,
-							   INO_SPOOL_ROOT };
+			static const char *const top[] = {
+				"backups", "schedules", "history", "restore"
+			};
+			const fuse_ino_t tino[] = { INO_BACKUPS, INO_SCHEDULES,
+						    fs->history,
+						    INO_SPOOL_ROOT };
 
-			if (p > 2 || (p == 2 && !fs->spool))
+			if (p > 3 || (p == 3 && !fs->spool))
 				return -ENOENT;
 			snprintf(name, namesz, "%s", top[p]);
 			*child = tino[p];
@@ -471,6 +709,8 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 			return r;
 		*child = ino_make(T_BACKUP, INO_A(ino), node);
 		return 1;
+	case T_HDIR:
+		return hist_entry(fs, ino, (size_t)p, name, namesz, child);
 	case T_SCHED: {
 		size_t *slots = NULL, n = 0;
 
@@ -510,7 +750,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	for (p = off;; p++) {
-		fuse_ino_t child;
+		fuse_ino_t child = 0;
 		int r = dir_entry(fs, ino, p, name, sizeof(name), &child, &e);
 
 		if (r == -ENOENT)
@@ -831,6 +1071,15 @@ int fs_run(const struct fs_config *cfg)
 	struct fuse_session *se;
 	int r;
 
+	{
+		uint32_t hid;
+
+		r = backup_history_id(fs.repo, NULL, 0, &hid);
+		if (r < 0)
+			return r;
+		fs.history = (fuse_ino_t)(T_HDIR << 56 | hid);
+	}
+	pthread_mutex_init(&fs.hist_lock, NULL);
 	if (cfg->restore) {
 		r = spool_new(cfg->restore, fs.uid, fs.gid, &fs.spool);
 		if (r < 0)
@@ -879,5 +1128,6 @@ int fs_run(const struct fs_config *cfg)
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);
 	spool_free(fs.spool);
+	hist_cache_clear(&fs);
 	return r < 0 ? r : 0;
 }

@@ -26,7 +26,7 @@ struct kc_merged {
 	json_t *clusters; /* name -> {"dir": s, "file": s, "v": {...}} */
 	json_t *users;
 	json_t *contexts;
-	char *current;  /* the first current-context */
+	char *current;	   /* the first current-context */
 	struct sbuf files; /* "a:b" of the files read, for messages */
 	size_t nfiles;
 };
@@ -69,13 +69,13 @@ static int get_str(json_t *o, const char *key, const char *where,
 	return 0;
 }
 
-static int get_bool(json_t *o, const char *key, const char *where,
-		    bool *out, struct verror *e)
+static int get_bool(json_t *o, const char *key, const char *where, bool *out,
+		    struct verror *e)
 {
-	static const char *const yes[] = { "true", "True", "TRUE", "yes",
-					   "Yes", "YES", "on", "On", "ON" };
-	static const char *const no[] = { "false", "False", "FALSE", "no",
-					  "No", "NO", "off", "Off", "OFF" };
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes",
+					   "YES",  "on",   "On",   "ON" };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "No",
+					  "NO",	   "off",   "Off",   "OFF" };
 	json_t *v = json_object_get(o, key);
 	size_t i;
 
@@ -113,8 +113,9 @@ static int merge_list(json_t *doc, const char *list, const char *item,
 	if (!arr || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr))
-		return verror_set(e, -EINVAL, "kubeconfig %s: %s: expected a list",
-				  path, list);
+		return verror_set(e, -EINVAL,
+				  "kubeconfig %s: %s: expected a list", path,
+				  list);
 	seen = json_object();
 	if (!seen)
 		return -ENOMEM;
@@ -144,7 +145,8 @@ static int merge_list(json_t *doc, const char *list, const char *item,
 		}
 		if (json_object_get(seen, name)) {
 			r = verror_set(e, -EINVAL,
-				       "kubeconfig %s: %s: duplicate name \"%s\"",
+				       "kubeconfig %s: %s: duplicate name "
+				       "\"%s\"",
 				       path, where, name);
 			break;
 		}
@@ -152,20 +154,20 @@ static int merge_list(json_t *doc, const char *list, const char *item,
 		v = json_object_get(el, item);
 		if (v && !json_is_null(v) && !json_is_object(v)) {
 			r = verror_set(e, -EINVAL,
-				       "kubeconfig %s: %s \"%s\": %s: expected a "
+				       "kubeconfig %s: %s \"%s\": %s: expected "
+				       "a "
 				       "mapping",
 				       path, list, name, item);
 			break;
 		}
 		if (json_object_get(map, name))
 			continue; /* the first file wins */
-		if (json_object_set_new(
-			    map, name,
-			    json_pack("{s:s,s:s,s:O}", "dir", dir, "file", path,
-				      "v",
-				      v && json_is_object(v) ? v :
-							       json_object())) <
-		    0) {
+		if (json_object_set_new(map, name,
+					json_pack("{s:s,s:s,s:O}", "dir", dir,
+						  "file", path, "v",
+						  v && json_is_object(v) ?
+							  v :
+							  json_object())) < 0) {
 			r = -ENOMEM;
 			break;
 		}
@@ -194,8 +196,8 @@ static int kc_read(const char *path, bool must_exist, struct kc_merged *m,
 	if (r < 0)
 		return verror_set(e, r, "kubeconfig %s: %s", path,
 				  strerror(-r));
-	r = kube_yaml_load((const char *)b.data, b.len, KUBE_YAML_STRINGS,
-			   NULL, &doc, e);
+	r = kube_yaml_load((const char *)b.data, b.len, KUBE_YAML_STRINGS, NULL,
+			   &doc, e);
 	kube_blob_release(&b);
 	if (r < 0)
 		return verror_prefix(e, r, "kubeconfig %s", path);
@@ -252,8 +254,7 @@ static char *resolve_path(const char *dir, const char *p)
 /* A PEM from "<key>-data" (base64) or "<key>" (a file, relative to
  * dir); data wins as in kubectl. */
 static int load_pem(json_t *v, const char *key, const char *dir,
-		    const char *where, struct kube_blob *out,
-		    struct verror *e)
+		    const char *where, struct kube_blob *out, struct verror *e)
 {
 	char dkey[64];
 	const char *data, *file;
@@ -421,7 +422,8 @@ static json_t *exec_cluster_info(const struct kube_config *c, json_t *cl)
 	ext = json_object_get(cl, "extensions");
 	json_array_foreach(ext, i, x)
 	{
-		const char *name = json_string_value(json_object_get(x, "name"));
+		const char *name = json_string_value(json_object_get(x, "nam"
+									"e"));
 
 		if (name && !strcmp(name, "client.authentication.k8s.io/exec"))
 			json_object_set(ci, "config",
@@ -520,8 +522,8 @@ static int load_exec(struct kube_config *c, json_t *x, json_t *cl,
 		r = get_bool(x, "provideClusterInfo", w, &provide, e);
 	if (r < 0)
 		return r;
-	if (!mode && !strcmp(ex->api_version,
-			     "client.authentication.k8s.io/v1"))
+	if (!mode && !strcmp(ex->api_version, "client.authentication.k8s.io/"
+					      "v1"))
 		return verror_set(e, -EINVAL,
 				  "%s: interactiveMode must be specified for "
 				  "client.authentication.k8s.io/v1",
@@ -587,7 +589,8 @@ static int load_user(struct kube_config *c, json_t *ent, json_t *cl,
 		if ((user && *user) || (pass && *pass))
 			return verror_set(e, -EINVAL,
 					  "%s: more than one authentication "
-					  "method (token and username/password)",
+					  "method (token and "
+					  "username/password)",
 					  where);
 	}
 	if (token && *token) {
@@ -618,7 +621,8 @@ static int load_user(struct kube_config *c, json_t *ent, json_t *cl,
 	if (x && !json_is_null(x)) {
 		if (!json_is_object(x))
 			return verror_set(e, -EINVAL,
-					  "%s: exec: expected a mapping", where);
+					  "%s: exec: expected a mapping",
+					  where);
 		r = load_exec(c, x, cl, dir, where, e);
 		if (r < 0)
 			return r;
@@ -626,7 +630,8 @@ static int load_user(struct kube_config *c, json_t *ent, json_t *cl,
 	ap = json_object_get(u, "auth-provider");
 	if (ap && !json_is_null(ap) && !c->token && !c->token_file &&
 	    !c->exec) {
-		const char *apn = json_string_value(json_object_get(ap, "name"));
+		const char *apn = json_string_value(json_object_get(ap, "nam"
+									"e"));
 
 		return verror_set(e, -ENOTSUP,
 				  "%s: auth-provider %s is not supported; use "
@@ -652,8 +657,7 @@ static int load_context(struct kc_merged *m, const char *name,
 				  sbuf_str(&m->files), name);
 	ctx = json_object_get(ent, "v");
 	if (asprintf(&where, "kubeconfig %s: context \"%s\"",
-		     json_string_value(json_object_get(ent, "file")),
-		     name) < 0)
+		     json_string_value(json_object_get(ent, "file")), name) < 0)
 		return -ENOMEM;
 	r = get_str(ctx, "cluster", where, &cluster, e);
 	if (r >= 0)
@@ -697,8 +701,8 @@ static int load_context(struct kc_merged *m, const char *name,
 	if (r >= 0)
 		r = set_server(c, s, where, e);
 	if (r >= 0)
-		r = get_bool(cl, "insecure-skip-tls-verify", where, &c->insecure,
-			     e);
+		r = get_bool(cl, "insecure-skip-tls-verify", where,
+			     &c->insecure, e);
 	if (r >= 0)
 		r = get_str(cl, "tls-server-name", where, &s, e);
 	if (r >= 0)
@@ -708,7 +712,8 @@ static int load_context(struct kc_merged *m, const char *name,
 	if (r >= 0)
 		r = dup_opt(s, &c->proxy_url);
 	if (r >= 0)
-		r = load_pem(cl, "certificate-authority", dir, where, &c->ca, e);
+		r = load_pem(cl, "certificate-authority", dir, where, &c->ca,
+			     e);
 	if (r < 0)
 		return r;
 	if (c->insecure && c->ca.len)
@@ -736,8 +741,7 @@ static int in_cluster(const struct kube_options *o, struct kube_config *c,
 {
 	const char *host = getenv("KUBERNETES_SERVICE_HOST");
 	const char *port = getenv("KUBERNETES_SERVICE_PORT");
-	const char *sa = o->serviceaccount_dir ? o->serviceaccount_dir :
-						 SA_DIR;
+	const char *sa = o->serviceaccount_dir ? o->serviceaccount_dir : SA_DIR;
 	_cleanup_free_ char *path = NULL;
 	struct kube_blob b = { 0 };
 	const char *pns = getenv("POD_NAMESPACE");
@@ -801,7 +805,8 @@ static int add_env_files(struct kc_merged *m, const char *list,
 		json_decref(seen);
 		return -ENOMEM;
 	}
-	for (p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+	for (p = strtok_r(copy, ":", &save); p;
+	     p = strtok_r(NULL, ":", &save)) {
 		if (json_object_get(seen, p))
 			continue;
 		json_object_set(seen, p, json_true());

@@ -53,7 +53,12 @@ static int split_gv(const char *av, const char **group, size_t *glen,
 		*group = av;
 		*glen = (size_t)(slash - av);
 		*version = slash + 1;
-		if (!*glen || *glen > 253 || !is_dns_chars(av, *glen, ".-"))
+		/* a DNS subdomain: no empty label, none starting or
+		 * ending with '-' */
+		if (!*glen || *glen > 253 || !is_dns_chars(av, *glen, ".-") ||
+		    av[0] == '.' || av[0] == '-' || av[*glen - 1] == '.' ||
+		    av[*glen - 1] == '-' || memmem(av, *glen, "..", 2) ||
+		    memmem(av, *glen, ".-", 2) || memmem(av, *glen, "-.", 2))
 			return -EINVAL;
 	}
 	if (!**version || strlen(*version) > 63 ||
@@ -90,7 +95,8 @@ static int find_kind(json_t *resources, const char *group, size_t glen,
 
 	json_array_foreach(resources, i, el)
 	{
-		const char *name = json_string_value(json_object_get(el, "name"));
+		const char *name = json_string_value(json_object_get(el, "nam"
+									 "e"));
 		const char *k = json_string_value(json_object_get(el, "kind"));
 
 		if (!name || !k || strchr(name, '/') || strcmp(k, kind))
@@ -129,8 +135,8 @@ static int fetch_gv(struct kube *k, const char *gv, json_t **out,
 	json_t *res;
 	int r;
 
-	if (asprintf(&path, "%s/%s", strchr(gv, '/') ? "/apis" : "/api",
-		     gv) < 0) {
+	if (asprintf(&path, "%s/%s", strchr(gv, '/') ? "/apis" : "/api", gv) <
+	    0) {
 		path = NULL;
 		return -ENOMEM;
 	}
@@ -236,8 +242,7 @@ void kube_invalidate_discovery(struct kube *k)
 	pthread_mutex_unlock(&k->disc_lock);
 }
 
-char *kube_path(const struct kube_resource *r, const char *ns,
-		const char *name)
+char *kube_path(const struct kube_resource *r, const char *ns, const char *name)
 {
 	struct sbuf b;
 	int x;
@@ -246,7 +251,8 @@ char *kube_path(const struct kube_resource *r, const char *ns,
 		return NULL;
 	sbuf_init(&b, KUBE_PATH_MAX);
 	if (r->group && *r->group)
-		x = sbuf_adds(&b, "/apis/") < 0 || kube_escape(&b, r->group) < 0;
+		x = sbuf_adds(&b, "/apis/") < 0 ||
+		    kube_escape(&b, r->group) < 0;
 	else
 		x = sbuf_adds(&b, "/api") < 0;
 	x = x || sbuf_addc(&b, '/') < 0 || kube_escape(&b, r->version) < 0;
@@ -285,8 +291,10 @@ static bool condition_true(json_t *crd, const char *type)
 	json_t *c;
 	size_t i;
 
-	json_array_foreach(json_object_get(json_object_get(crd, "status"),
-					   "conditions"),
+	json_array_foreach(json_object_get(json_object_get(crd, "status"), "con"
+									   "dit"
+									   "ion"
+									   "s"),
 			   i, c)
 	{
 		const char *t = json_string_value(json_object_get(c, "type"));
@@ -298,13 +306,13 @@ static bool condition_true(json_t *crd, const char *type)
 	return false;
 }
 
-int kube_wait_crd_established(struct kube *k, const char *name,
-			      long timeout_ms, struct verror *e)
+int kube_wait_crd_established(struct kube *k, const char *name, long timeout_ms,
+			      struct verror *e)
 {
 	struct kube_resource crd = { .group = (char *)"apiextensions.k8s.io",
 				     .version = (char *)"v1",
-				     .resource =
-					     (char *)"customresourcedefinitions" };
+				     .resource = (char *)"customresourcedefinit"
+							 "ions" };
 	_cleanup_free_ char *path = kube_path(&crd, NULL, name);
 	long long deadline = mono_ms() + timeout_ms;
 	long delay = 50;
@@ -340,6 +348,7 @@ int kube_wait_crd_established(struct kube *k, const char *name,
 		sleep_ms(delay);
 		delay = MIN(delay * 2, 1000L);
 	}
-	kube_invalidate_discovery(k);
+	/* no need to drop the discovery cache: kube_resolve() refetches a
+	 * group-version that lacks the kind */
 	return 0;
 }

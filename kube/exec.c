@@ -115,12 +115,12 @@ static int run(const struct kube_exec *x, struct sbuf *out, struct sbuf *err,
 		close(opipe[0]);
 		close(epipe[0]);
 		if (r == -ENOENT)
-			return verror_set(e, r,
-					  "exec plugin %s: command not "
-					  "found%s%s",
-					  x->command, x->install_hint ? "; " : "",
-					  x->install_hint ? x->install_hint :
-							    "");
+			return verror_set(
+				e, r,
+				"exec plugin %s: command not "
+				"found%s%s",
+				x->command, x->install_hint ? "; " : "",
+				x->install_hint ? x->install_hint : "");
 		return verror_set(e, r, "exec plugin %s: %s", x->command,
 				  strerror(-r));
 	}
@@ -159,8 +159,8 @@ static int run(const struct kube_exec *x, struct sbuf *out, struct sbuf *err,
 			if (i == 0 && sbuf_add(out, buf, (size_t)k) < 0)
 				too_big = true;
 			if (i == 1)
-				sbuf_add(err, buf, MIN((size_t)k,
-						       err->max - err->len));
+				sbuf_add(err, buf,
+					 MIN((size_t)k, err->max - err->len));
 		}
 		if (too_big)
 			break;
@@ -179,7 +179,8 @@ static int run(const struct kube_exec *x, struct sbuf *out, struct sbuf *err,
 				  x->command, KUBE_EXEC_TIMEOUT_MS / 1000);
 	if (too_big)
 		return verror_set(e, -E2BIG,
-				  "exec plugin %s: output larger than %zu bytes",
+				  "exec plugin %s: output larger than %zu "
+				  "bytes",
 				  x->command, KUBE_EXEC_OUT_MAX);
 	return status;
 }
@@ -199,8 +200,7 @@ static int parse_time(const char *s, time_t *out)
 			;
 	if (*p == 'Z' || *p == 'z') {
 		p++;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 &&
-		   p[3] == ':') {
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
 		off = (atol(p + 1) * 60 + atol(p + 4)) * 60;
 		if (*p == '-')
 			off = -off;
@@ -234,7 +234,8 @@ static int parse_cred(const struct kube_exec *x, const char *buf, size_t len,
 	av = json_string_value(json_object_get(j, "apiVersion"));
 	st = json_object_get(j, "status");
 	if (!kind || strcmp(kind, "ExecCredential")) {
-		verror_set(e, r, "exec plugin %s: output is not an ExecCredential",
+		verror_set(e, r,
+			   "exec plugin %s: output is not an ExecCredential",
 			   x->command);
 		goto out;
 	}
@@ -254,9 +255,9 @@ static int parse_cred(const struct kube_exec *x, const char *buf, size_t len,
 	cert = json_string_value(json_object_get(st, "clientCertificateData"));
 	key = json_string_value(json_object_get(st, "clientKeyData"));
 	exp = json_string_value(json_object_get(st, "expirationTimestamp"));
-	if (tok && (!*tok || strpbrk(tok, "\r\n") ||
-		    strlen(tok) != json_string_length(
-					   json_object_get(st, "token")))) {
+	if (tok &&
+	    (!*tok || strpbrk(tok, "\r\n") ||
+	     strlen(tok) != json_string_length(json_object_get(st, "token")))) {
 		verror_set(e, r, "exec plugin %s: status.token is malformed",
 			   x->command);
 		goto out;
@@ -315,7 +316,15 @@ int kube_exec_run(const struct kube_exec *x, struct kube_exec_cred *out,
 		const char *msg = sbuf_str(&er);
 		int n = (int)strcspn(msg, "\n");
 
-		if (WIFEXITED(r))
+		/* 127 without a word: the exec in the child failed (as
+		 * posix_spawnp reports it under valgrind, or a shell
+		 * wrapper does) */
+		if (WIFEXITED(r) && WEXITSTATUS(r) == 127 && !n)
+			r = verror_set(e, -ENOENT,
+				       "exec plugin %s: command not found%s%s",
+				       x->command, x->install_hint ? "; " : "",
+				       x->install_hint ? x->install_hint : "");
+		else if (WIFEXITED(r))
 			r = verror_set(e, -EIO,
 				       "exec plugin %s failed with exit status "
 				       "%d%s%.*s",

@@ -229,10 +229,10 @@ out:
 	return r;
 }
 
-static int setup(struct kube *k, CURL *h, const char *method,
-		 const char *url, const char *ctype, const char *payload,
-		 struct xfer *x, char *ebuf, struct curl_slist **hdrs,
-		 bool force, bool *refreshable, struct verror *e)
+static int setup(struct kube *k, CURL *h, const char *method, const char *url,
+		 const char *ctype, const char *payload, struct xfer *x,
+		 char *ebuf, struct curl_slist **hdrs, bool force,
+		 bool *refreshable, struct verror *e)
 {
 	const struct kube_config *c = &k->cfg;
 	char ct[256];
@@ -250,8 +250,7 @@ static int setup(struct kube *k, CURL *h, const char *method,
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 			 MIN(k->timeout_ms, 10000L));
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
-			 (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, k->user_agent);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
@@ -259,6 +258,10 @@ static int setup(struct kube *k, CURL *h, const char *method,
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	/* a server that rejected the credential may close the connection
+	 * (HTTP/2 GOAWAY); the retry with a fresh one must not race it */
+	if (force)
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 	if (k->connect_to)
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, k->connect_to);
 	if (c->proxy_url)
@@ -334,9 +337,9 @@ static bool idempotent(const char *m)
 	       !strcmp(m, "DELETE") || !strcmp(m, "OPTIONS");
 }
 
-static int transfer_error(struct kube *k, const char *method,
-			  const char *url, CURLcode c, const char *ebuf,
-			  bool too_big, struct verror *e)
+static int transfer_error(struct kube *k, const char *method, const char *url,
+			  CURLcode c, const char *ebuf, bool too_big,
+			  struct verror *e)
 {
 	const char *why = ebuf[0] ? ebuf : curl_easy_strerror(c);
 
@@ -424,7 +427,7 @@ int kube_request(struct kube *k, const char *method, const char *path,
 	_cleanup_free_ char *payload = NULL, *url = NULL;
 	char ebuf[CURL_ERROR_SIZE];
 	struct xfer x;
-	bool refreshed = false, refreshable;
+	bool refreshed = false, refreshable = false;
 	long status = 0;
 	CURL *h;
 	int r = 0, attempt;
@@ -433,8 +436,8 @@ int kube_request(struct kube *k, const char *method, const char *path,
 		return verror_set(e, -EINVAL, "bad HTTP method");
 	if (!valid_path(path))
 		return verror_set(e, -EINVAL, "bad request path");
-	if (content_type && (strpbrk(content_type, "\r\n") ||
-			     strlen(content_type) > 200))
+	if (content_type &&
+	    (strpbrk(content_type, "\r\n") || strlen(content_type) > 200))
 		return verror_set(e, -EINVAL, "bad content type");
 	if (body) {
 		payload = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -466,6 +469,15 @@ int kube_request(struct kube *k, const char *method, const char *path,
 		c = curl_easy_perform(h);
 		curl_slist_free_all(hdrs);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+		status = 0;
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		/* A server that refuses a request (401, 403, 413, ...) may
+		 * answer before reading the body and close the stream; curl
+		 * then reports an upload error although the answer is
+		 * there. */
+		if (c != CURLE_OK && status >= 400 && transient(c) &&
+		    !nothing_sent(c))
+			c = CURLE_OK;
 		if (c != CURLE_OK) {
 			bool too_big = c == CURLE_WRITE_ERROR;
 
@@ -473,14 +485,14 @@ int kube_request(struct kube *k, const char *method, const char *path,
 			    (nothing_sent(c) ||
 			     (transient(c) && idempotent(method)))) {
 				log_debug("%s %s: %s; retrying", method, url,
-					  ebuf[0] ? ebuf : curl_easy_strerror(c));
+					  ebuf[0] ? ebuf :
+						    curl_easy_strerror(c));
 				sleep_ms(backoff_ms(attempt, -1));
 				continue;
 			}
 			r = transfer_error(k, method, url, c, ebuf, too_big, e);
 			break;
 		}
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		if (status == 401 && refreshable && !refreshed) {
 			refreshed = true;
 			continue;
@@ -527,8 +539,8 @@ void kube_response_release(struct kube_response *r)
 
 const char *kube_status_message(const struct kube_response *resp)
 {
-	const char *m = json_string_value(json_object_get(resp->body,
-							  "message"));
+	const char *m = json_string_value(json_object_get(resp->body, "messag"
+								      "e"));
 
 	if (m && *m)
 		return m;

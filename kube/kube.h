@@ -23,8 +23,8 @@ struct kube;
 struct kube_options {
 	const char *kubeconfig; /* NULL: $KUBECONFIG, then ~/.kube/config,
 				 * then the in-cluster service account */
-	const char *context;    /* NULL: the current-context */
-	long timeout_ms;        /* per request; 0: 30 s */
+	const char *context;	/* NULL: the current-context */
+	long timeout_ms;	/* per request; 0: 30 s */
 	const char *serviceaccount_dir; /* in-cluster; NULL: /var/run/secrets/
 					 * kubernetes.io/serviceaccount */
 };
@@ -43,9 +43,9 @@ const char *kube_namespace(const struct kube *k);
 
 /* A served resource type. */
 struct kube_resource {
-	char *group;    /* "" for the core group */
-	char *version;  /* "v1" */
-	char *kind;     /* "Deployment" */
+	char *group;	/* "" for the core group */
+	char *version;	/* "v1" */
+	char *kind;	/* "Deployment" */
 	char *resource; /* "deployments" */
 	bool namespaced;
 };
@@ -89,3 +89,29 @@ int kube_request(struct kube *k, const char *method, const char *path,
  * exists"), or a short description of the HTTP status. Borrowed from
  * resp. */
 const char *kube_status_message(const struct kube_response *resp);
+
+/* ---- additions ---------------------------------------------------------- */
+
+/* The context's name (borrowed; "" for the in-cluster config), for
+ * messages such as "restoring into context prod". */
+const char *kube_context(const struct kube *k);
+
+/* An -errno for an HTTP status: 0 for 2xx, -ENOENT 404, -EEXIST 409,
+ * -EACCES 401/403, -EINVAL 400/422, -ESTALE 410, -EBUSY 429, -EIO for
+ * the rest. */
+int kube_status_errno(long status);
+
+/* GETs path and hands out the body of a 200 (*out, caller decrefs).
+ * Any other status gives kube_status_errno() with the server's message
+ * in e; transport errors as kube_request(). */
+int kube_get(struct kube *k, const char *path, json_t **out, struct verror *e);
+
+/* The server's version ("v1.34.10", from /version). Caller frees. */
+int kube_server_version(struct kube *k, char **out, struct verror *e);
+
+/* Waits until the CustomResourceDefinition name (e.g.
+ * "widgets.example.com") is Established and NamesAccepted, polling with
+ * backoff; -ETIMEDOUT after timeout_ms. A CRD that does not exist yet is
+ * waited for too. */
+int kube_wait_crd_established(struct kube *k, const char *name, long timeout_ms,
+			      struct verror *e);

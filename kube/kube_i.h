@@ -20,21 +20,21 @@
 /* Caps on what we read from the outside. A kubeconfig with a few dozen
  * clusters and embedded certificates is well under 1 MiB; the caps only
  * stop hostile or runaway input. */
-#define KUBE_CONFIG_MAX ((size_t)8 << 20)    /* one kubeconfig file */
-#define KUBE_PEM_MAX ((size_t)1 << 20)       /* a CA, certificate or key */
-#define KUBE_TOKEN_MAX ((size_t)64 << 10)    /* a token file */
-#define KUBE_BODY_MAX ((size_t)64 << 20)     /* one response body */
-#define KUBE_EXEC_OUT_MAX ((size_t)1 << 20)  /* an exec plugin's stdout */
-#define KUBE_PATH_MAX 8192                   /* a request path */
-#define KUBE_EXEC_TIMEOUT_MS 60000           /* an exec plugin's run time */
-#define KUBE_TOKEN_FILE_REREAD 60            /* seconds between re-reads */
+#define KUBE_CONFIG_MAX ((size_t)8 << 20)   /* one kubeconfig file */
+#define KUBE_PEM_MAX ((size_t)1 << 20)	    /* a CA, certificate or key */
+#define KUBE_TOKEN_MAX ((size_t)64 << 10)   /* a token file */
+#define KUBE_BODY_MAX ((size_t)64 << 20)    /* one response body */
+#define KUBE_EXEC_OUT_MAX ((size_t)1 << 20) /* an exec plugin's stdout */
+#define KUBE_PATH_MAX 8192		    /* a request path */
+#define KUBE_EXEC_TIMEOUT_MS 60000	    /* an exec plugin's run time */
+#define KUBE_TOKEN_FILE_REREAD 60	    /* seconds between re-reads */
 
 /* ---- yaml.c: libyaml events -> jansson ------------------------------ */
 
 struct kube_yaml_caps {
-	size_t max_bytes; /* input size; 0: KUBE_CONFIG_MAX */
+	size_t max_bytes;   /* input size; 0: KUBE_CONFIG_MAX */
 	unsigned max_depth; /* nesting of mappings/sequences; 0: 64 */
-	size_t max_nodes; /* scalars + collections + aliases; 0: 1M */
+	size_t max_nodes;   /* scalars + collections + aliases; 0: 1M */
 };
 
 /* Plain scalars stay strings (only null/~/empty become JSON null): what a
@@ -75,10 +75,10 @@ int kube_escape(struct sbuf *b, const char *s);
 
 struct kube_exec {
 	char *api_version; /* client.authentication.k8s.io/v1 or v1beta1 */
-	char *command;     /* resolved against the kubeconfig's directory
+	char *command;	   /* resolved against the kubeconfig's directory
 			    * when it holds a '/' */
-	char **argv;       /* NULL-terminated; argv[0] is command */
-	char **env;        /* "NAME=value", NULL-terminated */
+	char **argv;	   /* NULL-terminated; argv[0] is command */
+	char **env;	   /* "NAME=value", NULL-terminated */
 	char *install_hint;
 	char *interactive_mode;
 	char *exec_info; /* KUBERNETES_EXEC_INFO (JSON), built at open */
@@ -112,7 +112,7 @@ int kube_config_load(const struct kube_options *o, struct kube_config *c,
 /* ---- exec.c ----------------------------------------------------------- */
 
 struct kube_exec_cred {
-	char *token;           /* or NULL */
+	char *token;	       /* or NULL */
 	struct kube_blob cert; /* PEM, or empty */
 	struct kube_blob key;
 	time_t expiry; /* 0: none given (valid until a 401) */
@@ -128,7 +128,7 @@ int kube_exec_run(const struct kube_exec *x, struct kube_exec_cred *out,
 /* ---- the client ------------------------------------------------------- */
 
 struct kube_gv {
-	char *gv;          /* "v1", "apps/v1" */
+	char *gv;	   /* "v1", "apps/v1" */
 	json_t *resources; /* the APIResourceList's resources */
 };
 
@@ -146,15 +146,15 @@ struct kube {
 
 	pthread_mutex_t pool_lock;
 	CURL *pool[16]; /* protected by pool_lock */
-	size_t npool;   /* protected by pool_lock */
+	size_t npool;	/* protected by pool_lock */
 
 	pthread_mutex_t cred_lock;
 	struct kube_exec_cred exec_cred; /* protected by cred_lock */
-	bool exec_valid;                 /* protected by cred_lock */
-	char *file_token;                /* protected by cred_lock */
-	time_t file_token_read;          /* protected by cred_lock */
+	bool exec_valid;		 /* protected by cred_lock */
+	char *file_token;		 /* protected by cred_lock */
+	time_t file_token_read;		 /* protected by cred_lock */
 
 	pthread_mutex_t disc_lock;
 	struct kube_gv *gvs; /* protected by disc_lock */
-	size_t ngvs;         /* protected by disc_lock */
+	size_t ngvs;	     /* protected by disc_lock */
 };

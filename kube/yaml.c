@@ -66,8 +66,9 @@ static json_t *resolve_plain(const char *s, size_t n)
 			return json_false();
 	}
 	/* ints: [-+]?[0-9]+, 0x..., 0o... */
-	if (n && strspn(s + (s[0] == '-' || s[0] == '+'), "0123456789") ==
-			 n - (s[0] == '-' || s[0] == '+') &&
+	if (n &&
+	    strspn(s + (s[0] == '-' || s[0] == '+'), "0123456789") ==
+		    n - (s[0] == '-' || s[0] == '+') &&
 	    n > (size_t)(s[0] == '-' || s[0] == '+')) {
 		errno = 0;
 		long long v = strtoll(s, &end, 10);
@@ -128,8 +129,7 @@ static int anchor(struct yctx *c, const yaml_char_t *name, json_t *v)
 
 /* Converts the node starting with ev (which this consumes and deletes)
  * into *out. */
-static int node(struct yctx *c, yaml_event_t *ev, unsigned depth,
-		json_t **out)
+static int node(struct yctx *c, yaml_event_t *ev, unsigned depth, json_t **out)
 {
 	json_t *v = NULL, *child;
 	yaml_event_t k;
@@ -213,8 +213,8 @@ static int node(struct yctx *c, yaml_event_t *ev, unsigned depth,
 				yaml_event_delete(&k);
 				goto out;
 			}
-			if (json_object_get(v,
-					    (const char *)k.data.scalar.value)) {
+			if (json_object_get(
+				    v, (const char *)k.data.scalar.value)) {
 				r = at(c, &k, -EINVAL, "duplicate key");
 				yaml_event_delete(&k);
 				goto out;

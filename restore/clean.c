@@ -1,5 +1,5 @@
 /* clean: one item made ready to send, exactly as Velero's restore makes it
- * (pkg/restore/restore.go restoreItem, pkg/restore/actions/*.go).
+ * (pkg/restore/restore.go restoreItem, pkg/restore/actions/).
  *
  * In Velero's order: the skip rules (completed Pods and Jobs, mirror Pods,
  * automanaged APIServices), the PersistentVolume branch (without snapshot

@@ -1,4 +1,4 @@
-/* restore_i.h: the pieces of the restore engine, shared by restore/*.c and
+/* restore_i.h: the pieces of the restore engine, shared by the restore/ sources and
  * the unit tests; not for other modules.
  *
  *   parse.c      input bytes -> the objects they hold (YAML 1.1 as kubectl
@@ -22,6 +22,7 @@
 
 #include "common/error.h"
 #include "common/sbuf.h"
+#include "kube/kube.h"
 #include "restore/restore.h"
 
 /* Input caps: a file copied into restore/ is hostile until parsed. 64 MiB
@@ -188,6 +189,8 @@ struct restore_job {
 	char *backup;          /* NULL: not known */
 	char *reason;          /* REJECTED: why */
 	char *dir;             /* state_dir/<id> */
+	char *notes;           /* lines about the job as a whole
+				* ("created namespaces shop-copy") */
 	long long created;     /* unix seconds */
 	enum restore_state state;
 	struct restore_item *items;
@@ -219,6 +222,14 @@ void restore_apply_job(struct restore *r, struct restore_job *j);
 void restore_job_set_item(struct restore *r, struct restore_job *j, size_t i,
 			  enum restore_item_state s, bool dry,
 			  const char *message);
+/* job.c: the item's report label, once discovery named its type. */
+void restore_job_set_label(struct restore *r, struct restore_job *j,
+			   size_t i, const char *label);
+/* job.c: a line about the job as a whole, journalled. */
+void restore_job_note(struct restore *r, struct restore_job *j,
+		      const char *note);
+/* Whether restore_free() asked the worker to stop. */
+bool restore_stopping(struct restore *r);
 void restore_job_set_state(struct restore *r, struct restore_job *j,
 			   enum restore_state s);
 /* Sleeps up to ms unless stop is asked; returns true when it was. */

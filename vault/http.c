@@ -199,15 +199,18 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userdata)
 #define IS(name) \
 	((size_t)(colon - p) == strlen(name) && !strncasecmp(p, name, strlen(name)))
 	if (IS("etag"))
-		snprintf(r->etag, sizeof(r->etag), "%s", val);
+		copy_value(r->etag, sizeof(r->etag), val, strlen(val));
 	else if (IS("content-length"))
 		r->length = parse_i64(val);
 	else if (IS("last-modified"))
-		snprintf(r->last_modified, sizeof(r->last_modified), "%s", val);
+		copy_value(r->last_modified, sizeof(r->last_modified), val,
+			   strlen(val));
 	else if (IS("x-ms-error-code"))
-		snprintf(r->error_code, sizeof(r->error_code), "%s", val);
+		copy_value(r->error_code, sizeof(r->error_code), val,
+			   strlen(val));
 	else if (IS("retry-after"))
-		snprintf(r->retry_after, sizeof(r->retry_after), "%s", val);
+		copy_value(r->retry_after, sizeof(r->retry_after), val,
+			   strlen(val));
 	else if (IS("content-range")) {
 		/* bytes START-END/TOTAL */
 		const char *s = val;

@@ -720,8 +720,8 @@ bool remote_key_ok(const char *key)
 		if (n == 0 || (n == 1 && p[0] == '.') ||
 		    (n == 2 && !memcmp(p, "..", 2)))
 			return false;
-		if (!slash)
-			return true;
+		if (!slash || !slash[1])
+			return true; /* a directory key ends in '/' */
 		p = slash + 1;
 	}
 }

@@ -82,8 +82,9 @@ void remote_xml_error(const char *p, size_t n, char *code, size_t code_size,
 int remote_file_value(const char *path, const char *section, const char *key,
 		      bool missing_ok, char **out, struct verror *e);
 
-/* A key given to stat or a stream: non-empty, relative, at most 1024
- * bytes, no empty, "." or ".." component. */
+/* A key given to stat or a stream (or a directory key ending in '/'):
+ * non-empty, relative, at most 1024 bytes, no empty, "." or ".."
+ * component. */
 bool remote_key_ok(const char *key);
 /* For the list parsers: full (a key, or a common prefix ending in '/'
  * when is_dir) must start with prefix; fn receives the single component

@@ -1,6 +1,8 @@
 /* vault: URL parsing and dispatch to the backends. */
 #include "vault/vault_i.h"
 
+#include "common/macro.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +24,17 @@ int vault_open(const char *url, const struct vault_options *opt,
 					  url);
 		return vault_local_open(url + 7, opt, out, e);
 	}
+	if (strncmp(url, "s3://", 5) == 0)
+		return vault_s3_open(url + 5, opt, out, e);
+	if (strncmp(url, "azblob://", 9) == 0)
+		return vault_azblob_open(url + 9, opt, out, e);
+	/* only the scheme is echoed: the rest may hold a SAS token */
 	if (strstr(url, "://"))
 		return verror_set(e, -EPROTONOSUPPORT,
-				  "unsupported vault URL scheme in '%.*s' "
-				  "(supported: a path or file://)",
-				  (int)(strstr(url, "://") - url), url);
+				  "unsupported vault URL scheme '%.*s' "
+				  "(supported: a path, file://, s3://, "
+				  "azblob://)",
+				  (int)MIN(strstr(url, "://") - url, 20), url);
 	return vault_local_open(url, opt, out, e);
 }
 

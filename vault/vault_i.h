@@ -32,3 +32,9 @@ struct vault_stream {
 
 int vault_local_open(const char *path, const struct vault_options *opt,
 		     struct vault **out, struct verror *e);
+/* s3.c: rest is the URL after "s3://". */
+int vault_s3_open(const char *rest, const struct vault_options *opt,
+		  struct vault **out, struct verror *e);
+/* azblob.c: rest is the URL after "azblob://". */
+int vault_azblob_open(const char *rest, const struct vault_options *opt,
+		      struct vault **out, struct verror *e);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or find in the cache) the real servers the tests run against.
 #
-#   tests/servers/build.sh [all|etcd|kube|minio|azurite|velero|plugin] ...
+#   tests/servers/build.sh [all|etcd|kube|minio|azurite|velero|plugin|prune] ...
 #
 # Everything comes from package registries: Go modules from the Go module proxy, built with the
 # machine's Go (GOTOOLCHAIN=local, CGO_ENABLED=0, -trimpath); Azurite from npm. Pins live in
@@ -172,7 +172,11 @@ main() {
       azurite) timed azurite build_azurite ;;
       velero) timed velero-plugin-for-aws build_plugin; build_velero ;;
       plugin) timed velero-plugin-for-aws build_plugin ;;
-      *) echo "usage: $0 [all|etcd|kube|minio|azurite|velero|plugin]..." >&2; exit 2 ;;
+      prune) # drop the Go module and build caches (~12 GB), keep the binaries (~0.7 GB)
+        log "prune: removing $GOMODCACHE, $GOCACHE and the module copies"
+        "$GO" clean -modcache || true
+        rm -rf "$CACHE/go" "$CACHE"/*/src ;;
+      *) echo "usage: $0 [all|etcd|kube|minio|azurite|velero|plugin|prune]..." >&2; exit 2 ;;
     esac
   done
   log "total: $(( $(date +%s) - t0 ))s"

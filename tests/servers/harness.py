@@ -452,9 +452,10 @@ class KubeApiserver(Server):
             "current-context: admin\npreferences: {}\n")
 
     # helpers -----------------------------------------------------------------------------
-    def kubectl(self, *args, user: str = "admin", check: bool = True, input: str | None = None):
+    def kubectl(self, *args, user: str = "admin", check: bool = True, input: str | None = None,
+                timeout: float = 300):
         return run([binary("kubectl"), f"--kubeconfig={self.kubeconfig}", f"--context={user}", *args],
-                   check=check, input=input, env={**os.environ, "HOME": str(self.dir)})
+                   check=check, input=input, env={**os.environ, "HOME": str(self.dir)}, timeout=timeout)
 
     def request(self, method: str, path: str, body=None, user: str = "token-admin",
                 content_type: str = "application/json"):
@@ -728,11 +729,28 @@ class Velero(Server):
         return run([binary("velero", self.version), *args, "--kubeconfig", self.kube.kubeconfig,
                     "-n", self.namespace], check=check, env=self.env(), timeout=timeout)
 
-    def install(self, bsl_name: str = "default"):
+    def install(self, bsl_name: str = "default", in_cluster_objects: bool = True):
+        """CRDs (velero install --crds-only), namespace, credentials Secret, BSL.
+
+        in_cluster_objects: also create the ServiceAccount, ClusterRoleBinding and Deployment that
+        `velero install` would create (taken from its --dry-run output), so that backups of the
+        cluster look like those of a real installation. Nothing runs that Deployment (no kubelet).
+        """
         self.cli("install", "--crds-only")
         self.kube.kubectl("create", "namespace", self.namespace, check=False)
         creds = (f"[default]\naws_access_key_id={self.minio.access_key}\n"
                  f"aws_secret_access_key={self.minio.secret_key}\n")
+        if in_cluster_objects:
+            cf = self.dir / "credentials-velero"
+            cf.write_text(creds)
+            out = self.cli("install", "--provider", "aws", "--bucket", self.bucket, "--secret-file", cf,
+                           "--plugins", f"velero/velero-plugin-for-aws:{VELERO_PLUGIN_AWS_VERSION}",
+                           "--backup-location-config",
+                           f"region=minio,s3ForcePathStyle=true,s3Url={self.minio.url}",
+                           "--use-volume-snapshots=false", "--dry-run", "-o", "json").stdout
+            items = [i for i in json.loads(out)["items"]
+                     if i["kind"] in ("ServiceAccount", "ClusterRoleBinding", "Deployment")]
+            self.kube.apply(*items)
         self.kube.apply({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                          "metadata": {"name": "cloud-credentials", "namespace": self.namespace},
                          "stringData": {"cloud": creds}})
@@ -764,6 +782,10 @@ class Velero(Server):
         return a + self.extra_args
 
     def ready(self):
+        # this process validated the BSL (a BSL left Available by an earlier server proves nothing)
+        text = self.log_path.read_text(errors="replace")
+        if "Server starting..." not in text or "BackupStorageLocations is valid" not in text:
+            return False
         r = self.kube.kubectl("get", "backupstoragelocations.velero.io", "-n", self.namespace, "-o",
                               "jsonpath={range .items[*]}{.status.phase}{\"\\n\"}{end}", check=False)
         phases = r.stdout.split()

@@ -1,0 +1,795 @@
+/* apply: one job against the API server, as Velero's restore does it.
+ *
+ * CRDs first, each waited on until Established, then discovery is
+ * refreshed; then every other item in Velero's order (order.c). For each
+ * item: its type resolved (retried with backoff while the server does not
+ * serve it, up to type_wait_s), cleaned and transformed (clean.c,
+ * transform.c), its namespace made to exist (from the backed-up Namespace
+ * when the job holds it), then "inflight" journalled and a create POSTed
+ * (?dryRun=All in dry-run mode). On AlreadyExists the object is read back
+ * and compared after the same cleaning: every field sent already there
+ * with the same value is "unchanged" (the server's defaults and its own
+ * metadata do not count); otherwise existing=skip reports "skipped" and
+ * existing=update sends the RFC 7386 merge patch from what is there to
+ * what the backup holds.
+ *
+ * Never twice: an item found "inflight" after a restart is looked up
+ * first; if it exists carrying this job's velero.io/restore-name, it was
+ * created by the request that was cut off, and it is recorded as created.
+ *
+ * Runs on the worker thread only; the job's items are read without the
+ * lock (only this thread changes them) and changed through job.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "restore/restore_i.h"
+
+#define CRD_GR "customresourcedefinitions.apiextensions.k8s.io"
+
+struct ns_state {
+	char *name;
+	int state; /* 1 exists, 2 would be created (dry run), <0 failed */
+	char *message;
+};
+
+struct run {
+	struct restore *r;
+	struct restore_job *j;
+	json_t *from_ns;       /* original namespaces (a set) */
+	json_t *provision_pvs; /* PVs with reclaim policy Delete */
+	json_t *namespaces;    /* backed-up Namespace objects by name */
+	json_t *dry_types;     /* "group/Kind" of CRDs only dry-created */
+	struct ns_state *ns;
+	size_t n_ns;
+	char restore_label[RESTORE_LABEL_MAX + 1];
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static const char *str(json_t *o, const char *a, const char *b)
+{
+	o = json_object_get(o, a);
+	if (b)
+		o = json_object_get(o, b);
+	return json_string_value(o);
+}
+
+static void gr_of(const struct kube_resource *res, char *buf, size_t sz)
+{
+	if (res->group && *res->group)
+		snprintf(buf, sz, "%s.%s", res->resource, res->group);
+	else
+		snprintf(buf, sz, "%s", res->resource);
+}
+
+static const char *dry_query(const struct run *x)
+{
+	return x->r->o.dry_run ? "?dryRun=All" : "";
+}
+
+/* The message of a failed response: the server's own. */
+static const char *resp_message(const struct kube_response *resp)
+{
+	const char *m = kube_status_message(resp);
+
+	return m && *m ? m : "no message";
+}
+
+static bool already_exists(const struct kube_response *resp)
+{
+	const char *reason = str(resp->body, "reason", NULL);
+
+	return resp->status == 409 && (!reason || !strcmp(reason,
+							    "AlreadyExists"));
+}
+
+/* ---- namespaces -------------------------------------------------------- */
+
+static struct ns_state *ns_find(struct run *x, const char *name)
+{
+	for (size_t i = 0; i < x->n_ns; i++)
+		if (!strcmp(x->ns[i].name, name))
+			return &x->ns[i];
+	return NULL;
+}
+
+static struct ns_state *ns_add(struct run *x, const char *name, int state,
+			       const char *message)
+{
+	struct ns_state *v = realloc(x->ns, (x->n_ns + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	x->ns = v;
+	v[x->n_ns].name = strdup(name);
+	v[x->n_ns].state = state;
+	v[x->n_ns].message = message ? strdup(message) : NULL;
+	return &v[x->n_ns++];
+}
+
+/* The backed-up Namespace that becomes name: the one of that name, or
+ * with a target namespace the one the job's items came from. */
+static json_t *ns_source(struct run *x, const char *name)
+{
+	json_t *n = json_object_get(x->namespaces, name);
+	const char *k;
+	json_t *v;
+
+	if (n || !x->j->target_ns || strcmp(name, x->j->target_ns))
+		return n;
+	json_object_foreach (x->namespaces, k, v)
+		if (json_object_get(x->from_ns, k))
+			return v;
+	return NULL;
+}
+
+/* Velero's EnsureNamespaceExistsAndIsReady without the wait for a
+ * terminating namespace. Returns the state (1 exists/created, 2 dry) or
+ * -errno with *msg (static or owned by the cache). created says whether
+ * this call made it. */
+static int ns_ensure(struct run *x, const char *name, bool *created,
+		     const char **msg)
+{
+	struct kube *k = x->r->o.kube;
+	struct kube_resource res = { .group = (char *)"", .version = (char *)"v1",
+				     .kind = (char *)"Namespace",
+				     .resource = (char *)"namespaces" };
+	struct kube_response resp = { 0 };
+	struct ns_state *s = ns_find(x, name);
+	struct verror e = { { 0 } };
+	json_t *body = NULL;
+	char *path = NULL, *url = NULL;
+	int r;
+
+	*created = false;
+	if (s) {
+		*msg = s->message;
+		return s->state;
+	}
+	path = kube_path(&res, NULL, name);
+	r = path ? kube_request(k, "GET", path, NULL, NULL, &resp, &e) :
+		   -ENOMEM;
+	if (r == 0 && resp.status == 200) {
+		s = ns_add(x, name, 1, NULL);
+		goto out;
+	}
+	if (r == 0 && resp.status != 404) {
+		s = ns_add(x, name, -EIO, resp_message(&resp));
+		goto out;
+	}
+	if (r < 0) {
+		s = ns_add(x, name, r, e.msg);
+		goto out;
+	}
+	kube_response_release(&resp);
+	r = restore_clean_namespace(ns_source(x, name), name, &body);
+	if (r < 0)
+		goto out;
+	free(path);
+	path = kube_path(&res, NULL, NULL);
+	if (!path || asprintf(&url, "%s%s", path, dry_query(x)) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = kube_request(k, "POST", url, NULL, body, &resp, &e);
+	if (r < 0)
+		s = ns_add(x, name, r, e.msg);
+	else if (resp.status == 201 || resp.status == 200 ||
+		 already_exists(&resp)) {
+		*created = !already_exists(&resp);
+		s = ns_add(x, name, x->r->o.dry_run && *created ? 2 : 1, NULL);
+	} else
+		s = ns_add(x, name, -EIO, resp_message(&resp));
+out:
+	kube_response_release(&resp);
+	json_decref(body);
+	free(path);
+	free(url);
+	if (!s)
+		return r < 0 ? r : -ENOMEM;
+	*msg = s->message;
+	return s->state;
+}
+
+static void ns_note(struct run *x, const char *name, bool created, int st)
+{
+	char *n;
+
+	if (!created)
+		return;
+	if (asprintf(&n, st == 2 ? "would create namespaces %s (dry run)" :
+				   "created namespaces %s",
+		     name) < 0)
+		return;
+	restore_job_note(x->r, x->j, n);
+	free(n);
+}
+
+/* ---- types --------------------------------------------------------------- */
+
+/* Resolves obj's type, waiting while it is not served. Returns 0, 1 when
+ * a dry run will never see the type (its CRD was only dry-created),
+ * -ENOENT after the deadline, -ECANCELED when stopping, other -errno. */
+static int resolve_wait(struct run *x, json_t *obj, struct kube_resource *res,
+			struct verror *e)
+{
+	const char *av = str(obj, "apiVersion", NULL);
+	const char *kind = str(obj, "kind", NULL);
+	long long deadline = now_ms() + x->r->o.type_wait_s * 1000LL;
+	long backoff = 250;
+	char key[512];
+	const char *slash = strchr(av, '/');
+
+	snprintf(key, sizeof(key), "%.*s/%s", slash ? (int)(slash - av) : 0,
+		 av, kind);
+	for (;;) {
+		int r = kube_resolve(x->r->o.kube, av, kind, res, e);
+
+		if (r != -ENOENT)
+			return r;
+		if (json_object_get(x->dry_types, key))
+			return 1;
+		if (now_ms() >= deadline)
+			return verror_set(e, -ENOENT,
+					  "the server does not serve %s %s "
+					  "(waited %us)",
+					  av, kind, x->r->o.type_wait_s);
+		if (restore_sleep(x->r, backoff))
+			return -ECANCELED;
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+		kube_invalidate_discovery(x->r->o.kube);
+	}
+}
+
+/* Waits until the CRD name has condition Established (Velero waits for
+ * it before restoring its objects). */
+static int crd_wait(struct run *x, const char *name, struct verror *e)
+{
+	struct kube_resource res = { .group = (char *)"apiextensions.k8s.io",
+				     .version = (char *)"v1",
+				     .kind = (char *)"CustomResourceDefinition",
+				     .resource = (char *)"customresourcedefinitions" };
+	long long deadline = now_ms() + x->r->o.type_wait_s * 1000LL;
+	char *path = kube_path(&res, NULL, name);
+	int r = -ENOMEM;
+
+	while (path) {
+		struct kube_response resp = { 0 };
+		json_t *conds, *c;
+		size_t i;
+		bool ok = false;
+
+		r = kube_request(x->r->o.kube, "GET", path, NULL, NULL, &resp,
+				 e);
+		if (r < 0)
+			break;
+		conds = json_object_get(json_object_get(resp.body, "status"),
+					"conditions");
+		json_array_foreach (conds, i, c)
+			if (!strcmp(str(c, "type", NULL) ?: "", "Established") &&
+			    !strcmp(str(c, "status", NULL) ?: "", "True"))
+				ok = true;
+		kube_response_release(&resp);
+		if (ok) {
+			r = 0;
+			break;
+		}
+		if (now_ms() >= deadline) {
+			r = verror_set(e, -ETIMEDOUT,
+				       "not established after %us",
+				       x->r->o.type_wait_s);
+			break;
+		}
+		if (restore_sleep(x->r, 200)) {
+			r = -ECANCELED;
+			break;
+		}
+	}
+	free(path);
+	kube_invalidate_discovery(x->r->o.kube);
+	return r;
+}
+
+/* ---- one item ------------------------------------------------------------ */
+
+/* Compares what the cluster holds with what would be sent (Velero: reset
+ * both, copy the restore labels across). */
+static bool same_as_cluster(json_t *want, json_t *have)
+{
+	json_t *w = json_deep_copy(want), *h = json_deep_copy(have);
+	json_t *wl, *hmd;
+	const char *k;
+	json_t *v;
+	bool same;
+
+	restore_clean_reset(w);
+	restore_clean_reset(h);
+	json_object_del(json_object_get(w, "metadata"), "managedFields");
+	json_object_del(json_object_get(h, "metadata"), "managedFields");
+	wl = json_object_get(json_object_get(w, "metadata"), "labels");
+	hmd = json_object_get(h, "metadata");
+	if (json_is_object(hmd)) {
+		json_t *hl = json_object_get(hmd, "labels");
+
+		if (!json_is_object(hl)) {
+			hl = json_object();
+			json_object_set_new(hmd, "labels", hl);
+		}
+		json_object_foreach (wl, k, v)
+			if (!strncmp(k, "velero.io/", 10))
+				json_object_set(hl, k, v);
+	}
+	same = restore_json_subset(w, h);
+	json_decref(w);
+	json_decref(h);
+	return same;
+}
+
+/* The existing object, cleaned for a diff: what update patches from. */
+static json_t *diff_base(json_t *have)
+{
+	json_t *h = json_deep_copy(have);
+
+	restore_clean_reset(h);
+	json_object_del(json_object_get(h, "metadata"), "managedFields");
+	return h;
+}
+
+static int on_exists(struct run *x, size_t i, json_t *obj,
+		     const struct kube_resource *res, const char *objpath)
+{
+	struct kube *k = x->r->o.kube;
+	struct kube_response resp = { 0 };
+	struct verror e = { { 0 } };
+	json_t *base = NULL, *patch = NULL;
+	char *url = NULL;
+	bool dry = x->r->o.dry_run;
+	int r;
+
+	(void)res;
+	r = kube_request(k, "GET", objpath, NULL, NULL, &resp, &e);
+	if (r < 0 || resp.status != 200) {
+		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry,
+				     r < 0 ? e.msg : resp_message(&resp));
+		goto out;
+	}
+	if (same_as_cluster(obj, resp.body)) {
+		restore_job_set_item(x->r, x->j, i, ITEM_UNCHANGED, dry,
+				     "already exists, same as the backup");
+		goto out;
+	}
+	if (x->r->o.existing != RESTORE_EXISTING_UPDATE) {
+		restore_job_set_item(x->r, x->j, i, ITEM_SKIPPED, dry,
+				     "already exists (different from the "
+				     "backup)");
+		goto out;
+	}
+	base = diff_base(resp.body);
+	patch = restore_merge_diff(base, obj);
+	kube_response_release(&resp);
+	if (!patch) {
+		restore_job_set_item(x->r, x->j, i, ITEM_UNCHANGED, dry,
+				     "already exists, same as the backup");
+		goto out;
+	}
+	/* status and server-owned metadata are not the backup's to set */
+	json_object_del(patch, "status");
+	if (asprintf(&url, "%s%s", objpath, dry_query(x)) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = kube_request(k, "PATCH", url, "application/merge-patch+json",
+			 patch, &resp, &e);
+	if (r < 0)
+		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, e.msg);
+	else if (resp.status == 200 || resp.status == 201)
+		restore_job_set_item(x->r, x->j, i, ITEM_UPDATED, dry, NULL);
+	else
+		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry,
+				     resp_message(&resp));
+out:
+	kube_response_release(&resp);
+	json_decref(base);
+	json_decref(patch);
+	free(url);
+	return r;
+}
+
+/* Velero's secret action, the part that needs the cluster: a token
+ * Secret named <sa>-token-* of a ServiceAccount that exists is made again
+ * by the cluster, so it is not restored. */
+static bool token_secret_of_existing_sa(struct run *x, json_t *obj,
+					const char *ns)
+{
+	struct kube_resource res = { .group = (char *)"", .version = (char *)"v1",
+				     .kind = (char *)"ServiceAccount",
+				     .resource = (char *)"serviceaccounts",
+				     .namespaced = true };
+	struct kube_response resp = { 0 };
+	const char *name = str(obj, "metadata", "name");
+	char *path;
+	json_t *sa;
+	size_t i;
+	bool found = false;
+
+	if (strcmp(str(obj, "type", NULL) ?: "",
+		   "kubernetes.io/service-account-token"))
+		return false;
+	path = kube_path(&res, ns, NULL);
+	if (path && kube_request(x->r->o.kube, "GET", path, NULL, NULL, &resp,
+				 NULL) == 0 &&
+	    resp.status == 200) {
+		json_array_foreach (json_object_get(resp.body, "items"), i,
+				    sa) {
+			const char *n = str(sa, "metadata", "name");
+			char prefix[300];
+
+			snprintf(prefix, sizeof(prefix), "%s-token-",
+				 n ? n : "");
+			if (n && !strncmp(name, prefix, strlen(prefix)))
+				found = true;
+		}
+	}
+	kube_response_release(&resp);
+	free(path);
+	return found;
+}
+
+/* After a restart: was the cut-off create done? */
+static bool created_before(struct run *x, const char *objpath)
+{
+	struct kube_response resp = { 0 };
+	bool ours = false;
+
+	if (kube_request(x->r->o.kube, "GET", objpath, NULL, NULL, &resp,
+			 NULL) == 0 &&
+	    resp.status == 200) {
+		const char *l = str(json_object_get(resp.body, "metadata"),
+				    "labels", NULL);
+
+		(void)l;
+		l = json_string_value(json_object_get(
+			json_object_get(json_object_get(resp.body, "metadata"),
+					"labels"),
+			"velero.io/restore-name"));
+		ours = l && !strcmp(l, x->restore_label);
+	}
+	kube_response_release(&resp);
+	return ours;
+}
+
+static void apply_item(struct run *x, size_t i)
+{
+	struct restore_item *it = &x->j->items[i];
+	struct kube *k = x->r->o.kube;
+	struct kube_resource res = { 0 };
+	struct kube_response resp = { 0 };
+	struct verror e = { { 0 } };
+	struct restore_clean c = {
+		.target_ns = x->j->target_ns,
+		.from_ns = x->from_ns,
+		.default_ns = kube_namespace(k),
+		.backup = x->j->backup,
+		.restore = x->j->id,
+		.provision_pvs = x->provision_pvs,
+	};
+	json_t *obj = NULL;
+	const char *skip = NULL, *ns, *name, *msg = NULL;
+	char gr[300], *label = NULL, *objpath = NULL, *colpath = NULL;
+	char *url = NULL;
+	bool dry = x->r->o.dry_run, was_inflight = it->state == ITEM_INFLIGHT;
+	bool created;
+	int r;
+
+	r = resolve_wait(x, it->obj, &res, &e);
+	if (r == -ECANCELED)
+		return; /* stays pending for the next start */
+	if (r == 1) {
+		restore_job_set_item(x->r, x->j, i, ITEM_CREATED, true,
+				     "its type comes with a CRD of this job, "
+				     "not checked by the server");
+		return;
+	}
+	if (r < 0) {
+		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, e.msg);
+		return;
+	}
+	gr_of(&res, gr, sizeof(gr));
+	c.gr = gr;
+	obj = json_deep_copy(it->obj);
+	if (!obj)
+		goto fail_nomem;
+	r = restore_clean_item(obj, &c, &skip);
+	if (r < 0)
+		goto fail_nomem;
+	if (r == 1) {
+		restore_job_set_item(x->r, x->j, i, ITEM_SKIPPED, dry, skip);
+		goto out;
+	}
+	r = restore_transform_apply(x->r->transform, obj, gr, &e);
+	if (r < 0) {
+		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, e.msg);
+		goto out;
+	}
+	r = restore_clean_finish(obj, &c, res.namespaced);
+	if (r < 0)
+		goto fail_nomem;
+	ns = res.namespaced ? str(obj, "metadata", "namespace") : NULL;
+	name = str(obj, "metadata", "name");
+	if (asprintf(&label, ns ? "%s %s/%s" : "%s %s%s", gr, ns ? ns : "",
+		     name) < 0)
+		goto fail_nomem;
+	restore_job_set_label(x->r, x->j, i, label);
+	objpath = kube_path(&res, ns, name);
+	colpath = kube_path(&res, ns, NULL);
+	if (!objpath || !colpath ||
+	    asprintf(&url, "%s%s", colpath, dry_query(x)) < 0)
+		goto fail_nomem;
+	if (ns) {
+		r = ns_ensure(x, ns, &created, &msg);
+		ns_note(x, ns, created, r);
+		if (r < 0) {
+			char *m = NULL;
+
+			if (asprintf(&m, "namespace %s: %s", ns,
+				     msg ? msg : strerror(-r)) < 0)
+				goto fail_nomem;
+			restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, m);
+			free(m);
+			goto out;
+		}
+		if (!strcmp(gr, "secrets") &&
+		    token_secret_of_existing_sa(x, obj, ns)) {
+			restore_job_set_item(x->r, x->j, i, ITEM_SKIPPED, dry,
+					     "a ServiceAccount token: the "
+					     "cluster makes it again");
+			goto out;
+		}
+		if (r == 2) {
+			/* the server cannot dry-run into a namespace that a
+			 * dry run did not create */
+			restore_job_set_item(x->r, x->j, i, ITEM_CREATED, true,
+					     "in a namespace that does not "
+					     "exist yet, not checked by the "
+					     "server");
+			goto out;
+		}
+	}
+	if (was_inflight && !dry && created_before(x, objpath)) {
+		restore_job_set_item(x->r, x->j, i, ITEM_CREATED, false,
+				     "(confirmed after a restart)");
+		goto out;
+	}
+	restore_job_set_item(x->r, x->j, i, ITEM_INFLIGHT, dry, NULL);
+	r = kube_request(k, "POST", url, NULL, obj, &resp, &e);
+	if (r < 0) {
+		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, e.msg);
+	} else if (resp.status == 201 || resp.status == 200 ||
+		   resp.status == 202) {
+		restore_job_set_item(x->r, x->j, i, ITEM_CREATED, dry, NULL);
+		if (!strcmp(gr, CRD_GR)) {
+			if (dry) {
+				char key[512];
+				const char *g = str(obj, "spec", "group");
+				const char *kd = str(json_object_get(
+							     obj, "spec"),
+						     "names", "kind");
+
+				snprintf(key, sizeof(key), "%s/%s", g ?: "",
+					 kd ?: "");
+				json_object_set_new(x->dry_types, key,
+						    json_true());
+			} else if (crd_wait(x, name, &e) < 0) {
+				restore_job_note(x->r, x->j, e.msg);
+			}
+		}
+	} else if (already_exists(&resp)) {
+		kube_response_release(&resp);
+		on_exists(x, i, obj, &res, objpath);
+	} else {
+		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry,
+				     resp_message(&resp));
+	}
+	goto out;
+fail_nomem:
+	restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry,
+			     "out of memory");
+out:
+	kube_response_release(&resp);
+	kube_resource_release(&res);
+	json_decref(obj);
+	free(label);
+	free(objpath);
+	free(colpath);
+	free(url);
+}
+
+/* A Namespace item: created (Velero's getNamespace), never labelled. */
+static void apply_namespace(struct run *x, size_t i)
+{
+	json_t *obj = x->j->items[i].obj;
+	const char *name = str(obj, "metadata", "name");
+	const char *msg = NULL;
+	bool created;
+	char *label = NULL;
+	int r;
+
+	if (x->j->target_ns && json_object_get(x->from_ns, name))
+		name = x->j->target_ns;
+	if (asprintf(&label, "namespaces %s", name) >= 0) {
+		restore_job_set_label(x->r, x->j, i, label);
+		free(label);
+	}
+	r = ns_ensure(x, name, &created, &msg);
+	if (r < 0)
+		restore_job_set_item(x->r, x->j, i, ITEM_FAILED,
+				     x->r->o.dry_run,
+				     msg ? msg : strerror(-r));
+	else if (created)
+		restore_job_set_item(x->r, x->j, i, ITEM_CREATED, r == 2, NULL);
+	else
+		restore_job_set_item(x->r, x->j, i, ITEM_SKIPPED,
+				     x->r->o.dry_run, "already exists");
+}
+
+static bool done_state(enum restore_item_state s)
+{
+	return s != ITEM_PENDING && s != ITEM_INFLIGHT;
+}
+
+static bool is_kind(json_t *obj, const char *group_prefix, const char *kind)
+{
+	const char *av = str(obj, "apiVersion", NULL) ?: "";
+	const char *k = str(obj, "kind", NULL) ?: "";
+
+	return !strcmp(k, kind) && !strncmp(av, group_prefix,
+					    strlen(group_prefix));
+}
+
+static void run_prepare(struct run *x)
+{
+	for (size_t i = 0; i < x->j->n_items; i++) {
+		json_t *o = x->j->items[i].obj;
+		const char *ns = str(o, "metadata", "namespace");
+		const char *name = str(o, "metadata", "name");
+
+		if (ns && *ns)
+			json_object_set_new(x->from_ns, ns, json_true());
+		if (is_kind(o, "v1", "Namespace")) {
+			json_object_set(x->namespaces, name, o);
+			json_object_set_new(x->from_ns, name, json_true());
+		}
+		if (is_kind(o, "v1", "PersistentVolume") &&
+		    !strcmp(str(o, "spec", "persistentVolumeReclaimPolicy") ?:
+				    "",
+			    "Delete"))
+			json_array_append_new(x->provision_pvs,
+					      json_string(name));
+	}
+}
+
+void restore_apply_job(struct restore *r, struct restore_job *j)
+{
+	struct run x = { .r = r, .j = j };
+	struct restore_order_item *order = NULL;
+	size_t n = 0, failed = 0;
+
+	x.from_ns = json_object();
+	x.provision_pvs = json_array();
+	x.namespaces = json_object();
+	x.dry_types = json_object();
+	restore_valid_label(j->id, x.restore_label, sizeof(x.restore_label));
+	restore_job_set_state(r, j, RESTORE_RUNNING);
+	if (!r->o.kube) {
+		for (size_t i = 0; i < j->n_items; i++)
+			if (!done_state(j->items[i].state))
+				restore_job_set_item(r, j, i, ITEM_FAILED,
+						     false,
+						     "no cluster: velerofs was "
+						     "started without a "
+						     "kubeconfig");
+		goto end;
+	}
+	run_prepare(&x);
+	order = calloc(j->n_items ? j->n_items : 1, sizeof(*order));
+	if (!order)
+		goto end;
+	/* pass 1: CRDs */
+	for (size_t i = 0; i < j->n_items; i++) {
+		json_t *o = j->items[i].obj;
+
+		if (!is_kind(o, "apiextensions.k8s.io/",
+			     "CustomResourceDefinition"))
+			continue;
+		order[n].index = i;
+		order[n].gr = CRD_GR;
+		order[n].ns = "";
+		order[n].name = str(o, "metadata", "name");
+		n++;
+	}
+	restore_order_sort(order, n);
+	for (size_t k = 0; k < n && !restore_stopping(r); k++)
+		if (!done_state(j->items[order[k].index].state))
+			apply_item(&x, order[k].index);
+	/* pass 2: the rest, in Velero's order (types guessed where the
+	 * server cannot say yet: a CR's CRD may be on its way) */
+	{
+		char (*grs)[300] = calloc(j->n_items ? j->n_items : 1,
+					  sizeof(*grs));
+		size_t m = 0;
+
+		if (!grs)
+			goto end;
+		kube_invalidate_discovery(r->o.kube);
+		for (size_t i = 0; i < j->n_items; i++) {
+			json_t *o = j->items[i].obj;
+			const char *av = str(o, "apiVersion", NULL);
+			const char *kind = str(o, "kind", NULL);
+			struct kube_resource res = { 0 };
+
+			if (is_kind(o, "apiextensions.k8s.io/",
+				    "CustomResourceDefinition"))
+				continue;
+			if (kube_resolve(r->o.kube, av, kind, &res, NULL) == 0)
+				gr_of(&res, grs[i], sizeof(grs[i]));
+			else
+				restore_guess_resource(av, kind, grs[i],
+						       sizeof(grs[i]));
+			kube_resource_release(&res);
+			order[m].index = i;
+			order[m].gr = grs[i];
+			order[m].ns = str(o, "metadata", "namespace") ?: "";
+			order[m].name = str(o, "metadata", "name");
+			m++;
+		}
+		restore_order_sort(order, m);
+		for (size_t k = 0; k < m && !restore_stopping(r); k++) {
+			size_t i = order[k].index;
+
+			if (done_state(j->items[i].state))
+				continue;
+			if (!strcmp(order[k].gr, "namespaces"))
+				apply_namespace(&x, i);
+			else
+				apply_item(&x, i);
+		}
+		free(grs);
+	}
+end:
+	if (!restore_stopping(r)) {
+		bool all = true;
+
+		for (size_t i = 0; i < j->n_items; i++) {
+			if (j->items[i].state == ITEM_FAILED)
+				failed++;
+			if (!done_state(j->items[i].state))
+				all = false;
+		}
+		if (all)
+			restore_job_set_state(r, j,
+					      failed ? RESTORE_FAILED :
+						       RESTORE_DONE);
+		else
+			restore_job_set_state(r, j, RESTORE_FAILED);
+	}
+	for (size_t i = 0; i < x.n_ns; i++) {
+		free(x.ns[i].name);
+		free(x.ns[i].message);
+	}
+	free(x.ns);
+	free(order);
+	json_decref(x.from_ns);
+	json_decref(x.provision_pvs);
+	json_decref(x.namespaces);
+	json_decref(x.dry_types);
+}

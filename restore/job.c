@@ -1,0 +1,1047 @@
+/* job: the public API of restore.h, the jobs on disk and the worker.
+ *
+ * On disk, under state_dir (0700), one directory per job:
+ *   <id>/job.json  what the job is: id, source, target namespace, backup,
+ *                  creation time, and the parsed items (or, for a REJECTED
+ *                  job, the reason and no items). Written once, to a
+ *                  temporary name, fsynced, renamed, the directory fsynced:
+ *                  when restore_input_commit() returns, the job survives a
+ *                  crash.
+ *   <id>/journal   one JSON line per change, appended and fdatasynced
+ *                  before the change has effect: {"i":3,"s":"inflight"}
+ *                  before an item's request is sent, {"i":3,"s":"created",
+ *                  "m":"..."} after; {"job":"done"}; {"note":"..."}. A torn
+ *                  last line (a crash while writing it) is ignored.
+ * Loading replays the journal; an item left "inflight" is checked against
+ * the cluster by apply.c before anything is sent again.
+ *
+ * One worker thread applies the jobs, oldest first, one at a time. The
+ * kubeconfig's credentials are never written here: job records hold only
+ * objects from the input and the API server's messages. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "restore/restore_i.h"
+
+/* A job.json holds at most the input's objects; JSON of a 64 MiB YAML
+ * input stays well under 4x that. */
+#define JOB_FILE_MAX ((size_t)256 << 20)
+#define JOURNAL_MAX ((size_t)64 << 20)
+
+struct restore_input {
+	struct restore *r; /* borrowed */
+	char *target_ns;
+	char *source;
+	char *buf;
+	size_t len, cap;
+};
+
+static const char *const item_names[] = {
+	[ITEM_PENDING] = "pending",	[ITEM_INFLIGHT] = "inflight",
+	[ITEM_CREATED] = "created",	[ITEM_UPDATED] = "updated",
+	[ITEM_UNCHANGED] = "unchanged", [ITEM_SKIPPED] = "skipped",
+	[ITEM_FAILED] = "failed",
+};
+
+const char *restore_item_state_name(enum restore_item_state s)
+{
+	return (unsigned)s < ARRAY_SIZE(item_names) ? item_names[s] : "?";
+}
+
+static int item_state_parse(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(item_names); i++)
+		if (s && !strcmp(s, item_names[i]))
+			return (int)i;
+	return -1;
+}
+
+const char *restore_state_name(enum restore_state s)
+{
+	static const char *const names[] = {
+		[RESTORE_PENDING] = "pending", [RESTORE_RUNNING] = "running",
+		[RESTORE_DONE] = "done",       [RESTORE_FAILED] = "failed",
+		[RESTORE_REJECTED] = "rejected",
+	};
+
+	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+static bool terminal(enum restore_state s)
+{
+	return s == RESTORE_DONE || s == RESTORE_FAILED ||
+	       s == RESTORE_REJECTED;
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static int fsync_dir(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
+/* Writes data to dir/name through dir/.name.tmp, fsync, rename. */
+static int write_atomic(const char *dir, const char *name, const char *data,
+			size_t len)
+{
+	_cleanup_free_ char *tmp = NULL, *dst = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t off = 0;
+
+	if (asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0 ||
+	    asprintf(&dst, "%s/%s", dir, name) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			unlink(tmp);
+			return -errno;
+		}
+		off += w;
+	}
+	if (fsync(fd) < 0 || rename(tmp, dst) < 0) {
+		int r = -errno;
+
+		unlink(tmp);
+		return r;
+	}
+	return fsync_dir(dir);
+}
+
+static int read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct sbuf b;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	sbuf_init(&b, max);
+	for (;;) {
+		char *p = sbuf_reserve(&b, 65536, &r);
+		ssize_t n;
+
+		if (!p)
+			break;
+		n = read(fd, p, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		sbuf_commit(&b, n);
+	}
+	if (r < 0) {
+		sbuf_release(&b);
+		return r;
+	}
+	if (!b.buf && sbuf_addc(&b, 0) == 0)
+		b.len = 0;
+	*out = sbuf_take(&b, len);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int journal_append(struct restore_job *j, json_t *line)
+{
+	char *s = json_dumps(line, JSON_COMPACT);
+	size_t n, off = 0;
+	int r = 0;
+
+	if (!s)
+		return -ENOMEM;
+	if (j->journal_fd < 0) {
+		char *p;
+
+		if (asprintf(&p, "%s/journal", j->dir) < 0) {
+			free(s);
+			return -ENOMEM;
+		}
+		j->journal_fd = open(p, O_WRONLY | O_CREAT | O_APPEND |
+						O_CLOEXEC,
+				     0600);
+		free(p);
+		if (j->journal_fd < 0) {
+			r = -errno;
+			free(s);
+			return r;
+		}
+	}
+	n = strlen(s);
+	s[n++] = '\n'; /* json_dumps left room: the NUL */
+	while (off < n) {
+		ssize_t w = write(j->journal_fd, s + off, n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			r = -errno;
+			break;
+		}
+		off += w;
+	}
+	if (r == 0 && fdatasync(j->journal_fd) < 0)
+		r = -errno;
+	free(s);
+	if (r < 0)
+		log_warning_errno(r, "restore job %s: journal: %m", j->id);
+	return r;
+}
+
+/* ---- jobs in memory ---------------------------------------------------- */
+
+static void job_free(struct restore_job *j)
+{
+	if (!j)
+		return;
+	for (size_t i = 0; i < j->n_items; i++) {
+		json_decref(j->items[i].obj);
+		free(j->items[i].message);
+		free(j->items[i].label);
+	}
+	free(j->items);
+	free(j->id);
+	free(j->source);
+	free(j->target_ns);
+	free(j->backup);
+	free(j->reason);
+	free(j->dir);
+	free(j->notes);
+	if (j->journal_fd >= 0)
+		close(j->journal_fd);
+	free(j);
+}
+
+/* "deployments.apps shop/web" with the namespace the item will go to. */
+static char *item_label(const struct restore_job *j, json_t *obj,
+			const char *default_ns)
+{
+	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	json_t *md = json_object_get(obj, "metadata");
+	const char *name = json_string_value(json_object_get(md, "name"));
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	char gr[300];
+	char *s = NULL;
+	int nsd = restore_guess_namespaced(av, kind);
+
+	restore_guess_resource(av, kind, gr, sizeof(gr));
+	if (!strcmp(kind ? kind : "", "Namespace") && j->target_ns)
+		name = j->target_ns;
+	if (nsd == 0 || (nsd < 0 && !(ns && *ns) && !j->target_ns))
+		return asprintf(&s, "%s %s", gr, name) < 0 ? NULL : s;
+	if (j->target_ns)
+		ns = j->target_ns;
+	else if (!ns || !*ns)
+		ns = default_ns;
+	return asprintf(&s, "%s %s/%s", gr, ns, name) < 0 ? NULL : s;
+}
+
+static struct restore_job *job_find(struct restore *r, const char *id)
+{
+	for (struct restore_job *j = r->jobs; j; j = j->next)
+		if (!strcmp(j->id, id))
+			return j;
+	return NULL;
+}
+
+static void job_append(struct restore *r, struct restore_job *j)
+{
+	struct restore_job **p = &r->jobs;
+
+	while (*p)
+		p = &(*p)->next;
+	*p = j;
+}
+
+static const char *default_ns(struct restore *r)
+{
+	const char *ns = r->o.kube ? kube_namespace(r->o.kube) : NULL;
+
+	return ns && *ns ? ns : "default";
+}
+
+/* Makes the job's items from the parsed array (stolen references kept). */
+static int job_set_items(struct restore *r, struct restore_job *j,
+			 json_t *items)
+{
+	size_t i;
+	json_t *o;
+
+	j->n_items = json_array_size(items);
+	j->items = calloc(j->n_items ? j->n_items : 1, sizeof(*j->items));
+	if (!j->items)
+		return -ENOMEM;
+	json_array_foreach (items, i, o) {
+		j->items[i].obj = json_incref(o);
+		j->items[i].label = item_label(j, o, default_ns(r));
+		if (!j->items[i].label)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void restore_job_set_item(struct restore *r, struct restore_job *j, size_t i,
+			  enum restore_item_state s, bool dry,
+			  const char *message)
+{
+	json_t *line = json_pack("{s:I, s:s}", "i", (json_int_t)i, "s",
+				 restore_item_state_name(s));
+
+	if (line && message)
+		json_object_set_new(line, "m", json_string(message));
+	if (line && dry)
+		json_object_set_new(line, "dry", json_true());
+	/* on disk first: "inflight" must be durable before the request */
+	if (line)
+		journal_append(j, line);
+	json_decref(line);
+	pthread_mutex_lock(&r->lock);
+	j->items[i].state = s;
+	j->items[i].dry = dry;
+	free(j->items[i].message);
+	j->items[i].message = message ? strdup(message) : NULL;
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void restore_job_set_label(struct restore *r, struct restore_job *j,
+			   size_t i, const char *label)
+{
+	char *l = strdup(label);
+
+	if (!l)
+		return;
+	pthread_mutex_lock(&r->lock);
+	free(j->items[i].label);
+	j->items[i].label = l;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void restore_job_note(struct restore *r, struct restore_job *j,
+		      const char *note)
+{
+	json_t *line = json_pack("{s:s}", "note", note);
+	char *n;
+
+	if (line)
+		journal_append(j, line);
+	json_decref(line);
+	pthread_mutex_lock(&r->lock);
+	if (asprintf(&n, "%s%s\n", j->notes ? j->notes : "", note) >= 0) {
+		free(j->notes);
+		j->notes = n;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void restore_job_set_state(struct restore *r, struct restore_job *j,
+			   enum restore_state s)
+{
+	json_t *line = json_pack("{s:s}", "job", restore_state_name(s));
+
+	if (line)
+		journal_append(j, line);
+	json_decref(line);
+	pthread_mutex_lock(&r->lock);
+	j->state = s;
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+}
+
+bool restore_sleep(struct restore *r, long ms)
+{
+	struct timespec ts;
+	bool stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop &&
+	       pthread_cond_timedwait(&r->changed, &r->lock, &ts) != ETIMEDOUT)
+		;
+	stop = r->stop;
+	pthread_mutex_unlock(&r->lock);
+	return stop;
+}
+
+bool restore_stopping(struct restore *r)
+{
+	bool stop;
+
+	pthread_mutex_lock(&r->lock);
+	stop = r->stop;
+	pthread_mutex_unlock(&r->lock);
+	return stop;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static void replay_journal(struct restore_job *j)
+{
+	_cleanup_free_ char *path = NULL, *data = NULL;
+	size_t len;
+	char *line, *save = NULL;
+
+	if (asprintf(&path, "%s/journal", j->dir) < 0 ||
+	    read_file(path, JOURNAL_MAX, &data, &len) < 0)
+		return;
+	for (line = strtok_r(data, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *o = json_loads(line, 0, NULL);
+		json_t *iv = json_object_get(o, "i");
+		const char *js = json_string_value(json_object_get(o, "job"));
+		const char *note = json_string_value(json_object_get(o,
+								    "note"));
+
+		if (json_is_integer(iv) && json_integer_value(iv) >= 0 &&
+		    (size_t)json_integer_value(iv) < j->n_items) {
+			struct restore_item *it =
+				&j->items[json_integer_value(iv)];
+			int s = item_state_parse(json_string_value(
+				json_object_get(o, "s")));
+			const char *m = json_string_value(json_object_get(o,
+									 "m"));
+
+			if (s >= 0) {
+				it->state = s;
+				it->dry = json_is_true(json_object_get(o,
+								       "dry"));
+				free(it->message);
+				it->message = m ? strdup(m) : NULL;
+			}
+		} else if (js) {
+			if (!strcmp(js, "done"))
+				j->state = RESTORE_DONE;
+			else if (!strcmp(js, "failed"))
+				j->state = RESTORE_FAILED;
+		} else if (note) {
+			char *n;
+
+			if (asprintf(&n, "%s%s\n", j->notes ? j->notes : "",
+				     note) >= 0) {
+				free(j->notes);
+				j->notes = n;
+			}
+		}
+		json_decref(o); /* a torn line parses as nothing */
+	}
+}
+
+static int load_job(struct restore *r, const char *name,
+		    struct restore_job **out)
+{
+	_cleanup_free_ char *path = NULL, *data = NULL;
+	struct restore_job *j;
+	json_t *o;
+	const char *s;
+	size_t len;
+	int k;
+
+	if (asprintf(&path, "%s/%s/job.json", r->state_dir, name) < 0)
+		return -ENOMEM;
+	k = read_file(path, JOB_FILE_MAX, &data, &len);
+	if (k < 0)
+		return k;
+	o = json_loadb(data, len, 0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return -EBADMSG;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	j->journal_fd = -1;
+	j->id = strdup(name);
+	if (asprintf(&j->dir, "%s/%s", r->state_dir, name) < 0)
+		j->dir = NULL;
+	j->source = strdup(json_string_value(json_object_get(o, "source"))
+				   ?: "");
+	s = json_string_value(json_object_get(o, "target_ns"));
+	j->target_ns = s ? strdup(s) : NULL;
+	s = json_string_value(json_object_get(o, "backup"));
+	j->backup = s ? strdup(s) : NULL;
+	s = json_string_value(json_object_get(o, "reason"));
+	j->reason = s ? strdup(s) : NULL;
+	j->created = json_integer_value(json_object_get(o, "created"));
+	j->state = j->reason ? RESTORE_REJECTED : RESTORE_PENDING;
+	k = (!j->id || !j->dir || !j->source) ? -ENOMEM : 0;
+	if (k == 0 && !j->reason)
+		k = job_set_items(r, j, json_object_get(o, "items"));
+	json_decref(o);
+	if (k < 0) {
+		job_free(j);
+		return k;
+	}
+	if (!j->reason)
+		replay_journal(j);
+	*out = j;
+	return 0;
+}
+
+static int cmp_jobs(const void *a, const void *b)
+{
+	const struct restore_job *x = *(struct restore_job *const *)a;
+	const struct restore_job *y = *(struct restore_job *const *)b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int load_jobs(struct restore *r)
+{
+	DIR *d = opendir(r->state_dir);
+	struct restore_job **v = NULL, *j;
+	struct dirent *de;
+	size_t n = 0, cap = 0;
+	int k = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || strncmp(de->d_name, "restore-", 8))
+			continue;
+		if (load_job(r, de->d_name, &j) < 0) {
+			log_warning("restore: job %s in %s is unreadable; "
+				    "ignored",
+				    de->d_name, r->state_dir);
+			continue;
+		}
+		if (n == cap) {
+			struct restore_job **nv;
+
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				job_free(j);
+				k = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[n++] = j;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_jobs);
+	for (size_t i = 0; i < n; i++) {
+		if (k < 0)
+			job_free(v[i]);
+		else
+			job_append(r, v[i]);
+	}
+	free(v);
+	return k;
+}
+
+/* ---- the worker ---------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct restore *r = arg;
+
+	for (;;) {
+		struct restore_job *j = NULL;
+
+		pthread_mutex_lock(&r->lock);
+		for (;;) {
+			if (r->stop)
+				break;
+			for (j = r->jobs; j; j = j->next)
+				if (!terminal(j->state))
+					break;
+			if (j)
+				break;
+			pthread_cond_wait(&r->changed, &r->lock);
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (!j)
+			return NULL;
+		restore_apply_job(r, j);
+		if (restore_stopping(r))
+			return NULL;
+	}
+}
+
+/* ---- public: lifecycle ---------------------------------------------------- */
+
+int restore_new(const struct restore_options *o, struct restore **out,
+		struct verror *e)
+{
+	struct restore *r;
+	pthread_condattr_t ca;
+	_cleanup_free_ char *mods = NULL;
+	size_t mods_len = 0;
+	int k;
+
+	if (!o || !o->state_dir || !*o->state_dir)
+		return verror_set(e, -EINVAL, "restore: no state directory");
+	if (o->modifiers_file) {
+		k = read_file(o->modifiers_file, 1 << 20, &mods, &mods_len);
+		if (k < 0)
+			return verror_set(e, k, "modifiers file %s: %s",
+					  o->modifiers_file, strerror(-k));
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->o = *o;
+	r->o.image_map = r->o.storageclass_map = r->o.modifiers_file = NULL;
+	if (!r->o.type_wait_s)
+		r->o.type_wait_s = 120;
+	r->state_dir = strdup(o->state_dir);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->changed, &ca);
+	pthread_condattr_destroy(&ca);
+	if (!r->state_dir) {
+		restore_free(r);
+		return -ENOMEM;
+	}
+	k = restore_transform_new(o->image_map, o->storageclass_map, mods,
+				  mods_len, &r->transform, e);
+	if (k < 0) {
+		restore_free(r);
+		return k;
+	}
+	if (mkdir(r->state_dir, 0700) < 0 && errno != EEXIST) {
+		k = -errno;
+		restore_free(r);
+		return verror_set(e, k, "state directory %s: %s", o->state_dir,
+				  strerror(-k));
+	}
+	chmod(r->state_dir, 0700);
+	k = load_jobs(r);
+	if (k < 0) {
+		restore_free(r);
+		return verror_set(e, k, "state directory %s: %s", o->state_dir,
+				  strerror(-k));
+	}
+	k = -pthread_create(&r->worker, NULL, worker_main, r);
+	if (k < 0) {
+		restore_free(r);
+		return verror_set(e, k, "restore: cannot start the worker");
+	}
+	r->worker_started = true;
+	*out = r;
+	return 0;
+}
+
+struct restore *restore_free(struct restore *r)
+{
+	if (!r)
+		return NULL;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+	if (r->worker_started)
+		pthread_join(r->worker, NULL);
+	while (r->jobs) {
+		struct restore_job *j = r->jobs;
+
+		r->jobs = j->next;
+		job_free(j);
+	}
+	restore_transform_free(r->transform);
+	pthread_cond_destroy(&r->changed);
+	pthread_mutex_destroy(&r->lock);
+	free(r->state_dir);
+	free(r);
+	return NULL;
+}
+
+/* ---- public: inputs ------------------------------------------------------ */
+
+static bool dns_label(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > RESTORE_LABEL_MAX || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-'))
+			return false;
+	return true;
+}
+
+int restore_input_new(struct restore *r, const char *target_ns,
+		      const char *source, struct restore_input **out)
+{
+	struct restore_input *in;
+
+	if (target_ns && !dns_label(target_ns))
+		return -EINVAL;
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return -ENOMEM;
+	in->r = r;
+	in->target_ns = target_ns ? strdup(target_ns) : NULL;
+	in->source = strdup(source ? source : "");
+	if ((target_ns && !in->target_ns) || !in->source) {
+		restore_input_free(in);
+		return -ENOMEM;
+	}
+	*out = in;
+	return 0;
+}
+
+static int input_reserve(struct restore_input *in, size_t size)
+{
+	char *b;
+	size_t cap;
+
+	if (size > RESTORE_INPUT_MAX)
+		return -EFBIG;
+	if (size <= in->cap)
+		return 0;
+	cap = in->cap ? in->cap : 65536;
+	while (cap < size)
+		cap *= 2;
+	if (cap > RESTORE_INPUT_MAX)
+		cap = RESTORE_INPUT_MAX;
+	b = realloc(in->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	in->buf = b;
+	in->cap = cap;
+	return 0;
+}
+
+int restore_input_write(struct restore_input *in, const void *buf,
+			size_t len, off_t off)
+{
+	int r;
+
+	if (off < 0)
+		return -EINVAL;
+	if ((size_t)off > RESTORE_INPUT_MAX || len > RESTORE_INPUT_MAX - off)
+		return -EFBIG;
+	r = input_reserve(in, off + len);
+	if (r < 0)
+		return r;
+	if ((size_t)off > in->len)
+		memset(in->buf + in->len, 0, off - in->len);
+	memcpy(in->buf + off, buf, len);
+	if (off + len > in->len)
+		in->len = off + len;
+	return (int)MIN(len, (size_t)INT_MAX);
+}
+
+int restore_input_truncate(struct restore_input *in, off_t size)
+{
+	int r;
+
+	if (size < 0)
+		return -EINVAL;
+	if ((size_t)size > RESTORE_INPUT_MAX)
+		return -EFBIG;
+	r = input_reserve(in, size);
+	if (r < 0)
+		return r;
+	if ((size_t)size > in->len)
+		memset(in->buf + in->len, 0, size - in->len);
+	in->len = size;
+	return 0;
+}
+
+size_t restore_input_size(const struct restore_input *in)
+{
+	return in->len;
+}
+
+struct restore_input *restore_input_free(struct restore_input *in)
+{
+	if (!in)
+		return NULL;
+	free(in->buf);
+	free(in->target_ns);
+	free(in->source);
+	free(in);
+	return NULL;
+}
+
+/* Makes state_dir/<id> with a fresh id; under r->lock. */
+static int job_mkdir(struct restore *r, long long now, char **id,
+		     char **dir)
+{
+	struct tm tm;
+	time_t t = now;
+	char stamp[32];
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	for (int tries = 0; tries < 10000; tries++) {
+		unsigned seq = ++r->seq;
+
+		if (asprintf(id, "restore-%s-%04u", stamp, seq % 10000) < 0)
+			return -ENOMEM;
+		if (asprintf(dir, "%s/%s", r->state_dir, *id) < 0) {
+			free(*id);
+			return -ENOMEM;
+		}
+		if (mkdir(*dir, 0700) == 0)
+			return 0;
+		free(*id);
+		free(*dir);
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+static int job_write(struct restore_job *j, json_t *items)
+{
+	json_t *o = json_pack("{s:s, s:s, s:I}", "id", j->id, "source",
+			      j->source, "created", (json_int_t)j->created);
+	char *s;
+	int k;
+
+	if (!o)
+		return -ENOMEM;
+	if (j->target_ns)
+		json_object_set_new(o, "target_ns", json_string(j->target_ns));
+	if (j->backup)
+		json_object_set_new(o, "backup", json_string(j->backup));
+	if (j->reason)
+		json_object_set_new(o, "reason", json_string(j->reason));
+	if (items)
+		json_object_set(o, "items", items);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!s)
+		return -ENOMEM;
+	k = write_atomic(j->dir, "job.json", s, strlen(s));
+	free(s);
+	if (k == 0)
+		k = fsync_dir(j->dir);
+	return k;
+}
+
+int restore_input_commit(struct restore_input *in, char **job_id,
+			 struct verror *e)
+{
+	struct restore *r = in->r;
+	struct restore_job *j;
+	json_t *items = NULL;
+	struct verror pe = { { 0 } };
+	int perr, k;
+
+	if (!in->len) {
+		*job_id = NULL;
+		return 0;
+	}
+	perr = restore_parse(in->buf, in->len, in->source, &items, &pe);
+	if (perr == 0 && !json_array_size(items)) {
+		json_decref(items);
+		items = NULL;
+		perr = verror_set(&pe, -EBADMSG,
+				  "%s: no Kubernetes object in it",
+				  in->source);
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		json_decref(items);
+		return -ENOMEM;
+	}
+	j->journal_fd = -1;
+	j->created = time(NULL);
+	j->state = perr < 0 ? RESTORE_REJECTED : RESTORE_PENDING;
+	j->source = strdup(in->source);
+	j->target_ns = in->target_ns ? strdup(in->target_ns) : NULL;
+	if (perr < 0)
+		j->reason = strdup(pe.msg[0] ? pe.msg : strerror(-perr));
+	if (perr == 0 && r->o.origin) {
+		char name[256];
+
+		if (r->o.origin(r->o.origin_userdata, in->buf, in->len, name,
+				sizeof(name)) == 0)
+			j->backup = strndup(name, sizeof(name));
+	}
+	pthread_mutex_lock(&r->lock);
+	k = job_mkdir(r, j->created, &j->id, &j->dir);
+	pthread_mutex_unlock(&r->lock);
+	if (k == 0 && items)
+		k = job_set_items(r, j, items);
+	if (k == 0)
+		k = job_write(j, items);
+	json_decref(items);
+	if (k < 0) {
+		if (j->dir) {
+			char *p;
+
+			if (asprintf(&p, "%s/.job.json.tmp", j->dir) >= 0) {
+				unlink(p);
+				free(p);
+			}
+			rmdir(j->dir);
+		}
+		job_free(j);
+		if (perr < 0)
+			return verror_set(e, perr, "%s", pe.msg);
+		return verror_set(e, k, "restore: cannot keep the job in %s: %s",
+				  r->state_dir, strerror(-k));
+	}
+	pthread_mutex_lock(&r->lock);
+	job_append(r, j);
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+	if (perr < 0)
+		return verror_set(e, perr, "%s", pe.msg);
+	*job_id = strdup(j->id);
+	return *job_id ? 0 : -ENOMEM;
+}
+
+/* ---- public: jobs ----------------------------------------------------------- */
+
+int restore_job_list(struct restore *r, char ***ids, size_t *n)
+{
+	char **v;
+	size_t count = 0, i = 0;
+	struct restore_job *j;
+
+	pthread_mutex_lock(&r->lock);
+	for (j = r->jobs; j; j = j->next)
+		count++;
+	v = calloc(count ? count : 1, sizeof(*v));
+	for (j = r->jobs; v && j; j = j->next) {
+		v[i] = strdup(j->id);
+		if (!v[i]) {
+			while (i--)
+				free(v[i]);
+			free(v);
+			v = NULL;
+			break;
+		}
+		i++;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (!v)
+		return -ENOMEM;
+	*ids = v;
+	*n = count;
+	return 0;
+}
+
+int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
+		       enum restore_state *state)
+{
+	struct restore_job *j;
+	size_t counts[ITEM_FAILED + 1] = { 0 };
+	int k = 0;
+
+	pthread_mutex_lock(&r->lock);
+	j = job_find(r, id);
+	if (!j) {
+		pthread_mutex_unlock(&r->lock);
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < j->n_items; i++)
+		counts[j->items[i].state]++;
+	k |= sbuf_addf(out, "job %s\nsource %s\nstate %s\n", j->id, j->source,
+		       restore_state_name(j->state));
+	if (j->target_ns)
+		k |= sbuf_addf(out, "namespace %s\n", j->target_ns);
+	if (j->backup)
+		k |= sbuf_addf(out, "backup %s\n", j->backup);
+	if (r->o.dry_run)
+		k |= sbuf_adds(out, "dry run\n");
+	if (j->reason)
+		k |= sbuf_addf(out, "rejected: %s\nnothing was applied\n",
+			       j->reason);
+	if (j->n_items) {
+		k |= sbuf_addf(out, "items %zu:", j->n_items);
+		for (size_t s = 0; s < ARRAY_SIZE(counts); s++)
+			if (counts[s])
+				k |= sbuf_addf(out, " %zu %s", counts[s],
+					       restore_item_state_name(s));
+		k |= sbuf_addc(out, '\n');
+	}
+	if (j->notes)
+		k |= sbuf_adds(out, j->notes);
+	for (size_t i = 0; i < j->n_items; i++) {
+		const struct restore_item *it = &j->items[i];
+		const char *m = it->message;
+
+		if (it->dry && it->state == ITEM_CREATED)
+			k |= sbuf_addf(out, "would create %s (dry run)",
+				       it->label);
+		else if (it->dry && it->state == ITEM_UPDATED)
+			k |= sbuf_addf(out, "would update %s (dry run)",
+				       it->label);
+		else
+			k |= sbuf_addf(out, "%s %s",
+				       it->state == ITEM_INFLIGHT ?
+					       "applying" :
+					       restore_item_state_name(
+						       it->state),
+				       it->label);
+		if (m && *m)
+			k |= sbuf_addf(out, ": %s", m);
+		k |= sbuf_addc(out, '\n');
+	}
+	if (state)
+		*state = j->state;
+	pthread_mutex_unlock(&r->lock);
+	return k < 0 ? -ENOMEM : 0;
+}
+
+int restore_job_wait(struct restore *r, const char *id, long timeout_ms)
+{
+	struct restore_job *j;
+	struct timespec ts;
+	int k = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&r->lock);
+	j = job_find(r, id);
+	if (!j)
+		k = -ENOENT;
+	while (j && !terminal(j->state)) {
+		if (pthread_cond_timedwait(&r->changed, &r->lock, &ts) ==
+		    ETIMEDOUT) {
+			k = terminal(j->state) ? 0 : -ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return k;
+}

@@ -1,0 +1,2 @@
+#include "restore/restore_i.h"
+int main(void){return 0;}

@@ -1,0 +1,1005 @@
+/* vault/azblob: a backup storage location in an Azure Blob container.
+ *
+ * URL: azblob://account/container[/prefix]?endpoint=URL&sas=TOKEN&ca=FILE
+ *      &insecure=1&attempts=N
+ * The endpoint defaults to https://ACCOUNT.blob.core.windows.net; Azurite
+ * is path-style (endpoint=http://127.0.0.1:10000/ACCOUNT). Requests: List
+ * Blobs (prefix, delimiter '/', markers), Get Blob Properties (HEAD) for
+ * stat, Get Blob (x-ms-range when resuming) for streams.
+ * Credentials, first found wins: ?sas= in the URL; the file given with
+ * vault_options.credentials_file (Velero's Azure plugin format: KEY=VALUE
+ * lines, AZURE_STORAGE_ACCOUNT_ACCESS_KEY, AZURE_STORAGE_KEY,
+ * AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING);
+ * AZURE_STORAGE_CONNECTION_STRING (AccountName, AccountKey, BlobEndpoint,
+ * DefaultEndpointsProtocol, EndpointSuffix, SharedAccessSignature) when
+ * its account is this one; AZURE_STORAGE_KEY (with AZURE_STORAGE_ACCOUNT
+ * unset or this account); AZURE_STORAGE_SAS_TOKEN; none (anonymous
+ * access to a public container). An account key signs with Shared Key;
+ * a SAS travels in the query string, which is why no URL is ever
+ * printed. No Azure AD (workload identity) tokens. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "vault/azblob_i.h"
+#include "vault/http_i.h"
+#include "vault/remote_i.h"
+#include "vault/vault_i.h"
+
+#define AZ_VERSION "2021-08-06"
+#define AZ_LIST_MAX ((size_t)16 << 20)
+#define AZ_MAX_PAGES 100000
+
+/* --- Shared Key -------------------------------------------------------- */
+
+struct azhdr {
+	char name[64];
+	const char *value;
+};
+
+static int cmp_azhdr(const void *a, const void *b)
+{
+	return strcmp(((const struct azhdr *)a)->name,
+		      ((const struct azhdr *)b)->name);
+}
+
+struct azq {
+	char *name, *value; /* name lower-cased, value decoded */
+};
+
+static int cmp_azq(const void *a, const void *b)
+{
+	const struct azq *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->value, y->value);
+}
+
+int azblob_string_to_sign(const char *method, const char *const *headers,
+			  size_t n_headers, const char *account,
+			  const char *path, const char *query,
+			  struct sbuf *out)
+{
+	static const char *const std[] = {
+		"content-encoding", "content-language", "content-length",
+		"content-md5",	    "content-type",	"date",
+		"if-modified-since", "if-match",	"if-none-match",
+		"if-unmodified-since", "range",
+	};
+	const char *stdv[ARRAY_SIZE(std)] = { 0 };
+	struct azhdr xms[32];
+	struct azq q[64];
+	size_t nx = 0, nq = 0, i;
+	const char *p;
+	int r;
+
+	sbuf_reset(out);
+	for (i = 0; i < n_headers; i++) {
+		const char *colon = strchr(headers[i], ':');
+		size_t n = colon ? (size_t)(colon - headers[i]) : 0, j;
+		char name[64];
+		const char *v;
+
+		if (!colon || n == 0 || n >= sizeof(name))
+			return -EINVAL;
+		for (j = 0; j < n; j++)
+			name[j] = (char)tolower((unsigned char)headers[i][j]);
+		name[n] = '\0';
+		v = colon + 1;
+		while (*v == ' ')
+			v++;
+		if (!strncmp(name, "x-ms-", 5)) {
+			if (nx >= ARRAY_SIZE(xms))
+				return -EINVAL;
+			memcpy(xms[nx].name, name, n + 1);
+			xms[nx++].value = v;
+			continue;
+		}
+		for (j = 0; j < ARRAY_SIZE(std); j++)
+			if (!strcmp(name, std[j]))
+				stdv[j] = v;
+	}
+	/* Content-Length 0 is signed as empty (2015-02-21 and later) */
+	if (stdv[2] && !strcmp(stdv[2], "0"))
+		stdv[2] = NULL;
+	r = sbuf_addf(out, "%s\n", method);
+	for (i = 0; i < ARRAY_SIZE(std) && r >= 0; i++)
+		r = sbuf_addf(out, "%s\n", stdv[i] ? stdv[i] : "");
+	qsort(xms, nx, sizeof(*xms), cmp_azhdr);
+	for (i = 0; i < nx && r >= 0; i++)
+		r = sbuf_addf(out, "%s:%s\n", xms[i].name, xms[i].value);
+	if (r >= 0)
+		r = sbuf_addf(out, "/%s%s", account, path);
+	/* the query, names lower-cased and sorted, values decoded */
+	for (p = query; r >= 0 && p && *p;) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		struct sbuf nb, vb;
+		size_t j;
+
+		if (len == 0) {
+			p = amp ? amp + 1 : NULL;
+			continue;
+		}
+		if (nq >= ARRAY_SIZE(q)) {
+			r = -EINVAL;
+			break;
+		}
+		sbuf_init(&nb, 1024);
+		sbuf_init(&vb, 65536);
+		r = remote_uri_decode(&nb, p, eq ? (size_t)(eq - p) : len);
+		if (r >= 0 && eq)
+			r = remote_uri_decode(&vb, eq + 1,
+					      len - (size_t)(eq + 1 - p));
+		if (r >= 0)
+			r = sbuf_addc(&nb, '\0');
+		if (r >= 0)
+			r = sbuf_addc(&vb, '\0');
+		if (r < 0) {
+			sbuf_release(&nb);
+			sbuf_release(&vb);
+			break;
+		}
+		for (j = 0; nb.buf[j]; j++)
+			nb.buf[j] = (char)tolower((unsigned char)nb.buf[j]);
+		q[nq].name = sbuf_take(&nb, NULL);
+		q[nq].value = sbuf_take(&vb, NULL);
+		nq++;
+		p = amp ? amp + 1 : NULL;
+	}
+	if (r >= 0) {
+		qsort(q, nq, sizeof(*q), cmp_azq);
+		for (i = 0; i < nq && r >= 0; i++) {
+			if (i > 0 && !strcmp(q[i].name, q[i - 1].name))
+				r = sbuf_addf(out, ",%s", q[i].value);
+			else
+				r = sbuf_addf(out, "\n%s:%s", q[i].name,
+					      q[i].value);
+		}
+	}
+	for (i = 0; i < nq; i++) {
+		free(q[i].name);
+		free(q[i].value);
+	}
+	return r;
+}
+
+void azblob_sign(const unsigned char *key, size_t key_len, const char *sts,
+		 char sig[64])
+{
+	unsigned char mac[32];
+
+	remote_hmac_sha256(key, key_len, sts, strlen(sts), mac);
+	remote_base64(mac, 32, sig);
+}
+
+/* --- List Blobs answers ------------------------------------------------ */
+
+struct az_list_parse {
+	const char *prefix;
+	vault_list_fn fn;
+	void *userdata;
+	char *name, *etag, *marker;
+	struct vault_object obj;
+	bool has_size;
+};
+
+static int az_set(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int on_az_list(enum remote_xml_event ev, const char *path,
+		      const char *text, void *userdata)
+{
+	struct az_list_parse *lp = userdata;
+
+	if (!strcmp(path, "EnumerationResults/Blobs/Blob")) {
+		if (ev == REMOTE_XML_START) {
+			free(lp->name);
+			free(lp->etag);
+			lp->name = lp->etag = NULL;
+			lp->obj = (struct vault_object){ 0 };
+			lp->has_size = false;
+			return 0;
+		}
+		if (!lp->name || !lp->has_size)
+			return -EBADMSG;
+		remote_identity(&lp->obj, lp->etag ? lp->etag : "");
+		return remote_list_emit(lp->prefix, lp->name, false, &lp->obj,
+					lp->fn, lp->userdata);
+	}
+	if (ev != REMOTE_XML_END || !text)
+		return 0;
+	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Name"))
+		return az_set(&lp->name, text);
+	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Properties/Etag"))
+		return az_set(&lp->etag, text);
+	if (!strcmp(path,
+		    "EnumerationResults/Blobs/Blob/Properties/Content-Length")) {
+		char *end;
+		unsigned long long v;
+
+		if (!isdigit((unsigned char)text[0]))
+			return -EBADMSG;
+		errno = 0;
+		v = strtoull(text, &end, 10);
+		if (errno || *end || v > (uint64_t)INT64_MAX)
+			return -EBADMSG;
+		lp->obj.size = v;
+		lp->has_size = true;
+		return 0;
+	}
+	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Properties/"
+			  "Last-Modified")) {
+		lp->obj.mtime = remote_parse_time(text);
+		return 0;
+	}
+	if (!strcmp(path, "EnumerationResults/Blobs/BlobPrefix/Name"))
+		return remote_list_emit(lp->prefix, text, true, NULL, lp->fn,
+					lp->userdata);
+	if (!strcmp(path, "EnumerationResults/NextMarker"))
+		return az_set(&lp->marker, text);
+	return 0;
+}
+
+int azblob_parse_list(const char *xml, size_t n, const char *prefix,
+		      vault_list_fn fn, void *userdata, char **next,
+		      struct verror *e)
+{
+	struct az_list_parse lp = { .prefix = prefix,
+				    .fn = fn,
+				    .userdata = userdata };
+	int r;
+
+	r = remote_xml_parse(xml, n, on_az_list, &lp, e);
+	if (r == -EBADMSG && e && !strstr(e->msg, "malformed"))
+		verror_set(e, r, "malformed List Blobs answer");
+	free(lp.name);
+	free(lp.etag);
+	if (r < 0 || (lp.marker && !*lp.marker)) {
+		free(lp.marker);
+		lp.marker = NULL;
+	}
+	if (r >= 0)
+		*next = lp.marker;
+	return r;
+}
+
+/* --- the backend ------------------------------------------------------- */
+
+struct az {
+	char *account, *container;
+	char *prefix;	 /* "" or ending in '/' */
+	char *endpoint;	 /* scheme://host[:port][/path], no trailing '/' */
+	char *basepath;	 /* the endpoint's path ("" or "/acct") */
+	unsigned char key[128];
+	size_t key_len;	 /* 0: no Shared Key */
+	char *sas;	 /* without '?'; NULL: none */
+	struct http *http;
+};
+
+struct az_req {
+	struct az *az;
+	char *path;  /* encoded URI path as sent */
+	char *query; /* as sent, without the SAS; NULL if none */
+	char *url;
+};
+
+static void az_req_release(struct az_req *q)
+{
+	free(q->path);
+	free(q->query);
+	if (q->url)
+		OPENSSL_cleanse(q->url, strlen(q->url)); /* may hold a SAS */
+	free(q->url);
+}
+
+static void http_date(char out[40])
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed",
+					    "Thu", "Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
+					      "May", "Jun", "Jul", "Aug",
+					      "Sep", "Oct", "Nov", "Dec" };
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+		 days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static int add_header(struct curl_slist **headers, const char *line)
+{
+	struct curl_slist *l = curl_slist_append(*headers, line);
+
+	if (!l)
+		return -ENOMEM;
+	*headers = l;
+	return 0;
+}
+
+static int az_prepare(void *ctx, const char *method, const char *url,
+		      uint64_t range_from, const char *if_match,
+		      struct curl_slist **headers, struct verror *e)
+{
+	struct az_req *q = ctx;
+	struct az *az = q->az;
+	char date[40], lines[4][200];
+	const char *hv[4];
+	size_t n = 0, i;
+	int r = 0;
+
+	(void)url;
+	http_date(date);
+	snprintf(lines[n++], sizeof(lines[0]), "x-ms-date: %s", date);
+	snprintf(lines[n++], sizeof(lines[0]), "x-ms-version: %s", AZ_VERSION);
+	if (range_from)
+		snprintf(lines[n++], sizeof(lines[0]), "x-ms-range: bytes=%llu-",
+			 (unsigned long long)range_from);
+	if (if_match)
+		snprintf(lines[n++], sizeof(lines[0]), "If-Match: %.120s",
+			 if_match);
+	for (i = 0; i < n && r >= 0; i++) {
+		hv[i] = lines[i];
+		r = add_header(headers, lines[i]);
+	}
+	if (r >= 0 && az->key_len && !az->sas) {
+		struct sbuf sts;
+		char sig[64], auth[300];
+
+		sbuf_init(&sts, 1 << 20);
+		r = azblob_string_to_sign(method, hv, n, az->account, q->path,
+					  q->query, &sts);
+		if (r >= 0) {
+			azblob_sign(az->key, az->key_len, sts.buf, sig);
+			snprintf(auth, sizeof(auth),
+				 "Authorization: SharedKey %s:%s", az->account,
+				 sig);
+			r = add_header(headers, auth);
+			OPENSSL_cleanse(auth, sizeof(auth));
+		}
+		sbuf_release(&sts);
+	}
+	if (r < 0)
+		return verror_set(e, r, "%s: cannot sign a request",
+				  http_vault_id(az->http));
+	return 0;
+}
+
+/* Builds q for blob key (NULL: the container) and query (NULL: none). */
+static int az_req_init(struct az *az, struct az_req *q, const char *key,
+		       const char *query)
+{
+	struct sbuf p, raw, u;
+	int r;
+
+	*q = (struct az_req){ .az = az };
+	sbuf_init(&p, 8192);
+	sbuf_init(&raw, 8192);
+	sbuf_init(&u, 65536);
+	r = sbuf_addf(&raw, "%s/%s", az->basepath, az->container);
+	if (r >= 0 && key)
+		r = sbuf_addf(&raw, "/%s%s", az->prefix, key);
+	if (r >= 0)
+		r = remote_uri_encode(&p, raw.buf, true);
+	/* the endpoint without its path, then the encoded path */
+	if (r >= 0)
+		r = sbuf_add(&u, az->endpoint,
+			     strlen(az->endpoint) - strlen(az->basepath));
+	if (r >= 0)
+		r = sbuf_add(&u, p.buf, p.len);
+	if (r >= 0 && (query || az->sas))
+		r = sbuf_addf(&u, "?%s%s%s", query ? query : "",
+			      query && az->sas ? "&" : "",
+			      az->sas ? az->sas : "");
+	if (r >= 0) {
+		q->path = sbuf_take(&p, NULL);
+		q->url = sbuf_take(&u, NULL);
+		q->query = query ? strdup(query) : NULL;
+		if (!q->path || !q->url || (query && !q->query))
+			r = -ENOMEM;
+	}
+	sbuf_release(&p);
+	sbuf_release(&raw);
+	if (u.buf)
+		OPENSSL_cleanse(u.buf, u.cap);
+	sbuf_release(&u);
+	if (r < 0)
+		az_req_release(q);
+	return r;
+}
+
+static int az_list(struct vault *v, const char *dir, vault_list_fn fn,
+		   void *userdata, struct verror *e)
+{
+	struct az *az = v->priv;
+	_cleanup_free_ char *prefix = NULL;
+	char *marker = NULL;
+	struct sbuf body, query;
+	unsigned pages;
+	int r = 0;
+
+	if (*dir && (dir[strlen(dir) - 1] != '/' || !remote_key_ok(dir)))
+		return verror_set(e, -EINVAL, "invalid directory key '%s'",
+				  dir);
+	if (asprintf(&prefix, "%s%s", az->prefix, dir) < 0) {
+		prefix = NULL;
+		return -ENOMEM;
+	}
+	sbuf_init(&body, AZ_LIST_MAX);
+	sbuf_init(&query, 65536);
+	for (pages = 0; pages < AZ_MAX_PAGES; pages++) {
+		struct http_response resp;
+		struct http_request req;
+		struct az_req q;
+		char *next = NULL;
+
+		sbuf_reset(&query);
+		r = sbuf_adds(&query, "restype=container&comp=list&delimiter="
+				      "%2F");
+		if (r >= 0 && *prefix) {
+			r = sbuf_adds(&query, "&prefix=");
+			if (r >= 0)
+				r = remote_uri_encode(&query, prefix, false);
+		}
+		if (r >= 0 && marker) {
+			r = sbuf_adds(&query, "&marker=");
+			if (r >= 0)
+				r = remote_uri_encode(&query, marker, false);
+		}
+		if (r >= 0)
+			r = az_req_init(az, &q, NULL, query.buf);
+		if (r < 0)
+			break;
+		req = (struct http_request){ .method = "GET",
+					     .url = q.url,
+					     .what = *dir ? dir : "(top)",
+					     .prepare = az_prepare,
+					     .ctx = &q };
+		sbuf_reset(&body);
+		r = http_do(az->http, &req, &body, &resp, e);
+		if (r >= 0 && resp.status != 200)
+			r = http_status_error(az->http, "listing", req.what,
+					      &resp, sbuf_str(&body), body.len,
+					      e);
+		az_req_release(&q);
+		if (r < 0)
+			break;
+		r = azblob_parse_list(sbuf_str(&body), body.len, prefix, fn,
+				      userdata, &next, e);
+		if (r == -EBADMSG)
+			r = verror_prefix(e, -EIO, "%s: listing %s",
+					  vault_id(v), *dir ? dir : "(top)");
+		if (r < 0)
+			break;
+		if (!next)
+			break;
+		if (marker && !strcmp(marker, next)) {
+			free(next);
+			r = verror_set(e, -EIO,
+				       "%s: listing %s: the server repeats "
+				       "its marker",
+				       vault_id(v), dir);
+			break;
+		}
+		free(marker);
+		marker = next;
+	}
+	free(marker);
+	sbuf_release(&body);
+	sbuf_release(&query);
+	return r < 0 ? r : 0;
+}
+
+static void az_fill(const struct http_response *resp, int64_t size,
+		    struct vault_object *o)
+{
+	o->size = size < 0 ? 0 : (uint64_t)size;
+	o->mtime = remote_parse_time(resp->last_modified);
+	remote_identity(o, resp->etag);
+}
+
+static int az_stat(struct vault *v, const char *key, struct vault_object *out,
+		   struct verror *e)
+{
+	struct az *az = v->priv;
+	struct http_response resp;
+	struct http_request req;
+	struct vault_object o = { 0 };
+	struct az_req q;
+	struct sbuf body;
+	int r;
+
+	if (!remote_key_ok(key))
+		return verror_set(e, -EINVAL, "invalid key '%s'", key);
+	r = az_req_init(az, &q, key, NULL);
+	if (r < 0)
+		return r;
+	req = (struct http_request){ .method = "HEAD",
+				     .url = q.url,
+				     .what = key,
+				     .prepare = az_prepare,
+				     .ctx = &q };
+	sbuf_init(&body, 65536);
+	r = http_do(az->http, &req, &body, &resp, e);
+	if (r >= 0 && resp.status != 200)
+		r = http_status_error(az->http, "HEAD", key, &resp, NULL, 0, e);
+	if (r >= 0 && resp.length < 0)
+		r = verror_set(e, -EIO, "%s: HEAD %s: no Content-Length",
+			       vault_id(v), key);
+	if (r >= 0)
+		az_fill(&resp, resp.length, &o);
+	sbuf_release(&body);
+	az_req_release(&q);
+	if (r >= 0)
+		*out = o;
+	return r < 0 ? r : 0;
+}
+
+struct az_stream {
+	struct http_stream *hs;
+	struct az_req q;
+};
+
+static int az_stream_open(struct vault *v, const char *key,
+			  const struct vault_object *expect,
+			  struct vault_stream **out, struct verror *e)
+{
+	struct az *az = v->priv;
+	struct az_stream *as;
+	struct vault_stream *s;
+	struct http_response resp;
+	struct http_request req;
+	int r;
+
+	if (!remote_key_ok(key))
+		return verror_set(e, -EINVAL, "invalid key '%s'", key);
+	s = calloc(1, sizeof(*s));
+	as = calloc(1, sizeof(*as));
+	if (!s || !as) {
+		free(s);
+		free(as);
+		return -ENOMEM;
+	}
+	r = az_req_init(az, &as->q, key, NULL);
+	if (r < 0)
+		goto fail;
+	req = (struct http_request){ .method = "GET",
+				     .url = as->q.url,
+				     .what = key,
+				     .prepare = az_prepare,
+				     .ctx = &as->q };
+	r = http_stream_open(az->http, &req, &resp, &as->hs, e);
+	if (r < 0)
+		goto fail;
+	if (expect) {
+		struct vault_object now = { 0 };
+
+		az_fill(&resp, resp.length, &now);
+		if (strcmp(now.identity, expect->identity) != 0) {
+			r = verror_set(e, -ESTALE,
+				       "%s/%s changed while being read",
+				       vault_id(v), key);
+			goto fail;
+		}
+	}
+	s->vault = v;
+	s->priv = as;
+	*out = s;
+	return 0;
+fail:
+	http_stream_free(as->hs);
+	az_req_release(&as->q);
+	free(as);
+	free(s);
+	return r;
+}
+
+static ssize_t az_stream_read(struct vault_stream *s, void *buf, size_t len,
+			      struct verror *e)
+{
+	struct az_stream *as = s->priv;
+
+	return http_stream_read(as->hs, buf, len, e);
+}
+
+static void az_stream_free(struct vault_stream *s)
+{
+	struct az_stream *as = s->priv;
+
+	http_stream_free(as->hs);
+	az_req_release(&as->q);
+	free(as);
+	free(s);
+}
+
+static void az_free(struct vault *v)
+{
+	struct az *az = v->priv;
+
+	if (!az)
+		return;
+	http_free(az->http);
+	free(az->account);
+	free(az->container);
+	free(az->prefix);
+	free(az->endpoint);
+	free(az->basepath);
+	if (az->sas) {
+		OPENSSL_cleanse(az->sas, strlen(az->sas));
+		free(az->sas);
+	}
+	OPENSSL_cleanse(az->key, sizeof(az->key));
+	free(az);
+}
+
+static const struct vault_ops az_ops = {
+	.scheme = "azblob",
+	.list = az_list,
+	.stat = az_stat,
+	.stream_open = az_stream_open,
+	.stream_read = az_stream_read,
+	.stream_free = az_stream_free,
+	.free = az_free,
+};
+
+/* --- opening ----------------------------------------------------------- */
+
+static int set_key(struct az *az, const char *b64, const char *where,
+		   struct verror *e)
+{
+	int n = remote_unbase64(b64, az->key, sizeof(az->key));
+
+	if (n <= 0)
+		return verror_set(e, -EINVAL,
+				  "the account key from %s is not valid base64",
+				  where);
+	az->key_len = (size_t)n;
+	return 0;
+}
+
+static int set_sas(struct az *az, const char *sas, const char *where,
+		   struct verror *e)
+{
+	const char *c;
+
+	while (*sas == '?')
+		sas++;
+	for (c = sas; *c; c++)
+		if (*c <= ' ' || *c == '#' || *c == 0x7f)
+			return verror_set(e, -EINVAL,
+					  "the SAS token from %s has "
+					  "characters a query string cannot "
+					  "hold",
+					  where);
+	if (!*sas)
+		return 0;
+	free(az->sas);
+	az->sas = strdup(sas);
+	return az->sas ? 0 : -ENOMEM;
+}
+
+/* Applies a connection string if it names this account (or none).
+ * endpoint receives BlobEndpoint (or one built from the protocol and
+ * suffix) unless already set. */
+static int apply_connection_string(struct az *az, const char *cs,
+				   const char *where, char **endpoint,
+				   struct verror *e)
+{
+	_cleanup_free_ char *copy = strdup(cs);
+	char *save = NULL, *part, *account = NULL, *key = NULL, *blob = NULL,
+	     *proto = NULL, *suffix = NULL, *sas = NULL;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (part = strtok_r(copy, ";", &save); part;
+	     part = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(part, '=');
+
+		if (!eq)
+			continue;
+		*eq++ = '\0';
+		while (*part == ' ')
+			part++;
+		if (!strcasecmp(part, "AccountName"))
+			account = eq;
+		else if (!strcasecmp(part, "AccountKey"))
+			key = eq;
+		else if (!strcasecmp(part, "BlobEndpoint"))
+			blob = eq;
+		else if (!strcasecmp(part, "DefaultEndpointsProtocol"))
+			proto = eq;
+		else if (!strcasecmp(part, "EndpointSuffix"))
+			suffix = eq;
+		else if (!strcasecmp(part, "SharedAccessSignature"))
+			sas = eq;
+	}
+	if (account && strcmp(account, az->account) != 0) {
+		log_debug("azblob://%s: %s names another account; ignored",
+			  az->account, where);
+		r = 0;
+		goto out;
+	}
+	if (key)
+		r = set_key(az, key, where, e);
+	if (r >= 0 && sas)
+		r = set_sas(az, sas, where, e);
+	if (r >= 0 && !*endpoint) {
+		if (blob)
+			*endpoint = strdup(blob);
+		else if (proto || suffix) {
+			if (asprintf(endpoint, "%s://%s.blob.%s",
+				     proto ? proto : "https", az->account,
+				     suffix ? suffix : "core.windows.net") < 0)
+				*endpoint = NULL;
+		}
+		if ((blob || proto || suffix) && !*endpoint)
+			r = -ENOMEM;
+	}
+	if (r >= 0)
+		r = 1;
+out:
+	OPENSSL_cleanse(copy, strlen(cs));
+	return r;
+}
+
+static int az_credentials(struct az *az, const char *sas_param,
+			  const struct vault_options *opt, char **endpoint,
+			  struct verror *e)
+{
+	const char *env;
+	int r;
+
+	if (sas_param)
+		return set_sas(az, sas_param, "the URL", e);
+	if (opt->credentials_file) {
+		const char *f = opt->credentials_file;
+		static const char *const keys[] = {
+			"AZURE_STORAGE_ACCOUNT_ACCESS_KEY", "AZURE_STORAGE_KEY"
+		};
+		char *v = NULL;
+		size_t i;
+
+		r = remote_file_value(f, NULL, "AZURE_STORAGE_CONNECTION_STRING",
+				      false, &v, e);
+		if (r > 0) {
+			r = apply_connection_string(az, v, f, endpoint, e);
+			OPENSSL_cleanse(v, strlen(v));
+			free(v);
+			return r < 0 ? r : 0;
+		}
+		for (i = 0; r >= 0 && i < ARRAY_SIZE(keys); i++) {
+			r = remote_file_value(f, NULL, keys[i], false, &v, e);
+			if (r > 0) {
+				r = set_key(az, v, f, e);
+				OPENSSL_cleanse(v, strlen(v));
+				free(v);
+				return r;
+			}
+		}
+		if (r >= 0)
+			r = remote_file_value(f, NULL, "AZURE_STORAGE_SAS_TOKEN",
+					      false, &v, e);
+		if (r > 0) {
+			r = set_sas(az, v, f, e);
+			OPENSSL_cleanse(v, strlen(v));
+			free(v);
+			return r;
+		}
+		if (r == 0)
+			r = verror_set(e, -EINVAL,
+				       "credentials file %s: no "
+				       "AZURE_STORAGE_ACCOUNT_ACCESS_KEY, "
+				       "AZURE_STORAGE_KEY, "
+				       "AZURE_STORAGE_SAS_TOKEN or "
+				       "AZURE_STORAGE_CONNECTION_STRING",
+				       f);
+		return r;
+	}
+	env = getenv("AZURE_STORAGE_CONNECTION_STRING");
+	if (env && *env) {
+		r = apply_connection_string(az, env,
+					    "AZURE_STORAGE_CONNECTION_STRING",
+					    endpoint, e);
+		if (r < 0)
+			return r;
+		if (az->key_len || az->sas)
+			return 0;
+	}
+	env = getenv("AZURE_STORAGE_KEY");
+	if (env && *env) {
+		const char *acct = getenv("AZURE_STORAGE_ACCOUNT");
+
+		if (!acct || !*acct || !strcmp(acct, az->account))
+			return set_key(az, env, "AZURE_STORAGE_KEY", e);
+	}
+	env = getenv("AZURE_STORAGE_SAS_TOKEN");
+	if (env && *env)
+		return set_sas(az, env, "AZURE_STORAGE_SAS_TOKEN", e);
+	return 0;
+}
+
+static bool name_ok(const char *s, size_t min, size_t max, bool dash)
+{
+	size_t n = strlen(s);
+
+	if (n < min || n > max)
+		return false;
+	for (; *s; s++)
+		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) ||
+		      (dash && *s == '-')))
+			return false;
+	return true;
+}
+
+int vault_azblob_open(const char *rest, const struct vault_options *opt,
+		      struct vault **out, struct verror *e)
+{
+	static const char *const known[] = { "endpoint", "sas",	     "ca",
+					     "insecure", "attempts", NULL };
+	_cleanup_free_ char *loc = NULL, *endpoint = NULL, *sas = NULL,
+			    *ca = NULL, *insecure = NULL, *attempts = NULL;
+	struct http_config hc = { 0 };
+	const char *query, *p, *slash;
+	struct vault *v;
+	struct az *az;
+	size_t plen;
+	int r;
+
+	query = strchr(rest, '?');
+	loc = query ? strndup(rest, (size_t)(query - rest)) : strdup(rest);
+	if (!loc)
+		return -ENOMEM;
+	if (query)
+		query++;
+	az = calloc(1, sizeof(*az));
+	v = calloc(1, sizeof(*v));
+	if (!az || !v) {
+		free(az);
+		free(v);
+		return -ENOMEM;
+	}
+	v->ops = &az_ops;
+	v->priv = az;
+	slash = strchr(loc, '/');
+	if (!slash) {
+		r = verror_set(e, -EINVAL,
+			       "azblob://%.80s: the URL needs an account and a "
+			       "container (azblob://account/container[/prefix])",
+			       loc);
+		goto fail;
+	}
+	az->account = strndup(loc, (size_t)(slash - loc));
+	p = slash + 1;
+	slash = strchr(p, '/');
+	az->container = slash ? strndup(p, (size_t)(slash - p)) : strdup(p);
+	if (!az->account || !az->container) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (!name_ok(az->account, 3, 24, false) ||
+	    !name_ok(az->container, 3, 63, true)) {
+		r = verror_set(e, -EINVAL,
+			       "azblob://%.30s/%.70s: invalid account or "
+			       "container name",
+			       az->account, az->container);
+		goto fail;
+	}
+	p = slash ? slash + 1 : "";
+	while (*p == '/')
+		p++;
+	plen = strlen(p);
+	while (plen && p[plen - 1] == '/')
+		plen--;
+	if (plen ? asprintf(&az->prefix, "%.*s/", (int)plen, p) < 0
+		 : !(az->prefix = strdup(""))) {
+		az->prefix = NULL;
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (plen && !remote_key_ok(az->prefix)) {
+		r = verror_set(e, -EINVAL, "azblob://%s/%s: invalid prefix",
+			       az->account, az->container);
+		goto fail;
+	}
+	if (asprintf(&v->id, "azblob://%s/%s%s%.*s", az->account,
+		     az->container, plen ? "/" : "", (int)plen, p) < 0) {
+		v->id = NULL;
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = remote_query_check(query, known, v->id, e);
+	if (r < 0)
+		goto fail;
+	if ((r = remote_query_get(query, "endpoint", &endpoint)) < 0 ||
+	    (r = remote_query_get(query, "sas", &sas)) < 0 ||
+	    (r = remote_query_get(query, "ca", &ca)) < 0 ||
+	    (r = remote_query_get(query, "insecure", &insecure)) < 0 ||
+	    (r = remote_query_get(query, "attempts", &attempts)) < 0) {
+		if (r == -EINVAL)
+			r = verror_set(e, r, "%s: bad escape in the URL",
+				       v->id);
+		goto fail;
+	}
+	r = az_credentials(az, sas, opt, &endpoint, e);
+	if (sas)
+		OPENSSL_cleanse(sas, strlen(sas));
+	if (r < 0) {
+		verror_prefix(e, r, "%s", v->id);
+		goto fail;
+	}
+	if (!endpoint && asprintf(&endpoint, "https://%s.blob.core.windows.net",
+				  az->account) < 0) {
+		endpoint = NULL;
+		r = -ENOMEM;
+		goto fail;
+	}
+	{
+		const char *h;
+		size_t n = strlen(endpoint);
+
+		while (n && endpoint[n - 1] == '/')
+			endpoint[--n] = '\0';
+		if (!strncmp(endpoint, "http://", 7))
+			h = endpoint + 7;
+		else if (!strncmp(endpoint, "https://", 8))
+			h = endpoint + 8;
+		else
+			h = NULL;
+		if (!h || !*h || strpbrk(h, "?#@ ")) {
+			r = verror_set(e, -EINVAL,
+				       "%s: the endpoint must be "
+				       "http(s)://host[:port][/path]",
+				       v->id);
+			goto fail;
+		}
+		az->endpoint = strdup(endpoint);
+		az->basepath = strdup(strchr(h, '/') ? strchr(h, '/') : "");
+		if (!az->endpoint || !az->basepath) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	if (!ca) {
+		const char *env = getenv("AZURE_CA_BUNDLE");
+
+		if (env && *env && !(ca = strdup(env))) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	hc.vault_id = v->id;
+	hc.ca_file = ca;
+	hc.insecure = insecure && strcmp(insecure, "0") != 0;
+	if (attempts)
+		hc.attempts = (unsigned)MAX(1, MIN(atoi(attempts), 20));
+	r = http_new(&hc, &az->http, e);
+	if (r < 0)
+		goto fail;
+	log_debug("%s: endpoint %s, %s", v->id, az->endpoint,
+		  az->sas	    ? "SAS"
+		  : az->key_len ? "Shared Key"
+				: "anonymous");
+	*out = v;
+	return 0;
+fail:
+	az_free(v);
+	free(v->id);
+	free(v);
+	return r;
+}
