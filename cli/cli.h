@@ -12,6 +12,8 @@ int cmd_umount(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /* opts.c */
 /* "512M", "20G", "1048576" to bytes; -EINVAL if it doesn't parse. */

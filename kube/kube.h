@@ -7,9 +7,14 @@
  * the server serves, and sends requests. Credentials never appear in
  * errors or logs: messages name the server URL and the resource only.
  *
- * Thread-safety: a struct kube may be used from several threads; it keeps
- * one curl easy handle per thread (or a share handle), never one handle
- * from two threads. No FUSE here. */
+ * Thread-safety: a struct kube may be used from several threads at once
+ * (kube_open/kube_free excepted). Requests take a curl easy handle from a
+ * small pool, so a handle is never used by two threads and keeps its
+ * connections for the next request; DNS and TLS sessions are shared. No
+ * FUSE here.
+ *
+ * Caps: a kubeconfig file 8 MiB, a certificate or key 1 MiB, a response
+ * body 64 MiB, an exec plugin's output 1 MiB and run time 60 s. */
 #pragma once
 
 #include <jansson.h>
@@ -80,7 +85,13 @@ void kube_response_release(struct kube_response *r);
  * "application/merge-patch+json"). Returns 0 once the server answered,
  * whatever the status (check resp->status); -errno when it could not be
  * reached or the answer was unreadable (e names the server and why).
- * Retries connection failures, 429 and 5xx a few times with backoff. */
+ * resp is filled on success only; release it with
+ * kube_response_release(). body is borrowed.
+ * Retries (5 attempts in all, exponential backoff): connection refused
+ * and unresolved hosts for every method (nothing was sent); other
+ * transport errors and 5xx for GET, HEAD, PUT and DELETE only; 429 for
+ * every method, waiting as Retry-After says (at most 30 s). A 401 with a
+ * token file or an exec plugin fetches the credential again, once. */
 int kube_request(struct kube *k, const char *method, const char *path,
 		 const char *content_type, json_t *body,
 		 struct kube_response *resp, struct verror *e);

@@ -449,6 +449,13 @@ static void action_job(json_t *obj)
 		if (json_is_object(tl))
 			json_object_del(tl, keys[i]);
 	}
+	/* the typed round trip omits the maps left empty */
+	if (json_is_object(ml) && !json_object_size(ml))
+		json_object_del(get_path(obj, "spec", "selector", NULL),
+				"matchLabels");
+	if (json_is_object(tl) && !json_object_size(tl))
+		json_object_del(get_path(obj, "spec", "template", "metadata"),
+				"labels");
 }
 
 /* velero.io/service-account: the last secret named <sa>-token-* goes. */

@@ -1067,7 +1067,8 @@ static int patch_docs(json_t *list, const char *where, json_t **out,
 		r = restore_parse_document(data, strlen(data), "patchData",
 					   &doc, e);
 		if (r < 0) {
-			verror_prefix(e, r, "%s", where);
+			r = verror_prefix(e, r == -ENOMEM ? r : -EINVAL, "%s",
+					  where);
 			goto fail;
 		}
 		json_array_append_new(docs, doc);
@@ -1162,7 +1163,7 @@ static int load_modifiers(struct restore_transform *t, const void *data,
 
 	r = restore_parse_document(data, len, "modifiers", &doc, e);
 	if (r < 0)
-		return r;
+		return r == -ENOMEM ? r : -EINVAL;
 	/* a ConfigMap holding the rules under its one data key */
 	if (!strcmp(json_string_value(json_object_get(doc, "kind")) ?: "",
 		    "ConfigMap")) {
@@ -1184,7 +1185,7 @@ static int load_modifiers(struct restore_transform *t, const void *data,
 					   "modifiers", &doc, e);
 		json_decref(d);
 		if (r < 0)
-			return r;
+			return r == -ENOMEM ? r : -EINVAL;
 	}
 	t->mods = doc;
 	r = known_keys(doc, top, "modifiers", e);

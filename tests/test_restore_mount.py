@@ -80,6 +80,33 @@ def read_report(m, name):
     return b.decode()
 
 
+def read_direct(p):
+    """The file as the daemon serves it now, past the kernel's page cache."""
+    fd = os.open(p, os.O_RDONLY | os.O_DIRECT)
+    try:
+        out = b""
+        while True:
+            b = os.read(fd, 1 << 20)
+            if not b:
+                return out
+            out += b
+    finally:
+        os.close(fd)
+
+
+def check_fresh(p):
+    """A plain read (what cat sees) gives what the daemon serves, not a
+    page the kernel kept from an earlier version of the same size."""
+    for _ in range(20):
+        a = read_direct(p)
+        plain = pathlib.Path(p).read_bytes()
+        b = read_direct(p)
+        if a == b:
+            assert plain == a, "stale read:\n%s\nserved:\n%s" % (plain.decode(), a.decode())
+            return
+    # changing too fast to tell; fine
+
+
 def wait_job(m, name=None, timeout=90):
     """Waits until a job is done, failed or rejected; returns its report."""
     name = name or latest(m)
@@ -390,6 +417,7 @@ def test_reports_and_latest(mount, example_vault, kube, tmp_path):
     deadline = time.monotonic() + 120
     while True:
         text = read_report(m, first)  # asserts stat size == bytes read
+        check_fresh(m / "restore/jobs" / first)
         seen.add(re.search(r"^state (\w+)", text, re.M).group(1))
         if FINAL_RE.search(text) or time.monotonic() > deadline:
             break
@@ -443,15 +471,18 @@ def test_spool_as_a_filesystem(mount, example_vault, kube, tmp_path):
     cp("-p", src, r / "namespaces" / ns / "a/b")
     with pytest.raises(OSError):
         os.rename(r / "namespaces" / ns / "a", r / "namespaces" / ns / "c")
-    # a shell group writes one input, though its commands close their copies
-    subprocess.run(["sh", "-c", "{ cat '%s'; echo; echo ---; cat '%s'; } > '%s'"
-                    % (src, m / SHOP / "configmaps/nginx-conf.json", r / "namespaces" / ns / "two.yaml")],
-                   check=False)
+    # a shell group writes one input, though its commands (not builtins)
+    # close their copies of the file before the shell does
+    doc = "apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: %s\\ndata:\\n  k: v\\n"
+    subprocess.run(["sh", "-c", "{ /usr/bin/printf '%s'; /bin/echo ---; /usr/bin/printf '%s'; } > '%s'"
+                    % (doc % "one", doc % "two", r / "namespaces" / ns / "two.yaml")], check=True)
     reports = wait_all(m)
     assert len(reports) == 3, reports
     for text in reports.values():
         assert "state done" in text, text
     two = [t for t in reports.values() if "two.yaml" in t]
     assert len(two) == 1 and re.search(r"^items 2:", two[0], re.M), reports
+    for name in ("one", "two"):
+        assert get(kube, "/api/v1/namespaces/%s/configmaps/%s" % (ns, name)) is not None
     subprocess.run(["rm", "-r", str(r / "namespaces" / ns)], check=True)
     assert os.listdir(r / "namespaces") == []

@@ -141,7 +141,9 @@ atexit.register(stop_all)
 
 def _on_sigterm(signum, frame):
     stop_all()
-    raise SystemExit(128 + signum)
+    # KeyboardInterrupt, not SystemExit: pytest then ends the whole session instead of
+    # reporting the exception as one fixture error and going on
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 if threading.current_thread() is threading.main_thread():

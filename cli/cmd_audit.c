@@ -1,0 +1,545 @@
+/* cli/cmd_audit: `velerofs find` and `velerofs diff`, answered from the
+ * backups' indexes without mounting. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+
+/* Calls fn for every file below node of b, with its path relative to the
+ * backup directory. Stops at fn's first error. */
+typedef int (*walk_fn)(struct backup *b, uint32_t node, const char *rel,
+		       void *userdata);
+
+static int walk(struct backup *b, uint32_t dir, const char *rel, walk_fn fn,
+		void *userdata)
+{
+	struct verror e = { { 0 } };
+	uint32_t n, i, child;
+	char name[512], *sub;
+	int r;
+
+	r = backup_node_nchildren(b, dir, &n, &e);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		struct backup_stat st;
+
+		r = backup_node_child(b, dir, i, &child, name, sizeof(name),
+				      &e);
+		if (r < 0)
+			return r;
+		if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "", name) < 0)
+			return -ENOMEM;
+		r = backup_node_stat(b, child, &st, &e);
+		if (r == 0)
+			r = st.type == BACKUP_NODE_DIR ?
+				    walk(b, child, sub, fn, userdata) :
+				    fn(b, child, sub, userdata);
+		free(sub);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The whole file at node, NUL-terminated (borrowed from the index when
+ * possible; here copied for simplicity: items are small). */
+static char *slurp(struct backup *b, uint32_t node, size_t *len)
+{
+	struct verror e = { { 0 } };
+	const void *data;
+	size_t got;
+	char *s;
+
+	if (backup_node_read(b, node, 0, (size_t)1 << 30, &data, &got, &e) < 0)
+		return NULL;
+	s = malloc(got + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, data, got);
+	s[got] = '\0';
+	*len = got;
+	return s;
+}
+
+/* ---- find ---- */
+
+struct find {
+	const char *kind, *ns, *name, *label, *image, *backup;
+	bool json; /* print .json paths */
+	size_t found;
+};
+
+static bool image_matches(json_t *j, const char *glob)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(j)) {
+		json_object_foreach(j, k, v)
+		{
+			if (!strcmp(k, "image") && json_is_string(v) &&
+			    !fnmatch(glob, json_string_value(v), 0))
+				return true;
+			if (image_matches(v, glob))
+				return true;
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i,
+				   v) if (image_matches(v, glob)) return true;
+	}
+	return false;
+}
+
+static bool label_matches(json_t *obj, const char *spec)
+{
+	json_t *labels = json_object_get(json_object_get(obj, "metadata"), "lab"
+									   "el"
+									   "s");
+	const char *eq = strchr(spec, '=');
+	char key[512];
+	json_t *v;
+
+	snprintf(key, sizeof(key), "%.*s",
+		 (int)(eq ? (size_t)(eq - spec) : strlen(spec)), spec);
+	v = json_object_get(labels, key);
+	if (!v)
+		return false;
+	return !eq ||
+	       (json_is_string(v) && !strcmp(json_string_value(v), eq + 1));
+}
+
+static int on_found(struct backup *b, uint32_t node, const char *rel,
+		    void *userdata)
+{
+	struct find *f = userdata;
+	char gr[256], ns[256] = "", name[512], *copy, *p, *c[5];
+	bool need_json = f->label || f->image;
+	size_t n = 0, len = 0;
+	json_t *obj = NULL;
+	int match = 1;
+
+	copy = strdup(rel);
+	if (!copy)
+		return -ENOMEM;
+	for (p = strtok(copy, "/"); p && n < 5; p = strtok(NULL, "/"))
+		c[n++] = p;
+	if (n == 4 && !strcmp(c[0], "namespaces")) {
+		snprintf(ns, sizeof(ns), "%s", c[1]);
+		snprintf(gr, sizeof(gr), "%s", c[2]);
+		snprintf(name, sizeof(name), "%s", c[3]);
+	} else if (n == 3 && !strcmp(c[0], "cluster")) {
+		snprintf(gr, sizeof(gr), "%s", c[1]);
+		snprintf(name, sizeof(name), "%s", c[2]);
+	} else {
+		free(copy);
+		return 0;
+	}
+	free(copy);
+	name[strlen(name) - 5] = '\0'; /* .json */
+	if (f->ns && fnmatch(f->ns, ns, 0))
+		return 0;
+	if (f->name && fnmatch(f->name, name, 0))
+		return 0;
+	if (f->kind) {
+		size_t kl = strlen(f->kind);
+		/* deployments.apps, deployments, or the kind (Deployment) */
+		if (!strcasecmp(f->kind, gr) ||
+		    (!strncasecmp(f->kind, gr, kl) && gr[kl] == '.'))
+			;
+		else
+			need_json = true;
+	}
+	if (need_json) {
+		char *text = slurp(b, node, &len);
+
+		obj = text ? json_loadb(text, len, 0, NULL) : NULL;
+		free(text);
+		if (!obj)
+			return 0;
+		if (f->kind && strcasecmp(f->kind, gr) &&
+		    !(!strncasecmp(f->kind, gr, strlen(f->kind)) &&
+		      gr[strlen(f->kind)] == '.') &&
+		    (!json_is_string(json_object_get(obj, "kind")) ||
+		     strcasecmp(json_string_value(json_object_get(obj, "kind")),
+				f->kind)))
+			match = 0;
+		if (match && f->label && !label_matches(obj, f->label))
+			match = 0;
+		if (match && f->image && !image_matches(obj, f->image))
+			match = 0;
+		json_decref(obj);
+	}
+	if (match) {
+		printf("backups/%s/%.*s%s\n", backup_name(b),
+		       (int)(strlen(rel) - 5), rel,
+		       f->json ? ".json" : ".yaml");
+		f->found++;
+	}
+	return 0;
+}
+
+static void find_usage(FILE *f)
+{
+	fputs("Usage: velerofs find [OPTIONS] VAULT\n"
+	      "\n"
+	      "Prints the items of every backup that match, as paths of the\n"
+	      "mount (backups/<b>/namespaces/<ns>/<resource>/<name>.yaml), so\n"
+	      "the output pipes into cp for a restore. Filters combine (AND);\n"
+	      "GLOBs are shell patterns.\n"
+	      "  --kind K          resource (deployments, deployments.apps) "
+	      "or\n"
+	      "                    kind (Deployment)\n"
+	      "  --namespace GLOB  namespace\n"
+	      "  --name GLOB       object name\n"
+	      "  --label K[=V]     has label K (with value V)\n"
+	      "  --image GLOB      a container image matches\n"
+	      "  --backup GLOB     only these backups\n"
+	      "  --json            print .json paths (for mounts with -o "
+	      "json)\n"
+	      "  --cache DIR       cache directory\n"
+	      "Exit status: 0 when something matched, 1 when nothing did.\n",
+	      f);
+}
+
+int cmd_find(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "backup", required_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "cache", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct backup_options bo = { .view = BACKUP_VIEW_JSON };
+	struct find f = { 0 };
+	const char *cache = NULL;
+	struct session s;
+	size_t i, n;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "hVn:l:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			find_usage(stdout);
+			return 0;
+		case 'V':
+			printf("velerofs %s\n", VELEROFS_VERSION);
+			return 0;
+		case 'k':
+			f.kind = optarg;
+			break;
+		case 'n':
+			f.ns = optarg;
+			break;
+		case 'N':
+			f.name = optarg;
+			break;
+		case 'l':
+			f.label = optarg;
+			break;
+		case 'i':
+			f.image = optarg;
+			break;
+		case 'b':
+			f.backup = optarg;
+			break;
+		case 'j':
+			f.json = true;
+			break;
+		case 'c':
+			cache = optarg;
+			break;
+		default:
+			find_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		find_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (session_open(&s, argv[optind], cache, &bo, 0) < 0)
+		return 1;
+	n = backup_repo_count(s.repo);
+	for (i = 0; i < n; i++) {
+		struct backup *b = backup_repo_slot(s.repo, i);
+		struct verror e = { { 0 } };
+		uint32_t node;
+
+		if (backup_gone(b) ||
+		    (f.backup && fnmatch(f.backup, backup_name(b), 0)))
+			continue;
+		r = backup_open(b, &e);
+		if (r < 0) {
+			log_error("%s: %s", backup_name(b), e.msg);
+			continue;
+		}
+		if (backup_node_walk(b, "namespaces", &node, NULL) == 0)
+			walk(b, node, "namespaces", on_found, &f);
+		/* cluster-scoped items have no namespace to match */
+		if (!f.ns && backup_node_walk(b, "cluster", &node, NULL) == 0)
+			walk(b, node, "cluster", on_found, &f);
+	}
+	session_close(&s);
+	return f.found ? 0 : 1;
+}
+
+/* ---- diff ---- */
+
+struct entry {
+	char *rel;
+	uint32_t node;
+};
+
+struct entries {
+	struct entry *v;
+	size_t n, cap;
+};
+
+static int collect(struct backup *b, uint32_t node, const char *rel,
+		   void *userdata)
+{
+	struct entries *es = userdata;
+
+	if (es->n == es->cap) {
+		size_t cap = es->cap ? es->cap * 2 : 256;
+		struct entry *nv = realloc(es->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		es->v = nv;
+		es->cap = cap;
+	}
+	(void)b;
+	es->v[es->n].rel = strdup(rel);
+	if (!es->v[es->n].rel)
+		return -ENOMEM;
+	es->v[es->n].node = node;
+	es->n++;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->rel,
+		      ((const struct entry *)b)->rel);
+}
+
+/* Writes data to a temporary file; returns its path (caller unlinks and
+ * frees). */
+static char *temp_with(const char *data, size_t len)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	int fd;
+
+	if (asprintf(&path, "%s/velerofs-diff-XXXXXX", dir ? dir : "/tmp") < 0)
+		return NULL;
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		free(path);
+		return NULL;
+	}
+	close(fd);
+	return path;
+}
+
+/* diff -u of two texts (either may be NULL: /dev/null). */
+static void unified(const char *la, const char *a, size_t alen, const char *lb,
+		    const char *bb, size_t blen)
+{
+	char *pa = a ? temp_with(a, alen) : NULL;
+	char *pb = bb ? temp_with(bb, blen) : NULL;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execlp("diff", "diff", "-u", "--label", la, "--label", lb,
+		       pa ? pa : "/dev/null", pb ? pb : "/dev/null",
+		       (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (pa)
+		unlink(pa);
+	if (pb)
+		unlink(pb);
+	free(pa);
+	free(pb);
+}
+
+static void diff_usage(FILE *f)
+{
+	fputs("Usage: velerofs diff [-p] [--raw] [--cache DIR] VAULT BACKUP_A "
+	      "BACKUP_B [PATH]\n"
+	      "\n"
+	      "Lists the items added, removed and changed from BACKUP_A to\n"
+	      "BACKUP_B, below PATH (default: namespaces and cluster; e.g.\n"
+	      "namespaces/shop). Items are compared as `-o clean` shows them:\n"
+	      "without managedFields, resourceVersion, uid, status and the\n"
+	      "other server-set noise.\n"
+	      "  -p, --patch  a unified diff of each change\n"
+	      "  --raw        compare the items as backed up (no cleaning)\n"
+	      "  --cache DIR  cache directory\n"
+	      "Exit status: 0 when the backups are the same, 1 when they\n"
+	      "differ, 2 on trouble.\n",
+	      f);
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "patch", no_argument, NULL, 'p' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "cache", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct backup_options bo = { .clean = true };
+	struct entries ea = { 0 }, eb = { 0 };
+	struct backup *a, *b;
+	const char *cache = NULL, *tops[2] = { "namespaces", "cluster" };
+	bool patch = false;
+	struct session s;
+	size_t i, j, ntops = 2, changes = 0;
+	int c, ret = EXIT_USAGE;
+
+	while ((c = getopt_long(argc, argv, "hVp", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			diff_usage(stdout);
+			return 0;
+		case 'V':
+			printf("velerofs %s\n", VELEROFS_VERSION);
+			return 0;
+		case 'p':
+			patch = true;
+			break;
+		case 'r':
+			bo.clean = false;
+			break;
+		case 'c':
+			cache = optarg;
+			break;
+		default:
+			diff_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind < 3 || argc - optind > 4) {
+		diff_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (argc - optind == 4) {
+		tops[0] = argv[optind + 3];
+		ntops = 1;
+	}
+	if (session_open(&s, argv[optind], cache, &bo, 0) < 0)
+		return EXIT_USAGE;
+	a = backup_repo_find(s.repo, argv[optind + 1], NULL);
+	b = backup_repo_find(s.repo, argv[optind + 2], NULL);
+	if (!a || !b) {
+		log_error("no backup named %s in %s",
+			  a ? argv[optind + 2] : argv[optind + 1],
+			  argv[optind]);
+		goto out;
+	}
+	for (i = 0; i < ntops; i++) {
+		uint32_t node;
+		struct verror e = { { 0 } };
+		int r;
+
+		r = backup_node_walk(a, tops[i], &node, &e);
+		if (r == 0)
+			r = walk(a, node, tops[i], collect, &ea);
+		if (r < 0 && r != -ENOENT) {
+			log_error("%s: %s", backup_name(a),
+				  e.msg[0] ? e.msg : strerror(-r));
+			goto out;
+		}
+		r = backup_node_walk(b, tops[i], &node, &e);
+		if (r == 0)
+			r = walk(b, node, tops[i], collect, &eb);
+		if (r < 0 && r != -ENOENT) {
+			log_error("%s: %s", backup_name(b),
+				  e.msg[0] ? e.msg : strerror(-r));
+			goto out;
+		}
+	}
+	qsort(ea.v, ea.n, sizeof(*ea.v), cmp_entry);
+	qsort(eb.v, eb.n, sizeof(*eb.v), cmp_entry);
+	for (i = 0, j = 0; i < ea.n || j < eb.n;) {
+		int cmp = i == ea.n ? 1 :
+			  j == eb.n ? -1 :
+				      strcmp(ea.v[i].rel, eb.v[j].rel);
+		char la[1200], lb[1200], *ta = NULL, *tb = NULL;
+		size_t lena = 0, lenb = 0;
+
+		if (cmp < 0)
+			ta = slurp(a, ea.v[i].node, &lena);
+		else if (cmp > 0)
+			tb = slurp(b, eb.v[j].node, &lenb);
+		else {
+			ta = slurp(a, ea.v[i].node, &lena);
+			tb = slurp(b, eb.v[j].node, &lenb);
+			if (ta && tb && lena == lenb && !memcmp(ta, tb, lena)) {
+				free(ta);
+				free(tb);
+				i++, j++;
+				continue;
+			}
+		}
+		changes++;
+		printf("%-8s %s\n",
+		       cmp < 0 ? "removed" :
+		       cmp > 0 ? "added" :
+				 "changed",
+		       cmp > 0 ? eb.v[j].rel : ea.v[i].rel);
+		if (patch) {
+			snprintf(la, sizeof(la), "%s/%s", backup_name(a),
+				 cmp > 0 ? eb.v[j].rel : ea.v[i].rel);
+			snprintf(lb, sizeof(lb), "%s/%s", backup_name(b),
+				 cmp > 0 ? eb.v[j].rel : ea.v[i].rel);
+			unified(la, ta, lena, lb, tb, lenb);
+		}
+		free(ta);
+		free(tb);
+		if (cmp <= 0)
+			i++;
+		if (cmp >= 0)
+			j++;
+	}
+	ret = changes ? 1 : 0;
+out:
+	for (i = 0; i < ea.n; i++)
+		free(ea.v[i].rel);
+	for (i = 0; i < eb.n; i++)
+		free(eb.v[i].rel);
+	free(ea.v);
+	free(eb.v);
+	session_close(&s);
+	return ret;
+}
