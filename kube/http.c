@@ -345,9 +345,11 @@ static int transfer_error(struct kube *k, const char *method, const char *url,
 
 	switch (c) {
 	case CURLE_COULDNT_CONNECT:
-		return verror_set(e, -ECONNREFUSED,
-				  "%s %s: cannot connect to the API server: %s",
-				  method, url, why);
+		return verror_set(
+			e, -ECONNREFUSED,
+			"%s %s: cannot connect to the API server%s: %s", method,
+			url, k->cfg.proxy_url ? " through the proxy-url" : "",
+			why);
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return verror_set(e, -EHOSTUNREACH,
 				  "%s %s: cannot resolve the API server: %s",

@@ -89,8 +89,8 @@ static bool already_exists(const struct kube_response *resp)
 {
 	const char *reason = str(resp->body, "reason", NULL);
 
-	return resp->status == 409 && (!reason || !strcmp(reason,
-							    "AlreadyExists"));
+	return resp->status == 409 && (!reason || !strcmp(reason, "AlreadyExist"
+								  "s"));
 }
 
 /* ---- namespaces -------------------------------------------------------- */
@@ -127,9 +127,8 @@ static json_t *ns_source(struct run *x, const char *name)
 
 	if (n || !x->j->target_ns || strcmp(name, x->j->target_ns))
 		return n;
-	json_object_foreach (x->namespaces, k, v)
-		if (json_object_get(x->from_ns, k))
-			return v;
+	json_object_foreach(x->namespaces, k,
+			    v) if (json_object_get(x->from_ns, k)) return v;
 	return NULL;
 }
 
@@ -141,7 +140,8 @@ static int ns_ensure(struct run *x, const char *name, bool *created,
 		     const char **msg)
 {
 	struct kube *k = x->r->o.kube;
-	struct kube_resource res = { .group = (char *)"", .version = (char *)"v1",
+	struct kube_resource res = { .group = (char *)"",
+				     .version = (char *)"v1",
 				     .kind = (char *)"Namespace",
 				     .resource = (char *)"namespaces" };
 	struct kube_response resp = { 0 };
@@ -207,8 +207,9 @@ static void ns_note(struct run *x, const char *name, bool created, int st)
 
 	if (!created)
 		return;
-	if (asprintf(&n, st == 2 ? "would create namespaces %s (dry run)" :
-				   "created namespaces %s",
+	if (asprintf(&n,
+		     st == 2 ? "would create namespaces %s (dry run)" :
+			       "created namespaces %s",
 		     name) < 0)
 		return;
 	restore_job_note(x->r, x->j, n);
@@ -230,8 +231,8 @@ static int resolve_wait(struct run *x, json_t *obj, struct kube_resource *res,
 	char key[512];
 	const char *slash = strchr(av, '/');
 
-	snprintf(key, sizeof(key), "%.*s/%s", slash ? (int)(slash - av) : 0,
-		 av, kind);
+	snprintf(key, sizeof(key), "%.*s/%s", slash ? (int)(slash - av) : 0, av,
+		 kind);
 	for (;;) {
 		int r = kube_resolve(x->r->o.kube, av, kind, res, e);
 
@@ -258,7 +259,8 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 	struct kube_resource res = { .group = (char *)"apiextensions.k8s.io",
 				     .version = (char *)"v1",
 				     .kind = (char *)"CustomResourceDefinition",
-				     .resource = (char *)"customresourcedefinitions" };
+				     .resource = (char *)"customresourcedefinit"
+							 "ions" };
 	long long deadline = now_ms() + x->r->o.type_wait_s * 1000LL;
 	char *path = kube_path(&res, NULL, name);
 	int r = -ENOMEM;
@@ -275,10 +277,12 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 			break;
 		conds = json_object_get(json_object_get(resp.body, "status"),
 					"conditions");
-		json_array_foreach (conds, i, c)
-			if (!strcmp(str(c, "type", NULL) ?: "", "Established") &&
-			    !strcmp(str(c, "status", NULL) ?: "", "True"))
-				ok = true;
+		json_array_foreach(
+			conds, i,
+			c) if (!strcmp(str(c, "type", NULL) ?: "", "Establishe"
+								   "d") &&
+			       !strcmp(str(c, "status", NULL) ?: "", "True"))
+			ok = true;
 		kube_response_release(&resp);
 		if (ok) {
 			r = 0;
@@ -325,9 +329,8 @@ static bool same_as_cluster(json_t *want, json_t *have)
 			hl = json_object();
 			json_object_set_new(hmd, "labels", hl);
 		}
-		json_object_foreach (wl, k, v)
-			if (!strncmp(k, "velero.io/", 10))
-				json_object_set(hl, k, v);
+		json_object_foreach(wl, k, v) if (!strncmp(k, "velero.io/", 10))
+			json_object_set(hl, k, v);
 	}
 	same = restore_json_subset(w, h);
 	json_decref(w);
@@ -388,8 +391,8 @@ static int on_exists(struct run *x, size_t i, json_t *obj,
 		r = -ENOMEM;
 		goto out;
 	}
-	r = kube_request(k, "PATCH", url, "application/merge-patch+json",
-			 patch, &resp, &e);
+	r = kube_request(k, "PATCH", url, "application/merge-patch+json", patch,
+			 &resp, &e);
 	if (r < 0)
 		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, e.msg);
 	else if (resp.status == 200 || resp.status == 201)
@@ -411,7 +414,8 @@ out:
 static bool token_secret_of_existing_sa(struct run *x, json_t *obj,
 					const char *ns)
 {
-	struct kube_resource res = { .group = (char *)"", .version = (char *)"v1",
+	struct kube_resource res = { .group = (char *)"",
+				     .version = (char *)"v1",
 				     .kind = (char *)"ServiceAccount",
 				     .resource = (char *)"serviceaccounts",
 				     .namespaced = true };
@@ -422,15 +426,16 @@ static bool token_secret_of_existing_sa(struct run *x, json_t *obj,
 	size_t i;
 	bool found = false;
 
-	if (strcmp(str(obj, "type", NULL) ?: "",
-		   "kubernetes.io/service-account-token"))
+	if (strcmp(str(obj, "type", NULL) ?: "", "kubernetes.io/"
+						 "service-account-token"))
 		return false;
 	path = kube_path(&res, ns, NULL);
-	if (path && kube_request(x->r->o.kube, "GET", path, NULL, NULL, &resp,
-				 NULL) == 0 &&
+	if (path &&
+	    kube_request(x->r->o.kube, "GET", path, NULL, NULL, &resp, NULL) ==
+		    0 &&
 	    resp.status == 200) {
-		json_array_foreach (json_object_get(resp.body, "items"), i,
-				    sa) {
+		json_array_foreach(json_object_get(resp.body, "items"), i, sa)
+		{
 			const char *n = str(sa, "metadata", "name");
 			char prefix[300];
 
@@ -544,7 +549,8 @@ static void apply_item(struct run *x, size_t i)
 			if (asprintf(&m, "namespace %s: %s", ns,
 				     msg ? msg : strerror(-r)) < 0)
 				goto fail_nomem;
-			restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, m);
+			restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry,
+					     m);
 			free(m);
 			goto out;
 		}
@@ -581,8 +587,8 @@ static void apply_item(struct run *x, size_t i)
 			if (dry) {
 				char key[512];
 				const char *g = str(obj, "spec", "group");
-				const char *kd = str(json_object_get(
-							     obj, "spec"),
+				const char *kd = str(json_object_get(obj, "spe"
+									  "c"),
 						     "names", "kind");
 
 				snprintf(key, sizeof(key), "%s/%s", g ?: "",
@@ -602,8 +608,7 @@ static void apply_item(struct run *x, size_t i)
 	}
 	goto out;
 fail_nomem:
-	restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry,
-			     "out of memory");
+	restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, "out of memory");
 out:
 	kube_response_release(&resp);
 	kube_resource_release(&res);
@@ -633,8 +638,7 @@ static void apply_namespace(struct run *x, size_t i)
 	r = ns_ensure(x, name, &created, &msg);
 	if (r < 0)
 		restore_job_set_item(x->r, x->j, i, ITEM_FAILED,
-				     x->r->o.dry_run,
-				     msg ? msg : strerror(-r));
+				     x->r->o.dry_run, msg ? msg : strerror(-r));
 	else if (created)
 		restore_job_set_item(x->r, x->j, i, ITEM_CREATED, r == 2, NULL);
 	else
@@ -652,8 +656,8 @@ static bool is_kind(json_t *obj, const char *group_prefix, const char *kind)
 	const char *av = str(obj, "apiVersion", NULL) ?: "";
 	const char *k = str(obj, "kind", NULL) ?: "";
 
-	return !strcmp(k, kind) && !strncmp(av, group_prefix,
-					    strlen(group_prefix));
+	return !strcmp(k, kind) &&
+	       !strncmp(av, group_prefix, strlen(group_prefix));
 }
 
 static void run_prepare(struct run *x)
@@ -671,7 +675,7 @@ static void run_prepare(struct run *x)
 		}
 		if (is_kind(o, "v1", "PersistentVolume") &&
 		    !strcmp(str(o, "spec", "persistentVolumeReclaimPolicy") ?:
-				    "",
+									      "",
 			    "Delete"))
 			json_array_append_new(x->provision_pvs,
 					      json_string(name));
@@ -724,8 +728,8 @@ void restore_apply_job(struct restore *r, struct restore_job *j)
 	/* pass 2: the rest, in Velero's order (types guessed where the
 	 * server cannot say yet: a CR's CRD may be on its way) */
 	{
-		char (*grs)[300] = calloc(j->n_items ? j->n_items : 1,
-					  sizeof(*grs));
+		char(*grs)[300] =
+			calloc(j->n_items ? j->n_items : 1, sizeof(*grs));
 		size_t m = 0;
 
 		if (!grs)
@@ -776,9 +780,8 @@ end:
 				all = false;
 		}
 		if (all)
-			restore_job_set_state(r, j,
-					      failed ? RESTORE_FAILED :
-						       RESTORE_DONE);
+			restore_job_set_state(
+				r, j, failed ? RESTORE_FAILED : RESTORE_DONE);
 		else
 			restore_job_set_state(r, j, RESTORE_FAILED);
 	}

@@ -164,8 +164,7 @@ const char *restore_valid_label(const char *value, char *buf, size_t bufsz)
 
 /* ---- small JSON helpers ----------------------------------------------- */
 
-static json_t *get_path(json_t *o, const char *a, const char *b,
-			const char *c)
+static json_t *get_path(json_t *o, const char *a, const char *b, const char *c)
 {
 	o = json_object_get(o, a);
 	if (o && b)
@@ -205,10 +204,14 @@ static void del_annotation(json_t *obj, const char *key)
 void restore_clean_reset(json_t *obj)
 {
 	static const char *const drop[] = {
-		"generateName",	     "selfLink",
-		"uid",		     "resourceVersion",
-		"generation",	     "creationTimestamp",
-		"deletionTimestamp", "deletionGracePeriodSeconds",
+		"generateName",
+		"selfLink",
+		"uid",
+		"resourceVersion",
+		"generation",
+		"creationTimestamp",
+		"deletionTimestamp",
+		"deletionGracePeriodSeconds",
 		"ownerReferences",
 	};
 	json_t *md = json_object_get(obj, "metadata");
@@ -253,8 +256,8 @@ static void filter_named(json_t *arr_parent, const char *key,
 	if (!json_is_array(arr))
 		return;
 	while (i < json_array_size(arr)) {
-		const char *name = get_str(json_array_get(arr, i), "name",
-					   NULL, NULL);
+		const char *name =
+			get_str(json_array_get(arr, i), "name", NULL, NULL);
 
 		if (has_prefix(name ? name : "", prefix))
 			json_array_remove(arr, i);
@@ -284,7 +287,7 @@ static void action_pod(json_t *obj)
 		json_t *cs = json_object_get(spec, lists[l]), *ct;
 		size_t i;
 
-		json_array_foreach (cs, i, ct)
+		json_array_foreach(cs, i, ct)
 			filter_named(ct, "volumeMounts", prefix);
 	}
 }
@@ -318,8 +321,9 @@ static void service_node_ports(json_t *obj)
 		json_t *named = json_object(), *unnamed = json_array();
 		json_t *applied = json_loads(lac, 0, NULL), *ap;
 
-		json_array_foreach (get_path(applied, "spec", "ports", NULL),
-				    i, ap) {
+		json_array_foreach(get_path(applied, "spec", "ports", NULL), i,
+				   ap)
+		{
 			json_t *np = json_object_get(ap, "nodePort");
 			long v = np ? node_port_value(np) : 0;
 			json_t *name = json_object_get(ap, "name");
@@ -327,14 +331,14 @@ static void service_node_ports(json_t *obj)
 			if (v <= 0)
 				continue;
 			if (!name)
-				json_array_append_new(unnamed,
-						      json_integer(v));
+				json_array_append_new(unnamed, json_integer(v));
 			else if (json_is_string(name))
 				json_object_set_new(named,
 						    json_string_value(name),
 						    json_true());
 		}
-		json_array_foreach (ports, i, p) {
+		json_array_foreach(ports, i, p)
+		{
 			const char *name = get_str(p, "name", NULL, NULL);
 			bool keep = false;
 
@@ -346,9 +350,10 @@ static void service_node_ports(json_t *obj)
 				size_t k;
 				json_t *u;
 
-				json_array_foreach (unnamed, k, u)
-					if (json_integer_value(u) == v)
-						keep = true;
+				json_array_foreach(
+					unnamed, k,
+					u) if (json_integer_value(u) == v)
+					keep = true;
 			}
 			if (!keep)
 				json_object_del(p, "nodePort");
@@ -360,23 +365,27 @@ static void service_node_ports(json_t *obj)
 	}
 	/* managedFields: f:spec f:ports k:{"port":N,"protocol":"P"} with
 	 * f:nodePort */
-	json_array_foreach (ports, i, p) {
+	json_array_foreach(ports, i, p)
+	{
 		char key[128];
 		json_t *mf = get_path(obj, "metadata", "managedFields", NULL);
 		json_t *entry;
 		size_t k;
 		bool keep = false;
 
-		snprintf(key, sizeof(key), "k:{\"port\":%lld,\"protocol\":\"%s\"}",
-			 (long long)json_integer_value(
-				 json_object_get(p, "port")),
+		snprintf(key, sizeof(key),
+			 "k:{\"port\":%lld,\"protocol\":\"%s\"}",
+			 (long long)json_integer_value(json_object_get(p, "por"
+									  "t")),
 			 get_str(p, "protocol", NULL, NULL) ?: "TCP");
-		json_array_foreach (mf, k, entry) {
+		json_array_foreach(mf, k, entry)
+		{
 			json_t *fp = get_path(entry, "fieldsV1", "f:spec",
 					      "f:ports");
 
-			if (json_object_get(json_object_get(fp, key),
-					    "f:nodePort"))
+			if (json_object_get(json_object_get(fp, key), "f:"
+								      "nodePor"
+								      "t"))
 				keep = true;
 		}
 		if (!keep)
@@ -402,8 +411,8 @@ static void service_health_check(json_t *obj)
 		      "kubectl.kubernetes.io/last-applied-configuration");
 	if (lac) {
 		json_t *applied = json_loads(lac, 0, NULL);
-		json_t *h = get_path(applied, "spec", "healthCheckNodePort",
-				     NULL);
+		json_t *h =
+			get_path(applied, "spec", "healthCheckNodePort", NULL);
 		bool keep = json_is_number(h) && json_number_value(h) != 0;
 
 		json_decref(applied);
@@ -411,10 +420,12 @@ static void service_health_check(json_t *obj)
 			return;
 	}
 	mf = get_path(obj, "metadata", "managedFields", NULL);
-	json_array_foreach (mf, k, entry)
-		if (json_is_object(get_path(entry, "fieldsV1", "f:spec",
-					    "f:healthCheckNodePort")))
-			return;
+	json_array_foreach(mf, k,
+			   entry) if (json_is_object(get_path(entry, "fieldsV1",
+							      "f:spec",
+							      "f:"
+							      "healthCheckNodeP"
+							      "ort"))) return;
 	json_object_del(spec, "healthCheckNodePort");
 }
 
@@ -436,9 +447,10 @@ static void action_service(json_t *obj)
 /* velero.io/job */
 static void action_job(json_t *obj)
 {
-	static const char *const keys[] = {
-		"controller-uid", "batch.kubernetes.io/controller-uid"
-	};
+	static const char *const keys[] = { "controller-uid", "batch."
+							      "kubernetes.io/"
+							      "controller-"
+							      "uid" };
 	json_t *ml = get_path(obj, "spec", "selector", "matchLabels");
 	json_t *tl = get_path(get_path(obj, "spec", "template", "metadata"),
 			      "labels", NULL, NULL);
@@ -451,8 +463,9 @@ static void action_job(json_t *obj)
 	}
 	/* the typed round trip omits the maps left empty */
 	if (json_is_object(ml) && !json_object_size(ml))
-		json_object_del(get_path(obj, "spec", "selector", NULL),
-				"matchLabels");
+		json_object_del(get_path(obj, "spec", "selector", NULL), "match"
+									 "Label"
+									 "s");
 	if (json_is_object(tl) && !json_object_size(tl))
 		json_object_del(get_path(obj, "spec", "template", "metadata"),
 				"labels");
@@ -469,8 +482,8 @@ static void action_service_account(json_t *obj)
 		return;
 	snprintf(prefix, sizeof(prefix), "%s-token-", name ? name : "");
 	for (size_t i = json_array_size(secrets); i-- > 0;) {
-		const char *s = get_str(json_array_get(secrets, i), "name",
-					NULL, NULL);
+		const char *s =
+			get_str(json_array_get(secrets, i), "name", NULL, NULL);
 
 		if (has_prefix(s ? s : "", prefix)) {
 			json_array_remove(secrets, i);
@@ -486,8 +499,9 @@ static void action_secret(json_t *obj)
 {
 	json_t *data = json_object_get(obj, "data");
 
-	if (strcmp(get_str(obj, "type", NULL, NULL) ?: "",
-		   "kubernetes.io/service-account-token"))
+	if (strcmp(get_str(obj, "type", NULL, NULL) ?: "", "kubernetes.io/"
+							   "service-account-"
+							   "token"))
 		return;
 	del_annotation(obj, "kubernetes.io/service-account.uid");
 	if (json_is_object(data)) {
@@ -519,9 +533,10 @@ static void action_bindings(json_t *obj, const struct restore_clean *c)
 	json_t *subjects = json_object_get(obj, "subjects"), *s;
 	size_t i;
 
-	json_array_foreach (subjects, i, s) {
-		const char *to = mapped_ns(c, get_str(s, "namespace", NULL,
-						      NULL));
+	json_array_foreach(subjects, i, s)
+	{
+		const char *to =
+			mapped_ns(c, get_str(s, "namespace", NULL, NULL));
 
 		if (to)
 			json_object_set_new(s, "namespace", json_string(to));
@@ -534,17 +549,20 @@ static void action_crd(json_t *obj)
 	json_t *spec = json_object_get(obj, "spec"), *v;
 	size_t i;
 
-	if (strcmp(get_str(obj, "apiVersion", NULL, NULL) ?: "",
-		   "apiextensions.k8s.io/v1") ||
+	if (strcmp(get_str(obj, "apiVersion", NULL, NULL) ?: "", "apiextensions"
+								 ".k8s.io/"
+								 "v1") ||
 	    !json_is_true(json_object_get(spec, "preserveUnknownFields")))
 		return;
 	json_object_del(spec, "preserveUnknownFields");
-	json_array_foreach (json_object_get(spec, "versions"), i, v) {
+	json_array_foreach(json_object_get(spec, "versions"), i, v)
+	{
 		json_t *s = get_path(v, "schema", "openAPIV3Schema", NULL);
 
 		if (json_is_object(s))
-			json_object_set_new(s, "x-kubernetes-preserve-unknown-"
-					       "fields",
+			json_object_set_new(s,
+					    "x-kubernetes-preserve-unknown-"
+					    "fields",
 					    json_true());
 	}
 }
@@ -555,10 +573,12 @@ static void action_webhooks(json_t *obj)
 	json_t *hooks = json_object_get(obj, "webhooks"), *h;
 	size_t i;
 
-	if (strcmp(get_str(obj, "apiVersion", NULL, NULL) ?: "",
-		   "admissionregistration.k8s.io/v1"))
+	if (strcmp(get_str(obj, "apiVersion", NULL, NULL) ?: "", "admissionregi"
+								 "stration.k8s."
+								 "io/v1"))
 		return;
-	json_array_foreach (hooks, i, h) {
+	json_array_foreach(hooks, i, h)
+	{
 		const char *se = get_str(h, "sideEffects", NULL, NULL);
 
 		if (!json_is_object(h))
@@ -574,9 +594,9 @@ static bool name_in(const json_t *arr, const char *name)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach (arr, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), name))
-			return true;
+	json_array_foreach(arr, i, v) if (json_is_string(v) &&
+					  !strcmp(json_string_value(v),
+						  name)) return true;
 	return false;
 }
 
@@ -592,14 +612,13 @@ int restore_clean_item(json_t *obj, const struct restore_clean *c,
 	if (!strcmp(gr, "pods")) {
 		const char *phase = get_str(obj, "status", "phase", NULL);
 
-		if (phase && (!strcmp(phase, "Succeeded") ||
-			      !strcmp(phase, "Failed"))) {
+		if (phase &&
+		    (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
 			*skip_reason = "completed (Velero does not restore "
 				       "finished pods)";
 			return 1;
 		}
-		if (*(get_str(md, "annotations", "kubernetes.io/config.mirror",
-			      NULL) ?:
+		if (*(get_str(md, "annotations", "kubernetes.io/config.mirror", NULL) ?:
 			      "")) {
 			*skip_reason = "a mirror pod (the kubelet makes it)";
 			return 1;
@@ -612,8 +631,9 @@ int restore_clean_item(json_t *obj, const struct restore_clean *c,
 		return 1;
 	}
 	if (!strcmp(gr, "apiservices.apiregistration.k8s.io") &&
-	    json_object_get(json_object_get(md, "labels"),
-			    "kube-aggregator.kubernetes.io/automanaged")) {
+	    json_object_get(json_object_get(md, "labels"), "kube-aggregator."
+							   "kubernetes.io/"
+							   "automanaged")) {
 		*skip_reason = "managed by the API server";
 		return 1;
 	}
@@ -621,8 +641,7 @@ int restore_clean_item(json_t *obj, const struct restore_clean *c,
 	if (!strcmp(gr, "persistentvolumes")) {
 		const char *to;
 
-		if (!strcmp(get_str(obj, "spec",
-				    "persistentVolumeReclaimPolicy", NULL) ?:
+		if (!strcmp(get_str(obj, "spec", "persistentVolumeReclaimPolicy", NULL) ?:
 				    "",
 			    "Delete")) {
 			*skip_reason = "reclaim policy Delete and no snapshot: "
@@ -631,7 +650,8 @@ int restore_clean_item(json_t *obj, const struct restore_clean *c,
 			return 1;
 		}
 		reset_volume_binding(obj);
-		to = mapped_ns(c, get_str(obj, "spec", "claimRef", "namespace"));
+		to = mapped_ns(c,
+			       get_str(obj, "spec", "claimRef", "namespace"));
 		if (to)
 			json_object_set_new(get_path(obj, "spec", "claimRef",
 						     NULL),
@@ -658,7 +678,7 @@ int restore_clean_item(json_t *obj, const struct restore_clean *c,
 	else if (!strcmp(gr, "customresourcedefinitions.apiextensions.k8s.io"))
 		action_crd(obj);
 	else if (!strcmp(gr, "mutatingwebhookconfigurations."
-			      "admissionregistration.k8s.io") ||
+			     "admissionregistration.k8s.io") ||
 		 !strcmp(gr, "validatingwebhookconfigurations."
 			     "admissionregistration.k8s.io"))
 		action_webhooks(obj);
@@ -704,13 +724,13 @@ int restore_clean_finish(json_t *obj, const struct restore_clean *c,
 	}
 	if (c->backup &&
 	    json_object_set_new(labels, "velero.io/backup-name",
-				json_string(restore_valid_label(
-					c->backup, buf, sizeof(buf)))))
+				json_string(restore_valid_label(c->backup, buf,
+								sizeof(buf)))))
 		return -ENOMEM;
 	if (c->restore &&
 	    json_object_set_new(labels, "velero.io/restore-name",
-				json_string(restore_valid_label(
-					c->restore, buf, sizeof(buf)))))
+				json_string(restore_valid_label(c->restore, buf,
+								sizeof(buf)))))
 		return -ENOMEM;
 	return 0;
 }

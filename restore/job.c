@@ -69,8 +69,8 @@ static int item_state_parse(const char *s)
 const char *restore_state_name(enum restore_state s)
 {
 	static const char *const names[] = {
-		[RESTORE_PENDING] = "pending", [RESTORE_RUNNING] = "running",
-		[RESTORE_DONE] = "done",       [RESTORE_FAILED] = "failed",
+		[RESTORE_PENDING] = "pending",	 [RESTORE_RUNNING] = "running",
+		[RESTORE_DONE] = "done",	 [RESTORE_FAILED] = "failed",
 		[RESTORE_REJECTED] = "rejected",
 	};
 
@@ -179,9 +179,8 @@ static int journal_append(struct restore_job *j, json_t *line)
 			free(s);
 			return -ENOMEM;
 		}
-		j->journal_fd = open(p, O_WRONLY | O_CREAT | O_APPEND |
-						O_CLOEXEC,
-				     0600);
+		j->journal_fd = open(
+			p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		free(p);
 		if (j->journal_fd < 0) {
 			r = -errno;
@@ -294,7 +293,8 @@ static int job_set_items(struct restore *r, struct restore_job *j,
 	j->items = calloc(j->n_items ? j->n_items : 1, sizeof(*j->items));
 	if (!j->items)
 		return -ENOMEM;
-	json_array_foreach (items, i, o) {
+	json_array_foreach(items, i, o)
+	{
 		j->items[i].obj = json_incref(o);
 		j->items[i].label = item_label(j, o, default_ns(r));
 		if (!j->items[i].label)
@@ -327,8 +327,8 @@ void restore_job_set_item(struct restore *r, struct restore_job *j, size_t i,
 	pthread_mutex_unlock(&r->lock);
 }
 
-void restore_job_set_label(struct restore *r, struct restore_job *j,
-			   size_t i, const char *label)
+void restore_job_set_label(struct restore *r, struct restore_job *j, size_t i,
+			   const char *label)
 {
 	char *l = strdup(label);
 
@@ -418,22 +418,22 @@ static void replay_journal(struct restore_job *j)
 		json_t *o = json_loads(line, 0, NULL);
 		json_t *iv = json_object_get(o, "i");
 		const char *js = json_string_value(json_object_get(o, "job"));
-		const char *note = json_string_value(json_object_get(o,
-								    "note"));
+		const char *note = json_string_value(json_object_get(o, "not"
+									"e"));
 
 		if (json_is_integer(iv) && json_integer_value(iv) >= 0 &&
 		    (size_t)json_integer_value(iv) < j->n_items) {
 			struct restore_item *it =
 				&j->items[json_integer_value(iv)];
-			int s = item_state_parse(json_string_value(
-				json_object_get(o, "s")));
-			const char *m = json_string_value(json_object_get(o,
-									 "m"));
+			int s = item_state_parse(
+				json_string_value(json_object_get(o, "s")));
+			const char *m =
+				json_string_value(json_object_get(o, "m"));
 
 			if (s >= 0) {
 				it->state = s;
-				it->dry = json_is_true(json_object_get(o,
-								       "dry"));
+				it->dry = json_is_true(json_object_get(o, "dr"
+									  "y"));
 				free(it->message);
 				it->message = m ? strdup(m) : NULL;
 			}
@@ -484,8 +484,8 @@ static int load_job(struct restore *r, const char *name,
 	j->id = strdup(name);
 	if (asprintf(&j->dir, "%s/%s", r->state_dir, name) < 0)
 		j->dir = NULL;
-	j->source = strdup(json_string_value(json_object_get(o, "source"))
-				   ?: "");
+	j->source =
+		strdup(json_string_value(json_object_get(o, "source")) ?: "");
 	s = json_string_value(json_object_get(o, "target_ns"));
 	j->target_ns = s ? strdup(s) : NULL;
 	s = json_string_value(json_object_get(o, "backup"));
@@ -593,7 +593,8 @@ static void *worker_main(void *arg)
 	}
 }
 
-/* ---- public: lifecycle ---------------------------------------------------- */
+/* ---- public: lifecycle ----------------------------------------------------
+ */
 
 int restore_new(const struct restore_options *o, struct restore **out,
 		struct verror *e)
@@ -740,8 +741,8 @@ static int input_reserve(struct restore_input *in, size_t size)
 	return 0;
 }
 
-int restore_input_write(struct restore_input *in, const void *buf,
-			size_t len, off_t off)
+int restore_input_write(struct restore_input *in, const void *buf, size_t len,
+			off_t off)
 {
 	int r;
 
@@ -794,8 +795,7 @@ struct restore_input *restore_input_free(struct restore_input *in)
 }
 
 /* Makes state_dir/<id> with a fresh id; under r->lock. */
-static int job_mkdir(struct restore *r, long long now, char **id,
-		     char **dir)
+static int job_mkdir(struct restore *r, long long now, char **id, char **dir)
 {
 	struct tm tm;
 	time_t t = now;
@@ -868,8 +868,7 @@ int restore_input_commit(struct restore_input *in, char **job_id,
 		json_decref(items);
 		items = NULL;
 		perr = verror_set(&pe, -EBADMSG,
-				  "%s: no Kubernetes object in it",
-				  in->source);
+				  "%s: no Kubernetes object in it", in->source);
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -911,7 +910,8 @@ int restore_input_commit(struct restore_input *in, char **job_id,
 		job_free(j);
 		if (perr < 0)
 			return verror_set(e, perr, "%s", pe.msg);
-		return verror_set(e, k, "restore: cannot keep the job in %s: %s",
+		return verror_set(e, k,
+				  "restore: cannot keep the job in %s: %s",
 				  r->state_dir, strerror(-k));
 	}
 	pthread_mutex_lock(&r->lock);
@@ -924,7 +924,8 @@ int restore_input_commit(struct restore_input *in, char **job_id,
 	return *job_id ? 0 : -ENOMEM;
 }
 
-/* ---- public: jobs ----------------------------------------------------------- */
+/* ---- public: jobs -----------------------------------------------------------
+ */
 
 int restore_job_list(struct restore *r, char ***ids, size_t *n)
 {
@@ -1002,12 +1003,12 @@ int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 			k |= sbuf_addf(out, "would update %s (dry run)",
 				       it->label);
 		else
-			k |= sbuf_addf(out, "%s %s",
-				       it->state == ITEM_INFLIGHT ?
-					       "applying" :
-					       restore_item_state_name(
-						       it->state),
-				       it->label);
+			k |= sbuf_addf(
+				out, "%s %s",
+				it->state == ITEM_INFLIGHT ?
+					"applying" :
+					restore_item_state_name(it->state),
+				it->label);
 		if (m && *m)
 			k |= sbuf_addf(out, ": %s", m);
 		k |= sbuf_addc(out, '\n');

@@ -126,18 +126,18 @@ static bool in_list(const char *s, const char *const *list)
 	return false;
 }
 
-static const char *const yaml_nulls[] = { "", "~", "null", "Null", "NULL",
-					  NULL };
-static const char *const yaml_trues[] = { "y",  "Y",    "yes",  "Yes",
-					  "YES", "on",  "On",   "ON",
+static const char *const yaml_nulls[] = {
+	"", "~", "null", "Null", "NULL", NULL
+};
+static const char *const yaml_trues[] = { "y",	  "Y",	  "yes",  "Yes",
+					  "YES",  "on",	  "On",	  "ON",
 					  "true", "True", "TRUE", NULL };
-static const char *const yaml_falses[] = { "n",     "N",     "no",
-					   "No",    "NO",    "off",
-					   "Off",   "OFF",   "false",
-					   "False", "FALSE", NULL };
-static const char *const yaml_infs[] = { ".inf", ".Inf", ".INF", "+.inf",
+static const char *const yaml_falses[] = { "n",	    "N",     "no",    "No",
+					   "NO",    "off",   "Off",   "OFF",
+					   "false", "False", "FALSE", NULL };
+static const char *const yaml_infs[] = { ".inf",  ".Inf",  ".INF",  "+.inf",
 					 "+.Inf", "+.INF", "-.inf", "-.Inf",
-					 "-.INF", ".nan", ".NaN", ".NAN",
+					 "-.INF", ".nan",  ".NaN",  ".NAN",
 					 NULL };
 
 /* Go's strconv.ParseInt(s, 0, 64) after go-yaml removed the '_'s: sign,
@@ -190,7 +190,8 @@ static bool parse_go_int(const char *s, bool *neg, uint64_t *mag)
 	return true;
 }
 
-/* go-yaml's yamlStyleFloat: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
+/* go-yaml's yamlStyleFloat:
+ * ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
 static bool is_yaml_float(const char *s)
 {
 	const char *q = s;
@@ -272,10 +273,10 @@ static json_t *resolve_plain(const char *s, size_t len, int *err)
 			if (!neg && mag <= INT64_MAX)
 				return json_integer((json_int_t)mag);
 			if (neg && mag <= (uint64_t)INT64_MAX + 1)
-				return json_integer(
-					mag == (uint64_t)INT64_MAX + 1 ?
-						INT64_MIN :
-						-(json_int_t)mag);
+				return json_integer(mag == (uint64_t)INT64_MAX +
+									    1 ?
+							    INT64_MIN :
+							    -(json_int_t)mag);
 			if (!neg) /* uint64 > int64: JSON gets the number */
 				return json_real((double)mag);
 		}
@@ -313,8 +314,8 @@ static json_t *resolve_scalar(struct yparse *p, const yaml_event_t *ev,
 
 	*err = -ENOMEM;
 	if (tag) {
-		if (!strcmp(tag, YAML_NULL_TAG) || !strcmp(tag, YAML_BOOL_TAG) ||
-		    !strcmp(tag, YAML_INT_TAG) ||
+		if (!strcmp(tag, YAML_NULL_TAG) ||
+		    !strcmp(tag, YAML_BOOL_TAG) || !strcmp(tag, YAML_INT_TAG) ||
 		    !strcmp(tag, YAML_FLOAT_TAG))
 			return resolve_plain(v, len, err);
 		return json_stringn(v, len);
@@ -395,15 +396,17 @@ static int merge_into(struct yparse *p, json_t *dst, json_t *src,
 		size_t i;
 		json_t *it;
 
-		json_array_foreach (src, i, it) {
+		json_array_foreach(src, i, it)
+		{
 			if (!json_is_object(it))
 				return perr(p, -EBADMSG, m,
 					    "a merge key (<<) takes mappings "
 					    "only");
-			json_object_foreach (it, k, v)
-				if (!json_object_get(dst, k) &&
-				    json_object_set(dst, k, v))
-					return -ENOMEM;
+			json_object_foreach(
+				it, k,
+				v) if (!json_object_get(dst, k) &&
+				       json_object_set(dst, k,
+						       v)) return -ENOMEM;
 		}
 		return 0;
 	}
@@ -411,9 +414,9 @@ static int merge_into(struct yparse *p, json_t *dst, json_t *src,
 		return perr(p, -EBADMSG, m,
 			    "a merge key (<<) takes a mapping or a list of "
 			    "mappings");
-	json_object_foreach (src, k, v)
-		if (!json_object_get(dst, k) && json_object_set(dst, k, v))
-			return -ENOMEM;
+	json_object_foreach(src, k,
+			    v) if (!json_object_get(dst, k) &&
+				   json_object_set(dst, k, v)) return -ENOMEM;
 	return 0;
 }
 
@@ -501,7 +504,8 @@ static int parse_mapping(struct yparse *p, unsigned depth, json_t **out,
 		size_t i;
 		json_t *m;
 
-		json_array_foreach (merges, i, m) {
+		json_array_foreach(merges, i, m)
+		{
 			r = merge_into(p, obj, m, &p->parser.mark);
 			if (r < 0)
 				goto fail;
@@ -697,7 +701,8 @@ static int collect_add(struct collect *c, json_t *o, unsigned long line,
 		size_t i;
 		json_t *it;
 
-		json_array_foreach (json_object_get(o, "items"), i, it) {
+		json_array_foreach(json_object_get(o, "items"), i, it)
+		{
 			int r = collect_add(c, it, line, col, depth + 1);
 
 			if (r < 0)
@@ -718,8 +723,8 @@ static int collect_add(struct collect *c, json_t *o, unsigned long line,
 		return where(c, line, col, -EBADMSG,
 			     "not a Kubernetes object: no kind%s%s", "", "");
 	if (!json_is_object(md))
-		return where(c, line, col, -EBADMSG,
-			     "%s has no metadata%s", kind, "");
+		return where(c, line, col, -EBADMSG, "%s has no metadata%s",
+			     kind, "");
 	if (!name)
 		return where(c, line, col, -EBADMSG,
 			     "%s has no metadata.name%s (generateName is not "
@@ -801,7 +806,6 @@ static int parse_yaml(const void *data, size_t len, struct collect *c)
 static int parse_json(const char *data, size_t len, size_t off,
 		      struct collect *c)
 {
-
 	for (;;) {
 		json_error_t je;
 		json_t *doc;
@@ -812,10 +816,9 @@ static int parse_json(const char *data, size_t len, size_t off,
 			off++;
 		if (off >= len)
 			return 0;
-		doc = json_loadb(data + off, len - off,
-				 JSON_REJECT_DUPLICATES |
-					 JSON_DISABLE_EOF_CHECK,
-				 &je);
+		doc = json_loadb(
+			data + off, len - off,
+			JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
 		for (size_t i = 0; i < off; i++) {
 			if (data[i] == '\n') {
 				line++;

@@ -1,5 +1,5 @@
-/* restore_i.h: the pieces of the restore engine, shared by the restore/ sources and
- * the unit tests; not for other modules.
+/* restore_i.h: the pieces of the restore engine, shared by the restore/ sources
+ * and the unit tests; not for other modules.
  *
  *   parse.c      input bytes -> the objects they hold (YAML 1.1 as kubectl
  *                reads it, or JSON), validated and capped
@@ -75,16 +75,16 @@ int restore_guess_namespaced(const char *api_version, const char *kind);
 const char *restore_valid_label(const char *value, char *buf, size_t bufsz);
 
 struct restore_clean {
-	const char *gr;         /* "deployments.apps"; borrowed */
-	const char *target_ns;  /* map every namespace to it; NULL: keep */
-	json_t *from_ns;        /* the namespaces mapped to target_ns: an
+	const char *gr;		/* "deployments.apps"; borrowed */
+	const char *target_ns;	/* map every namespace to it; NULL: keep */
+	json_t *from_ns;	/* the namespaces mapped to target_ns: an
 				 * object used as a set (the job's items'
 				 * own namespaces); borrowed; NULL: all */
 	const char *default_ns; /* for namespaced items with none and no
 				 * target (kubectl: the context's) */
-	const char *backup;     /* velero.io/backup-name; NULL: not added */
-	const char *restore;    /* velero.io/restore-name (the job id) */
-	json_t *provision_pvs;  /* names of PVs in this job Velero would
+	const char *backup;	/* velero.io/backup-name; NULL: not added */
+	const char *restore;	/* velero.io/restore-name (the job id) */
+	json_t *provision_pvs;	/* names of PVs in this job Velero would
 				 * re-provision (reclaim policy Delete),
 				 * an array; borrowed, may be NULL */
 };
@@ -147,7 +147,7 @@ bool restore_json_subset(const json_t *want, const json_t *have);
 /* ---- order.c ---------------------------------------------------------- */
 
 struct restore_order_item {
-	size_t index;   /* into the job's items */
+	size_t index;	/* into the job's items */
 	const char *gr; /* borrowed */
 	const char *ns; /* borrowed; "" for cluster-scoped */
 	const char *name;
@@ -175,27 +175,27 @@ enum restore_item_state {
 const char *restore_item_state_name(enum restore_item_state s);
 
 struct restore_item {
-	json_t *obj;           /* as parsed; owned */
+	json_t *obj; /* as parsed; owned */
 	enum restore_item_state state;
-	char *message;         /* reason, the server's message; owned */
-	char *label;           /* "deployments.apps shop/web"; owned */
-	bool dry;              /* the outcome came from a dry run */
+	char *message; /* reason, the server's message; owned */
+	char *label;   /* "deployments.apps shop/web"; owned */
+	bool dry;      /* the outcome came from a dry run */
 };
 
 struct restore_job {
 	char *id;
 	char *source;
-	char *target_ns;       /* NULL: keep namespaces */
-	char *backup;          /* NULL: not known */
-	char *reason;          /* REJECTED: why */
-	char *dir;             /* state_dir/<id> */
-	char *notes;           /* lines about the job as a whole
-				* ("created namespaces shop-copy") */
-	long long created;     /* unix seconds */
+	char *target_ns;   /* NULL: keep namespaces */
+	char *backup;	   /* NULL: not known */
+	char *reason;	   /* REJECTED: why */
+	char *dir;	   /* state_dir/<id> */
+	char *notes;	   /* lines about the job as a whole
+			    * ("created namespaces shop-copy") */
+	long long created; /* unix seconds */
 	enum restore_state state;
 	struct restore_item *items;
 	size_t n_items;
-	int journal_fd;        /* -1 when closed */
+	int journal_fd; /* -1 when closed */
 	struct restore_job *next;
 };
 
@@ -205,11 +205,11 @@ struct restore {
 	struct restore_transform *transform;
 
 	pthread_mutex_t lock;
-	pthread_cond_t changed;   /* a job changed state; a job was queued;
+	pthread_cond_t changed;	  /* a job changed state; a job was queued;
 				   * stop was asked */
 	struct restore_job *jobs; /* oldest first; protected by lock */
-	unsigned seq;             /* id counter; protected by lock */
-	bool stop;                /* protected by lock */
+	unsigned seq;		  /* id counter; protected by lock */
+	bool stop;		  /* protected by lock */
 	pthread_t worker;
 	bool worker_started;
 };
@@ -223,8 +223,8 @@ void restore_job_set_item(struct restore *r, struct restore_job *j, size_t i,
 			  enum restore_item_state s, bool dry,
 			  const char *message);
 /* job.c: the item's report label, once discovery named its type. */
-void restore_job_set_label(struct restore *r, struct restore_job *j,
-			   size_t i, const char *label);
+void restore_job_set_label(struct restore *r, struct restore_job *j, size_t i,
+			   const char *label);
 /* job.c: a line about the job as a whole, journalled. */
 void restore_job_note(struct restore *r, struct restore_job *j,
 		      const char *note);

@@ -45,13 +45,13 @@ struct map_entry {
 };
 
 struct rule {
-	json_t *conds;   /* the conditions object; borrowed from mods */
+	json_t *conds; /* the conditions object; borrowed from mods */
 	bool has_regex;
 	regex_t regex;
 	json_t *patches; /* RFC 6902 ops, values decoded */
-	json_t *merges;  /* array of patch documents */
+	json_t *merges;	 /* array of patch documents */
 	json_t *strategic;
-	json_t *tests;   /* matches as test ops */
+	json_t *tests; /* matches as test ops */
 };
 
 struct restore_transform {
@@ -64,8 +64,8 @@ struct restore_transform {
 
 /* ---- maps -------------------------------------------------------------- */
 
-static int parse_map(const char *spec, const char *what,
-		     struct map_entry **out, size_t *n, struct verror *e)
+static int parse_map(const char *spec, const char *what, struct map_entry **out,
+		     size_t *n, struct verror *e)
 {
 	char *copy, *save = NULL, *tok;
 	size_t cap = 0;
@@ -82,10 +82,12 @@ static int parse_map(const char *spec, const char *what,
 		char *eq = strchr(tok, '=');
 
 		if (!eq || eq == tok || !eq[1]) {
+			int r = verror_set(e, -EINVAL,
+					   "%s: \"%.100s\" is not OLD=NEW",
+					   what, tok);
+
 			free(copy);
-			return verror_set(e, -EINVAL,
-					  "%s: \"%.100s\" is not OLD=NEW", what,
-					  tok);
+			return r;
 		}
 		if (*n == cap) {
 			struct map_entry *m;
@@ -136,9 +138,8 @@ static json_t *pod_spec(json_t *obj, const char *gr)
 	static const char *const p_tmpl[] = { "spec", "template", "spec",
 					      NULL };
 	static const char *const p_podtmpl[] = { "template", "spec", NULL };
-	static const char *const p_cron[] = { "spec",	  "jobTemplate",
-					      "spec",	  "template",
-					      "spec",	  NULL };
+	static const char *const p_cron[] = { "spec",	  "jobTemplate", "spec",
+					      "template", "spec",	 NULL };
 	static const char *const templated[] = {
 		"deployments.apps", "statefulsets.apps",
 		"daemonsets.apps",  "replicasets.apps",
@@ -196,15 +197,14 @@ static void apply_image_map(const struct restore_transform *t, json_t *obj,
 		json_t *cs = json_object_get(spec, lists[l]), *ct;
 		size_t i;
 
-		json_array_foreach (cs, i, ct)
-			map_image(t, ct);
+		json_array_foreach(cs, i, ct) map_image(t, ct);
 	}
 }
 
 static void map_class(const struct restore_transform *t, json_t *spec)
 {
-	const char *sc = json_string_value(
-		json_object_get(spec, "storageClassName"));
+	const char *sc = json_string_value(json_object_get(spec, "storageClassN"
+								 "ame"));
 
 	if (!sc)
 		return;
@@ -225,14 +225,14 @@ static void apply_class_map(const struct restore_transform *t, json_t *obj,
 
 	if (!t->n_classes || !json_is_object(spec))
 		return;
-	if (!strcmp(gr, "persistentvolumeclaims") ||
-	    !strcmp(gr, "persistentvolumes"))
+	if (!strcmp(gr, "persistentvolumeclaims") || !strcmp(gr, "persistentvol"
+								 "umes"))
 		map_class(t, spec);
 	else if (!strcmp(gr, "statefulsets.apps"))
-		json_array_foreach (json_object_get(spec,
-						    "volumeClaimTemplates"),
-				    i, v)
-			map_class(t, json_object_get(v, "spec"));
+		json_array_foreach(json_object_get(spec, "volumeClaimTemplate"
+							 "s"),
+				   i, v) map_class(t, json_object_get(v, "spe"
+									 "c"));
 }
 
 /* ---- JSON pointer and RFC 6902 ---------------------------------------- */
@@ -353,8 +353,8 @@ static int ptr_add(json_t *doc, const char *path, json_t *v, bool replace,
 	}
 	if (json_is_object(parent)) {
 		if (replace && !json_object_get(parent, key))
-			r = verror_set(e, -EINVAL,
-				       "replace: %s does not exist", path);
+			r = verror_set(e, -EINVAL, "replace: %s does not exist",
+				       path);
 		else
 			r = json_object_set_new(parent, key, v) ? -ENOMEM : 0;
 		if (r < 0 && replace)
@@ -414,8 +414,9 @@ static int patch_op(json_t *doc, const json_t *op, struct verror *e)
 	if (!kind || !path)
 		return verror_set(e, -EINVAL, "a patch needs op and path");
 	if (!*path && strcmp(kind, "test"))
-		return verror_set(e, -EINVAL, "%s: the whole object cannot "
-					      "be patched",
+		return verror_set(e, -EINVAL,
+				  "%s: the whole object cannot "
+				  "be patched",
 				  kind);
 	if (!strcasecmp(kind, "test")) {
 		v = ptr_get(doc, path);
@@ -442,8 +443,8 @@ static int patch_op(json_t *doc, const json_t *op, struct verror *e)
 			if (!strncmp(path, from, strlen(from)) &&
 			    path[strlen(from)] == '/')
 				return verror_set(e, -EINVAL,
-						  "move: %s is inside %s",
-						  path, from);
+						  "move: %s is inside %s", path,
+						  from);
 			r = ptr_remove(doc, from, &v, e);
 			if (r < 0)
 				return r;
@@ -471,7 +472,8 @@ int restore_json_patch(json_t *doc, const json_t *ops, struct verror *e)
 
 	if (!work)
 		return -ENOMEM;
-	json_array_foreach (ops, i, op) {
+	json_array_foreach(ops, i, op)
+	{
 		r = patch_op(work, op, e);
 		if (r)
 			break;
@@ -502,7 +504,8 @@ json_t *restore_merge_patch(json_t *target, const json_t *patch)
 		if (!target)
 			return NULL;
 	}
-	json_object_foreach ((json_t *)patch, k, v) {
+	json_object_foreach((json_t *)patch, k, v)
+	{
 		if (json_is_null(v)) {
 			json_object_del(target, k);
 		} else {
@@ -530,7 +533,8 @@ json_t *restore_merge_diff(const json_t *from, const json_t *to)
 	d = json_object();
 	if (!d)
 		return NULL;
-	json_object_foreach ((json_t *)to, k, v) {
+	json_object_foreach((json_t *)to, k, v)
+	{
 		json_t *f = json_object_get(from, k);
 
 		if (!f) {
@@ -543,9 +547,8 @@ json_t *restore_merge_diff(const json_t *from, const json_t *to)
 			json_object_set_new(d, k, sub ? sub : json_null());
 		}
 	}
-	json_object_foreach ((json_t *)from, k, v)
-		if (!json_object_get(to, k))
-			json_object_set_new(d, k, json_null());
+	json_object_foreach((json_t *)from, k, v) if (!json_object_get(to, k))
+		json_object_set_new(d, k, json_null());
 	if (!json_object_size(d)) {
 		json_decref(d);
 		return NULL;
@@ -562,18 +565,24 @@ bool restore_json_subset(const json_t *want, const json_t *have)
 	if (json_is_object(want)) {
 		if (!json_is_object(have))
 			return false;
-		json_object_foreach ((json_t *)want, k, v)
-			if (!restore_json_subset(v, json_object_get(have, k)))
-				return false;
+		json_object_foreach(
+			(json_t *)want, k,
+			v) if (!restore_json_subset(v,
+						    json_object_get(
+							    have,
+							    k))) return false;
 		return true;
 	}
 	if (json_is_array(want)) {
 		if (!json_is_array(have) ||
 		    json_array_size(want) != json_array_size(have))
 			return false;
-		json_array_foreach ((json_t *)want, i, v)
-			if (!restore_json_subset(v, json_array_get(have, i)))
-				return false;
+		json_array_foreach(
+			(json_t *)want, i,
+			v) if (!restore_json_subset(v,
+						    json_array_get(
+							    have,
+							    i))) return false;
 		return true;
 	}
 	if (json_is_number(want) && json_is_number(have))
@@ -606,9 +615,15 @@ static const char *merge_key(const char *field, const json_t *list)
 	json_t *el;
 
 	if (!strcmp(field, "ports")) {
-		json_array_foreach ((json_t *)list, i, el)
-			if (json_object_get(el, "containerPort"))
-				return "containerPort";
+		json_array_foreach((json_t *)list, i,
+				   el) if (json_object_get(el, "containerPor"
+							       "t")) return "co"
+									    "nt"
+									    "ai"
+									    "ne"
+									    "rP"
+									    "or"
+									    "t";
 		return "port";
 	}
 	for (i = 0; i < ARRAY_SIZE(keys); i++)
@@ -617,43 +632,44 @@ static const char *merge_key(const char *field, const json_t *list)
 	return NULL;
 }
 
-static json_t *smp_map(json_t *target, const json_t *patch,
-		       struct verror *e, int *r);
+static json_t *smp_map(json_t *target, const json_t *patch, struct verror *e,
+		       int *r);
 
 static const char *patch_directive(const json_t *o)
 {
 	return json_string_value(json_object_get(o, "$patch"));
 }
 
-static json_t *smp_list(const char *field, json_t *target,
-			const json_t *patch, struct verror *e, int *r)
+static json_t *smp_list(const char *field, json_t *target, const json_t *patch,
+			struct verror *e, int *r)
 {
 	const char *key = merge_key(field, patch);
 	json_t *out, *el;
 	size_t i;
 
 	/* $patch: replace anywhere in the list: the rest is the list */
-	json_array_foreach ((json_t *)patch, i, el) {
+	json_array_foreach((json_t *)patch, i, el)
+	{
 		const char *d = patch_directive(el);
 
 		if (d && !strcmp(d, "replace")) {
 			out = json_array();
-			json_array_foreach ((json_t *)patch, i, el)
-				if (!patch_directive(el))
-					json_array_append(out, el);
+			json_array_foreach((json_t *)patch, i,
+					   el) if (!patch_directive(el))
+				json_array_append(out, el);
 			json_decref(target);
 			return out;
 		}
 	}
 	if (!strcmp(field, "finalizers") && json_is_array(target)) {
-		json_array_foreach ((json_t *)patch, i, el) {
+		json_array_foreach((json_t *)patch, i, el)
+		{
 			size_t k;
 			json_t *t;
 			bool found = false;
 
-			json_array_foreach (target, k, t)
-				if (json_equal(t, el))
-					found = true;
+			json_array_foreach(target, k, t) if (json_equal(t, el))
+				found = true;
 			if (!found)
 				json_array_append(target, el);
 		}
@@ -662,12 +678,13 @@ static json_t *smp_list(const char *field, json_t *target,
 	if (!key || !json_is_array(target)) {
 		json_decref(target);
 		out = json_array();
-		json_array_foreach ((json_t *)patch, i, el)
-			if (!patch_directive(el))
-				json_array_append(out, el);
+		json_array_foreach((json_t *)patch, i,
+				   el) if (!patch_directive(el))
+			json_array_append(out, el);
 		return out;
 	}
-	json_array_foreach ((json_t *)patch, i, el) {
+	json_array_foreach((json_t *)patch, i, el)
+	{
 		json_t *kv = json_object_get(el, key), *t;
 		const char *d = patch_directive(el);
 		size_t k;
@@ -711,8 +728,8 @@ static json_t *smp_list(const char *field, json_t *target,
 	return target;
 }
 
-static json_t *smp_map(json_t *target, const json_t *patch,
-		       struct verror *e, int *r)
+static json_t *smp_map(json_t *target, const json_t *patch, struct verror *e,
+		       int *r)
 {
 	const char *k, *d = patch_directive(patch);
 	json_t *v, *retain;
@@ -725,7 +742,8 @@ static json_t *smp_map(json_t *target, const json_t *patch,
 		json_decref(target);
 		target = json_object();
 	}
-	json_object_foreach ((json_t *)patch, k, v) {
+	json_object_foreach((json_t *)patch, k, v)
+	{
 		json_t *cur, *n;
 
 		if (!strcmp(k, "$patch") || !strcmp(k, "$retainKeys") ||
@@ -735,7 +753,8 @@ static json_t *smp_map(json_t *target, const json_t *patch,
 			json_t *list = json_object_get(target, k + 25), *x;
 			size_t i;
 
-			json_array_foreach (v, i, x) {
+			json_array_foreach(v, i, x)
+			{
 				for (size_t j = json_array_size(list); j-- > 0;)
 					if (json_equal(json_array_get(list, j),
 						       x))
@@ -779,9 +798,10 @@ static json_t *smp_map(json_t *target, const json_t *patch,
 			size_t i;
 			bool keep = false;
 
-			json_array_foreach (retain, i, x)
-				if (!strcmp(json_string_value(x) ?: "", key))
-					keep = true;
+			json_array_foreach(
+				retain, i,
+				x) if (!strcmp(json_string_value(x) ?: "", key))
+				keep = true;
 			it = json_object_iter_next(target, it);
 			if (!keep)
 				json_object_del(target, key);
@@ -964,20 +984,21 @@ static int known_keys(const json_t *o, const char *const *keys,
 
 	if (!json_is_object(o))
 		return verror_set(e, -EINVAL, "%s: expected a mapping", where);
-	json_object_foreach ((json_t *)o, k, v) {
+	json_object_foreach((json_t *)o, k, v)
+	{
 		const char *const *q;
 
 		for (q = keys; *q && strcmp(*q, k); q++)
 			;
 		if (!*q)
-			return verror_set(e, -EINVAL, "%s: unknown field \"%s\"",
-					  where, k);
+			return verror_set(e, -EINVAL,
+					  "%s: unknown field \"%s\"", where, k);
 	}
 	return 0;
 }
 
-static int ops_from(json_t *list, bool tests, const char *where,
-		    json_t **out, struct verror *e)
+static int ops_from(json_t *list, bool tests, const char *where, json_t **out,
+		    struct verror *e)
 {
 	static const char *const pkeys[] = { "operation", "from", "path",
 					     "value", NULL };
@@ -988,20 +1009,25 @@ static int ops_from(json_t *list, bool tests, const char *where,
 
 	if (!ops)
 		return -ENOMEM;
-	json_array_foreach (list, i, p) {
-		const char *op = tests ? "test" :
-					 json_string_value(json_object_get(
-						 p, "operation"));
-		const char *path = json_string_value(json_object_get(p, "path"));
-		const char *from = json_string_value(json_object_get(p, "from"));
+	json_array_foreach(list, i, p)
+	{
+		const char *op =
+			tests ? "test" :
+				json_string_value(json_object_get(p, "operatio"
+								     "n"));
+		const char *path = json_string_value(json_object_get(p, "pat"
+									"h"));
+		const char *from = json_string_value(json_object_get(p, "fro"
+									"m"));
 		json_t *val, *o;
 
 		r = known_keys(p, tests ? mkeys : pkeys, where, e);
 		if (r < 0)
 			goto fail;
 		if (!op || !*op) {
-			r = verror_set(e, -EINVAL, "%s: operation cannot be "
-						   "empty",
+			r = verror_set(e, -EINVAL,
+				       "%s: operation cannot be "
+				       "empty",
 				       where);
 			goto fail;
 		}
@@ -1051,7 +1077,8 @@ static int patch_docs(json_t *list, const char *where, json_t **out,
 
 	if (!docs)
 		return -ENOMEM;
-	json_array_foreach (list, i, p) {
+	json_array_foreach(list, i, p)
+	{
 		const char *data;
 		json_t *doc;
 
@@ -1084,11 +1111,12 @@ static int compile_rule(struct rule *ru, json_t *jr, size_t idx,
 			struct verror *e)
 {
 	static const char *const rkeys[] = { "conditions", "patches",
-					     "mergePatches",
-					     "strategicPatches", NULL };
-	static const char *const ckeys[] = { "namespaces", "groupResource",
-					     "resourceNameRegex",
-					     "labelSelector", "matches", NULL };
+					     "mergePatches", "strategicPatches",
+					     NULL };
+	static const char *const ckeys[] = {
+		"namespaces",	 "groupResource", "resourceNameRegex",
+		"labelSelector", "matches",	  NULL
+	};
 	char where[64];
 	json_t *c, *v;
 	const char *gr, *re;
@@ -1176,8 +1204,7 @@ static int load_modifiers(struct restore_transform *t, const void *data,
 					  "modifiers: illegal resource "
 					  "modifiers configmap (one data key)");
 		}
-		json_object_foreach (d, k, v)
-			text = json_string_value(v);
+		json_object_foreach(d, k, v) text = json_string_value(v);
 		json_incref(d);
 		json_decref(doc);
 		doc = NULL;
@@ -1199,12 +1226,14 @@ static int load_modifiers(struct restore_transform *t, const void *data,
 				  ver ?: "(none)");
 	rules = json_object_get(doc, "resourceModifierRules");
 	if (!json_array_size(rules))
-		return verror_set(e, -EINVAL, "modifiers: resource modifier "
-					      "rules cannot be empty");
+		return verror_set(e, -EINVAL,
+				  "modifiers: resource modifier "
+				  "rules cannot be empty");
 	t->rules = calloc(json_array_size(rules), sizeof(*t->rules));
 	if (!t->rules)
 		return -ENOMEM;
-	json_array_foreach (rules, i, jr) {
+	json_array_foreach(rules, i, jr)
+	{
 		t->n_rules = i + 1;
 		r = compile_rule(&t->rules[i], jr, i, e);
 		if (r < 0)
@@ -1262,30 +1291,32 @@ static bool selector_matches(const json_t *sel, const json_t *labels)
 	const char *k;
 	size_t i;
 
-	json_object_foreach (ml, k, v) {
-		const char *have = json_string_value(json_object_get(labels,
-								    k));
+	json_object_foreach(ml, k, v)
+	{
+		const char *have =
+			json_string_value(json_object_get(labels, k));
 
 		if (!have || !json_is_string(v) ||
 		    strcmp(have, json_string_value(v)))
 			return false;
 	}
-	json_array_foreach (json_object_get(sel, "matchExpressions"), i, ex) {
+	json_array_foreach(json_object_get(sel, "matchExpressions"), i, ex)
+	{
 		const char *key = json_string_value(json_object_get(ex, "key"));
-		const char *op = json_string_value(
-			json_object_get(ex, "operator"));
-		const char *have = json_string_value(json_object_get(
-			labels, key ? key : ""));
+		const char *op = json_string_value(json_object_get(ex, "operato"
+								       "r"));
+		const char *have = json_string_value(
+			json_object_get(labels, key ? key : ""));
 		json_t *vals = json_object_get(ex, "values"), *x;
 		size_t j;
 		bool in = false;
 
 		if (!key || !op)
 			return false;
-		json_array_foreach (vals, j, x)
-			if (have && json_is_string(x) &&
-			    !strcmp(have, json_string_value(x)))
-				in = true;
+		json_array_foreach(vals, j,
+				   x) if (have && json_is_string(x) &&
+					  !strcmp(have, json_string_value(x)))
+			in = true;
 		if ((!strcmp(op, "In") && !in) ||
 		    (!strcmp(op, "NotIn") && have && in) ||
 		    (!strcmp(op, "Exists") && !have) ||
@@ -1306,16 +1337,16 @@ static bool rule_matches(const struct rule *ru, json_t *obj, const char *gr)
 	if (ns && *ns && json_array_size(nss)) {
 		bool in = false;
 
-		json_array_foreach (nss, i, x)
-			if (json_is_string(x) &&
-			    (!strcmp(json_string_value(x), "*") ||
-			     glob_match(json_string_value(x), ns, 0)))
-				in = true;
+		json_array_foreach(nss, i,
+				   x) if (json_is_string(x) &&
+					  (!strcmp(json_string_value(x), "*") ||
+					   glob_match(json_string_value(x), ns,
+						      0))) in = true;
 		if (!in)
 			return false;
 	}
-	if (!glob_match(json_string_value(json_object_get(ru->conds,
-							  "groupResource")),
+	if (!glob_match(json_string_value(json_object_get(ru->conds, "groupReso"
+								     "urce")),
 			gr, '.'))
 		return false;
 	if (ru->has_regex && regexec(&ru->regex, name ? name : "", 0, NULL, 0))
@@ -1338,8 +1369,9 @@ static int apply_rule(const struct rule *ru, json_t *obj, struct verror *e)
 		r = restore_json_patch(obj, ru->patches, e);
 		if (r == PATCH_TEST_FAILED)
 			return 0; /* Velero: unchanged */
-		return r < 0 ? verror_prefix(e, r, "error in applying JSON "
-						   "Patch") :
+		return r < 0 ? verror_prefix(e, r,
+					     "error in applying JSON "
+					     "Patch") :
 			       0;
 	}
 	if (ru->merges || ru->strategic) {
@@ -1347,11 +1379,11 @@ static int apply_rule(const struct rule *ru, json_t *obj, struct verror *e)
 
 		if (!work)
 			return -ENOMEM;
-		json_array_foreach (ru->merges ? ru->merges : ru->strategic, i,
-				    p) {
-			work = ru->merges ?
-				       restore_merge_patch(work, p) :
-				       restore_strategic_patch(work, p, e);
+		json_array_foreach(ru->merges ? ru->merges : ru->strategic, i,
+				   p)
+		{
+			work = ru->merges ? restore_merge_patch(work, p) :
+					    restore_strategic_patch(work, p, e);
 			if (!work)
 				return ru->merges ? -ENOMEM :
 						    verror_prefix(e, -EINVAL,
@@ -1395,10 +1427,11 @@ int restore_transform_apply(const struct restore_transform *t, json_t *obj,
 		if (!rule_matches(ru, origin, gr))
 			continue;
 		if (ru->strategic) {
-			const char *av = json_string_value(
-				json_object_get(obj, "apiVersion"));
-			const char *kind = json_string_value(
-				json_object_get(obj, "kind"));
+			const char *av =
+				json_string_value(json_object_get(obj, "apiVers"
+								       "ion"));
+			const char *kind =
+				json_string_value(json_object_get(obj, "kind"));
 
 			if (restore_guess_namespaced(av, kind) < 0) {
 				r = verror_set(e, -EINVAL,

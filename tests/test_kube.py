@@ -211,7 +211,7 @@ def test_proxy_url_is_used(kube, probe, tmp_path):
         kube, {"token": kube.tokens["token-admin"]},
         cluster_extra={"proxy-url": f"http://127.0.0.1:{harness.free_port()}"}))
     r = run_probe(probe, "--kubeconfig", kc, "request", "GET", "/api", check=1)
-    assert "cannot connect" in r.stderr, r.stderr
+    assert "cannot connect to the API server through the proxy-url" in r.stderr, r.stderr
 
 
 # --------------------------------------------------------------------------------------

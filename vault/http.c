@@ -561,6 +561,7 @@ struct http_stream {
 	int64_t total;	 /* the object's size, -1 if unknown */
 	uint64_t offset; /* body bytes accepted so far (all attempts) */
 	unsigned failures; /* attempts without progress, in a row */
+	unsigned resumes;  /* all attempts after the first: capped too */
 	int failed;	   /* sticky -errno */
 	char failmsg[sizeof(((struct verror *)0)->msg)];
 };
@@ -809,7 +810,8 @@ ssize_t http_stream_read(struct http_stream *s, void *buf, size_t len,
 			if (s->result == CURLE_OK)
 				s->result = CURLE_PARTIAL_FILE;
 			s->failures++;
-			if (s->failures >= s->h->attempts) {
+			if (s->failures >= s->h->attempts ||
+			    ++s->resumes > 4 * s->h->attempts) {
 				r = transfer_error(s->h, "GET", s->what,
 						   s->result, s->x.errbuf,
 						   s->failures, e);

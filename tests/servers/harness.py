@@ -20,7 +20,6 @@ from __future__ import annotations
 import atexit
 import base64
 import ctypes
-import datetime
 import email.utils
 import hashlib
 import hmac

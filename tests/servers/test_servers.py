@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-import ssl
+import urllib.error
 import urllib.request
 
 import pytest

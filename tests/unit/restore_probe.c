@@ -56,8 +56,8 @@ static int submit(struct restore *r, const char *ns, const char *path)
 		k = restore_input_commit(in, &id, &e);
 	restore_input_free(in);
 	if (k < 0) {
-		printf("rejected %s: %s\n", path, e.msg[0] ? e.msg :
-							    strerror(-k));
+		printf("rejected %s: %s\n", path,
+		       e.msg[0] ? e.msg : strerror(-k));
 		return k;
 	}
 	if (id)

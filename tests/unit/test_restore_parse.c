@@ -27,8 +27,9 @@ static void golden(const char *dir, const char *name)
 	if (err) {
 		err[strcspn(err, "\n")] = '\0';
 		if (r >= 0 || !strstr(e.msg, err)) {
-			fprintf(stderr, "%s: r=%d msg \"%s\", expected \"%s\"\n",
-				name, r, e.msg, err);
+			fprintf(stderr,
+				"%s: r=%d msg \"%s\", expected \"%s\"\n", name,
+				r, e.msg, err);
 			check_failures++;
 		}
 	} else {
@@ -100,7 +101,8 @@ static void test_scalars(void)
 	check_scalar("017", "15");
 	check_scalar("0b101", "5");
 	check_scalar("1_000", "1000");
-	check_scalar("08", "8"); /* not an int in Go: go-yaml then takes it as a float */
+	check_scalar("08", "8"); /* not an int in Go: go-yaml then takes it as a
+				    float */
 	check_scalar("1.5", "1.5");
 	check_scalar("1e3", "1000");
 	check_scalar(".5", "0.5");
@@ -137,14 +139,13 @@ static void test_caps(void)
 	free(deep);
 	/* a billion laughs */
 	{
-		const char *bomb =
-			"a: &a [x,x,x,x,x,x,x,x,x,x]\n"
-			"b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-			"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-			"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-			"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
-			"f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
-			"g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n";
+		const char *bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+				   "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+				   "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+				   "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+				   "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+				   "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+				   "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n";
 
 		out = NULL;
 		r = restore_parse_document(bomb, strlen(bomb), "bomb", &out,
