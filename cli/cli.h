@@ -28,7 +28,9 @@ struct session {
 
 /* Opens vault_url with the cache at cache_dir (NULL: default) and lists
  * its backups. Prints the reason and returns -errno on failure. */
+/* credentials: a credentials file as Velero's object store plugins read
+ * it (NULL: the environment and the usual files). */
 int session_open(struct session *s, const char *vault_url,
-		 const char *cache_dir, const struct backup_options *bo,
-		 uint64_t cache_limit);
+		 const char *credentials, const char *cache_dir,
+		 const struct backup_options *bo, uint64_t cache_limit);
 void session_close(struct session *s);

@@ -224,10 +224,12 @@ int cmd_find(int argc, char **argv)
 		{ "backup", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "cache", required_argument, NULL, 'c' },
+		{ "credentials", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct backup_options bo = { .view = BACKUP_VIEW_JSON };
 	struct find f = { 0 };
+	const char *credentials = NULL;
 	const char *cache = NULL;
 	struct session s;
 	size_t i, n;
@@ -265,6 +267,9 @@ int cmd_find(int argc, char **argv)
 		case 'c':
 			cache = optarg;
 			break;
+		case 'K':
+			credentials = optarg;
+			break;
 		default:
 			find_usage(stderr);
 			return EXIT_USAGE;
@@ -274,7 +279,7 @@ int cmd_find(int argc, char **argv)
 		find_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (session_open(&s, argv[optind], cache, &bo, 0) < 0)
+	if (session_open(&s, argv[optind], credentials, cache, &bo, 0) < 0)
 		return 1;
 	n = backup_repo_count(s.repo);
 	for (i = 0; i < n; i++) {
@@ -416,11 +421,13 @@ int cmd_diff(int argc, char **argv)
 		{ "patch", no_argument, NULL, 'p' },
 		{ "raw", no_argument, NULL, 'r' },
 		{ "cache", required_argument, NULL, 'c' },
+		{ "credentials", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct backup_options bo = { .clean = true };
 	struct entries ea = { 0 }, eb = { 0 };
 	struct backup *a, *b;
+	const char *credentials = NULL;
 	const char *cache = NULL, *tops[2] = { "namespaces", "cluster" };
 	bool patch = false;
 	struct session s;
@@ -444,6 +451,9 @@ int cmd_diff(int argc, char **argv)
 		case 'c':
 			cache = optarg;
 			break;
+		case 'K':
+			credentials = optarg;
+			break;
 		default:
 			diff_usage(stderr);
 			return EXIT_USAGE;
@@ -457,7 +467,7 @@ int cmd_diff(int argc, char **argv)
 		tops[0] = argv[optind + 3];
 		ntops = 1;
 	}
-	if (session_open(&s, argv[optind], cache, &bo, 0) < 0)
+	if (session_open(&s, argv[optind], credentials, cache, &bo, 0) < 0)
 		return EXIT_USAGE;
 	a = backup_repo_find(s.repo, argv[optind + 1], NULL);
 	b = backup_repo_find(s.repo, argv[optind + 2], NULL);

@@ -219,6 +219,7 @@ static int browse(int argc, char **argv, bool cat)
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "cache", required_argument, NULL, 'c' },
+		{ "credentials", required_argument, NULL, 'K' },
 		{ "long", no_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "clean", no_argument, NULL, 'C' },
@@ -226,6 +227,7 @@ static int browse(int argc, char **argv, bool cat)
 		{ "redact", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *credentials = NULL;
 	const char *cache = NULL, *path;
 	struct verror e = { { 0 } };
 	struct session s;
@@ -257,6 +259,9 @@ static int browse(int argc, char **argv, bool cat)
 		case 'c':
 			cache = optarg;
 			break;
+		case 'K':
+			credentials = optarg;
+			break;
 		case 'l':
 			lng = true;
 			break;
@@ -271,7 +276,7 @@ static int browse(int argc, char **argv, bool cat)
 		return EXIT_USAGE;
 	}
 	path = optind + 1 < argc ? argv[optind + 1] : "";
-	r = session_open(&s, argv[optind], cache, &bo, 0);
+	r = session_open(&s, argv[optind], credentials, cache, &bo, 0);
 	if (r < 0)
 		return 1;
 	r = resolve(s.repo, path, &t, &e);

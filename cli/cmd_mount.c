@@ -17,18 +17,37 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
 #include "cli/cli.h"
 #include "common/log.h"
+#include "common/sbuf.h"
 #include "fs/fs.h"
+#include "kube/kube.h"
+#include "restore/restore.h"
 
 struct mount_opts {
 	char *vault;
 	char *mountpoint;
 	char *cache;
+	char *credentials;
 	char *cache_size;
 	double timeout;
 	unsigned refresh;
 	unsigned max_threads;
+	/* restore/ */
+	char *kubeconfig;
+	char *context;
+	char *restore_state;
+	char *existing;
+	char *modifiers;
+	struct sbuf image_map;	      /* repeated -o image_map=, joined */
+	struct sbuf storageclass_map; /* repeated -o storageclass_map= */
+	unsigned type_wait;
+	int dry_run;
+	int no_restore;
 	int json;
 	int clean;
 	int keep_status;
@@ -39,6 +58,8 @@ struct mount_opts {
 	int version;
 };
 
+enum { KEY_IMAGE_MAP = 100, KEY_SC_MAP };
+
 /* clang-format off */
 #define MOPT(t, p) { t, offsetof(struct mount_opts, p), 1 }
 
@@ -46,10 +67,27 @@ static const struct fuse_opt mount_spec[] = {
 	MOPT("--cache=%s", cache),
 	MOPT("--cache %s", cache),
 	MOPT("cache=%s", cache),
+	MOPT("--credentials=%s", credentials),
+	MOPT("--credentials %s", credentials),
 	MOPT("cache_size=%s", cache_size),
 	MOPT("timeout=%lf", timeout),
 	MOPT("refresh=%u", refresh),
 	MOPT("max_threads=%u", max_threads),
+	MOPT("--kubeconfig=%s", kubeconfig),
+	MOPT("--kubeconfig %s", kubeconfig),
+	MOPT("kubeconfig=%s", kubeconfig),
+	MOPT("--context=%s", context),
+	MOPT("--context %s", context),
+	MOPT("context=%s", context),
+	MOPT("--restore-state=%s", restore_state),
+	MOPT("--restore-state %s", restore_state),
+	MOPT("existing=%s", existing),
+	MOPT("modifiers=%s", modifiers),
+	MOPT("type_wait=%u", type_wait),
+	MOPT("dry_run", dry_run),
+	MOPT("no_restore", no_restore),
+	FUSE_OPT_KEY("image_map=", KEY_IMAGE_MAP),
+	FUSE_OPT_KEY("storageclass_map=", KEY_SC_MAP),
 	MOPT("json", json),
 	MOPT("clean", clean),
 	MOPT("keep_status", keep_status),
@@ -70,10 +108,16 @@ static void mount_usage(FILE *f)
 	fprintf(f,
 		"Usage: velerofs mount [OPTIONS] VAULT MOUNTPOINT\n"
 		"\n"
-		"Mounts every backup of VAULT under MOUNTPOINT/backups/.\n"
+		"Mounts every backup of VAULT under MOUNTPOINT/backups/. VAULT:\n"
+		"  /path or file:///path   a directory laid out like a BSL\n"
+		"  s3://bucket[/prefix]?region=R&endpoint=URL&style=path|virtual\n"
+		"  azblob://account/container[/prefix]?endpoint=URL\n"
 		"\n"
 		"  -f, --foreground      stay in the foreground\n"
 		"  -d, --debug           log every request (implies -f)\n"
+		"  --credentials FILE    the vault's credentials file, as Velero's\n"
+		"                        plugins read it (default: environment,\n"
+		"                        ~/.aws/credentials, AZURE_STORAGE_*)\n"
 		"  --cache DIR           cache directory (default\n"
 		"                        $XDG_CACHE_HOME/velerofs)\n"
 		"  -o json               items as <name>.json, the backup's\n"
@@ -91,6 +135,24 @@ static void mount_usage(FILE *f)
 		"  -o refresh=SECONDS    re-list the vault this often, so new\n"
 		"                        backups appear (default 60; 0: never)\n"
 		"  -o max_threads=N      FUSE worker threads\n"
+		"\n"
+		"Restoring (the restore/ directory; needs a target cluster):\n"
+		"  --kubeconfig FILE     the cluster to restore into (default as\n"
+		"                        kubectl: $KUBECONFIG, ~/.kube/config,\n"
+		"                        in-cluster); no cluster: no restore/\n"
+		"  --context NAME        a context of the kubeconfig\n"
+		"  --restore-state DIR   where restore jobs are kept (default\n"
+		"                        $XDG_STATE_HOME/velerofs/restore/<id>)\n"
+		"  -o existing=skip|update  objects that exist: report them\n"
+		"                        (default) or patch them to the backup\n"
+		"  -o dry_run            send every request with dryRun=All\n"
+		"  -o image_map=OLD=NEW  rewrite image registries/repositories\n"
+		"                        (repeat the option for several)\n"
+		"  -o storageclass_map=A=B  rewrite storage classes (repeatable)\n"
+		"  -o modifiers=FILE     Velero resource modifiers (version v1)\n"
+		"  -o type_wait=SECONDS  wait this long for a type to be served\n"
+		"  -o no_restore         no restore/ even with a kubeconfig\n"
+		"\n"
 		"  -o allow_other,...    other options go to libfuse/the kernel\n"
 		"  -h, --help            show this help\n");
 }
@@ -102,6 +164,15 @@ static int mount_arg(void *data, const char *arg, int key,
 	struct mount_opts *o = data;
 
 	(void)outargs;
+	if (key == KEY_IMAGE_MAP || key == KEY_SC_MAP) {
+		struct sbuf *b = key == KEY_IMAGE_MAP ? &o->image_map :
+							&o->storageclass_map;
+
+		if ((b->len && sbuf_addc(b, ',') < 0) ||
+		    sbuf_adds(b, strchr(arg, '=') + 1) < 0)
+			return -1;
+		return 0;
+	}
 	if (key == FUSE_OPT_KEY_OPT && arg[0] == '-' && arg[1] != 'o') {
 		fprintf(stderr,
 			"velerofs mount: unknown option '%s' "
@@ -180,10 +251,153 @@ static int daemonize(int *ready_fd)
 	_exit(1);
 }
 
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Where the jobs of this mount are kept by default: one directory per
+ * vault and mount point, so that mounting again resumes them. */
+static char *default_state_dir(const char *vault_id, const char *mp)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0, i;
+	char hex[17], *key = NULL, *dir = NULL;
+	int n;
+
+	if (asprintf(&key, "%s%c%s", vault_id, 0, mp) < 0)
+		return NULL;
+	n = (int)strlen(vault_id) + 1 + (int)strlen(mp);
+	EVP_Digest(key, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+	free(key);
+	for (i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (xdg && xdg[0] == '/')
+		n = asprintf(&dir, "%s/velerofs/restore/%s", xdg, hex);
+	else
+		n = asprintf(&dir, "%s/.local/state/velerofs/restore/%s",
+			     home && home[0] == '/' ? home : "/var/tmp", hex);
+	return n < 0 ? NULL : dir;
+}
+
+static int origin(void *userdata, const void *data, size_t len, char *name,
+		  size_t namesz)
+{
+	return backup_repo_origin(userdata, data, len, name, namesz);
+}
+
+struct spool_target {
+	struct kube *kube;
+	struct restore *restore;
+	int lock_fd;
+};
+
+/* Connects restore/ to the target cluster, if there is one: a kubeconfig
+ * found as kubectl finds it. 0 with nothing set up when there is none
+ * (and none was asked for). */
+static int restore_setup(const struct mount_opts *o, struct session *s,
+			 const char *mp, struct spool_target *t)
+{
+	struct kube_options ko = { .kubeconfig = o->kubeconfig,
+				   .context = o->context };
+	struct restore_options ro = { 0 };
+	struct verror e = { { 0 } };
+	char *state = NULL, *lock = NULL;
+	int r;
+
+	t->lock_fd = -1;
+	if (o->no_restore)
+		return 0;
+	r = kube_open(&ko, &t->kube, &e);
+	if (r == -ENOENT && !o->kubeconfig && !o->context) {
+		log_info("no kubeconfig found: restore/ is not available");
+		return 0;
+	}
+	if (r < 0)
+		return log_error_errno(r, "the target cluster: %s", e.msg);
+	state = o->restore_state ? strdup(o->restore_state) :
+				   default_state_dir(vault_id(s->vault), mp);
+	if (!state)
+		return log_error_errno(-ENOMEM, "%m");
+	r = mkdir_p(state, 0700);
+	if (r < 0) {
+		log_error_errno(r, "restore state %s: %m", state);
+		goto out;
+	}
+	/* one daemon per state directory, or a job could run twice */
+	if (asprintf(&lock, "%s/.lock", state) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	t->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (t->lock_fd < 0 || flock(t->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = log_error_errno(errno,
+				    "restore state %s is in use by "
+				    "another velerofs mount",
+				    state);
+		goto out;
+	}
+	if (o->existing && strcmp(o->existing, "skip") &&
+	    strcmp(o->existing, "update")) {
+		r = log_error_errno(EINVAL,
+				    "existing=%s: use existing=skip or "
+				    "existing=update",
+				    o->existing);
+		goto out;
+	}
+	ro.kube = t->kube;
+	ro.state_dir = state;
+	ro.existing = o->existing && !strcmp(o->existing, "update") ?
+			      RESTORE_EXISTING_UPDATE :
+			      RESTORE_EXISTING_SKIP;
+	ro.dry_run = o->dry_run;
+	ro.image_map = o->image_map.len ? o->image_map.buf : NULL;
+	ro.storageclass_map =
+		o->storageclass_map.len ? o->storageclass_map.buf : NULL;
+	ro.modifiers_file = o->modifiers;
+	ro.type_wait_s = o->type_wait;
+	ro.origin = origin;
+	ro.origin_userdata = s->repo;
+	r = restore_new(&ro, &t->restore, &e);
+	if (r < 0)
+		log_error_errno(r, "restore/: %s", e.msg);
+	else
+		log_info("restore/ restores into %s", kube_server(t->kube));
+out:
+	free(state);
+	free(lock);
+	return r;
+}
+
+static void restore_teardown(struct spool_target *t)
+{
+	t->restore = restore_free(t->restore);
+	t->kube = kube_free(t->kube);
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
+	t->lock_fd = -1;
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct mount_opts o = { .refresh = 60 };
+	struct spool_target spool = { .lock_fd = -1 };
 	struct session s = { 0 };
 	struct ready rd = { .fd = -1 };
 	struct fs_config cfg = { 0 };
@@ -192,6 +406,8 @@ int cmd_mount(int argc, char **argv)
 	uint64_t limit = 0;
 	int r, ret = 1;
 
+	sbuf_init(&o.image_map, 1 << 16);
+	sbuf_init(&o.storageclass_map, 1 << 16);
 	if (fuse_opt_parse(&args, &o, mount_spec, mount_arg) < 0) {
 		ret = EXIT_USAGE;
 		goto out;
@@ -232,7 +448,7 @@ int cmd_mount(int argc, char **argv)
 		log_error("mount point %s: %m", o.mountpoint);
 		goto out;
 	}
-	r = session_open(&s, o.vault, o.cache, &bo, limit);
+	r = session_open(&s, o.vault, o.credentials, o.cache, &bo, limit);
 	if (r < 0)
 		goto out;
 	if (asprintf(&fsname, "-ofsname=velerofs,subtype=velerofs,"
@@ -251,6 +467,11 @@ int cmd_mount(int argc, char **argv)
 			/* harmless */
 		}
 	}
+	/* after the fork: the engine runs a thread */
+	r = restore_setup(&o, &s, mp, &spool);
+	if (r < 0)
+		goto out;
+	cfg.restore = spool.restore;
 	cfg.repo = s.repo;
 	cfg.mountpoint = mp;
 	cfg.args = &args;
@@ -267,6 +488,7 @@ int cmd_mount(int argc, char **argv)
 	}
 	ret = 0;
 out:
+	restore_teardown(&spool);
 	session_close(&s);
 	fuse_opt_free_args(&args);
 	free(fsname);
@@ -274,7 +496,15 @@ out:
 	free(o.vault);
 	free(o.mountpoint);
 	free(o.cache);
+	free(o.credentials);
 	free(o.cache_size);
+	free(o.kubeconfig);
+	free(o.context);
+	free(o.restore_state);
+	free(o.existing);
+	free(o.modifiers);
+	sbuf_release(&o.image_map);
+	sbuf_release(&o.storageclass_map);
 	return ret;
 }
 

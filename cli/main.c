@@ -38,8 +38,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "mount", cmd_mount }, { "umount", cmd_umount },
 		{ "ls", cmd_ls },	{ "cat", cmd_cat },
-		{ "cache", cmd_cache },
-		{ "find", cmd_find },
+		{ "cache", cmd_cache }, { "find", cmd_find },
 		{ "diff", cmd_diff },
 	};
 	size_t i;

@@ -50,14 +50,15 @@ int parse_size(const char *s, uint64_t *out)
 }
 
 int session_open(struct session *s, const char *vault_url,
-		 const char *cache_dir, const struct backup_options *bo,
-		 uint64_t cache_limit)
+		 const char *credentials, const char *cache_dir,
+		 const struct backup_options *bo, uint64_t cache_limit)
 {
+	struct vault_options vo = { .credentials_file = credentials };
 	struct verror e = { { 0 } };
 	int r;
 
 	*s = (struct session){ 0 };
-	r = vault_open(vault_url, NULL, &s->vault, &e);
+	r = vault_open(vault_url, &vo, &s->vault, &e);
 	if (r < 0)
 		return log_error_errno(r, "cannot open vault: %s", e.msg);
 	r = cache_open(cache_dir, cache_limit, &s->cache, &e);

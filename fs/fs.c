@@ -373,7 +373,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
-	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	/* spool reports change in place; backup files never change their
+	 * mtime, so they keep their pages */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	/* With no-open the kernel would fold O_TRUNC into an open we never
 	 * see; without atomic O_TRUNC it sends a SETATTR, which says EROFS. */
 	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
@@ -436,6 +439,10 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	char target[600];
 	size_t slot;
 
+	if (fs->spool && spool_owns(ino)) {
+		spool_readlink(req, fs->spool, ino);
+		return;
+	}
 	if (ino == INO_LATEST) {
 		if (backup_repo_latest(fs->repo, &slot) < 0) {
 			fuse_reply_err(req, ENOENT);
@@ -924,17 +931,19 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       spool_create(req, _fs->spool, parent, name, mode, fi));
 }
 
+/* cp -p/-a set xattrs (ACLs): in the spool ENOTSUP makes them fall back
+ * to chmod; elsewhere the mount is read-only. */
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
-	(void)ino, (void)name, (void)value, (void)size, (void)flags;
-	fuse_reply_err(req, EROFS);
+	(void)name, (void)value, (void)size, (void)flags;
+	fuse_reply_err(req, spool_owns(ino) ? ENOTSUP : EROFS);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	(void)ino, (void)name;
-	fuse_reply_err(req, EROFS);
+	(void)name;
+	fuse_reply_err(req, spool_owns(ino) ? ENOTSUP : EROFS);
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

@@ -49,7 +49,6 @@
 #include "common/macro.h"
 #include "common/sbuf.h"
 #include "fs/spool.h"
-#include "fs/spool_i.h"
 #include "restore/restore.h"
 
 #define ID_ROOT 0

@@ -40,6 +40,7 @@ int spool_stat(struct spool *s, fuse_ino_t ino, struct stat *st,
 /* lookup is also called for ("restore" in the root): parent INO_ROOT. */
 void spool_lookup(fuse_req_t req, struct spool *s, fuse_ino_t parent,
 		  const char *name);
+void spool_readlink(fuse_req_t req, struct spool *s, fuse_ino_t ino);
 void spool_getattr(fuse_req_t req, struct spool *s, fuse_ino_t ino);
 void spool_setattr(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 		   struct stat *attr, int to_set, struct fuse_file_info *fi);

@@ -468,3 +468,38 @@ def test_body_cut_always_gives_eio_then_recovers(mount, s3_vaults, proxy, use_en
     proxy.cut = 0
     assert (remote / p).read_bytes() == (local / p).read_bytes()
     assert_same_tree(local, remote)
+
+
+def test_credentials_flag(velerofs, s3_vaults, az_vaults, tmp_path):
+    """--credentials FILE: the file Velero's plugins read (INI for AWS,
+    KEY=VALUE for Azure), with nothing in the environment."""
+    s3cred = tmp_path / "cloud"
+    s3cred.write_text("[default]\naws_access_key_id=%s\naws_secret_access_key=%s\n"
+                      % (s3_vaults.access_key, s3_vaults.secret_key))
+    env = {k: v for k, v in s3_env(s3_vaults).items() if not k.startswith("AWS_")}
+    r = run_cli(velerofs, ["ls", "--credentials", s3cred, "--cache", tmp_path / "c1",
+                           s3_url(s3_vaults), "backups"], env)
+    assert r.returncode == 0, r.stderr
+    assert "shop-only" in r.stdout.split("\n")
+    # the same file with a wrong secret: refused, and the secret never shown
+    bad = tmp_path / "bad"
+    bad.write_text("[default]\naws_access_key_id=%s\naws_secret_access_key=not-it-91ab\n"
+                   % s3_vaults.access_key)
+    out = mount_fails_with(velerofs, ["--credentials", bad], s3_url(s3_vaults), env, tmp_path)
+    assert "403" in out and "not-it-91ab" not in out
+    azcred = tmp_path / "azcred"
+    azcred.write_text("AZURE_STORAGE_ACCOUNT_ACCESS_KEY=%s\n" % az_vaults.accounts[ACCT])
+    env = {k: v for k, v in az_env(az_vaults).items() if not k.startswith("AZURE_")}
+    r = run_cli(velerofs, ["ls", "--credentials", azcred, "--cache", tmp_path / "c2",
+                           az_url(az_vaults, "velero", "pfx"), "backups"], env)
+    assert r.returncode == 0, r.stderr
+    assert WEIRD in r.stdout.split("\n")
+
+
+def mount_fails_with(velerofs, extra, url, env, tmp_path):
+    mnt = tmp_path / "mntx"
+    mnt.mkdir(exist_ok=True)
+    r = run_cli(velerofs, ["mount", "-f", *extra, "--cache", tmp_path / "cache", url, mnt], env, timeout=60)
+    assert not os.path.ismount(mnt)
+    assert r.returncode != 0
+    return r.stdout + r.stderr

@@ -138,9 +138,9 @@ class Mount(os.PathLike):
         deadline = time.monotonic() + READY_TIMEOUT
         while not os.path.ismount(self.path):
             if self.proc.poll() is not None:
-                self.proc = None
+                rc, self.proc = self.proc.returncode, None
                 raise MountError("velerofs mount exited with %d before the mount was ready:\n%s"
-                                 % (self.proc.returncode, self.stderr()))
+                                 % (rc, self.stderr()))
             if time.monotonic() > deadline:
                 self._kill()
                 unmount(self.path)

@@ -65,14 +65,20 @@ static int cmp_azq(const void *a, const void *b)
 
 int azblob_string_to_sign(const char *method, const char *const *headers,
 			  size_t n_headers, const char *account,
-			  const char *path, const char *query,
-			  struct sbuf *out)
+			  const char *path, const char *query, struct sbuf *out)
 {
 	static const char *const std[] = {
-		"content-encoding", "content-language", "content-length",
-		"content-md5",	    "content-type",	"date",
-		"if-modified-since", "if-match",	"if-none-match",
-		"if-unmodified-since", "range",
+		"content-encoding",
+		"content-language",
+		"content-length",
+		"content-md5",
+		"content-type",
+		"date",
+		"if-modified-since",
+		"if-match",
+		"if-none-match",
+		"if-unmodified-since",
+		"range",
 	};
 	const char *stdv[ARRAY_SIZE(std)] = { 0 };
 	struct azhdr xms[32];
@@ -226,8 +232,8 @@ static int on_az_list(enum remote_xml_event ev, const char *path,
 		return az_set(&lp->name, text);
 	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Properties/Etag"))
 		return az_set(&lp->etag, text);
-	if (!strcmp(path,
-		    "EnumerationResults/Blobs/Blob/Properties/Content-Length")) {
+	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Properties/"
+			  "Content-Length")) {
 		char *end;
 		unsigned long long v;
 
@@ -281,12 +287,12 @@ int azblob_parse_list(const char *xml, size_t n, const char *prefix,
 
 struct az {
 	char *account, *container;
-	char *prefix;	 /* "" or ending in '/' */
-	char *endpoint;	 /* scheme://host[:port][/path], no trailing '/' */
-	char *basepath;	 /* the endpoint's path ("" or "/acct") */
+	char *prefix;	/* "" or ending in '/' */
+	char *endpoint; /* scheme://host[:port][/path], no trailing '/' */
+	char *basepath; /* the endpoint's path ("" or "/acct") */
 	unsigned char key[128];
-	size_t key_len;	 /* 0: no Shared Key */
-	char *sas;	 /* without '?'; NULL: none */
+	size_t key_len; /* 0: no Shared Key */
+	char *sas;	/* without '?'; NULL: none */
 	struct http *http;
 };
 
@@ -348,7 +354,8 @@ static int az_prepare(void *ctx, const char *method, const char *url,
 	snprintf(lines[n++], sizeof(lines[0]), "x-ms-date: %s", date);
 	snprintf(lines[n++], sizeof(lines[0]), "x-ms-version: %s", AZ_VERSION);
 	if (range_from)
-		snprintf(lines[n++], sizeof(lines[0]), "x-ms-range: bytes=%llu-",
+		snprintf(lines[n++], sizeof(lines[0]),
+			 "x-ms-range: bytes=%llu-",
 			 (unsigned long long)range_from);
 	if (if_match)
 		snprintf(lines[n++], sizeof(lines[0]), "If-Match: %.120s",
@@ -769,14 +776,15 @@ static int az_credentials(struct az *az, const char *sas_param,
 		return set_sas(az, sas_param, "the URL", e);
 	if (opt->credentials_file) {
 		const char *f = opt->credentials_file;
-		static const char *const keys[] = {
-			"AZURE_STORAGE_ACCOUNT_ACCESS_KEY", "AZURE_STORAGE_KEY"
-		};
+		static const char *const keys[] = { "AZURE_STORAGE_ACCOUNT_"
+						    "ACCESS_KEY",
+						    "AZURE_STORAGE_KEY" };
 		char *v = NULL;
 		size_t i;
 
-		r = remote_file_value(f, NULL, "AZURE_STORAGE_CONNECTION_STRING",
-				      false, &v, e);
+		r = remote_file_value(f, NULL,
+				      "AZURE_STORAGE_CONNECTION_STRING", false,
+				      &v, e);
 		if (r > 0) {
 			r = apply_connection_string(az, v, f, endpoint, e);
 			OPENSSL_cleanse(v, strlen(v));
@@ -793,8 +801,9 @@ static int az_credentials(struct az *az, const char *sas_param,
 			}
 		}
 		if (r >= 0)
-			r = remote_file_value(f, NULL, "AZURE_STORAGE_SAS_TOKEN",
-					      false, &v, e);
+			r = remote_file_value(f, NULL,
+					      "AZURE_STORAGE_SAS_TOKEN", false,
+					      &v, e);
 		if (r > 0) {
 			r = set_sas(az, v, f, e);
 			OPENSSL_cleanse(v, strlen(v));
@@ -841,8 +850,8 @@ static bool name_ok(const char *s, size_t min, size_t max, bool dash)
 	if (n < min || n > max)
 		return false;
 	for (; *s; s++)
-		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) ||
-		      (dash && *s == '-')))
+		if (!(islower((unsigned char)*s) ||
+		      isdigit((unsigned char)*s) || (dash && *s == '-')))
 			return false;
 	return true;
 }
@@ -880,7 +889,8 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 	if (!slash) {
 		r = verror_set(e, -EINVAL,
 			       "azblob://%.80s: the URL needs an account and a "
-			       "container (azblob://account/container[/prefix])",
+			       "container "
+			       "(azblob://account/container[/prefix])",
 			       loc);
 		goto fail;
 	}
@@ -906,8 +916,8 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 	plen = strlen(p);
 	while (plen && p[plen - 1] == '/')
 		plen--;
-	if (plen ? asprintf(&az->prefix, "%.*s/", (int)plen, p) < 0
-		 : !(az->prefix = strdup(""))) {
+	if (plen ? asprintf(&az->prefix, "%.*s/", (int)plen, p) < 0 :
+		   !(az->prefix = strdup(""))) {
 		az->prefix = NULL;
 		r = -ENOMEM;
 		goto fail;
@@ -917,8 +927,8 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 			       az->account, az->container);
 		goto fail;
 	}
-	if (asprintf(&v->id, "azblob://%s/%s%s%.*s", az->account,
-		     az->container, plen ? "/" : "", (int)plen, p) < 0) {
+	if (asprintf(&v->id, "azblob://%s/%s%s%.*s", az->account, az->container,
+		     plen ? "/" : "", (int)plen, p) < 0) {
 		v->id = NULL;
 		r = -ENOMEM;
 		goto fail;
@@ -992,9 +1002,9 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 	if (r < 0)
 		goto fail;
 	log_debug("%s: endpoint %s, %s", v->id, az->endpoint,
-		  az->sas	    ? "SAS"
-		  : az->key_len ? "Shared Key"
-				: "anonymous");
+		  az->sas     ? "SAS" :
+		  az->key_len ? "Shared Key" :
+				"anonymous");
 	*out = v;
 	return 0;
 fail:

@@ -28,7 +28,7 @@ struct http {
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST]; /* curl's share locks */
 	pthread_mutex_t slot_lock;
 	pthread_cond_t slot_cond;
-	unsigned active;	/* protected by slot_lock */
+	unsigned active; /* protected by slot_lock */
 	unsigned max_parallel;
 };
 
@@ -60,8 +60,7 @@ static void share_unlock(CURL *c, curl_lock_data data, void *userptr)
 		pthread_mutex_unlock(&h->locks[data]);
 }
 
-int http_new(const struct http_config *cfg, struct http **out,
-	     struct verror *e)
+int http_new(const struct http_config *cfg, struct http **out, struct verror *e)
 {
 	struct http *h;
 	unsigned i;
@@ -78,10 +77,10 @@ int http_new(const struct http_config *cfg, struct http **out,
 	h->ca_file = cfg->ca_file ? strdup(cfg->ca_file) : NULL;
 	h->insecure = cfg->insecure;
 	h->attempts = cfg->attempts ? cfg->attempts : 5;
-	h->connect_timeout_s =
-		cfg->connect_timeout_s ? cfg->connect_timeout_s : 10;
-	h->low_speed_time_s =
-		cfg->low_speed_time_s ? cfg->low_speed_time_s : 30;
+	h->connect_timeout_s = cfg->connect_timeout_s ? cfg->connect_timeout_s :
+							10;
+	h->low_speed_time_s = cfg->low_speed_time_s ? cfg->low_speed_time_s :
+						      30;
 	h->backoff_ms = cfg->backoff_ms ? cfg->backoff_ms : 100;
 	h->max_parallel = cfg->max_parallel ? cfg->max_parallel : 16;
 	h->share = curl_share_init();
@@ -93,7 +92,8 @@ int http_new(const struct http_config *cfg, struct http **out,
 	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE,
+			  CURL_LOCK_DATA_SSL_SESSION);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	*out = h;
 	return 0;
@@ -196,8 +196,9 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *userdata)
 	if (!colon)
 		return n;
 	copy_value(val, sizeof(val), colon + 1, n - (size_t)(colon + 1 - p));
-#define IS(name) \
-	((size_t)(colon - p) == strlen(name) && !strncasecmp(p, name, strlen(name)))
+#define IS(name)                                \
+	((size_t)(colon - p) == strlen(name) && \
+	 !strncasecmp(p, name, strlen(name)))
 	if (IS("etag"))
 		copy_value(r->etag, sizeof(r->etag), val, strlen(val));
 	else if (IS("content-length"))
@@ -429,13 +430,14 @@ static int transfer_error(struct http *h, const char *method, const char *what,
 			  struct verror *e)
 {
 	int err = rc == CURLE_PEER_FAILED_VERIFICATION ||
-				  rc == CURLE_SSL_CACERT_BADFILE
-			  ? -EACCES
-			  : -EIO;
+				  rc == CURLE_SSL_CACERT_BADFILE ?
+			  -EACCES :
+			  -EIO;
 
 	return verror_set(e, err, "%s: %s %s: %s (%u attempt%s)", h->vault_id,
-			  method, what, errbuf[0] ? errbuf : curl_easy_strerror(rc),
-			  attempts, attempts == 1 ? "" : "s");
+			  method, what,
+			  errbuf[0] ? errbuf : curl_easy_strerror(rc), attempts,
+			  attempts == 1 ? "" : "s");
 }
 
 static void slot_take(struct http *h)
@@ -493,7 +495,8 @@ int http_do(struct http *h, const struct http_request *req, struct sbuf *body,
 		curl_slist_free_all(hdrs);
 		if (x.toobig) {
 			r = verror_set(e, -E2BIG,
-				       "%s: %s %s: answer larger than %zu bytes",
+				       "%s: %s %s: answer larger than %zu "
+				       "bytes",
 				       h->vault_id, req->method, req->what,
 				       body->max);
 			break;
@@ -514,8 +517,8 @@ int http_do(struct http *h, const struct http_request *req, struct sbuf *body,
 		    (rc == CURLE_OK || retry_curl(rc))) {
 			log_debug("%s: %s %s: %s, retrying", h->vault_id,
 				  req->method, req->what,
-				  rc == CURLE_OK ? "server busy"
-						 : curl_easy_strerror(rc));
+				  rc == CURLE_OK ? "server busy" :
+						   curl_easy_strerror(rc));
 			sbuf_release(&x.errbody);
 			backoff(h, attempt, &x.resp);
 			continue;
@@ -557,9 +560,9 @@ struct http_stream {
 	struct xfer x;
 	bool running; /* easy is in multi and not done */
 	CURLcode result;
-	char etag[128];	 /* of the first answer, for If-Match */
-	int64_t total;	 /* the object's size, -1 if unknown */
-	uint64_t offset; /* body bytes accepted so far (all attempts) */
+	char etag[128];	   /* of the first answer, for If-Match */
+	int64_t total;	   /* the object's size, -1 if unknown */
+	uint64_t offset;   /* body bytes accepted so far (all attempts) */
 	unsigned failures; /* attempts without progress, in a row */
 	unsigned resumes;  /* all attempts after the first: capped too */
 	int failed;	   /* sticky -errno */
@@ -605,7 +608,8 @@ static int stream_pump(struct http_stream *s, bool want_headers)
 		if (mc != CURLM_OK)
 			return -EIO;
 		while ((m = curl_multi_info_read(s->multi, &msgs)))
-			if (m->msg == CURLMSG_DONE && m->easy_handle == s->easy) {
+			if (m->msg == CURLMSG_DONE &&
+			    m->easy_handle == s->easy) {
 				s->running = false;
 				s->result = m->data.result;
 			}
@@ -716,8 +720,8 @@ static int stream_start(struct http_stream *s, struct verror *e)
 						      s->x.errbody.len, e);
 			else
 				r = transfer_error(s->h, "GET", s->what,
-						   s->result ? s->result
-							     : CURLE_RECV_ERROR,
+						   s->result ? s->result :
+							       CURLE_RECV_ERROR,
 						   s->x.errbuf, s->failures, e);
 			return r;
 		}
@@ -790,18 +794,20 @@ ssize_t http_stream_read(struct http_stream *s, void *buf, size_t len,
 		size_t before = s->x.received;
 
 		if (!s->running) {
-			bool complete = s->total >= 0
-						? s->offset >= (uint64_t)s->total
-						: s->result == CURLE_OK;
+			bool complete = s->total >= 0 ?
+						s->offset >=
+							(uint64_t)s->total :
+						s->result == CURLE_OK;
 
 			if (s->total >= 0 && s->offset > (uint64_t)s->total)
-				return stream_fail(
-					s,
-					verror_set(e, -EIO,
-						   "%s: GET %s: more bytes "
-						   "than announced",
-						   s->h->vault_id, s->what),
-					e);
+				return stream_fail(s,
+						   verror_set(e, -EIO,
+							      "%s: GET %s: "
+							      "more bytes "
+							      "than announced",
+							      s->h->vault_id,
+							      s->what),
+						   e);
 			if (complete && !s->x.spill.len)
 				break;
 			if (got > 0)
@@ -818,8 +824,7 @@ ssize_t http_stream_read(struct http_stream *s, void *buf, size_t len,
 				if (e) {
 					size_t n = strlen(e->msg);
 
-					snprintf(e->msg + n,
-						 sizeof(e->msg) - n,
+					snprintf(e->msg + n, sizeof(e->msg) - n,
 						 " after %llu of %lld bytes",
 						 (unsigned long long)s->offset,
 						 (long long)s->total);
@@ -843,11 +848,11 @@ ssize_t http_stream_read(struct http_stream *s, void *buf, size_t len,
 		got += s->x.dst_got;
 		s->offset += s->x.dst_got;
 		if (r < 0)
-			return stream_fail(
-				s,
-				verror_set(e, -EIO, "%s: GET %s: curl failed",
-					   s->h->vault_id, s->what),
-				e);
+			return stream_fail(s,
+					   verror_set(e, -EIO,
+						      "%s: GET %s: curl failed",
+						      s->h->vault_id, s->what),
+					   e);
 		if (s->x.received > before)
 			s->failures = 0;
 		if (got > 0 && s->running)

@@ -34,10 +34,10 @@ struct http;
 struct http_stream;
 
 struct http_config {
-	const char *vault_id; /* for messages; copied */
-	const char *ca_file;  /* NULL: the system's CA store; copied */
-	bool insecure;	      /* no TLS verification (tests only) */
-	unsigned attempts;    /* 0: default (5) */
+	const char *vault_id;	    /* for messages; copied */
+	const char *ca_file;	    /* NULL: the system's CA store; copied */
+	bool insecure;		    /* no TLS verification (tests only) */
+	unsigned attempts;	    /* 0: default (5) */
 	unsigned connect_timeout_s; /* 0: default (10) */
 	unsigned low_speed_time_s;  /* 0: default (30) below 1 byte/s */
 	unsigned backoff_ms;	    /* 0: default (100): first retry wait */
@@ -47,8 +47,8 @@ struct http_config {
 /* One response's interesting headers; header values are truncated to the
  * sizes below (anything longer is not a value we need). */
 struct http_response {
-	long status;	   /* 0 before a status line arrived */
-	int64_t length;	   /* Content-Length, -1 if absent */
+	long status;	     /* 0 before a status line arrived */
+	int64_t length;	     /* Content-Length, -1 if absent */
 	int64_t range_total; /* the "/total" of Content-Range, -1 if absent */
 	int64_t range_start; /* the first byte of Content-Range, -1 */
 	char etag[128];	     /* as sent (with quotes) */

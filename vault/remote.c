@@ -358,17 +358,18 @@ static int xml_text(struct xml *x, const char *p, const char *q)
 				if (d == semi)
 					return xml_fail(x, "bad entity");
 				for (; d < semi; d++) {
-					int v = hex ? unhex((unsigned char)*d)
-						    : (isdigit((unsigned char)*d)
-							       ? *d - '0'
-							       : -1);
+					int v = hex ? unhex((unsigned char)*d) :
+						      (isdigit((
+							       unsigned char)*d) ?
+							       *d - '0' :
+							       -1);
 					if (v < 0)
-						return xml_fail(x,
-								"bad entity");
+						return xml_fail(x, "bad "
+								   "entity");
 					cp = cp * (hex ? 16 : 10) + (unsigned)v;
 					if (cp > 0x10FFFF)
-						return xml_fail(x,
-								"bad entity");
+						return xml_fail(x, "bad "
+								   "entity");
 				}
 				r = utf8_put(&x->text, cp);
 				if (r == -EBADMSG)
@@ -386,8 +387,8 @@ static int xml_text(struct xml *x, const char *p, const char *q)
 
 static int xml_skip_past(struct xml *x, const char *what, const char *why)
 {
-	const char *q = memmem(x->p, (size_t)(x->end - x->p), what,
-			       strlen(what));
+	const char *q =
+		memmem(x->p, (size_t)(x->end - x->p), what, strlen(what));
 
 	if (!q)
 		return xml_fail(x, why);
@@ -424,7 +425,8 @@ static int xml_run(struct xml *x, remote_xml_fn fn, void *userdata)
 
 				for (c = x->p; c < stop; c++)
 					if (!isspace((unsigned char)*c))
-						return xml_fail(x, "text outside "
+						return xml_fail(x, "text "
+								   "outside "
 								   "the root");
 			} else {
 				r = xml_text(x, x->p, stop);
@@ -467,8 +469,8 @@ static int xml_run(struct xml *x, remote_xml_fn fn, void *userdata)
 			r = xml_name(x, &name, &len);
 			if (r < 0)
 				return r;
-			if (d == 0 || x->plen[d] - x->plen[d - 1] - (d > 1) !=
-					      len ||
+			if (d == 0 ||
+			    x->plen[d] - x->plen[d - 1] - (d > 1) != len ||
 			    memcmp(x->path + x->plen[d] - len, name, len))
 				return xml_fail(x, "mismatched end tag");
 			while (x->p < x->end && isspace((unsigned char)*x->p))
@@ -549,8 +551,8 @@ static int xml_run(struct xml *x, remote_xml_fn fn, void *userdata)
 	return 0;
 }
 
-int remote_xml_parse(const char *p, size_t n, remote_xml_fn fn,
-		     void *userdata, struct verror *e)
+int remote_xml_parse(const char *p, size_t n, remote_xml_fn fn, void *userdata,
+		     struct verror *e)
 {
 	struct xml x = { .p = p, .end = p + n };
 	int r;
@@ -650,8 +652,8 @@ int remote_file_value(const char *path, const char *section, const char *key,
 	if (r < 0) {
 		sbuf_release(&b);
 		return verror_set(e, r, "credentials file %s: %s", path,
-				  r == -E2BIG ? "larger than 1 MiB"
-					      : strerror(-r));
+				  r == -E2BIG ? "larger than 1 MiB" :
+						strerror(-r));
 	}
 	r = 0;
 	for (line = strtok_r(b.buf ? b.buf : (char *)"", "\n", &save); line;

@@ -65,8 +65,8 @@ void remote_identity(struct vault_object *o, const char *etag);
 enum remote_xml_event { REMOTE_XML_START, REMOTE_XML_END };
 typedef int (*remote_xml_fn)(enum remote_xml_event ev, const char *path,
 			     const char *text, void *userdata);
-int remote_xml_parse(const char *p, size_t n, remote_xml_fn fn,
-		     void *userdata, struct verror *e);
+int remote_xml_parse(const char *p, size_t n, remote_xml_fn fn, void *userdata,
+		     struct verror *e);
 /* Code and Message of an S3/Azure XML error body ("<Error><Code>..."),
  * into code/msg (truncated, NUL-terminated; empty when absent). */
 void remote_xml_error(const char *p, size_t n, char *code, size_t code_size,

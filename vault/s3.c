@@ -108,13 +108,14 @@ static int canon_query(struct sbuf *b, const char *query)
 		if (r >= 0)
 			r = eq ? canon_component(eq + 1,
 						 len - (size_t)(eq + 1 - p),
-						 &v[n].value)
-			       : ((v[n].value = strdup("")) ? 0 : -ENOMEM);
+						 &v[n].value) :
+				 ((v[n].value = strdup("")) ? 0 : -ENOMEM);
 		n++;
 		p = amp ? amp + 1 : NULL;
 	}
 	if (r >= 0) {
-		qsort(v, n, sizeof(*v), cmp_qparam);
+		if (n)
+			qsort(v, n, sizeof(*v), cmp_qparam);
 		for (i = 0; i < n && r >= 0; i++)
 			r = sbuf_addf(b, "%s%s=%s", i ? "&" : "", v[i].name,
 				      v[i].value);
@@ -393,7 +394,7 @@ int s3_parse_list(const char *xml, size_t n, const char *prefix,
 
 struct s3 {
 	char *bucket;
-	char *prefix;	/* "" or ending in '/' */
+	char *prefix; /* "" or ending in '/' */
 	char *region;
 	char *scheme;	/* "http" or "https" */
 	char *host;	/* the Host header: [bucket.]host[:port] */
@@ -727,8 +728,8 @@ fail:
 	return r;
 }
 
-static ssize_t remote_stream_read(struct vault_stream *s, void *buf,
-				  size_t len, struct verror *e)
+static ssize_t remote_stream_read(struct vault_stream *s, void *buf, size_t len,
+				  struct verror *e)
 {
 	struct remote_stream *rs = s->priv;
 
@@ -797,9 +798,8 @@ static int getenv_dup(const char *name, char **out)
 
 /* Reads a profile's keys from an INI credentials file. Returns 1 when
  * found, 0 when the file or the profile has none. */
-static int creds_from_file(struct s3 *s3, const char *path,
-			   const char *profile, bool missing_ok,
-			   struct verror *e)
+static int creds_from_file(struct s3 *s3, const char *path, const char *profile,
+			   bool missing_ok, struct verror *e)
 {
 	int r;
 
@@ -897,8 +897,7 @@ static int endpoint_parse(const char *endpoint, char **scheme, char **host,
 	}
 	slash = strchr(p, '/');
 	hl = slash ? (size_t)(slash - p) : strlen(p);
-	if (hl == 0 || memchr(p, '@', hl) || strpbrk(p, "?# ") ||
-	    hl > 255)
+	if (hl == 0 || memchr(p, '@', hl) || strpbrk(p, "?# ") || hl > 255)
 		return verror_set(e, -EINVAL,
 				  "the endpoint is not a plain "
 				  "scheme://host[:port][/path]");
@@ -923,8 +922,9 @@ static bool bucket_ok(const char *b)
 	if (n < 3 || n > 63)
 		return false;
 	for (; *b; b++)
-		if (!(islower((unsigned char)*b) || isdigit((unsigned char)*b) ||
-		      *b == '-' || *b == '.' || *b == '_'))
+		if (!(islower((unsigned char)*b) ||
+		      isdigit((unsigned char)*b) || *b == '-' || *b == '.' ||
+		      *b == '_'))
 			return false;
 	return true;
 }
@@ -1047,8 +1047,8 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 			goto fail;
 		}
 	}
-	if (!endpoint &&
-	    asprintf(&endpoint, "https://s3.%s.amazonaws.com", s3->region) < 0) {
+	if (!endpoint && asprintf(&endpoint, "https://s3.%s.amazonaws.com",
+				  s3->region) < 0) {
 		endpoint = NULL;
 		r = -ENOMEM;
 		goto fail;
@@ -1059,8 +1059,8 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 		goto fail;
 	}
 	/* a custom endpoint (MinIO) is path-style unless told otherwise */
-	s3->path_style = style ? !strcmp(style, "path")
-			       : query && strstr(query, "endpoint=") != NULL;
+	s3->path_style = style ? !strcmp(style, "path") :
+				 query && strstr(query, "endpoint=") != NULL;
 	if (!s3->path_style && strchr(s3->bucket, '.') &&
 	    !strcmp(s3->scheme, "https")) {
 		r = verror_set(e, -EINVAL,
@@ -1092,8 +1092,8 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 	r = http_new(&hc, &s3->http, e);
 	if (r < 0)
 		goto fail;
-	log_debug("%s: endpoint %s, %s-style, region %s, %s", v->id,
-		  s3->base, s3->path_style ? "path" : "virtual", s3->region,
+	log_debug("%s: endpoint %s, %s-style, region %s, %s", v->id, s3->base,
+		  s3->path_style ? "path" : "virtual", s3->region,
 		  s3->access_key ? "signed" : "anonymous");
 	*out = v;
 	return 0;

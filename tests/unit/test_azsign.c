@@ -11,14 +11,15 @@
 #include "vault/azblob_i.h"
 #include "vault/remote_i.h"
 
-#define DEV_KEY                                                              \
+#define DEV_KEY                                                                \
 	"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZF" \
 	"PTOtr/KBHBeksoGMGw=="
 
 static void test_doc_example(void)
 {
-	const char *h[] = { "x-ms-version: 2015-02-21",
-			    "x-ms-date: Fri, 26 Jun 2015 23:39:12 GMT" };
+	const char *h[] = { "x-ms-version: 2015-02-21", "x-ms-date: Fri, 26 "
+							"Jun 2015 23:39:12 "
+							"GMT" };
 	unsigned char key[64];
 	struct sbuf sts;
 	char sig[64];
@@ -31,12 +32,11 @@ static void test_doc_example(void)
 					   "timeout=20",
 					   &sts),
 		     0);
-	CHECK_STREQ(sbuf_str(&sts),
-		    "GET\n\n\n\n\n\n\n\n\n\n\n\n"
-		    "x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\n"
-		    "x-ms-version:2015-02-21\n"
-		    "/myaccount/mycontainer\ncomp:metadata\n"
-		    "restype:container\ntimeout:20");
+	CHECK_STREQ(sbuf_str(&sts), "GET\n\n\n\n\n\n\n\n\n\n\n\n"
+				    "x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\n"
+				    "x-ms-version:2015-02-21\n"
+				    "/myaccount/mycontainer\ncomp:metadata\n"
+				    "restype:container\ntimeout:20");
 	n = remote_unbase64(DEV_KEY, key, sizeof(key));
 	CHECK_EQ_INT(n, 64);
 	azblob_sign(key, (size_t)n, sbuf_str(&sts), sig);
@@ -56,26 +56,29 @@ static void test_azurite_style(void)
 	char sig[64];
 
 	sbuf_init(&sts, 0);
-	CHECK_EQ_INT(azblob_string_to_sign(
-			     "GET", h, 4, "devstoreaccount1",
-			     "/devstoreaccount1/velero/a%20b/%C3%A9",
-			     "prefix=backups%2Fx%20y&comp=list&delimiter=%2F",
-			     &sts),
+	CHECK_EQ_INT(azblob_string_to_sign("GET", h, 4, "devstoreaccount1",
+					   "/devstoreaccount1/velero/a%20b/"
+					   "%C3%A9",
+					   "prefix=backups%2Fx%20y&comp=list&"
+					   "delimiter=%2F",
+					   &sts),
 		     0);
-	CHECK_STREQ(sbuf_str(&sts),
-		    "GET\n\n\n\n\n\n\n\n\n\n\n\n"
-		    "x-ms-date:Sat, 21 Nov 2026 10:00:00 GMT\n"
-		    "x-ms-range:bytes=100-\nx-ms-version:2021-08-06\n"
-		    "/devstoreaccount1/devstoreaccount1/velero/a%20b/%C3%A9\n"
-		    "comp:list\ndelimiter:/\nprefix:backups/x y");
+	CHECK_STREQ(sbuf_str(&sts), "GET\n\n\n\n\n\n\n\n\n\n\n\n"
+				    "x-ms-date:Sat, 21 Nov 2026 10:00:00 GMT\n"
+				    "x-ms-range:bytes=100-\nx-ms-version:2021-"
+				    "08-06\n"
+				    "/devstoreaccount1/devstoreaccount1/velero/"
+				    "a%20b/%C3%A9\n"
+				    "comp:list\ndelimiter:/\nprefix:backups/x "
+				    "y");
 	CHECK_EQ_INT(remote_unbase64(DEV_KEY, key, sizeof(key)), 64);
 	azblob_sign(key, 64, sbuf_str(&sts), sig);
 	CHECK_STREQ(sig, "pui1KpfpOljTkKfNHUD06Tr2uXszEWReAbnu+4ayK1M=");
 
 	/* If-Match goes to its fixed line */
 	{
-		const char *h2[] = { "If-Match: \"0x8D\"",
-				     "x-ms-date: D", "x-ms-version: V" };
+		const char *h2[] = { "If-Match: \"0x8D\"", "x-ms-date: D",
+				     "x-ms-version: V" };
 
 		CHECK_EQ_INT(azblob_string_to_sign("GET", h2, 3, "a", "/c/b",
 						   NULL, &sts),

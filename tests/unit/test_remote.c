@@ -66,8 +66,7 @@ static void test_s3_list(void)
 	CHECK_STREQ(s.names[0], "a <&> b\xC3\xA9\xE2\x98\xBA");
 	CHECK_EQ_INT(s.objs[0].size, 12);
 	CHECK_EQ_INT(s.objs[0].mtime, 1795255200);
-	CHECK_STREQ(s.objs[0].identity,
-		    "e:9b2cf535f27731c974343645a3985328:c");
+	CHECK_STREQ(s.objs[0].identity, "e:9b2cf535f27731c974343645a3985328:c");
 	CHECK_STREQ(s.names[1], "b1/");
 	CHECK_STREQ(s.names[2], "c<d/");
 	CHECK_STREQ(next, "tok&1=");
@@ -285,8 +284,8 @@ static void test_credentials_file(void)
 		     1);
 	CHECK_STREQ(val, "OTHER");
 	free(val);
-	CHECK_EQ_INT(remote_file_value(path, "nope", "aws_access_key_id",
-				       false, &val, &e),
+	CHECK_EQ_INT(remote_file_value(path, "nope", "aws_access_key_id", false,
+				       &val, &e),
 		     0);
 	CHECK_EQ_INT(remote_file_value(path, NULL, "AZURE_STORAGE_KEY", false,
 				       &val, &e),
@@ -296,15 +295,16 @@ static void test_credentials_file(void)
 	CHECK_EQ_INT(remote_file_value("/nonexistent/x", NULL, "K", true, &val,
 				       &e),
 		     0);
-	CHECK_EQ_INT(remote_file_value("/nonexistent/x", NULL, "K", false,
-				       &val, &e),
+	CHECK_EQ_INT(remote_file_value("/nonexistent/x", NULL, "K", false, &val,
+				       &e),
 		     -ENOENT);
 	/* the vault opens with it; a profile without a secret does not */
 	CHECK_EQ_INT(vault_open("s3://velero", &opt, &v, &e), 0);
 	v = vault_free(v);
 	CHECK_EQ_INT(vault_open("s3://velero?profile=other", &opt, &v, &e),
 		     -EINVAL);
-	CHECK(strstr(e.msg, "OTHER") == NULL && strstr(e.msg, "SECRET") == NULL);
+	CHECK(strstr(e.msg, "OTHER") == NULL &&
+	      strstr(e.msg, "SECRET") == NULL);
 	CHECK_EQ_INT(vault_open("azblob://acct/cont", &opt, &v, &e), 0);
 	if (!v)
 		fprintf(stderr, "%s\n", e.msg);
@@ -317,8 +317,8 @@ static void test_helpers(void)
 	struct sbuf b;
 	char *v = NULL;
 
-	CHECK_EQ_INT(remote_query_get("a=1&endpoint=http%3A%2F%2Fh&b", "endpoint",
-				      &v),
+	CHECK_EQ_INT(remote_query_get("a=1&endpoint=http%3A%2F%2Fh&b",
+				      "endpoint", &v),
 		     1);
 	CHECK_STREQ(v, "http://h");
 	free(v);
