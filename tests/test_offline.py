@@ -1,0 +1,80 @@
+"""A vault that can't be reached is still browsable from the cache, and the
+list of backups follows the vault (-o refresh=) without remounting.
+Against a real MinIO, stopped and started again."""
+
+import errno
+import os
+import shutil
+import time
+
+import pytest
+
+import util
+from servers import harness
+from test_remote import restart_minio, s3_env, s3_url, upload_s3, use_env  # noqa: F401 (a fixture)
+
+
+def _wait_for(pred, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_mount_while_the_store_is_down(mount, tmp_path, use_env):
+    """Backups read once are served by a new mount while MinIO is down;
+    the others answer EIO with a reason, and come back with the store."""
+    m = harness.Minio(workdir=tmp_path / "minio").start()
+    cache = tmp_path / "cache"
+    try:
+        upload_s3(m, "velero", "", util.EXAMPLE_VAULT)
+        use_env(s3_env(m))
+        first = mount(s3_url(m), cache=cache)
+        seen = first / "backups" / "shop-only" / "namespaces/shop/configmaps/nginx-conf.yaml"
+        want = seen.read_bytes()
+        backups = sorted(os.listdir(first / "backups"))
+        first.stop()
+        m.stop()
+
+        second = mount(s3_url(m), cache=cache, allow_errors=True)
+        assert sorted(os.listdir(second / "backups")) == backups
+        assert (second / "backups" / "shop-only" / "namespaces/shop/configmaps/nginx-conf.yaml").read_bytes() == want
+        assert (second / "backups" / "shop-only" / "describe.txt").read_bytes()
+        with pytest.raises(OSError) as ei:
+            os.listdir(second / "backups" / "before-upgrade")
+        assert ei.value.errno == errno.EIO
+        m = restart_minio(m)
+        assert os.listdir(second / "backups" / "before-upgrade")  # no remount
+    finally:
+        m.stop()
+
+
+def test_refresh_follows_the_vault(mount, tmp_path, use_env):
+    """New backups appear and deleted ones disappear without remounting."""
+    m = harness.Minio(workdir=tmp_path / "minio").start()
+    try:
+        src = tmp_path / "src"
+        shutil.copytree(util.EXAMPLE_VAULT, src)
+        keep = src / "backups" / "shop-only"
+        later = tmp_path / "later"
+        shutil.move(str(keep), str(later))
+        upload_s3(m, "velero", "", src)
+        use_env(s3_env(m))
+        mnt = mount(s3_url(m), args=["-o", "refresh=1"])
+        names = set(os.listdir(mnt / "backups"))
+        assert "shop-only" not in names and "before-upgrade" in names
+        # a backup arrives (velero-backup.json last, as Velero uploads it)
+        for f in sorted(later.iterdir(), key=lambda p: p.name == "velero-backup.json"):
+            m.put("velero", "backups/shop-only/" + f.name, f.read_bytes())
+        assert _wait_for(lambda: "shop-only" in os.listdir(mnt / "backups"))
+        assert (mnt / "backups" / "shop-only" / "backup.yaml").read_bytes()
+        # and one goes
+        for key in m.list_keys("velero", "backups/before-upgrade/"):
+            m.s3("DELETE", "/velero/" + key)
+        assert _wait_for(lambda: "before-upgrade" not in os.listdir(mnt / "backups"))
+        assert not (mnt / "backups" / "before-upgrade").exists()
+        assert mnt.alive()
+    finally:
+        m.stop()
