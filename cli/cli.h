@@ -14,6 +14,7 @@ int cmd_cat(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 /* opts.c */
 /* "512M", "20G", "1048576" to bytes; -EINVAL if it doesn't parse. */

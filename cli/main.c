@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 		{ "mount", cmd_mount }, { "umount", cmd_umount },
 		{ "ls", cmd_ls },	{ "cat", cmd_cat },
 		{ "cache", cmd_cache }, { "find", cmd_find },
-		{ "diff", cmd_diff },
+		{ "diff", cmd_diff },	{ "restore", cmd_restore },
 	};
 	size_t i;
 

@@ -486,3 +486,26 @@ def test_spool_as_a_filesystem(mount, example_vault, kube, tmp_path):
         assert get(kube, "/api/v1/namespaces/%s/configmaps/%s" % (ns, name)) is not None
     subprocess.run(["rm", "-r", str(r / "namespaces" / ns)], check=True)
     assert os.listdir(r / "namespaces") == []
+
+
+def test_restore_cli_status_and_wait(velerofs, mount, example_vault, kube, tmp_path):
+    """`velerofs restore wait/status`: the same reports as restore/jobs/."""
+    m = restore_mount(mount, example_vault, kube, tmp_path)
+    cp(m / SHOP / "configmaps/api-config.json", m / "restore/")
+    r = subprocess.run([str(velerofs), "restore", "wait", "--timeout", "90", str(m)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    job = latest(m)
+    assert r.stdout == read_report(m, job)
+    assert "state done" in r.stdout
+    s = subprocess.run([str(velerofs), "restore", "status", str(m), job[:-4]],
+                       capture_output=True, text=True)
+    assert s.returncode == 0 and s.stdout == r.stdout
+    # a malformed file: wait reports it and fails
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: ConfigMap\nmetadata: [unclosed\n")
+    cp(bad, m / "restore/", check=False)
+    r = subprocess.run([str(velerofs), "restore", "wait", str(m)], capture_output=True, text=True)
+    assert r.returncode == 1 and "rejected" in r.stdout
+    r = subprocess.run([str(velerofs), "restore", "status", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 1 and "restore/jobs" in r.stderr
