@@ -39,10 +39,10 @@ enum backup_view {
 
 struct backup_options {
 	enum backup_view view;
-	bool clean;       /* items without server-set noise (managedFields,
+	bool clean;	  /* items without server-set noise (managedFields,
 			   * uid, resourceVersion, ..., status) for diffs */
 	bool keep_status; /* with clean: keep status */
-	bool redact;      /* Secrets' values as "<redacted sha256:...>" */
+	bool redact;	  /* Secrets' values as "<redacted sha256:...>" */
 };
 
 /* Borrows v and c: both must outlive the repo. Lists nothing yet. */
@@ -170,16 +170,15 @@ struct backup_version {
 	size_t slot;   /* the backup */
 	uint32_t node; /* the item in its index */
 	int64_t time;
-	long same_as;  /* index of the earlier version with the same bytes,
-			* -1 when this one differs from the one before it */
+	long same_as;	/* index of the earlier version with the same bytes,
+			 * -1 when this one differs from the one before it */
 	char name[320]; /* "<time>_<backup>.yaml" */
 };
 
 /* The versions of the object comps, oldest first. Caller frees *out.
  * -ENOENT if no backup holds it; -EISDIR for a directory path. */
-int backup_history_versions(struct backup_repo *r, char *const *comps,
-			    size_t n, struct backup_version **out,
-			    size_t *nout);
+int backup_history_versions(struct backup_repo *r, char *const *comps, size_t n,
+			    struct backup_version **out, size_t *nout);
 
 /* A stable id for a history directory (for inode numbers), and back.
  * backup_history_path: caller frees *comps (one block). */

@@ -120,8 +120,8 @@ struct backup_repo {
 			     * came from the catalog */
 	pthread_rwlock_t lock;
 	pthread_mutex_t history_lock;
-	char **hist_paths;          /* protected by history_lock */
-	uint32_t *hist_slots;       /* protected by history_lock: id + 1 */
+	char **hist_paths;	    /* protected by history_lock */
+	uint32_t *hist_slots;	    /* protected by history_lock: id + 1 */
 	size_t hist_n, hist_cap;    /* protected by history_lock */
 	uint64_t generation;	    /* protected by lock */
 	struct backup **slots;	    /* protected by lock */

@@ -34,9 +34,9 @@ int render_yaml(const char *json, size_t len, struct sbuf *out,
 
 /* The clean and redacted views (filter.c). */
 struct filter_options {
-	bool clean;       /* drop server-set noise: managedFields, uid, ... */
+	bool clean;	  /* drop server-set noise: managedFields, uid, ... */
 	bool keep_status; /* with clean: keep status */
-	bool redact;      /* Secrets' values as "<redacted sha256:HEX>" */
+	bool redact;	  /* Secrets' values as "<redacted sha256:HEX>" */
 };
 
 /* Appends to out the item json (one JSON object, already validated) as

@@ -28,7 +28,7 @@ struct restore;
 struct restore_input;
 
 enum restore_existing {
-	RESTORE_EXISTING_SKIP,   /* default: report "skipped (exists)" or
+	RESTORE_EXISTING_SKIP,	 /* default: report "skipped (exists)" or
 				  * "unchanged" when identical */
 	RESTORE_EXISTING_UPDATE, /* patch it to the backed-up content */
 };
@@ -40,15 +40,15 @@ typedef int (*restore_origin_fn)(void *userdata, const void *data, size_t len,
 				 char *name, size_t namesz);
 
 struct restore_options {
-	struct kube *kube;            /* borrowed; the target cluster */
-	const char *state_dir;        /* jobs are kept here (made 0700) */
+	struct kube *kube;     /* borrowed; the target cluster */
+	const char *state_dir; /* jobs are kept here (made 0700) */
 	enum restore_existing existing;
-	bool dry_run;                 /* every request with dryRun=All */
-	const char *image_map;        /* "OLD=NEW,..." registry/repo prefixes;
+	bool dry_run;		      /* every request with dryRun=All */
+	const char *image_map;	      /* "OLD=NEW,..." registry/repo prefixes;
 				       * NULL: none */
 	const char *storageclass_map; /* "A=B,..."; NULL: none */
 	const char *modifiers_file;   /* Velero resource modifiers (v1) */
-	unsigned type_wait_s;         /* how long to wait for a type to be
+	unsigned type_wait_s;	      /* how long to wait for a type to be
 				       * served; 0: 120 */
 	restore_origin_fn origin;
 	void *origin_userdata;
@@ -70,8 +70,8 @@ struct restore *restore_free(struct restore *r);
 int restore_input_new(struct restore *r, const char *target_ns,
 		      const char *source, struct restore_input **out);
 /* Stores len bytes at off. -EFBIG beyond the input cap (64 MiB). */
-int restore_input_write(struct restore_input *in, const void *buf,
-			size_t len, off_t off);
+int restore_input_write(struct restore_input *in, const void *buf, size_t len,
+			off_t off);
 /* Truncates (for O_TRUNC / ftruncate). */
 int restore_input_truncate(struct restore_input *in, off_t size);
 /* Bytes written so far. */
@@ -89,8 +89,8 @@ struct restore_input *restore_input_free(struct restore_input *in);
 enum restore_state {
 	RESTORE_PENDING,  /* queued */
 	RESTORE_RUNNING,  /* being applied */
-	RESTORE_DONE,     /* every item applied, skipped or unchanged */
-	RESTORE_FAILED,   /* at least one item failed */
+	RESTORE_DONE,	  /* every item applied, skipped or unchanged */
+	RESTORE_FAILED,	  /* at least one item failed */
 	RESTORE_REJECTED, /* the input did not parse; nothing applied */
 };
 

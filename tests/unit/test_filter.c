@@ -72,7 +72,7 @@ int main(void)
 	       "{\"data\":{\"p\":\"" D1 "\"},\"kind\":\"Secret\",\"metadata\":"
 	       "{\"annotations\":{\"kubectl.kubernetes.io/last-applied-"
 	       "configuration\":\"" D1 "\"}},\"stringData\":{\"q\":\"" D1 "\"}"
-									  "}");
+	       "}");
 	/* not a Secret: data untouched */
 	expect("{\"data\":{\"p\":\"c2VjcmV0\"}}", false, false, false, true,
 	       "{\"data\":{\"p\":\"c2VjcmV0\"}}");
