@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/macro.h"
 
@@ -38,26 +39,6 @@ struct cache_writer {
 	char *path;
 	int fd;
 };
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static char *default_dir(void)
 {
@@ -89,7 +70,7 @@ int cache_open(const char *dir, uint64_t limit, struct cache **out,
 		return -ENOMEM;
 	c->dir = dir ? realpath(dir, NULL) : NULL;
 	if (!c->dir && dir) {
-		r = mkdir_p(dir, 0700);
+		r = fsutil_mkdir_p(dir, 0700);
 		if (r == 0)
 			c->dir = realpath(dir, NULL);
 	} else if (!dir) {
@@ -103,7 +84,7 @@ int cache_open(const char *dir, uint64_t limit, struct cache **out,
 	c->limit = limit;
 	pthread_mutex_init(&c->lock, NULL);
 	snprintf(tmp, sizeof(tmp), "%s/tmp", c->dir);
-	r = mkdir_p(tmp, 0700);
+	r = fsutil_mkdir_p(tmp, 0700);
 	if (r < 0) {
 		verror_set(e, r, "cache directory %s: %s", c->dir,
 			   strerror(-r));
@@ -173,7 +154,7 @@ char *cache_entry_path(struct cache *c, const char *kind,
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	if (asprintf(&dir, "%s/%s", c->dir, kind) < 0)
 		return NULL;
-	if (mkdir_p(dir, 0700) < 0 ||
+	if (fsutil_mkdir_p(dir, 0700) < 0 ||
 	    asprintf(&path, "%s/%s.%s", dir, hex, kind) < 0)
 		path = NULL;
 	free(dir);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "fs/fs.h"
@@ -251,25 +252,6 @@ static int daemonize(int *ready_fd)
 	_exit(1);
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096], *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Where the jobs of this mount are kept by default: one directory per
  * vault and mount point, so that mounting again resumes them. */
 static char *default_state_dir(const char *vault_id, const char *mp)
@@ -334,7 +316,7 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 				   default_state_dir(vault_id(s->vault), mp);
 	if (!state)
 		return log_error_errno(-ENOMEM, "%m");
-	r = mkdir_p(state, 0700);
+	r = fsutil_mkdir_p(state, 0700);
 	if (r < 0) {
 		log_error_errno(r, "restore state %s: %m", state);
 		goto out;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 void sbuf_init(struct sbuf *b, size_t max)
 {
@@ -147,4 +148,40 @@ char *sbuf_take(struct sbuf *b, size_t *len)
 	b->buf = NULL;
 	b->len = b->cap = 0;
 	return p;
+}
+
+int sbuf_read_fd(struct sbuf *b, int fd)
+{
+	size_t start = b->len;
+	int r = 0;
+
+	for (;;) {
+		size_t want = b->max - b->len < 65536 ? b->max - b->len : 65536;
+		char probe, *p = &probe;
+		ssize_t n;
+
+		/* at the cap, a one-byte read tells the end from too much */
+		if (want > 0 && !(p = sbuf_reserve(b, want, &r)))
+			break;
+		n = read(fd, p, want ? want : 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (want == 0) {
+			r = -E2BIG;
+			break;
+		}
+		sbuf_commit(b, (size_t)n);
+	}
+	if (r < 0) {
+		b->len = start;
+		if (b->buf)
+			b->buf[start] = '\0';
+	}
+	return r;
 }

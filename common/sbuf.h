@@ -40,6 +40,11 @@ int sbuf_addn(struct sbuf *b, char c, size_t n);
 char *sbuf_reserve(struct sbuf *b, size_t n, int *r);
 void sbuf_commit(struct sbuf *b, size_t n);
 
+/* Appends everything fd yields until end of file. -E2BIG when that is
+ * more than the cap allows, -errno when a read fails; on failure b is
+ * back at its previous length. */
+int sbuf_read_fd(struct sbuf *b, int fd);
+
 /* Hands the buffer to the caller (caller frees); b is left empty.
  * Never returns NULL for an initialised buffer unless out of memory. */
 char *sbuf_take(struct sbuf *b, size_t *len);

@@ -137,23 +137,7 @@ static int read_file(const char *path, size_t max, char **out, size_t *len)
 	if (fd < 0)
 		return -errno;
 	sbuf_init(&b, max);
-	for (;;) {
-		char *p = sbuf_reserve(&b, 65536, &r);
-		ssize_t n;
-
-		if (!p)
-			break;
-		n = read(fd, p, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		sbuf_commit(&b, n);
-	}
+	r = sbuf_read_fd(&b, fd);
 	if (r < 0) {
 		sbuf_release(&b);
 		return r;

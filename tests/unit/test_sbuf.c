@@ -1,6 +1,7 @@
 /* Unit tests for common/: sbuf caps, verror, the log helpers. */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "common/error.h"
@@ -74,6 +75,35 @@ static void test_verror(void)
 	CHECK_STREQ(e.msg, "ctx");
 }
 
+static void test_read_fd(void)
+{
+	char path[] = "/tmp/velerofs-test-sbuf-XXXXXX";
+	int fd = mkstemp(path);
+	struct sbuf b;
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, "0123456789", 10) == 10);
+	/* exactly at the cap: fine */
+	sbuf_init(&b, 10);
+	CHECK(lseek(fd, 0, SEEK_SET) == 0);
+	CHECK_EQ_INT(sbuf_read_fd(&b, fd), 0);
+	CHECK_STREQ(sbuf_str(&b), "0123456789");
+	sbuf_release(&b);
+	/* one byte more than the cap: refused, nothing kept */
+	sbuf_init(&b, 9);
+	CHECK_EQ_INT(sbuf_addc(&b, 'x'), 0);
+	CHECK(lseek(fd, 0, SEEK_SET) == 0);
+	CHECK_EQ_INT(sbuf_read_fd(&b, fd), -E2BIG);
+	CHECK_STREQ(sbuf_str(&b), "x");
+	sbuf_release(&b);
+	/* a read error */
+	sbuf_init(&b, 0);
+	CHECK_EQ_INT(sbuf_read_fd(&b, -1), -EBADF);
+	sbuf_release(&b);
+	close(fd);
+	unlink(path);
+}
+
 static void test_log(void)
 {
 	log_set_max_level(LOG_ERR);
@@ -88,6 +118,7 @@ int main(void)
 	test_growth_and_cap();
 	test_printf_and_reserve();
 	test_verror();
+	test_read_fd();
 	test_log();
 	return check_status();
 }
