@@ -75,8 +75,8 @@ def mount(velerofs, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def example_vault():
-    v = util.EXAMPLE_VAULT
+def shop_vault():
+    v = util.SHOP_VAULT
     if not (v / "backups").is_dir():
         pytest.fail("example vault missing: %s" % v)
     return v

@@ -68,24 +68,24 @@ def _expected(vault, pred, backup_glob="*"):
     (["--kind", "clusterroles.rbac.authorization.k8s.io"],
      lambda r, o: r.startswith("cluster/clusterroles.rbac.authorization.k8s.io/"), "*"),
 ])
-def test_find_is_exact(velerofs, example_vault, tmp_path, args, pred, glob):
-    r = vfs(velerofs, "find", "--cache", tmp_path / "c", *args, example_vault)
-    want = _expected(example_vault, pred, glob)
+def test_find_is_exact(velerofs, shop_vault, tmp_path, args, pred, glob):
+    r = vfs(velerofs, "find", "--cache", tmp_path / "c", *args, shop_vault)
+    want = _expected(shop_vault, pred, glob)
     assert want, "the case must match something"
     assert r.returncode == 0, r.stderr
     assert sorted(r.stdout.splitlines()) == want
 
 
-def test_find_paths_exist_in_the_mount(velerofs, mount, example_vault, tmp_path):
-    m = mount(example_vault)
-    r = vfs(velerofs, "find", "--cache", tmp_path / "c", "--kind", "Service", example_vault)
+def test_find_paths_exist_in_the_mount(velerofs, mount, shop_vault, tmp_path):
+    m = mount(shop_vault)
+    r = vfs(velerofs, "find", "--cache", tmp_path / "c", "--kind", "Service", shop_vault)
     assert r.returncode == 0
     for line in r.stdout.splitlines():
         assert (m / line).is_file(), line
 
 
-def test_find_nothing(velerofs, example_vault, tmp_path):
-    r = vfs(velerofs, "find", "--cache", tmp_path / "c", "--name", "no-such-*", example_vault)
+def test_find_nothing(velerofs, shop_vault, tmp_path):
+    r = vfs(velerofs, "find", "--cache", tmp_path / "c", "--name", "no-such-*", shop_vault)
     assert r.returncode == 1 and r.stdout == ""
 
 
@@ -106,9 +106,9 @@ def _clean(o):
     return o
 
 
-def test_diff_is_exact(velerofs, example_vault, tmp_path):
+def test_diff_is_exact(velerofs, shop_vault, tmp_path):
     a, b = "daily-20261118020000", "daily-20261119020000"
-    ia, ib = _items(example_vault, a), _items(example_vault, b)
+    ia, ib = _items(shop_vault, a), _items(shop_vault, b)
     want = []
     for rel in sorted(set(ia) | set(ib)):
         if rel not in ib:
@@ -117,16 +117,16 @@ def test_diff_is_exact(velerofs, example_vault, tmp_path):
             want.append("added    %s.yaml" % rel)
         elif _clean(ia[rel]) != _clean(ib[rel]):
             want.append("changed  %s.yaml" % rel)
-    r = vfs(velerofs, "diff", "--cache", tmp_path / "c", example_vault, a, b)
+    r = vfs(velerofs, "diff", "--cache", tmp_path / "c", shop_vault, a, b)
     assert r.returncode == 1, r.stderr
     assert sorted(r.stdout.splitlines()) == sorted(want)
     # the same backup: nothing, exit 0
-    r = vfs(velerofs, "diff", "--cache", tmp_path / "c", example_vault, a, a)
+    r = vfs(velerofs, "diff", "--cache", tmp_path / "c", shop_vault, a, a)
     assert r.returncode == 0 and r.stdout == ""
 
 
-def test_diff_patch_and_path(velerofs, example_vault, tmp_path):
-    r = vfs(velerofs, "diff", "-p", "--cache", tmp_path / "c", example_vault,
+def test_diff_patch_and_path(velerofs, shop_vault, tmp_path):
+    r = vfs(velerofs, "diff", "-p", "--cache", tmp_path / "c", shop_vault,
             "daily-20261118020000", "daily-20261119020000", "namespaces/shop/deployments.apps")
     assert r.returncode == 1
     assert r.stdout.startswith("changed  namespaces/shop/deployments.apps/web.yaml\n")
@@ -135,8 +135,8 @@ def test_diff_patch_and_path(velerofs, example_vault, tmp_path):
     assert "resourceVersion" not in r.stdout
 
 
-def test_diff_errors(velerofs, example_vault, tmp_path):
-    r = vfs(velerofs, "diff", "--cache", tmp_path / "c", example_vault, "nope", "daily-20261118020000")
+def test_diff_errors(velerofs, shop_vault, tmp_path):
+    r = vfs(velerofs, "diff", "--cache", tmp_path / "c", shop_vault, "nope", "daily-20261118020000")
     assert r.returncode == 2 and "nope" in r.stderr
-    r = vfs(velerofs, "diff", example_vault)
+    r = vfs(velerofs, "diff", shop_vault)
     assert r.returncode == 2

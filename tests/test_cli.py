@@ -87,10 +87,10 @@ def test_no_command_and_unknown_command(velerofs):
     ["mount", "--bogus", "VAULT", "MNT"],
     ["mount", "-o", "cache_size=lots", "VAULT", "MNT"],
 ], ids=lambda a: " ".join(a) or "none")
-def test_bad_options_exit_2(velerofs, example_vault, tmp_path, argv):
+def test_bad_options_exit_2(velerofs, shop_vault, tmp_path, argv):
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    argv = [str(example_vault) if a == "VAULT" else str(mnt) if a == "MNT" else a for a in argv]
+    argv = [str(shop_vault) if a == "VAULT" else str(mnt) if a == "MNT" else a for a in argv]
     r = vfs(velerofs, *argv, timeout=10)
     assert not os.path.ismount(mnt)
     assert r.returncode == 2, (argv, r.returncode, r.stderr.decode())
@@ -123,11 +123,11 @@ def _mount_path(m, p):
     return m.path / p if p else m.path
 
 
-def test_ls_equals_mount(velerofs, mount, example_vault, tmp_path):
-    m = mount(example_vault)
+def test_ls_equals_mount(velerofs, mount, shop_vault, tmp_path):
+    m = mount(shop_vault)
     cache = tmp_path / "lscache"
     for p in PATHS:
-        args = ["ls", "--cache", cache, example_vault] + ([p] if p else [])
+        args = ["ls", "--cache", cache, shop_vault] + ([p] if p else [])
         r = vfs(velerofs, *args)
         assert r.returncode == 0, (p, r.stderr.decode())
         assert not r.stderr
@@ -135,10 +135,10 @@ def test_ls_equals_mount(velerofs, mount, example_vault, tmp_path):
         assert sorted(got) == sorted(os.listdir(_mount_path(m, p))), p
 
 
-def test_ls_json_equals_json_mount(velerofs, mount, example_vault, tmp_path):
-    m = mount(example_vault, json=True)
+def test_ls_json_equals_json_mount(velerofs, mount, shop_vault, tmp_path):
+    m = mount(shop_vault, json=True)
     for p in PATHS:
-        r = vfs(velerofs, "ls", "--json", "--cache", tmp_path / "c", example_vault, *([p] if p else []))
+        r = vfs(velerofs, "ls", "--json", "--cache", tmp_path / "c", shop_vault, *([p] if p else []))
         assert r.returncode == 0, (p, r.stderr.decode())
         assert sorted(r.stdout.decode().splitlines()) == sorted(os.listdir(_mount_path(m, p))), p
 
@@ -153,9 +153,9 @@ def _utc_minute(t):
     "backups/latest/namespaces/shop/configmaps",
     "backups/daily-20261118020000/meta",
 ])
-def test_ls_long_matches_stat(velerofs, mount, example_vault, tmp_path, p):
-    m = mount(example_vault)
-    r = vfs(velerofs, "ls", "-l", "--cache", tmp_path / "c", example_vault, p)
+def test_ls_long_matches_stat(velerofs, mount, shop_vault, tmp_path, p):
+    m = mount(shop_vault)
+    r = vfs(velerofs, "ls", "-l", "--cache", tmp_path / "c", shop_vault, p)
     assert r.returncode == 0, r.stderr.decode()
     seen = []
     for line in r.stdout.decode().splitlines():
@@ -170,11 +170,11 @@ def test_ls_long_matches_stat(velerofs, mount, example_vault, tmp_path, p):
 
 
 @pytest.mark.parametrize("p", ["", "backups", "schedules", "schedules/daily"])
-def test_ls_long_lists_what_the_mount_shows(velerofs, mount, example_vault, tmp_path, p):
+def test_ls_long_lists_what_the_mount_shows(velerofs, mount, shop_vault, tmp_path, p):
     """`ls -l` shows the same entries as `ls` (incl. backups/latest and the
     schedule links), each in the long format."""
-    m = mount(example_vault)
-    r = vfs(velerofs, "ls", "-l", "--cache", tmp_path / "c", example_vault, *([p] if p else []))
+    m = mount(shop_vault)
+    r = vfs(velerofs, "ls", "-l", "--cache", tmp_path / "c", shop_vault, *([p] if p else []))
     assert r.returncode == 0, r.stderr.decode()
     lines = r.stdout.decode().splitlines()
     names = []
@@ -206,36 +206,36 @@ CAT_PATHS = [
 ]
 
 
-def test_cat_equals_mount(velerofs, mount, example_vault, tmp_path):
-    m = mount(example_vault)
+def test_cat_equals_mount(velerofs, mount, shop_vault, tmp_path):
+    m = mount(shop_vault)
     for p in CAT_PATHS:
-        r = vfs(velerofs, "cat", "--cache", tmp_path / "c", example_vault, p)
+        r = vfs(velerofs, "cat", "--cache", tmp_path / "c", shop_vault, p)
         assert r.returncode == 0, (p, r.stderr.decode())
         assert r.stdout == (m.path / p).read_bytes(), p
     # without --cache in a throwaway XDG_CACHE_HOME, file:// vault URL
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "xdg"))
-    r = vfs(velerofs, "cat", "file://" + str(example_vault), CAT_PATHS[4], env=env)
+    r = vfs(velerofs, "cat", "file://" + str(shop_vault), CAT_PATHS[4], env=env)
     assert r.returncode == 0, r.stderr.decode()
     assert r.stdout == (m.path / CAT_PATHS[4]).read_bytes()
 
 
-def test_cat_json_equals_json_mount_and_member(velerofs, mount, example_vault, tmp_path):
-    m = mount(example_vault, json=True)
-    latest = util.newest_completed(example_vault)
-    members = util.item_members(example_vault / "backups" / latest / (latest + ".tar.gz"))
+def test_cat_json_equals_json_mount_and_member(velerofs, mount, shop_vault, tmp_path):
+    m = mount(shop_vault, json=True)
+    latest = util.newest_completed(shop_vault)
+    members = util.item_members(shop_vault / "backups" / latest / (latest + ".tar.gz"))
     n = 0
     for member, data in sorted(members.items())[:25]:
         rel = util.member_tree_path(member, ".json")
-        r = vfs(velerofs, "cat", "--json", "--cache", tmp_path / "c", example_vault, "backups/latest/" + rel)
+        r = vfs(velerofs, "cat", "--json", "--cache", tmp_path / "c", shop_vault, "backups/latest/" + rel)
         assert r.returncode == 0, r.stderr.decode()
         assert r.stdout == data == (m.path / "backups/latest" / rel).read_bytes()
         n += 1
     assert n == 25
-    r = vfs(velerofs, "cat", "--json", "--cache", tmp_path / "c", example_vault, "backups/latest/backup.json")
-    assert r.stdout == (example_vault / "backups" / latest / "velero-backup.json").read_bytes()
+    r = vfs(velerofs, "cat", "--json", "--cache", tmp_path / "c", shop_vault, "backups/latest/backup.json")
+    assert r.stdout == (shop_vault / "backups" / latest / "velero-backup.json").read_bytes()
 
 
-def test_cli_errors(velerofs, example_vault, tmp_path):
+def test_cli_errors(velerofs, shop_vault, tmp_path):
     c = tmp_path / "c"
     missing = tmp_path / "no" / "such" / "vault"
     for args in (["ls", missing], ["cat", missing, "backups/latest/backup.yaml"], ["ls", "file://%s" % missing]):
@@ -244,12 +244,12 @@ def test_cli_errors(velerofs, example_vault, tmp_path):
         assert str(missing) in r.stderr.decode(), r.stderr
         assert not r.stdout
     for p in ("backups/nope", "backups/latest/namespaces/nope", "schedules/nope"):
-        r = vfs(velerofs, "ls", "--cache", c, example_vault, p)
+        r = vfs(velerofs, "ls", "--cache", c, shop_vault, p)
         assert r.returncode == 1, p
         assert p in r.stderr.decode() and "No such file" in r.stderr.decode()
-    r = vfs(velerofs, "cat", "--cache", c, example_vault, "backups/latest/nope.yaml")
+    r = vfs(velerofs, "cat", "--cache", c, shop_vault, "backups/latest/nope.yaml")
     assert r.returncode == 1 and "backups/latest/nope.yaml" in r.stderr.decode()
-    r = vfs(velerofs, "cat", "--cache", c, example_vault, "backups/latest/meta")
+    r = vfs(velerofs, "cat", "--cache", c, shop_vault, "backups/latest/meta")
     assert r.returncode == 1 and "directory" in r.stderr.decode().lower()
     # a vault that is a file, not a directory
     f = tmp_path / "file"
@@ -291,9 +291,9 @@ def test_mount_missing_vault_fails_fast(velerofs, tmp_path):
     assert not _daemon_pids(mnt)
 
 
-def test_mount_missing_mountpoint_message(velerofs, example_vault, tmp_path):
+def test_mount_missing_mountpoint_message(velerofs, shop_vault, tmp_path):
     mnt = tmp_path / "no" / "mnt"
-    r = vfs(velerofs, "mount", "--cache", tmp_path / "c", example_vault, mnt, timeout=10)
+    r = vfs(velerofs, "mount", "--cache", tmp_path / "c", shop_vault, mnt, timeout=10)
     assert r.returncode != 0
     err = r.stderr.decode()
     assert str(mnt) in err
@@ -301,12 +301,12 @@ def test_mount_missing_mountpoint_message(velerofs, example_vault, tmp_path):
     assert "Success" not in err, err
 
 
-def test_daemon_mode_and_umount(velerofs, example_vault, tmp_path):
+def test_daemon_mode_and_umount(velerofs, shop_vault, tmp_path):
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     try:
         t = time.monotonic()
-        r = vfs(velerofs, "mount", "--cache", tmp_path / "c", example_vault, mnt, timeout=20)
+        r = vfs(velerofs, "mount", "--cache", tmp_path / "c", shop_vault, mnt, timeout=20)
         assert r.returncode == 0, r.stderr.decode()
         assert time.monotonic() - t < 10
         # returns once mounted: usable at once, no polling
@@ -332,16 +332,16 @@ def test_daemon_mode_and_umount(velerofs, example_vault, tmp_path):
             os.kill(pid, 9)
 
 
-def test_foreground_mount_exits_on_umount(velerofs, mount, example_vault):
-    m = mount(example_vault)
+def test_foreground_mount_exits_on_umount(velerofs, mount, shop_vault):
+    m = mount(shop_vault)
     r = vfs(velerofs, "umount", m.path, timeout=20)
     assert r.returncode == 0, r.stderr.decode()
     assert not os.path.ismount(m.path)
     assert m.proc.wait(10) == 0
 
 
-def test_mount_options(velerofs, mount, example_vault):
-    m = mount(example_vault, args=["-o", "timeout=5,max_threads=4,cache_size=100M"])
+def test_mount_options(velerofs, mount, shop_vault):
+    m = mount(shop_vault, args=["-o", "timeout=5,max_threads=4,cache_size=100M"])
     assert (m / "backups/latest/backup.yaml").read_bytes()
 
 
@@ -358,12 +358,12 @@ def _du(velerofs, cache):
     return int(size.split()[0]), int(entries.split()[0])
 
 
-def test_cache_du_and_prune(velerofs, example_vault, tmp_path):
+def test_cache_du_and_prune(velerofs, shop_vault, tmp_path):
     cache = tmp_path / "c"
     assert _du(velerofs, cache) == (0, 0)
-    names = util.backup_names(example_vault)[:3]
+    names = util.backup_names(shop_vault)[:3]
     for i, b in enumerate(names):
-        r = vfs(velerofs, "ls", "--cache", cache, example_vault, "backups/" + b)
+        r = vfs(velerofs, "ls", "--cache", cache, shop_vault, "backups/" + b)
         assert r.returncode == 0
     idx = sorted((cache / "idx").glob("*.idx"))
     assert len(idx) == 3
@@ -390,15 +390,15 @@ def test_cache_du_and_prune(velerofs, example_vault, tmp_path):
     assert list((cache / "idx").glob("*.idx")) == []
     assert _du(velerofs, cache) == (0, 0)
     # a pruned cache is rebuilt on use
-    r = vfs(velerofs, "cat", "--cache", cache, example_vault, "backups/latest/backup.yaml")
+    r = vfs(velerofs, "cat", "--cache", cache, shop_vault, "backups/latest/backup.yaml")
     assert r.returncode == 0
-    r = vfs(velerofs, "ls", "--cache", cache, example_vault, "backups/latest/namespaces")
+    r = vfs(velerofs, "ls", "--cache", cache, shop_vault, "backups/latest/namespaces")
     assert r.returncode == 0 and r.stdout
 
 
-def test_cache_prune_sizes(velerofs, example_vault, tmp_path):
+def test_cache_prune_sizes(velerofs, shop_vault, tmp_path):
     cache = tmp_path / "c"
-    vfs(velerofs, "ls", "--cache", cache, example_vault, "backups/latest/namespaces")
+    vfs(velerofs, "ls", "--cache", cache, shop_vault, "backups/latest/namespaces")
     size, n = _du(velerofs, cache)
     assert n == 2  # the index and the vault's catalog
     for spec in ("1G", "10M", "%dK" % (size // 1024 + 10)):

@@ -4,6 +4,7 @@ item of every backup, through the mount, is exactly the member's value in
 YAML (two parsers) and byte for byte in the JSON view."""
 
 import json
+import os
 import pathlib
 import re
 import tarfile
@@ -91,3 +92,13 @@ def test_partially_failed_says_why(mount, version):
         res = yaml.safe_load((m / "backups" / b / "meta" / "results.yaml").read_bytes())
         assert res["errors"]
         assert (m / "backups" / b / "logs").read_bytes()
+
+
+def test_example_vault_is_real_velero_output(mount):
+    """The README's quick start mounts examples/vault: Velero's own output."""
+    ex = pathlib.Path(__file__).resolve().parent.parent / "examples" / "vault"
+    assert ex.resolve() == (FIXTURES / VERSIONS[-1]).resolve() or ex.resolve().parent == FIXTURES
+    assert (ex / "VERSION").read_text().startswith("velero v1.")
+    m = mount(ex)
+    assert (m / "backups" / "latest" / "namespaces" / "shop" / "deployments.apps" / "web.yaml").is_file()
+    assert os.listdir(m / "schedules" / "nightly")

@@ -15,10 +15,10 @@ def _versions(d):
     return sorted(os.listdir(d))
 
 
-def test_history_lists_every_object_of_every_backup(mount, example_vault):
-    m = mount(example_vault)
+def test_history_lists_every_object_of_every_backup(mount, shop_vault):
+    m = mount(shop_vault)
     expected = {}
-    for b in util.backup_names(example_vault):
+    for b in util.backup_names(shop_vault):
         bd = m / "backups" / b
         for top in ("namespaces", "cluster"):
             base = bd / top
@@ -36,8 +36,8 @@ def test_history_lists_every_object_of_every_backup(mount, example_vault):
         assert sorted(n.split("_", 1)[1][:-5] for n in names) == sorted(backups), rel
 
 
-def test_versions_are_sorted_and_unchanged_ones_are_links(mount, example_vault):
-    m = mount(example_vault)
+def test_versions_are_sorted_and_unchanged_ones_are_links(mount, shop_vault):
+    m = mount(shop_vault)
     hd = m / "history" / "namespaces" / "shop" / "deployments.apps" / "web"
     names = _versions(hd)
     assert names == sorted(names)  # ISO times sort
@@ -61,11 +61,11 @@ def test_versions_are_sorted_and_unchanged_ones_are_links(mount, example_vault):
     assert len(distinct) >= 2
 
 
-def test_history_of_the_clean_view_ignores_noise(mount, example_vault):
+def test_history_of_the_clean_view_ignores_noise(mount, shop_vault):
     """With -o clean, versions that differ only in resourceVersion,
     managedFields or status collapse into links."""
-    plain = mount(example_vault)
-    clean = mount(example_vault, args=["-o", "clean"])
+    plain = mount(shop_vault)
+    clean = mount(shop_vault, args=["-o", "clean"])
     rel = "namespaces/shop/configmaps/nginx-conf"
 
     def real(m):
@@ -75,8 +75,8 @@ def test_history_of_the_clean_view_ignores_noise(mount, example_vault):
     assert 1 <= len(real(clean)) <= len(real(plain))
 
 
-def test_history_missing_paths(mount, example_vault):
-    m = mount(example_vault)
+def test_history_missing_paths(mount, shop_vault):
+    m = mount(shop_vault)
     assert not (m / "history" / "namespaces" / "no-such-ns").exists()
     assert not (m / "history" / "bogus").exists()
     assert not (m / "history" / "namespaces/shop/configmaps/no-such-object").exists()

@@ -23,8 +23,8 @@ VAULTS = ["example", "generated"]
 
 
 @pytest.fixture(params=VAULTS)
-def vault(request, example_vault, gen_vault):
-    return example_vault if request.param == "example" else gen_vault
+def vault(request, shop_vault, gen_vault):
+    return shop_vault if request.param == "example" else gen_vault
 
 
 def walk_files(root):
@@ -655,13 +655,13 @@ def test_two_mounts_share_a_cache(mount, gen_vault, tmp_path):
     ("velerofs: error: something broke", True, False),
     ("velerofs: info: all good", False, False),
 ])
-def test_fixture_catches_stderr_reports(velerofs, example_vault, tmp_path, line, allow, caught):
+def test_fixture_catches_stderr_reports(velerofs, shop_vault, tmp_path, line, allow, caught):
     """The mount fixture's stderr check, run on a wrapper that writes one
     line to stderr and then execs the real daemon."""
     wrapper = tmp_path / "velerofs"
     wrapper.write_text('#!/bin/sh\necho "%s" >&2\nexec "%s" "$@"\n' % (line, velerofs))
     wrapper.chmod(0o755)
-    m = util.Mount(wrapper, example_vault, tmp_path / "mnt", tmp_path / "cache", allow_errors=allow)
+    m = util.Mount(wrapper, shop_vault, tmp_path / "mnt", tmp_path / "cache", allow_errors=allow)
     m.start()
     try:
         assert os.listdir(m / "backups")
@@ -671,8 +671,8 @@ def test_fixture_catches_stderr_reports(velerofs, example_vault, tmp_path, line,
     assert bool(m.problems()) == caught, m.problems()
 
 
-def test_fixture_reports_a_dead_daemon(velerofs, example_vault, tmp_path):
-    m = util.Mount(velerofs, example_vault, tmp_path / "mnt", tmp_path / "cache")
+def test_fixture_reports_a_dead_daemon(velerofs, shop_vault, tmp_path):
+    m = util.Mount(velerofs, shop_vault, tmp_path / "mnt", tmp_path / "cache")
     m.start()
     m.proc.send_signal(11)
     m.proc.wait(10)

@@ -29,7 +29,7 @@ def test_mount_while_the_store_is_down(mount, tmp_path, use_env):
     m = harness.Minio(workdir=tmp_path / "minio").start()
     cache = tmp_path / "cache"
     try:
-        upload_s3(m, "velero", "", util.EXAMPLE_VAULT)
+        upload_s3(m, "velero", "", util.SHOP_VAULT)
         use_env(s3_env(m))
         first = mount(s3_url(m), cache=cache)
         seen = first / "backups" / "shop-only" / "namespaces/shop/configmaps/nginx-conf.yaml"
@@ -56,7 +56,7 @@ def test_refresh_follows_the_vault(mount, tmp_path, use_env):
     m = harness.Minio(workdir=tmp_path / "minio").start()
     try:
         src = tmp_path / "src"
-        shutil.copytree(util.EXAMPLE_VAULT, src)
+        shutil.copytree(util.SHOP_VAULT, src)
         keep = src / "backups" / "shop-only"
         later = tmp_path / "later"
         shutil.move(str(keep), str(later))

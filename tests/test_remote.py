@@ -45,7 +45,7 @@ def files_of(root: pathlib.Path) -> dict[str, bytes]:
 def weird_vault(tmp: pathlib.Path) -> pathlib.Path:
     """The example vault plus a copy of shop-only named WEIRD."""
     v = tmp / "weird-vault"
-    shutil.copytree(util.EXAMPLE_VAULT, v)
+    shutil.copytree(util.SHOP_VAULT, v)
     src = v / "backups" / "shop-only"
     dst = v / "backups" / WEIRD
     dst.mkdir()
@@ -144,7 +144,7 @@ def weird(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def s3_vaults(minio, weird):
-    upload_s3(minio, "velero", "", util.EXAMPLE_VAULT)
+    upload_s3(minio, "velero", "", util.SHOP_VAULT)
     upload_s3(minio, "velero", "pre/fix", weird)
     return minio
 
@@ -167,7 +167,7 @@ def run_cli(velerofs, args, env, timeout=120):
 @pytest.mark.parametrize("prefix", ["", "pre/fix"])
 def test_s3_tree_equals_local(mount, s3_vaults, weird, use_env, prefix):
     use_env(s3_env(s3_vaults))
-    local = mount(util.EXAMPLE_VAULT if not prefix else weird)
+    local = mount(util.SHOP_VAULT if not prefix else weird)
     remote = mount(s3_url(s3_vaults, prefix=prefix))
     assert_same_tree(local, remote)
     if prefix:
@@ -273,7 +273,7 @@ def test_azblob_missing_container(velerofs, az_vaults, tmp_path):
 
 def test_truncated_tarball(mount, s3_vaults, tmp_path, use_env):
     v = tmp_path / "trunc"
-    shutil.copytree(util.EXAMPLE_VAULT, v)
+    shutil.copytree(util.SHOP_VAULT, v)
     tar = v / "backups" / "shop-only" / "shop-only.tar.gz"
     tar.write_bytes(tar.read_bytes()[: tar.stat().st_size // 2])
     upload_s3(s3_vaults, "velero", "trunc", v)
@@ -303,7 +303,7 @@ def restart_minio(old: harness.Minio) -> harness.Minio:
 def test_minio_stopped_and_back(mount, tmp_path, use_env):
     m = harness.Minio(workdir=tmp_path / "minio").start()
     try:
-        upload_s3(m, "velero", "", util.EXAMPLE_VAULT)
+        upload_s3(m, "velero", "", util.SHOP_VAULT)
         use_env(s3_env(m))
         remote = mount(s3_url(m), allow_errors=True)
         seen = remote / "backups" / "shop-only" / "backup.yaml"
@@ -447,7 +447,7 @@ def test_slowdown_forever_gives_up_with_a_message(velerofs, s3_vaults, proxy, tm
 
 def test_body_cut_once_is_resumed(mount, s3_vaults, proxy, use_env):
     use_env(s3_env(s3_vaults))
-    local = mount(util.EXAMPLE_VAULT)
+    local = mount(util.SHOP_VAULT)
     remote = mount(proxied_url(proxy, s3_vaults))
     proxy.cut = 1
     p = pathlib.Path("backups") / "daily-20261120020000" / "backup.yaml"
@@ -457,7 +457,7 @@ def test_body_cut_once_is_resumed(mount, s3_vaults, proxy, use_env):
 
 def test_body_cut_always_gives_eio_then_recovers(mount, s3_vaults, proxy, use_env):
     use_env(s3_env(s3_vaults))
-    local = mount(util.EXAMPLE_VAULT)
+    local = mount(util.SHOP_VAULT)
     remote = mount(proxied_url(proxy, s3_vaults), allow_errors=True)
     proxy.cut = 1000
     p = pathlib.Path("backups") / "daily-20261119020000" / "backup.yaml"

@@ -155,8 +155,8 @@ def ensure_crds(m, kube):
 # ---------------------------------------------------------------------------
 
 
-def test_layout(mount, example_vault, kube, tmp_path):
-    m = restore_mount(mount, example_vault, kube, tmp_path)
+def test_layout(mount, shop_vault, kube, tmp_path):
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
     r = m / "restore"
     assert "restore" in os.listdir(m)
     assert sorted(os.listdir(r)) == ["jobs", "namespaces"]
@@ -168,10 +168,10 @@ def test_layout(mount, example_vault, kube, tmp_path):
     assert not os.path.lexists(r / "jobs/latest")
 
 
-def test_single_deployment(mount, example_vault, kube, tmp_path):
+def test_single_deployment(mount, shop_vault, kube, tmp_path):
     """cp of one Deployment into restore/: restored into its own namespace,
     cleaned, labelled with the backup and the job."""
-    m = restore_mount(mount, example_vault, kube, tmp_path)
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
     src = m / SHOP / "deployments.apps/web.json"
     backed = json.loads(src.read_bytes())
     cp(src, m / "restore/")
@@ -195,10 +195,10 @@ def test_single_deployment(mount, example_vault, kube, tmp_path):
     assert d["spec"]["replicas"] == backed["spec"]["replicas"]
 
 
-def test_namespace_copy(mount, example_vault, kube, tmp_path):
+def test_namespace_copy(mount, shop_vault, kube, tmp_path):
     """cp -r of a backup's namespace into restore/namespaces/<new>: every
     item in the new namespace, which is created."""
-    m = restore_mount(mount, example_vault, kube, tmp_path)
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
     ensure_crds(m, kube)
     ns = unique_ns("shop-copy")
     cp("-r", m / SHOP, m / "restore/namespaces" / ns)
@@ -234,8 +234,8 @@ def test_namespace_copy(mount, example_vault, kube, tmp_path):
     assert os.listdir(m / "restore/namespaces") == []
 
 
-def test_cp_r_keeps_own_namespace(mount, example_vault, kube, tmp_path):
-    m = restore_mount(mount, example_vault, kube, tmp_path)
+def test_cp_r_keeps_own_namespace(mount, shop_vault, kube, tmp_path):
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
     cp("-r", m / SHOP / "configmaps", m / "restore/")
     assert os.path.isdir(m / "restore/configmaps")
     reports = wait_all(m)
@@ -248,11 +248,11 @@ def test_cp_r_keeps_own_namespace(mount, example_vault, kube, tmp_path):
         assert "\nnamespace " not in r  # no target namespace
 
 
-def test_malformed_input(mount, example_vault, kube, tmp_path):
+def test_malformed_input(mount, shop_vault, kube, tmp_path):
     """A malformed file fails at close() (cp says so, naming the file), the
     report says why, and nothing of it is applied, not even its valid
     first document."""
-    m = restore_mount(mount, example_vault, kube, tmp_path)
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
     ns = unique_ns("bad")
     os.mkdir(m / "restore/namespaces" / ns)
     bad = tmp_path / "broken-input.yaml"
@@ -275,7 +275,7 @@ def test_malformed_input(mount, example_vault, kube, tmp_path):
         assert "state rejected" in wait_job(m)
 
 
-def test_existing_skip_then_update(mount, example_vault, kube, tmp_path):
+def test_existing_skip_then_update(mount, shop_vault, kube, tmp_path):
     ns = unique_ns("exist")
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     kube.apply({"apiVersion": "v1", "kind": "ConfigMap",
@@ -283,7 +283,7 @@ def test_existing_skip_then_update(mount, example_vault, kube, tmp_path):
                 "data": {"changed": "by hand"}})
     path = "/api/v1/namespaces/%s/configmaps/api-config" % ns
 
-    m = restore_mount(mount, example_vault, kube, tmp_path)  # existing=skip
+    m = restore_mount(mount, shop_vault, kube, tmp_path)  # existing=skip
     src = m / SHOP / "configmaps/api-config.json"
     backed = json.loads(src.read_bytes())
     os.mkdir(m / "restore/namespaces" / ns)
@@ -292,7 +292,7 @@ def test_existing_skip_then_update(mount, example_vault, kube, tmp_path):
     assert re.search(r"^skipped .*api-config", report, re.M), report
     assert get(kube, path)["data"] == {"changed": "by hand"}
 
-    m2 = restore_mount(mount, example_vault, kube, tmp_path, "existing=update")
+    m2 = restore_mount(mount, shop_vault, kube, tmp_path, "existing=update")
     os.mkdir(m2 / "restore/namespaces" / ns)
     cp(src, m2 / "restore/namespaces" / ns)
     report = wait_job(m2)
@@ -305,8 +305,8 @@ def test_existing_skip_then_update(mount, example_vault, kube, tmp_path):
     assert re.search(r"^(unchanged|updated) .*api-config", report, re.M), report
 
 
-def test_dry_run(mount, example_vault, kube, tmp_path):
-    m = restore_mount(mount, example_vault, kube, tmp_path, "dry_run")
+def test_dry_run(mount, shop_vault, kube, tmp_path):
+    m = restore_mount(mount, shop_vault, kube, tmp_path, "dry_run")
     ns = unique_ns("dry")
     os.mkdir(m / "restore/namespaces" / ns)
     cp(m / SHOP / "deployments.apps/web.json", m / "restore/namespaces" / ns)
@@ -317,13 +317,13 @@ def test_dry_run(mount, example_vault, kube, tmp_path):
     assert get(kube, "/api/v1/namespaces/" + ns) is None
 
 
-def test_only_owner_writes(mount, example_vault, kube, tmp_path):
+def test_only_owner_writes(mount, shop_vault, kube, tmp_path):
     """Under allow_other another user reads the mount but cannot write into
     restore/ (EACCES), nor make directories there."""
     top = pathlib.Path(tempfile.mkdtemp(prefix="velerofs-owner-", dir="/tmp"))
     try:
         os.chmod(top, 0o755)
-        m = restore_mount(mount, example_vault, kube, tmp_path, "allow_other", mnt=top / "mnt")
+        m = restore_mount(mount, shop_vault, kube, tmp_path, "allow_other", mnt=top / "mnt")
         src = m / SHOP / "deployments.apps/web.json"
         ok = subprocess.run(["su", "nobody", "-s", "/bin/sh", "-c", "cat '%s'" % src],
                             capture_output=True, text=True)
@@ -353,11 +353,11 @@ def configmap_list(n, prefix):
          "data": {"i": str(i)}} for i in range(n)]})
 
 
-def test_kill9_resumes(mount, example_vault, kube, tmp_path):
+def test_kill9_resumes(mount, shop_vault, kube, tmp_path):
     """The daemon killed mid-restore finishes the job when mounted again on
     the same --restore-state, and applies nothing twice."""
     n = 300
-    m = restore_mount(mount, example_vault, kube, tmp_path)
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
     ns = unique_ns("kill")
     big = tmp_path / "many.json"
     big.write_text(configmap_list(n, "cm"))
@@ -381,9 +381,9 @@ def test_kill9_resumes(mount, example_vault, kube, tmp_path):
     assert len(re.findall(r"^(created|unchanged|skipped) configmaps ", report, re.M)) == n, report
 
 
-def test_token_never_in_mount(mount, example_vault, kube, tmp_path):
+def test_token_never_in_mount(mount, shop_vault, kube, tmp_path):
     token = kube.tokens["token-admin"]
-    m = restore_mount(mount, example_vault, kube, tmp_path, context="token-admin")
+    m = restore_mount(mount, shop_vault, kube, tmp_path, context="token-admin")
     ns = unique_ns("tok")
     os.mkdir(m / "restore/namespaces" / ns)
     cp(m / SHOP / "secrets", m / "restore/namespaces" / ns, "-r")
@@ -403,10 +403,10 @@ def test_token_never_in_mount(mount, example_vault, kube, tmp_path):
     assert token not in m.stderr(all_runs=True)
 
 
-def test_reports_and_latest(mount, example_vault, kube, tmp_path):
+def test_reports_and_latest(mount, shop_vault, kube, tmp_path):
     """Reports are sized exactly as they read, while a job runs and after;
     jobs/latest follows the newest job."""
-    m = restore_mount(mount, example_vault, kube, tmp_path)
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
     ns = unique_ns("rep")
     os.mkdir(m / "restore/namespaces" / ns)
     big = tmp_path / "many.json"
@@ -437,10 +437,10 @@ def test_reports_and_latest(mount, example_vault, kube, tmp_path):
         open(m / "restore/jobs" / first, "w")
 
 
-def test_spool_as_a_filesystem(mount, example_vault, kube, tmp_path):
+def test_spool_as_a_filesystem(mount, shop_vault, kube, tmp_path):
     """What tools do in restore/ besides cp: directories, chmod/utime,
     truncation, unlink of a file being written, rename, a shell redirect."""
-    m = restore_mount(mount, example_vault, kube, tmp_path)
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
     r = m / "restore"
     ns = unique_ns("fs")
     with pytest.raises(OSError):  # not a namespace name
@@ -488,9 +488,9 @@ def test_spool_as_a_filesystem(mount, example_vault, kube, tmp_path):
     assert os.listdir(r / "namespaces") == []
 
 
-def test_restore_cli_status_and_wait(velerofs, mount, example_vault, kube, tmp_path):
+def test_restore_cli_status_and_wait(velerofs, mount, shop_vault, kube, tmp_path):
     """`velerofs restore wait/status`: the same reports as restore/jobs/."""
-    m = restore_mount(mount, example_vault, kube, tmp_path)
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
     cp(m / SHOP / "configmaps/api-config.json", m / "restore/")
     r = subprocess.run([str(velerofs), "restore", "wait", "--timeout", "90", str(m)],
                        capture_output=True, text=True)

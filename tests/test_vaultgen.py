@@ -530,12 +530,11 @@ def test_go_float_formatting():
 
 # ---------------------------------------------------------------- the committed example vault
 
-EXAMPLE = os.path.join(REPO, "examples", "vault")
+EXAMPLE = os.path.join(REPO, "tests", "data", "shop-vault")
 
 
-@pytest.mark.skipif(not os.path.isdir(EXAMPLE), reason="examples/vault not generated")
-def test_example_vault_is_up_to_date(tmp_path):
-    script = os.path.join(REPO, "examples", "make-example-vault.py")
+def test_shop_vault_is_up_to_date(tmp_path):
+    script = os.path.join(REPO, "tests", "make-shop-vault.py")
     subprocess.run([sys.executable, script, str(tmp_path / "v")], check=True)
     def tree(root):
         out = {}
@@ -546,7 +545,7 @@ def test_example_vault_is_up_to_date(tmp_path):
         return out
     fresh, committed = tree(tmp_path / "v"), tree(EXAMPLE)
     assert sorted(fresh) == sorted(committed)
-    assert all(fresh[k] == committed[k] for k in fresh), "examples/vault is stale: rerun make-example-vault.py"
+    assert all(fresh[k] == committed[k] for k in fresh), "tests/data/shop-vault is stale: rerun make-shop-vault.py"
     assert sum(len(v) for v in committed.values()) < 1_000_000
     backups = sorted(os.listdir(os.path.join(EXAMPLE, "backups")))
     assert backups == sorted(["daily-20261118020000", "daily-20261119020000", "daily-20261120020000",

@@ -73,10 +73,10 @@ def _all_bytes(mnt):
 
 
 @pytest.mark.parametrize("json_view", [False, True])
-def test_redaction_never_leaks(mount, example_vault, json_view):
-    secrets = _secret_values(example_vault)
+def test_redaction_never_leaks(mount, shop_vault, json_view):
+    secrets = _secret_values(shop_vault)
     assert len(secrets) >= 4, "the example vault holds Secrets with values"
-    m = mount(example_vault, json=json_view, args=["-o", "redact"])
+    m = mount(shop_vault, json=json_view, args=["-o", "redact"])
     checked = 0
     for path, data in _all_bytes(m / "backups"):
         checked += 1
@@ -84,7 +84,7 @@ def test_redaction_never_leaks(mount, example_vault, json_view):
             assert v.encode() not in data, (path, v)
     assert checked > 100
     # the values are there, as digests of what is stored
-    b = util.newest_completed(example_vault)
+    b = util.newest_completed(shop_vault)
     ext = ".json" if json_view else ".yaml"
     sec = m / "backups" / b / "namespaces" / "shop" / "secrets" / ("db-credentials" + ext)
     doc = json.loads(sec.read_bytes()) if json_view else yaml.safe_load(sec.read_bytes())
@@ -92,12 +92,12 @@ def test_redaction_never_leaks(mount, example_vault, json_view):
         assert v.startswith("<redacted sha256:") and v.endswith(">"), (k, v)
 
 
-def test_redaction_digest_is_stable_and_tracks_changes(mount, example_vault):
+def test_redaction_digest_is_stable_and_tracks_changes(mount, shop_vault):
     """The same value gives the same digest in every backup, so an auditor
     sees whether a value changed; the digest is sha256 of the stored value."""
-    m = mount(example_vault, args=["-o", "redact"])
+    m = mount(shop_vault, args=["-o", "redact"])
     seen = {}
-    for b, name, obj in _members(example_vault):
+    for b, name, obj in _members(shop_vault):
         if obj.get("kind") != "Secret" or "/v1-preferredversion/" in name:
             continue
         ns, n = obj["metadata"].get("namespace"), obj["metadata"]["name"]
@@ -110,10 +110,10 @@ def test_redaction_digest_is_stable_and_tracks_changes(mount, example_vault):
     assert seen
 
 
-def test_clean_view_drops_exactly_the_noise(mount, example_vault):
-    m = mount(example_vault, args=["-o", "clean"])
+def test_clean_view_drops_exactly_the_noise(mount, shop_vault):
+    m = mount(shop_vault, args=["-o", "clean"])
     n = 0
-    for b, name, obj in _members(example_vault):
+    for b, name, obj in _members(shop_vault):
         if "/v1-preferredversion/" in name or obj.get("kind") == "Namespace" and False:
             continue
         parts = name.split("/")
@@ -142,17 +142,17 @@ def test_clean_view_drops_exactly_the_noise(mount, example_vault):
     assert n > 50
 
 
-def test_clean_keep_status(mount, example_vault):
-    m = mount(example_vault, args=["-o", "clean,keep_status"])
-    b = util.newest_completed(example_vault)
+def test_clean_keep_status(mount, shop_vault):
+    m = mount(shop_vault, args=["-o", "clean,keep_status"])
+    b = util.newest_completed(shop_vault)
     d = yaml.safe_load((m / "backups" / b / "namespaces/shop/deployments.apps/web.yaml").read_bytes())
     assert "status" in d and "managedFields" not in d["metadata"]
 
 
-def test_clean_diff_shows_only_real_changes(mount, example_vault):
+def test_clean_diff_shows_only_real_changes(mount, shop_vault):
     """Between two dailies the clean view differs only where the objects
     really changed: no resourceVersion/managedFields/status noise."""
-    m = mount(example_vault, args=["-o", "clean"])
+    m = mount(shop_vault, args=["-o", "clean"])
     a, b = "daily-20261118020000", "daily-20261119020000"
     r = subprocess.run(["diff", "-r", str(m / "backups" / a / "namespaces"), str(m / "backups" / b / "namespaces")],
                        capture_output=True, text=True)

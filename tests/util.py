@@ -25,7 +25,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 TESTS = REPO / "tests"
 SHARED = REPO.parent / "shared"
 SAMPLES = SHARED / "velero-samples"
-EXAMPLE_VAULT = REPO / "examples" / "vault"
+SHOP_VAULT = REPO / "tests" / "data" / "shop-vault"
 
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))

@@ -1,7 +1,7 @@
 """vaultgen: write a Velero backup storage location (BSL) exactly as Velero does.
 
 Python 3.11, standard library only.  Used by the unit/mount tests and by
-examples/make-example-vault.py.  Everything here follows
+tests/make-shop-vault.py.  Everything here follows
 shared/research/velero-format.md and the Velero v1.17.2 sources it cites:
 
 * keys: <prefix>/backups/<name>/{velero-backup.json, <name>.tar.gz,

@@ -35,8 +35,6 @@
 #include "vault/vault_i.h"
 
 #define AZ_VERSION "2021-08-06"
-#define AZ_LIST_MAX ((size_t)16 << 20)
-#define AZ_MAX_PAGES 100000
 
 /* --- Shared Key -------------------------------------------------------- */
 
@@ -286,31 +284,14 @@ int azblob_parse_list(const char *xml, size_t n, const char *prefix,
 /* --- the backend ------------------------------------------------------- */
 
 struct az {
+	struct remote rm; /* first: see struct remote */
 	char *account, *container;
-	char *prefix;	/* "" or ending in '/' */
 	char *endpoint; /* scheme://host[:port][/path], no trailing '/' */
 	char *basepath; /* the endpoint's path ("" or "/acct") */
 	unsigned char key[128];
 	size_t key_len; /* 0: no Shared Key */
 	char *sas;	/* without '?'; NULL: none */
-	struct http *http;
 };
-
-struct az_req {
-	struct az *az;
-	char *path;  /* encoded URI path as sent */
-	char *query; /* as sent, without the SAS; NULL if none */
-	char *url;
-};
-
-static void az_req_release(struct az_req *q)
-{
-	free(q->path);
-	free(q->query);
-	if (q->url)
-		OPENSSL_cleanse(q->url, strlen(q->url)); /* may hold a SAS */
-	free(q->url);
-}
 
 static void http_date(char out[40])
 {
@@ -328,22 +309,12 @@ static void http_date(char out[40])
 		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static int add_header(struct curl_slist **headers, const char *line)
-{
-	struct curl_slist *l = curl_slist_append(*headers, line);
-
-	if (!l)
-		return -ENOMEM;
-	*headers = l;
-	return 0;
-}
-
 static int az_prepare(void *ctx, const char *method, const char *url,
 		      uint64_t range_from, const char *if_match,
 		      struct curl_slist **headers, struct verror *e)
 {
-	struct az_req *q = ctx;
-	struct az *az = q->az;
+	struct remote_req *q = ctx;
+	struct az *az = q->backend;
 	char date[40], lines[4][200];
 	const char *hv[4];
 	size_t n = 0, i;
@@ -362,7 +333,7 @@ static int az_prepare(void *ctx, const char *method, const char *url,
 			 if_match);
 	for (i = 0; i < n && r >= 0; i++) {
 		hv[i] = lines[i];
-		r = add_header(headers, lines[i]);
+		r = remote_add_header(headers, lines[i]);
 	}
 	if (r >= 0 && az->key_len && !az->sas) {
 		struct sbuf sts;
@@ -376,31 +347,33 @@ static int az_prepare(void *ctx, const char *method, const char *url,
 			snprintf(auth, sizeof(auth),
 				 "Authorization: SharedKey %s:%s", az->account,
 				 sig);
-			r = add_header(headers, auth);
+			r = remote_add_header(headers, auth);
 			OPENSSL_cleanse(auth, sizeof(auth));
 		}
 		sbuf_release(&sts);
 	}
 	if (r < 0)
 		return verror_set(e, r, "%s: cannot sign a request",
-				  http_vault_id(az->http));
+				  http_vault_id(az->rm.http));
 	return 0;
 }
 
-/* Builds q for blob key (NULL: the container) and query (NULL: none). */
-static int az_req_init(struct az *az, struct az_req *q, const char *key,
+/* Builds q for blob key (NULL: the container) and query (NULL: none); q's
+ * path is the encoded URI path as sent. */
+static int az_req_init(void *backend, struct remote_req *q, const char *key,
 		       const char *query)
 {
+	struct az *az = backend;
 	struct sbuf p, raw, u;
 	int r;
 
-	*q = (struct az_req){ .az = az };
+	*q = (struct remote_req){ .backend = az };
 	sbuf_init(&p, 8192);
 	sbuf_init(&raw, 8192);
 	sbuf_init(&u, 65536);
 	r = sbuf_addf(&raw, "%s/%s", az->basepath, az->container);
 	if (r >= 0 && key)
-		r = sbuf_addf(&raw, "/%s%s", az->prefix, key);
+		r = sbuf_addf(&raw, "/%s%s", az->rm.prefix, key);
 	if (r >= 0)
 		r = remote_uri_encode(&p, raw.buf, true);
 	/* the endpoint without its path, then the encoded path */
@@ -413,226 +386,46 @@ static int az_req_init(struct az *az, struct az_req *q, const char *key,
 		r = sbuf_addf(&u, "?%s%s%s", query ? query : "",
 			      query && az->sas ? "&" : "",
 			      az->sas ? az->sas : "");
-	if (r >= 0) {
-		q->path = sbuf_take(&p, NULL);
-		q->url = sbuf_take(&u, NULL);
-		q->query = query ? strdup(query) : NULL;
-		if (!q->path || !q->url || (query && !q->query))
-			r = -ENOMEM;
-	}
+	if (r >= 0)
+		r = remote_req_take(q, &p, &u, query);
 	sbuf_release(&p);
 	sbuf_release(&raw);
 	if (u.buf)
 		OPENSSL_cleanse(u.buf, u.cap);
 	sbuf_release(&u);
 	if (r < 0)
-		az_req_release(q);
+		remote_req_release(q);
 	return r;
 }
 
-static int az_list(struct vault *v, const char *dir, vault_list_fn fn,
-		   void *userdata, struct verror *e)
+/* List Blobs, one level deep; no prefix parameter at the top. */
+static int az_list_query(struct sbuf *query, const char *prefix,
+			 const char *marker)
 {
-	struct az *az = v->priv;
-	_cleanup_free_ char *prefix = NULL;
-	char *marker = NULL;
-	struct sbuf body, query;
-	unsigned pages;
-	int r = 0;
+	int r;
 
-	if (*dir && (dir[strlen(dir) - 1] != '/' || !remote_key_ok(dir)))
-		return verror_set(e, -EINVAL, "invalid directory key '%s'",
-				  dir);
-	if (asprintf(&prefix, "%s%s", az->prefix, dir) < 0) {
-		prefix = NULL;
-		return -ENOMEM;
-	}
-	sbuf_init(&body, AZ_LIST_MAX);
-	sbuf_init(&query, 65536);
-	for (pages = 0; pages < AZ_MAX_PAGES; pages++) {
-		struct http_response resp;
-		struct http_request req;
-		struct az_req q;
-		char *next = NULL;
-
-		sbuf_reset(&query);
-		r = sbuf_adds(&query, "restype=container&comp=list&delimiter="
-				      "%2F");
-		if (r >= 0 && *prefix) {
-			r = sbuf_adds(&query, "&prefix=");
-			if (r >= 0)
-				r = remote_uri_encode(&query, prefix, false);
-		}
-		if (r >= 0 && marker) {
-			r = sbuf_adds(&query, "&marker=");
-			if (r >= 0)
-				r = remote_uri_encode(&query, marker, false);
-		}
+	r = sbuf_adds(query, "restype=container&comp=list&delimiter=%2F");
+	if (r >= 0 && *prefix) {
+		r = sbuf_adds(query, "&prefix=");
 		if (r >= 0)
-			r = az_req_init(az, &q, NULL, query.buf);
-		if (r < 0)
-			break;
-		req = (struct http_request){ .method = "GET",
-					     .url = q.url,
-					     .what = *dir ? dir : "(top)",
-					     .prepare = az_prepare,
-					     .ctx = &q };
-		sbuf_reset(&body);
-		r = http_do(az->http, &req, &body, &resp, e);
-		if (r >= 0 && resp.status != 200)
-			r = http_status_error(az->http, "listing", req.what,
-					      &resp, sbuf_str(&body), body.len,
-					      e);
-		az_req_release(&q);
-		if (r < 0)
-			break;
-		r = azblob_parse_list(sbuf_str(&body), body.len, prefix, fn,
-				      userdata, &next, e);
-		if (r == -EBADMSG)
-			r = verror_prefix(e, -EIO, "%s: listing %s",
-					  vault_id(v), *dir ? dir : "(top)");
-		if (r < 0)
-			break;
-		if (!next)
-			break;
-		if (marker && !strcmp(marker, next)) {
-			free(next);
-			r = verror_set(e, -EIO,
-				       "%s: listing %s: the server repeats "
-				       "its marker",
-				       vault_id(v), dir);
-			break;
-		}
-		free(marker);
-		marker = next;
+			r = remote_uri_encode(query, prefix, false);
 	}
-	free(marker);
-	sbuf_release(&body);
-	sbuf_release(&query);
-	return r < 0 ? r : 0;
-}
-
-static void az_fill(const struct http_response *resp, int64_t size,
-		    struct vault_object *o)
-{
-	o->size = size < 0 ? 0 : (uint64_t)size;
-	o->mtime = remote_parse_time(resp->last_modified);
-	remote_identity(o, resp->etag);
-}
-
-static int az_stat(struct vault *v, const char *key, struct vault_object *out,
-		   struct verror *e)
-{
-	struct az *az = v->priv;
-	struct http_response resp;
-	struct http_request req;
-	struct vault_object o = { 0 };
-	struct az_req q;
-	struct sbuf body;
-	int r;
-
-	if (!remote_key_ok(key))
-		return verror_set(e, -EINVAL, "invalid key '%s'", key);
-	r = az_req_init(az, &q, key, NULL);
-	if (r < 0)
-		return r;
-	req = (struct http_request){ .method = "HEAD",
-				     .url = q.url,
-				     .what = key,
-				     .prepare = az_prepare,
-				     .ctx = &q };
-	sbuf_init(&body, 65536);
-	r = http_do(az->http, &req, &body, &resp, e);
-	if (r >= 0 && resp.status != 200)
-		r = http_status_error(az->http, "HEAD", key, &resp, NULL, 0, e);
-	if (r >= 0 && resp.length < 0)
-		r = verror_set(e, -EIO, "%s: HEAD %s: no Content-Length",
-			       vault_id(v), key);
-	if (r >= 0)
-		az_fill(&resp, resp.length, &o);
-	sbuf_release(&body);
-	az_req_release(&q);
-	if (r >= 0)
-		*out = o;
-	return r < 0 ? r : 0;
-}
-
-struct az_stream {
-	struct http_stream *hs;
-	struct az_req q;
-};
-
-static int az_stream_open(struct vault *v, const char *key,
-			  const struct vault_object *expect,
-			  struct vault_stream **out, struct verror *e)
-{
-	struct az *az = v->priv;
-	struct az_stream *as;
-	struct vault_stream *s;
-	struct http_response resp;
-	struct http_request req;
-	int r;
-
-	if (!remote_key_ok(key))
-		return verror_set(e, -EINVAL, "invalid key '%s'", key);
-	s = calloc(1, sizeof(*s));
-	as = calloc(1, sizeof(*as));
-	if (!s || !as) {
-		free(s);
-		free(as);
-		return -ENOMEM;
+	if (r >= 0 && marker) {
+		r = sbuf_adds(query, "&marker=");
+		if (r >= 0)
+			r = remote_uri_encode(query, marker, false);
 	}
-	r = az_req_init(az, &as->q, key, NULL);
-	if (r < 0)
-		goto fail;
-	req = (struct http_request){ .method = "GET",
-				     .url = as->q.url,
-				     .what = key,
-				     .prepare = az_prepare,
-				     .ctx = &as->q };
-	r = http_stream_open(az->http, &req, &resp, &as->hs, e);
-	if (r < 0)
-		goto fail;
-	if (expect) {
-		struct vault_object now = { 0 };
-
-		az_fill(&resp, resp.length, &now);
-		if (strcmp(now.identity, expect->identity) != 0) {
-			r = verror_set(e, -ESTALE,
-				       "%s/%s changed while being read",
-				       vault_id(v), key);
-			goto fail;
-		}
-	}
-	s->vault = v;
-	s->priv = as;
-	*out = s;
-	return 0;
-fail:
-	http_stream_free(as->hs);
-	az_req_release(&as->q);
-	free(as);
-	free(s);
 	return r;
 }
 
-static ssize_t az_stream_read(struct vault_stream *s, void *buf, size_t len,
-			      struct verror *e)
-{
-	struct az_stream *as = s->priv;
-
-	return http_stream_read(as->hs, buf, len, e);
-}
-
-static void az_stream_free(struct vault_stream *s)
-{
-	struct az_stream *as = s->priv;
-
-	http_stream_free(as->hs);
-	az_req_release(&as->q);
-	free(as);
-	free(s);
-}
+static const struct remote_ops az_remote_ops = {
+	.req_init = az_req_init,
+	.prepare = az_prepare,
+	.list_query = az_list_query,
+	.list_parse = azblob_parse_list,
+	.marker_name = "marker",
+	.unsized_get_is_empty = true,
+};
 
 static void az_free(struct vault *v)
 {
@@ -640,27 +433,23 @@ static void az_free(struct vault *v)
 
 	if (!az)
 		return;
-	http_free(az->http);
+	remote_release(&az->rm);
 	free(az->account);
 	free(az->container);
-	free(az->prefix);
 	free(az->endpoint);
 	free(az->basepath);
-	if (az->sas) {
-		OPENSSL_cleanse(az->sas, strlen(az->sas));
-		free(az->sas);
-	}
+	remote_wipe_free(az->sas);
 	OPENSSL_cleanse(az->key, sizeof(az->key));
 	free(az);
 }
 
 static const struct vault_ops az_ops = {
 	.scheme = "azblob",
-	.list = az_list,
-	.stat = az_stat,
-	.stream_open = az_stream_open,
-	.stream_read = az_stream_read,
-	.stream_free = az_stream_free,
+	.list = remote_list,
+	.stat = remote_stat,
+	.stream_open = remote_stream_open,
+	.stream_read = remote_stream_read,
+	.stream_free = remote_stream_free,
 	.free = az_free,
 };
 
@@ -787,16 +576,14 @@ static int az_credentials(struct az *az, const char *sas_param,
 				      &v, e);
 		if (r > 0) {
 			r = apply_connection_string(az, v, f, endpoint, e);
-			OPENSSL_cleanse(v, strlen(v));
-			free(v);
+			remote_wipe_free(v);
 			return r < 0 ? r : 0;
 		}
 		for (i = 0; r >= 0 && i < ARRAY_SIZE(keys); i++) {
 			r = remote_file_value(f, NULL, keys[i], false, &v, e);
 			if (r > 0) {
 				r = set_key(az, v, f, e);
-				OPENSSL_cleanse(v, strlen(v));
-				free(v);
+				remote_wipe_free(v);
 				return r;
 			}
 		}
@@ -806,8 +593,7 @@ static int az_credentials(struct az *az, const char *sas_param,
 					      &v, e);
 		if (r > 0) {
 			r = set_sas(az, v, f, e);
-			OPENSSL_cleanse(v, strlen(v));
-			free(v);
+			remote_wipe_free(v);
 			return r;
 		}
 		if (r == 0)
@@ -859,32 +645,29 @@ static bool name_ok(const char *s, size_t min, size_t max, bool dash)
 int vault_azblob_open(const char *rest, const struct vault_options *opt,
 		      struct vault **out, struct verror *e)
 {
-	static const char *const known[] = { "endpoint", "sas",	     "ca",
-					     "insecure", "attempts", NULL };
 	_cleanup_free_ char *loc = NULL, *endpoint = NULL, *sas = NULL,
 			    *ca = NULL, *insecure = NULL, *attempts = NULL;
-	struct http_config hc = { 0 };
+	const struct remote_param params[] = {
+		{ "endpoint", &endpoint },
+		{ "sas", &sas },
+		{ "ca", &ca },
+		{ "insecure", &insecure },
+		{ "attempts", &attempts },
+		{ NULL, NULL },
+	};
 	const char *query, *p, *slash;
 	struct vault *v;
 	struct az *az;
 	size_t plen;
 	int r;
 
-	query = strchr(rest, '?');
-	loc = query ? strndup(rest, (size_t)(query - rest)) : strdup(rest);
-	if (!loc)
+	r = remote_url_split(rest, &loc, &query);
+	if (r < 0)
+		return r;
+	v = remote_vault_new(&az_ops, &az_remote_ops, sizeof(*az));
+	if (!v)
 		return -ENOMEM;
-	if (query)
-		query++;
-	az = calloc(1, sizeof(*az));
-	v = calloc(1, sizeof(*v));
-	if (!az || !v) {
-		free(az);
-		free(v);
-		return -ENOMEM;
-	}
-	v->ops = &az_ops;
-	v->priv = az;
+	az = v->priv;
 	slash = strchr(loc, '/');
 	if (!slash) {
 		r = verror_set(e, -EINVAL,
@@ -910,42 +693,24 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 			       az->account, az->container);
 		goto fail;
 	}
-	p = slash ? slash + 1 : "";
-	while (*p == '/')
-		p++;
-	plen = strlen(p);
-	while (plen && p[plen - 1] == '/')
-		plen--;
-	if (plen ? asprintf(&az->prefix, "%.*s/", (int)plen, p) < 0 :
-		   !(az->prefix = strdup(""))) {
-		az->prefix = NULL;
-		r = -ENOMEM;
+	r = remote_prefix(slash ? slash + 1 : "", &az->rm.prefix);
+	if (r < 0)
 		goto fail;
-	}
-	if (plen && !remote_key_ok(az->prefix)) {
+	plen = (size_t)r;
+	if (plen && !remote_key_ok(az->rm.prefix)) {
 		r = verror_set(e, -EINVAL, "azblob://%s/%s: invalid prefix",
 			       az->account, az->container);
 		goto fail;
 	}
 	if (asprintf(&v->id, "azblob://%s/%s%s%.*s", az->account, az->container,
-		     plen ? "/" : "", (int)plen, p) < 0) {
+		     plen ? "/" : "", (int)plen, az->rm.prefix) < 0) {
 		v->id = NULL;
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = remote_query_check(query, known, v->id, e);
+	r = remote_query_params(query, params, v->id, e);
 	if (r < 0)
 		goto fail;
-	if ((r = remote_query_get(query, "endpoint", &endpoint)) < 0 ||
-	    (r = remote_query_get(query, "sas", &sas)) < 0 ||
-	    (r = remote_query_get(query, "ca", &ca)) < 0 ||
-	    (r = remote_query_get(query, "insecure", &insecure)) < 0 ||
-	    (r = remote_query_get(query, "attempts", &attempts)) < 0) {
-		if (r == -EINVAL)
-			r = verror_set(e, r, "%s: bad escape in the URL",
-				       v->id);
-		goto fail;
-	}
 	r = az_credentials(az, sas, opt, &endpoint, e);
 	if (sas)
 		OPENSSL_cleanse(sas, strlen(sas));
@@ -985,20 +750,8 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 			goto fail;
 		}
 	}
-	if (!ca) {
-		const char *env = getenv("AZURE_CA_BUNDLE");
-
-		if (env && *env && !(ca = strdup(env))) {
-			r = -ENOMEM;
-			goto fail;
-		}
-	}
-	hc.vault_id = v->id;
-	hc.ca_file = ca;
-	hc.insecure = insecure && strcmp(insecure, "0") != 0;
-	if (attempts)
-		hc.attempts = (unsigned)MAX(1, MIN(atoi(attempts), 20));
-	r = http_new(&hc, &az->http, e);
+	r = remote_http_new(&az->rm, v->id, ca, "AZURE_CA_BUNDLE", insecure,
+			    attempts, e);
 	if (r < 0)
 		goto fail;
 	log_debug("%s: endpoint %s, %s", v->id, az->endpoint,
@@ -1008,8 +761,6 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 	*out = v;
 	return 0;
 fail:
-	az_free(v);
-	free(v->id);
-	free(v);
+	vault_free(v);
 	return r;
 }

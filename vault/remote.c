@@ -12,11 +12,16 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "common/macro.h"
+#include "vault/vault_i.h"
+
+#define REMOTE_LIST_MAX ((size_t)16 << 20) /* one list page */
+#define REMOTE_MAX_PAGES 100000
 
 static int unhex(int c)
 {
@@ -103,7 +108,9 @@ int remote_query_get(const char *query, const char *name, char **out)
 	return 0;
 }
 
-int remote_query_check(const char *query, const char *const *known,
+/* Fails with -EINVAL, naming the first parameter of query not in params:
+ * a typo must not silently change the meaning. */
+static int query_check(const char *query, const struct remote_param *params,
 		       const char *vault, struct verror *e)
 {
 	const char *p = query;
@@ -112,19 +119,40 @@ int remote_query_check(const char *query, const char *const *known,
 		const char *amp = strchr(p, '&');
 		size_t len = amp ? (size_t)(amp - p) : strlen(p);
 		size_t klen = strcspn(p, "=&");
-		const char *const *k;
+		const struct remote_param *k;
 		bool ok = false;
 
 		if (klen > len)
 			klen = len;
-		for (k = known; *k; k++)
-			if (strlen(*k) == klen && !memcmp(*k, p, klen))
+		for (k = params; k->name; k++)
+			if (strlen(k->name) == klen &&
+			    !memcmp(k->name, p, klen))
 				ok = true;
 		if (!ok && len > 0)
 			return verror_set(e, -EINVAL,
 					  "%s: unknown URL parameter '%.*s'",
 					  vault, (int)MIN(klen, (size_t)40), p);
 		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+int remote_query_params(const char *query, const struct remote_param *params,
+			const char *vault, struct verror *e)
+{
+	const struct remote_param *k;
+	int r;
+
+	r = query_check(query, params, vault, e);
+	if (r < 0)
+		return r;
+	for (k = params; k->name; k++) {
+		r = remote_query_get(query, k->name, k->out);
+		if (r == -EINVAL)
+			return verror_set(e, r, "%s: bad escape in the URL",
+					  vault);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -752,4 +780,317 @@ int remote_list_emit(const char *prefix, const char *full, bool is_dir,
 	memcpy(name, rest, n);
 	name[n] = '\0';
 	return fn(name, is_dir ? NULL : obj, userdata);
+}
+
+/* --- the backends' shared operations ---------------------------------- */
+
+int remote_req_take(struct remote_req *q, struct sbuf *path, struct sbuf *url,
+		    const char *query)
+{
+	q->path = sbuf_take(path, NULL);
+	q->url = sbuf_take(url, NULL);
+	q->query = query ? strdup(query) : NULL;
+	if (!q->path || !q->url || (query && !q->query))
+		return -ENOMEM;
+	return 0;
+}
+
+void remote_req_release(struct remote_req *q)
+{
+	free(q->path);
+	free(q->query);
+	if (q->url)
+		OPENSSL_cleanse(q->url, strlen(q->url)); /* may hold a SAS */
+	free(q->url);
+	q->path = q->query = q->url = NULL;
+}
+
+int remote_add_header(struct curl_slist **headers, const char *line)
+{
+	struct curl_slist *l = curl_slist_append(*headers, line);
+
+	if (!l)
+		return -ENOMEM;
+	*headers = l;
+	return 0;
+}
+
+void remote_wipe_free(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+void remote_release(struct remote *rm)
+{
+	http_free(rm->http);
+	free(rm->prefix);
+}
+
+int remote_list(struct vault *v, const char *dir, vault_list_fn fn,
+		void *userdata, struct verror *e)
+{
+	const struct remote *rm = v->priv;
+	const struct remote_ops *ops = rm->ops;
+	const char *what = *dir ? dir : "(top)";
+	_cleanup_free_ char *prefix = NULL;
+	char *marker = NULL;
+	struct sbuf body, query;
+	unsigned pages;
+	int r = 0;
+
+	if (*dir && (dir[strlen(dir) - 1] != '/' || !remote_key_ok(dir)))
+		return verror_set(e, -EINVAL, "invalid directory key '%s'",
+				  dir);
+	if (asprintf(&prefix, "%s%s", rm->prefix, dir) < 0) {
+		prefix = NULL;
+		return -ENOMEM;
+	}
+	sbuf_init(&body, REMOTE_LIST_MAX);
+	sbuf_init(&query, 65536);
+	for (pages = 0; pages < REMOTE_MAX_PAGES; pages++) {
+		struct http_response resp;
+		struct http_request req;
+		struct remote_req q;
+		char *next = NULL;
+
+		sbuf_reset(&query);
+		r = ops->list_query(&query, prefix, marker);
+		if (r >= 0)
+			r = ops->req_init(rm->backend, &q, NULL, query.buf);
+		if (r < 0)
+			break;
+		req = (struct http_request){ .method = "GET",
+					     .url = q.url,
+					     .what = what,
+					     .prepare = ops->prepare,
+					     .ctx = &q };
+		sbuf_reset(&body);
+		r = http_do(rm->http, &req, &body, &resp, e);
+		if (r >= 0 && resp.status != 200)
+			r = http_status_error(rm->http, "listing", what, &resp,
+					      sbuf_str(&body), body.len, e);
+		remote_req_release(&q);
+		if (r < 0)
+			break;
+		r = ops->list_parse(sbuf_str(&body), body.len, prefix, fn,
+				    userdata, &next, e);
+		if (r == -EBADMSG)
+			r = verror_prefix(e, -EIO, "%s: listing %s",
+					  vault_id(v), what);
+		if (r < 0)
+			break;
+		if (!next)
+			break;
+		if (marker && !strcmp(marker, next)) {
+			free(next);
+			r = verror_set(e, -EIO,
+				       "%s: listing %s: the server repeats "
+				       "its %s",
+				       vault_id(v), dir, ops->marker_name);
+			break;
+		}
+		free(marker);
+		marker = next;
+	}
+	free(marker);
+	sbuf_release(&body);
+	sbuf_release(&query);
+	return r < 0 ? r : 0;
+}
+
+/* Fills o from an answer's headers. Without Content-Length: -EIO and o
+ * untouched, or size 0 when unsized_ok. */
+static int fill_from_response(const struct http_response *resp, bool unsized_ok,
+			      struct vault_object *o)
+{
+	if (resp->length < 0 && !unsized_ok)
+		return -EIO;
+	o->size = resp->length < 0 ? 0 : (uint64_t)resp->length;
+	o->mtime = remote_parse_time(resp->last_modified);
+	remote_identity(o, resp->etag);
+	return 0;
+}
+
+int remote_stat(struct vault *v, const char *key, struct vault_object *out,
+		struct verror *e)
+{
+	const struct remote *rm = v->priv;
+	struct http_response resp;
+	struct http_request req;
+	struct vault_object o = { 0 };
+	struct remote_req q;
+	struct sbuf body;
+	int r;
+
+	if (!remote_key_ok(key))
+		return verror_set(e, -EINVAL, "invalid key '%s'", key);
+	r = rm->ops->req_init(rm->backend, &q, key, NULL);
+	if (r < 0)
+		return r;
+	req = (struct http_request){ .method = "HEAD",
+				     .url = q.url,
+				     .what = key,
+				     .prepare = rm->ops->prepare,
+				     .ctx = &q };
+	sbuf_init(&body, 65536);
+	r = http_do(rm->http, &req, &body, &resp, e);
+	if (r >= 0 && resp.status != 200)
+		r = http_status_error(rm->http, "HEAD", key, &resp, NULL, 0, e);
+	if (r >= 0 && fill_from_response(&resp, false, &o) < 0)
+		r = verror_set(e, -EIO, "%s: HEAD %s: no Content-Length",
+			       vault_id(v), key);
+	sbuf_release(&body);
+	remote_req_release(&q);
+	if (r >= 0)
+		*out = o;
+	return r < 0 ? r : 0;
+}
+
+/* A vault_stream's priv. */
+struct remote_stream {
+	struct http_stream *hs; /* owned */
+	struct remote_req q;	/* owned; hs signs its attempts with it */
+};
+
+int remote_stream_open(struct vault *v, const char *key,
+		       const struct vault_object *expect,
+		       struct vault_stream **out, struct verror *e)
+{
+	const struct remote *rm = v->priv;
+	struct remote_stream *rs;
+	struct vault_stream *s;
+	struct http_response resp;
+	struct http_request req;
+	int r;
+
+	if (!remote_key_ok(key))
+		return verror_set(e, -EINVAL, "invalid key '%s'", key);
+	s = calloc(1, sizeof(*s));
+	rs = calloc(1, sizeof(*rs));
+	if (!s || !rs) {
+		free(s);
+		free(rs);
+		return -ENOMEM;
+	}
+	r = rm->ops->req_init(rm->backend, &rs->q, key, NULL);
+	if (r < 0)
+		goto fail;
+	req = (struct http_request){ .method = "GET",
+				     .url = rs->q.url,
+				     .what = key,
+				     .prepare = rm->ops->prepare,
+				     .ctx = &rs->q };
+	r = http_stream_open(rm->http, &req, &resp, &rs->hs, e);
+	if (r < 0)
+		goto fail;
+	if (expect) {
+		struct vault_object now = { 0 };
+
+		(void)fill_from_response(&resp, rm->ops->unsized_get_is_empty,
+					 &now);
+		if (strcmp(now.identity, expect->identity) != 0) {
+			r = verror_set(e, -ESTALE,
+				       "%s/%s changed while being read",
+				       vault_id(v), key);
+			goto fail;
+		}
+	}
+	s->vault = v;
+	s->priv = rs;
+	*out = s;
+	return 0;
+fail:
+	http_stream_free(rs->hs);
+	remote_req_release(&rs->q);
+	free(rs);
+	free(s);
+	return r;
+}
+
+ssize_t remote_stream_read(struct vault_stream *s, void *buf, size_t len,
+			   struct verror *e)
+{
+	struct remote_stream *rs = s->priv;
+
+	return http_stream_read(rs->hs, buf, len, e);
+}
+
+void remote_stream_free(struct vault_stream *s)
+{
+	struct remote_stream *rs = s->priv;
+
+	http_stream_free(rs->hs);
+	remote_req_release(&rs->q);
+	free(rs);
+	free(s);
+}
+
+/* --- opening ----------------------------------------------------------- */
+
+int remote_url_split(const char *rest, char **loc, const char **query)
+{
+	const char *q = strchr(rest, '?');
+
+	*loc = q ? strndup(rest, (size_t)(q - rest)) : strdup(rest);
+	if (!*loc)
+		return -ENOMEM;
+	*query = q ? q + 1 : NULL;
+	return 0;
+}
+
+struct vault *remote_vault_new(const struct vault_ops *vops,
+			       const struct remote_ops *rops, size_t size)
+{
+	struct vault *v = calloc(1, sizeof(*v));
+	struct remote *rm = calloc(1, size);
+
+	if (!v || !rm) {
+		free(v);
+		free(rm);
+		return NULL;
+	}
+	rm->ops = rops;
+	rm->backend = rm;
+	v->ops = vops;
+	v->priv = rm;
+	return v;
+}
+
+int remote_prefix(const char *p, char **out)
+{
+	size_t n;
+
+	while (*p == '/')
+		p++;
+	n = strlen(p);
+	while (n && p[n - 1] == '/')
+		n--;
+	if (n ? asprintf(out, "%.*s/", (int)n, p) < 0 : !(*out = strdup(""))) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return (int)n;
+}
+
+int remote_http_new(struct remote *rm, const char *vault_id, const char *ca,
+		    const char *ca_env, const char *insecure,
+		    const char *attempts, struct verror *e)
+{
+	struct http_config hc = { 0 };
+
+	if (!ca) {
+		const char *env = getenv(ca_env);
+
+		if (env && *env)
+			ca = env;
+	}
+	hc.vault_id = vault_id;
+	hc.ca_file = ca;
+	hc.insecure = insecure && strcmp(insecure, "0") != 0;
+	if (attempts)
+		hc.attempts = (unsigned)MAX(1, MIN(atoi(attempts), 20));
+	return http_new(&hc, &rm->http, e);
 }

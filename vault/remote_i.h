@@ -1,5 +1,5 @@
-/* vault/remote: small helpers the S3 and Azure backends share. Private to
- * vault/. No I/O except remote_file_value(), no state, no logging.
+/* vault/remote: what the S3 and Azure backends share. Private to vault/.
+ * No state of its own, no logging.
  *
  * - URL pieces: query parameters of a vault URL, percent-encoding.
  * - Crypto: SHA-256, HMAC-SHA256, hex and base64 (OpenSSL).
@@ -7,7 +7,11 @@
  *   and error bodies: no DTDs, no external entities, bounded depth and
  *   text sizes; anything it does not understand is an error.
  * - Credential files: INI sections (~/.aws/credentials, Velero's AWS
- *   plugin file) and KEY=VALUE files (Velero's Azure plugin file). */
+ *   plugin file) and KEY=VALUE files (Velero's Azure plugin file).
+ * - The vault operations over vault/http: the paged list loop, stat
+ *   (HEAD) and streams (GET), driven by a small per-backend table,
+ *   struct remote_ops, for what differs: URLs, signing, list queries
+ *   and answers. I/O happens only here and in remote_file_value(). */
 #pragma once
 
 #include <stdbool.h>
@@ -16,17 +20,29 @@
 
 #include "common/error.h"
 #include "common/sbuf.h"
+#include "vault/http_i.h"
 #include "vault/vault.h"
+
+struct vault_ops;
 
 /* The value of parameter name in the query string query ("a=1&b=2", no
  * '?'), percent-decoded ('+' is a space). Returns 1 and *out (caller
  * frees) when present, 0 when absent, -ENOMEM, or -EINVAL for a bad
  * escape or a NUL. */
 int remote_query_get(const char *query, const char *name, char **out);
-/* Fails with -EINVAL, naming the first parameter of query not in known
- * (a NULL-terminated list): a typo must not silently change the meaning. */
-int remote_query_check(const char *query, const char *const *known,
-		       const char *vault, struct verror *e);
+/* One URL parameter a backend knows; its value goes to *out (caller
+ * frees; left alone when absent). */
+struct remote_param {
+	const char *name;
+	char **out;
+};
+/* Reads the parameters of query (NULL ok) listed in params (ended by a
+ * NULL name). Fails with -EINVAL naming the first parameter not listed
+ * (a typo must not silently change the meaning) or on a bad escape, or
+ * -ENOMEM; outs filled before a failure stay filled. Messages start
+ * with vault. */
+int remote_query_params(const char *query, const struct remote_param *params,
+			const char *vault, struct verror *e);
 
 /* Appends s percent-encoded: every byte but A-Z a-z 0-9 - _ . ~ (and '/'
  * when keep_slash) becomes %XX with upper-case hex (SigV4, Azure). */
@@ -93,3 +109,106 @@ bool remote_key_ok(const char *key);
 int remote_list_emit(const char *prefix, const char *full, bool is_dir,
 		     const struct vault_object *obj, vault_list_fn fn,
 		     void *userdata);
+
+/* --- the backends' shared operations ---------------------------------- */
+
+/* One request's URL and signing context; it outlives a stream's
+ * attempts (http_prepare_fn gets it as ctx). */
+struct remote_req {
+	void *backend; /* borrowed: the backend's state, for its prepare */
+	char *path;    /* the URI path as the backend signs it; owned */
+	char *query;   /* as sent, without a SAS; NULL if none; owned */
+	char *url;     /* complete; may hold a SAS: wiped on release; owned */
+};
+
+/* Steals the contents of path and url (left empty) and copies query
+ * (NULL ok) into q: the common tail of a backend's req_init. -ENOMEM
+ * leaves q partly filled: the caller releases it. */
+int remote_req_take(struct remote_req *q, struct sbuf *path, struct sbuf *url,
+		    const char *query);
+/* Frees what q owns, wiping the URL first, and leaves q empty: releasing
+ * twice is harmless. */
+void remote_req_release(struct remote_req *q);
+/* For a backend's prepare: appends the header line ("Name: value";
+ * copied) to *headers. -ENOMEM. */
+int remote_add_header(struct curl_slist **headers, const char *line);
+/* Wipes and frees the secret s (NULL ok). */
+void remote_wipe_free(char *s);
+
+/* What differs between the backends; one static table each. */
+struct remote_ops {
+	/* Fills q for key (NULL: the bucket or container itself) and
+	 * query (NULL: none); the caller releases q. On failure q holds
+	 * nothing. */
+	int (*req_init)(void *backend, struct remote_req *q, const char *key,
+			const char *query);
+	/* Signs one attempt; ctx is the struct remote_req. */
+	http_prepare_fn prepare;
+	/* Appends to query (reset by the caller) the list query of one
+	 * page under prefix (the full key prefix, "" or ending in '/'),
+	 * from marker on (NULL: the first page). */
+	int (*list_query)(struct sbuf *query, const char *prefix,
+			  const char *marker);
+	/* Parses one list page: see s3_parse_list() in s3_i.h. */
+	int (*list_parse)(const char *xml, size_t n, const char *prefix,
+			  vault_list_fn fn, void *userdata, char **next,
+			  struct verror *e);
+	/* The backend's name for the next-page marker, for messages
+	 * ("continuation token", "marker"). */
+	const char *marker_name;
+	/* A GET answer without Content-Length counts as size 0 when
+	 * checking a stream's expected identity (Azure); otherwise it never
+	 * matches (S3). */
+	bool unsized_get_is_empty;
+};
+
+/* The shared part of a remote backend's state: the first member of the
+ * backend's struct, so that the functions below find it at v->priv. */
+struct remote {
+	const struct remote_ops *ops;
+	void *backend;	   /* the state this starts; for ops->req_init */
+	char *prefix;	   /* owned: "" or ending in '/' */
+	struct http *http; /* owned */
+};
+
+/* Frees what rm owns. */
+void remote_release(struct remote *rm);
+
+/* The struct vault_ops functions of a remote backend, for a v whose priv
+ * starts with its struct remote; contracts as in vault.h. Listing follows
+ * the markers page by page (each page capped at 16 MiB, at most 100000
+ * pages) and fails with -EIO when the server repeats a marker. */
+int remote_list(struct vault *v, const char *dir, vault_list_fn fn,
+		void *userdata, struct verror *e);
+int remote_stat(struct vault *v, const char *key, struct vault_object *out,
+		struct verror *e);
+int remote_stream_open(struct vault *v, const char *key,
+		       const struct vault_object *expect,
+		       struct vault_stream **out, struct verror *e);
+ssize_t remote_stream_read(struct vault_stream *s, void *buf, size_t len,
+			   struct verror *e);
+void remote_stream_free(struct vault_stream *s);
+
+/* Opening a remote backend. */
+
+/* Splits rest (the URL after "scheme://") at its '?': *loc is the part
+ * before (caller frees), *query the part after (borrowed from rest;
+ * NULL when there is none). -ENOMEM. */
+int remote_url_split(const char *rest, char **loc, const char **query);
+/* A vault with ops vops whose priv is a zeroed backend state of size
+ * bytes starting with its struct remote, set up for rops. NULL when out
+ * of memory; free with vault_free() (vops->free must accept a partly
+ * filled state). */
+struct vault *remote_vault_new(const struct vault_ops *vops,
+			       const struct remote_ops *rops, size_t size);
+/* The key prefix of the URL path p: leading and trailing '/' dropped and
+ * one '/' appended unless empty. *out (caller frees) is "" or "a/b/";
+ * returns its length without that '/' or -ENOMEM (*out NULL). The caller
+ * checks it with remote_key_ok(). */
+int remote_prefix(const char *p, char **out);
+/* Creates rm->http for the URL parameters ca (NULL: the file named by
+ * the environment variable ca_env, if set), insecure ("0" or NULL: off)
+ * and attempts (1 to 20; NULL: the default). All borrowed. */
+int remote_http_new(struct remote *rm, const char *vault_id, const char *ca,
+		    const char *ca_env, const char *insecure,
+		    const char *attempts, struct verror *e);

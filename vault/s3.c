@@ -33,8 +33,6 @@
 #include "vault/s3_i.h"
 #include "vault/vault_i.h"
 
-#define S3_LIST_MAX ((size_t)16 << 20) /* one ListObjectsV2 page */
-#define S3_MAX_PAGES 100000
 #define EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -393,8 +391,8 @@ int s3_parse_list(const char *xml, size_t n, const char *prefix,
 /* --- the backend ------------------------------------------------------- */
 
 struct s3 {
+	struct remote rm; /* first: see struct remote */
 	char *bucket;
-	char *prefix; /* "" or ending in '/' */
 	char *region;
 	char *scheme;	/* "http" or "https" */
 	char *host;	/* the Host header: [bucket.]host[:port] */
@@ -402,23 +400,7 @@ struct s3 {
 	char *basepath; /* the endpoint's own path, "" or "/x" */
 	bool path_style;
 	char *access_key, *secret_key, *token; /* NULL: anonymous */
-	struct http *http;
 };
-
-/* One request's signing context; outlives a stream's attempts. */
-struct s3_req {
-	struct s3 *s3;
-	char *path;  /* raw: /bucket/key (path style) or /key */
-	char *query; /* as sent, NULL if none */
-	char *url;
-};
-
-static void s3_req_release(struct s3_req *q)
-{
-	free(q->path);
-	free(q->query);
-	free(q->url);
-}
 
 static void amz_now(char out[17])
 {
@@ -433,8 +415,8 @@ static int s3_prepare(void *ctx, const char *method, const char *url,
 		      uint64_t range_from, const char *if_match,
 		      struct curl_slist **headers, struct verror *e)
 {
-	struct s3_req *q = ctx;
-	struct s3 *s3 = q->s3;
+	struct remote_req *q = ctx;
+	struct s3 *s3 = q->backend;
 	struct sigv4_header h[6];
 	char date[17], range[40];
 	struct sbuf line, authz;
@@ -459,17 +441,10 @@ static int s3_prepare(void *ctx, const char *method, const char *url,
 	sbuf_init(&line, 16384);
 	sbuf_init(&authz, 4096);
 	for (i = 0; i < n && r >= 0; i++) {
-		struct curl_slist *l;
-
 		sbuf_reset(&line);
 		r = sbuf_addf(&line, "%s: %s", h[i].name, h[i].value);
-		if (r < 0)
-			break;
-		l = curl_slist_append(*headers, line.buf);
-		if (!l)
-			r = -ENOMEM;
-		else
-			*headers = l;
+		if (r >= 0)
+			r = remote_add_header(headers, line.buf);
 	}
 	if (r >= 0 && s3->access_key) {
 		struct sigv4_input in = {
@@ -485,36 +460,32 @@ static int s3_prepare(void *ctx, const char *method, const char *url,
 			.access_key = s3->access_key,
 			.secret_key = s3->secret_key,
 		};
-		struct curl_slist *l;
 
 		r = sigv4_sign(&in, NULL, NULL, &authz);
 		sbuf_reset(&line);
 		if (r >= 0)
 			r = sbuf_addf(&line, "Authorization: %s", authz.buf);
-		if (r >= 0) {
-			l = curl_slist_append(*headers, line.buf);
-			if (!l)
-				r = -ENOMEM;
-			else
-				*headers = l;
-		}
+		if (r >= 0)
+			r = remote_add_header(headers, line.buf);
 	}
 	sbuf_release(&line);
 	sbuf_release(&authz);
 	if (r < 0)
 		return verror_set(e, r, "%s: cannot sign a request",
-				  http_vault_id(s3->http));
+				  http_vault_id(s3->rm.http));
 	return 0;
 }
 
-/* Builds q for key (NULL: the bucket itself) and query (NULL: none). */
-static int s3_req_init(struct s3 *s3, struct s3_req *q, const char *key,
+/* Builds q for key (NULL: the bucket itself) and query (NULL: none); q's
+ * path is raw: /bucket/key (path style) or /key. */
+static int s3_req_init(void *backend, struct remote_req *q, const char *key,
 		       const char *query)
 {
+	struct s3 *s3 = backend;
 	struct sbuf p, u;
 	int r;
 
-	*q = (struct s3_req){ .s3 = s3 };
+	*q = (struct remote_req){ .backend = s3 };
 	sbuf_init(&p, 8192);
 	sbuf_init(&u, 65536);
 	r = sbuf_adds(&p, s3->basepath);
@@ -523,236 +494,49 @@ static int s3_req_init(struct s3 *s3, struct s3_req *q, const char *key,
 	if (r >= 0)
 		r = sbuf_addc(&p, '/');
 	if (r >= 0 && key)
-		r = sbuf_addf(&p, "%s%s", s3->prefix, key);
+		r = sbuf_addf(&p, "%s%s", s3->rm.prefix, key);
 	if (r >= 0)
 		r = sbuf_addf(&u, "%s", s3->base);
 	if (r >= 0)
 		r = remote_uri_encode(&u, p.buf, true);
 	if (r >= 0 && query)
 		r = sbuf_addf(&u, "?%s", query);
-	if (r >= 0) {
-		q->path = sbuf_take(&p, NULL);
-		q->url = sbuf_take(&u, NULL);
-		q->query = query ? strdup(query) : NULL;
-		if (!q->path || !q->url || (query && !q->query))
-			r = -ENOMEM;
-	}
+	if (r >= 0)
+		r = remote_req_take(q, &p, &u, query);
 	sbuf_release(&p);
 	sbuf_release(&u);
 	if (r < 0)
-		s3_req_release(q);
+		remote_req_release(q);
 	return r;
 }
 
-static int s3_list(struct vault *v, const char *dir, vault_list_fn fn,
-		   void *userdata, struct verror *e)
+/* ListObjectsV2, one level deep; every page repeats the prefix. */
+static int s3_list_query(struct sbuf *query, const char *prefix,
+			 const char *token)
 {
-	struct s3 *s3 = v->priv;
-	_cleanup_free_ char *prefix = NULL;
-	char *token = NULL;
-	struct sbuf body, query;
-	unsigned pages;
-	int r = 0;
-
-	if (*dir && (dir[strlen(dir) - 1] != '/' || !remote_key_ok(dir)))
-		return verror_set(e, -EINVAL, "invalid directory key '%s'",
-				  dir);
-	if (asprintf(&prefix, "%s%s", s3->prefix, dir) < 0) {
-		prefix = NULL;
-		return -ENOMEM;
-	}
-	sbuf_init(&body, S3_LIST_MAX);
-	sbuf_init(&query, 65536);
-	for (pages = 0; pages < S3_MAX_PAGES; pages++) {
-		struct http_response resp;
-		struct http_request req;
-		struct s3_req q;
-		char *next = NULL;
-
-		sbuf_reset(&query);
-		r = sbuf_adds(&query, "list-type=2");
-		if (r >= 0 && token) {
-			r = sbuf_adds(&query, "&continuation-token=");
-			if (r >= 0)
-				r = remote_uri_encode(&query, token, false);
-		}
-		if (r >= 0)
-			r = sbuf_adds(&query, "&delimiter=%2F&prefix=");
-		if (r >= 0)
-			r = remote_uri_encode(&query, prefix, false);
-		if (r >= 0)
-			r = s3_req_init(s3, &q, NULL, query.buf);
-		if (r < 0)
-			break;
-		req = (struct http_request){ .method = "GET",
-					     .url = q.url,
-					     .what = *dir ? dir : "(top)",
-					     .prepare = s3_prepare,
-					     .ctx = &q };
-		sbuf_reset(&body);
-		r = http_do(s3->http, &req, &body, &resp, e);
-		if (r >= 0 && resp.status != 200)
-			r = http_status_error(s3->http, "listing", req.what,
-					      &resp, sbuf_str(&body), body.len,
-					      e);
-		s3_req_release(&q);
-		if (r < 0)
-			break;
-		r = s3_parse_list(sbuf_str(&body), body.len, prefix, fn,
-				  userdata, &next, e);
-		if (r == -EBADMSG)
-			r = verror_prefix(e, -EIO, "%s: listing %s",
-					  vault_id(v), *dir ? dir : "(top)");
-		if (r < 0)
-			break;
-		if (!next)
-			break;
-		if (token && !strcmp(token, next)) {
-			free(next);
-			r = verror_set(e, -EIO,
-				       "%s: listing %s: the server repeats "
-				       "its continuation token",
-				       vault_id(v), dir);
-			break;
-		}
-		free(token);
-		token = next;
-	}
-	free(token);
-	sbuf_release(&body);
-	sbuf_release(&query);
-	return r < 0 ? r : 0;
-}
-
-static int fill_from_response(const struct http_response *resp, int64_t size,
-			      struct vault_object *o)
-{
-	if (size < 0)
-		return -EIO;
-	o->size = (uint64_t)size;
-	o->mtime = remote_parse_time(resp->last_modified);
-	remote_identity(o, resp->etag);
-	return 0;
-}
-
-static int s3_stat(struct vault *v, const char *key, struct vault_object *out,
-		   struct verror *e)
-{
-	struct s3 *s3 = v->priv;
-	struct http_response resp;
-	struct http_request req;
-	struct vault_object o = { 0 };
-	struct s3_req q;
-	struct sbuf body;
 	int r;
 
-	if (!remote_key_ok(key))
-		return verror_set(e, -EINVAL, "invalid key '%s'", key);
-	r = s3_req_init(s3, &q, key, NULL);
-	if (r < 0)
-		return r;
-	req = (struct http_request){ .method = "HEAD",
-				     .url = q.url,
-				     .what = key,
-				     .prepare = s3_prepare,
-				     .ctx = &q };
-	sbuf_init(&body, 65536);
-	r = http_do(s3->http, &req, &body, &resp, e);
-	if (r >= 0 && resp.status != 200)
-		r = http_status_error(s3->http, "HEAD", key, &resp, NULL, 0, e);
-	if (r >= 0 && fill_from_response(&resp, resp.length, &o) < 0)
-		r = verror_set(e, -EIO, "%s: HEAD %s: no Content-Length",
-			       vault_id(v), key);
-	sbuf_release(&body);
-	s3_req_release(&q);
+	r = sbuf_adds(query, "list-type=2");
+	if (r >= 0 && token) {
+		r = sbuf_adds(query, "&continuation-token=");
+		if (r >= 0)
+			r = remote_uri_encode(query, token, false);
+	}
 	if (r >= 0)
-		*out = o;
-	return r < 0 ? r : 0;
-}
-
-struct remote_stream {
-	struct http_stream *hs;
-	struct s3_req q;
-};
-
-static int s3_stream_open(struct vault *v, const char *key,
-			  const struct vault_object *expect,
-			  struct vault_stream **out, struct verror *e)
-{
-	struct s3 *s3 = v->priv;
-	struct remote_stream *rs;
-	struct vault_stream *s;
-	struct http_response resp;
-	struct http_request req;
-	struct vault_object now = { 0 };
-	int r;
-
-	if (!remote_key_ok(key))
-		return verror_set(e, -EINVAL, "invalid key '%s'", key);
-	s = calloc(1, sizeof(*s));
-	rs = calloc(1, sizeof(*rs));
-	if (!s || !rs) {
-		free(s);
-		free(rs);
-		return -ENOMEM;
-	}
-	r = s3_req_init(s3, &rs->q, key, NULL);
-	if (r < 0)
-		goto fail;
-	req = (struct http_request){ .method = "GET",
-				     .url = rs->q.url,
-				     .what = key,
-				     .prepare = s3_prepare,
-				     .ctx = &rs->q };
-	r = http_stream_open(s3->http, &req, &resp, &rs->hs, e);
-	if (r < 0)
-		goto fail;
-	if (expect) {
-		fill_from_response(&resp, resp.length, &now);
-		if (strcmp(now.identity, expect->identity) != 0) {
-			r = verror_set(e, -ESTALE,
-				       "%s/%s changed while being read",
-				       vault_id(v), key);
-			goto fail;
-		}
-	}
-	s->vault = v;
-	s->priv = rs;
-	*out = s;
-	return 0;
-fail:
-	http_stream_free(rs->hs);
-	s3_req_release(&rs->q);
-	free(rs);
-	free(s);
+		r = sbuf_adds(query, "&delimiter=%2F&prefix=");
+	if (r >= 0)
+		r = remote_uri_encode(query, prefix, false);
 	return r;
 }
 
-static ssize_t remote_stream_read(struct vault_stream *s, void *buf, size_t len,
-				  struct verror *e)
-{
-	struct remote_stream *rs = s->priv;
-
-	return http_stream_read(rs->hs, buf, len, e);
-}
-
-static void s3_stream_free(struct vault_stream *s)
-{
-	struct remote_stream *rs = s->priv;
-
-	http_stream_free(rs->hs);
-	s3_req_release(&rs->q);
-	free(rs);
-	free(s);
-}
-
-static void wipe_free(char *p)
-{
-	if (p) {
-		OPENSSL_cleanse(p, strlen(p));
-		free(p);
-	}
-}
+static const struct remote_ops s3_remote_ops = {
+	.req_init = s3_req_init,
+	.prepare = s3_prepare,
+	.list_query = s3_list_query,
+	.list_parse = s3_parse_list,
+	.marker_name = "continuation token",
+	.unsized_get_is_empty = false,
+};
 
 static void s3_free(struct vault *v)
 {
@@ -760,27 +544,26 @@ static void s3_free(struct vault *v)
 
 	if (!s3)
 		return;
-	http_free(s3->http);
+	remote_release(&s3->rm);
 	free(s3->bucket);
-	free(s3->prefix);
 	free(s3->region);
 	free(s3->scheme);
 	free(s3->host);
 	free(s3->base);
 	free(s3->basepath);
-	wipe_free(s3->access_key);
-	wipe_free(s3->secret_key);
-	wipe_free(s3->token);
+	remote_wipe_free(s3->access_key);
+	remote_wipe_free(s3->secret_key);
+	remote_wipe_free(s3->token);
 	free(s3);
 }
 
 static const struct vault_ops s3_ops = {
 	.scheme = "s3",
-	.list = s3_list,
-	.stat = s3_stat,
-	.stream_open = s3_stream_open,
+	.list = remote_list,
+	.stat = remote_stat,
+	.stream_open = remote_stream_open,
 	.stream_read = remote_stream_read,
-	.stream_free = s3_stream_free,
+	.stream_free = remote_stream_free,
 	.free = s3_free,
 };
 
@@ -932,34 +715,22 @@ static bool bucket_ok(const char *b)
 int vault_s3_open(const char *rest, const struct vault_options *opt,
 		  struct vault **out, struct verror *e)
 {
-	static const char *const known[] = { "region",	 "endpoint", "style",
-					     "ca",	 "profile",  "insecure",
-					     "attempts", NULL };
 	_cleanup_free_ char *loc = NULL, *endpoint = NULL, *style = NULL,
 			    *ca = NULL, *profile = NULL, *insecure = NULL,
 			    *attempts = NULL, *host = NULL;
 	const char *query, *slash;
-	struct http_config hc = { 0 };
-	struct vault *v = NULL;
+	struct vault *v;
 	struct s3 *s3;
 	size_t plen;
 	int r;
 
-	query = strchr(rest, '?');
-	loc = query ? strndup(rest, (size_t)(query - rest)) : strdup(rest);
-	if (!loc)
+	r = remote_url_split(rest, &loc, &query);
+	if (r < 0)
+		return r;
+	v = remote_vault_new(&s3_ops, &s3_remote_ops, sizeof(*s3));
+	if (!v)
 		return -ENOMEM;
-	if (query)
-		query++;
-	s3 = calloc(1, sizeof(*s3));
-	v = calloc(1, sizeof(*v));
-	if (!s3 || !v) {
-		free(s3);
-		free(v);
-		return -ENOMEM;
-	}
-	v->ops = &s3_ops;
-	v->priv = s3;
+	s3 = v->priv;
 
 	slash = strchr(loc, '/');
 	s3->bucket = slash ? strndup(loc, (size_t)(slash - loc)) : strdup(loc);
@@ -974,49 +745,32 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 		goto fail;
 	}
 	/* the prefix: no leading or doubled slashes, one trailing */
-	{
-		const char *p = slash ? slash + 1 : "";
-
-		while (*p == '/')
-			p++;
-		plen = strlen(p);
-		while (plen && p[plen - 1] == '/')
-			plen--;
-		if (plen && asprintf(&s3->prefix, "%.*s/", (int)plen, p) < 0)
-			s3->prefix = NULL;
-		else if (!plen)
-			s3->prefix = strdup("");
-		if (!s3->prefix) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		if (plen && !remote_key_ok(s3->prefix)) {
-			r = verror_set(e, -EINVAL,
-				       "s3://%s: invalid prefix '%.*s'",
-				       s3->bucket, (int)plen, p);
-			goto fail;
-		}
-		if (asprintf(&v->id, "s3://%s%s%.*s", s3->bucket,
-			     plen ? "/" : "", (int)plen, s3->prefix) < 0) {
-			v->id = NULL;
-			r = -ENOMEM;
-			goto fail;
-		}
-	}
-	r = remote_query_check(query, known, v->id, e);
+	r = remote_prefix(slash ? slash + 1 : "", &s3->rm.prefix);
 	if (r < 0)
 		goto fail;
-	if ((r = remote_query_get(query, "region", &s3->region)) < 0 ||
-	    (r = remote_query_get(query, "endpoint", &endpoint)) < 0 ||
-	    (r = remote_query_get(query, "style", &style)) < 0 ||
-	    (r = remote_query_get(query, "ca", &ca)) < 0 ||
-	    (r = remote_query_get(query, "profile", &profile)) < 0 ||
-	    (r = remote_query_get(query, "insecure", &insecure)) < 0 ||
-	    (r = remote_query_get(query, "attempts", &attempts)) < 0) {
-		if (r == -EINVAL)
-			r = verror_set(e, r, "%s: bad escape in the URL",
-				       v->id);
+	plen = (size_t)r;
+	if (plen && !remote_key_ok(s3->rm.prefix)) {
+		r = verror_set(e, -EINVAL, "s3://%s: invalid prefix '%.*s'",
+			       s3->bucket, (int)plen, s3->rm.prefix);
 		goto fail;
+	}
+	if (asprintf(&v->id, "s3://%s%s%.*s", s3->bucket, plen ? "/" : "",
+		     (int)plen, s3->rm.prefix) < 0) {
+		v->id = NULL;
+		r = -ENOMEM;
+		goto fail;
+	}
+	{
+		const struct remote_param params[] = {
+			{ "region", &s3->region }, { "endpoint", &endpoint },
+			{ "style", &style },	   { "ca", &ca },
+			{ "profile", &profile },   { "insecure", &insecure },
+			{ "attempts", &attempts }, { NULL, NULL },
+		};
+
+		r = remote_query_params(query, params, v->id, e);
+		if (r < 0)
+			goto fail;
 	}
 	if (!s3->region && getenv_dup("AWS_REGION", &s3->region) < 0) {
 		r = -ENOMEM;
@@ -1038,14 +792,6 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 		r = verror_set(e, -EINVAL,
 			       "%s: style must be 'path' or 'virtual'", v->id);
 		goto fail;
-	}
-	if (!ca) {
-		const char *env = getenv("AWS_CA_BUNDLE");
-
-		if (env && *env && !(ca = strdup(env))) {
-			r = -ENOMEM;
-			goto fail;
-		}
 	}
 	if (!endpoint && asprintf(&endpoint, "https://s3.%s.amazonaws.com",
 				  s3->region) < 0) {
@@ -1084,12 +830,8 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 		verror_prefix(e, r, "%s", v->id);
 		goto fail;
 	}
-	hc.vault_id = v->id;
-	hc.ca_file = ca;
-	hc.insecure = insecure && strcmp(insecure, "0") != 0;
-	if (attempts)
-		hc.attempts = (unsigned)MAX(1, MIN(atoi(attempts), 20));
-	r = http_new(&hc, &s3->http, e);
+	r = remote_http_new(&s3->rm, v->id, ca, "AWS_CA_BUNDLE", insecure,
+			    attempts, e);
 	if (r < 0)
 		goto fail;
 	log_debug("%s: endpoint %s, %s-style, region %s, %s", v->id, s3->base,
@@ -1098,8 +840,6 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 	*out = v;
 	return 0;
 fail:
-	v->ops->free(v);
-	free(v->id);
-	free(v);
+	vault_free(v);
 	return r;
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Write examples/vault/: a small Velero backup storage location to mount.
+"""Write tests/data/shop-vault/: a synthetic Velero backup storage location
+that the tests browse (the example vault the README mounts, tests/data/shop-vault,
+is real Velero output: tests/fixtures/velero-v1.17.2).
 
-    python3 examples/make-example-vault.py [OUTDIR]      (default: examples/vault)
+    python3 tests/make-shop-vault.py [OUTDIR]      (default: tests/data/shop-vault)
 
-The output is deterministic (same bytes on every run) and committed, so
-`velerofs mount examples/vault /mnt` works from a fresh checkout.  It uses
+The output is deterministic (same bytes on every run) and committed.  It
+covers what real backups from the test harness can't: a Failed backup, an
+older Velero's objects, every tar format.  It uses
 tests/vaultgen.py, which writes keys, tarballs and JSON exactly as Velero
 v1.17 does (see that file and shared/research/velero-format.md).
 
@@ -31,7 +34,7 @@ import shutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, HERE)
 
 import vaultgen as vg  # noqa: E402
 
@@ -173,4 +176,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "vault"))
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "data", "shop-vault"))
