@@ -376,6 +376,27 @@ static int scan(struct cache *c, struct entry **out, size_t *n, int64_t *total)
 	return 0;
 }
 
+int cache_list(struct cache *c, cache_list_fn fn, void *userdata)
+{
+	struct entry *v = NULL;
+	int64_t total;
+	size_t n = 0, i;
+	int r;
+
+	r = scan(c, &v, &n, &total);
+	if (r < 0)
+		return r;
+	qsort(v, n, sizeof(*v), cmp_used);
+	for (i = 0; i < n; i++) {
+		if (r == 0)
+			r = fn(v[i].path, (uint64_t)v[i].size, v[i].used,
+			       userdata);
+		free(v[i].path);
+	}
+	free(v);
+	return r;
+}
+
 int64_t cache_usage(struct cache *c, uint64_t *nentries)
 {
 	struct entry *v = NULL;

@@ -61,5 +61,11 @@ int cache_remove(struct cache *c, const char *path);
  * limit (never an entry this process has mapped). Returns the bytes
  * removed or -errno. */
 int64_t cache_prune(struct cache *c, uint64_t limit);
+/* Calls fn for every entry, least recently used first: its path, bytes
+ * on disk and last use (seconds). Stops at fn's first error. */
+typedef int (*cache_list_fn)(const char *path, uint64_t bytes, int64_t used,
+			     void *userdata);
+int cache_list(struct cache *c, cache_list_fn fn, void *userdata);
+
 /* Total bytes held; *nentries gets the count if non-NULL. */
 int64_t cache_usage(struct cache *c, uint64_t *nentries);

@@ -3,22 +3,46 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cache/cache.h"
 #include "cli/cli.h"
 #include "common/log.h"
 
+static int print_entry(const char *path, uint64_t bytes, int64_t used,
+		       void *userdata)
+{
+	const char *kind = strrchr(path, '.');
+	time_t t = (time_t)used;
+	char when[32];
+	struct tm tm;
+
+	(void)userdata;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	printf("%-5s %12llu  %s  %s\n",
+	       !kind		     ? "?" :
+	       !strcmp(kind, ".idx") ? "index" :
+	       !strcmp(kind, ".cat") ? "list" :
+				       kind + 1,
+	       (unsigned long long)bytes, when, path);
+	return 0;
+}
+
 static void cache_help(FILE *f)
 {
-	fprintf(f, "Usage: velerofs cache [--cache DIR] du|prune [--max SIZE]\n"
-		   "\n"
-		   "  du           bytes and entries the cache holds\n"
-		   "  prune        remove least recently used entries until "
-		   "the\n"
-		   "               cache holds at most --max SIZE (default 0: "
-		   "all)\n"
-		   "  --cache DIR  cache directory (default "
-		   "$XDG_CACHE_HOME/velerofs)\n");
+	fputs("Usage: velerofs cache [--cache DIR] ls|du|prune [--max SIZE]\n"
+	      "\n"
+	      "  ls           every entry, least recently used first: kind,\n"
+	      "               bytes, last use, path\n"
+	      "  du           bytes and entries the cache holds\n"
+	      "  prune        remove least recently used entries until the\n"
+	      "               cache holds at most --max SIZE (default 0: "
+	      "all);\n"
+	      "               entries a running mount maps are kept\n"
+	      "  --cache DIR  cache directory (default "
+	      "$XDG_CACHE_HOME/velerofs)\n",
+	      f);
 }
 
 int cmd_cache(int argc, char **argv)
@@ -75,7 +99,11 @@ int cmd_cache(int argc, char **argv)
 		log_error("cannot open the cache: %s", e.msg);
 		return 1;
 	}
-	if (!strcmp(verb, "prune")) {
+	if (!strcmp(verb, "ls")) {
+		printf("%-5s %12s  %-16s  %s\n", "KIND", "BYTES", "LAST USED",
+		       "PATH");
+		r = cache_list(c, print_entry, NULL);
+	} else if (!strcmp(verb, "prune")) {
 		r = cache_prune(c, max);
 		if (r >= 0)
 			printf("removed %lld bytes\n", (long long)r);

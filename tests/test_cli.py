@@ -408,3 +408,17 @@ def test_cache_prune_sizes(velerofs, shop_vault, tmp_path):
     r = vfs(velerofs, "cache", "--cache", cache, "prune", "--max", "0")
     assert r.returncode == 0
     assert _du(velerofs, cache)[1] == 0
+
+
+def test_cache_ls(velerofs, shop_vault, tmp_path):
+    cache = tmp_path / "c"
+    vfs(velerofs, "ls", "--cache", cache, shop_vault, "backups/latest/namespaces")
+    r = vfs(velerofs, "cache", "--cache", cache, "ls")
+    assert r.returncode == 0, r.stderr.decode()
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].split() == ["KIND", "BYTES", "LAST", "USED", "PATH"]
+    kinds = sorted(l.split()[0] for l in lines[1:])
+    assert kinds == ["index", "list"]
+    for l in lines[1:]:
+        path = l.split()[-1]
+        assert os.path.getsize(path) <= int(l.split()[1]) + 4096
