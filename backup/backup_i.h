@@ -75,6 +75,11 @@ enum backup_state {
 	BACKUP_READY,
 };
 
+/* An item of an index by its bytes (crc, len). */
+struct origin_ent {
+	uint32_t crc, len, node;
+};
+
 /* A mapped index. Replaced (never freed) when found corrupt while in use:
  * readers that still hold the old one keep reading valid memory. */
 struct backup_index {
@@ -85,6 +90,11 @@ struct backup_index {
 	const char *data;
 	uint8_t *verified;	      /* per node: CRC checked; atomics */
 	struct backup_index *retired; /* the one this replaced */
+	/* items by (crc, len), for backup_repo_origin(): built on first use
+	 * under the backup's lock, immutable once origin_built is set */
+	struct origin_ent *origin;
+	size_t norigin;
+	bool origin_built;
 };
 
 struct backup {

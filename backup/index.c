@@ -1065,6 +1065,7 @@ struct backup_index *backup_index_free(struct backup_repo *r,
 
 		cache_unmap(r->cache, &x->map);
 		free(x->verified);
+		free(x->origin);
 		free(x);
 		x = next;
 	}

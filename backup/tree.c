@@ -323,19 +323,62 @@ int backup_node_walk(struct backup *b, const char *path, uint32_t *node,
 	return 0;
 }
 
+static int cmp_origin(const void *a, const void *b)
+{
+	const struct origin_ent *x = a, *y = b;
+
+	if (x->crc != y->crc)
+		return x->crc < y->crc ? -1 : 1;
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+/* The (crc, len) table of x's items, built once. */
+static const struct origin_ent *origin_table(struct backup *b,
+					     struct backup_index *x, size_t *n)
+{
+	pthread_mutex_lock(&b->lock);
+	if (!x->origin_built) {
+		struct origin_ent *v;
+		size_t k = 0;
+		uint32_t i;
+
+		v = malloc((x->hdr->node_count ? x->hdr->node_count : 1) *
+			   sizeof(*v));
+		for (i = 0; v && i < x->hdr->node_count; i++) {
+			const struct idx_node *nd = &x->nodes[i];
+
+			if (nd->type == IDX_ITEM && !(nd->flags & IDX_F_BROKEN))
+				v[k++] = (struct origin_ent){ nd->crc, nd->len,
+							      i };
+		}
+		if (v)
+			qsort(v, k, sizeof(*v), cmp_origin);
+		x->origin = v;
+		x->norigin = v ? k : 0;
+		x->origin_built = true;
+	}
+	pthread_mutex_unlock(&b->lock);
+	*n = x->norigin;
+	return x->origin;
+}
+
 int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
 		       char *name, size_t namesz)
 {
-	uint32_t crc = (uint32_t)crc32(0, data, (uInt)len);
+	struct origin_ent key = { (uint32_t)crc32(0, data, (uInt)len),
+				  (uint32_t)len, 0 };
 	struct backup_info best_in = { 0 };
 	struct backup *best = NULL;
 	size_t slot, n = backup_repo_count(r);
 
+	if (len > UINT32_MAX)
+		return -ENOENT;
 	for (slot = 0; slot < n; slot++) {
 		struct backup *b = backup_repo_slot(r, slot);
+		const struct origin_ent *v, *hit;
 		struct backup_index *x;
 		struct backup_info in;
-		uint32_t i;
+		size_t nv;
 
 		if (!b || backup_gone(b) ||
 		    __atomic_load_n(&b->state, __ATOMIC_ACQUIRE) !=
@@ -345,17 +388,18 @@ int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
 		if (best && in.time <= best_in.time)
 			continue;
 		x = __atomic_load_n(&b->idx, __ATOMIC_ACQUIRE);
-		for (i = 0; i < x->hdr->node_count; i++) {
-			const struct idx_node *nd = &x->nodes[i];
-
-			if (nd->type == IDX_ITEM && nd->len == len &&
-			    nd->crc == crc && !(nd->flags & IDX_F_BROKEN) &&
-			    !memcmp(x->data + nd->off, data, len)) {
+		v = origin_table(b, x, &nv);
+		hit = v ? bsearch(&key, v, nv, sizeof(*v), cmp_origin) : NULL;
+		/* equal (crc, len) neighbours: compare the bytes of each */
+		while (hit && hit > v && !cmp_origin(hit - 1, &key))
+			hit--;
+		for (; hit && hit < v + nv && !cmp_origin(hit, &key); hit++)
+			if (!memcmp(x->data + x->nodes[hit->node].off, data,
+				    len)) {
 				best = b;
 				best_in = in;
 				break;
 			}
-		}
 	}
 	if (!best)
 		return -ENOENT;

@@ -340,6 +340,25 @@ static void test_tree(void)
 	CHECK_EQ_INT(backup_node_walk(b, "nope", &node, &e), -ENOENT);
 	CHECK_EQ_INT(backup_node_walk(b, "backup.yaml/x", &node, &e), -ENOTDIR);
 
+	/* which backup a file's bytes came from */
+	{
+		char origin[256];
+
+		s = slurp(b, "namespaces/shop/secrets/db.yaml", &err);
+		CHECK(s != NULL);
+		if (s) {
+			CHECK_EQ_INT(backup_repo_origin(r, s, strlen(s), origin,
+							sizeof(origin)),
+				     0);
+			CHECK_STREQ(origin, "good");
+			s[0] ^= 1; /* edited: no longer any backup's */
+			CHECK_EQ_INT(backup_repo_origin(r, s, strlen(s), origin,
+							sizeof(origin)),
+				     -ENOENT);
+		}
+		free(s);
+	}
+
 	/* latest skips the newer Failed backup; schedules */
 	CHECK_EQ_INT(backup_repo_latest(r, &slot), 0);
 	CHECK_STREQ(backup_name(backup_repo_slot(r, slot)), "good");
