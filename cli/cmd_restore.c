@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +18,13 @@
 
 static void restore_usage(FILE *f)
 {
-	fputs("Usage: velerofs restore status MOUNTPOINT [JOB]\n"
+	fputs("Usage: velerofs restore status [--json] MOUNTPOINT [JOB]\n"
 	      "       velerofs restore wait [--timeout SECONDS] MOUNTPOINT "
 	      "[JOB]\n"
 	      "\n"
 	      "status  prints the report of JOB (default: every job, oldest\n"
-	      "        first): its source, state and one line per item\n"
+	      "        first): its source, state and one line per item;\n"
+	      "        --json: [{job, state, report}, ...]\n"
 	      "wait    waits until JOB (default: the latest) is done, failed\n"
 	      "        or rejected, prints its report; exit status 0 when\n"
 	      "        done, 1 when failed or rejected or on timeout\n"
@@ -80,11 +83,13 @@ int cmd_restore(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char jobs[4096], path[8192], **names = NULL;
 	const char *verb, *mnt, *job = NULL;
 	double timeout = 600;
+	bool json = false;
 	struct dirent *de;
 	struct sbuf rep;
 	size_t n = 0, i;
@@ -101,6 +106,9 @@ int cmd_restore(int argc, char **argv)
 			return 0;
 		case 't':
 			timeout = strtod(optarg, NULL);
+			break;
+		case 'j':
+			json = true;
 			break;
 		default:
 			restore_usage(stderr);
@@ -186,10 +194,31 @@ int cmd_restore(int argc, char **argv)
 	if (d)
 		closedir(d);
 	qsort(names, n, sizeof(*names), cmp_name);
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", jobs, names[i]);
-		if (read_report(path, &rep) == 0)
-			printf("%s%s", i ? "\n" : "", sbuf_str(&rep));
+	if (json) {
+		json_t *a = json_array();
+		char *text;
+
+		for (i = 0; a && i < n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", jobs, names[i]);
+			if (read_report(path, &rep) < 0)
+				continue;
+			json_array_append_new(
+				a, json_pack("{s:s%, s:s, s:s}", "job",
+					     names[i], strlen(names[i]) - 4,
+					     "state", report_state(&rep),
+					     "report", sbuf_str(&rep)));
+		}
+		text = a ? json_dumps(a, JSON_INDENT(2)) : NULL;
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(a);
+	} else {
+		for (i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", jobs, names[i]);
+			if (read_report(path, &rep) == 0)
+				printf("%s%s", i ? "\n" : "", sbuf_str(&rep));
+		}
 	}
 	ret = 0;
 out:

@@ -2,11 +2,13 @@
  * restore/ (see spool.h; the user's view is DESIGN.md "Restore: the
  * spool").
  *
- *   restore/                 0755, the mounting user's: files and
+ *   restore/                 0700, the mounting user's: files and
  *                            directories copied here keep each item's
  *                            own namespace
  *   restore/namespaces/      0755: namespaces/<target>/... restores the
  *                            items into namespace <target>
+ *   restore/status           0444: a table, one line per job (state,
+ *                            item counts, source)
  *   restore/jobs/            0555: <job-id>.txt, one report per job
  *                            (restore_job_report()), and latest ->
  *                            the newest one
@@ -54,6 +56,7 @@
 #define ID_ROOT 0
 #define ID_JOBS 1
 #define ID_NAMESPACES 2
+#define ID_STATUS 3
 #define ID_FIRST 16 /* also the first readdir offset of a listed child */
 #define REPORT_MAX ((size_t)16 << 20)
 #define SOURCE_MAX 4096
@@ -66,6 +69,7 @@ enum node_kind {
 	N_FILE,	      /* being written */
 	N_JOB,	      /* jobs/<id>.txt */
 	N_LATEST,     /* jobs/latest, one per job it ever named */
+	N_STATUS,     /* restore/status: one line per job */
 };
 
 struct node {
@@ -87,7 +91,8 @@ struct node {
 	unsigned subdirs;      /* linked child directories */
 	struct timespec mtime; /* last change */
 	size_t size;	       /* N_FILE: bytes written (set under io too) */
-	uint64_t hash;	       /* N_JOB: FNV-1a of the report last seen */
+	uint64_t hash;	       /* N_JOB, N_STATUS: FNV-1a of the bytes last
+				* seen */
 
 	/* N_FILE */
 	pthread_mutex_t io;	  /* for the fields below */
@@ -346,6 +351,56 @@ static int job_report(struct spool *s, const char *id, struct sbuf *b)
 	return restore_job_report(s->r, id, b, &st);
 }
 
+/* restore/status: one line per job, oldest first. */
+static int status_table(struct spool *s, struct sbuf *b)
+{
+	struct sbuf rep;
+	char **ids = NULL;
+	size_t n = 0, i;
+	int r;
+
+	sbuf_reset(b);
+	r = restore_job_list(s->r, &ids, &n);
+	if (r < 0)
+		return r;
+	sbuf_init(&rep, REPORT_MAX);
+	r = sbuf_addf(b, "%-32s %-9s %-40s %s\n", "JOB", "STATE", "ITEMS",
+		      "SOURCE");
+	for (i = 0; r >= 0 && i < n; i++) {
+		enum restore_state st;
+		const char *items = "", *src = "", *p;
+		size_t il = 0, sl = 0;
+
+		sbuf_reset(&rep);
+		if (restore_job_report(s->r, ids[i], &rep, &st) < 0)
+			continue;
+		for (p = sbuf_str(&rep); p && *p;
+		     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+			size_t len = strcspn(p, "\n");
+
+			if (!strncmp(p, "items ", 6))
+				items = p + 6, il = len - 6;
+			else if (!strncmp(p, "source ", 7))
+				src = p + 7, sl = len - 7;
+		}
+		r = sbuf_addf(b, "%-32s %-9s %-40.*s %.*s\n", ids[i],
+			      restore_state_name(st), (int)il, items, (int)sl,
+			      src);
+	}
+	sbuf_release(&rep);
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return r < 0 ? r : 0;
+}
+
+/* What a read-only spool file holds now: a job's report or the table. */
+static int node_content(struct spool *s, const struct node *n, struct sbuf *b)
+{
+	return n->kind == N_STATUS ? status_table(s, b) :
+				     job_report(s, n->job_id, b);
+}
+
 /* Notes the report n now has: a new mtime when its bytes changed, so the
  * kernel drops pages it cached of the old one. Called with s->lock. */
 static void job_seen_locked(struct node *n, const struct sbuf *b)
@@ -473,6 +528,10 @@ static void stat_locked(struct spool *s, const struct node *n, struct stat *st)
 	st->st_mtim = st->st_ctim = st->st_atim = n->mtime;
 	switch (n->kind) {
 	case N_ROOT:
+		/* only the owner: the spool writes into a cluster */
+		st->st_mode = S_IFDIR | 0700;
+		st->st_nlink = 2 + n->subdirs;
+		break;
 	case N_NAMESPACES:
 	case N_DIR:
 		st->st_mode = S_IFDIR | 0755;
@@ -488,6 +547,7 @@ static void stat_locked(struct spool *s, const struct node *n, struct stat *st)
 		st->st_size = (off_t)n->size;
 		break;
 	case N_JOB:
+	case N_STATUS:
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
 		st->st_size = (off_t)n->size;
@@ -510,9 +570,9 @@ static int node_stat(struct spool *s, struct node *n, struct stat *st)
 	size_t k = 0;
 	int r = 0;
 
-	if (n->kind == N_JOB) {
+	if (n->kind == N_JOB || n->kind == N_STATUS) {
 		sbuf_init(&b, REPORT_MAX);
-		r = job_report(s, n->job_id, &b);
+		r = node_content(s, n, &b);
 		if (r >= 0) {
 			pthread_mutex_lock(&s->lock);
 			job_seen_locked(n, &b);
@@ -591,7 +651,8 @@ static int may_make_locked(struct node *dir, const char *name, bool directory)
 		return -ENOENT;
 	switch (dir->kind) {
 	case N_ROOT:
-		if (!strcmp(name, "jobs") || !strcmp(name, "namespaces"))
+		if (!strcmp(name, "jobs") || !strcmp(name, "namespaces") ||
+		    !strcmp(name, "status"))
 			return -EEXIST;
 		break;
 	case N_NAMESPACES:
@@ -640,8 +701,10 @@ static int commit_locked(struct spool *s, struct node *n)
 
 int spool_new(struct restore *r, uid_t owner, gid_t group, struct spool **out)
 {
-	static const enum node_kind kinds[] = { N_ROOT, N_JOBS, N_NAMESPACES };
-	static const char *const names[] = { NULL, "jobs", "namespaces" };
+	static const enum node_kind kinds[] = { N_ROOT, N_JOBS, N_NAMESPACES,
+						N_STATUS };
+	static const char *const names[] = { NULL, "jobs", "namespaces",
+					     "status" };
 	struct spool *s = calloc(1, sizeof(*s));
 	size_t i;
 	int ret = 0;
@@ -654,7 +717,7 @@ int spool_new(struct restore *r, uid_t owner, gid_t group, struct spool **out)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_lock(&s->lock);
 	for (i = 0; i < ARRAY_SIZE(kinds) && ret >= 0; i++) {
-		/* ids: ID_ROOT, ID_JOBS, ID_NAMESPACES */
+		/* ids: ID_ROOT, ID_JOBS, ID_NAMESPACES, ID_STATUS */
 		struct node *parent = i == ID_ROOT ? NULL : s->nodes[ID_ROOT];
 		char *name = names[i] ? strdup(names[i]) : NULL;
 		struct node *n =
@@ -1048,7 +1111,7 @@ void spool_open(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 		r = -ENOENT;
 	else if (is_dir(n))
 		r = -EISDIR;
-	else if (n->kind == N_JOB && acc != O_RDONLY)
+	else if ((n->kind == N_JOB || n->kind == N_STATUS) && acc != O_RDONLY)
 		r = -EACCES;
 	else if (n->kind == N_FILE && acc != O_WRONLY)
 		r = -EACCES; /* write-only: the bytes are the engine's */
@@ -1073,7 +1136,7 @@ void spool_read(fuse_req_t req, struct spool *s, fuse_ino_t ino, size_t size,
 	int r;
 
 	(void)fi;
-	if (!n || n->kind != N_JOB) {
+	if (!n || (n->kind != N_JOB && n->kind != N_STATUS)) {
 		fuse_reply_err(req, !n		      ? ENOENT :
 				    is_dir(n)	      ? EISDIR :
 				    n->kind == N_FILE ? EACCES :
@@ -1082,7 +1145,7 @@ void spool_read(fuse_req_t req, struct spool *s, fuse_ino_t ino, size_t size,
 		return;
 	}
 	sbuf_init(&b, REPORT_MAX);
-	r = job_report(s, n->job_id, &b);
+	r = node_content(s, n, &b);
 	if (r >= 0) {
 		pthread_mutex_lock(&s->lock);
 		job_seen_locked(n, &b);
@@ -1196,7 +1259,8 @@ static struct node *remove_child(fuse_req_t req, struct spool *s,
 		*r = -ENOTDIR;
 	else if (!directory && is_dir(n))
 		*r = -EISDIR;
-	else if (n->kind == N_JOBS || n->kind == N_NAMESPACES)
+	else if (n->kind == N_JOBS || n->kind == N_NAMESPACES ||
+		 n->kind == N_STATUS)
 		*r = -EBUSY;
 	else if (n->first)
 		*r = -ENOTEMPTY;

@@ -159,9 +159,9 @@ def test_layout(mount, shop_vault, kube, tmp_path):
     m = restore_mount(mount, shop_vault, kube, tmp_path)
     r = m / "restore"
     assert "restore" in os.listdir(m)
-    assert sorted(os.listdir(r)) == ["jobs", "namespaces"]
+    assert sorted(os.listdir(r)) == ["jobs", "namespaces", "status"]
     st = os.stat(r)
-    assert oct(st.st_mode & 0o7777) == "0o755" and st.st_uid == os.getuid()
+    assert oct(st.st_mode & 0o7777) == "0o700" and st.st_uid == os.getuid()
     assert oct(os.stat(r / "namespaces").st_mode & 0o7777) == "0o755"
     assert oct(os.stat(r / "jobs").st_mode & 0o7777) == "0o555"
     assert os.listdir(r / "jobs") == []  # no latest without a job
@@ -334,7 +334,7 @@ def test_only_owner_writes(mount, shop_vault, kube, tmp_path):
                             "mkdir '%s'" % (m / "restore/namespaces/evil")],
                            capture_output=True, text=True)
         assert r.returncode != 0 and "Permission denied" in r.stderr, r.stderr
-        assert sorted(os.listdir(m / "restore")) == ["jobs", "namespaces"]
+        assert sorted(os.listdir(m / "restore")) == ["jobs", "namespaces", "status"]
         assert os.listdir(m / "restore/namespaces") == []
         assert job_files(m) == []
         # the owner can
@@ -509,3 +509,25 @@ def test_restore_cli_status_and_wait(velerofs, mount, shop_vault, kube, tmp_path
     assert r.returncode == 1 and "rejected" in r.stdout
     r = subprocess.run([str(velerofs), "restore", "status", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 1 and "restore/jobs" in r.stderr
+
+
+def test_status_table(velerofs, mount, shop_vault, kube, tmp_path):
+    """restore/status: one line per job with its state and item counts;
+    `velerofs restore status --json` gives the same as JSON."""
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
+    lines = (m / "restore/status").read_text().splitlines()
+    assert lines[0].split()[:3] == ["JOB", "STATE", "ITEMS"] and len(lines) == 1
+    cp(m / SHOP / "configmaps/api-config.json", m / "restore/")
+    wait_job(m)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: [\n")
+    cp(bad, m / "restore/", check=False)
+    rows = (m / "restore/status").read_text().splitlines()[1:]
+    assert len(rows) == 2
+    assert rows[0].split()[1] == "done" and re.search(r"1: 1 (created|unchanged)", rows[0]) and "api-config.json" in rows[0]
+    assert rows[1].split()[1] == "rejected" and "bad.yaml" in rows[1]
+    r = subprocess.run([str(velerofs), "restore", "status", "--json", str(m)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    jobs = json.loads(r.stdout)
+    assert [j["state"] for j in jobs] == ["done", "rejected"]
+    assert all(j["report"] == read_report(m, j["job"] + ".txt") for j in jobs)
