@@ -287,6 +287,7 @@ struct spool_target {
 	struct kube *kube;
 	struct restore *restore;
 	int lock_fd;
+	const char *off; /* without a spool: why */
 };
 
 /* Connects restore/ to the target cluster, if there is one: a kubeconfig
@@ -303,11 +304,14 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 	int r;
 
 	t->lock_fd = -1;
-	if (o->no_restore)
+	if (o->no_restore) {
+		t->off = "it was mounted with -o no_restore";
 		return 0;
+	}
 	r = kube_open(&ko, &t->kube, &e);
 	if (r == -ENOENT && !o->kubeconfig && !o->context) {
 		log_info("no kubeconfig found: restore/ is not available");
+		t->off = "no kubeconfig was found";
 		return 0;
 	}
 	if (r < 0)
@@ -454,6 +458,7 @@ int cmd_mount(int argc, char **argv)
 	if (r < 0)
 		goto out;
 	cfg.restore = spool.restore;
+	cfg.restore_off = spool.off;
 	cfg.repo = s.repo;
 	cfg.mountpoint = mp;
 	cfg.args = &args;

@@ -39,6 +39,8 @@
 #define INO_BACKUPS 2
 #define INO_SCHEDULES 3
 #define INO_LATEST 4
+/* restore/ when there is no spool: a README saying why */
+#define INO_NOSPOOL_README 7
 #define T_BACKUP 1ull
 #define T_SCHED 2ull
 #define T_HDIR 4ull
@@ -60,6 +62,7 @@ struct fs {
 	char **hist_names;   /* protected by hist_lock */
 	size_t hist_n;	     /* protected by hist_lock */
 	struct spool *spool; /* NULL without a restore target */
+	char *restore_off;   /* then: restore/README, why */
 	double timeout;
 	uid_t uid;
 	gid_t gid;
@@ -151,10 +154,21 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 			st->st_nlink = 1;
 			return 0;
 		}
+		if (ino == INO_NOSPOOL_README) {
+			st->st_mode = S_IFREG | 0444;
+			st->st_size = (off_t)strlen(fs->restore_off);
+			st->st_nlink = 1;
+			return 0;
+		}
+		if (ino == INO_SPOOL_ROOT) {
+			st->st_mode = S_IFDIR | 0555;
+			st->st_nlink = 2;
+			return 0;
+		}
 		if (ino < INO_ROOT || ino > INO_SCHEDULES)
 			return -ENOENT;
 		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = ino == INO_ROOT ? (fs->spool ? 6 : 5) : 2;
+		st->st_nlink = ino == INO_ROOT ? 6 : 2;
 		return 0;
 	case T_BACKUP:
 		b = backup_repo_slot(fs->repo, INO_A(ino));
@@ -251,6 +265,8 @@ static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
 				*out = INO_SCHEDULES;
 			else if (!strcmp(name, "history"))
 				*out = fs->history;
+			else if (!strcmp(name, "restore"))
+				*out = INO_SPOOL_ROOT;
 			else
 				return -ENOENT;
 			return 0;
@@ -263,6 +279,12 @@ static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
 			if (!backup_repo_find(fs->repo, name, &i))
 				return -ENOENT;
 			*out = ino_make(T_BACKUP, i, BACKUP_NODE_ROOT);
+			return 0;
+		}
+		if (parent == INO_SPOOL_ROOT) {
+			if (strcmp(name, "README"))
+				return -ENOENT;
+			*out = INO_NOSPOOL_README;
 			return 0;
 		}
 		if (parent == INO_SCHEDULES) {
@@ -498,6 +520,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		spool_read(req, fs->spool, ino, size, off, fi);
 		return;
 	}
+	if (ino == INO_NOSPOOL_README) {
+		size_t len = strlen(fs->restore_off);
+
+		fuse_reply_buf(req, fs->restore_off + MIN((size_t)off, len),
+			       (size_t)off >= len ? 0 : MIN(size, len - off));
+		return;
+	}
 	if (INO_TYPE(ino) != T_BACKUP ||
 	    !(b = backup_repo_slot(fs->repo, INO_A(ino)))) {
 		fuse_reply_err(req, EISDIR);
@@ -677,10 +706,17 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 						    fs->history,
 						    INO_SPOOL_ROOT };
 
-			if (p > 3 || (p == 3 && !fs->spool))
+			if (p > 3)
 				return -ENOENT;
 			snprintf(name, namesz, "%s", top[p]);
 			*child = tino[p];
+			return 1;
+		}
+		if (ino == INO_SPOOL_ROOT) {
+			if (p > 0)
+				return -ENOENT;
+			snprintf(name, namesz, "README");
+			*child = INO_NOSPOOL_README;
 			return 1;
 		}
 		if (ino == INO_BACKUPS) {
@@ -1093,6 +1129,15 @@ int fs_run(const struct fs_config *cfg)
 		r = spool_new(cfg->restore, fs.uid, fs.gid, &fs.spool);
 		if (r < 0)
 			return r;
+	} else if (asprintf(&fs.restore_off,
+			    "restore/ is not available in this mount: %s.\n"
+			    "Files copied here would be restored into the "
+			    "cluster of a kubeconfig:\n"
+			    "mount with --kubeconfig FILE [--context NAME] "
+			    "(or with $KUBECONFIG or ~/.kube/config set).\n",
+			    cfg->restore_off ? cfg->restore_off :
+					       "no target cluster") < 0) {
+		return -ENOMEM;
 	}
 	fuse_set_log_func(fuse_log_to_ours);
 	se = fuse_session_new(cfg->args, &fs_ops, sizeof(fs_ops), &fs);
@@ -1137,6 +1182,7 @@ int fs_run(const struct fs_config *cfg)
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);
 	spool_free(fs.spool);
+	free(fs.restore_off);
 	hist_cache_clear(&fs);
 	return r < 0 ? r : 0;
 }

@@ -14,6 +14,8 @@ struct restore;
 struct fs_config {
 	struct backup_repo *repo; /* borrowed */
 	struct restore *restore;  /* borrowed; NULL: no restore/ spool */
+	const char *restore_off;  /* without a spool: why, shown in
+				   * restore/README */
 	const char *mountpoint;
 	struct fuse_args *args; /* libfuse's own options; borrowed */
 	/* called once mounted, before serving (may be NULL) */

@@ -77,7 +77,7 @@ def test_walk_whole_tree(mount, vault):
     m = mount(vault)
     tree = walk_files(m)
     names = util.backup_names(vault)
-    assert sorted(os.listdir(m)) == ["backups", "history", "schedules"]
+    assert sorted(os.listdir(m)) == ["backups", "history", "restore", "schedules"]
     assert sorted(os.listdir(m / "backups")) == sorted(names + ["latest"])
     uid, gid = os.getuid(), os.getgid()
     for b in names:
@@ -680,3 +680,16 @@ def test_fixture_reports_a_dead_daemon(velerofs, shop_vault, tmp_path):
     # (under AddressSanitizer the signal is caught and reported instead)
     assert any("status -11" in p or "AddressSanitizer: SEGV" in p for p in m.problems()), m.problems()
     assert not os.path.ismount(m.path)
+
+
+def test_restore_without_a_cluster_explains(mount, shop_vault):
+    """No kubeconfig: restore/ is there, read-only, and says why."""
+    m = mount(shop_vault)
+    assert os.listdir(m / "restore") == ["README"]
+    text = (m / "restore" / "README").read_text()
+    assert "no kubeconfig" in text and "--kubeconfig" in text
+    with pytest.raises(OSError) as ei:
+        (m / "restore" / "web.yaml").write_text("kind: ConfigMap\n")
+    assert ei.value.errno == errno.EROFS
+    m2 = mount(shop_vault, args=["-o", "no_restore"])
+    assert "no_restore" in (m2 / "restore" / "README").read_text()
