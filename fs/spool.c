@@ -1250,7 +1250,7 @@ static struct node *remove_child(fuse_req_t req, struct spool *s,
 	}
 	pthread_mutex_lock(&s->lock);
 	if (dir->kind == N_JOBS)
-		*r = -EPERM; /* jobs stay */
+		*r = -EPERM; /* jobs go by spool_unlink's dismiss() */
 	else if (!is_dir(dir))
 		*r = -ENOTDIR;
 	else if (!(n = child_locked(dir, name)))
@@ -1275,12 +1275,36 @@ static struct node *remove_child(fuse_req_t req, struct spool *s,
 	return n;
 }
 
-/* A file being written is dropped with what it had. */
+/* jobs/<id>.txt: dismisses a finished job (its report goes). */
+static int dismiss(fuse_req_t req, struct spool *s, const char *name)
+{
+	size_t len = strlen(name);
+	char id[256];
+	int r = check_owner(req, s);
+
+	if (r < 0)
+		return r;
+	if (len <= 4 || len - 4 >= sizeof(id) || strcmp(name + len - 4, ".txt"))
+		return -EPERM; /* latest follows the jobs by itself */
+	snprintf(id, sizeof(id), "%.*s", (int)(len - 4), name);
+	return restore_job_dismiss(s->r, id);
+}
+
+/* A file being written is dropped with what it had; a finished job's
+ * report is dismissed. */
 void spool_unlink(fuse_req_t req, struct spool *s, fuse_ino_t parent,
 		  const char *name)
 {
+	struct node *n, *dir = node_get(s, parent);
+	bool jobs = dir && dir->kind == N_JOBS;
 	int r;
-	struct node *n = remove_child(req, s, parent, name, false, &r);
+
+	node_put(s, dir);
+	if (jobs) {
+		fuse_reply_err(req, -dismiss(req, s, name));
+		return;
+	}
+	n = remove_child(req, s, parent, name, false, &r);
 
 	if (n) {
 		pthread_mutex_lock(&n->io);

@@ -911,6 +911,43 @@ int restore_input_commit(struct restore_input *in, char **job_id,
 /* ---- public: jobs -----------------------------------------------------------
  */
 
+int restore_job_dismiss(struct restore *r, const char *id)
+{
+	struct restore_job **pp, *j;
+	char *gone = NULL;
+	int k = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (pp = &r->jobs; (j = *pp); pp = &j->next)
+		if (!strcmp(j->id, id))
+			break;
+	if (!j)
+		k = -ENOENT;
+	else if (!terminal(j->state))
+		k = -EBUSY;
+	else
+		*pp = j->next;
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+	if (k < 0)
+		return k;
+	/* out of the loader's sight first (it skips dot names), then gone:
+	 * a crash in between leaves a directory nobody loads */
+	if (asprintf(&gone, "%s/.dismissed-%s", r->state_dir, j->id) >= 0 &&
+	    rename(j->dir, gone) == 0) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/job.json", gone);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/journal", gone);
+		unlink(path);
+		rmdir(gone);
+	}
+	free(gone);
+	job_free(j);
+	return 0;
+}
+
 int restore_job_list(struct restore *r, char ***ids, size_t *n)
 {
 	char **v;

@@ -104,6 +104,11 @@ int restore_job_list(struct restore *r, char ***ids, size_t *n);
  * message>", "would create ... (dry run)"). -ENOENT for an unknown id. */
 int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 		       enum restore_state *state);
+/* Forgets a finished job (DONE, FAILED or REJECTED): its report goes and
+ * its record is removed from the state directory. -EBUSY while it is
+ * pending or running, -ENOENT for an unknown id. */
+int restore_job_dismiss(struct restore *r, const char *id);
+
 /* Waits until the job is DONE, FAILED or REJECTED, or timeout_ms passes
  * (-ETIMEDOUT). For the CLI and tests. */
 int restore_job_wait(struct restore *r, const char *id, long timeout_ms);

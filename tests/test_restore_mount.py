@@ -11,6 +11,7 @@ A copied file becomes a job at close(); a malformed one makes close() fail.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pathlib
@@ -432,9 +433,15 @@ def test_reports_and_latest(mount, shop_vault, kube, tmp_path):
     assert "state done" in wait_job(m, second)
     assert os.stat(m / "restore/jobs" / first).st_mode & 0o777 == 0o444
     with pytest.raises(OSError):
-        os.unlink(m / "restore/jobs" / first)
-    with pytest.raises(OSError):
         open(m / "restore/jobs" / first, "w")
+    # a finished job is dismissed by removing its report; latest can't be
+    with pytest.raises(OSError) as ei:
+        os.unlink(m / "restore/jobs/latest")
+    assert ei.value.errno == errno.EPERM
+    os.unlink(m / "restore/jobs" / first)
+    assert job_files(m) == [second]
+    assert not any(first[:-4] in d for d in os.listdir(m.state))
+    assert first[:-4] not in (m / "restore/status").read_text()
 
 
 def test_spool_as_a_filesystem(mount, shop_vault, kube, tmp_path):
