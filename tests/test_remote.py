@@ -503,3 +503,35 @@ def mount_fails_with(velerofs, extra, url, env, tmp_path):
     assert not os.path.ismount(mnt)
     assert r.returncode != 0
     return r.stdout + r.stderr
+
+
+# --------------------------------------------------------------------------
+# the real Velero fixtures, and every view, over every backend
+
+FIXTURE = pathlib.Path(__file__).resolve().parent / "fixtures" / "velero-v1.17.2"
+
+
+@pytest.fixture(scope="module")
+def fixture_vaults(minio, azurite):
+    upload_s3(minio, "fixtures", "", FIXTURE)
+    upload_az(azurite, "fixtures", "bsl", FIXTURE)
+    return minio, azurite
+
+
+@pytest.mark.parametrize("backend", ["s3", "azblob"])
+@pytest.mark.parametrize("json_view,args", [(False, []), (False, ["-o", "clean,redact"]),
+                                            (True, ["-o", "redact"])])
+def test_real_velero_and_views_over_remote(mount, fixture_vaults, use_env, backend, json_view, args):
+    """The whole tree (backups/, history/, schedules/) of the real Velero
+    fixture, in each view, is the same from MinIO and Azurite as from disk."""
+    minio, azurite = fixture_vaults
+    if backend == "s3":
+        use_env(s3_env(minio))
+        url = s3_url(minio, bucket="fixtures")
+    else:
+        use_env(az_env(azurite))
+        url = az_url(azurite, "fixtures", "bsl")
+    local = mount(FIXTURE, json=json_view, args=args)
+    remote = mount(url, json=json_view, args=args)
+    assert_same_tree(local, remote)
+    assert (remote / "history" / "namespaces" / "shop").is_dir()
