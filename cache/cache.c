@@ -397,22 +397,32 @@ int cache_list(struct cache *c, cache_list_fn fn, void *userdata)
 	return r;
 }
 
+struct usage {
+	int64_t bytes;
+	uint64_t n;
+};
+
+static int add_usage(const char *path, uint64_t bytes, int64_t used,
+		     void *userdata)
+{
+	struct usage *u = userdata;
+
+	(void)path, (void)used;
+	u->bytes += (int64_t)bytes;
+	u->n++;
+	return 0;
+}
+
 int64_t cache_usage(struct cache *c, uint64_t *nentries)
 {
-	struct entry *v = NULL;
-	int64_t total;
-	size_t n = 0, i;
-	int r;
+	struct usage u = { 0 };
+	int r = cache_list(c, add_usage, &u);
 
-	r = scan(c, &v, &n, &total);
 	if (r < 0)
 		return r;
-	for (i = 0; i < n; i++)
-		free(v[i].path);
-	free(v);
 	if (nentries)
-		*nentries = n;
-	return total;
+		*nentries = u.n;
+	return u.bytes;
 }
 
 int64_t cache_prune(struct cache *c, uint64_t limit)

@@ -659,23 +659,7 @@ int remote_file_value(const char *path, const char *section, const char *key,
 				  strerror(errno));
 	}
 	sbuf_init(&b, CRED_FILE_MAX);
-	for (;;) {
-		char *p = sbuf_reserve(&b, 65536, &r);
-		ssize_t n;
-
-		if (!p)
-			break;
-		n = read(fd, p, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		sbuf_commit(&b, (size_t)n);
-	}
+	r = sbuf_read_fd(&b, fd);
 	close(fd);
 	if (r < 0) {
 		sbuf_release(&b);
