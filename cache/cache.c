@@ -386,7 +386,8 @@ int cache_list(struct cache *c, cache_list_fn fn, void *userdata)
 	r = scan(c, &v, &n, &total);
 	if (r < 0)
 		return r;
-	qsort(v, n, sizeof(*v), cmp_used);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_used);
 	for (i = 0; i < n; i++) {
 		if (r == 0)
 			r = fn(v[i].path, (uint64_t)v[i].size, v[i].used,
@@ -435,7 +436,8 @@ int64_t cache_prune(struct cache *c, uint64_t limit)
 	r = scan(c, &v, &n, &total);
 	if (r < 0)
 		return r;
-	qsort(v, n, sizeof(*v), cmp_used);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_used);
 	for (i = 0; i < n; i++) {
 		struct mapped *m;
 		int busy = 0;

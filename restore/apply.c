@@ -17,18 +17,45 @@
  * first; if it exists carrying this job's velero.io/restore-name, it was
  * created by the request that was cut off, and it is recorded as created.
  *
- * Runs on the worker thread only; the job's items are read without the
- * lock (only this thread changes them) and changed through job.c. */
+ * Parallel where Velero's order allows it: CRDs go one at a time (each
+ * waited on), then the other items go group by group, a group being the
+ * items of one group-resource, applied by up to APPLY_WORKERS threads;
+ * a group starts when the one before it is finished, so namespaces come
+ * before what goes in them, PVs before PVCs, and so on. Types in the
+ * alphabetical middle of the order keep their sequence too: a webhook
+ * configuration or an operator's CR must not race the items after it.
+ *
+ * Threads: restore_apply_job() runs on the worker thread of job.c and
+ * starts the group threads. An item is handled by one thread only, which
+ * reads its state without r->lock (nobody else changes it) and changes it
+ * through job.c. What the threads share is struct run: the namespace
+ * cache (ns_lock) and dry_types (lock); from_ns, provision_pvs and
+ * namespaces are filled before any thread starts and only read after,
+ * with json_object_get() and the like (no reference taken on them, as
+ * jansson's reference counts need not be atomic), except by ns_ensure()
+ * under ns_lock. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/log.h"
+#include "common/macro.h"
 #include "restore/restore_i.h"
 
 #define CRD_GR "customresourcedefinitions.apiextensions.k8s.io"
+
+/* Requests in flight at once within a group. Eight keeps the API
+ * server busy (a create takes it about a millisecond of CPU; the rest of
+ * a request's time is the round trip, TLS and etcd's commit) while
+ * staying far below its --max-mutating-requests-inflight (200) and the
+ * few seats API Priority and Fairness gives one user's flow, so a busy
+ * cluster answers 429 (which kube_request waits out) rather than queueing
+ * us for long; it also fits kube's pool of 16 curl handles, so every
+ * thread keeps its connection. */
+#define APPLY_WORKERS 8
 
 struct ns_state {
 	char *name;
@@ -39,13 +66,23 @@ struct ns_state {
 struct run {
 	struct restore *r;
 	struct restore_job *j;
+	/* filled before the group threads start, read-only after */
 	json_t *from_ns;       /* original namespaces (a set) */
 	json_t *provision_pvs; /* PVs with reclaim policy Delete */
-	json_t *namespaces;    /* backed-up Namespace objects by name */
-	json_t *dry_types;     /* "group/Kind" of CRDs only dry-created */
-	struct ns_state *ns;
-	size_t n_ns;
+	json_t *namespaces;    /* backed-up Namespace objects by name; its
+				* values' references are taken and dropped
+				* under ns_lock only */
 	char restore_label[RESTORE_LABEL_MAX + 1];
+
+	pthread_mutex_t lock;
+	json_t *dry_types; /* "group/Kind" of CRDs only dry-created;
+			    * protected by lock */
+
+	/* held across a namespace's lookup and creation, so that one
+	 * request makes it and the other threads wait for its result */
+	pthread_mutex_t ns_lock;
+	struct ns_state *ns; /* protected by ns_lock */
+	size_t n_ns;	     /* protected by ns_lock */
 };
 
 static long long now_ms(void)
@@ -135,9 +172,9 @@ static json_t *ns_source(struct run *x, const char *name)
 /* Velero's EnsureNamespaceExistsAndIsReady without the wait for a
  * terminating namespace. Returns the state (1 exists/created, 2 dry) or
  * -errno with *msg (static or owned by the cache). created says whether
- * this call made it. */
-static int ns_ensure(struct run *x, const char *name, bool *created,
-		     const char **msg)
+ * this call made it. Called with x->ns_lock held. */
+static int ns_ensure_locked(struct run *x, const char *name, bool *created,
+			    const char **msg)
 {
 	struct kube *k = x->r->o.kube;
 	struct kube_resource res = { .group = (char *)"",
@@ -201,6 +238,17 @@ out:
 	return s->state;
 }
 
+static int ns_ensure(struct run *x, const char *name, bool *created,
+		     const char **msg)
+{
+	int r;
+
+	pthread_mutex_lock(&x->ns_lock);
+	r = ns_ensure_locked(x, name, created, msg);
+	pthread_mutex_unlock(&x->ns_lock);
+	return r;
+}
+
 static void ns_note(struct run *x, const char *name, bool created, int st)
 {
 	char *n;
@@ -217,6 +265,16 @@ static void ns_note(struct run *x, const char *name, bool created, int st)
 }
 
 /* ---- types --------------------------------------------------------------- */
+
+static bool dry_type(struct run *x, const char *key)
+{
+	bool found;
+
+	pthread_mutex_lock(&x->lock);
+	found = json_object_get(x->dry_types, key) != NULL;
+	pthread_mutex_unlock(&x->lock);
+	return found;
+}
 
 /* Resolves obj's type, waiting while it is not served. Returns 0, 1 when
  * a dry run will never see the type (its CRD was only dry-created),
@@ -238,7 +296,7 @@ static int resolve_wait(struct run *x, json_t *obj, struct kube_resource *res,
 
 		if (r != -ENOENT)
 			return r;
-		if (json_object_get(x->dry_types, key))
+		if (dry_type(x, key))
 			return 1;
 		if (now_ms() >= deadline)
 			return verror_set(e, -ENOENT,
@@ -593,8 +651,10 @@ static void apply_item(struct run *x, size_t i)
 
 				snprintf(key, sizeof(key), "%s/%s", g ?: "",
 					 kd ?: "");
+				pthread_mutex_lock(&x->lock);
 				json_object_set_new(x->dry_types, key,
 						    json_true());
+				pthread_mutex_unlock(&x->lock);
 			} else if (crd_wait(x, name, &e) < 0) {
 				restore_job_note(x->r, x->j, e.msg);
 			}
@@ -682,6 +742,62 @@ static void run_prepare(struct run *x)
 	}
 }
 
+/* ---- groups ----------------------------------------------------------------
+ */
+
+/* Items order[0..n) of one group-resource, handed out one at a time. */
+struct group {
+	struct run *x;
+	const struct restore_order_item *order;
+	size_t n;
+	size_t next; /* protected by x->lock */
+};
+
+static void apply_one(struct run *x, const struct restore_order_item *o)
+{
+	if (done_state(x->j->items[o->index].state))
+		return;
+	if (!strcmp(o->gr, "namespaces"))
+		apply_namespace(x, o->index);
+	else
+		apply_item(x, o->index);
+}
+
+static void *group_worker(void *arg)
+{
+	struct group *g = arg;
+
+	for (;;) {
+		size_t k;
+
+		pthread_mutex_lock(&g->x->lock);
+		k = g->next < g->n ? g->next++ : g->n;
+		pthread_mutex_unlock(&g->x->lock);
+		if (k == g->n || restore_stopping(g->x->r))
+			return NULL;
+		apply_one(g->x, &g->order[k]);
+	}
+}
+
+/* Applies one group with up to APPLY_WORKERS threads, this one among
+ * them, and returns when all of it is done (or stop was asked and the
+ * requests under way have ended). A thread that cannot be started only
+ * means fewer of them. */
+static void apply_group(struct run *x, const struct restore_order_item *order,
+			size_t n)
+{
+	struct group g = { .x = x, .order = order, .n = n };
+	pthread_t t[APPLY_WORKERS - 1];
+	size_t nt = 0, want = MIN(n, (size_t)APPLY_WORKERS);
+
+	while (nt + 1 < want &&
+	       pthread_create(&t[nt], NULL, group_worker, &g) == 0)
+		nt++;
+	group_worker(&g);
+	while (nt)
+		pthread_join(t[--nt], NULL);
+}
+
 void restore_apply_job(struct restore *r, struct restore_job *j)
 {
 	struct run x = { .r = r, .j = j };
@@ -692,6 +808,8 @@ void restore_apply_job(struct restore *r, struct restore_job *j)
 	x.provision_pvs = json_array();
 	x.namespaces = json_object();
 	x.dry_types = json_object();
+	pthread_mutex_init(&x.lock, NULL);
+	pthread_mutex_init(&x.ns_lock, NULL);
 	restore_valid_label(j->id, x.restore_label, sizeof(x.restore_label));
 	restore_job_set_state(r, j, RESTORE_RUNNING);
 	if (!r->o.kube) {
@@ -757,15 +875,13 @@ void restore_apply_job(struct restore *r, struct restore_job *j)
 			m++;
 		}
 		restore_order_sort(order, m);
-		for (size_t k = 0; k < m && !restore_stopping(r); k++) {
-			size_t i = order[k].index;
-
-			if (done_state(j->items[i].state))
-				continue;
-			if (!strcmp(order[k].gr, "namespaces"))
-				apply_namespace(&x, i);
-			else
-				apply_item(&x, i);
+		for (size_t k = 0, end; k < m && !restore_stopping(r);
+		     k = end) {
+			for (end = k + 1;
+			     end < m && !strcmp(order[end].gr, order[k].gr);
+			     end++)
+				;
+			apply_group(&x, order + k, end - k);
 		}
 		free(grs);
 	}
@@ -795,4 +911,6 @@ end:
 	json_decref(x.provision_pvs);
 	json_decref(x.namespaces);
 	json_decref(x.dry_types);
+	pthread_mutex_destroy(&x.lock);
+	pthread_mutex_destroy(&x.ns_lock);
 }

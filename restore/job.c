@@ -15,7 +15,8 @@
  * Loading replays the journal; an item left "inflight" is checked against
  * the cluster by apply.c before anything is sent again.
  *
- * One worker thread applies the jobs, oldest first, one at a time. The
+ * One worker thread applies the jobs, oldest first, one at a time (apply.c
+ * spreads a job's items over a few threads of its own). The
  * kubeconfig's credentials are never written here: job records hold only
  * objects from the input and the API server's messages. */
 #include <dirent.h>
@@ -148,34 +149,45 @@ static int read_file(const char *path, size_t max, char **out, size_t *len)
 	return *out ? 0 : -ENOMEM;
 }
 
+/* Appends one line. Called by apply.c's threads at once: O_APPEND makes
+ * each line's write() land whole at the end, and the descriptor, opened
+ * on first use, is published with a compare-and-swap (the loser closes
+ * its own). */
 static int journal_append(struct restore_job *j, json_t *line)
 {
 	char *s = json_dumps(line, JSON_COMPACT);
 	size_t n, off = 0;
-	int r = 0;
+	int r = 0, fd;
 
 	if (!s)
 		return -ENOMEM;
-	if (j->journal_fd < 0) {
+	fd = __atomic_load_n(&j->journal_fd, __ATOMIC_ACQUIRE);
+	if (fd < 0) {
+		int none = -1;
 		char *p;
 
 		if (asprintf(&p, "%s/journal", j->dir) < 0) {
 			free(s);
 			return -ENOMEM;
 		}
-		j->journal_fd = open(
-			p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		free(p);
-		if (j->journal_fd < 0) {
+		if (fd < 0) {
 			r = -errno;
 			free(s);
 			return r;
+		}
+		if (!__atomic_compare_exchange_n(&j->journal_fd, &none, fd,
+						 false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE)) {
+			close(fd);
+			fd = none;
 		}
 	}
 	n = strlen(s);
 	s[n++] = '\n'; /* json_dumps left room: the NUL */
 	while (off < n) {
-		ssize_t w = write(j->journal_fd, s + off, n - off);
+		ssize_t w = write(fd, s + off, n - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -185,7 +197,7 @@ static int journal_append(struct restore_job *j, json_t *line)
 		}
 		off += w;
 	}
-	if (r == 0 && fdatasync(j->journal_fd) < 0)
+	if (r == 0 && fdatasync(fd) < 0)
 		r = -errno;
 	free(s);
 	if (r < 0)

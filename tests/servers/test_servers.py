@@ -85,13 +85,15 @@ def test_kube_kubeconfig_contexts(kube):
 # ------------------------------------------------------------------------------ MinIO
 
 def test_minio_put_get_list(minio):
+    # a bucket of its own: the servers are shared by the whole session
+    minio.make_bucket("smoke")
     key = "backups/b1/velero-backup.json"
-    minio.put("velero", key, b'{"kind":"Backup"}')
-    assert minio.get("velero", key) == b'{"kind":"Backup"}'
+    minio.put("smoke", key, b'{"kind":"Backup"}')
+    assert minio.get("smoke", key) == b'{"kind":"Backup"}'
     for i in range(5):
-        minio.put("velero", f"smoke/page/{i}", str(i).encode())
-    assert minio.list_keys("velero", "smoke/page/", max_keys=2) == [f"smoke/page/{i}" for i in range(5)]
-    assert key in minio.list_keys("velero")
+        minio.put("smoke", f"smoke/page/{i}", str(i).encode())
+    assert minio.list_keys("smoke", "smoke/page/", max_keys=2) == [f"smoke/page/{i}" for i in range(5)]
+    assert key in minio.list_keys("smoke")
 
 
 def test_minio_rejects_bad_credentials(minio):
@@ -106,10 +108,11 @@ def test_minio_rejects_bad_credentials(minio):
 
 @pytest.mark.parametrize("account", [harness.DEV_ACCOUNT, harness.Azurite.extra_account])
 def test_azurite_put_get_blob(azurite, account):
-    azurite.create_container(account, "velero")
-    azurite.put_blob(account, "velero", "backups/b1/velero-backup.json", b"{}")
-    assert azurite.get_blob(account, "velero", "backups/b1/velero-backup.json") == b"{}"
-    st, _, body = azurite.request("GET", account, "/velero",
+    # a container of its own: the servers are shared by the whole session
+    azurite.create_container(account, "smoke")
+    azurite.put_blob(account, "smoke", "backups/b1/velero-backup.json", b"{}")
+    assert azurite.get_blob(account, "smoke", "backups/b1/velero-backup.json") == b"{}"
+    st, _, body = azurite.request("GET", account, "/smoke",
                                   query={"restype": "container", "comp": "list", "prefix": "backups/"})
     assert st == 200 and b"<Name>backups/b1/velero-backup.json</Name>" in body
 

@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""Restore throughput: velerofs against `kubectl apply`, same files, same run.
+
+Starts etcd and a kube-apiserver (tests/servers/harness.py), generates N
+mixed items (ConfigMaps, Secrets, Services, Deployments, ServiceAccounts,
+Roles, RoleBindings, and the Namespaces they live in, spread over several
+namespaces, with realistic sizes) as plain manifests, and restores the same
+set several times, each time into fresh namespaces, with:
+
+  probe      build/restore/restore-probe with one file holding every item
+             (one job: the engine alone, no FUSE)
+  mount-1    a real mount (velerofs mount -f --kubeconfig ... shop-vault),
+             the same single file copied into MNT/restore/
+  mount-dir  the same mount, `cp -r` of the directory of one file per item
+             into MNT/restore/ (one job per file)
+  kubectl    kubectl apply -R -f DIR (the directory of one file per item)
+
+Every run is checked afterwards: all N objects must be in the API server.
+Time runs from the command's start to the last item applied (for a mount:
+until restore/status shows every job finished); the mount's start is not
+counted. Prints items/s per run, the median per tool, and each tool's
+ratio to kubectl.
+
+    python3 bench/restore_throughput.py                       # 1,000 items, 3 reps
+    python3 bench/restore_throughput.py --items 10000 --reps 1
+    python3 bench/restore_throughput.py --baseline build-seq  # also another build
+
+--build (default $VELEROFS_BUILD or build/) names the build under test;
+--baseline another build (e.g. one of the sequential engine) run the same
+way in the same run, labelled with --baseline-name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import pathlib
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from servers.harness import Etcd, KubeApiserver, binary  # noqa: E402
+import util  # noqa: E402
+
+FINAL_RE = re.compile(r"^(\S+)\s+(done|failed|rejected)\b", re.M)
+
+# share of each kind among the non-Namespace items
+MIX = [
+    ("ConfigMap", 0.25),
+    ("Secret", 0.20),
+    ("Service", 0.15),
+    ("Deployment", 0.15),
+    ("ServiceAccount", 0.10),
+    ("Role", 0.075),
+    ("RoleBinding", 0.075),
+]
+
+PLURAL = {
+    "ConfigMap": ("/api/v1", "configmaps"),
+    "Secret": ("/api/v1", "secrets"),
+    "Service": ("/api/v1", "services"),
+    "Deployment": ("/apis/apps/v1", "deployments"),
+    "ServiceAccount": ("/api/v1", "serviceaccounts"),
+    "Role": ("/apis/rbac.authorization.k8s.io/v1", "roles"),
+    "RoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings"),
+}
+
+
+# ---- the items ----------------------------------------------------------------
+
+def words(rng, n):
+    vocab = ("alpha beta gamma delta shop cart web api worker cache queue "
+             "orders payments users search index timeout retries enabled "
+             "region zone replica primary secondary").split()
+    return " ".join(rng.choice(vocab) for _ in range(n))
+
+
+def meta(name, ns, app, rng):
+    return {
+        "name": name, "namespace": ns,
+        "labels": {"app": app, "tier": rng.choice(["frontend", "backend", "data"]),
+                   "app.kubernetes.io/part-of": "shop"},
+        "annotations": {"team": "shop", "owner": "platform@example.com"},
+    }
+
+
+def make_item(kind, ns, idx, rng):
+    app = "app-%02d" % (idx % 40)
+    name = "b-%s-%05d" % (kind.lower(), idx)
+    m = meta(name, ns, app, rng)
+    if kind == "ConfigMap":
+        # 0.5-4 KiB of config, as application settings are
+        data = {"application.properties": "\n".join(
+            "%s.%s=%s" % (app, "key%d" % k, words(rng, 6)) for k in range(rng.randint(8, 60)))}
+        data["LOG_LEVEL"] = rng.choice(["info", "debug", "warn"])
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": m, "data": data}
+    if kind == "Secret":
+        data = {k: base64.b64encode(os.urandom(rng.randint(16, 700))).decode()
+                for k in ("username", "password", "tls.key")[:rng.randint(1, 3)]}
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": m, "type": "Opaque",
+                "data": data}
+    if kind == "Service":
+        return {"apiVersion": "v1", "kind": "Service", "metadata": m, "spec": {
+            "type": "ClusterIP", "selector": {"app": app},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"},
+                      {"name": "metrics", "port": 9090, "targetPort": 9090,
+                       "protocol": "TCP"}]}}
+    if kind == "Deployment":
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": m, "spec": {
+            "replicas": rng.randint(1, 5),
+            "selector": {"matchLabels": {"app": app, "d": name}},
+            "strategy": {"type": "RollingUpdate",
+                         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "template": {
+                "metadata": {"labels": {"app": app, "d": name},
+                             "annotations": {"prometheus.io/scrape": "true"}},
+                "spec": {
+                    "serviceAccountName": "default",
+                    "containers": [{
+                        "name": "main",
+                        "image": "registry.example.com/shop/%s:1.%d.%d" % (app, idx % 9, idx % 17),
+                        "args": ["--port=8080", "--log-level=info"],
+                        "ports": [{"containerPort": 8080, "name": "http"},
+                                  {"containerPort": 9090, "name": "metrics"}],
+                        "env": [{"name": "ENV_%d" % k, "value": words(rng, 3)}
+                                for k in range(rng.randint(3, 12))],
+                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                      "limits": {"cpu": "1", "memory": "512Mi"}},
+                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
+                                           "periodSeconds": 10},
+                        "volumeMounts": [{"name": "config", "mountPath": "/etc/app"}],
+                    }],
+                    "volumes": [{"name": "config", "configMap": {"name": "b-configmap-00000"}}],
+                }}}}
+    if kind == "ServiceAccount":
+        return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": m}
+    if kind == "Role":
+        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": m,
+                "rules": [{"apiGroups": [""], "resources": ["configmaps", "secrets"],
+                           "verbs": ["get", "list", "watch"]},
+                          {"apiGroups": ["apps"], "resources": ["deployments"],
+                           "verbs": ["get", "list"]}]}
+    if kind == "RoleBinding":
+        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": m,
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                            "name": "b-role-%05d" % idx},
+                "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]}
+    raise ValueError(kind)
+
+
+def item_set(n, n_ns, seed=1):
+    """n objects in all: n_ns Namespaces and n - n_ns others, with ns
+    placeholders "@k" filled in per run. Deterministic."""
+    rng = random.Random(seed)
+    rest = n - n_ns
+    kinds = []
+    for kind, share in MIX:
+        kinds += [kind] * int(round(rest * share))
+    kinds = (kinds + [MIX[0][0]] * rest)[:rest]
+    rng.shuffle(kinds)
+    items = [{"apiVersion": "v1", "kind": "Namespace",
+              "metadata": {"name": "@%d" % k, "labels": {"purpose": "bench"}}}
+             for k in range(n_ns)]
+    for idx, kind in enumerate(kinds):
+        items.append(make_item(kind, "@%d" % (idx % n_ns), idx, rng))
+    return items
+
+
+def with_namespaces(items, prefix):
+    out = json.loads(json.dumps(items))
+    for o in out:
+        md = o["metadata"]
+        if o["kind"] == "Namespace":
+            md["name"] = prefix + md["name"][1:]
+        else:
+            md["namespace"] = prefix + md["namespace"][1:]
+        for s in o.get("subjects", []):
+            s["namespace"] = prefix + s["namespace"][1:]
+    return out
+
+
+def write_dir(items, d):
+    """One file per item; Namespaces in 00-namespaces/ (kubectl walks the
+    tree in lexical order), the rest under <ns>/."""
+    d.mkdir(parents=True)
+    (d / "00-namespaces").mkdir()
+    for o in items:
+        md = o["metadata"]
+        if o["kind"] == "Namespace":
+            p = d / "00-namespaces" / (md["name"] + ".json")
+        else:
+            sub = d / md["namespace"]
+            sub.mkdir(exist_ok=True)
+            p = sub / ("%s-%s.json" % (o["kind"].lower(), md["name"]))
+        p.write_text(json.dumps(o, indent=2))
+    return d
+
+
+def write_list(items, p):
+    p.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    return p
+
+
+# ---- checks -------------------------------------------------------------------
+
+def count_present(kube, items):
+    """How many of items the API server holds."""
+    have = set()
+    nss = sorted({o["metadata"]["name"] for o in items if o["kind"] == "Namespace"})
+    st, body = kube.request("GET", "/api/v1/namespaces")
+    names = {i["metadata"]["name"] for i in body["items"]} if st == 200 else set()
+    have.update(("Namespace", "", n) for n in nss if n in names)
+    for kind, (base, plural) in PLURAL.items():
+        for ns in nss:
+            st, body = kube.request("GET", "%s/namespaces/%s/%s" % (base, ns, plural))
+            if st == 200:
+                have.update((kind, ns, i["metadata"]["name"]) for i in body["items"])
+    want = {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+            for o in items}
+    return len(want & have)
+
+
+# ---- the tools ----------------------------------------------------------------
+
+def run_kubectl(kube, items, work):
+    d = write_dir(items, work / "dir")
+    t0 = time.monotonic()
+    r = subprocess.run([str(binary("kubectl")), "--kubeconfig=%s" % kube.kubeconfig,
+                        "--context=admin", "apply", "-R", "-f", str(d)],
+                       capture_output=True, text=True, env={**os.environ, "HOME": str(work)},
+                       timeout=3600)
+    dt = time.monotonic() - t0
+    if r.returncode != 0:
+        raise RuntimeError("kubectl apply: %s" % r.stderr[-2000:])
+    return dt
+
+
+def run_probe(build, kube, items, work):
+    f = write_list(items, work / "all.json")
+    argv = [str(build / "restore" / "restore-probe"), "--kubeconfig", str(kube.kubeconfig),
+            "--state", str(work / "state"), str(f)]
+    t0 = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=3600)
+    dt = time.monotonic() - t0
+    if r.returncode != 0 or "state done" not in r.stdout:
+        raise RuntimeError("restore-probe exit %d:\n%s\n%s"
+                           % (r.returncode, r.stdout[-3000:], r.stderr[-2000:]))
+    return dt
+
+
+def read_status(mnt):
+    fd = os.open(mnt / "restore" / "status", os.O_RDONLY)
+    try:
+        out = b""
+        while True:
+            b = os.read(fd, 1 << 20)
+            if not b:
+                return out.decode(errors="replace")
+            out += b
+    finally:
+        os.close(fd)
+
+
+class MountRun:
+    """A velerofs mount of shop-vault restoring into kube."""
+
+    def __init__(self, build, kube, work):
+        self.m = util.Mount(build / "velerofs", str(util.SHOP_VAULT), work / "mnt",
+                            work / "cache", json_view=True, stderr_dir=work,
+                            args=["--kubeconfig", str(kube.kubeconfig),
+                                  "--restore-state", str(work / "state")])
+        self.m.start()
+
+    def close(self):
+        self.m.stop()
+        bad = self.m.problems()
+        if bad:
+            print("velerofs wrote to stderr:\n" + "\n".join(bad[:10]), file=sys.stderr)
+
+    def wait_jobs(self, n, timeout=3600):
+        deadline = time.monotonic() + timeout
+        while True:
+            text = read_status(self.m.path)
+            done = FINAL_RE.findall(text)
+            if len(done) >= n:
+                bad = [j for j, s in done if s != "done"]
+                if bad:
+                    report = (self.m.path / "restore" / "jobs" / (bad[0] + ".txt")).read_text()
+                    lines = [ln for ln in report.splitlines() if ln.startswith("failed")]
+                    raise RuntimeError("jobs not done: %s\n%s" % (bad[:5], "\n".join(lines[:20])))
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("mount: %d of %d jobs finished" % (len(done), n))
+            time.sleep(0.02)
+
+    def copy(self, src, n_jobs, before):
+        t0 = time.monotonic()
+        r = subprocess.run(["cp", "-r", str(src), str(self.m.path / "restore") + "/"],
+                           capture_output=True, text=True, timeout=3600)
+        if r.returncode != 0:
+            raise RuntimeError("cp: %s" % r.stderr[-2000:])
+        self.wait_jobs(before + n_jobs)
+        return time.monotonic() - t0
+
+
+# ---- main ---------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--items", type=int, default=1000)
+    ap.add_argument("--namespaces", type=int, default=0,
+                    help="default: one per 100 items, at least 4")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--build", default=os.environ.get("VELEROFS_BUILD") or str(REPO / "build"))
+    ap.add_argument("--baseline", help="another build dir, run the same way")
+    ap.add_argument("--baseline-name", default="sequential")
+    ap.add_argument("--name", default="velerofs")
+    ap.add_argument("--tools", default="probe,mount-1,mount-dir,kubectl",
+                    help="comma-separated subset of probe,mount-1,mount-dir,kubectl")
+    args = ap.parse_args()
+
+    n_ns = args.namespaces or max(4, args.items // 100)
+    tools = args.tools.split(",")
+    builds = [(args.name, pathlib.Path(args.build).resolve())]
+    if args.baseline:
+        builds.append((args.baseline_name, pathlib.Path(args.baseline).resolve()))
+    base_items = item_set(args.items, n_ns)
+    size = sum(len(json.dumps(o)) for o in base_items)
+    print("%d items (%d namespaces, %s), %.0f KiB of JSON, %d reps"
+          % (args.items, n_ns, ", ".join("%d %s" % (sum(o["kind"] == k for o in base_items), k)
+                                          for k in ["Namespace"] + [k for k, _ in MIX]),
+             size / 1024, args.reps), flush=True)
+
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="velerofs-bench-") as tmp, \
+            Etcd() as etcd, \
+            KubeApiserver(etcd, extra_args=[
+                # every run adds Services in fresh namespaces and nothing
+                # deletes them (no controllers): the harness's /24 fills up
+                "--service-cluster-ip-range=10.96.0.0/16"]) as kube:
+        tmp = pathlib.Path(tmp)
+        mounts = {}
+        try:
+            if any(t.startswith("mount") for t in tools):
+                for name, b in builds:
+                    mounts[name] = MountRun(b, kube, tmp / ("mount-" + name))
+            jobs_seen = {name: 0 for name, _ in builds}
+            serial = 0
+            for rep in range(args.reps):
+                plan = []
+                for t in tools:
+                    if t == "kubectl":
+                        plan.append(("kubectl apply -f DIR", t, None))
+                    else:
+                        for name, b in builds:
+                            plan.append(("%s %s" % (name, t), t, (name, b)))
+                random.Random(rep).shuffle(plan)  # no tool always goes first
+                for label, tool, bb in plan:
+                    serial += 1
+                    prefix = "r%d-%d" % (rep, serial)
+                    items = with_namespaces(base_items, prefix + "-ns")
+                    work = tmp / prefix
+                    work.mkdir()
+                    if tool == "kubectl":
+                        dt = run_kubectl(kube, items, work)
+                    elif tool == "probe":
+                        dt = run_probe(bb[1], kube, items, work)
+                    elif tool == "mount-1":
+                        f = write_list(items, work / ("%s.json" % prefix))
+                        dt = mounts[bb[0]].copy(f, 1, jobs_seen[bb[0]])
+                        jobs_seen[bb[0]] += 1
+                    elif tool == "mount-dir":
+                        d = write_dir(items, work / prefix)
+                        dt = mounts[bb[0]].copy(d, len(items), jobs_seen[bb[0]])
+                        jobs_seen[bb[0]] += len(items)
+                    else:
+                        raise SystemExit("unknown tool %s" % tool)
+                    got = count_present(kube, items)
+                    if got != len(items):
+                        raise RuntimeError("%s: %d of %d items in the API server"
+                                           % (label, got, len(items)))
+                    rate = len(items) / dt
+                    results.setdefault(label, []).append(rate)
+                    print("rep %d  %-32s %7.2f s  %8.1f items/s" % (rep + 1, label, dt, rate),
+                          flush=True)
+        finally:
+            for m in mounts.values():
+                m.close()
+
+    ref = statistics.median(results["kubectl apply -f DIR"]) if "kubectl apply -f DIR" in results else None
+    print("\n%d items, median of %d reps" % (args.items, args.reps))
+    print("%-32s %10s %10s %10s %8s" % ("tool", "median/s", "min/s", "max/s", "x kubectl"))
+    for label, rates in results.items():
+        med = statistics.median(rates)
+        print("%-32s %10.1f %10.1f %10.1f %8s" % (
+            label, med, min(rates), max(rates), "%.2f" % (med / ref) if ref else "-"))
+
+
+if __name__ == "__main__":
+    main()
