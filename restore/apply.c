@@ -852,7 +852,10 @@ void restore_apply_job(struct restore *r, struct restore_job *j)
 
 		if (!grs)
 			goto end;
-		kube_invalidate_discovery(r->o.kube);
+		/* only after CRDs: a discovery costs a dozen requests, and
+		 * a job of one item (a file copied in) should not pay it */
+		if (n)
+			kube_invalidate_discovery(r->o.kube);
 		for (size_t i = 0; i < j->n_items; i++) {
 			json_t *o = j->items[i].obj;
 			const char *av = str(o, "apiVersion", NULL);

@@ -548,7 +548,15 @@ class Minio(Server):
         return status, body
 
     def make_bucket(self, bucket: str):
-        status, body = self.s3("PUT", f"/{bucket}", check=False)
+        # MinIO answers its health check a moment before it serves requests
+        # ("XMinioServerNotInitialized", 503): wait for it, a few seconds at most
+        deadline = time.monotonic() + 20
+        while True:
+            status, body = self.s3("PUT", f"/{bucket}", check=False)
+            if status == 503 and b"XMinioServerNotInitialized" in body and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            break
         if status >= 300 and b"BucketAlreadyOwnedByYou" not in body:
             raise ServerError(f"create bucket {bucket}: HTTP {status}: {body[:300]!r}")
 
