@@ -6,29 +6,34 @@
 #include "cli/cli.h"
 #include "common/log.h"
 
+/* clang-format off */
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: velerofs COMMAND [OPTIONS] ...\n"
-		   "\n"
-		   "Browse Velero backups as files.\n"
-		   "\n"
-		   "Commands:\n"
-		   "  mount VAULT MOUNTPOINT   mount the backups of VAULT\n"
-		   "  umount MOUNTPOINT        unmount\n"
-		   "  ls VAULT [PATH]          list PATH of the tree without "
-		   "mounting\n"
-		   "  cat VAULT PATH           print a file of the tree "
-		   "without mounting\n"
-		   "  cache du|ls|prune        inspect or trim the cache\n"
-		   "\n"
-		   "VAULT is a backup storage location: a directory (/srv/bsl "
-		   "or\n"
-		   "file:///srv/bsl) laid out as Velero writes it.\n"
-		   "\n"
-		   "  -h, --help      show this help (`velerofs COMMAND "
-		   "--help` for a command)\n"
-		   "  -V, --version   show the version\n");
+	fputs("Usage: velerofs COMMAND [OPTIONS] ...\n"
+	      "\n"
+	      "Browse, search and restore Velero backups as files.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  mount VAULT MOUNTPOINT      mount the backups of VAULT\n"
+	      "  umount MOUNTPOINT           unmount\n"
+	      "  ls VAULT [PATH]             list PATH of the tree without mounting\n"
+	      "  cat VAULT PATH              print a file of the tree without mounting\n"
+	      "  find [FILTERS] VAULT        items matching kind, namespace, name,\n"
+	      "                              label, image, across backups\n"
+	      "  diff VAULT A B [PATH]       what changed between two backups\n"
+	      "  restore status|wait MOUNTPOINT [JOB]\n"
+	      "                              the restore jobs of a mount\n"
+	      "  cache ls|du|prune           inspect or trim the cache\n"
+	      "\n"
+	      "VAULT is a backup storage location: a directory laid out as\n"
+	      "Velero writes it (/srv/bsl or file:///srv/bsl), s3://bucket/prefix\n"
+	      "or azblob://account/container/prefix.\n"
+	      "\n"
+	      "  -h, --help      show this help (`velerofs COMMAND --help` for one)\n"
+	      "  -V, --version   show the version\n",
+	      f);
 }
+/* clang-format on */
 
 int main(int argc, char **argv)
 {
