@@ -186,32 +186,34 @@ static int list_node(struct backup *b, uint32_t dir, bool lng)
 	return 0;
 }
 
+/* clang-format off */
 static void browse_usage(FILE *f, const char *cmd)
 {
+	static const char common[] =
+		"  --json            the JSON view (items as <name>.json)\n"
+		"  --clean, --keep-status, --redact\n"
+		"                    the views of `mount -o clean,keep_status,redact`\n"
+		"  --credentials FILE  the vault's credentials file\n"
+		"  --cache DIR       cache directory\n";
+
 	if (!strcmp(cmd, "ls"))
-		fprintf(f, "Usage: velerofs ls [-l] [--json] [--cache DIR] "
-			   "VAULT [PATH]\n"
-			   "\n"
-			   "Lists PATH (default: the top) of the tree a mount "
-			   "of VAULT\n"
-			   "shows, e.g. backups/latest/namespaces/shop, "
-			   "without mounting.\n"
-			   "  -l           long listing: mode, size, time\n"
-			   "  --json       the JSON view (items as "
-			   "<name>.json)\n"
-			   "  --cache DIR  cache directory\n");
+		fprintf(f,
+			"Usage: velerofs ls [-l] [OPTIONS] VAULT [PATH]\n"
+			"\n"
+			"Lists PATH (default: the top) of the tree a mount of VAULT\n"
+			"shows, e.g. backups/latest/namespaces/shop or history/...,\n"
+			"without mounting.\n"
+			"  -l                long listing: mode, size, time\n%s",
+			common);
 	else
-		fprintf(f, "Usage: velerofs cat [--json] [--cache DIR] VAULT "
-			   "PATH\n"
-			   "\n"
-			   "Prints the file at PATH of the tree a mount of "
-			   "VAULT shows,\n"
-			   "e.g. "
-			   "backups/latest/namespaces/shop/configmaps/"
-			   "app.yaml.\n"
-			   "  --json       the JSON view (PATH ends in .json)\n"
-			   "  --cache DIR  cache directory\n");
+		fprintf(f,
+			"Usage: velerofs cat [OPTIONS] VAULT PATH\n"
+			"\n"
+			"Prints the file at PATH of the tree a mount of VAULT shows,\n"
+			"e.g. backups/latest/namespaces/shop/configmaps/app.yaml.\n%s",
+			common);
 }
+/* clang-format on */
 
 static int browse(int argc, char **argv, bool cat)
 {
