@@ -16,6 +16,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1473,6 +1474,11 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 	}
 	if (r == 0)
 		r = index_new(repo->cache, &m, out);
+	if (r == 0) /* its bytes were checked as they were written */
+		memset((*out)->verified, 1, (*out)->hdr->node_count);
+	/* the build's buffers were large: give the memory back now, not
+	 * when glibc next decides to trim */
+	malloc_trim(0);
 	b->build_ms = now_ms() - t0;
 	if (b->build_ms == 0)
 		b->build_ms = 1;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,6 +393,12 @@ int cmd_mount(int argc, char **argv)
 	uint64_t limit = 0;
 	int r, ret = 1;
 
+	/* The daemon frees large buffers (a backup's index build) in worker
+	 * threads: fixed thresholds and few arenas let glibc hand that memory
+	 * back instead of keeping it per thread (bench scenario 6). */
+	mallopt(M_ARENA_MAX, 2);
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	sbuf_init(&o.image_map, 1 << 16);
 	sbuf_init(&o.storageclass_map, 1 << 16);
 	if (fuse_opt_parse(&args, &o, mount_spec, mount_arg) < 0) {
