@@ -656,7 +656,7 @@ static json_t *smp_list(const char *field, json_t *target, const json_t *patch,
 			out = json_array();
 			json_array_foreach((json_t *)patch, i,
 					   el) if (!patch_directive(el))
-				json_array_append(out, el);
+				json_array_append_new(out, json_deep_copy(el));
 			json_decref(target);
 			return out;
 		}
@@ -671,7 +671,8 @@ static json_t *smp_list(const char *field, json_t *target, const json_t *patch,
 			json_array_foreach(target, k, t) if (json_equal(t, el))
 				found = true;
 			if (!found)
-				json_array_append(target, el);
+				json_array_append_new(target,
+						      json_deep_copy(el));
 		}
 		return target;
 	}
@@ -680,7 +681,7 @@ static json_t *smp_list(const char *field, json_t *target, const json_t *patch,
 		out = json_array();
 		json_array_foreach((json_t *)patch, i,
 				   el) if (!patch_directive(el))
-			json_array_append(out, el);
+			json_array_append_new(out, json_deep_copy(el));
 		return out;
 	}
 	json_array_foreach((json_t *)patch, i, el)
