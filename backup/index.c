@@ -202,7 +202,6 @@ static int add_json_item(struct build *bd, const char *path, uint8_t flags,
 {
 	struct idx_ref ref = { 0 };
 	struct verror e = { { 0 } };
-	const char *orig = json;
 	size_t orig_len = len;
 	int r;
 
@@ -228,7 +227,6 @@ static int add_json_item(struct build *bd, const char *path, uint8_t flags,
 		bd->item_errors++;
 		/* a size, so that readers ask and get EIO, not an empty file */
 		ref.len = (uint32_t)MIN(orig_len ? orig_len : 1, UINT32_MAX);
-		(void)orig;
 		return add_rec(bd, path, IDX_ITEM, flags | IDX_F_BROKEN, rank,
 			       &ref);
 	}

@@ -474,7 +474,6 @@ int cmd_mount(int argc, char **argv)
 	cfg.timeout = o.timeout;
 	cfg.refresh_s = o.refresh;
 	cfg.max_threads = o.max_threads;
-	cfg.debug = o.debug;
 	r = fs_run(&cfg);
 	if (r < 0) {
 		log_error("cannot mount %s", mp);

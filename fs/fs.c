@@ -1075,6 +1075,8 @@ static void *refresher(void *userdata)
 {
 	struct fs *fs = userdata;
 
+	bool offline = false;
+
 	pthread_mutex_lock(&fs->refresh_lock);
 	while (!fs->stopping) {
 		struct verror e = { { 0 } };
@@ -1096,6 +1098,15 @@ static void *refresher(void *userdata)
 				    e.msg[0] ? e.msg : strerror(-r));
 		else if (backup_repo_generation(fs->repo) != gen)
 			invalidate_top(fs);
+		/* say it once when the vault goes away and once it is back */
+		if (r == 0 && backup_repo_offline(fs->repo) != offline) {
+			offline = !offline;
+			if (offline)
+				log_warning("the vault can't be reached; "
+					    "serving what the cache holds");
+			else
+				log_notice("the vault can be reached again");
+		}
 		pthread_mutex_lock(&fs->refresh_lock);
 	}
 	pthread_mutex_unlock(&fs->refresh_lock);

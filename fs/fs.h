@@ -24,7 +24,6 @@ struct fs_config {
 	unsigned max_threads; /* 0: libfuse's default */
 	double timeout;	      /* entry/attr timeout for backup content */
 	unsigned refresh_s;   /* re-list the vault this often; 0: never */
-	bool debug;
 };
 
 /* Mounts, serves until unmounted or signalled, unmounts. Returns 0 or
