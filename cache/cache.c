@@ -215,8 +215,6 @@ int cache_writer_commit(struct cache_writer *w, struct verror *e)
 		free(w->tmp);
 		w->tmp = NULL; /* nothing left to unlink */
 	}
-	if (r == 0 && w->cache->limit)
-		cache_prune(w->cache, w->cache->limit);
 	cache_writer_free(w);
 	return r;
 }
@@ -287,6 +285,10 @@ int cache_map(struct cache *c, const char *path, struct cache_mapping *m)
 		return -ENOMEM;
 	}
 	mapped_ref(c, path, +1);
+	/* over the limit? only now that this entry is protected, or an entry
+	 * just written could be evicted before its first use */
+	if (c->limit)
+		cache_prune(c, c->limit);
 	return 0;
 }
 

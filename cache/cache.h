@@ -9,7 +9,8 @@
  * format carries its own checksums).
  *
  * Size limit: least-recently-used entries are removed when the total
- * exceeds the limit; an entry mapped by this process is never removed.
+ * exceeds the limit (checked whenever an entry is mapped); an entry mapped
+ * by this process is never removed.
  * Thread-safe. No FUSE here. */
 #pragma once
 

@@ -429,3 +429,23 @@ def test_cache_ls(velerofs, shop_vault, tmp_path):
     for l in lines[1:]:
         path = l.split()[-1]
         assert os.path.getsize(path) <= int(l.split()[1]) + 4096
+
+
+def test_mount_cache_size_evicts_but_keeps_what_is_mapped(mount, shop_vault, tmp_path):
+    """-o cache_size: older indexes go once the cache is over the limit, but
+    never an index the mount has mapped (every backup read stays readable)."""
+    cache = tmp_path / "c"
+    m = mount(shop_vault, cache=cache, args=["-o", "cache_size=64K"])
+    names = util.backup_names(shop_vault)
+    for b in names:
+        assert (m / "backups" / b / "describe.txt").read_bytes()
+    # all mapped by this mount: none evicted yet
+    assert len(list((cache / "idx").glob("*.idx"))) == len(names)
+    m.stop()
+    # a new mount maps only what it reads: the rest is evicted past the limit
+    m2 = mount(shop_vault, cache=cache, args=["-o", "cache_size=64K"])
+    assert (m2 / "backups" / names[0] / "describe.txt").read_bytes()
+    left = list((cache / "idx").glob("*.idx"))
+    assert 1 <= len(left) < len(names)
+    for b in names:  # and what went is rebuilt on use
+        assert (m2 / "backups" / b / "backup.yaml").read_bytes()
