@@ -50,6 +50,20 @@ static int skip_string(struct fpos *f, const char **s, size_t *n)
 	return 0;
 }
 
+/* After a member or element: 1 at ',' (another follows), 0 at close (the
+ * end; consumed), -EBADMSG otherwise. */
+static int next_or_close(struct fpos *f, char close)
+{
+	skip_ws(f);
+	if (f->p >= f->end)
+		return -EBADMSG;
+	if (*f->p == ',') {
+		f->p++;
+		return 1;
+	}
+	return *f->p++ == close ? 0 : -EBADMSG;
+}
+
 /* Skips one value of any kind. */
 static int skip_value(struct fpos *f, int depth)
 {
@@ -87,16 +101,9 @@ static int skip_value(struct fpos *f, int depth)
 			r = skip_value(f, depth + 1);
 			if (r < 0)
 				return r;
-			skip_ws(f);
-			if (f->p >= f->end)
-				return -EBADMSG;
-			if (*f->p == ',') {
-				f->p++;
-				continue;
-			}
-			if (*f->p++ != close)
-				return -EBADMSG;
-			return 0;
+			r = next_or_close(f, close);
+			if (r <= 0)
+				return r;
 		}
 	}
 	/* number, true, false, null */
@@ -264,16 +271,12 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 		}
 		if (r < 0)
 			return r;
-		skip_ws(f);
-		if (f->p >= f->end)
-			return -EBADMSG;
-		if (*f->p == ',') {
-			f->p++;
-			continue;
-		}
-		if (*f->p++ != '}')
-			return -EBADMSG;
-		break;
+		r = next_or_close(f, '}');
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		r = 0; /* another member */
 	}
 	*kept = written;
 	return r ? r : sbuf_addc(out, '}');
