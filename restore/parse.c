@@ -752,6 +752,50 @@ static int collect_add(struct collect *c, json_t *o, unsigned long line,
 	return json_array_append(c->items, o) ? -ENOMEM : 0;
 }
 
+/* The start of the next document of the stream: 1 with *ev the first
+ * event of its root node (the caller deletes it), 0 at the end of the
+ * stream. */
+static int doc_start(struct yparse *p, yaml_event_t *ev)
+{
+	for (;;) {
+		int r = next_event(p, ev);
+
+		if (r < 0)
+			return r;
+		if (ev->type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(ev);
+			return 0;
+		}
+		if (ev->type == YAML_DOCUMENT_START_EVENT) {
+			yaml_event_delete(ev);
+			r = next_event(p, ev);
+			return r < 0 ? r : 1;
+		}
+		yaml_event_delete(ev); /* STREAM_START */
+	}
+}
+
+/* The rest of the document doc_start() began: its root node into *doc
+ * (caller owns it), through DOCUMENT_END; ev is consumed. */
+static int doc_finish(struct yparse *p, yaml_event_t *ev, json_t **doc)
+{
+	size_t nodes = 0;
+	int r = parse_node(p, ev, 0, doc, &nodes);
+
+	yaml_event_delete(ev);
+	if (r < 0)
+		return r;
+	r = next_event(p, ev); /* DOCUMENT_END */
+	if (r < 0) {
+		json_decref(*doc);
+		*doc = NULL;
+		return r;
+	}
+	yaml_event_delete(ev);
+	anchors_clear(p); /* anchors do not cross documents */
+	return 0;
+}
+
 static int parse_yaml(const void *data, size_t len, struct collect *c)
 {
 	struct yparse p = { .source = c->source, .e = c->e };
@@ -761,38 +805,13 @@ static int parse_yaml(const void *data, size_t len, struct collect *c)
 	if (!yaml_parser_initialize(&p.parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&p.parser, data, len);
-	for (;;) {
+	while ((r = doc_start(&p, &ev)) > 0) {
+		yaml_mark_t dm = ev.start_mark;
 		json_t *doc = NULL;
-		size_t nodes = 0;
-		yaml_mark_t dm;
 
-		r = next_event(&p, &ev);
+		r = doc_finish(&p, &ev, &doc);
 		if (r < 0)
 			break;
-		if (ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (ev.type != YAML_DOCUMENT_START_EVENT) {
-			yaml_event_delete(&ev);
-			continue; /* STREAM_START */
-		}
-		yaml_event_delete(&ev);
-		r = next_event(&p, &ev);
-		if (r < 0)
-			break;
-		dm = ev.start_mark;
-		r = parse_node(&p, &ev, 0, &doc, &nodes);
-		yaml_event_delete(&ev);
-		if (r < 0)
-			break;
-		r = next_event(&p, &ev); /* DOCUMENT_END */
-		if (r < 0) {
-			json_decref(doc);
-			break;
-		}
-		yaml_event_delete(&ev);
-		anchors_clear(&p); /* anchors do not cross documents */
 		r = collect_add(c, doc, dm.line + 1, dm.column + 1, 0);
 		json_decref(doc);
 		if (r < 0)
@@ -902,41 +921,19 @@ int restore_parse_document(const void *data, size_t len, const char *source,
 	if (!yaml_parser_initialize(&p.parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&p.parser, data, len);
-	for (;;) {
+	while ((r = doc_start(&p, &ev)) > 0) {
 		json_t *v = NULL;
-		size_t nodes;
 
-		r = next_event(&p, &ev);
-		if (r < 0)
-			break;
-		if (ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (ev.type != YAML_DOCUMENT_START_EVENT) {
-			yaml_event_delete(&ev);
-			continue;
-		}
-		yaml_event_delete(&ev);
-		r = next_event(&p, &ev);
-		if (r < 0)
-			break;
 		if (doc) {
 			r = perr(&p, -EBADMSG, &ev.start_mark,
 				 "more than one YAML document");
 			yaml_event_delete(&ev);
 			break;
 		}
-		r = parse_node(&p, &ev, 0, &v, &nodes);
-		yaml_event_delete(&ev);
+		r = doc_finish(&p, &ev, &v);
 		if (r < 0)
 			break;
 		doc = v;
-		r = next_event(&p, &ev);
-		if (r < 0)
-			break;
-		yaml_event_delete(&ev);
-		anchors_clear(&p);
 	}
 	anchors_clear(&p);
 	yaml_parser_delete(&p.parser);
