@@ -367,10 +367,10 @@ void restore_job_set_state(struct restore *r, struct restore_job *j,
 	pthread_mutex_unlock(&r->lock);
 }
 
-bool restore_sleep(struct restore *r, long ms)
+/* CLOCK_MONOTONIC now + ms, for r->changed (a monotonic condvar). */
+static struct timespec deadline_after(long ms)
 {
 	struct timespec ts;
-	bool stop;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += ms / 1000;
@@ -379,6 +379,15 @@ bool restore_sleep(struct restore *r, long ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
+	return ts;
+}
+
+bool restore_sleep(struct restore *r, long ms)
+{
+	struct timespec ts;
+	bool stop;
+
+	ts = deadline_after(ms);
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop &&
 	       pthread_cond_timedwait(&r->changed, &r->lock, &ts) != ETIMEDOUT)
@@ -1058,13 +1067,7 @@ int restore_job_wait(struct restore *r, const char *id, long timeout_ms)
 	struct timespec ts;
 	int k = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = deadline_after(timeout_ms);
 	pthread_mutex_lock(&r->lock);
 	j = job_find(r, id);
 	if (!j)
