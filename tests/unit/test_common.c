@@ -1,0 +1,286 @@
+/* Unit tests for the small helpers in common/: RFC 3339 times, the
+ * monotonic clock, FNV-1a, base64, DNS names. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "common/base64.h"
+#include "common/clock.h"
+#include "common/dns.h"
+#include "common/hash.h"
+#include "common/rfc3339.h"
+
+/* ---- rfc3339 ----------------------------------------------------------- */
+
+static int t3339(const char *s, int64_t *secs, uint32_t *nsec)
+{
+	return rfc3339_parse(s, strlen(s), secs, nsec);
+}
+
+static void test_rfc3339(void)
+{
+	static const char *const bad[] = {
+		"",
+		"2026-11-21",
+		"2026-11-21T10:00:00",	     /* no zone */
+		"2026-11-21 10:00:00Z",	     /* no T */
+		"2026-11-21T10:00:00+9x:zz", /* offset not digits */
+		"2026-11-21T10:00:00+09:zz",
+		"2026-11-21T10:00:00+0900",  /* no colon */
+		"2026-11-21T10:00:00+09:0",  /* short */
+		"2026-11-21T10:00:00+24:00", /* hour out of range */
+		"2026-11-21T10:00:00+09:60",
+		"2026-11-21T10:00:00Zjunk", /* trailing bytes */
+		"2026-11-21T10:00:00+09:00 ",
+		"2026-11-21T10:00:00.Z", /* empty fraction */
+		"2026-13-01T00:00:00Z",	 /* month */
+		"2026-00-01T00:00:00Z",
+		"2026-02-29T00:00:00Z", /* not a leap year */
+		"1900-02-29T00:00:00Z",
+		"2026-04-31T00:00:00Z",
+		"2026-11-00T00:00:00Z",
+		"2026-11-21T24:00:00Z",
+		"2026-11-21T10:60:00Z",
+		"2026-11-21T10:00:60Z", /* leap second */
+		"+026-11-21T10:00:00Z",
+		"2026-1-21T10:00:00Z",
+		"２026-11-21T10:00:00Z",
+	};
+	int64_t secs = 42;
+	uint32_t nsec = 7;
+	size_t i;
+
+	CHECK_EQ_INT(t3339("1970-01-01T00:00:00Z", &secs, &nsec), 0);
+	CHECK_EQ_INT(secs, 0);
+	CHECK_EQ_INT(nsec, 0);
+	CHECK_EQ_INT(t3339("2026-11-21T10:00:00Z", &secs, NULL), 0);
+	CHECK_EQ_INT(secs, 1795255200);
+	CHECK_EQ_INT(t3339("2026-11-21t10:00:00z", &secs, NULL), 0);
+	CHECK_EQ_INT(secs, 1795255200);
+	/* offsets are applied: the same instant */
+	CHECK_EQ_INT(t3339("2026-11-21T12:30:00+02:30", &secs, NULL), 0);
+	CHECK_EQ_INT(secs, 1795255200);
+	CHECK_EQ_INT(t3339("2026-11-21T05:00:00-05:00", &secs, NULL), 0);
+	CHECK_EQ_INT(secs, 1795255200);
+	/* fractions: up to nanoseconds, more digits dropped, ',' allowed */
+	CHECK_EQ_INT(t3339("2026-11-21T10:00:00.5Z", &secs, &nsec), 0);
+	CHECK_EQ_INT(secs, 1795255200);
+	CHECK_EQ_INT(nsec, 500000000);
+	CHECK_EQ_INT(t3339("2026-11-21T10:00:00,123456789123+00:00", &secs,
+			   &nsec),
+		     0);
+	CHECK_EQ_INT(nsec, 123456789);
+	/* leap days, before the epoch, the far ends */
+	CHECK_EQ_INT(t3339("2024-02-29T00:00:00Z", &secs, NULL), 0);
+	CHECK_EQ_INT(secs, 1709164800);
+	CHECK_EQ_INT(t3339("2000-02-29T23:59:59Z", &secs, NULL), 0);
+	CHECK_EQ_INT(secs, 951868799);
+	CHECK_EQ_INT(t3339("1969-12-31T23:59:59Z", &secs, NULL), 0);
+	CHECK_EQ_INT(secs, -1);
+	CHECK_EQ_INT(t3339("0000-01-01T00:00:00Z", &secs, NULL), 0);
+	CHECK_EQ_INT(secs, -62167219200LL);
+	CHECK_EQ_INT(t3339("9999-12-31T23:59:59Z", &secs, NULL), 0);
+	CHECK_EQ_INT(secs, 253402300799LL);
+	/* only n bytes are read */
+	CHECK_EQ_INT(rfc3339_parse("2026-11-21T10:00:00Zjunk", 20, &secs, NULL),
+		     0);
+	CHECK_EQ_INT(secs, 1795255200);
+
+	/* bad input: -EINVAL, out-parameters untouched */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		secs = 42;
+		nsec = 7;
+		if (t3339(bad[i], &secs, &nsec) != -EINVAL || secs != 42 ||
+		    nsec != 7) {
+			fprintf(stderr, "rfc3339: \"%s\" accepted\n", bad[i]);
+			check_failures++;
+		}
+	}
+	CHECK_EQ_INT(rfc3339_parse(NULL, 0, &secs, NULL), -EINVAL);
+
+	/* the calendar both ways */
+	for (int64_t z = -800000; z < 3000000; z += 997) {
+		int64_t y;
+		unsigned m, d;
+
+		rfc3339_civil_from_days(z, &y, &m, &d);
+		if (rfc3339_days_from_civil(y, m, d) != z) {
+			fprintf(stderr, "calendar: day %lld\n", (long long)z);
+			check_failures++;
+			break;
+		}
+	}
+}
+
+/* ---- clock ------------------------------------------------------------- */
+
+static void test_clock(void)
+{
+	int64_t t0 = clock_now_ms(), t1;
+
+	CHECK(t0 >= 0);
+	clock_sleep_ms(0);
+	clock_sleep_ms(-5);
+	clock_sleep_ms(20);
+	t1 = clock_now_ms();
+	/* at least the time asked for; no upper bound on a loaded machine */
+	CHECK(t1 - t0 >= 20);
+}
+
+/* ---- hash -------------------------------------------------------------- */
+
+static void test_hash(void)
+{
+	/* the reference vectors of the FNV authors */
+	CHECK(fnv1a32("", 0) == 0x811c9dc5u);
+	CHECK(fnv1a32("a", 1) == 0xe40c292cu);
+	CHECK(fnv1a32("foobar", 6) == 0xbf9cf968u);
+	CHECK(fnv1a64("", 0) == 0xcbf29ce484222325ull);
+	CHECK(fnv1a64("a", 1) == 0xaf63dc4c8601ec8cull);
+	CHECK(fnv1a64("foobar", 6) == 0x85944171f73967e8ull);
+	/* continuing is the same as hashing at once */
+	CHECK(fnv1a64_add(fnv1a64("foo", 3), "bar", 3) == fnv1a64("foobar", 6));
+	CHECK(fnv1a32_add(fnv1a32("foo", 3), "bar", 3) == fnv1a32("foobar", 6));
+	/* bytes above 0x7f are not sign-extended */
+	CHECK(fnv1a32("\xff", 1) == ((0x811c9dc5u ^ 0xffu) * 16777619u));
+}
+
+/* ---- base64 ------------------------------------------------------------ */
+
+static long dec(const char *s, unsigned flags, char *out, size_t max)
+{
+	long n = base64_decode(s, strlen(s), flags, (unsigned char *)out, max);
+
+	if (n >= 0)
+		out[n] = '\0';
+	return n;
+}
+
+static void test_base64(void)
+{
+	static const char *const plain[] = { "",     "f",     "fo",    "foo",
+					     "foob", "fooba", "foobar" };
+	static const char *const enc[] = {
+		"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"
+	};
+	char buf[64], out[64];
+	size_t i;
+
+	/* RFC 4648's vectors, both ways, both modes */
+	for (i = 0; i < 7; i++) {
+		CHECK_EQ_INT(base64_encode(plain[i], strlen(plain[i]), buf),
+			     strlen(enc[i]));
+		CHECK_STREQ(buf, enc[i]);
+		CHECK_EQ_INT(BASE64_LEN(strlen(plain[i])), strlen(enc[i]));
+		CHECK_EQ_INT(dec(enc[i], 0, out, sizeof(out)),
+			     strlen(plain[i]));
+		CHECK_STREQ(out, plain[i]);
+		CHECK_EQ_INT(dec(enc[i], BASE64_STRICT, out, sizeof(out)),
+			     strlen(plain[i]));
+		CHECK_STREQ(out, plain[i]);
+	}
+	/* all byte values */
+	{
+		unsigned char all[256], back[256];
+		char e[BASE64_LEN(256) + 1];
+
+		for (i = 0; i < 256; i++)
+			all[i] = (unsigned char)i;
+		base64_encode(all, 256, e);
+		CHECK_EQ_INT(base64_decode(e, strlen(e), BASE64_STRICT, back,
+					   sizeof(back)),
+			     256);
+		CHECK(!memcmp(all, back, 256));
+	}
+	/* lenient: blanks skipped, padding optional */
+	CHECK_EQ_INT(dec("Zm9v\nYmE", 0, out, sizeof(out)), 5);
+	CHECK_STREQ(out, "fooba");
+	CHECK_EQ_INT(dec(" Zm 9v\r\n\tYg== ", 0, out, sizeof(out)), 4);
+	/* strict: neither */
+	CHECK_EQ_INT(dec("Zm9v\nYmE", BASE64_STRICT, out, sizeof(out)),
+		     -EINVAL);
+	CHECK_EQ_INT(dec("Zm9vYmE", BASE64_STRICT, out, sizeof(out)), -EINVAL);
+	CHECK_EQ_INT(dec("Zg", BASE64_STRICT, out, sizeof(out)), -EINVAL);
+	/* never: bad characters, data after padding, too much padding, a
+	 * lone 6-bit group */
+	for (unsigned f = 0; f <= BASE64_STRICT; f++) {
+		CHECK_EQ_INT(dec("Zm9*", f, out, sizeof(out)), -EINVAL);
+		CHECK_EQ_INT(dec("Zm-_", f, out, sizeof(out)), -EINVAL);
+		CHECK_EQ_INT(dec("Zg==Zg==", f, out, sizeof(out)), -EINVAL);
+		CHECK_EQ_INT(dec("Zm=v", f, out, sizeof(out)), -EINVAL);
+		CHECK_EQ_INT(dec("Z===", f, out, sizeof(out)), -EINVAL);
+		CHECK_EQ_INT(dec("Zm9vY", f, out, sizeof(out)), -EINVAL);
+		CHECK_EQ_INT(dec("====", f, out, sizeof(out)), -EINVAL);
+		CHECK_EQ_INT(base64_decode("Zm\0v", 4, f, (unsigned char *)out,
+					   sizeof(out)),
+			     -EINVAL);
+	}
+	/* the output cap */
+	CHECK_EQ_INT(dec("Zm9vYmFy", 0, out, 6), 6);
+	CHECK_EQ_INT(dec("Zm9vYmFy", 0, out, 5), -E2BIG);
+	CHECK_EQ_INT(dec("Zm9vYmFy", BASE64_STRICT, out, 0), -E2BIG);
+}
+
+/* ---- dns --------------------------------------------------------------- */
+
+static bool label(const char *s)
+{
+	return dns_label_ok(s, strlen(s));
+}
+
+static bool subdomain(const char *s)
+{
+	return dns_subdomain_ok(s, strlen(s));
+}
+
+static void test_dns(void)
+{
+	char big[300];
+
+	CHECK(label("a"));
+	CHECK(label("0"));
+	CHECK(label("kube-system"));
+	CHECK(label("a-1-b"));
+	CHECK(!label(""));
+	CHECK(!label("-a"));
+	CHECK(!label("a-"));
+	CHECK(!label("Shop"));
+	CHECK(!label("a.b"));
+	CHECK(!label("a_b"));
+	CHECK(!label("a b"));
+	CHECK(!label("é"));
+	CHECK(!dns_label_ok("a\0b", 3));
+	memset(big, 'a', sizeof(big));
+	CHECK(dns_label_ok(big, 63));
+	CHECK(!dns_label_ok(big, 64));
+
+	CHECK(subdomain("apps"));
+	CHECK(subdomain("velero.io"));
+	CHECK(subdomain("a-b.c-d.example.com"));
+	CHECK(subdomain("1.2.3"));
+	CHECK(!subdomain(""));
+	CHECK(!subdomain(".apps"));
+	CHECK(!subdomain("apps."));
+	CHECK(!subdomain("a..b"));
+	CHECK(!subdomain("a.-b"));
+	CHECK(!subdomain("a-.b"));
+	CHECK(!subdomain("Velero.io"));
+	CHECK(!subdomain("a/b"));
+	CHECK(dns_subdomain_ok(big, 253));
+	CHECK(!dns_subdomain_ok(big, 254));
+	/* only n bytes are read */
+	CHECK(dns_subdomain_ok("apps/v1", 4));
+	CHECK(dns_label_ok("shop-", 4));
+}
+
+int main(void)
+{
+	test_rfc3339();
+	test_clock();
+	test_hash();
+	test_base64();
+	test_dns();
+	return check_status();
+}
