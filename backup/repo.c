@@ -9,6 +9,7 @@
 
 #include "backup/backup_i.h"
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "common/macro.h"
 
 /* velero-backup.json is a few KiB; a cap keeps a hostile store honest */
@@ -281,25 +282,12 @@ bool backup_gone(const struct backup *b)
  * fractions or an offset) to seconds; 0 if it doesn't parse. */
 static int64_t parse_time(json_t *v)
 {
-	const char *s = json_string_value(v), *p;
-	struct tm tm = { 0 };
 	int64_t t;
 
-	if (!s)
+	if (!json_is_string(v) ||
+	    rfc3339_parse(json_string_value(v), json_string_length(v), &t,
+			  NULL) < 0)
 		return 0;
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		return 0;
-	t = (int64_t)timegm(&tm);
-	if (*p == '.')
-		while (*++p >= '0' && *p <= '9')
-			;
-	if ((*p == '+' || *p == '-') && strlen(p) >= 6) {
-		int off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
-			  ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-
-		t += *p == '+' ? -off : off;
-	}
 	return t;
 }
 

@@ -66,8 +66,8 @@ int rfc3339_parse(const char *s, size_t n, int64_t *secs, uint32_t *nsec)
 	size_t i = 19;
 	int sign = 0;
 
-	if (!s || n < 20 || s[4] != '-' || s[7] != '-' ||
-	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+	if (!s || n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':')
 		return -EINVAL;
 	if (!digits(s, 4, &Y) || !digits(s + 5, 2, &M) ||
 	    !digits(s + 8, 2, &D) || !digits(s + 11, 2, &h) ||
@@ -88,7 +88,7 @@ int rfc3339_parse(const char *s, size_t n, int64_t *secs, uint32_t *nsec)
 		for (; nfrac < 9; nfrac++)
 			frac *= 10;
 	}
-	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+	if (i < n && s[i] == 'Z') {
 		i++;
 	} else if (i + 6 <= n && (s[i] == '+' || s[i] == '-') &&
 		   s[i + 3] == ':') {

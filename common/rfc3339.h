@@ -3,10 +3,11 @@
  * object stores write them (Go's time.RFC3339 with fractions).
  *
  * Strict: four-digit year, two-digit fields in range (a day that exists in
- * its month, leap years included), 'T' (or 't') between date and time, a
- * fraction of one or more digits after '.' or ',', then 'Z'/'z' or an
- * offset +hh:mm / -hh:mm (hh <= 23, mm <= 59) and nothing else. Leap
- * seconds (":60") are refused. No state; thread-safe. */
+ * its month, leap years included), 'T' between date and time, a fraction of
+ * one or more digits after '.' or ',', then 'Z' or an offset +hh:mm /
+ * -hh:mm (hh <= 23, mm <= 59) and nothing else. Leap seconds (":60") and
+ * the lowercase 't'/'z' RFC 3339 allows are refused, as Go's time.Parse
+ * (so metav1.Time) refuses them. No state; thread-safe. */
 #pragma once
 
 #include <stddef.h>

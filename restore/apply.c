@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "restore/restore_i.h"
@@ -84,14 +85,6 @@ struct run {
 	struct ns_state *ns; /* protected by ns_lock */
 	size_t n_ns;	     /* protected by ns_lock */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static const char *str(json_t *o, const char *a, const char *b)
 {
@@ -284,7 +277,7 @@ static int resolve_wait(struct run *x, json_t *obj, struct kube_resource *res,
 {
 	const char *av = str(obj, "apiVersion", NULL);
 	const char *kind = str(obj, "kind", NULL);
-	long long deadline = now_ms() + x->r->o.type_wait_s * 1000LL;
+	int64_t deadline = clock_now_ms() + x->r->o.type_wait_s * 1000LL;
 	long backoff = 250;
 	char key[512];
 	const char *slash = strchr(av, '/');
@@ -298,7 +291,7 @@ static int resolve_wait(struct run *x, json_t *obj, struct kube_resource *res,
 			return r;
 		if (dry_type(x, key))
 			return 1;
-		if (now_ms() >= deadline)
+		if (clock_now_ms() >= deadline)
 			return verror_set(e, -ENOENT,
 					  "the server does not serve %s %s "
 					  "(waited %us)",
@@ -319,7 +312,7 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 				     .kind = (char *)"CustomResourceDefinition",
 				     .resource = (char *)"customresourcedefinit"
 							 "ions" };
-	long long deadline = now_ms() + x->r->o.type_wait_s * 1000LL;
+	int64_t deadline = clock_now_ms() + x->r->o.type_wait_s * 1000LL;
 	char *path = kube_path(&res, NULL, name);
 	int r = -ENOMEM;
 
@@ -346,7 +339,7 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 			r = 0;
 			break;
 		}
-		if (now_ms() >= deadline) {
+		if (clock_now_ms() >= deadline) {
 			r = verror_set(e, -ETIMEDOUT,
 				       "not established after %us",
 				       x->r->o.type_wait_s);

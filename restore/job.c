@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/dns.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "restore/restore_i.h"
@@ -690,25 +691,12 @@ struct restore *restore_free(struct restore *r)
 
 /* ---- public: inputs ------------------------------------------------------ */
 
-static bool dns_label(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > RESTORE_LABEL_MAX || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-'))
-			return false;
-	return true;
-}
-
 int restore_input_new(struct restore *r, const char *target_ns,
 		      const char *source, struct restore_input **out)
 {
 	struct restore_input *in;
 
-	if (target_ns && !dns_label(target_ns))
+	if (target_ns && !dns_label_ok(target_ns, strlen(target_ns)))
 		return -EINVAL;
 	in = calloc(1, sizeof(*in));
 	if (!in)

@@ -24,8 +24,10 @@ static void test_rfc3339(void)
 	static const char *const bad[] = {
 		"",
 		"2026-11-21",
-		"2026-11-21T10:00:00",	     /* no zone */
-		"2026-11-21 10:00:00Z",	     /* no T */
+		"2026-11-21T10:00:00",	/* no zone */
+		"2026-11-21 10:00:00Z", /* no T */
+		"2026-11-21t10:00:00Z", /* Go wants upper case */
+		"2026-11-21T10:00:00z",
 		"2026-11-21T10:00:00+9x:zz", /* offset not digits */
 		"2026-11-21T10:00:00+09:zz",
 		"2026-11-21T10:00:00+0900",  /* no colon */
@@ -56,8 +58,6 @@ static void test_rfc3339(void)
 	CHECK_EQ_INT(secs, 0);
 	CHECK_EQ_INT(nsec, 0);
 	CHECK_EQ_INT(t3339("2026-11-21T10:00:00Z", &secs, NULL), 0);
-	CHECK_EQ_INT(secs, 1795255200);
-	CHECK_EQ_INT(t3339("2026-11-21t10:00:00z", &secs, NULL), 0);
 	CHECK_EQ_INT(secs, 1795255200);
 	/* offsets are applied: the same instant */
 	CHECK_EQ_INT(t3339("2026-11-21T12:30:00+02:30", &secs, NULL), 0);
