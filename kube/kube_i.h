@@ -29,7 +29,7 @@
 #define KUBE_EXEC_TIMEOUT_MS 60000	    /* an exec plugin's run time */
 #define KUBE_TOKEN_FILE_REREAD 60	    /* seconds between re-reads */
 
-/* ---- yaml.c: libyaml events -> jansson ------------------------------ */
+/* ---- yaml.c: YAML -> jansson (common/yread with kube/'s caps) ------- */
 
 struct kube_yaml_caps {
 	size_t max_bytes;   /* input size; 0: KUBE_CONFIG_MAX */

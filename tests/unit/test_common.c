@@ -1,5 +1,7 @@
 /* Unit tests for the small helpers in common/: RFC 3339 times, the
- * monotonic clock, FNV-1a, base64, DNS names. */
+ * monotonic clock, FNV-1a, base64, DNS names, the YAML reader. (The
+ * reader's callers test it further: test_restore_parse.c with kubectl's
+ * scalar rules, test_kube.c with kubeconfig's.) */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "common/dns.h"
 #include "common/hash.h"
 #include "common/rfc3339.h"
+#include "common/yread.h"
 
 /* ---- rfc3339 ----------------------------------------------------------- */
 
@@ -275,6 +278,159 @@ static void test_dns(void)
 	CHECK(dns_label_ok("shop-", 4));
 }
 
+/* ---- yread ------------------------------------------------------------- */
+
+/* The first document of s as compact JSON with sorted keys (caller
+ * frees), or NULL with *r and *ye. */
+static char *yjson(const char *s, const struct yread_options *o, int *r,
+		   struct yread_error *ye)
+{
+	struct yread *y;
+	json_t *doc = NULL;
+	char *out = NULL;
+
+	*r = yread_new(s, strlen(s), o, &y);
+	if (*r < 0)
+		return NULL;
+	*r = yread_start(y, NULL, NULL, ye);
+	if (*r > 0)
+		*r = yread_doc(y, &doc, ye);
+	yread_free(y);
+	if (*r >= 0 && doc)
+		out = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS |
+					      JSON_ENCODE_ANY);
+	json_decref(doc);
+	return out;
+}
+
+static void check_y(const char *in, const struct yread_options *o,
+		    const char *want)
+{
+	struct yread_error ye = { 0 };
+	int r;
+	char *got = yjson(in, o, &r, &ye);
+
+	if (!got || strcmp(got, want)) {
+		fprintf(stderr,
+			"yread: \"%s\" gave %s (r=%d %s), expected %s\n", in,
+			got ? got : "nothing", r, ye.detail, want);
+		check_failures++;
+	}
+	free(got);
+}
+
+static void check_yerr(const char *in, const struct yread_options *o, int err,
+		       enum yread_problem what, size_t line, size_t col)
+{
+	struct yread_error ye = { 0 };
+	int r;
+	char *got = yjson(in, o, &r, &ye);
+
+	if (got || r != err || ye.what != what || ye.line != line ||
+	    ye.column != col) {
+		fprintf(stderr,
+			"yread: \"%s\": r=%d what=%d at %zu:%zu, expected "
+			"r=%d what=%d at %zu:%zu\n",
+			in, r, (int)ye.what, ye.line, ye.column, err, (int)what,
+			line, col);
+		check_failures++;
+	}
+	free(got);
+}
+
+static void test_yread(void)
+{
+	struct yread_options go = { .scalars = YREAD_GO_YAML,
+				    .flags = YREAD_MERGE_KEYS |
+					     YREAD_COPY_ALIASES };
+	struct yread_options core = { .scalars = YREAD_CORE };
+	struct yread_options str = { .scalars = YREAD_STRINGS };
+	struct yread_error ye;
+	struct yread *y;
+	json_t *doc;
+	size_t line, col;
+
+	/* the three ways of resolving plain scalars */
+	check_y("[yes, 0b11, 0x1F, 1_000, 1e3, 2024-01-15, ~, '1', !!str 2]",
+		&go,
+		"[true,3,31,1000,1000,\"2024-01-15T00:00:00Z\",null,"
+		"\"1\",\"2\"]");
+	check_y("[yes, 0x1F, 1.5, true, ~, 99999999999999999999]", &core,
+		"[\"yes\",31,1.5,true,null,\"99999999999999999999\"]");
+	check_y("[yes, 0x1F, 1.5, true, ~, '', null]", &str,
+		"[\"yes\",\"0x1F\",\"1.5\",\"true\",null,\"\",null]");
+	/* keys: non-strings become their text */
+	check_y("{1: a, true: b, ~: c}", &go,
+		"{\"1\":\"a\",\"null\":\"c\",\"true\":\"b\"}");
+	/* merge keys on request, else an ordinary key */
+	check_y("{a: &m {x: 1, z: 2}, b: {<<: *m, z: 3}}", &go,
+		"{\"a\":{\"x\":1,\"z\":2},\"b\":{\"x\":1,\"z\":3}}");
+	check_y("{a: &m {x: 1}, b: {<<: *m}}", &core,
+		"{\"a\":{\"x\":1},\"b\":{\"<<\":{\"x\":1}}}");
+	/* empty stream and empty document */
+	check_y("# nothing\n---\n", &go, "null");
+
+	/* problems, with their positions */
+	check_yerr("a: 1\nb: [1, 2\nc: 3\n", &go, -EBADMSG, YREAD_SYNTAX, 3, 2);
+	check_yerr("a: 1\nb: 2\na: 3\n", &go, -EBADMSG, YREAD_DUP_KEY, 3, 1);
+	check_yerr("x: 1\n? [a]\n: 1\n", &go, -EBADMSG, YREAD_KEY_NOT_SCALAR, 2,
+		   3);
+	check_yerr("\"b\\0c\": 1\n", &go, -EBADMSG, YREAD_KEY_NUL, 1, 1);
+	check_yerr("a: &x [*x]\n", &go, -EBADMSG, YREAD_ANCHOR, 1, 8);
+	check_yerr("a: .inf\n", &go, -EBADMSG, YREAD_NOT_NUMBER, 1, 4);
+	check_yerr("a: {<<: [1]}\n", &go, -EBADMSG, YREAD_MERGE, 1, 13);
+
+	/* nesting: collections max_depth deep are refused, scalars not */
+	go.max_depth = 2;
+	check_y("[[1]]", &go, "[[1]]");
+	check_yerr("[[[1]]]", &go, -EBADMSG, YREAD_DEPTH, 1, 3);
+	go.max_depth = 0;
+	{
+		char deep[100001];
+
+		memset(deep, '[', sizeof(deep) - 1);
+		deep[sizeof(deep) - 1] = '\0';
+		check_yerr(deep, &go, -EBADMSG, YREAD_DEPTH, 1, 65);
+	}
+
+	/* the node budget: values, keys, aliases; copies charge their size */
+	go.max_nodes = 5;
+	check_y("[1, 2, 3, 4]", &go, "[1,2,3,4]");
+	check_yerr("[1, 2, 3, 4, 5]", &go, -E2BIG, YREAD_NODES, 1, 14);
+	go.max_nodes = 9;
+	check_y("[&a [1, 2], *a]", &go, "[[1,2],[1,2]]");
+	go.max_nodes = 8;
+	check_yerr("[&a [1, 2], *a]", &go, -E2BIG, YREAD_NODES, 1, 13);
+	core.max_nodes = 5; /* shared aliases count once */
+	check_y("[&a [1, 2], *a]", &core, "[[1,2],[1,2]]");
+
+	/* documents one by one, with where each begins; anchors stay in
+	 * theirs */
+	CHECK_EQ_INT(yread_new("a: 1\n---\n- &x 2\n--- *x\n", 22, &go, &y), 0);
+	CHECK_EQ_INT(yread_doc(y, &doc, &ye), -EINVAL); /* not started */
+	CHECK_EQ_INT(yread_start(y, &line, &col, &ye), 1);
+	CHECK_EQ_INT(yread_start(y, &line, &col, &ye), -EINVAL);
+	CHECK(line == 1 && col == 1);
+	CHECK_EQ_INT(yread_doc(y, &doc, &ye), 0);
+	CHECK_EQ_INT(json_integer_value(json_object_get(doc, "a")), 1);
+	json_decref(doc);
+	CHECK_EQ_INT(yread_start(y, &line, &col, &ye), 1);
+	CHECK(line == 3 && col == 1);
+	CHECK_EQ_INT(yread_doc(y, &doc, &ye), 0);
+	CHECK(json_is_array(doc));
+	json_decref(doc);
+	CHECK_EQ_INT(yread_start(y, &line, &col, &ye), 1);
+	CHECK_EQ_INT(yread_doc(y, &doc, &ye), -EBADMSG);
+	CHECK_EQ_INT(ye.what, YREAD_ANCHOR);
+	CHECK_STREQ(ye.detail, "x");
+	yread_free(y);
+	/* a reader can be freed mid-document, and NULL */
+	CHECK_EQ_INT(yread_new("[1, 2", 5, NULL, &y), 0);
+	CHECK_EQ_INT(yread_start(y, NULL, NULL, NULL), 1);
+	CHECK(yread_free(y) == NULL);
+	CHECK(yread_free(NULL) == NULL);
+}
+
 int main(void)
 {
 	test_rfc3339();
@@ -282,5 +438,6 @@ int main(void)
 	test_hash();
 	test_base64();
 	test_dns();
+	test_yread();
 	return check_status();
 }
