@@ -45,57 +45,44 @@ static void cache_help(FILE *f)
 	      f);
 }
 
+static int cache_opt(int c, void *userdata)
+{
+	uint64_t *max = userdata;
+
+	if (c != 'm')
+		return CLI_NOT_MINE;
+	if (parse_size(optarg, max) < 0) {
+		fprintf(stderr, "velerofs cache: --max %s: not a size\n",
+			optarg);
+		return EXIT_USAGE;
+	}
+	return CLI_GO_ON;
+}
+
 int cmd_cache(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "cache", required_argument, NULL, 'c' },
+		CLI_OPTS_HELP,
+		CLI_OPT_CACHE,
 		{ "max", required_argument, NULL, 'm' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		CLI_OPT_END,
 	};
+	static const struct cli_cmd cmd = { "hV",      longopts, cache_help,
+					    cache_opt, 1,	 1 };
 	struct verror e = { { 0 } };
-	const char *dir = NULL, *verb;
+	struct cli_opts o = { 0 };
 	struct cache *c = NULL;
 	uint64_t max = 0, n = 0;
+	const char *verb;
 	int64_t r;
-	int ch;
 
-	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			cache_help(stdout);
-			return 0;
-		case 'V':
-			printf("velerofs %s\n", VELEROFS_VERSION);
-			return 0;
-		case 'c':
-			dir = optarg;
-			break;
-		case 'm':
-			if (parse_size(optarg, &max) < 0) {
-				fprintf(stderr,
-					"velerofs cache: --max %s: not a "
-					"size\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		default:
-			cache_help(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		cache_help(stderr);
-		return EXIT_USAGE;
-	}
+	r = cli_parse(&cmd, argc, argv, &o, &max);
+	if (r != CLI_GO_ON)
+		return (int)r;
 	verb = argv[optind];
-	if (strcmp(verb, "du") && strcmp(verb, "ls") && strcmp(verb, "prune")) {
-		cache_help(stderr);
-		return EXIT_USAGE;
-	}
-	if (cache_open(dir, 0, &c, &e) < 0) {
+	if (strcmp(verb, "du") && strcmp(verb, "ls") && strcmp(verb, "prune"))
+		return cli_usage_error(cache_help);
+	if (cache_open(o.cache, 0, &c, &e) < 0) {
 		log_error("cannot open the cache: %s", e.msg);
 		return 1;
 	}

@@ -1,6 +1,7 @@
 /* cli/opts: small option helpers shared by the subcommands. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "common/log.h"
@@ -47,6 +48,56 @@ int parse_size(const char *s, uint64_t *out)
 		return -EINVAL;
 	*out = v << shift;
 	return 0;
+}
+
+static int shared_opt(int c, struct cli_opts *o, cli_usage_fn *usage)
+{
+	switch (c) {
+	case 'h':
+		usage(stdout);
+		return 0;
+	case 'V':
+		printf("velerofs %s\n", VELEROFS_VERSION);
+		return 0;
+	case 'c':
+		o->cache = optarg;
+		return CLI_GO_ON;
+	case 'K':
+		o->credentials = optarg;
+		return CLI_GO_ON;
+	default:
+		return cli_usage_error(usage);
+	}
+}
+
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
+	      struct cli_opts *o, void *userdata)
+{
+	int c, r, n;
+
+	while ((c = getopt_long(argc, argv, cmd->shortopts, cmd->longopts,
+				NULL)) != -1) {
+		r = cmd->opt ? cmd->opt(c, userdata) : CLI_NOT_MINE;
+		if (r == CLI_NOT_MINE)
+			r = shared_opt(c, o, cmd->usage);
+		if (r != CLI_GO_ON)
+			return r;
+	}
+	n = argc - optind;
+	if (n < cmd->min_args || n > cmd->max_args)
+		return cli_usage_error(cmd->usage);
+	return CLI_GO_ON;
+}
+
+int cli_usage_error(cli_usage_fn *usage)
+{
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+const char *cli_why(const struct verror *e, int r)
+{
+	return e && e->msg[0] ? e->msg : strerror(-r);
 }
 
 int session_open(struct session *s, const char *vault_url,

@@ -660,18 +660,17 @@ static int parse_node(struct yread *y, yaml_event_t *ev, unsigned depth,
 				       r;
 		break;
 	case YAML_SEQUENCE_START_EVENT:
-		anchor = (const char *)ev->data.sequence_start.anchor;
-		r = parse_sequence(y, depth, &v, nodes);
-		if (r < 0)
-			return r;
-		++*nodes;
-		break;
 	case YAML_MAPPING_START_EVENT:
-		anchor = (const char *)ev->data.mapping_start.anchor;
-		r = parse_mapping(y, depth, &v, nodes);
+		if (ev->type == YAML_SEQUENCE_START_EVENT) {
+			anchor = (const char *)ev->data.sequence_start.anchor;
+			r = parse_sequence(y, depth, &v, nodes);
+		} else {
+			anchor = (const char *)ev->data.mapping_start.anchor;
+			r = parse_mapping(y, depth, &v, nodes);
+		}
 		if (r < 0)
 			return r;
-		++*nodes;
+		++*nodes; /* the collection itself */
 		break;
 	case YAML_ALIAS_EVENT:
 		return parse_alias(y, ev, out, nodes);
