@@ -30,7 +30,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "vault/azblob_i.h"
-#include "vault/http_i.h"
+#include "http/http.h"
 #include "vault/remote_i.h"
 #include "vault/vault_i.h"
 
@@ -309,52 +309,43 @@ static void http_date(char out[40])
 		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static int az_prepare(void *ctx, const char *method, const char *url,
-		      uint64_t range_from, const char *if_match,
-		      struct curl_slist **headers, struct verror *e)
+/* Signs one attempt: the date and the version as headers, then with an
+ * account key (and no SAS) a Shared Key Authorization over every header
+ * of the attempt (the x-ms-range and If-Match http/ added too). */
+static int az_sign(void *ctx, struct http_attempt *a, struct verror *e)
 {
 	struct remote_req *q = ctx;
 	struct az *az = q->backend;
-	char date[40], lines[4][200];
-	const char *hv[4];
-	size_t n = 0, i;
-	int r = 0;
+	char date[40], line[200];
+	int r;
 
-	(void)url;
 	http_date(date);
-	snprintf(lines[n++], sizeof(lines[0]), "x-ms-date: %s", date);
-	snprintf(lines[n++], sizeof(lines[0]), "x-ms-version: %s", AZ_VERSION);
-	if (range_from)
-		snprintf(lines[n++], sizeof(lines[0]),
-			 "x-ms-range: bytes=%llu-",
-			 (unsigned long long)range_from);
-	if (if_match)
-		snprintf(lines[n++], sizeof(lines[0]), "If-Match: %.120s",
-			 if_match);
-	for (i = 0; i < n && r >= 0; i++) {
-		hv[i] = lines[i];
-		r = remote_add_header(headers, lines[i]);
-	}
+	snprintf(line, sizeof(line), "x-ms-date: %s", date);
+	r = http_attempt_header(a, line);
+	if (r >= 0)
+		r = http_attempt_header(a, "x-ms-version: " AZ_VERSION);
 	if (r >= 0 && az->key_len && !az->sas) {
+		const char *const *lines;
+		size_t n = http_attempt_headers(a, &lines);
 		struct sbuf sts;
 		char sig[64], auth[300];
 
 		sbuf_init(&sts, 1 << 20);
-		r = azblob_string_to_sign(method, hv, n, az->account, q->path,
-					  q->query, &sts);
+		r = azblob_string_to_sign(a->method, lines, n, az->account,
+					  q->path, q->query, &sts);
 		if (r >= 0) {
 			azblob_sign(az->key, az->key_len, sts.buf, sig);
 			snprintf(auth, sizeof(auth),
 				 "Authorization: SharedKey %s:%s", az->account,
 				 sig);
-			r = remote_add_header(headers, auth);
+			r = http_attempt_header(a, auth);
 			OPENSSL_cleanse(auth, sizeof(auth));
 		}
 		sbuf_release(&sts);
 	}
 	if (r < 0)
 		return verror_set(e, r, "%s: cannot sign a request",
-				  http_vault_id(az->rm.http));
+				  http_name(az->rm.http));
 	return 0;
 }
 
@@ -420,7 +411,8 @@ static int az_list_query(struct sbuf *query, const char *prefix,
 
 static const struct remote_ops az_remote_ops = {
 	.req_init = az_req_init,
-	.prepare = az_prepare,
+	.sign = az_sign,
+	.range_header = "x-ms-range",
 	.list_query = az_list_query,
 	.list_parse = azblob_parse_list,
 	.marker_name = "marker",

@@ -789,16 +789,6 @@ void remote_req_release(struct remote_req *q)
 	q->path = q->query = q->url = NULL;
 }
 
-int remote_add_header(struct curl_slist **headers, const char *line)
-{
-	struct curl_slist *l = curl_slist_append(*headers, line);
-
-	if (!l)
-		return -ENOMEM;
-	*headers = l;
-	return 0;
-}
-
 void remote_wipe_free(char *s)
 {
 	if (s) {
@@ -811,6 +801,67 @@ void remote_release(struct remote *rm)
 {
 	http_free(rm->http);
 	free(rm->prefix);
+}
+
+/* The vault's errno contract: a transfer that got no answer is -EIO (what
+ * a FUSE read answers), a server certificate that is not trusted -EACCES;
+ * http/ says more precisely why in the message. */
+static int vault_errno(int r)
+{
+	switch (r) {
+	case -ECONNREFUSED:
+	case -EHOSTUNREACH:
+	case -ETIMEDOUT:
+	case -EPROTO:
+		return -EIO;
+	default:
+		return r;
+	}
+}
+
+/* The Code and Message of an XML error body (or Azure's
+ * x-ms-error-code): "(Code: Message)", for http/'s messages. */
+static void remote_describe(const struct http_response *resp,
+			    const char *body, size_t len, char *out,
+			    size_t size)
+{
+	char code[64], msg[200];
+
+	remote_xml_error(body, len, code, sizeof(code), msg, sizeof(msg));
+	if (!code[0] && resp->error_code[0])
+		snprintf(code, sizeof(code), "%s", resp->error_code);
+	if (code[0] && msg[0])
+		snprintf(out, size, "(%s: %s)", code, msg);
+	else if (code[0])
+		snprintf(out, size, "(%s)", code);
+	else if (size)
+		out[0] = '\0';
+}
+
+/* A final answer that is not the expected one. */
+static int remote_status_error(const struct remote *rm, const char *verb,
+			       const char *what,
+			       const struct http_response *resp,
+			       const struct sbuf *body, struct verror *e)
+{
+	char detail[300];
+
+	remote_describe(resp, body ? body->buf : NULL, body ? body->len : 0,
+			detail, sizeof(detail));
+	return http_status_error(rm->http, verb, what, resp, detail, e);
+}
+
+/* The request of a backend's struct remote_req. */
+static struct http_request remote_request(const struct remote *rm,
+					  const char *method, const char *what,
+					  struct remote_req *q)
+{
+	return (struct http_request){ .method = method,
+				      .url = q->url,
+				      .what = what,
+				      .range_header = rm->ops->range_header,
+				      .sign = rm->ops->sign,
+				      .sign_ctx = q };
 }
 
 int remote_list(struct vault *v, const char *dir, vault_list_fn fn,
@@ -846,16 +897,12 @@ int remote_list(struct vault *v, const char *dir, vault_list_fn fn,
 			r = ops->req_init(rm->backend, &q, NULL, query.buf);
 		if (r < 0)
 			break;
-		req = (struct http_request){ .method = "GET",
-					     .url = q.url,
-					     .what = what,
-					     .prepare = ops->prepare,
-					     .ctx = &q };
+		req = remote_request(rm, "GET", what, &q);
 		sbuf_reset(&body);
-		r = http_do(rm->http, &req, &body, &resp, e);
+		r = vault_errno(http_do(rm->http, &req, &body, &resp, e));
 		if (r >= 0 && resp.status != 200)
-			r = http_status_error(rm->http, "listing", what, &resp,
-					      sbuf_str(&body), body.len, e);
+			r = remote_status_error(rm, "listing", what, &resp,
+						&body, e);
 		remote_req_release(&q);
 		if (r < 0)
 			break;
@@ -914,15 +961,11 @@ int remote_stat(struct vault *v, const char *key, struct vault_object *out,
 	r = rm->ops->req_init(rm->backend, &q, key, NULL);
 	if (r < 0)
 		return r;
-	req = (struct http_request){ .method = "HEAD",
-				     .url = q.url,
-				     .what = key,
-				     .prepare = rm->ops->prepare,
-				     .ctx = &q };
+	req = remote_request(rm, "HEAD", key, &q);
 	sbuf_init(&body, 65536);
-	r = http_do(rm->http, &req, &body, &resp, e);
+	r = vault_errno(http_do(rm->http, &req, &body, &resp, e));
 	if (r >= 0 && resp.status != 200)
-		r = http_status_error(rm->http, "HEAD", key, &resp, NULL, 0, e);
+		r = remote_status_error(rm, "HEAD", key, &resp, NULL, e);
 	if (r >= 0 && fill_from_response(&resp, false, &o) < 0)
 		r = verror_set(e, -EIO, "%s: HEAD %s: no Content-Length",
 			       vault_id(v), key);
@@ -962,12 +1005,8 @@ int remote_stream_open(struct vault *v, const char *key,
 	r = rm->ops->req_init(rm->backend, &rs->q, key, NULL);
 	if (r < 0)
 		goto fail;
-	req = (struct http_request){ .method = "GET",
-				     .url = rs->q.url,
-				     .what = key,
-				     .prepare = rm->ops->prepare,
-				     .ctx = &rs->q };
-	r = http_stream_open(rm->http, &req, &resp, &rs->hs, e);
+	req = remote_request(rm, "GET", key, &rs->q);
+	r = vault_errno(http_stream_open(rm->http, &req, &resp, &rs->hs, e));
 	if (r < 0)
 		goto fail;
 	if (expect) {
@@ -999,7 +1038,9 @@ ssize_t remote_stream_read(struct vault_stream *s, void *buf, size_t len,
 {
 	struct remote_stream *rs = s->priv;
 
-	return http_stream_read(rs->hs, buf, len, e);
+	ssize_t n = http_stream_read(rs->hs, buf, len, e);
+
+	return n < 0 ? vault_errno((int)n) : n;
 }
 
 void remote_stream_free(struct vault_stream *s)
@@ -1063,7 +1104,14 @@ int remote_http_new(struct remote *rm, const char *vault_id, const char *ca,
 		    const char *ca_env, const char *insecure,
 		    const char *attempts, struct verror *e)
 {
-	struct http_config hc = { 0 };
+	struct http_config hc = {
+		.name = vault_id,
+		.describe = remote_describe,
+		.retry = { .timeouts = true }, /* no whole-request timeout */
+		.low_speed_time_s = 30,
+		.max_parallel = 16,
+		.share_connections = true,
+	};
 
 	if (!ca) {
 		const char *env = getenv(ca_env);
@@ -1071,10 +1119,9 @@ int remote_http_new(struct remote *rm, const char *vault_id, const char *ca,
 		if (env && *env)
 			ca = env;
 	}
-	hc.vault_id = vault_id;
-	hc.ca_file = ca;
-	hc.insecure = insecure && strcmp(insecure, "0") != 0;
+	hc.tls.ca_file = ca;
+	hc.tls.insecure = insecure && strcmp(insecure, "0") != 0;
 	if (attempts)
-		hc.attempts = (unsigned)MAX(1, MIN(atoi(attempts), 20));
+		hc.retry.attempts = (unsigned)MAX(1, MIN(atoi(attempts), 20));
 	return http_new(&hc, &rm->http, e);
 }

@@ -8,7 +8,7 @@
  *   text sizes; anything it does not understand is an error.
  * - Credential files: INI sections (~/.aws/credentials, Velero's AWS
  *   plugin file) and KEY=VALUE files (Velero's Azure plugin file).
- * - The vault operations over vault/http: the paged list loop, stat
+ * - The vault operations over http/: the paged list loop, stat
  *   (HEAD) and streams (GET), driven by a small per-backend table,
  *   struct remote_ops, for what differs: URLs, signing, list queries
  *   and answers. I/O happens only here and in remote_file_value(). */
@@ -20,7 +20,7 @@
 
 #include "common/error.h"
 #include "common/sbuf.h"
-#include "vault/http_i.h"
+#include "http/http.h"
 #include "vault/vault.h"
 
 struct vault_ops;
@@ -113,7 +113,7 @@ int remote_list_emit(const char *prefix, const char *full, bool is_dir,
 /* --- the backends' shared operations ---------------------------------- */
 
 /* One request's URL and signing context; it outlives a stream's
- * attempts (http_prepare_fn gets it as ctx). */
+ * attempts (the backend's sign callback gets it as ctx). */
 struct remote_req {
 	void *backend; /* borrowed: the backend's state, for its prepare */
 	char *path;    /* the URI path as the backend signs it; owned */
@@ -129,9 +129,6 @@ int remote_req_take(struct remote_req *q, struct sbuf *path, struct sbuf *url,
 /* Frees what q owns, wiping the URL first, and leaves q empty: releasing
  * twice is harmless. */
 void remote_req_release(struct remote_req *q);
-/* For a backend's prepare: appends the header line ("Name: value";
- * copied) to *headers. -ENOMEM. */
-int remote_add_header(struct curl_slist **headers, const char *line);
 /* Wipes and frees the secret s (NULL ok). */
 void remote_wipe_free(char *s);
 
@@ -142,8 +139,11 @@ struct remote_ops {
 	 * nothing. */
 	int (*req_init)(void *backend, struct remote_req *q, const char *key,
 			const char *query);
-	/* Signs one attempt; ctx is the struct remote_req. */
-	http_prepare_fn prepare;
+	/* Signs one attempt; ctx is the struct remote_req. The attempt
+	 * already holds the range header (named range_header) and
+	 * If-Match when resuming. */
+	http_sign_fn sign;
+	const char *range_header; /* NULL: "Range" */
 	/* Appends to query (reset by the caller) the list query of one
 	 * page under prefix (the full key prefix, "" or ending in '/'),
 	 * from marker on (NULL: the first page). */

@@ -28,7 +28,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
-#include "vault/http_i.h"
+#include "http/http.h"
 #include "vault/remote_i.h"
 #include "vault/s3_i.h"
 #include "vault/vault_i.h"
@@ -411,44 +411,71 @@ static void amz_now(char out[17])
 	strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-static int s3_prepare(void *ctx, const char *method, const char *url,
-		      uint64_t range_from, const char *if_match,
-		      struct curl_slist **headers, struct verror *e)
+/* The header lines of an attempt as SigV4 headers: names copied into
+ * names[], values borrowed from the lines. -EINVAL beyond max. */
+static int sigv4_headers(const struct http_attempt *a,
+			 struct sigv4_header *h, char (*names)[64],
+			 size_t max, size_t *n)
+{
+	const char *const *lines;
+	size_t count = http_attempt_headers(a, &lines), i;
+
+	if (count > max)
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		const char *colon = strchr(lines[i], ':');
+		size_t len = (size_t)(colon - lines[i]);
+		const char *v = colon + 1;
+
+		if (len >= sizeof(names[i]))
+			return -EINVAL;
+		memcpy(names[i], lines[i], len);
+		names[i][len] = '\0';
+		while (*v == ' ')
+			v++;
+		h[i] = (struct sigv4_header){ names[i], v };
+	}
+	*n = count;
+	return 0;
+}
+
+/* Signs one attempt: Host, the payload hash, the date and the session
+ * token as headers, then (with keys) an Authorization over every header
+ * of the attempt (the Range and If-Match http/ added too). */
+static int s3_sign(void *ctx, struct http_attempt *a, struct verror *e)
 {
 	struct remote_req *q = ctx;
 	struct s3 *s3 = q->backend;
-	struct sigv4_header h[6];
-	char date[17], range[40];
+	struct sigv4_header h[40];
+	char names[40][64], date[17];
 	struct sbuf line, authz;
-	size_t n = 0, i;
-	int r = 0;
+	size_t n = 0;
+	int r;
 
-	(void)url;
 	amz_now(date);
-	h[n++] = (struct sigv4_header){ "Host", s3->host };
-	h[n++] = (struct sigv4_header){ "x-amz-content-sha256", EMPTY_SHA256 };
-	h[n++] = (struct sigv4_header){ "x-amz-date", date };
-	if (s3->token)
-		h[n++] = (struct sigv4_header){ "x-amz-security-token",
-						s3->token };
-	if (range_from) {
-		snprintf(range, sizeof(range), "bytes=%llu-",
-			 (unsigned long long)range_from);
-		h[n++] = (struct sigv4_header){ "Range", range };
-	}
-	if (if_match)
-		h[n++] = (struct sigv4_header){ "If-Match", if_match };
 	sbuf_init(&line, 16384);
 	sbuf_init(&authz, 4096);
-	for (i = 0; i < n && r >= 0; i++) {
-		sbuf_reset(&line);
-		r = sbuf_addf(&line, "%s: %s", h[i].name, h[i].value);
+	r = sbuf_addf(&line, "Host: %s", s3->host);
+	if (r >= 0)
+		r = http_attempt_header(a, line.buf);
+	if (r >= 0)
+		r = http_attempt_header(a, "x-amz-content-sha256: " EMPTY_SHA256);
+	sbuf_reset(&line);
+	if (r >= 0)
+		r = sbuf_addf(&line, "x-amz-date: %s", date);
+	if (r >= 0)
+		r = http_attempt_header(a, line.buf);
+	sbuf_reset(&line);
+	if (r >= 0 && s3->token) {
+		r = sbuf_addf(&line, "x-amz-security-token: %s", s3->token);
 		if (r >= 0)
-			r = remote_add_header(headers, line.buf);
+			r = http_attempt_header(a, line.buf);
 	}
+	if (r >= 0 && s3->access_key)
+		r = sigv4_headers(a, h, names, ARRAY_SIZE(h), &n);
 	if (r >= 0 && s3->access_key) {
 		struct sigv4_input in = {
-			.method = method,
+			.method = a->method,
 			.path = q->path,
 			.query = q->query,
 			.headers = h,
@@ -466,13 +493,15 @@ static int s3_prepare(void *ctx, const char *method, const char *url,
 		if (r >= 0)
 			r = sbuf_addf(&line, "Authorization: %s", authz.buf);
 		if (r >= 0)
-			r = remote_add_header(headers, line.buf);
+			r = http_attempt_header(a, line.buf);
 	}
+	if (line.buf)
+		OPENSSL_cleanse(line.buf, line.cap);
 	sbuf_release(&line);
 	sbuf_release(&authz);
 	if (r < 0)
 		return verror_set(e, r, "%s: cannot sign a request",
-				  http_vault_id(s3->rm.http));
+				  http_name(s3->rm.http));
 	return 0;
 }
 
@@ -531,7 +560,7 @@ static int s3_list_query(struct sbuf *query, const char *prefix,
 
 static const struct remote_ops s3_remote_ops = {
 	.req_init = s3_req_init,
-	.prepare = s3_prepare,
+	.sign = s3_sign,
 	.list_query = s3_list_query,
 	.list_parse = s3_parse_list,
 	.marker_name = "continuation token",
