@@ -668,8 +668,7 @@ static int build_slist(struct http_xfer *x, bool body)
 int http_attempt_setup(struct http *h, CURL *c, const struct http_request *req,
 		       uint64_t range_from, uint64_t range_len,
 		       const char *if_match, unsigned number, bool refresh,
-		       bool *refreshable, struct http_xfer *x,
-		       struct verror *e)
+		       bool *refreshable, struct http_xfer *x, struct verror *e)
 {
 	struct http_attempt a = { .method = req->method,
 				  .url = req->url,
@@ -682,8 +681,8 @@ int http_attempt_setup(struct http *h, CURL *c, const struct http_request *req,
 	http_xfer_clear_headers(x);
 	x->easy = c;
 	curl_easy_reset(c);
-	set_client_options(h, c, req->timeout_ms ? req->timeout_ms :
-						   h->timeout_ms);
+	set_client_options(h, c,
+			   req->timeout_ms ? req->timeout_ms : h->timeout_ms);
 	set_tls_options(h, c);
 	set_client_cert(c, &h->cert, &h->key);
 	curl_easy_setopt(c, CURLOPT_URL, req->url);

@@ -73,11 +73,11 @@ struct http_tls {
 };
 
 struct http_config {
-	const char *name;     /* messages start with "name: "; NULL: none */
-	const char *peer;     /* "cannot connect to PEER"; NULL: "the
-			       * server" */
-	const char *tls_hint; /* appended to "certificate is not trusted"
-			       * messages; NULL: none */
+	const char *name;	/* messages start with "name: "; NULL: none */
+	const char *peer;	/* "cannot connect to PEER"; NULL: "the
+				 * server" */
+	const char *tls_hint;	/* appended to "certificate is not trusted"
+				 * messages; NULL: none */
 	const char *proxy_name; /* "cannot connect to PEER through
 				 * PROXY_NAME" when proxy is set; NULL:
 				 * "the proxy" */
@@ -87,11 +87,11 @@ struct http_config {
 	void (*describe)(const struct http_response *resp, const char *body,
 			 size_t len, char *out, size_t size);
 	struct http_tls tls;
-	struct http_retry retry;  /* of requests that bring none */
-	const char *proxy;	  /* NULL: libcurl's environment rules */
-	const char *connect_to;	  /* CURLOPT_CONNECT_TO "H:P:H2:P2"; NULL */
-	long timeout_ms;	  /* a whole attempt; 0: no limit */
-	long connect_timeout_ms;  /* 0: 10 s (at most timeout_ms) */
+	struct http_retry retry;   /* of requests that bring none */
+	const char *proxy;	   /* NULL: libcurl's environment rules */
+	const char *connect_to;	   /* CURLOPT_CONNECT_TO "H:P:H2:P2"; NULL */
+	long timeout_ms;	   /* a whole attempt; 0: no limit */
+	long connect_timeout_ms;   /* 0: 10 s (at most timeout_ms) */
 	unsigned low_speed_time_s; /* below 1 byte/s that long fails; 0: off */
 	unsigned max_parallel;	   /* requests at once (http_do); 0: any */
 	bool share_connections;	   /* the connection cache in the share
@@ -104,10 +104,10 @@ struct http_config {
 struct http_attempt {
 	const char *method;
 	const char *url;
-	unsigned number;  /* 1 for the first attempt */
-	bool refresh;	  /* a 401 asked for a fresh credential */
-	bool refreshable; /* set by the callback: a 401 may be cured by
-			   * fetching the credential again (once) */
+	unsigned number;     /* 1 for the first attempt */
+	bool refresh;	     /* a 401 asked for a fresh credential */
+	bool refreshable;    /* set by the callback: a 401 may be cured by
+			      * fetching the credential again (once) */
 	struct http_xfer *x; /* private */
 };
 
@@ -141,8 +141,8 @@ struct http_request {
 	const char *const *headers; /* "Name: value" lines; NULL-ended */
 	const void *body;	    /* sent as is (POST, PUT, PATCH) */
 	size_t body_len;
-	uint64_t range_from; /* > 0: bytes from there on */
-	uint64_t range_len;  /* > 0: that many at most (streams only) */
+	uint64_t range_from;	  /* > 0: bytes from there on */
+	uint64_t range_len;	  /* > 0: that many at most (streams only) */
 	const char *range_header; /* NULL: "Range"; Azure: "x-ms-range" */
 	long timeout_ms;	  /* 0: the client's */
 	const struct http_retry *retry; /* NULL: the client's */
@@ -229,9 +229,9 @@ int http_status_errno(long status);
  * (NAME as given to http_new(), DETAIL the caller's reading of the body,
  * NULL ok; the attempts only when more than one) and returns
  * http_status_errno(), -EIO for a 2xx. h may be NULL (no NAME). */
-int http_status_error(const struct http *h, const char *verb,
-		      const char *what, const struct http_response *resp,
-		      const char *detail, struct verror *e);
+int http_status_error(const struct http *h, const char *verb, const char *what,
+		      const struct http_response *resp, const char *detail,
+		      struct verror *e);
 /* Sets e for a transfer that got no answer: "NAME: METHOD WHAT: REASON:
  * CURL'S WORDS (N attempts)" and returns the failure as -errno:
  * -ECONNREFUSED (cannot connect to the peer, or the proxy), -EHOSTUNREACH

@@ -66,8 +66,8 @@ bool http_retryable(const struct http_retry *p, const char *method,
 	}
 	if (status == 429 || (status == 503 && retry_after))
 		return true;
-	return idem && (status == 408 || (status >= 500 && status <= 599 &&
-					  status != 501));
+	return idem && (status == 408 ||
+			(status >= 500 && status <= 599 && status != 501));
 }
 
 int64_t http_retry_after_ms(const char *value, int64_t now_s)
@@ -195,9 +195,9 @@ static void attempts_suffix(unsigned attempts, char *out, size_t size)
 		out[0] = '\0';
 }
 
-int http_status_error(const struct http *h, const char *verb,
-		      const char *what, const struct http_response *resp,
-		      const char *detail, struct verror *e)
+int http_status_error(const struct http *h, const char *verb, const char *what,
+		      const struct http_response *resp, const char *detail,
+		      struct verror *e)
 {
 	char name[300], tail[32];
 	const char *reason = http_reason(resp->status);
@@ -226,7 +226,7 @@ int http_transfer_error(const struct http *h, const char *method,
 
 	name_prefix(h, name, sizeof(name));
 	attempts_suffix(attempts, tail, sizeof(tail));
-#define FAIL(errno_, fmt, ...)                                       \
+#define FAIL(errno_, fmt, ...)                                          \
 	verror_set(e, errno_, "%s%s %s: " fmt "%s", name, method, what, \
 		   __VA_ARGS__, tail)
 	switch (curl_code) {

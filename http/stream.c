@@ -118,8 +118,8 @@ static void stream_first_answer(struct http_stream *s)
 		s->x.skip = from;
 		s->want = r->length < 0 ? -1 :
 			  (uint64_t)r->length > from ?
-						  r->length - (int64_t)from :
-						  0;
+					  r->length - (int64_t)from :
+					  0;
 	}
 	if (len && (s->want < 0 || (uint64_t)s->want > len))
 		s->want = (int64_t)len;
@@ -149,8 +149,7 @@ static int stream_resumed_answer(struct http_stream *s, struct verror *e)
 	} else {
 		s->x.skip = at; /* it ignored Range: skip ahead */
 	}
-	s->x.remain = s->want < 0 ? UINT64_MAX :
-				    (uint64_t)s->want - s->offset;
+	s->x.remain = s->want < 0 ? UINT64_MAX : (uint64_t)s->want - s->offset;
 	return 0;
 }
 
@@ -203,9 +202,8 @@ static int stream_attempt(struct http_stream *s, struct verror *e)
 				  http_name(s->h), *http_name(s->h) ? ": " : "",
 				  s->req.method, s->req.what);
 	if (!r->headers_done || (!s->running && s->result != CURLE_OK)) {
-		if (s->running ||
-		    http_retryable(&s->retry, s->req.method, s->result, 0,
-				   false))
+		if (s->running || http_retryable(&s->retry, s->req.method,
+						 s->result, 0, false))
 			return 1;
 		return transfer_error(s, s->result, s->failures + 1, e);
 	}

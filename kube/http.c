@@ -54,7 +54,8 @@ int kube_http_new(struct kube *k, long timeout_ms, struct verror *e)
 		.compressed = true,
 	};
 
-	if (asprintf(&hint, "check certificate-authority of cluster \"%s\" in %s",
+	if (asprintf(&hint,
+		     "check certificate-authority of cluster \"%s\" in %s",
 		     c->cluster, c->source) < 0) {
 		hint = NULL;
 		return verror_set(e, -ENOMEM, "out of memory");
@@ -160,8 +161,9 @@ static int kube_sign(void *ctx, struct http_attempt *a, struct verror *e)
 		explicit_bzero(auth, strlen(auth));
 		free(auth);
 		if (r < 0) {
-			r = verror_set(e, r, "the bearer token cannot be "
-					     "sent in a header");
+			r = verror_set(e, r,
+				       "the bearer token cannot be "
+				       "sent in a header");
 			goto out;
 		}
 	} else if (c->username && c->password) {

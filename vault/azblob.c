@@ -188,97 +188,23 @@ void azblob_sign(const unsigned char *key, size_t key_len, const char *sts,
 
 /* --- List Blobs answers ------------------------------------------------ */
 
-struct az_list_parse {
-	const char *prefix;
-	vault_list_fn fn;
-	void *userdata;
-	char *name, *etag, *marker;
-	struct vault_object obj;
-	bool has_size;
+static const struct remote_list_format az_list_format = {
+	.answer = "List Blobs answer",
+	.entry = "EnumerationResults/Blobs/Blob",
+	.name = "EnumerationResults/Blobs/Blob/Name",
+	.etag = "EnumerationResults/Blobs/Blob/Properties/Etag",
+	.size = "EnumerationResults/Blobs/Blob/Properties/Content-Length",
+	.mtime = "EnumerationResults/Blobs/Blob/Properties/Last-Modified",
+	.dir = "EnumerationResults/Blobs/BlobPrefix/Name",
+	.next = "EnumerationResults/NextMarker",
 };
-
-static int az_set(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-	return *dst ? 0 : -ENOMEM;
-}
-
-static int on_az_list(enum remote_xml_event ev, const char *path,
-		      const char *text, void *userdata)
-{
-	struct az_list_parse *lp = userdata;
-
-	if (!strcmp(path, "EnumerationResults/Blobs/Blob")) {
-		if (ev == REMOTE_XML_START) {
-			free(lp->name);
-			free(lp->etag);
-			lp->name = lp->etag = NULL;
-			lp->obj = (struct vault_object){ 0 };
-			lp->has_size = false;
-			return 0;
-		}
-		if (!lp->name || !lp->has_size)
-			return -EBADMSG;
-		remote_identity(&lp->obj, lp->etag ? lp->etag : "");
-		return remote_list_emit(lp->prefix, lp->name, false, &lp->obj,
-					lp->fn, lp->userdata);
-	}
-	if (ev != REMOTE_XML_END || !text)
-		return 0;
-	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Name"))
-		return az_set(&lp->name, text);
-	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Properties/Etag"))
-		return az_set(&lp->etag, text);
-	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Properties/"
-			  "Content-Length")) {
-		char *end;
-		unsigned long long v;
-
-		if (!isdigit((unsigned char)text[0]))
-			return -EBADMSG;
-		errno = 0;
-		v = strtoull(text, &end, 10);
-		if (errno || *end || v > (uint64_t)INT64_MAX)
-			return -EBADMSG;
-		lp->obj.size = v;
-		lp->has_size = true;
-		return 0;
-	}
-	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Properties/"
-			  "Last-Modified")) {
-		lp->obj.mtime = remote_parse_time(text);
-		return 0;
-	}
-	if (!strcmp(path, "EnumerationResults/Blobs/BlobPrefix/Name"))
-		return remote_list_emit(lp->prefix, text, true, NULL, lp->fn,
-					lp->userdata);
-	if (!strcmp(path, "EnumerationResults/NextMarker"))
-		return az_set(&lp->marker, text);
-	return 0;
-}
 
 int azblob_parse_list(const char *xml, size_t n, const char *prefix,
 		      vault_list_fn fn, void *userdata, char **next,
 		      struct verror *e)
 {
-	struct az_list_parse lp = { .prefix = prefix,
-				    .fn = fn,
-				    .userdata = userdata };
-	int r;
-
-	r = remote_xml_parse(xml, n, on_az_list, &lp, e);
-	if (r == -EBADMSG && e && !strstr(e->msg, "malformed"))
-		verror_set(e, r, "malformed List Blobs answer");
-	free(lp.name);
-	free(lp.etag);
-	if (r < 0 || (lp.marker && !*lp.marker)) {
-		free(lp.marker);
-		lp.marker = NULL;
-	}
-	if (r >= 0)
-		*next = lp.marker;
-	return r;
+	return remote_parse_list(&az_list_format, xml, n, prefix, fn, userdata,
+				 next, e);
 }
 
 /* --- the backend ------------------------------------------------------- */

@@ -766,6 +766,120 @@ int remote_list_emit(const char *prefix, const char *full, bool is_dir,
 	return fn(name, is_dir ? NULL : obj, userdata);
 }
 
+/* --- list answers ------------------------------------------------------ */
+
+struct list_parse {
+	const struct remote_list_format *f;
+	const char *prefix;
+	vault_list_fn fn;
+	void *userdata;
+	char *name, *etag, *next;
+	struct vault_object obj;
+	bool has_size, truncated;
+};
+
+static int set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* A decimal size: digits only, at most INT64_MAX. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -EBADMSG;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > (uint64_t)INT64_MAX)
+		return -EBADMSG;
+	*out = v;
+	return 0;
+}
+
+/* An entry starts (forget the last one) or ends (hand it out). */
+static int on_list_entry(struct list_parse *lp, enum remote_xml_event ev)
+{
+	if (ev == REMOTE_XML_START) {
+		free(lp->name);
+		free(lp->etag);
+		lp->name = lp->etag = NULL;
+		lp->obj = (struct vault_object){ 0 };
+		lp->has_size = false;
+		return 0;
+	}
+	if (!lp->name || !lp->has_size)
+		return -EBADMSG;
+	remote_identity(&lp->obj, lp->etag ? lp->etag : "");
+	return remote_list_emit(lp->prefix, lp->name, false, &lp->obj, lp->fn,
+				lp->userdata);
+}
+
+static int on_list_elem(enum remote_xml_event ev, const char *path,
+			const char *text, void *userdata)
+{
+	struct list_parse *lp = userdata;
+	const struct remote_list_format *f = lp->f;
+
+	if (!strcmp(path, f->entry))
+		return on_list_entry(lp, ev);
+	if (ev != REMOTE_XML_END || !text)
+		return 0;
+	if (!strcmp(path, f->name))
+		return set_str(&lp->name, text);
+	if (!strcmp(path, f->etag))
+		return set_str(&lp->etag, text);
+	if (!strcmp(path, f->size)) {
+		lp->has_size = true;
+		return parse_size(text, &lp->obj.size);
+	}
+	if (!strcmp(path, f->mtime)) {
+		lp->obj.mtime = remote_parse_time(text);
+		return 0;
+	}
+	if (!strcmp(path, f->dir))
+		return remote_list_emit(lp->prefix, text, true, NULL, lp->fn,
+					lp->userdata);
+	if (!strcmp(path, f->next))
+		return set_str(&lp->next, text);
+	if (f->truncated && !strcmp(path, f->truncated))
+		lp->truncated = !strcmp(text, "true");
+	return 0;
+}
+
+int remote_parse_list(const struct remote_list_format *f, const char *xml,
+		      size_t n, const char *prefix, vault_list_fn fn,
+		      void *userdata, char **next, struct verror *e)
+{
+	struct list_parse lp = {
+		.f = f, .prefix = prefix, .fn = fn, .userdata = userdata
+	};
+	bool more;
+	int r;
+
+	r = remote_xml_parse(xml, n, on_list_elem, &lp, e);
+	if (r == -EBADMSG && e && !strstr(e->msg, "malformed"))
+		verror_set(e, r, "malformed %s", f->answer);
+	free(lp.name);
+	free(lp.etag);
+	more = f->truncated ? lp.truncated : lp.next && *lp.next;
+	if (r >= 0 && more && (!lp.next || !*lp.next))
+		r = verror_set(e, -EBADMSG,
+			       "truncated listing without a continuation "
+			       "token");
+	if (r < 0 || !more) {
+		free(lp.next);
+		lp.next = NULL;
+	}
+	if (r >= 0)
+		*next = lp.next;
+	return r;
+}
+
 /* --- the backends' shared operations ---------------------------------- */
 
 int remote_req_take(struct remote_req *q, struct sbuf *path, struct sbuf *url,
@@ -821,9 +935,8 @@ static int vault_errno(int r)
 
 /* The Code and Message of an XML error body (or Azure's
  * x-ms-error-code): "(Code: Message)", for http/'s messages. */
-static void remote_describe(const struct http_response *resp,
-			    const char *body, size_t len, char *out,
-			    size_t size)
+static void remote_describe(const struct http_response *resp, const char *body,
+			    size_t len, char *out, size_t size)
 {
 	char code[64], msg[200];
 

@@ -98,6 +98,25 @@ void remote_xml_error(const char *p, size_t n, char *code, size_t code_size,
 int remote_file_value(const char *path, const char *section, const char *key,
 		      bool missing_ok, char **out, struct verror *e);
 
+/* Where one backend's list answer keeps what remote_parse_list() reads:
+ * element paths from the root. */
+struct remote_list_format {
+	const char *answer;    /* for messages: "ListObjectsV2 answer" */
+	const char *entry;     /* one object: "ListBucketResult/Contents" */
+	const char *name;      /* its key */
+	const char *etag;      /* its ETag */
+	const char *size;      /* its size (required) */
+	const char *mtime;     /* its modification time */
+	const char *dir;       /* a common prefix */
+	const char *next;      /* the marker of the next page */
+	const char *truncated; /* "true" when there is one; NULL: a
+				* non-empty next marker says so */
+};
+/* Parses one list answer in format f: see s3_parse_list() in s3_i.h. */
+int remote_parse_list(const struct remote_list_format *f, const char *xml,
+		      size_t n, const char *prefix, vault_list_fn fn,
+		      void *userdata, char **next, struct verror *e);
+
 /* A key given to stat or a stream (or a directory key ending in '/'):
  * non-empty, relative, at most 1024 bytes, no empty, "." or ".."
  * component. */

@@ -283,109 +283,24 @@ out:
 
 /* --- ListObjectsV2 answers --------------------------------------------- */
 
-struct list_parse {
-	const char *prefix;
-	vault_list_fn fn;
-	void *userdata;
-	char *key, *etag, *token;
-	struct vault_object obj;
-	bool has_size, truncated;
-	int r;
+static const struct remote_list_format s3_list_format = {
+	.answer = "ListObjectsV2 answer",
+	.entry = "ListBucketResult/Contents",
+	.name = "ListBucketResult/Contents/Key",
+	.etag = "ListBucketResult/Contents/ETag",
+	.size = "ListBucketResult/Contents/Size",
+	.mtime = "ListBucketResult/Contents/LastModified",
+	.dir = "ListBucketResult/CommonPrefixes/Prefix",
+	.next = "ListBucketResult/NextContinuationToken",
+	.truncated = "ListBucketResult/IsTruncated",
 };
-
-static int set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-	return *dst ? 0 : -ENOMEM;
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EBADMSG;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > (uint64_t)INT64_MAX)
-		return -EBADMSG;
-	*out = v;
-	return 0;
-}
-
-static int on_s3_list(enum remote_xml_event ev, const char *path,
-		      const char *text, void *userdata)
-{
-	struct list_parse *lp = userdata;
-
-	if (!strcmp(path, "ListBucketResult/Contents")) {
-		if (ev == REMOTE_XML_START) {
-			free(lp->key);
-			free(lp->etag);
-			lp->key = lp->etag = NULL;
-			lp->obj = (struct vault_object){ 0 };
-			lp->has_size = false;
-			return 0;
-		}
-		if (!lp->key || !lp->has_size)
-			return -EBADMSG;
-		remote_identity(&lp->obj, lp->etag ? lp->etag : "");
-		return remote_list_emit(lp->prefix, lp->key, false, &lp->obj,
-					lp->fn, lp->userdata);
-	}
-	if (ev != REMOTE_XML_END || !text)
-		return 0;
-	if (!strcmp(path, "ListBucketResult/Contents/Key"))
-		return set_str(&lp->key, text);
-	if (!strcmp(path, "ListBucketResult/Contents/ETag"))
-		return set_str(&lp->etag, text);
-	if (!strcmp(path, "ListBucketResult/Contents/Size")) {
-		lp->has_size = true;
-		return parse_size(text, &lp->obj.size);
-	}
-	if (!strcmp(path, "ListBucketResult/Contents/LastModified")) {
-		lp->obj.mtime = remote_parse_time(text);
-		return 0;
-	}
-	if (!strcmp(path, "ListBucketResult/CommonPrefixes/Prefix"))
-		return remote_list_emit(lp->prefix, text, true, NULL, lp->fn,
-					lp->userdata);
-	if (!strcmp(path, "ListBucketResult/NextContinuationToken"))
-		return set_str(&lp->token, text);
-	if (!strcmp(path, "ListBucketResult/IsTruncated")) {
-		lp->truncated = !strcmp(text, "true");
-		return 0;
-	}
-	return 0;
-}
 
 int s3_parse_list(const char *xml, size_t n, const char *prefix,
 		  vault_list_fn fn, void *userdata, char **next,
 		  struct verror *e)
 {
-	struct list_parse lp = { .prefix = prefix,
-				 .fn = fn,
-				 .userdata = userdata };
-	int r;
-
-	r = remote_xml_parse(xml, n, on_s3_list, &lp, e);
-	if (r == -EBADMSG && e && !strstr(e->msg, "malformed"))
-		verror_set(e, r, "malformed ListObjectsV2 answer");
-	free(lp.key);
-	free(lp.etag);
-	if (r >= 0 && lp.truncated && (!lp.token || !*lp.token))
-		r = verror_set(e, -EBADMSG,
-			       "truncated listing without a continuation "
-			       "token");
-	if (r < 0 || !lp.truncated) {
-		free(lp.token);
-		lp.token = NULL;
-	}
-	if (r >= 0)
-		*next = lp.token;
-	return r;
+	return remote_parse_list(&s3_list_format, xml, n, prefix, fn, userdata,
+				 next, e);
 }
 
 /* --- the backend ------------------------------------------------------- */
@@ -413,9 +328,8 @@ static void amz_now(char out[17])
 
 /* The header lines of an attempt as SigV4 headers: names copied into
  * names[], values borrowed from the lines. -EINVAL beyond max. */
-static int sigv4_headers(const struct http_attempt *a,
-			 struct sigv4_header *h, char (*names)[64],
-			 size_t max, size_t *n)
+static int sigv4_headers(const struct http_attempt *a, struct sigv4_header *h,
+			 char (*names)[64], size_t max, size_t *n)
 {
 	const char *const *lines;
 	size_t count = http_attempt_headers(a, &lines), i;
@@ -459,7 +373,8 @@ static int s3_sign(void *ctx, struct http_attempt *a, struct verror *e)
 	if (r >= 0)
 		r = http_attempt_header(a, line.buf);
 	if (r >= 0)
-		r = http_attempt_header(a, "x-amz-content-sha256: " EMPTY_SHA256);
+		r = http_attempt_header(a, "x-amz-content-sha256:"
+					   " " EMPTY_SHA256);
 	sbuf_reset(&line);
 	if (r >= 0)
 		r = sbuf_addf(&line, "x-amz-date: %s", date);

@@ -172,8 +172,8 @@ static void test_transfer_words(void)
 	CHECK_EQ_INT(http_transfer_error(plain, "GET", "http://x/y",
 					 CURLE_COULDNT_CONNECT, "", 1, 0, &e),
 		     -ECONNREFUSED);
-	CHECK(!strncmp(e.msg, "GET http://x/y: cannot connect to the server: ",
-		       46));
+	CHECK(!strncmp(e.msg,
+		       "GET http://x/y: cannot connect to the server: ", 46));
 	CHECK(!strstr(e.msg, "attempt"));
 	CHECK_EQ_INT(http_transfer_error(plain, "GET", "k",
 					 CURLE_COULDNT_RESOLVE_HOST, "x", 1, 0,
@@ -218,7 +218,8 @@ static void test_transfer_words(void)
 	CHECK_EQ_INT(http_transfer_error(plain, "GET", "k", CURLE_RECV_ERROR,
 					 NULL, 3, 0, &e),
 		     -EIO);
-	CHECK(strstr(e.msg, "GET k: ") == e.msg && strstr(e.msg, "(3 attempts)"));
+	CHECK(strstr(e.msg, "GET k: ") == e.msg && strstr(e.msg, "(3 "
+								 "attempts)"));
 	CHECK_EQ_INT(http_transfer_error(NULL, "GET", "k", CURLE_RECV_ERROR,
 					 NULL, 1, 0, NULL),
 		     -EIO);
