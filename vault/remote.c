@@ -343,70 +343,78 @@ static int utf8_put(struct sbuf *b, unsigned long cp)
 	return sbuf_add(b, u, n);
 }
 
+/* A character reference "&#N;" or "&#xH;" (p at '&', semi at ';'), as
+ * UTF-8 into x->text. */
+static int xml_charref(struct xml *x, const char *p, const char *semi)
+{
+	bool hex = p[2] == 'x' || p[2] == 'X';
+	const char *d = p + 2 + hex;
+	unsigned long cp = 0;
+	int r;
+
+	if (d == semi)
+		return xml_fail(x, "bad entity");
+	for (; d < semi; d++) {
+		int v = hex			   ? unhex((unsigned char)*d) :
+			isdigit((unsigned char)*d) ? *d - '0' :
+						     -1;
+
+		if (v < 0)
+			return xml_fail(x, "bad entity");
+		cp = cp * (hex ? 16 : 10) + (unsigned)v;
+		if (cp > 0x10FFFF)
+			return xml_fail(x, "bad entity");
+	}
+	r = utf8_put(&x->text, cp);
+	if (r == -EBADMSG)
+		return xml_fail(x, "bad character reference");
+	return r;
+}
+
+/* One entity at p ('&'), the five predefined ones or a character
+ * reference, into x->text; *end is set past its ';'. */
+static int xml_entity(struct xml *x, const char *p, const char *q,
+		      const char **end)
+{
+	static const struct {
+		const char *name;
+		char c;
+	} named[] = { { "lt", '<' },
+		      { "gt", '>' },
+		      { "amp", '&' },
+		      { "quot", '"' },
+		      { "apos", '\'' } };
+	const char *semi = memchr(p, ';', (size_t)(q - p));
+	size_t n, i;
+
+	if (!semi || semi - p > 12)
+		return xml_fail(x, "bad entity");
+	*end = semi + 1;
+	n = (size_t)(semi - p - 1);
+	for (i = 0; i < ARRAY_SIZE(named); i++)
+		if (n == strlen(named[i].name) &&
+		    !memcmp(p + 1, named[i].name, n))
+			return sbuf_addc(&x->text, named[i].c);
+	if (n >= 2 && p[1] == '#')
+		return xml_charref(x, p, semi);
+	return xml_fail(x, "unknown entity");
+}
+
 /* Appends the unescaped text [p, q) to x->text. */
 static int xml_text(struct xml *x, const char *p, const char *q)
 {
 	int r = 0;
 
 	while (p < q && r >= 0) {
-		if (*p == '\0')
+		const char *amp = memchr(p, '&', (size_t)(q - p));
+		const char *stop = amp ? amp : q;
+
+		if (memchr(p, '\0', (size_t)(stop - p)))
 			return xml_fail(x, "NUL byte in text");
-		if (*p != '&') {
-			const char *amp = memchr(p, '&', (size_t)(q - p));
-			const char *stop = amp ? amp : q;
-
-			if (memchr(p, '\0', (size_t)(stop - p)))
-				return xml_fail(x, "NUL byte in text");
-			r = sbuf_add(&x->text, p, (size_t)(stop - p));
-			p = stop;
-			continue;
-		}
-		{
-			const char *semi = memchr(p, ';', (size_t)(q - p));
-			size_t n;
-
-			if (!semi || semi - p > 12)
-				return xml_fail(x, "bad entity");
-			n = (size_t)(semi - p - 1);
-			if (n == 2 && !memcmp(p + 1, "lt", 2))
-				r = sbuf_addc(&x->text, '<');
-			else if (n == 2 && !memcmp(p + 1, "gt", 2))
-				r = sbuf_addc(&x->text, '>');
-			else if (n == 3 && !memcmp(p + 1, "amp", 3))
-				r = sbuf_addc(&x->text, '&');
-			else if (n == 4 && !memcmp(p + 1, "quot", 4))
-				r = sbuf_addc(&x->text, '"');
-			else if (n == 4 && !memcmp(p + 1, "apos", 4))
-				r = sbuf_addc(&x->text, '\'');
-			else if (n >= 2 && p[1] == '#') {
-				unsigned long cp = 0;
-				bool hex = p[2] == 'x' || p[2] == 'X';
-				const char *d = p + 2 + hex;
-
-				if (d == semi)
-					return xml_fail(x, "bad entity");
-				for (; d < semi; d++) {
-					int v = hex ? unhex((unsigned char)*d) :
-						      (isdigit((
-							       unsigned char)*d) ?
-							       *d - '0' :
-							       -1);
-					if (v < 0)
-						return xml_fail(x, "bad "
-								   "entity");
-					cp = cp * (hex ? 16 : 10) + (unsigned)v;
-					if (cp > 0x10FFFF)
-						return xml_fail(x, "bad "
-								   "entity");
-				}
-				r = utf8_put(&x->text, cp);
-				if (r == -EBADMSG)
-					return xml_fail(x, "bad character "
-							   "reference");
-			} else
-				return xml_fail(x, "unknown entity");
-			p = semi + 1;
-		}
+		r = sbuf_add(&x->text, p, (size_t)(stop - p));
+		p = stop;
+		if (r >= 0 && amp)
+			r = xml_entity(x, amp, q, &p);
 	}
 	if (r == -E2BIG)
 		return xml_fail(x, "element text too long");
@@ -437,6 +445,166 @@ static int xml_name(struct xml *x, const char **name, size_t *len)
 	return 0;
 }
 
+/* Character data before the next '<' (or the end): white space only
+ * outside the root, unescaped into x->text inside it. */
+static int xml_chardata(struct xml *x, const char *stop)
+{
+	const char *c;
+
+	if (x->depth > 0)
+		return xml_text(x, x->p, stop);
+	for (c = x->p; c < stop; c++)
+		if (!isspace((unsigned char)*c))
+			return xml_fail(x, "text outside the root");
+	return 0;
+}
+
+/* <![CDATA[...]]>, x->p past the '<': its bytes are text as they are. */
+static int xml_cdata(struct xml *x)
+{
+	const char *s = x->p + 8, *q;
+
+	if (x->depth == 0)
+		return xml_fail(x, "CDATA outside the root");
+	q = memmem(s, (size_t)(x->end - s), "]]>", 3);
+	if (!q)
+		return xml_fail(x, "truncated CDATA");
+	if (memchr(s, '\0', (size_t)(q - s)))
+		return xml_fail(x, "NUL byte in text");
+	if (sbuf_add(&x->text, s, (size_t)(q - s)) == -E2BIG)
+		return xml_fail(x, "element text too long");
+	x->p = q + 3;
+	return 0;
+}
+
+/* Enters element name: one level deeper on x->path. */
+static int xml_push(struct xml *x, const char *name, size_t len)
+{
+	size_t at;
+	int d;
+
+	if (x->depth >= XML_MAX_DEPTH)
+		return xml_fail(x, "nested too deeply");
+	x->had_child[x->depth] = true;
+	sbuf_reset(&x->text);
+	d = ++x->depth;
+	x->had_child[d] = false;
+	at = x->plen[d - 1];
+	if (d > 1)
+		x->path[at++] = '/';
+	memcpy(x->path + at, name, len);
+	x->plen[d] = at + len;
+	x->path[x->plen[d]] = '\0';
+	return 0;
+}
+
+/* Leaves the innermost element. */
+static void xml_pop(struct xml *x)
+{
+	x->depth--;
+	x->path[x->plen[x->depth]] = '\0';
+}
+
+/* Skips a start tag's attributes (quotes respected) up to its '>'.
+ * *empty: the tag ends in "/>". */
+static int xml_attributes(struct xml *x, bool *empty)
+{
+	while (x->p < x->end && *x->p != '>') {
+		if (*x->p == '"' || *x->p == '\'') {
+			const char *q = memchr(x->p + 1, *x->p,
+					       (size_t)(x->end - x->p - 1));
+
+			if (!q)
+				return xml_fail(x, "truncated");
+			x->p = q;
+		} else if (*x->p == '<') {
+			return xml_fail(x, "'<' in a tag");
+		}
+		x->p++;
+	}
+	if (x->p >= x->end)
+		return xml_fail(x, "truncated");
+	*empty = x->p[-1] == '/';
+	x->p++;
+	return 0;
+}
+
+/* <name ...> or <name .../>, x->p at the name. */
+static int xml_start_tag(struct xml *x, bool *root_seen, remote_xml_fn fn,
+			 void *userdata)
+{
+	const char *name;
+	bool empty = false;
+	size_t len;
+	int r;
+
+	r = xml_name(x, &name, &len);
+	if (r >= 0)
+		r = xml_attributes(x, &empty);
+	if (r < 0)
+		return r;
+	if (x->depth == 0 && *root_seen)
+		return xml_fail(x, "two root elements");
+	*root_seen = true;
+	r = xml_push(x, name, len);
+	if (r >= 0)
+		r = fn(REMOTE_XML_START, x->path, NULL, userdata);
+	if (r >= 0 && empty) {
+		r = fn(REMOTE_XML_END, x->path, "", userdata);
+		xml_pop(x);
+	}
+	return r;
+}
+
+/* </name>, x->p past the '/': must close the innermost element. */
+static int xml_end_tag(struct xml *x, remote_xml_fn fn, void *userdata)
+{
+	int d = x->depth, r;
+	const char *name;
+	size_t len;
+
+	r = xml_name(x, &name, &len);
+	if (r < 0)
+		return r;
+	if (d == 0 || x->plen[d] - x->plen[d - 1] - (d > 1) != len ||
+	    memcmp(x->path + x->plen[d] - len, name, len))
+		return xml_fail(x, "mismatched end tag");
+	while (x->p < x->end && isspace((unsigned char)*x->p))
+		x->p++;
+	if (x->p >= x->end || *x->p != '>')
+		return xml_fail(x, "truncated");
+	x->p++;
+	r = fn(REMOTE_XML_END, x->path,
+	       x->had_child[d] ? NULL : sbuf_str(&x->text), userdata);
+	if (r < 0)
+		return r;
+	sbuf_reset(&x->text);
+	xml_pop(x);
+	return 0;
+}
+
+/* One piece of markup, x->p past its '<'. */
+static int xml_markup(struct xml *x, bool *root_seen, remote_xml_fn fn,
+		      void *userdata)
+{
+	size_t left = (size_t)(x->end - x->p);
+
+	if (*x->p == '?')
+		return xml_skip_past(x, "?>", "truncated");
+	if (left >= 3 && !memcmp(x->p, "!--", 3))
+		return xml_skip_past(x, "-->", "truncated comment");
+	if (left >= 8 && !memcmp(x->p, "![CDATA[", 8))
+		return xml_cdata(x);
+	if (*x->p == '!')
+		return xml_fail(x, "DOCTYPE and declarations are refused");
+	if (*x->p == '/') {
+		x->p++;
+		return xml_end_tag(x, fn, userdata);
+	}
+	return xml_start_tag(x, root_seen, fn, userdata);
+}
+
+/* The document: character data and markup, in turn, to the end. */
 static int xml_run(struct xml *x, remote_xml_fn fn, void *userdata)
 {
 	bool root_seen = false;
@@ -444,133 +612,16 @@ static int xml_run(struct xml *x, remote_xml_fn fn, void *userdata)
 
 	while (x->p < x->end) {
 		const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
-		const char *stop = lt ? lt : x->end;
 
-		/* character data */
-		if (stop > x->p) {
-			if (x->depth == 0) {
-				const char *c;
-
-				for (c = x->p; c < stop; c++)
-					if (!isspace((unsigned char)*c))
-						return xml_fail(x, "text "
-								   "outside "
-								   "the root");
-			} else {
-				r = xml_text(x, x->p, stop);
-				if (r < 0)
-					return r;
-			}
-		}
+		r = xml_chardata(x, lt ? lt : x->end);
+		if (r < 0)
+			return r;
 		if (!lt)
 			break;
 		x->p = lt + 1;
 		if (x->p >= x->end)
 			return xml_fail(x, "truncated");
-		if (*x->p == '?') {
-			r = xml_skip_past(x, "?>", "truncated");
-		} else if (x->end - x->p >= 3 && !memcmp(x->p, "!--", 3)) {
-			r = xml_skip_past(x, "-->", "truncated comment");
-		} else if (x->end - x->p >= 8 && !memcmp(x->p, "![CDATA[", 8)) {
-			const char *s = x->p + 8, *q;
-
-			if (x->depth == 0)
-				return xml_fail(x, "CDATA outside the root");
-			q = memmem(s, (size_t)(x->end - s), "]]>", 3);
-			if (!q)
-				return xml_fail(x, "truncated CDATA");
-			if (memchr(s, '\0', (size_t)(q - s)))
-				return xml_fail(x, "NUL byte in text");
-			r = sbuf_add(&x->text, s, (size_t)(q - s));
-			if (r == -E2BIG)
-				return xml_fail(x, "element text too long");
-			x->p = q + 3;
-		} else if (*x->p == '!') {
-			return xml_fail(x, "DOCTYPE and declarations are "
-					   "refused");
-		} else if (*x->p == '/') {
-			const char *name;
-			size_t len;
-			int d = x->depth;
-
-			x->p++;
-			r = xml_name(x, &name, &len);
-			if (r < 0)
-				return r;
-			if (d == 0 ||
-			    x->plen[d] - x->plen[d - 1] - (d > 1) != len ||
-			    memcmp(x->path + x->plen[d] - len, name, len))
-				return xml_fail(x, "mismatched end tag");
-			while (x->p < x->end && isspace((unsigned char)*x->p))
-				x->p++;
-			if (x->p >= x->end || *x->p != '>')
-				return xml_fail(x, "truncated");
-			x->p++;
-			r = fn(REMOTE_XML_END, x->path,
-			       x->had_child[d] ? NULL : sbuf_str(&x->text),
-			       userdata);
-			if (r < 0)
-				return r;
-			sbuf_reset(&x->text);
-			x->depth--;
-			x->path[x->plen[x->depth]] = '\0';
-			r = 0;
-		} else {
-			const char *name;
-			size_t len;
-			bool empty = false;
-			int d;
-
-			r = xml_name(x, &name, &len);
-			if (r < 0)
-				return r;
-			/* attributes are skipped, quotes respected */
-			while (x->p < x->end && *x->p != '>') {
-				if (*x->p == '"' || *x->p == '\'') {
-					const char *q = memchr(
-						x->p + 1, *x->p,
-						(size_t)(x->end - x->p - 1));
-					if (!q)
-						return xml_fail(x, "truncated");
-					x->p = q;
-				} else if (*x->p == '<') {
-					return xml_fail(x, "'<' in a tag");
-				}
-				x->p++;
-			}
-			if (x->p >= x->end)
-				return xml_fail(x, "truncated");
-			empty = x->p[-1] == '/';
-			x->p++;
-			if (x->depth == 0 && root_seen)
-				return xml_fail(x, "two root elements");
-			if (x->depth >= XML_MAX_DEPTH)
-				return xml_fail(x, "nested too deeply");
-			root_seen = true;
-			x->had_child[x->depth] = true;
-			sbuf_reset(&x->text);
-			d = ++x->depth;
-			x->had_child[d] = false;
-			{
-				size_t at = x->plen[d - 1];
-
-				if (d > 1)
-					x->path[at++] = '/';
-				memcpy(x->path + at, name, len);
-				x->plen[d] = at + len;
-				x->path[x->plen[d]] = '\0';
-			}
-			r = fn(REMOTE_XML_START, x->path, NULL, userdata);
-			if (r < 0)
-				return r;
-			if (empty) {
-				r = fn(REMOTE_XML_END, x->path, "", userdata);
-				if (r < 0)
-					return r;
-				x->depth--;
-				x->path[x->plen[x->depth]] = '\0';
-			}
-		}
+		r = xml_markup(x, &root_seen, fn, userdata);
 		if (r < 0)
 			return r;
 	}
