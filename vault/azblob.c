@@ -560,6 +560,73 @@ static bool name_ok(const char *s, size_t min, size_t max, bool dash)
 	return true;
 }
 
+/* "account/container[/prefix]": the names, the key prefix and the vault
+ * id. */
+static int az_location(struct vault *v, struct az *az, const char *loc,
+		       struct verror *e)
+{
+	_cleanup_free_ char *base = NULL;
+	const char *slash = strchr(loc, '/'), *p;
+
+	if (!slash)
+		return verror_set(e, -EINVAL,
+				  "azblob://%.80s: the URL needs an account "
+				  "and a container "
+				  "(azblob://account/container[/prefix])",
+				  loc);
+	az->account = strndup(loc, (size_t)(slash - loc));
+	p = slash + 1;
+	slash = strchr(p, '/');
+	az->container = slash ? strndup(p, (size_t)(slash - p)) : strdup(p);
+	if (!az->account || !az->container)
+		return -ENOMEM;
+	if (!name_ok(az->account, 3, 24, false) ||
+	    !name_ok(az->container, 3, 63, true))
+		return verror_set(e, -EINVAL,
+				  "azblob://%.30s/%.70s: invalid account or "
+				  "container name",
+				  az->account, az->container);
+	if (asprintf(&base, "azblob://%s/%s", az->account, az->container) < 0) {
+		base = NULL;
+		return -ENOMEM;
+	}
+	return remote_location(v, &az->rm, base, slash ? slash + 1 : "", e);
+}
+
+/* The endpoint (https://ACCOUNT.blob.core.windows.net unless given),
+ * without a trailing '/', and its path (Azurite: "/ACCOUNT"). */
+static int az_endpoint(struct vault *v, struct az *az, char **endpoint,
+		       struct verror *e)
+{
+	const char *h;
+	size_t n;
+
+	if (!*endpoint && asprintf(endpoint, "https://%s.blob.core.windows.net",
+				   az->account) < 0) {
+		*endpoint = NULL;
+		return -ENOMEM;
+	}
+	n = strlen(*endpoint);
+	while (n && (*endpoint)[n - 1] == '/')
+		(*endpoint)[--n] = '\0';
+	if (!strncmp(*endpoint, "http://", 7))
+		h = *endpoint + 7;
+	else if (!strncmp(*endpoint, "https://", 8))
+		h = *endpoint + 8;
+	else
+		h = NULL;
+	if (!h || !*h || strpbrk(h, "?#@ "))
+		return verror_set(e, -EINVAL,
+				  "%s: the endpoint must be "
+				  "http(s)://host[:port][/path]",
+				  v->id);
+	az->endpoint = strdup(*endpoint);
+	az->basepath = strdup(strchr(h, '/') ? strchr(h, '/') : "");
+	if (!az->endpoint || !az->basepath)
+		return -ENOMEM;
+	return 0;
+}
+
 int vault_azblob_open(const char *rest, const struct vault_options *opt,
 		      struct vault **out, struct verror *e)
 {
@@ -573,10 +640,9 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 		{ "attempts", &attempts },
 		{ NULL, NULL },
 	};
-	const char *query, *p, *slash;
+	const char *query;
 	struct vault *v;
 	struct az *az;
-	size_t plen;
 	int r;
 
 	r = remote_url_split(rest, &loc, &query);
@@ -586,99 +652,29 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 	if (!v)
 		return -ENOMEM;
 	az = v->priv;
-	slash = strchr(loc, '/');
-	if (!slash) {
-		r = verror_set(e, -EINVAL,
-			       "azblob://%.80s: the URL needs an account and a "
-			       "container "
-			       "(azblob://account/container[/prefix])",
-			       loc);
-		goto fail;
+	r = az_location(v, az, loc, e);
+	if (r >= 0)
+		r = remote_query_params(query, params, v->id, e);
+	if (r >= 0) {
+		r = az_credentials(az, sas, opt, &endpoint, e);
+		if (r < 0)
+			verror_prefix(e, r, "%s", v->id);
 	}
-	az->account = strndup(loc, (size_t)(slash - loc));
-	p = slash + 1;
-	slash = strchr(p, '/');
-	az->container = slash ? strndup(p, (size_t)(slash - p)) : strdup(p);
-	if (!az->account || !az->container) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!name_ok(az->account, 3, 24, false) ||
-	    !name_ok(az->container, 3, 63, true)) {
-		r = verror_set(e, -EINVAL,
-			       "azblob://%.30s/%.70s: invalid account or "
-			       "container name",
-			       az->account, az->container);
-		goto fail;
-	}
-	r = remote_prefix(slash ? slash + 1 : "", &az->rm.prefix);
-	if (r < 0)
-		goto fail;
-	plen = (size_t)r;
-	if (plen && !remote_key_ok(az->rm.prefix)) {
-		r = verror_set(e, -EINVAL, "azblob://%s/%s: invalid prefix",
-			       az->account, az->container);
-		goto fail;
-	}
-	if (asprintf(&v->id, "azblob://%s/%s%s%.*s", az->account, az->container,
-		     plen ? "/" : "", (int)plen, az->rm.prefix) < 0) {
-		v->id = NULL;
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = remote_query_params(query, params, v->id, e);
-	if (r < 0)
-		goto fail;
-	r = az_credentials(az, sas, opt, &endpoint, e);
 	if (sas)
 		OPENSSL_cleanse(sas, strlen(sas));
+	if (r >= 0)
+		r = az_endpoint(v, az, &endpoint, e);
+	if (r >= 0)
+		r = remote_http_new(&az->rm, v->id, ca, "AZURE_CA_BUNDLE",
+				    insecure, attempts, e);
 	if (r < 0) {
-		verror_prefix(e, r, "%s", v->id);
-		goto fail;
+		vault_free(v);
+		return r;
 	}
-	if (!endpoint && asprintf(&endpoint, "https://%s.blob.core.windows.net",
-				  az->account) < 0) {
-		endpoint = NULL;
-		r = -ENOMEM;
-		goto fail;
-	}
-	{
-		const char *h;
-		size_t n = strlen(endpoint);
-
-		while (n && endpoint[n - 1] == '/')
-			endpoint[--n] = '\0';
-		if (!strncmp(endpoint, "http://", 7))
-			h = endpoint + 7;
-		else if (!strncmp(endpoint, "https://", 8))
-			h = endpoint + 8;
-		else
-			h = NULL;
-		if (!h || !*h || strpbrk(h, "?#@ ")) {
-			r = verror_set(e, -EINVAL,
-				       "%s: the endpoint must be "
-				       "http(s)://host[:port][/path]",
-				       v->id);
-			goto fail;
-		}
-		az->endpoint = strdup(endpoint);
-		az->basepath = strdup(strchr(h, '/') ? strchr(h, '/') : "");
-		if (!az->endpoint || !az->basepath) {
-			r = -ENOMEM;
-			goto fail;
-		}
-	}
-	r = remote_http_new(&az->rm, v->id, ca, "AZURE_CA_BUNDLE", insecure,
-			    attempts, e);
-	if (r < 0)
-		goto fail;
 	log_debug("%s: endpoint %s, %s", v->id, az->endpoint,
 		  az->sas     ? "SAS" :
 		  az->key_len ? "Shared Key" :
 				"anonymous");
 	*out = v;
 	return 0;
-fail:
-	vault_free(v);
-	return r;
 }

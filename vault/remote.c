@@ -1264,6 +1264,26 @@ int remote_prefix(const char *p, char **out)
 	return (int)n;
 }
 
+int remote_location(struct vault *v, struct remote *rm, const char *base,
+		    const char *p, struct verror *e)
+{
+	int r = remote_prefix(p, &rm->prefix);
+	size_t plen;
+
+	if (r < 0)
+		return r;
+	plen = (size_t)r;
+	if (plen && !remote_key_ok(rm->prefix))
+		return verror_set(e, -EINVAL, "%s: invalid prefix '%.*s'", base,
+				  (int)MIN(plen, (size_t)200), rm->prefix);
+	if (asprintf(&v->id, "%s%s%.*s", base, plen ? "/" : "", (int)plen,
+		     rm->prefix) < 0) {
+		v->id = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int remote_http_new(struct remote *rm, const char *vault_id, const char *ca,
 		    const char *ca_env, const char *insecure,
 		    const char *attempts, struct verror *e)

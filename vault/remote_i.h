@@ -225,6 +225,12 @@ struct vault *remote_vault_new(const struct vault_ops *vops,
  * returns its length without that '/' or -ENOMEM (*out NULL). The caller
  * checks it with remote_key_ok(). */
 int remote_prefix(const char *p, char **out);
+/* The key prefix and the vault id of a remote vault: rm->prefix from the
+ * URL path p (see remote_prefix(), checked with remote_key_ok()) and
+ * v->id = base ("s3://bucket") plus "/prefix" without its '/'. -EINVAL
+ * for a bad prefix (e names base), -ENOMEM. */
+int remote_location(struct vault *v, struct remote *rm, const char *base,
+		    const char *p, struct verror *e);
 /* Creates rm->http for the URL parameters ca (NULL: the file named by
  * the environment variable ca_env, if set), insecure ("0" or NULL: off)
  * and attempts (1 to 20; NULL: the default). All borrowed. */

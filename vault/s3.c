@@ -656,16 +656,106 @@ static bool bucket_ok(const char *b)
 	return true;
 }
 
+/* The URL parameters of an S3 vault (caller storage; all owned). */
+struct s3_params {
+	char *endpoint, *style, *ca, *profile, *insecure, *attempts;
+};
+
+static void s3_params_release(struct s3_params *p)
+{
+	free(p->endpoint);
+	free(p->style);
+	free(p->ca);
+	free(p->profile);
+	free(p->insecure);
+	free(p->attempts);
+}
+
+/* "bucket[/prefix]": the bucket, the key prefix and the vault id. */
+static int s3_location(struct vault *v, struct s3 *s3, const char *loc,
+		       struct verror *e)
+{
+	_cleanup_free_ char *base = NULL;
+	const char *slash = strchr(loc, '/');
+
+	s3->bucket = slash ? strndup(loc, (size_t)(slash - loc)) : strdup(loc);
+	if (!s3->bucket)
+		return -ENOMEM;
+	if (!bucket_ok(s3->bucket))
+		return verror_set(e, -EINVAL,
+				  "s3://%.80s: '%.80s' is not a valid bucket "
+				  "name",
+				  s3->bucket, s3->bucket);
+	if (asprintf(&base, "s3://%s", s3->bucket) < 0) {
+		base = NULL;
+		return -ENOMEM;
+	}
+	return remote_location(v, &s3->rm, base, slash ? slash + 1 : "", e);
+}
+
+/* The region: ?region=, AWS_REGION, AWS_DEFAULT_REGION or us-east-1. */
+static int s3_region(struct vault *v, struct s3 *s3, struct verror *e)
+{
+	if (!s3->region && getenv_dup("AWS_REGION", &s3->region) < 0)
+		return -ENOMEM;
+	if (!s3->region && getenv_dup("AWS_DEFAULT_REGION", &s3->region) < 0)
+		return -ENOMEM;
+	if (!s3->region && !(s3->region = strdup("us-east-1")))
+		return -ENOMEM;
+	if (!*s3->region || strpbrk(s3->region, "/\n\r "))
+		return verror_set(e, -EINVAL, "%s: invalid region", v->id);
+	return 0;
+}
+
+/* Where requests go: the endpoint (AWS's for the region unless given),
+ * path or virtual-hosted style, the Host header and the URL base. */
+static int s3_endpoint(struct vault *v, struct s3 *s3, struct s3_params *p,
+		       struct verror *e)
+{
+	_cleanup_free_ char *host = NULL;
+	int r;
+
+	if (p->style && strcmp(p->style, "path") && strcmp(p->style, "virtual"))
+		return verror_set(e, -EINVAL,
+				  "%s: style must be 'path' or 'virtual'",
+				  v->id);
+	/* a custom endpoint (MinIO) is path-style unless told otherwise */
+	s3->path_style = p->style ? !strcmp(p->style, "path") : !!p->endpoint;
+	if (!p->endpoint &&
+	    asprintf(&p->endpoint, "https://s3.%s.amazonaws.com", s3->region) <
+		    0) {
+		p->endpoint = NULL;
+		return -ENOMEM;
+	}
+	r = endpoint_parse(p->endpoint, &s3->scheme, &host, &s3->basepath, e);
+	if (r < 0)
+		return verror_prefix(e, r, "%s", v->id);
+	if (!s3->path_style && strchr(s3->bucket, '.') &&
+	    !strcmp(s3->scheme, "https"))
+		return verror_set(e, -EINVAL,
+				  "%s: a bucket name with dots needs "
+				  "style=path over https",
+				  v->id);
+	if (s3->path_style)
+		s3->host = strdup(host);
+	else if (asprintf(&s3->host, "%s.%s", s3->bucket, host) < 0)
+		s3->host = NULL;
+	if (!s3->host ||
+	    asprintf(&s3->base, "%s://%s", s3->scheme, s3->host) < 0) {
+		s3->base = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int vault_s3_open(const char *rest, const struct vault_options *opt,
 		  struct vault **out, struct verror *e)
 {
-	_cleanup_free_ char *loc = NULL, *endpoint = NULL, *style = NULL,
-			    *ca = NULL, *profile = NULL, *insecure = NULL,
-			    *attempts = NULL, *host = NULL;
-	const char *query, *slash;
+	struct s3_params p = { 0 };
+	_cleanup_free_ char *loc = NULL;
+	const char *query;
 	struct vault *v;
 	struct s3 *s3;
-	size_t plen;
 	int r;
 
 	r = remote_url_split(rest, &loc, &query);
@@ -675,115 +765,41 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 	if (!v)
 		return -ENOMEM;
 	s3 = v->priv;
-
-	slash = strchr(loc, '/');
-	s3->bucket = slash ? strndup(loc, (size_t)(slash - loc)) : strdup(loc);
-	if (!s3->bucket) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!bucket_ok(s3->bucket)) {
-		r = verror_set(e, -EINVAL,
-			       "s3://%.80s: '%.80s' is not a valid bucket name",
-			       s3->bucket, s3->bucket);
-		goto fail;
-	}
-	/* the prefix: no leading or doubled slashes, one trailing */
-	r = remote_prefix(slash ? slash + 1 : "", &s3->rm.prefix);
-	if (r < 0)
-		goto fail;
-	plen = (size_t)r;
-	if (plen && !remote_key_ok(s3->rm.prefix)) {
-		r = verror_set(e, -EINVAL, "s3://%s: invalid prefix '%.*s'",
-			       s3->bucket, (int)plen, s3->rm.prefix);
-		goto fail;
-	}
-	if (asprintf(&v->id, "s3://%s%s%.*s", s3->bucket, plen ? "/" : "",
-		     (int)plen, s3->rm.prefix) < 0) {
-		v->id = NULL;
-		r = -ENOMEM;
-		goto fail;
-	}
-	{
+	r = s3_location(v, s3, loc, e);
+	if (r >= 0) {
 		const struct remote_param params[] = {
-			{ "region", &s3->region }, { "endpoint", &endpoint },
-			{ "style", &style },	   { "ca", &ca },
-			{ "profile", &profile },   { "insecure", &insecure },
-			{ "attempts", &attempts }, { NULL, NULL },
+			{ "region", &s3->region },
+			{ "endpoint", &p.endpoint },
+			{ "style", &p.style },
+			{ "ca", &p.ca },
+			{ "profile", &p.profile },
+			{ "insecure", &p.insecure },
+			{ "attempts", &p.attempts },
+			{ NULL, NULL },
 		};
 
 		r = remote_query_params(query, params, v->id, e);
+	}
+	if (r >= 0)
+		r = s3_region(v, s3, e);
+	if (r >= 0)
+		r = s3_endpoint(v, s3, &p, e);
+	if (r >= 0) {
+		r = s3_credentials(s3, p.profile, opt, e);
 		if (r < 0)
-			goto fail;
+			verror_prefix(e, r, "%s", v->id);
 	}
-	if (!s3->region && getenv_dup("AWS_REGION", &s3->region) < 0) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!s3->region && getenv_dup("AWS_DEFAULT_REGION", &s3->region) < 0) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!s3->region && !(s3->region = strdup("us-east-1"))) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!*s3->region || strpbrk(s3->region, "/\n\r ")) {
-		r = verror_set(e, -EINVAL, "%s: invalid region", v->id);
-		goto fail;
-	}
-	if (style && strcmp(style, "path") && strcmp(style, "virtual")) {
-		r = verror_set(e, -EINVAL,
-			       "%s: style must be 'path' or 'virtual'", v->id);
-		goto fail;
-	}
-	if (!endpoint && asprintf(&endpoint, "https://s3.%s.amazonaws.com",
-				  s3->region) < 0) {
-		endpoint = NULL;
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = endpoint_parse(endpoint, &s3->scheme, &host, &s3->basepath, e);
+	if (r >= 0)
+		r = remote_http_new(&s3->rm, v->id, p.ca, "AWS_CA_BUNDLE",
+				    p.insecure, p.attempts, e);
+	s3_params_release(&p);
 	if (r < 0) {
-		verror_prefix(e, r, "%s", v->id);
-		goto fail;
+		vault_free(v);
+		return r;
 	}
-	/* a custom endpoint (MinIO) is path-style unless told otherwise */
-	s3->path_style = style ? !strcmp(style, "path") :
-				 query && strstr(query, "endpoint=") != NULL;
-	if (!s3->path_style && strchr(s3->bucket, '.') &&
-	    !strcmp(s3->scheme, "https")) {
-		r = verror_set(e, -EINVAL,
-			       "%s: a bucket name with dots needs "
-			       "style=path over https",
-			       v->id);
-		goto fail;
-	}
-	if (s3->path_style)
-		s3->host = strdup(host);
-	else if (asprintf(&s3->host, "%s.%s", s3->bucket, host) < 0)
-		s3->host = NULL;
-	if (!s3->host ||
-	    asprintf(&s3->base, "%s://%s", s3->scheme, s3->host) < 0) {
-		s3->base = NULL;
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = s3_credentials(s3, profile, opt, e);
-	if (r < 0) {
-		verror_prefix(e, r, "%s", v->id);
-		goto fail;
-	}
-	r = remote_http_new(&s3->rm, v->id, ca, "AWS_CA_BUNDLE", insecure,
-			    attempts, e);
-	if (r < 0)
-		goto fail;
 	log_debug("%s: endpoint %s, %s-style, region %s, %s", v->id, s3->base,
 		  s3->path_style ? "path" : "virtual", s3->region,
 		  s3->access_key ? "signed" : "anonymous");
 	*out = v;
 	return 0;
-fail:
-	vault_free(v);
-	return r;
 }
