@@ -48,13 +48,35 @@ static void share_unlock(CURL *c, curl_lock_data data, void *userptr)
 		pthread_mutex_unlock(&h->share_locks[data]);
 }
 
-static int dup_str(const char *s, char **out)
+/* Copies the strings of cfg into one allocation, h->strings, so that the
+ * client owns them all with one free(). */
+static int copy_strings(struct http *h, const struct http_config *cfg)
 {
-	*out = NULL;
-	if (!s)
-		return 0;
-	*out = strdup(s);
-	return *out ? 0 : -ENOMEM;
+	const char *src[] = {
+		cfg->name ? cfg->name : "",
+		cfg->peer ? cfg->peer : "the server",
+		cfg->tls_hint ? cfg->tls_hint : "",
+		cfg->proxy_name ? cfg->proxy_name : "the proxy",
+		cfg->tls.ca_file,
+		cfg->tls.ca_dir,
+		cfg->proxy,
+	};
+	char **dst[] = { &h->name,    &h->peer,	  &h->tls_hint, &h->proxy_name,
+			 &h->ca_file, &h->ca_dir, &h->proxy };
+	size_t total = 0, i;
+	char *p;
+
+	for (i = 0; i < ARRAY_SIZE(src); i++)
+		total += src[i] ? strlen(src[i]) + 1 : 0;
+	p = h->strings = malloc(total);
+	if (!p)
+		return -ENOMEM;
+	for (i = 0; i < ARRAY_SIZE(src); i++) {
+		*dst[i] = src[i] ? p : NULL;
+		if (src[i])
+			p = stpcpy(p, src[i]) + 1;
+	}
+	return 0;
 }
 
 static int dup_blob(const void *p, size_t n, struct curl_blob *out)
@@ -84,14 +106,7 @@ static int copy_config(struct http *h, const struct http_config *cfg)
 {
 	const struct http_tls *t = &cfg->tls;
 
-	if (dup_str(cfg->name ? cfg->name : "", &h->name) < 0 ||
-	    dup_str(cfg->peer ? cfg->peer : "the server", &h->peer) < 0 ||
-	    dup_str(cfg->tls_hint ? cfg->tls_hint : "", &h->tls_hint) < 0 ||
-	    dup_str(t->ca_file, &h->ca_file) < 0 ||
-	    dup_str(t->ca_dir, &h->ca_dir) < 0 ||
-	    dup_str(cfg->proxy, &h->proxy) < 0 ||
-	    dup_str(cfg->proxy_name ? cfg->proxy_name : "the proxy",
-		    &h->proxy_name) < 0 ||
+	if (copy_strings(h, cfg) < 0 ||
 	    dup_blob(t->ca_pem, t->ca_pem_len, &h->ca) < 0 ||
 	    dup_blob(t->cert_pem, t->cert_pem_len, &h->cert) < 0 ||
 	    dup_blob(t->key_pem, t->key_pem_len, &h->key) < 0)
@@ -169,13 +184,7 @@ struct http *http_free(struct http *h)
 	free_blob(&h->ca);
 	free_blob(&h->cert);
 	free_blob(&h->key);
-	free(h->name);
-	free(h->peer);
-	free(h->tls_hint);
-	free(h->ca_file);
-	free(h->ca_dir);
-	free(h->proxy);
-	free(h->proxy_name);
+	free(h->strings);
 	free(h);
 	return NULL;
 }

@@ -13,9 +13,11 @@
 #define HTTP_POOL_MAX 16		    /* idle easy handles kept */
 
 struct http {
+	char *strings; /* owned: the one allocation the strings below
+			* point into */
 	char *name, *peer, *tls_hint;
-	char *ca_file, *ca_dir, *proxy, *proxy_name;
-	struct curl_blob ca, cert, key; /* copies; len 0: none */
+	char *ca_file, *ca_dir, *proxy, *proxy_name; /* NULL: none */
+	struct curl_blob ca, cert, key;		     /* copies; len 0: none */
 	bool insecure, share_connections, compressed;
 	struct curl_slist *connect_to;
 	long timeout_ms, connect_timeout_ms;

@@ -128,17 +128,10 @@ const char *kube_context(const struct kube *k)
 
 int kube_status_errno(long status)
 {
-	if (status >= 200 && status < 300)
-		return 0;
 	switch (status) {
 	case 400:
 	case 422:
 		return -EINVAL;
-	case 401:
-	case 403:
-		return -EACCES;
-	case 404:
-		return -ENOENT;
 	case 409:
 		return -EEXIST;
 	case 410:
@@ -146,7 +139,7 @@ int kube_status_errno(long status)
 	case 429:
 		return -EBUSY;
 	default:
-		return -EIO;
+		return http_status_errno(status);
 	}
 }
 

@@ -5,52 +5,71 @@
 #include <string.h>
 
 #include "check.h"
+#include "common/macro.h"
 #include "http/http.h"
 
 static void test_retry_decision(void)
 {
-	struct http_retry slow = { .timeouts = true };
+	static const struct http_retry slow = { .timeouts = true };
+	static const struct {
+		bool slow;
+		const char *method;
+		int curl;
+		long status;
+		bool retry_after, want;
+	} cases[] = {
+		/* nothing sent: every method */
+		{ false, "POST", CURLE_COULDNT_CONNECT, 0, false, true },
+		{ false, "PATCH", CURLE_COULDNT_RESOLVE_HOST, 0, false, true },
+		{ false, "POST", CURLE_COULDNT_RESOLVE_PROXY, 0, false, true },
+		/* a broken transfer: idempotent methods only */
+		{ false, "GET", CURLE_RECV_ERROR, 0, false, true },
+		{ false, "PUT", CURLE_PARTIAL_FILE, 0, false, true },
+		{ false, "DELETE", CURLE_HTTP2_STREAM, 0, false, true },
+		{ false, "POST", CURLE_RECV_ERROR, 0, false, false },
+		{ false, "PATCH", CURLE_GOT_NOTHING, 0, false, false },
+		/* timeouts and TLS handshakes when the policy says so */
+		{ false, "GET", CURLE_OPERATION_TIMEDOUT, 0, false, false },
+		{ false, "GET", CURLE_SSL_CONNECT_ERROR, 0, false, false },
+		{ true, "GET", CURLE_OPERATION_TIMEDOUT, 0, false, true },
+		{ true, "HEAD", CURLE_SSL_CONNECT_ERROR, 0, false, true },
+		{ true, "POST", CURLE_OPERATION_TIMEDOUT, 0, false, false },
+		/* never TLS verification, a client certificate, a cap */
+		{ true, "GET", CURLE_PEER_FAILED_VERIFICATION, 0, false,
+		  false },
+		{ true, "GET", CURLE_SSL_CERTPROBLEM, 0, false, false },
+		{ true, "GET", CURLE_WRITE_ERROR, 0, false, false },
+		/* answers */
+		{ false, "POST", 0, 429, false, true },
+		{ false, "POST", 0, 503, true, true },
+		{ false, "POST", 0, 503, false, false },
+		{ false, "POST", 0, 500, false, false },
+		{ false, "GET", 0, 500, false, true },
+		{ false, "GET", 0, 502, false, true },
+		{ false, "GET", 0, 503, false, true },
+		{ false, "HEAD", 0, 504, false, true },
+		{ false, "GET", 0, 507, false, true },
+		{ false, "GET", 0, 408, false, true },
+		{ false, "GET", 0, 501, false, false },
+		{ false, "GET", 0, 200, false, false },
+		{ false, "GET", 0, 404, false, false },
+		{ false, "GET", 0, 403, false, false },
+		{ false, "GET", 0, 412, false, false },
+		{ false, "GET", 0, 401, true, false },
+	};
+	size_t i;
 
-	/* nothing sent: every method */
-	CHECK(http_retryable(NULL, "POST", CURLE_COULDNT_CONNECT, 0, false));
-	CHECK(http_retryable(NULL, "PATCH", CURLE_COULDNT_RESOLVE_HOST, 0,
-			     false));
-	CHECK(http_retryable(NULL, "POST", CURLE_COULDNT_RESOLVE_PROXY, 0,
-			     false));
-	/* a broken transfer: idempotent methods only */
-	CHECK(http_retryable(NULL, "GET", CURLE_RECV_ERROR, 0, false));
-	CHECK(http_retryable(NULL, "PUT", CURLE_PARTIAL_FILE, 0, false));
-	CHECK(http_retryable(NULL, "DELETE", CURLE_HTTP2_STREAM, 0, false));
-	CHECK(!http_retryable(NULL, "POST", CURLE_RECV_ERROR, 0, false));
-	CHECK(!http_retryable(NULL, "PATCH", CURLE_GOT_NOTHING, 0, false));
-	/* timeouts and TLS handshakes only when the policy says so */
-	CHECK(!http_retryable(NULL, "GET", CURLE_OPERATION_TIMEDOUT, 0, false));
-	CHECK(!http_retryable(NULL, "GET", CURLE_SSL_CONNECT_ERROR, 0, false));
-	CHECK(http_retryable(&slow, "GET", CURLE_OPERATION_TIMEDOUT, 0, false));
-	CHECK(http_retryable(&slow, "HEAD", CURLE_SSL_CONNECT_ERROR, 0, false));
-	CHECK(!http_retryable(&slow, "POST", CURLE_OPERATION_TIMEDOUT, 0,
-			      false));
-	/* never a TLS verification failure or a bad client certificate */
-	CHECK(!http_retryable(&slow, "GET", CURLE_PEER_FAILED_VERIFICATION, 0,
-			      false));
-	CHECK(!http_retryable(&slow, "GET", CURLE_SSL_CERTPROBLEM, 0, false));
-	CHECK(!http_retryable(&slow, "GET", CURLE_WRITE_ERROR, 0, false));
-	/* statuses */
-	CHECK(http_retryable(NULL, "POST", CURLE_OK, 429, false));
-	CHECK(http_retryable(NULL, "POST", CURLE_OK, 503, true));
-	CHECK(!http_retryable(NULL, "POST", CURLE_OK, 503, false));
-	CHECK(!http_retryable(NULL, "POST", CURLE_OK, 500, false));
-	CHECK(http_retryable(NULL, "GET", CURLE_OK, 500, false));
-	CHECK(http_retryable(NULL, "GET", CURLE_OK, 502, false));
-	CHECK(http_retryable(NULL, "GET", CURLE_OK, 503, false));
-	CHECK(http_retryable(NULL, "HEAD", CURLE_OK, 504, false));
-	CHECK(http_retryable(NULL, "GET", CURLE_OK, 408, false));
-	CHECK(!http_retryable(NULL, "GET", CURLE_OK, 501, false));
-	CHECK(!http_retryable(NULL, "GET", CURLE_OK, 200, false));
-	CHECK(!http_retryable(NULL, "GET", CURLE_OK, 404, false));
-	CHECK(!http_retryable(NULL, "GET", CURLE_OK, 403, false));
-	CHECK(!http_retryable(NULL, "GET", CURLE_OK, 412, false));
-	CHECK(!http_retryable(NULL, "GET", CURLE_OK, 401, true));
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool got = http_retryable(cases[i].slow ? &slow : NULL,
+					  cases[i].method, cases[i].curl,
+					  cases[i].status,
+					  cases[i].retry_after);
+
+		if (got != cases[i].want) {
+			fprintf(stderr, "retry case %zu: %d\n", i, got);
+			check_failures++;
+		}
+	}
 }
 
 static void test_retry_after(void)
@@ -115,20 +134,21 @@ static void test_backoff(void)
 
 static void test_status_words(void)
 {
+	static const struct {
+		long status;
+		int err;
+	} errnos[] = { { 200, 0 },	 { 206, 0 },	   { 401, -EACCES },
+		       { 403, -EACCES }, { 404, -ENOENT }, { 412, -ESTALE },
+		       { 416, -ERANGE }, { 500, -EIO },	   { 302, -EIO } };
 	struct http_response r = { .status = 503, .attempts = 5 };
 	struct verror e;
+	size_t i;
 
 	CHECK_STREQ(http_reason(404), "Not Found");
 	CHECK_STREQ(http_reason(299), "");
-	CHECK_EQ_INT(http_status_errno(200), 0);
-	CHECK_EQ_INT(http_status_errno(206), 0);
-	CHECK_EQ_INT(http_status_errno(401), -EACCES);
-	CHECK_EQ_INT(http_status_errno(403), -EACCES);
-	CHECK_EQ_INT(http_status_errno(404), -ENOENT);
-	CHECK_EQ_INT(http_status_errno(412), -ESTALE);
-	CHECK_EQ_INT(http_status_errno(416), -ERANGE);
-	CHECK_EQ_INT(http_status_errno(500), -EIO);
-	CHECK_EQ_INT(http_status_errno(302), -EIO);
+	for (i = 0; i < ARRAY_SIZE(errnos); i++)
+		CHECK_EQ_INT(http_status_errno(errnos[i].status),
+			     errnos[i].err);
 
 	CHECK_EQ_INT(http_status_error(NULL, "listing", "backups/", &r,
 				       "(SlowDown: Please reduce)", &e),
@@ -146,80 +166,75 @@ static void test_status_words(void)
 	CHECK_EQ_INT(http_status_error(NULL, "GET", "k", &r, NULL, NULL), -EIO);
 }
 
+/* Each failure class: its errno and its words (a prefix of them when
+ * curl's own text follows). */
 static void test_transfer_words(void)
 {
-	struct http_config cfg = {
+	static const struct http_config cfg = {
 		.name = "s3://bucket/p",
 		.peer = "the API server",
 		.tls_hint = "check the CA",
 		.proxy = "http://127.0.0.1:9",
 		.proxy_name = "the proxy-url",
 	};
+	static const struct {
+		bool named;
+		int curl;
+		const char *words;
+		unsigned attempts;
+		size_t cap;
+		int err;
+		const char *msg;
+	} cases[] = {
+		{ true, CURLE_COULDNT_CONNECT, "refused", 5, 0, -ECONNREFUSED,
+		  "s3://bucket/p: GET k: cannot connect to the API server "
+		  "through the proxy-url: refused (5 attempts)" },
+		{ false, CURLE_COULDNT_CONNECT, "", 1, 0, -ECONNREFUSED,
+		  "GET k: cannot connect to the server: " },
+		{ false, CURLE_COULDNT_RESOLVE_HOST, "x", 1, 0, -EHOSTUNREACH,
+		  "GET k: cannot resolve the server: x" },
+		{ false, CURLE_COULDNT_RESOLVE_PROXY, "x", 1, 0, -EHOSTUNREACH,
+		  "GET k: cannot resolve the proxy: x" },
+		{ false, CURLE_OPERATION_TIMEDOUT, "slow", 2, 0, -ETIMEDOUT,
+		  "GET k: timed out: slow (2 attempts)" },
+		{ true, CURLE_PEER_FAILED_VERIFICATION, "bad", 1, 0, -EACCES,
+		  "s3://bucket/p: GET k: TLS: the API server's certificate is "
+		  "not trusted (bad); check the CA" },
+		{ false, CURLE_SSL_CACERT_BADFILE, "bad", 1, 0, -EACCES,
+		  "GET k: TLS: the server's certificate is not trusted (bad)" },
+		{ false, CURLE_SSL_CONNECT_ERROR, "hs", 1, 0, -EPROTO,
+		  "GET k: TLS handshake failed: hs" },
+		{ false, CURLE_SSL_CERTPROBLEM, "pem", 1, 0, -EINVAL,
+		  "GET k: TLS: the client certificate or key is unusable: "
+		  "pem" },
+		{ false, CURLE_WRITE_ERROR, NULL, 1, 1024, -EFBIG,
+		  "GET k: response larger than 1024 bytes" },
+		{ false, CURLE_RECV_ERROR, "reset", 3, 0, -EIO,
+		  "GET k: reset (3 attempts)" },
+	};
 	struct http *h = NULL, *plain = NULL;
 	struct verror e;
+	size_t i;
 
 	CHECK_EQ_INT(http_new(&cfg, &h, &e), 0);
 	CHECK_EQ_INT(http_new(&(struct http_config){ 0 }, &plain, &e), 0);
 	CHECK_STREQ(http_name(h), "s3://bucket/p");
 	CHECK_STREQ(http_name(plain), "");
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		int r = http_transfer_error(cases[i].named ? h : plain, "GET",
+					    "k", cases[i].curl, cases[i].words,
+					    cases[i].attempts, cases[i].cap,
+					    &e);
 
-	CHECK_EQ_INT(http_transfer_error(h, "GET", "k", CURLE_COULDNT_CONNECT,
-					 "refused", 5, 0, &e),
-		     -ECONNREFUSED);
-	CHECK_STREQ(e.msg, "s3://bucket/p: GET k: cannot connect to the API "
-			   "server through the proxy-url: refused (5 "
-			   "attempts)");
-	CHECK_EQ_INT(http_transfer_error(plain, "GET", "http://x/y",
-					 CURLE_COULDNT_CONNECT, "", 1, 0, &e),
-		     -ECONNREFUSED);
-	CHECK(!strncmp(e.msg,
-		       "GET http://x/y: cannot connect to the server: ", 46));
-	CHECK(!strstr(e.msg, "attempt"));
-	CHECK_EQ_INT(http_transfer_error(plain, "GET", "k",
-					 CURLE_COULDNT_RESOLVE_HOST, "x", 1, 0,
-					 &e),
-		     -EHOSTUNREACH);
-	CHECK_STREQ(e.msg, "GET k: cannot resolve the server: x");
-	CHECK_EQ_INT(http_transfer_error(plain, "GET", "k",
-					 CURLE_COULDNT_RESOLVE_PROXY, "x", 1, 0,
-					 &e),
-		     -EHOSTUNREACH);
-	CHECK_STREQ(e.msg, "GET k: cannot resolve the proxy: x");
-	CHECK_EQ_INT(http_transfer_error(plain, "GET", "k",
-					 CURLE_OPERATION_TIMEDOUT, "slow", 2, 0,
-					 &e),
-		     -ETIMEDOUT);
-	CHECK_STREQ(e.msg, "GET k: timed out: slow (2 attempts)");
-	CHECK_EQ_INT(http_transfer_error(h, "GET", "k",
-					 CURLE_PEER_FAILED_VERIFICATION, "bad",
-					 1, 0, &e),
-		     -EACCES);
-	CHECK_STREQ(e.msg, "s3://bucket/p: GET k: TLS: the API server's "
-			   "certificate is not trusted (bad); check the CA");
-	CHECK_EQ_INT(http_transfer_error(plain, "GET", "k",
-					 CURLE_SSL_CACERT_BADFILE, "bad", 1, 0,
-					 &e),
-		     -EACCES);
-	CHECK_STREQ(e.msg, "GET k: TLS: the server's certificate is not "
-			   "trusted (bad)");
-	CHECK_EQ_INT(http_transfer_error(plain, "GET", "k",
-					 CURLE_SSL_CONNECT_ERROR, "hs", 1, 0,
-					 &e),
-		     -EPROTO);
-	CHECK_STREQ(e.msg, "GET k: TLS handshake failed: hs");
-	CHECK_EQ_INT(http_transfer_error(plain, "GET", "k",
-					 CURLE_SSL_CERTPROBLEM, "pem", 1, 0,
-					 &e),
-		     -EINVAL);
-	CHECK_EQ_INT(http_transfer_error(plain, "GET", "k", CURLE_WRITE_ERROR,
-					 NULL, 1, 1024, &e),
-		     -EFBIG);
-	CHECK_STREQ(e.msg, "GET k: response larger than 1024 bytes");
-	CHECK_EQ_INT(http_transfer_error(plain, "GET", "k", CURLE_RECV_ERROR,
-					 NULL, 3, 0, &e),
-		     -EIO);
-	CHECK(strstr(e.msg, "GET k: ") == e.msg && strstr(e.msg, "(3 "
-								 "attempts)"));
+		CHECK_EQ_INT(r, cases[i].err);
+		if (strncmp(e.msg, cases[i].msg, strlen(cases[i].msg))) {
+			fprintf(stderr, "transfer case %zu: %s\n", i, e.msg);
+			check_failures++;
+		}
+	}
+	/* one attempt: no count */
+	http_transfer_error(plain, "GET", "k", CURLE_RECV_ERROR, "x", 1, 0, &e);
+	CHECK_STREQ(e.msg, "GET k: x");
 	CHECK_EQ_INT(http_transfer_error(NULL, "GET", "k", CURLE_RECV_ERROR,
 					 NULL, 1, 0, NULL),
 		     -EIO);
