@@ -97,8 +97,12 @@ struct backup_index {
 	bool origin_built;
 };
 
+struct backup_source_ops;
+
 struct backup {
 	struct backup_repo *repo;
+	/* where the items come from (source_i.h); set once at creation */
+	const struct backup_source_ops *source;
 	char *name;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
