@@ -496,99 +496,140 @@ static size_t comp_len(const struct rec *r, unsigned d)
 				  strlen(r->path + r->comp[d]);
 }
 
+/* A directory waiting in the breadth-first queue: its node, its depth and
+ * its records recs[lo, hi). */
 struct qent {
 	uint32_t node;
 	uint8_t depth;
 	size_t lo, hi;
 };
 
-/* Lays the sorted records out as the breadth-first node table. */
+struct layout {
+	const struct backup_sink *bd;
+	struct idx_node *nodes;
+	size_t nn, capn;
+	struct qent *q;
+	size_t qh, qt, capq;
+	struct sbuf *names;
+};
+
+/* Makes room for one more element of size sz in *arr. */
+static int grow(void *arr, size_t len, size_t *cap, size_t sz)
+{
+	void **p = arr, *n;
+	size_t c;
+
+	if (len < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 1024;
+	n = realloc(*p, c * sz);
+	if (!n)
+		return -ENOMEM;
+	*p = n;
+	*cap = c;
+	return 0;
+}
+
+/* A new zeroed node named name[0, len). */
+static struct idx_node *lay_node(struct layout *L, const char *name, size_t len)
+{
+	struct idx_node *n;
+
+	if (grow(&L->nodes, L->nn, &L->capn, sizeof(*L->nodes)) < 0)
+		return NULL;
+	n = &L->nodes[L->nn];
+	memset(n, 0, sizeof(*n));
+	n->name_off = (uint32_t)L->names->len;
+	n->name_len = (uint16_t)len;
+	if (len && sbuf_add(L->names, name, len) < 0)
+		return NULL;
+	L->nn++;
+	return n;
+}
+
+static int lay_queue(struct layout *L, size_t node, unsigned depth, size_t lo,
+		     size_t hi)
+{
+	if (grow(&L->q, L->qt, &L->capq, sizeof(*L->q)) < 0)
+		return -ENOMEM;
+	L->q[L->qt++] = (struct qent){ (uint32_t)node, (uint8_t)depth, lo, hi };
+	return 0;
+}
+
+/* The end of the run of records from i on, below hi, that lie under the
+ * directory named name[0, len) at depth. */
+static size_t dir_end(const struct backup_sink *bd, size_t i, size_t hi,
+		      unsigned depth, const char *name, size_t len)
+{
+	while (i < hi && bd->recs[i].ncomp > depth + 1 &&
+	       comp_len(&bd->recs[i], depth) == len &&
+	       !memcmp(bd->recs[i].path + bd->recs[i].comp[depth], name, len))
+		i++;
+	return i;
+}
+
+/* Lays out the children of the directory cur (contiguous, in record
+ * order, which is name order): files at once, directories queued. */
+static int lay_children(struct layout *L, const struct qent *cur)
+{
+	const struct backup_sink *bd = L->bd;
+	uint32_t subdirs = 0;
+	size_t i = cur->lo, first = L->nn;
+
+	while (i < cur->hi) {
+		const struct rec *rc = &bd->recs[i];
+		const char *name = rc->path + rc->comp[cur->depth];
+		size_t len = comp_len(rc, cur->depth), j;
+		struct idx_node *n = lay_node(L, name, len);
+
+		if (!n)
+			return -ENOMEM;
+		if (rc->ncomp == cur->depth + 1) {
+			n->type = rc->type;
+			n->flags = rc->flags;
+			n->off = rc->ref.off;
+			n->len = rc->ref.len;
+			n->crc = rc->ref.crc;
+			i++;
+			continue;
+		}
+		n->type = IDX_DIR;
+		j = dir_end(bd, i, cur->hi, cur->depth, name, len);
+		if (lay_queue(L, L->nn - 1, cur->depth + 1u, i, j) < 0)
+			return -ENOMEM;
+		subdirs++;
+		i = j;
+	}
+	L->nodes[cur->node].first_child = (uint32_t)first;
+	L->nodes[cur->node].nchildren = (uint32_t)(L->nn - first);
+	L->nodes[cur->node].len = 2 + subdirs; /* nlink */
+	return 0;
+}
+
+/* Lays the sorted records out as the breadth-first node table: node 0 is
+ * the root, the children of every directory are contiguous. */
 static int layout(struct backup_sink *bd, struct idx_node **out_nodes,
 		  uint32_t *out_count, struct sbuf *names)
 {
-	struct idx_node *nodes = NULL;
-	struct qent *q = NULL;
-	size_t nn = 0, capn = 0, qh = 0, qt = 0, capq = 0;
-	int r = -ENOMEM;
+	struct layout L = { .bd = bd, .names = names };
+	struct idx_node *root = lay_node(&L, "", 0);
+	int r = root ? lay_queue(&L, 0, 0, 0, bd->nrecs) : -ENOMEM;
 
-#define GROW(arr, len, cap)                                             \
-	do {                                                            \
-		if ((len) == (cap)) {                                   \
-			size_t _c = (cap) ? (cap)*2 : 1024;             \
-			void *_n = realloc((arr), _c * sizeof(*(arr))); \
-			if (!_n)                                        \
-				goto fail;                              \
-			(arr) = _n;                                     \
-			(cap) = _c;                                     \
-		}                                                       \
-	} while (0)
+	if (root)
+		root->type = IDX_DIR;
+	while (r == 0 && L.qh < L.qt) {
+		struct qent cur = L.q[L.qh++];
 
-	GROW(nodes, nn, capn);
-	memset(&nodes[0], 0, sizeof(nodes[0]));
-	nodes[0].type = IDX_DIR;
-	nn = 1;
-	GROW(q, qt, capq);
-	q[qt++] = (struct qent){ 0, 0, 0, bd->nrecs };
-	while (qh < qt) {
-		struct qent cur = q[qh++];
-		size_t i = cur.lo;
-		uint32_t subdirs = 0;
-
-		nodes[cur.node].first_child = (uint32_t)nn;
-		while (i < cur.hi) {
-			const struct rec *rc = &bd->recs[i];
-			const char *name = rc->path + rc->comp[cur.depth];
-			size_t len = comp_len(rc, cur.depth), j = i;
-			struct idx_node *n;
-
-			GROW(nodes, nn, capn);
-			n = &nodes[nn];
-			memset(n, 0, sizeof(*n));
-			n->name_off = (uint32_t)names->len;
-			n->name_len = (uint16_t)len;
-			if (sbuf_add(names, name, len) < 0)
-				goto fail;
-			if (rc->ncomp == cur.depth + 1) {
-				/* a file */
-				n->type = rc->type;
-				n->flags = rc->flags;
-				n->off = rc->ref.off;
-				n->len = rc->ref.len;
-				n->crc = rc->ref.crc;
-				nn++;
-				i++;
-				continue;
-			}
-			/* a directory: every record sharing the component */
-			while (j < cur.hi &&
-			       bd->recs[j].ncomp > cur.depth + 1 &&
-			       comp_len(&bd->recs[j], cur.depth) == len &&
-			       !memcmp(bd->recs[j].path +
-					       bd->recs[j].comp[cur.depth],
-				       name, len))
-				j++;
-			n->type = IDX_DIR;
-			GROW(q, qt, capq);
-			q[qt++] = (struct qent){ (uint32_t)nn,
-						 (uint8_t)(cur.depth + 1), i,
-						 j };
-			nn++;
-			subdirs++;
-			i = j;
-		}
-		nodes[cur.node].nchildren =
-			(uint32_t)(nn - nodes[cur.node].first_child);
-		nodes[cur.node].len = 2 + subdirs; /* nlink */
+		r = lay_children(&L, &cur);
 	}
-	free(q);
-	*out_nodes = nodes;
-	*out_count = (uint32_t)nn;
+	free(L.q);
+	if (r < 0) {
+		free(L.nodes);
+		return r;
+	}
+	*out_nodes = L.nodes;
+	*out_count = (uint32_t)L.nn;
 	return 0;
-fail:
-#undef GROW
-	free(q);
-	free(nodes);
-	return r;
 }
 
 /* ---- the index file ---- */
