@@ -634,99 +634,6 @@ static int layout(struct backup_sink *bd, struct idx_node **out_nodes,
 
 /* ---- the index file ---- */
 
-static uint32_t header_crc(const struct idx_header *h)
-{
-	struct idx_header c = *h;
-
-	c.header_crc = 0;
-	return (uint32_t)crc32(0, (const Bytef *)&c, sizeof(c));
-}
-
-int backup_index_check(const void *addr, size_t len)
-{
-	const struct idx_header *h = addr;
-	const struct idx_node *nodes;
-	uint32_t i;
-	uLong crc;
-
-	if (len < sizeof(*h) || memcmp(h->magic, IDX_MAGIC, 8) ||
-	    h->header_crc != header_crc(h) || h->file_size != len)
-		return -EBADMSG;
-	if (h->data_off != sizeof(*h) || h->data_off + h->data_len > len ||
-	    h->nodes_off < h->data_off + h->data_len || h->nodes_off % 8 ||
-	    h->node_count == 0 ||
-	    (uint64_t)h->node_count * sizeof(struct idx_node) >
-		    len - h->nodes_off ||
-	    h->names_off != h->nodes_off + (uint64_t)h->node_count *
-						   sizeof(struct idx_node) ||
-	    h->names_off + h->names_len != len)
-		return -EBADMSG;
-	crc = crc32(0, (const Bytef *)addr + h->nodes_off,
-		    (uInt)(len - h->nodes_off));
-	if ((uint32_t)crc != h->meta_crc)
-		return -EBADMSG;
-	nodes = (const struct idx_node *)((const char *)addr + h->nodes_off);
-	for (i = 0; i < h->node_count; i++) {
-		const struct idx_node *n = &nodes[i];
-
-		if ((uint64_t)n->name_off + n->name_len > h->names_len)
-			return -EBADMSG;
-		if (n->type == IDX_DIR) {
-			if ((n->nchildren &&
-			     (n->first_child <= i ||
-			      (uint64_t)n->first_child + n->nchildren >
-				      h->node_count)))
-				return -EBADMSG;
-		} else if (n->type == IDX_FILE || n->type == IDX_ITEM) {
-			if (!(n->flags & IDX_F_BROKEN) &&
-			    n->off + n->len > h->data_len)
-				return -EBADMSG;
-		} else {
-			return -EBADMSG;
-		}
-	}
-	return nodes[0].type == IDX_DIR ? 0 : -EBADMSG;
-}
-
-/* Wraps a checked mapping; on failure the mapping is released. */
-static int index_new(struct cache *c, struct cache_mapping *m,
-		     struct backup_index **out)
-{
-	const struct idx_header *h = m->addr;
-	struct backup_index *x = calloc(1, sizeof(*x));
-
-	if (x)
-		x->verified = calloc(h->node_count, 1);
-	if (!x || !x->verified) {
-		free(x);
-		cache_unmap(c, m);
-		return -ENOMEM;
-	}
-	x->map = *m;
-	x->hdr = h;
-	x->nodes =
-		(const struct idx_node *)((const char *)m->addr + h->nodes_off);
-	x->names = (const char *)m->addr + h->names_off;
-	x->data = (const char *)m->addr + h->data_off;
-	*out = x;
-	return 0;
-}
-
-struct backup_index *backup_index_free(struct backup_repo *r,
-				       struct backup_index *x)
-{
-	while (x) {
-		struct backup_index *next = x->retired;
-
-		cache_unmap(r->cache, &x->map);
-		free(x->verified);
-		free(x->origin);
-		free(x);
-		x = next;
-	}
-	return NULL;
-}
-
 static int write_all(int fd, const void *p, size_t n, uint64_t off)
 {
 	while (n > 0) {
@@ -889,7 +796,7 @@ static int write_index(struct backup_sink *bd)
 				     (uInt)(h.node_count * sizeof(*nodes)));
 	h.meta_crc = (uint32_t)crc32(
 		h.meta_crc, (const Bytef *)sbuf_str(&names), (uInt)names.len);
-	h.header_crc = header_crc(&h);
+	h.header_crc = backup_index_header_crc(&h);
 	r = write_all(bd->fd, nodes, h.node_count * sizeof(*nodes),
 		      h.nodes_off);
 	if (r == 0)
@@ -975,18 +882,15 @@ static char *index_cache_path(struct backup_source *src)
 static int map_cached(struct backup *b, const char *path,
 		      struct backup_index **out)
 {
-	struct cache *c = b->repo->cache;
-	struct cache_mapping m = { 0 };
-	int r = cache_map(c, path, &m);
+	int r = backup_index_map(b->repo->cache, path, out);
 
-	if (r < 0)
-		return r;
-	if (backup_index_check(m.addr, m.len) == 0)
-		return index_new(c, &m, out);
-	log_debug("%s: the cached index is corrupt; rebuilding it", b->name);
-	cache_unmap(c, &m);
-	cache_remove(c, path);
-	return -ENOENT;
+	if (r == -EBADMSG) {
+		log_debug("%s: the cached index is corrupt; rebuilding it",
+			  b->name);
+		cache_remove(b->repo->cache, path);
+		r = -ENOENT;
+	}
+	return r;
 }
 
 /* Builds the index at path from src, commits it and maps it. */
@@ -996,7 +900,6 @@ static int build_and_map(struct backup_source *src, const char *path,
 	struct backup *b = src->b;
 	struct cache *c = b->repo->cache;
 	struct cache_writer *w = NULL;
-	struct cache_mapping m = { 0 };
 	int r;
 
 	r = cache_writer_open(c, path, &w, e);
@@ -1018,16 +921,12 @@ static int build_and_map(struct backup_source *src, const char *path,
 	r = cache_writer_commit(w, e);
 	if (r < 0)
 		return r;
-	r = cache_map(c, path, &m);
-	if (r == 0 && backup_index_check(m.addr, m.len) < 0) {
-		cache_unmap(c, &m);
+	r = backup_index_map(c, path, out);
+	if (r == -EBADMSG)
 		r = verror_set(e, -EIO,
 			       "%s: the index just written reads "
 			       "back corrupt",
 			       b->name);
-	}
-	if (r == 0)
-		r = index_new(c, &m, out);
 	if (r == 0) /* its bytes were checked as they were written */
 		memset((*out)->verified, 1, (*out)->hdr->node_count);
 	/* the build's buffers were large: give the memory back now, not
