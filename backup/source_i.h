@@ -109,8 +109,8 @@ struct backup_source;
 struct backup_source_ops {
 	const char *name; /* "velero" */
 	/* Finds out what b is made of (for Velero: one LIST of the backup's
-	 * directory; offline, the catalog) and sets (*out)->key. Cheap: no
-	 * item is read yet. */
+	 * directory; offline, the catalog) and returns the source with ops,
+	 * b and key set. Cheap: no item is read yet. */
 	int (*open)(struct backup *b, struct backup_source **out,
 		    struct verror *e);
 	/* Streams every item and file into the sink. */

@@ -77,6 +77,14 @@ struct velero_src {
 
 /* ---- the tarball ---- */
 
+/* Whether s ends with sfx and has something before it. */
+static bool has_suffix(const char *s, const char *sfx)
+{
+	size_t n = strlen(s), m = strlen(sfx);
+
+	return n > m && !strcmp(s + n - m, sfx);
+}
+
 /* Splits a member path into at most max components; returns the count,
  * or -1 when it is absolute, has empty, "." or ".." components. */
 static int split_member(char *p, char **c, int max)
@@ -104,15 +112,13 @@ static int split_member(char *p, char **c, int max)
  * resources/<gr>/namespaces/<ns>/<name>.json,
  * resources/<gr>/cluster/<name>.json, and the same with an API-version
  * directory after <gr> (EnableAPIGroupVersions). */
-static int add_member(struct velero_src *s, struct backup_sink *k,
-		      const char *member, const char *data, size_t len)
+static int add_member(struct backup_sink *k, const char *member,
+		      const char *data, size_t len)
 {
 	struct backup_item it = { .label = member, .json = data, .len = len };
 	char buf[4096], *c[8], *file;
-	size_t flen;
 	int n;
 
-	(void)s;
 	if (strlen(member) >= sizeof(buf)) {
 		backup_sink_item_error(
 			k, "%.200s...: member name too long; skipped", member);
@@ -141,19 +147,12 @@ static int add_member(struct velero_src *s, struct backup_sink *k,
 	else
 		goto unknown;
 	file = c[n - 1];
-	flen = strlen(file);
-	if (flen <= 5 || strcmp(file + flen - 5, ".json"))
+	if (!has_suffix(file, ".json"))
 		goto unknown;
-	file[flen - 5] = '\0';
+	file[strlen(file) - 5] = '\0';
 	it.name = file;
-	if (it.version) {
-		size_t vl = strlen(it.version);
-
-		it.preferred = vl > 17 && !strcmp(it.version + vl - 17, "-prefe"
-									"rredve"
-									"rsio"
-									"n");
-	}
+	if (it.version)
+		it.preferred = has_suffix(it.version, "-preferredversion");
 	return backup_sink_item(k, &it);
 unknown:
 	backup_sink_error(k, "%s: not a Velero resource path; skipped", member);
@@ -358,7 +357,7 @@ static int read_tarball(struct velero_src *s, struct backup_sink *k,
 				 s->member.buf);
 			continue;
 		}
-		r = add_member(s, k, name, s->member.buf, s->member.len);
+		r = add_member(k, name, s->member.buf, s->member.len);
 		if (r < 0)
 			goto out;
 	}
@@ -570,8 +569,7 @@ static int add_objects(struct velero_src *s, struct backup_sink *k)
 			snprintf(kind, sizeof(kind), "%.*s", (int)kl,
 				 meta_suffixes[m] + 1);
 			r = add_meta(k, b, o, kind, &s->meta[m]);
-		} else if (strlen(sfx) > 8 &&
-			   !strcmp(sfx + strlen(sfx) - 8, ".json.gz")) {
+		} else if (has_suffix(sfx, ".json.gz")) {
 			snprintf(kind, sizeof(kind), "%.*s",
 				 (int)(strlen(sfx) - 9), sfx + 1);
 			r = add_meta(k, b, o, kind, NULL);
