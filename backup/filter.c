@@ -19,98 +19,8 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "backup/json_i.h"
 #include "backup/render_i.h"
-
-struct fpos {
-	const char *p, *end;
-};
-
-static void skip_ws(struct fpos *f)
-{
-	while (f->p < f->end && (*f->p == ' ' || *f->p == '\t' ||
-				 *f->p == '\n' || *f->p == '\r'))
-		f->p++;
-}
-
-/* Skips one string (at the opening quote); returns its raw span. */
-static int skip_string(struct fpos *f, const char **s, size_t *n)
-{
-	const char *start = ++f->p;
-
-	while (f->p < f->end && *f->p != '"') {
-		if (*f->p == '\\')
-			f->p++;
-		f->p++;
-	}
-	if (f->p >= f->end)
-		return -EBADMSG;
-	*s = start;
-	*n = (size_t)(f->p - start);
-	f->p++;
-	return 0;
-}
-
-/* After a member or element: 1 at ',' (another follows), 0 at close (the
- * end; consumed), -EBADMSG otherwise. */
-static int next_or_close(struct fpos *f, char close)
-{
-	skip_ws(f);
-	if (f->p >= f->end)
-		return -EBADMSG;
-	if (*f->p == ',') {
-		f->p++;
-		return 1;
-	}
-	return *f->p++ == close ? 0 : -EBADMSG;
-}
-
-/* Skips one value of any kind. */
-static int skip_value(struct fpos *f, int depth)
-{
-	const char *s;
-	size_t n;
-
-	if (depth > RENDER_MAX_DEPTH)
-		return -E2BIG;
-	skip_ws(f);
-	if (f->p >= f->end)
-		return -EBADMSG;
-	if (*f->p == '"')
-		return skip_string(f, &s, &n);
-	if (*f->p == '{' || *f->p == '[') {
-		char close = *f->p == '{' ? '}' : ']';
-
-		f->p++;
-		skip_ws(f);
-		if (f->p < f->end && *f->p == close) {
-			f->p++;
-			return 0;
-		}
-		for (;;) {
-			int r;
-
-			if (close == '}') {
-				skip_ws(f);
-				if (f->p >= f->end || *f->p != '"' ||
-				    skip_string(f, &s, &n) < 0)
-					return -EBADMSG;
-				skip_ws(f);
-				if (f->p >= f->end || *f->p++ != ':')
-					return -EBADMSG;
-			}
-			r = skip_value(f, depth + 1);
-			if (r < 0)
-				return r;
-			r = next_or_close(f, close);
-			if (r <= 0)
-				return r;
-		}
-	}
-	/* number, true, false, null */
-	while (f->p < f->end && !strchr(",}] \t\r\n", *f->p))
-		f->p++;
-	return 0;
-}
 
 enum action {
 	KEEP,
@@ -195,7 +105,7 @@ static int put_digest(struct sbuf *out, const char *v, size_t n)
 
 /* Copies the object at f (positioned at '{') applying the rules of path.
  * Returns the number of members written through *kept. */
-static int filter_object(struct fpos *f, const struct rules *ru, int path,
+static int filter_object(struct json_scan *f, const struct rules *ru, int path,
 			 struct sbuf *out, size_t *kept)
 {
 	size_t written = 0;
@@ -203,7 +113,7 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 
 	f->p++; /* '{' */
 	r = sbuf_addc(out, '{');
-	skip_ws(f);
+	json_skip_ws(f);
 	if (f->p < f->end && *f->p == '}') {
 		f->p++;
 		*kept = 0;
@@ -215,16 +125,16 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 		int child = 0;
 		enum action a;
 
-		skip_ws(f);
+		json_skip_ws(f);
 		if (f->p >= f->end || *f->p != '"')
 			return -EBADMSG;
 		vstart = f->p;
-		if (skip_string(f, &k, &kn) < 0)
+		if (json_raw_string(f, &k, &kn) < 0)
 			return -EBADMSG;
-		skip_ws(f);
+		json_skip_ws(f);
 		if (f->p >= f->end || *f->p++ != ':')
 			return -EBADMSG;
-		skip_ws(f);
+		json_skip_ws(f);
 		a = decide(ru, path, k, kn, &child);
 		if (a == DESCEND && (f->p >= f->end || *f->p != '{'))
 			a = KEEP; /* not an object: leave it be */
@@ -259,19 +169,19 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 			const char *v;
 			size_t vn;
 
-			if (skip_string(f, &v, &vn) < 0)
+			if (json_raw_string(f, &v, &vn) < 0)
 				return -EBADMSG;
 			r = put_digest(out, v, vn);
 		} else {
 			const char *v = f->p;
 
-			r = skip_value(f, 1);
+			r = json_skip_value(f, 1);
 			if (r == 0 && a != DROP)
 				r = sbuf_add(out, v, (size_t)(f->p - v));
 		}
 		if (r < 0)
 			return r;
-		r = next_or_close(f, '}');
+		r = json_next_or_close(f, '}');
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -285,17 +195,17 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 int filter_item(const char *json, size_t len, bool secret,
 		const struct filter_options *o, struct sbuf *out)
 {
-	struct fpos f = { json, json + len };
+	struct json_scan f = { json, json + len };
 	struct rules ru = { o, secret };
 	size_t kept;
 	int r;
 
-	skip_ws(&f);
+	json_skip_ws(&f);
 	if (f.p >= f.end || *f.p != '{')
 		return sbuf_add(out, json, len); /* not an object: as it is */
 	r = filter_object(&f, &ru, 0, out, &kept);
 	if (r < 0)
 		return r;
-	skip_ws(&f);
+	json_skip_ws(&f);
 	return f.p == f.end ? 0 : -EBADMSG;
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "backup/backup_i.h"
+#include "backup/source_i.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
 #include "common/macro.h"
@@ -123,6 +124,7 @@ static struct backup *backup_new(struct backup_repo *r, const char *name)
 	if (!b)
 		return NULL;
 	b->repo = r;
+	b->source = &backup_source_velero;
 	b->name = strdup(name);
 	if (!b->name) {
 		free(b);
