@@ -1,6 +1,7 @@
 /* cli/cmd_cache: `velerofs cache du|ls|prune`. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -31,15 +32,19 @@ static int print_entry(const char *path, uint64_t bytes, int64_t used,
 
 static void cache_help(FILE *f)
 {
-	fputs("Usage: velerofs cache [--cache DIR] ls|du|prune [--max SIZE]\n"
+	fputs("Usage: velerofs cache [--cache DIR] ls|du\n"
+	      "       velerofs cache [--cache DIR] prune --max SIZE|--all\n"
 	      "\n"
 	      "  ls           every entry, least recently used first: kind,\n"
 	      "               bytes, last use, path\n"
 	      "  du           bytes and entries the cache holds\n"
 	      "  prune        remove least recently used entries until the\n"
-	      "               cache holds at most --max SIZE (default 0: "
-	      "all);\n"
-	      "               entries a running mount maps are kept\n"
+	      "               cache holds at most --max SIZE (--max 0 or\n"
+	      "               --all: every entry); one of them is required.\n"
+	      "               Only velerofs's own entries are removed, and\n"
+	      "               only in a directory holding the CACHEDIR.TAG\n"
+	      "               velerofs wrote; a running mount keeps using\n"
+	      "               the entries it has open\n"
 	      "  --cache DIR  cache directory (default "
 	      "$XDG_CACHE_HOME/velerofs)\n",
 	      f);
@@ -51,6 +56,7 @@ int cmd_cache(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "cache", required_argument, NULL, 'c' },
 		{ "max", required_argument, NULL, 'm' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -58,6 +64,7 @@ int cmd_cache(int argc, char **argv)
 	const char *dir = NULL, *verb;
 	struct cache *c = NULL;
 	uint64_t max = 0, n = 0;
+	bool have_max = false;
 	int64_t r;
 	int ch;
 
@@ -80,6 +87,11 @@ int cmd_cache(int argc, char **argv)
 					optarg);
 				return EXIT_USAGE;
 			}
+			have_max = true;
+			break;
+		case 'a':
+			max = 0;
+			have_max = true;
 			break;
 		default:
 			cache_help(stderr);
@@ -95,6 +107,16 @@ int cmd_cache(int argc, char **argv)
 		cache_help(stderr);
 		return EXIT_USAGE;
 	}
+	if (!strcmp(verb, "prune") && !have_max) {
+		fprintf(stderr, "velerofs cache prune: say how much to keep: "
+				"--max SIZE (e.g. --max 2G), or --all to "
+				"remove every entry\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(verb, "prune") && have_max) {
+		cache_help(stderr);
+		return EXIT_USAGE;
+	}
 	if (cache_open(dir, 0, &c, &e) < 0) {
 		log_error("cannot open the cache: %s", e.msg);
 		return 1;
@@ -104,6 +126,14 @@ int cmd_cache(int argc, char **argv)
 		       "PATH");
 		r = cache_list(c, print_entry, NULL);
 	} else if (!strcmp(verb, "prune")) {
+		if (!cache_prunable(c)) {
+			log_error("cache prune: %s has no CACHEDIR.TAG written "
+				  "by velerofs: it is not a velerofs cache "
+				  "directory, nothing removed",
+				  cache_dir(c));
+			cache_free(c);
+			return 1;
+		}
 		r = cache_prune(c, max);
 		if (r >= 0)
 			printf("removed %lld bytes\n", (long long)r);

@@ -1,0 +1,135 @@
+"""Issue 16: velerofs's own files and secrets (the real binary, mounted).
+
+* directories velerofs keeps files in are its user's own, or it refuses to
+  start (cache, restore state);
+* `cache prune` and `-o cache_size` delete only velerofs's own entries, and
+  pruning everything is an explicit choice;
+* secrets given in a vault URL never stay in the daemon's argv and are
+  never printed;
+* a mount point that is mounted, dead, or not a directory;
+* the local vault does not follow symbolic links out of the vault nor
+  block on a FIFO."""
+
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+import util
+
+
+def vfs(velerofs, *args, **kw):
+    r = util.run([velerofs, *args], **kw)
+    err = r.stderr.decode("utf-8", "replace")
+    assert not util.SANITIZER_RE.search(err), err
+    return r
+
+
+def tree(d: pathlib.Path) -> dict:
+    return {str(p.relative_to(d)): (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+            for p in d.rglob("*")}
+
+
+# --------------------------------------------------------------------------
+# the cache deletes only its own files
+
+
+def test_cache_prune_in_a_home_directory_deletes_nothing_foreign(velerofs, shop_vault, tmp_path):
+    """`velerofs cache prune --cache ~`: a directory velerofs did not make is
+    not pruned, whatever its files are named; with --max 0 neither."""
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    (home / "Documents" / "thesis.tex").write_text("years of work\n")
+    (home / "idx").mkdir()
+    (home / "idx" / "budget.idx").write_text("a spreadsheet\n")
+    (home / "idx" / ("0" * 64 + ".idx")).write_text("named like an entry\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not in the cache\n")
+    (home / "link.idx").symlink_to(outside)
+    os.chmod(home, 0o700)
+    before = tree(home)
+    for args in (["prune", "--all"], ["prune", "--max", "0"], ["prune", "--max", "1K"]):
+        r = vfs(velerofs, "cache", "--cache", home, *args)
+        assert r.returncode != 0, args
+        assert b"CACHEDIR.TAG" in r.stderr, r.stderr
+        after = tree(home)
+        assert {k: after.get(k) for k in before} == before, args
+    assert outside.read_text() == "not in the cache\n"
+    # browsing with it as the cache works and leaves the user's files be
+    r = vfs(velerofs, "ls", "--cache", home, shop_vault, "backups/latest/namespaces")
+    assert r.returncode == 0, r.stderr
+    for k, v in before.items():
+        assert (home / k).exists() or (home / k).is_symlink(), k
+        if v is not None:
+            assert (home / k).read_bytes() == v
+    # and -o cache_size refuses to start there
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = vfs(velerofs, "mount", "-f", "--cache", home, "-o", "cache_size=1K", shop_vault, mnt)
+    assert r.returncode != 0 and b"CACHEDIR.TAG" in r.stderr, r.stderr
+    assert not os.path.ismount(mnt)
+
+
+def test_cache_prune_in_its_own_directory_spares_foreign_files(velerofs, shop_vault, tmp_path):
+    cache = tmp_path / "c"
+    r = vfs(velerofs, "ls", "--cache", cache, shop_vault, "backups/latest/namespaces")
+    assert r.returncode == 0
+    assert (cache / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    (cache / "notes.txt").write_text("mine\n")
+    (cache / "idx" / "notes.idx").write_text("mine too\n")
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    (cache / "idx" / ("1" * 64 + ".idx")).symlink_to(victim)
+    r = vfs(velerofs, "cache", "--cache", cache, "prune")
+    assert r.returncode == 2 and b"--all" in r.stderr
+    assert len(list((cache / "idx").glob("*.idx"))) == 3
+    r = vfs(velerofs, "cache", "--cache", cache, "prune", "--all")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (cache / "idx").iterdir()) == sorted(["notes.idx", "1" * 64 + ".idx"])
+    assert (cache / "notes.txt").read_text() == "mine\n"
+    assert victim.read_text() == "keep\n"
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o702])
+def test_world_writable_cache_is_refused(velerofs, shop_vault, tmp_path, mode):
+    cache = tmp_path / "c"
+    cache.mkdir()
+    os.chmod(cache, mode)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = vfs(velerofs, "mount", "-f", "--cache", cache, shop_vault, mnt)
+    assert r.returncode != 0
+    assert b"written by others" in r.stderr and b"chmod go-w" in r.stderr, r.stderr
+    assert not os.path.ismount(mnt)
+    r = vfs(velerofs, "ls", "--cache", cache, shop_vault, "backups")
+    assert r.returncode != 0 and b"written by others" in r.stderr
+
+
+def test_cache_that_is_someone_elses_is_refused(velerofs, shop_vault, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a directory of another uid")
+    cache = tmp_path / "c"
+    cache.mkdir(mode=0o700)
+    os.chown(cache, 4242, 4242)
+    r = vfs(velerofs, "ls", "--cache", cache, shop_vault, "backups")
+    assert r.returncode != 0 and b"belongs to uid 4242" in r.stderr, r.stderr
+
+
+def test_default_cache_without_home_is_checked(velerofs, shop_vault, tmp_path):
+    """No HOME, no XDG_CACHE_HOME: the /var/tmp fallback is checked like any
+    other (a symbolic link planted there is refused)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "XDG_CACHE_HOME")}
+    fallback = pathlib.Path("/var/tmp/velerofs-%d" % os.geteuid())
+    if fallback.exists() or fallback.is_symlink():
+        pytest.skip("%s exists on this machine" % fallback)
+    planted = tmp_path / "planted"
+    planted.mkdir(mode=0o700)
+    fallback.symlink_to(planted)
+    try:
+        r = vfs(velerofs, "ls", shop_vault, "backups", env=env)
+        assert r.returncode != 0 and b"symbolic link" in r.stderr, r.stderr
+        assert list(planted.iterdir()) == []
+    finally:
+        fallback.unlink()
