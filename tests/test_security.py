@@ -10,6 +10,7 @@
 * the local vault does not follow symbolic links out of the vault nor
   block on a FIFO."""
 
+import json
 import os
 import pathlib
 import shutil
@@ -133,3 +134,89 @@ def test_default_cache_without_home_is_checked(velerofs, shop_vault, tmp_path):
         assert list(planted.iterdir()) == []
     finally:
         fallback.unlink()
+
+
+# --------------------------------------------------------------------------
+# the restore state directory is the user's own; jobs in it are input
+
+
+def _restore_fails(velerofs, vault, kube, tmp_path, state):
+    mnt = tmp_path / "mnt-fail"
+    mnt.mkdir(exist_ok=True)
+    r = vfs(velerofs, "mount", "-f", "--cache", tmp_path / "cache-fail", "--kubeconfig",
+            kube.kubeconfig, "--restore-state", state, vault, mnt, timeout=120)
+    assert not os.path.ismount(mnt)
+    if os.path.ismount(mnt):
+        util.unmount(mnt)
+    return r
+
+
+def test_state_dir_others_can_write_is_refused(velerofs, shop_vault, kube, tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chmod(state, 0o777)
+    r = _restore_fails(velerofs, shop_vault, kube, tmp_path, state)
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    assert "restore state" in err and "written by others" in err, err
+
+
+def test_state_dir_of_another_user_is_refused(velerofs, shop_vault, kube, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a directory of another uid")
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    os.chown(state, 4242, 4242)
+    r = _restore_fails(velerofs, shop_vault, kube, tmp_path, state)
+    assert r.returncode != 0 and b"belongs to uid 4242" in r.stderr, r.stderr
+    # a symbolic link planted where the state directory goes
+    link = tmp_path / "state-link"
+    link.symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    r = _restore_fails(velerofs, shop_vault, kube, tmp_path, link)
+    assert r.returncode != 0 and b"symbolic link" in r.stderr, r.stderr
+
+
+def test_lock_file_error_says_the_real_reason(velerofs, shop_vault, kube, tmp_path):
+    state = tmp_path / "state"
+    (state / ".lock").mkdir(parents=True)
+    os.chmod(state, 0o700)
+    r = _restore_fails(velerofs, shop_vault, kube, tmp_path, state)
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    assert "another velerofs mount" not in err, err
+    assert "lock file" in err and "Is a directory" in err, err
+
+
+def test_planted_job_is_validated_again(mount, shop_vault, kube, tmp_path):
+    """A job put in the state directory by someone else than velerofs is
+    parsed again like new input: one that fails the checks is ignored as a
+    whole (no item of it applied), and said so."""
+    from test_restore_mount import restore_mount, get, unique_ns, wait_job, cp, job_files
+
+    ns = unique_ns("plant")
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    m = restore_mount(mount, shop_vault, kube, tmp_path, allow_errors=True)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": "genuine", "namespace": ns}}))
+    cp(good, m / "restore")
+    wait_job(m)
+    m.stop()
+    planted = m.state / "restore-20000101-000000-0001"
+    planted.mkdir(mode=0o700)
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "planted", "namespace": ns}},
+             {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "../../../api/v1/namespaces/%s/configmaps/x" % ns, "namespace": ns}}]
+    (planted / "job.json").write_text(json.dumps({"id": planted.name, "source": "restore/p.json",
+                                                  "created": 946684800, "items": items}))
+    m.start()
+    assert planted.name + ".txt" not in job_files(m)
+    assert len(job_files(m)) == 1
+    assert "restore-20000101-000000-0001" in m.stderr() and "not valid" in m.stderr()
+    # the worker had its chance: a new job after it is done, the planted
+    # one never ran
+    cp(good, m / "restore" / "again.json")
+    wait_job(m)
+    assert get(kube, "/api/v1/namespaces/%s/configmaps/genuine" % ns) is not None
+    assert get(kube, "/api/v1/namespaces/%s/configmaps/planted" % ns) is None
