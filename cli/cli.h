@@ -16,6 +16,13 @@ int cmd_find(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 
+/* mountpoint.c */
+/* Checks the mount point the user named (arg): a directory nothing is
+ * mounted on; velerofs's own dead mount there is cleared. *out: its
+ * absolute path (caller frees). Says why on failure (-ENOTDIR, -EBUSY: a
+ * mount is there, -ENOTCONN: a dead mount it did not clear). */
+int mountpoint_prepare(const char *arg, char **out);
+
 /* opts.c */
 /* "512M", "20G", "1048576" to bytes; -EINVAL if it doesn't parse. */
 int parse_size(const char *s, uint64_t *out);

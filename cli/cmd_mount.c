@@ -379,11 +379,8 @@ int cmd_mount(int argc, char **argv)
 	bo.clean = o.clean;
 	bo.keep_status = o.keep_status;
 	bo.redact = o.redact;
-	mp = realpath(o.mountpoint, NULL);
-	if (!mp) {
-		log_error("mount point %s: %m", o.mountpoint);
+	if (mountpoint_prepare(o.mountpoint, &mp) < 0)
 		goto out;
-	}
 	r = session_open(&s, o.vault, o.credentials, o.cache, &bo, limit);
 	if (r < 0)
 		goto out;

@@ -220,3 +220,45 @@ def test_planted_job_is_validated_again(mount, shop_vault, kube, tmp_path):
     wait_job(m)
     assert get(kube, "/api/v1/namespaces/%s/configmaps/genuine" % ns) is not None
     assert get(kube, "/api/v1/namespaces/%s/configmaps/planted" % ns) is None
+
+
+# --------------------------------------------------------------------------
+# mount points
+
+
+def test_mount_refuses_a_mounted_mountpoint(velerofs, mount, shop_vault, tmp_path):
+    m = mount(shop_vault)
+    r = vfs(velerofs, "mount", "-f", "--cache", tmp_path / "c2", shop_vault, m.path, timeout=120)
+    assert r.returncode != 0
+    assert b"already mounted (fuse.velerofs)" in r.stderr, r.stderr
+    # the first mount is still the one serving, alone
+    assert os.listdir(m / "backups")
+    with open("/proc/self/mountinfo") as f:
+        assert sum(1 for l in f if l.split()[4] == str(m.path)) == 1
+
+
+def test_mount_refuses_a_file_as_mountpoint(velerofs, shop_vault, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("not a directory\n")
+    r = vfs(velerofs, "mount", "-f", "--cache", tmp_path / "c", shop_vault, f, timeout=120)
+    assert r.returncode != 0 and b"is not a directory" in r.stderr, r.stderr
+    assert f.read_text() == "not a directory\n"
+
+
+def test_mount_clears_its_own_dead_mount(mount, shop_vault, tmp_path):
+    """kill -9 of a daemon leaves a dead mount ("Transport endpoint is not
+    connected"); the next `velerofs mount` there clears it and mounts."""
+    m = mount(shop_vault, allow_errors=False)
+    assert os.listdir(m / "backups")
+    m.proc.send_signal(9)
+    m.proc.wait(util.REAP_TIMEOUT)
+    m.proc = None
+    with pytest.raises(OSError) as ei:
+        os.stat(m / "backups")
+    assert ei.value.errno == 107  # ENOTCONN: dead, still in mountinfo
+    assert util.in_mountinfo(m.path)
+    m.start()
+    assert "the velerofs mount there is dead" in m.stderr()
+    assert os.listdir(m / "backups")
+    with open("/proc/self/mountinfo") as f:
+        assert sum(1 for l in f if l.split()[4] == str(m.path)) == 1
