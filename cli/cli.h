@@ -35,10 +35,12 @@ struct session {
 };
 
 /* Opens vault_url with the cache at cache_dir (NULL: default) and lists
- * its backups. Prints the reason and returns -errno on failure. */
+ * its backups. Prints the reason and returns -errno on failure.
+ * vault_url is scrubbed in place (vault_url_scrub()) as soon as it is
+ * read: pass argv's own string, so ps shows no secret. */
 /* credentials: a credentials file as Velero's object store plugins read
  * it (NULL: the environment and the usual files). */
-int session_open(struct session *s, const char *vault_url,
-		 const char *credentials, const char *cache_dir,
-		 const struct backup_options *bo, uint64_t cache_limit);
+int session_open(struct session *s, char *vault_url, const char *credentials,
+		 const char *cache_dir, const struct backup_options *bo,
+		 uint64_t cache_limit);
 void session_close(struct session *s);

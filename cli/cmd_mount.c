@@ -348,6 +348,11 @@ int cmd_mount(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	/* argv is what ps and /proc/PID/cmdline show for the daemon's whole
+	 * life: the vault URL there keeps no secret (o.vault is a copy) */
+	for (int i = 1; o.vault && i < argc; i++)
+		if (!strcmp(argv[i], o.vault))
+			vault_url_scrub(argv[i]);
 	if (o.help) {
 		mount_usage(stdout);
 		ret = 0;

@@ -443,6 +443,11 @@ static void az_free(struct vault *v)
 	free(az);
 }
 
+static const char *az_endpoint(const struct vault *v)
+{
+	return ((const struct az *)v->priv)->endpoint;
+}
+
 static const struct vault_ops az_ops = {
 	.scheme = "azblob",
 	.list = remote_list,
@@ -451,6 +456,7 @@ static const struct vault_ops az_ops = {
 	.stream_read = remote_stream_read,
 	.stream_free = remote_stream_free,
 	.free = az_free,
+	.endpoint = az_endpoint,
 };
 
 /* --- opening ----------------------------------------------------------- */

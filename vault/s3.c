@@ -557,6 +557,11 @@ static void s3_free(struct vault *v)
 	free(s3);
 }
 
+static const char *s3_endpoint(const struct vault *v)
+{
+	return ((const struct s3 *)v->priv)->base;
+}
+
 static const struct vault_ops s3_ops = {
 	.scheme = "s3",
 	.list = remote_list,
@@ -565,6 +570,7 @@ static const struct vault_ops s3_ops = {
 	.stream_read = remote_stream_read,
 	.stream_free = remote_stream_free,
 	.free = s3_free,
+	.endpoint = s3_endpoint,
 };
 
 /* --- opening ----------------------------------------------------------- */
