@@ -286,6 +286,16 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 	}
 	if (r < 0)
 		return log_error_errno(r, "the target cluster: %s", e.msg);
+	if (!kube_tls_verified(t->kube))
+		log_warning("the target cluster %s: insecure-skip-tls-verify: "
+			    "TLS VERIFICATION IS OFF: anyone between here and "
+			    "it can pose as the API server and take the "
+			    "kubeconfig's credentials",
+			    kube_server(t->kube));
+	if (!strncmp(kube_server(t->kube), "http://", 7))
+		log_warning("the target cluster %s is plain http, not https: "
+			    "the kubeconfig's credentials travel unencrypted",
+			    kube_server(t->kube));
 	if (o->existing && strcmp(o->existing, "skip") &&
 	    strcmp(o->existing, "update")) {
 		return log_error_errno(EINVAL,

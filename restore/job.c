@@ -1070,6 +1070,19 @@ int restore_job_list(struct restore *r, char ***ids, size_t *n)
 	return 0;
 }
 
+int restore_job_state(struct restore *r, const char *id,
+		      enum restore_state *state)
+{
+	struct restore_job *j;
+
+	pthread_mutex_lock(&r->lock);
+	j = job_find(r, id);
+	if (j && state)
+		*state = j->state;
+	pthread_mutex_unlock(&r->lock);
+	return j ? 0 : -ENOENT;
+}
+
 int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 		       enum restore_state *state)
 {

@@ -111,6 +111,10 @@ int restore_job_list(struct restore *r, char ***ids, size_t *n);
  * message>", "would create ... (dry run)"). -ENOENT for an unknown id. */
 int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 		       enum restore_state *state);
+/* Whether job id exists (0, its state in *state if non-NULL) or not
+ * (-ENOENT); cheap: no report is made. */
+int restore_job_state(struct restore *r, const char *id,
+		      enum restore_state *state);
 /* Forgets a finished job (DONE, FAILED or REJECTED): its report goes and
  * its record is removed from the state directory. -EBUSY while it is
  * pending or running, -ENOENT for an unknown id. */

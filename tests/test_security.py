@@ -10,11 +10,13 @@
 * the local vault does not follow symbolic links out of the vault nor
   block on a FIFO."""
 
+import gzip
 import json
 import os
 import pathlib
 import shutil
 import subprocess
+import urllib.parse
 
 import pytest
 
@@ -262,3 +264,174 @@ def test_mount_clears_its_own_dead_mount(mount, shop_vault, tmp_path):
     assert os.listdir(m / "backups")
     with open("/proc/self/mountinfo") as f:
         assert sum(1 for l in f if l.split()[4] == str(m.path)) == 1
+
+
+# --------------------------------------------------------------------------
+# secrets in a vault URL: never in argv, never in messages
+
+from test_remote import ACCT, az_url, az_env, s3_url, s3_env, az_vaults, s3_vaults, weird, use_env  # noqa: E402,F401
+
+
+def account_sas(account, key_b64, sig_extra=""):
+    """An Azure account SAS (read/list, blob service) signed with the
+    account key, as `az storage account generate-sas` makes it."""
+    import base64
+    import hashlib
+    import hmac
+    f = dict(sv="2021-08-06", ss="b", srt="sco", sp="rl", se="2099-01-01T00:00:00Z", spr="https,http")
+    sts = "\n".join([account, f["sp"], f["ss"], f["srt"], "", f["se"], "", f["spr"], f["sv"], "", ""])
+    sig = base64.b64encode(hmac.new(base64.b64decode(key_b64), sts.encode(), hashlib.sha256).digest()).decode()
+    f["sig"] = sig + sig_extra
+    return "&".join("%s=%s" % (k, urllib.parse.quote(v, safe="")) for k, v in f.items()), sig
+
+
+def test_sas_in_the_url_never_in_argv(mount, az_vaults, use_env, tmp_path):
+    sas, sig = account_sas(ACCT, az_vaults.accounts[ACCT])
+    env = az_env(az_vaults)
+    del env["AZURE_STORAGE_CONNECTION_STRING"]
+    use_env(env)
+    url = az_url(az_vaults, "velero", "pfx", sas=urllib.parse.quote(sas, safe=""))
+    m = mount(url)
+    assert os.listdir(m / "backups"), "the SAS did not work"
+    with open("/proc/%d/cmdline" % m.proc.pid, "rb") as f:
+        cmdline = f.read()
+    for secret in (sig, urllib.parse.quote(sig, safe=""), urllib.parse.quote(urllib.parse.quote(sig, safe=""), safe="")):
+        assert secret.encode() not in cmdline, cmdline
+    assert b"sas=***" in cmdline, cmdline
+    assert b"azblob://%s/velero/pfx" % ACCT.encode() in cmdline
+    assert sig not in m.stderr()
+
+
+def test_sas_never_in_cli_messages(velerofs, az_vaults, tmp_path):
+    env = az_env(az_vaults)
+    del env["AZURE_STORAGE_CONNECTION_STRING"]
+    sas, sig = account_sas(ACCT, az_vaults.accounts[ACCT])
+    bad_sas, bad_sig = account_sas(ACCT, az_vaults.accounts[ACCT], sig_extra="AAAA")
+    good = az_url(az_vaults, "velero", "pfx", sas=urllib.parse.quote(sas, safe=""))
+    bad = az_url(az_vaults, "velero", "pfx", sas=urllib.parse.quote(bad_sas, safe=""))
+    cache = ["--cache", str(tmp_path / "c")]
+    runs = [
+        (["diff", *cache, good, "no-such-a", "no-such-b"], sig),
+        (["find", *cache, "--kind", "ConfigMap", bad], bad_sig),
+        (["diff", *cache, bad, "a", "b"], bad_sig),
+        (["ls", *cache, bad, "backups"], bad_sig),
+        (["ls", *cache, good, "backups/no-such-backup/x"], sig),
+        (["cat", *cache, good, "backups/no-such-backup/x"], sig),
+    ]
+    for args, secret in runs:
+        r = subprocess.run([str(velerofs), *args], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0, (args, r.stdout)
+        out = r.stdout + r.stderr
+        assert out.strip(), args
+        for s in (secret, urllib.parse.quote(secret, safe=""), secret[:16]):
+            assert s not in out, (args, out)
+
+
+def test_plain_http_and_insecure_warn_once(velerofs, s3_vaults, tmp_path):
+    env = s3_env(s3_vaults)
+    r = subprocess.run([str(velerofs), "ls", "--cache", str(tmp_path / "c"),
+                        s3_url(s3_vaults, insecure="1"), "backups"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("TLS VERIFICATION IS OFF") == 1, r.stderr
+    assert r.stderr.count("plain http") == 1, r.stderr
+    assert "warning:" in r.stderr and "error:" not in r.stderr
+    r = subprocess.run([str(velerofs), "ls", "--cache", str(tmp_path / "c"),
+                        s3_url(s3_vaults, insecure="0"), "backups"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "TLS VERIFICATION" not in r.stderr, r.stderr
+
+
+# --------------------------------------------------------------------------
+# the local vault: no symbolic link out of it, no FIFO hang
+
+
+def test_local_vault_links_out_are_not_followed(mount, tmp_path, monkeypatch):
+    canary = "velerofs-canary-6f1d2c"
+    monkeypatch.setenv("VELEROFS_TEST_CANARY", canary)  # in the daemon's /proc/self/environ
+    v = tmp_path / "vault"
+    shutil.copytree(util.SHOP_VAULT, v)
+    b = v / "backups" / "shop-only"
+    # objects linked to files outside the vault
+    (b / "shop-only-logs.gz").unlink()
+    (b / "shop-only-logs.gz").symlink_to("/proc/self/environ")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "results.gz").write_bytes(gzip.compress(("{\"secret\": \"%s\"}" % canary).encode()))
+    (b / "shop-only-results.gz").unlink()
+    (b / "shop-only-results.gz").symlink_to(outside / "results.gz")
+    (b / "shop-only-resource-list.json.gz").unlink()
+    (b / "shop-only-resource-list.json.gz").symlink_to("/proc/self/environ")
+    # a whole backup directory linked to one outside the vault
+    shutil.copytree(util.SHOP_VAULT / "backups" / "before-upgrade", outside / "evil")
+    (v / "backups" / "evil").symlink_to(outside / "evil")
+    # a FIFO in place of an object: no hang
+    os.mkfifo(v / "backups" / "before-upgrade" / "before-upgrade-results.gz.fifo")
+    (v / "backups" / "before-upgrade" / "before-upgrade-itemoperations.json.gz").unlink()
+    os.mkfifo(v / "backups" / "before-upgrade" / "before-upgrade-itemoperations.json.gz")
+    # and a link inside the vault is fine
+    (v / "backups" / "before-upgrade" / "before-upgrade-volumeinfo.json.gz").unlink()
+    (v / "backups" / "before-upgrade" / "before-upgrade-volumeinfo.json.gz").symlink_to(
+        "../shop-only/shop-only-volumeinfo.json.gz")
+    m = mount(v, allow_errors=True)
+    names = os.listdir(m / "backups")
+    assert "evil" not in names and "shop-only" in names, names
+    seen = []
+    for root, dirs, files in os.walk(m / "backups", followlinks=False):
+        for f in files:
+            p = os.path.join(root, f)
+            if os.path.islink(p):
+                continue
+            try:
+                data = open(p, "rb").read()
+            except OSError:
+                continue
+            seen.append(p)
+            assert canary.encode() not in data, p
+            assert b"VELEROFS_TEST_CANARY" not in data, p
+    assert any(p.endswith("shop-only/backup.yaml") for p in seen)
+    assert canary not in m.stderr()
+
+
+def _rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_unknown_job_lookups_do_not_grow_memory(mount, shop_vault, kube, tmp_path):
+    from test_restore_mount import restore_mount
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
+    jobs = m / "restore" / "jobs"
+
+    def probe(start, n):
+        for i in range(start, start + n):
+            try:
+                os.stat(jobs / ("restore-20990101-000000-%d%s.txt" % (i, "x" * 150)))
+            except FileNotFoundError:
+                pass
+            else:
+                raise AssertionError("a job that does not exist")
+
+    probe(0, 2000)  # warm up: threads, arenas
+    before = _rss_kb(m.proc.pid)
+    probe(10**6, 30000)
+    grown = _rss_kb(m.proc.pid) - before
+    # a node per name would be 30000 * (~200 bytes + the name): > 6 MB
+    assert grown < 3000, "the daemon grew by %d kB for 30000 unknown names" % grown
+
+
+def test_kubeconfig_without_tls_verification_warns(mount, shop_vault, kube, tmp_path):
+    import yaml
+    cfg = yaml.safe_load(open(kube.kubeconfig))
+    for c in cfg["clusters"]:
+        c["cluster"].pop("certificate-authority-data", None)
+        c["cluster"].pop("certificate-authority", None)
+        c["cluster"]["insecure-skip-tls-verify"] = True
+    kc = tmp_path / "insecure.kubeconfig"
+    kc.write_text(yaml.safe_dump(cfg))
+    m = mount(shop_vault, args=["--kubeconfig", str(kc), "--restore-state", str(tmp_path / "st")])
+    assert (m / "restore").is_dir()
+    assert m.stderr().count("TLS VERIFICATION IS OFF") == 1, m.stderr()
