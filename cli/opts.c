@@ -1,5 +1,6 @@
 /* cli/opts: small option helpers shared by the subcommands. */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,16 +101,23 @@ const char *cli_why(const struct verror *e, int r)
 	return e && e->msg[0] ? e->msg : strerror(-r);
 }
 
-int session_open(struct session *s, const char *vault_url,
-		 const char *credentials, const char *cache_dir,
-		 const struct backup_options *bo, uint64_t cache_limit)
+int session_open(struct session *s, char *vault_url, const char *credentials,
+		 const char *cache_dir, const struct backup_options *bo,
+		 uint64_t cache_limit)
 {
 	struct vault_options vo = { .credentials_file = credentials };
 	struct verror e = { { 0 } };
+	char *url = strdup(vault_url);
 	int r;
 
 	*s = (struct session){ 0 };
-	r = vault_open(vault_url, &vo, &s->vault, &e);
+	if (!url)
+		return log_error_errno(ENOMEM, "%m");
+	/* the caller's copy (argv: ps shows it) keeps no secret from now */
+	vault_url_scrub(vault_url);
+	r = vault_open(url, &vo, &s->vault, &e);
+	OPENSSL_cleanse(url, strlen(url));
+	free(url);
 	if (r < 0)
 		return log_error_errno(r, "cannot open vault: %s", e.msg);
 	r = cache_open(cache_dir, cache_limit, &s->cache, &e);

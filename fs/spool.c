@@ -768,7 +768,10 @@ void spool_lookup(fuse_req_t req, struct spool *s, fuse_ino_t parent,
 		} else if (len > 4 && !strcmp(name + len - 4, ".txt")) {
 			char *id = strndup(name, len - 4);
 
-			if (id && job_name_ok(id))
+			/* a node only for a job that exists: looking up
+			 * names that are no job must not grow memory */
+			if (id && job_name_ok(id) &&
+			    restore_job_state(s->r, id, NULL) == 0)
 				n = job_node(s, id);
 			free(id);
 		}

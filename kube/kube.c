@@ -116,6 +116,11 @@ const char *kube_server(const struct kube *k)
 	return k->cfg.server;
 }
 
+bool kube_tls_verified(const struct kube *k)
+{
+	return !k->cfg.insecure;
+}
+
 const char *kube_namespace(const struct kube *k)
 {
 	return k->cfg.ns;

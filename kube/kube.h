@@ -45,6 +45,9 @@ struct kube *kube_free(struct kube *k);
  * unset). */
 const char *kube_server(const struct kube *k);
 const char *kube_namespace(const struct kube *k);
+/* false when the kubeconfig turns TLS verification off
+ * (insecure-skip-tls-verify), for the caller's warning. */
+bool kube_tls_verified(const struct kube *k);
 
 /* A served resource type. */
 struct kube_resource {

@@ -361,6 +361,11 @@ static void az_free(struct vault *v)
 	free(az);
 }
 
+static const char *az_base_url(const struct vault *v)
+{
+	return ((const struct az *)v->priv)->endpoint;
+}
+
 static const struct vault_ops az_ops = {
 	.scheme = "azblob",
 	.list = remote_list,
@@ -369,6 +374,7 @@ static const struct vault_ops az_ops = {
 	.stream_read = remote_stream_read,
 	.stream_free = remote_stream_free,
 	.free = az_free,
+	.endpoint = az_base_url,
 };
 
 /* --- opening ----------------------------------------------------------- */

@@ -501,6 +501,11 @@ static void s3_free(struct vault *v)
 	free(s3);
 }
 
+static const char *s3_base_url(const struct vault *v)
+{
+	return ((const struct s3 *)v->priv)->base;
+}
+
 static const struct vault_ops s3_ops = {
 	.scheme = "s3",
 	.list = remote_list,
@@ -509,6 +514,7 @@ static const struct vault_ops s3_ops = {
 	.stream_read = remote_stream_read,
 	.stream_free = remote_stream_free,
 	.free = s3_free,
+	.endpoint = s3_base_url,
 };
 
 /* --- opening ----------------------------------------------------------- */
