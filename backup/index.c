@@ -997,7 +997,8 @@ int backup_index_check(const void *addr, size_t len)
 	    h->header_crc != header_crc(h) || h->file_size != len)
 		return -EBADMSG;
 	/* every bound in subtraction form: the fields are hostile, and a sum
-	 * of two of them can wrap (found by fuzz/fuzz_index) */
+	 * of two of them can wrap (issue 16 item 3; reproduced with
+	 * fuzz/fuzz_index and the seed fuzz/corpus/index/wrap-off.idx) */
 	if (h->data_off != sizeof(*h) || h->data_len > len - h->data_off ||
 	    h->nodes_off < h->data_off + h->data_len || h->nodes_off > len ||
 	    h->nodes_off % 8 || h->node_count == 0 ||
