@@ -8,10 +8,14 @@
  *            creationTimestamp, selfLink}, the kubectl last-applied
  *            annotation (and an annotations object left empty), and the
  *            top-level status unless keep_status;
- *   redact:  (Secrets) every value of data and stringData, and the
+ *   redact:  (Secrets) every value of data and stringData (of any JSON
+ *            type; data itself when it is not an object), and the
  *            last-applied annotation, which holds them too, become
- *            "<redacted sha256:HEX>" - the digest of the value as stored,
- *            so an auditor sees that a value changed, not the value.
+ *            "<redacted sha256:HEX>" - the digest of the value as stored
+ *            (a string's contents, else its JSON text), so an auditor
+ *            sees that a value changed, not the value.
+ *
+ * Keys are matched as JSON readers decode them ("d\u0061ta" is data).
  *
  * The input was validated by render_yaml() first; malformed input here
  * is still refused, never overrun. */
@@ -34,9 +38,50 @@ struct rules {
 	bool secret;
 };
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' :
+	       c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 :
+				      -1;
+}
+
+/* Whether the raw key k (escapes and all) reads as lit (ASCII): keys are
+ * compared as JSON readers and the YAML view decode them, so "d\u0061ta"
+ * is data. */
 static bool key_is(const char *k, size_t n, const char *lit)
 {
-	return strlen(lit) == n && !memcmp(k, lit, n);
+	const char *end = k + n;
+
+	while (k < end) {
+		unsigned c = (unsigned char)*k++;
+
+		if (c == '\\' && k < end) {
+			c = (unsigned char)*k++;
+			if (c == 'u') {
+				unsigned v = 0;
+
+				for (int i = 0; i < 4; i++) {
+					int d = k < end ? hex_digit(*k++) : -1;
+
+					if (d < 0)
+						return false;
+					v = v * 16 + (unsigned)d;
+				}
+				c = v; /* not ASCII: never equal to lit */
+			} else {
+				c = c == 'n' ? '\n' :
+				    c == 't' ? '\t' :
+				    c == 'r' ? '\r' :
+				    c == 'b' ? '\b' :
+				    c == 'f' ? '\f' :
+					       c;
+			}
+		}
+		if (!*lit || c != (unsigned char)*lit++)
+			return false;
+	}
+	return *lit == '\0';
 }
 
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
@@ -137,7 +182,9 @@ static int filter_object(struct json_scan *f, const struct rules *ru, int path,
 		json_skip_ws(f);
 		a = decide(ru, path, k, kn, &child);
 		if (a == DESCEND && (f->p >= f->end || *f->p != '{'))
-			a = KEEP; /* not an object: leave it be */
+			/* not an object: leave it be, but a Secret's data
+			 * that is not an object is still its data */
+			a = child == 3 ? REDACT : KEEP;
 		if (a != DROP) {
 			if (written++ && (r = sbuf_addc(out, ',')) < 0)
 				return r;
@@ -172,6 +219,13 @@ static int filter_object(struct json_scan *f, const struct rules *ru, int path,
 			if (json_raw_string(f, &v, &vn) < 0)
 				return -EBADMSG;
 			r = put_digest(out, v, vn);
+		} else if (a == REDACT) {
+			/* a number, object, array, ...: its JSON text */
+			const char *v = f->p;
+
+			r = json_skip_value(f, 1);
+			if (r == 0)
+				r = put_digest(out, v, (size_t)(f->p - v));
 		} else {
 			const char *v = f->p;
 

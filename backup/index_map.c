@@ -32,17 +32,20 @@ int backup_index_check(const void *addr, size_t len)
 	if (len < sizeof(*h) || memcmp(h->magic, IDX_MAGIC, 8) ||
 	    h->header_crc != backup_index_header_crc(h) || h->file_size != len)
 		return -EBADMSG;
-	if (h->data_off != sizeof(*h) || h->data_off + h->data_len > len ||
-	    h->nodes_off < h->data_off + h->data_len || h->nodes_off % 8 ||
-	    h->node_count == 0 ||
+	/* every bound in subtraction form: the fields are hostile, and a sum
+	 * of two of them can wrap (issue 16 item 3; reproduced with
+	 * fuzz/fuzz_index and the seed fuzz/corpus/index/wrap-off.idx) */
+	if (h->data_off != sizeof(*h) || h->data_len > len - h->data_off ||
+	    h->nodes_off < h->data_off + h->data_len || h->nodes_off > len ||
+	    h->nodes_off % 8 || h->node_count == 0 ||
 	    (uint64_t)h->node_count * sizeof(struct idx_node) >
 		    len - h->nodes_off ||
 	    h->names_off != h->nodes_off + (uint64_t)h->node_count *
 						   sizeof(struct idx_node) ||
-	    h->names_off + h->names_len != len)
+	    h->names_len != len - h->names_off)
 		return -EBADMSG;
-	crc = crc32(0, (const Bytef *)addr + h->nodes_off,
-		    (uInt)(len - h->nodes_off));
+	crc = crc32_z(0, (const Bytef *)addr + h->nodes_off,
+		      len - h->nodes_off);
 	if ((uint32_t)crc != h->meta_crc)
 		return -EBADMSG;
 	nodes = (const struct idx_node *)((const char *)addr + h->nodes_off);
@@ -59,7 +62,8 @@ int backup_index_check(const void *addr, size_t len)
 				return -EBADMSG;
 		} else if (n->type == IDX_FILE || n->type == IDX_ITEM) {
 			if (!(n->flags & IDX_F_BROKEN) &&
-			    n->off + n->len > h->data_len)
+			    (n->off > h->data_len ||
+			     n->len > h->data_len - n->off))
 				return -EBADMSG;
 		} else {
 			return -EBADMSG;

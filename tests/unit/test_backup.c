@@ -549,6 +549,81 @@ static void test_corrupt_index(void)
 	free(idx);
 }
 
+/* Recomputes the CRCs of an index image, as someone who can write the
+ * cache can. */
+static void reseal(unsigned char *p, size_t len)
+{
+	struct idx_header h;
+
+	memcpy(&h, p, sizeof(h));
+	h.meta_crc = (uint32_t)crc32_z(0, p + h.nodes_off, len - h.nodes_off);
+	h.header_crc = 0;
+	h.header_crc = (uint32_t)crc32(0, (const Bytef *)&h, sizeof(h));
+	memcpy(p, &h, sizeof(h));
+}
+
+/* Offsets whose sum wraps, with valid CRCs (found by fuzz/fuzz_index):
+ * refused by the check, so never used to read out of bounds. */
+static void test_crafted_index(void)
+{
+	struct vault *v;
+	struct cache *c;
+	struct backup_repo *r;
+	struct verror e;
+	struct idx_header h;
+	struct idx_node n;
+	unsigned char *img;
+	size_t len = 0;
+	uint64_t data_len;
+	char *idx;
+	FILE *f;
+
+	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
+	repo_close(r, v, c);
+	idx = find_idx();
+	f = idx ? fopen(idx, "rb") : NULL;
+	CHECK(f != NULL);
+	if (!f) {
+		free(idx);
+		return;
+	}
+	img = malloc(1 << 24);
+	len = fread(img, 1, 1 << 24, f);
+	fclose(f);
+	CHECK_EQ_INT(backup_index_check(img, len), 0);
+	memcpy(&h, img, sizeof(h));
+	for (uint32_t i = 0; i < h.node_count; i++) {
+		unsigned char *np = img + h.nodes_off + i * sizeof(n);
+
+		memcpy(&n, np, sizeof(n));
+		if (n.type != IDX_ITEM && n.type != IDX_FILE)
+			continue;
+		/* off + len wraps to within the data */
+		n.off = UINT64_MAX - 15;
+		memcpy(np, &n, sizeof(n));
+		reseal(img, len);
+		CHECK_EQ_INT(backup_index_check(img, len), -EBADMSG);
+		break;
+	}
+	/* data_off + data_len wraps: every file offset would pass */
+	memcpy(&h, img, sizeof(h));
+	data_len = h.data_len;
+	h.data_len = UINT64_MAX - h.data_off + 1 + 8;
+	memcpy(img, &h, sizeof(h));
+	reseal(img, len);
+	CHECK_EQ_INT(backup_index_check(img, len), -EBADMSG);
+	/* names_off + names_len wraps */
+	memcpy(&h, img, sizeof(h));
+	h.data_len = data_len;
+	h.names_len = UINT64_MAX - h.names_off + 1 + len;
+	memcpy(img, &h, sizeof(h));
+	reseal(img, len);
+	CHECK_EQ_INT(backup_index_check(img, len), -EBADMSG);
+	free(img);
+	free(idx);
+}
+
 struct thread_arg {
 	struct backup *b;
 	int ok;
@@ -765,6 +840,7 @@ int main(void)
 	test_bad_backups();
 	test_json_view_and_reuse();
 	test_corrupt_index();
+	test_crafted_index();
 	test_threads();
 	test_fake_source();
 	/* nothing escaped: no file written outside the cache */
