@@ -765,8 +765,9 @@ int http_do(struct http *h, const struct http_request *req, struct sbuf *body,
 		http_xfer_reset(&x);
 		if (body)
 			body->len = start;
-		r = http_attempt_setup(h, c, req, req->range_from, 0, NULL,
-				       attempt, refreshed, &refreshable, &x, e);
+		r = http_attempt_setup(h, c, req, req->range_from,
+				       req->range_len, NULL, attempt, refreshed,
+				       &refreshable, &x, e);
 		if (r < 0)
 			break;
 		slot_take(h);
