@@ -133,6 +133,11 @@ static int copy_config(struct http *h, const struct http_config *cfg)
 	return 0;
 }
 
+const char *http_name(const struct http *h)
+{
+	return h->name;
+}
+
 int http_new(const struct http_config *cfg, struct http **out, struct verror *e)
 {
 	struct http *h;
@@ -187,26 +192,6 @@ struct http *http_free(struct http *h)
 	free(h->strings);
 	free(h);
 	return NULL;
-}
-
-const char *http_name(const struct http *h)
-{
-	return h->name;
-}
-
-const char *http_peer(const struct http *h)
-{
-	return h->peer;
-}
-
-const char *http_tls_hint(const struct http *h)
-{
-	return h->tls_hint;
-}
-
-const char *http_proxy_name(const struct http *h)
-{
-	return h->proxy ? h->proxy_name : NULL;
 }
 
 /* --- the pool and the bound on requests at once ------------------------ */
