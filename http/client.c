@@ -133,6 +133,11 @@ static int copy_config(struct http *h, const struct http_config *cfg)
 	return 0;
 }
 
+const char *http_name(const struct http *h)
+{
+	return h->name;
+}
+
 int http_new(const struct http_config *cfg, struct http **out, struct verror *e)
 {
 	struct http *h;
@@ -187,26 +192,6 @@ struct http *http_free(struct http *h)
 	free(h->strings);
 	free(h);
 	return NULL;
-}
-
-const char *http_name(const struct http *h)
-{
-	return h->name;
-}
-
-const char *http_peer(const struct http *h)
-{
-	return h->peer;
-}
-
-const char *http_tls_hint(const struct http *h)
-{
-	return h->tls_hint;
-}
-
-const char *http_proxy_name(const struct http *h)
-{
-	return h->proxy ? h->proxy_name : NULL;
 }
 
 /* --- the pool and the bound on requests at once ------------------------ */
@@ -765,8 +750,9 @@ int http_do(struct http *h, const struct http_request *req, struct sbuf *body,
 		http_xfer_reset(&x);
 		if (body)
 			body->len = start;
-		r = http_attempt_setup(h, c, req, req->range_from, 0, NULL,
-				       attempt, refreshed, &refreshable, &x, e);
+		r = http_attempt_setup(h, c, req, req->range_from,
+				       req->range_len, NULL, attempt, refreshed,
+				       &refreshable, &x, e);
 		if (r < 0)
 			break;
 		slot_take(h);

@@ -71,10 +71,6 @@ bool http_nothing_sent(int curl_code);
 bool http_broken_transfer(int curl_code);
 
 /* client.c */
-const char *http_peer(const struct http *h);
-const char *http_tls_hint(const struct http *h);
-/* "the proxy" (or as configured) when a proxy is set; NULL otherwise. */
-const char *http_proxy_name(const struct http *h);
 CURL *http_handle_get(struct http *h);
 /* Returns c to the pool (or frees it). c NULL ok. */
 void http_handle_put(struct http *h, CURL *c);
