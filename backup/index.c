@@ -29,6 +29,7 @@
 #include "backup/backup_i.h"
 #include "backup/render_i.h"
 #include "backup/source_i.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/macro.h"
 
@@ -841,14 +842,6 @@ out:
 	return r;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The cache entry of src's index: the format, the view, the vault, the
  * recovery point and the identity of everything it is made of. Caller
  * frees. */
@@ -939,7 +932,7 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		      struct verror *e)
 {
 	struct backup_source *src = NULL;
-	uint64_t t0 = now_ms();
+	int64_t t0 = clock_now_ms();
 	char *path = NULL;
 	int r;
 
@@ -959,7 +952,7 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		goto out;
 	}
 	r = build_and_map(src, path, out, e);
-	b->build_ms = now_ms() - t0;
+	b->build_ms = (uint64_t)(clock_now_ms() - t0);
 	if (b->build_ms == 0)
 		b->build_ms = 1;
 out:
