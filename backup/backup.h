@@ -70,6 +70,11 @@ struct backup *backup_repo_find(struct backup_repo *r, const char *name,
 /* The newest backup whose phase is Completed (by completion time), as a
  * slot. Reads every velero-backup.json not read yet. -ENOENT if none. */
 int backup_repo_latest(struct backup_repo *r, size_t *slot);
+/* The `latest` link of backups/: the target as backup_repo_latest(), and
+ * -ENOENT also when a backup is itself named "latest" (the real backup
+ * wins; a link beside it would share its name or point at itself). */
+#define BACKUP_LATEST "latest"
+int backup_repo_latest_link(struct backup_repo *r, size_t *slot);
 
 /* Schedules (the velero.io/schedule-name label), numbered stably for the
  * life of the repo. Reading them reads every velero-backup.json. */

@@ -181,7 +181,8 @@ int backup_history_list(struct backup_repo *r, char *const *comps, size_t n,
 		}
 	}
 	free(v);
-	qsort(out, no, sizeof(*out), cmp_strp);
+	if (no > 1) /* out is NULL when nothing was found */
+		qsort(out, no, sizeof(*out), cmp_strp);
 	for (i = 0, k = 0; i < no; i++) {
 		if (k && !strcmp(out[k - 1], out[i])) {
 			free(out[i]);

@@ -277,30 +277,52 @@ bool backup_gone(const struct backup *b)
 	return g;
 }
 
+/* Two digits at p, or -1. */
+static int two_digits(const char *p)
+{
+	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return -1;
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
 /* RFC 3339 as Kubernetes writes it ("2023-10-09T20:05:00Z", maybe with
- * fractions or an offset) to seconds; 0 if it doesn't parse. */
+ * fractions or an offset) to seconds; 0 if it doesn't parse. Strict: a
+ * time that is not exactly that shape (an offset "+9x:zz", trailing
+ * junk) is refused rather than read as some other time. */
 static int64_t parse_time(json_t *v)
 {
+	static const unsigned char digits[] = { 0, 2, 5, 8, 11, 14, 17 };
 	const char *s = json_string_value(v), *p;
 	struct tm tm = { 0 };
 	int64_t t;
+	size_t i;
+	int oh, om;
 
-	if (!s)
+	if (!s || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
 		return 0;
+	for (i = 0; i < sizeof(digits); i++)
+		if (two_digits(s + digits[i]) < 0)
+			return 0;
 	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
+	if (p != s + 19)
 		return 0;
 	t = (int64_t)timegm(&tm);
-	if (*p == '.')
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return 0;
 		while (*++p >= '0' && *p <= '9')
 			;
-	if ((*p == '+' || *p == '-') && strlen(p) >= 6) {
-		int off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
-			  ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-
-		t += *p == '+' ? -off : off;
 	}
-	return t;
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+		return t;
+	if ((*p != '+' && *p != '-') || strlen(p) != 6 || p[3] != ':')
+		return 0;
+	oh = two_digits(p + 1);
+	om = two_digits(p + 4);
+	if (oh < 0 || oh > 23 || om < 0 || om > 59)
+		return 0;
+	return *p == '+' ? t - (oh * 3600 + om * 60) : t + (oh * 3600 + om * 60);
 }
 
 static void info_from_json(struct backup_info *in, json_t *root)
@@ -447,6 +469,13 @@ int backup_repo_latest(struct backup_repo *r, size_t *slot)
 		return -ENOENT;
 	*slot = slot_of(r, best);
 	return 0;
+}
+
+int backup_repo_latest_link(struct backup_repo *r, size_t *slot)
+{
+	if (backup_repo_find(r, BACKUP_LATEST, NULL))
+		return -ENOENT;
+	return backup_repo_latest(r, slot);
 }
 
 /* Adds every schedule name seen in the present backups. */

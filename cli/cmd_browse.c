@@ -100,14 +100,13 @@ static int resolve(struct backup_repo *repo, const char *path, struct target *t,
 	} else {
 		return -ENOENT;
 	}
-	if (!strcmp(comp, "latest") && t->where == W_BACKUPS) {
-		int r = backup_repo_latest(repo, &slot);
+	t->b = backup_repo_find(repo, comp, NULL);
+	if (!t->b && !strcmp(comp, BACKUP_LATEST) && t->where == W_BACKUPS) {
+		int r = backup_repo_latest_link(repo, &slot);
 
 		if (r < 0)
 			return r;
 		t->b = backup_repo_slot(repo, slot);
-	} else {
-		t->b = backup_repo_find(repo, comp, NULL);
 	}
 	if (!t->b)
 		return -ENOENT;
@@ -358,8 +357,8 @@ static int browse(int argc, char **argv, bool cat)
 	case W_BACKUPS: {
 		size_t i, n = backup_repo_count(s.repo), slot;
 
-		if (backup_repo_latest(s.repo, &slot) == 0)
-			print_top("latest", lng,
+		if (backup_repo_latest_link(s.repo, &slot) == 0)
+			print_top(BACKUP_LATEST, lng,
 				  backup_name(backup_repo_slot(s.repo, slot)));
 		for (i = 0; i < n; i++) {
 			struct backup *b = backup_repo_slot(s.repo, i);

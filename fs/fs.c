@@ -146,7 +146,7 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		if (ino == INO_LATEST) {
 			size_t slot;
 
-			if (backup_repo_latest(fs->repo, &slot) < 0)
+			if (backup_repo_latest_link(fs->repo, &slot) < 0)
 				return -ENOENT;
 			b = backup_repo_slot(fs->repo, slot);
 			st->st_mode = S_IFLNK | 0777;
@@ -272,13 +272,13 @@ static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
 			return 0;
 		}
 		if (parent == INO_BACKUPS) {
-			if (!strcmp(name, "latest")) {
-				*out = INO_LATEST;
+			if (backup_repo_find(fs->repo, name, &i)) {
+				*out = ino_make(T_BACKUP, i, BACKUP_NODE_ROOT);
 				return 0;
 			}
-			if (!backup_repo_find(fs->repo, name, &i))
+			if (strcmp(name, BACKUP_LATEST))
 				return -ENOENT;
-			*out = ino_make(T_BACKUP, i, BACKUP_NODE_ROOT);
+			*out = INO_LATEST;
 			return 0;
 		}
 		if (parent == INO_SPOOL_ROOT) {
@@ -466,7 +466,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		return;
 	}
 	if (ino == INO_LATEST) {
-		if (backup_repo_latest(fs->repo, &slot) < 0) {
+		if (backup_repo_latest_link(fs->repo, &slot) < 0) {
 			fuse_reply_err(req, ENOENT);
 			return;
 		}
@@ -721,9 +721,10 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 		}
 		if (ino == INO_BACKUPS) {
 			if (p == 0) {
-				if (backup_repo_latest(fs->repo, &slot) < 0)
+				if (backup_repo_latest_link(fs->repo, &slot) <
+				    0)
 					return 0;
-				snprintf(name, namesz, "latest");
+				snprintf(name, namesz, BACKUP_LATEST);
 				*child = INO_LATEST;
 				return 1;
 			}
