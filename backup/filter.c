@@ -8,10 +8,15 @@
  *            creationTimestamp, selfLink}, the kubectl last-applied
  *            annotation (and an annotations object left empty), and the
  *            top-level status unless keep_status;
- *   redact:  (Secrets) every value of data and stringData, and the
- *            last-applied annotation, which holds them too, become
- *            "<redacted sha256:HEX>" - the digest of the value as stored,
- *            so an auditor sees that a value changed, not the value.
+ *   redact:  (Secrets) every value of data and stringData (strings,
+ *            objects, arrays, numbers alike; data itself when it is not
+ *            an object), and the last-applied annotation, which holds
+ *            them too, become "<redacted sha256:HEX>" - the digest of the
+ *            value as stored, so an auditor sees that a value changed,
+ *            not the value.
+ *
+ * Keys are compared decoded, as the renderer shows them: "d\u0061ta" is
+ * data.
  *
  * The input was validated by render_yaml() first; malformed input here
  * is still refused, never overrun. */
@@ -124,9 +129,24 @@ struct rules {
 	bool secret;
 };
 
+/* Whether the raw key k (between its quotes, escapes as written) says
+ * lit: compared decoded, as the renderer shows it ("d\u0061ta" is data).
+ * Keys with escapes are decoded by jansson, the one decoder at hand. */
 static bool key_is(const char *k, size_t n, const char *lit)
 {
-	return strlen(lit) == n && !memcmp(k, lit, n);
+	size_t ln = strlen(lit);
+	json_t *j;
+	bool same;
+
+	if (!memchr(k, '\\', n))
+		return ln == n && !memcmp(k, lit, n);
+	if (n > 6 * ln + 2) /* each character is at most \uXXXX */
+		return false;
+	j = json_loadb(k - 1, n + 2, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	same = json_is_string(j) && json_string_length(j) == ln &&
+	       !memcmp(json_string_value(j), lit, ln);
+	json_decref(j);
+	return same;
 }
 
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
@@ -227,7 +247,9 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 		skip_ws(f);
 		a = decide(ru, path, k, kn, &child);
 		if (a == DESCEND && (f->p >= f->end || *f->p != '{'))
-			a = KEEP; /* not an object: leave it be */
+			/* not an object: a Secret's data of another type is
+			 * redacted whole, anything else left be */
+			a = child == 3 ? REDACT : KEEP;
 		if (a != DROP) {
 			if (written++ && (r = sbuf_addc(out, ',')) < 0)
 				return r;
@@ -262,6 +284,13 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 			if (skip_string(f, &v, &vn) < 0)
 				return -EBADMSG;
 			r = put_digest(out, v, vn);
+		} else if (a == REDACT) {
+			/* an object, array, number, ...: its bytes as stored */
+			const char *v = f->p;
+
+			r = skip_value(f, 1);
+			if (r == 0)
+				r = put_digest(out, v, (size_t)(f->p - v));
 		} else {
 			const char *v = f->p;
 

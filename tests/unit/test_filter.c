@@ -73,6 +73,27 @@ int main(void)
 	       "{\"annotations\":{\"kubectl.kubernetes.io/last-applied-"
 	       "configuration\":\"" D1 "\"}},\"stringData\":{\"q\":\"" D1 "\"}"
 	       "}");
+	/* escaped keys are the keys the renderer shows: "d\u0061ta" is data,
+	 * "st\u0061tus" is status */
+	expect("{\"d\\u0061ta\":{\"p\":\"c2VjcmV0\"}}", true, false, false,
+	       true, "{\"d\\u0061ta\":{\"p\":\"" D1 "\"}}");
+	expect("{\"metadata\":{\"\\u0075id\":\"u\"},\"st\\u0061tus\":1}", false,
+	       true, false, false, "{\"metadata\":{}}");
+	/* a key that only looks alike stays */
+	expect("{\"d\\u0061tax\":{\"p\":\"c2VjcmV0\"}}", true, false, false,
+	       true, "{\"d\\u0061tax\":{\"p\":\"c2VjcmV0\"}}");
+	/* values of any type are redacted, and data that is not an object */
+	got = run("{\"data\":{\"o\":{\"k\":\"c2VjcmV0\"},\"n\":12345,\"a\":"
+		  "[\"c2VjcmV0\"],\"t\":true},\"stringData\":\"c2VjcmV0\"}",
+		  true, false, false, true, &r);
+	CHECK_EQ_INT(r, 0);
+	CHECK(got && !strstr(got, "c2VjcmV0") && !strstr(got, "12345") &&
+	      !strstr(got, "true"));
+	CHECK(got && strstr(got, "\"o\":\"<redacted sha256:") &&
+	      strstr(got, "\"n\":\"<redacted sha256:") &&
+	      strstr(got, "\"a\":\"<redacted sha256:") &&
+	      strstr(got, "\"stringData\":\"<redacted sha256:"));
+	free(got);
 	/* not a Secret: data untouched */
 	expect("{\"data\":{\"p\":\"c2VjcmV0\"}}", false, false, false, true,
 	       "{\"data\":{\"p\":\"c2VjcmV0\"}}");
