@@ -113,6 +113,16 @@ struct backup {
 	 * a rebuild; read with an atomic load */
 	struct backup_index *idx;
 	uint64_t build_ms;
+	/* The identities of the objects this state was built from, so that
+	 * backup_repo_refresh() sees the backup change under it (repo.c);
+	 * protected by lock. "" is a missing object; *_known false when
+	 * the state came from the catalog (offline). */
+	bool json_known, tar_known;
+	char json_id[96]; /* velero-backup.json, read by info_load() */
+	int64_t json_mtime;
+	char tar_id[96]; /* the tarball, as the index was built */
+	bool incomplete; /* the index came from an incomplete backup and
+			  * was not cached */
 };
 
 struct schedule {
@@ -138,6 +148,8 @@ struct backup_repo {
 	size_t nslots;		    /* protected by lock */
 	struct schedule *schedules; /* protected by lock */
 	size_t nschedules;	    /* protected by lock */
+	size_t check_next;	    /* protected by lock: the settled backup
+				     * a refresh checks first */
 };
 
 /* index.c: maps the index of b from the cache, building it first if it
@@ -150,6 +162,14 @@ struct backup_index *backup_index_free(struct backup_repo *r,
 /* Validates a mapped index (header, bounds, CRC of nodes and names, tree
  * shape). 0 or -EBADMSG. */
 int backup_index_check(const void *addr, size_t len);
+
+/* repo.c: whether a backup is still being written, so that nothing
+ * derived from it is pinned: its tarball is missing while
+ * velero-backup.json is missing or unreadable, says a phase before the
+ * end, or was written in the last BACKUP_SETTLE_S seconds. */
+#define BACKUP_SETTLE_S 600
+bool backup_incomplete(const struct backup_info *in, bool tar_present,
+		       int64_t json_mtime);
 
 /* An object of a backup's directory in the vault. */
 struct backup_object {

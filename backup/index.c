@@ -67,7 +67,7 @@ struct build {
 	int werr;	 /* first write error */
 	struct rec *recs;
 	size_t nrecs, caprecs;
-	uint32_t seq; /* the next rec's seq */
+	uint32_t seq;	   /* the next rec's seq */
 	struct seen *seen; /* open addressing, capseen a power of two */
 	size_t nseen, capseen;
 	struct sbuf errors; /* errors.txt */
@@ -1400,6 +1400,36 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Records in b the identity of the tarball the index is built from (for
+ * backup_repo_refresh() to see it change) and returns whether the backup
+ * is incomplete: still being written, or its velero-backup.json changed
+ * since it was read. Then the index must not be cached. */
+static bool index_identities(struct backup *b, const struct objects *objs,
+			     bool online)
+{
+	const char *tar_id = NULL, *json_id = "";
+	char tarname[300];
+	bool incomplete;
+	size_t i;
+
+	snprintf(tarname, sizeof(tarname), "%s.tar.gz", b->name);
+	for (i = 0; i < objs->n; i++) {
+		if (!strcmp(objs->v[i].name, tarname))
+			tar_id = objs->v[i].obj.identity;
+		else if (!strcmp(objs->v[i].name, "velero-backup.json"))
+			json_id = objs->v[i].obj.identity;
+	}
+	pthread_mutex_lock(&b->lock);
+	b->tar_known = online;
+	snprintf(b->tar_id, sizeof(b->tar_id), "%s", tar_id ? tar_id : "");
+	incomplete = online &&
+		     (backup_incomplete(&b->info, tar_id, b->json_mtime) ||
+		      (b->json_known && strcmp(b->json_id, json_id)));
+	b->incomplete = incomplete;
+	pthread_mutex_unlock(&b->lock);
+	return incomplete;
+}
+
 int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		      struct verror *e)
 {
@@ -1411,6 +1441,7 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 	char dir[300], view[64], *path = NULL;
 	uint64_t t0 = now_ms();
 	size_t i, np = 0;
+	bool online = false, incomplete = false;
 	int r;
 
 	/* the key: every object of the backup, by identity */
@@ -1429,11 +1460,13 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 			r = 0;
 		}
 	} else if (r == 0) {
+		online = true;
 		qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
 		catalog_set_objects(repo, b->name, objs.v, objs.n);
 	}
 	if (r < 0)
 		goto out;
+	incomplete = index_identities(b, &objs, online);
 	qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
 	parts = calloc(4 + 2 * objs.n, sizeof(*parts));
 	if (!parts) {
@@ -1494,6 +1527,12 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 	if (r < 0)
 		goto out;
 	r = cache_map(repo->cache, path, &m);
+	if (r == 0 && incomplete) {
+		/* mapped, but not kept for later: the backup is still being
+		 * written (repo.c checks it again on refresh) */
+		log_debug("%s: incomplete; its index is not cached", b->name);
+		cache_remove(repo->cache, path);
+	}
 	if (r == 0 && backup_index_check(m.addr, m.len) < 0) {
 		cache_unmap(repo->cache, &m);
 		r = verror_set(e, -EIO,
