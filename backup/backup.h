@@ -171,6 +171,12 @@ int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
 int backup_history_list(struct backup_repo *r, char *const *comps, size_t n,
 			char ***names, size_t *nnames);
 
+/* Whether history directory comps has an entry name: 0 or -ENOENT (and
+ * as backup_history_list). O(log n) once the union was listed: the last
+ * few unions are kept for as long as the list of backups is the same. */
+int backup_history_has(struct backup_repo *r, char *const *comps, size_t n,
+		       const char *name);
+
 struct backup_version {
 	size_t slot;   /* the backup */
 	uint32_t node; /* the item in its index */

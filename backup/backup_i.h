@@ -143,6 +143,8 @@ struct backup_repo {
 	char **hist_paths;	    /* protected by history_lock */
 	uint32_t *hist_slots;	    /* protected by history_lock: id + 1 */
 	size_t hist_n, hist_cap;    /* protected by history_lock */
+	struct history_union *hist_unions; /* protected by history_lock */
+	uint64_t hist_tick;		   /* protected by history_lock */
 	uint64_t generation;	    /* protected by lock */
 	struct backup **slots;	    /* protected by lock */
 	size_t nslots;		    /* protected by lock */
@@ -170,6 +172,9 @@ int backup_index_check(const void *addr, size_t len);
 #define BACKUP_SETTLE_S 600
 bool backup_incomplete(const struct backup_info *in, bool tar_present,
 		       int64_t json_mtime);
+
+/* history.c: frees the cached unions of history directories. */
+void history_cache_free(struct backup_repo *r);
 
 /* An object of a backup's directory in the vault. */
 struct backup_object {

@@ -57,6 +57,7 @@ struct backup_repo *backup_repo_free(struct backup_repo *r)
 		free(r->hist_paths[i]);
 	free(r->hist_paths);
 	free(r->hist_slots);
+	history_cache_free(r);
 	pthread_mutex_destroy(&r->history_lock);
 	for (i = 0; i < r->nslots; i++)
 		backup_free(r->slots[i]);

@@ -308,7 +308,7 @@ static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
 		return 0;
 	case T_HDIR: {
 		struct backup_version *v = NULL;
-		char **comps = NULL, **names = NULL, *c[8];
+		char **comps = NULL, *c[8];
 		size_t nc, n = 0, k;
 		uint32_t id;
 
@@ -340,16 +340,7 @@ static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
 			free(comps);
 			return r;
 		}
-		r = backup_history_list(fs->repo, comps, nc, &names, &n);
-		if (r == 0) {
-			r = -ENOENT;
-			for (k = 0; k < n; k++) {
-				if (r < 0 && !strcmp(names[k], name))
-					r = 0;
-				free(names[k]);
-			}
-			free(names);
-		}
+		r = backup_history_has(fs->repo, comps, nc, name);
 		if (r == 0 && nc < 7) {
 			memcpy(c, comps, nc * sizeof(*c));
 			c[nc] = (char *)name;
