@@ -143,15 +143,17 @@ struct backup_repo {
 	char **hist_paths;	    /* protected by history_lock */
 	uint32_t *hist_slots;	    /* protected by history_lock: id + 1 */
 	size_t hist_n, hist_cap;    /* protected by history_lock */
-	struct history_union *hist_unions; /* protected by history_lock */
-	uint64_t hist_tick;		   /* protected by history_lock */
 	uint64_t generation;	    /* protected by lock */
 	struct backup **slots;	    /* protected by lock */
 	size_t nslots;		    /* protected by lock */
 	struct schedule *schedules; /* protected by lock */
 	size_t nschedules;	    /* protected by lock */
-	size_t check_next;	    /* protected by lock: the settled backup
-				     * a refresh checks first */
+
+	/* the last unions of history directories (history.c) */
+	struct history_union *hist_unions; /* protected by history_lock */
+	uint64_t hist_tick;		   /* protected by history_lock */
+	/* the settled backup a refresh checks first (repo.c) */
+	size_t check_next; /* protected by lock */
 };
 
 /* index.c: maps the index of b from the cache, building it first if it

@@ -230,8 +230,8 @@ void history_cache_free(struct backup_repo *r)
 }
 
 /* The cached union of path in generation gen; history_lock held. */
-static struct history_union *union_find(struct backup_repo *r,
-					const char *path, uint64_t gen)
+static struct history_union *union_find(struct backup_repo *r, const char *path,
+					uint64_t gen)
 {
 	size_t i;
 
