@@ -2,9 +2,11 @@
  *
  * A backup_repo is every recovery point in one vault: `backups/<name>/`
  * holding `velero-backup.json`. Each struct backup is indexed on first
- * use: its tarball is streamed once, every item rendered (YAML and the
+ * use: its source (source_i.h: for a Velero backup, the tarball and the
+ * per-backup objects) is read once, every item rendered (YAML and the
  * original JSON), and the result written to the cache as one index file
- * that later runs map at once. The index is a tree of nodes:
+ * that later runs map at once. What follows does not depend on the
+ * source. The index is a tree of nodes:
  *
  *   backup.yaml  describe.txt  logs  errors.txt  meta/<object>.yaml
  *   namespaces/<ns>/<resource.group>/<name>.yaml

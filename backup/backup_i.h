@@ -97,8 +97,12 @@ struct backup_index {
 	bool origin_built;
 };
 
+struct backup_source_ops;
+
 struct backup {
 	struct backup_repo *repo;
+	/* where the items come from (source_i.h); set once at creation */
+	const struct backup_source_ops *source;
 	char *name;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -163,9 +167,16 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		      struct verror *e);
 struct backup_index *backup_index_free(struct backup_repo *r,
 				       struct backup_index *x);
-/* Validates a mapped index (header, bounds, CRC of nodes and names, tree
- * shape). 0 or -EBADMSG. */
+/* index_map.c: validates a mapped index (header, bounds, CRC of nodes
+ * and names, tree shape). 0 or -EBADMSG. */
 int backup_index_check(const void *addr, size_t len);
+/* Maps the index file at path and checks it: 0 (*out set), -ENOENT when
+ * there is none, -EBADMSG when it fails the check (left in place), or
+ * another -errno. */
+int backup_index_map(struct cache *c, const char *path,
+		     struct backup_index **out);
+/* The CRC-32 of h with its header_crc field as 0. */
+uint32_t backup_index_header_crc(const struct idx_header *h);
 
 /* repo.c: whether a backup is still being written, so that nothing
  * derived from it is pinned: its tarball is missing while

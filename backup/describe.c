@@ -33,6 +33,7 @@
 
 #include "backup/render_i.h"
 #include "common/macro.h"
+#include "common/rfc3339.h"
 #include "common/sbuf.h"
 
 #define NONE "<none>"
@@ -208,116 +209,28 @@ static void w_jbool(struct dw *w, const json_t *v, const char *f, const char *t,
 
 /* ---- times and durations, printed as Go prints them ---- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static bool digits(const char *s, size_t n, unsigned *out)
-{
-	size_t i;
-
-	*out = 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		*out = *out * 10 + (unsigned)(s[i] - '0');
-	}
-	return true;
-}
-
 /* Parses RFC 3339 (Go's time.RFC3339, fractional seconds allowed) and
  * formats it like Go's Time.String() in UTC:
  * "2006-01-02 15:04:05.999999999 +0000 UTC". Returns false if s is not a
  * valid time. buf holds at least 64 bytes. */
 static bool fmt_time(const char *s, size_t n, char *buf, size_t bufsz)
 {
-	static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30,
-					  31, 31, 30, 31, 30, 31 };
-	unsigned Y, M, D, h, m, sec, oh = 0, om = 0, frac = 0, nfrac = 0;
-	int64_t days, secs, y;
-	size_t i = 19;
-	int sign = 0;
+	int64_t secs, days, y;
+	unsigned M, D;
+	uint32_t frac;
 	char fbuf[16];
 
-	if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
-	    s[13] != ':' || s[16] != ':')
+	if (rfc3339_parse(s, n, &secs, &frac) < 0)
 		return false;
-	if (!digits(s, 4, &Y) || !digits(s + 5, 2, &M) ||
-	    !digits(s + 8, 2, &D) || !digits(s + 11, 2, &h) ||
-	    !digits(s + 14, 2, &m) || !digits(s + 17, 2, &sec))
-		return false;
-	if (s[i] == '.' || s[i] == ',') {
-		size_t start = ++i;
-
-		while (i < n && s[i] >= '0' && s[i] <= '9') {
-			if (nfrac < 9) {
-				frac = frac * 10 + (unsigned)(s[i] - '0');
-				nfrac++;
-			}
-			i++;
-		}
-		if (i == start)
-			return false;
-		while (nfrac < 9) {
-			frac *= 10;
-			nfrac++;
-		}
-	}
-	if (i < n && s[i] == 'Z') {
-		i++;
-	} else if (i + 6 <= n && (s[i] == '+' || s[i] == '-') &&
-		   s[i + 3] == ':') {
-		sign = s[i] == '-' ? -1 : 1;
-		if (!digits(s + i + 1, 2, &oh) || !digits(s + i + 4, 2, &om) ||
-		    oh > 23 || om > 59)
-			return false;
-		i += 6;
-	} else {
-		return false;
-	}
-	if (i != n || M < 1 || M > 12 || h > 23 || m > 59 || sec > 59)
-		return false;
-	if (D < 1 || D > mdays[M - 1] + (M == 2 && Y % 4 == 0 &&
-					 (Y % 100 != 0 || Y % 400 == 0)))
-		return false;
-
-	days = days_from_civil(Y, M, D);
-	secs = days * 86400 + h * 3600 + m * 60 + sec;
-	secs -= sign * (int64_t)(oh * 3600 + om * 60);
 	days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
 	secs -= days * 86400;
-	civil_from_days(days, &y, &M, &D);
+	rfc3339_civil_from_days(days, &y, &M, &D);
 
 	fbuf[0] = '\0';
 	if (frac) {
 		int k = 9;
 
-		snprintf(fbuf, sizeof(fbuf), ".%09u", frac);
+		snprintf(fbuf, sizeof(fbuf), ".%09u", (unsigned)frac);
 		while (fbuf[k] == '0')
 			fbuf[k--] = '\0';
 	}

@@ -8,15 +8,14 @@
  *            creationTimestamp, selfLink}, the kubectl last-applied
  *            annotation (and an annotations object left empty), and the
  *            top-level status unless keep_status;
- *   redact:  (Secrets) every value of data and stringData (strings,
- *            objects, arrays, numbers alike; data itself when it is not
- *            an object), and the last-applied annotation, which holds
- *            them too, become "<redacted sha256:HEX>" - the digest of the
- *            value as stored, so an auditor sees that a value changed,
- *            not the value.
+ *   redact:  (Secrets) every value of data and stringData (of any JSON
+ *            type; data itself when it is not an object), and the
+ *            last-applied annotation, which holds them too, become
+ *            "<redacted sha256:HEX>" - the digest of the value as stored
+ *            (a string's contents, else its JSON text), so an auditor
+ *            sees that a value changed, not the value.
  *
- * Keys are compared decoded, as the renderer shows them: "d\u0061ta" is
- * data.
+ * Keys are matched as JSON readers decode them ("d\u0061ta" is data).
  *
  * The input was validated by render_yaml() first; malformed input here
  * is still refused, never overrun. */
@@ -24,98 +23,8 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "backup/json_i.h"
 #include "backup/render_i.h"
-
-struct fpos {
-	const char *p, *end;
-};
-
-static void skip_ws(struct fpos *f)
-{
-	while (f->p < f->end && (*f->p == ' ' || *f->p == '\t' ||
-				 *f->p == '\n' || *f->p == '\r'))
-		f->p++;
-}
-
-/* Skips one string (at the opening quote); returns its raw span. */
-static int skip_string(struct fpos *f, const char **s, size_t *n)
-{
-	const char *start = ++f->p;
-
-	while (f->p < f->end && *f->p != '"') {
-		if (*f->p == '\\')
-			f->p++;
-		f->p++;
-	}
-	if (f->p >= f->end)
-		return -EBADMSG;
-	*s = start;
-	*n = (size_t)(f->p - start);
-	f->p++;
-	return 0;
-}
-
-/* After a member or element: 1 at ',' (another follows), 0 at close (the
- * end; consumed), -EBADMSG otherwise. */
-static int next_or_close(struct fpos *f, char close)
-{
-	skip_ws(f);
-	if (f->p >= f->end)
-		return -EBADMSG;
-	if (*f->p == ',') {
-		f->p++;
-		return 1;
-	}
-	return *f->p++ == close ? 0 : -EBADMSG;
-}
-
-/* Skips one value of any kind. */
-static int skip_value(struct fpos *f, int depth)
-{
-	const char *s;
-	size_t n;
-
-	if (depth > RENDER_MAX_DEPTH)
-		return -E2BIG;
-	skip_ws(f);
-	if (f->p >= f->end)
-		return -EBADMSG;
-	if (*f->p == '"')
-		return skip_string(f, &s, &n);
-	if (*f->p == '{' || *f->p == '[') {
-		char close = *f->p == '{' ? '}' : ']';
-
-		f->p++;
-		skip_ws(f);
-		if (f->p < f->end && *f->p == close) {
-			f->p++;
-			return 0;
-		}
-		for (;;) {
-			int r;
-
-			if (close == '}') {
-				skip_ws(f);
-				if (f->p >= f->end || *f->p != '"' ||
-				    skip_string(f, &s, &n) < 0)
-					return -EBADMSG;
-				skip_ws(f);
-				if (f->p >= f->end || *f->p++ != ':')
-					return -EBADMSG;
-			}
-			r = skip_value(f, depth + 1);
-			if (r < 0)
-				return r;
-			r = next_or_close(f, close);
-			if (r <= 0)
-				return r;
-		}
-	}
-	/* number, true, false, null */
-	while (f->p < f->end && !strchr(",}] \t\r\n", *f->p))
-		f->p++;
-	return 0;
-}
 
 enum action {
 	KEEP,
@@ -129,24 +38,50 @@ struct rules {
 	bool secret;
 };
 
-/* Whether the raw key k (between its quotes, escapes as written) says
- * lit: compared decoded, as the renderer shows it ("d\u0061ta" is data).
- * Keys with escapes are decoded by jansson, the one decoder at hand. */
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' :
+	       c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 :
+				      -1;
+}
+
+/* Whether the raw key k (escapes and all) reads as lit (ASCII): keys are
+ * compared as JSON readers and the YAML view decode them, so "d\u0061ta"
+ * is data. */
 static bool key_is(const char *k, size_t n, const char *lit)
 {
-	size_t ln = strlen(lit);
-	json_t *j;
-	bool same;
+	const char *end = k + n;
 
-	if (!memchr(k, '\\', n))
-		return ln == n && !memcmp(k, lit, n);
-	if (n > 6 * ln + 2) /* each character is at most \uXXXX */
-		return false;
-	j = json_loadb(k - 1, n + 2, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-	same = json_is_string(j) && json_string_length(j) == ln &&
-	       !memcmp(json_string_value(j), lit, ln);
-	json_decref(j);
-	return same;
+	while (k < end) {
+		unsigned c = (unsigned char)*k++;
+
+		if (c == '\\' && k < end) {
+			c = (unsigned char)*k++;
+			if (c == 'u') {
+				unsigned v = 0;
+
+				for (int i = 0; i < 4; i++) {
+					int d = k < end ? hex_digit(*k++) : -1;
+
+					if (d < 0)
+						return false;
+					v = v * 16 + (unsigned)d;
+				}
+				c = v; /* not ASCII: never equal to lit */
+			} else {
+				c = c == 'n' ? '\n' :
+				    c == 't' ? '\t' :
+				    c == 'r' ? '\r' :
+				    c == 'b' ? '\b' :
+				    c == 'f' ? '\f' :
+					       c;
+			}
+		}
+		if (!*lit || c != (unsigned char)*lit++)
+			return false;
+	}
+	return *lit == '\0';
 }
 
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
@@ -215,7 +150,7 @@ static int put_digest(struct sbuf *out, const char *v, size_t n)
 
 /* Copies the object at f (positioned at '{') applying the rules of path.
  * Returns the number of members written through *kept. */
-static int filter_object(struct fpos *f, const struct rules *ru, int path,
+static int filter_object(struct json_scan *f, const struct rules *ru, int path,
 			 struct sbuf *out, size_t *kept)
 {
 	size_t written = 0;
@@ -223,7 +158,7 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 
 	f->p++; /* '{' */
 	r = sbuf_addc(out, '{');
-	skip_ws(f);
+	json_skip_ws(f);
 	if (f->p < f->end && *f->p == '}') {
 		f->p++;
 		*kept = 0;
@@ -235,20 +170,20 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 		int child = 0;
 		enum action a;
 
-		skip_ws(f);
+		json_skip_ws(f);
 		if (f->p >= f->end || *f->p != '"')
 			return -EBADMSG;
 		vstart = f->p;
-		if (skip_string(f, &k, &kn) < 0)
+		if (json_raw_string(f, &k, &kn) < 0)
 			return -EBADMSG;
-		skip_ws(f);
+		json_skip_ws(f);
 		if (f->p >= f->end || *f->p++ != ':')
 			return -EBADMSG;
-		skip_ws(f);
+		json_skip_ws(f);
 		a = decide(ru, path, k, kn, &child);
 		if (a == DESCEND && (f->p >= f->end || *f->p != '{'))
-			/* not an object: a Secret's data of another type is
-			 * redacted whole, anything else left be */
+			/* not an object: leave it be, but a Secret's data
+			 * that is not an object is still its data */
 			a = child == 3 ? REDACT : KEEP;
 		if (a != DROP) {
 			if (written++ && (r = sbuf_addc(out, ',')) < 0)
@@ -281,26 +216,26 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 			const char *v;
 			size_t vn;
 
-			if (skip_string(f, &v, &vn) < 0)
+			if (json_raw_string(f, &v, &vn) < 0)
 				return -EBADMSG;
 			r = put_digest(out, v, vn);
 		} else if (a == REDACT) {
-			/* an object, array, number, ...: its bytes as stored */
+			/* a number, object, array, ...: its JSON text */
 			const char *v = f->p;
 
-			r = skip_value(f, 1);
+			r = json_skip_value(f, 1);
 			if (r == 0)
 				r = put_digest(out, v, (size_t)(f->p - v));
 		} else {
 			const char *v = f->p;
 
-			r = skip_value(f, 1);
+			r = json_skip_value(f, 1);
 			if (r == 0 && a != DROP)
 				r = sbuf_add(out, v, (size_t)(f->p - v));
 		}
 		if (r < 0)
 			return r;
-		r = next_or_close(f, '}');
+		r = json_next_or_close(f, '}');
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -314,17 +249,17 @@ static int filter_object(struct fpos *f, const struct rules *ru, int path,
 int filter_item(const char *json, size_t len, bool secret,
 		const struct filter_options *o, struct sbuf *out)
 {
-	struct fpos f = { json, json + len };
+	struct json_scan f = { json, json + len };
 	struct rules ru = { o, secret };
 	size_t kept;
 	int r;
 
-	skip_ws(&f);
+	json_skip_ws(&f);
 	if (f.p >= f.end || *f.p != '{')
 		return sbuf_add(out, json, len); /* not an object: as it is */
 	r = filter_object(&f, &ru, 0, out, &kept);
 	if (r < 0)
 		return r;
-	skip_ws(&f);
+	json_skip_ws(&f);
 	return f.p == f.end ? 0 : -EBADMSG;
 }

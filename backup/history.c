@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "backup/backup_i.h"
+#include "common/hash.h"
 
 #define HISTORY_MAX_DEPTH 4 /* namespaces/<ns>/<gr>/<name> */
 
@@ -462,11 +463,7 @@ int backup_history_versions(struct backup_repo *r, char *const *comps, size_t n,
 
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
+	return fnv1a64(s, strlen(s));
 }
 
 static int join(char *const *comps, size_t n, char *buf, size_t size)

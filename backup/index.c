@@ -1,21 +1,23 @@
-/* backup/index: builds a backup's index from the vault and maps it.
+/* backup/index: builds a recovery point's index and maps it.
  *
- * The tarball is streamed once through libarchive. Every member under
- * resources/ is rendered to YAML (identical copies, like the legacy and
- * <v>-preferredversion ones, are rendered once) and its bytes appended to
- * the index's data region; the per-backup objects (logs, results, ...) are
- * decompressed and added; then the tree is laid out breadth-first and the
- * file committed to the cache. A later run finds it by the identities of
- * the backup's objects and maps it without touching the tarball.
+ * The builder is the sink of source_i.h: a source (source_velero.c, the
+ * only one that knows where items come from) hands it items and files.
+ * Every item is rendered in the view's format (YAML or the original
+ * JSON, clean, redact); identical bytes (like Velero's legacy and
+ * <v>-preferredversion copies) are rendered once; the bytes go to the
+ * index's data region with a CRC-32 each. Then describe.txt and
+ * errors.txt are added, the tree is laid out breadth-first (layout) and
+ * the file committed to the cache. A later run finds it by the source's
+ * key and maps it without reading the source (backup_index_load).
  *
- * Errors in the backup (a corrupt tarball, a member that escapes its
- * directory, JSON that doesn't parse) don't fail the index: they are
- * listed in errors.txt and describe.txt, and broken items read as EIO.
- * Errors reading the vault do fail it, and nothing is cached. */
-#include <archive.h>
-#include <archive_entry.h>
+ * Errors in the recovery point (a corrupt tarball, JSON that doesn't
+ * parse) don't fail the index: they are listed in errors.txt and
+ * describe.txt, and broken items read as EIO. Errors reading the vault
+ * do fail it, and nothing is cached.
+ *
+ * The one place a mapped index is validated before use is
+ * backup_index_check(). */
 #include <errno.h>
-#include <jansson.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,14 +28,12 @@
 
 #include "backup/backup_i.h"
 #include "backup/render_i.h"
+#include "backup/source_i.h"
 #include "common/log.h"
 #include "common/macro.h"
 
-#define MEMBER_MAX ((size_t)64 << 20) /* one Kubernetes object */
-#define META_MAX ((size_t)256 << 20)  /* a decompressed metadata object */
-#define LOGS_MAX ((size_t)1 << 30)    /* a decompressed backup log */
-#define ERRORS_MAX 1000		      /* lines kept in errors.txt */
-#define MAX_DEPTH 8		      /* components in a tree path */
+#define ERRORS_MAX 1000 /* lines kept in errors.txt */
+#define MAX_DEPTH 8	/* components in a tree path */
 
 /* One file of the tree before layout. */
 struct rec {
@@ -47,16 +47,16 @@ struct rec {
 	struct idx_ref ref;
 };
 
-/* A member already seen, by content: its refs are reused. */
+/* An item already seen, by content: its refs are reused. */
 struct seen {
 	uint64_t hash;
-	uint32_t len; /* of the member */
-	uint32_t crc; /* of the member */
+	uint32_t len; /* of the item's bytes */
+	uint32_t crc; /* of the item's bytes */
 	uint8_t flags;
 	struct idx_ref ref;
 };
 
-struct build {
+struct backup_sink {
 	struct backup *b;
 	enum backup_view view;
 	struct filter_options filter;
@@ -73,16 +73,13 @@ struct build {
 	struct sbuf errors; /* errors.txt */
 	size_t nerrors;
 	size_t item_errors;
-	char *index_error;    /* the tarball's own problem */
-	char version[16];     /* metadata/version */
 	struct sbuf yaml;     /* scratch */
 	struct sbuf filtered; /* scratch */
-	struct sbuf member;   /* scratch */
 };
 
 /* ---- data region ---- */
 
-static int flush_out(struct build *bd)
+static int flush_out(struct backup_sink *bd)
 {
 	const char *p = bd->out.buf;
 	size_t n = bd->out.len;
@@ -106,8 +103,8 @@ static int flush_out(struct build *bd)
 /* Appends n bytes to the data region; ref says where. crc is theirs if
  * the caller has it already, else NO_CRC. */
 #define NO_CRC ((uint64_t)1 << 32)
-static int put_data_crc(struct build *bd, const void *p, size_t n, uint64_t crc,
-			struct idx_ref *ref)
+static int put_data_crc(struct backup_sink *bd, const void *p, size_t n,
+			uint64_t crc, struct idx_ref *ref)
 {
 	int r;
 
@@ -136,7 +133,7 @@ static int put_data_crc(struct build *bd, const void *p, size_t n, uint64_t crc,
 	return sbuf_add(&bd->out, p, n);
 }
 
-static int put_data(struct build *bd, const void *p, size_t n,
+static int put_data(struct backup_sink *bd, const void *p, size_t n,
 		    struct idx_ref *ref)
 {
 	return put_data_crc(bd, p, n, NO_CRC, ref);
@@ -144,7 +141,7 @@ static int put_data(struct build *bd, const void *p, size_t n,
 
 /* ---- records ---- */
 
-static int add_rec(struct build *bd, const char *path, uint8_t type,
+static int add_rec(struct backup_sink *bd, const char *path, uint8_t type,
 		   uint8_t flags, uint8_t rank, const struct idx_ref *ref)
 {
 	struct rec *r;
@@ -183,21 +180,19 @@ static int add_rec(struct build *bd, const char *path, uint8_t type,
 	return 0;
 }
 
-static void add_error(struct build *bd, const char *fmt, ...) _printf_(2, 3);
+static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
+	_printf_(2, 0);
 /* One line of errors.txt. The line names members and quotes what the
  * backup holds: escaped, so that it can't forge a line or drive the
  * reader's terminal. */
-static void add_error(struct build *bd, const char *fmt, ...)
+static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
 {
-	va_list ap;
 	char *line = NULL;
 	int n;
 
 	if (++bd->nerrors > ERRORS_MAX)
 		return;
-	va_start(ap, fmt);
 	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return;
 	(void)sbuf_add_escaped(&bd->errors, line, (size_t)n);
@@ -208,9 +203,10 @@ static void add_error(struct build *bd, const char *fmt, ...)
 /* Adds an item: rendered YAML or, in the JSON view, the original bytes.
  * Broken when json doesn't parse (the JSON view checks it the same way);
  * the reason goes to errors.txt under label. */
-static int add_json_item(struct build *bd, const char *path, uint8_t flags,
-			 uint8_t rank, const char *json, size_t len,
-			 uint64_t json_crc, const char *label, bool resource)
+static int add_json_item(struct backup_sink *bd, const char *path,
+			 uint8_t flags, uint8_t rank, const char *json,
+			 size_t len, uint64_t json_crc, const char *label,
+			 bool resource)
 {
 	struct idx_ref ref = { 0 };
 	struct verror e = { { 0 } };
@@ -235,7 +231,8 @@ static int add_json_item(struct build *bd, const char *path, uint8_t flags,
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
-		add_error(bd, "%s: %s", label, e.msg[0] ? e.msg : strerror(-r));
+		backup_sink_error(bd, "%s: %s", label,
+				  e.msg[0] ? e.msg : strerror(-r));
 		bd->item_errors++;
 		/* a size, so that readers ask and get EIO, not an empty file */
 		ref.len = (uint32_t)MIN(orig_len ? orig_len : 1, UINT32_MAX);
@@ -251,7 +248,7 @@ static int add_json_item(struct build *bd, const char *path, uint8_t flags,
 	return add_rec(bd, path, IDX_ITEM, flags, rank, &ref);
 }
 
-static int add_file(struct build *bd, const char *path, const char *data,
+static int add_file(struct backup_sink *bd, const char *path, const char *data,
 		    size_t len)
 {
 	struct idx_ref ref = { 0 };
@@ -284,7 +281,7 @@ static uint64_t hash64(const void *p, size_t n)
 	return h ^ (h >> 29);
 }
 
-static struct seen *seen_slot(struct build *bd, uint64_t h, uint32_t len,
+static struct seen *seen_slot(struct backup_sink *bd, uint64_t h, uint32_t len,
 			      uint32_t crc)
 {
 	size_t i;
@@ -299,8 +296,8 @@ static struct seen *seen_slot(struct build *bd, uint64_t h, uint32_t len,
 	return NULL;
 }
 
-static int seen_add(struct build *bd, uint64_t h, uint32_t len, uint32_t crc,
-		    const struct rec *r)
+static int seen_add(struct backup_sink *bd, uint64_t h, uint32_t len,
+		    uint32_t crc, const struct rec *r)
 {
 	size_t i;
 
@@ -336,29 +333,6 @@ static int seen_add(struct build *bd, uint64_t h, uint32_t len, uint32_t crc,
 	return 0;
 }
 
-/* Splits a member path into at most max components; returns the count,
- * or -1 when it is absolute, has empty, "." or ".." components. */
-static int split_member(char *p, char **c, int max)
-{
-	int n = 0;
-
-	if (*p == '/')
-		return -1;
-	while (p) {
-		char *slash = strchr(p, '/');
-
-		if (slash)
-			*slash = '\0';
-		if (!*p || !strcmp(p, ".") || !strcmp(p, ".."))
-			return -1;
-		if (n == max)
-			return max + 1;
-		c[n++] = p;
-		p = slash ? slash + 1 : NULL;
-	}
-	return n;
-}
-
 static int append_name(struct sbuf *path, const char *name, size_t extlen)
 {
 	if (path->len && sbuf_addc(path, '/') < 0)
@@ -366,477 +340,119 @@ static int append_name(struct sbuf *path, const char *name, size_t extlen)
 	return backup_component_name(name, strlen(name), extlen, path);
 }
 
-/* Maps a member under resources/ to its tree paths and adds it. */
-static int add_member(struct build *bd, const char *member, const char *data,
-		      size_t len)
+/* An item's path in the default tree: namespaces/<ns>/<gr>/<name> or
+ * cluster/<gr>/<name>; with version, its path under
+ * apiversions/<gr>/<version>/{namespaces/<ns>,cluster}/<name>. */
+static int item_path(const struct backup_item *it, const char *version,
+		     struct sbuf *path)
 {
-	char buf[4096], *c[8], *gr, *ver = NULL, *ns = NULL, *file;
+	int r = 0;
+
+	sbuf_reset(path);
+	if (version) {
+		r = append_name(path, "apiversions", 0);
+		if (!r)
+			r = append_name(path, it->gr, 0);
+		if (!r)
+			r = append_name(path, version, 0);
+	}
+	if (!r)
+		r = append_name(path, it->ns ? "namespaces" : "cluster", 0);
+	if (!r && it->ns)
+		r = append_name(path, it->ns, 0);
+	if (!r && !version)
+		r = append_name(path, it->gr, 0);
+	if (!r)
+		r = append_name(path, it->name, 5);
+	return r;
+}
+
+/* Adds the record at path for an item's bytes, rendering them only when
+ * no identical bytes were rendered before. */
+static int add_item_once(struct backup_sink *bd, const char *path,
+			 uint8_t flags, uint8_t rank,
+			 const struct backup_item *it)
+{
+	uint32_t crc =
+		(uint32_t)crc32(0, (const Bytef *)it->json, (uInt)it->len);
+	uint64_t h = hash64(it->json, it->len) | 1; /* never 0: 0/0 marks a
+						     * free slot */
+	struct seen *s = seen_slot(bd, h, (uint32_t)it->len, crc);
+	int r;
+
+	if (s)
+		return add_rec(bd, path, IDX_ITEM, (uint8_t)(s->flags | flags),
+			       rank, &s->ref);
+	r = add_json_item(bd, path, flags, rank, it->json, it->len, crc,
+			  it->label, true);
+	if (r == 0)
+		r = seen_add(bd, h, (uint32_t)it->len, crc,
+			     &bd->recs[bd->nrecs - 1]);
+	return r;
+}
+
+int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
+{
+	uint8_t flags = !strcmp(it->gr, "secrets") ? IDX_F_SECRET : 0;
+	/* which copy namespaces/ shows: the one without a version, else
+	 * the preferred version, else any */
+	uint8_t rank = !it->version ? 0 : it->preferred ? 1 : 2;
 	struct sbuf path;
-	uint8_t flags, rank = 0;
-	uint32_t crc;
-	uint64_t h;
-	struct seen *s;
 	struct rec *last;
-	size_t flen;
-	int n, r;
+	int r;
 
-	if (strlen(member) >= sizeof(buf)) {
-		add_error(bd, "%.200s...: member name too long; skipped",
-			  member);
-		bd->item_errors++;
-		return 0;
-	}
-	strcpy(buf, member);
-	n = split_member(buf, c, 7);
-	if (n < 0) {
-		add_error(bd, "%s: member path escapes its directory; skipped",
-			  member);
-		bd->item_errors++;
-		return 0;
-	}
-	if (n >= 4 && !strcmp(c[0], "resources")) {
-		gr = c[1];
-		if (n == 5 && !strcmp(c[2], "namespaces"))
-			ns = c[3];
-		else if (n == 4 && !strcmp(c[2], "cluster"))
-			;
-		else if (n == 6 && !strcmp(c[3], "namespaces"))
-			ver = c[2], ns = c[4];
-		else if (n == 5 && !strcmp(c[3], "cluster"))
-			ver = c[2];
-		else
-			goto unknown;
-		file = c[n - 1];
-		flen = strlen(file);
-		if (flen <= 5 || strcmp(file + flen - 5, ".json"))
-			goto unknown;
-		file[flen - 5] = '\0';
-	} else {
-		goto unknown;
-	}
-	if (ver) {
-		size_t vl = strlen(ver);
-
-		rank = vl > 17 && !strcmp(ver + vl - 17, "-preferredversion") ?
-			       1 :
-			       2;
-	}
-	flags = !strcmp(gr, "secrets") ? IDX_F_SECRET : 0;
-
-	/* the default view: namespaces/<ns>/<gr>/<name>, cluster/<gr>/<name> */
 	sbuf_init(&path, 8192);
-	r = append_name(&path, ns ? "namespaces" : "cluster", 0);
-	if (!r && ns)
-		r = append_name(&path, ns, 0);
+	r = item_path(it, NULL, &path);
 	if (!r)
-		r = append_name(&path, gr, 0);
-	if (!r)
-		r = append_name(&path, file, 5);
-	if (r < 0)
-		goto out;
-
-	crc = (uint32_t)crc32(0, (const Bytef *)data, (uInt)len);
-	h = hash64(data, len) | 1; /* never 0: 0/0 marks a free slot */
-	s = seen_slot(bd, h, (uint32_t)len, crc);
-	if (s) {
-		r = add_rec(bd, path.buf, IDX_ITEM, (uint8_t)(s->flags | flags),
-			    rank, &s->ref);
-	} else {
-		r = add_json_item(bd, path.buf, flags, rank, data, len, crc,
-				  member, true);
-		last = &bd->recs[bd->nrecs - 1];
-		if (r == 0)
-			r = seen_add(bd, h, (uint32_t)len, crc, last);
-	}
-	if (r < 0 || !ver)
+		r = add_item_once(bd, path.buf, flags, rank, it);
+	if (r < 0 || !it->version)
 		goto out;
 	last = &bd->recs[bd->nrecs - 1];
-	/* apiversions/<gr>/<ver>/{namespaces/<ns>,cluster}/<name> */
-	{
-		struct idx_ref ref = last->ref;
-		uint8_t f = last->flags;
-
-		sbuf_reset(&path);
-		r = append_name(&path, "apiversions", 0);
-		if (!r)
-			r = append_name(&path, gr, 0);
-		if (!r)
-			r = append_name(&path, ver, 0);
-		if (!r)
-			r = append_name(&path, ns ? "namespaces" : "cluster",
-					0);
-		if (!r && ns)
-			r = append_name(&path, ns, 0);
-		if (!r)
-			r = append_name(&path, file, 5);
-		if (!r)
-			r = add_rec(bd, path.buf, IDX_ITEM, f, 0, &ref);
-	}
+	r = item_path(it, it->version, &path);
+	if (!r)
+		r = add_rec(bd, path.buf, IDX_ITEM, last->flags, 0, &last->ref);
 out:
 	sbuf_release(&path);
 	return r;
-unknown:
-	add_error(bd, "%s: not a Velero resource path; skipped", member);
-	return 0;
 }
 
-/* The tarball's bytes reach libarchive through zlib here rather than
- * libarchive's own gzip filter, so that the gzip trailer (CRC-32 and size
- * of the data) is always checked, even after the tar's end marker. */
-struct tar_src {
-	struct vault_stream *stream;
-	char *in;  /* compressed bytes from the vault */
-	char *out; /* tar bytes for libarchive */
-	z_stream z;
-	bool z_ready;
-	bool started;	    /* the gzip magic was checked */
-	bool in_eof;	    /* the vault stream is exhausted */
-	bool z_end;	    /* the last gzip member ended cleanly */
-	int io_error;	    /* the vault failed: not the backup's fault */
-	char gz_error[200]; /* the backup's compression is broken */
-	struct verror err;
-};
-
-#define TAR_CHUNK (1 << 20)
-
-/* Inflates up to TAR_CHUNK bytes into s->out; returns the count, 0 at the
- * clean end of the data, -1 on failure (io_error or gz_error set). */
-static ssize_t gz_pull(struct tar_src *s)
+void backup_sink_item_error(struct backup_sink *bd, const char *fmt, ...)
 {
-	s->z.next_out = (Bytef *)s->out;
-	s->z.avail_out = TAR_CHUNK;
-	while (s->z.avail_out == TAR_CHUNK) {
-		int zr;
+	va_list ap;
 
-		if (s->z.avail_in == 0 && !s->in_eof) {
-			ssize_t n = vault_stream_read(s->stream, s->in,
-						      TAR_CHUNK, &s->err);
-
-			if (n < 0) {
-				s->io_error = (int)n;
-				return -1;
-			}
-			if (!s->started && n > 0) {
-				s->started = true;
-				if (n < 2 || (unsigned char)s->in[0] != 0x1f ||
-				    (unsigned char)s->in[1] != 0x8b) {
-					snprintf(s->gz_error,
-						 sizeof(s->gz_error),
-						 "not gzip-compressed (Velero "
-						 "always writes .tar.gz)");
-					return -1;
-				}
-			}
-			s->in_eof = n == 0;
-			s->z.next_in = (Bytef *)s->in;
-			s->z.avail_in = (uInt)n;
-		}
-		if (s->z_end) {
-			/* another gzip member follows, or the data ends */
-			if (s->z.avail_in == 0)
-				break;
-			inflateReset(&s->z);
-			s->z_end = false;
-		}
-		if (s->z.avail_in == 0 && s->in_eof) {
-			if (!s->started)
-				break; /* an empty object */
-			snprintf(s->gz_error, sizeof(s->gz_error),
-				 "truncated (the gzip stream ends early)");
-			return -1;
-		}
-		zr = inflate(&s->z, Z_NO_FLUSH);
-		if (zr == Z_STREAM_END) {
-			s->z_end = true;
-		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			snprintf(s->gz_error, sizeof(s->gz_error),
-				 "corrupt: %s",
-				 s->z.msg && !strcmp(s->z.msg, "incorrect data "
-							       "check") ?
-					 "the gzip checksum (CRC-32) does not "
-					 "match the data" :
-				 s->z.msg ? s->z.msg :
-					    "bad gzip data");
-			return -1;
-		}
-	}
-	return (ssize_t)(TAR_CHUNK - s->z.avail_out);
+	va_start(ap, fmt);
+	add_verror(bd, fmt, ap);
+	va_end(ap);
+	bd->item_errors++;
 }
 
-static la_ssize_t tar_read(struct archive *a, void *userdata, const void **buf)
+void backup_sink_error(struct backup_sink *bd, const char *fmt, ...)
 {
-	struct tar_src *s = userdata;
-	ssize_t n = gz_pull(s);
+	va_list ap;
 
-	if (n < 0) {
-		archive_set_error(a, EIO, "%s",
-				  s->io_error ? s->err.msg : s->gz_error);
-		return -1;
-	}
-	*buf = s->out;
-	return n;
+	va_start(ap, fmt);
+	add_verror(bd, fmt, ap);
+	va_end(ap);
 }
 
-/* Reads the current entry's data into bd->member. */
-static int read_member(struct build *bd, struct archive *a,
-		       struct archive_entry *ent)
+int backup_sink_file(struct backup_sink *bd, const char *path, const char *data,
+		     size_t len)
 {
-	la_int64_t size = archive_entry_size(ent);
-
-	sbuf_reset(&bd->member);
-	if (archive_entry_size_is_set(ent) && size > (la_int64_t)MEMBER_MAX)
-		return -E2BIG;
-	for (;;) {
-		int r;
-		char *p = sbuf_reserve(&bd->member, 65536, &r);
-		la_ssize_t n;
-
-		if (!p)
-			return r;
-		n = archive_read_data(a, p, 65536);
-		if (n < 0)
-			return -EIO;
-		if (n == 0)
-			return 0;
-		sbuf_commit(&bd->member, (size_t)n);
-	}
+	return add_file(bd, path, data, len);
 }
 
-static int read_tarball(struct build *bd, const struct vault_object *obj,
-			struct verror *e)
+int backup_sink_document(struct backup_sink *bd, const char *path,
+			 const char *json, size_t len, const char *label)
 {
-	struct backup *b = bd->b;
-	struct tar_src src = { 0 };
-	struct archive_entry *ent;
-	struct archive *a = NULL;
-	char key[600];
-	bool any = false;
-	int r, ar;
-
-	snprintf(key, sizeof(key), "backups/%s/%s.tar.gz", b->name, b->name);
-	r = vault_stream_open(b->repo->vault, key, obj, &src.stream, e);
-	if (r < 0) {
-		if (r == -ENOENT) {
-			bd->index_error = strdup("the tarball is missing");
-			return 0;
-		}
-		return r;
-	}
-	src.in = malloc(TAR_CHUNK);
-	src.out = malloc(TAR_CHUNK);
-	a = archive_read_new();
-	if (!src.in || !src.out || !a ||
-	    inflateInit2(&src.z, 16 + MAX_WBITS) != Z_OK) {
-		r = -ENOMEM;
-		goto out;
-	}
-	src.z_ready = true;
-	archive_read_support_format_tar(a);
-	ar = archive_read_open(a, &src, NULL, tar_read, NULL);
-	while (ar == ARCHIVE_OK) {
-		const char *name;
-		int mr;
-
-		ar = archive_read_next_header(a, &ent);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar == ARCHIVE_WARN)
-			ar = ARCHIVE_OK;
-		if (ar != ARCHIVE_OK)
-			break;
-		any = true;
-		name = archive_entry_pathname(ent);
-		if (!name)
-			continue;
-		if (archive_entry_filetype(ent) != AE_IFREG) {
-			if (archive_entry_filetype(ent) != AE_IFDIR)
-				add_error(bd, "%s: not a regular file; skipped",
-					  name);
-			continue;
-		}
-		mr = read_member(bd, a, ent);
-		if (mr == -E2BIG) {
-			add_error(bd, "%s: larger than %zu bytes; skipped",
-				  name, MEMBER_MAX);
-			bd->item_errors++;
-			continue;
-		}
-		if (mr == -ENOMEM) {
-			r = -ENOMEM;
-			goto out;
-		}
-		if (mr < 0) {
-			ar = ARCHIVE_FATAL;
-			break;
-		}
-		if (!strcmp(name, "metadata/version")) {
-			snprintf(bd->version, sizeof(bd->version), "%.*s",
-				 (int)strcspn(bd->member.buf, "\n"),
-				 bd->member.buf);
-			continue;
-		}
-		r = add_member(bd, name, bd->member.buf, bd->member.len);
-		if (r < 0)
-			goto out;
-	}
-	/* past the tar's end marker: the rest of the gzip data, and its
-	 * trailer, must still check out */
-	while (ar == ARCHIVE_EOF && !src.gz_error[0] && !src.io_error &&
-	       gz_pull(&src) > 0)
-		;
-	if (src.io_error) {
-		r = verror_set(e, src.io_error, "reading %s: %s", key,
-			       src.err.msg);
-		goto out;
-	}
-	if (src.gz_error[0]) {
-		if (asprintf(&bd->index_error, "the tarball is %s%s",
-			     src.gz_error,
-			     any ? "; the items before the damage are shown" :
-				   "") < 0)
-			bd->index_error = NULL;
-	} else if (ar != ARCHIVE_EOF) {
-		const char *msg = archive_error_string(a);
-
-		if (asprintf(&bd->index_error,
-			     "the tarball is corrupt or truncated: %s",
-			     msg ? msg : "unreadable") < 0)
-			bd->index_error = NULL;
-	} else if (!any) {
-		bd->index_error = strdup("the tarball is empty: it holds no "
-					 "members at all");
-	}
-	r = 0;
-out:
-	if (a)
-		archive_read_free(a);
-	if (src.z_ready)
-		inflateEnd(&src.z);
-	vault_stream_free(src.stream);
-	free(src.in);
-	free(src.out);
-	return r;
+	return add_json_item(bd, path, 0, 0, json, len, NO_CRC, label, false);
 }
 
-/* ---- the other objects of a backup ---- */
-
-struct objects {
-	struct backup_object *v;
-	size_t n;
-};
-
-static int on_object(const char *name, const struct vault_object *obj,
-		     void *userdata)
+int backup_sink_broken(struct backup_sink *bd, const char *path)
 {
-	struct objects *o = userdata;
-	struct backup_object *n;
+	/* a size, so that readers ask and get EIO */
+	struct idx_ref ref = { .len = 1 };
 
-	if (!obj)
-		return 0;
-	n = realloc(o->v, (o->n + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	o->v = n;
-	o->v[o->n].name = strdup(name);
-	if (!o->v[o->n].name)
-		return -ENOMEM;
-	o->v[o->n].obj = *obj;
-	o->n++;
-	return 0;
-}
-
-static int cmp_object(const void *a, const void *b)
-{
-	return strcmp(((const struct backup_object *)a)->name,
-		      ((const struct backup_object *)b)->name);
-}
-
-/* Reads a gzip object whole and inflates it into out (capped). */
-static int get_gz(struct build *bd, const struct backup_object *o,
-		  struct sbuf *out, struct verror *e)
-{
-	struct backup *b = bd->b;
-	struct sbuf raw;
-	z_stream z = { 0 };
-	char key[600];
-	int r, zr = Z_OK;
-
-	snprintf(key, sizeof(key), "backups/%s/%s", b->name, o->name);
-	sbuf_init(&raw, LOGS_MAX);
-	r = vault_get(b->repo->vault, key, &raw, NULL, e);
-	if (r < 0)
-		goto out;
-	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
-		r = -ENOMEM;
-		goto out;
-	}
-	z.next_in = (Bytef *)raw.buf;
-	z.avail_in = (uInt)raw.len;
-	while (z.avail_in > 0 || zr == Z_OK) {
-		char *p = sbuf_reserve(out, 65536, &r);
-
-		if (!p) {
-			verror_set(e, r, "larger than %zu bytes decompressed",
-				   out->max);
-			break;
-		}
-		z.next_out = (Bytef *)p;
-		z.avail_out = 65536;
-		zr = inflate(&z, Z_NO_FLUSH);
-		sbuf_commit(out, 65536 - z.avail_out);
-		if (zr == Z_STREAM_END) {
-			if (z.avail_in == 0)
-				break;
-			/* concatenated gzip members */
-			inflateReset(&z);
-			zr = Z_OK;
-			continue;
-		}
-		if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			r = verror_set(e, -EBADMSG, "not valid gzip: %s",
-				       z.msg ? z.msg : "corrupt data");
-			break;
-		}
-		if (zr == Z_BUF_ERROR && z.avail_in == 0) {
-			r = verror_set(e, -EBADMSG,
-				       "not valid gzip: truncated");
-			break;
-		}
-	}
-	inflateEnd(&z);
-out:
-	sbuf_release(&raw);
-	return r;
-}
-
-static json_t *add_meta(struct build *bd, const struct backup_object *o,
-			const char *kind, bool want_json)
-{
-	struct verror e = { { 0 } };
-	struct sbuf data;
-	json_t *j = NULL;
-	char path[300];
-	int r;
-
-	sbuf_init(&data, META_MAX);
-	r = get_gz(bd, o, &data, &e);
-	snprintf(path, sizeof(path), "meta/%s", kind);
-	if (r == -EIO || r == -ENOMEM || r == -ESTALE) {
-		bd->werr = bd->werr ? bd->werr : r;
-	} else if (r < 0) {
-		struct idx_ref ref = { .len = 1 };
-
-		add_error(bd, "%s: %s", o->name, e.msg);
-		(void)add_rec(bd, path, IDX_ITEM, IDX_F_BROKEN, 0, &ref);
-	} else {
-		if (add_json_item(bd, path, 0, 0, data.buf, data.len, NO_CRC,
-				  o->name, false) < 0)
-			bd->werr = bd->werr ? bd->werr : -ENOMEM;
-		if (want_json)
-			j = json_loadb(data.buf, data.len, 0, NULL);
-	}
-	sbuf_release(&data);
-	return j;
+	return add_rec(bd, path, IDX_ITEM, IDX_F_BROKEN, 0, &ref);
 }
 
 /* ---- layout ---- */
@@ -867,8 +483,9 @@ static int cmp_rec(const void *x, const void *y)
 		return (int)a->type - (int)b->type;
 	if (a->rank != b->rank)
 		return (int)a->rank - (int)b->rank;
-	/* a member the tarball holds twice: the last one wins, as when the
-	 * tarball is extracted (qsort is not stable; seq makes it total) */
+	/* an item the source gave twice (a member the tarball holds twice):
+	 * the last one wins, as when the tarball is extracted (qsort is not
+	 * stable; seq makes it total) */
 	return (a->seq < b->seq) - (a->seq > b->seq);
 }
 
@@ -876,7 +493,7 @@ static int cmp_rec(const void *x, const void *y)
  * and a lower rank shadows (the legacy copy wins over the versioned
  * ones), or a later one of the same rank (a duplicate member; said in
  * errors.txt when its content differs). */
-static void sort_recs(struct build *bd)
+static void sort_recs(struct backup_sink *bd)
 {
 	size_t i, k = 0;
 
@@ -889,11 +506,11 @@ static void sort_recs(struct build *bd)
 		    !strcmp(a->path, c->path) &&
 		    (a->ref.len != c->ref.len || a->ref.crc != c->ref.crc ||
 		     a->flags != c->flags))
-			add_error(bd,
-				  "%s: the tarball holds this item more than "
-				  "once, with different content; the last one "
-				  "is shown",
-				  c->path);
+			backup_sink_error(bd,
+					  "%s: the backup holds this item more "
+					  "than once, with different content; "
+					  "the last one is shown",
+					  c->path);
 	}
 	for (i = 0; i < bd->nrecs; i++) {
 		if (k > 0 && bd->recs[k - 1].type == bd->recs[i].type &&
@@ -912,195 +529,143 @@ static size_t comp_len(const struct rec *r, unsigned d)
 				  strlen(r->path + r->comp[d]);
 }
 
+/* A directory waiting in the breadth-first queue: its node, its depth and
+ * its records recs[lo, hi). */
 struct qent {
 	uint32_t node;
 	uint8_t depth;
 	size_t lo, hi;
 };
 
-/* Lays the sorted records out as the breadth-first node table. */
-static int layout(struct build *bd, struct idx_node **out_nodes,
+struct layout {
+	const struct backup_sink *bd;
+	struct idx_node *nodes;
+	size_t nn, capn;
+	struct qent *q;
+	size_t qh, qt, capq;
+	struct sbuf *names;
+};
+
+/* Makes room for one more element of size sz in *arr. */
+static int grow(void *arr, size_t len, size_t *cap, size_t sz)
+{
+	void **p = arr, *n;
+	size_t c;
+
+	if (len < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 1024;
+	n = realloc(*p, c * sz);
+	if (!n)
+		return -ENOMEM;
+	*p = n;
+	*cap = c;
+	return 0;
+}
+
+/* A new zeroed node named name[0, len). */
+static struct idx_node *lay_node(struct layout *L, const char *name, size_t len)
+{
+	struct idx_node *n;
+
+	if (grow(&L->nodes, L->nn, &L->capn, sizeof(*L->nodes)) < 0)
+		return NULL;
+	n = &L->nodes[L->nn];
+	memset(n, 0, sizeof(*n));
+	n->name_off = (uint32_t)L->names->len;
+	n->name_len = (uint16_t)len;
+	if (len && sbuf_add(L->names, name, len) < 0)
+		return NULL;
+	L->nn++;
+	return n;
+}
+
+static int lay_queue(struct layout *L, size_t node, unsigned depth, size_t lo,
+		     size_t hi)
+{
+	if (grow(&L->q, L->qt, &L->capq, sizeof(*L->q)) < 0)
+		return -ENOMEM;
+	L->q[L->qt++] = (struct qent){ (uint32_t)node, (uint8_t)depth, lo, hi };
+	return 0;
+}
+
+/* The end of the run of records from i on, below hi, that lie under the
+ * directory named name[0, len) at depth. */
+static size_t dir_end(const struct backup_sink *bd, size_t i, size_t hi,
+		      unsigned depth, const char *name, size_t len)
+{
+	while (i < hi && bd->recs[i].ncomp > depth + 1 &&
+	       comp_len(&bd->recs[i], depth) == len &&
+	       !memcmp(bd->recs[i].path + bd->recs[i].comp[depth], name, len))
+		i++;
+	return i;
+}
+
+/* Lays out the children of the directory cur (contiguous, in record
+ * order, which is name order): files at once, directories queued. */
+static int lay_children(struct layout *L, const struct qent *cur)
+{
+	const struct backup_sink *bd = L->bd;
+	uint32_t subdirs = 0;
+	size_t i = cur->lo, first = L->nn;
+
+	while (i < cur->hi) {
+		const struct rec *rc = &bd->recs[i];
+		const char *name = rc->path + rc->comp[cur->depth];
+		size_t len = comp_len(rc, cur->depth), j;
+		struct idx_node *n = lay_node(L, name, len);
+
+		if (!n)
+			return -ENOMEM;
+		if (rc->ncomp == cur->depth + 1) {
+			n->type = rc->type;
+			n->flags = rc->flags;
+			n->off = rc->ref.off;
+			n->len = rc->ref.len;
+			n->crc = rc->ref.crc;
+			i++;
+			continue;
+		}
+		n->type = IDX_DIR;
+		j = dir_end(bd, i, cur->hi, cur->depth, name, len);
+		if (lay_queue(L, L->nn - 1, cur->depth + 1u, i, j) < 0)
+			return -ENOMEM;
+		subdirs++;
+		i = j;
+	}
+	L->nodes[cur->node].first_child = (uint32_t)first;
+	L->nodes[cur->node].nchildren = (uint32_t)(L->nn - first);
+	L->nodes[cur->node].len = 2 + subdirs; /* nlink */
+	return 0;
+}
+
+/* Lays the sorted records out as the breadth-first node table: node 0 is
+ * the root, the children of every directory are contiguous. */
+static int layout(struct backup_sink *bd, struct idx_node **out_nodes,
 		  uint32_t *out_count, struct sbuf *names)
 {
-	struct idx_node *nodes = NULL;
-	struct qent *q = NULL;
-	size_t nn = 0, capn = 0, qh = 0, qt = 0, capq = 0;
-	int r = -ENOMEM;
+	struct layout L = { .bd = bd, .names = names };
+	struct idx_node *root = lay_node(&L, "", 0);
+	int r = root ? lay_queue(&L, 0, 0, 0, bd->nrecs) : -ENOMEM;
 
-#define GROW(arr, len, cap)                                             \
-	do {                                                            \
-		if ((len) == (cap)) {                                   \
-			size_t _c = (cap) ? (cap)*2 : 1024;             \
-			void *_n = realloc((arr), _c * sizeof(*(arr))); \
-			if (!_n)                                        \
-				goto fail;                              \
-			(arr) = _n;                                     \
-			(cap) = _c;                                     \
-		}                                                       \
-	} while (0)
+	if (root)
+		root->type = IDX_DIR;
+	while (r == 0 && L.qh < L.qt) {
+		struct qent cur = L.q[L.qh++];
 
-	GROW(nodes, nn, capn);
-	memset(&nodes[0], 0, sizeof(nodes[0]));
-	nodes[0].type = IDX_DIR;
-	nn = 1;
-	GROW(q, qt, capq);
-	q[qt++] = (struct qent){ 0, 0, 0, bd->nrecs };
-	while (qh < qt) {
-		struct qent cur = q[qh++];
-		size_t i = cur.lo;
-		uint32_t subdirs = 0;
-
-		nodes[cur.node].first_child = (uint32_t)nn;
-		while (i < cur.hi) {
-			const struct rec *rc = &bd->recs[i];
-			const char *name = rc->path + rc->comp[cur.depth];
-			size_t len = comp_len(rc, cur.depth), j = i;
-			struct idx_node *n;
-
-			GROW(nodes, nn, capn);
-			n = &nodes[nn];
-			memset(n, 0, sizeof(*n));
-			n->name_off = (uint32_t)names->len;
-			n->name_len = (uint16_t)len;
-			if (sbuf_add(names, name, len) < 0)
-				goto fail;
-			if (rc->ncomp == cur.depth + 1) {
-				/* a file */
-				n->type = rc->type;
-				n->flags = rc->flags;
-				n->off = rc->ref.off;
-				n->len = rc->ref.len;
-				n->crc = rc->ref.crc;
-				nn++;
-				i++;
-				continue;
-			}
-			/* a directory: every record sharing the component */
-			while (j < cur.hi &&
-			       bd->recs[j].ncomp > cur.depth + 1 &&
-			       comp_len(&bd->recs[j], cur.depth) == len &&
-			       !memcmp(bd->recs[j].path +
-					       bd->recs[j].comp[cur.depth],
-				       name, len))
-				j++;
-			n->type = IDX_DIR;
-			GROW(q, qt, capq);
-			q[qt++] = (struct qent){ (uint32_t)nn,
-						 (uint8_t)(cur.depth + 1), i,
-						 j };
-			nn++;
-			subdirs++;
-			i = j;
-		}
-		nodes[cur.node].nchildren =
-			(uint32_t)(nn - nodes[cur.node].first_child);
-		nodes[cur.node].len = 2 + subdirs; /* nlink */
+		r = lay_children(&L, &cur);
 	}
-	free(q);
-	*out_nodes = nodes;
-	*out_count = (uint32_t)nn;
+	free(L.q);
+	if (r < 0) {
+		free(L.nodes);
+		return r;
+	}
+	*out_nodes = L.nodes;
+	*out_count = (uint32_t)L.nn;
 	return 0;
-fail:
-#undef GROW
-	free(q);
-	free(nodes);
-	return r;
 }
 
 /* ---- the index file ---- */
-
-static uint32_t header_crc(const struct idx_header *h)
-{
-	struct idx_header c = *h;
-
-	c.header_crc = 0;
-	return (uint32_t)crc32(0, (const Bytef *)&c, sizeof(c));
-}
-
-int backup_index_check(const void *addr, size_t len)
-{
-	const struct idx_header *h = addr;
-	const struct idx_node *nodes;
-	uint32_t i;
-	uLong crc;
-
-	if (len < sizeof(*h) || memcmp(h->magic, IDX_MAGIC, 8) ||
-	    h->header_crc != header_crc(h) || h->file_size != len)
-		return -EBADMSG;
-	if (h->data_off != sizeof(*h) || h->data_off + h->data_len > len ||
-	    h->nodes_off < h->data_off + h->data_len || h->nodes_off % 8 ||
-	    h->node_count == 0 ||
-	    (uint64_t)h->node_count * sizeof(struct idx_node) >
-		    len - h->nodes_off ||
-	    h->names_off != h->nodes_off + (uint64_t)h->node_count *
-						   sizeof(struct idx_node) ||
-	    h->names_off + h->names_len != len)
-		return -EBADMSG;
-	crc = crc32(0, (const Bytef *)addr + h->nodes_off,
-		    (uInt)(len - h->nodes_off));
-	if ((uint32_t)crc != h->meta_crc)
-		return -EBADMSG;
-	nodes = (const struct idx_node *)((const char *)addr + h->nodes_off);
-	for (i = 0; i < h->node_count; i++) {
-		const struct idx_node *n = &nodes[i];
-
-		if ((uint64_t)n->name_off + n->name_len > h->names_len)
-			return -EBADMSG;
-		if (n->type == IDX_DIR) {
-			if ((n->nchildren &&
-			     (n->first_child <= i ||
-			      (uint64_t)n->first_child + n->nchildren >
-				      h->node_count)))
-				return -EBADMSG;
-		} else if (n->type == IDX_FILE || n->type == IDX_ITEM) {
-			if (!(n->flags & IDX_F_BROKEN) &&
-			    n->off + n->len > h->data_len)
-				return -EBADMSG;
-		} else {
-			return -EBADMSG;
-		}
-	}
-	return nodes[0].type == IDX_DIR ? 0 : -EBADMSG;
-}
-
-/* Wraps a checked mapping; on failure the mapping is released. */
-static int index_new(struct cache *c, struct cache_mapping *m,
-		     struct backup_index **out)
-{
-	const struct idx_header *h = m->addr;
-	struct backup_index *x = calloc(1, sizeof(*x));
-
-	if (x)
-		x->verified = calloc(h->node_count, 1);
-	if (!x || !x->verified) {
-		free(x);
-		cache_unmap(c, m);
-		return -ENOMEM;
-	}
-	x->map = *m;
-	x->hdr = h;
-	x->nodes =
-		(const struct idx_node *)((const char *)m->addr + h->nodes_off);
-	x->names = (const char *)m->addr + h->names_off;
-	x->data = (const char *)m->addr + h->data_off;
-	*out = x;
-	return 0;
-}
-
-struct backup_index *backup_index_free(struct backup_repo *r,
-				       struct backup_index *x)
-{
-	while (x) {
-		struct backup_index *next = x->retired;
-
-		cache_unmap(r->cache, &x->map);
-		free(x->verified);
-		free(x->origin);
-		free(x);
-		x = next;
-	}
-	return NULL;
-}
 
 static int write_all(int fd, const void *p, size_t n, uint64_t off)
 {
@@ -1118,7 +683,7 @@ static int write_all(int fd, const void *p, size_t n, uint64_t off)
 	return 0;
 }
 
-static void counts_of(struct build *bd, struct describe_kind_count **out,
+static void counts_of(struct backup_sink *bd, struct describe_kind_count **out,
 		      size_t *nout, size_t *nitems)
 {
 	struct describe_kind_count *v = NULL;
@@ -1174,182 +739,88 @@ static void counts_of(struct build *bd, struct describe_kind_count **out,
 	*nout = n;
 }
 
-static const char *const meta_suffixes[] = {
-	"-resource-list.json.gz",
-	"-volumesnapshots.json.gz",
-	"-podvolumebackups.json.gz",
-	"-csi-volumesnapshots.json.gz",
-	"-csi-volumesnapshotcontents.json.gz",
-	"-csi-volumesnapshotclasses.json.gz",
-	"-itemoperations.json.gz",
-	"-volumeinfo.json.gz",
-	"-itemsnapshots.json.gz",
-	"-results.gz",
-};
-
-static int build(struct backup *b, struct cache_writer *w,
-		 const struct objects *objs, struct verror *e)
+static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 {
-	struct build bd = {
-		.b = b,
-		.fd = cache_writer_fd(w),
-		.view = b->repo->opt.view,
-		.filter = { .clean = b->repo->opt.clean,
-			    .keep_status = b->repo->opt.keep_status,
-			    .redact = b->repo->opt.redact },
-		.filtering = b->repo->opt.clean || b->repo->opt.redact,
-	};
-	struct describe_input din = { .name = b->name };
+	const struct backup_options *o = &b->repo->opt;
+
+	memset(bd, 0, sizeof(*bd));
+	bd->b = b;
+	bd->fd = fd;
+	bd->view = o->view;
+	bd->filter = (struct filter_options){ .clean = o->clean,
+					      .keep_status = o->keep_status,
+					      .redact = o->redact };
+	bd->filtering = o->clean || o->redact;
+	sbuf_init(&bd->out, 4u << 20);
+	sbuf_init(&bd->errors, 1 << 20);
+	sbuf_init(&bd->yaml, 0);
+	sbuf_init(&bd->filtered, 0);
+}
+
+static void sink_release(struct backup_sink *bd)
+{
+	size_t i;
+
+	for (i = 0; i < bd->nrecs; i++)
+		free(bd->recs[i].path);
+	free(bd->recs);
+	free(bd->seen);
+	sbuf_release(&bd->out);
+	sbuf_release(&bd->errors);
+	sbuf_release(&bd->yaml);
+	sbuf_release(&bd->filtered);
+}
+
+/* describe.txt (by the source, from what the index holds) and
+ * errors.txt; the records come out sorted. */
+static int add_summary_files(struct backup_sink *bd, struct backup_source *src)
+{
+	struct backup_summary sum = { .item_errors = bd->item_errors };
 	struct describe_kind_count *kinds = NULL;
-	const struct backup_object *tar = NULL;
-	json_t *metaj[ARRAY_SIZE(meta_suffixes)] = { 0 };
-	struct idx_node *nodes = NULL;
-	struct idx_header h = { 0 };
-	struct sbuf names, desc;
-	json_t *bj = NULL;
-	size_t nl = strlen(b->name), i, k, nkinds = 0;
-	char tarname[300];
+	struct sbuf desc;
+	size_t i;
 	int r;
 
-	sbuf_init(&bd.out, 4u << 20);
-	sbuf_init(&bd.errors, 1 << 20);
-	sbuf_init(&bd.yaml, 0);
-	sbuf_init(&bd.filtered, 0);
-	sbuf_init(&bd.member, MEMBER_MAX + 65536);
-	sbuf_init(&names, (size_t)1 << 31);
+	sort_recs(bd);
+	counts_of(bd, &kinds, &sum.nkinds, &sum.nitems);
+	sum.kinds = kinds;
 	sbuf_init(&desc, 0);
-	bd.off = 0;
-	if (lseek(bd.fd, sizeof(h), SEEK_SET) < 0) {
-		r = -errno;
-		goto out;
+	r = src->ops->describe(src, &sum, &desc);
+	if (r == 0)
+		r = add_file(bd, "describe.txt", sbuf_str(&desc), desc.len);
+	if (r == 0 && bd->errors.len) {
+		if (bd->nerrors > ERRORS_MAX)
+			(void)sbuf_addf(&bd->errors, "... and %zu more\n",
+					bd->nerrors - ERRORS_MAX);
+		r = add_file(bd, "errors.txt", bd->errors.buf, bd->errors.len);
 	}
+	sbuf_release(&desc);
+	for (i = 0; i < sum.nkinds; i++)
+		free((char *)kinds[i].group_resource);
+	free(kinds);
+	if (r == 0)
+		sort_recs(bd);
+	return r;
+}
 
-	snprintf(tarname, sizeof(tarname), "%s.tar.gz", b->name);
-	for (i = 0; i < objs->n; i++)
-		if (!strcmp(objs->v[i].name, tarname))
-			tar = &objs->v[i];
+/* Lays the records out and writes the nodes, the names and, last, the
+ * header that makes the file valid. */
+static int write_index(struct backup_sink *bd)
+{
+	struct idx_node *nodes = NULL;
+	struct idx_header h = { 0 };
+	struct sbuf names;
+	int r;
 
-	/* velero-backup.json: backup.yaml */
-	if (b->info.valid) {
-		r = add_json_item(&bd, "backup", 0, 0, b->backup_json,
-				  b->backup_json_len, NO_CRC,
-				  "velero-backup.json", false);
-		if (r < 0)
-			goto out;
-		bj = json_loadb(b->backup_json, b->backup_json_len, 0, NULL);
-	} else {
-		add_error(&bd, "velero-backup.json: %s",
-			  b->info_error ? b->info_error : "unreadable");
-		din.backup_error = b->info_error;
-	}
-
-	if (tar) {
-		r = read_tarball(&bd, &tar->obj, e);
-		if (r < 0)
-			goto out;
-	} else {
-		bd.index_error = strdup("the tarball is missing");
-	}
-	if (bd.index_error)
-		add_error(&bd, "%s: %s", tarname, bd.index_error);
-	if (bd.version[0] && strcmp(bd.version, "1") &&
-	    strcmp(bd.version, "1.1.0"))
-		add_error(&bd,
-			  "%s: metadata/version is '%s', a format this "
-			  "version of velerofs has not seen",
-			  tarname, bd.version);
-
-	/* logs and meta/ */
-	for (i = 0; i < objs->n; i++) {
-		const struct backup_object *o = &objs->v[i];
-		const char *sfx;
-
-		if (strncmp(o->name, b->name, nl) || o->name[nl] != '-')
-			continue;
-		sfx = o->name + nl;
-		if (!strcmp(sfx, "-logs.gz")) {
-			struct sbuf logs;
-			struct verror le = { { 0 } };
-
-			sbuf_init(&logs, LOGS_MAX);
-			r = get_gz(&bd, o, &logs, &le);
-			if (r == -EIO || r == -ESTALE || r == -ENOMEM) {
-				sbuf_release(&logs);
-				goto out;
-			}
-			if (r < 0)
-				add_error(&bd, "%s: %s", o->name, le.msg);
-			/* what could be read is shown even when cut short */
-			r = add_file(&bd, "logs", sbuf_str(&logs), logs.len);
-			sbuf_release(&logs);
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		for (k = 0; k < ARRAY_SIZE(meta_suffixes); k++)
-			if (!strcmp(sfx, meta_suffixes[k]))
-				break;
-		if (k < ARRAY_SIZE(meta_suffixes)) {
-			char kind[64];
-			size_t kl =
-				strlen(meta_suffixes[k] + 1) -
-				(strstr(meta_suffixes[k], ".json.gz") ? 8 : 3);
-
-			snprintf(kind, sizeof(kind), "%.*s", (int)kl,
-				 meta_suffixes[k] + 1);
-			metaj[k] = add_meta(&bd, o, kind, true);
-		} else if (strlen(sfx) > 8 &&
-			   !strcmp(sfx + strlen(sfx) - 8, ".json.gz")) {
-			char kind[200];
-
-			snprintf(kind, sizeof(kind), "%.*s",
-				 (int)(strlen(sfx) - 9), sfx + 1);
-			json_decref(add_meta(&bd, o, kind, false));
-		}
-		if (bd.werr) {
-			r = bd.werr;
-			goto out;
-		}
-	}
-
-	sort_recs(&bd);
-	counts_of(&bd, &kinds, &nkinds, &din.nitems);
-	din.backup = bj;
-	din.results = metaj[9];
-	din.resource_list = metaj[0];
-	din.volumesnapshots = metaj[1];
-	din.podvolumebackups = metaj[2];
-	din.csi_volumesnapshots = metaj[3];
-	din.itemoperations = metaj[6];
-	din.volumeinfo = metaj[7];
-	din.kinds = kinds;
-	din.nkinds = nkinds;
-	din.index_error = bd.index_error;
-	din.item_errors = bd.item_errors;
-	r = render_describe(&din, &desc);
+	sbuf_init(&names, (size_t)1 << 31);
+	r = layout(bd, &nodes, &h.node_count, &names);
+	if (r == 0)
+		r = flush_out(bd);
 	if (r < 0)
 		goto out;
-	r = add_file(&bd, "describe.txt", sbuf_str(&desc), desc.len);
-	if (r == 0 && bd.errors.len) {
-		if (bd.nerrors > ERRORS_MAX)
-			(void)sbuf_addf(&bd.errors, "... and %zu more\n",
-					bd.nerrors - ERRORS_MAX);
-		r = add_file(&bd, "errors.txt", bd.errors.buf, bd.errors.len);
-	}
-	if (r < 0)
-		goto out;
-	sort_recs(&bd);
-
-	r = layout(&bd, &nodes, &h.node_count, &names);
-	if (r < 0)
-		goto out;
-	r = flush_out(&bd);
-	if (r < 0)
-		goto out;
-
 	memcpy(h.magic, IDX_MAGIC, 8);
 	h.data_off = sizeof(h);
-	h.data_len = bd.off;
+	h.data_len = bd->off;
 	h.nodes_off = (h.data_off + h.data_len + 7) & ~(uint64_t)7;
 	h.names_off = h.nodes_off + (uint64_t)h.node_count * sizeof(*nodes);
 	h.names_len = names.len;
@@ -1358,37 +829,48 @@ static int build(struct backup *b, struct cache_writer *w,
 				     (uInt)(h.node_count * sizeof(*nodes)));
 	h.meta_crc = (uint32_t)crc32(
 		h.meta_crc, (const Bytef *)sbuf_str(&names), (uInt)names.len);
-	h.header_crc = header_crc(&h);
-	r = write_all(bd.fd, nodes, h.node_count * sizeof(*nodes), h.nodes_off);
+	h.header_crc = backup_index_header_crc(&h);
+	r = write_all(bd->fd, nodes, h.node_count * sizeof(*nodes),
+		      h.nodes_off);
 	if (r == 0)
-		r = write_all(bd.fd, sbuf_str(&names), names.len, h.names_off);
+		r = write_all(bd->fd, sbuf_str(&names), names.len, h.names_off);
 	if (r == 0)
-		r = write_all(bd.fd, &h, sizeof(h), 0);
-	if (r < 0)
-		verror_set(e, r, "writing the index of %s: %s", b->name,
-			   strerror(-r));
+		r = write_all(bd->fd, &h, sizeof(h), 0);
+out:
+	free(nodes);
+	sbuf_release(&names);
+	return r;
+}
+
+/* Builds the index of src's recovery point into w's file: every item
+ * and file the source yields, describe.txt and errors.txt, the layout. */
+static int build(struct backup_source *src, struct cache_writer *w,
+		 struct verror *e)
+{
+	struct backup *b = src->b;
+	struct backup_sink bd;
+	int r;
+
+	sink_init(&bd, b, cache_writer_fd(w));
+	if (lseek(bd.fd, sizeof(struct idx_header), SEEK_SET) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = src->ops->read(src, &bd, e);
+	if (r == 0)
+		r = bd.werr;
+	if (r == 0)
+		r = add_summary_files(&bd, src);
+	if (r == 0) {
+		r = write_index(&bd);
+		if (r < 0)
+			verror_set(e, r, "writing the index of %s: %s", b->name,
+				   strerror(-r));
+	}
 out:
 	if (bd.werr && r == 0)
 		r = bd.werr;
-	for (i = 0; i < bd.nrecs; i++)
-		free(bd.recs[i].path);
-	free(bd.recs);
-	free(bd.seen);
-	for (i = 0; i < nkinds; i++)
-		free((char *)kinds[i].group_resource);
-	free(kinds);
-	for (k = 0; k < ARRAY_SIZE(metaj); k++)
-		json_decref(metaj[k]);
-	json_decref(bj);
-	free(nodes);
-	free(bd.index_error);
-	sbuf_release(&bd.out);
-	sbuf_release(&bd.errors);
-	sbuf_release(&bd.yaml);
-	sbuf_release(&bd.filtered);
-	sbuf_release(&bd.member);
-	sbuf_release(&names);
-	sbuf_release(&desc);
+	sink_release(&bd);
 	return r;
 }
 
@@ -1400,79 +882,18 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Records in b the identity of the tarball the index is built from (for
- * backup_repo_refresh() to see it change) and returns whether the backup
- * is incomplete: still being written, or its velero-backup.json changed
- * since it was read. Then the index must not be cached. */
-static bool index_identities(struct backup *b, const struct objects *objs,
-			     bool online)
+/* The cache entry of src's index: the format, the view, the vault, the
+ * recovery point and the identity of everything it is made of. Caller
+ * frees. */
+static char *index_cache_path(struct backup_source *src)
 {
-	const char *tar_id = NULL, *json_id = "";
-	char tarname[300];
-	bool incomplete;
-	size_t i;
+	struct backup_repo *repo = src->b->repo;
+	const char **parts = calloc(4 + src->nkey, sizeof(*parts));
+	char view[64], *path;
+	size_t np = 0;
 
-	snprintf(tarname, sizeof(tarname), "%s.tar.gz", b->name);
-	for (i = 0; i < objs->n; i++) {
-		if (!strcmp(objs->v[i].name, tarname))
-			tar_id = objs->v[i].obj.identity;
-		else if (!strcmp(objs->v[i].name, "velero-backup.json"))
-			json_id = objs->v[i].obj.identity;
-	}
-	pthread_mutex_lock(&b->lock);
-	b->tar_known = online;
-	snprintf(b->tar_id, sizeof(b->tar_id), "%s", tar_id ? tar_id : "");
-	incomplete = online &&
-		     (backup_incomplete(&b->info, tar_id, b->json_mtime) ||
-		      (b->json_known && strcmp(b->json_id, json_id)));
-	b->incomplete = incomplete;
-	pthread_mutex_unlock(&b->lock);
-	return incomplete;
-}
-
-int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
-		      struct verror *e)
-{
-	struct backup_repo *repo = b->repo;
-	struct objects objs = { 0 };
-	struct cache_writer *w = NULL;
-	struct cache_mapping m = { 0 };
-	const char **parts = NULL;
-	char dir[300], view[64], *path = NULL;
-	uint64_t t0 = now_ms();
-	size_t i, np = 0;
-	bool online = false, incomplete = false;
-	int r;
-
-	/* the key: every object of the backup, by identity */
-	snprintf(dir, sizeof(dir), "backups/%s/", b->name);
-	r = vault_list(repo->vault, dir, on_object, &objs, e);
-	if (r < 0 && backup_offline_error(r)) {
-		/* unreachable: what the cache holds is still served */
-		for (i = 0; i < objs.n; i++)
-			free(objs.v[i].name);
-		free(objs.v);
-		objs.v = NULL;
-		objs.n = 0;
-		if (catalog_objects(repo, b->name, &objs.v, &objs.n) == 0) {
-			log_debug("%s: vault unreachable, using the catalog",
-				  b->name);
-			r = 0;
-		}
-	} else if (r == 0) {
-		online = true;
-		qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
-		catalog_set_objects(repo, b->name, objs.v, objs.n);
-	}
-	if (r < 0)
-		goto out;
-	incomplete = index_identities(b, &objs, online);
-	qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
-	parts = calloc(4 + 2 * objs.n, sizeof(*parts));
-	if (!parts) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!parts)
+		return NULL;
 	parts[np++] = IDX_MAGIC;
 	snprintf(view, sizeof(view), "%s%s%s%s",
 		 repo->opt.view == BACKUP_VIEW_JSON ? "json" : "yaml",
@@ -1481,36 +902,43 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		 repo->opt.redact ? ",redact" : "");
 	parts[np++] = view;
 	parts[np++] = vault_id(repo->vault);
-	parts[np++] = b->name;
-	for (i = 0; i < objs.n; i++) {
-		parts[np++] = objs.v[i].name;
-		parts[np++] = objs.v[i].obj.identity;
-	}
+	parts[np++] = src->b->name;
+	memcpy(parts + np, src->key, src->nkey * sizeof(*parts));
+	np += src->nkey;
 	path = cache_entry_path(repo->cache, "idx", parts, np);
-	if (!path) {
-		r = -ENOMEM;
-		goto out;
-	}
+	free(parts);
+	return path;
+}
 
-	if (rebuild)
-		cache_remove(repo->cache, path);
-	r = cache_map(repo->cache, path, &m);
-	if (r == 0) {
-		if (backup_index_check(m.addr, m.len) == 0) {
-			r = index_new(repo->cache, &m, out);
-			b->build_ms = 0;
-			goto out;
-		}
+/* Maps the index at path if the cache has a valid one: 0, -ENOENT when
+ * there is none; a corrupt one is removed. */
+static int map_cached(struct backup *b, const char *path,
+		      struct backup_index **out)
+{
+	int r = backup_index_map(b->repo->cache, path, out);
+
+	if (r == -EBADMSG) {
 		log_debug("%s: the cached index is corrupt; rebuilding it",
 			  b->name);
-		cache_unmap(repo->cache, &m);
-		cache_remove(repo->cache, path);
+		cache_remove(b->repo->cache, path);
+		r = -ENOENT;
 	}
+	return r;
+}
 
-	r = cache_writer_open(repo->cache, path, &w, e);
+/* Builds the index at path from src, commits it and maps it. */
+static int build_and_map(struct backup_source *src, const char *path,
+			 struct backup_index **out, struct verror *e)
+{
+	struct backup *b = src->b;
+	struct cache *c = b->repo->cache;
+	struct cache_writer *w = NULL;
+	int r;
+
+	r = cache_writer_open(c, path, &w, e);
 	if (r < 0)
-		goto out;
-	r = build(b, w, &objs, e);
+		return r;
+	r = build(src, w, e);
 	if (r < 0 && backup_offline_error(r))
 		verror_prefix(e, r,
 			      "%s: the vault can't be reached and this backup "
@@ -1520,43 +948,61 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		if (!e || !e->msg[0])
 			verror_set(e, r, "indexing %s: %s", b->name,
 				   strerror(-r));
-		goto out;
+		cache_writer_free(w);
+		return r;
 	}
 	r = cache_writer_commit(w, e);
-	w = NULL;
 	if (r < 0)
-		goto out;
-	r = cache_map(repo->cache, path, &m);
-	if (r == 0 && incomplete) {
-		/* mapped, but not kept for later: the backup is still being
-		 * written (repo.c checks it again on refresh) */
-		log_debug("%s: incomplete; its index is not cached", b->name);
-		cache_remove(repo->cache, path);
-	}
-	if (r == 0 && backup_index_check(m.addr, m.len) < 0) {
-		cache_unmap(repo->cache, &m);
+		return r;
+	r = backup_index_map(c, path, out);
+	if (r == -EBADMSG)
 		r = verror_set(e, -EIO,
 			       "%s: the index just written reads "
 			       "back corrupt",
 			       b->name);
-	}
-	if (r == 0)
-		r = index_new(repo->cache, &m, out);
 	if (r == 0) /* its bytes were checked as they were written */
 		memset((*out)->verified, 1, (*out)->hdr->node_count);
 	/* the build's buffers were large: give the memory back now, not
 	 * when glibc next decides to trim */
 	malloc_trim(0);
+	return r;
+}
+
+int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
+		      struct verror *e)
+{
+	struct backup_source *src = NULL;
+	uint64_t t0 = now_ms();
+	char *path = NULL;
+	int r;
+
+	r = b->source->open(b, &src, e);
+	if (r < 0)
+		return r;
+	path = index_cache_path(src);
+	if (!path) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (rebuild)
+		cache_remove(b->repo->cache, path);
+	r = map_cached(b, path, out);
+	if (r == 0) {
+		b->build_ms = 0;
+		goto out;
+	}
+	r = build_and_map(src, path, out, e);
+	if (r == 0 && src->incomplete) {
+		/* mapped, but not kept for later: the backup is still being
+		 * written (repo.c checks it again on refresh) */
+		log_debug("%s: incomplete; its index is not cached", b->name);
+		cache_remove(b->repo->cache, path);
+	}
 	b->build_ms = now_ms() - t0;
 	if (b->build_ms == 0)
 		b->build_ms = 1;
 out:
-	catalog_save(repo);
-	cache_writer_free(w);
-	for (i = 0; i < objs.n; i++)
-		free(objs.v[i].name);
-	free(objs.v);
-	free(parts);
+	src->ops->close(src);
 	free(path);
 	return r;
 }

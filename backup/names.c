@@ -9,19 +9,9 @@
 #include <string.h>
 
 #include "backup/backup_i.h"
+#include "common/hash.h"
 
 #define NAME_MAX_BYTES 255
-
-static uint32_t fnv1a(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n--) {
-		h ^= (unsigned char)*s++;
-		h *= 16777619u;
-	}
-	return h;
-}
 
 int backup_component_name(const char *name, size_t len, size_t extlen,
 			  struct sbuf *out)
@@ -36,5 +26,5 @@ int backup_component_name(const char *name, size_t len, size_t extlen,
 		keep--;
 	if (sbuf_add(out, name, keep) < 0)
 		return -ENOMEM;
-	return sbuf_addf(out, "~%08x", fnv1a(name, len));
+	return sbuf_addf(out, "~%08x", fnv1a32(name, len));
 }

@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "backup/backup_i.h"
+#include "backup/source_i.h"
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "common/macro.h"
 
 /* velero-backup.json is a few KiB; a cap keeps a hostile store honest */
@@ -123,6 +125,7 @@ static struct backup *backup_new(struct backup_repo *r, const char *name)
 	if (!b)
 		return NULL;
 	b->repo = r;
+	b->source = &backup_source_velero;
 	b->name = strdup(name);
 	if (!b->name) {
 		free(b);
@@ -445,53 +448,17 @@ bool backup_gone(const struct backup *b)
 	return g;
 }
 
-/* Two digits at p, or -1. */
-static int two_digits(const char *p)
-{
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return -1;
-	return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
 /* RFC 3339 as Kubernetes writes it ("2023-10-09T20:05:00Z", maybe with
- * fractions or an offset) to seconds; 0 if it doesn't parse. Strict: a
- * time that is not exactly that shape (an offset "+9x:zz", trailing
- * junk) is refused rather than read as some other time. */
+ * fractions or an offset) to seconds; 0 if it doesn't parse. */
 static int64_t parse_time(json_t *v)
 {
-	static const unsigned char digits[] = { 0, 2, 5, 8, 11, 14, 17 };
-	const char *s = json_string_value(v), *p;
-	struct tm tm = { 0 };
 	int64_t t;
-	size_t i;
-	int oh, om;
 
-	if (!s || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
-	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+	if (!json_is_string(v) ||
+	    rfc3339_parse(json_string_value(v), json_string_length(v), &t,
+			  NULL) < 0)
 		return 0;
-	for (i = 0; i < sizeof(digits); i++)
-		if (two_digits(s + digits[i]) < 0)
-			return 0;
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p != s + 19)
-		return 0;
-	t = (int64_t)timegm(&tm);
-	if (*p == '.') {
-		if (p[1] < '0' || p[1] > '9')
-			return 0;
-		while (*++p >= '0' && *p <= '9')
-			;
-	}
-	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
-		return t;
-	if ((*p != '+' && *p != '-') || strlen(p) != 6 || p[3] != ':')
-		return 0;
-	oh = two_digits(p + 1);
-	om = two_digits(p + 4);
-	if (oh < 0 || oh > 23 || om < 0 || om > 59)
-		return 0;
-	return *p == '+' ? t - (oh * 3600 + om * 60) :
-			   t + (oh * 3600 + om * 60);
+	return t;
 }
 
 static void info_from_json(struct backup_info *in, json_t *root)

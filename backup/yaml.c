@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "backup/json_i.h"
 #include "backup/render_i.h"
 #include "common/error.h"
 #include "common/macro.h"
@@ -45,12 +46,11 @@ enum style {
 };
 
 struct ry {
-	const char *start; /* the JSON text, for error positions */
-	const char *p;	   /* next unread byte */
-	const char *end;
-	struct sbuf *out; /* borrowed */
-	struct sbuf tmp;  /* decoded string when it can't be borrowed */
-	struct verror *e; /* borrowed, nullable */
+	const char *start;   /* the JSON text, for error positions */
+	struct json_scan in; /* the cursor */
+	struct sbuf *out;    /* borrowed */
+	struct sbuf tmp;     /* decoded string when it can't be borrowed */
+	struct verror *e;    /* borrowed, nullable */
 	unsigned depth;
 };
 
@@ -61,7 +61,7 @@ static int ry_errv(struct ry *ry, const char *at, int err, const char *what)
 	unsigned long line = 1, col = 1;
 	const char *q;
 
-	for (q = ry->start; q < at && q < ry->end; q++) {
+	for (q = ry->start; q < at && q < ry->in.end; q++) {
 		if (*q == '\n') {
 			line++;
 			col = 1;
@@ -82,14 +82,14 @@ static int ry_unexpected(struct ry *ry)
 	char what[64];
 	unsigned char c;
 
-	if (ry->p >= ry->end)
-		return ry_bad(ry, ry->p, "unexpected end of input");
-	c = (unsigned char)*ry->p;
+	if (ry->in.p >= ry->in.end)
+		return ry_bad(ry, ry->in.p, "unexpected end of input");
+	c = (unsigned char)*ry->in.p;
 	if (c > 0x20 && c < 0x7f)
 		snprintf(what, sizeof(what), "unexpected character '%c'", c);
 	else
 		snprintf(what, sizeof(what), "unexpected byte 0x%02x", c);
-	return ry_bad(ry, ry->p, what);
+	return ry_bad(ry, ry->in.p, what);
 }
 
 /* Annotates a failed output append. */
@@ -150,13 +150,6 @@ static inline int put_indent(struct ry *ry, size_t col)
 }
 
 /* ---- JSON lexing ------------------------------------------------------- */
-
-static inline void skip_ws(struct ry *ry)
-{
-	while (ry->p < ry->end && (*ry->p == ' ' || *ry->p == '\n' ||
-				   *ry->p == '\r' || *ry->p == '\t'))
-		ry->p++;
-}
 
 /* Bytes that end the fast scan of a JSON string (JS_STOP): the quote, a
  * backslash, control characters and anything non-ASCII (which needs
@@ -276,14 +269,14 @@ static int read_u_escape(struct ry *ry, const unsigned char **pp)
 	char u[4];
 	int r;
 
-	if (hex4((const char *)p + 2, ry->end, &cp) < 0)
+	if (hex4((const char *)p + 2, ry->in.end, &cp) < 0)
 		return ry_bad(ry, (const char *)p, "invalid \\u escape");
 	if (cp >= 0xdc00 && cp <= 0xdfff)
 		return ry_bad(ry, (const char *)p, "lone low surrogate");
 	if (cp >= 0xd800 && cp <= 0xdbff) {
-		if (ry->end - (const char *)p < 12 || p[6] != '\\' ||
+		if (ry->in.end - (const char *)p < 12 || p[6] != '\\' ||
 		    p[7] != 'u' ||
-		    hex4((const char *)p + 8, ry->end, &lo) < 0 ||
+		    hex4((const char *)p + 8, ry->in.end, &lo) < 0 ||
 		    lo < 0xdc00 || lo > 0xdfff)
 			return ry_bad(ry, (const char *)p,
 				      "lone high surrogate");
@@ -297,16 +290,16 @@ static int read_u_escape(struct ry *ry, const unsigned char **pp)
 	return 0;
 }
 
-/* Decodes the string whose opening quote is at ry->p. On success *s and *n
+/* Decodes the string whose opening quote is at ry->in.p. On success *s and *n
  * hold the decoded UTF-8 (valid, may contain NUL), borrowed from the input
  * when it holds no escapes and no non-ASCII, else from ry->tmp (valid
- * until the next call); ry->p is past the closing quote. *scan is false
+ * until the next call); ry->in.p is past the closing quote. *scan is false
  * when the string is printable ASCII without ' ' or ':'. */
 static int read_string(struct ry *ry, const char **s, size_t *n, bool *scan)
 {
 	unsigned char acc = 0, c;
-	const unsigned char *p = (const unsigned char *)ry->p + 1;
-	const unsigned char *end = (const unsigned char *)ry->end;
+	const unsigned char *p = (const unsigned char *)ry->in.p + 1;
+	const unsigned char *end = (const unsigned char *)ry->in.end;
 	const unsigned char *run;
 	char u[1];
 	size_t k;
@@ -321,7 +314,7 @@ static int read_string(struct ry *ry, const char **s, size_t *n, bool *scan)
 		*s = (const char *)run;
 		*n = (size_t)(p - run);
 		*scan = acc != 0;
-		ry->p = (const char *)p + 1;
+		ry->in.p = (const char *)p + 1;
 		return 0;
 	}
 
@@ -336,7 +329,7 @@ static int read_string(struct ry *ry, const char **s, size_t *n, bool *scan)
 				return r;
 		}
 		if (p >= end)
-			return ry_bad(ry, ry->end, "unterminated string");
+			return ry_bad(ry, ry->in.end, "unterminated string");
 		if (*p == '"')
 			break;
 		if (*p >= 0x80) {
@@ -365,7 +358,7 @@ static int read_string(struct ry *ry, const char **s, size_t *n, bool *scan)
 				      "control character in string");
 		/* backslash */
 		if (end - p < 2)
-			return ry_bad(ry, ry->end, "unterminated string");
+			return ry_bad(ry, ry->in.end, "unterminated string");
 		if (p[1] != 'u') {
 			u[0] = json_unescape[p[1]];
 			if (!u[0])
@@ -385,16 +378,11 @@ static int read_string(struct ry *ry, const char **s, size_t *n, bool *scan)
 	}
 	*s = ry->tmp.buf ? ry->tmp.buf : "";
 	*n = ry->tmp.len;
-	ry->p = (const char *)p + 1;
+	ry->in.p = (const char *)p + 1;
 	return 0;
 }
 
 /* ---- implicit resolvers (what a plain scalar would turn into) ---------- */
-
-static inline bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
 
 /* Advances over [set]*; returns how many matched. */
 static size_t span(const char *s, size_t n, size_t *i, const char *set)
@@ -410,7 +398,7 @@ static size_t span_digits(const char *s, size_t n, size_t *i)
 {
 	size_t k = *i;
 
-	while (*i < n && is_digit(s[*i]))
+	while (*i < n && json_is_digit(s[*i]))
 		(*i)++;
 	return *i - k;
 }
@@ -476,15 +464,15 @@ static bool match_sexagesimal(const char *s, size_t n)
 
 	if (s[i] == '-' || s[i] == '+')
 		i++;
-	if (i >= n || !is_digit(s[i]))
+	if (i >= n || !json_is_digit(s[i]))
 		return false;
 	span(s, n, &i, DIGU_);
 	while (i < n && s[i] == ':') {
 		i++;
 		if (i + 1 < n && s[i] >= '0' && s[i] <= '5' &&
-		    is_digit(s[i + 1]))
+		    json_is_digit(s[i + 1]))
 			i += 2;
-		else if (i < n && is_digit(s[i]))
+		else if (i < n && json_is_digit(s[i]))
 			i++;
 		else
 			return false;
@@ -578,7 +566,7 @@ static bool resolves_implicitly(const char *s, size_t n)
 {
 	size_t i;
 
-	if (is_digit(s[0]))
+	if (json_is_digit(s[0]))
 		return match_timestamp(s, n) || match_number(s, n) ||
 		       match_sexagesimal(s, n);
 	if (s[0] == '-' || s[0] == '+' || s[0] == '.')
@@ -866,7 +854,7 @@ static bool at_doc_end(const struct ry *ry)
 {
 	const char *q;
 
-	for (q = ry->p; q < ry->end; q++)
+	for (q = ry->in.p; q < ry->in.end; q++)
 		if (*q != ' ' && *q != '\t' && *q != '\r' && *q != '\n' &&
 		    *q != ']' && *q != '}')
 			return false;
@@ -949,58 +937,29 @@ static int walk_value(struct ry *ry, size_t col, enum ctx ctx);
  * verbatim (any size: Python reads them exactly). */
 static int walk_number(struct ry *ry, enum ctx ctx)
 {
-	const char *p = ry->p, *end = ry->end, *s = ry->p, *epos = NULL;
-	bool frac = false, esign = false;
+	struct json_number num;
+	const char *e;
 	int r;
 
-	if (p < end && *p == '-')
-		p++;
-	if (p < end && *p == '0') {
-		p++;
-	} else if (p < end && *p >= '1' && *p <= '9') {
-		while (p < end && is_digit(*p))
-			p++;
-	} else {
-		ry->p = p;
-		return ry_bad(ry, p, "invalid number");
-	}
-	if (p < end && *p == '.') {
-		p++;
-		if (p >= end || !is_digit(*p))
-			return ry_bad(ry, p, "invalid number: digit expected");
-		while (p < end && is_digit(*p))
-			p++;
-		frac = true;
-	}
-	if (p < end && (*p == 'e' || *p == 'E')) {
-		epos = p++;
-		if (p < end && (*p == '+' || *p == '-')) {
-			p++;
-			esign = true;
-		}
-		if (p >= end || !is_digit(*p))
-			return ry_bad(ry, p, "invalid number: digit expected");
-		while (p < end && is_digit(*p))
-			p++;
-	}
-	ry->p = p;
-
+	if (json_number(&ry->in, &num) < 0)
+		return ry_bad(ry, ry->in.p, num.why);
 	if (ctx == CTX_MAPVAL) {
 		r = putc_(ry, ' ');
 		if (r < 0)
 			return r;
 	}
-	if (!epos)
-		return put(ry, s, (size_t)(p - s));
-	r = put(ry, s, (size_t)(epos - s));
-	if (r >= 0 && !frac)
+	e = num.exp;
+	if (!e)
+		return put(ry, num.s, num.n);
+	r = put(ry, num.s, (size_t)(e - num.s));
+	if (r >= 0 && !num.frac)
 		r = put(ry, ".0", 2);
 	if (r >= 0)
-		r = putc_(ry, *epos);
-	if (r >= 0 && !esign)
+		r = putc_(ry, *e);
+	if (r >= 0 && !num.exp_sign)
 		r = putc_(ry, '+');
 	if (r >= 0)
-		r = put(ry, epos + 1, (size_t)(p - epos - 1));
+		r = put(ry, e + 1, (size_t)(num.s + num.n - e - 1));
 	return r;
 }
 
@@ -1008,9 +967,8 @@ static int walk_literal(struct ry *ry, const char *word, size_t n, enum ctx ctx)
 {
 	int r;
 
-	if ((size_t)(ry->end - ry->p) < n || memcmp(ry->p, word, n))
+	if (json_literal(&ry->in, word, n) < 0)
 		return ry_unexpected(ry);
-	ry->p += n;
 	if (ctx == CTX_MAPVAL) {
 		r = putc_(ry, ' ');
 		if (r < 0)
@@ -1026,12 +984,12 @@ static int depth_push(struct ry *ry)
 	if (_unlikely_(++ry->depth > RENDER_MAX_DEPTH)) {
 		snprintf(what, sizeof(what), "nesting deeper than %d levels",
 			 RENDER_MAX_DEPTH);
-		return ry_errv(ry, ry->p, -E2BIG, what);
+		return ry_errv(ry, ry->in.p, -E2BIG, what);
 	}
 	return 0;
 }
 
-/* ry->p is at '{'. Entries sit at column 0 at the root, else at col + 2;
+/* ry->in.p is at '{'. Entries sit at column 0 at the root, else at col + 2;
  * in a sequence item the first entry shares the line with the dash. */
 static int walk_object(struct ry *ry, size_t col, enum ctx ctx)
 {
@@ -1045,10 +1003,7 @@ static int walk_object(struct ry *ry, size_t col, enum ctx ctx)
 	r = depth_push(ry);
 	if (r < 0)
 		return r;
-	ry->p++;
-	skip_ws(ry);
-	if (ry->p < ry->end && *ry->p == '}') {
-		ry->p++;
+	if (json_open(&ry->in, '}')) {
 		ry->depth--;
 		return ctx == CTX_MAPVAL ? PUTS(ry, " {}\n") : PUTS(ry, "{}\n");
 	}
@@ -1057,8 +1012,8 @@ static int walk_object(struct ry *ry, size_t col, enum ctx ctx)
 		if (r < 0)
 			return r;
 	}
-	for (;;) {
-		if (ry->p >= ry->end || *ry->p != '"')
+	do {
+		if (!json_at(&ry->in, '"'))
 			return ry_unexpected(ry);
 		r = read_string(ry, &k, &kn, &scan);
 		if (r < 0)
@@ -1072,30 +1027,20 @@ static int walk_object(struct ry *ry, size_t col, enum ctx ctx)
 		r = put_key(ry, k, kn, scan, ecol);
 		if (r < 0)
 			return r;
-		skip_ws(ry);
-		if (ry->p >= ry->end || *ry->p != ':')
+		if (json_colon(&ry->in) < 0)
 			return ry_unexpected(ry);
-		ry->p++;
 		r = walk_value(ry, ecol, CTX_MAPVAL);
 		if (r < 0)
 			return r;
-		skip_ws(ry);
-		if (ry->p < ry->end && *ry->p == ',') {
-			ry->p++;
-			skip_ws(ry);
-			continue;
-		}
-		if (ry->p < ry->end && *ry->p == '}') {
-			ry->p++;
-			break;
-		}
+		r = json_next_or_close(&ry->in, '}');
+	} while (r > 0);
+	if (r < 0)
 		return ry_unexpected(ry);
-	}
 	ry->depth--;
 	return 0;
 }
 
-/* ry->p is at '['. Dashes sit under the key (kubectl's layout: not
+/* ry->in.p is at '['. Dashes sit under the key (kubectl's layout: not
  * indented), at column 0 at the root, and at col + 2 inside another
  * sequence item, where the first one shares the line ("- - a"). */
 static int walk_array(struct ry *ry, size_t col, enum ctx ctx)
@@ -1107,10 +1052,7 @@ static int walk_array(struct ry *ry, size_t col, enum ctx ctx)
 	r = depth_push(ry);
 	if (r < 0)
 		return r;
-	ry->p++;
-	skip_ws(ry);
-	if (ry->p < ry->end && *ry->p == ']') {
-		ry->p++;
+	if (json_open(&ry->in, ']')) {
 		ry->depth--;
 		return ctx == CTX_MAPVAL ? PUTS(ry, " []\n") : PUTS(ry, "[]\n");
 	}
@@ -1119,7 +1061,7 @@ static int walk_array(struct ry *ry, size_t col, enum ctx ctx)
 		if (r < 0)
 			return r;
 	}
-	for (;;) {
+	do {
 		if (!first || ctx != CTX_SEQITEM) {
 			r = put_indent(ry, dcol);
 			if (r < 0)
@@ -1132,22 +1074,15 @@ static int walk_array(struct ry *ry, size_t col, enum ctx ctx)
 		r = walk_value(ry, dcol, CTX_SEQITEM);
 		if (r < 0)
 			return r;
-		skip_ws(ry);
-		if (ry->p < ry->end && *ry->p == ',') {
-			ry->p++;
-			continue;
-		}
-		if (ry->p < ry->end && *ry->p == ']') {
-			ry->p++;
-			break;
-		}
+		r = json_next_or_close(&ry->in, ']');
+	} while (r > 0);
+	if (r < 0)
 		return ry_unexpected(ry);
-	}
 	ry->depth--;
 	return 0;
 }
 
-/* Renders the value at ry->p (after whitespace) and ends its last line. */
+/* Renders the value at ry->in.p (after whitespace) and ends its last line. */
 static int walk_value(struct ry *ry, size_t col, enum ctx ctx)
 {
 	const char *s;
@@ -1155,10 +1090,10 @@ static int walk_value(struct ry *ry, size_t col, enum ctx ctx)
 	bool scan;
 	int r;
 
-	skip_ws(ry);
-	if (ry->p >= ry->end)
+	json_skip_ws(&ry->in);
+	if (ry->in.p >= ry->in.end)
 		return ry_unexpected(ry);
-	switch (*ry->p) {
+	switch (*ry->in.p) {
 	case '{':
 		return walk_object(ry, col, ctx);
 	case '[':
@@ -1203,8 +1138,7 @@ int render_yaml(const char *json, size_t len, struct sbuf *out,
 {
 	struct ry ry = {
 		.start = json,
-		.p = json,
-		.end = json + len,
+		.in = { json, json + len },
 		.out = out,
 		.e = e,
 	};
@@ -1212,17 +1146,17 @@ int render_yaml(const char *json, size_t len, struct sbuf *out,
 
 	/* a decoded string is never longer than the text it came from */
 	sbuf_init(&ry.tmp, len + 1);
-	skip_ws(&ry);
-	if (ry.p >= ry.end) {
-		r = ry_bad(&ry, ry.p, "empty document");
+	json_skip_ws(&ry.in);
+	if (ry.in.p >= ry.in.end) {
+		r = ry_bad(&ry, ry.in.p, "empty document");
 		goto out;
 	}
 	r = walk_value(&ry, 0, CTX_ROOT);
 	if (r < 0)
 		goto out;
-	skip_ws(&ry);
-	if (ry.p < ry.end)
-		r = ry_bad(&ry, ry.p, "trailing data after the document");
+	json_skip_ws(&ry.in);
+	if (ry.in.p < ry.in.end)
+		r = ry_bad(&ry, ry.in.p, "trailing data after the document");
 out:
 	sbuf_release(&ry.tmp);
 	return r < 0 ? r : 0;

@@ -1,5 +1,8 @@
-/* cache: see cache.h. Layout: <dir>/<kind>/<sha256>.<kind> entries and
- * <dir>/tmp/ for entries being written. */
+/* cache: see cache.h. Layout: <dir>/CACHEDIR.TAG (the marker, see
+ * bford.org/cachedir), <dir>/<kind>/<sha256>.<kind> entries and <dir>/tmp/
+ * for entries being written (<sha256>.<kind>.XXXXXX, flock'ed by their
+ * writer). Only names of these shapes are ever listed, evicted or cleaned:
+ * whatever else is in the directory is not velerofs's and is left alone. */
 #include "cache/cache.h"
 
 #include <dirent.h>
@@ -8,9 +11,11 @@
 #include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -26,9 +31,25 @@ struct mapped {
 	struct mapped *next;
 };
 
+/* The marker a cache directory velerofs made carries; without it (a
+ * directory the user named that was not empty), nothing is evicted. */
+#define MARKER "CACHEDIR.TAG"
+#define MARKER_TEXT                                                   \
+	"Signature: 8a477f597d28d172789f06886806bc55\n"               \
+	"# This file is a cache directory tag created by velerofs.\n" \
+	"# For information about cache directory tags, see:\n"        \
+	"#\thttps://bford.org/cachedir/\n"
+#define MARKER_CHECK 103 /* the first two lines */
+
+/* A temporary file not locked by a writer is a killed build's; it is
+ * removed once older than this (the age only covers the moment between
+ * its creation and its writer's flock). */
+#define TMP_STALE_S 60
+
 struct cache {
 	char *dir;
 	uint64_t limit;
+	bool marked; /* holds our CACHEDIR.TAG: eviction allowed */
 	pthread_mutex_t lock;
 	struct mapped *mapped; /* protected by lock */
 };
@@ -56,57 +77,183 @@ static char *default_dir(void)
 	return d;
 }
 
+static bool has_marker(int dfd)
+{
+	char buf[MARKER_CHECK];
+	ssize_t n;
+	int fd = fsutil_open_regular(dfd, MARKER, NULL);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == (ssize_t)sizeof(buf) && !memcmp(buf, MARKER_TEXT, n);
+}
+
+static bool dir_empty(int dfd)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	bool empty = true;
+	DIR *d;
+
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+static int write_marker(int dfd)
+{
+	int fd = openat(dfd, MARKER,
+			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			0600);
+	ssize_t n;
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	n = write(fd, MARKER_TEXT, strlen(MARKER_TEXT));
+	close(fd);
+	return n == (ssize_t)strlen(MARKER_TEXT) ? 0 : -EIO;
+}
+
+/* Ours: "<64 hex>.<kind>" for an entry of kind, and with tmp set
+ * "<64 hex>.<kind>.XXXXXX" for a temporary file of any kind. */
+static bool own_name(const char *name, const char *kind, bool tmp)
+{
+	const char *dot;
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		      (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	if (name[64] != '.')
+		return false;
+	name += 65;
+	if (!tmp)
+		return !strcmp(name, kind);
+	dot = strrchr(name, '.');
+	if (!dot || dot == name || strlen(dot + 1) != 6)
+		return false;
+	for (i = 0; name + i < dot; i++)
+		if (!(name[i] >= 'a' && name[i] <= 'z'))
+			return false;
+	return true;
+}
+
+/* Removes the temporary files of writers that are gone: not flock'ed and
+ * older than TMP_STALE_S. */
+static void clean_tmp(const char *tmp)
+{
+	int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		int fd;
+
+		if (!own_name(de->d_name, NULL, true))
+			continue;
+		fd = fsutil_open_regular(dirfd(d), de->d_name, &st);
+		if (fd < 0)
+			continue;
+		if (st.st_mtime < time(NULL) - TMP_STALE_S &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			log_debug("cache: removing %s/%s, left by a writer "
+				  "that is gone",
+				  tmp, de->d_name);
+			unlinkat(dirfd(d), de->d_name, 0);
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
 int cache_open(const char *dir, uint64_t limit, struct cache **out,
 	       struct verror *e)
 {
 	char tmp[PATH_MAX];
+	_cleanup_close_ int dfd = -1;
+	_cleanup_free_ char *def = NULL;
 	struct cache *c;
-	struct dirent *de;
-	DIR *d;
-	int r;
+	int r, created;
 
+	if (!dir) {
+		dir = def = default_dir();
+		if (!def)
+			return -ENOMEM;
+	}
+	created = fsutil_dir_own(dir, e);
+	if (created < 0) {
+		verror_prefix(e, created, "cache directory");
+		return created;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->dir = dir ? realpath(dir, NULL) : NULL;
-	if (!c->dir && dir) {
-		r = fsutil_mkdir_p(dir, 0700);
-		if (r == 0)
-			c->dir = realpath(dir, NULL);
-	} else if (!dir) {
-		c->dir = default_dir();
-	}
-	if (!c->dir) {
-		free(c);
-		return verror_set(e, -errno ? -errno : -ENOMEM,
-				  "cache directory %s: %m", dir ? dir : "");
-	}
-	c->limit = limit;
 	pthread_mutex_init(&c->lock, NULL);
-	snprintf(tmp, sizeof(tmp), "%s/tmp", c->dir);
-	r = fsutil_mkdir_p(tmp, 0700);
-	if (r < 0) {
-		verror_set(e, r, "cache directory %s: %s", c->dir,
-			   strerror(-r));
+	c->limit = limit;
+	c->dir = realpath(dir, NULL);
+	dfd = c->dir ? open(c->dir,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) :
+		       -1;
+	if (dfd < 0) {
+		r = verror_set(e, -errno, "cache directory %s: %m", dir);
 		cache_free(c);
 		return r;
 	}
-	/* a temporary file is never trusted; whoever wrote it is gone
-	 * unless it is younger than a minute (another mount at work) */
-	d = opendir(tmp);
-	while (d && (de = readdir(d))) {
-		struct stat st;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) == 0 &&
-		    st.st_mtime < time(NULL) - 3600)
-			unlinkat(dirfd(d), de->d_name, 0);
+	/* our own directory (made now, empty, or the default one, which has
+	 * velerofs in its name) is marked; a directory the user named that
+	 * holds other things is used, never pruned */
+	c->marked = has_marker(dfd);
+	if (!c->marked && (created || def || dir_empty(dfd))) {
+		r = write_marker(dfd);
+		if (r < 0) {
+			verror_set(e, r, "cache directory %s: writing %s: %s",
+				   c->dir, MARKER, strerror(-r));
+			cache_free(c);
+			return r;
+		}
+		c->marked = true;
 	}
-	if (d)
-		closedir(d);
+	if (limit && !c->marked) {
+		r = verror_set(e, -EPERM,
+			       "cache directory %s was not made by velerofs "
+			       "(no %s in it): cache_size would delete files "
+			       "there; use an empty or new directory",
+			       c->dir, MARKER);
+		cache_free(c);
+		return r;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/tmp", c->dir);
+	r = fsutil_dir_own(tmp, e);
+	if (r < 0) {
+		verror_prefix(e, r, "cache directory");
+		cache_free(c);
+		return r;
+	}
+	clean_tmp(tmp);
 	*out = c;
 	return 0;
+}
+
+bool cache_prunable(const struct cache *c)
+{
+	return c->marked;
 }
 
 struct cache *cache_free(struct cache *c)
@@ -154,7 +301,7 @@ char *cache_entry_path(struct cache *c, const char *kind,
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	if (asprintf(&dir, "%s/%s", c->dir, kind) < 0)
 		return NULL;
-	if (fsutil_mkdir_p(dir, 0700) < 0 ||
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
 	    asprintf(&path, "%s/%s.%s", dir, hex, kind) < 0)
 		path = NULL;
 	free(dir);
@@ -180,6 +327,12 @@ int cache_writer_open(struct cache *c, const char *path,
 		return -ENOMEM;
 	}
 	w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	/* held until the writer is done: clean_tmp() leaves it alone */
+	if (w->fd >= 0 && flock(w->fd, LOCK_EX) < 0) {
+		close(w->fd);
+		unlink(w->tmp);
+		w->fd = -1;
+	}
 	if (w->fd < 0) {
 		int r = -errno;
 
@@ -257,26 +410,48 @@ static void mapped_ref(struct cache *c, const char *path, int delta)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Something that is not a regular file stands where an entry should be
+ * (a FIFO, a directory, a symbolic link: not written by velerofs): say so
+ * and take it out of the way without touching what a link points to, so
+ * that the entry is rebuilt. -ENOENT when it is gone. */
+static int remove_foreign(const char *path, int err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? -ENOENT : err;
+	log_warning("cache: %s is a %s, not an entry velerofs wrote; "
+		    "removing it",
+		    path, fsutil_kind(st.st_mode));
+	if ((S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path)) == 0)
+		return -ENOENT;
+	log_error("cache: cannot remove %s (%m): remove it by hand", path);
+	return err;
+}
+
 int cache_map(struct cache *c, const char *path, struct cache_mapping *m)
 {
 	struct stat st;
 	void *addr;
-	int fd, r;
+	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = fsutil_open_regular(AT_FDCWD, path, &st);
+	if (fd == -ELOOP || fd == -EISDIR || fd == -ENOTSUP)
+		return remove_foreign(path, fd);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_size == 0) {
-		r = st.st_size == 0 ? -EBADMSG : -errno;
+		return fd;
+	if (st.st_size == 0) {
 		close(fd);
-		return r;
+		return -EBADMSG;
 	}
 	addr = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	/* LRU: the mtime records the last use (of this file, never of what
+	 * a link would point to) */
+	if (addr != MAP_FAILED)
+		(void)futimens(fd, NULL);
 	close(fd);
 	if (addr == MAP_FAILED)
 		return -errno;
-	/* LRU: the mtime records the last use */
-	(void)utimensat(AT_FDCWD, path, NULL, 0);
 	m->addr = addr;
 	m->len = (size_t)st.st_size;
 	m->path = strdup(path);
@@ -325,32 +500,44 @@ static int cmp_used(const void *a, const void *b)
 	return (x->used > y->used) - (x->used < y->used);
 }
 
-/* Collects every entry of every kind directory. */
+/* Collects every entry of every kind directory: files named as velerofs
+ * names them, regular, found without following a symbolic link. */
 static int scan(struct cache *c, struct entry **out, size_t *n, int64_t *total)
 {
 	struct entry *v = NULL;
 	size_t len = 0, cap = 0;
 	struct dirent *k, *f;
 	DIR *top, *sub;
+	int fd;
 
 	*total = 0;
-	top = opendir(c->dir);
-	if (!top)
-		return -errno;
-	while ((k = readdir(top))) {
-		char kdir[PATH_MAX];
+	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	top = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!top) {
+		int r = -errno;
 
-		if (k->d_name[0] == '.' || strcmp(k->d_name, "tmp") == 0)
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	while ((k = readdir(top))) {
+		if (k->d_name[0] == '.' || strcmp(k->d_name, "tmp") == 0 ||
+		    strlen(k->d_name) > 16)
 			continue;
-		snprintf(kdir, sizeof(kdir), "%s/%s", c->dir, k->d_name);
-		sub = opendir(kdir);
-		if (!sub)
+		fd = openat(dirfd(top), k->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sub = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!sub) {
+			if (fd >= 0)
+				close(fd);
 			continue;
+		}
 		while ((f = readdir(sub))) {
 			struct stat st;
 
-			if (f->d_name[0] == '.' ||
-			    fstatat(dirfd(sub), f->d_name, &st, 0) < 0 ||
+			if (!own_name(f->d_name, k->d_name, false) ||
+			    fstatat(dirfd(sub), f->d_name, &st,
+				    AT_SYMLINK_NOFOLLOW) < 0 ||
 			    !S_ISREG(st.st_mode))
 				continue;
 			if (len == cap) {
@@ -362,8 +549,8 @@ static int scan(struct cache *c, struct entry **out, size_t *n, int64_t *total)
 					break;
 				v = nv;
 			}
-			if (asprintf(&v[len].path, "%s/%s", kdir, f->d_name) <
-			    0)
+			if (asprintf(&v[len].path, "%s/%s/%s", c->dir,
+				     k->d_name, f->d_name) < 0)
 				break;
 			v[len].size = st.st_blocks * 512;
 			v[len].used = st.st_mtime;
@@ -435,6 +622,8 @@ int64_t cache_prune(struct cache *c, uint64_t limit)
 	size_t n = 0, i;
 	int r;
 
+	if (!c->marked)
+		return -EPERM;
 	r = scan(c, &v, &n, &total);
 	if (r < 0)
 		return r;

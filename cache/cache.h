@@ -14,6 +14,7 @@
  * Thread-safe. No FUSE here. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,10 +30,19 @@ struct cache_mapping {
 };
 
 /* Opens (creating, mode 0700) the cache at dir; NULL dir means the default
- * location. limit 0 means no limit. Removes temporary files left behind
- * by a crash. *out set on success only. */
+ * location ($XDG_CACHE_HOME/velerofs, ~/.cache/velerofs, else
+ * /var/tmp/velerofs-<uid>). The directory must be the user's own
+ * (fsutil_dir_own(): owned by the effective uid, not a symbolic link, not
+ * writable by others, in parents nobody else can change), or -EPERM with e
+ * saying why: the cache is read back, so it must not be someone else's.
+ * A directory velerofs creates, finds empty, or the default one gets a
+ * CACHEDIR.TAG marker; only a marked directory is ever pruned (-EPERM for
+ * a limit on an unmarked one). Removes temporary files of writers that
+ * are gone (killed builds), after a minute. *out set on success only. */
 int cache_open(const char *dir, uint64_t limit, struct cache **out,
 	       struct verror *e);
+/* Whether the directory carries velerofs's CACHEDIR.TAG (prune works). */
+bool cache_prunable(const struct cache *c);
 struct cache *cache_free(struct cache *c);
 const char *cache_dir(const struct cache *c);
 
@@ -52,15 +62,20 @@ int cache_writer_commit(struct cache_writer *w, struct verror *e);
 struct cache_writer *cache_writer_free(struct cache_writer *w);
 
 /* Maps the entry at path read-only and marks it used (LRU). -ENOENT if it
- * isn't there. Unmap with cache_unmap(); until then it is never evicted. */
+ * isn't there, or if something that is not a regular file was there (a
+ * FIFO, a symbolic link, an empty directory: logged and removed, never
+ * opened or followed). Unmap with cache_unmap(); until then it is never
+ * evicted. */
 int cache_map(struct cache *c, const char *path, struct cache_mapping *m);
 void cache_unmap(struct cache *c, struct cache_mapping *m);
 /* Removes an entry found corrupt, so that it is rebuilt. */
 int cache_remove(struct cache *c, const char *path);
 
 /* Removes least-recently-used entries until the total size is at most
- * limit (never an entry this process has mapped). Returns the bytes
- * removed or -errno. */
+ * limit (never an entry this process has mapped). Only files named as
+ * velerofs names its entries, found without following symbolic links, are
+ * candidates; -EPERM in a directory without velerofs's marker. Returns the
+ * bytes removed or -errno. */
 int64_t cache_prune(struct cache *c, uint64_t limit);
 /* Calls fn for every entry, least recently used first: its path, bytes
  * on disk and last use (seconds). Stops at fn's first error. */

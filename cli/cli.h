@@ -1,9 +1,12 @@
 /* cli: the subcommands. Private to cli/. */
 #pragma once
 
+#include <getopt.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "backup/backup.h"
+#include "common/error.h"
 
 #define EXIT_USAGE 2
 
@@ -16,7 +19,62 @@ int cmd_find(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 
+/* mountpoint.c */
+/* Checks the mount point the user named (arg): a directory nothing is
+ * mounted on; velerofs's own dead mount there is cleared. *out: its
+ * absolute path (caller frees). Says why on failure (-ENOTDIR, -EBUSY: a
+ * mount is there, -ENOTCONN: a dead mount it did not clear). */
+int mountpoint_prepare(const char *arg, char **out);
+
 /* opts.c */
+
+/* The options the subcommands share, as getopt_long() table entries:
+ * every subcommand takes CLI_OPTS_HELP; those that read a vault take
+ * CLI_OPT_CACHE and CLI_OPT_CREDENTIALS (cache: CLI_OPT_CACHE only). */
+/* clang-format off */
+#define CLI_OPTS_HELP \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, 'V' }
+#define CLI_OPT_CACHE { "cache", required_argument, NULL, 'c' }
+#define CLI_OPT_CREDENTIALS { "credentials", required_argument, NULL, 'K' }
+#define CLI_OPT_END { NULL, 0, NULL, 0 }
+/* clang-format on */
+
+/* What the shared options set. */
+struct cli_opts {
+	const char *cache;	 /* --cache DIR, or NULL: the default */
+	const char *credentials; /* --credentials FILE, or NULL */
+};
+
+typedef void cli_usage_fn(FILE *f);
+
+/* What a subcommand's own option handler returns: CLI_GO_ON (taken, go
+ * on), CLI_NOT_MINE (a shared option, or unknown), or an exit status. */
+#define CLI_GO_ON (-1)
+#define CLI_NOT_MINE (-2)
+typedef int cli_opt_fn(int c, void *userdata);
+
+/* A subcommand's command line. */
+struct cli_cmd {
+	const char *shortopts;
+	const struct option *longopts;
+	cli_usage_fn *usage;
+	cli_opt_fn *opt; /* its own options; NULL: only the shared ones */
+	int min_args, max_args; /* how many operands it takes */
+};
+
+/* Runs getopt_long() over argv as cmd says: its own options go to
+ * cmd->opt (with userdata), the shared ones into o (-h and -V print and
+ * end; an unknown option or a wrong number of operands prints the usage
+ * on stderr). Returns CLI_GO_ON with the operands at argv[optind..argc),
+ * or the exit status to return at once. */
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
+	      struct cli_opts *o, void *userdata);
+/* The usage on stderr; returns EXIT_USAGE. */
+int cli_usage_error(cli_usage_fn *usage);
+/* The words for an error: e's message, else strerror(-r). */
+const char *cli_why(const struct verror *e, int r);
+
 /* "512M", "20G", "1048576" to bytes; -EINVAL if it doesn't parse. */
 int parse_size(const char *s, uint64_t *out);
 
@@ -28,10 +86,12 @@ struct session {
 };
 
 /* Opens vault_url with the cache at cache_dir (NULL: default) and lists
- * its backups. Prints the reason and returns -errno on failure. */
+ * its backups. Prints the reason and returns -errno on failure.
+ * vault_url is scrubbed in place (vault_url_scrub()) as soon as it is
+ * read: pass argv's own string, so ps shows no secret. */
 /* credentials: a credentials file as Velero's object store plugins read
  * it (NULL: the environment and the usual files). */
-int session_open(struct session *s, const char *vault_url,
-		 const char *credentials, const char *cache_dir,
-		 const struct backup_options *bo, uint64_t cache_limit);
+int session_open(struct session *s, char *vault_url, const char *credentials,
+		 const char *cache_dir, const struct backup_options *bo,
+		 uint64_t cache_limit);
 void session_close(struct session *s);

@@ -211,11 +211,44 @@ static void find_usage(FILE *f)
 	      f);
 }
 
+static int find_opt(int c, void *userdata)
+{
+	struct find *f = userdata;
+
+	switch (c) {
+	case 'k':
+		f->kind = optarg;
+		break;
+	case 'n':
+		f->ns = optarg;
+		break;
+	case 'N':
+		f->name = optarg;
+		break;
+	case 'l':
+		f->label = optarg;
+		break;
+	case 'i':
+		f->image = optarg;
+		break;
+	case 'b':
+		f->backup = optarg;
+		break;
+	case 'j':
+		f->json = true;
+		break;
+	default:
+		return CLI_NOT_MINE;
+	}
+	return CLI_GO_ON;
+}
+
 int cmd_find(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		CLI_OPTS_HELP,
+		CLI_OPT_CACHE,
+		CLI_OPT_CREDENTIALS,
 		{ "kind", required_argument, NULL, 'k' },
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "name", required_argument, NULL, 'N' },
@@ -223,63 +256,21 @@ int cmd_find(int argc, char **argv)
 		{ "image", required_argument, NULL, 'i' },
 		{ "backup", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "cache", required_argument, NULL, 'c' },
-		{ "credentials", required_argument, NULL, 'K' },
-		{ NULL, 0, NULL, 0 },
+		CLI_OPT_END,
 	};
+	static const struct cli_cmd cmd = { "hVn:l:", longopts, find_usage,
+					    find_opt, 1,	1 };
 	struct backup_options bo = { .view = BACKUP_VIEW_JSON };
+	struct cli_opts o = { 0 };
 	struct find f = { 0 };
-	const char *credentials = NULL;
-	const char *cache = NULL;
 	struct session s;
 	size_t i, n;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "hVn:l:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			find_usage(stdout);
-			return 0;
-		case 'V':
-			printf("velerofs %s\n", VELEROFS_VERSION);
-			return 0;
-		case 'k':
-			f.kind = optarg;
-			break;
-		case 'n':
-			f.ns = optarg;
-			break;
-		case 'N':
-			f.name = optarg;
-			break;
-		case 'l':
-			f.label = optarg;
-			break;
-		case 'i':
-			f.image = optarg;
-			break;
-		case 'b':
-			f.backup = optarg;
-			break;
-		case 'j':
-			f.json = true;
-			break;
-		case 'c':
-			cache = optarg;
-			break;
-		case 'K':
-			credentials = optarg;
-			break;
-		default:
-			find_usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		find_usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (session_open(&s, argv[optind], credentials, cache, &bo, 0) < 0)
+	r = cli_parse(&cmd, argc, argv, &o, &f);
+	if (r != CLI_GO_ON)
+		return r;
+	if (session_open(&s, argv[optind], o.credentials, o.cache, &bo, 0) < 0)
 		return 1;
 	n = backup_repo_count(s.repo);
 	for (i = 0; i < n; i++) {
@@ -413,143 +404,152 @@ static void diff_usage(FILE *f)
 	      f);
 }
 
-int cmd_diff(int argc, char **argv)
+static void entries_release(struct entries *es)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "patch", no_argument, NULL, 'p' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "cache", required_argument, NULL, 'c' },
-		{ "credentials", required_argument, NULL, 'K' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct backup_options bo = { .clean = true };
-	struct entries ea = { 0 }, eb = { 0 };
-	struct backup *a, *b;
-	const char *credentials = NULL;
-	const char *cache = NULL, *tops[2] = { "namespaces", "cluster" };
-	bool patch = false;
-	struct session s;
-	size_t i, j, ntops = 2, changes = 0;
-	int c, ret = EXIT_USAGE;
+	for (size_t i = 0; i < es->n; i++)
+		free(es->v[i].rel);
+	free(es->v);
+	*es = (struct entries){ 0 };
+}
 
-	while ((c = getopt_long(argc, argv, "hVp", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			diff_usage(stdout);
-			return 0;
-		case 'V':
-			printf("velerofs %s\n", VELEROFS_VERSION);
-			return 0;
-		case 'p':
-			patch = true;
-			break;
-		case 'r':
-			bo.clean = false;
-			break;
-		case 'c':
-			cache = optarg;
-			break;
-		case 'K':
-			credentials = optarg;
-			break;
-		default:
-			diff_usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind < 3 || argc - optind > 4) {
-		diff_usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (argc - optind == 4) {
-		tops[0] = argv[optind + 3];
-		ntops = 1;
-	}
-	if (session_open(&s, argv[optind], credentials, cache, &bo, 0) < 0)
-		return EXIT_USAGE;
-	a = backup_repo_find(s.repo, argv[optind + 1], NULL);
-	b = backup_repo_find(s.repo, argv[optind + 2], NULL);
-	if (!a || !b) {
-		log_error("no backup named %s in %s",
-			  a ? argv[optind + 2] : argv[optind + 1],
-			  argv[optind]);
-		goto out;
-	}
-	for (i = 0; i < ntops; i++) {
-		uint32_t node;
+/* The files of b below each of tops (a missing one is empty), sorted by
+ * path. Logs and returns -errno on failure. */
+static int diff_collect(struct backup *b, const char *const *tops, size_t ntops,
+			struct entries *es)
+{
+	for (size_t i = 0; i < ntops; i++) {
 		struct verror e = { { 0 } };
+		uint32_t node;
 		int r;
 
-		r = backup_node_walk(a, tops[i], &node, &e);
-		if (r == 0)
-			r = walk(a, node, tops[i], collect, &ea);
-		if (r < 0 && r != -ENOENT) {
-			log_error("%s: %s", backup_name(a),
-				  e.msg[0] ? e.msg : strerror(-r));
-			goto out;
-		}
 		r = backup_node_walk(b, tops[i], &node, &e);
 		if (r == 0)
-			r = walk(b, node, tops[i], collect, &eb);
-		if (r < 0 && r != -ENOENT) {
-			log_error("%s: %s", backup_name(b),
-				  e.msg[0] ? e.msg : strerror(-r));
-			goto out;
-		}
+			r = walk(b, node, tops[i], collect, es);
+		if (r < 0 && r != -ENOENT)
+			return log_error_errno(r, "%s: %s", backup_name(b),
+					       cli_why(&e, r));
 	}
-	qsort(ea.v, ea.n, sizeof(*ea.v), cmp_entry);
-	qsort(eb.v, eb.n, sizeof(*eb.v), cmp_entry);
-	for (i = 0, j = 0; i < ea.n || j < eb.n;) {
-		int cmp = i == ea.n ? 1 :
-			  j == eb.n ? -1 :
-				      strcmp(ea.v[i].rel, eb.v[j].rel);
-		char la[1200], lb[1200], *ta = NULL, *tb = NULL;
-		size_t lena = 0, lenb = 0;
+	qsort(es->v, es->n, sizeof(*es->v), cmp_entry);
+	return 0;
+}
 
-		if (cmp < 0)
-			ta = slurp(a, ea.v[i].node, &lena);
-		else if (cmp > 0)
-			tb = slurp(b, eb.v[j].node, &lenb);
-		else {
-			ta = slurp(a, ea.v[i].node, &lena);
-			tb = slurp(b, eb.v[j].node, &lenb);
-			if (ta && tb && lena == lenb && !memcmp(ta, tb, lena)) {
-				free(ta);
-				free(tb);
-				i++, j++;
-				continue;
-			}
-		}
-		changes++;
-		printf("%-8s %s\n",
-		       cmp < 0 ? "removed" :
-		       cmp > 0 ? "added" :
-				 "changed",
-		       cmp > 0 ? eb.v[j].rel : ea.v[i].rel);
-		if (patch) {
-			snprintf(la, sizeof(la), "%s/%s", backup_name(a),
-				 cmp > 0 ? eb.v[j].rel : ea.v[i].rel);
-			snprintf(lb, sizeof(lb), "%s/%s", backup_name(b),
-				 cmp > 0 ? eb.v[j].rel : ea.v[i].rel);
-			unified(la, ta, lena, lb, tb, lenb);
-		}
+/* One line for a file removed (ea, cmp < 0), added (eb, cmp > 0) or
+ * present in both (cmp == 0: nothing if the same); with patch, its diff
+ * -u. Returns 1 if it differs. */
+static int diff_one(struct backup *a, const struct entry *ea, struct backup *b,
+		    const struct entry *eb, int cmp, bool patch)
+{
+	const char *rel = cmp > 0 ? eb->rel : ea->rel;
+	char la[1200], lb[1200], *ta = NULL, *tb = NULL;
+	size_t lena = 0, lenb = 0;
+
+	if (cmp <= 0)
+		ta = slurp(a, ea->node, &lena);
+	if (cmp >= 0)
+		tb = slurp(b, eb->node, &lenb);
+	if (cmp == 0 && ta && tb && lena == lenb && !memcmp(ta, tb, lena)) {
 		free(ta);
 		free(tb);
+		return 0;
+	}
+	printf("%-8s %s\n",
+	       cmp < 0 ? "removed" :
+	       cmp > 0 ? "added" :
+			 "changed",
+	       rel);
+	if (patch) {
+		snprintf(la, sizeof(la), "%s/%s", backup_name(a), rel);
+		snprintf(lb, sizeof(lb), "%s/%s", backup_name(b), rel);
+		unified(la, ta, lena, lb, tb, lenb);
+	}
+	free(ta);
+	free(tb);
+	return 1;
+}
+
+/* Walks the two sorted lists side by side; returns how many differ. */
+static size_t diff_entries(struct backup *a, const struct entries *ea,
+			   struct backup *b, const struct entries *eb,
+			   bool patch)
+{
+	size_t i = 0, j = 0, changes = 0;
+
+	while (i < ea->n || j < eb->n) {
+		int cmp = i == ea->n ? 1 :
+			  j == eb->n ? -1 :
+				       strcmp(ea->v[i].rel, eb->v[j].rel);
+
+		changes += diff_one(a, i < ea->n ? &ea->v[i] : NULL, b,
+				    j < eb->n ? &eb->v[j] : NULL, cmp, patch);
 		if (cmp <= 0)
 			i++;
 		if (cmp >= 0)
 			j++;
 	}
-	ret = changes ? 1 : 0;
-out:
-	for (i = 0; i < ea.n; i++)
-		free(ea.v[i].rel);
-	for (i = 0; i < eb.n; i++)
-		free(eb.v[i].rel);
-	free(ea.v);
-	free(eb.v);
+	return changes;
+}
+
+struct diff_args {
+	struct backup_options bo;
+	bool patch;
+};
+
+static int diff_opt(int c, void *userdata)
+{
+	struct diff_args *da = userdata;
+
+	if (c == 'p')
+		da->patch = true;
+	else if (c == 'r')
+		da->bo.clean = false;
+	else
+		return CLI_NOT_MINE;
+	return CLI_GO_ON;
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_OPTS_HELP,
+		CLI_OPT_CACHE,
+		CLI_OPT_CREDENTIALS,
+		{ "patch", no_argument, NULL, 'p' },
+		{ "raw", no_argument, NULL, 'r' },
+		CLI_OPT_END,
+	};
+	static const struct cli_cmd cmd = { "hVp",    longopts, diff_usage,
+					    diff_opt, 3,	4 };
+	struct diff_args da = { .bo = { .clean = true } };
+	struct entries ea = { 0 }, eb = { 0 };
+	const char *tops[2] = { "namespaces", "cluster" };
+	struct cli_opts o = { 0 };
+	struct backup *a, *b;
+	struct session s;
+	size_t ntops = 2;
+	int ret;
+
+	ret = cli_parse(&cmd, argc, argv, &o, &da);
+	if (ret != CLI_GO_ON)
+		return ret;
+	ret = EXIT_USAGE;
+	if (argc - optind == 4) {
+		tops[0] = argv[optind + 3];
+		ntops = 1;
+	}
+	if (session_open(&s, argv[optind], o.credentials, o.cache, &da.bo, 0) <
+	    0)
+		return EXIT_USAGE;
+	a = backup_repo_find(s.repo, argv[optind + 1], NULL);
+	b = backup_repo_find(s.repo, argv[optind + 2], NULL);
+	if (!a || !b)
+		log_error("no backup named %s in %s",
+			  a ? argv[optind + 2] : argv[optind + 1],
+			  argv[optind]);
+	else if (diff_collect(a, tops, ntops, &ea) == 0 &&
+		 diff_collect(b, tops, ntops, &eb) == 0)
+		ret = diff_entries(a, &ea, b, &eb, da.patch) ? 1 : 0;
+	entries_release(&ea);
+	entries_release(&eb);
 	session_close(&s);
 	return ret;
 }

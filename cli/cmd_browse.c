@@ -186,249 +186,292 @@ static int list_node(struct backup *b, uint32_t dir, bool lng)
 }
 
 /* clang-format off */
-static void browse_usage(FILE *f, const char *cmd)
-{
-	static const char common[] =
-		"  --json            the JSON view (items as <name>.json)\n"
-		"  --clean, --keep-status, --redact\n"
-		"                    the views of `mount -o clean,keep_status,redact`\n"
-		"  --credentials FILE  the vault's credentials file\n"
-		"  --cache DIR       cache directory\n";
+static const char browse_common_help[] =
+	"  --json            the JSON view (items as <name>.json)\n"
+	"  --clean, --keep-status, --redact\n"
+	"                    the views of `mount -o clean,keep_status,redact`\n"
+	"  --credentials FILE  the vault's credentials file\n"
+	"  --cache DIR       cache directory\n";
 
-	if (!strcmp(cmd, "ls"))
-		fprintf(f,
-			"Usage: velerofs ls [-l] [OPTIONS] VAULT [PATH]\n"
-			"\n"
-			"Lists PATH (default: the top) of the tree a mount of VAULT\n"
-			"shows, e.g. backups/latest/namespaces/shop or history/...,\n"
-			"without mounting.\n"
-			"  -l                long listing: mode, size, time\n%s",
-			common);
-	else
-		fprintf(f,
-			"Usage: velerofs cat [OPTIONS] VAULT PATH\n"
-			"\n"
-			"Prints the file at PATH of the tree a mount of VAULT shows,\n"
-			"e.g. backups/latest/namespaces/shop/configmaps/app.yaml.\n%s",
-			common);
+static void ls_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: velerofs ls [-l] [OPTIONS] VAULT [PATH]\n"
+		"\n"
+		"Lists PATH (default: the top) of the tree a mount of VAULT\n"
+		"shows, e.g. backups/latest/namespaces/shop or history/...,\n"
+		"without mounting.\n"
+		"  -l                long listing: mode, size, time\n%s",
+		browse_common_help);
+}
+
+static void cat_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: velerofs cat [OPTIONS] VAULT PATH\n"
+		"\n"
+		"Prints the file at PATH of the tree a mount of VAULT shows,\n"
+		"e.g. backups/latest/namespaces/shop/configmaps/app.yaml.\n%s",
+		browse_common_help);
 }
 /* clang-format on */
 
-static int browse(int argc, char **argv, bool cat)
+/* ---- ls: one function per kind of directory ---- */
+
+static void list_root(bool lng)
+{
+	print_top("backups", lng, NULL);
+	print_top("schedules", lng, NULL);
+	print_top("history", lng, NULL);
+}
+
+/* history/...: an object's versions (links to the first backup with the
+ * same content), or the directories leading to objects. */
+static int list_history(struct backup_repo *repo, const struct target *t,
+			const char *path, bool lng)
+{
+	struct backup_version *v = NULL;
+	struct verror e = { { 0 } };
+	char **names = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if (backup_history_versions(repo, t->hist, t->nhist, &v, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			struct backup *vb = backup_repo_slot(repo, v[i].slot);
+			struct backup_stat st;
+
+			if (v[i].same_as >= 0)
+				print_top(v[i].name, lng, v[v[i].same_as].name);
+			else if (!lng)
+				puts(v[i].name);
+			else if (backup_node_stat(vb, v[i].node, &st, &e) == 0)
+				print_long(v[i].name, &st);
+		}
+		free(v);
+		return 0;
+	}
+	r = backup_history_list(repo, t->hist, t->nhist, &names, &n);
+	if (r < 0)
+		return log_error_errno(r, "%s: %s", path, strerror(-r));
+	for (i = 0; i < n; i++) {
+		print_top(names[i], lng, NULL);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+/* backups/: latest, then every backup still in the vault. */
+static void list_backups(struct backup_repo *repo, bool lng)
+{
+	struct verror e = { { 0 } };
+	size_t i, n = backup_repo_count(repo), slot;
+
+	if (backup_repo_latest_link(repo, &slot) == 0)
+		print_top(BACKUP_LATEST, lng,
+			  backup_name(backup_repo_slot(repo, slot)));
+	for (i = 0; i < n; i++) {
+		struct backup *b = backup_repo_slot(repo, i);
+		struct backup_stat st;
+
+		if (backup_gone(b))
+			continue;
+		if (!lng)
+			puts(backup_name(b));
+		else if (backup_node_stat(b, BACKUP_NODE_ROOT, &st, &e) == 0)
+			print_long(backup_name(b), &st);
+	}
+}
+
+static void list_schedules(struct backup_repo *repo, bool lng)
+{
+	size_t i, n = backup_repo_schedule_count(repo);
+
+	for (i = 0; i < n; i++)
+		print_top(backup_repo_schedule_name(repo, i), lng, NULL);
+}
+
+/* schedules/<s>/: links to the backups of the schedule. */
+static int list_schedule(struct backup_repo *repo, size_t sched, bool lng)
+{
+	size_t *slots = NULL, n = 0, i;
+	int r;
+
+	r = backup_repo_schedule_members(repo, sched, &slots, &n);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		const char *bn = backup_name(backup_repo_slot(repo, slots[i]));
+		char target[600];
+
+		snprintf(target, sizeof(target), "../../backups/%s", bn);
+		print_top(bn, lng, target);
+	}
+	free(slots);
+	return 0;
+}
+
+/* A path inside a backup: a directory's entries, or the file itself. */
+static int list_path(const struct target *t, const char *path, bool lng)
+{
+	struct verror e = { { 0 } };
+	struct backup_stat st;
+	int r;
+
+	r = backup_node_stat(t->b, t->node, &st, &e);
+	if (r < 0)
+		return log_error_errno(r, "%s: %s", path, cli_why(&e, r));
+	if (st.type == BACKUP_NODE_DIR)
+		return list_node(t->b, t->node, lng);
+	if (lng)
+		print_long(path, &st);
+	else
+		puts(path);
+	return 0;
+}
+
+static int list_target(struct backup_repo *repo, const struct target *t,
+		       const char *path, bool lng)
+{
+	switch (t->where) {
+	case W_ROOT:
+		list_root(lng);
+		return 0;
+	case W_HISTORY:
+		return list_history(repo, t, path, lng);
+	case W_BACKUPS:
+		list_backups(repo, lng);
+		return 0;
+	case W_SCHEDULES:
+		list_schedules(repo, lng);
+		return 0;
+	case W_SCHEDULE:
+		return list_schedule(repo, t->sched, lng);
+	case W_NODE:
+	default:
+		return list_path(t, path, lng);
+	}
+}
+
+/* ---- cat ---- */
+
+static int cat_target(const struct target *t, const char *path)
+{
+	struct verror e = { { 0 } };
+	uint64_t off = 0;
+	int r;
+
+	if (t->where != W_NODE) {
+		log_error("%s: is a directory", path);
+		return -EISDIR;
+	}
+	for (;;) {
+		const void *data;
+		size_t got;
+
+		r = backup_node_read(t->b, t->node, off, 1 << 20, &data, &got,
+				     &e);
+		if (r < 0)
+			return log_error_errno(r, "%s: %s", path,
+					       cli_why(&e, r));
+		if (got == 0)
+			break;
+		if (fwrite(data, 1, got, stdout) != got)
+			return -EIO;
+		off += got;
+	}
+	return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+/* ---- both ---- */
+
+struct browse {
+	struct cli_opts o;
+	struct backup_options bo;
+	bool lng;
+	char *vault; /* argv's: session_open() scrubs its secrets */
+	const char *path;
+};
+
+static int browse_opt(int c, void *userdata)
+{
+	struct browse *bw = userdata;
+
+	switch (c) {
+	case 'j':
+		bw->bo.view = BACKUP_VIEW_JSON;
+		break;
+	case 'C':
+		bw->bo.clean = true;
+		break;
+	case 'S':
+		bw->bo.keep_status = true;
+		break;
+	case 'R':
+		bw->bo.redact = true;
+		break;
+	case 'l':
+		bw->lng = true;
+		break;
+	default:
+		return CLI_NOT_MINE;
+	}
+	return CLI_GO_ON;
+}
+
+/* The command line into bw: CLI_GO_ON, or the exit status. */
+static int browse_args(int argc, char **argv, bool cat, struct browse *bw)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTS_HELP,
+		CLI_OPT_CACHE,
+		CLI_OPT_CREDENTIALS,
 		{ "json", no_argument, NULL, 'j' },
-		{ "cache", required_argument, NULL, 'c' },
-		{ "credentials", required_argument, NULL, 'K' },
 		{ "long", no_argument, NULL, 'l' },
-		{ "version", no_argument, NULL, 'V' },
 		{ "clean", no_argument, NULL, 'C' },
 		{ "keep-status", no_argument, NULL, 'S' },
 		{ "redact", no_argument, NULL, 'R' },
-		{ NULL, 0, NULL, 0 },
+		CLI_OPT_END,
 	};
-	const char *credentials = NULL;
-	const char *cache = NULL, *path;
+	static const struct cli_cmd ls = { "hlVc:",    longopts, ls_usage,
+					   browse_opt, 1,	 2 };
+	static const struct cli_cmd cat_ = { "hlVc:",	 longopts, cat_usage,
+					     browse_opt, 2,	   2 };
+	int r = cli_parse(cat ? &cat_ : &ls, argc, argv, &bw->o, bw);
+
+	if (r != CLI_GO_ON)
+		return r;
+	bw->vault = argv[optind];
+	bw->path = optind + 1 < argc ? argv[optind + 1] : "";
+	return CLI_GO_ON;
+}
+
+static int browse(int argc, char **argv, bool cat)
+{
+	struct browse bw = { 0 };
 	struct verror e = { { 0 } };
-	struct session s;
 	struct target t = { 0 };
-	struct backup_options bo = { 0 };
-	bool lng = false;
-	int c, r, ret = 1;
+	struct session s;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "hlVc:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			browse_usage(stdout, argv[0]);
-			return 0;
-		case 'V':
-			printf("velerofs %s\n", VELEROFS_VERSION);
-			return 0;
-		case 'j':
-			bo.view = BACKUP_VIEW_JSON;
-			break;
-		case 'C':
-			bo.clean = true;
-			break;
-		case 'S':
-			bo.keep_status = true;
-			break;
-		case 'R':
-			bo.redact = true;
-			break;
-		case 'c':
-			cache = optarg;
-			break;
-		case 'K':
-			credentials = optarg;
-			break;
-		case 'l':
-			lng = true;
-			break;
-		default:
-			browse_usage(stderr, argv[0]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc || argc - optind > 2 ||
-	    (cat && argc - optind != 2)) {
-		browse_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
-	path = optind + 1 < argc ? argv[optind + 1] : "";
-	r = session_open(&s, argv[optind], credentials, cache, &bo, 0);
-	if (r < 0)
+	r = browse_args(argc, argv, cat, &bw);
+	if (r != CLI_GO_ON)
+		return r;
+	if (session_open(&s, bw.vault, bw.o.credentials, bw.o.cache, &bw.bo,
+			 0) < 0)
 		return 1;
-	r = resolve(s.repo, path, &t, &e);
-	if (r < 0) {
-		log_error("%s: %s", path, e.msg[0] ? e.msg : strerror(-r));
-		goto out;
-	}
-	if (cat) {
-		uint64_t off = 0;
-
-		if (t.where != W_NODE) {
-			log_error("%s: is a directory", path);
-			goto out;
-		}
-		for (;;) {
-			const void *data;
-			size_t got;
-
-			r = backup_node_read(t.b, t.node, off, 1 << 20, &data,
-					     &got, &e);
-			if (r < 0) {
-				log_error("%s: %s", path,
-					  e.msg[0] ? e.msg : strerror(-r));
-				goto out;
-			}
-			if (got == 0)
-				break;
-			if (fwrite(data, 1, got, stdout) != got)
-				goto out;
-			off += got;
-		}
-		ret = fflush(stdout) == 0 ? 0 : 1;
-		goto out;
-	}
-	switch (t.where) {
-	case W_ROOT:
-		print_top("backups", lng, NULL);
-		print_top("schedules", lng, NULL);
-		print_top("history", lng, NULL);
-		break;
-	case W_HISTORY: {
-		struct backup_version *v = NULL;
-		char **names = NULL;
-		size_t n = 0, i;
-
-		if (backup_history_versions(s.repo, t.hist, t.nhist, &v, &n) ==
-		    0) {
-			for (i = 0; i < n; i++) {
-				struct backup *vb =
-					backup_repo_slot(s.repo, v[i].slot);
-				struct backup_stat st;
-
-				if (v[i].same_as >= 0)
-					print_top(v[i].name, lng,
-						  v[v[i].same_as].name);
-				else if (!lng)
-					puts(v[i].name);
-				else if (backup_node_stat(vb, v[i].node, &st,
-							  &e) == 0)
-					print_long(v[i].name, &st);
-			}
-			free(v);
-			break;
-		}
-		r = backup_history_list(s.repo, t.hist, t.nhist, &names, &n);
-		if (r < 0) {
-			log_error("%s: %s", path, strerror(-r));
-			goto out;
-		}
-		for (i = 0; i < n; i++) {
-			print_top(names[i], lng, NULL);
-			free(names[i]);
-		}
-		free(names);
-		break;
-	}
-	case W_BACKUPS: {
-		size_t i, n = backup_repo_count(s.repo), slot;
-
-		if (backup_repo_latest_link(s.repo, &slot) == 0)
-			print_top(BACKUP_LATEST, lng,
-				  backup_name(backup_repo_slot(s.repo, slot)));
-		for (i = 0; i < n; i++) {
-			struct backup *b = backup_repo_slot(s.repo, i);
-			struct backup_stat st;
-
-			if (backup_gone(b))
-				continue;
-			if (!lng) {
-				puts(backup_name(b));
-				continue;
-			}
-			if (backup_node_stat(b, BACKUP_NODE_ROOT, &st, &e) < 0)
-				continue;
-			print_long(backup_name(b), &st);
-		}
-		break;
-	}
-	case W_SCHEDULES: {
-		size_t i, n = backup_repo_schedule_count(s.repo);
-
-		for (i = 0; i < n; i++)
-			print_top(backup_repo_schedule_name(s.repo, i), lng,
-				  NULL);
-		break;
-	}
-	case W_SCHEDULE: {
-		size_t *slots = NULL, n = 0, i;
-
-		if (backup_repo_schedule_members(s.repo, t.sched, &slots, &n) <
-		    0)
-			goto out;
-		for (i = 0; i < n; i++) {
-			const char *bn =
-				backup_name(backup_repo_slot(s.repo, slots[i]));
-			char target[600];
-
-			snprintf(target, sizeof(target), "../../backups/%s",
-				 bn);
-			print_top(bn, lng, target);
-		}
-		free(slots);
-		break;
-	}
-	case W_NODE: {
-		struct backup_stat st;
-
-		r = backup_node_stat(t.b, t.node, &st, &e);
-		if (r < 0) {
-			log_error("%s: %s", path,
-				  e.msg[0] ? e.msg : strerror(-r));
-			goto out;
-		}
-		if (st.type != BACKUP_NODE_DIR) {
-			if (lng)
-				print_long(path, &st);
-			else
-				puts(path);
-			break;
-		}
-		if (list_node(t.b, t.node, lng) < 0)
-			goto out;
-		break;
-	}
-	}
-	ret = 0;
-out:
+	r = resolve(s.repo, bw.path, &t, &e);
+	if (r < 0)
+		log_error("%s: %s", bw.path, cli_why(&e, r));
+	else if (cat)
+		r = cat_target(&t, bw.path);
+	else
+		r = list_target(s.repo, &t, bw.path, bw.lng);
 	for (size_t i = 0; i < t.nhist; i++)
 		free(t.hist[i]);
 	session_close(&s);
-	return ret;
+	return r < 0 ? 1 : 0;
 }
 
 int cmd_ls(int argc, char **argv)

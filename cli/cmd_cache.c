@@ -1,6 +1,7 @@
 /* cli/cmd_cache: `velerofs cache du|ls|prune`. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -31,71 +32,86 @@ static int print_entry(const char *path, uint64_t bytes, int64_t used,
 
 static void cache_help(FILE *f)
 {
-	fputs("Usage: velerofs cache [--cache DIR] ls|du|prune [--max SIZE]\n"
+	fputs("Usage: velerofs cache [--cache DIR] ls|du\n"
+	      "       velerofs cache [--cache DIR] prune --max SIZE|--all\n"
 	      "\n"
 	      "  ls           every entry, least recently used first: kind,\n"
 	      "               bytes, last use, path\n"
 	      "  du           bytes and entries the cache holds\n"
 	      "  prune        remove least recently used entries until the\n"
-	      "               cache holds at most --max SIZE (default 0: "
-	      "all);\n"
-	      "               entries a running mount maps are kept\n"
+	      "               cache holds at most --max SIZE (--max 0 or\n"
+	      "               --all: every entry); one of them is required.\n"
+	      "               Only velerofs's own entries are removed, and\n"
+	      "               only in a directory holding the CACHEDIR.TAG\n"
+	      "               velerofs wrote; a running mount keeps using\n"
+	      "               the entries it has open\n"
 	      "  --cache DIR  cache directory (default "
 	      "$XDG_CACHE_HOME/velerofs)\n",
 	      f);
 }
 
+struct cache_args {
+	uint64_t max;
+	bool have_max; /* --max or --all given */
+};
+
+static int cache_opt(int c, void *userdata)
+{
+	struct cache_args *a = userdata;
+
+	switch (c) {
+	case 'm':
+		if (parse_size(optarg, &a->max) < 0) {
+			fprintf(stderr,
+				"velerofs cache: --max %s: not a size\n",
+				optarg);
+			return EXIT_USAGE;
+		}
+		a->have_max = true;
+		return CLI_GO_ON;
+	case 'a':
+		a->max = 0;
+		a->have_max = true;
+		return CLI_GO_ON;
+	default:
+		return CLI_NOT_MINE;
+	}
+}
+
 int cmd_cache(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "cache", required_argument, NULL, 'c' },
+		CLI_OPTS_HELP,
+		CLI_OPT_CACHE,
 		{ "max", required_argument, NULL, 'm' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{ "all", no_argument, NULL, 'a' },
+		CLI_OPT_END,
 	};
+	static const struct cli_cmd cmd = { "hV",      longopts, cache_help,
+					    cache_opt, 1,	 1 };
 	struct verror e = { { 0 } };
-	const char *dir = NULL, *verb;
+	struct cli_opts o = { 0 };
+	struct cache_args a = { 0 };
 	struct cache *c = NULL;
-	uint64_t max = 0, n = 0;
+	uint64_t n = 0;
+	const char *verb;
 	int64_t r;
-	int ch;
 
-	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			cache_help(stdout);
-			return 0;
-		case 'V':
-			printf("velerofs %s\n", VELEROFS_VERSION);
-			return 0;
-		case 'c':
-			dir = optarg;
-			break;
-		case 'm':
-			if (parse_size(optarg, &max) < 0) {
-				fprintf(stderr,
-					"velerofs cache: --max %s: not a "
-					"size\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		default:
-			cache_help(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		cache_help(stderr);
-		return EXIT_USAGE;
-	}
+	r = cli_parse(&cmd, argc, argv, &o, &a);
+	if (r != CLI_GO_ON)
+		return (int)r;
 	verb = argv[optind];
-	if (strcmp(verb, "du") && strcmp(verb, "ls") && strcmp(verb, "prune")) {
-		cache_help(stderr);
+	if (strcmp(verb, "du") && strcmp(verb, "ls") && strcmp(verb, "prune"))
+		return cli_usage_error(cache_help);
+	if (!strcmp(verb, "prune") && !a.have_max) {
+		fprintf(stderr, "velerofs cache prune: say how much to keep: "
+				"--max SIZE (e.g. --max 2G), or --all to "
+				"remove every entry\n");
 		return EXIT_USAGE;
 	}
-	if (cache_open(dir, 0, &c, &e) < 0) {
+	if (strcmp(verb, "prune") && a.have_max)
+		return cli_usage_error(cache_help);
+	if (cache_open(o.cache, 0, &c, &e) < 0) {
 		log_error("cannot open the cache: %s", e.msg);
 		return 1;
 	}
@@ -104,7 +120,15 @@ int cmd_cache(int argc, char **argv)
 		       "PATH");
 		r = cache_list(c, print_entry, NULL);
 	} else if (!strcmp(verb, "prune")) {
-		r = cache_prune(c, max);
+		if (!cache_prunable(c)) {
+			log_error("cache prune: %s has no CACHEDIR.TAG written "
+				  "by velerofs: it is not a velerofs cache "
+				  "directory, nothing removed",
+				  cache_dir(c));
+			cache_free(c);
+			return 1;
+		}
+		r = cache_prune(c, a.max);
 		if (r >= 0)
 			printf("removed %lld bytes\n", (long long)r);
 	} else {

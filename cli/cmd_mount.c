@@ -18,12 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
-#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "fs/fs.h"
@@ -253,31 +250,6 @@ static int daemonize(int *ready_fd)
 	_exit(1);
 }
 
-/* Where the jobs of this mount are kept by default: one directory per
- * vault and mount point, so that mounting again resumes them. */
-static char *default_state_dir(const char *vault_id, const char *mp)
-{
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0, i;
-	char hex[17], *key = NULL, *dir = NULL;
-	int n;
-
-	if (asprintf(&key, "%s%c%s", vault_id, 0, mp) < 0)
-		return NULL;
-	n = (int)strlen(vault_id) + 1 + (int)strlen(mp);
-	EVP_Digest(key, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
-	free(key);
-	for (i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	if (xdg && xdg[0] == '/')
-		n = asprintf(&dir, "%s/velerofs/restore/%s", xdg, hex);
-	else
-		n = asprintf(&dir, "%s/.local/state/velerofs/restore/%s",
-			     home && home[0] == '/' ? home : "/var/tmp", hex);
-	return n < 0 ? NULL : dir;
-}
-
 static int origin(void *userdata, const void *data, size_t len, char *name,
 		  size_t namesz)
 {
@@ -287,7 +259,6 @@ static int origin(void *userdata, const void *data, size_t len, char *name,
 struct spool_target {
 	struct kube *kube;
 	struct restore *restore;
-	int lock_fd;
 	const char *off; /* without a spool: why */
 };
 
@@ -301,10 +272,8 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 				   .context = o->context };
 	struct restore_options ro = { 0 };
 	struct verror e = { { 0 } };
-	char *state = NULL, *lock = NULL;
 	int r;
 
-	t->lock_fd = -1;
 	if (o->no_restore) {
 		t->off = "it was mounted with -o no_restore";
 		return 0;
@@ -317,38 +286,28 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 	}
 	if (r < 0)
 		return log_error_errno(r, "the target cluster: %s", e.msg);
-	state = o->restore_state ? strdup(o->restore_state) :
-				   default_state_dir(vault_id(s->vault), mp);
-	if (!state)
-		return log_error_errno(-ENOMEM, "%m");
-	r = fsutil_mkdir_p(state, 0700);
-	if (r < 0) {
-		log_error_errno(r, "restore state %s: %m", state);
-		goto out;
-	}
-	/* one daemon per state directory, or a job could run twice */
-	if (asprintf(&lock, "%s/.lock", state) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	t->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (t->lock_fd < 0 || flock(t->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		r = log_error_errno(errno,
-				    "restore state %s is in use by "
-				    "another velerofs mount",
-				    state);
-		goto out;
-	}
+	if (!kube_tls_verified(t->kube))
+		log_warning("the target cluster %s: insecure-skip-tls-verify: "
+			    "TLS VERIFICATION IS OFF: anyone between here and "
+			    "it can pose as the API server and take the "
+			    "kubeconfig's credentials",
+			    kube_server(t->kube));
+	if (!strncmp(kube_server(t->kube), "http://", 7))
+		log_warning("the target cluster %s is plain http, not https: "
+			    "the kubeconfig's credentials travel unencrypted",
+			    kube_server(t->kube));
 	if (o->existing && strcmp(o->existing, "skip") &&
 	    strcmp(o->existing, "update")) {
-		r = log_error_errno(EINVAL,
-				    "existing=%s: use existing=skip or "
-				    "existing=update",
-				    o->existing);
-		goto out;
+		return log_error_errno(EINVAL,
+				       "existing=%s: use existing=skip or "
+				       "existing=update",
+				       o->existing);
 	}
 	ro.kube = t->kube;
-	ro.state_dir = state;
+	/* the state directory is restore/'s: where, whose, locked */
+	ro.state_dir = o->restore_state;
+	ro.vault_id = vault_id(s->vault);
+	ro.mountpoint = mp;
 	ro.existing = o->existing && !strcmp(o->existing, "update") ?
 			      RESTORE_EXISTING_UPDATE :
 			      RESTORE_EXISTING_SKIP;
@@ -365,9 +324,6 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 		log_error_errno(r, "restore/: %s", e.msg);
 	else
 		log_info("restore/ restores into %s", kube_server(t->kube));
-out:
-	free(state);
-	free(lock);
 	return r;
 }
 
@@ -375,16 +331,13 @@ static void restore_teardown(struct spool_target *t)
 {
 	t->restore = restore_free(t->restore);
 	t->kube = kube_free(t->kube);
-	if (t->lock_fd >= 0)
-		close(t->lock_fd);
-	t->lock_fd = -1;
 }
 
 int cmd_mount(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct mount_opts o = { .refresh = 60 };
-	struct spool_target spool = { .lock_fd = -1 };
+	struct spool_target spool = { 0 };
 	struct session s = { 0 };
 	struct ready rd = { .fd = -1 };
 	struct fs_config cfg = { 0 };
@@ -405,6 +358,11 @@ int cmd_mount(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	/* argv is what ps and /proc/PID/cmdline show for the daemon's whole
+	 * life: the vault URL there keeps no secret (o.vault is a copy) */
+	for (int i = 1; o.vault && i < argc; i++)
+		if (!strcmp(argv[i], o.vault))
+			vault_url_scrub(argv[i]);
 	if (o.help) {
 		mount_usage(stdout);
 		ret = 0;
@@ -436,11 +394,8 @@ int cmd_mount(int argc, char **argv)
 	bo.clean = o.clean;
 	bo.keep_status = o.keep_status;
 	bo.redact = o.redact;
-	mp = realpath(o.mountpoint, NULL);
-	if (!mp) {
-		log_error("mount point %s: %m", o.mountpoint);
+	if (mountpoint_prepare(o.mountpoint, &mp) < 0)
 		goto out;
-	}
 	r = session_open(&s, o.vault, o.credentials, o.cache, &bo, limit);
 	if (r < 0)
 		goto out;

@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 
@@ -77,106 +77,63 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cmd_restore(int argc, char **argv)
+/* restore wait: polls the report until the job is finished or timeout
+ * seconds have passed. Returns the exit status. */
+static int restore_wait(const char *jobs, const char *job, double timeout,
+			struct sbuf *rep)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char jobs[4096], path[8192], **names = NULL;
-	const char *verb, *mnt, *job = NULL;
-	double timeout = 600;
-	bool json = false;
-	struct dirent *de;
-	struct sbuf rep;
-	size_t n = 0, i;
-	int c, ret = 1;
-	DIR *d;
+	int64_t t0 = clock_now_ms();
+	char path[8192];
 
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			restore_usage(stdout);
-			return 0;
-		case 'V':
-			printf("velerofs %s\n", VELEROFS_VERSION);
-			return 0;
-		case 't':
-			timeout = strtod(optarg, NULL);
-			break;
-		case 'j':
-			json = true;
-			break;
-		default:
-			restore_usage(stderr);
-			return EXIT_USAGE;
+	snprintf(path, sizeof(path), "%s/%s%s", jobs, job ? job : "latest",
+		 job && !strstr(job, ".txt") ? ".txt" : "");
+	for (;;) {
+		const char *st;
+
+		if (read_report(path, rep) < 0) {
+			log_error("%s: %m", path);
+			return 1;
 		}
+		st = report_state(rep);
+		if (!strcmp(st, "done") || !strcmp(st, "failed") ||
+		    !strcmp(st, "rejected")) {
+			fputs(sbuf_str(rep), stdout);
+			return strcmp(st, "done") ? 1 : 0;
+		}
+		if ((double)((clock_now_ms() - t0) / 1000) > timeout) {
+			fputs(sbuf_str(rep), stdout);
+			log_error("%s: still %s after %.0f s", path, st,
+				  timeout);
+			return 1;
+		}
+		clock_sleep_ms(200);
 	}
-	if (argc - optind < 2 || argc - optind > 3) {
-		restore_usage(stderr);
-		return EXIT_USAGE;
-	}
-	verb = argv[optind];
-	mnt = argv[optind + 1];
-	if (argc - optind == 3)
-		job = argv[optind + 2];
-	if (strcmp(verb, "status") && strcmp(verb, "wait")) {
-		restore_usage(stderr);
-		return EXIT_USAGE;
-	}
-	snprintf(jobs, sizeof(jobs), "%s/restore/jobs", mnt);
-	if (access(jobs, R_OK) < 0) {
-		log_error("%s: %m (is %s a velerofs mount with a target "
-			  "cluster?)",
-			  jobs, mnt);
+}
+
+/* restore status JOB: its report. */
+static int restore_show(const char *jobs, const char *job, struct sbuf *rep)
+{
+	char path[8192];
+
+	snprintf(path, sizeof(path), "%s/%s%s", jobs, job,
+		 strstr(job, ".txt") ? "" : ".txt");
+	if (read_report(path, rep) < 0) {
+		log_error("%s: %m", path);
 		return 1;
 	}
-	sbuf_init(&rep, (size_t)64 << 20);
-	if (!strcmp(verb, "wait")) {
-		struct timespec t0, now;
+	fputs(sbuf_str(rep), stdout);
+	return 0;
+}
 
-		snprintf(path, sizeof(path), "%s/%s%s", jobs,
-			 job ? job : "latest",
-			 job && !strstr(job, ".txt") ? ".txt" : "");
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		for (;;) {
-			const char *st;
+/* The report files in jobs, sorted (oldest first: job ids sort by
+ * time). Caller frees each and the array. */
+static size_t list_reports(const char *jobs, char ***out)
+{
+	char **names = NULL;
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
 
-			if (read_report(path, &rep) < 0) {
-				log_error("%s: %m", path);
-				goto out;
-			}
-			st = report_state(&rep);
-			if (!strcmp(st, "done") || !strcmp(st, "failed") ||
-			    !strcmp(st, "rejected")) {
-				fputs(sbuf_str(&rep), stdout);
-				ret = strcmp(st, "done") ? 1 : 0;
-				goto out;
-			}
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if ((double)(now.tv_sec - t0.tv_sec) > timeout) {
-				fputs(sbuf_str(&rep), stdout);
-				log_error("%s: still %s after %.0f s", path, st,
-					  timeout);
-				goto out;
-			}
-			usleep(200 * 1000);
-		}
-	}
-	if (job) {
-		snprintf(path, sizeof(path), "%s/%s%s", jobs, job,
-			 strstr(job, ".txt") ? "" : ".txt");
-		if (read_report(path, &rep) < 0) {
-			log_error("%s: %m", path);
-			goto out;
-		}
-		fputs(sbuf_str(&rep), stdout);
-		ret = 0;
-		goto out;
-	}
 	d = opendir(jobs);
 	while (d && (de = readdir(d))) {
 		size_t l = strlen(de->d_name);
@@ -194,37 +151,103 @@ int cmd_restore(int argc, char **argv)
 	if (d)
 		closedir(d);
 	qsort(names, n, sizeof(*names), cmp_name);
-	if (json) {
-		json_t *a = json_array();
-		char *text;
+	*out = names;
+	return n;
+}
 
-		for (i = 0; a && i < n; i++) {
-			snprintf(path, sizeof(path), "%s/%s", jobs, names[i]);
-			if (read_report(path, &rep) < 0)
-				continue;
+/* restore status: every job's report, as text or a JSON array. */
+static int restore_status_all(const char *jobs, bool json, struct sbuf *rep)
+{
+	char path[8192], **names = NULL;
+	size_t n = list_reports(jobs, &names), i;
+	json_t *a = json ? json_array() : NULL;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", jobs, names[i]);
+		if (read_report(path, rep) < 0)
+			continue;
+		if (!json)
+			printf("%s%s", i ? "\n" : "", sbuf_str(rep));
+		else if (a)
 			json_array_append_new(
 				a, json_pack("{s:s%, s:s, s:s}", "job",
 					     names[i], strlen(names[i]) - 4,
-					     "state", report_state(&rep),
-					     "report", sbuf_str(&rep)));
-		}
-		text = a ? json_dumps(a, JSON_INDENT(2)) : NULL;
+					     "state", report_state(rep),
+					     "report", sbuf_str(rep)));
+	}
+	if (a) {
+		char *text = json_dumps(a, JSON_INDENT(2));
+
 		if (text)
 			puts(text);
 		free(text);
 		json_decref(a);
-	} else {
-		for (i = 0; i < n; i++) {
-			snprintf(path, sizeof(path), "%s/%s", jobs, names[i]);
-			if (read_report(path, &rep) == 0)
-				printf("%s%s", i ? "\n" : "", sbuf_str(&rep));
-		}
 	}
-	ret = 0;
-out:
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	return 0;
+}
+
+struct restore_args {
+	double timeout;
+	bool json;
+};
+
+static int restore_opt(int c, void *userdata)
+{
+	struct restore_args *ra = userdata;
+
+	if (c == 't')
+		ra->timeout = strtod(optarg, NULL);
+	else if (c == 'j')
+		ra->json = true;
+	else
+		return CLI_NOT_MINE;
+	return CLI_GO_ON;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_OPTS_HELP,
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_END,
+	};
+	static const struct cli_cmd cmd = {
+		"hV", longopts, restore_usage, restore_opt, 2, 3
+	};
+	struct restore_args ra = { .timeout = 600 };
+	const char *verb, *mnt, *job = NULL;
+	struct cli_opts o = { 0 };
+	struct sbuf rep;
+	char jobs[4096];
+	int ret;
+
+	ret = cli_parse(&cmd, argc, argv, &o, &ra);
+	if (ret != CLI_GO_ON)
+		return ret;
+	verb = argv[optind];
+	mnt = argv[optind + 1];
+	if (argc - optind == 3)
+		job = argv[optind + 2];
+	if (strcmp(verb, "status") && strcmp(verb, "wait"))
+		return cli_usage_error(restore_usage);
+	snprintf(jobs, sizeof(jobs), "%s/restore/jobs", mnt);
+	if (access(jobs, R_OK) < 0) {
+		log_error("%s: %m (is %s a velerofs mount with a target "
+			  "cluster?)",
+			  jobs, mnt);
+		return 1;
+	}
+	sbuf_init(&rep, (size_t)64 << 20);
+	if (!strcmp(verb, "wait"))
+		ret = restore_wait(jobs, job, ra.timeout, &rep);
+	else if (job)
+		ret = restore_show(jobs, job, &rep);
+	else
+		ret = restore_status_all(jobs, ra.json, &rep);
 	sbuf_release(&rep);
 	return ret;
 }

@@ -246,132 +246,169 @@ static void reply_entry(fuse_req_t req, struct fs *fs, fuse_ino_t ino)
 	fuse_reply_entry(req, &ep);
 }
 
+/* name in one of the fixed directories: /, backups/, schedules/ and
+ * restore/ without a spool. */
+static int lookup_top(struct fs *fs, fuse_ino_t parent, const char *name,
+		      fuse_ino_t *out)
+{
+	size_t i;
+	int r;
+
+	if (parent == INO_ROOT) {
+		if (!strcmp(name, "backups"))
+			*out = INO_BACKUPS;
+		else if (!strcmp(name, "schedules"))
+			*out = INO_SCHEDULES;
+		else if (!strcmp(name, "history"))
+			*out = fs->history;
+		else if (!strcmp(name, "restore"))
+			*out = INO_SPOOL_ROOT;
+		else
+			return -ENOENT;
+		return 0;
+	}
+	if (parent == INO_BACKUPS) {
+		if (backup_repo_find(fs->repo, name, &i)) {
+			*out = ino_make(T_BACKUP, i, BACKUP_NODE_ROOT);
+			return 0;
+		}
+		if (strcmp(name, BACKUP_LATEST))
+			return -ENOENT;
+		*out = INO_LATEST;
+		return 0;
+	}
+	if (parent == INO_SPOOL_ROOT) {
+		if (strcmp(name, "README"))
+			return -ENOENT;
+		*out = INO_NOSPOOL_README;
+		return 0;
+	}
+	if (parent == INO_SCHEDULES) {
+		r = backup_repo_schedule_find(fs->repo, name, &i);
+		if (r < 0)
+			return r;
+		*out = ino_make(T_SCHED, i, SCHED_DIR);
+		return 0;
+	}
+	return -ENOTDIR;
+}
+
+/* name in a directory of a recovery point. */
+static int lookup_in_backup(struct fs *fs, fuse_ino_t parent, const char *name,
+			    fuse_ino_t *out)
+{
+	struct verror e = { { 0 } };
+	struct backup *b = backup_repo_slot(fs->repo, INO_A(parent));
+	uint32_t node;
+	int r;
+
+	if (!b)
+		return -ENOENT;
+	r = backup_node_lookup(b, INO_B(parent), name, &node, &e);
+	if (r == -EIO)
+		log_error("%s: %s", backup_name(b), e.msg);
+	if (r < 0)
+		return r;
+	*out = ino_make(T_BACKUP, INO_A(parent), node);
+	return 0;
+}
+
+/* name among the versions of the history object dirid: the version's
+ * own inode in its backup, or a link to an identical earlier one. */
+static int lookup_hist_version(uint32_t dirid, const struct backup_version *v,
+			       size_t n, const char *name, fuse_ino_t *out)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (!strcmp(v[k].name, name)) {
+			*out = v[k].same_as < 0 ? ino_make(T_BACKUP, v[k].slot,
+							   v[k].node) :
+						  hlink_ino(dirid, k);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* name in the history directory comps (not an object): a deeper
+ * directory, numbered by backup/. */
+static int lookup_hist_dir(struct fs *fs, char **comps, size_t nc,
+			   const char *name, fuse_ino_t *out)
+{
+	char *c[8];
+	uint32_t id;
+	int r = backup_history_has(fs->repo, comps, nc, name);
+
+	if (r < 0 || nc >= 7)
+		return r;
+	memcpy(c, comps, nc * sizeof(*c));
+	c[nc] = (char *)name;
+	r = backup_history_id(fs->repo, c, nc + 1, &id);
+	if (r == 0)
+		*out = (fuse_ino_t)(T_HDIR << 56 | id);
+	return r;
+}
+
+/* name in a directory of history/: an object's versions or a path
+ * leading to objects. */
+static int lookup_in_history(struct fs *fs, fuse_ino_t parent, const char *name,
+			     fuse_ino_t *out)
+{
+	uint32_t dirid = (uint32_t)(parent & 0xffffffff);
+	struct backup_version *v = NULL;
+	char **comps = NULL;
+	size_t nc, n = 0;
+	int r;
+
+	r = backup_history_path(fs->repo, dirid, &comps, &nc);
+	if (r < 0)
+		return r;
+	r = backup_history_versions(fs->repo, comps, nc, &v, &n);
+	if (r == 0)
+		r = lookup_hist_version(dirid, v, n, name, out);
+	else if (r == -EISDIR)
+		r = lookup_hist_dir(fs, comps, nc, name, out);
+	free(v);
+	free(comps);
+	return r;
+}
+
+/* name in schedules/<sched>/: a backup of that schedule. */
+static int lookup_in_schedule(struct fs *fs, fuse_ino_t parent,
+			      const char *name, fuse_ino_t *out)
+{
+	size_t *slots = NULL, n = 0, k;
+	int r;
+
+	if (INO_B(parent) != SCHED_DIR)
+		return -ENOTDIR;
+	r = backup_repo_schedule_members(fs->repo, INO_A(parent), &slots, &n);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (k = 0; k < n && r < 0; k++)
+		if (!strcmp(backup_name(backup_repo_slot(fs->repo, slots[k])),
+			    name)) {
+			*out = ino_make(T_SCHED, INO_A(parent), slots[k]);
+			r = 0;
+		}
+	free(slots);
+	return r;
+}
+
 /* Resolves name in directory parent to an inode number. */
 static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
 			 fuse_ino_t *out)
 {
-	struct verror e = { { 0 } };
-	struct backup *b;
-	uint32_t node;
-	size_t i;
-	int r;
-
 	switch (INO_TYPE(parent)) {
 	case 0:
-		if (parent == INO_ROOT) {
-			if (!strcmp(name, "backups"))
-				*out = INO_BACKUPS;
-			else if (!strcmp(name, "schedules"))
-				*out = INO_SCHEDULES;
-			else if (!strcmp(name, "history"))
-				*out = fs->history;
-			else if (!strcmp(name, "restore"))
-				*out = INO_SPOOL_ROOT;
-			else
-				return -ENOENT;
-			return 0;
-		}
-		if (parent == INO_BACKUPS) {
-			if (backup_repo_find(fs->repo, name, &i)) {
-				*out = ino_make(T_BACKUP, i, BACKUP_NODE_ROOT);
-				return 0;
-			}
-			if (strcmp(name, BACKUP_LATEST))
-				return -ENOENT;
-			*out = INO_LATEST;
-			return 0;
-		}
-		if (parent == INO_SPOOL_ROOT) {
-			if (strcmp(name, "README"))
-				return -ENOENT;
-			*out = INO_NOSPOOL_README;
-			return 0;
-		}
-		if (parent == INO_SCHEDULES) {
-			r = backup_repo_schedule_find(fs->repo, name, &i);
-			if (r < 0)
-				return r;
-			*out = ino_make(T_SCHED, i, SCHED_DIR);
-			return 0;
-		}
-		return -ENOTDIR;
+		return lookup_top(fs, parent, name, out);
 	case T_BACKUP:
-		b = backup_repo_slot(fs->repo, INO_A(parent));
-		if (!b)
-			return -ENOENT;
-		r = backup_node_lookup(b, INO_B(parent), name, &node, &e);
-		if (r == -EIO)
-			log_error("%s: %s", backup_name(b), e.msg);
-		if (r < 0)
-			return r;
-		*out = ino_make(T_BACKUP, INO_A(parent), node);
-		return 0;
-	case T_HDIR: {
-		struct backup_version *v = NULL;
-		char **comps = NULL, *c[8];
-		size_t nc, n = 0, k;
-		uint32_t id;
-
-		r = backup_history_path(
-			fs->repo, (uint32_t)(parent & 0xffffffff), &comps, &nc);
-		if (r < 0)
-			return r;
-		r = backup_history_versions(fs->repo, comps, nc, &v, &n);
-		if (r == 0) {
-			/* an object: its versions */
-			r = -ENOENT;
-			for (k = 0; k < n && r < 0; k++)
-				if (!strcmp(v[k].name, name)) {
-					*out = v[k].same_as < 0 ?
-						       ino_make(T_BACKUP,
-								v[k].slot,
-								v[k].node) :
-						       hlink_ino(
-							       (uint32_t)(parent &
-									  0xffffffff),
-							       k);
-					r = 0;
-				}
-			free(v);
-			free(comps);
-			return r;
-		}
-		if (r != -EISDIR) {
-			free(comps);
-			return r;
-		}
-		r = backup_history_has(fs->repo, comps, nc, name);
-		if (r == 0 && nc < 7) {
-			memcpy(c, comps, nc * sizeof(*c));
-			c[nc] = (char *)name;
-			r = backup_history_id(fs->repo, c, nc + 1, &id);
-			if (r == 0)
-				*out = (fuse_ino_t)(T_HDIR << 56 | id);
-		}
-		free(comps);
-		return r;
-	}
-	case T_SCHED: {
-		size_t *slots = NULL, n = 0, k;
-
-		if (INO_B(parent) != SCHED_DIR)
-			return -ENOTDIR;
-		r = backup_repo_schedule_members(fs->repo, INO_A(parent),
-						 &slots, &n);
-		if (r < 0)
-			return r;
-		r = -ENOENT;
-		for (k = 0; k < n && r < 0; k++)
-			if (!strcmp(backup_name(backup_repo_slot(fs->repo,
-								 slots[k])),
-				    name)) {
-				*out = ino_make(T_SCHED, INO_A(parent),
-						slots[k]);
-				r = 0;
-			}
-		free(slots);
-		return r;
-	}
+		return lookup_in_backup(fs, parent, name, out);
+	case T_HDIR:
+		return lookup_in_history(fs, parent, name, out);
+	case T_SCHED:
+		return lookup_in_schedule(fs, parent, name, out);
 	}
 	return -ENOENT;
 }

@@ -47,6 +47,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/dns.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/sbuf.h"
@@ -142,17 +144,6 @@ static fuse_ino_t ino_of(uint64_t id)
 {
 	return id == ID_ROOT ? INO_SPOOL_ROOT :
 			       (fuse_ino_t)(T_SPOOL << 56 | id);
-}
-
-static uint64_t fnv1a64(const char *p, size_t n)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	while (n--) {
-		h ^= (unsigned char)*p++;
-		h *= 1099511628211ull;
-	}
-	return h;
 }
 
 static bool is_dir(const struct node *n)
@@ -328,20 +319,6 @@ static bool job_name_ok(const char *id)
 	return true;
 }
 
-/* A namespace name: an RFC 1123 label, as the API server requires. */
-static bool ns_name_ok(const char *name)
-{
-	size_t len = strlen(name), i;
-
-	if (!len || len > 63 || name[0] == '-' || name[len - 1] == '-')
-		return false;
-	for (i = 0; i < len; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') ||
-		      (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
-			return false;
-	return true;
-}
-
 /* The report of job id appended to b (reset first); -ENOENT if unknown. */
 static int job_report(struct spool *s, const char *id, struct sbuf *b)
 {
@@ -447,7 +424,7 @@ static struct node *job_node(struct spool *s, const char *id)
  * listings until that changes). Caller frees ids and each of them. */
 static int job_list(struct spool *s, char ***ids, size_t *n)
 {
-	uint64_t h = 14695981039346656037ull;
+	uint64_t h = FNV1A64_INIT;
 	size_t i;
 	int r = restore_job_list(s->r, ids, n);
 
@@ -658,7 +635,7 @@ static int may_make_locked(struct node *dir, const char *name, bool directory)
 	case N_NAMESPACES:
 		if (!directory)
 			return -EPERM; /* only namespaces/<target>/ */
-		if (!ns_name_ok(name))
+		if (!dns_label_ok(name, strlen(name)))
 			return -EINVAL;
 		break;
 	case N_DIR:
@@ -791,7 +768,10 @@ void spool_lookup(fuse_req_t req, struct spool *s, fuse_ino_t parent,
 		} else if (len > 4 && !strcmp(name + len - 4, ".txt")) {
 			char *id = strndup(name, len - 4);
 
-			if (id && job_name_ok(id))
+			/* a node only for a job that exists: looking up
+			 * names that are no job must not grow memory */
+			if (id && job_name_ok(id) &&
+			    restore_job_state(s->r, id, NULL) == 0)
 				n = job_node(s, id);
 			free(id);
 		}

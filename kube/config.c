@@ -162,11 +162,12 @@ static int merge_list(json_t *doc, const char *list, const char *item,
 		}
 		if (json_object_get(map, name))
 			continue; /* the first file wins */
+		/* "o" steals: a borrowed v gets its own reference first */
 		if (json_object_set_new(map, name,
-					json_pack("{s:s,s:s,s:O}", "dir", dir,
+					json_pack("{s:s,s:s,s:o}", "dir", dir,
 						  "file", path, "v",
 						  v && json_is_object(v) ?
-							  v :
+							  json_incref(v) :
 							  json_object())) < 0) {
 			r = -ENOMEM;
 			break;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
+#include "common/dns.h"
 #include "kube/kube_i.h"
 
 void kube_resource_release(struct kube_resource *r)
@@ -24,22 +26,8 @@ void kube_resource_release(struct kube_resource *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static bool is_dns_chars(const char *s, size_t n, const char *extra)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      strchr(extra, c)) ||
-		    c == '\0')
-			return false;
-	}
-	return true;
-}
-
-/* "v1" or "group/version", checked so it can go into a URL path. */
+/* "v1" or "group/version", checked so it can go into a URL path: the group
+ * a DNS subdomain, the version a DNS label. */
 static int split_gv(const char *av, const char **group, size_t *glen,
 		    const char **version)
 {
@@ -53,16 +41,11 @@ static int split_gv(const char *av, const char **group, size_t *glen,
 		*group = av;
 		*glen = (size_t)(slash - av);
 		*version = slash + 1;
-		/* a DNS subdomain: no empty label, none starting or
-		 * ending with '-' */
-		if (!*glen || *glen > 253 || !is_dns_chars(av, *glen, ".-") ||
-		    av[0] == '.' || av[0] == '-' || av[*glen - 1] == '.' ||
-		    av[*glen - 1] == '-' || memmem(av, *glen, "..", 2) ||
-		    memmem(av, *glen, ".-", 2) || memmem(av, *glen, "-.", 2))
+		if (!dns_subdomain_ok(av, *glen))
 			return -EINVAL;
 	}
-	if (!**version || strlen(*version) > 63 ||
-	    !is_dns_chars(*version, strlen(*version), "-"))
+	/* a version is a DNS label ("v1", "v1beta1") */
+	if (!dns_label_ok(*version, strlen(*version)))
 		return -EINVAL;
 	return 0;
 }
@@ -269,23 +252,6 @@ char *kube_path(const struct kube_resource *r, const char *ns, const char *name)
 	return sbuf_take(&b, NULL);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool condition_true(json_t *crd, const char *type)
 {
 	json_t *c;
@@ -314,7 +280,7 @@ int kube_wait_crd_established(struct kube *k, const char *name, long timeout_ms,
 				     .resource = (char *)"customresourcedefinit"
 							 "ions" };
 	_cleanup_free_ char *path = kube_path(&crd, NULL, name);
-	long long deadline = mono_ms() + timeout_ms;
+	int64_t deadline = clock_now_ms() + timeout_ms;
 	long delay = 50;
 	int r;
 
@@ -340,12 +306,12 @@ int kube_wait_crd_established(struct kube *k, const char *name, long timeout_ms,
 		kube_response_release(&resp);
 		if (ok)
 			break;
-		if (mono_ms() + delay > deadline)
+		if (clock_now_ms() + delay > deadline)
 			return verror_set(e, -ETIMEDOUT,
 					  "CustomResourceDefinition %s not "
 					  "established after %ld ms",
 					  name, timeout_ms);
-		sleep_ms(delay);
+		clock_sleep_ms(delay);
 		delay = MIN(delay * 2, 1000L);
 	}
 	/* no need to drop the discovery cache: kube_resolve() refetches a

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/rfc3339.h"
 #include "common/sbuf.h"
 #include "kube/kube_i.h"
 
@@ -33,14 +35,6 @@ void kube_exec_cred_release(struct kube_exec_cred *c)
 	kube_blob_release(&c->cert);
 	kube_blob_release(&c->key);
 	memset(c, 0, sizeof(*c));
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* environ, minus the names the plugin config sets, plus them and
@@ -84,7 +78,7 @@ static int run(const struct kube_exec *x, struct sbuf *out, struct sbuf *err,
 	_cleanup_free_ char *info = NULL;
 	_cleanup_free_ char **env = NULL;
 	posix_spawn_file_actions_t fa;
-	long long deadline = now_ms() + KUBE_EXEC_TIMEOUT_MS;
+	int64_t deadline = clock_now_ms() + KUBE_EXEC_TIMEOUT_MS;
 	bool timed_out = false;
 	pid_t pid;
 
@@ -130,7 +124,7 @@ static int run(const struct kube_exec *x, struct sbuf *out, struct sbuf *err,
 	bool too_big = false;
 
 	while (p[0].fd >= 0 || p[1].fd >= 0) {
-		long long left = deadline - now_ms();
+		int64_t left = deadline - clock_now_ms();
 		char buf[4096];
 		int i;
 
@@ -188,32 +182,12 @@ static int run(const struct kube_exec *x, struct sbuf *out, struct sbuf *err,
 /* RFC 3339 ("2026-11-21T10:00:00Z", fractions, offsets) to time_t. */
 static int parse_time(const char *s, time_t *out)
 {
-	struct tm tm = { 0 };
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	long off = 0;
-	time_t t;
+	int64_t t;
+	int r = rfc3339_parse(s, strlen(s), &t, NULL);
 
-	if (!p)
-		return -EINVAL;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-		off = (atol(p + 1) * 60 + atol(p + 4)) * 60;
-		if (*p == '-')
-			off = -off;
-		p += 6;
-	} else {
-		return -EINVAL;
-	}
-	if (*p)
-		return -EINVAL;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -EINVAL;
-	*out = t - off;
+	if (r < 0)
+		return r;
+	*out = (time_t)t;
 	return 0;
 }
 

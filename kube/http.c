@@ -1,88 +1,32 @@
-/* http.c: one request to the API server with libcurl.
+/* http.c: requests to the API server, through http/.
  *
- * Easy handles come from a small pool (k->pool): a handle is used by one
- * thread at a time and keeps its connections for the next request. DNS
- * and TLS sessions are shared through k->share. Options are set afresh
- * for every attempt (curl_easy_reset keeps the connections), so
- * credentials that change (token files, exec plugins) are picked up.
+ * What is kube's own lives here: the client's settings from the
+ * kubeconfig (the cluster's CA, insecure-skip-tls-verify, proxy-url,
+ * tls-server-name, the timeout), authentication of every attempt (bearer
+ * tokens, token files re-read as they rotate, exec credential plugins,
+ * client certificates, basic auth) and the request's checks. Connections,
+ * TLS, retries and error text are http/'s.
  *
- * Retries (MAX_ATTEMPTS in all): connection refused / host not resolved
- * for every method (nothing was sent); other transport errors and 5xx for
- * idempotent methods only; 429 for every method (the API server's
- * priority and fairness rejects before doing anything), waiting as long
- * as Retry-After says (capped). A 401 with a token file or an exec plugin
- * refreshes the credential once and tries again.
+ * The retry policy: 5 attempts in all; connection refused / host not
+ * resolved for every method (nothing was sent); other transport errors,
+ * 408 and 5xx for idempotent methods only; 429 (the API server's priority
+ * and fairness rejects before doing anything) and 503 with Retry-After
+ * for every method, waiting as long as Retry-After says (at most 30 s).
+ * Timeouts are not retried: the timeout is for the whole request. A 401
+ * with a token file or an exec plugin refreshes the credential once and
+ * tries again.
  *
  * Never verbose; error messages hold the method, URL and curl's reason,
  * never a header. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "common/log.h"
 #include "kube/kube_i.h"
 
-#define MAX_ATTEMPTS 5
-#define RETRY_AFTER_MAX_S 30
-
-struct xfer {
-	struct sbuf body;
-	long retry_after; /* seconds; -1: none */
-};
-
-static size_t on_write(char *p, size_t sz, size_t n, void *ud)
-{
-	struct xfer *x = ud;
-
-	if (sbuf_add(&x->body, p, sz * n) < 0)
-		return 0; /* CURLE_WRITE_ERROR; body.len tells why */
-	return sz * n;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *ud)
-{
-	struct xfer *x = ud;
-	size_t len = sz * n;
-
-	if (len > 12 && !strncasecmp(p, "Retry-After:", 12)) {
-		char tmp[32];
-		size_t k = MIN(len - 12, sizeof(tmp) - 1);
-		char *end;
-		long v;
-
-		memcpy(tmp, p + 12, k);
-		tmp[k] = '\0';
-		v = strtol(tmp, &end, 10);
-		if (end != tmp && v >= 0)
-			x->retry_after = MIN(v, RETRY_AFTER_MAX_S);
-	}
-	return len;
-}
-
-static CURL *pool_get(struct kube *k)
-{
-	CURL *h = NULL;
-
-	pthread_mutex_lock(&k->pool_lock);
-	if (k->npool)
-		h = k->pool[--k->npool];
-	pthread_mutex_unlock(&k->pool_lock);
-	return h ? h : curl_easy_init();
-}
-
-static void pool_put(struct kube *k, CURL *h)
-{
-	pthread_mutex_lock(&k->pool_lock);
-	if (k->npool < ARRAY_SIZE(k->pool)) {
-		k->pool[k->npool++] = h;
-		h = NULL;
-	}
-	pthread_mutex_unlock(&k->pool_lock);
-	if (h)
-		curl_easy_cleanup(h);
-}
+#define RETRY_AFTER_MAX_MS 30000
 
 static time_t now_s(void)
 {
@@ -92,22 +36,32 @@ static time_t now_s(void)
 	return ts.tv_sec;
 }
 
-static void sleep_ms(long ms)
+int kube_http_new(struct kube *k, long timeout_ms, struct verror *e)
 {
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (ms % 1000) * 1000000L };
+	const struct kube_config *c = &k->cfg;
+	_cleanup_free_ char *hint = NULL;
+	struct http_config hc = {
+		.peer = "the API server",
+		.proxy_name = "the proxy-url",
+		.tls = { .ca_pem = c->ca.data,
+			 .ca_pem_len = c->ca.len,
+			 .insecure = c->insecure },
+		.retry = { .backoff_ms = 200,
+			   .retry_after_max_ms = RETRY_AFTER_MAX_MS },
+		.proxy = c->proxy_url,
+		.connect_to = k->connect_to ? k->connect_to->data : NULL,
+		.timeout_ms = timeout_ms,
+		.compressed = true,
+	};
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static int set_blob(CURL *h, CURLoption opt, const struct kube_blob *b)
-{
-	struct curl_blob cb = { .data = b->data,
-				.len = b->len,
-				.flags = CURL_BLOB_COPY };
-
-	return curl_easy_setopt(h, opt, &cb) == CURLE_OK ? 0 : -EINVAL;
+	if (asprintf(&hint,
+		     "check certificate-authority of cluster \"%s\" in %s",
+		     c->cluster, c->source) < 0) {
+		hint = NULL;
+		return verror_set(e, -ENOMEM, "out of memory");
+	}
+	hc.tls_hint = hint;
+	return http_new(&hc, &k->http, e);
 }
 
 /* Re-reads the token file when it is older than KUBE_TOKEN_FILE_REREAD
@@ -151,30 +105,31 @@ static int file_token(struct kube *k, bool force, struct verror *e)
 	return 0;
 }
 
-/* Sets the credential options and the Authorization header. *refreshable
- * says whether a 401 might be cured by fetching the credential again. */
-static int set_auth(struct kube *k, CURL *h, struct curl_slist **hdrs,
-		    bool force, bool *refreshable, struct verror *e)
+/* Authenticates one attempt (http_sign_fn; ctx is the struct kube): the
+ * bearer token, basic auth, the client certificate. A 401 may be cured by
+ * fetching a token file's or an exec plugin's credential again:
+ * a->refresh asks for that. */
+static int kube_sign(void *ctx, struct http_attempt *a, struct verror *e)
 {
+	struct kube *k = ctx;
 	const struct kube_config *c = &k->cfg;
 	const char *token = NULL;
 	const struct kube_blob *cert = &c->cert, *key = &c->key;
-	struct curl_slist *nh;
 	char *auth = NULL;
 	int r = 0;
 
-	*refreshable = false;
+	a->refreshable = false;
 	pthread_mutex_lock(&k->cred_lock);
 	if (c->token) {
 		token = c->token;
 	} else if (c->token_file) {
-		r = file_token(k, force, e);
+		r = file_token(k, a->refresh, e);
 		token = k->file_token;
-		*refreshable = true;
+		a->refreshable = true;
 	} else if (c->exec && !(c->username && c->password)) {
 		struct kube_exec_cred *ec = &k->exec_cred;
 
-		if (force || !k->exec_valid ||
+		if (a->refresh || !k->exec_valid ||
 		    (ec->expiry && now_s() + 5 >= ec->expiry)) {
 			struct kube_exec_cred fresh = { 0 };
 
@@ -191,7 +146,7 @@ static int set_auth(struct kube *k, CURL *h, struct curl_slist **hdrs,
 				cert = &ec->cert;
 				key = &ec->key;
 			}
-			*refreshable = true;
+			a->refreshable = true;
 		}
 	}
 	if (r < 0)
@@ -202,205 +157,24 @@ static int set_auth(struct kube *k, CURL *h, struct curl_slist **hdrs,
 			r = -ENOMEM;
 			goto out;
 		}
-		nh = curl_slist_append(*hdrs, auth);
+		r = http_attempt_header(a, auth);
 		explicit_bzero(auth, strlen(auth));
 		free(auth);
-		if (!nh) {
-			r = -ENOMEM;
+		if (r < 0) {
+			r = verror_set(e, r,
+				       "the bearer token cannot be "
+				       "sent in a header");
 			goto out;
 		}
-		*hdrs = nh;
 	} else if (c->username && c->password) {
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
-		curl_easy_setopt(h, CURLOPT_PASSWORD, c->password);
+		http_attempt_basic_auth(a, c->username, c->password);
 	}
-	if (cert->len) {
-		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-		if (set_blob(h, CURLOPT_SSLCERT_BLOB, cert) < 0 ||
-		    set_blob(h, CURLOPT_SSLKEY_BLOB, key) < 0)
-			r = verror_set(e, -ENOTSUP,
-				       "this libcurl cannot take client "
-				       "certificates from memory");
-	}
+	if (cert->len)
+		r = http_attempt_client_cert(a, cert->data, cert->len,
+					     key->data, key->len, e);
 out:
 	pthread_mutex_unlock(&k->cred_lock);
 	return r;
-}
-
-static int setup(struct kube *k, CURL *h, const char *method, const char *url,
-		 const char *ctype, const char *payload, struct xfer *x,
-		 char *ebuf, struct curl_slist **hdrs, bool force,
-		 bool *refreshable, struct verror *e)
-{
-	const struct kube_config *c = &k->cfg;
-	char ct[256];
-	struct curl_slist *nh;
-	int r;
-
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_SHARE, k->share);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, k->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-			 MIN(k->timeout_ms, 10000L));
-	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, k->user_agent);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-	/* a server that rejected the credential may close the connection
-	 * (HTTP/2 GOAWAY); the retry with a fresh one must not race it */
-	if (force)
-		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-	if (k->connect_to)
-		curl_easy_setopt(h, CURLOPT_CONNECT_TO, k->connect_to);
-	if (c->proxy_url)
-		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy_url);
-
-	if (c->insecure) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	} else if (c->ca.len) {
-		/* the cluster's CA only, as kubectl: not the system's */
-		curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
-		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-		if (set_blob(h, CURLOPT_CAINFO_BLOB, &c->ca) < 0)
-			return verror_set(e, -ENOTSUP,
-					  "this libcurl cannot take a CA "
-					  "from memory");
-	}
-
-	if (!strcmp(method, "GET")) {
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	} else if (!strcmp(method, "HEAD")) {
-		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	} else {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-		if (!payload && strcmp(method, "DELETE"))
-			payload = "";
-	}
-	if (payload) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)strlen(payload));
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
-	}
-
-	snprintf(ct, sizeof(ct), "Content-Type: %s",
-		 ctype ? ctype : "application/json");
-	nh = curl_slist_append(*hdrs, "Accept: application/json");
-	if (nh)
-		*hdrs = nh;
-	nh = nh ? curl_slist_append(*hdrs, "Expect:") : NULL;
-	if (nh)
-		*hdrs = nh;
-	if (nh && payload) {
-		nh = curl_slist_append(*hdrs, ct);
-		if (nh)
-			*hdrs = nh;
-	}
-	if (!nh)
-		return -ENOMEM;
-	r = set_auth(k, h, hdrs, force, refreshable, e);
-	if (r < 0)
-		return r;
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
-	return 0;
-}
-
-static bool nothing_sent(CURLcode c)
-{
-	return c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST ||
-	       c == CURLE_COULDNT_RESOLVE_PROXY;
-}
-
-static bool transient(CURLcode c)
-{
-	return nothing_sent(c) || c == CURLE_SEND_ERROR ||
-	       c == CURLE_RECV_ERROR || c == CURLE_GOT_NOTHING ||
-	       c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM ||
-	       c == CURLE_PARTIAL_FILE;
-}
-
-static bool idempotent(const char *m)
-{
-	return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "PUT") ||
-	       !strcmp(m, "DELETE") || !strcmp(m, "OPTIONS");
-}
-
-static int transfer_error(struct kube *k, const char *method, const char *url,
-			  CURLcode c, const char *ebuf, bool too_big,
-			  struct verror *e)
-{
-	const char *why = ebuf[0] ? ebuf : curl_easy_strerror(c);
-
-	switch (c) {
-	case CURLE_COULDNT_CONNECT:
-		return verror_set(
-			e, -ECONNREFUSED,
-			"%s %s: cannot connect to the API server%s: %s", method,
-			url, k->cfg.proxy_url ? " through the proxy-url" : "",
-			why);
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return verror_set(e, -EHOSTUNREACH,
-				  "%s %s: cannot resolve the API server: %s",
-				  method, url, why);
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return verror_set(e, -EHOSTUNREACH,
-				  "%s %s: cannot resolve the proxy: %s", method,
-				  url, why);
-	case CURLE_OPERATION_TIMEDOUT:
-		return verror_set(e, -ETIMEDOUT, "%s %s: timed out: %s", method,
-				  url, why);
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-		return verror_set(e, -EPROTO,
-				  "%s %s: TLS: the API server's certificate "
-				  "is not trusted (%s); check "
-				  "certificate-authority of cluster \"%s\" in "
-				  "%s",
-				  method, url, why, k->cfg.cluster,
-				  k->cfg.source);
-	case CURLE_SSL_CONNECT_ERROR:
-		return verror_set(e, -EPROTO, "%s %s: TLS handshake failed: %s",
-				  method, url, why);
-	case CURLE_SSL_CERTPROBLEM:
-		return verror_set(e, -EINVAL,
-				  "%s %s: TLS: the client certificate or key "
-				  "is unusable: %s",
-				  method, url, why);
-	case CURLE_WRITE_ERROR:
-		if (too_big)
-			return verror_set(e, -EFBIG,
-					  "%s %s: response larger than %zu "
-					  "bytes",
-					  method, url, KUBE_BODY_MAX);
-		break;
-	default:
-		break;
-	}
-	return verror_set(e, -EIO, "%s %s: %s", method, url, why);
-}
-
-static long backoff_ms(int attempt, long retry_after)
-{
-	struct timespec ts;
-	long ms;
-
-	if (retry_after >= 0)
-		return MAX(retry_after * 1000, 100L);
-	ms = MIN(200L << attempt, 5000L);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ms + (long)(ts.tv_nsec % (ms / 4 + 1)); /* jitter */
 }
 
 static bool valid_method(const char *m)
@@ -426,13 +200,12 @@ int kube_request(struct kube *k, const char *method, const char *path,
 		 const char *content_type, json_t *body,
 		 struct kube_response *resp, struct verror *e)
 {
-	_cleanup_free_ char *payload = NULL, *url = NULL;
-	char ebuf[CURL_ERROR_SIZE];
-	struct xfer x;
-	bool refreshed = false, refreshable = false;
-	long status = 0;
-	CURL *h;
-	int r = 0, attempt;
+	_cleanup_free_ char *payload = NULL, *url = NULL, *ct = NULL;
+	const char *headers[3] = { "Accept: application/json", NULL, NULL };
+	struct http_response hr;
+	struct http_request req;
+	struct sbuf b;
+	int r;
 
 	if (!valid_method(method))
 		return verror_set(e, -EINVAL, "bad HTTP method");
@@ -445,79 +218,34 @@ int kube_request(struct kube *k, const char *method, const char *path,
 		payload = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (!payload)
 			return verror_set(e, -ENOMEM, "encoding the body");
+		if (asprintf(&ct, "Content-Type: %s",
+			     content_type ? content_type : "application/json") <
+		    0) {
+			ct = NULL;
+			return -ENOMEM;
+		}
+		headers[1] = ct;
 	}
 	if (asprintf(&url, "%s%s", k->base_url, path) < 0) {
 		url = NULL;
 		return -ENOMEM;
 	}
-	h = pool_get(k);
-	if (!h)
-		return verror_set(e, -ENOMEM, "cannot create a curl handle");
-	sbuf_init(&x.body, KUBE_BODY_MAX);
-
-	for (attempt = 0;; attempt++) {
-		struct curl_slist *hdrs = NULL;
-		CURLcode c;
-
-		sbuf_reset(&x.body);
-		x.retry_after = -1;
-		ebuf[0] = '\0';
-		r = setup(k, h, method, url, content_type, payload, &x, ebuf,
-			  &hdrs, refreshed, &refreshable, e);
-		if (r < 0) {
-			curl_slist_free_all(hdrs);
-			break;
-		}
-		c = curl_easy_perform(h);
-		curl_slist_free_all(hdrs);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-		status = 0;
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-		/* A server that refuses a request (401, 403, 413, ...) may
-		 * answer before reading the body and close the stream; curl
-		 * then reports an upload error although the answer is
-		 * there. */
-		if (c != CURLE_OK && status >= 400 && transient(c) &&
-		    !nothing_sent(c))
-			c = CURLE_OK;
-		if (c != CURLE_OK) {
-			bool too_big = c == CURLE_WRITE_ERROR;
-
-			if (attempt + 1 < MAX_ATTEMPTS &&
-			    (nothing_sent(c) ||
-			     (transient(c) && idempotent(method)))) {
-				log_debug("%s %s: %s; retrying", method, url,
-					  ebuf[0] ? ebuf :
-						    curl_easy_strerror(c));
-				sleep_ms(backoff_ms(attempt, -1));
-				continue;
-			}
-			r = transfer_error(k, method, url, c, ebuf, too_big, e);
-			break;
-		}
-		if (status == 401 && refreshable && !refreshed) {
-			refreshed = true;
-			continue;
-		}
-		if (attempt + 1 < MAX_ATTEMPTS &&
-		    (status == 429 ||
-		     (status >= 500 && status != 501 &&
-		      (idempotent(method) ||
-		       (status == 503 && x.retry_after >= 0))))) {
-			log_debug("%s %s: HTTP %ld; retrying", method, url,
-				  status);
-			sleep_ms(backoff_ms(attempt, x.retry_after));
-			continue;
-		}
-		break;
-	}
-	pool_put(k, h);
+	req = (struct http_request){ .method = method,
+				     .url = url,
+				     .what = url,
+				     .headers = headers,
+				     .body = payload,
+				     .body_len = payload ? strlen(payload) : 0,
+				     .sign = kube_sign,
+				     .sign_ctx = k };
+	sbuf_init(&b, KUBE_BODY_MAX);
+	r = http_do(k->http, &req, &b, &hr, e);
 	if (r < 0) {
-		sbuf_release(&x.body);
+		sbuf_release(&b);
 		return r;
 	}
-	resp->status = status;
-	resp->raw = sbuf_take(&x.body, &resp->len);
+	resp->status = hr.status;
+	resp->raw = sbuf_take(&b, &resp->len);
 	if (!resp->raw)
 		resp->raw = strdup("");
 	if (!resp->raw)

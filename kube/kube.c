@@ -7,27 +7,6 @@
 
 #include "kube/kube_i.h"
 
-#ifndef VELEROFS_VERSION
-#define VELEROFS_VERSION "0"
-#endif
-
-static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *u)
-{
-	struct kube *k = u;
-
-	(void)h;
-	(void)a;
-	pthread_mutex_lock(&k->share_lock[d]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data d, void *u)
-{
-	struct kube *k = u;
-
-	(void)h;
-	pthread_mutex_unlock(&k->share_lock[d]);
-}
-
 /* With tls-server-name, curl is asked for https://NAME:PORT/... and told
  * to connect to the real host (CURLOPT_CONNECT_TO), so SNI and the
  * certificate check use NAME. */
@@ -75,21 +54,13 @@ int kube_open(const struct kube_options *o, struct kube **out, struct verror *e)
 {
 	static const struct kube_options none = { 0 };
 	struct kube *k;
-	size_t i;
 	int r;
 
 	if (!o)
 		o = &none;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return verror_set(e, -EIO, "libcurl failed to initialise");
 	k = calloc(1, sizeof(*k));
-	if (!k) {
-		curl_global_cleanup();
+	if (!k)
 		return verror_set(e, -ENOMEM, "out of memory");
-	}
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&k->share_lock[i], NULL);
-	pthread_mutex_init(&k->pool_lock, NULL);
 	pthread_mutex_init(&k->cred_lock, NULL);
 	pthread_mutex_init(&k->disc_lock, NULL);
 
@@ -97,11 +68,6 @@ int kube_open(const struct kube_options *o, struct kube **out, struct verror *e)
 	if (r < 0)
 		goto fail;
 	r = -ENOMEM;
-	k->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
-	if (asprintf(&k->user_agent, "velerofs/%s", VELEROFS_VERSION) < 0) {
-		k->user_agent = NULL;
-		goto fail;
-	}
 	if (k->cfg.tls_server_name) {
 		r = tls_name(k);
 		if (r < 0) {
@@ -114,15 +80,9 @@ int kube_open(const struct kube_options *o, struct kube **out, struct verror *e)
 	} else if (!(k->base_url = strdup(k->cfg.server))) {
 		goto fail;
 	}
-	k->share = curl_share_init();
-	if (!k->share)
+	r = kube_http_new(k, o->timeout_ms > 0 ? o->timeout_ms : 30000, e);
+	if (r < 0)
 		goto fail;
-	curl_share_setopt(k->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(k->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(k->share, CURLSHOPT_USERDATA, k);
-	curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(k->share, CURLSHOPT_SHARE,
-			  CURL_LOCK_DATA_SSL_SESSION);
 	*out = k;
 	return 0;
 fail:
@@ -134,14 +94,9 @@ fail:
 
 struct kube *kube_free(struct kube *k)
 {
-	size_t i;
-
 	if (!k)
 		return NULL;
-	for (i = 0; i < k->npool; i++)
-		curl_easy_cleanup(k->pool[i]);
-	if (k->share)
-		curl_share_cleanup(k->share);
+	http_free(k->http);
 	curl_slist_free_all(k->connect_to);
 	kube_invalidate_discovery(k);
 	kube_exec_cred_release(&k->exec_cred);
@@ -149,21 +104,21 @@ struct kube *kube_free(struct kube *k)
 		explicit_bzero(k->file_token, strlen(k->file_token));
 	free(k->file_token);
 	kube_config_release(&k->cfg);
-	free(k->user_agent);
 	free(k->base_url);
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_destroy(&k->share_lock[i]);
-	pthread_mutex_destroy(&k->pool_lock);
 	pthread_mutex_destroy(&k->cred_lock);
 	pthread_mutex_destroy(&k->disc_lock);
 	free(k);
-	curl_global_cleanup();
 	return NULL;
 }
 
 const char *kube_server(const struct kube *k)
 {
 	return k->cfg.server;
+}
+
+bool kube_tls_verified(const struct kube *k)
+{
+	return !k->cfg.insecure;
 }
 
 const char *kube_namespace(const struct kube *k)
@@ -178,17 +133,10 @@ const char *kube_context(const struct kube *k)
 
 int kube_status_errno(long status)
 {
-	if (status >= 200 && status < 300)
-		return 0;
 	switch (status) {
 	case 400:
 	case 422:
 		return -EINVAL;
-	case 401:
-	case 403:
-		return -EACCES;
-	case 404:
-		return -ENOENT;
 	case 409:
 		return -EEXIST;
 	case 410:
@@ -196,7 +144,7 @@ int kube_status_errno(long status)
 	case 429:
 		return -EBUSY;
 	default:
-		return -EIO;
+		return http_status_errno(status);
 	}
 }
 

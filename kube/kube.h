@@ -45,6 +45,9 @@ struct kube *kube_free(struct kube *k);
  * unset). */
 const char *kube_server(const struct kube *k);
 const char *kube_namespace(const struct kube *k);
+/* false when the kubeconfig turns TLS verification off
+ * (insecure-skip-tls-verify), for the caller's warning. */
+bool kube_tls_verified(const struct kube *k);
 
 /* A served resource type. */
 struct kube_resource {
@@ -108,8 +111,9 @@ const char *kube_status_message(const struct kube_response *resp);
 const char *kube_context(const struct kube *k);
 
 /* An -errno for an HTTP status: 0 for 2xx, -ENOENT 404, -EEXIST 409,
- * -EACCES 401/403, -EINVAL 400/422, -ESTALE 410, -EBUSY 429, -EIO for
- * the rest. */
+ * -EACCES 401/403, -EINVAL 400/422, -ESTALE 410 and 412, -EBUSY 429,
+ * -ERANGE 416, -EIO for the rest (http_status_errno() but for the
+ * API server's own meanings). */
 int kube_status_errno(long status);
 
 /* GETs path and hands out the body of a 200 (*out, caller decrefs).

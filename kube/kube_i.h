@@ -2,7 +2,8 @@
  *
  * config.c reads kubeconfig files (through yaml.c) into a struct
  * kube_config; exec.c runs exec credential plugins; http.c sends requests
- * with a pool of curl easy handles; discovery.c maps kinds to resources.
+ * through http/ and authenticates them; discovery.c maps kinds to
+ * resources.
  * Nothing here is for other modules. */
 #pragma once
 
@@ -15,6 +16,7 @@
 
 #include "common/error.h"
 #include "common/sbuf.h"
+#include "http/http.h"
 #include "kube/kube.h"
 
 /* Caps on what we read from the outside. A kubeconfig with a few dozen
@@ -29,7 +31,7 @@
 #define KUBE_EXEC_TIMEOUT_MS 60000	    /* an exec plugin's run time */
 #define KUBE_TOKEN_FILE_REREAD 60	    /* seconds between re-reads */
 
-/* ---- yaml.c: libyaml events -> jansson ------------------------------ */
+/* ---- yaml.c: YAML -> jansson (common/yread with kube/'s caps) ------- */
 
 struct kube_yaml_caps {
 	size_t max_bytes;   /* input size; 0: KUBE_CONFIG_MAX */
@@ -134,19 +136,9 @@ struct kube_gv {
 
 struct kube {
 	struct kube_config cfg; /* read-only after kube_open */
-	long timeout_ms;
-	char *user_agent;
 	char *base_url; /* server, or with tls-server-name as its host */
 	struct curl_slist *connect_to; /* tls-server-name: the real host */
-
-	CURLSH *share; /* DNS and TLS sessions; connections stay per handle
-			* (libcurl does not support sharing them between
-			* threads) */
-	pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
-
-	pthread_mutex_t pool_lock;
-	CURL *pool[16]; /* protected by pool_lock */
-	size_t npool;	/* protected by pool_lock */
+	struct http *http; /* the client: pool, share, TLS, retries */
 
 	pthread_mutex_t cred_lock;
 	struct kube_exec_cred exec_cred; /* protected by cred_lock */
@@ -158,3 +150,7 @@ struct kube {
 	struct kube_gv *gvs; /* protected by disc_lock */
 	size_t ngvs;	     /* protected by disc_lock */
 };
+
+/* http.c: the client of k->cfg (TLS, proxy, timeouts, the retry policy:
+ * 5 attempts, Retry-After up to 30 s). */
+int kube_http_new(struct kube *k, long timeout_ms, struct verror *e);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/base64.h"
 #include "kube/kube_i.h"
 
 void kube_blob_release(struct kube_blob *b)
@@ -20,92 +21,30 @@ void kube_blob_release(struct kube_blob *b)
 	b->len = 0;
 }
 
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int kube_base64_decode(const char *in, size_t len, struct kube_blob *out)
 {
 	unsigned char *d = malloc(len / 4 * 3 + 4);
-	uint32_t acc = 0;
-	size_t n = 0, i, pad = 0;
-	int bits = 0;
+	long n;
 
 	if (!d)
 		return -ENOMEM;
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)in[i];
-		int v;
-
-		if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
-			continue;
-		if (ch == '=') {
-			pad++;
-			continue;
-		}
-		v = b64val(ch);
-		if (v < 0 || pad) {
-			free(d);
-			return -EINVAL;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			d[n++] = (unsigned char)(acc >> bits);
-		}
-	}
-	/* a lone 6-bit group or more than two '=' is not base64 */
-	if (bits >= 6 || pad > 2) {
+	n = base64_decode(in, len, 0, d, len / 4 * 3 + 3);
+	if (n < 0) {
 		free(d);
-		return -EINVAL;
+		return (int)n;
 	}
 	d[n] = '\0';
 	out->data = d;
-	out->len = n;
+	out->len = (size_t)n;
 	return 0;
 }
 
 char *kube_base64_encode(const unsigned char *in, size_t len)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *o = malloc((len + 2) / 3 * 4 + 1), *p = o;
-	size_t i;
+	char *o = malloc(BASE64_LEN(len) + 1);
 
-	if (!o)
-		return NULL;
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-			     in[i + 2];
-
-		*p++ = tab[v >> 18];
-		*p++ = tab[(v >> 12) & 63];
-		*p++ = tab[(v >> 6) & 63];
-		*p++ = tab[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		if (i + 1 < len)
-			v |= (uint32_t)in[i + 1] << 8;
-		*p++ = tab[v >> 18];
-		*p++ = tab[(v >> 12) & 63];
-		*p++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-		*p++ = '=';
-	}
-	*p = '\0';
+	if (o)
+		base64_encode(in, len, o);
 	return o;
 }
 

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "restore/restore_i.h"
@@ -84,14 +85,6 @@ struct run {
 	struct ns_state *ns; /* protected by ns_lock */
 	size_t n_ns;	     /* protected by ns_lock */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static const char *str(json_t *o, const char *a, const char *b)
 {
@@ -284,7 +277,7 @@ static int resolve_wait(struct run *x, json_t *obj, struct kube_resource *res,
 {
 	const char *av = str(obj, "apiVersion", NULL);
 	const char *kind = str(obj, "kind", NULL);
-	long long deadline = now_ms() + x->r->o.type_wait_s * 1000LL;
+	int64_t deadline = clock_now_ms() + x->r->o.type_wait_s * 1000LL;
 	long backoff = 250;
 	char key[512];
 	const char *slash = strchr(av, '/');
@@ -298,7 +291,7 @@ static int resolve_wait(struct run *x, json_t *obj, struct kube_resource *res,
 			return r;
 		if (dry_type(x, key))
 			return 1;
-		if (now_ms() >= deadline)
+		if (clock_now_ms() >= deadline)
 			return verror_set(e, -ENOENT,
 					  "the server does not serve %s %s "
 					  "(waited %us)",
@@ -319,7 +312,7 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 				     .kind = (char *)"CustomResourceDefinition",
 				     .resource = (char *)"customresourcedefinit"
 							 "ions" };
-	long long deadline = now_ms() + x->r->o.type_wait_s * 1000LL;
+	int64_t deadline = clock_now_ms() + x->r->o.type_wait_s * 1000LL;
 	char *path = kube_path(&res, NULL, name);
 	int r = -ENOMEM;
 
@@ -346,7 +339,7 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 			r = 0;
 			break;
 		}
-		if (now_ms() >= deadline) {
+		if (clock_now_ms() >= deadline) {
 			r = verror_set(e, -ETIMEDOUT,
 				       "not established after %us",
 				       x->r->o.type_wait_s);
@@ -531,146 +524,202 @@ static bool created_before(struct run *x, const char *objpath)
 	return ours;
 }
 
-static void apply_item(struct run *x, size_t i)
+/* Decides item i: sets its state and returns 1, so that a step can end
+ * the item with `return item_set(...)`. */
+static int item_set(struct run *x, size_t i, enum restore_item_state st,
+		    bool dry, const char *msg)
+{
+	restore_job_set_item(x->r, x->j, i, st, dry, msg);
+	return 1;
+}
+
+/* The first step of an item: its type resolved (waiting for a CRD of
+ * this job to be served), the object copied, cleaned and transformed as
+ * Velero's restore does. 0 with *out (caller decrefs), res and gr filled;
+ * 1 when the item is decided here (its state set) or waits for the next
+ * start (it stays pending); -ENOMEM. */
+static int item_prepare(struct run *x, size_t i, struct kube_resource *res,
+			char *gr, size_t grsz, json_t **out)
 {
 	struct restore_item *it = &x->j->items[i];
-	struct kube *k = x->r->o.kube;
-	struct kube_resource res = { 0 };
-	struct kube_response resp = { 0 };
-	struct verror e = { { 0 } };
+	bool dry = x->r->o.dry_run;
 	struct restore_clean c = {
 		.target_ns = x->j->target_ns,
 		.from_ns = x->from_ns,
-		.default_ns = kube_namespace(k),
+		.default_ns = kube_namespace(x->r->o.kube),
 		.backup = x->j->backup,
 		.restore = x->j->id,
 		.provision_pvs = x->provision_pvs,
 	};
-	json_t *obj = NULL;
-	const char *skip = NULL, *ns, *name, *msg = NULL;
-	char gr[300], *label = NULL, *objpath = NULL, *colpath = NULL;
-	char *url = NULL;
-	bool dry = x->r->o.dry_run, was_inflight = it->state == ITEM_INFLIGHT;
-	bool created;
+	struct verror e = { { 0 } };
+	const char *skip = NULL;
+	json_t *obj;
 	int r;
 
-	r = resolve_wait(x, it->obj, &res, &e);
+	r = resolve_wait(x, it->obj, res, &e);
 	if (r == -ECANCELED)
-		return; /* stays pending for the next start */
-	if (r == 1) {
-		restore_job_set_item(x->r, x->j, i, ITEM_CREATED, true,
-				     "its type comes with a CRD of this job, "
-				     "not checked by the server");
-		return;
-	}
-	if (r < 0) {
-		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, e.msg);
-		return;
-	}
-	gr_of(&res, gr, sizeof(gr));
+		return 1; /* stays pending for the next start */
+	if (r == 1)
+		return item_set(x, i, ITEM_CREATED, true,
+				"its type comes with a CRD of this job, not "
+				"checked by the server");
+	if (r < 0)
+		return item_set(x, i, ITEM_FAILED, dry, e.msg);
+	gr_of(res, gr, grsz);
 	c.gr = gr;
 	obj = json_deep_copy(it->obj);
 	if (!obj)
-		goto fail_nomem;
+		return -ENOMEM;
 	r = restore_clean_item(obj, &c, &skip);
-	if (r < 0)
-		goto fail_nomem;
 	if (r == 1) {
-		restore_job_set_item(x->r, x->j, i, ITEM_SKIPPED, dry, skip);
-		goto out;
+		r = item_set(x, i, ITEM_SKIPPED, dry, skip);
+	} else if (r == 0) {
+		r = restore_transform_apply(x->r->transform, obj, gr, &e);
+		if (r < 0)
+			r = item_set(x, i, ITEM_FAILED, dry, e.msg);
+		else
+			r = restore_clean_finish(obj, &c, res->namespaced) < 0 ?
+				    -ENOMEM :
+				    0;
 	}
-	r = restore_transform_apply(x->r->transform, obj, gr, &e);
-	if (r < 0) {
-		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, e.msg);
-		goto out;
+	if (r != 0) {
+		json_decref(obj);
+		return r < 0 ? -ENOMEM : 1;
 	}
-	r = restore_clean_finish(obj, &c, res.namespaced);
-	if (r < 0)
-		goto fail_nomem;
-	ns = res.namespaced ? str(obj, "metadata", "namespace") : NULL;
-	name = str(obj, "metadata", "name");
-	if (asprintf(&label, ns ? "%s %s/%s" : "%s %s%s", gr, ns ? ns : "",
-		     name) < 0)
-		goto fail_nomem;
-	restore_job_set_label(x->r, x->j, i, label);
-	objpath = kube_path(&res, ns, name);
-	colpath = kube_path(&res, ns, NULL);
-	if (!objpath || !colpath ||
-	    asprintf(&url, "%s%s", colpath, dry_query(x)) < 0)
-		goto fail_nomem;
-	if (ns) {
-		r = ns_ensure(x, ns, &created, &msg);
-		ns_note(x, ns, created, r);
-		if (r < 0) {
-			char *m = NULL;
+	*out = obj;
+	return 0;
+}
 
-			if (asprintf(&m, "namespace %s: %s", ns,
-				     msg ? msg : strerror(-r)) < 0)
-				goto fail_nomem;
-			restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry,
-					     m);
-			free(m);
-			goto out;
-		}
-		if (!strcmp(gr, "secrets") &&
-		    token_secret_of_existing_sa(x, obj, ns)) {
-			restore_job_set_item(x->r, x->j, i, ITEM_SKIPPED, dry,
-					     "a ServiceAccount token: the "
-					     "cluster makes it again");
-			goto out;
-		}
-		if (r == 2) {
-			/* the server cannot dry-run into a namespace that a
-			 * dry run did not create */
-			restore_job_set_item(x->r, x->j, i, ITEM_CREATED, true,
-					     "in a namespace that does not "
-					     "exist yet, not checked by the "
-					     "server");
-			goto out;
-		}
+/* The item's namespace, made to exist; a ServiceAccount's token Secret
+ * and items in a namespace a dry run only pretended to create are decided
+ * here. 0: go on; 1: decided; -ENOMEM. */
+static int item_namespace(struct run *x, size_t i, json_t *obj, const char *ns,
+			  const char *gr)
+{
+	bool dry = x->r->o.dry_run, created;
+	const char *msg = NULL;
+	char *m = NULL;
+	int r;
+
+	r = ns_ensure(x, ns, &created, &msg);
+	ns_note(x, ns, created, r);
+	if (r < 0) {
+		if (asprintf(&m, "namespace %s: %s", ns,
+			     msg ? msg : strerror(-r)) < 0)
+			return -ENOMEM;
+		item_set(x, i, ITEM_FAILED, dry, m);
+		free(m);
+		return 1;
 	}
-	if (was_inflight && !dry && created_before(x, objpath)) {
-		restore_job_set_item(x->r, x->j, i, ITEM_CREATED, false,
-				     "(confirmed after a restart)");
-		goto out;
+	if (!strcmp(gr, "secrets") && token_secret_of_existing_sa(x, obj, ns))
+		return item_set(x, i, ITEM_SKIPPED, dry,
+				"a ServiceAccount token: the cluster makes it "
+				"again");
+	if (r == 2) /* the server cannot dry-run into a namespace that a dry
+		     * run did not create */
+		return item_set(x, i, ITEM_CREATED, true,
+				"in a namespace that does not exist yet, not "
+				"checked by the server");
+	return 0;
+}
+
+/* A CRD was created: wait until it is Established; in a dry run, note
+ * its type so that its objects are not looked up on the server. */
+static void crd_created(struct run *x, json_t *obj, const char *name)
+{
+	struct verror e = { { 0 } };
+
+	if (x->r->o.dry_run) {
+		const char *g = str(obj, "spec", "group");
+		const char *kd =
+			str(json_object_get(obj, "spec"), "names", "kind");
+		char key[512];
+
+		snprintf(key, sizeof(key), "%s/%s", g ?: "", kd ?: "");
+		pthread_mutex_lock(&x->lock);
+		json_object_set_new(x->dry_types, key, json_true());
+		pthread_mutex_unlock(&x->lock);
+	} else if (crd_wait(x, name, &e) < 0) {
+		restore_job_note(x->r, x->j, e.msg);
 	}
+}
+
+/* The create itself (journalled "inflight" first) and what its answer
+ * means: created, already there (on_exists()), or failed. */
+static void item_post(struct run *x, size_t i, json_t *obj,
+		      const struct kube_resource *res, const char *gr,
+		      const char *objpath, const char *url)
+{
+	struct kube_response resp = { 0 };
+	struct verror e = { { 0 } };
+	bool dry = x->r->o.dry_run;
+	int r;
+
 	restore_job_set_item(x->r, x->j, i, ITEM_INFLIGHT, dry, NULL);
-	r = kube_request(k, "POST", url, NULL, obj, &resp, &e);
+	r = kube_request(x->r->o.kube, "POST", url, NULL, obj, &resp, &e);
 	if (r < 0) {
 		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, e.msg);
 	} else if (resp.status == 201 || resp.status == 200 ||
 		   resp.status == 202) {
 		restore_job_set_item(x->r, x->j, i, ITEM_CREATED, dry, NULL);
-		if (!strcmp(gr, CRD_GR)) {
-			if (dry) {
-				char key[512];
-				const char *g = str(obj, "spec", "group");
-				const char *kd = str(json_object_get(obj, "spe"
-									  "c"),
-						     "names", "kind");
-
-				snprintf(key, sizeof(key), "%s/%s", g ?: "",
-					 kd ?: "");
-				pthread_mutex_lock(&x->lock);
-				json_object_set_new(x->dry_types, key,
-						    json_true());
-				pthread_mutex_unlock(&x->lock);
-			} else if (crd_wait(x, name, &e) < 0) {
-				restore_job_note(x->r, x->j, e.msg);
-			}
-		}
+		if (!strcmp(gr, CRD_GR))
+			crd_created(x, obj, str(obj, "metadata", "name"));
 	} else if (already_exists(&resp)) {
 		kube_response_release(&resp);
-		on_exists(x, i, obj, &res, objpath);
+		on_exists(x, i, obj, res, objpath);
 	} else {
 		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry,
 				     resp_message(&resp));
 	}
-	goto out;
-fail_nomem:
-	restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, "out of memory");
-out:
 	kube_response_release(&resp);
+}
+
+/* One item, step by step: prepared, its paths and label, its namespace,
+ * never created twice across a restart, then POSTed. */
+static void apply_item(struct run *x, size_t i)
+{
+	struct kube_resource res = { 0 };
+	bool dry = x->r->o.dry_run;
+	bool was_inflight = x->j->items[i].state == ITEM_INFLIGHT;
+	char gr[300], *label = NULL, *objpath = NULL, *colpath = NULL;
+	char *url = NULL;
+	const char *ns, *name;
+	json_t *obj = NULL;
+	int r;
+
+	r = item_prepare(x, i, &res, gr, sizeof(gr), &obj);
+	if (r != 0)
+		goto out;
+	ns = res.namespaced ? str(obj, "metadata", "namespace") : NULL;
+	name = str(obj, "metadata", "name");
+	if (asprintf(&label, ns ? "%s %s/%s" : "%s %s%s", gr, ns ? ns : "",
+		     name) < 0) {
+		label = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	restore_job_set_label(x->r, x->j, i, label);
+	objpath = kube_path(&res, ns, name);
+	colpath = kube_path(&res, ns, NULL);
+	if (!objpath || !colpath ||
+	    asprintf(&url, "%s%s", colpath, dry_query(x)) < 0) {
+		url = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	if (ns) {
+		r = item_namespace(x, i, obj, ns, gr);
+		if (r != 0)
+			goto out;
+	}
+	if (was_inflight && !dry && created_before(x, objpath))
+		item_set(x, i, ITEM_CREATED, false,
+			 "(confirmed after a restart)");
+	else
+		item_post(x, i, obj, &res, gr, objpath, url);
+out:
+	if (r == -ENOMEM)
+		item_set(x, i, ITEM_FAILED, dry, "out of memory");
 	kube_resource_release(&res);
 	json_decref(obj);
 	free(label);

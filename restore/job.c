@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/dns.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "restore/restore_i.h"
@@ -460,8 +461,60 @@ static void replay_journal(struct restore_job *j)
 	}
 }
 
+/* The items of a job on disk are input like any other: another process of
+ * the same user, a restored home directory, a bug could have changed
+ * job.json, and its items go to the cluster with the user's credentials.
+ * They are written out again and parsed by restore_parse(), the checks a
+ * file copied into restore/ gets; the job is refused (-EBADMSG, e says
+ * why) unless that gives back the same number of objects (the journal
+ * counts items by position). *out: the parsed items, a new reference. */
+static int items_revalidate(const char *id, json_t *items, json_t **out,
+			    struct verror *e)
+{
+	struct sbuf b;
+	json_t *o, *parsed = NULL;
+	size_t i;
+	int k = 0;
+
+	if (!json_is_array(items) || !json_array_size(items) ||
+	    json_array_size(items) > RESTORE_ITEMS_MAX)
+		return verror_set(e, -EBADMSG, "no valid list of items");
+	sbuf_init(&b, RESTORE_INPUT_MAX);
+	json_array_foreach(items, i, o)
+	{
+		char *s = json_is_object(o) ? json_dumps(o, JSON_COMPACT) :
+					      NULL;
+
+		if (!s) {
+			k = verror_set(e, -EBADMSG, "item %zu is not an object",
+				       i);
+			break;
+		}
+		k = sbuf_adds(&b, s);
+		if (k == 0)
+			k = sbuf_addc(&b, '\n');
+		free(s);
+		if (k < 0) {
+			verror_set(e, k, "items too large");
+			break;
+		}
+	}
+	if (k == 0)
+		k = restore_parse(b.buf, b.len, id, &parsed, e);
+	sbuf_release(&b);
+	if (k == 0 && json_array_size(parsed) != json_array_size(items))
+		k = verror_set(e, -EBADMSG, "its items are not %zu objects",
+			       json_array_size(items));
+	if (k < 0) {
+		json_decref(parsed);
+		return k;
+	}
+	*out = parsed;
+	return 0;
+}
+
 static int load_job(struct restore *r, const char *name,
-		    struct restore_job **out)
+		    struct restore_job **out, struct verror *e)
 {
 	_cleanup_free_ char *path = NULL, *data = NULL;
 	struct restore_job *j;
@@ -474,11 +527,11 @@ static int load_job(struct restore *r, const char *name,
 		return -ENOMEM;
 	k = read_file(path, JOB_FILE_MAX, &data, &len);
 	if (k < 0)
-		return k;
-	o = json_loadb(data, len, 0, NULL);
+		return verror_set(e, k, "%s", strerror(-k));
+	o = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_object(o)) {
 		json_decref(o);
-		return -EBADMSG;
+		return verror_set(e, -EBADMSG, "job.json is not a JSON object");
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -500,8 +553,18 @@ static int load_job(struct restore *r, const char *name,
 	j->created = json_integer_value(json_object_get(o, "created"));
 	j->state = j->reason ? RESTORE_REJECTED : RESTORE_PENDING;
 	k = (!j->id || !j->dir || !j->source) ? -ENOMEM : 0;
-	if (k == 0 && !j->reason)
-		k = job_set_items(r, j, json_object_get(o, "items"));
+	if (k == 0 && j->target_ns &&
+	    !dns_label_ok(j->target_ns, strlen(j->target_ns)))
+		k = verror_set(e, -EBADMSG, "invalid target namespace");
+	if (k == 0 && !j->reason) {
+		json_t *items = NULL;
+
+		k = items_revalidate(name, json_object_get(o, "items"), &items,
+				     e);
+		if (k == 0)
+			k = job_set_items(r, j, items);
+		json_decref(items);
+	}
 	json_decref(o);
 	if (k < 0) {
 		job_free(j);
@@ -526,7 +589,7 @@ static int cmp_jobs(const void *a, const void *b)
 static int load_jobs(struct restore *r)
 {
 	DIR *d = opendir(r->state_dir);
-	struct restore_job **v = NULL, *j;
+	struct restore_job **v = NULL, *j = NULL;
 	struct dirent *de;
 	size_t n = 0, cap = 0;
 	int k = 0;
@@ -536,10 +599,12 @@ static int load_jobs(struct restore *r)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || strncmp(de->d_name, "restore-", 8))
 			continue;
-		if (load_job(r, de->d_name, &j) < 0) {
-			log_warning("restore: job %s in %s is unreadable; "
+		struct verror e = { { 0 } };
+
+		if (load_job(r, de->d_name, &j, &e) < 0) {
+			log_warning("restore: job %s in %s is not valid (%s); "
 				    "ignored",
-				    de->d_name, r->state_dir);
+				    de->d_name, r->state_dir, e.msg);
 			continue;
 		}
 		if (n == cap) {
@@ -610,7 +675,8 @@ int restore_new(const struct restore_options *o, struct restore **out,
 	size_t mods_len = 0;
 	int k;
 
-	if (!o || !o->state_dir || !*o->state_dir)
+	if (!o || ((!o->state_dir || !*o->state_dir) &&
+		   (!o->vault_id || !o->mountpoint)))
 		return verror_set(e, -EINVAL, "restore: no state directory");
 	if (o->modifiers_file) {
 		k = read_file(o->modifiers_file, 1 << 20, &mods, &mods_len);
@@ -625,7 +691,12 @@ int restore_new(const struct restore_options *o, struct restore **out,
 	r->o.image_map = r->o.storageclass_map = r->o.modifiers_file = NULL;
 	if (!r->o.type_wait_s)
 		r->o.type_wait_s = 120;
-	r->state_dir = strdup(o->state_dir);
+	r->lock_fd = -1;
+	r->state_dir =
+		o->state_dir && *o->state_dir ?
+			strdup(o->state_dir) :
+			restore_state_default(o->vault_id, o->mountpoint);
+	r->o.state_dir = r->o.vault_id = r->o.mountpoint = NULL;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -641,18 +712,17 @@ int restore_new(const struct restore_options *o, struct restore **out,
 		restore_free(r);
 		return k;
 	}
-	if (mkdir(r->state_dir, 0700) < 0 && errno != EEXIST) {
-		k = -errno;
-		restore_free(r);
-		return verror_set(e, k, "state directory %s: %s", o->state_dir,
-				  strerror(-k));
-	}
-	chmod(r->state_dir, 0700);
-	k = load_jobs(r);
+	k = restore_state_open(r->state_dir, &r->lock_fd, e);
 	if (k < 0) {
 		restore_free(r);
-		return verror_set(e, k, "state directory %s: %s", o->state_dir,
-				  strerror(-k));
+		return k;
+	}
+	k = load_jobs(r);
+	if (k < 0) {
+		verror_set(e, k, "restore state %s: %s", r->state_dir,
+			   strerror(-k));
+		restore_free(r);
+		return k;
 	}
 	k = -pthread_create(&r->worker, NULL, worker_main, r);
 	if (k < 0) {
@@ -684,31 +754,20 @@ struct restore *restore_free(struct restore *r)
 	pthread_cond_destroy(&r->changed);
 	pthread_mutex_destroy(&r->lock);
 	free(r->state_dir);
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
 	free(r);
 	return NULL;
 }
 
 /* ---- public: inputs ------------------------------------------------------ */
 
-static bool dns_label(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > RESTORE_LABEL_MAX || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-'))
-			return false;
-	return true;
-}
-
 int restore_input_new(struct restore *r, const char *target_ns,
 		      const char *source, struct restore_input **out)
 {
 	struct restore_input *in;
 
-	if (target_ns && !dns_label(target_ns))
+	if (target_ns && !dns_label_ok(target_ns, strlen(target_ns)))
 		return -EINVAL;
 	in = calloc(1, sizeof(*in));
 	if (!in)
@@ -996,6 +1055,19 @@ int restore_job_list(struct restore *r, char ***ids, size_t *n)
 	*ids = v;
 	*n = count;
 	return 0;
+}
+
+int restore_job_state(struct restore *r, const char *id,
+		      enum restore_state *state)
+{
+	struct restore_job *j;
+
+	pthread_mutex_lock(&r->lock);
+	j = job_find(r, id);
+	if (j && state)
+		*state = j->state;
+	pthread_mutex_unlock(&r->lock);
+	return j ? 0 : -ENOENT;
 }
 
 int restore_job_report(struct restore *r, const char *id, struct sbuf *out,

@@ -22,32 +22,14 @@
  * apiVersion, kind and metadata.name, and the name and namespace must be
  * safe path segments (they become URL paths). Errors carry the line and
  * column (1-based) where the problem is. */
-#include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "common/macro.h"
+#include "common/yread.h"
 #include "restore/restore_i.h"
-
-struct anchor {
-	char *name;
-	json_t *value; /* owned reference */
-	size_t nodes;  /* its size, charged again at each alias */
-};
-
-struct yparse {
-	yaml_parser_t parser;
-	const char *source; /* for messages; borrowed */
-	struct verror *e;
-	size_t nodes; /* budget used */
-	struct anchor *anchors;
-	size_t n_anchors, cap_anchors;
-};
 
 static const char *src_name(const char *source)
 {
@@ -59,577 +41,71 @@ static const char *src_name(const char *source)
 	return s && s[1] ? s + 1 : source;
 }
 
-static int perr(struct yparse *p, int err, const yaml_mark_t *m,
-		const char *fmt, ...) _printf_(4, 5);
-static int perr(struct yparse *p, int err, const yaml_mark_t *m,
-		const char *fmt, ...)
+/* The reader's problem in the words restore/ reports: "file: line L
+ * column C: problem". */
+static int yaml_error(const char *source, const struct yread_error *ye,
+		      struct verror *e)
 {
 	char what[300];
-	va_list ap;
+	int err = -EBADMSG;
 
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return verror_set(p->e, err, "%s: line %zu column %zu: %s",
-			  src_name(p->source), m->line + 1, m->column + 1,
-			  what);
-}
-
-static void anchors_clear(struct yparse *p)
-{
-	for (size_t i = 0; i < p->n_anchors; i++) {
-		free(p->anchors[i].name);
-		json_decref(p->anchors[i].value);
-	}
-	free(p->anchors);
-	p->anchors = NULL;
-	p->n_anchors = p->cap_anchors = 0;
-}
-
-static int anchor_add(struct yparse *p, const char *name, json_t *v,
-		      size_t nodes)
-{
-	/* A later anchor of the same name replaces the earlier (YAML). */
-	for (size_t i = 0; i < p->n_anchors; i++) {
-		if (!strcmp(p->anchors[i].name, name)) {
-			json_decref(p->anchors[i].value);
-			p->anchors[i].value = json_incref(v);
-			p->anchors[i].nodes = nodes;
-			return 0;
-		}
-	}
-	if (p->n_anchors == p->cap_anchors) {
-		size_t cap = p->cap_anchors ? 2 * p->cap_anchors : 8;
-		struct anchor *a = realloc(p->anchors, cap * sizeof(*a));
-
-		if (!a)
-			return -ENOMEM;
-		p->anchors = a;
-		p->cap_anchors = cap;
-	}
-	p->anchors[p->n_anchors].name = strdup(name);
-	if (!p->anchors[p->n_anchors].name)
-		return -ENOMEM;
-	p->anchors[p->n_anchors].value = json_incref(v);
-	p->anchors[p->n_anchors].nodes = nodes;
-	p->n_anchors++;
-	return 0;
-}
-
-/* ---- scalar resolution (go-yaml v2 resolve.go) ------------------------- */
-
-static bool in_list(const char *s, const char *const *list)
-{
-	for (; *list; list++)
-		if (!strcmp(s, *list))
-			return true;
-	return false;
-}
-
-static const char *const yaml_nulls[] = {
-	"", "~", "null", "Null", "NULL", NULL
-};
-static const char *const yaml_trues[] = { "y",	  "Y",	  "yes",  "Yes",
-					  "YES",  "on",	  "On",	  "ON",
-					  "true", "True", "TRUE", NULL };
-static const char *const yaml_falses[] = { "n",	    "N",     "no",    "No",
-					   "NO",    "off",   "Off",   "OFF",
-					   "false", "False", "FALSE", NULL };
-static const char *const yaml_infs[] = { ".inf",  ".Inf",  ".INF",  "+.inf",
-					 "+.Inf", "+.INF", "-.inf", "-.Inf",
-					 "-.INF", ".nan",  ".NaN",  ".NAN",
-					 NULL };
-
-/* Go's strconv.ParseInt(s, 0, 64) after go-yaml removed the '_'s: sign,
- * then 0x / 0o / 0b / leading 0 (octal) / decimal. Sets *neg and the
- * magnitude; false when s is not such an integer or overflows uint64. */
-static bool parse_go_int(const char *s, bool *neg, uint64_t *mag)
-{
-	unsigned base = 10;
-	uint64_t v = 0;
-	const char *q = s;
-
-	*neg = false;
-	if (*q == '+' || *q == '-')
-		*neg = *q++ == '-';
-	if (!*q)
-		return false;
-	if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X')) {
-		base = 16;
-		q += 2;
-	} else if (q[0] == '0' && (q[1] == 'o' || q[1] == 'O')) {
-		base = 8;
-		q += 2;
-	} else if (q[0] == '0' && (q[1] == 'b' || q[1] == 'B')) {
-		base = 2;
-		q += 2;
-	} else if (q[0] == '0' && q[1]) {
-		base = 8;
-		q++;
-	}
-	if (!*q)
-		return false;
-	for (; *q; q++) {
-		unsigned d;
-
-		if (*q >= '0' && *q <= '9')
-			d = *q - '0';
-		else if (*q >= 'a' && *q <= 'f')
-			d = *q - 'a' + 10;
-		else if (*q >= 'A' && *q <= 'F')
-			d = *q - 'A' + 10;
-		else
-			return false;
-		if (d >= base)
-			return false;
-		if (v > (UINT64_MAX - d) / base)
-			return false;
-		v = v * base + d;
-	}
-	*mag = v;
-	return true;
-}
-
-/* go-yaml's yamlStyleFloat:
- * ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
-static bool is_yaml_float(const char *s)
-{
-	const char *q = s;
-
-	if (*q == '+' || *q == '-')
-		q++;
-	if (*q == '.') {
-		q++;
-		if (!isdigit((unsigned char)*q))
-			return false;
-		while (isdigit((unsigned char)*q))
-			q++;
-	} else {
-		if (!isdigit((unsigned char)*q))
-			return false;
-		while (isdigit((unsigned char)*q))
-			q++;
-		if (*q == '.') {
-			q++;
-			while (isdigit((unsigned char)*q))
-				q++;
-		}
-	}
-	if (*q == 'e' || *q == 'E') {
-		q++;
-		if (*q == '+' || *q == '-')
-			q++;
-		if (!isdigit((unsigned char)*q))
-			return false;
-		while (isdigit((unsigned char)*q))
-			q++;
-	}
-	return *q == '\0';
-}
-
-static bool is_plain_date(const char *s)
-{
-	/* YYYY-M(M)-D(D), as go-yaml's "2006-1-2" layout. */
-	int y, m, d, n = 0;
-
-	if (strlen(s) < 8 || strlen(s) > 10)
-		return false;
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || s[n])
-		return false;
-	if (!isdigit((unsigned char)s[0]) || s[4] != '-')
-		return false;
-	return m >= 1 && m <= 12 && d >= 1 && d <= 31;
-}
-
-/* Resolves a plain scalar. Returns a new reference, or NULL with *err
- * (-EBADMSG for .inf/.nan, -ENOMEM). */
-static json_t *resolve_plain(const char *s, size_t len, int *err)
-{
-	char buf[64];
-
-	*err = -ENOMEM;
-	if (strlen(s) != len) /* a NUL inside: only a string holds it */
-		return json_stringn(s, len);
-	if (in_list(s, yaml_nulls))
-		return json_null();
-	if (in_list(s, yaml_trues))
-		return json_true();
-	if (in_list(s, yaml_falses))
-		return json_false();
-	if (in_list(s, yaml_infs)) {
-		*err = -EBADMSG;
-		return NULL;
-	}
-	if (len < sizeof(buf) - 1 && strchr("+-.0123456789", s[0])) {
-		size_t k = 0;
-		bool neg;
-		uint64_t mag;
-
-		for (size_t i = 0; i < len; i++)
-			if (s[i] != '_')
-				buf[k++] = s[i];
-		buf[k] = '\0';
-		if (parse_go_int(buf, &neg, &mag)) {
-			if (!neg && mag <= INT64_MAX)
-				return json_integer((json_int_t)mag);
-			if (neg && mag <= (uint64_t)INT64_MAX + 1)
-				return json_integer(mag == (uint64_t)INT64_MAX +
-									    1 ?
-							    INT64_MIN :
-							    -(json_int_t)mag);
-			if (!neg) /* uint64 > int64: JSON gets the number */
-				return json_real((double)mag);
-		}
-		if (is_yaml_float(buf)) {
-			double d = strtod(buf, NULL);
-			double ip;
-
-			/* Go's encoding/json prints an integral float64 as an
-			 * integer (1e3 -> 1000): keep it an integer here. */
-			if (modf(d, &ip) == 0 && d >= -9.0e15 && d <= 9.0e15)
-				return json_integer((json_int_t)d);
-			return json_real(d);
-		}
-		if (is_plain_date(s)) {
-			int y, m, d;
-			char t[40];
-
-			sscanf(s, "%d-%d-%d", &y, &m, &d);
-			snprintf(t, sizeof(t), "%04d-%02d-%02dT00:00:00Z", y, m,
-				 d);
-			return json_string(t);
-		}
-	}
-	return json_stringn(s, len);
-}
-
-/* Scalars with a tag: !!str and tags of one's own are strings; the core
- * tags resolve as if plain. */
-static json_t *resolve_scalar(struct yparse *p, const yaml_event_t *ev,
-			      int *err)
-{
-	const char *v = (const char *)ev->data.scalar.value;
-	size_t len = ev->data.scalar.length;
-	const char *tag = (const char *)ev->data.scalar.tag;
-
-	*err = -ENOMEM;
-	if (tag) {
-		if (!strcmp(tag, YAML_NULL_TAG) ||
-		    !strcmp(tag, YAML_BOOL_TAG) || !strcmp(tag, YAML_INT_TAG) ||
-		    !strcmp(tag, YAML_FLOAT_TAG))
-			return resolve_plain(v, len, err);
-		return json_stringn(v, len);
-	}
-	(void)p;
-	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return json_stringn(v, len);
-	return resolve_plain(v, len, err);
-}
-
-/* A key that is not a string becomes its text, as sigs.k8s.io/yaml's
- * conversion does (true, 1, 1.5, null). */
-static char *key_text(const json_t *k)
-{
-	char buf[64];
-
-	switch (json_typeof(k)) {
-	case JSON_STRING:
-		return strndup(json_string_value(k), json_string_length(k));
-	case JSON_TRUE:
-		return strdup("true");
-	case JSON_FALSE:
-		return strdup("false");
-	case JSON_NULL:
-		return strdup("null");
-	case JSON_INTEGER:
-		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
-			 json_integer_value(k));
-		return strdup(buf);
-	case JSON_REAL:
-		snprintf(buf, sizeof(buf), "%g", json_real_value(k));
-		return strdup(buf);
+	switch (ye->what) {
+	case YREAD_SYNTAX:
+		snprintf(what, sizeof(what), "%s", ye->detail);
+		break;
+	case YREAD_DEPTH:
+		snprintf(what, sizeof(what), "nested deeper than %d levels",
+			 RESTORE_DEPTH_MAX);
+		break;
+	case YREAD_NODES:
+		snprintf(what, sizeof(what),
+			 "too many values (more than %zu, aliases included)",
+			 (size_t)RESTORE_NODES_MAX);
+		err = -E2BIG;
+		break;
+	case YREAD_ANCHOR:
+		snprintf(what, sizeof(what), "unknown anchor \"%.100s\"",
+			 ye->detail);
+		break;
+	case YREAD_DUP_KEY:
+		snprintf(what, sizeof(what), "duplicate key \"%.100s\"",
+			 ye->detail);
+		break;
+	case YREAD_KEY_NOT_SCALAR:
+		snprintf(what, sizeof(what),
+			 "a mapping or a list cannot be a key");
+		break;
+	case YREAD_KEY_NUL:
+		snprintf(what, sizeof(what), "a key with a NUL byte");
+		break;
+	case YREAD_NOT_NUMBER:
+		snprintf(what, sizeof(what),
+			 "%.100s is not a number JSON can hold", ye->detail);
+		break;
+	case YREAD_MERGE:
 	default:
-		return NULL;
-	}
-}
-
-static int charge(struct yparse *p, size_t n, const yaml_mark_t *m)
-{
-	if (n > RESTORE_NODES_MAX || p->nodes > RESTORE_NODES_MAX - n)
-		return perr(p, -E2BIG, m,
-			    "too many values (more than %zu, aliases "
-			    "included)",
-			    (size_t)RESTORE_NODES_MAX);
-	p->nodes += n;
-	return 0;
-}
-
-static int next_event(struct yparse *p, yaml_event_t *ev)
-{
-	if (!yaml_parser_parse(&p->parser, ev)) {
-		const char *what = p->parser.problem ? p->parser.problem :
-						       "malformed YAML";
-		const char *ctx = p->parser.context;
-
-		if (p->parser.error == YAML_MEMORY_ERROR)
-			return -ENOMEM;
-		if (ctx)
-			return perr(p, -EBADMSG, &p->parser.problem_mark,
-				    "%s %s", what, ctx);
-		return perr(p, -EBADMSG, &p->parser.problem_mark, "%s", what);
-	}
-	return 0;
-}
-
-static int parse_node(struct yparse *p, yaml_event_t *ev, unsigned depth,
-		      json_t **out, size_t *nodes);
-
-/* Merges the mapping src into dst for a << key: keys already in dst win
- * (the YAML merge key spec). */
-static int merge_into(struct yparse *p, json_t *dst, json_t *src,
-		      const yaml_mark_t *m)
-{
-	const char *k;
-	json_t *v;
-
-	if (json_is_array(src)) {
-		size_t i;
-		json_t *it;
-
-		json_array_foreach(src, i, it)
-		{
-			if (!json_is_object(it))
-				return perr(p, -EBADMSG, m,
-					    "a merge key (<<) takes mappings "
-					    "only");
-			json_object_foreach(
-				it, k,
-				v) if (!json_object_get(dst, k) &&
-				       json_object_set(dst, k,
-						       v)) return -ENOMEM;
-		}
-		return 0;
-	}
-	if (!json_is_object(src))
-		return perr(p, -EBADMSG, m,
-			    "a merge key (<<) takes a mapping or a list of "
-			    "mappings");
-	json_object_foreach(src, k,
-			    v) if (!json_object_get(dst, k) &&
-				   json_object_set(dst, k, v)) return -ENOMEM;
-	return 0;
-}
-
-static int parse_mapping(struct yparse *p, unsigned depth, json_t **out,
-			 size_t *nodes)
-{
-	json_t *obj = json_object(), *merges = NULL;
-	yaml_event_t ev;
-	int r;
-
-	if (!obj)
-		return -ENOMEM;
-	for (;;) {
-		json_t *k = NULL, *v = NULL;
-		size_t kn = 0, vn = 0;
-		yaml_mark_t km;
-		bool is_merge;
-		char *ks;
-
-		r = next_event(p, &ev);
-		if (r < 0)
-			goto fail;
-		if (ev.type == YAML_MAPPING_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
-		km = ev.start_mark;
-		is_merge = ev.type == YAML_SCALAR_EVENT &&
-			   ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-			   !ev.data.scalar.tag &&
-			   !strcmp((char *)ev.data.scalar.value, "<<");
-		r = parse_node(p, &ev, depth + 1, &k, &kn);
-		yaml_event_delete(&ev);
-		if (r < 0)
-			goto fail;
-		r = next_event(p, &ev);
-		if (r < 0) {
-			json_decref(k);
-			goto fail;
-		}
-		r = parse_node(p, &ev, depth + 1, &v, &vn);
-		yaml_event_delete(&ev);
-		if (r < 0) {
-			json_decref(k);
-			goto fail;
-		}
-		*nodes += kn + vn;
-		if (is_merge) {
-			json_decref(k);
-			if (!merges)
-				merges = json_array();
-			if (!merges || json_array_append_new(merges, v)) {
-				r = -ENOMEM;
-				goto fail;
-			}
-			continue;
-		}
-		if (json_is_object(k) || json_is_array(k)) {
-			json_decref(k);
-			json_decref(v);
-			r = perr(p, -EBADMSG, &km,
-				 "a mapping or a list cannot be a key");
-			goto fail;
-		}
-		ks = key_text(k);
-		json_decref(k);
-		if (!ks) {
-			json_decref(v);
-			r = -ENOMEM;
-			goto fail;
-		}
-		if (json_object_get(obj, ks)) {
-			r = perr(p, -EBADMSG, &km, "duplicate key \"%.100s\"",
-				 ks);
-			free(ks);
-			json_decref(v);
-			goto fail;
-		}
-		r = json_object_set_new(obj, ks, v) ? -ENOMEM : 0;
-		free(ks);
-		if (r < 0)
-			goto fail;
-	}
-	if (merges) {
-		size_t i;
-		json_t *m;
-
-		json_array_foreach(merges, i, m)
-		{
-			r = merge_into(p, obj, m, &p->parser.mark);
-			if (r < 0)
-				goto fail;
-		}
-		json_decref(merges);
-	}
-	*out = obj;
-	return 0;
-fail:
-	json_decref(merges);
-	json_decref(obj);
-	return r;
-}
-
-static int parse_sequence(struct yparse *p, unsigned depth, json_t **out,
-			  size_t *nodes)
-{
-	json_t *arr = json_array();
-	yaml_event_t ev;
-	int r;
-
-	if (!arr)
-		return -ENOMEM;
-	for (;;) {
-		json_t *v = NULL;
-		size_t vn = 0;
-
-		r = next_event(p, &ev);
-		if (r < 0)
-			goto fail;
-		if (ev.type == YAML_SEQUENCE_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
-		r = parse_node(p, &ev, depth + 1, &v, &vn);
-		yaml_event_delete(&ev);
-		if (r < 0)
-			goto fail;
-		*nodes += vn;
-		if (json_array_append_new(arr, v)) {
-			r = -ENOMEM;
-			goto fail;
-		}
-	}
-	*out = arr;
-	return 0;
-fail:
-	json_decref(arr);
-	return r;
-}
-
-/* Builds the value that starts with ev (consumed by the caller). *nodes
- * gets the number of values in it. */
-static int parse_node(struct yparse *p, yaml_event_t *ev, unsigned depth,
-		      json_t **out, size_t *nodes)
-{
-	const char *anchor = NULL;
-	json_t *v = NULL;
-	int r;
-
-	if (depth > RESTORE_DEPTH_MAX)
-		return perr(p, -EBADMSG, &ev->start_mark,
-			    "nested deeper than %d levels", RESTORE_DEPTH_MAX);
-	*nodes = 1;
-	r = charge(p, 1, &ev->start_mark);
-	if (r < 0)
-		return r;
-	switch (ev->type) {
-	case YAML_SCALAR_EVENT:
-		anchor = (const char *)ev->data.scalar.anchor;
-		v = resolve_scalar(p, ev, &r);
-		if (!v)
-			return r == -EBADMSG ?
-				       perr(p, r, &ev->start_mark,
-					    "%s is not a number JSON can hold",
-					    (char *)ev->data.scalar.value) :
-				       r;
+		snprintf(what, sizeof(what),
+			 "a merge key (<<) takes a mapping or a list of "
+			 "mappings");
 		break;
-	case YAML_SEQUENCE_START_EVENT:
-		anchor = (const char *)ev->data.sequence_start.anchor;
-		r = parse_sequence(p, depth, &v, nodes);
-		if (r < 0)
-			return r;
-		++*nodes;
-		break;
-	case YAML_MAPPING_START_EVENT:
-		anchor = (const char *)ev->data.mapping_start.anchor;
-		r = parse_mapping(p, depth, &v, nodes);
-		if (r < 0)
-			return r;
-		++*nodes;
-		break;
-	case YAML_ALIAS_EVENT: {
-		const char *name = (const char *)ev->data.alias.anchor;
+	}
+	return verror_set(e, err, "%s: line %zu column %zu: %s",
+			  src_name(source), ye->line, ye->column, what);
+}
 
-		for (size_t i = 0; i < p->n_anchors; i++) {
-			if (strcmp(p->anchors[i].name, name))
-				continue;
-			r = charge(p, p->anchors[i].nodes, &ev->start_mark);
-			if (r < 0)
-				return r;
-			/* A deep copy: items are changed in place later. */
-			v = json_deep_copy(p->anchors[i].value);
-			if (!v)
-				return -ENOMEM;
-			*nodes = p->anchors[i].nodes;
-			*out = v;
-			return 0;
-		}
-		return perr(p, -EBADMSG, &ev->start_mark,
-			    "unknown anchor \"%.100s\"", name);
-	}
-	default:
-		return perr(p, -EBADMSG, &ev->start_mark, "unexpected YAML");
-	}
-	if (anchor) {
-		r = anchor_add(p, anchor, v, *nodes);
-		if (r < 0) {
-			json_decref(v);
-			return r;
-		}
-	}
-	*out = v;
-	return 0;
+/* kubectl's reading of YAML (go-yaml v2), with restore/'s caps; nesting
+ * counts collections, so RESTORE_DEPTH_MAX levels of them below the root
+ * are allowed. */
+static int reader_new(const void *data, size_t len, struct yread **out)
+{
+	static const struct yread_options o = {
+		.scalars = YREAD_GO_YAML,
+		.flags = YREAD_MERGE_KEYS | YREAD_COPY_ALIASES,
+		.max_depth = RESTORE_DEPTH_MAX + 1,
+		.max_nodes = RESTORE_NODES_MAX,
+	};
+
+	return yread_new(data, len, &o, out);
 }
 
 /* ---- objects: lists, validation --------------------------------------- */
@@ -752,74 +228,32 @@ static int collect_add(struct collect *c, json_t *o, unsigned long line,
 	return json_array_append(c->items, o) ? -ENOMEM : 0;
 }
 
-/* The start of the next document of the stream: 1 with *ev the first
- * event of its root node (the caller deletes it), 0 at the end of the
- * stream. */
-static int doc_start(struct yparse *p, yaml_event_t *ev)
-{
-	for (;;) {
-		int r = next_event(p, ev);
-
-		if (r < 0)
-			return r;
-		if (ev->type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(ev);
-			return 0;
-		}
-		if (ev->type == YAML_DOCUMENT_START_EVENT) {
-			yaml_event_delete(ev);
-			r = next_event(p, ev);
-			return r < 0 ? r : 1;
-		}
-		yaml_event_delete(ev); /* STREAM_START */
-	}
-}
-
-/* The rest of the document doc_start() began: its root node into *doc
- * (caller owns it), through DOCUMENT_END; ev is consumed. */
-static int doc_finish(struct yparse *p, yaml_event_t *ev, json_t **doc)
-{
-	size_t nodes = 0;
-	int r = parse_node(p, ev, 0, doc, &nodes);
-
-	yaml_event_delete(ev);
-	if (r < 0)
-		return r;
-	r = next_event(p, ev); /* DOCUMENT_END */
-	if (r < 0) {
-		json_decref(*doc);
-		*doc = NULL;
-		return r;
-	}
-	yaml_event_delete(ev);
-	anchors_clear(p); /* anchors do not cross documents */
-	return 0;
-}
-
 static int parse_yaml(const void *data, size_t len, struct collect *c)
 {
-	struct yparse p = { .source = c->source, .e = c->e };
-	yaml_event_t ev;
+	struct yread_error ye;
+	struct yread *y;
+	size_t line, col;
 	int r;
 
-	if (!yaml_parser_initialize(&p.parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&p.parser, data, len);
-	while ((r = doc_start(&p, &ev)) > 0) {
-		yaml_mark_t dm = ev.start_mark;
+	r = reader_new(data, len, &y);
+	if (r < 0)
+		return r;
+	while ((r = yread_start(y, &line, &col, &ye)) > 0) {
 		json_t *doc = NULL;
 
-		r = doc_finish(&p, &ev, &doc);
+		r = yread_doc(y, &doc, &ye);
 		if (r < 0)
 			break;
-		r = collect_add(c, doc, dm.line + 1, dm.column + 1, 0);
+		r = collect_add(c, doc, line, col, 0);
 		json_decref(doc);
-		if (r < 0)
-			break;
+		if (r < 0) {
+			yread_free(y);
+			return r;
+		}
 	}
-	anchors_clear(&p);
-	yaml_parser_delete(&p.parser);
-	return r;
+	yread_free(y);
+	return r == -EBADMSG || r == -E2BIG ? yaml_error(c->source, &ye, c->e) :
+					      r;
 }
 
 static int parse_json(const char *data, size_t len, size_t off,
@@ -910,33 +344,34 @@ int restore_parse(const void *data, size_t len, const char *source,
 int restore_parse_document(const void *data, size_t len, const char *source,
 			   json_t **out, struct verror *e)
 {
-	struct yparse p = { .source = source, .e = e };
+	struct yread_error ye;
 	json_t *doc = NULL;
-	yaml_event_t ev;
+	struct yread *y;
+	size_t line, col;
 	int r;
 
 	if (len > RESTORE_INPUT_MAX)
 		return verror_set(e, -EFBIG, "%s: larger than %zu MiB",
 				  src_name(source), RESTORE_INPUT_MAX >> 20);
-	if (!yaml_parser_initialize(&p.parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&p.parser, data, len);
-	while ((r = doc_start(&p, &ev)) > 0) {
-		json_t *v = NULL;
-
+	r = reader_new(data, len, &y);
+	if (r < 0)
+		return r;
+	while ((r = yread_start(y, &line, &col, &ye)) > 0) {
 		if (doc) {
-			r = perr(&p, -EBADMSG, &ev.start_mark,
-				 "more than one YAML document");
-			yaml_event_delete(&ev);
-			break;
+			r = verror_set(e, -EBADMSG,
+				       "%s: line %zu column %zu: more than one "
+				       "YAML document",
+				       src_name(source), line, col);
+			goto out;
 		}
-		r = doc_finish(&p, &ev, &v);
+		r = yread_doc(y, &doc, &ye);
 		if (r < 0)
 			break;
-		doc = v;
 	}
-	anchors_clear(&p);
-	yaml_parser_delete(&p.parser);
+	if (r == -EBADMSG || r == -E2BIG)
+		r = yaml_error(source, &ye, e);
+out:
+	yread_free(y);
 	if (r < 0) {
 		json_decref(doc);
 		return r;

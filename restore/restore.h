@@ -40,8 +40,12 @@ typedef int (*restore_origin_fn)(void *userdata, const void *data, size_t len,
 				 char *name, size_t namesz);
 
 struct restore_options {
-	struct kube *kube;     /* borrowed; the target cluster */
-	const char *state_dir; /* jobs are kept here (made 0700) */
+	struct kube *kube;	/* borrowed; the target cluster */
+	const char *state_dir;	/* jobs are kept here (made 0700; refused
+				 * unless the user's own); NULL: the
+				 * default for vault_id and mountpoint */
+	const char *vault_id;	/* with state_dir NULL: the vault and */
+	const char *mountpoint; /* the absolute mount point */
 	enum restore_existing existing;
 	bool dry_run;		      /* every request with dryRun=All */
 	const char *image_map;	      /* "OLD=NEW,..." registry/repo prefixes;
@@ -55,7 +59,10 @@ struct restore_options {
 };
 
 /* Checks the options (parses the maps and the modifiers file: -EINVAL
- * with e saying where), loads the jobs kept in state_dir and starts the
+ * with e saying where), makes or checks the state directory (the user's
+ * own, or -EPERM with e saying why) and locks it (-EBUSY: another mount
+ * holds it), loads the jobs kept there, each parsed and checked again as
+ * new input (a job that fails is ignored with a warning), and starts the
  * worker, which resumes what was pending. *out set on success only. */
 int restore_new(const struct restore_options *o, struct restore **out,
 		struct verror *e);
@@ -104,6 +111,10 @@ int restore_job_list(struct restore *r, char ***ids, size_t *n);
  * message>", "would create ... (dry run)"). -ENOENT for an unknown id. */
 int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 		       enum restore_state *state);
+/* Whether job id exists (0, its state in *state if non-NULL) or not
+ * (-ENOENT); cheap: no report is made. */
+int restore_job_state(struct restore *r, const char *id,
+		      enum restore_state *state);
 /* Forgets a finished job (DONE, FAILED or REJECTED): its report goes and
  * its record is removed from the state directory. -EBUSY while it is
  * pending or running, -ENOENT for an unknown id. */

@@ -7,6 +7,8 @@
  *                built-in restore item actions, namespace mapping, labels)
  *   transform.c  image and storage class maps, Velero resource modifiers
  *   order.c      Velero's restore order (group-resource priorities)
+ *   state.c      the state directory: where it is, that it is ours, its
+ *                lock (the only code that decides either)
  *   job.c        jobs on disk, the public API, the worker thread
  *   apply.c      one job against the API server
  *
@@ -202,6 +204,7 @@ struct restore_job {
 struct restore {
 	struct restore_options o; /* strings below are our copies */
 	char *state_dir;
+	int lock_fd; /* flock'ed: this process holds state_dir */
 	struct restore_transform *transform;
 
 	pthread_mutex_t lock;
@@ -213,6 +216,17 @@ struct restore {
 	pthread_t worker;
 	bool worker_started;
 };
+
+/* ---- state.c ---------------------------------------------------------- */
+
+/* The default state directory of a mount of vault_id on mountpoint (an
+ * absolute path). Caller frees; NULL when out of memory. */
+char *restore_state_default(const char *vault_id, const char *mountpoint);
+/* Makes or checks dir as the user's own directory (refusing it with -EPERM
+ * and a reason otherwise) and takes its lock: *lock_fd (caller closes) on
+ * success; -EBUSY when another mount holds it, or the real reason why the
+ * lock file could not be opened or locked. */
+int restore_state_open(const char *dir, int *lock_fd, struct verror *e);
 
 /* apply.c: runs one job to its end (the worker calls it without the
  * lock). Items' states are journalled through restore_job_journal(). */

@@ -1108,6 +1108,36 @@ fail:
 	return r;
 }
 
+/* The patches of a rule: each kind given is compiled, and counted in
+ * *kinds (only one may be given). */
+static int compile_patches(struct rule *ru, json_t *jr, const char *where,
+			   int *kinds, struct verror *e)
+{
+	const struct {
+		const char *key;
+		bool ops; /* RFC 6902 operations, else patch documents */
+		json_t **out;
+	} kind[] = {
+		{ "patches", true, &ru->patches },
+		{ "mergePatches", false, &ru->merges },
+		{ "strategicPatches", false, &ru->strategic },
+	};
+
+	for (size_t i = 0; i < sizeof(kind) / sizeof(kind[0]); i++) {
+		json_t *v = json_object_get(jr, kind[i].key);
+		int r;
+
+		if (!json_array_size(v))
+			continue;
+		++*kinds;
+		r = kind[i].ops ? ops_from(v, false, where, kind[i].out, e) :
+				  patch_docs(v, where, kind[i].out, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int compile_rule(struct rule *ru, json_t *jr, size_t idx,
 			struct verror *e)
 {
@@ -1151,27 +1181,9 @@ static int compile_rule(struct rule *ru, json_t *jr, size_t idx,
 		if (r < 0)
 			return r;
 	}
-	if (json_array_size(json_object_get(jr, "patches"))) {
-		kinds++;
-		r = ops_from(json_object_get(jr, "patches"), false, where,
-			     &ru->patches, e);
-		if (r < 0)
-			return r;
-	}
-	if (json_array_size(json_object_get(jr, "mergePatches"))) {
-		kinds++;
-		r = patch_docs(json_object_get(jr, "mergePatches"), where,
-			       &ru->merges, e);
-		if (r < 0)
-			return r;
-	}
-	if (json_array_size(json_object_get(jr, "strategicPatches"))) {
-		kinds++;
-		r = patch_docs(json_object_get(jr, "strategicPatches"), where,
-			       &ru->strategic, e);
-		if (r < 0)
-			return r;
-	}
+	r = compile_patches(ru, jr, where, &kinds, e);
+	if (r < 0)
+		return r;
 	if (kinds > 1)
 		return verror_set(e, -EINVAL,
 				  "%s: only one of patches, mergePatches, "

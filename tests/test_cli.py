@@ -392,7 +392,11 @@ def test_cache_du_and_prune(velerofs, shop_vault, tmp_path):
     left = sorted((cache / "idx").glob("*.idx"))
     assert newest in left and order[0] not in left
     assert _du(velerofs, cache)[0] <= keep
+    # pruning everything is a choice made out loud, not the default
     r = vfs(velerofs, "cache", "--cache", cache, "prune")
+    assert r.returncode == 2 and b"--all" in r.stderr
+    assert len(list((cache / "idx").glob("*.idx"))) == len(left)
+    r = vfs(velerofs, "cache", "--cache", cache, "prune", "--all")
     assert r.returncode == 0
     assert list((cache / "idx").glob("*.idx")) == []
     assert _du(velerofs, cache) == (0, 0)

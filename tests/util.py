@@ -34,11 +34,11 @@ import vaultgen  # noqa: E402
 
 # What the daemon must never write to stderr.  SANITIZER always fails a
 # test; GENERIC fails it unless the test expects error logs (allow_errors).
-SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer")
+SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer|WARNING: ThreadSanitizer")
 GENERIC_RE = re.compile(r"error:")
 
-READY_TIMEOUT = 10.0
-REAP_TIMEOUT = 10.0
+READY_TIMEOUT = 60.0  # a deadline polled for, not a sleep: generous under load and ASan
+REAP_TIMEOUT = 30.0
 
 
 def build_dir() -> pathlib.Path:
@@ -60,18 +60,49 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], **kw)
 
 
+def mount_ids(path) -> list[bytes]:
+    """The ids of the mounts on path, bottom first, dead or alive (a dead
+    FUSE mount fails stat with ENOTCONN or answers from the kernel's cache,
+    so os.path.ismount() cannot tell; /proc/self/mountinfo lists it)."""
+    p = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))),
+                     os.path.basename(os.path.abspath(path)))
+    ids = []
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f:
+            fields = line.split(b" ")
+            mp = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4])
+            if mp == os.fsencode(p):
+                ids.append(fields[0])
+    return ids
+
+
+def in_mountinfo(path) -> bool:
+    return bool(mount_ids(path))
+
+
+def live_mount(path) -> bool:
+    """A mount on path whose daemon answers: statfs always reaches the
+    daemon (a dead mount fails it with ENOTCONN, even when stat is answered
+    from the kernel's cache)."""
+    try:
+        os.statvfs(path)
+    except OSError:
+        return False
+    return os.path.ismount(path)
+
+
 def unmount(path, lazy_ok: bool = True) -> None:
     """fusermount3 -u; when busy (or the daemon is dead), -u -z."""
     path = str(path)
     for _ in range(20):
-        if not os.path.ismount(path):
+        if not in_mountinfo(path):
             return
         r = subprocess.run([fusermount(), "-u", path], capture_output=True)
         if r.returncode == 0:
             return
         if lazy_ok:
             subprocess.run([fusermount(), "-u", "-z", path], capture_output=True)
-            if not os.path.ismount(path):
+            if not in_mountinfo(path):
                 return
         time.sleep(0.1)
 
@@ -136,7 +167,7 @@ class Mount(os.PathLike):
             self.proc = subprocess.Popen(self.cmdline(), stdin=subprocess.DEVNULL,
                                          stdout=err, stderr=err)
         deadline = time.monotonic() + READY_TIMEOUT
-        while not os.path.ismount(self.path):
+        while not live_mount(self.path):
             if self.proc.poll() is not None:
                 rc, self.proc = self.proc.returncode, None
                 raise MountError("velerofs mount exited with %d before the mount was ready:\n%s"

@@ -30,7 +30,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "vault/azblob_i.h"
-#include "vault/http_i.h"
+#include "http/http.h"
 #include "vault/remote_i.h"
 #include "vault/vault_i.h"
 
@@ -188,97 +188,23 @@ void azblob_sign(const unsigned char *key, size_t key_len, const char *sts,
 
 /* --- List Blobs answers ------------------------------------------------ */
 
-struct az_list_parse {
-	const char *prefix;
-	vault_list_fn fn;
-	void *userdata;
-	char *name, *etag, *marker;
-	struct vault_object obj;
-	bool has_size;
+static const struct remote_list_format az_list_format = {
+	.answer = "List Blobs answer",
+	.entry = "EnumerationResults/Blobs/Blob",
+	.name = "EnumerationResults/Blobs/Blob/Name",
+	.etag = "EnumerationResults/Blobs/Blob/Properties/Etag",
+	.size = "EnumerationResults/Blobs/Blob/Properties/Content-Length",
+	.mtime = "EnumerationResults/Blobs/Blob/Properties/Last-Modified",
+	.dir = "EnumerationResults/Blobs/BlobPrefix/Name",
+	.next = "EnumerationResults/NextMarker",
 };
-
-static int az_set(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-	return *dst ? 0 : -ENOMEM;
-}
-
-static int on_az_list(enum remote_xml_event ev, const char *path,
-		      const char *text, void *userdata)
-{
-	struct az_list_parse *lp = userdata;
-
-	if (!strcmp(path, "EnumerationResults/Blobs/Blob")) {
-		if (ev == REMOTE_XML_START) {
-			free(lp->name);
-			free(lp->etag);
-			lp->name = lp->etag = NULL;
-			lp->obj = (struct vault_object){ 0 };
-			lp->has_size = false;
-			return 0;
-		}
-		if (!lp->name || !lp->has_size)
-			return -EBADMSG;
-		remote_identity(&lp->obj, lp->etag ? lp->etag : "");
-		return remote_list_emit(lp->prefix, lp->name, false, &lp->obj,
-					lp->fn, lp->userdata);
-	}
-	if (ev != REMOTE_XML_END || !text)
-		return 0;
-	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Name"))
-		return az_set(&lp->name, text);
-	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Properties/Etag"))
-		return az_set(&lp->etag, text);
-	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Properties/"
-			  "Content-Length")) {
-		char *end;
-		unsigned long long v;
-
-		if (!isdigit((unsigned char)text[0]))
-			return -EBADMSG;
-		errno = 0;
-		v = strtoull(text, &end, 10);
-		if (errno || *end || v > (uint64_t)INT64_MAX)
-			return -EBADMSG;
-		lp->obj.size = v;
-		lp->has_size = true;
-		return 0;
-	}
-	if (!strcmp(path, "EnumerationResults/Blobs/Blob/Properties/"
-			  "Last-Modified")) {
-		lp->obj.mtime = remote_parse_time(text);
-		return 0;
-	}
-	if (!strcmp(path, "EnumerationResults/Blobs/BlobPrefix/Name"))
-		return remote_list_emit(lp->prefix, text, true, NULL, lp->fn,
-					lp->userdata);
-	if (!strcmp(path, "EnumerationResults/NextMarker"))
-		return az_set(&lp->marker, text);
-	return 0;
-}
 
 int azblob_parse_list(const char *xml, size_t n, const char *prefix,
 		      vault_list_fn fn, void *userdata, char **next,
 		      struct verror *e)
 {
-	struct az_list_parse lp = { .prefix = prefix,
-				    .fn = fn,
-				    .userdata = userdata };
-	int r;
-
-	r = remote_xml_parse(xml, n, on_az_list, &lp, e);
-	if (r == -EBADMSG && e && !strstr(e->msg, "malformed"))
-		verror_set(e, r, "malformed List Blobs answer");
-	free(lp.name);
-	free(lp.etag);
-	if (r < 0 || (lp.marker && !*lp.marker)) {
-		free(lp.marker);
-		lp.marker = NULL;
-	}
-	if (r >= 0)
-		*next = lp.marker;
-	return r;
+	return remote_parse_list(&az_list_format, xml, n, prefix, fn, userdata,
+				 next, e);
 }
 
 /* --- the backend ------------------------------------------------------- */
@@ -309,52 +235,43 @@ static void http_date(char out[40])
 		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static int az_prepare(void *ctx, const char *method, const char *url,
-		      uint64_t range_from, const char *if_match,
-		      struct curl_slist **headers, struct verror *e)
+/* Signs one attempt: the date and the version as headers, then with an
+ * account key (and no SAS) a Shared Key Authorization over every header
+ * of the attempt (the x-ms-range and If-Match http/ added too). */
+static int az_sign(void *ctx, struct http_attempt *a, struct verror *e)
 {
 	struct remote_req *q = ctx;
 	struct az *az = q->backend;
-	char date[40], lines[4][200];
-	const char *hv[4];
-	size_t n = 0, i;
-	int r = 0;
+	char date[40], line[200];
+	int r;
 
-	(void)url;
 	http_date(date);
-	snprintf(lines[n++], sizeof(lines[0]), "x-ms-date: %s", date);
-	snprintf(lines[n++], sizeof(lines[0]), "x-ms-version: %s", AZ_VERSION);
-	if (range_from)
-		snprintf(lines[n++], sizeof(lines[0]),
-			 "x-ms-range: bytes=%llu-",
-			 (unsigned long long)range_from);
-	if (if_match)
-		snprintf(lines[n++], sizeof(lines[0]), "If-Match: %.120s",
-			 if_match);
-	for (i = 0; i < n && r >= 0; i++) {
-		hv[i] = lines[i];
-		r = remote_add_header(headers, lines[i]);
-	}
+	snprintf(line, sizeof(line), "x-ms-date: %s", date);
+	r = http_attempt_header(a, line);
+	if (r >= 0)
+		r = http_attempt_header(a, "x-ms-version: " AZ_VERSION);
 	if (r >= 0 && az->key_len && !az->sas) {
+		const char *const *lines;
+		size_t n = http_attempt_headers(a, &lines);
 		struct sbuf sts;
 		char sig[64], auth[300];
 
 		sbuf_init(&sts, 1 << 20);
-		r = azblob_string_to_sign(method, hv, n, az->account, q->path,
-					  q->query, &sts);
+		r = azblob_string_to_sign(a->method, lines, n, az->account,
+					  q->path, q->query, &sts);
 		if (r >= 0) {
 			azblob_sign(az->key, az->key_len, sts.buf, sig);
 			snprintf(auth, sizeof(auth),
 				 "Authorization: SharedKey %s:%s", az->account,
 				 sig);
-			r = remote_add_header(headers, auth);
+			r = http_attempt_header(a, auth);
 			OPENSSL_cleanse(auth, sizeof(auth));
 		}
 		sbuf_release(&sts);
 	}
 	if (r < 0)
 		return verror_set(e, r, "%s: cannot sign a request",
-				  http_vault_id(az->rm.http));
+				  http_name(az->rm.http));
 	return 0;
 }
 
@@ -420,7 +337,8 @@ static int az_list_query(struct sbuf *query, const char *prefix,
 
 static const struct remote_ops az_remote_ops = {
 	.req_init = az_req_init,
-	.prepare = az_prepare,
+	.sign = az_sign,
+	.range_header = "x-ms-range",
 	.list_query = az_list_query,
 	.list_parse = azblob_parse_list,
 	.marker_name = "marker",
@@ -443,6 +361,11 @@ static void az_free(struct vault *v)
 	free(az);
 }
 
+static const char *az_base_url(const struct vault *v)
+{
+	return ((const struct az *)v->priv)->endpoint;
+}
+
 static const struct vault_ops az_ops = {
 	.scheme = "azblob",
 	.list = remote_list,
@@ -451,6 +374,7 @@ static const struct vault_ops az_ops = {
 	.stream_read = remote_stream_read,
 	.stream_free = remote_stream_free,
 	.free = az_free,
+	.endpoint = az_base_url,
 };
 
 /* --- opening ----------------------------------------------------------- */
@@ -642,6 +566,73 @@ static bool name_ok(const char *s, size_t min, size_t max, bool dash)
 	return true;
 }
 
+/* "account/container[/prefix]": the names, the key prefix and the vault
+ * id. */
+static int az_location(struct vault *v, struct az *az, const char *loc,
+		       struct verror *e)
+{
+	_cleanup_free_ char *base = NULL;
+	const char *slash = strchr(loc, '/'), *p;
+
+	if (!slash)
+		return verror_set(e, -EINVAL,
+				  "azblob://%.80s: the URL needs an account "
+				  "and a container "
+				  "(azblob://account/container[/prefix])",
+				  loc);
+	az->account = strndup(loc, (size_t)(slash - loc));
+	p = slash + 1;
+	slash = strchr(p, '/');
+	az->container = slash ? strndup(p, (size_t)(slash - p)) : strdup(p);
+	if (!az->account || !az->container)
+		return -ENOMEM;
+	if (!name_ok(az->account, 3, 24, false) ||
+	    !name_ok(az->container, 3, 63, true))
+		return verror_set(e, -EINVAL,
+				  "azblob://%.30s/%.70s: invalid account or "
+				  "container name",
+				  az->account, az->container);
+	if (asprintf(&base, "azblob://%s/%s", az->account, az->container) < 0) {
+		base = NULL;
+		return -ENOMEM;
+	}
+	return remote_location(v, &az->rm, base, slash ? slash + 1 : "", e);
+}
+
+/* The endpoint (https://ACCOUNT.blob.core.windows.net unless given),
+ * without a trailing '/', and its path (Azurite: "/ACCOUNT"). */
+static int az_endpoint(struct vault *v, struct az *az, char **endpoint,
+		       struct verror *e)
+{
+	const char *h;
+	size_t n;
+
+	if (!*endpoint && asprintf(endpoint, "https://%s.blob.core.windows.net",
+				   az->account) < 0) {
+		*endpoint = NULL;
+		return -ENOMEM;
+	}
+	n = strlen(*endpoint);
+	while (n && (*endpoint)[n - 1] == '/')
+		(*endpoint)[--n] = '\0';
+	if (!strncmp(*endpoint, "http://", 7))
+		h = *endpoint + 7;
+	else if (!strncmp(*endpoint, "https://", 8))
+		h = *endpoint + 8;
+	else
+		h = NULL;
+	if (!h || !*h || strpbrk(h, "?#@ "))
+		return verror_set(e, -EINVAL,
+				  "%s: the endpoint must be "
+				  "http(s)://host[:port][/path]",
+				  v->id);
+	az->endpoint = strdup(*endpoint);
+	az->basepath = strdup(strchr(h, '/') ? strchr(h, '/') : "");
+	if (!az->endpoint || !az->basepath)
+		return -ENOMEM;
+	return 0;
+}
+
 int vault_azblob_open(const char *rest, const struct vault_options *opt,
 		      struct vault **out, struct verror *e)
 {
@@ -655,10 +646,9 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 		{ "attempts", &attempts },
 		{ NULL, NULL },
 	};
-	const char *query, *p, *slash;
+	const char *query;
 	struct vault *v;
 	struct az *az;
-	size_t plen;
 	int r;
 
 	r = remote_url_split(rest, &loc, &query);
@@ -668,99 +658,29 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 	if (!v)
 		return -ENOMEM;
 	az = v->priv;
-	slash = strchr(loc, '/');
-	if (!slash) {
-		r = verror_set(e, -EINVAL,
-			       "azblob://%.80s: the URL needs an account and a "
-			       "container "
-			       "(azblob://account/container[/prefix])",
-			       loc);
-		goto fail;
+	r = az_location(v, az, loc, e);
+	if (r >= 0)
+		r = remote_query_params(query, params, v->id, e);
+	if (r >= 0) {
+		r = az_credentials(az, sas, opt, &endpoint, e);
+		if (r < 0)
+			verror_prefix(e, r, "%s", v->id);
 	}
-	az->account = strndup(loc, (size_t)(slash - loc));
-	p = slash + 1;
-	slash = strchr(p, '/');
-	az->container = slash ? strndup(p, (size_t)(slash - p)) : strdup(p);
-	if (!az->account || !az->container) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!name_ok(az->account, 3, 24, false) ||
-	    !name_ok(az->container, 3, 63, true)) {
-		r = verror_set(e, -EINVAL,
-			       "azblob://%.30s/%.70s: invalid account or "
-			       "container name",
-			       az->account, az->container);
-		goto fail;
-	}
-	r = remote_prefix(slash ? slash + 1 : "", &az->rm.prefix);
-	if (r < 0)
-		goto fail;
-	plen = (size_t)r;
-	if (plen && !remote_key_ok(az->rm.prefix)) {
-		r = verror_set(e, -EINVAL, "azblob://%s/%s: invalid prefix",
-			       az->account, az->container);
-		goto fail;
-	}
-	if (asprintf(&v->id, "azblob://%s/%s%s%.*s", az->account, az->container,
-		     plen ? "/" : "", (int)plen, az->rm.prefix) < 0) {
-		v->id = NULL;
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = remote_query_params(query, params, v->id, e);
-	if (r < 0)
-		goto fail;
-	r = az_credentials(az, sas, opt, &endpoint, e);
 	if (sas)
 		OPENSSL_cleanse(sas, strlen(sas));
+	if (r >= 0)
+		r = az_endpoint(v, az, &endpoint, e);
+	if (r >= 0)
+		r = remote_http_new(&az->rm, v->id, ca, "AZURE_CA_BUNDLE",
+				    insecure, attempts, e);
 	if (r < 0) {
-		verror_prefix(e, r, "%s", v->id);
-		goto fail;
+		vault_free(v);
+		return r;
 	}
-	if (!endpoint && asprintf(&endpoint, "https://%s.blob.core.windows.net",
-				  az->account) < 0) {
-		endpoint = NULL;
-		r = -ENOMEM;
-		goto fail;
-	}
-	{
-		const char *h;
-		size_t n = strlen(endpoint);
-
-		while (n && endpoint[n - 1] == '/')
-			endpoint[--n] = '\0';
-		if (!strncmp(endpoint, "http://", 7))
-			h = endpoint + 7;
-		else if (!strncmp(endpoint, "https://", 8))
-			h = endpoint + 8;
-		else
-			h = NULL;
-		if (!h || !*h || strpbrk(h, "?#@ ")) {
-			r = verror_set(e, -EINVAL,
-				       "%s: the endpoint must be "
-				       "http(s)://host[:port][/path]",
-				       v->id);
-			goto fail;
-		}
-		az->endpoint = strdup(endpoint);
-		az->basepath = strdup(strchr(h, '/') ? strchr(h, '/') : "");
-		if (!az->endpoint || !az->basepath) {
-			r = -ENOMEM;
-			goto fail;
-		}
-	}
-	r = remote_http_new(&az->rm, v->id, ca, "AZURE_CA_BUNDLE", insecure,
-			    attempts, e);
-	if (r < 0)
-		goto fail;
 	log_debug("%s: endpoint %s, %s", v->id, az->endpoint,
 		  az->sas     ? "SAS" :
 		  az->key_len ? "Shared Key" :
 				"anonymous");
 	*out = v;
 	return 0;
-fail:
-	vault_free(v);
-	return r;
 }

@@ -1,6 +1,13 @@
 /* vault/local: a backup storage location on a local (or NFS) directory.
  * Keys map to files under the root; '..' components and absolute keys are
- * refused so a key can never name a file outside the location. */
+ * refused so a key can never name a file outside the location, and every
+ * path is resolved beneath the root (openat2 RESOLVE_BENEATH, or a check
+ * of where the opened file really is where openat2 is missing): a
+ * symbolic link inside the vault is followed while it stays inside, one
+ * that leads out (/proc/self/environ, a file of the user's) is not, and a
+ * backup or object behind it does not exist as far as velerofs is
+ * concerned. Only regular files are read, opened without blocking (a FIFO
+ * in the vault is not a hang). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,15 +15,59 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/macro.h"
 #include "vault/vault_i.h"
 
 struct local {
-	int dirfd; /* the location's root, O_PATH|O_DIRECTORY */
+	int dirfd;  /* the location's root, O_DIRECTORY */
+	char *root; /* its real path, for the check without openat2 */
 };
+
+/* Opens key (relative to the root) with flags, never resolving to a file
+ * outside the root: -EXDEV when it would. */
+static int open_beneath(struct local *l, const char *key, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	char link[64], real[PATH_MAX];
+	size_t n = strlen(l->root);
+	ssize_t len;
+	int fd;
+
+	fd = (int)syscall(SYS_openat2, l->dirfd, key, &how, sizeof(how));
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOSYS && errno != EPERM) /* EPERM: a seccomp filter */
+		return -errno;
+	fd = openat(l->dirfd, key, flags | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, real, sizeof(real) - 1);
+	if (len < 0 || (size_t)len < n || memcmp(real, l->root, n) ||
+	    (real[n] != '/' && (size_t)len != n && strcmp(l->root, "/"))) {
+		close(fd);
+		return -EXDEV;
+	}
+	return fd;
+}
+
+static int open_error(struct vault *v, const char *key, int r, struct verror *e)
+{
+	if (r == -EXDEV || r == -ELOOP)
+		return verror_set(e, -ENOENT,
+				  "%s/%s: a symbolic link that leads out of "
+				  "the vault; not followed",
+				  vault_id(v), key);
+	return verror_set(e, r, "%s/%s: %s", vault_id(v), key, strerror(-r));
+}
 
 static int key_ok(const char *key)
 {
@@ -60,12 +111,12 @@ static int local_list(struct vault *v, const char *dir, vault_list_fn fn,
 	if (!key_ok(path))
 		return verror_set(e, -EINVAL, "invalid directory key '%s'",
 				  dir);
-	fd = openat(l->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open_beneath(l, path, O_RDONLY | O_DIRECTORY);
 	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
+		if (fd == -ENOENT || fd == -ENOTDIR || fd == -EXDEV ||
+		    fd == -ELOOP)
 			return 0;
-		return verror_set(e, -errno, "%s/%s: %s", vault_id(v), dir,
-				  strerror(errno));
+		return open_error(v, dir, fd, e);
 	}
 	d = fdopendir(fd);
 	if (!d) {
@@ -82,8 +133,26 @@ static int local_list(struct vault *v, const char *dir, vault_list_fn fn,
 		    (!de->d_name[1] ||
 		     (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
-			continue; /* vanished, or a dangling link */
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* vanished */
+		if (S_ISLNK(st.st_mode)) {
+			char key[PATH_MAX];
+			int lfd;
+
+			/* followed only while it stays in the vault */
+			if (snprintf(key, sizeof(key), "%s/%s", path,
+				     de->d_name) >= (int)sizeof(key))
+				continue;
+			lfd = open_beneath(l, key, O_PATH);
+			if (lfd < 0)
+				continue; /* dangling, or out of the vault */
+			r = fstat(lfd, &st);
+			close(lfd);
+			if (r < 0) {
+				r = 0;
+				continue;
+			}
+		}
 		if (S_ISDIR(st.st_mode)) {
 			r = fn(de->d_name, NULL, userdata);
 		} else if (S_ISREG(st.st_mode)) {
@@ -105,12 +174,18 @@ static int local_stat(struct vault *v, const char *key,
 {
 	struct local *l = v->priv;
 	struct stat st;
+	int fd, r;
 
 	if (!key_ok(key))
 		return verror_set(e, -EINVAL, "invalid key '%s'", key);
-	if (fstatat(l->dirfd, key, &st, 0) < 0)
-		return verror_set(e, -errno, "%s/%s: %s", vault_id(v), key,
-				  strerror(errno));
+	fd = open_beneath(l, key, O_PATH);
+	if (fd < 0)
+		return open_error(v, key, fd, e);
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return verror_set(e, r, "%s/%s: %s", vault_id(v), key,
+				  strerror(-r));
 	if (!S_ISREG(st.st_mode))
 		return verror_set(e, -ENOENT, "%s/%s: not a regular file",
 				  vault_id(v), key);
@@ -129,10 +204,11 @@ static int local_stream_open(struct vault *v, const char *key,
 
 	if (!key_ok(key))
 		return verror_set(e, -EINVAL, "invalid key '%s'", key);
-	fd = openat(l->dirfd, key, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang the open; a regular file then
+	 * reads as usual (the flag does nothing for regular files) */
+	fd = open_beneath(l, key, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
-		return verror_set(e, -errno, "%s/%s: %s", vault_id(v), key,
-				  strerror(errno));
+		return open_error(v, key, fd, e);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return verror_set(e, -EIO, "%s/%s: not a regular file",
@@ -186,8 +262,10 @@ static void local_free(struct vault *v)
 {
 	struct local *l = v->priv;
 
-	if (l)
+	if (l) {
 		close(l->dirfd);
+		free(l->root);
+	}
 	free(l);
 }
 
@@ -225,6 +303,7 @@ int vault_local_open(const char *path, const struct vault_options *opt,
 		return -ENOMEM;
 	}
 	l->dirfd = fd;
+	l->root = TAKE_PTR(abs);
 	v->ops = &local_ops;
 	v->priv = l;
 	*out = v;

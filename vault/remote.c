@@ -343,70 +343,78 @@ static int utf8_put(struct sbuf *b, unsigned long cp)
 	return sbuf_add(b, u, n);
 }
 
+/* A character reference "&#N;" or "&#xH;" (p at '&', semi at ';'), as
+ * UTF-8 into x->text. */
+static int xml_charref(struct xml *x, const char *p, const char *semi)
+{
+	bool hex = p[2] == 'x' || p[2] == 'X';
+	const char *d = p + 2 + hex;
+	unsigned long cp = 0;
+	int r;
+
+	if (d == semi)
+		return xml_fail(x, "bad entity");
+	for (; d < semi; d++) {
+		int v = hex			   ? unhex((unsigned char)*d) :
+			isdigit((unsigned char)*d) ? *d - '0' :
+						     -1;
+
+		if (v < 0)
+			return xml_fail(x, "bad entity");
+		cp = cp * (hex ? 16 : 10) + (unsigned)v;
+		if (cp > 0x10FFFF)
+			return xml_fail(x, "bad entity");
+	}
+	r = utf8_put(&x->text, cp);
+	if (r == -EBADMSG)
+		return xml_fail(x, "bad character reference");
+	return r;
+}
+
+/* One entity at p ('&'), the five predefined ones or a character
+ * reference, into x->text; *end is set past its ';'. */
+static int xml_entity(struct xml *x, const char *p, const char *q,
+		      const char **end)
+{
+	static const struct {
+		const char *name;
+		char c;
+	} named[] = { { "lt", '<' },
+		      { "gt", '>' },
+		      { "amp", '&' },
+		      { "quot", '"' },
+		      { "apos", '\'' } };
+	const char *semi = memchr(p, ';', (size_t)(q - p));
+	size_t n, i;
+
+	if (!semi || semi - p > 12)
+		return xml_fail(x, "bad entity");
+	*end = semi + 1;
+	n = (size_t)(semi - p - 1);
+	for (i = 0; i < ARRAY_SIZE(named); i++)
+		if (n == strlen(named[i].name) &&
+		    !memcmp(p + 1, named[i].name, n))
+			return sbuf_addc(&x->text, named[i].c);
+	if (n >= 2 && p[1] == '#')
+		return xml_charref(x, p, semi);
+	return xml_fail(x, "unknown entity");
+}
+
 /* Appends the unescaped text [p, q) to x->text. */
 static int xml_text(struct xml *x, const char *p, const char *q)
 {
 	int r = 0;
 
 	while (p < q && r >= 0) {
-		if (*p == '\0')
+		const char *amp = memchr(p, '&', (size_t)(q - p));
+		const char *stop = amp ? amp : q;
+
+		if (memchr(p, '\0', (size_t)(stop - p)))
 			return xml_fail(x, "NUL byte in text");
-		if (*p != '&') {
-			const char *amp = memchr(p, '&', (size_t)(q - p));
-			const char *stop = amp ? amp : q;
-
-			if (memchr(p, '\0', (size_t)(stop - p)))
-				return xml_fail(x, "NUL byte in text");
-			r = sbuf_add(&x->text, p, (size_t)(stop - p));
-			p = stop;
-			continue;
-		}
-		{
-			const char *semi = memchr(p, ';', (size_t)(q - p));
-			size_t n;
-
-			if (!semi || semi - p > 12)
-				return xml_fail(x, "bad entity");
-			n = (size_t)(semi - p - 1);
-			if (n == 2 && !memcmp(p + 1, "lt", 2))
-				r = sbuf_addc(&x->text, '<');
-			else if (n == 2 && !memcmp(p + 1, "gt", 2))
-				r = sbuf_addc(&x->text, '>');
-			else if (n == 3 && !memcmp(p + 1, "amp", 3))
-				r = sbuf_addc(&x->text, '&');
-			else if (n == 4 && !memcmp(p + 1, "quot", 4))
-				r = sbuf_addc(&x->text, '"');
-			else if (n == 4 && !memcmp(p + 1, "apos", 4))
-				r = sbuf_addc(&x->text, '\'');
-			else if (n >= 2 && p[1] == '#') {
-				unsigned long cp = 0;
-				bool hex = p[2] == 'x' || p[2] == 'X';
-				const char *d = p + 2 + hex;
-
-				if (d == semi)
-					return xml_fail(x, "bad entity");
-				for (; d < semi; d++) {
-					int v = hex ? unhex((unsigned char)*d) :
-						      (isdigit((
-							       unsigned char)*d) ?
-							       *d - '0' :
-							       -1);
-					if (v < 0)
-						return xml_fail(x, "bad "
-								   "entity");
-					cp = cp * (hex ? 16 : 10) + (unsigned)v;
-					if (cp > 0x10FFFF)
-						return xml_fail(x, "bad "
-								   "entity");
-				}
-				r = utf8_put(&x->text, cp);
-				if (r == -EBADMSG)
-					return xml_fail(x, "bad character "
-							   "reference");
-			} else
-				return xml_fail(x, "unknown entity");
-			p = semi + 1;
-		}
+		r = sbuf_add(&x->text, p, (size_t)(stop - p));
+		p = stop;
+		if (r >= 0 && amp)
+			r = xml_entity(x, amp, q, &p);
 	}
 	if (r == -E2BIG)
 		return xml_fail(x, "element text too long");
@@ -437,6 +445,166 @@ static int xml_name(struct xml *x, const char **name, size_t *len)
 	return 0;
 }
 
+/* Character data before the next '<' (or the end): white space only
+ * outside the root, unescaped into x->text inside it. */
+static int xml_chardata(struct xml *x, const char *stop)
+{
+	const char *c;
+
+	if (x->depth > 0)
+		return xml_text(x, x->p, stop);
+	for (c = x->p; c < stop; c++)
+		if (!isspace((unsigned char)*c))
+			return xml_fail(x, "text outside the root");
+	return 0;
+}
+
+/* <![CDATA[...]]>, x->p past the '<': its bytes are text as they are. */
+static int xml_cdata(struct xml *x)
+{
+	const char *s = x->p + 8, *q;
+
+	if (x->depth == 0)
+		return xml_fail(x, "CDATA outside the root");
+	q = memmem(s, (size_t)(x->end - s), "]]>", 3);
+	if (!q)
+		return xml_fail(x, "truncated CDATA");
+	if (memchr(s, '\0', (size_t)(q - s)))
+		return xml_fail(x, "NUL byte in text");
+	if (sbuf_add(&x->text, s, (size_t)(q - s)) == -E2BIG)
+		return xml_fail(x, "element text too long");
+	x->p = q + 3;
+	return 0;
+}
+
+/* Enters element name: one level deeper on x->path. */
+static int xml_push(struct xml *x, const char *name, size_t len)
+{
+	size_t at;
+	int d;
+
+	if (x->depth >= XML_MAX_DEPTH)
+		return xml_fail(x, "nested too deeply");
+	x->had_child[x->depth] = true;
+	sbuf_reset(&x->text);
+	d = ++x->depth;
+	x->had_child[d] = false;
+	at = x->plen[d - 1];
+	if (d > 1)
+		x->path[at++] = '/';
+	memcpy(x->path + at, name, len);
+	x->plen[d] = at + len;
+	x->path[x->plen[d]] = '\0';
+	return 0;
+}
+
+/* Leaves the innermost element. */
+static void xml_pop(struct xml *x)
+{
+	x->depth--;
+	x->path[x->plen[x->depth]] = '\0';
+}
+
+/* Skips a start tag's attributes (quotes respected) up to its '>'.
+ * *empty: the tag ends in "/>". */
+static int xml_attributes(struct xml *x, bool *empty)
+{
+	while (x->p < x->end && *x->p != '>') {
+		if (*x->p == '"' || *x->p == '\'') {
+			const char *q = memchr(x->p + 1, *x->p,
+					       (size_t)(x->end - x->p - 1));
+
+			if (!q)
+				return xml_fail(x, "truncated");
+			x->p = q;
+		} else if (*x->p == '<') {
+			return xml_fail(x, "'<' in a tag");
+		}
+		x->p++;
+	}
+	if (x->p >= x->end)
+		return xml_fail(x, "truncated");
+	*empty = x->p[-1] == '/';
+	x->p++;
+	return 0;
+}
+
+/* <name ...> or <name .../>, x->p at the name. */
+static int xml_start_tag(struct xml *x, bool *root_seen, remote_xml_fn fn,
+			 void *userdata)
+{
+	const char *name;
+	bool empty = false;
+	size_t len;
+	int r;
+
+	r = xml_name(x, &name, &len);
+	if (r >= 0)
+		r = xml_attributes(x, &empty);
+	if (r < 0)
+		return r;
+	if (x->depth == 0 && *root_seen)
+		return xml_fail(x, "two root elements");
+	*root_seen = true;
+	r = xml_push(x, name, len);
+	if (r >= 0)
+		r = fn(REMOTE_XML_START, x->path, NULL, userdata);
+	if (r >= 0 && empty) {
+		r = fn(REMOTE_XML_END, x->path, "", userdata);
+		xml_pop(x);
+	}
+	return r;
+}
+
+/* </name>, x->p past the '/': must close the innermost element. */
+static int xml_end_tag(struct xml *x, remote_xml_fn fn, void *userdata)
+{
+	int d = x->depth, r;
+	const char *name;
+	size_t len;
+
+	r = xml_name(x, &name, &len);
+	if (r < 0)
+		return r;
+	if (d == 0 || x->plen[d] - x->plen[d - 1] - (d > 1) != len ||
+	    memcmp(x->path + x->plen[d] - len, name, len))
+		return xml_fail(x, "mismatched end tag");
+	while (x->p < x->end && isspace((unsigned char)*x->p))
+		x->p++;
+	if (x->p >= x->end || *x->p != '>')
+		return xml_fail(x, "truncated");
+	x->p++;
+	r = fn(REMOTE_XML_END, x->path,
+	       x->had_child[d] ? NULL : sbuf_str(&x->text), userdata);
+	if (r < 0)
+		return r;
+	sbuf_reset(&x->text);
+	xml_pop(x);
+	return 0;
+}
+
+/* One piece of markup, x->p past its '<'. */
+static int xml_markup(struct xml *x, bool *root_seen, remote_xml_fn fn,
+		      void *userdata)
+{
+	size_t left = (size_t)(x->end - x->p);
+
+	if (*x->p == '?')
+		return xml_skip_past(x, "?>", "truncated");
+	if (left >= 3 && !memcmp(x->p, "!--", 3))
+		return xml_skip_past(x, "-->", "truncated comment");
+	if (left >= 8 && !memcmp(x->p, "![CDATA[", 8))
+		return xml_cdata(x);
+	if (*x->p == '!')
+		return xml_fail(x, "DOCTYPE and declarations are refused");
+	if (*x->p == '/') {
+		x->p++;
+		return xml_end_tag(x, fn, userdata);
+	}
+	return xml_start_tag(x, root_seen, fn, userdata);
+}
+
+/* The document: character data and markup, in turn, to the end. */
 static int xml_run(struct xml *x, remote_xml_fn fn, void *userdata)
 {
 	bool root_seen = false;
@@ -444,133 +612,16 @@ static int xml_run(struct xml *x, remote_xml_fn fn, void *userdata)
 
 	while (x->p < x->end) {
 		const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
-		const char *stop = lt ? lt : x->end;
 
-		/* character data */
-		if (stop > x->p) {
-			if (x->depth == 0) {
-				const char *c;
-
-				for (c = x->p; c < stop; c++)
-					if (!isspace((unsigned char)*c))
-						return xml_fail(x, "text "
-								   "outside "
-								   "the root");
-			} else {
-				r = xml_text(x, x->p, stop);
-				if (r < 0)
-					return r;
-			}
-		}
+		r = xml_chardata(x, lt ? lt : x->end);
+		if (r < 0)
+			return r;
 		if (!lt)
 			break;
 		x->p = lt + 1;
 		if (x->p >= x->end)
 			return xml_fail(x, "truncated");
-		if (*x->p == '?') {
-			r = xml_skip_past(x, "?>", "truncated");
-		} else if (x->end - x->p >= 3 && !memcmp(x->p, "!--", 3)) {
-			r = xml_skip_past(x, "-->", "truncated comment");
-		} else if (x->end - x->p >= 8 && !memcmp(x->p, "![CDATA[", 8)) {
-			const char *s = x->p + 8, *q;
-
-			if (x->depth == 0)
-				return xml_fail(x, "CDATA outside the root");
-			q = memmem(s, (size_t)(x->end - s), "]]>", 3);
-			if (!q)
-				return xml_fail(x, "truncated CDATA");
-			if (memchr(s, '\0', (size_t)(q - s)))
-				return xml_fail(x, "NUL byte in text");
-			r = sbuf_add(&x->text, s, (size_t)(q - s));
-			if (r == -E2BIG)
-				return xml_fail(x, "element text too long");
-			x->p = q + 3;
-		} else if (*x->p == '!') {
-			return xml_fail(x, "DOCTYPE and declarations are "
-					   "refused");
-		} else if (*x->p == '/') {
-			const char *name;
-			size_t len;
-			int d = x->depth;
-
-			x->p++;
-			r = xml_name(x, &name, &len);
-			if (r < 0)
-				return r;
-			if (d == 0 ||
-			    x->plen[d] - x->plen[d - 1] - (d > 1) != len ||
-			    memcmp(x->path + x->plen[d] - len, name, len))
-				return xml_fail(x, "mismatched end tag");
-			while (x->p < x->end && isspace((unsigned char)*x->p))
-				x->p++;
-			if (x->p >= x->end || *x->p != '>')
-				return xml_fail(x, "truncated");
-			x->p++;
-			r = fn(REMOTE_XML_END, x->path,
-			       x->had_child[d] ? NULL : sbuf_str(&x->text),
-			       userdata);
-			if (r < 0)
-				return r;
-			sbuf_reset(&x->text);
-			x->depth--;
-			x->path[x->plen[x->depth]] = '\0';
-			r = 0;
-		} else {
-			const char *name;
-			size_t len;
-			bool empty = false;
-			int d;
-
-			r = xml_name(x, &name, &len);
-			if (r < 0)
-				return r;
-			/* attributes are skipped, quotes respected */
-			while (x->p < x->end && *x->p != '>') {
-				if (*x->p == '"' || *x->p == '\'') {
-					const char *q = memchr(
-						x->p + 1, *x->p,
-						(size_t)(x->end - x->p - 1));
-					if (!q)
-						return xml_fail(x, "truncated");
-					x->p = q;
-				} else if (*x->p == '<') {
-					return xml_fail(x, "'<' in a tag");
-				}
-				x->p++;
-			}
-			if (x->p >= x->end)
-				return xml_fail(x, "truncated");
-			empty = x->p[-1] == '/';
-			x->p++;
-			if (x->depth == 0 && root_seen)
-				return xml_fail(x, "two root elements");
-			if (x->depth >= XML_MAX_DEPTH)
-				return xml_fail(x, "nested too deeply");
-			root_seen = true;
-			x->had_child[x->depth] = true;
-			sbuf_reset(&x->text);
-			d = ++x->depth;
-			x->had_child[d] = false;
-			{
-				size_t at = x->plen[d - 1];
-
-				if (d > 1)
-					x->path[at++] = '/';
-				memcpy(x->path + at, name, len);
-				x->plen[d] = at + len;
-				x->path[x->plen[d]] = '\0';
-			}
-			r = fn(REMOTE_XML_START, x->path, NULL, userdata);
-			if (r < 0)
-				return r;
-			if (empty) {
-				r = fn(REMOTE_XML_END, x->path, "", userdata);
-				if (r < 0)
-					return r;
-				x->depth--;
-				x->path[x->plen[x->depth]] = '\0';
-			}
-		}
+		r = xml_markup(x, &root_seen, fn, userdata);
 		if (r < 0)
 			return r;
 	}
@@ -766,6 +817,120 @@ int remote_list_emit(const char *prefix, const char *full, bool is_dir,
 	return fn(name, is_dir ? NULL : obj, userdata);
 }
 
+/* --- list answers ------------------------------------------------------ */
+
+struct list_parse {
+	const struct remote_list_format *f;
+	const char *prefix;
+	vault_list_fn fn;
+	void *userdata;
+	char *name, *etag, *next;
+	struct vault_object obj;
+	bool has_size, truncated;
+};
+
+static int set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* A decimal size: digits only, at most INT64_MAX. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -EBADMSG;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > (uint64_t)INT64_MAX)
+		return -EBADMSG;
+	*out = v;
+	return 0;
+}
+
+/* An entry starts (forget the last one) or ends (hand it out). */
+static int on_list_entry(struct list_parse *lp, enum remote_xml_event ev)
+{
+	if (ev == REMOTE_XML_START) {
+		free(lp->name);
+		free(lp->etag);
+		lp->name = lp->etag = NULL;
+		lp->obj = (struct vault_object){ 0 };
+		lp->has_size = false;
+		return 0;
+	}
+	if (!lp->name || !lp->has_size)
+		return -EBADMSG;
+	remote_identity(&lp->obj, lp->etag ? lp->etag : "");
+	return remote_list_emit(lp->prefix, lp->name, false, &lp->obj, lp->fn,
+				lp->userdata);
+}
+
+static int on_list_elem(enum remote_xml_event ev, const char *path,
+			const char *text, void *userdata)
+{
+	struct list_parse *lp = userdata;
+	const struct remote_list_format *f = lp->f;
+
+	if (!strcmp(path, f->entry))
+		return on_list_entry(lp, ev);
+	if (ev != REMOTE_XML_END || !text)
+		return 0;
+	if (!strcmp(path, f->name))
+		return set_str(&lp->name, text);
+	if (!strcmp(path, f->etag))
+		return set_str(&lp->etag, text);
+	if (!strcmp(path, f->size)) {
+		lp->has_size = true;
+		return parse_size(text, &lp->obj.size);
+	}
+	if (!strcmp(path, f->mtime)) {
+		lp->obj.mtime = remote_parse_time(text);
+		return 0;
+	}
+	if (!strcmp(path, f->dir))
+		return remote_list_emit(lp->prefix, text, true, NULL, lp->fn,
+					lp->userdata);
+	if (!strcmp(path, f->next))
+		return set_str(&lp->next, text);
+	if (f->truncated && !strcmp(path, f->truncated))
+		lp->truncated = !strcmp(text, "true");
+	return 0;
+}
+
+int remote_parse_list(const struct remote_list_format *f, const char *xml,
+		      size_t n, const char *prefix, vault_list_fn fn,
+		      void *userdata, char **next, struct verror *e)
+{
+	struct list_parse lp = {
+		.f = f, .prefix = prefix, .fn = fn, .userdata = userdata
+	};
+	bool more;
+	int r;
+
+	r = remote_xml_parse(xml, n, on_list_elem, &lp, e);
+	if (r == -EBADMSG && e && !strstr(e->msg, "malformed"))
+		verror_set(e, r, "malformed %s", f->answer);
+	free(lp.name);
+	free(lp.etag);
+	more = f->truncated ? lp.truncated : lp.next && *lp.next;
+	if (r >= 0 && more && (!lp.next || !*lp.next))
+		r = verror_set(e, -EBADMSG,
+			       "truncated listing without a continuation "
+			       "token");
+	if (r < 0 || !more) {
+		free(lp.next);
+		lp.next = NULL;
+	}
+	if (r >= 0)
+		*next = lp.next;
+	return r;
+}
+
 /* --- the backends' shared operations ---------------------------------- */
 
 int remote_req_take(struct remote_req *q, struct sbuf *path, struct sbuf *url,
@@ -789,16 +954,6 @@ void remote_req_release(struct remote_req *q)
 	q->path = q->query = q->url = NULL;
 }
 
-int remote_add_header(struct curl_slist **headers, const char *line)
-{
-	struct curl_slist *l = curl_slist_append(*headers, line);
-
-	if (!l)
-		return -ENOMEM;
-	*headers = l;
-	return 0;
-}
-
 void remote_wipe_free(char *s)
 {
 	if (s) {
@@ -811,6 +966,66 @@ void remote_release(struct remote *rm)
 {
 	http_free(rm->http);
 	free(rm->prefix);
+}
+
+/* The vault's errno contract: a transfer that got no answer is -EIO (what
+ * a FUSE read answers), a server certificate that is not trusted -EACCES;
+ * http/ says more precisely why in the message. */
+static int vault_errno(int r)
+{
+	switch (r) {
+	case -ECONNREFUSED:
+	case -EHOSTUNREACH:
+	case -ETIMEDOUT:
+	case -EPROTO:
+		return -EIO;
+	default:
+		return r;
+	}
+}
+
+/* The Code and Message of an XML error body (or Azure's
+ * x-ms-error-code): "(Code: Message)", for http/'s messages. */
+static void remote_describe(const struct http_response *resp, const char *body,
+			    size_t len, char *out, size_t size)
+{
+	char code[64], msg[200];
+
+	remote_xml_error(body, len, code, sizeof(code), msg, sizeof(msg));
+	if (!code[0] && resp->error_code[0])
+		snprintf(code, sizeof(code), "%s", resp->error_code);
+	if (code[0] && msg[0])
+		snprintf(out, size, "(%s: %s)", code, msg);
+	else if (code[0])
+		snprintf(out, size, "(%s)", code);
+	else if (size)
+		out[0] = '\0';
+}
+
+/* A final answer that is not the expected one. */
+static int remote_status_error(const struct remote *rm, const char *verb,
+			       const char *what,
+			       const struct http_response *resp,
+			       const struct sbuf *body, struct verror *e)
+{
+	char detail[300];
+
+	remote_describe(resp, body ? body->buf : NULL, body ? body->len : 0,
+			detail, sizeof(detail));
+	return http_status_error(rm->http, verb, what, resp, detail, e);
+}
+
+/* The request of a backend's struct remote_req. */
+static struct http_request remote_request(const struct remote *rm,
+					  const char *method, const char *what,
+					  struct remote_req *q)
+{
+	return (struct http_request){ .method = method,
+				      .url = q->url,
+				      .what = what,
+				      .range_header = rm->ops->range_header,
+				      .sign = rm->ops->sign,
+				      .sign_ctx = q };
 }
 
 int remote_list(struct vault *v, const char *dir, vault_list_fn fn,
@@ -846,16 +1061,12 @@ int remote_list(struct vault *v, const char *dir, vault_list_fn fn,
 			r = ops->req_init(rm->backend, &q, NULL, query.buf);
 		if (r < 0)
 			break;
-		req = (struct http_request){ .method = "GET",
-					     .url = q.url,
-					     .what = what,
-					     .prepare = ops->prepare,
-					     .ctx = &q };
+		req = remote_request(rm, "GET", what, &q);
 		sbuf_reset(&body);
-		r = http_do(rm->http, &req, &body, &resp, e);
+		r = vault_errno(http_do(rm->http, &req, &body, &resp, e));
 		if (r >= 0 && resp.status != 200)
-			r = http_status_error(rm->http, "listing", what, &resp,
-					      sbuf_str(&body), body.len, e);
+			r = remote_status_error(rm, "listing", what, &resp,
+						&body, e);
 		remote_req_release(&q);
 		if (r < 0)
 			break;
@@ -914,15 +1125,11 @@ int remote_stat(struct vault *v, const char *key, struct vault_object *out,
 	r = rm->ops->req_init(rm->backend, &q, key, NULL);
 	if (r < 0)
 		return r;
-	req = (struct http_request){ .method = "HEAD",
-				     .url = q.url,
-				     .what = key,
-				     .prepare = rm->ops->prepare,
-				     .ctx = &q };
+	req = remote_request(rm, "HEAD", key, &q);
 	sbuf_init(&body, 65536);
-	r = http_do(rm->http, &req, &body, &resp, e);
+	r = vault_errno(http_do(rm->http, &req, &body, &resp, e));
 	if (r >= 0 && resp.status != 200)
-		r = http_status_error(rm->http, "HEAD", key, &resp, NULL, 0, e);
+		r = remote_status_error(rm, "HEAD", key, &resp, NULL, e);
 	if (r >= 0 && fill_from_response(&resp, false, &o) < 0)
 		r = verror_set(e, -EIO, "%s: HEAD %s: no Content-Length",
 			       vault_id(v), key);
@@ -962,12 +1169,8 @@ int remote_stream_open(struct vault *v, const char *key,
 	r = rm->ops->req_init(rm->backend, &rs->q, key, NULL);
 	if (r < 0)
 		goto fail;
-	req = (struct http_request){ .method = "GET",
-				     .url = rs->q.url,
-				     .what = key,
-				     .prepare = rm->ops->prepare,
-				     .ctx = &rs->q };
-	r = http_stream_open(rm->http, &req, &resp, &rs->hs, e);
+	req = remote_request(rm, "GET", key, &rs->q);
+	r = vault_errno(http_stream_open(rm->http, &req, &resp, &rs->hs, e));
 	if (r < 0)
 		goto fail;
 	if (expect) {
@@ -999,7 +1202,9 @@ ssize_t remote_stream_read(struct vault_stream *s, void *buf, size_t len,
 {
 	struct remote_stream *rs = s->priv;
 
-	return http_stream_read(rs->hs, buf, len, e);
+	ssize_t n = http_stream_read(rs->hs, buf, len, e);
+
+	return n < 0 ? vault_errno((int)n) : n;
 }
 
 void remote_stream_free(struct vault_stream *s)
@@ -1059,11 +1264,38 @@ int remote_prefix(const char *p, char **out)
 	return (int)n;
 }
 
+int remote_location(struct vault *v, struct remote *rm, const char *base,
+		    const char *p, struct verror *e)
+{
+	int r = remote_prefix(p, &rm->prefix);
+	size_t plen;
+
+	if (r < 0)
+		return r;
+	plen = (size_t)r;
+	if (plen && !remote_key_ok(rm->prefix))
+		return verror_set(e, -EINVAL, "%s: invalid prefix '%.*s'", base,
+				  (int)MIN(plen, (size_t)200), rm->prefix);
+	if (asprintf(&v->id, "%s%s%.*s", base, plen ? "/" : "", (int)plen,
+		     rm->prefix) < 0) {
+		v->id = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int remote_http_new(struct remote *rm, const char *vault_id, const char *ca,
 		    const char *ca_env, const char *insecure,
 		    const char *attempts, struct verror *e)
 {
-	struct http_config hc = { 0 };
+	struct http_config hc = {
+		.name = vault_id,
+		.describe = remote_describe,
+		.retry = { .timeouts = true }, /* no whole-request timeout */
+		.low_speed_time_s = 30,
+		.max_parallel = 16,
+		.share_connections = true,
+	};
 
 	if (!ca) {
 		const char *env = getenv(ca_env);
@@ -1071,10 +1303,9 @@ int remote_http_new(struct remote *rm, const char *vault_id, const char *ca,
 		if (env && *env)
 			ca = env;
 	}
-	hc.vault_id = vault_id;
-	hc.ca_file = ca;
-	hc.insecure = insecure && strcmp(insecure, "0") != 0;
+	hc.tls.ca_file = ca;
+	hc.tls.insecure = insecure && strcmp(insecure, "0") != 0;
 	if (attempts)
-		hc.attempts = (unsigned)MAX(1, MIN(atoi(attempts), 20));
+		hc.retry.attempts = (unsigned)MAX(1, MIN(atoi(attempts), 20));
 	return http_new(&hc, &rm->http, e);
 }

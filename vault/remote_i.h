@@ -8,7 +8,7 @@
  *   text sizes; anything it does not understand is an error.
  * - Credential files: INI sections (~/.aws/credentials, Velero's AWS
  *   plugin file) and KEY=VALUE files (Velero's Azure plugin file).
- * - The vault operations over vault/http: the paged list loop, stat
+ * - The vault operations over http/: the paged list loop, stat
  *   (HEAD) and streams (GET), driven by a small per-backend table,
  *   struct remote_ops, for what differs: URLs, signing, list queries
  *   and answers. I/O happens only here and in remote_file_value(). */
@@ -20,7 +20,7 @@
 
 #include "common/error.h"
 #include "common/sbuf.h"
-#include "vault/http_i.h"
+#include "http/http.h"
 #include "vault/vault.h"
 
 struct vault_ops;
@@ -98,6 +98,25 @@ void remote_xml_error(const char *p, size_t n, char *code, size_t code_size,
 int remote_file_value(const char *path, const char *section, const char *key,
 		      bool missing_ok, char **out, struct verror *e);
 
+/* Where one backend's list answer keeps what remote_parse_list() reads:
+ * element paths from the root. */
+struct remote_list_format {
+	const char *answer;    /* for messages: "ListObjectsV2 answer" */
+	const char *entry;     /* one object: "ListBucketResult/Contents" */
+	const char *name;      /* its key */
+	const char *etag;      /* its ETag */
+	const char *size;      /* its size (required) */
+	const char *mtime;     /* its modification time */
+	const char *dir;       /* a common prefix */
+	const char *next;      /* the marker of the next page */
+	const char *truncated; /* "true" when there is one; NULL: a
+				* non-empty next marker says so */
+};
+/* Parses one list answer in format f: see s3_parse_list() in s3_i.h. */
+int remote_parse_list(const struct remote_list_format *f, const char *xml,
+		      size_t n, const char *prefix, vault_list_fn fn,
+		      void *userdata, char **next, struct verror *e);
+
 /* A key given to stat or a stream (or a directory key ending in '/'):
  * non-empty, relative, at most 1024 bytes, no empty, "." or ".."
  * component. */
@@ -113,7 +132,7 @@ int remote_list_emit(const char *prefix, const char *full, bool is_dir,
 /* --- the backends' shared operations ---------------------------------- */
 
 /* One request's URL and signing context; it outlives a stream's
- * attempts (http_prepare_fn gets it as ctx). */
+ * attempts (the backend's sign callback gets it as ctx). */
 struct remote_req {
 	void *backend; /* borrowed: the backend's state, for its prepare */
 	char *path;    /* the URI path as the backend signs it; owned */
@@ -129,9 +148,6 @@ int remote_req_take(struct remote_req *q, struct sbuf *path, struct sbuf *url,
 /* Frees what q owns, wiping the URL first, and leaves q empty: releasing
  * twice is harmless. */
 void remote_req_release(struct remote_req *q);
-/* For a backend's prepare: appends the header line ("Name: value";
- * copied) to *headers. -ENOMEM. */
-int remote_add_header(struct curl_slist **headers, const char *line);
 /* Wipes and frees the secret s (NULL ok). */
 void remote_wipe_free(char *s);
 
@@ -142,8 +158,11 @@ struct remote_ops {
 	 * nothing. */
 	int (*req_init)(void *backend, struct remote_req *q, const char *key,
 			const char *query);
-	/* Signs one attempt; ctx is the struct remote_req. */
-	http_prepare_fn prepare;
+	/* Signs one attempt; ctx is the struct remote_req. The attempt
+	 * already holds the range header (named range_header) and
+	 * If-Match when resuming. */
+	http_sign_fn sign;
+	const char *range_header; /* NULL: "Range" */
 	/* Appends to query (reset by the caller) the list query of one
 	 * page under prefix (the full key prefix, "" or ending in '/'),
 	 * from marker on (NULL: the first page). */
@@ -206,6 +225,12 @@ struct vault *remote_vault_new(const struct vault_ops *vops,
  * returns its length without that '/' or -ENOMEM (*out NULL). The caller
  * checks it with remote_key_ok(). */
 int remote_prefix(const char *p, char **out);
+/* The key prefix and the vault id of a remote vault: rm->prefix from the
+ * URL path p (see remote_prefix(), checked with remote_key_ok()) and
+ * v->id = base ("s3://bucket") plus "/prefix" without its '/'. -EINVAL
+ * for a bad prefix (e names base), -ENOMEM. */
+int remote_location(struct vault *v, struct remote *rm, const char *base,
+		    const char *p, struct verror *e);
 /* Creates rm->http for the URL parameters ca (NULL: the file named by
  * the environment variable ca_env, if set), insecure ("0" or NULL: off)
  * and attempts (1 to 20; NULL: the default). All borrowed. */

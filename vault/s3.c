@@ -28,7 +28,7 @@
 
 #include "common/log.h"
 #include "common/macro.h"
-#include "vault/http_i.h"
+#include "http/http.h"
 #include "vault/remote_i.h"
 #include "vault/s3_i.h"
 #include "vault/vault_i.h"
@@ -283,109 +283,24 @@ out:
 
 /* --- ListObjectsV2 answers --------------------------------------------- */
 
-struct list_parse {
-	const char *prefix;
-	vault_list_fn fn;
-	void *userdata;
-	char *key, *etag, *token;
-	struct vault_object obj;
-	bool has_size, truncated;
-	int r;
+static const struct remote_list_format s3_list_format = {
+	.answer = "ListObjectsV2 answer",
+	.entry = "ListBucketResult/Contents",
+	.name = "ListBucketResult/Contents/Key",
+	.etag = "ListBucketResult/Contents/ETag",
+	.size = "ListBucketResult/Contents/Size",
+	.mtime = "ListBucketResult/Contents/LastModified",
+	.dir = "ListBucketResult/CommonPrefixes/Prefix",
+	.next = "ListBucketResult/NextContinuationToken",
+	.truncated = "ListBucketResult/IsTruncated",
 };
-
-static int set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-	return *dst ? 0 : -ENOMEM;
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EBADMSG;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > (uint64_t)INT64_MAX)
-		return -EBADMSG;
-	*out = v;
-	return 0;
-}
-
-static int on_s3_list(enum remote_xml_event ev, const char *path,
-		      const char *text, void *userdata)
-{
-	struct list_parse *lp = userdata;
-
-	if (!strcmp(path, "ListBucketResult/Contents")) {
-		if (ev == REMOTE_XML_START) {
-			free(lp->key);
-			free(lp->etag);
-			lp->key = lp->etag = NULL;
-			lp->obj = (struct vault_object){ 0 };
-			lp->has_size = false;
-			return 0;
-		}
-		if (!lp->key || !lp->has_size)
-			return -EBADMSG;
-		remote_identity(&lp->obj, lp->etag ? lp->etag : "");
-		return remote_list_emit(lp->prefix, lp->key, false, &lp->obj,
-					lp->fn, lp->userdata);
-	}
-	if (ev != REMOTE_XML_END || !text)
-		return 0;
-	if (!strcmp(path, "ListBucketResult/Contents/Key"))
-		return set_str(&lp->key, text);
-	if (!strcmp(path, "ListBucketResult/Contents/ETag"))
-		return set_str(&lp->etag, text);
-	if (!strcmp(path, "ListBucketResult/Contents/Size")) {
-		lp->has_size = true;
-		return parse_size(text, &lp->obj.size);
-	}
-	if (!strcmp(path, "ListBucketResult/Contents/LastModified")) {
-		lp->obj.mtime = remote_parse_time(text);
-		return 0;
-	}
-	if (!strcmp(path, "ListBucketResult/CommonPrefixes/Prefix"))
-		return remote_list_emit(lp->prefix, text, true, NULL, lp->fn,
-					lp->userdata);
-	if (!strcmp(path, "ListBucketResult/NextContinuationToken"))
-		return set_str(&lp->token, text);
-	if (!strcmp(path, "ListBucketResult/IsTruncated")) {
-		lp->truncated = !strcmp(text, "true");
-		return 0;
-	}
-	return 0;
-}
 
 int s3_parse_list(const char *xml, size_t n, const char *prefix,
 		  vault_list_fn fn, void *userdata, char **next,
 		  struct verror *e)
 {
-	struct list_parse lp = { .prefix = prefix,
-				 .fn = fn,
-				 .userdata = userdata };
-	int r;
-
-	r = remote_xml_parse(xml, n, on_s3_list, &lp, e);
-	if (r == -EBADMSG && e && !strstr(e->msg, "malformed"))
-		verror_set(e, r, "malformed ListObjectsV2 answer");
-	free(lp.key);
-	free(lp.etag);
-	if (r >= 0 && lp.truncated && (!lp.token || !*lp.token))
-		r = verror_set(e, -EBADMSG,
-			       "truncated listing without a continuation "
-			       "token");
-	if (r < 0 || !lp.truncated) {
-		free(lp.token);
-		lp.token = NULL;
-	}
-	if (r >= 0)
-		*next = lp.token;
-	return r;
+	return remote_parse_list(&s3_list_format, xml, n, prefix, fn, userdata,
+				 next, e);
 }
 
 /* --- the backend ------------------------------------------------------- */
@@ -411,44 +326,71 @@ static void amz_now(char out[17])
 	strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-static int s3_prepare(void *ctx, const char *method, const char *url,
-		      uint64_t range_from, const char *if_match,
-		      struct curl_slist **headers, struct verror *e)
+/* The header lines of an attempt as SigV4 headers: names copied into
+ * names[], values borrowed from the lines. -EINVAL beyond max. */
+static int sigv4_headers(const struct http_attempt *a, struct sigv4_header *h,
+			 char (*names)[64], size_t max, size_t *n)
+{
+	const char *const *lines;
+	size_t count = http_attempt_headers(a, &lines), i;
+
+	if (count > max)
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		const char *colon = strchr(lines[i], ':');
+		size_t len = (size_t)(colon - lines[i]);
+		const char *v = colon + 1;
+
+		if (len >= sizeof(names[i]))
+			return -EINVAL;
+		memcpy(names[i], lines[i], len);
+		names[i][len] = '\0';
+		while (*v == ' ')
+			v++;
+		h[i] = (struct sigv4_header){ names[i], v };
+	}
+	*n = count;
+	return 0;
+}
+
+/* Signs one attempt: Host, the payload hash, the date and the session
+ * token as headers, then (with keys) an Authorization over every header
+ * of the attempt (the Range and If-Match http/ added too). */
+static int s3_sign(void *ctx, struct http_attempt *a, struct verror *e)
 {
 	struct remote_req *q = ctx;
 	struct s3 *s3 = q->backend;
-	struct sigv4_header h[6];
-	char date[17], range[40];
+	struct sigv4_header h[40];
+	char names[40][64], date[17];
 	struct sbuf line, authz;
-	size_t n = 0, i;
-	int r = 0;
+	size_t n = 0;
+	int r;
 
-	(void)url;
 	amz_now(date);
-	h[n++] = (struct sigv4_header){ "Host", s3->host };
-	h[n++] = (struct sigv4_header){ "x-amz-content-sha256", EMPTY_SHA256 };
-	h[n++] = (struct sigv4_header){ "x-amz-date", date };
-	if (s3->token)
-		h[n++] = (struct sigv4_header){ "x-amz-security-token",
-						s3->token };
-	if (range_from) {
-		snprintf(range, sizeof(range), "bytes=%llu-",
-			 (unsigned long long)range_from);
-		h[n++] = (struct sigv4_header){ "Range", range };
-	}
-	if (if_match)
-		h[n++] = (struct sigv4_header){ "If-Match", if_match };
 	sbuf_init(&line, 16384);
 	sbuf_init(&authz, 4096);
-	for (i = 0; i < n && r >= 0; i++) {
-		sbuf_reset(&line);
-		r = sbuf_addf(&line, "%s: %s", h[i].name, h[i].value);
+	r = sbuf_addf(&line, "Host: %s", s3->host);
+	if (r >= 0)
+		r = http_attempt_header(a, line.buf);
+	if (r >= 0)
+		r = http_attempt_header(a, "x-amz-content-sha256:"
+					   " " EMPTY_SHA256);
+	sbuf_reset(&line);
+	if (r >= 0)
+		r = sbuf_addf(&line, "x-amz-date: %s", date);
+	if (r >= 0)
+		r = http_attempt_header(a, line.buf);
+	sbuf_reset(&line);
+	if (r >= 0 && s3->token) {
+		r = sbuf_addf(&line, "x-amz-security-token: %s", s3->token);
 		if (r >= 0)
-			r = remote_add_header(headers, line.buf);
+			r = http_attempt_header(a, line.buf);
 	}
+	if (r >= 0 && s3->access_key)
+		r = sigv4_headers(a, h, names, ARRAY_SIZE(h), &n);
 	if (r >= 0 && s3->access_key) {
 		struct sigv4_input in = {
-			.method = method,
+			.method = a->method,
 			.path = q->path,
 			.query = q->query,
 			.headers = h,
@@ -466,13 +408,15 @@ static int s3_prepare(void *ctx, const char *method, const char *url,
 		if (r >= 0)
 			r = sbuf_addf(&line, "Authorization: %s", authz.buf);
 		if (r >= 0)
-			r = remote_add_header(headers, line.buf);
+			r = http_attempt_header(a, line.buf);
 	}
+	if (line.buf)
+		OPENSSL_cleanse(line.buf, line.cap);
 	sbuf_release(&line);
 	sbuf_release(&authz);
 	if (r < 0)
 		return verror_set(e, r, "%s: cannot sign a request",
-				  http_vault_id(s3->rm.http));
+				  http_name(s3->rm.http));
 	return 0;
 }
 
@@ -531,7 +475,7 @@ static int s3_list_query(struct sbuf *query, const char *prefix,
 
 static const struct remote_ops s3_remote_ops = {
 	.req_init = s3_req_init,
-	.prepare = s3_prepare,
+	.sign = s3_sign,
 	.list_query = s3_list_query,
 	.list_parse = s3_parse_list,
 	.marker_name = "continuation token",
@@ -557,6 +501,11 @@ static void s3_free(struct vault *v)
 	free(s3);
 }
 
+static const char *s3_base_url(const struct vault *v)
+{
+	return ((const struct s3 *)v->priv)->base;
+}
+
 static const struct vault_ops s3_ops = {
 	.scheme = "s3",
 	.list = remote_list,
@@ -565,6 +514,7 @@ static const struct vault_ops s3_ops = {
 	.stream_read = remote_stream_read,
 	.stream_free = remote_stream_free,
 	.free = s3_free,
+	.endpoint = s3_base_url,
 };
 
 /* --- opening ----------------------------------------------------------- */
@@ -712,16 +662,106 @@ static bool bucket_ok(const char *b)
 	return true;
 }
 
+/* The URL parameters of an S3 vault (caller storage; all owned). */
+struct s3_params {
+	char *endpoint, *style, *ca, *profile, *insecure, *attempts;
+};
+
+static void s3_params_release(struct s3_params *p)
+{
+	free(p->endpoint);
+	free(p->style);
+	free(p->ca);
+	free(p->profile);
+	free(p->insecure);
+	free(p->attempts);
+}
+
+/* "bucket[/prefix]": the bucket, the key prefix and the vault id. */
+static int s3_location(struct vault *v, struct s3 *s3, const char *loc,
+		       struct verror *e)
+{
+	_cleanup_free_ char *base = NULL;
+	const char *slash = strchr(loc, '/');
+
+	s3->bucket = slash ? strndup(loc, (size_t)(slash - loc)) : strdup(loc);
+	if (!s3->bucket)
+		return -ENOMEM;
+	if (!bucket_ok(s3->bucket))
+		return verror_set(e, -EINVAL,
+				  "s3://%.80s: '%.80s' is not a valid bucket "
+				  "name",
+				  s3->bucket, s3->bucket);
+	if (asprintf(&base, "s3://%s", s3->bucket) < 0) {
+		base = NULL;
+		return -ENOMEM;
+	}
+	return remote_location(v, &s3->rm, base, slash ? slash + 1 : "", e);
+}
+
+/* The region: ?region=, AWS_REGION, AWS_DEFAULT_REGION or us-east-1. */
+static int s3_region(struct vault *v, struct s3 *s3, struct verror *e)
+{
+	if (!s3->region && getenv_dup("AWS_REGION", &s3->region) < 0)
+		return -ENOMEM;
+	if (!s3->region && getenv_dup("AWS_DEFAULT_REGION", &s3->region) < 0)
+		return -ENOMEM;
+	if (!s3->region && !(s3->region = strdup("us-east-1")))
+		return -ENOMEM;
+	if (!*s3->region || strpbrk(s3->region, "/\n\r "))
+		return verror_set(e, -EINVAL, "%s: invalid region", v->id);
+	return 0;
+}
+
+/* Where requests go: the endpoint (AWS's for the region unless given),
+ * path or virtual-hosted style, the Host header and the URL base. */
+static int s3_endpoint(struct vault *v, struct s3 *s3, struct s3_params *p,
+		       struct verror *e)
+{
+	_cleanup_free_ char *host = NULL;
+	int r;
+
+	if (p->style && strcmp(p->style, "path") && strcmp(p->style, "virtual"))
+		return verror_set(e, -EINVAL,
+				  "%s: style must be 'path' or 'virtual'",
+				  v->id);
+	/* a custom endpoint (MinIO) is path-style unless told otherwise */
+	s3->path_style = p->style ? !strcmp(p->style, "path") : !!p->endpoint;
+	if (!p->endpoint &&
+	    asprintf(&p->endpoint, "https://s3.%s.amazonaws.com", s3->region) <
+		    0) {
+		p->endpoint = NULL;
+		return -ENOMEM;
+	}
+	r = endpoint_parse(p->endpoint, &s3->scheme, &host, &s3->basepath, e);
+	if (r < 0)
+		return verror_prefix(e, r, "%s", v->id);
+	if (!s3->path_style && strchr(s3->bucket, '.') &&
+	    !strcmp(s3->scheme, "https"))
+		return verror_set(e, -EINVAL,
+				  "%s: a bucket name with dots needs "
+				  "style=path over https",
+				  v->id);
+	if (s3->path_style)
+		s3->host = strdup(host);
+	else if (asprintf(&s3->host, "%s.%s", s3->bucket, host) < 0)
+		s3->host = NULL;
+	if (!s3->host ||
+	    asprintf(&s3->base, "%s://%s", s3->scheme, s3->host) < 0) {
+		s3->base = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int vault_s3_open(const char *rest, const struct vault_options *opt,
 		  struct vault **out, struct verror *e)
 {
-	_cleanup_free_ char *loc = NULL, *endpoint = NULL, *style = NULL,
-			    *ca = NULL, *profile = NULL, *insecure = NULL,
-			    *attempts = NULL, *host = NULL;
-	const char *query, *slash;
+	struct s3_params p = { 0 };
+	_cleanup_free_ char *loc = NULL;
+	const char *query;
 	struct vault *v;
 	struct s3 *s3;
-	size_t plen;
 	int r;
 
 	r = remote_url_split(rest, &loc, &query);
@@ -731,115 +771,41 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 	if (!v)
 		return -ENOMEM;
 	s3 = v->priv;
-
-	slash = strchr(loc, '/');
-	s3->bucket = slash ? strndup(loc, (size_t)(slash - loc)) : strdup(loc);
-	if (!s3->bucket) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!bucket_ok(s3->bucket)) {
-		r = verror_set(e, -EINVAL,
-			       "s3://%.80s: '%.80s' is not a valid bucket name",
-			       s3->bucket, s3->bucket);
-		goto fail;
-	}
-	/* the prefix: no leading or doubled slashes, one trailing */
-	r = remote_prefix(slash ? slash + 1 : "", &s3->rm.prefix);
-	if (r < 0)
-		goto fail;
-	plen = (size_t)r;
-	if (plen && !remote_key_ok(s3->rm.prefix)) {
-		r = verror_set(e, -EINVAL, "s3://%s: invalid prefix '%.*s'",
-			       s3->bucket, (int)plen, s3->rm.prefix);
-		goto fail;
-	}
-	if (asprintf(&v->id, "s3://%s%s%.*s", s3->bucket, plen ? "/" : "",
-		     (int)plen, s3->rm.prefix) < 0) {
-		v->id = NULL;
-		r = -ENOMEM;
-		goto fail;
-	}
-	{
+	r = s3_location(v, s3, loc, e);
+	if (r >= 0) {
 		const struct remote_param params[] = {
-			{ "region", &s3->region }, { "endpoint", &endpoint },
-			{ "style", &style },	   { "ca", &ca },
-			{ "profile", &profile },   { "insecure", &insecure },
-			{ "attempts", &attempts }, { NULL, NULL },
+			{ "region", &s3->region },
+			{ "endpoint", &p.endpoint },
+			{ "style", &p.style },
+			{ "ca", &p.ca },
+			{ "profile", &p.profile },
+			{ "insecure", &p.insecure },
+			{ "attempts", &p.attempts },
+			{ NULL, NULL },
 		};
 
 		r = remote_query_params(query, params, v->id, e);
+	}
+	if (r >= 0)
+		r = s3_region(v, s3, e);
+	if (r >= 0)
+		r = s3_endpoint(v, s3, &p, e);
+	if (r >= 0) {
+		r = s3_credentials(s3, p.profile, opt, e);
 		if (r < 0)
-			goto fail;
+			verror_prefix(e, r, "%s", v->id);
 	}
-	if (!s3->region && getenv_dup("AWS_REGION", &s3->region) < 0) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!s3->region && getenv_dup("AWS_DEFAULT_REGION", &s3->region) < 0) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!s3->region && !(s3->region = strdup("us-east-1"))) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (!*s3->region || strpbrk(s3->region, "/\n\r ")) {
-		r = verror_set(e, -EINVAL, "%s: invalid region", v->id);
-		goto fail;
-	}
-	if (style && strcmp(style, "path") && strcmp(style, "virtual")) {
-		r = verror_set(e, -EINVAL,
-			       "%s: style must be 'path' or 'virtual'", v->id);
-		goto fail;
-	}
-	if (!endpoint && asprintf(&endpoint, "https://s3.%s.amazonaws.com",
-				  s3->region) < 0) {
-		endpoint = NULL;
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = endpoint_parse(endpoint, &s3->scheme, &host, &s3->basepath, e);
+	if (r >= 0)
+		r = remote_http_new(&s3->rm, v->id, p.ca, "AWS_CA_BUNDLE",
+				    p.insecure, p.attempts, e);
+	s3_params_release(&p);
 	if (r < 0) {
-		verror_prefix(e, r, "%s", v->id);
-		goto fail;
+		vault_free(v);
+		return r;
 	}
-	/* a custom endpoint (MinIO) is path-style unless told otherwise */
-	s3->path_style = style ? !strcmp(style, "path") :
-				 query && strstr(query, "endpoint=") != NULL;
-	if (!s3->path_style && strchr(s3->bucket, '.') &&
-	    !strcmp(s3->scheme, "https")) {
-		r = verror_set(e, -EINVAL,
-			       "%s: a bucket name with dots needs "
-			       "style=path over https",
-			       v->id);
-		goto fail;
-	}
-	if (s3->path_style)
-		s3->host = strdup(host);
-	else if (asprintf(&s3->host, "%s.%s", s3->bucket, host) < 0)
-		s3->host = NULL;
-	if (!s3->host ||
-	    asprintf(&s3->base, "%s://%s", s3->scheme, s3->host) < 0) {
-		s3->base = NULL;
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = s3_credentials(s3, profile, opt, e);
-	if (r < 0) {
-		verror_prefix(e, r, "%s", v->id);
-		goto fail;
-	}
-	r = remote_http_new(&s3->rm, v->id, ca, "AWS_CA_BUNDLE", insecure,
-			    attempts, e);
-	if (r < 0)
-		goto fail;
 	log_debug("%s: endpoint %s, %s-style, region %s, %s", v->id, s3->base,
 		  s3->path_style ? "path" : "virtual", s3->region,
 		  s3->access_key ? "signed" : "anonymous");
 	*out = v;
 	return 0;
-fail:
-	vault_free(v);
-	return r;
 }

@@ -1,19 +1,126 @@
-/* vault: URL parsing and dispatch to the backends. */
+/* vault: URL parsing and dispatch to the backends; what a URL must not
+ * show (vault_url_scrub) and the warnings about a connection that is not
+ * private (TLS verification off, plain http), said once per process. */
 #include "vault/vault_i.h"
 
+#include "common/log.h"
 #include "common/macro.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-int vault_open(const char *url, const struct vault_options *opt,
-	       struct vault **out, struct verror *e)
+static bool secret_name(const char *name, size_t len)
 {
-	static const struct vault_options none;
+	static const char *const words[] = { "sig",  "token", "key", "secret",
+					     "pass", "cred",  "auth" };
+	char low[64];
+	size_t i;
 
-	if (!opt)
-		opt = &none;
+	if (len >= sizeof(low))
+		return true; /* no parameter of ours is that long */
+	for (i = 0; i < len; i++)
+		low[i] = (char)tolower((unsigned char)name[i]);
+	low[len] = '\0';
+	if (!strcmp(low, "sas"))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(words); i++)
+		if (strstr(low, words[i]))
+			return true;
+	return false;
+}
+
+void vault_url_scrub(char *url)
+{
+	char *s, *w, *at, *q, *end;
+	size_t n = strlen(url);
+
+	s = strstr(url, "://");
+	if (!s)
+		return;
+	s += 3;
+	w = s;
+	/* user:password@host */
+	at = strchr(s, '@');
+	q = strpbrk(s, "/?#");
+	if (at && (!q || at < q)) {
+		memcpy(w, "***@", 4);
+		w += 4;
+		s = at + 1;
+	}
+	q = strchr(s, '?');
+	if (!q) {
+		memmove(w, s, strlen(s) + 1);
+		goto pad;
+	}
+	memmove(w, s, (size_t)(q - s) + 1);
+	w += q - s + 1;
+	s = q + 1;
+	while (*s) {
+		char *eq, *amp = strchr(s, '&');
+
+		end = amp ? amp : s + strlen(s);
+		eq = memchr(s, '=', (size_t)(end - s));
+		if (eq && secret_name(s, (size_t)(eq - s))) {
+			size_t vlen = (size_t)(end - eq - 1);
+
+			memmove(w, s, (size_t)(eq - s) + 1);
+			w += eq - s + 1;
+			memcpy(w, "***", MIN(vlen, (size_t)3));
+			w += MIN(vlen, (size_t)3);
+		} else {
+			memmove(w, s, (size_t)(end - s));
+			w += end - s;
+		}
+		if (amp)
+			*w++ = '&';
+		s = amp ? amp + 1 : end;
+	}
+	*w = '\0';
+pad:
+	w = url + strlen(url);
+	memset(w, 0, n - (size_t)(w - url));
+}
+
+const char *vault_endpoint(const struct vault *v)
+{
+	return v->ops->endpoint ? v->ops->endpoint(v) : NULL;
+}
+
+/* Said once per process, loudly: a connection someone on the path can
+ * read (plain http) or impersonate (no TLS verification). */
+static void warn_transport(const char *url, const struct vault *v)
+{
+	static bool said_insecure, said_http;
+	const char *q = strchr(url, '?'), *ep = vault_endpoint(v);
+
+	for (; q && *q; q = strchr(q + 1, '&')) {
+		const char *p = q + 1;
+
+		if (!strncmp(p, "insecure=", 9) && p[9] && p[9] != '0' &&
+		    p[9] != '&' && !said_insecure) {
+			said_insecure = true;
+			log_warning("%s: insecure=1: TLS VERIFICATION IS OFF: "
+				    "anyone between here and the store can "
+				    "pose as it, read the credentials and "
+				    "change the backups velerofs shows",
+				    v->id);
+		}
+	}
+	if (ep && !strncmp(ep, "http://", 7) && !said_http) {
+		said_http = true;
+		log_warning("%s: the endpoint %s is plain http, not https: "
+			    "requests travel unencrypted, with their "
+			    "credentials (signatures, SAS tokens)",
+			    v->id, ep);
+	}
+}
+
+static int open_url(const char *url, const struct vault_options *opt,
+		    struct vault **out, struct verror *e)
+{
 	if (!url || !*url)
 		return verror_set(e, -EINVAL, "empty vault URL");
 	if (strncmp(url, "file://", 7) == 0) {
@@ -36,6 +143,18 @@ int vault_open(const char *url, const struct vault_options *opt,
 				  "azblob://)",
 				  (int)MIN(strstr(url, "://") - url, 20), url);
 	return vault_local_open(url, opt, out, e);
+}
+
+int vault_open(const char *url, const struct vault_options *opt,
+	       struct vault **out, struct verror *e)
+{
+	static const struct vault_options none;
+	int r;
+
+	r = open_url(url, opt ? opt : &none, out, e);
+	if (r == 0)
+		warn_transport(url, *out);
+	return r;
 }
 
 struct vault *vault_free(struct vault *v)

@@ -40,6 +40,19 @@ int vault_open(const char *url, const struct vault_options *opt,
 /* Accepts NULL; returns NULL. */
 struct vault *vault_free(struct vault *v);
 
+/* Overwrites, in place, the secrets a vault URL may carry, so that what
+ * is left can be shown (argv as ps and /proc/PID/cmdline show it, error
+ * messages): the value of every query parameter whose name says it is a
+ * secret (sas, sig, signature, token, key, secret, password, credential,
+ * auth...) becomes "***", a user:password@ becomes "***@". Never makes
+ * the string longer (the rest is NUL-padded). Only URLs with a scheme;
+ * a plain path is left as it is. */
+void vault_url_scrub(char *url);
+
+/* Where the vault's requests go ("https://s3.eu-west-1.amazonaws.com"),
+ * for the plain-http warning; NULL for a local vault. Borrowed. */
+const char *vault_endpoint(const struct vault *v);
+
 /* A stable string naming the location without credentials, e.g.
  * "file:///srv/bsl" or "s3://bucket/prefix"; used in cache keys and
  * messages. Borrowed; lives as long as v. */

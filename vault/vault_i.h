@@ -17,6 +17,8 @@ struct vault_ops {
 			       struct verror *e);
 	void (*stream_free)(struct vault_stream *s);
 	void (*free)(struct vault *v);
+	/* where requests go; NULL (or no op) for a local vault */
+	const char *(*endpoint)(const struct vault *v);
 };
 
 struct vault {

@@ -73,27 +73,19 @@ int main(void)
 	       "{\"annotations\":{\"kubectl.kubernetes.io/last-applied-"
 	       "configuration\":\"" D1 "\"}},\"stringData\":{\"q\":\"" D1 "\"}"
 	       "}");
-	/* escaped keys are the keys the renderer shows: "d\u0061ta" is data,
-	 * "st\u0061tus" is status */
-	expect("{\"d\\u0061ta\":{\"p\":\"c2VjcmV0\"}}", true, false, false,
-	       true, "{\"d\\u0061ta\":{\"p\":\"" D1 "\"}}");
-	expect("{\"metadata\":{\"\\u0075id\":\"u\"},\"st\\u0061tus\":1}", false,
-	       true, false, false, "{\"metadata\":{}}");
-	/* a key that only looks alike stays */
-	expect("{\"d\\u0061tax\":{\"p\":\"c2VjcmV0\"}}", true, false, false,
-	       true, "{\"d\\u0061tax\":{\"p\":\"c2VjcmV0\"}}");
-	/* values of any type are redacted, and data that is not an object */
-	got = run("{\"data\":{\"o\":{\"k\":\"c2VjcmV0\"},\"n\":12345,\"a\":"
-		  "[\"c2VjcmV0\"],\"t\":true},\"stringData\":\"c2VjcmV0\"}",
-		  true, false, false, true, &r);
-	CHECK_EQ_INT(r, 0);
-	CHECK(got && !strstr(got, "c2VjcmV0") && !strstr(got, "12345") &&
-	      !strstr(got, "true"));
-	CHECK(got && strstr(got, "\"o\":\"<redacted sha256:") &&
-	      strstr(got, "\"n\":\"<redacted sha256:") &&
-	      strstr(got, "\"a\":\"<redacted sha256:") &&
-	      strstr(got, "\"stringData\":\"<redacted sha256:"));
-	free(got);
+	/* keys read as JSON readers decode them, values of any type (all
+	 * found by fuzz/fuzz_filter): nothing of a Secret's data in clear */
+	expect("{\"d\\u0061ta\":{\"p\":\"c2VjcmV0\"},\"stringData\":{\"n\":"
+	       "123,\"o\":{\"x\":\"c2VjcmV0\"}}}",
+	       true, false, false, true,
+	       "{\"d\\u0061ta\":{\"p\":\"" D1 "\"},\"stringData\":{\"n\":"
+	       "\"<redacted sha256:a665a45920422f9d417e4867efdc4fb8a04a1f3fff1f"
+	       "a07e998e86f7f7a27ae3>\",\"o\":\"<redacted sha256:c9f8eb725210"
+	       "a3b1a3529262bc47670d53606e355484178df686a56fd368e0b6>\"}}");
+	expect("{\"data\":\"c2VjcmV0\",\"m\\u0065tadata\":{\"\\u0075id\":"
+	       "\"u\"}}",
+	       true, true, false, true,
+	       "{\"data\":\"" D1 "\",\"m\\u0065tadata\":{}}");
 	/* not a Secret: data untouched */
 	expect("{\"data\":{\"p\":\"c2VjcmV0\"}}", false, false, false, true,
 	       "{\"data\":{\"p\":\"c2VjcmV0\"}}");

@@ -1,4 +1,5 @@
-/* Unit tests for vault/: the local backend and the URL parser. */
+/* Unit tests for vault/: the local backend (and what it must not follow
+ * or wait for) and the URL parser and scrubber. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -154,6 +155,107 @@ static void test_stale(void)
 	vault_free(v);
 }
 
+/* Symbolic links that lead out of the vault are not followed (a linked
+ * /proc/self/environ or a file of the user's is not served); links that
+ * stay inside are; a FIFO neither hangs a read nor shows up. */
+static void test_links_and_fifos(void)
+{
+	char path[800], outside[700];
+	struct vault *v = NULL;
+	struct vault_stream *st = NULL;
+	struct vault_object o;
+	struct seen s = { 0 };
+	struct verror e;
+	int i, saw_inside = 0, saw_out = 0;
+
+	snprintf(outside, sizeof(outside), "%s-outside", root);
+	CHECK_EQ_INT(mkdir(outside, 0700), 0);
+	snprintf(path, sizeof(path), "%s/secret.json", outside);
+	{
+		FILE *f = fopen(path, "w");
+
+		CHECK(f != NULL);
+		if (f) {
+			fputs("{\"secret\":1}", f);
+			fclose(f);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/backups/a/leak.json", root);
+	CHECK_EQ_INT(symlink("/proc/self/environ", path), 0);
+	snprintf(path, sizeof(path), "%s/backups/a/leak2.json", root);
+	snprintf(outside + strlen(outside), 40, "/secret.json");
+	CHECK_EQ_INT(symlink(outside, path), 0);
+	snprintf(path, sizeof(path), "%s/backups/a/inside.json", root);
+	CHECK_EQ_INT(symlink("../b/velero-backup.json", path), 0);
+	snprintf(path, sizeof(path), "%s/backups/out", root);
+	CHECK_EQ_INT(symlink("/etc", path), 0);
+	snprintf(path, sizeof(path), "%s/backups/a/fifo", root);
+	CHECK_EQ_INT(mkfifo(path, 0600), 0);
+
+	CHECK_EQ_INT(vault_open(root, NULL, &v, &e), 0);
+	if (!v)
+		return;
+	CHECK_EQ_INT(vault_stat(v, "backups/a/leak.json", &o, &e), -ENOENT);
+	CHECK(strstr(e.msg, "out of the vault") != NULL);
+	CHECK_EQ_INT(vault_stream_open(v, "backups/a/leak.json", NULL, &st, &e),
+		     -ENOENT);
+	CHECK_EQ_INT(vault_stat(v, "backups/a/leak2.json", &o, &e), -ENOENT);
+	CHECK_EQ_INT(vault_stream_open(v, "backups/a/leak2.json", NULL, &st,
+				       &e),
+		     -ENOENT);
+	CHECK_EQ_INT(vault_stat(v, "backups/out/passwd", &o, &e), -ENOENT);
+	CHECK_EQ_INT(vault_stat(v, "backups/a/inside.json", &o, &e), 0);
+	/* returns at once: no writer on the FIFO is ever coming */
+	CHECK_EQ_INT(vault_stream_open(v, "backups/a/fifo", NULL, &st, &e),
+		     -EIO);
+	CHECK(st == NULL);
+	CHECK_EQ_INT(vault_list(v, "backups/a/", on_entry, &s, &e), 0);
+	for (i = 0; i < s.files + s.dirs && i < 8; i++) {
+		saw_inside |= !strcmp(s.names[i], "inside.json");
+		saw_out |= !strncmp(s.names[i], "leak", 4) ||
+			   !strcmp(s.names[i], "fifo");
+	}
+	CHECK(saw_inside && !saw_out);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ_INT(vault_list(v, "backups/", on_entry, &s, &e), 0);
+	CHECK_EQ_INT(s.dirs, 2); /* a, b; not out -> /etc */
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ_INT(vault_list(v, "backups/out/", on_entry, &s, &e), 0);
+	CHECK_EQ_INT(s.dirs + s.files, 0);
+	vault_free(v);
+	snprintf(path, sizeof(path), "rm -rf '%s-outside'", root);
+	CHECK_EQ_INT(system(path), 0);
+}
+
+static void scrubbed(const char *url, const char *want)
+{
+	char buf[512];
+	size_t n = strlen(url), i;
+
+	memset(buf, 'Z', sizeof(buf));
+	snprintf(buf, sizeof(buf), "%s", url);
+	vault_url_scrub(buf);
+	CHECK_STREQ(buf, want);
+	for (i = strlen(buf); i <= n; i++)
+		CHECK(buf[i] == '\0'); /* the rest of the argument is wiped */
+}
+
+static void test_scrub(void)
+{
+	scrubbed("azblob://acct/c/p?endpoint=http://127.0.0.1:1/acct&"
+		 "sas=sv%3D2021%26sig%3DSECRET&insecure=1",
+		 "azblob://acct/c/p?endpoint=http://127.0.0.1:1/acct&sas=***&"
+		 "insecure=1");
+	scrubbed("s3://b/p?region=eu&X-Amz-Signature=abc&X-Amz-Credential=k&"
+		 "token=t",
+		 "s3://b/p?region=eu&X-Amz-Signature=***&X-Amz-Credential=*&"
+		 "token=*");
+	scrubbed("s3://user:pass@b/p", "s3://***@b/p");
+	scrubbed("azblob://a/c?sig=", "azblob://a/c?sig=");
+	scrubbed("/srv/bsl?sig=x", "/srv/bsl?sig=x"); /* a path, not a URL */
+	scrubbed("s3://bucket/prefix", "s3://bucket/prefix");
+}
+
 int main(void)
 {
 	char path[300];
@@ -174,6 +276,8 @@ int main(void)
 	test_open();
 	test_list_stat_get();
 	test_stale();
+	test_links_and_fifos();
+	test_scrub();
 
 	snprintf(path, sizeof(path), "rm -rf '%s'", root);
 	if (system(path) != 0)

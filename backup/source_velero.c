@@ -1,0 +1,774 @@
+/* backup/source_velero: a Velero backup as a source of items.
+ *
+ * Reads backups/<name>/ of the vault: the tarball <name>.tar.gz, streamed
+ * once through zlib and libarchive, whose members under resources/ are
+ * the items; velero-backup.json (read by repo.c) as backup.yaml; the
+ * per-backup objects (<name>-logs.gz, <name>-results.gz, the
+ * *.json.gz metadata) decompressed as logs and meta/; and the `velero
+ * backup describe`-like describe.txt (describe.c). See source_i.h for the
+ * contract; this file is the only one that knows Velero's storage layout
+ * or opens a tarball.
+ *
+ * Hostile input is contained here: member names are split into at most
+ * seven components and refused when absolute or holding "", "." or ".."
+ * (the sink escapes the rest), a member's size is capped (MEMBER_MAX),
+ * decompressed objects are capped (META_MAX, LOGS_MAX), anything but a
+ * regular file or a directory is skipped, and the gzip stream is checked
+ * to its trailer. Not here: rendering, dedupe, the tree, the cache. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "backup/render_i.h"
+#include "backup/source_i.h"
+#include "common/log.h"
+#include "common/macro.h"
+
+#define MEMBER_MAX ((size_t)64 << 20) /* one Kubernetes object */
+#define META_MAX ((size_t)256 << 20)  /* a decompressed metadata object */
+#define LOGS_MAX ((size_t)1 << 30)    /* a decompressed backup log */
+
+/* The per-backup objects shown under meta/ (and read for describe.txt),
+ * by suffix after "<name>"; other *.json.gz objects are shown too. */
+enum meta_kind {
+	META_RESOURCE_LIST,
+	META_VOLUMESNAPSHOTS,
+	META_PODVOLUMEBACKUPS,
+	META_CSI_VOLUMESNAPSHOTS,
+	META_CSI_VOLUMESNAPSHOTCONTENTS,
+	META_CSI_VOLUMESNAPSHOTCLASSES,
+	META_ITEMOPERATIONS,
+	META_VOLUMEINFO,
+	META_ITEMSNAPSHOTS,
+	META_RESULTS,
+	META_N,
+};
+
+static const char *const meta_suffixes[META_N] = {
+	[META_RESOURCE_LIST] = "-resource-list.json.gz",
+	[META_VOLUMESNAPSHOTS] = "-volumesnapshots.json.gz",
+	[META_PODVOLUMEBACKUPS] = "-podvolumebackups.json.gz",
+	[META_CSI_VOLUMESNAPSHOTS] = "-csi-volumesnapshots.json.gz",
+	[META_CSI_VOLUMESNAPSHOTCONTENTS] = "-csi-volumesnapshotcontents.json."
+					    "gz",
+	[META_CSI_VOLUMESNAPSHOTCLASSES] = "-csi-volumesnapshotclasses.json.gz",
+	[META_ITEMOPERATIONS] = "-itemoperations.json.gz",
+	[META_VOLUMEINFO] = "-volumeinfo.json.gz",
+	[META_ITEMSNAPSHOTS] = "-itemsnapshots.json.gz",
+	[META_RESULTS] = "-results.gz",
+};
+
+struct velero_src {
+	struct backup_source base;
+	struct backup_object *objs; /* the backup's directory, by name */
+	size_t nobjs;
+	char tarname[300];    /* "<name>.tar.gz" */
+	struct sbuf member;   /* the tar member being read */
+	char version[16];     /* metadata/version */
+	char *index_error;    /* the tarball's own problem, or NULL */
+	json_t *backup;	      /* velero-backup.json, NULL if not valid */
+	json_t *meta[META_N]; /* for describe.txt; NULL when absent */
+};
+
+/* ---- the tarball ---- */
+
+/* Whether s ends with sfx and has something before it. */
+static bool has_suffix(const char *s, const char *sfx)
+{
+	size_t n = strlen(s), m = strlen(sfx);
+
+	return n > m && !strcmp(s + n - m, sfx);
+}
+
+/* Splits a member path into at most max components; returns the count,
+ * or -1 when it is absolute, has empty, "." or ".." components. */
+static int split_member(char *p, char **c, int max)
+{
+	int n = 0;
+
+	if (*p == '/')
+		return -1;
+	while (p) {
+		char *slash = strchr(p, '/');
+
+		if (slash)
+			*slash = '\0';
+		if (!*p || !strcmp(p, ".") || !strcmp(p, ".."))
+			return -1;
+		if (n == max)
+			return max + 1;
+		c[n++] = p;
+		p = slash ? slash + 1 : NULL;
+	}
+	return n;
+}
+
+/* Maps a member of the tarball to an item and hands it to the sink:
+ * resources/<gr>/namespaces/<ns>/<name>.json,
+ * resources/<gr>/cluster/<name>.json, and the same with an API-version
+ * directory after <gr> (EnableAPIGroupVersions). */
+static int add_member(struct backup_sink *k, const char *member,
+		      const char *data, size_t len)
+{
+	struct backup_item it = { .label = member, .json = data, .len = len };
+	char buf[4096], *c[8], *file;
+	int n;
+
+	if (strlen(member) >= sizeof(buf)) {
+		backup_sink_item_error(
+			k, "%.200s...: member name too long; skipped", member);
+		return 0;
+	}
+	strcpy(buf, member);
+	n = split_member(buf, c, 7);
+	if (n < 0) {
+		backup_sink_item_error(k,
+				       "%s: member path escapes its directory; "
+				       "skipped",
+				       member);
+		return 0;
+	}
+	if (n < 4 || strcmp(c[0], "resources"))
+		goto unknown;
+	it.gr = c[1];
+	if (n == 5 && !strcmp(c[2], "namespaces"))
+		it.ns = c[3];
+	else if (n == 4 && !strcmp(c[2], "cluster"))
+		;
+	else if (n == 6 && !strcmp(c[3], "namespaces"))
+		it.version = c[2], it.ns = c[4];
+	else if (n == 5 && !strcmp(c[3], "cluster"))
+		it.version = c[2];
+	else
+		goto unknown;
+	file = c[n - 1];
+	if (!has_suffix(file, ".json"))
+		goto unknown;
+	file[strlen(file) - 5] = '\0';
+	it.name = file;
+	if (it.version)
+		it.preferred = has_suffix(it.version, "-preferredversion");
+	return backup_sink_item(k, &it);
+unknown:
+	backup_sink_error(k, "%s: not a Velero resource path; skipped", member);
+	return 0;
+}
+
+/* The tarball's bytes reach libarchive through zlib here rather than
+ * libarchive's own gzip filter, so that the gzip trailer (CRC-32 and size
+ * of the data) is always checked, even after the tar's end marker. */
+struct tar_src {
+	struct vault_stream *stream;
+	char *in;  /* compressed bytes from the vault */
+	char *out; /* tar bytes for libarchive */
+	z_stream z;
+	bool z_ready;
+	bool started;	    /* the gzip magic was checked */
+	bool in_eof;	    /* the vault stream is exhausted */
+	bool z_end;	    /* the last gzip member ended cleanly */
+	int io_error;	    /* the vault failed: not the backup's fault */
+	char gz_error[200]; /* the backup's compression is broken */
+	struct verror err;
+};
+
+#define TAR_CHUNK (1 << 20)
+
+/* Inflates up to TAR_CHUNK bytes into s->out; returns the count, 0 at the
+ * clean end of the data, -1 on failure (io_error or gz_error set). */
+static ssize_t gz_pull(struct tar_src *s)
+{
+	s->z.next_out = (Bytef *)s->out;
+	s->z.avail_out = TAR_CHUNK;
+	while (s->z.avail_out == TAR_CHUNK) {
+		int zr;
+
+		if (s->z.avail_in == 0 && !s->in_eof) {
+			ssize_t n = vault_stream_read(s->stream, s->in,
+						      TAR_CHUNK, &s->err);
+
+			if (n < 0) {
+				s->io_error = (int)n;
+				return -1;
+			}
+			if (!s->started && n > 0) {
+				s->started = true;
+				if (n < 2 || (unsigned char)s->in[0] != 0x1f ||
+				    (unsigned char)s->in[1] != 0x8b) {
+					snprintf(s->gz_error,
+						 sizeof(s->gz_error),
+						 "not gzip-compressed (Velero "
+						 "always writes .tar.gz)");
+					return -1;
+				}
+			}
+			s->in_eof = n == 0;
+			s->z.next_in = (Bytef *)s->in;
+			s->z.avail_in = (uInt)n;
+		}
+		if (s->z_end) {
+			/* another gzip member follows, or the data ends */
+			if (s->z.avail_in == 0)
+				break;
+			inflateReset(&s->z);
+			s->z_end = false;
+		}
+		if (s->z.avail_in == 0 && s->in_eof) {
+			if (!s->started)
+				break; /* an empty object */
+			snprintf(s->gz_error, sizeof(s->gz_error),
+				 "truncated (the gzip stream ends early)");
+			return -1;
+		}
+		zr = inflate(&s->z, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END) {
+			s->z_end = true;
+		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			snprintf(s->gz_error, sizeof(s->gz_error),
+				 "corrupt: %s",
+				 s->z.msg && !strcmp(s->z.msg, "incorrect data "
+							       "check") ?
+					 "the gzip checksum (CRC-32) does not "
+					 "match the data" :
+				 s->z.msg ? s->z.msg :
+					    "bad gzip data");
+			return -1;
+		}
+	}
+	return (ssize_t)(TAR_CHUNK - s->z.avail_out);
+}
+
+static la_ssize_t tar_read(struct archive *a, void *userdata, const void **buf)
+{
+	struct tar_src *s = userdata;
+	ssize_t n = gz_pull(s);
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s",
+				  s->io_error ? s->err.msg : s->gz_error);
+		return -1;
+	}
+	*buf = s->out;
+	return n;
+}
+
+/* Reads the current entry's data into s->member. */
+static int read_member(struct velero_src *s, struct archive *a,
+		       struct archive_entry *ent)
+{
+	la_int64_t size = archive_entry_size(ent);
+
+	sbuf_reset(&s->member);
+	if (archive_entry_size_is_set(ent) && size > (la_int64_t)MEMBER_MAX)
+		return -E2BIG;
+	for (;;) {
+		int r;
+		char *p = sbuf_reserve(&s->member, 65536, &r);
+		la_ssize_t n;
+
+		if (!p)
+			return r;
+		n = archive_read_data(a, p, 65536);
+		if (n < 0)
+			return -EIO;
+		if (n == 0)
+			return 0;
+		sbuf_commit(&s->member, (size_t)n);
+	}
+}
+
+static int read_tarball(struct velero_src *s, struct backup_sink *k,
+			const struct vault_object *obj, struct verror *e)
+{
+	struct backup *b = s->base.b;
+	struct tar_src src = { 0 };
+	struct archive_entry *ent;
+	struct archive *a = NULL;
+	char key[600];
+	bool any = false;
+	int r, ar;
+
+	snprintf(key, sizeof(key), "backups/%s/%s.tar.gz", b->name, b->name);
+	r = vault_stream_open(b->repo->vault, key, obj, &src.stream, e);
+	if (r < 0) {
+		if (r == -ENOENT) {
+			s->index_error = strdup("the tarball is missing");
+			return 0;
+		}
+		return r;
+	}
+	src.in = malloc(TAR_CHUNK);
+	src.out = malloc(TAR_CHUNK);
+	a = archive_read_new();
+	if (!src.in || !src.out || !a ||
+	    inflateInit2(&src.z, 16 + MAX_WBITS) != Z_OK) {
+		r = -ENOMEM;
+		goto out;
+	}
+	src.z_ready = true;
+	archive_read_support_format_tar(a);
+	ar = archive_read_open(a, &src, NULL, tar_read, NULL);
+	while (ar == ARCHIVE_OK) {
+		const char *name;
+		int mr;
+
+		ar = archive_read_next_header(a, &ent);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar == ARCHIVE_WARN)
+			ar = ARCHIVE_OK;
+		if (ar != ARCHIVE_OK)
+			break;
+		any = true;
+		name = archive_entry_pathname(ent);
+		if (!name)
+			continue;
+		if (archive_entry_filetype(ent) != AE_IFREG) {
+			if (archive_entry_filetype(ent) != AE_IFDIR)
+				backup_sink_error(k,
+						  "%s: not a regular file; "
+						  "skipped",
+						  name);
+			continue;
+		}
+		mr = read_member(s, a, ent);
+		if (mr == -E2BIG) {
+			backup_sink_item_error(k,
+					       "%s: larger than %zu bytes; "
+					       "skipped",
+					       name, MEMBER_MAX);
+			continue;
+		}
+		if (mr == -ENOMEM) {
+			r = -ENOMEM;
+			goto out;
+		}
+		if (mr < 0) {
+			ar = ARCHIVE_FATAL;
+			break;
+		}
+		if (!strcmp(name, "metadata/version")) {
+			snprintf(s->version, sizeof(s->version), "%.*s",
+				 (int)strcspn(s->member.buf, "\n"),
+				 s->member.buf);
+			continue;
+		}
+		r = add_member(k, name, s->member.buf, s->member.len);
+		if (r < 0)
+			goto out;
+	}
+	/* past the tar's end marker: the rest of the gzip data, and its
+	 * trailer, must still check out */
+	while (ar == ARCHIVE_EOF && !src.gz_error[0] && !src.io_error &&
+	       gz_pull(&src) > 0)
+		;
+	if (src.io_error) {
+		r = verror_set(e, src.io_error, "reading %s: %s", key,
+			       src.err.msg);
+		goto out;
+	}
+	if (src.gz_error[0]) {
+		if (asprintf(&s->index_error, "the tarball is %s%s",
+			     src.gz_error,
+			     any ? "; the items before the damage are shown" :
+				   "") < 0)
+			s->index_error = NULL;
+	} else if (ar != ARCHIVE_EOF) {
+		const char *msg = archive_error_string(a);
+
+		if (asprintf(&s->index_error,
+			     "the tarball is corrupt or truncated: %s",
+			     msg ? msg : "unreadable") < 0)
+			s->index_error = NULL;
+	} else if (!any) {
+		s->index_error = strdup("the tarball is empty: it holds no "
+					"members at all");
+	}
+	r = 0;
+out:
+	if (a)
+		archive_read_free(a);
+	if (src.z_ready)
+		inflateEnd(&src.z);
+	vault_stream_free(src.stream);
+	free(src.in);
+	free(src.out);
+	return r;
+}
+
+/* ---- the other objects of a backup ---- */
+
+struct objects {
+	struct backup_object *v;
+	size_t n;
+};
+
+static int on_object(const char *name, const struct vault_object *obj,
+		     void *userdata)
+{
+	struct objects *o = userdata;
+	struct backup_object *n;
+
+	if (!obj)
+		return 0;
+	n = realloc(o->v, (o->n + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	o->v = n;
+	o->v[o->n].name = strdup(name);
+	if (!o->v[o->n].name)
+		return -ENOMEM;
+	o->v[o->n].obj = *obj;
+	o->n++;
+	return 0;
+}
+
+static int cmp_object(const void *a, const void *b)
+{
+	return strcmp(((const struct backup_object *)a)->name,
+		      ((const struct backup_object *)b)->name);
+}
+
+/* Reads a gzip object whole and inflates it into out (capped). */
+static int get_gz(struct backup *b, const struct backup_object *o,
+		  struct sbuf *out, struct verror *e)
+{
+	struct sbuf raw;
+	z_stream z = { 0 };
+	char key[600];
+	int r, zr = Z_OK;
+
+	snprintf(key, sizeof(key), "backups/%s/%s", b->name, o->name);
+	sbuf_init(&raw, LOGS_MAX);
+	r = vault_get(b->repo->vault, key, &raw, NULL, e);
+	if (r < 0)
+		goto out;
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+		r = -ENOMEM;
+		goto out;
+	}
+	z.next_in = (Bytef *)raw.buf;
+	z.avail_in = (uInt)raw.len;
+	while (z.avail_in > 0 || zr == Z_OK) {
+		char *p = sbuf_reserve(out, 65536, &r);
+
+		if (!p) {
+			verror_set(e, r, "larger than %zu bytes decompressed",
+				   out->max);
+			break;
+		}
+		z.next_out = (Bytef *)p;
+		z.avail_out = 65536;
+		zr = inflate(&z, Z_NO_FLUSH);
+		sbuf_commit(out, 65536 - z.avail_out);
+		if (zr == Z_STREAM_END) {
+			if (z.avail_in == 0)
+				break;
+			/* concatenated gzip members */
+			inflateReset(&z);
+			zr = Z_OK;
+			continue;
+		}
+		if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			r = verror_set(e, -EBADMSG, "not valid gzip: %s",
+				       z.msg ? z.msg : "corrupt data");
+			break;
+		}
+		if (zr == Z_BUF_ERROR && z.avail_in == 0) {
+			r = verror_set(e, -EBADMSG,
+				       "not valid gzip: truncated");
+			break;
+		}
+	}
+	inflateEnd(&z);
+out:
+	sbuf_release(&raw);
+	return r;
+}
+
+/* A metadata object as meta/<kind>; its parsed JSON in *j when asked. */
+static int add_meta(struct backup_sink *k, struct backup *b,
+		    const struct backup_object *o, const char *kind, json_t **j)
+{
+	struct verror e = { { 0 } };
+	struct sbuf data;
+	char path[300];
+	int r;
+
+	sbuf_init(&data, META_MAX);
+	r = get_gz(b, o, &data, &e);
+	snprintf(path, sizeof(path), "meta/%s", kind);
+	if (r == -EIO || r == -ENOMEM || r == -ESTALE) {
+		/* the vault, not the backup: fatal */
+	} else if (r < 0) {
+		backup_sink_error(k, "%s: %s", o->name, e.msg);
+		r = backup_sink_broken(k, path);
+	} else {
+		r = backup_sink_document(k, path, data.buf, data.len, o->name);
+		if (r == 0 && j)
+			*j = json_loadb(data.buf, data.len, 0, NULL);
+	}
+	sbuf_release(&data);
+	return r;
+}
+
+/* <name>-logs.gz as logs: what could be read is shown even when cut
+ * short. */
+static int add_logs(struct backup_sink *k, struct backup *b,
+		    const struct backup_object *o)
+{
+	struct verror le = { { 0 } };
+	struct sbuf logs;
+	int r;
+
+	sbuf_init(&logs, LOGS_MAX);
+	r = get_gz(b, o, &logs, &le);
+	if (r == -EIO || r == -ESTALE || r == -ENOMEM) {
+		sbuf_release(&logs);
+		return r;
+	}
+	if (r < 0)
+		backup_sink_error(k, "%s: %s", o->name, le.msg);
+	r = backup_sink_file(k, "logs", sbuf_str(&logs), logs.len);
+	sbuf_release(&logs);
+	return r;
+}
+
+/* The objects <name>-* of the backup's directory: logs and meta/. */
+static int add_objects(struct velero_src *s, struct backup_sink *k)
+{
+	struct backup *b = s->base.b;
+	size_t nl = strlen(b->name), i, m;
+	int r = 0;
+
+	for (i = 0; i < s->nobjs && r == 0; i++) {
+		const struct backup_object *o = &s->objs[i];
+		const char *sfx;
+		char kind[200];
+
+		if (strncmp(o->name, b->name, nl) || o->name[nl] != '-')
+			continue;
+		sfx = o->name + nl;
+		if (!strcmp(sfx, "-logs.gz")) {
+			r = add_logs(k, b, o);
+			continue;
+		}
+		for (m = 0; m < META_N; m++)
+			if (!strcmp(sfx, meta_suffixes[m]))
+				break;
+		if (m < META_N) {
+			/* "-results.gz" -> results, "-x.json.gz" -> x */
+			size_t kl =
+				strlen(meta_suffixes[m] + 1) -
+				(strstr(meta_suffixes[m], ".json.gz") ? 8 : 3);
+
+			snprintf(kind, sizeof(kind), "%.*s", (int)kl,
+				 meta_suffixes[m] + 1);
+			r = add_meta(k, b, o, kind, &s->meta[m]);
+		} else if (has_suffix(sfx, ".json.gz")) {
+			snprintf(kind, sizeof(kind), "%.*s",
+				 (int)(strlen(sfx) - 9), sfx + 1);
+			r = add_meta(k, b, o, kind, NULL);
+		}
+	}
+	return r;
+}
+
+static int velero_read(struct backup_source *base, struct backup_sink *k,
+		       struct verror *e)
+{
+	struct velero_src *s = (struct velero_src *)base;
+	struct backup *b = base->b;
+	const struct backup_object *tar = NULL;
+	size_t i;
+	int r;
+
+	/* velero-backup.json: backup.yaml */
+	if (b->info.valid) {
+		r = backup_sink_document(k, "backup", b->backup_json,
+					 b->backup_json_len,
+					 "velero-backup.json");
+		if (r < 0)
+			return r;
+		s->backup =
+			json_loadb(b->backup_json, b->backup_json_len, 0, NULL);
+	} else {
+		backup_sink_error(k, "velero-backup.json: %s",
+				  b->info_error ? b->info_error : "unreadable");
+	}
+
+	for (i = 0; i < s->nobjs; i++)
+		if (!strcmp(s->objs[i].name, s->tarname))
+			tar = &s->objs[i];
+	if (tar) {
+		r = read_tarball(s, k, &tar->obj, e);
+		if (r < 0)
+			return r;
+	} else {
+		s->index_error = strdup("the tarball is missing");
+	}
+	if (s->index_error)
+		backup_sink_error(k, "%s: %s", s->tarname, s->index_error);
+	if (s->version[0] && strcmp(s->version, "1") &&
+	    strcmp(s->version, "1.1.0"))
+		backup_sink_error(k,
+				  "%s: metadata/version is '%s', a format this "
+				  "version of velerofs has not seen",
+				  s->tarname, s->version);
+	return add_objects(s, k);
+}
+
+static int velero_describe(struct backup_source *base,
+			   const struct backup_summary *sum, struct sbuf *out)
+{
+	struct velero_src *s = (struct velero_src *)base;
+	struct backup *b = base->b;
+	struct describe_input din = {
+		.name = b->name,
+		.backup = s->backup,
+		.backup_error = b->info.valid ? NULL : b->info_error,
+		.results = s->meta[META_RESULTS],
+		.resource_list = s->meta[META_RESOURCE_LIST],
+		.volumesnapshots = s->meta[META_VOLUMESNAPSHOTS],
+		.podvolumebackups = s->meta[META_PODVOLUMEBACKUPS],
+		.csi_volumesnapshots = s->meta[META_CSI_VOLUMESNAPSHOTS],
+		.itemoperations = s->meta[META_ITEMOPERATIONS],
+		.volumeinfo = s->meta[META_VOLUMEINFO],
+		.kinds = sum->kinds,
+		.nkinds = sum->nkinds,
+		.nitems = sum->nitems,
+		.index_error = s->index_error,
+		.item_errors = sum->item_errors,
+	};
+
+	return render_describe(&din, out);
+}
+
+/* Records in b the identity of the tarball the index is built from (for
+ * backup_repo_refresh() to see it change) and returns whether the backup
+ * is incomplete: still being written, or its velero-backup.json changed
+ * since it was read. Then the index must not be cached. */
+static bool note_identities(struct velero_src *s, bool online)
+{
+	struct backup *b = s->base.b;
+	const char *tar_id = NULL, *json_id = "";
+	bool incomplete;
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++) {
+		if (!strcmp(s->objs[i].name, s->tarname))
+			tar_id = s->objs[i].obj.identity;
+		else if (!strcmp(s->objs[i].name, "velero-backup.json"))
+			json_id = s->objs[i].obj.identity;
+	}
+	pthread_mutex_lock(&b->lock);
+	b->tar_known = online;
+	snprintf(b->tar_id, sizeof(b->tar_id), "%s", tar_id ? tar_id : "");
+	incomplete = online &&
+		     (backup_incomplete(&b->info, tar_id, b->json_mtime) ||
+		      (b->json_known && strcmp(b->json_id, json_id)));
+	b->incomplete = incomplete;
+	pthread_mutex_unlock(&b->lock);
+	return incomplete;
+}
+
+/* Lists backups/<name>/ (offline: the catalog's copy) into s->objs,
+ * sorted by name, and keys the index by every object's identity. */
+static int list_objects(struct velero_src *s, struct verror *e)
+{
+	struct backup *b = s->base.b;
+	struct backup_repo *repo = b->repo;
+	struct objects objs = { 0 };
+	char dir[300];
+	bool online = false;
+	size_t i;
+	int r;
+
+	snprintf(dir, sizeof(dir), "backups/%s/", b->name);
+	r = vault_list(repo->vault, dir, on_object, &objs, e);
+	if (r < 0 && backup_offline_error(r)) {
+		/* unreachable: what the cache holds is still served */
+		for (i = 0; i < objs.n; i++)
+			free(objs.v[i].name);
+		free(objs.v);
+		objs.v = NULL;
+		objs.n = 0;
+		if (catalog_objects(repo, b->name, &objs.v, &objs.n) == 0) {
+			log_debug("%s: vault unreachable, using the catalog",
+				  b->name);
+			r = 0;
+		}
+	} else if (r == 0) {
+		online = true;
+		qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
+		catalog_set_objects(repo, b->name, objs.v, objs.n);
+	}
+	s->objs = objs.v;
+	s->nobjs = objs.n;
+	if (r < 0)
+		return r;
+	qsort(s->objs, s->nobjs, sizeof(*s->objs), cmp_object);
+	s->base.incomplete = note_identities(s, online);
+	s->base.key = calloc(2 * s->nobjs + 1, sizeof(*s->base.key));
+	if (!s->base.key)
+		return -ENOMEM;
+	for (i = 0; i < s->nobjs; i++) {
+		s->base.key[2 * i] = s->objs[i].name;
+		s->base.key[2 * i + 1] = s->objs[i].obj.identity;
+	}
+	s->base.nkey = 2 * s->nobjs;
+	return 0;
+}
+
+static void velero_close(struct backup_source *base)
+{
+	struct velero_src *s = (struct velero_src *)base;
+	size_t i;
+
+	if (!s)
+		return;
+	catalog_save(base->b->repo);
+	for (i = 0; i < s->nobjs; i++)
+		free(s->objs[i].name);
+	free(s->objs);
+	free(s->base.key);
+	sbuf_release(&s->member);
+	free(s->index_error);
+	json_decref(s->backup);
+	for (i = 0; i < META_N; i++)
+		json_decref(s->meta[i]);
+	free(s);
+}
+
+static int velero_open(struct backup *b, struct backup_source **out,
+		       struct verror *e)
+{
+	struct velero_src *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->base.ops = &backup_source_velero;
+	s->base.b = b;
+	snprintf(s->tarname, sizeof(s->tarname), "%s.tar.gz", b->name);
+	sbuf_init(&s->member, MEMBER_MAX + 65536);
+	r = list_objects(s, e);
+	if (r < 0) {
+		velero_close(&s->base);
+		return r;
+	}
+	*out = &s->base;
+	return 0;
+}
+
+const struct backup_source_ops backup_source_velero = {
+	.name = "velero",
+	.open = velero_open,
+	.read = velero_read,
+	.describe = velero_describe,
+	.close = velero_close,
+};

@@ -1,0 +1,227 @@
+/* fuzz_index: a crafted index file in the cache (backup/index.c's
+ * backup_index_check() and every use of a mapped index in backup/tree.c).
+ *
+ * Setup: a local vault with one small backup, opened once so that its
+ * index is built; that file's path is where each input goes. Per input:
+ * the file is replaced by the input, a new repo opens the backup (the
+ * cached index is checked and mapped, or rebuilt when refused), every
+ * node is listed, looked up and read, and the origin lookup runs on the
+ * bytes of an item. An attacker who can write the cache can also compute
+ * CRCs, so before writing, the target seals the input: the header's
+ * file_size and CRCs, the CRC of nodes and names, and the CRC of every
+ * file whose bytes lie inside the file are made right (unless bit 0 of
+ * the header's reserved[0] is set, for the paths that refuse bad CRCs). */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "backup/backup.h"
+#include "backup/backup_i.h"
+#include "common/log.h"
+#include "fuzz/fuzz_util.h"
+
+#define BACKUP_JSON                                                    \
+	"{\"apiVersion\":\"velero.io/v1\",\"kind\":\"Backup\","        \
+	"\"metadata\":{\"name\":\"fz\",\"namespace\":\"velero\"},"     \
+	"\"status\":{\"phase\":\"Completed\",\"completionTimestamp\":" \
+	"\"2026-01-02T03:04:05Z\"}}"
+
+static const struct {
+	const char *name, *json;
+} members[] = {
+	{ "resources/configmaps/namespaces/shop/app.json", "{\"apiVersion\":"
+							   "\"v1\",\"kind\":"
+							   "\"ConfigMap\","
+							   "\"metadata\":{"
+							   "\"name\":\"app\","
+							   "\"namespace\":"
+							   "\"shop\"},\"data\":"
+							   "{\"a\":\"b\"}}" },
+	{ "resources/secrets/namespaces/shop/db.json", "{\"apiVersion\":\"v1\","
+						       "\"kind\":\"Secret\","
+						       "\"metadata\":{"
+						       "\"name\":\"db\","
+						       "\"namespace\":\"shop\"}"
+						       ",\"data\":{\"p\":\"cA=="
+						       "\"}}" },
+	{ "resources/namespaces/cluster/shop.json", "{\"apiVersion\":\"v1\","
+						    "\"kind\":\"Namespace\","
+						    "\"metadata\":{"
+						    "\"name\":\"shop\"}}" },
+};
+
+static char vault_dir[4200], cachedir[4200], idx_path[4400];
+static char *item; /* the bytes of the ConfigMap as the view shows it */
+static size_t item_len;
+
+static void write_tarball(void)
+{
+	size_t cap = 1 << 16, used = 0, i;
+	char *buf = malloc(cap);
+	struct archive *a = archive_write_new();
+
+	archive_write_add_filter_gzip(a);
+	archive_write_set_format_pax_restricted(a);
+	archive_write_open_memory(a, buf, cap, &used);
+	for (i = 0; i < sizeof(members) / sizeof(*members); i++) {
+		struct archive_entry *e = archive_entry_new();
+		size_t n = strlen(members[i].json);
+
+		archive_entry_set_pathname(e, members[i].name);
+		archive_entry_set_size(e, (la_int64_t)n);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_write_header(a, e);
+		archive_write_data(a, members[i].json, n);
+		archive_entry_free(e);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	fuzz_write(vault_dir, "backups/fz/fz.tar.gz", buf, used);
+	free(buf);
+}
+
+/* Opens the backup in a new repo and uses every part of its index.
+ * setup: remember where the index is and the bytes of the ConfigMap. */
+static void use_index(bool setup)
+{
+	struct backup_options o = { .view = BACKUP_VIEW_YAML };
+	struct vault *v = NULL;
+	struct cache *c = NULL;
+	struct backup_repo *repo = NULL;
+	struct backup *b;
+	char name[256];
+
+	if (vault_open(vault_dir, NULL, &v, NULL) < 0 ||
+	    cache_open(cachedir, 0, &c, NULL) < 0 ||
+	    backup_repo_new(v, c, &o, &repo) < 0)
+		abort();
+	if (backup_repo_refresh(repo, NULL) == 0 &&
+	    (b = backup_repo_find(repo, "fz", NULL)) &&
+	    backup_open(b, NULL) == 0) {
+		fuzz_walk_backup(b);
+		if (setup) {
+			uint32_t node;
+			const void *d;
+
+			if (backup_node_walk(b,
+					     "namespaces/shop/configmaps/"
+					     "app.yaml",
+					     &node, NULL) < 0 ||
+			    backup_node_read(b, node, 0, 1 << 20, &d, &item_len,
+					     NULL) < 0)
+				abort();
+			item = malloc(item_len);
+			memcpy(item, d, item_len);
+		}
+		(void)backup_repo_origin(repo, item, item_len, name,
+					 sizeof(name));
+	} else if (setup) {
+		abort();
+	}
+	backup_repo_free(repo);
+	cache_free(c);
+	vault_free(v);
+}
+
+static void find_index(void)
+{
+	char dir[4300];
+	struct dirent *d;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%s/idx", cachedir);
+	dp = opendir(dir);
+	while (dp && (d = readdir(dp)))
+		if (strstr(d->d_name, ".idx") && !strstr(d->d_name, "tmp"))
+			snprintf(idx_path, sizeof(idx_path), "%s/%s", dir,
+				 d->d_name);
+	if (dp)
+		closedir(dp);
+	if (!idx_path[0])
+		abort();
+}
+
+/* Makes the sums of a crafted index right (see the top of the file). */
+static void seal(unsigned char *p, size_t len)
+{
+	struct idx_header h;
+	struct idx_node n;
+
+	if (len < sizeof(h))
+		return;
+	memcpy(&h, p, sizeof(h));
+	if (h.reserved[0] & 1)
+		return;
+	h.file_size = len;
+	if (h.nodes_off <= len && h.data_off <= len &&
+	    h.node_count <= (len - h.nodes_off) / sizeof(n)) {
+		size_t data = len - h.data_off;
+
+		for (uint32_t i = 0; i < h.node_count; i++) {
+			unsigned char *np = p + h.nodes_off + i * sizeof(n);
+
+			memcpy(&n, np, sizeof(n));
+			if ((n.type == IDX_FILE || n.type == IDX_ITEM) &&
+			    n.off <= data && n.len <= data - n.off) {
+				n.crc = (uint32_t)crc32(
+					0, p + h.data_off + n.off, n.len);
+				memcpy(np, &n, sizeof(n));
+			}
+		}
+	}
+	if (h.nodes_off <= len)
+		h.meta_crc = (uint32_t)crc32(0, p + h.nodes_off,
+					     (uInt)(len - h.nodes_off));
+	h.header_crc = 0;
+	h.header_crc = (uint32_t)crc32(0, (const Bytef *)&h, sizeof(h));
+	memcpy(p, &h, sizeof(h));
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	log_set_max_level(LOG_CRIT);
+	snprintf(vault_dir, sizeof(vault_dir), "%s/vault", fuzz_tmpdir());
+	snprintf(cachedir, sizeof(cachedir), "%s/cache", fuzz_tmpdir());
+	fuzz_write(vault_dir, "backups/fz/velero-backup.json", BACKUP_JSON,
+		   strlen(BACKUP_JSON));
+	write_tarball();
+	use_index(true);
+	find_index();
+	/* FUZZ_INDEX_SEED=FILE: a copy of the real index, for the corpus */
+	if (getenv("FUZZ_INDEX_SEED")) {
+		char cmd[9000];
+
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", idx_path,
+			 getenv("FUZZ_INDEX_SEED"));
+		if (system(cmd) != 0)
+			abort();
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	unsigned char *p;
+
+	if (size > ((size_t)16 << 20))
+		return 0;
+	p = malloc(size ? size : 1);
+	if (!p)
+		return 0;
+	memcpy(p, data, size);
+	seal(p, size);
+	fuzz_write(NULL, idx_path + strlen(fuzz_tmpdir()) + 1, p, size);
+	free(p);
+	use_index(false);
+	return 0;
+}

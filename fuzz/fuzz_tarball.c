@@ -1,0 +1,115 @@
+/* fuzz_tarball: the bytes of a backup's tarball (<name>.tar.gz), indexed
+ * the way a mount does it: a local vault in a scratch directory holding
+ * one backup, backup_open() (gzip stream, tar reader, every member
+ * rendered and filtered, the index written and mapped), then every node
+ * read. Input that is not gzip (no 1f 8b magic) is gzip-compressed
+ * first, so that the fuzzer reaches the tar reader and the renderers as
+ * easily as the gzip reader. The view and filters follow a digest of the
+ * input. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "backup/backup.h"
+#include "cache/cache.h"
+#include "common/log.h"
+#include "fuzz/fuzz_util.h"
+#include "vault/vault.h"
+
+#define BACKUP_JSON                                                    \
+	"{\"apiVersion\":\"velero.io/v1\",\"kind\":\"Backup\","        \
+	"\"metadata\":{\"name\":\"fz\",\"namespace\":\"velero\"},"     \
+	"\"status\":{\"phase\":\"Completed\",\"completionTimestamp\":" \
+	"\"2026-01-02T03:04:05Z\"}}"
+
+static char vault_dir[4200], cachedir[4200];
+
+/* gzip of data (caller frees), NULL when it can't be made. */
+static unsigned char *gzip(const uint8_t *data, size_t len, size_t *out_len)
+{
+	z_stream z = { 0 };
+	size_t cap = len + len / 100 + 64;
+	unsigned char *out = malloc(cap);
+
+	if (!out || deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8,
+				 Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*out_len = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+/* The one call into velerofs: open the backup and read all of it. */
+static void index_tarball(unsigned pick)
+{
+	struct backup_options o = {
+		.view = pick & 1 ? BACKUP_VIEW_JSON : BACKUP_VIEW_YAML,
+		.clean = pick & 2,
+		.keep_status = pick & 4,
+		.redact = pick & 8,
+	};
+	struct vault *v = NULL;
+	struct cache *c = NULL;
+	struct backup_repo *repo = NULL;
+	struct backup *b;
+
+	if (vault_open(vault_dir, NULL, &v, NULL) < 0 ||
+	    cache_open(cachedir, 0, &c, NULL) < 0 ||
+	    backup_repo_new(v, c, &o, &repo) < 0)
+		abort();
+	if (backup_repo_refresh(repo, NULL) == 0 &&
+	    (b = backup_repo_find(repo, "fz", NULL)) &&
+	    backup_open(b, NULL) == 0)
+		fuzz_walk_backup(b);
+	backup_repo_free(repo);
+	cache_free(c);
+	vault_free(v);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	log_set_max_level(LOG_CRIT);
+	snprintf(vault_dir, sizeof(vault_dir), "%s/vault", fuzz_tmpdir());
+	snprintf(cachedir, sizeof(cachedir), "%s/cache", fuzz_tmpdir());
+	fuzz_write(vault_dir, "backups/fz/velero-backup.json", BACKUP_JSON,
+		   strlen(BACKUP_JSON));
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	unsigned char *gz = NULL;
+	size_t gzlen = 0;
+
+	if (size > ((size_t)4 << 20))
+		return 0;
+	if (size < 2 || data[0] != 0x1f || data[1] != 0x8b) {
+		gz = gzip(data, size, &gzlen);
+		if (!gz)
+			return 0;
+	}
+	fuzz_write(vault_dir, "backups/fz/fz.tar.gz", gz ? gz : data,
+		   gz ? gzlen : size);
+	free(gz);
+	/* every input is indexed afresh, never served from the cache */
+	fuzz_empty_dir(cachedir);
+	index_tarball(fuzz_pick(data, size));
+	return 0;
+}
