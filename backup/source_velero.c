@@ -704,14 +704,16 @@ static int list_objects(struct velero_src *s, struct verror *e)
 		}
 	} else if (r == 0) {
 		online = true;
-		qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
+		if (objs.n > 1) /* objs.v is NULL for an empty directory */
+			qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
 		catalog_set_objects(repo, b->name, objs.v, objs.n);
 	}
 	s->objs = objs.v;
 	s->nobjs = objs.n;
 	if (r < 0)
 		return r;
-	qsort(s->objs, s->nobjs, sizeof(*s->objs), cmp_object);
+	if (s->nobjs > 1)
+		qsort(s->objs, s->nobjs, sizeof(*s->objs), cmp_object);
 	s->base.incomplete = note_identities(s, online);
 	s->base.key = calloc(2 * s->nobjs + 1, sizeof(*s->base.key));
 	if (!s->base.key)

@@ -101,6 +101,22 @@ def test_bad_time_offset_is_refused(mount, tmp_path):
     assert os.stat(m / "backups" / "good").st_mtime == vaultgen._epoch("2026-11-20T03:30:49Z")
 
 
+def test_empty_backup_and_empty_history_dir(mount, tmp_path):
+    """An empty backup directory and a history directory no backup has
+    (history/cluster of a vault of namespaced items only): under UBSan
+    these passed NULL to qsort (history.c, index.c, the object list);
+    the fixture fails the test on any sanitizer report."""
+    vault = tmp_path / "vault"
+    vaultgen.write_backup(vault, "only-ns", [_cm("app", "x")])
+    (vault / "backups" / "empty").mkdir()
+    m = mount(vault, allow_errors=True)
+    assert os.listdir(m / "history" / "cluster") == []
+    assert "velero-backup.json" in (m / "backups" / "empty" / "errors.txt").read_text()
+    for _ in os.walk(m / "history"):
+        pass
+    assert m.alive()
+
+
 N_OBJECTS = 20000
 
 
