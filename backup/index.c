@@ -15,8 +15,8 @@
  * describe.txt, and broken items read as EIO. Errors reading the vault
  * do fail it, and nothing is cached.
  *
- * The one place a mapped index is validated before use is
- * backup_index_check(). */
+ * Reading an index file back (and deciding whether it may be used) is
+ * index_map.c's job. */
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>

@@ -281,99 +281,50 @@ static int read_member(struct velero_src *s, struct archive *a,
 	}
 }
 
-static int read_tarball(struct velero_src *s, struct backup_sink *k,
-			const struct vault_object *obj, struct verror *e)
+/* One entry of the tarball: a regular file is read and handed on; other
+ * kinds are skipped. 0, 1 when the archive can't be read past it, or a
+ * fatal -errno. */
+static int add_entry(struct velero_src *s, struct backup_sink *k,
+		     struct archive *a, struct archive_entry *ent)
 {
-	struct backup *b = s->base.b;
-	struct tar_src src = { 0 };
-	struct archive_entry *ent;
-	struct archive *a = NULL;
-	char key[600];
-	bool any = false;
-	int r, ar;
+	const char *name = archive_entry_pathname(ent);
+	int r;
 
-	snprintf(key, sizeof(key), "backups/%s/%s.tar.gz", b->name, b->name);
-	r = vault_stream_open(b->repo->vault, key, obj, &src.stream, e);
-	if (r < 0) {
-		if (r == -ENOENT) {
-			s->index_error = strdup("the tarball is missing");
-			return 0;
-		}
+	if (!name)
+		return 0;
+	if (archive_entry_filetype(ent) != AE_IFREG) {
+		if (archive_entry_filetype(ent) != AE_IFDIR)
+			backup_sink_error(k, "%s: not a regular file; skipped",
+					  name);
+		return 0;
+	}
+	r = read_member(s, a, ent);
+	if (r == -E2BIG) {
+		backup_sink_item_error(k, "%s: larger than %zu bytes; skipped",
+				       name, MEMBER_MAX);
+		return 0;
+	}
+	if (r == -ENOMEM)
 		return r;
+	if (r < 0)
+		return 1;
+	if (!strcmp(name, "metadata/version")) {
+		snprintf(s->version, sizeof(s->version), "%.*s",
+			 (int)strcspn(s->member.buf, "\n"), s->member.buf);
+		return 0;
 	}
-	src.in = malloc(TAR_CHUNK);
-	src.out = malloc(TAR_CHUNK);
-	a = archive_read_new();
-	if (!src.in || !src.out || !a ||
-	    inflateInit2(&src.z, 16 + MAX_WBITS) != Z_OK) {
-		r = -ENOMEM;
-		goto out;
-	}
-	src.z_ready = true;
-	archive_read_support_format_tar(a);
-	ar = archive_read_open(a, &src, NULL, tar_read, NULL);
-	while (ar == ARCHIVE_OK) {
-		const char *name;
-		int mr;
+	return add_member(k, name, s->member.buf, s->member.len);
+}
 
-		ar = archive_read_next_header(a, &ent);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar == ARCHIVE_WARN)
-			ar = ARCHIVE_OK;
-		if (ar != ARCHIVE_OK)
-			break;
-		any = true;
-		name = archive_entry_pathname(ent);
-		if (!name)
-			continue;
-		if (archive_entry_filetype(ent) != AE_IFREG) {
-			if (archive_entry_filetype(ent) != AE_IFDIR)
-				backup_sink_error(k,
-						  "%s: not a regular file; "
-						  "skipped",
-						  name);
-			continue;
-		}
-		mr = read_member(s, a, ent);
-		if (mr == -E2BIG) {
-			backup_sink_item_error(k,
-					       "%s: larger than %zu bytes; "
-					       "skipped",
-					       name, MEMBER_MAX);
-			continue;
-		}
-		if (mr == -ENOMEM) {
-			r = -ENOMEM;
-			goto out;
-		}
-		if (mr < 0) {
-			ar = ARCHIVE_FATAL;
-			break;
-		}
-		if (!strcmp(name, "metadata/version")) {
-			snprintf(s->version, sizeof(s->version), "%.*s",
-				 (int)strcspn(s->member.buf, "\n"),
-				 s->member.buf);
-			continue;
-		}
-		r = add_member(k, name, s->member.buf, s->member.len);
-		if (r < 0)
-			goto out;
-	}
-	/* past the tar's end marker: the rest of the gzip data, and its
-	 * trailer, must still check out */
-	while (ar == ARCHIVE_EOF && !src.gz_error[0] && !src.io_error &&
-	       gz_pull(&src) > 0)
-		;
-	if (src.io_error) {
-		r = verror_set(e, src.io_error, "reading %s: %s", key,
-			       src.err.msg);
-		goto out;
-	}
-	if (src.gz_error[0]) {
+/* What went wrong with the tarball itself, from how reading it ended
+ * (ar: libarchive's last status; any: a member was seen), as
+ * s->index_error; nothing when it ended cleanly. */
+static void tar_verdict(struct velero_src *s, const struct tar_src *src,
+			struct archive *a, int ar, bool any)
+{
+	if (src->gz_error[0]) {
 		if (asprintf(&s->index_error, "the tarball is %s%s",
-			     src.gz_error,
+			     src->gz_error,
 			     any ? "; the items before the damage are shown" :
 				   "") < 0)
 			s->index_error = NULL;
@@ -388,6 +339,65 @@ static int read_tarball(struct velero_src *s, struct backup_sink *k,
 		s->index_error = strdup("the tarball is empty: it holds no "
 					"members at all");
 	}
+}
+
+/* Streams <name>.tar.gz once: every entry through add_entry(). The
+ * vault failing is fatal; the tarball being damaged is not (what was read
+ * before the damage is kept). */
+static int read_tarball(struct velero_src *s, struct backup_sink *k,
+			const struct vault_object *obj, struct verror *e)
+{
+	struct backup *b = s->base.b;
+	struct tar_src src = { 0 };
+	struct archive_entry *ent;
+	struct archive *a = NULL;
+	char key[600];
+	bool any = false;
+	int r, ar;
+
+	snprintf(key, sizeof(key), "backups/%s/%s.tar.gz", b->name, b->name);
+	r = vault_stream_open(b->repo->vault, key, obj, &src.stream, e);
+	if (r == -ENOENT) {
+		s->index_error = strdup("the tarball is missing");
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	src.in = malloc(TAR_CHUNK);
+	src.out = malloc(TAR_CHUNK);
+	a = archive_read_new();
+	if (!src.in || !src.out || !a ||
+	    inflateInit2(&src.z, 16 + MAX_WBITS) != Z_OK) {
+		r = -ENOMEM;
+		goto out;
+	}
+	src.z_ready = true;
+	archive_read_support_format_tar(a);
+	ar = archive_read_open(a, &src, NULL, tar_read, NULL);
+	while (ar == ARCHIVE_OK) {
+		ar = archive_read_next_header(a, &ent);
+		if (ar == ARCHIVE_WARN)
+			ar = ARCHIVE_OK;
+		if (ar != ARCHIVE_OK)
+			break;
+		any = true;
+		r = add_entry(s, k, a, ent);
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			ar = ARCHIVE_FATAL;
+	}
+	/* past the tar's end marker: the rest of the gzip data, and its
+	 * trailer, must still check out */
+	while (ar == ARCHIVE_EOF && !src.gz_error[0] && !src.io_error &&
+	       gz_pull(&src) > 0)
+		;
+	if (src.io_error) {
+		r = verror_set(e, src.io_error, "reading %s: %s", key,
+			       src.err.msg);
+		goto out;
+	}
+	tar_verdict(s, &src, a, ar, any);
 	r = 0;
 out:
 	if (a)

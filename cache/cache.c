@@ -197,17 +197,17 @@ int cache_open(const char *dir, uint64_t limit, struct cache **out,
 		if (!def)
 			return -ENOMEM;
 	}
-	created = fsutil_dir_own(dir, e);
-	if (created < 0) {
-		verror_prefix(e, created, "cache directory");
-		return created;
-	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	c->limit = limit;
-	c->dir = realpath(dir, NULL);
+	created = fsutil_dir_own(dir, &c->dir, e);
+	if (created < 0) {
+		verror_prefix(e, created, "cache directory");
+		cache_free(c);
+		return created;
+	}
 	dfd = c->dir ? open(c->dir,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) :
 		       -1;
@@ -240,7 +240,7 @@ int cache_open(const char *dir, uint64_t limit, struct cache **out,
 		return r;
 	}
 	snprintf(tmp, sizeof(tmp), "%s/tmp", c->dir);
-	r = fsutil_dir_own(tmp, e);
+	r = fsutil_dir_own(tmp, NULL, e);
 	if (r < 0) {
 		verror_prefix(e, r, "cache directory");
 		cache_free(c);

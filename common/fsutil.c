@@ -94,7 +94,7 @@ static int parents_trusted(const char *dir, uid_t uid, struct verror *e)
 	return 0;
 }
 
-int fsutil_dir_own(const char *path, struct verror *e)
+int fsutil_dir_own(const char *path, char **realp, struct verror *e)
 {
 	_cleanup_free_ char *real = NULL;
 	_cleanup_close_ int fd = -1;
@@ -146,7 +146,11 @@ int fsutil_dir_own(const char *path, struct verror *e)
 	if (!real)
 		return verror_set(e, -errno, "%s: %s", path, strerror(errno));
 	r = parents_trusted(real, uid, e);
-	return r < 0 ? r : created;
+	if (r < 0)
+		return r;
+	if (realp)
+		*realp = TAKE_PTR(real);
+	return created;
 }
 
 int fsutil_open_regular(int dirfd, const char *name, struct stat *st)

@@ -22,10 +22,12 @@ int fsutil_mkdir_p(const char *path, mode_t mode);
  *     own choice of layout) is owned by root or the effective uid and,
  *     when writable by group or others, has the sticky bit (/tmp).
  * Nothing is chmod'ed or chown'ed behind the user's back: a directory that
- * fails is refused. Returns 1 when it created path, 0 when it was there,
- * -errno (-EPERM for a trust failure) with e saying what is wrong and how
- * to fix it. */
-int fsutil_dir_own(const char *path, struct verror *e);
+ * fails is refused. *real (if non-NULL; caller frees) gets the resolved
+ * path: use it, not path, from then on, so that a symbolic link in path
+ * that someone else could change later is not followed again. Returns 1
+ * when it created path, 0 when it was there, -errno (-EPERM for a trust
+ * failure) with e saying what is wrong and how to fix it. */
+int fsutil_dir_own(const char *path, char **real, struct verror *e);
 
 /* Opens name (relative to dirfd, or AT_FDCWD) read-only, without following
  * a symbolic link in its last component and without blocking on a FIFO or

@@ -123,15 +123,119 @@ static int hist_link_target(struct fs *fs, fuse_ino_t ino, char *buf,
 	return r;
 }
 
+static void stat_dir(struct stat *st, nlink_t nlink)
+{
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = nlink;
+}
+
+static void stat_link(struct stat *st, size_t len)
+{
+	st->st_mode = S_IFLNK | 0777;
+	st->st_size = (off_t)len;
+	st->st_nlink = 1;
+}
+
+/* The fixed inodes: /, backups/, schedules/, latest, restore/ without a
+ * spool and its README. */
+static int stat_top(struct fs *fs, fuse_ino_t ino, struct stat *st)
+{
+	size_t slot;
+
+	if (ino == INO_LATEST) {
+		if (backup_repo_latest_link(fs->repo, &slot) < 0)
+			return -ENOENT;
+		stat_link(st, strlen(backup_name(
+				      backup_repo_slot(fs->repo, slot))));
+		return 0;
+	}
+	if (ino == INO_NOSPOOL_README) {
+		st->st_mode = S_IFREG | 0444;
+		st->st_size = (off_t)strlen(fs->restore_off);
+		st->st_nlink = 1;
+		return 0;
+	}
+	if (ino == INO_SPOOL_ROOT) {
+		stat_dir(st, 2);
+		return 0;
+	}
+	if (ino < INO_ROOT || ino > INO_SCHEDULES)
+		return -ENOENT;
+	stat_dir(st, ino == INO_ROOT ? 6 : 2);
+	return 0;
+}
+
+/* A node of a recovery point: its times are the backup's. */
+static int stat_in_backup(struct fs *fs, fuse_ino_t ino, struct stat *st,
+			  double *timeout)
+{
+	struct verror e = { { 0 } };
+	struct backup *b = backup_repo_slot(fs->repo, INO_A(ino));
+	struct backup_stat bs;
+	int r;
+
+	if (!b)
+		return -ENOENT;
+	r = backup_node_stat(b, INO_B(ino), &bs, &e);
+	if (r < 0) {
+		if (r == -EIO)
+			log_error("%s: %s", backup_name(b), e.msg);
+		return r;
+	}
+	st->st_mode = (bs.type == BACKUP_NODE_DIR ? S_IFDIR : S_IFREG) |
+		      bs.perm;
+	st->st_size = (off_t)bs.size;
+	st->st_blocks = (blkcnt_t)((bs.size + 511) / 512);
+	st->st_nlink = bs.nlink;
+	st->st_mtime = st->st_ctime = st->st_atime = bs.mtime;
+	*timeout = INO_B(ino) == BACKUP_NODE_ROOT ? TOP_TIMEOUT : fs->timeout;
+	return 0;
+}
+
+/* A directory of history/ or a link to an identical earlier version. */
+static int stat_in_history(struct fs *fs, fuse_ino_t ino, struct stat *st)
+{
+	char **comps = NULL, target[400];
+	size_t nc;
+	int r;
+
+	if (INO_TYPE(ino) == T_HLINK) {
+		r = hist_link_target(fs, ino, target, sizeof(target));
+		if (r < 0)
+			return r;
+		stat_link(st, strlen(target));
+		return 0;
+	}
+	if (backup_history_path(fs->repo, (uint32_t)(ino & 0xffffffff), &comps,
+				&nc) < 0)
+		return -ENOENT;
+	free(comps);
+	stat_dir(st, 2);
+	return 0;
+}
+
+/* schedules/<sched>/ and its links to backups. */
+static int stat_in_schedule(struct fs *fs, fuse_ino_t ino, struct stat *st)
+{
+	struct backup *b;
+
+	if (!backup_repo_schedule_name(fs->repo, INO_A(ino)))
+		return -ENOENT;
+	if (INO_B(ino) == SCHED_DIR) {
+		stat_dir(st, 2);
+		return 0;
+	}
+	b = backup_repo_slot(fs->repo, INO_B(ino));
+	if (!b)
+		return -ENOENT;
+	stat_link(st, strlen("../../backups/") + strlen(backup_name(b)));
+	return 0;
+}
+
 /* The attributes of any inode; *timeout gets how long they hold. */
 static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		   double *timeout)
 {
-	struct backup_stat bs;
-	struct backup *b;
-	struct verror e = { { 0 } };
-	int r;
-
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_uid = fs->uid;
@@ -143,91 +247,14 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		return spool_stat(fs->spool, ino, st, timeout);
 	switch (INO_TYPE(ino)) {
 	case 0:
-		if (ino == INO_LATEST) {
-			size_t slot;
-
-			if (backup_repo_latest_link(fs->repo, &slot) < 0)
-				return -ENOENT;
-			b = backup_repo_slot(fs->repo, slot);
-			st->st_mode = S_IFLNK | 0777;
-			st->st_size = (off_t)strlen(backup_name(b));
-			st->st_nlink = 1;
-			return 0;
-		}
-		if (ino == INO_NOSPOOL_README) {
-			st->st_mode = S_IFREG | 0444;
-			st->st_size = (off_t)strlen(fs->restore_off);
-			st->st_nlink = 1;
-			return 0;
-		}
-		if (ino == INO_SPOOL_ROOT) {
-			st->st_mode = S_IFDIR | 0555;
-			st->st_nlink = 2;
-			return 0;
-		}
-		if (ino < INO_ROOT || ino > INO_SCHEDULES)
-			return -ENOENT;
-		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = ino == INO_ROOT ? 6 : 2;
-		return 0;
+		return stat_top(fs, ino, st);
 	case T_BACKUP:
-		b = backup_repo_slot(fs->repo, INO_A(ino));
-		if (!b)
-			return -ENOENT;
-		r = backup_node_stat(b, INO_B(ino), &bs, &e);
-		if (r < 0) {
-			if (r == -EIO)
-				log_error("%s: %s", backup_name(b), e.msg);
-			return r;
-		}
-		st->st_mode = (bs.type == BACKUP_NODE_DIR ? S_IFDIR : S_IFREG) |
-			      bs.perm;
-		st->st_size = (off_t)bs.size;
-		st->st_blocks = (blkcnt_t)((bs.size + 511) / 512);
-		st->st_nlink = bs.nlink;
-		st->st_mtime = st->st_ctime = st->st_atime = bs.mtime;
-		*timeout = INO_B(ino) == BACKUP_NODE_ROOT ? TOP_TIMEOUT :
-							    fs->timeout;
-		return 0;
-	case T_HDIR: {
-		char **comps = NULL;
-		size_t nc;
-
-		if (backup_history_path(fs->repo, (uint32_t)(ino & 0xffffffff),
-					&comps, &nc) < 0)
-			return -ENOENT;
-		free(comps);
-		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = 2;
-		return 0;
-	}
-	case T_HLINK: {
-		char target[400];
-		int lr = hist_link_target(fs, ino, target, sizeof(target));
-
-		if (lr < 0)
-			return lr;
-		st->st_mode = S_IFLNK | 0777;
-		st->st_size = (off_t)strlen(target);
-		st->st_nlink = 1;
-		return 0;
-	}
+		return stat_in_backup(fs, ino, st, timeout);
+	case T_HDIR:
+	case T_HLINK:
+		return stat_in_history(fs, ino, st);
 	case T_SCHED:
-		if (!backup_repo_schedule_name(fs->repo, INO_A(ino)))
-			return -ENOENT;
-		if (INO_B(ino) == SCHED_DIR) {
-			st->st_mode = S_IFDIR | 0555;
-			st->st_nlink = 2;
-			return 0;
-		}
-		b = backup_repo_slot(fs->repo, INO_B(ino));
-		if (!b)
-			return -ENOENT;
-		st->st_mode = S_IFLNK | 0777;
-		st->st_size = (off_t)(strlen("../../backups/") +
-				      strlen(backup_name(b)));
-		st->st_nlink = 1;
-		return 0;
+		return stat_in_schedule(fs, ino, st);
 	}
 	return -ENOENT;
 }

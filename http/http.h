@@ -56,7 +56,9 @@ struct http_retry {
 	unsigned backoff_max_ms;     /* 0: 5000 */
 	unsigned retry_after_max_ms; /* longer Retry-After waits are cut to
 				      * it; 0: backoff_max_ms */
-	bool timeouts;
+	bool timeouts;		     /* retry timed-out transfers and failed TLS
+				      * handshakes too (for a low-speed limit rather
+				      * than a whole-request timeout) */
 };
 
 /* TLS. All borrowed by http_new(), which copies what it keeps. */
@@ -163,7 +165,7 @@ struct http_response {
 	char error_code[64]; /* x-ms-error-code */
 	char retry_after[32];
 	bool headers_done; /* the final (non-1xx) header block ended */
-	unsigned attempts; /* how many attempts it took */
+	unsigned attempts; /* how many attempts it took (for messages) */
 };
 
 /* The client; cfg is copied. *out set on success only; free with
@@ -176,7 +178,8 @@ const char *http_name(const struct http *h);
 
 /* Performs req with retries and stores the final answer in *resp and its
  * body in body (appended; NULL: dropped). A 2xx body over body->max fails
- * with -EFBIG; other answers keep their first 64 KiB (error text). Returns
+ * with -EFBIG; other answers keep their first 64 KiB (error text). A
+ * range is asked for, not enforced (see the status: 206 or 200). Returns
  * 0 with any final HTTP status, the last one after retries (the caller
  * decides what 404 means: see http_status_error()), or -errno when no
  * answer came (e says why: http_transfer_error()). */
@@ -190,6 +193,9 @@ int http_do(struct http *h, const struct http_request *req, struct sbuf *body,
  * receives them (NULL ok). A transfer that breaks later is resumed with a
  * Range request from the byte reached (If-Match the first ETag) within
  * the same attempt budget; a short body is never returned as complete.
+ * A range (range_from, range_len) is honoured even by a server that
+ * ignores Range. method, url and what are copied; headers and sign_ctx
+ * are borrowed until http_stream_free().
  * *out set on success only; caller frees with http_stream_free(). */
 int http_stream_open(struct http *h, const struct http_request *req,
 		     struct http_response *resp, struct http_stream **out,

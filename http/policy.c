@@ -182,7 +182,7 @@ int http_status_errno(long s)
 /* "NAME: " or "" */
 static void name_prefix(const struct http *h, char *out, size_t size)
 {
-	const char *n = h ? http_name(h) : "";
+	const char *n = h ? h->name : "";
 
 	snprintf(out, size, "%s%s", n, *n ? ": " : "");
 }
@@ -215,9 +215,9 @@ int http_transfer_error(const struct http *h, const char *method,
 			const char *what, int curl_code, const char *words,
 			unsigned attempts, size_t cap, struct verror *e)
 {
-	const char *peer = h ? http_peer(h) : "the server";
-	const char *hint = h ? http_tls_hint(h) : "";
-	const char *proxy = h ? http_proxy_name(h) : NULL;
+	const char *peer = h ? h->peer : "the server";
+	const char *hint = h ? h->tls_hint : "";
+	const char *proxy = h && h->proxy ? h->proxy_name : NULL;
 	const char *why = words && *words ?
 				  words :
 				  curl_easy_strerror((CURLcode)curl_code);

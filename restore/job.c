@@ -712,10 +712,16 @@ int restore_new(const struct restore_options *o, struct restore **out,
 		restore_free(r);
 		return k;
 	}
-	k = restore_state_open(r->state_dir, &r->lock_fd, e);
-	if (k < 0) {
-		restore_free(r);
-		return k;
+	{
+		char *real = NULL;
+
+		k = restore_state_open(r->state_dir, &real, &r->lock_fd, e);
+		if (k < 0) {
+			restore_free(r);
+			return k;
+		}
+		free(r->state_dir);
+		r->state_dir = real;
 	}
 	k = load_jobs(r);
 	if (k < 0) {

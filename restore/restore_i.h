@@ -222,11 +222,13 @@ struct restore {
 /* The default state directory of a mount of vault_id on mountpoint (an
  * absolute path). Caller frees; NULL when out of memory. */
 char *restore_state_default(const char *vault_id, const char *mountpoint);
-/* Makes or checks dir as the user's own directory (refusing it with -EPERM
- * and a reason otherwise) and takes its lock: *lock_fd (caller closes) on
- * success; -EBUSY when another mount holds it, or the real reason why the
- * lock file could not be opened or locked. */
-int restore_state_open(const char *dir, int *lock_fd, struct verror *e);
+/* Makes or checks path as the user's own directory (refusing it with
+ * -EPERM and a reason otherwise) and takes its lock: *lock_fd (caller
+ * closes) and *real, the resolved path to use from then on (caller frees),
+ * on success; -EBUSY when another mount holds it, or the real reason why
+ * the lock file could not be opened or locked. */
+int restore_state_open(const char *path, char **real, int *lock_fd,
+		       struct verror *e);
 
 /* apply.c: runs one job to its end (the worker calls it without the
  * lock). Items' states are journalled through restore_job_journal(). */

@@ -54,13 +54,14 @@ char *restore_state_default(const char *vault_id, const char *mountpoint)
 	return n < 0 ? NULL : dir;
 }
 
-int restore_state_open(const char *dir, int *lock_fd, struct verror *e)
+int restore_state_open(const char *path, char **real, int *lock_fd,
+		       struct verror *e)
 {
-	_cleanup_free_ char *lock = NULL;
+	_cleanup_free_ char *lock = NULL, *dir = NULL;
 	struct stat st;
 	int r, fd;
 
-	r = fsutil_dir_own(dir, e);
+	r = fsutil_dir_own(path, &dir, e);
 	if (r < 0)
 		return verror_prefix(e, r, "restore state");
 	if (asprintf(&lock, "%s/.lock", dir) < 0)
@@ -93,5 +94,6 @@ int restore_state_open(const char *dir, int *lock_fd, struct verror *e)
 				  lock, strerror(-r));
 	}
 	*lock_fd = fd;
+	*real = TAKE_PTR(dir);
 	return 0;
 }

@@ -335,47 +335,36 @@ static int az_list_query(struct sbuf *query, const char *prefix,
 	return r;
 }
 
-static const struct remote_ops az_remote_ops = {
-	.req_init = az_req_init,
-	.sign = az_sign,
-	.range_header = "x-ms-range",
-	.list_query = az_list_query,
-	.list_parse = azblob_parse_list,
-	.marker_name = "marker",
-	.unsized_get_is_empty = true,
-};
-
-static void az_free(struct vault *v)
+static void az_release(void *backend)
 {
-	struct az *az = v->priv;
+	struct az *az = backend;
 
-	if (!az)
-		return;
-	remote_release(&az->rm);
 	free(az->account);
 	free(az->container);
 	free(az->endpoint);
 	free(az->basepath);
 	remote_wipe_free(az->sas);
 	OPENSSL_cleanse(az->key, sizeof(az->key));
-	free(az);
 }
 
-static const char *az_base_url(const struct vault *v)
+static const char *az_base_url(const void *backend)
 {
-	return ((const struct az *)v->priv)->endpoint;
+	return ((const struct az *)backend)->endpoint;
 }
 
-static const struct vault_ops az_ops = {
-	.scheme = "azblob",
-	.list = remote_list,
-	.stat = remote_stat,
-	.stream_open = remote_stream_open,
-	.stream_read = remote_stream_read,
-	.stream_free = remote_stream_free,
-	.free = az_free,
-	.endpoint = az_base_url,
+static const struct remote_ops az_remote_ops = {
+	.req_init = az_req_init,
+	.sign = az_sign,
+	.range_header = "x-ms-range",
+	.list_query = az_list_query,
+	.list_parse = azblob_parse_list,
+	.base_url = az_base_url,
+	.release = az_release,
+	.marker_name = "marker",
+	.unsized_get_is_empty = true,
 };
+
+static const struct vault_ops az_ops = REMOTE_VAULT_OPS("azblob");
 
 /* --- opening ----------------------------------------------------------- */
 

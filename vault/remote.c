@@ -962,10 +962,23 @@ void remote_wipe_free(char *s)
 	}
 }
 
-void remote_release(struct remote *rm)
+const char *remote_endpoint(const struct vault *v)
 {
+	const struct remote *rm = v->priv;
+
+	return rm->ops->base_url ? rm->ops->base_url(rm->backend) : NULL;
+}
+
+void remote_vault_free(struct vault *v)
+{
+	struct remote *rm = v->priv;
+
+	if (!rm)
+		return;
+	rm->ops->release(rm->backend);
 	http_free(rm->http);
 	free(rm->prefix);
+	free(rm);
 }
 
 /* The vault's errno contract: a transfer that got no answer is -EIO (what

@@ -175,6 +175,12 @@ struct remote_ops {
 	/* The backend's name for the next-page marker, for messages
 	 * ("continuation token", "marker"). */
 	const char *marker_name;
+	/* Frees what the backend's state owns (not the state itself, nor
+	 * its struct remote); it may be partly filled. */
+	void (*release)(void *backend);
+	/* The endpoint's base URL (scheme://host[:port]...), borrowed; for
+	 * vault_endpoint(). */
+	const char *(*base_url)(const void *backend);
 	/* A GET answer without Content-Length counts as size 0 when
 	 * checking a stream's expected identity (Azure); otherwise it never
 	 * matches (S3). */
@@ -190,13 +196,11 @@ struct remote {
 	struct http *http; /* owned */
 };
 
-/* Frees what rm owns. */
-void remote_release(struct remote *rm);
-
 /* The struct vault_ops functions of a remote backend, for a v whose priv
  * starts with its struct remote; contracts as in vault.h. Listing follows
  * the markers page by page (each page capped at 16 MiB, at most 100000
  * pages) and fails with -EIO when the server repeats a marker. */
+const char *remote_endpoint(const struct vault *v);
 int remote_list(struct vault *v, const char *dir, vault_list_fn fn,
 		void *userdata, struct verror *e);
 int remote_stat(struct vault *v, const char *key, struct vault_object *out,
@@ -207,6 +211,18 @@ int remote_stream_open(struct vault *v, const char *key,
 ssize_t remote_stream_read(struct vault_stream *s, void *buf, size_t len,
 			   struct verror *e);
 void remote_stream_free(struct vault_stream *s);
+/* Frees v->priv: the backend's release, then the struct remote. */
+void remote_vault_free(struct vault *v);
+
+/* The struct vault_ops of a remote backend: the operations above. */
+#define REMOTE_VAULT_OPS(scheme_)                                              \
+	{                                                                      \
+		.scheme = (scheme_), .list = remote_list, .stat = remote_stat, \
+		.stream_open = remote_stream_open,                             \
+		.stream_read = remote_stream_read,                             \
+		.stream_free = remote_stream_free, .free = remote_vault_free,  \
+		.endpoint = remote_endpoint,                                   \
+	}
 
 /* Opening a remote backend. */
 
@@ -214,10 +230,10 @@ void remote_stream_free(struct vault_stream *s);
  * before (caller frees), *query the part after (borrowed from rest;
  * NULL when there is none). -ENOMEM. */
 int remote_url_split(const char *rest, char **loc, const char **query);
-/* A vault with ops vops whose priv is a zeroed backend state of size
- * bytes starting with its struct remote, set up for rops. NULL when out
- * of memory; free with vault_free() (vops->free must accept a partly
- * filled state). */
+/* A vault with ops vops (REMOTE_VAULT_OPS) whose priv is a zeroed
+ * backend state of size bytes starting with its struct remote, set up
+ * for rops. NULL when out of memory; free with vault_free() (rops->release
+ * must accept a partly filled state). */
 struct vault *remote_vault_new(const struct vault_ops *vops,
 			       const struct remote_ops *rops, size_t size);
 /* The key prefix of the URL path p: leading and trailing '/' dropped and

@@ -473,22 +473,10 @@ static int s3_list_query(struct sbuf *query, const char *prefix,
 	return r;
 }
 
-static const struct remote_ops s3_remote_ops = {
-	.req_init = s3_req_init,
-	.sign = s3_sign,
-	.list_query = s3_list_query,
-	.list_parse = s3_parse_list,
-	.marker_name = "continuation token",
-	.unsized_get_is_empty = false,
-};
-
-static void s3_free(struct vault *v)
+static void s3_release(void *backend)
 {
-	struct s3 *s3 = v->priv;
+	struct s3 *s3 = backend;
 
-	if (!s3)
-		return;
-	remote_release(&s3->rm);
 	free(s3->bucket);
 	free(s3->region);
 	free(s3->scheme);
@@ -498,24 +486,25 @@ static void s3_free(struct vault *v)
 	remote_wipe_free(s3->access_key);
 	remote_wipe_free(s3->secret_key);
 	remote_wipe_free(s3->token);
-	free(s3);
 }
 
-static const char *s3_base_url(const struct vault *v)
+static const char *s3_base_url(const void *backend)
 {
-	return ((const struct s3 *)v->priv)->base;
+	return ((const struct s3 *)backend)->base;
 }
 
-static const struct vault_ops s3_ops = {
-	.scheme = "s3",
-	.list = remote_list,
-	.stat = remote_stat,
-	.stream_open = remote_stream_open,
-	.stream_read = remote_stream_read,
-	.stream_free = remote_stream_free,
-	.free = s3_free,
-	.endpoint = s3_base_url,
+static const struct remote_ops s3_remote_ops = {
+	.req_init = s3_req_init,
+	.sign = s3_sign,
+	.list_query = s3_list_query,
+	.list_parse = s3_parse_list,
+	.base_url = s3_base_url,
+	.release = s3_release,
+	.marker_name = "continuation token",
+	.unsized_get_is_empty = false,
 };
+
+static const struct vault_ops s3_ops = REMOTE_VAULT_OPS("s3");
 
 /* --- opening ----------------------------------------------------------- */
 

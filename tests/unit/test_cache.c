@@ -159,6 +159,13 @@ static void test_own_dir(void)
 	CHECK_EQ_INT(cache_open(link, 0, &c, &e), -ELOOP);
 	CHECK(strstr(e.msg, "symbolic link") != NULL);
 	CHECK(c == NULL);
+	/* a link among the parents is resolved once: the cache goes on with
+	 * the real path, whatever the link points to later */
+	snprintf(link, sizeof(link), "%s/link/sub", dir);
+	CHECK_EQ_INT(cache_open(link, 0, &c, &e), 0);
+	CHECK(c && !strstr(cache_dir(c), "/link/") &&
+	      strstr(cache_dir(c), "/shared/sub"));
+	c = cache_free(c);
 }
 
 /* `cache prune --cache ~`: a directory velerofs did not make is never
