@@ -29,6 +29,7 @@
 #include "backup/backup_i.h"
 #include "backup/render_i.h"
 #include "backup/source_i.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/macro.h"
 
@@ -874,14 +875,6 @@ out:
 	return r;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The cache entry of src's index: the format, the view, the vault, the
  * recovery point and the identity of everything it is made of. Caller
  * frees. */
@@ -972,7 +965,7 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		      struct verror *e)
 {
 	struct backup_source *src = NULL;
-	uint64_t t0 = now_ms();
+	int64_t t0 = clock_now_ms();
 	char *path = NULL;
 	int r;
 
@@ -998,7 +991,7 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		log_debug("%s: incomplete; its index is not cached", b->name);
 		cache_remove(b->repo->cache, path);
 	}
-	b->build_ms = now_ms() - t0;
+	b->build_ms = (uint64_t)(clock_now_ms() - t0);
 	if (b->build_ms == 0)
 		b->build_ms = 1;
 out:

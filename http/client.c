@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "http/http_i.h"
@@ -239,15 +240,6 @@ static void slot_give(struct http *h)
 /* --- waiting ----------------------------------------------------------- */
 
 /* The one sleep of the client (EINTR-safe). */
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 void http_backoff(const struct http_retry *p, unsigned failed,
 		  const struct http_response *r)
 {
@@ -258,7 +250,7 @@ void http_backoff(const struct http_retry *p, unsigned failed,
 		rnd = (uint32_t)time(NULL) * 2654435761u;
 	if (r && r->retry_after[0])
 		ra = http_retry_after_ms(r->retry_after, (int64_t)time(NULL));
-	sleep_ms(http_backoff_ms(p, failed, ra, rnd));
+	clock_sleep_ms(http_backoff_ms(p, failed, ra, rnd));
 }
 
 /* --- http_do ----------------------------------------------------------- */
