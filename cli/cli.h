@@ -2,6 +2,7 @@
 #pragma once
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -18,6 +19,24 @@ int cmd_cache(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_url(int argc, char **argv);
+
+/* cmd_url.c: `mount --bsl`. The BackupStorageLocation name in namespace
+ * ns of the cluster kubeconfig/context name (NULL: as kubectl finds it). */
+struct cli_bsl {
+	const char *name, *ns, *kubeconfig, *context;
+	bool have_credentials; /* --credentials given: no Secret is read */
+};
+/* The vault it names: url (with ca=/proc/self/fd/N for its caCert) and
+ * credentials (/proc/self/fd/N holding its Secret's content, NULL when
+ * it has none); both memory files stay open until released. */
+struct cli_bsl_out {
+	char *url, *credentials;
+	int cred_fd, ca_fd;
+};
+/* Reads the BSL and its credential Secret; says why on failure. */
+int cli_bsl_resolve(const struct cli_bsl *in, struct cli_bsl_out *out);
+void cli_bsl_out_release(struct cli_bsl_out *o);
 
 /* mountpoint.c */
 /* Checks the mount point the user named (arg): a directory nothing is

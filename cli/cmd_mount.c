@@ -39,6 +39,8 @@ struct mount_opts {
 	/* restore/ */
 	char *kubeconfig;
 	char *context;
+	char *bsl;	 /* --bsl NAME: the vault a BSL names */
+	char *namespace; /* -n: its namespace */
 	char *restore_state;
 	char *existing;
 	char *modifiers;
@@ -75,6 +77,11 @@ static const struct fuse_opt mount_spec[] = {
 	MOPT("--kubeconfig=%s", kubeconfig),
 	MOPT("--kubeconfig %s", kubeconfig),
 	MOPT("kubeconfig=%s", kubeconfig),
+	/* "--bsl %s" matches "--bsl=NAME" too (as "=NAME", see below): a
+	 * second "--bsl=%s" template would match it again and leak */
+	MOPT("--bsl %s", bsl),
+	MOPT("-n %s", namespace),
+	MOPT("--namespace %s", namespace),
 	MOPT("--context=%s", context),
 	MOPT("--context %s", context),
 	MOPT("context=%s", context),
@@ -106,12 +113,17 @@ static void mount_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: velerofs mount [OPTIONS] VAULT MOUNTPOINT\n"
+		"       velerofs mount [OPTIONS] --bsl NAME [-n NAMESPACE] MOUNTPOINT\n"
 		"\n"
 		"Mounts every backup of VAULT under MOUNTPOINT/backups/. VAULT:\n"
 		"  /path or file:///path   a directory laid out like a BSL\n"
 		"  s3://bucket[/prefix]?region=R&endpoint=URL&style=path|virtual\n"
 		"  azblob://account/container[/prefix]?endpoint=URL\n"
 		"\n"
+		"  --bsl NAME            the vault of BackupStorageLocation NAME\n"
+		"                        of the cluster (--kubeconfig, --context),\n"
+		"                        with the credentials of its Secret\n"
+		"  -n, --namespace NS    the BSL's namespace (default velero)\n"
 		"  -f, --foreground      stay in the foreground\n"
 		"  -d, --debug           log every request (implies -f)\n"
 		"  --credentials FILE    the vault's credentials file, as Velero's\n"
@@ -342,6 +354,7 @@ int cmd_mount(int argc, char **argv)
 	struct ready rd = { .fd = -1 };
 	struct fs_config cfg = { 0 };
 	struct backup_options bo = { 0 };
+	struct cli_bsl_out bsl = { .cred_fd = -1, .ca_fd = -1 };
 	char *mp = NULL, *fsname = NULL;
 	uint64_t limit = 0;
 	int r, ret = 1;
@@ -374,7 +387,23 @@ int cmd_mount(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	if (!o.vault || !o.mountpoint) {
+	if (o.bsl && o.mountpoint) {
+		fprintf(stderr, "velerofs mount: with --bsl, give only the "
+				"MOUNTPOINT, not a VAULT\n");
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (o.bsl) {
+		o.mountpoint = o.vault;
+		o.vault = NULL;
+		/* --bsl=NAME, --namespace=NS */
+		if (o.bsl[0] == '=')
+			memmove(o.bsl, o.bsl + 1, strlen(o.bsl));
+		if (o.namespace && o.namespace[0] == '=')
+			memmove(o.namespace, o.namespace + 1,
+				strlen(o.namespace));
+	}
+	if ((!o.vault && !o.bsl) || !o.mountpoint) {
 		mount_usage(stderr);
 		ret = EXIT_USAGE;
 		goto out;
@@ -396,6 +425,21 @@ int cmd_mount(int argc, char **argv)
 	bo.redact = o.redact;
 	if (mountpoint_prepare(o.mountpoint, &mp) < 0)
 		goto out;
+	if (o.bsl) {
+		struct cli_bsl in = { .name = o.bsl,
+				      .ns = o.namespace ? o.namespace :
+							  "velero",
+				      .kubeconfig = o.kubeconfig,
+				      .context = o.context,
+				      .have_credentials = !!o.credentials };
+
+		if (cli_bsl_resolve(&in, &bsl) < 0)
+			goto out;
+		o.vault = strdup(bsl.url);
+		if (!o.vault || (!o.credentials && bsl.credentials &&
+				 !(o.credentials = strdup(bsl.credentials))))
+			goto out;
+	}
 	r = session_open(&s, o.vault, o.credentials, o.cache, &bo, limit);
 	if (r < 0)
 		goto out;
@@ -438,6 +482,7 @@ int cmd_mount(int argc, char **argv)
 out:
 	restore_teardown(&spool);
 	session_close(&s);
+	cli_bsl_out_release(&bsl);
 	fuse_opt_free_args(&args);
 	free(fsname);
 	free(mp);
@@ -448,6 +493,8 @@ out:
 	free(o.cache_size);
 	free(o.kubeconfig);
 	free(o.context);
+	free(o.bsl);
+	free(o.namespace);
 	free(o.restore_state);
 	free(o.existing);
 	free(o.modifiers);

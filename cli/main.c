@@ -24,10 +24,12 @@ static void usage(FILE *f)
 	      "  restore status|wait MOUNTPOINT [JOB]\n"
 	      "                              the restore jobs of a mount\n"
 	      "  cache ls|du|prune           inspect or trim the cache\n"
+	      "  url BSL.yaml                the VAULT of a BackupStorageLocation\n"
 	      "\n"
 	      "VAULT is a backup storage location: a directory laid out as\n"
 	      "Velero writes it (/srv/bsl or file:///srv/bsl), s3://bucket/prefix\n"
-	      "or azblob://account/container/prefix.\n"
+	      "or azblob://account/container/prefix; `mount --bsl NAME` mounts\n"
+	      "the one a cluster's BackupStorageLocation names.\n"
 	      "\n"
 	      "  -h, --help      show this help (`velerofs COMMAND --help` for one)\n"
 	      "  -V, --version   show the version\n",
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
 		{ "ls", cmd_ls },	{ "cat", cmd_cat },
 		{ "cache", cmd_cache }, { "find", cmd_find },
 		{ "diff", cmd_diff },	{ "restore", cmd_restore },
+		{ "url", cmd_url },
 	};
 	size_t i;
 

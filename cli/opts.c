@@ -120,6 +120,10 @@ int session_open(struct session *s, char *vault_url, const char *credentials,
 	free(url);
 	if (r < 0)
 		return log_error_errno(r, "cannot open vault: %s", e.msg);
+	if (vault_no_credentials(s->vault))
+		log_warning("%s: %s: requests go unsigned, which only a public "
+			    "bucket or container answers",
+			    vault_id(s->vault), vault_no_credentials(s->vault));
 	r = cache_open(cache_dir, cache_limit, &s->cache, &e);
 	if (r < 0) {
 		session_close(s);
