@@ -2,6 +2,7 @@
 #pragma once
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -18,6 +19,13 @@ int cmd_cache(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_backups(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+/* mount(8)'s helper: `mount.fuse.velerofs VAULT MOUNTPOINT [-sfnv]
+ * [-o OPTIONS] [-t fuse.velerofs]` (argv[0] the helper's name), or
+ * mount.fuse3's call `velerofs VAULT MOUNTPOINT -o OPTIONS`. */
+int cmd_mount_helper(int argc, char **argv);
 
 /* mountpoint.c */
 /* Checks the mount point the user named (arg): a directory nothing is
@@ -95,3 +103,17 @@ int session_open(struct session *s, char *vault_url, const char *credentials,
 		 const char *cache_dir, const struct backup_options *bo,
 		 uint64_t cache_limit);
 void session_close(struct session *s);
+
+/* -o FORMAT of the listing commands. */
+enum cli_output {
+	CLI_OUTPUT_TABLE, /* the default: columns for people */
+	CLI_OUTPUT_WIDE,  /* more columns */
+	CLI_OUTPUT_JSON,
+	CLI_OUTPUT_YAML,
+};
+/* "wide", "json", "yaml" (or "table") into *out; otherwise says so as
+ * `velerofs CMD: -o VALUE: ...` and returns EXIT_USAGE, else CLI_GO_ON. */
+int cli_output_parse(const char *cmd, const char *s, enum cli_output *out);
+/* Prints v (objects, arrays, strings, numbers, booleans, null) as JSON
+ * or YAML on stdout; steals v. */
+void cli_print_doc(json_t *v, enum cli_output fmt);

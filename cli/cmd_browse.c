@@ -391,7 +391,8 @@ struct browse {
 	struct cli_opts o;
 	struct backup_options bo;
 	bool lng;
-	const char *vault, *path;
+	char *vault;
+	const char *path;
 };
 
 static int browse_opt(int c, void *userdata)

@@ -147,3 +147,122 @@ void session_close(struct session *s)
 	s->cache = cache_free(s->cache);
 	s->vault = vault_free(s->vault);
 }
+
+int cli_output_parse(const char *cmd, const char *s, enum cli_output *out)
+{
+	static const struct {
+		const char *name;
+		enum cli_output fmt;
+	} names[] = {
+		{ "table", CLI_OUTPUT_TABLE },
+		{ "wide", CLI_OUTPUT_WIDE },
+		{ "json", CLI_OUTPUT_JSON },
+		{ "yaml", CLI_OUTPUT_YAML },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i].name)) {
+			*out = names[i].fmt;
+			return CLI_GO_ON;
+		}
+	fprintf(stderr,
+		"velerofs %s: -o %s: the output format is wide, json or "
+		"yaml\n",
+		cmd, s);
+	return EXIT_USAGE;
+}
+
+/* One YAML scalar: strings double-quoted as JSON writes them (valid YAML,
+ * and nothing reads as another type). */
+static void yaml_scalar(json_t *v)
+{
+	char *s = json_dumps(v, JSON_ENCODE_ANY);
+
+	fputs(s ? s : "null", stdout);
+	free(s);
+}
+
+static void yaml_key(const char *k)
+{
+	json_t *s;
+
+	if (k[0] && strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+			      "TUVWXYZ0123456789_") == strlen(k)) {
+		fputs(k, stdout);
+		return;
+	}
+	s = json_string(k);
+
+	yaml_scalar(s);
+	json_decref(s);
+}
+
+static void yaml_node(json_t *v, int indent, bool inline_first);
+
+static void yaml_entries(json_t *v, int indent, bool inline_first)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	bool first = true;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, x) {
+			if (!(first && inline_first))
+				printf("%*s", indent, "");
+			first = false;
+			yaml_key(k);
+			printf(":");
+			yaml_node(x, indent + 2, false);
+		}
+		return;
+	}
+	json_array_foreach(v, i, x) {
+		if (!(first && inline_first))
+			printf("%*s", indent, "");
+		first = false;
+		printf("- ");
+		yaml_node(x, indent + 2, true);
+	}
+}
+
+static void yaml_node(json_t *v, int indent, bool after_dash)
+{
+	if ((json_is_object(v) && json_object_size(v)) ||
+	    (json_is_array(v) && json_array_size(v))) {
+		if (after_dash) {
+			yaml_entries(v, indent, true);
+			return;
+		}
+		putchar('\n');
+		yaml_entries(v, indent, false);
+		return;
+	}
+	if (!after_dash)
+		putchar(' ');
+	if (json_is_object(v))
+		fputs("{}", stdout);
+	else if (json_is_array(v))
+		fputs("[]", stdout);
+	else
+		yaml_scalar(v);
+	putchar('\n');
+}
+
+void cli_print_doc(json_t *v, enum cli_output fmt)
+{
+	if (fmt == CLI_OUTPUT_YAML) {
+		if (json_is_array(v) && !json_array_size(v))
+			puts("[]");
+		else
+			yaml_node(v, 0, true);
+	} else {
+		char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+		if (s)
+			puts(s);
+		free(s);
+	}
+	json_decref(v);
+}
