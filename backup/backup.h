@@ -97,13 +97,13 @@ struct backup_info {
 	int64_t completed;  /* completion time, 0 if none */
 	bool valid;	    /* velero-backup.json was read and parsed */
 	/* for `velerofs backups` (velero backup get's columns) */
-	int64_t created;      /* metadata.creationTimestamp, 0 if none */
-	int64_t expires;      /* status.expiration, 0 if none */
-	int64_t errors;	      /* status.errors */
-	int64_t warnings;     /* status.warnings */
-	char location[256];   /* spec.storageLocation, "" if none */
-	char selector[512];   /* spec.labelSelector as velero prints it,
-			       * "" if none (cut at 511 bytes) */
+	int64_t created;    /* metadata.creationTimestamp, 0 if none */
+	int64_t expires;    /* status.expiration, 0 if none */
+	int64_t errors;	    /* status.errors */
+	int64_t warnings;   /* status.warnings */
+	char location[256]; /* spec.storageLocation, "" if none */
+	char selector[512]; /* spec.labelSelector as velero prints it,
+			     * "" if none (cut at 511 bytes) */
 };
 
 /* Fills *out. Never fails for a backup whose velero-backup.json is

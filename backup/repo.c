@@ -301,21 +301,22 @@ static void format_selector(json_t *sel, char *out, size_t size)
 	const char *k;
 	json_t *v, *x;
 
-#define SEL_ADD(...)                                                      \
-	do {                                                              \
-		int n_ = snprintf(out + len, size - len, __VA_ARGS__);    \
-		if (n_ > 0)                                               \
+#define SEL_ADD(...)                                                       \
+	do {                                                               \
+		int n_ = snprintf(out + len, size - len, __VA_ARGS__);     \
+		if (n_ > 0)                                                \
 			len = (size_t)n_ < size - len ? len + (size_t)n_ : \
-							size - 1;         \
+							size - 1;          \
 	} while (0)
 	out[0] = '\0';
 	json_object_foreach(json_object_get(sel, "matchLabels"), k, v)
 		SEL_ADD("%s%s=%s", len ? "," : "", k,
 			json_is_string(v) ? json_string_value(v) : "");
-	json_array_foreach(json_object_get(sel, "matchExpressions"), i, x) {
+	json_array_foreach(json_object_get(sel, "matchExpressions"), i, x)
+	{
 		const char *key = json_string_value(json_object_get(x, "key"));
-		const char *op =
-			json_string_value(json_object_get(x, "operator"));
+		const char *op = json_string_value(json_object_get(x, "operato"
+								      "r"));
 		json_t *vals = json_object_get(x, "values");
 		size_t j;
 
@@ -367,8 +368,9 @@ static void info_from_json(struct backup_info *in, json_t *root)
 	s = json_string_value(json_object_get(json_object_get(root, "spec"),
 					      "storageLocation"));
 	snprintf(in->location, sizeof(in->location), "%s", s ? s : "");
-	format_selector(json_object_get(json_object_get(root, "spec"),
-					"labelSelector"),
+	format_selector(json_object_get(json_object_get(root, "spec"), "labelSe"
+								       "lecto"
+								       "r"),
 			in->selector, sizeof(in->selector));
 }
 

@@ -79,8 +79,19 @@ static void expires_in(int64_t when, int64_t now, char *out, size_t size)
 			 ago);
 }
 
-enum { COL_NAME, COL_STATUS, COL_ERR, COL_WARN, COL_CREATED, COL_EXPIRES,
-       COL_LOCATION, COL_SELECTOR, COL_SCHEDULE, COL_COMPLETED, NCOLS };
+enum {
+	COL_NAME,
+	COL_STATUS,
+	COL_ERR,
+	COL_WARN,
+	COL_CREATED,
+	COL_EXPIRES,
+	COL_LOCATION,
+	COL_SELECTOR,
+	COL_SCHEDULE,
+	COL_COMPLETED,
+	NCOLS
+};
 
 static const char *const headers[NCOLS] = {
 	"NAME",	   "STATUS",	       "ERRORS",   "WARNINGS", "CREATED",
@@ -96,17 +107,16 @@ static void row_fill(struct row *r, const char *name,
 {
 	snprintf(r->cell[COL_NAME], sizeof(r->cell[0]), "%s", name);
 	snprintf(r->cell[COL_STATUS], sizeof(r->cell[0]), "%s",
-		 !in->valid	 ? "Unreadable" :
+		 !in->valid   ? "Unreadable" :
 		 in->phase[0] ? in->phase :
-				  "New");
+				"New");
 	snprintf(r->cell[COL_ERR], sizeof(r->cell[0]), "%lld",
 		 (long long)in->errors);
 	snprintf(r->cell[COL_WARN], sizeof(r->cell[0]), "%lld",
 		 (long long)in->warnings);
 	velero_time(in->created, r->cell[COL_CREATED], sizeof(r->cell[0]));
 	expires_in(in->expires, now, r->cell[COL_EXPIRES], sizeof(r->cell[0]));
-	snprintf(r->cell[COL_LOCATION], sizeof(r->cell[0]), "%s",
-		 in->location);
+	snprintf(r->cell[COL_LOCATION], sizeof(r->cell[0]), "%s", in->location);
 	snprintf(r->cell[COL_SELECTOR], sizeof(r->cell[0]), "%s",
 		 in->selector[0] ? in->selector : "<none>");
 	snprintf(r->cell[COL_SCHEDULE], sizeof(r->cell[0]), "%s",
@@ -118,9 +128,9 @@ static json_t *row_json(const char *name, const struct backup_info *in)
 {
 	return json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:s, s:s?, s:s?}",
 			 "name", name, "status",
-			 !in->valid	 ? "Unreadable" :
+			 !in->valid   ? "Unreadable" :
 			 in->phase[0] ? in->phase :
-					  "New",
+					"New",
 			 "errors", (json_int_t)in->errors, "warnings",
 			 (json_int_t)in->warnings, "created",
 			 rfc3339(in->created), "expires", rfc3339(in->expires),
@@ -168,14 +178,13 @@ static int backups_opt(int c, void *userdata)
 int cmd_backups(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CLI_OPTS_HELP,
-		CLI_OPT_CACHE,
-		CLI_OPT_CREDENTIALS,
-		{ "output", required_argument, NULL, 'o' },
+		CLI_OPTS_HELP,	     CLI_OPT_CACHE,
+		CLI_OPT_CREDENTIALS, { "output", required_argument, NULL, 'o' },
 		CLI_OPT_END,
 	};
-	static const struct cli_cmd cmd = { "hVo:", longopts, backups_usage,
-					    backups_opt, 1,    1 };
+	static const struct cli_cmd cmd = {
+		"hVo:", longopts, backups_usage, backups_opt, 1, 1
+	};
 	struct backups_args a = { CLI_OUTPUT_TABLE };
 	struct backup_options bo = { 0 };
 	struct cli_opts o = { 0 };

@@ -47,7 +47,7 @@ struct mount_opts {
 	char *modifiers;
 	struct sbuf image_map;	      /* repeated -o image_map=, joined */
 	struct sbuf storageclass_map; /* repeated -o storageclass_map= */
-	char *type_wait; /* -o type_wait= */
+	char *type_wait;	      /* -o type_wait= */
 	int dry_run;
 	int no_restore;
 	int json;
@@ -173,15 +173,23 @@ static void mount_usage(FILE *f)
 static bool fuse_option(const char *opt)
 {
 	static const char *const flags[] = {
-		"allow_other", "allow_root", "auto_unmount",
-		"default_permissions", "debug", "ro", "rw", "dev", "nodev",
-		"suid", "nosuid", "exec", "noexec", "async", "sync", "dirsync",
-		"atime", "noatime", "nodiratime", "diratime", "relatime",
-		"norelatime", "strictatime", "lazytime", "nolazytime",
+		"allow_other",	"allow_root",
+		"auto_unmount", "default_permissions",
+		"debug",	"ro",
+		"rw",		"dev",
+		"nodev",	"suid",
+		"nosuid",	"exec",
+		"noexec",	"async",
+		"sync",		"dirsync",
+		"atime",	"noatime",
+		"nodiratime",	"diratime",
+		"relatime",	"norelatime",
+		"strictatime",	"lazytime",
+		"nolazytime",
 	};
 	static const char *const valued[] = {
-		"fsname=", "subtype=", "max_read=", "blksize=", "user=",
-		"fscontext=", "defcontext=", "rootcontext=",
+		"fsname=", "subtype=",	 "max_read=",	"blksize=",
+		"user=",   "fscontext=", "defcontext=", "rootcontext=",
 	};
 	size_t i;
 
@@ -239,8 +247,8 @@ static int mount_arg(void *data, const char *arg, int key,
 
 /* An -o option's number: whole (unsigned) or not; -EINVAL and a message
  * naming the option when it is not one. */
-static int opt_number(const char *name, const char *v, bool whole,
-		      double max, double *out)
+static int opt_number(const char *name, const char *v, bool whole, double max,
+		      double *out)
 {
 	char *end;
 	double d;
@@ -277,7 +285,7 @@ static int mount_check(struct mount_opts *o, struct mount_values *v)
 		const char *name;
 		int level;
 	} levels[] = {
-		{ "error", LOG_ERR },	{ "warning", LOG_WARNING },
+		{ "error", LOG_ERR },	  { "warning", LOG_WARNING },
 		{ "notice", LOG_NOTICE }, { "info", LOG_INFO },
 		{ "debug", LOG_DEBUG },
 	};
@@ -287,8 +295,7 @@ static int mount_check(struct mount_opts *o, struct mount_values *v)
 	    opt_number("refresh", o->refresh, true, 1e9, &v->refresh) < 0 ||
 	    opt_number("max_threads", o->max_threads, true, 100000,
 		       &v->max_threads) < 0 ||
-	    opt_number("type_wait", o->type_wait, true, 1e9, &v->type_wait) <
-		    0)
+	    opt_number("type_wait", o->type_wait, true, 1e9, &v->type_wait) < 0)
 		return -EINVAL;
 	if (!o->refresh)
 		v->refresh = 60;
@@ -315,8 +322,7 @@ static int mount_check(struct mount_opts *o, struct mount_values *v)
 		return -EINVAL;
 	}
 	v->log_level = -1;
-	for (i = 0; o->log_level && i < sizeof(levels) / sizeof(levels[0]);
-	     i++)
+	for (i = 0; o->log_level && i < sizeof(levels) / sizeof(levels[0]); i++)
 		if (!strcmp(o->log_level, levels[i].name))
 			v->log_level = levels[i].level;
 	if (o->log_level && v->log_level < 0) {
@@ -395,8 +401,8 @@ static int mount_paths_absolute(struct mount_opts *o)
 struct ready {
 	int fd;
 	bool daemon;
-	int log_fd;	       /* --log-file, or -1 */
-	const char *vault_id;  /* for the "mounted" line */
+	int log_fd;	      /* --log-file, or -1 */
+	const char *vault_id; /* for the "mounted" line */
 	const char *mountpoint;
 };
 
@@ -412,24 +418,26 @@ static void on_ready(void *userdata)
 		close(rd->fd);
 		rd->fd = -1;
 	}
-	if (!rd->daemon) {
-		/* foreground: say so, where the user (or a log) sees it */
-		fprintf(stderr,
-			"velerofs: %s mounted at %s: ready (stop with "
-			"`velerofs umount %s` or Ctrl-C)\n",
-			rd->vault_id, rd->mountpoint, rd->mountpoint);
-		return;
+	if (rd->daemon) {
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(rd->log_fd >= 0 ? rd->log_fd : null,
+			     STDERR_FILENO);
+			close(null);
+		}
+		if (rd->log_fd < 0) {
+			log_set_syslog(1);
+			return;
+		}
 	}
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		if (rd->log_fd < 0)
-			dup2(null, STDERR_FILENO);
-		close(null);
-	}
-	if (rd->log_fd < 0)
-		log_set_syslog(1);
+	/* in the foreground or to --log-file: say so, at any log level */
+	fprintf(stderr,
+		"velerofs: %s mounted at %s: ready (stop with "
+		"`velerofs umount %s`%s)\n",
+		rd->vault_id, rd->mountpoint, rd->mountpoint,
+		rd->daemon ? "" : " or Ctrl-C");
 }
 
 /* Forks; the parent returns only after the child mounted (0) or died. */
@@ -717,7 +725,7 @@ int cmd_umount(int argc, char **argv)
 static bool fstab_only_option(const char *opt)
 {
 	static const char *const words[] = {
-		"",	 "defaults", "auto",	"noauto", "user",
+		"",	  "defaults", "auto",	"noauto",  "user",
 		"nouser", "users",    "nofail", "_netdev", "owner",
 		"group",  "loud",     "silent",
 	};
@@ -755,8 +763,9 @@ int cmd_mount_helper(int argc, char **argv)
 			fake = 1; /* mount -f: pretend */
 		else if (strcmp(argv[i], "-s") && strcmp(argv[i], "-n") &&
 			 strcmp(argv[i], "-v")) {
-			fprintf(stderr, "mount.fuse.velerofs: unknown "
-					"argument '%s'\n",
+			fprintf(stderr,
+				"mount.fuse.velerofs: unknown "
+				"argument '%s'\n",
 				argv[i]);
 			return EXIT_USAGE;
 		}

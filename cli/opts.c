@@ -208,7 +208,8 @@ static void yaml_entries(json_t *v, int indent, bool inline_first)
 	bool first = true;
 
 	if (json_is_object(v)) {
-		json_object_foreach(v, k, x) {
+		json_object_foreach(v, k, x)
+		{
 			if (!(first && inline_first))
 				printf("%*s", indent, "");
 			first = false;
@@ -218,7 +219,8 @@ static void yaml_entries(json_t *v, int indent, bool inline_first)
 		}
 		return;
 	}
-	json_array_foreach(v, i, x) {
+	json_array_foreach(v, i, x)
+	{
 		if (!(first && inline_first))
 			printf("%*s", indent, "");
 		first = false;
