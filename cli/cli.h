@@ -117,3 +117,11 @@ int cli_output_parse(const char *cmd, const char *s, enum cli_output *out);
 /* Prints v (objects, arrays, strings, numbers, booleans, null) as JSON
  * or YAML on stdout; steals v. */
 void cli_print_doc(json_t *v, enum cli_output fmt);
+
+/* The backup named name in repo, `latest` being the newest Completed
+ * one (as backups/latest); NULL if none. Borrowed from repo. */
+struct backup *cli_backup_find(struct backup_repo *repo, const char *name);
+/* Whether b (opened) is damaged in the vault: its tarball missing,
+ * truncated or corrupt, items unreadable. true with the first line of
+ * its errors.txt in why. */
+bool cli_backup_damaged(struct backup *b, char *why, size_t size);
