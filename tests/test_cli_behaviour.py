@@ -219,3 +219,145 @@ def test_debug_level_names_source_locations(mount, shop_vault, tmp_path):
     m = mount(shop_vault, args=["--log-file", str(log), "--log-level", "debug"])
     (m / "backups/latest/backup.yaml").read_bytes()
     assert ".c:" in log.read_text()
+
+
+# --------------------------------------------------------------------------
+# a vault without backups/: say so, name the prefix that has it
+
+EXAMPLE = util.REPO / "examples" / "vault"
+
+
+@pytest.fixture
+def prefixed_vault(tmp_path):
+    """A bucket-like directory whose backups live under velero/."""
+    import shutil
+    root = tmp_path / "bucket"
+    shutil.copytree(EXAMPLE, root / "velero", symlinks=False)
+    return root
+
+
+@pytest.mark.parametrize("argv", [["ls"], ["backups"], ["find", "--name", "web"],
+                                  ["diff", "{v}", "a", "b"]])
+def test_no_backups_dir_names_the_prefix(velerofs, prefixed_vault, tmp_path, argv):
+    args = [a.format(v=prefixed_vault) for a in argv]
+    if "{v}" not in argv:
+        args.append(str(prefixed_vault))
+    r = vfs(velerofs, args[0], "--cache", tmp_path / "c", *args[1:])
+    err = r.stderr.decode()
+    assert "has no backups/" in err, err
+    assert "%s/velero" % prefixed_vault in err, err
+
+
+def test_no_backups_dir_mount_says_so(velerofs, prefixed_vault, tmp_path, mount):
+    m = mount(prefixed_vault)
+    assert "%s/velero" % prefixed_vault in m.stderr()
+    m2 = mount(prefixed_vault / "velero")
+    assert "has no backups/" not in m2.stderr()
+
+
+def test_empty_backup_location(velerofs, tmp_path):
+    (tmp_path / "bsl").mkdir()
+    r = vfs(velerofs, "backups", "--cache", tmp_path / "c", tmp_path / "bsl")
+    assert r.returncode == 0
+    assert b"has no backups/" in r.stderr and b"holds no backups" in r.stderr
+
+
+# --------------------------------------------------------------------------
+# latest, and --kind as kubectl takes it
+
+
+def test_latest_in_diff_and_find(velerofs, tmp_path):
+    c = tmp_path / "c"
+    newest = util.newest_completed(EXAMPLE)
+    r = vfs(velerofs, "find", "--cache", c, "--backup", "latest", "--kind", "deploy", EXAMPLE)
+    assert r.returncode == 0, r.stderr
+    assert {l.split("/")[1] for l in r.stdout.decode().splitlines()} == {newest}
+    a = vfs(velerofs, "diff", "--cache", c, EXAMPLE, "nightly-20261122003649", "latest")
+    b = vfs(velerofs, "diff", "--cache", c, EXAMPLE, "nightly-20261122003649", newest)
+    assert a.returncode == b.returncode == 1 and a.stdout == b.stdout
+
+
+@pytest.mark.parametrize("kind", ["deploy", "deployment", "deployments", "Deployment",
+                                  "deployments.apps", "deploy.apps", "Deployment.apps",
+                                  "deployments.v1.apps"])
+def test_kind_spellings_of_kubectl(velerofs, tmp_path, kind):
+    r = vfs(velerofs, "find", "--cache", tmp_path / "c", "--backup", "latest", "--kind", kind, EXAMPLE)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert lines and all("/deployments.apps/" in l for l in lines), lines
+
+
+@pytest.mark.parametrize("kind,dir", [("cm", "/configmaps/"), ("configmap", "/configmaps/"),
+                                      ("svc", "/services/"), ("Service", "/services/"),
+                                      ("sa", "/serviceaccounts/"), ("netpol", "/networkpolicies."),
+                                      ("NetworkPolicy", "/networkpolicies."),
+                                      ("crd", "/customresourcedefinitions."),
+                                      ("widget", "/widgets.shop.example.com/"),
+                                      ("Widget.shop.example.com", "/widgets.shop.example.com/")])
+def test_kind_short_names_and_kinds(velerofs, tmp_path, kind, dir):
+    r = vfs(velerofs, "find", "--cache", tmp_path / "c", "--backup", "latest", "--kind", kind, EXAMPLE)
+    assert r.returncode == 0, (kind, r.stderr)
+    lines = r.stdout.decode().splitlines()
+    assert lines and all(dir in l for l in lines), lines
+
+
+def test_kind_with_the_wrong_group_matches_nothing(velerofs, tmp_path):
+    r = vfs(velerofs, "find", "--cache", tmp_path / "c", "--kind", "deployments.batch", EXAMPLE)
+    assert r.returncode == 1 and not r.stdout
+
+
+# --------------------------------------------------------------------------
+# damaged backups: diff and find exit 2 and name the problem; describe.txt
+# says so at the top
+
+
+@pytest.fixture
+def damaged_vault(tmp_path):
+    import shutil
+    v = tmp_path / "vault"
+    shutil.copytree(EXAMPLE, v, symlinks=False)
+    (v / "backups/full/full.tar.gz").unlink()
+    t = v / "backups/frontend/frontend.tar.gz"
+    t.write_bytes(t.read_bytes()[:3000])
+    return v
+
+
+@pytest.mark.parametrize("bad,why", [("full", "tarball is missing"), ("frontend", "truncated")])
+def test_diff_of_a_damaged_backup(velerofs, damaged_vault, tmp_path, bad, why):
+    for a, b in ((bad, "ns-shop"), ("ns-shop", bad)):
+        r = vfs(velerofs, "diff", "--cache", tmp_path / "c", damaged_vault, a, b)
+        err = r.stderr.decode()
+        assert r.returncode == 2, err
+        assert bad in err and why in err, err
+        assert not r.stdout
+
+
+def test_find_over_a_damaged_backup(velerofs, damaged_vault, tmp_path):
+    r = vfs(velerofs, "find", "--cache", tmp_path / "c", "--name", "web", damaged_vault)
+    err = r.stderr.decode()
+    assert r.returncode == 2, err
+    assert "full" in err and "tarball is missing" in err and "frontend" in err
+    # the other backups were still searched
+    assert b"backups/ns-shop/namespaces/shop/deployments.apps/web.yaml" in r.stdout
+    r = vfs(velerofs, "find", "--cache", tmp_path / "c", "--name", "web", "--backup", "ns-*", damaged_vault)
+    assert r.returncode == 0, r.stderr
+
+
+def test_describe_says_damaged_on_the_phase_line(velerofs, damaged_vault, tmp_path):
+    for bad, why in (("full", "tarball is missing"), ("frontend", "truncated")):
+        r = vfs(velerofs, "cat", "--cache", tmp_path / "c", damaged_vault, "backups/%s/describe.txt" % bad)
+        assert r.returncode == 0, r.stderr
+        phase = next(l for l in r.stdout.decode().splitlines() if l.startswith("Phase:"))
+        assert "DAMAGED" in phase and why in phase, phase
+    r = vfs(velerofs, "cat", "--cache", tmp_path / "c", damaged_vault, "backups/ns-shop/describe.txt")
+    assert b"DAMAGED" not in r.stdout
+
+
+def test_diff_path_that_matches_nothing(velerofs, tmp_path):
+    r = vfs(velerofs, "diff", "-p", "--cache", tmp_path / "c", EXAMPLE,
+            "nightly-20261122003649", "latest", "namespaces/no-such-ns")
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "namespaces/no-such-ns" in err and "no such path" in err, err
+    r = vfs(velerofs, "diff", "--cache", tmp_path / "c", EXAMPLE,
+            "nightly-20261122003649", "latest", "namespaces/shop")
+    assert r.returncode == 1 and r.stdout
