@@ -324,8 +324,9 @@ static void find_usage(FILE *f)
 	      "  --label K[=V]     has label K (with value V)\n"
 	      "  --image GLOB      a container image matches\n"
 	      "  --backup GLOB     only these backups\n"
-	      "  --json            print .json paths (for mounts with -o "
-	      "json)\n"
+	      "  --view yaml|json  the paths of that file view (--json: "
+	      "the same\n"
+	      "                    as --view json)\n"
 	      "  --cache DIR       cache directory\n"
 	      "Exit status: 0 when something matched, 1 when nothing did.\n",
 	      f);
@@ -357,6 +358,16 @@ static int find_opt(int c, void *userdata)
 	case 'j':
 		f->json = true;
 		break;
+	case 'v':
+		if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
+			fprintf(stderr,
+				"velerofs find: --view %s: the file view is "
+				"yaml or json\n",
+				optarg);
+			return EXIT_USAGE;
+		}
+		f->json = !strcmp(optarg, "json");
+		break;
 	default:
 		return CLI_NOT_MINE;
 	}
@@ -376,6 +387,7 @@ int cmd_find(int argc, char **argv)
 		{ "image", required_argument, NULL, 'i' },
 		{ "backup", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "view", required_argument, NULL, 'v' },
 		CLI_OPT_END,
 	};
 	static const struct cli_cmd cmd = { "hVn:l:", longopts, find_usage,

@@ -361,3 +361,51 @@ def test_diff_path_that_matches_nothing(velerofs, tmp_path):
     r = vfs(velerofs, "diff", "--cache", tmp_path / "c", EXAMPLE,
             "nightly-20261122003649", "latest", "namespaces/shop")
     assert r.returncode == 1 and r.stdout
+
+
+# --------------------------------------------------------------------------
+# ls -o wide|json|yaml; the file view is --view (--json still works)
+
+
+def test_ls_output_formats(velerofs, tmp_path):
+    c = tmp_path / "c"
+    p = "backups/latest/namespaces/shop/configmaps"
+    longl = vfs(velerofs, "ls", "-l", "--cache", c, EXAMPLE, p)
+    wide = vfs(velerofs, "ls", "-o", "wide", "--cache", c, EXAMPLE, p)
+    assert wide.returncode == 0 and wide.stdout == longl.stdout
+    names = vfs(velerofs, "ls", "--cache", c, EXAMPLE, p).stdout.decode().split()
+    r = vfs(velerofs, "ls", "-o", "json", "--cache", c, EXAMPLE, p)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [x["name"] for x in rows] == names
+    assert all(x["type"] == "file" and x["size"] > 0 for x in rows)
+    import yaml
+    r = vfs(velerofs, "ls", "-o", "yaml", "--cache", c, EXAMPLE, p)
+    assert yaml.safe_load(r.stdout) == rows
+    top = json.loads(vfs(velerofs, "ls", "-o", "json", "--cache", c, EXAMPLE, "backups").stdout)
+    latest = next(x for x in top if x["name"] == "latest")
+    assert latest["type"] == "link" and latest["target"] == util.newest_completed(EXAMPLE)
+    r = vfs(velerofs, "ls", "-o", "xml", "--cache", c, EXAMPLE)
+    assert r.returncode == 2 and b"-o xml" in r.stderr
+
+
+def test_view_switch(velerofs, tmp_path):
+    c = tmp_path / "c"
+    p = "backups/latest/namespaces/shop/configmaps"
+    r = vfs(velerofs, "ls", "--view", "json", "--cache", c, EXAMPLE, p)
+    assert r.returncode == 0 and all(n.endswith(".json") for n in r.stdout.decode().split())
+    assert not r.stderr
+    old = vfs(velerofs, "ls", "--json", "--cache", c, EXAMPLE, p)
+    assert old.returncode == 0 and old.stdout == r.stdout
+    assert b"--view json" in old.stderr  # a note, not an error
+    r = vfs(velerofs, "cat", "--view", "json", "--cache", c, EXAMPLE, "backups/latest/backup.json")
+    assert r.returncode == 0 and json.loads(r.stdout)["kind"] == "Backup"
+    r = vfs(velerofs, "find", "--view", "json", "--name", "web", "--backup", "latest", "--cache", c, EXAMPLE)
+    assert r.returncode == 0 and all(l.endswith(".json") for l in r.stdout.decode().split())
+    r = vfs(velerofs, "ls", "--view", "xml", "--cache", c, EXAMPLE)
+    assert r.returncode == 2 and b"--view xml" in r.stderr
+
+
+def test_mount_view_option(mount):
+    m = mount(EXAMPLE, args=["-o", "view=json"])
+    assert os.path.exists(m / "backups/latest/backup.json")
