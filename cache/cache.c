@@ -61,7 +61,7 @@ struct cache_writer {
 	int fd;
 };
 
-static char *default_dir(void)
+char *cache_default_dir(void)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char *d = NULL;
@@ -193,7 +193,7 @@ int cache_open(const char *dir, uint64_t limit, struct cache **out,
 	int r, created;
 
 	if (!dir) {
-		dir = def = default_dir();
+		dir = def = cache_default_dir();
 		if (!def)
 			return -ENOMEM;
 	}

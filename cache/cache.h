@@ -41,6 +41,10 @@ struct cache_mapping {
  * are gone (killed builds), after a minute. *out set on success only. */
 int cache_open(const char *dir, uint64_t limit, struct cache **out,
 	       struct verror *e);
+/* The directory cache_open(NULL, ...) uses: $XDG_CACHE_HOME/velerofs,
+ * ~/.cache/velerofs, else /var/tmp/velerofs-<uid>. Caller frees; NULL
+ * when out of memory. */
+char *cache_default_dir(void);
 /* Whether the directory carries velerofs's CACHEDIR.TAG (prune works). */
 bool cache_prunable(const struct cache *c);
 struct cache *cache_free(struct cache *c);

@@ -3,7 +3,9 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cache/cache.h"
@@ -78,6 +80,30 @@ static int cache_opt(int c, void *userdata)
 	}
 }
 
+/* A cache that does not exist yet is reported as empty, and not created
+ * just to be looked at: 0 when there is none (said so), -1 on failure, 1
+ * when there is a directory to open. */
+static int cache_absent(const char *dir, const char *verb)
+{
+	char *d = dir ? strdup(dir) : cache_default_dir();
+	struct stat st;
+
+	if (!d)
+		return -1;
+	if (lstat(d, &st) == 0 || errno != ENOENT) {
+		free(d);
+		return 1;
+	}
+	if (!strcmp(verb, "du"))
+		printf("%s\t0 bytes\t0 entries (no cache yet)\n", d);
+	else if (!strcmp(verb, "ls"))
+		fprintf(stderr, "velerofs cache ls: %s: no cache yet\n", d);
+	else
+		printf("removed 0 bytes (%s: no cache yet)\n", d);
+	free(d);
+	return 0;
+}
+
 int cmd_cache(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -111,6 +137,9 @@ int cmd_cache(int argc, char **argv)
 	}
 	if (strcmp(verb, "prune") && a.have_max)
 		return cli_usage_error(cache_help);
+	r = cache_absent(o.cache, verb);
+	if (r <= 0)
+		return (int)-r;
 	if (cache_open(o.cache, 0, &c, &e) < 0) {
 		log_error("cannot open the cache: %s", e.msg);
 		return 1;

@@ -409,3 +409,20 @@ def test_view_switch(velerofs, tmp_path):
 def test_mount_view_option(mount):
     m = mount(EXAMPLE, args=["-o", "view=json"])
     assert os.path.exists(m / "backups/latest/backup.json")
+
+
+# --------------------------------------------------------------------------
+# cache du creates nothing
+
+
+def test_cache_du_and_ls_create_nothing(velerofs, tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_CACHE_HOME="")
+    (tmp_path / "home").mkdir()
+    for verb in ("du", "ls"):
+        r = vfs(velerofs, "cache", verb, env=env)
+        assert r.returncode == 0, r.stderr
+        assert b"no cache yet" in r.stdout + r.stderr
+    r = vfs(velerofs, "cache", "--cache", tmp_path / "nope", "du")
+    assert r.returncode == 0 and b"0 bytes" in r.stdout
+    assert not (tmp_path / "nope").exists()
+    assert not (tmp_path / "home/.cache").exists()
