@@ -81,6 +81,8 @@ static const struct fuse_opt mount_spec[] = {
 	MOPT("--log-file %s", log_file),
 	MOPT("--log-level=%s", log_level),
 	MOPT("--log-level %s", log_level),
+	MOPT("log_file=%s", log_file),
+	MOPT("log_level=%s", log_level),
 	MOPT("--kubeconfig=%s", kubeconfig),
 	MOPT("--kubeconfig %s", kubeconfig),
 	MOPT("kubeconfig=%s", kubeconfig),
@@ -129,8 +131,9 @@ static void mount_usage(FILE *f)
 		"                        ~/.aws/credentials, AZURE_STORAGE_*)\n"
 		"  --cache DIR           cache directory (default\n"
 		"                        $XDG_CACHE_HOME/velerofs)\n"
-		"  -o json               items as <name>.json, the backup's\n"
+		"  -o view=json          items as <name>.json, the backup's\n"
 		"                        original bytes, instead of YAML\n"
+		"                        (-o json: the older spelling)\n"
 		"  -o clean              items without server-set noise\n"
 		"                        (managedFields, uid, resourceVersion,\n"
 		"                        generation, creationTimestamp, the\n"
@@ -162,6 +165,14 @@ static void mount_usage(FILE *f)
 		"  -o type_wait=SECONDS  wait this long for a type to be served\n"
 		"  -o no_restore         no restore/ even with a kubeconfig\n"
 		"\n"
+		"  --log-file FILE       the daemon's messages to FILE (default\n"
+		"                        stderr with -f, else syslog)\n"
+		"  --log-level LEVEL     error, warning (default), notice, info\n"
+		"                        or debug\n"
+		"  In /etc/fstab: -o cache=, credentials=, kubeconfig=,\n"
+		"  context=, restore_state=, log_file=, log_level= are the\n"
+		"  options above.\n"
+		"\n"
 		"  -o allow_other,...    other options go to libfuse/the kernel\n"
 		"  -h, --help            show this help\n");
 }
@@ -172,6 +183,8 @@ static void mount_usage(FILE *f)
  * its own words and with exit status 1). */
 static bool fuse_option(const char *opt)
 {
+	/* libfuse's own (lib/mount.c, fuse_lowlevel.c) and the mount flags
+	 * it knows */
 	static const char *const flags[] = {
 		"allow_other",	"allow_root",
 		"auto_unmount", "default_permissions",
@@ -181,11 +194,8 @@ static bool fuse_option(const char *opt)
 		"nosuid",	"exec",
 		"noexec",	"async",
 		"sync",		"dirsync",
-		"atime",	"noatime",
-		"nodiratime",	"diratime",
-		"relatime",	"norelatime",
-		"strictatime",	"lazytime",
-		"nolazytime",
+		"noatime",	"nodiratime",
+		"norelatime",	"nostrictatime",
 	};
 	static const char *const valued[] = {
 		"fsname=", "subtype=",	 "max_read=",	"blksize=",
