@@ -165,14 +165,16 @@ static const char *base_name(const char *p)
 }
 
 /* mount.fuse3 runs a fuse.TYPE file system as `TYPE SOURCE MOUNTPOINT
- * [-o OPTIONS]`, the mount point made absolute: an unknown first word
- * followed by an absolute directory is that call, not a typo. */
+ * -o OPTIONS` (always with options: it adds dev and suid, or the user's
+ * nodev and nosuid), the mount point absolute: an unknown first word
+ * followed by an absolute directory and -o is that call, not a typo. */
 static bool called_by_mount_fuse(int argc, char **argv)
 {
 	struct stat st;
 
-	return argc >= 3 && argv[1][0] != '-' && argv[2][0] == '/' &&
-	       stat(argv[2], &st) == 0 && S_ISDIR(st.st_mode);
+	return argc == 5 && argv[1][0] != '-' && argv[2][0] == '/' &&
+	       !strcmp(argv[3], "-o") && stat(argv[2], &st) == 0 &&
+	       S_ISDIR(st.st_mode);
 }
 
 int main(int argc, char **argv)

@@ -426,3 +426,10 @@ def test_cache_du_and_ls_create_nothing(velerofs, tmp_path):
     assert r.returncode == 0 and b"0 bytes" in r.stdout
     assert not (tmp_path / "nope").exists()
     assert not (tmp_path / "home/.cache").exists()
+
+
+def test_typo_before_a_directory_is_not_a_mount(velerofs, tmp_path):
+    """`velerofs lss /abs/dir` is a typo, not mount.fuse3's call."""
+    r = vfs(velerofs, "lss", tmp_path)
+    assert r.returncode == 2 and b"did you mean 'ls'?" in r.stderr
+    assert not util.in_mountinfo(tmp_path)
