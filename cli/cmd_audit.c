@@ -205,6 +205,8 @@ static bool kind_matches_object(const struct kind_want *w, json_t *obj)
 struct find {
 	const char *kind, *ns, *name, *label, *image, *backup;
 	struct kind_want want; /* kind, parsed */
+	enum cli_output fmt;   /* -o */
+	json_t *out;	       /* -o json|yaml: the matches */
 	bool json;	       /* print .json paths */
 	size_t found;
 };
@@ -300,9 +302,22 @@ static int on_found(struct backup *b, uint32_t node, const char *rel,
 		json_decref(obj);
 	}
 	if (match) {
-		printf("backups/%s/%.*s%s\n", backup_name(b),
-		       (int)(strlen(rel) - 5), rel,
-		       f->json ? ".json" : ".yaml");
+		char *path = NULL;
+
+		if (asprintf(&path, "backups/%s/%.*s%s", backup_name(b),
+			     (int)(strlen(rel) - 5), rel,
+			     f->json ? ".json" : ".yaml") < 0)
+			return -ENOMEM;
+		if (f->out)
+			json_array_append_new(
+				f->out,
+				json_pack("{s:s, s:s, s:s?, s:s, s:s}", "path",
+					  path, "backup", backup_name(b),
+					  "namespace", ns[0] ? ns : NULL,
+					  "resource", gr, "name", name));
+		else
+			puts(path);
+		free(path);
 		f->found++;
 	}
 	return 0;
@@ -324,6 +339,8 @@ static void find_usage(FILE *f)
 	      "  --label K[=V]     has label K (with value V)\n"
 	      "  --image GLOB      a container image matches\n"
 	      "  --backup GLOB     only these backups\n"
+	      "  -o json|yaml      the matches as data (path, backup,\n"
+	      "                    namespace, resource, name)\n"
 	      "  --view yaml|json  the paths of that file view (--json: "
 	      "the same\n"
 	      "                    as --view json)\n"
@@ -358,6 +375,10 @@ static int find_opt(int c, void *userdata)
 	case 'j':
 		f->json = true;
 		break;
+	case 'o':
+		return cli_output_parse("find", optarg, &f->fmt) == CLI_GO_ON ?
+			       CLI_GO_ON :
+			       EXIT_USAGE;
 	case 'v':
 		if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
 			fprintf(stderr,
@@ -388,10 +409,11 @@ int cmd_find(int argc, char **argv)
 		{ "backup", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "view", required_argument, NULL, 'v' },
+		{ "output", required_argument, NULL, 'o' },
 		CLI_OPT_END,
 	};
-	static const struct cli_cmd cmd = { "hVn:l:", longopts, find_usage,
-					    find_opt, 1,	1 };
+	static const struct cli_cmd cmd = { "hVn:l:o:", longopts, find_usage,
+					    find_opt,	1,	  1 };
 	struct backup_options bo = { .view = BACKUP_VIEW_JSON };
 	struct cli_opts o = { 0 };
 	struct find f = { 0 };
@@ -404,6 +426,8 @@ int cmd_find(int argc, char **argv)
 		return r;
 	if (f.kind)
 		kind_parse(f.kind, &f.want);
+	if (f.fmt == CLI_OUTPUT_JSON || f.fmt == CLI_OUTPUT_YAML)
+		f.out = json_array();
 	if (session_open(&s, argv[optind], o.credentials, o.cache, &bo, 0) < 0)
 		return 1;
 	if (f.backup && !strcmp(f.backup, "latest")) {
@@ -441,6 +465,8 @@ int cmd_find(int argc, char **argv)
 			walk(b, node, "cluster", on_found, &f);
 	}
 	session_close(&s);
+	if (f.out)
+		cli_print_doc(f.out, f.fmt);
 	if (damaged)
 		return EXIT_USAGE;
 	return f.found ? 0 : 1;

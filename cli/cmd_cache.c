@@ -12,23 +12,31 @@
 #include "cli/cli.h"
 #include "common/log.h"
 
+/* userdata: NULL for the table, else the json array of -o json|yaml */
 static int print_entry(const char *path, uint64_t bytes, int64_t used,
 		       void *userdata)
 {
-	const char *kind = strrchr(path, '.');
+	const char *ext = strrchr(path, '.');
+	const char *kind = !ext			? "?" :
+			   !strcmp(ext, ".idx") ? "index" :
+			   !strcmp(ext, ".cat") ? "list" :
+						  ext + 1;
 	time_t t = (time_t)used;
 	char when[32];
 	struct tm tm;
 
-	(void)userdata;
 	gmtime_r(&t, &tm);
+	if (userdata) {
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_array_append_new(
+			userdata, json_pack("{s:s, s:I, s:s, s:s}", "kind",
+					    kind, "bytes", (json_int_t)bytes,
+					    "lastUsed", when, "path", path));
+		return 0;
+	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-	printf("%-5s %12llu  %s  %s\n",
-	       !kind		     ? "?" :
-	       !strcmp(kind, ".idx") ? "index" :
-	       !strcmp(kind, ".cat") ? "list" :
-				       kind + 1,
-	       (unsigned long long)bytes, when, path);
+	printf("%-5s %12llu  %s  %s\n", kind, (unsigned long long)bytes, when,
+	       path);
 	return 0;
 }
 
@@ -38,7 +46,7 @@ static void cache_help(FILE *f)
 	      "       velerofs cache [--cache DIR] prune --max SIZE|--all\n"
 	      "\n"
 	      "  ls           every entry, least recently used first: kind,\n"
-	      "               bytes, last use, path\n"
+	      "               bytes, last use, path (-o json|yaml: as data)\n"
 	      "  du           bytes and entries the cache holds\n"
 	      "  prune        remove least recently used entries until the\n"
 	      "               cache holds at most --max SIZE (--max 0 or\n"
@@ -53,6 +61,7 @@ static void cache_help(FILE *f)
 }
 
 struct cache_args {
+	enum cli_output fmt; /* ls -o */
 	uint64_t max;
 	bool have_max; /* --max or --all given */
 };
@@ -75,6 +84,11 @@ static int cache_opt(int c, void *userdata)
 		a->max = 0;
 		a->have_max = true;
 		return CLI_GO_ON;
+	case 'o':
+		return cli_output_parse("cache ls", optarg, &a->fmt) ==
+				       CLI_GO_ON ?
+			       CLI_GO_ON :
+			       EXIT_USAGE;
 	default:
 		return CLI_NOT_MINE;
 	}
@@ -111,9 +125,10 @@ int cmd_cache(int argc, char **argv)
 		CLI_OPT_CACHE,
 		{ "max", required_argument, NULL, 'm' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "output", required_argument, NULL, 'o' },
 		CLI_OPT_END,
 	};
-	static const struct cli_cmd cmd = { "hV",      longopts, cache_help,
+	static const struct cli_cmd cmd = { "hVo:",    longopts, cache_help,
 					    cache_opt, 1,	 1 };
 	struct verror e = { { 0 } };
 	struct cli_opts o = { 0 };
@@ -144,7 +159,13 @@ int cmd_cache(int argc, char **argv)
 		log_error("cannot open the cache: %s", e.msg);
 		return 1;
 	}
-	if (!strcmp(verb, "ls")) {
+	if (!strcmp(verb, "ls") &&
+	    (a.fmt == CLI_OUTPUT_JSON || a.fmt == CLI_OUTPUT_YAML)) {
+		json_t *list = json_array();
+
+		r = cache_list(c, print_entry, list);
+		cli_print_doc(list, a.fmt);
+	} else if (!strcmp(verb, "ls")) {
 		printf("%-5s %12s  %-16s  %s\n", "KIND", "BYTES", "LAST USED",
 		       "PATH");
 		r = cache_list(c, print_entry, NULL);

@@ -433,3 +433,24 @@ def test_typo_before_a_directory_is_not_a_mount(velerofs, tmp_path):
     r = vfs(velerofs, "lss", tmp_path)
     assert r.returncode == 2 and b"did you mean 'ls'?" in r.stderr
     assert not util.in_mountinfo(tmp_path)
+
+
+def test_find_and_cache_ls_output_formats(velerofs, tmp_path):
+    c = tmp_path / "c"
+    plain = vfs(velerofs, "find", "--cache", c, "--name", "web", "--backup", "latest", EXAMPLE)
+    r = vfs(velerofs, "find", "-o", "json", "--cache", c, "--name", "web", "--backup", "latest", EXAMPLE)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [x["path"] for x in rows] == plain.stdout.decode().split()
+    assert all(x["name"] == "web" and x["namespace"] == "shop" for x in rows)
+    import yaml
+    r = vfs(velerofs, "find", "-o", "yaml", "--cache", c, "--name", "web", "--backup", "latest", EXAMPLE)
+    assert yaml.safe_load(r.stdout) == rows
+    r = vfs(velerofs, "cache", "--cache", c, "ls", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    entries = json.loads(r.stdout)
+    assert entries and {"kind", "bytes", "lastUsed", "path"} <= set(entries[0])
+    table = vfs(velerofs, "cache", "--cache", c, "ls").stdout.decode().splitlines()[1:]
+    assert sorted(l.split()[-1] for l in table) == sorted(e["path"] for e in entries)
+    r = vfs(velerofs, "find", "-o", "xml", "--cache", c, EXAMPLE)
+    assert r.returncode == 2
