@@ -40,7 +40,7 @@ _velerofs()
 	backups) opts="-o --output --cache --credentials --help" ;;
 	ls) opts="-l --long --view --clean --keep-status --redact --cache --credentials --help" ;;
 	cat) opts="--view --clean --keep-status --redact --cache --credentials --help" ;;
-	find) opts="--kind --namespace --name --label --image --backup --cache --credentials --help" ;;
+	find) opts="-o --output --view --kind --namespace --name --label --image --backup --cache --credentials --help" ;;
 	diff) opts="-p --patch --raw --cache --credentials --help" ;;
 	restore)
 		if [ "$cword" -eq 2 ]; then
@@ -51,7 +51,7 @@ _velerofs()
 		if [ "$cword" -eq 2 ] && [[ $cur != -* ]]; then
 			COMPREPLY=($(compgen -W "ls du prune" -- "$cur")); return
 		fi
-		opts="--cache --max --all --help" ;;
+		opts="-o --output --cache --max --all --help" ;;
 	help)
 		COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
 	esac
