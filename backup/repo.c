@@ -159,19 +159,21 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 	} else if (ret < 0) {
 		goto out;
 	} else {
-		qsort(l.names, l.n, sizeof(*l.names), cmp_str);
+		if (l.n)
+			qsort(l.names, l.n, sizeof(*l.names), cmp_str);
 		catalog_set_names(r, l.names, l.n);
 		catalog_save(r);
 		pthread_rwlock_wrlock(&r->lock);
 		r->offline = false;
 		pthread_rwlock_unlock(&r->lock);
 	}
-	qsort(l.names, l.n, sizeof(*l.names), cmp_str);
+	if (l.n) /* an empty vault has no array (qsort's base is nonnull) */
+		qsort(l.names, l.n, sizeof(*l.names), cmp_str);
 
 	pthread_rwlock_wrlock(&r->lock);
 	for (i = 0; i < r->nslots; i++) {
-		bool gone = !bsearch(&r->slots[i]->name, l.names, l.n,
-				     sizeof(*l.names), cmp_str);
+		bool gone = !l.n || !bsearch(&r->slots[i]->name, l.names, l.n,
+					     sizeof(*l.names), cmp_str);
 
 		if (gone != r->slots[i]->gone)
 			r->generation++;

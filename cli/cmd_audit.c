@@ -605,7 +605,8 @@ static int diff_collect(struct backup *b, const char *const *tops, size_t ntops,
 			return log_error_errno(r, "%s: %s", backup_name(b),
 					       cli_why(&e, r));
 	}
-	qsort(es->v, es->n, sizeof(*es->v), cmp_entry);
+	if (es->n) /* a path with nothing below: no array */
+		qsort(es->v, es->n, sizeof(*es->v), cmp_entry);
 	return 0;
 }
 

@@ -150,7 +150,8 @@ static size_t list_reports(const char *jobs, char ***out)
 	}
 	if (d)
 		closedir(d);
-	qsort(names, n, sizeof(*names), cmp_name);
+	if (n) /* no jobs: no array */
+		qsort(names, n, sizeof(*names), cmp_name);
 	*out = names;
 	return n;
 }
