@@ -39,7 +39,16 @@ enum backup_view {
 	BACKUP_VIEW_JSON, /* items as <name>.json, the tarball's own bytes */
 };
 
+/* Progress of an index being built (a first open of a large backup
+ * takes a while): called from the building thread about once a second,
+ * and once when the items are all read (done). Must be quick; may be
+ * called from several building threads at once. */
+typedef void backup_progress_fn(void *userdata, const char *backup,
+				uint64_t items, uint64_t ms, bool done);
+
 struct backup_options {
+	backup_progress_fn *progress; /* NULL: none */
+	void *progress_userdata;
 	enum backup_view view;
 	bool clean;	  /* items without server-set noise (managedFields,
 			   * uid, resourceVersion, ..., status) for diffs */

@@ -29,6 +29,7 @@
 #include "backup/backup_i.h"
 #include "backup/render_i.h"
 #include "backup/source_i.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/macro.h"
 
@@ -73,6 +74,8 @@ struct backup_sink {
 	size_t item_errors;
 	struct sbuf yaml;     /* scratch */
 	struct sbuf filtered; /* scratch */
+	uint64_t nitems;      /* items so far, for progress */
+	int64_t t0, last;     /* build start, last progress call (ms) */
 };
 
 /* ---- data region ---- */
@@ -378,6 +381,23 @@ static int add_item_once(struct backup_sink *bd, const char *path,
 	return r;
 }
 
+/* Tells the repo's progress hook how far the build is: about once a
+ * second (the clock is read every 256 items), and when done. */
+static void sink_progress(struct backup_sink *bd, bool done)
+{
+	const struct backup_options *o = &bd->b->repo->opt;
+	int64_t now;
+
+	if (!o->progress || (!done && (bd->nitems & 255)))
+		return;
+	now = clock_now_ms();
+	if (!done && now - bd->last < 1000)
+		return;
+	bd->last = now;
+	o->progress(o->progress_userdata, bd->b->name, bd->nitems,
+		    (uint64_t)(now - bd->t0), done);
+}
+
 int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 {
 	uint8_t flags = !strcmp(it->gr, "secrets") ? IDX_F_SECRET : 0;
@@ -388,6 +408,8 @@ int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 	struct rec *last;
 	int r;
 
+	bd->nitems++;
+	sink_progress(bd, false);
 	sbuf_init(&path, 8192);
 	r = item_path(it, NULL, &path);
 	if (!r)
@@ -713,6 +735,7 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 	memset(bd, 0, sizeof(*bd));
 	bd->b = b;
 	bd->fd = fd;
+	bd->t0 = bd->last = clock_now_ms();
 	bd->view = o->view;
 	bd->filter = (struct filter_options){ .clean = o->clean,
 					      .keep_status = o->keep_status,
@@ -824,6 +847,8 @@ static int build(struct backup_source *src, struct cache_writer *w,
 		goto out;
 	}
 	r = src->ops->read(src, &bd, e);
+	if (r == 0)
+		sink_progress(&bd, true);
 	if (r == 0)
 		r = bd.werr;
 	if (r == 0)

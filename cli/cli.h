@@ -125,3 +125,16 @@ struct backup *cli_backup_find(struct backup_repo *repo, const char *name);
  * truncated or corrupt, items unreadable. true with the first line of
  * its errors.txt in why. */
 bool cli_backup_damaged(struct backup *b, char *why, size_t size);
+
+/* cmd_status.c: a mount's index progress, for `velerofs status`. */
+struct cache;
+struct status;
+/* The status of the mount at mountpoint (absolute), in cache c
+ * (borrowed, outlives it); NULL when out of memory. */
+struct status *status_new(struct cache *c, const char *mountpoint);
+/* Removes the status entry. Accepts NULL, returns NULL. */
+struct status *status_free(struct status *st);
+/* A backup_progress_fn: userdata is a struct status. */
+void status_progress(void *userdata, const char *backup, uint64_t items,
+		     uint64_t ms, bool done);
+int cmd_status(int argc, char **argv);

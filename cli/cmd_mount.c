@@ -549,6 +549,17 @@ static int restore_setup(const struct mount_opts *o,
 	return r;
 }
 
+/* The progress hook is given to the repo before the cache it writes to
+ * is open: userdata is where the status will be. */
+static void mount_progress(void *userdata, const char *backup, uint64_t items,
+			   uint64_t ms, bool done)
+{
+	struct status *const *st = userdata;
+
+	if (*st)
+		status_progress(*st, backup, items, ms, done);
+}
+
 static void restore_teardown(struct spool_target *t)
 {
 	t->restore = restore_free(t->restore);
@@ -566,6 +577,7 @@ int cmd_mount(int argc, char **argv)
 	struct fs_config cfg = { 0 };
 	struct backup_options bo = { 0 };
 	char *mp = NULL, *fsname = NULL;
+	struct status *status = NULL;
 	int r, ret = 1;
 
 	/* The daemon frees large buffers (a backup's index build) in worker
@@ -607,8 +619,8 @@ int cmd_mount(int argc, char **argv)
 	}
 	if (mount_paths_absolute(&o) < 0)
 		goto out;
-	if (v.log_level >= 0)
-		log_set_max_level(v.log_level);
+	/* the daemon's log says what a user waits for (index progress) */
+	log_set_max_level(v.log_level >= 0 ? v.log_level : LOG_NOTICE);
 	if (o.log_file) {
 		rd.log_fd = open(o.log_file,
 				 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
@@ -628,6 +640,8 @@ int cmd_mount(int argc, char **argv)
 	bo.view = o.json || (o.view && !strcmp(o.view, "json")) ?
 			  BACKUP_VIEW_JSON :
 			  BACKUP_VIEW_YAML;
+	bo.progress = mount_progress;
+	bo.progress_userdata = &status;
 	bo.clean = o.clean;
 	bo.keep_status = o.keep_status;
 	bo.redact = o.redact;
@@ -639,6 +653,7 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	rd.vault_id = vault_id(s.vault);
 	rd.mountpoint = mp;
+	status = status_new(s.cache, mp);
 	if (asprintf(&fsname, "-ofsname=velerofs,subtype=velerofs,"
 			      "default_permissions") < 0)
 		goto out;
@@ -677,6 +692,7 @@ int cmd_mount(int argc, char **argv)
 	ret = 0;
 out:
 	restore_teardown(&spool);
+	status = status_free(status);
 	session_close(&s);
 	fuse_opt_free_args(&args);
 	free(fsname);

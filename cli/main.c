@@ -23,8 +23,8 @@ static const struct command commands[] = {
 	{ "backups", cmd_backups }, { "ls", cmd_ls },
 	{ "cat", cmd_cat },	    { "find", cmd_find },
 	{ "diff", cmd_diff },	    { "restore", cmd_restore },
-	{ "cache", cmd_cache },	    { "help", cmd_help },
-	{ "version", cmd_version },
+	{ "cache", cmd_cache },	    { "status", cmd_status },
+	{ "help", cmd_help },	    { "version", cmd_version },
 };
 
 /* clang-format off */
@@ -47,6 +47,7 @@ static void usage(FILE *f)
 	      "  restore status|wait MOUNTPOINT [JOB]\n"
 	      "                              the restore jobs of a mount\n"
 	      "  cache ls|du|prune           inspect or trim the cache\n"
+	      "  status MOUNTPOINT           how far a mount is with indexing\n"
 	      "  help [COMMAND]              this help, or a command's\n"
 	      "  version                     the version\n"
 	      "\n"

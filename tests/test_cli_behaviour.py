@@ -454,3 +454,26 @@ def test_find_and_cache_ls_output_formats(velerofs, tmp_path):
     assert sorted(l.split()[-1] for l in table) == sorted(e["path"] for e in entries)
     r = vfs(velerofs, "find", "-o", "xml", "--cache", c, EXAMPLE)
     assert r.returncode == 2
+
+
+# --------------------------------------------------------------------------
+# index progress: velerofs status MOUNTPOINT
+
+
+def test_status_shows_index_progress(velerofs, mount, tmp_path):
+    m = mount(EXAMPLE)
+    r = vfs(velerofs, "status", "--cache", m.cache, m.path)
+    assert r.returncode == 0 and b"nothing indexed" in r.stdout, r.stdout
+    (m / "backups/full/namespaces").is_dir()
+    r = vfs(velerofs, "status", "--cache", m.cache, m.path)
+    line = next(l for l in r.stdout.decode().splitlines() if l.startswith("full\t"))
+    assert "indexed" in line and "items" in line, line
+    items = int(line.split("\t")[2].split()[0])
+    assert items > 100
+    r = vfs(velerofs, "umount", m.path, timeout=20)
+    assert r.returncode == 0
+    m.proc.wait(10)
+    r = vfs(velerofs, "status", "--cache", m.cache, m.path)
+    assert b"nothing indexed" in r.stdout
+    r = vfs(velerofs, "status", "--cache", m.cache, tmp_path / "no-such-dir")
+    assert r.returncode == 1

@@ -11,7 +11,7 @@ _velerofs()
 		words=("${COMP_WORDS[@]}")
 		cword=$COMP_CWORD
 	fi
-	local commands="mount umount backups ls cat find diff restore cache help version"
+	local commands="mount umount backups ls cat find diff restore cache status help version"
 	if [ "$cword" -eq 1 ]; then
 		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
 		return
@@ -37,6 +37,7 @@ _velerofs()
 	case $cmd in
 	mount) opts="-f --foreground -d --debug -o --cache --credentials --kubeconfig --context --restore-state --log-file --log-level --help" ;;
 	umount) opts="--help" ;;
+	status) opts="--cache --help" ;;
 	backups) opts="-o --output --cache --credentials --help" ;;
 	ls) opts="-l --long --view --clean --keep-status --redact --cache --credentials --help" ;;
 	cat) opts="--view --clean --keep-status --redact --cache --credentials --help" ;;
