@@ -114,6 +114,8 @@ enum cli_output {
 /* "wide", "json", "yaml" (or "table") into *out; otherwise says so as
  * `velerofs CMD: -o VALUE: ...` and returns EXIT_USAGE, else CLI_GO_ON. */
 int cli_output_parse(const char *cmd, const char *s, enum cli_output *out);
+/* --view yaml|json (the file view) the same way. */
+int cli_view_parse(const char *cmd, const char *s, enum backup_view *out);
 /* Prints v (objects, arrays, strings, numbers, booleans, null) as JSON
  * or YAML on stdout; steals v. */
 void cli_print_doc(json_t *v, enum cli_output fmt);

@@ -379,16 +379,14 @@ static int find_opt(int c, void *userdata)
 		return cli_output_parse("find", optarg, &f->fmt) == CLI_GO_ON ?
 			       CLI_GO_ON :
 			       EXIT_USAGE;
-	case 'v':
-		if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
-			fprintf(stderr,
-				"velerofs find: --view %s: the file view is "
-				"yaml or json\n",
-				optarg);
+	case 'v': {
+		enum backup_view v;
+
+		if (cli_view_parse("find", optarg, &v) != CLI_GO_ON)
 			return EXIT_USAGE;
-		}
-		f->json = !strcmp(optarg, "json");
+		f->json = v == BACKUP_VIEW_JSON;
 		break;
+	}
 	default:
 		return CLI_NOT_MINE;
 	}

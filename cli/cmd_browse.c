@@ -426,6 +426,7 @@ struct browse {
 	struct cli_opts o;
 	struct backup_options bo;
 	struct lister ls;
+	const char *cmd; /* "ls" or "cat", for messages */
 	char *vault;
 	const char *path;
 };
@@ -443,18 +444,9 @@ static int browse_opt(int c, void *userdata)
 		bw->bo.view = BACKUP_VIEW_JSON;
 		break;
 	case 'v':
-		if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
-			fprintf(stderr,
-				"velerofs: --view %s: the file view is yaml "
-				"or json\n",
-				optarg);
-			return EXIT_USAGE;
-		}
-		bw->bo.view = strcmp(optarg, "json") ? BACKUP_VIEW_YAML :
-						       BACKUP_VIEW_JSON;
-		break;
+		return cli_view_parse(bw->cmd, optarg, &bw->bo.view);
 	case 'o':
-		return cli_output_parse("ls", optarg, &bw->ls.fmt) ==
+		return cli_output_parse(bw->cmd, optarg, &bw->ls.fmt) ==
 				       CLI_GO_ON ?
 			       CLI_GO_ON :
 			       EXIT_USAGE;
@@ -496,7 +488,10 @@ static int browse_args(int argc, char **argv, bool cat, struct browse *bw)
 					   browse_opt, 1,	 2 };
 	static const struct cli_cmd cat_ = { "hlVc:",	 longopts, cat_usage,
 					     browse_opt, 2,	   2 };
-	int r = cli_parse(cat ? &cat_ : &ls, argc, argv, &bw->o, bw);
+	int r;
+
+	bw->cmd = cat ? "cat" : "ls";
+	r = cli_parse(cat ? &cat_ : &ls, argc, argv, &bw->o, bw);
 
 	if (r != CLI_GO_ON)
 		return r;

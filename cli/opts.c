@@ -239,6 +239,18 @@ int cli_output_parse(const char *cmd, const char *s, enum cli_output *out)
 	return EXIT_USAGE;
 }
 
+int cli_view_parse(const char *cmd, const char *s, enum backup_view *out)
+{
+	if (!strcmp(s, "yaml") || !strcmp(s, "json")) {
+		*out = !strcmp(s, "json") ? BACKUP_VIEW_JSON : BACKUP_VIEW_YAML;
+		return CLI_GO_ON;
+	}
+	fprintf(stderr,
+		"velerofs %s: --view %s: the file view is yaml or json\n", cmd,
+		s);
+	return EXIT_USAGE;
+}
+
 /* One YAML scalar: strings double-quoted as JSON writes them (valid YAML,
  * and nothing reads as another type). */
 static void yaml_scalar(json_t *v)
