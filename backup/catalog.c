@@ -82,6 +82,11 @@ void catalog_save(struct backup_repo *r)
 	pthread_mutex_unlock(&r->catalog_lock);
 	path = catalog_path(r);
 	if (text && path && cache_writer_open(r->cache, path, &w, NULL) == 0) {
+		char label[600];
+
+		snprintf(label, sizeof(label), "%s\n(the list of backups)\n-",
+			 vault_id(r->vault));
+		cache_writer_label(w, label);
 		len = strlen(text);
 		n = write(cache_writer_fd(w), text, len);
 		if (n == (ssize_t)len)

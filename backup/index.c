@@ -874,6 +874,16 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The view as a word list: "yaml", "json,clean,redact". */
+static void view_words(const struct backup_options *o, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s",
+		 o->view == BACKUP_VIEW_JSON ? "json" : "yaml",
+		 o->clean ? ",clean" : "",
+		 o->clean && o->keep_status ? ",status" : "",
+		 o->redact ? ",redact" : "");
+}
+
 /* The cache entry of src's index: the format, the view, the vault, the
  * recovery point and the identity of everything it is made of. Caller
  * frees. */
@@ -887,11 +897,7 @@ static char *index_cache_path(struct backup_source *src)
 	if (!parts)
 		return NULL;
 	parts[np++] = IDX_MAGIC;
-	snprintf(view, sizeof(view), "%s%s%s%s",
-		 repo->opt.view == BACKUP_VIEW_JSON ? "json" : "yaml",
-		 repo->opt.clean ? ",clean" : "",
-		 repo->opt.clean && repo->opt.keep_status ? ",status" : "",
-		 repo->opt.redact ? ",redact" : "");
+	view_words(&repo->opt, view, sizeof(view));
 	parts[np++] = view;
 	parts[np++] = vault_id(repo->vault);
 	parts[np++] = src->b->name;
@@ -918,6 +924,20 @@ static int map_cached(struct backup *b, const char *path,
 	return r;
 }
 
+/* The cache entry's label (cache_writer_label): vault, backup, view. */
+static void index_label(struct backup_source *src, struct cache_writer *w)
+{
+	struct backup_repo *repo = src->b->repo;
+	char view[64], *label;
+
+	view_words(&repo->opt, view, sizeof(view));
+	if (asprintf(&label, "%s\n%s\n%s", vault_id(repo->vault), src->b->name,
+		     view) < 0)
+		return;
+	cache_writer_label(w, label);
+	free(label);
+}
+
 /* Builds the index at path from src, commits it and maps it. */
 static int build_and_map(struct backup_source *src, const char *path,
 			 struct backup_index **out, struct verror *e)
@@ -930,6 +950,7 @@ static int build_and_map(struct backup_source *src, const char *path,
 	r = cache_writer_open(c, path, &w, e);
 	if (r < 0)
 		return r;
+	index_label(src, w);
 	r = build(src, w, e);
 	if (r < 0 && backup_offline_error(r))
 		verror_prefix(e, r,

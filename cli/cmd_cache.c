@@ -22,21 +22,35 @@ static int print_entry(const char *path, uint64_t bytes, int64_t used,
 			   !strcmp(ext, ".cat") ? "list" :
 						  ext + 1;
 	time_t t = (time_t)used;
-	char when[32];
+	char when[32], label[1024], *vault = NULL, *backup = NULL;
+	char *view = NULL;
 	struct tm tm;
 
+	/* vault \n backup \n view, written with the entry */
+	if (cache_entry_label(path, label, sizeof(label)) == 0 &&
+	    (backup = strchr(label, '\n')) &&
+	    (view = strchr(backup + 1, '\n'))) {
+		vault = label;
+		*backup++ = '\0';
+		*view++ = '\0';
+	} else {
+		backup = view = NULL;
+	}
 	gmtime_r(&t, &tm);
 	if (userdata) {
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		json_array_append_new(
-			userdata, json_pack("{s:s, s:I, s:s, s:s}", "kind",
-					    kind, "bytes", (json_int_t)bytes,
-					    "lastUsed", when, "path", path));
+			userdata,
+			json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s?, s:s}",
+				  "kind", kind, "bytes", (json_int_t)bytes,
+				  "lastUsed", when, "vault", vault, "backup",
+				  backup, "view", view, "path", path));
 		return 0;
 	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-	printf("%-5s %12llu  %s  %s\n", kind, (unsigned long long)bytes, when,
-	       path);
+	printf("%-6s %12llu  %s  %-24s %-12s %s\n", kind,
+	       (unsigned long long)bytes, when, backup ? backup : "?",
+	       view ? view : "?", path);
 	return 0;
 }
 
@@ -46,7 +60,9 @@ static void cache_help(FILE *f)
 	      "       velerofs cache [--cache DIR] prune --max SIZE|--all\n"
 	      "\n"
 	      "  ls           every entry, least recently used first: kind,\n"
-	      "               bytes, last use, path (-o json|yaml: as data)\n"
+	      "               bytes, last use, the backup and view of an\n"
+	      "               index, path (-o json|yaml: as data, with the\n"
+	      "               vault)\n"
 	      "  du           bytes and entries the cache holds\n"
 	      "  prune        remove least recently used entries until the\n"
 	      "               cache holds at most --max SIZE (--max 0 or\n"
@@ -166,8 +182,8 @@ int cmd_cache(int argc, char **argv)
 		r = cache_list(c, print_entry, list);
 		cli_print_doc(list, a.fmt);
 	} else if (!strcmp(verb, "ls")) {
-		printf("%-5s %12s  %-16s  %s\n", "KIND", "BYTES", "LAST USED",
-		       "PATH");
+		printf("%-6s %12s  %-16s  %-24s %-12s %s\n", "KIND", "BYTES",
+		       "LAST USED", "BACKUP", "VIEW", "PATH");
 		r = cache_list(c, print_entry, NULL);
 	} else if (!strcmp(verb, "prune")) {
 		if (!cache_prunable(c)) {

@@ -34,6 +34,7 @@ struct status {
 	pthread_mutex_t lock;
 	struct cache *cache;
 	char *path;
+	char label[PATH_MAX + 64];	   /* for cache ls */
 	struct status_entry e[STATUS_MAX]; /* protected by lock */
 	size_t n;			   /* protected by lock */
 };
@@ -46,6 +47,8 @@ struct status *status_new(struct cache *c, const char *mountpoint)
 		return NULL;
 	pthread_mutex_init(&st->lock, NULL);
 	st->cache = c;
+	snprintf(st->label, sizeof(st->label), "-\n(the status of %s)\n-",
+		 mountpoint);
 	st->path = status_path(c, mountpoint);
 	if (!st->path)
 		return status_free(st);
@@ -74,6 +77,7 @@ static void status_write(struct status *st)
 
 	if (cache_writer_open(st->cache, st->path, &w, NULL) < 0)
 		return;
+	cache_writer_label(w, st->label);
 	fd = dup(cache_writer_fd(w));
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {

@@ -477,3 +477,19 @@ def test_status_shows_index_progress(velerofs, mount, tmp_path):
     assert b"nothing indexed" in r.stdout
     r = vfs(velerofs, "status", "--cache", m.cache, tmp_path / "no-such-dir")
     assert r.returncode == 1
+
+
+def test_cache_ls_says_which_backup_and_view(velerofs, tmp_path):
+    c = tmp_path / "c"
+    vfs(velerofs, "ls", "--cache", c, EXAMPLE, "backups/full/namespaces")
+    vfs(velerofs, "ls", "--view", "json", "--clean", "--cache", c, EXAMPLE, "backups/frontend/namespaces")
+    r = vfs(velerofs, "cache", "--cache", c, "ls", "-o", "json")
+    entries = json.loads(r.stdout)
+    idx = {(e["backup"], e["view"]) for e in entries if e["kind"] == "index"}
+    if not idx or None in {b for b, _ in idx}:
+        pytest.skip("no user extended attributes on %s" % c)
+    assert idx == {("full", "yaml"), ("frontend", "json,clean")}
+    assert all(e["vault"].endswith(os.path.realpath(EXAMPLE)) for e in entries if e["kind"] == "index")
+    table = vfs(velerofs, "cache", "--cache", c, "ls").stdout.decode().splitlines()
+    row = next(l for l in table if " full " in l)
+    assert row.split()[0] == "index" and row.split()[5] == "yaml"
