@@ -22,7 +22,7 @@
  * mapped. Little-endian, this machine's layout: the file is a cache, not an
  * interchange format (the magic includes the version). */
 
-#define IDX_MAGIC "VFSIDX\0\3"
+#define IDX_MAGIC "VFSIDX\0\4"
 #define IDX_MAX_FILE ((uint64_t)1 << 40)
 
 enum idx_type {

@@ -76,6 +76,8 @@ struct backup_sink {
 	size_t item_errors;
 	struct sbuf yaml;     /* scratch */
 	struct sbuf filtered; /* scratch */
+	uint64_t nitems;      /* items so far, for progress */
+	int64_t t0, last;     /* build start, last progress call (ms) */
 };
 
 /* ---- data region ---- */
@@ -392,6 +394,23 @@ static int add_item_once(struct backup_sink *bd, const char *path,
 	return r;
 }
 
+/* Tells the repo's progress hook how far the build is: about once a
+ * second (the clock is read every 256 items), and when done. */
+static void sink_progress(struct backup_sink *bd, bool done)
+{
+	const struct backup_options *o = &bd->b->repo->opt;
+	int64_t now;
+
+	if (!o->progress || (!done && (bd->nitems & 255)))
+		return;
+	now = clock_now_ms();
+	if (!done && now - bd->last < 1000)
+		return;
+	bd->last = now;
+	o->progress(o->progress_userdata, bd->b->name, bd->nitems,
+		    (uint64_t)(now - bd->t0), done);
+}
+
 int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 {
 	uint8_t flags = !strcmp(it->gr, "secrets") ? IDX_F_SECRET : 0;
@@ -402,6 +421,8 @@ int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 	struct rec *last;
 	int r;
 
+	bd->nitems++;
+	sink_progress(bd, false);
 	sbuf_init(&path, 8192);
 	r = item_path(it, NULL, &path);
 	if (!r)
@@ -747,6 +768,7 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 	memset(bd, 0, sizeof(*bd));
 	bd->b = b;
 	bd->fd = fd;
+	bd->t0 = bd->last = clock_now_ms();
 	bd->view = o->view;
 	bd->filter = (struct filter_options){ .clean = o->clean,
 					      .keep_status = o->keep_status,
@@ -859,6 +881,8 @@ static int build(struct backup_source *src, struct cache_writer *w,
 	}
 	r = src->ops->read(src, &bd, e);
 	if (r == 0)
+		sink_progress(&bd, true);
+	if (r == 0)
 		r = bd.werr;
 	if (r == 0)
 		r = add_summary_files(&bd, src);
@@ -875,6 +899,16 @@ out:
 	return r;
 }
 
+/* The view as a word list: "yaml", "json,clean,redact". */
+static void view_words(const struct backup_options *o, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s",
+		 o->view == BACKUP_VIEW_JSON ? "json" : "yaml",
+		 o->clean ? ",clean" : "",
+		 o->clean && o->keep_status ? ",status" : "",
+		 o->redact ? ",redact" : "");
+}
+
 /* The cache entry of src's index: the format, the view, the vault, the
  * recovery point and the identity of everything it is made of. Caller
  * frees. */
@@ -888,11 +922,7 @@ static char *index_cache_path(struct backup_source *src)
 	if (!parts)
 		return NULL;
 	parts[np++] = IDX_MAGIC;
-	snprintf(view, sizeof(view), "%s%s%s%s",
-		 repo->opt.view == BACKUP_VIEW_JSON ? "json" : "yaml",
-		 repo->opt.clean ? ",clean" : "",
-		 repo->opt.clean && repo->opt.keep_status ? ",status" : "",
-		 repo->opt.redact ? ",redact" : "");
+	view_words(&repo->opt, view, sizeof(view));
 	parts[np++] = view;
 	parts[np++] = vault_id(repo->vault);
 	parts[np++] = src->b->name;
@@ -919,6 +949,20 @@ static int map_cached(struct backup *b, const char *path,
 	return r;
 }
 
+/* The cache entry's label (cache_writer_label): vault, backup, view. */
+static void index_label(struct backup_source *src, struct cache_writer *w)
+{
+	struct backup_repo *repo = src->b->repo;
+	char view[64], *label;
+
+	view_words(&repo->opt, view, sizeof(view));
+	if (asprintf(&label, "%s\n%s\n%s", vault_id(repo->vault), src->b->name,
+		     view) < 0)
+		return;
+	cache_writer_label(w, label);
+	free(label);
+}
+
 /* Builds the index at path from src, commits it and maps it. */
 static int build_and_map(struct backup_source *src, const char *path,
 			 struct backup_index **out, struct verror *e)
@@ -931,6 +975,7 @@ static int build_and_map(struct backup_source *src, const char *path,
 	r = cache_writer_open(c, path, &w, e);
 	if (r < 0)
 		return r;
+	index_label(src, w);
 	r = build(src, w, e);
 	if (r < 0 && backup_offline_error(r))
 		verror_prefix(e, r,

@@ -150,9 +150,22 @@ static size_t list_reports(const char *jobs, char ***out)
 	}
 	if (d)
 		closedir(d);
-	qsort(names, n, sizeof(*names), cmp_name);
+	if (n) /* no jobs: no array */
+		qsort(names, n, sizeof(*names), cmp_name);
 	*out = names;
 	return n;
+}
+
+/* Whether jobs holds any report. */
+static bool has_reports(const char *jobs)
+{
+	char **names = NULL;
+	size_t n = list_reports(jobs, &names), i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return n > 0;
 }
 
 /* restore status: every job's report, as text or a JSON array. */
@@ -240,6 +253,16 @@ int cmd_restore(int argc, char **argv)
 			  "cluster?)",
 			  jobs, mnt);
 		return 1;
+	}
+	if (!job && !has_reports(jobs)) {
+		/* nothing to wait for, nothing to show: say so, at once */
+		if (ra.json)
+			puts("[]");
+		else
+			printf("no restore jobs in %s (copy items into "
+			       "%s/restore/ to start one)\n",
+			       mnt, mnt);
+		return 0;
 	}
 	sbuf_init(&rep, (size_t)64 << 20);
 	if (!strcmp(verb, "wait"))
