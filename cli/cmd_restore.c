@@ -19,12 +19,13 @@
 static void restore_usage(FILE *f)
 {
 	fputs("Usage: velerofs restore status [--json] MOUNTPOINT [JOB]\n"
-	      "       velerofs restore wait [--timeout SECONDS] MOUNTPOINT "
-	      "[JOB]\n"
+	      "       velerofs restore wait [--json] [--timeout SECONDS] "
+	      "MOUNTPOINT [JOB]\n"
 	      "\n"
 	      "status  prints the report of JOB (default: every job, oldest\n"
 	      "        first): its source, state and one line per item;\n"
-	      "        --json: [{job, state, report}, ...]\n"
+	      "        --json: [{job, state, report}, ...], or with JOB\n"
+	      "        that one {job, state, report}\n"
 	      "wait    waits until JOB (default: the latest) is done, failed\n"
 	      "        or rejected, prints its report; exit status 0 when\n"
 	      "        done, 1 when failed or rejected or on timeout\n"
@@ -52,8 +53,9 @@ static int read_report(const char *path, struct sbuf *out)
 /* The job's state, from the "state" line of its report. */
 static const char *report_state(const struct sbuf *r)
 {
-	static const char *const states[] = { "pending", "running", "done",
-					      "failed", "rejected" };
+	static const char *const states[] = {
+		"pending", "running", "done", "failed", "rejected", "waiting"
+	};
 	const char *p = sbuf_str(r);
 	size_t i;
 
@@ -77,10 +79,36 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* One job as JSON: {job, state, report}. */
+static json_t *job_json(const char *name, const struct sbuf *rep)
+{
+	const char *r = sbuf_str(rep);
+	size_t l;
+
+	if (r && !strncmp(r, "job ", 4)) /* its id, also for "latest" */
+		name = r + 4;
+	l = strcspn(name, "\n");
+
+	if (l > 4 && !strcmp(name + l - 4, ".txt"))
+		l -= 4;
+	return json_pack("{s:s%, s:s, s:s}", "job", name, l, "state",
+			 report_state(rep), "report", sbuf_str(rep));
+}
+
+static void print_json(json_t *v)
+{
+	char *text = v ? json_dumps(v, JSON_INDENT(2)) : NULL;
+
+	if (text)
+		puts(text);
+	free(text);
+	json_decref(v);
+}
+
 /* restore wait: polls the report until the job is finished or timeout
  * seconds have passed. Returns the exit status. */
 static int restore_wait(const char *jobs, const char *job, double timeout,
-			struct sbuf *rep)
+			bool json, struct sbuf *rep)
 {
 	int64_t t0 = clock_now_ms();
 	char path[8192];
@@ -97,11 +125,17 @@ static int restore_wait(const char *jobs, const char *job, double timeout,
 		st = report_state(rep);
 		if (!strcmp(st, "done") || !strcmp(st, "failed") ||
 		    !strcmp(st, "rejected")) {
-			fputs(sbuf_str(rep), stdout);
+			if (json)
+				print_json(job_json(job ? job : "latest", rep));
+			else
+				fputs(sbuf_str(rep), stdout);
 			return strcmp(st, "done") ? 1 : 0;
 		}
 		if ((double)((clock_now_ms() - t0) / 1000) > timeout) {
-			fputs(sbuf_str(rep), stdout);
+			if (json)
+				print_json(job_json(job ? job : "latest", rep));
+			else
+				fputs(sbuf_str(rep), stdout);
 			log_error("%s: still %s after %.0f s", path, st,
 				  timeout);
 			return 1;
@@ -110,8 +144,10 @@ static int restore_wait(const char *jobs, const char *job, double timeout,
 	}
 }
 
-/* restore status JOB: its report. */
-static int restore_show(const char *jobs, const char *job, struct sbuf *rep)
+/* restore status JOB: its report, or with json the same object as one
+ * element of `restore status --json`. */
+static int restore_show(const char *jobs, const char *job, bool json,
+			struct sbuf *rep)
 {
 	char path[8192];
 
@@ -121,7 +157,10 @@ static int restore_show(const char *jobs, const char *job, struct sbuf *rep)
 		log_error("%s: %m", path);
 		return 1;
 	}
-	fputs(sbuf_str(rep), stdout);
+	if (json)
+		print_json(job_json(job, rep));
+	else
+		fputs(sbuf_str(rep), stdout);
 	return 0;
 }
 
@@ -169,20 +208,10 @@ static int restore_status_all(const char *jobs, bool json, struct sbuf *rep)
 		if (!json)
 			printf("%s%s", i ? "\n" : "", sbuf_str(rep));
 		else if (a)
-			json_array_append_new(
-				a, json_pack("{s:s%, s:s, s:s}", "job",
-					     names[i], strlen(names[i]) - 4,
-					     "state", report_state(rep),
-					     "report", sbuf_str(rep)));
+			json_array_append_new(a, job_json(names[i], rep));
 	}
-	if (a) {
-		char *text = json_dumps(a, JSON_INDENT(2));
-
-		if (text)
-			puts(text);
-		free(text);
-		json_decref(a);
-	}
+	if (a)
+		print_json(a);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -243,9 +272,9 @@ int cmd_restore(int argc, char **argv)
 	}
 	sbuf_init(&rep, (size_t)64 << 20);
 	if (!strcmp(verb, "wait"))
-		ret = restore_wait(jobs, job, ra.timeout, &rep);
+		ret = restore_wait(jobs, job, ra.timeout, ra.json, &rep);
 	else if (job)
-		ret = restore_show(jobs, job, &rep);
+		ret = restore_show(jobs, job, ra.json, &rep);
 	else
 		ret = restore_status_all(jobs, ra.json, &rep);
 	sbuf_release(&rep);

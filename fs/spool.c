@@ -1197,8 +1197,9 @@ void spool_flush(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 }
 
 /* The last close of a created file: commit what its creator's close did
- * not (a creator that is a thread other than the closer); errors are in
- * the job's report, there is nobody to tell. */
+ * not (a creator that is a thread other than the closer, or a file left
+ * empty: a REJECTED job says so); errors are in the job's report, there
+ * is nobody to tell. */
 void spool_release(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 		   struct fuse_file_info *fi)
 {
@@ -1206,7 +1207,8 @@ void spool_release(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 
 	if (n && n->kind == N_FILE) {
 		pthread_mutex_lock(&n->io);
-		if (n->in && restore_input_size(n->in) > 0)
+		/* empty too: every file gets a report, none stays behind */
+		if (n->in)
 			(void)commit_locked(s, n);
 		pthread_mutex_unlock(&n->io);
 		node_put(s, n); /* the handle's */

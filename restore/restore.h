@@ -54,6 +54,12 @@ struct restore_options {
 	const char *modifiers_file;   /* Velero resource modifiers (v1) */
 	unsigned type_wait_s;	      /* how long to wait for a type to be
 				       * served; 0: 120 */
+	unsigned outage_wait_s;	      /* how long a job waits for an API
+				       * server that cannot be reached or
+				       * answers 5xx/429; 0: 600 */
+	bool include_nonrestorable;   /* restore the kinds Velero never
+				       * restores (events, its own
+				       * backups/restores, ...) */
 	restore_origin_fn origin;
 	void *origin_userdata;
 };
@@ -99,6 +105,7 @@ enum restore_state {
 	RESTORE_DONE,	  /* every item applied, skipped or unchanged */
 	RESTORE_FAILED,	  /* at least one item failed */
 	RESTORE_REJECTED, /* the input did not parse; nothing applied */
+	RESTORE_WAITING,  /* the API server cannot be reached; retried */
 };
 
 const char *restore_state_name(enum restore_state s);
