@@ -45,6 +45,8 @@ struct mount_opts {
 	struct sbuf image_map;	      /* repeated -o image_map=, joined */
 	struct sbuf storageclass_map; /* repeated -o storageclass_map= */
 	unsigned type_wait;
+	unsigned outage_wait;
+	int include_nonrestorable;
 	int dry_run;
 	int no_restore;
 	int json;
@@ -83,6 +85,8 @@ static const struct fuse_opt mount_spec[] = {
 	MOPT("existing=%s", existing),
 	MOPT("modifiers=%s", modifiers),
 	MOPT("type_wait=%u", type_wait),
+	MOPT("outage_wait=%u", outage_wait),
+	MOPT("include_nonrestorable", include_nonrestorable),
 	MOPT("dry_run", dry_run),
 	MOPT("no_restore", no_restore),
 	FUSE_OPT_KEY("image_map=", KEY_IMAGE_MAP),
@@ -150,6 +154,10 @@ static void mount_usage(FILE *f)
 		"  -o storageclass_map=A=B  rewrite storage classes (repeatable)\n"
 		"  -o modifiers=FILE     Velero resource modifiers (version v1)\n"
 		"  -o type_wait=SECONDS  wait this long for a type to be served\n"
+		"  -o outage_wait=SECONDS  a job waits this long for an API\n"
+		"                        server that is away (default 600)\n"
+		"  -o include_nonrestorable  restore the kinds Velero never\n"
+		"                        restores (events, nodes, backups ...)\n"
 		"  -o no_restore         no restore/ even with a kubeconfig\n"
 		"\n"
 		"  -o allow_other,...    other options go to libfuse/the kernel\n"
@@ -317,6 +325,8 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 		o->storageclass_map.len ? o->storageclass_map.buf : NULL;
 	ro.modifiers_file = o->modifiers;
 	ro.type_wait_s = o->type_wait;
+	ro.outage_wait_s = o->outage_wait;
+	ro.include_nonrestorable = o->include_nonrestorable;
 	ro.origin = origin;
 	ro.origin_userdata = s->repo;
 	r = restore_new(&ro, &t->restore, &e);
