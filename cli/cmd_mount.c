@@ -22,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "common/log.h"
+#include "common/macro.h"
 #include "common/sbuf.h"
 #include "fs/fs.h"
 #include "kube/kube.h"
@@ -264,6 +265,46 @@ static int origin(void *userdata, const void *data, size_t len, char *name,
 	return backup_repo_origin(userdata, data, len, name, namesz);
 }
 
+/* The file of Namespace ns in backup, for a namespace restore/ creates
+ * (see restore_namespace_fn): cluster/namespaces/<ns>.json or .yaml. */
+static int namespace_of(void *userdata, const char *backup, const char *ns,
+			char **data, size_t *len)
+{
+	static const char *const ext[] = { "json", "yaml" };
+	struct backup *b = backup_repo_find(userdata, backup, NULL);
+	struct verror e = { { 0 } };
+
+	if (!b || backup_open(b, &e) < 0)
+		return -ENOENT;
+	for (size_t i = 0; i < ARRAY_SIZE(ext); i++) {
+		char path[512];
+		uint32_t node;
+		struct sbuf sb;
+		uint64_t off = 0;
+		int r = 0;
+
+		snprintf(path, sizeof(path), "cluster/namespaces/%s.%s", ns,
+			 ext[i]);
+		if (backup_node_walk(b, path, &node, &e) < 0)
+			continue;
+		sbuf_init(&sb, (size_t)1 << 20);
+		for (;;) {
+			const void *p;
+			size_t got;
+
+			r = backup_node_read(b, node, off, 65536, &p, &got, &e);
+			if (r < 0 || !got || (r = sbuf_add(&sb, p, got)) < 0)
+				break;
+			off += got;
+		}
+		if (r == 0 && (*data = sbuf_take(&sb, len)))
+			return 0;
+		sbuf_release(&sb);
+		return r < 0 ? r : -ENOMEM;
+	}
+	return -ENOENT;
+}
+
 struct spool_target {
 	struct kube *kube;
 	struct restore *restore;
@@ -329,6 +370,8 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 	ro.include_nonrestorable = o->include_nonrestorable;
 	ro.origin = origin;
 	ro.origin_userdata = s->repo;
+	ro.namespace_of = namespace_of;
+	ro.namespace_userdata = s->repo;
 	r = restore_new(&ro, &t->restore, &e);
 	if (r < 0)
 		log_error_errno(r, "restore/: %s", e.msg);

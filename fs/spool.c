@@ -349,7 +349,7 @@ static int status_table(struct spool *s, struct sbuf *b)
 		size_t il = 0, sl = 0;
 
 		sbuf_reset(&rep);
-		if (restore_job_report(s->r, ids[i], &rep, &st) < 0)
+		if (restore_job_summary(s->r, ids[i], &rep, &st) < 0)
 			continue;
 		for (p = sbuf_str(&rep); p && *p;
 		     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {

@@ -138,6 +138,16 @@ static const char *dry_query(const struct run *x)
 	return x->r->o.dry_run ? "?dryRun=All" : "";
 }
 
+/* The query of an item's create: the server is not asked to look for
+ * unknown fields (it would only warn, and drop them all the same, as for
+ * Velero's own creates; the warnings are never shown) and does less work
+ * per item. */
+static const char *create_query(const struct run *x)
+{
+	return x->r->o.dry_run ? "?fieldValidation=Ignore&dryRun=All" :
+				 "?fieldValidation=Ignore";
+}
+
 /* The message of a failed response: the server's own. */
 static const char *resp_message(const struct kube_response *resp)
 {
@@ -243,6 +253,51 @@ static json_t *ns_source(struct run *x, const char *name)
 	return NULL;
 }
 
+static bool is_kind(json_t *obj, const char *group_prefix, const char *kind)
+{
+	const char *av = str(obj, "apiVersion", NULL) ?: "";
+	const char *k = str(obj, "kind", NULL) ?: "";
+
+	return !strcmp(k, kind) &&
+	       !strncmp(av, group_prefix, strlen(group_prefix));
+}
+
+/* The Namespace a namespace the restore creates is made from when the
+ * job does not hold it: the backup's (the backup of the first file
+ * that goes into name), under its original name (the first namespace
+ * mapped to name, or name itself). NULL when there is none. New
+ * reference. */
+static json_t *ns_from_backup(struct run *x, const char *name)
+{
+	json_t *from = from_set(x, name), *items = NULL, *out = NULL;
+	const char *orig = name, *backup = NULL;
+	char *data = NULL;
+	size_t len = 0;
+
+	if (!x->r->o.namespace_of)
+		return NULL;
+	if (json_object_size(from))
+		orig = json_object_iter_key(json_object_iter(from));
+	for (size_t p = 0; !backup && p < x->j->n_parts; p++) {
+		const struct restore_part *pt = &x->j->parts[p];
+
+		if (pt->backup &&
+		    (pt->target_ns ? !strcmp(pt->target_ns, name) :
+				     !strcmp(orig, name)))
+			backup = pt->backup;
+	}
+	if (!backup || x->r->o.namespace_of(x->r->o.namespace_userdata, backup,
+					    orig, &data, &len) < 0)
+		return NULL;
+	if (restore_parse(data, len, NULL, &items, NULL) == 0 &&
+	    json_array_size(items) == 1 &&
+	    is_kind(json_array_get(items, 0), "v1", "Namespace"))
+		out = json_incref(json_array_get(items, 0));
+	json_decref(items);
+	free(data);
+	return out;
+}
+
 /* Velero's EnsureNamespaceExistsAndIsReady without the wait for a
  * terminating namespace. Returns the state (1 exists/created, 2 dry) or
  * -errno with *msg (static or owned by the cache). created says whether
@@ -288,7 +343,14 @@ static int ns_ensure_locked(struct run *x, const char *name, bool *created,
 		goto out;
 	}
 	kube_response_release(&resp);
-	r = restore_clean_namespace(ns_source(x, name), name, &body);
+	{
+		json_t *src = ns_source(x, name), *fetched = NULL;
+
+		if (!src)
+			src = fetched = ns_from_backup(x, name);
+		r = restore_clean_namespace(src, name, &body);
+		json_decref(fetched);
+	}
 	if (r < 0)
 		goto out;
 	free(path);
@@ -812,7 +874,7 @@ static void apply_item(struct run *x, size_t i)
 	objpath = kube_path(&res, ns, name);
 	colpath = kube_path(&res, ns, NULL);
 	if (!objpath || !colpath ||
-	    asprintf(&url, "%s%s", colpath, dry_query(x)) < 0) {
+	    asprintf(&url, "%s%s", colpath, create_query(x)) < 0) {
 		url = NULL;
 		r = -ENOMEM;
 		goto out;
@@ -870,15 +932,6 @@ static void apply_namespace(struct run *x, size_t i)
 static bool done_state(enum restore_item_state s)
 {
 	return s != ITEM_PENDING && s != ITEM_INFLIGHT;
-}
-
-static bool is_kind(json_t *obj, const char *group_prefix, const char *kind)
-{
-	const char *av = str(obj, "apiVersion", NULL) ?: "";
-	const char *k = str(obj, "kind", NULL) ?: "";
-
-	return !strcmp(k, kind) &&
-	       !strncmp(av, group_prefix, strlen(group_prefix));
 }
 
 /* Adds ns to the set of namespaces mapped to target. */

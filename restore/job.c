@@ -4,14 +4,17 @@
  *   <id>/job.json  what the job is: id, source, target namespace, backup,
  *                  creation time, and the parsed items (or, for a REJECTED
  *                  job, the reason and no items). Written once, to a
- *                  temporary name, fsynced, renamed, the directory fsynced:
- *                  when restore_input_commit() returns, the job survives a
- *                  crash.
- *   <id>/journal   one JSON line per change, appended and fdatasynced
- *                  before the change has effect: {"i":3,"s":"inflight"}
- *                  before an item's request is sent, {"i":3,"s":"created",
- *                  "m":"..."} after; {"job":"done"}; {"note":"..."}. A torn
- *                  last line (a crash while writing it) is ignored.
+ *                  temporary name, then renamed: when
+ *                  restore_input_commit() returns, the job survives a
+ *                  killed daemon; it is synced to the disk (syncfs) when
+ *                  the job is sealed, before its first request.
+ *   <id>/journal   one JSON line per change, appended: {"i":3,"s":
+ *                  "inflight"} fdatasynced before an item's request is
+ *                  sent (several threads' lines share one fdatasync),
+ *                  {"i":3,"s":"created","m":"..."} after (not synced: if
+ *                  it is lost, the item is inflight, and checked);
+ *                  {"job":"done"} synced; {"note":"..."}. A torn last line
+ *                  (a crash while writing it) is ignored.
  * Loading replays the journal; an item left "inflight" is checked against
  * the cluster by apply.c before anything is sent again.
  *
@@ -176,14 +179,52 @@ static int read_file(const char *path, size_t max, char **out, size_t *len)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* Appends one line. Called by apply.c's threads at once: O_APPEND makes
- * each line's write() land whole at the end, and the descriptor, opened
- * on first use, is published with a compare-and-swap (the loser closes
- * its own). */
-static int journal_append(struct restore_job *j, json_t *line)
+/* Waits until line seq of j's journal is on disk: the first thread to
+ * need it syncs for every line written so far, the others wait for that
+ * (group commit: 8 threads make about one fdatasync per round, not one
+ * per line). */
+static int journal_sync(struct restore_job *j, int fd, uint64_t seq)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&j->jlock);
+	while (j->jsynced < seq) {
+		if (j->jsyncing) {
+			pthread_cond_wait(&j->jcond, &j->jlock);
+			continue;
+		}
+		uint64_t upto = j->jwritten;
+
+		j->jsyncing = true;
+		pthread_mutex_unlock(&j->jlock);
+		if (fdatasync(fd) < 0)
+			r = -errno;
+		pthread_mutex_lock(&j->jlock);
+		j->jsyncing = false;
+		if (r == 0 && upto > j->jsynced)
+			j->jsynced = upto;
+		pthread_cond_broadcast(&j->jcond);
+		if (r < 0)
+			break;
+	}
+	pthread_mutex_unlock(&j->jlock);
+	return r;
+}
+
+/* Appends one line; with sync, returns once it is on disk. Called by
+ * apply.c's threads at once: O_APPEND makes each line's write() land
+ * whole at the end, and the descriptor, opened on first use, is
+ * published with a compare-and-swap (the loser closes its own). A line
+ * written without sync survives a killed daemon (it is in the page
+ * cache), not a crash of the machine: only "inflight" needs more, as it
+ * must be durable before its request is sent; an outcome line that is
+ * lost leaves the item inflight, which is checked against the cluster
+ * before anything is sent again. */
+static int journal_append(struct restore_job *j, json_t *line, bool sync)
 {
 	char *s = json_dumps(line, JSON_COMPACT);
 	size_t n, off = 0;
+	uint64_t seq = 0;
 	int r = 0, fd;
 
 	if (!s)
@@ -224,8 +265,13 @@ static int journal_append(struct restore_job *j, json_t *line)
 		}
 		off += w;
 	}
-	if (r == 0 && fdatasync(fd) < 0)
-		r = -errno;
+	if (r == 0) {
+		pthread_mutex_lock(&j->jlock);
+		seq = ++j->jwritten;
+		pthread_mutex_unlock(&j->jlock);
+	}
+	if (r == 0 && sync)
+		r = journal_sync(j, fd, seq);
 	free(s);
 	if (r < 0)
 		log_warning_errno(r, "restore job %s: journal: %m", j->id);
@@ -260,6 +306,8 @@ static void job_free(struct restore_job *j)
 	free(j->notes);
 	if (j->journal_fd >= 0)
 		close(j->journal_fd);
+	pthread_mutex_destroy(&j->jlock);
+	pthread_cond_destroy(&j->jcond);
 	free(j);
 }
 
@@ -286,6 +334,19 @@ static char *item_label(const char *target_ns, json_t *obj,
 	else if (!ns || !*ns)
 		ns = default_ns;
 	return asprintf(&s, "%s %s/%s", gr, ns, name) < 0 ? NULL : s;
+}
+
+/* A new job in memory, nothing in it yet. NULL: out of memory. */
+static struct restore_job *job_alloc(void)
+{
+	struct restore_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->journal_fd = -1;
+	pthread_mutex_init(&j->jlock, NULL);
+	pthread_cond_init(&j->jcond, NULL);
+	return j;
 }
 
 static struct restore_job *job_find(struct restore *r, const char *id)
@@ -390,7 +451,7 @@ void restore_job_set_item(struct restore *r, struct restore_job *j, size_t i,
 		json_object_set_new(line, "dry", json_true());
 	/* on disk first: "inflight" must be durable before the request */
 	if (line)
-		journal_append(j, line);
+		journal_append(j, line, s == ITEM_INFLIGHT);
 	json_decref(line);
 	pthread_mutex_lock(&r->lock);
 	j->items[i].state = s;
@@ -421,7 +482,7 @@ void restore_job_note(struct restore *r, struct restore_job *j,
 	char *n;
 
 	if (line)
-		journal_append(j, line);
+		journal_append(j, line, false);
 	json_decref(line);
 	pthread_mutex_lock(&r->lock);
 	if (asprintf(&n, "%s%s\n", j->notes ? j->notes : "", note) >= 0) {
@@ -446,7 +507,7 @@ void restore_job_set_waiting(struct restore *r, struct restore_job *j,
 	if (line && why)
 		json_object_set_new(line, "m", json_string(why));
 	if (line)
-		journal_append(j, line);
+		journal_append(j, line, true);
 	json_decref(line);
 	pthread_mutex_lock(&r->lock);
 	j->state = s;
@@ -652,10 +713,9 @@ static int load_job(struct restore *r, const char *name,
 	const char *s;
 	int k;
 
-	j = calloc(1, sizeof(*j));
+	j = job_alloc();
 	if (!j)
 		return -ENOMEM;
-	j->journal_fd = -1;
 	j->id = strdup(name);
 	if (asprintf(&j->dir, "%s/%s", r->state_dir, name) < 0)
 		j->dir = NULL;
@@ -1179,12 +1239,11 @@ static int commit_rejected(struct restore_input *in, const char *reason,
 			   char **job_id)
 {
 	struct restore *r = in->r;
-	struct restore_job *j = calloc(1, sizeof(*j));
+	struct restore_job *j = job_alloc();
 	int k;
 
 	if (!j)
 		return -ENOMEM;
-	j->journal_fd = -1;
 	j->created = time(NULL);
 	j->state = RESTORE_REJECTED;
 	j->source = strdup(in->source);
@@ -1237,12 +1296,11 @@ static int commit_gather(struct restore_input *in, json_t *items, char **job_id,
 	p = j ? j->n_parts : 0;
 	pthread_mutex_unlock(&r->lock);
 	if (!j) {
-		fresh = j = calloc(1, sizeof(*j));
+		fresh = j = job_alloc();
 		if (!j) {
 			pthread_mutex_unlock(&r->gather_lock);
 			return -ENOMEM;
 		}
-		j->journal_fd = -1;
 		j->created = time(NULL);
 		j->state = RESTORE_PENDING;
 		j->source = strdup(in->source);
@@ -1422,8 +1480,23 @@ int restore_job_state(struct restore *r, const char *id,
 	return j ? 0 : -ENOENT;
 }
 
+static int job_report(struct restore *r, const char *id, struct sbuf *out,
+		      enum restore_state *state, bool brief);
+
 int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 		       enum restore_state *state)
+{
+	return job_report(r, id, out, state, false);
+}
+
+int restore_job_summary(struct restore *r, const char *id, struct sbuf *out,
+			enum restore_state *state)
+{
+	return job_report(r, id, out, state, true);
+}
+
+static int job_report(struct restore *r, const char *id, struct sbuf *out,
+		      enum restore_state *state, bool brief)
 {
 	struct restore_job *j;
 	size_t counts[ITEM_FAILED + 1] = { 0 };
@@ -1460,7 +1533,7 @@ int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 					       restore_item_state_name(s));
 		k |= sbuf_addc(out, '\n');
 	}
-	if (j->n_parts > 1) {
+	if (j->n_parts > 1 && !brief) {
 		size_t *per = calloc(j->n_parts, sizeof(*per));
 
 		for (size_t i = 0; per && i < j->n_items; i++)
@@ -1471,9 +1544,9 @@ int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 				       per[p] == 1 ? "" : "s");
 		free(per);
 	}
-	if (j->notes)
+	if (j->notes && !brief)
 		k |= sbuf_adds(out, j->notes);
-	for (size_t i = 0; i < j->n_items; i++) {
+	for (size_t i = 0; !brief && i < j->n_items; i++) {
 		const struct restore_item *it = &j->items[i];
 		const char *m = it->message;
 

@@ -39,6 +39,13 @@ enum restore_existing {
 typedef int (*restore_origin_fn)(void *userdata, const void *data, size_t len,
 				 char *name, size_t namesz);
 
+/* The Namespace ns as backup holds it: the bytes of its file (*data,
+ * caller frees; YAML or JSON). -ENOENT when the backup has none. For a
+ * namespace that a restore creates when the job does not hold its
+ * Namespace. */
+typedef int (*restore_namespace_fn)(void *userdata, const char *backup,
+				    const char *ns, char **data, size_t *len);
+
 struct restore_options {
 	struct kube *kube;	/* borrowed; the target cluster */
 	const char *state_dir;	/* jobs are kept here (made 0700; refused
@@ -62,6 +69,8 @@ struct restore_options {
 				       * backups/restores, ...) */
 	restore_origin_fn origin;
 	void *origin_userdata;
+	restore_namespace_fn namespace_of; /* may be NULL */
+	void *namespace_userdata;
 };
 
 /* Checks the options (parses the maps and the modifiers file: -EINVAL
@@ -118,6 +127,11 @@ int restore_job_list(struct restore *r, char ***ids, size_t *n);
  * message>", "would create ... (dry run)"). -ENOENT for an unknown id. */
 int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 		       enum restore_state *state);
+/* The first lines of that report only (job, source, state, namespace,
+ * backup, the item counts), without a line per item: cheap enough to
+ * call for every job on every read of restore/status. */
+int restore_job_summary(struct restore *r, const char *id, struct sbuf *out,
+			enum restore_state *state);
 /* Whether job id exists (0, its state in *state if non-NULL) or not
  * (-ENOENT); cheap: no report is made. */
 int restore_job_state(struct restore *r, const char *id,

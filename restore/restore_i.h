@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "common/sbuf.h"
@@ -215,6 +216,13 @@ struct restore_job {
 	struct restore_item *items;
 	size_t n_items;
 	int journal_fd; /* -1 when closed */
+	/* group commit of the journal: lines are numbered as written;
+	 * one fdatasync covers every line written before it */
+	pthread_mutex_t jlock;
+	pthread_cond_t jcond;
+	uint64_t jwritten; /* protected by jlock */
+	uint64_t jsynced;  /* protected by jlock */
+	bool jsyncing;	   /* protected by jlock */
 	struct restore_job *next;
 };
 

@@ -359,3 +359,21 @@ def test_status_json_of_one_job(velerofs, mount, shop_vault, kube, tmp_path):
         assert r.returncode == 0, r.stderr
         o = json.loads(r.stdout)
         assert o["job"] == job and o["state"] == "done" and o["report"].startswith("job " + job), o
+
+
+def test_created_namespace_comes_from_the_backup(mount, shop_vault, kube, tmp_path):
+    """A ConfigMap copied alone into restore/namespaces/<new>/: the
+    namespace <new> is made from the backup's Namespace shop (its labels),
+    though the Namespace was not copied; labelled with the backup."""
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
+    target = unique_ns("nsfrom")
+    os.mkdir(m / "restore/namespaces" / target)
+    cp(m / "backups/latest/namespaces/shop/configmaps/api-config.json", m / "restore/namespaces" / target)
+    text = wait_job(m)
+    assert "state done" in text, text
+    assert "created namespaces %s" % target in text, text
+    ns = get(kube, "/api/v1/namespaces/" + target)
+    assert ns["metadata"]["labels"].get("team") == "commerce", ns
+    assert ns["metadata"]["labels"]["kubernetes.io/metadata.name"] == target
+    c = get(kube, "/api/v1/namespaces/%s/configmaps/api-config" % target)
+    assert c["metadata"]["labels"]["velero.io/backup-name"] == os.readlink(m / "backups/latest")
