@@ -658,7 +658,8 @@ static bool token_secret_of_existing_sa(struct run *x, json_t *obj,
 	return found;
 }
 
-/* After a restart: was the cut-off create done? */
+/* After a restart or a request cut off: was the create done? The
+ * object exists carrying this job's velero.io/restore-name. */
 static bool created_before(struct run *x, const char *objpath)
 {
 	struct kube_response resp = { 0 };
@@ -852,7 +853,11 @@ static void apply_item(struct run *x, size_t i)
 {
 	struct kube_resource res = { 0 };
 	bool dry = x->r->o.dry_run;
-	bool was_inflight = x->j->items[i].state == ITEM_INFLIGHT;
+	/* after a restart every item not decided is looked up first: the
+	 * journal is not synced line by line, a request may have been sent
+	 * after the last line that reached the disk */
+	bool was_inflight = x->j->items[i].state == ITEM_INFLIGHT ||
+			    x->j->resumed;
 	char gr[300], *label = NULL, *objpath = NULL, *colpath = NULL;
 	char *url = NULL;
 	const char *ns, *name;

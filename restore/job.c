@@ -9,12 +9,15 @@
  *                  killed daemon; it is synced to the disk (syncfs) when
  *                  the job is sealed, before its first request.
  *   <id>/journal   one JSON line per change, appended: {"i":3,"s":
- *                  "inflight"} fdatasynced before an item's request is
- *                  sent (several threads' lines share one fdatasync),
- *                  {"i":3,"s":"created","m":"..."} after (not synced: if
- *                  it is lost, the item is inflight, and checked);
- *                  {"job":"done"} synced; {"note":"..."}. A torn last line
- *                  (a crash while writing it) is ignored.
+ *                  "inflight"} before an item's request is sent,
+ *                  {"i":3,"s":"created","m":"..."} after, {"note":"..."};
+ *                  {"job":"done"} and the other job states fdatasynced
+ *                  (several threads' lines share one fdatasync). Item
+ *                  lines are not synced one by one (a sync per item cost
+ *                  more than the request): they survive a killed daemon,
+ *                  and after a crash of the machine the lines lost are
+ *                  made up for by looking every undecided item up. A
+ *                  torn last line (a crash while writing it) is ignored.
  * Loading replays the journal; an item left "inflight" is checked against
  * the cluster by apply.c before anything is sent again.
  *
@@ -216,10 +219,10 @@ static int journal_sync(struct restore_job *j, int fd, uint64_t seq)
  * whole at the end, and the descriptor, opened on first use, is
  * published with a compare-and-swap (the loser closes its own). A line
  * written without sync survives a killed daemon (it is in the page
- * cache), not a crash of the machine: only "inflight" needs more, as it
- * must be durable before its request is sent; an outcome line that is
- * lost leaves the item inflight, which is checked against the cluster
- * before anything is sent again. */
+ * cache), not a crash of the machine: a job loaded again looks every
+ * item it has not decided up in the cluster (struct restore_job's
+ * resumed) before sending it, so a lost line costs a lookup, never a
+ * second create. */
 static int journal_append(struct restore_job *j, json_t *line, bool sync)
 {
 	char *s = json_dumps(line, JSON_COMPACT);
@@ -451,7 +454,7 @@ void restore_job_set_item(struct restore *r, struct restore_job *j, size_t i,
 		json_object_set_new(line, "dry", json_true());
 	/* on disk first: "inflight" must be durable before the request */
 	if (line)
-		journal_append(j, line, s == ITEM_INFLIGHT);
+		journal_append(j, line, false);
 	json_decref(line);
 	pthread_mutex_lock(&r->lock);
 	j->items[i].state = s;
@@ -761,6 +764,7 @@ static int load_job(struct restore *r, const char *name,
 	}
 	if (!j->reason)
 		replay_journal(j);
+	j->resumed = !terminal(j->state);
 	*out = j;
 	return 0;
 }

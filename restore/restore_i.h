@@ -215,6 +215,8 @@ struct restore_job {
 	enum restore_state state;
 	struct restore_item *items;
 	size_t n_items;
+	bool resumed;	/* loaded from disk unfinished: its items not
+			 * decided are looked up before they are sent */
 	int journal_fd; /* -1 when closed */
 	/* group commit of the journal: lines are numbered as written;
 	 * one fdatasync covers every line written before it */
