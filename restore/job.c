@@ -71,12 +71,16 @@
 #define GATHER_QUIET_MS 300
 #define GATHER_MAX_MS 10000
 
+#define INPUT_HINTS_MAX 16
+
 struct restore_input {
 	struct restore *r; /* borrowed */
 	char *target_ns;
 	char *source;
 	char *buf;
 	size_t len, cap;
+	char *hints[INPUT_HINTS_MAX]; /* restore_input_hint() */
+	size_t nhints;
 };
 
 static const char *const item_names[] = {
@@ -1141,6 +1145,20 @@ int restore_input_truncate(struct restore_input *in, off_t size)
 	return 0;
 }
 
+int restore_input_hint(struct restore_input *in, const char *path)
+{
+	for (size_t i = 0; i < in->nhints; i++)
+		if (!strcmp(in->hints[i], path))
+			return 0;
+	if (in->nhints == INPUT_HINTS_MAX)
+		return 0;
+	in->hints[in->nhints] = strdup(path);
+	if (!in->hints[in->nhints])
+		return -ENOMEM;
+	in->nhints++;
+	return 0;
+}
+
 size_t restore_input_size(const struct restore_input *in)
 {
 	return in->len;
@@ -1154,6 +1172,8 @@ struct restore_input *restore_input_free(struct restore_input *in)
 	in->r->open_inputs--;
 	pthread_cond_broadcast(&in->r->changed);
 	pthread_mutex_unlock(&in->r->lock);
+	for (size_t i = 0; i < in->nhints; i++)
+		free(in->hints[i]);
 	free(in->buf);
 	free(in->target_ns);
 	free(in->source);
@@ -1285,7 +1305,8 @@ static int commit_gather(struct restore_input *in, json_t *items, char **job_id,
 	int k = 0;
 
 	if (r->o.origin && r->o.origin(r->o.origin_userdata, in->buf, in->len,
-				       backup, sizeof(backup)) < 0)
+				       (const char *const *)in->hints,
+				       in->nhints, backup, sizeof(backup)) < 0)
 		backup[0] = 0;
 	pthread_mutex_lock(&r->gather_lock);
 	pthread_mutex_lock(&r->lock);

@@ -34,9 +34,13 @@ enum restore_existing {
 };
 
 /* Which backup a file's bytes came from: called at commit with the whole
- * input; writes the backup's name to name and returns 0, or -ENOENT when
- * the bytes match no file of any backup (an edited file). May be NULL. */
+ * input and the files of the mount its writer had open while writing it
+ * (hints: "backups/<backup>/namespaces/...", in the order seen; may be
+ * none); writes the backup's name to name and returns 0, or -ENOENT when
+ * it cannot be known (an edited file, files of several backups). May be
+ * NULL. */
 typedef int (*restore_origin_fn)(void *userdata, const void *data, size_t len,
+				 const char *const *hints, size_t nhints,
 				 char *name, size_t namesz);
 
 /* The Namespace ns as backup holds it: the bytes of its file (*data,
@@ -91,6 +95,10 @@ struct restore *restore_free(struct restore *r);
  * ("restore/namespaces/shop-copy/web.yaml"), for reports. */
 int restore_input_new(struct restore *r, const char *target_ns,
 		      const char *source, struct restore_input **out);
+/* Notes that the writer had path open while writing (a file of the
+ * mount, "backups/<backup>/..."): where the bytes may come from, for
+ * restore_origin_fn. Up to 16 distinct paths are kept. */
+int restore_input_hint(struct restore_input *in, const char *path);
 /* Stores len bytes at off. -EFBIG beyond the input cap (64 MiB). */
 int restore_input_write(struct restore_input *in, const void *buf, size_t len,
 			off_t off);

@@ -377,3 +377,97 @@ def test_created_namespace_comes_from_the_backup(mount, shop_vault, kube, tmp_pa
     assert ns["metadata"]["labels"]["kubernetes.io/metadata.name"] == target
     c = get(kube, "/api/v1/namespaces/%s/configmaps/api-config" % target)
     assert c["metadata"]["labels"]["velero.io/backup-name"] == os.readlink(m / "backups/latest")
+
+
+def test_kill9_during_a_large_copy_applies_each_item_once(mount, shop_vault, kube, tmp_path):
+    """cp -r of 3,000 one-item files, the daemon killed with -9 while the
+    job runs, mounted again on the same state: every item in the cluster
+    exactly once (created, or recognised as created by the cut-off run),
+    none failed."""
+    n = 3000
+    ns = unique_ns("bigkill")
+    src = configmap_files(tmp_path / "src", ns, n)
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
+    cp("-r", src, m / "restore")
+    deadline = time.monotonic() + 300
+    while True:
+        jobs = job_files(m)
+        text = "\n".join(read_report(m, j) for j in jobs)
+        if len(re.findall(r"^created ", text, re.M)) >= 200:
+            break
+        assert not re.search(r"^state done", text, re.M), "finished before the kill"
+        assert time.monotonic() < deadline, text[-3000:]
+        time.sleep(0.05)
+    m.restart()  # kill -9, mount again
+    reports = wait_all(m, timeout=600)
+    text = "\n".join(reports.values())
+    assert all("state done" in t for t in reports.values()), text[-3000:]
+    status, body = kube.request("GET", "/api/v1/namespaces/%s/configmaps" % ns)
+    assert status == 200
+    names = sorted(i["metadata"]["name"] for i in body["items"])
+    assert names == ["cm-%04d" % i for i in range(n)]
+    # each item reported once, as created (before or after the kill)
+    done = re.findall(r"^created configmaps %s/(cm-\d+)" % ns, text, re.M)
+    assert sorted(done) == names, (len(done), text[-2000:])
+    # and each object created once: its restore label names one job, its
+    # generation is 1 (never patched)
+    assert all(i["metadata"].get("generation", 1) == 1 for i in body["items"])
+
+
+def test_backup_name_is_the_backup_read_from(mount, shop_vault, kube, tmp_path):
+    """A file with the same bytes in several backups: velero.io/backup-name
+    is the backup it was copied from (cp has it open), not the newest
+    backup the mount opened; also for a file of several documents of one
+    backup written by a shell; none for documents of two backups."""
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
+    backups = sorted(b for b in os.listdir(m / "backups") if b.startswith("daily-"))
+    same = None
+    for f in sorted((m / "backups" / backups[0] / "namespaces/shop/configmaps").iterdir()):
+        twins = [b for b in backups[1:] if (m / "backups" / b / "namespaces/shop/configmaps" / f.name).exists()
+                 and (m / "backups" / b / "namespaces/shop/configmaps" / f.name).read_bytes() == f.read_bytes()]
+        if twins:
+            same = (f.name, twins[-1])
+            break
+    assert same, "the example vault has a ConfigMap unchanged between two daily backups"
+    name, newer = same
+    old = backups[0]
+    # the newer backup is opened (and read) first
+    (m / "backups" / newer / "namespaces/shop/configmaps" / name).read_bytes()
+    for label, cmd in (("cp", None), ("cat", "cat '%s' > '%s'")):
+        ns = unique_ns("origin")
+        os.mkdir(m / "restore/namespaces" / ns)
+        src = m / "backups" / old / "namespaces/shop/configmaps" / name
+        if cmd:
+            subprocess.run(["sh", "-c", cmd % (src, m / "restore/namespaces" / ns / name)], check=True)
+        else:
+            cp(src, m / "restore/namespaces" / ns)
+        text = wait_job(m)
+        assert "state done" in text and ("backup %s" % old) in text, (label, text)
+        obj = json.loads(src.read_bytes())
+        got = get(kube, "/api/v1/namespaces/%s/configmaps/%s" % (ns, obj["metadata"]["name"]))
+        assert got["metadata"]["labels"]["velero.io/backup-name"] == old, label
+    # two documents of the old backup, joined by a shell: the old backup
+    files = sorted((m / "backups" / old / "namespaces/shop/configmaps").iterdir())[:2]
+    ns = unique_ns("origin")
+    os.mkdir(m / "restore/namespaces" / ns)
+    subprocess.run(["sh", "-c", "cat '%s' '%s' > '%s'" % (files[0], files[1],
+                                                         m / "restore/namespaces" / ns / "two.json")],
+                   check=True)
+    text = wait_job(m)
+    assert "state done" in text and ("backup %s" % old) in text, text
+    for f in files:
+        obj = json.loads(f.read_bytes())
+        got = get(kube, "/api/v1/namespaces/%s/configmaps/%s" % (ns, obj["metadata"]["name"]))
+        assert got["metadata"]["labels"]["velero.io/backup-name"] == old
+    # documents of two backups: the backup cannot be told, no label
+    ns = unique_ns("origin")
+    os.mkdir(m / "restore/namespaces" / ns)
+    other = sorted((m / "backups" / newer / "namespaces/shop/deployments.apps").iterdir())[0]
+    subprocess.run(["sh", "-c", "cat '%s' '%s' > '%s'" % (files[0], other,
+                                                         m / "restore/namespaces" / ns / "mixed.json")],
+                   check=True)
+    text = wait_job(m)
+    assert "state done" in text and "\nbackup " not in text, text
+    obj = json.loads(files[0].read_bytes())
+    got = get(kube, "/api/v1/namespaces/%s/configmaps/%s" % (ns, obj["metadata"]["name"]))
+    assert "velero.io/backup-name" not in got["metadata"]["labels"], got["metadata"]["labels"]
