@@ -1254,6 +1254,9 @@ static void job_unmake(struct restore_job *j)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s/.job.json.tmp", j->dir);
 	unlink(tmp);
+	/* written, then refused (out of memory): not to be loaded later */
+	snprintf(tmp, sizeof(tmp), "%s/job.json", j->dir);
+	unlink(tmp);
 	rmdir(j->dir);
 }
 
