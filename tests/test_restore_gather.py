@@ -471,3 +471,31 @@ def test_backup_name_is_the_backup_read_from(mount, shop_vault, kube, tmp_path):
     obj = json.loads(files[0].read_bytes())
     got = get(kube, "/api/v1/namespaces/%s/configmaps/%s" % (ns, obj["metadata"]["name"]))
     assert "velero.io/backup-name" not in got["metadata"]["labels"], got["metadata"]["labels"]
+
+
+def test_restore_create_from_backup(velerofs, mount, shop_vault, kube, tmp_path):
+    """`velerofs restore create MNT --from-backup B` with namespace
+    inclusion, resource exclusion and a namespace mapping: one job, the
+    items of shop in the mapped namespace, the excluded kinds not."""
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
+    target = unique_ns("create")
+    backup = os.readlink(m / "backups/latest")
+    r = subprocess.run([str(velerofs), "restore", "create", str(m), "--from-backup", backup,
+                        "--include-namespaces", "shop",
+                        "--exclude-resources", "pods,replicasets.apps,widgets.example.com",
+                        "--namespace-mappings", "shop:" + target, "--wait", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    out = json.loads(r.stdout)
+    assert out["state"] == "done", out
+    assert len(job_files(m)) == 1, job_files(m)
+    assert get(kube, "/apis/apps/v1/namespaces/%s/deployments/web" % target) is not None
+    assert get(kube, "/api/v1/namespaces/%s/configmaps/api-config" % target) is not None
+    status, pods = kube.request("GET", "/api/v1/namespaces/%s/pods" % target)
+    assert status == 200 and pods["items"] == []
+    ns = get(kube, "/api/v1/namespaces/" + target)
+    assert ns["metadata"]["labels"].get("team") == "commerce"  # from the backup
+    # a bad call: no backup named so
+    r = subprocess.run([str(velerofs), "restore", "create", str(m), "--from-backup", "no-such"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "no-such" in r.stderr
