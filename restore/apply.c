@@ -18,12 +18,14 @@
  * created by the request that was cut off, and it is recorded as created.
  *
  * Parallel where Velero's order allows it: CRDs go one at a time (each
- * waited on), then the other items go group by group, a group being the
- * items of one group-resource, applied by up to APPLY_WORKERS threads;
- * a group starts when the one before it is finished, so namespaces come
- * before what goes in them, PVs before PVCs, and so on. Types in the
- * alphabetical middle of the order keep their sequence too: a webhook
- * configuration or an operator's CR must not race the items after it.
+ * waited on), then the other items go stage by stage, a stage being the
+ * items of one group-resource or of consecutive ones that do not need
+ * one another (restore_order_stage(): RBAC objects and service accounts;
+ * bindings, secrets, config maps; the alphabetical middle but admission
+ * webhooks and policies and aggregated APIs), applied by up to
+ * APPLY_WORKERS threads; a stage starts when the one before it is
+ * finished, so namespaces come before what goes in them, PVs before
+ * PVCs, and so on.
  *
  * Threads: restore_apply_job() runs on the worker thread of job.c and
  * starts the group threads. An item is handled by one thread only, which
@@ -1076,10 +1078,18 @@ static size_t apply_rest(struct run *x, struct restore_order_item *order,
 		m++;
 	}
 	restore_order_sort(order, m);
+	/* a stage at a time: one group-resource, or consecutive ones that
+	 * do not depend on one another, their items shared by the same
+	 * APPLY_WORKERS threads */
 	for (size_t k = 0, end;
 	     k < m && !restore_stopping(x->r) && !run_unreachable(x); k = end) {
+		int stage = restore_order_stage(order[k].gr);
+
 		for (end = k + 1;
-		     end < m && !strcmp(order[end].gr, order[k].gr); end++)
+		     end < m && (!strcmp(order[end].gr, order[k].gr) ||
+				 (stage >= 0 &&
+				  restore_order_stage(order[end].gr) == stage));
+		     end++)
 			;
 		apply_group(x, order + k, end - k);
 	}

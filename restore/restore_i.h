@@ -162,6 +162,10 @@ struct restore_order_item {
 void restore_order_sort(struct restore_order_item *items, size_t n);
 /* The rank of a group-resource in that order (for tests). */
 int restore_order_rank(const char *gr);
+/* Which items may be applied at the same time: consecutive group-resources
+ * of that order with the same stage (>= 0) go together; -1: a stage of
+ * its own. */
+int restore_order_stage(const char *gr);
 
 /* ---- job.c / apply.c -------------------------------------------------- */
 
