@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/restore_source.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "fs/fs.h"
@@ -50,6 +51,8 @@ struct mount_opts {
 	struct sbuf image_map;	      /* repeated -o image_map=, joined */
 	struct sbuf storageclass_map; /* repeated -o storageclass_map= */
 	char *type_wait;	      /* -o type_wait= */
+	char *outage_wait;	      /* -o outage_wait= */
+	int include_nonrestorable;
 	int dry_run;
 	int no_restore;
 	int json;
@@ -98,6 +101,8 @@ static const struct fuse_opt mount_spec[] = {
 	MOPT("existing=%s", existing),
 	MOPT("modifiers=%s", modifiers),
 	MOPT("type_wait=%s", type_wait),
+	MOPT("outage_wait=%s", outage_wait),
+	MOPT("include_nonrestorable", include_nonrestorable),
 	MOPT("dry_run", dry_run),
 	MOPT("no_restore", no_restore),
 	FUSE_OPT_KEY("image_map=", KEY_IMAGE_MAP),
@@ -171,6 +176,10 @@ static void mount_usage(FILE *f)
 		"  -o storageclass_map=A=B  rewrite storage classes (repeatable)\n"
 		"  -o modifiers=FILE     Velero resource modifiers (version v1)\n"
 		"  -o type_wait=SECONDS  wait this long for a type to be served\n"
+		"  -o outage_wait=SECONDS  a job waits this long for an API\n"
+		"                        server that is away (default 600)\n"
+		"  -o include_nonrestorable  restore the kinds Velero never\n"
+		"                        restores (events, nodes, backups ...)\n"
 		"  -o no_restore         no restore/ even with a kubeconfig\n"
 		"\n"
 		"  --log-file FILE       the daemon's messages to FILE (default\n"
@@ -292,7 +301,7 @@ static int opt_number(const char *name, const char *v, bool whole, double max,
 /* The values of the options, checked before anything starts: velerofs's
  * own message and exit status 2 for each mistake. */
 struct mount_values {
-	double timeout, refresh, max_threads, type_wait;
+	double timeout, refresh, max_threads, type_wait, outage_wait;
 	uint64_t cache_limit;
 	int log_level;
 };
@@ -313,7 +322,10 @@ static int mount_check(struct mount_opts *o, struct mount_values *v)
 	    opt_number("refresh", o->refresh, true, 1e9, &v->refresh) < 0 ||
 	    opt_number("max_threads", o->max_threads, true, 100000,
 		       &v->max_threads) < 0 ||
-	    opt_number("type_wait", o->type_wait, true, 1e9, &v->type_wait) < 0)
+	    opt_number("type_wait", o->type_wait, true, 1e9, &v->type_wait) <
+		    0 ||
+	    opt_number("outage_wait", o->outage_wait, true, 1e9,
+		       &v->outage_wait) < 0)
 		return -EINVAL;
 	if (!o->refresh)
 		v->refresh = 60;
@@ -486,12 +498,6 @@ static int daemonize(int *ready_fd)
 	_exit(1);
 }
 
-static int origin(void *userdata, const void *data, size_t len, char *name,
-		  size_t namesz)
-{
-	return backup_repo_origin(userdata, data, len, name, namesz);
-}
-
 struct spool_target {
 	struct kube *kube;
 	struct restore *restore;
@@ -547,8 +553,12 @@ static int restore_setup(const struct mount_opts *o,
 		o->storageclass_map.len ? o->storageclass_map.buf : NULL;
 	ro.modifiers_file = o->modifiers;
 	ro.type_wait_s = (unsigned)v->type_wait;
-	ro.origin = origin;
+	ro.outage_wait_s = (unsigned)v->outage_wait;
+	ro.include_nonrestorable = o->include_nonrestorable;
+	ro.origin = restore_source_origin;
 	ro.origin_userdata = s->repo;
+	ro.namespace_of = restore_source_namespace;
+	ro.namespace_userdata = s->repo;
 	r = restore_new(&ro, &t->restore, &e);
 	if (r < 0)
 		log_error_errno(r, "restore/: %s", e.msg);
@@ -755,6 +765,7 @@ out:
 	free(o.refresh);
 	free(o.max_threads);
 	free(o.type_wait);
+	free(o.outage_wait);
 	free(o.view);
 	free(o.log_file);
 	free(o.log_level);
