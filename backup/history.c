@@ -254,6 +254,8 @@ int backup_history_versions(struct backup_repo *r, char *const *comps, size_t n,
 			k = p->same_as >= 0 ? p->same_as : (long)nv - 1;
 			if (pn->len == nd->len && pn->crc == nd->crc &&
 			    !(pn->flags & IDX_F_BROKEN) &&
+			    backup_index_verify(px, p->node) == 0 &&
+			    backup_index_verify(x, node) == 0 &&
 			    !memcmp(px->data + pn->off, x->data + nd->off,
 				    nd->len))
 				v[nv].same_as = k;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "backup/backup_i.h"
@@ -772,7 +773,7 @@ static int add_summary_files(struct backup_sink *bd, struct backup_source *src)
 
 /* Lays the records out and writes the nodes, the names and, last, the
  * header that makes the file valid. */
-static int write_index(struct backup_sink *bd)
+static int write_index(struct backup_sink *bd, const uint8_t *owner)
 {
 	struct idx_node *nodes = NULL;
 	struct idx_header h = { 0 };
@@ -786,6 +787,7 @@ static int write_index(struct backup_sink *bd)
 	if (r < 0)
 		goto out;
 	memcpy(h.magic, IDX_MAGIC, 8);
+	memcpy(h.owner, owner, IDX_OWNER_LEN);
 	h.data_off = sizeof(h);
 	h.data_len = bd->off;
 	h.nodes_off = (h.data_off + h.data_len + 7) & ~(uint64_t)7;
@@ -812,7 +814,7 @@ out:
 /* Builds the index of src's recovery point into w's file: every item
  * and file the source yields, describe.txt and errors.txt, the layout. */
 static int build(struct backup_source *src, struct cache_writer *w,
-		 struct verror *e)
+		 const uint8_t *owner, struct verror *e)
 {
 	struct backup *b = src->b;
 	struct backup_sink bd;
@@ -829,7 +831,7 @@ static int build(struct backup_source *src, struct cache_writer *w,
 	if (r == 0)
 		r = add_summary_files(&bd, src);
 	if (r == 0) {
-		r = write_index(&bd);
+		r = write_index(&bd, owner);
 		if (r < 0)
 			verror_set(e, r, "writing the index of %s: %s", b->name,
 				   strerror(-r));
@@ -850,18 +852,23 @@ static uint64_t now_ms(void)
 }
 
 /* The cache entry of src's index: the format, the view, the vault, the
- * recovery point and the identity of everything it is made of. Caller
- * frees. */
-static char *index_cache_path(struct backup_source *src)
+ * recovery point and the identity of everything it is made of; owner
+ * gets the first bytes of the SHA-256 of the same parts (the header says
+ * whose index a file is). Caller frees. */
+static char *index_cache_path(struct backup_source *src,
+			      uint8_t owner[IDX_OWNER_LEN])
 {
 	struct backup_repo *repo = src->b->repo;
 	const char **parts = calloc(4 + src->nkey, sizeof(*parts));
-	char view[64], *path;
-	size_t np = 0;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *ctx;
+	char view[64], *path = NULL;
+	size_t np = 0, i;
 
 	if (!parts)
 		return NULL;
-	parts[np++] = IDX_MAGIC;
+	parts[np++] = IDX_VERSION;
 	snprintf(view, sizeof(view), "%s%s%s%s",
 		 repo->opt.view == BACKUP_VIEW_JSON ? "json" : "yaml",
 		 repo->opt.clean ? ",clean" : "",
@@ -872,17 +879,30 @@ static char *index_cache_path(struct backup_source *src)
 	parts[np++] = src->b->name;
 	memcpy(parts + np, src->key, src->nkey * sizeof(*parts));
 	np += src->nkey;
-	path = cache_entry_path(repo->cache, "idx", parts, np);
+	ctx = EVP_MD_CTX_new();
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+		int ok = 1;
+
+		for (i = 0; i < np; i++) /* with the NUL, as the cache does */
+			ok &= EVP_DigestUpdate(ctx, parts[i],
+					       strlen(parts[i]) + 1);
+		if (ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 &&
+		    mdlen >= IDX_OWNER_LEN) {
+			memcpy(owner, md, IDX_OWNER_LEN);
+			path = cache_entry_path(repo->cache, "idx", parts, np);
+		}
+	}
+	EVP_MD_CTX_free(ctx);
 	free(parts);
 	return path;
 }
 
 /* Maps the index at path if the cache has a valid one: 0, -ENOENT when
  * there is none; a corrupt one is removed. */
-static int map_cached(struct backup *b, const char *path,
+static int map_cached(struct backup *b, const char *path, const uint8_t *owner,
 		      struct backup_index **out)
 {
-	int r = backup_index_map(b->repo->cache, path, out);
+	int r = backup_index_map(b->repo->cache, path, owner, out);
 
 	if (r == -EBADMSG) {
 		log_debug("%s: the cached index is corrupt; rebuilding it",
@@ -895,7 +915,8 @@ static int map_cached(struct backup *b, const char *path,
 
 /* Builds the index at path from src, commits it and maps it. */
 static int build_and_map(struct backup_source *src, const char *path,
-			 struct backup_index **out, struct verror *e)
+			 const uint8_t *owner, struct backup_index **out,
+			 struct verror *e)
 {
 	struct backup *b = src->b;
 	struct cache *c = b->repo->cache;
@@ -905,7 +926,7 @@ static int build_and_map(struct backup_source *src, const char *path,
 	r = cache_writer_open(c, path, &w, e);
 	if (r < 0)
 		return r;
-	r = build(src, w, e);
+	r = build(src, w, owner, e);
 	if (r < 0 && backup_offline_error(r))
 		verror_prefix(e, r,
 			      "%s: the vault can't be reached and this backup "
@@ -921,7 +942,7 @@ static int build_and_map(struct backup_source *src, const char *path,
 	r = cache_writer_commit(w, e);
 	if (r < 0)
 		return r;
-	r = backup_index_map(c, path, out);
+	r = backup_index_map(c, path, owner, out);
 	if (r == -EBADMSG)
 		r = verror_set(e, -EIO,
 			       "%s: the index just written reads "
@@ -939,6 +960,7 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		      struct verror *e)
 {
 	struct backup_source *src = NULL;
+	uint8_t owner[IDX_OWNER_LEN];
 	uint64_t t0 = now_ms();
 	char *path = NULL;
 	int r;
@@ -946,19 +968,19 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 	r = b->source->open(b, &src, e);
 	if (r < 0)
 		return r;
-	path = index_cache_path(src);
+	path = index_cache_path(src, owner);
 	if (!path) {
 		r = -ENOMEM;
 		goto out;
 	}
 	if (rebuild)
 		cache_remove(b->repo->cache, path);
-	r = map_cached(b, path, out);
+	r = map_cached(b, path, owner, out);
 	if (r == 0) {
 		b->build_ms = 0;
 		goto out;
 	}
-	r = build_and_map(src, path, out, e);
+	r = build_and_map(src, path, owner, out, e);
 	b->build_ms = now_ms() - t0;
 	if (b->build_ms == 0)
 		b->build_ms = 1;

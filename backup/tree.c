@@ -95,15 +95,31 @@ static const char *view_ext(const struct backup *b)
 	return b->repo->opt.view == BACKUP_VIEW_JSON ? ".json" : ".yaml";
 }
 
-/* The current index and node in it; opens the backup if needed. */
+/* The current index and node in it; opens the backup if needed. An index
+ * whose file was truncated under the mapping is built again before any of
+ * its pages is touched (they would SIGBUS). */
 static int get_node(struct backup *b, uint32_t node, struct backup_index **x,
 		    const struct idx_node **n, struct verror *e)
 {
-	int r = backup_open(b, e);
+	int r = backup_open(b, e), tries = 0;
 
 	if (r < 0)
 		return r;
+again:
 	*x = __atomic_load_n(&b->idx, __ATOMIC_ACQUIRE);
+	if (!cache_mapping_intact(&(*x)->map)) {
+		log_debug("%s: the cached index was truncated; rebuilding",
+			  b->name);
+		if (tries++ > 0)
+			return verror_set(e, -EIO,
+					  "%s: the cached index is truncated "
+					  "while in use",
+					  b->name);
+		r = backup_rebuild(b, *x, e);
+		if (r < 0)
+			return r;
+		goto again;
+	}
 	if (node >= (*x)->hdr->node_count)
 		return -ENOENT;
 	*n = &(*x)->nodes[node];
@@ -265,25 +281,23 @@ again:
 				  "%s: this item could not be read "
 				  "from the backup; see errors.txt",
 				  b->name);
-	if (!__atomic_load_n(&x->verified[node], __ATOMIC_RELAXED)) {
-		uint32_t crc = (uint32_t)crc32(
-			0, (const Bytef *)x->data + n->off, n->len);
-
-		if (crc != n->crc) {
-			/* never serve it: index the backup again */
-			log_debug("%s: node %u fails its checksum; rebuilding",
-				  b->name, node);
-			if (tries++ > 0)
-				return verror_set(e, -EIO,
-						  "%s: the cached index is "
-						  "corrupt (checksum mismatch)",
-						  b->name);
-			r = backup_rebuild(b, x, e);
-			if (r < 0)
-				return r;
-			goto again;
-		}
-		__atomic_store_n(&x->verified[node], 1, __ATOMIC_RELAXED);
+	r = backup_index_verify(x, node);
+	if (r < 0) {
+		/* never serve it: index the backup again */
+		log_debug("%s: node %u %s; rebuilding", b->name, node,
+			  r == -EIO ? "lies past the end of the cache file" :
+				      "fails its checksum");
+		if (tries++ > 0)
+			return verror_set(e, -EIO,
+					  "%s: the cached index is "
+					  "corrupt (%s)",
+					  b->name,
+					  r == -EIO ? "truncated" :
+						      "checksum mismatch");
+		r = backup_rebuild(b, x, e);
+		if (r < 0)
+			return r;
+		goto again;
 	}
 	if (off >= n->len) {
 		*data = NULL;
@@ -365,7 +379,7 @@ static const struct origin_ent *origin_table(struct backup *b,
 int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
 		       char *name, size_t namesz)
 {
-	struct origin_ent key = { (uint32_t)crc32(0, data, (uInt)len),
+	struct origin_ent key = { (uint32_t)crc32_z(0, data, len),
 				  (uint32_t)len, 0 };
 	struct backup_info best_in = { 0 };
 	struct backup *best = NULL;
@@ -393,8 +407,11 @@ int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
 		/* equal (crc, len) neighbours: compare the bytes of each */
 		while (hit && hit > v && !cmp_origin(hit - 1, &key))
 			hit--;
+		/* the node's bytes only once they passed their own CRC (and
+		 * still lie in the file) */
 		for (; hit && hit < v + nv && !cmp_origin(hit, &key); hit++)
-			if (!memcmp(x->data + x->nodes[hit->node].off, data,
+			if (backup_index_verify(x, hit->node) == 0 &&
+			    !memcmp(x->data + x->nodes[hit->node].off, data,
 				    len)) {
 				best = b;
 				best_in = in;

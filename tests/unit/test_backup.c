@@ -446,13 +446,14 @@ static void test_json_view_and_reuse(void)
 	repo_close(r, v, c);
 }
 
-static char *find_idx(void)
+static char *find_idx_at(const char *which)
 {
 	char cmd[700], *line = NULL;
 	size_t n = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "ls -S %s/idx/*.idx | head -1", cachedir);
+	snprintf(cmd, sizeof(cmd), "ls -S %s/idx/*.idx | %s -1", cachedir,
+		 which);
 	p = popen(cmd, "r");
 	if (!p)
 		return NULL;
@@ -460,6 +461,12 @@ static char *find_idx(void)
 		line[strcspn(line, "\n")] = '\0';
 	pclose(p);
 	return line;
+}
+
+/* The largest index in the cache. */
+static char *find_idx(void)
+{
+	return find_idx_at("head");
 }
 
 static void flip_byte(const char *path, off_t off)
@@ -621,6 +628,82 @@ static void test_crafted_index(void)
 	reseal(img, len);
 	CHECK_EQ_INT(backup_index_check(img, len), -EBADMSG);
 	free(img);
+	free(idx);
+}
+
+/* Another backup's index copied over this one's (valid in every CRC): its
+ * header names another owner, so it is refused and this backup's own
+ * index is built, never the other's items served under this name. */
+static void test_index_owner(void)
+{
+	struct vault *v;
+	struct cache *c;
+	struct backup_repo *r;
+	struct backup *b;
+	struct verror e;
+	char cmd[1400], *big, *small, *s;
+	uint32_t node;
+	int err;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", cachedir);
+	CHECK(system(cmd) == 0);
+	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
+	CHECK_EQ_INT(backup_open(backup_repo_find(r, "old", NULL), &e), 0);
+	repo_close(r, v, c);
+	big = find_idx();	     /* good's */
+	small = find_idx_at("tail"); /* old's */
+	CHECK(big && small && strcmp(big, small));
+	if (!big || !small) {
+		free(big);
+		free(small);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", big, small);
+	CHECK(system(cmd) == 0);
+	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	b = backup_repo_find(r, "old", NULL);
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	CHECK(backup_build_ms(b) > 0); /* refused, built again */
+	CHECK_EQ_INT(backup_node_walk(b, "namespaces/shop/secrets/db.yaml",
+				      &node, &e),
+		     -ENOENT);
+	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK(s != NULL);
+	free(s);
+	repo_close(r, v, c);
+	free(big);
+	free(small);
+}
+
+/* The cache file truncated after it was mapped: no page past its new end
+ * is touched (that is a SIGBUS); the backup is indexed again and served. */
+static void test_index_truncated_under_mapping(void)
+{
+	struct vault *v;
+	struct cache *c;
+	struct backup_repo *r;
+	struct backup *b;
+	struct verror e;
+	char *idx, *s;
+	int err;
+
+	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	b = backup_repo_find(r, "good", NULL);
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	idx = find_idx();
+	CHECK(idx && truncate(idx, 100) == 0);
+	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK_EQ_INT(err, 0);
+	CHECK(s && strstr(s, "name: app.config"));
+	free(s);
+	/* and once more, after the data's CRC was checked */
+	CHECK(idx && truncate(idx, 100) == 0);
+	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK_EQ_INT(err, 0);
+	CHECK(s && strstr(s, "name: app.config"));
+	free(s);
+	repo_close(r, v, c);
 	free(idx);
 }
 
@@ -841,6 +924,8 @@ int main(void)
 	test_json_view_and_reuse();
 	test_corrupt_index();
 	test_crafted_index();
+	test_index_owner();
+	test_index_truncated_under_mapping();
 	test_threads();
 	test_fake_source();
 	/* nothing escaped: no file written outside the cache */
