@@ -33,8 +33,9 @@
 #include "common/log.h"
 #include "common/macro.h"
 
-#define ERRORS_MAX 1000 /* lines kept in errors.txt */
-#define MAX_DEPTH 8	/* components in a tree path */
+#define ERRORS_MAX 1000			/* lines kept in errors.txt */
+#define MAX_DEPTH 8			/* components in a tree path */
+#define DESCRIBE_MAX ((size_t)16 << 20) /* describe.txt */
 
 /* One file of the tree before layout. */
 struct rec {
@@ -752,8 +753,21 @@ static int add_summary_files(struct backup_sink *bd, struct backup_source *src)
 	sort_recs(bd);
 	counts_of(bd, &kinds, &sum.nkinds, &sum.nitems);
 	sum.kinds = kinds;
-	sbuf_init(&desc, 0);
+	sbuf_init(&desc, DESCRIBE_MAX);
 	r = src->ops->describe(src, &sum, &desc);
+	if (r == -E2BIG) {
+		/* odd input made it huge: say so rather than fail the index
+		 * (and build it again on every access) */
+		backup_sink_error(bd,
+				  "describe.txt: longer than %zu MiB; not "
+				  "shown",
+				  desc.max >> 20);
+		sbuf_reset(&desc);
+		r = sbuf_addf(&desc,
+			      "describe.txt is longer than %zu MiB; see "
+			      "backup.yaml, meta/ and errors.txt\n",
+			      desc.max >> 20);
+	}
 	if (r == 0)
 		r = add_file(bd, "describe.txt", sbuf_str(&desc), desc.len);
 	if (r == 0 && bd->errors.len) {
