@@ -170,13 +170,20 @@ int backup_index_check(const void *addr, size_t len);
  * another -errno. */
 int backup_index_map(struct cache *c, const char *path, const uint8_t *owner,
 		     struct backup_index **out);
-/* Makes sure the bytes of file node of x may be used: the file under
- * the mapping still holds them (a cache file truncated after it was
- * mapped would SIGBUS on the next touch of a page past its new end), and
- * their CRC-32 was checked (once; x->verified records it). 0, -EIO when
- * the file shrank, -EBADMSG when the CRC does not match. Call it before
- * every use of the bytes: reads, comparisons. */
-int backup_index_verify(struct backup_index *x, uint32_t node);
+/* Copies node of x into *out, checked against the header: the file may
+ * have been changed since it was mapped, so every field is checked where
+ * it is used, on a copy read once (nothing of the mapping is read twice
+ * between check and use). 0 or -EBADMSG. */
+int backup_index_node(const struct backup_index *x, uint32_t node,
+		      struct idx_node *out);
+/* Makes sure the bytes of file node of x (n: its checked copy) may be
+ * used: the file under the mapping still holds them (a cache file
+ * truncated after it was mapped would SIGBUS on the next touch of a page
+ * past its new end), and their CRC-32 was checked (once; x->verified
+ * records it). 0, -EIO when the file shrank, -EBADMSG when the CRC does
+ * not match. Call it before every use of the bytes: reads, comparisons. */
+int backup_index_verify(struct backup_index *x, uint32_t node,
+			const struct idx_node *n);
 /* The CRC-32 of h with its header_crc field as 0. */
 uint32_t backup_index_header_crc(const struct idx_header *h);
 

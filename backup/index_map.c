@@ -121,10 +121,36 @@ int backup_index_map(struct cache *c, const char *path, const uint8_t *owner,
 	return index_wrap(c, &m, out);
 }
 
-int backup_index_verify(struct backup_index *x, uint32_t node)
+int backup_index_node(const struct backup_index *x, uint32_t node,
+		      struct idx_node *out)
 {
-	const struct idx_node *n = &x->nodes[node];
+	const struct idx_header *h = x->hdr; /* the checked copy */
+	struct idx_node n;
 
+	if (node >= h->node_count)
+		return -EBADMSG;
+	memcpy(&n, &x->nodes[node], sizeof(n)); /* read once */
+	if (n.name_off > h->names_len || n.name_len > h->names_len - n.name_off)
+		return -EBADMSG;
+	if (n.type == IDX_DIR) {
+		if (n.nchildren &&
+		    (n.first_child <= node || n.first_child > h->node_count ||
+		     n.nchildren > h->node_count - n.first_child))
+			return -EBADMSG;
+	} else if (n.type == IDX_FILE || n.type == IDX_ITEM) {
+		if (!(n.flags & IDX_F_BROKEN) &&
+		    (n.off > h->data_len || n.len > h->data_len - n.off))
+			return -EBADMSG;
+	} else {
+		return -EBADMSG;
+	}
+	*out = n;
+	return 0;
+}
+
+int backup_index_verify(struct backup_index *x, uint32_t node,
+			const struct idx_node *n)
+{
 	/* the file first: the nodes and names sit at its end, and the bytes
 	 * are about to be touched */
 	if (!cache_mapping_intact(&x->map))

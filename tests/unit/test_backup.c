@@ -708,6 +708,48 @@ static void test_index_truncated_under_mapping(void)
 	free(idx);
 }
 
+/* The cache file changed after it was mapped and checked: a node's
+ * offset set to wrap (the check at map time is past): every field is
+ * checked again where it is used, never read out of bounds. */
+static void test_index_changed_under_mapping(void)
+{
+	static const char path[] = "namespaces/shop/configmaps/app.config.yaml";
+	struct vault *v;
+	struct cache *c;
+	struct backup_repo *r;
+	struct backup *b;
+	struct verror e;
+	struct idx_header h;
+	struct idx_node n;
+	uint32_t node;
+	char *idx, *s;
+	int err, fd;
+
+	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	b = backup_repo_find(r, "good", NULL);
+	CHECK_EQ_INT(backup_node_walk(b, path, &node, &e), 0);
+	idx = find_idx();
+	fd = idx ? open(idx, O_RDWR) : -1;
+	CHECK(fd >= 0);
+	CHECK(pread(fd, &h, sizeof(h), 0) == sizeof(h));
+	CHECK(pread(fd, &n, sizeof(n),
+		    (off_t)(h.nodes_off + node * sizeof(n))) == sizeof(n));
+	n.off = UINT64_MAX - 15;
+	CHECK(pwrite(fd, &n, sizeof(n),
+		     (off_t)(h.nodes_off + node * sizeof(n))) == sizeof(n));
+	/* and a directory whose children lie past the table */
+	CHECK(pread(fd, &n, sizeof(n), (off_t)h.nodes_off) == sizeof(n));
+	n.first_child = UINT32_MAX - 1;
+	CHECK(pwrite(fd, &n, sizeof(n), (off_t)h.nodes_off) == sizeof(n));
+	close(fd);
+	s = slurp(b, path, &err);
+	CHECK_EQ_INT(err, 0);
+	CHECK(s && strstr(s, "name: app.config"));
+	free(s);
+	repo_close(r, v, c);
+	free(idx);
+}
+
 /* ---- a vault that reads one byte at a time, and fails on demand ---- */
 
 struct flaky {
@@ -1107,6 +1149,7 @@ int main(void)
 	test_crafted_index();
 	test_index_owner();
 	test_index_truncated_under_mapping();
+	test_index_changed_under_mapping();
 	test_short_reads();
 	test_temporary_errors();
 	test_threads();
