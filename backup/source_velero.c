@@ -12,9 +12,13 @@
  * Hostile input is contained here: member names are split into at most
  * seven components and refused when absolute or holding "", "." or ".."
  * (the sink escapes the rest), a member's size is capped (MEMBER_MAX),
- * decompressed objects are capped (META_MAX, LOGS_MAX), anything but a
- * regular file or a directory is skipped, and the gzip stream is checked
- * to its trailer. Not here: rendering, dedupe, the tree, the cache. */
+ * decompressed objects are streamed and capped (META_MAX, LOGS_MAX; only
+ * DESCRIBE_JSON_MAX of one is parsed whole), anything but a regular file
+ * or a directory is skipped, PAX oddities and the tar's end are reported,
+ * at most TAR_TAIL_MAX is read past the end marker, and the gzip stream is
+ * otherwise checked to its trailer. A vault that fails (a temporary error)
+ * fails the read; only the backup's own damage goes to errors.txt. Not
+ * here: rendering, dedupe, the tree, the cache. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
