@@ -185,6 +185,8 @@ struct tar_src {
 	bool started;	    /* some bytes came */
 	bool in_eof;	    /* the vault stream is exhausted */
 	bool z_end;	    /* the last gzip member ended cleanly */
+	uint64_t in_total;  /* compressed bytes read */
+	uint64_t in_max;    /* read no more than this (0: no limit) */
 	int io_error;	    /* the vault failed: not the backup's fault */
 	char gz_error[200]; /* the backup's compression is broken */
 	struct verror err;
@@ -231,6 +233,15 @@ static ssize_t gz_pull(struct tar_src *s)
 			}
 			if (n > 0)
 				s->started = true;
+			s->in_total += (uint64_t)n;
+			if (s->in_max && s->in_total > s->in_max) {
+				snprintf(s->gz_error, sizeof(s->gz_error),
+					 "more than %llu MiB of compressed "
+					 "data for what it holds; the rest was "
+					 "not read",
+					 (unsigned long long)(s->in_max >> 20));
+				return -1;
+			}
 			if (!gz_magic_ok(s, (size_t)n)) {
 				snprintf(s->gz_error, sizeof(s->gz_error),
 					 "not gzip-compressed");
@@ -703,6 +714,9 @@ static int get_gz(struct backup *b, const struct backup_object *o,
 	r = gz_open(&src, b->repo->vault, key, &o->obj, e);
 	if (r < 0)
 		goto out;
+	/* gzip never makes data much larger: more compressed bytes than
+	 * that (a stream of empty gzip members, say) are not read */
+	src.in_max = cap + (cap >> 4) + TAR_CHUNK;
 	while ((n = gz_pull(&src)) > 0) {
 		size_t room = cap - MIN(cap, out->len);
 

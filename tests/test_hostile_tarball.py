@@ -180,3 +180,15 @@ def test_tar_corners_are_reported(mount, tmp_path, case):
         # the name libarchive gives is cut at the NUL: not served
         assert not (bd / "namespaces" / "shop" / "configmaps" / "c.yaml").exists()
     good_serves(m)
+
+
+def test_empty_gzip_members_are_not_read_forever(mount, tmp_path):
+    """A meta object of millions of empty gzip members inflates to nothing:
+    reading stops after a bounded amount of compressed data, and says so."""
+    root, d = vault_with(tmp_path, "em")
+    member = gzip.compress(b"", mtime=0)
+    (d / "em-volumeinfo.json.gz").write_bytes(member * ((72 << 20) // len(member)))
+    m = mount(root, allow_errors=True)
+    err = errors_txt(m, "em")
+    assert "em-volumeinfo.json.gz" in err and "not read" in err, err
+    good_serves(m)
