@@ -201,18 +201,27 @@ static void make_vault(void)
 	put("backups/badjson/badjson.tar.gz", "not gzip at all", 15);
 }
 
-static struct backup_repo *repo_open(struct vault **v, struct cache **c,
-				     enum backup_view view)
+/* A repo of the vault v on the test's cache. */
+static struct backup_repo *repo_on(struct vault *v, struct cache **c,
+				   enum backup_view view)
 {
 	struct backup_options o = { .view = view };
 	struct backup_repo *r = NULL;
 	struct verror e;
 
-	CHECK_EQ_INT(vault_open(root, NULL, v, &e), 0);
 	CHECK_EQ_INT(cache_open(cachedir, 0, c, &e), 0);
-	CHECK_EQ_INT(backup_repo_new(*v, *c, &o, &r), 0);
+	CHECK_EQ_INT(backup_repo_new(v, *c, &o, &r), 0);
 	CHECK_EQ_INT(backup_repo_refresh(r, &e), 0);
 	return r;
+}
+
+static struct backup_repo *repo_open(struct vault **v, struct cache **c,
+				     enum backup_view view)
+{
+	struct verror e;
+
+	CHECK_EQ_INT(vault_open(root, NULL, v, &e), 0);
+	return repo_on(*v, c, view);
 }
 
 static void repo_close(struct backup_repo *r, struct vault *v, struct cache *c)
@@ -846,8 +855,6 @@ static const struct vault_ops flaky_ops = {
 
 static struct backup_repo *flaky_open(struct vault **v, struct cache **c)
 {
-	struct backup_options o = { .view = BACKUP_VIEW_YAML };
-	struct backup_repo *r = NULL;
 	struct vault *fv = calloc(1, sizeof(*fv));
 	struct verror e;
 
@@ -856,10 +863,7 @@ static struct backup_repo *flaky_open(struct vault **v, struct cache **c)
 	fv->ops = &flaky_ops;
 	fv->id = strdup(vault_id(fv->priv));
 	*v = fv;
-	CHECK_EQ_INT(cache_open(cachedir, 0, c, &e), 0);
-	CHECK_EQ_INT(backup_repo_new(*v, *c, &o, &r), 0);
-	CHECK_EQ_INT(backup_repo_refresh(r, &e), 0);
-	return r;
+	return repo_on(fv, c, BACKUP_VIEW_YAML);
 }
 
 /* Every object comes one byte per read: the gzip magic is checked across
