@@ -36,6 +36,7 @@
 #define ERRORS_MAX 1000			/* lines kept in errors.txt */
 #define MAX_DEPTH 8			/* components in a tree path */
 #define DESCRIBE_MAX ((size_t)16 << 20) /* describe.txt */
+#define RENDER_OUT_MAX ((size_t)128 << 20)
 
 /* One file of the tree before layout. */
 struct rec {
@@ -219,6 +220,11 @@ static int add_json_item(struct backup_sink *bd, const char *path,
 	}
 	if (r == -ENOMEM)
 		return r;
+	if (r == -E2BIG && !e.msg[0])
+		verror_set(&e, r,
+			   "larger than %zu MiB once rendered; not shown "
+			   "(the original JSON is %zu bytes)",
+			   bd->yaml.max >> 20, orig_len);
 	if (r < 0) {
 		backup_sink_error(bd, "%s: %s", label,
 				  e.msg[0] ? e.msg : strerror(-r));
@@ -722,7 +728,10 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 	bd->filtering = o->clean || o->redact;
 	sbuf_init(&bd->out, 4u << 20);
 	sbuf_init(&bd->errors, 1 << 20);
-	sbuf_init(&bd->yaml, 0);
+	/* what one item or document may render to: deep nesting makes YAML
+	 * far larger than its JSON (up to 512 bytes of indentation per line);
+	 * beyond this the item is listed as broken */
+	sbuf_init(&bd->yaml, RENDER_OUT_MAX);
 	sbuf_init(&bd->filtered, 0);
 }
 

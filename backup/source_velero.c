@@ -771,9 +771,8 @@ static int add_meta(struct backup_sink *k, struct backup *b,
 		r = backup_sink_document(k, path, data.buf, data.len, o->name);
 		if (r == 0 && j && data.len > DESCRIBE_JSON_MAX)
 			backup_sink_error(k,
-					  "%s: larger than %zu MiB; shown in "
-					  "meta/, but not summarized in "
-					  "describe.txt",
+					  "%s: larger than %zu MiB; not "
+					  "summarized in describe.txt",
 					  o->name, DESCRIBE_JSON_MAX >> 20);
 		else if (r == 0 && j)
 			*j = json_loadb(data.buf, data.len, 0, NULL);

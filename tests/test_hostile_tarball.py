@@ -192,3 +192,21 @@ def test_empty_gzip_members_are_not_read_forever(mount, tmp_path):
     err = errors_txt(m, "em")
     assert "em-volumeinfo.json.gz" in err and "not read" in err, err
     good_serves(m)
+
+
+def test_render_bomb_is_bounded(mount, tmp_path):
+    """Deep nesting makes YAML far larger than its JSON (indentation on every
+    line): a 4 MB meta object that would render to gigabytes is listed as
+    broken, with why, in bounded memory."""
+    root, d = vault_with(tmp_path, "nest")
+    depth = 200
+    body = b",".join([b"1"] * 2_000_000)
+    (d / "nest-volumeinfo.json.gz").write_bytes(
+        gz_stream([b"[" * depth, body, b"]" * depth]))
+    m = mount(root, allow_errors=True)
+    err = errors_txt(m, "nest")
+    assert "nest-volumeinfo.json.gz: output larger than" in err, err
+    with pytest.raises(OSError):
+        (m / "backups" / "nest" / "meta" / "volumeinfo.yaml").read_bytes()
+    assert peak_kb(m) < 700 * 1024, peak_kb(m)
+    good_serves(m)
