@@ -72,6 +72,11 @@ struct backup *backup_repo_find(struct backup_repo *r, const char *name,
 /* The newest backup whose phase is Completed (by completion time), as a
  * slot. Reads every velero-backup.json not read yet. -ENOENT if none. */
 int backup_repo_latest(struct backup_repo *r, size_t *slot);
+/* The `latest` link of backups/: the target as backup_repo_latest(), and
+ * -ENOENT also when a backup is itself named "latest" (the real backup
+ * wins; a link beside it would share its name or point at itself). */
+#define BACKUP_LATEST "latest"
+int backup_repo_latest_link(struct backup_repo *r, size_t *slot);
 
 /* Schedules (the velero.io/schedule-name label), numbered stably for the
  * life of the repo. Reading them reads every velero-backup.json. */
@@ -167,6 +172,12 @@ int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
  * and the array. -ENOTDIR at an object, -ENOENT for a bad path. */
 int backup_history_list(struct backup_repo *r, char *const *comps, size_t n,
 			char ***names, size_t *nnames);
+
+/* Whether history directory comps has an entry name: 0 or -ENOENT (and
+ * as backup_history_list). O(log n) once the union was listed: the last
+ * few unions are kept for as long as the list of backups is the same. */
+int backup_history_has(struct backup_repo *r, char *const *comps, size_t n,
+		       const char *name);
 
 struct backup_version {
 	size_t slot;   /* the backup */

@@ -127,6 +127,16 @@ struct backup {
 	 * a rebuild; read with an atomic load */
 	struct backup_index *idx;
 	uint64_t build_ms;
+	/* The identities of the objects this state was built from, so that
+	 * backup_repo_refresh() sees the backup change under it (repo.c);
+	 * protected by lock. "" is a missing object; *_known false when
+	 * the state came from the catalog (offline). */
+	bool json_known, tar_known;
+	char json_id[96]; /* velero-backup.json, read by info_load() */
+	int64_t json_mtime;
+	char tar_id[96]; /* the tarball, as the index was built */
+	bool incomplete; /* the index came from an incomplete backup and
+			  * was not cached */
 };
 
 struct schedule {
@@ -152,6 +162,12 @@ struct backup_repo {
 	size_t nslots;		    /* protected by lock */
 	struct schedule *schedules; /* protected by lock */
 	size_t nschedules;	    /* protected by lock */
+
+	/* the last unions of history directories (history.c) */
+	struct history_union *hist_unions; /* protected by history_lock */
+	uint64_t hist_tick;		   /* protected by history_lock */
+	/* the settled backup a refresh checks first (repo.c) */
+	size_t check_next; /* protected by lock */
 };
 
 /* index.c: maps the index of b from the cache, building it first if it
@@ -186,6 +202,17 @@ int backup_index_verify(struct backup_index *x, uint32_t node,
 			const struct idx_node *n);
 /* The CRC-32 of h with its header_crc field as 0. */
 uint32_t backup_index_header_crc(const struct idx_header *h);
+
+/* repo.c: whether a backup is still being written, so that nothing
+ * derived from it is pinned: its tarball is missing while
+ * velero-backup.json is missing or unreadable, says a phase before the
+ * end, or was written in the last BACKUP_SETTLE_S seconds. */
+#define BACKUP_SETTLE_S 600
+bool backup_incomplete(const struct backup_info *in, bool tar_present,
+		       int64_t json_mtime);
+
+/* history.c: frees the cached unions of history directories. */
+void history_cache_free(struct backup_repo *r);
 
 /* An object of a backup's directory in the vault. */
 struct backup_object {

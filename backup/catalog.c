@@ -5,11 +5,19 @@
  *
  * One small JSON file per vault ("cat" entries of the cache), rewritten
  * whole (temporary name + rename) when it changed. In memory it is a
- * json_t protected by repo->catalog_lock. */
+ * json_t protected by repo->catalog_lock.
+ *
+ * Two mounts of one vault share the file, and one may save an older
+ * state after the other saved a newer one: each change stamps the
+ * catalog with the time it was seen ("seen", milliseconds, increasing),
+ * and a save never replaces a file stamped later than what it holds.
+ * Saves are serialized by catalog_lock, so that within one process a
+ * slow writer can't put an older snapshot over a newer one either. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backup/backup_i.h"
@@ -36,6 +44,24 @@ bool backup_offline_error(int r)
 	}
 }
 
+static int64_t catalog_seen(const json_t *j)
+{
+	return json_integer_value(json_object_get(j, "seen"));
+}
+
+/* Marks the catalog changed now; called with catalog_lock held. */
+static void catalog_touch(struct backup_repo *r)
+{
+	struct timespec ts;
+	int64_t now, prev = catalog_seen(r->catalog);
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	json_object_set_new(r->catalog, "seen",
+			    json_integer(now > prev ? now : prev + 1));
+	r->catalog_dirty = true;
+}
+
 static char *catalog_path(struct backup_repo *r)
 {
 	const char *parts[] = { "catalog-v1", vault_id(r->vault) };
@@ -43,10 +69,10 @@ static char *catalog_path(struct backup_repo *r)
 	return cache_entry_path(r->cache, "cat", parts, 2);
 }
 
-void catalog_load(struct backup_repo *r)
+/* The catalog file at path, or NULL. */
+static json_t *catalog_read(struct backup_repo *r, const char *path)
 {
 	struct cache_mapping m = { 0 };
-	char *path = catalog_path(r);
 	json_t *j = NULL;
 
 	if (path && cache_map(r->cache, path, &m) == 0) {
@@ -54,8 +80,20 @@ void catalog_load(struct backup_repo *r)
 			j = json_loadb(m.addr, m.len, 0, NULL);
 		cache_unmap(r->cache, &m);
 	}
-	free(path);
 	if (!json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+void catalog_load(struct backup_repo *r)
+{
+	char *path = catalog_path(r);
+	json_t *j = catalog_read(r, path);
+
+	free(path);
+	if (!j) {
 		json_decref(j);
 		j = json_object();
 	}
@@ -68,19 +106,25 @@ void catalog_load(struct backup_repo *r)
 void catalog_save(struct backup_repo *r)
 {
 	struct cache_writer *w = NULL;
-	char *path, *text;
+	char *path = NULL, *text = NULL;
+	json_t *disk;
 	size_t len;
 	ssize_t n = 0;
 
 	pthread_mutex_lock(&r->catalog_lock);
-	if (!r->catalog_dirty || !r->catalog) {
-		pthread_mutex_unlock(&r->catalog_lock);
-		return;
-	}
-	text = json_dumps(r->catalog, JSON_COMPACT);
+	if (!r->catalog_dirty || !r->catalog)
+		goto out;
 	r->catalog_dirty = false;
-	pthread_mutex_unlock(&r->catalog_lock);
 	path = catalog_path(r);
+	disk = catalog_read(r, path);
+	if (disk && catalog_seen(disk) > catalog_seen(r->catalog)) {
+		/* another mount saved what it saw later: keep that */
+		log_debug("the catalog in the cache is newer; not replaced");
+		json_decref(disk);
+		goto out;
+	}
+	json_decref(disk);
+	text = json_dumps(r->catalog, JSON_COMPACT);
 	if (text && path && cache_writer_open(r->cache, path, &w, NULL) == 0) {
 		len = strlen(text);
 		n = write(cache_writer_fd(w), text, len);
@@ -89,6 +133,8 @@ void catalog_save(struct backup_repo *r)
 		else
 			cache_writer_free(w);
 	}
+out:
+	pthread_mutex_unlock(&r->catalog_lock);
 	free(path);
 	free(text);
 }
@@ -129,7 +175,7 @@ void catalog_set_names(struct backup_repo *r, char *const *names, size_t n)
 				json_object_set(keep, names[i], e);
 		}
 		json_object_set_new(r->catalog, "backups", keep);
-		r->catalog_dirty = true;
+		catalog_touch(r);
 	}
 	pthread_mutex_unlock(&r->catalog_lock);
 	json_decref(a);
@@ -176,7 +222,7 @@ void catalog_set_backup_json(struct backup_repo *r, const char *name,
 		if (!json_equal(json_object_get(e, "json"), s)) {
 			json_object_set(e, "json", s);
 			json_object_set_new(e, "mtime", json_integer(mtime));
-			r->catalog_dirty = true;
+			catalog_touch(r);
 		}
 	}
 	pthread_mutex_unlock(&r->catalog_lock);
@@ -218,7 +264,7 @@ void catalog_set_objects(struct backup_repo *r, const char *name,
 
 		if (!json_equal(json_object_get(e, "objects"), a)) {
 			json_object_set(e, "objects", a);
-			r->catalog_dirty = true;
+			catalog_touch(r);
 		}
 	}
 	pthread_mutex_unlock(&r->catalog_lock);

@@ -130,28 +130,8 @@ _printf_(2, 3) static void w_fmt(struct dw *w, const char *fmt, ...)
  * end a cell nor a line. */
 static void w_valn(struct dw *w, const char *s, size_t n)
 {
-	size_t i, start = 0;
-	char esc[8];
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c != 0x7f)
-			continue;
-		w_add(w, s + start, i - start);
-		if (c == '\n')
-			w_lit(w, "\\n");
-		else if (c == '\t')
-			w_lit(w, "\\t");
-		else if (c == '\r')
-			w_lit(w, "\\r");
-		else {
-			snprintf(esc, sizeof(esc), "\\x%02x", c);
-			w_lit(w, esc);
-		}
-		start = i + 1;
-	}
-	w_add(w, s + start, n - start);
+	if (w->r >= 0)
+		w->r = sbuf_add_escaped(&w->raw, s, n);
 }
 
 static void w_val(struct dw *w, const char *s)

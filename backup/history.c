@@ -117,32 +117,30 @@ static int lookup_path(struct backup *b, char *const *comps, size_t n,
 	return 0;
 }
 
-int backup_history_list(struct backup_repo *r, char *const *comps, size_t n,
-			char ***names, size_t *nnames)
+static int join(char *const *comps, size_t n, char *buf, size_t size);
+
+static void free_names(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The union of directory comps (a directory of objects' parents, n >= 1)
+ * over the present backups, sorted and unique. *complete is false when a
+ * backup could not be read (then the union is not cached). */
+static int union_build(struct backup_repo *r, char *const *comps, size_t n,
+		       char ***names, size_t *nnames, bool *complete)
 {
 	const char *ext = r->opt.view == BACKUP_VIEW_JSON ? ".json" : ".yaml";
 	struct timed *v = NULL;
 	char **out = NULL;
 	size_t nv = 0, no = 0, cap = 0, i, k;
-	int shape = history_shape(comps, n), ret;
+	int ret;
 
-	if (shape < 0)
-		return shape;
-	if (shape > 0)
-		return -ENOTDIR;
-	if (n == 0) {
-		out = calloc(2, sizeof(*out));
-		if (!out || !(out[0] = strdup("cluster")) ||
-		    !(out[1] = strdup("namespaces"))) {
-			if (out)
-				free(out[0]);
-			free(out);
-			return -ENOMEM;
-		}
-		*names = out;
-		*nnames = 2;
-		return 0;
-	}
+	*complete = true;
 	ret = present(r, &v, &nv);
 	if (ret < 0)
 		return ret;
@@ -151,9 +149,14 @@ int backup_history_list(struct backup_repo *r, char *const *comps, size_t n,
 		char name[512];
 
 		/* a backup that can't be read just has nothing to add */
-		if (lookup_path(v[i].b, comps, n, false, &dir) < 0 ||
-		    backup_node_nchildren(v[i].b, dir, &cnt, NULL) < 0)
+		ret = lookup_path(v[i].b, comps, n, false, &dir);
+		if (ret == 0)
+			ret = backup_node_nchildren(v[i].b, dir, &cnt, NULL);
+		if (ret < 0) {
+			if (ret != -ENOENT && ret != -ENOTDIR)
+				*complete = false;
 			continue;
+		}
 		for (j = 0; j < cnt; j++) {
 			size_t len;
 
@@ -182,7 +185,8 @@ int backup_history_list(struct backup_repo *r, char *const *comps, size_t n,
 		}
 	}
 	free(v);
-	qsort(out, no, sizeof(*out), cmp_strp);
+	if (no > 1) /* out is NULL when nothing was found */
+		qsort(out, no, sizeof(*out), cmp_strp);
 	for (i = 0, k = 0; i < no; i++) {
 		if (k && !strcmp(out[k - 1], out[i])) {
 			free(out[i]);
@@ -195,10 +199,195 @@ int backup_history_list(struct backup_repo *r, char *const *comps, size_t n,
 	return 0;
 nomem:
 	free(v);
-	for (i = 0; i < no; i++)
-		free(out[i]);
-	free(out);
+	free_names(out, no);
 	return -ENOMEM;
+}
+
+/* ---- the unions, cached ----
+ * A lookup in a history directory must not list and sort the union of
+ * every backup's directory again (100k objects of one kind: a `find`
+ * that never ends). The last HISTORY_CACHE unions built are kept, each
+ * for the repo generation it was built in (a refresh that adds or
+ * removes a backup changes it), and looked up by bisection. */
+#define HISTORY_CACHE 16
+
+struct history_union {
+	char *path; /* NULL: a free entry */
+	uint64_t generation, used;
+	char **names;
+	size_t n;
+};
+
+void history_cache_free(struct backup_repo *r)
+{
+	size_t i;
+
+	for (i = 0; r->hist_unions && i < HISTORY_CACHE; i++) {
+		free(r->hist_unions[i].path);
+		free_names(r->hist_unions[i].names, r->hist_unions[i].n);
+	}
+	free(r->hist_unions);
+	r->hist_unions = NULL;
+}
+
+/* The cached union of path in generation gen; history_lock held. */
+static struct history_union *union_find(struct backup_repo *r, const char *path,
+					uint64_t gen)
+{
+	size_t i;
+
+	for (i = 0; r->hist_unions && i < HISTORY_CACHE; i++) {
+		struct history_union *u = &r->hist_unions[i];
+
+		if (u->path && u->generation == gen && !strcmp(u->path, path)) {
+			u->used = ++r->hist_tick;
+			return u;
+		}
+	}
+	return NULL;
+}
+
+/* Keeps names (stolen) as the union of path; history_lock held. */
+static void union_put(struct backup_repo *r, char *path, uint64_t gen,
+		      char **names, size_t n)
+{
+	struct history_union *u = NULL;
+	size_t i;
+
+	if (!r->hist_unions)
+		r->hist_unions = calloc(HISTORY_CACHE, sizeof(*r->hist_unions));
+	for (i = 0; r->hist_unions && i < HISTORY_CACHE; i++)
+		if (!u || !r->hist_unions[i].path ||
+		    (u->path && r->hist_unions[i].used < u->used))
+			u = &r->hist_unions[i];
+	if (!u || !path) {
+		free(path);
+		free_names(names, n);
+		return;
+	}
+	free(u->path);
+	free_names(u->names, u->n);
+	*u = (struct history_union){ path, gen, ++r->hist_tick, names, n };
+}
+
+/* Calls fn on the union of directory comps (n >= 1), under history_lock,
+ * building and caching it first when needed. */
+static int with_union(struct backup_repo *r, char *const *comps, size_t n,
+		      int (*fn)(const struct history_union *u, void *arg),
+		      void *arg)
+{
+	struct history_union tmp = { 0 };
+	char path[2048];
+	uint64_t gen = backup_repo_generation(r);
+	bool complete;
+	int ret = join(comps, n, path, sizeof(path));
+
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&r->history_lock);
+	{
+		const struct history_union *u = union_find(r, path, gen);
+
+		if (u) {
+			ret = fn(u, arg);
+			pthread_mutex_unlock(&r->history_lock);
+			return ret;
+		}
+	}
+	pthread_mutex_unlock(&r->history_lock);
+	/* built unlocked: it may open backups */
+	ret = union_build(r, comps, n, &tmp.names, &tmp.n, &complete);
+	if (ret < 0)
+		return ret;
+	ret = fn(&tmp, arg);
+	pthread_mutex_lock(&r->history_lock);
+	if (complete)
+		union_put(r, strdup(path), gen, tmp.names, tmp.n);
+	else
+		free_names(tmp.names, tmp.n);
+	pthread_mutex_unlock(&r->history_lock);
+	return ret;
+}
+
+struct list_arg {
+	char **names;
+	size_t n;
+};
+
+static int union_copy(const struct history_union *u, void *arg)
+{
+	struct list_arg *a = arg;
+	size_t i;
+
+	a->names = calloc(u->n ? u->n : 1, sizeof(*a->names));
+	if (!a->names)
+		return -ENOMEM;
+	for (i = 0; i < u->n; i++)
+		if (!(a->names[i] = strdup(u->names[i]))) {
+			free_names(a->names, i);
+			a->names = NULL;
+			return -ENOMEM;
+		}
+	a->n = u->n;
+	return 0;
+}
+
+int backup_history_list(struct backup_repo *r, char *const *comps, size_t n,
+			char ***names, size_t *nnames)
+{
+	struct list_arg a = { 0 };
+	int shape = history_shape(comps, n), ret;
+
+	if (shape < 0)
+		return shape;
+	if (shape > 0)
+		return -ENOTDIR;
+	if (n == 0) {
+		char **out = calloc(2, sizeof(*out));
+
+		if (!out || !(out[0] = strdup("cluster")) ||
+		    !(out[1] = strdup("namespaces"))) {
+			if (out)
+				free(out[0]);
+			free(out);
+			return -ENOMEM;
+		}
+		*names = out;
+		*nnames = 2;
+		return 0;
+	}
+	ret = with_union(r, comps, n, union_copy, &a);
+	if (ret < 0)
+		return ret;
+	*names = a.names;
+	*nnames = a.n;
+	return 0;
+}
+
+static int union_has(const struct history_union *u, void *arg)
+{
+	const char *name = arg;
+
+	return u->n && bsearch(&name, u->names, u->n, sizeof(*u->names),
+			       cmp_strp) ?
+		       0 :
+		       -ENOENT;
+}
+
+int backup_history_has(struct backup_repo *r, char *const *comps, size_t n,
+		       const char *name)
+{
+	int shape = history_shape(comps, n);
+
+	if (shape < 0)
+		return shape;
+	if (shape > 0)
+		return -ENOTDIR;
+	if (n == 0)
+		return strcmp(name, "cluster") && strcmp(name, "namespaces") ?
+			       -ENOENT :
+			       0;
+	return with_union(r, comps, n, union_has, (void *)name);
 }
 
 int backup_history_versions(struct backup_repo *r, char *const *comps, size_t n,

@@ -30,6 +30,7 @@
 #include "backup/backup_i.h"
 #include "backup/render_i.h"
 #include "backup/source_i.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/macro.h"
 
@@ -46,6 +47,7 @@ struct rec {
 	uint8_t type; /* IDX_FILE or IDX_ITEM */
 	uint8_t flags;
 	uint8_t rank; /* lower wins when two recs share a path */
+	uint32_t seq; /* order of arrival: the later wins at equal rank */
 	struct idx_ref ref;
 };
 
@@ -69,6 +71,7 @@ struct backup_sink {
 	int werr;	 /* first write error */
 	struct rec *recs;
 	size_t nrecs, caprecs;
+	uint32_t seq;	   /* the next rec's seq */
 	struct seen *seen; /* open addressing, capseen a power of two */
 	size_t nseen, capseen;
 	struct sbuf errors; /* errors.txt */
@@ -175,6 +178,7 @@ static int add_rec(struct backup_sink *bd, const char *path, uint8_t type,
 	r->type = type;
 	r->flags = flags;
 	r->rank = rank;
+	r->seq = bd->seq++;
 	r->ref = *ref;
 	bd->nrecs++;
 	return 0;
@@ -182,12 +186,22 @@ static int add_rec(struct backup_sink *bd, const char *path, uint8_t type,
 
 static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
 	_printf_(2, 0);
+/* One line of errors.txt. The line names members and quotes what the
+ * backup holds: escaped, so that it can't forge a line or drive the
+ * reader's terminal. */
 static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
 {
+	char *line = NULL;
+	int n;
+
 	if (++bd->nerrors > ERRORS_MAX)
 		return;
-	(void)sbuf_vaddf(&bd->errors, fmt, ap);
+	n = vasprintf(&line, fmt, ap);
+	if (n < 0)
+		return;
+	(void)sbuf_add_escaped(&bd->errors, line, (size_t)n);
 	(void)sbuf_addc(&bd->errors, '\n');
+	free(line);
 }
 
 /* Adds an item: rendered YAML or, in the JSON view, the original bytes.
@@ -476,17 +490,37 @@ static int cmp_rec(const void *x, const void *y)
 		return c;
 	if (a->type != b->type)
 		return (int)a->type - (int)b->type;
-	return (int)a->rank - (int)b->rank;
+	if (a->rank != b->rank)
+		return (int)a->rank - (int)b->rank;
+	/* an item the source gave twice (a member the tarball holds twice):
+	 * the last one wins, as when the tarball is extracted (qsort is not
+	 * stable; seq makes it total) */
+	return (a->seq < b->seq) - (a->seq > b->seq);
 }
 
 /* Sorts the records and drops the ones another record with the same path
  * and a lower rank shadows (the legacy copy wins over the versioned
- * ones). */
+ * ones), or a later one of the same rank (a duplicate member; said in
+ * errors.txt when its content differs). */
 static void sort_recs(struct backup_sink *bd)
 {
 	size_t i, k = 0;
 
-	qsort(bd->recs, bd->nrecs, sizeof(*bd->recs), cmp_rec);
+	if (bd->nrecs > 1) /* recs is NULL when there are none */
+		qsort(bd->recs, bd->nrecs, sizeof(*bd->recs), cmp_rec);
+	for (i = 1; i < bd->nrecs; i++) {
+		const struct rec *a = &bd->recs[i - 1], *c = &bd->recs[i];
+
+		if (a->type == c->type && a->rank == c->rank &&
+		    !strcmp(a->path, c->path) &&
+		    (a->ref.len != c->ref.len || a->ref.crc != c->ref.crc ||
+		     a->flags != c->flags))
+			backup_sink_error(bd,
+					  "%s: the backup holds this item more "
+					  "than once, with different content; "
+					  "the last one is shown",
+					  c->path);
+	}
 	for (i = 0; i < bd->nrecs; i++) {
 		if (k > 0 && bd->recs[k - 1].type == bd->recs[i].type &&
 		    !strcmp(bd->recs[k - 1].path, bd->recs[i].path)) {
@@ -866,14 +900,6 @@ out:
 	return r;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The cache entry of src's index: the format, the view, the vault, the
  * recovery point and the identity of everything it is made of; owner
  * gets the first bytes of the SHA-256 of the same parts (the header says
@@ -984,7 +1010,7 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 {
 	struct backup_source *src = NULL;
 	uint8_t owner[IDX_OWNER_LEN];
-	uint64_t t0 = now_ms();
+	int64_t t0 = clock_now_ms();
 	char *path = NULL;
 	int r;
 
@@ -1004,7 +1030,13 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		goto out;
 	}
 	r = build_and_map(src, path, owner, out, e);
-	b->build_ms = now_ms() - t0;
+	if (r == 0 && src->incomplete) {
+		/* mapped, but not kept for later: the backup is still being
+		 * written (repo.c checks it again on refresh) */
+		log_debug("%s: incomplete; its index is not cached", b->name);
+		cache_remove(b->repo->cache, path);
+	}
+	b->build_ms = (uint64_t)(clock_now_ms() - t0);
 	if (b->build_ms == 0)
 		b->build_ms = 1;
 out:

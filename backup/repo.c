@@ -59,6 +59,7 @@ struct backup_repo *backup_repo_free(struct backup_repo *r)
 		free(r->hist_paths[i]);
 	free(r->hist_paths);
 	free(r->hist_slots);
+	history_cache_free(r);
 	pthread_mutex_destroy(&r->history_lock);
 	for (i = 0; i < r->nslots; i++)
 		backup_free(r->slots[i]);
@@ -135,9 +136,168 @@ static struct backup *backup_new(struct backup_repo *r, const char *name)
 	return b;
 }
 
+/* ---- backups that change under the repo ----
+ *
+ * Velero writes a backup's objects one after the other (the log,
+ * velero-backup.json, then the tarball and the rest), rewrites
+ * velero-backup.json when the phase moves on, and a backup can be deleted
+ * and created again under the same name. The state of a struct backup
+ * (what velero-backup.json says, the index) is keyed on the identities of
+ * the objects it was built from; a refresh lists the directory of the
+ * backups that may still change and, when their objects are no longer
+ * those, retires the slot and gives the name a new one: new state, new
+ * inodes. Every refresh checks at most CHECK_MAX backups: all those
+ * still being written first, then the settled ones in turn (a settled
+ * backup changes only when deleted and created again). */
+#define CHECK_MAX 64
+
+/* Velero's phases after which it writes the backup no more. */
+static bool phase_final(const char *phase)
+{
+	return !strcmp(phase, "Completed") ||
+	       !strcmp(phase, "PartiallyFailed") || !strcmp(phase, "Failed") ||
+	       !strcmp(phase, "FailedValidation");
+}
+
+bool backup_incomplete(const struct backup_info *in, bool tar_present,
+		       int64_t json_mtime)
+{
+	if (tar_present)
+		return false;
+	return !in->valid || !phase_final(in->phase) ||
+	       (int64_t)time(NULL) - json_mtime < BACKUP_SETTLE_S;
+}
+
+/* The identities of velero-backup.json and the tarball in a listing. */
+struct backup_ids {
+	const char *name;
+	char json[96], tar[96];
+};
+
+static int on_backup_object(const char *name, const struct vault_object *obj,
+			    void *userdata)
+{
+	struct backup_ids *d = userdata;
+	size_t nl = strlen(d->name);
+
+	if (!obj)
+		return 0;
+	if (!strcmp(name, "velero-backup.json"))
+		snprintf(d->json, sizeof(d->json), "%s", obj->identity);
+	else if (!strncmp(name, d->name, nl) && !strcmp(name + nl, ".tar.gz"))
+		snprintf(d->tar, sizeof(d->tar), "%s", obj->identity);
+	return 0;
+}
+
+/* Whether b's objects in the vault are other than those its state was
+ * built from (one LIST). -errno when the vault can't say. */
+static int backup_changed(struct backup_repo *r, struct backup *b,
+			  bool *changed)
+{
+	struct backup_ids d = { .name = b->name };
+	char dir[300];
+	int ret;
+
+	snprintf(dir, sizeof(dir), "backups/%s/", b->name);
+	ret = vault_list(r->vault, dir, on_backup_object, &d, NULL);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&b->lock);
+	*changed = (b->json_known && strcmp(b->json_id, d.json)) ||
+		   (b->tar_known && strcmp(b->tar_id, d.tar));
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+/* Retires old's slot and gives its name a new one. */
+static int backup_replace(struct backup_repo *r, struct backup *old)
+{
+	struct backup *b = backup_new(r, old->name), **ns = NULL;
+
+	if (!b)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&r->lock);
+	if (!old->gone)
+		ns = realloc(r->slots, (r->nslots + 1) * sizeof(*ns));
+	if (ns) {
+		r->slots = ns;
+		old->gone = true;
+		r->slots[r->nslots++] = b;
+		r->generation++;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	if (!ns) {
+		backup_free(b);
+		return old->gone ? 0 : -ENOMEM;
+	}
+	log_debug("%s: changed in the vault; read again", b->name);
+	return 0;
+}
+
+/* Whether anything was read of b, and whether b may still change. */
+static bool backup_settled(struct backup *b, bool *loaded)
+{
+	bool settled;
+
+	pthread_mutex_lock(&b->lock);
+	*loaded = b->info_loaded;
+	settled = b->info.valid && phase_final(b->info.phase) &&
+		  !(b->state == BACKUP_READY && b->incomplete);
+	pthread_mutex_unlock(&b->lock);
+	return settled;
+}
+
+static size_t slots_copy(struct backup_repo *r, struct backup ***out);
+
+/* Checks the backups read so far against the vault (see above). */
+static int check_backups(struct backup_repo *r)
+{
+	struct backup **v, **todo;
+	size_t n = slots_copy(r, &v), i, k = 0, first;
+	int ret = 0;
+
+	todo = calloc(n ? n : 1, sizeof(*todo));
+	if (!v || !todo) {
+		free(v);
+		free(todo);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n && k < CHECK_MAX; i++) {
+		bool loaded;
+
+		if (!backup_settled(v[i], &loaded) && loaded)
+			todo[k++] = v[i];
+	}
+	pthread_rwlock_wrlock(&r->lock);
+	first = r->check_next;
+	r->check_next += CHECK_MAX - k;
+	pthread_rwlock_unlock(&r->lock);
+	for (i = 0; i < n && k < CHECK_MAX; i++) {
+		struct backup *b = v[(first + i) % n];
+		bool loaded;
+
+		if (backup_settled(b, &loaded) && loaded)
+			todo[k++] = b;
+	}
+	for (i = 0; i < k && ret == 0; i++) {
+		bool changed = false;
+
+		ret = backup_changed(r, todo[i], &changed);
+		if (ret == -ENOENT) /* gone meanwhile: the next refresh sees */
+			ret = 0;
+		if (ret == 0 && changed)
+			ret = backup_replace(r, todo[i]);
+	}
+	free(v);
+	free(todo);
+	/* the vault went away halfway: the listing said what it could */
+	return ret < 0 && backup_offline_error(ret) ? 0 : ret;
+}
+
 int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 {
 	struct listing l = { 0 };
+	bool online = false;
 	size_t i, j;
 	int ret;
 
@@ -159,6 +319,7 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 	} else if (ret < 0) {
 		goto out;
 	} else {
+		online = true;
 		qsort(l.names, l.n, sizeof(*l.names), cmp_str);
 		catalog_set_names(r, l.names, l.n);
 		catalog_save(r);
@@ -169,20 +330,25 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 	qsort(l.names, l.n, sizeof(*l.names), cmp_str);
 
 	pthread_rwlock_wrlock(&r->lock);
+	/* a slot that went stays gone: a backup of that name that comes
+	 * back (deleted and created again) is another backup, with a new
+	 * slot and new inodes, never the old state revived */
 	for (i = 0; i < r->nslots; i++) {
 		bool gone = !bsearch(&r->slots[i]->name, l.names, l.n,
 				     sizeof(*l.names), cmp_str);
 
-		if (gone != r->slots[i]->gone)
+		if (gone && !r->slots[i]->gone) {
+			r->slots[i]->gone = true;
 			r->generation++;
-		r->slots[i]->gone = gone;
+		}
 	}
 	for (j = 0; j < l.n; j++) {
 		struct backup **ns, *b;
 		bool known = false;
 
 		for (i = 0; i < r->nslots && !known; i++)
-			known = strcmp(r->slots[i]->name, l.names[j]) == 0;
+			known = !r->slots[i]->gone &&
+				strcmp(r->slots[i]->name, l.names[j]) == 0;
 		if (known)
 			continue;
 		ns = realloc(r->slots, (r->nslots + 1) * sizeof(*ns));
@@ -198,6 +364,8 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 		r->generation++;
 	}
 	pthread_rwlock_unlock(&r->lock);
+	if (ret == 0 && online)
+		ret = check_backups(r);
 out:
 	for (j = 0; j < l.n; j++)
 		free(l.names[j]);
@@ -329,12 +497,16 @@ static int info_load(struct backup *b, struct verror *e)
 	snprintf(key, sizeof(key), "backups/%s/velero-backup.json", b->name);
 	sbuf_init(&buf, BACKUP_JSON_MAX);
 	r = vault_get(b->repo->vault, key, &buf, &obj, e);
+	b->json_known = r == 0 || r == -ENOENT;
+	snprintf(b->json_id, sizeof(b->json_id), "%s",
+		 r == -ENOENT ? "" : obj.identity);
 	if (r < 0 && backup_offline_error(r) &&
 	    catalog_backup_json(b->repo, b->name, &buf, &obj.mtime) == 0)
 		r = 0; /* unreachable: the copy the cache holds */
 	else if (r == 0)
 		catalog_set_backup_json(b->repo, b->name, buf.buf, buf.len,
 					obj.mtime);
+	b->json_mtime = obj.mtime;
 	memset(&b->info, 0, sizeof(b->info));
 	if (r == -ENOENT) {
 		b->info_error = strdup("velero-backup.json is missing: the "
@@ -385,7 +557,8 @@ int backup_info(struct backup *b, struct backup_info *out, struct verror *e)
 	return r;
 }
 
-/* Snapshot of the slots, so that vault reads happen without repo->lock. */
+/* Snapshot of the present slots, so that vault reads happen without
+ * repo->lock. */
 static size_t slots_copy(struct backup_repo *r, struct backup ***out)
 {
 	size_t n, i, k = 0;
@@ -437,6 +610,13 @@ int backup_repo_latest(struct backup_repo *r, size_t *slot)
 		return -ENOENT;
 	*slot = slot_of(r, best);
 	return 0;
+}
+
+int backup_repo_latest_link(struct backup_repo *r, size_t *slot)
+{
+	if (backup_repo_find(r, BACKUP_LATEST, NULL))
+		return -ENOENT;
+	return backup_repo_latest(r, slot);
 }
 
 /* Adds every schedule name seen in the present backups. */

@@ -132,6 +132,9 @@ struct backup_source {
 	 * value means a new index. Owned by the source until close(). */
 	const char **key;
 	size_t nkey;
+	/* The recovery point is still being written (backup_incomplete()):
+	 * its index is used but not cached. */
+	bool incomplete;
 };
 
 /* source_velero.c: a Velero backup (backups/<name>/ in the vault). */

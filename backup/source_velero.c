@@ -924,6 +924,34 @@ static int velero_describe(struct backup_source *base,
 	return render_describe(&din, out);
 }
 
+/* Records in b the identity of the tarball the index is built from (for
+ * backup_repo_refresh() to see it change) and returns whether the backup
+ * is incomplete: still being written, or its velero-backup.json changed
+ * since it was read. Then the index must not be cached. */
+static bool note_identities(struct velero_src *s, bool online)
+{
+	struct backup *b = s->base.b;
+	const char *tar_id = NULL, *json_id = "";
+	bool incomplete;
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++) {
+		if (!strcmp(s->objs[i].name, s->tarname))
+			tar_id = s->objs[i].obj.identity;
+		else if (!strcmp(s->objs[i].name, "velero-backup.json"))
+			json_id = s->objs[i].obj.identity;
+	}
+	pthread_mutex_lock(&b->lock);
+	b->tar_known = online;
+	snprintf(b->tar_id, sizeof(b->tar_id), "%s", tar_id ? tar_id : "");
+	incomplete = online &&
+		     (backup_incomplete(&b->info, tar_id, b->json_mtime) ||
+		      (b->json_known && strcmp(b->json_id, json_id)));
+	b->incomplete = incomplete;
+	pthread_mutex_unlock(&b->lock);
+	return incomplete;
+}
+
 /* Lists backups/<name>/ (offline: the catalog's copy) into s->objs,
  * sorted by name, and keys the index by every object's identity. */
 static int list_objects(struct velero_src *s, struct verror *e)
@@ -932,6 +960,7 @@ static int list_objects(struct velero_src *s, struct verror *e)
 	struct backup_repo *repo = b->repo;
 	struct objects objs = { 0 };
 	char dir[300];
+	bool online = false;
 	size_t i;
 	int r;
 
@@ -950,14 +979,18 @@ static int list_objects(struct velero_src *s, struct verror *e)
 			r = 0;
 		}
 	} else if (r == 0) {
-		qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
+		online = true;
+		if (objs.n > 1) /* objs.v is NULL for an empty directory */
+			qsort(objs.v, objs.n, sizeof(*objs.v), cmp_object);
 		catalog_set_objects(repo, b->name, objs.v, objs.n);
 	}
 	s->objs = objs.v;
 	s->nobjs = objs.n;
 	if (r < 0)
 		return r;
-	qsort(s->objs, s->nobjs, sizeof(*s->objs), cmp_object);
+	if (s->nobjs > 1)
+		qsort(s->objs, s->nobjs, sizeof(*s->objs), cmp_object);
+	s->base.incomplete = note_identities(s, online);
 	s->base.key = calloc(2 * s->nobjs + 1, sizeof(*s->base.key));
 	if (!s->base.key)
 		return -ENOMEM;

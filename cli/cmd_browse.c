@@ -100,14 +100,13 @@ static int resolve(struct backup_repo *repo, const char *path, struct target *t,
 	} else {
 		return -ENOENT;
 	}
-	if (!strcmp(comp, "latest") && t->where == W_BACKUPS) {
-		int r = backup_repo_latest(repo, &slot);
+	t->b = backup_repo_find(repo, comp, NULL);
+	if (!t->b && !strcmp(comp, BACKUP_LATEST) && t->where == W_BACKUPS) {
+		int r = backup_repo_latest_link(repo, &slot);
 
 		if (r < 0)
 			return r;
 		t->b = backup_repo_slot(repo, slot);
-	} else {
-		t->b = backup_repo_find(repo, comp, NULL);
 	}
 	if (!t->b)
 		return -ENOENT;
@@ -269,8 +268,8 @@ static void list_backups(struct backup_repo *repo, bool lng)
 	struct verror e = { { 0 } };
 	size_t i, n = backup_repo_count(repo), slot;
 
-	if (backup_repo_latest(repo, &slot) == 0)
-		print_top("latest", lng,
+	if (backup_repo_latest_link(repo, &slot) == 0)
+		print_top(BACKUP_LATEST, lng,
 			  backup_name(backup_repo_slot(repo, slot)));
 	for (i = 0; i < n; i++) {
 		struct backup *b = backup_repo_slot(repo, i);
@@ -391,7 +390,8 @@ struct browse {
 	struct cli_opts o;
 	struct backup_options bo;
 	bool lng;
-	const char *vault, *path;
+	char *vault; /* argv's: session_open() scrubs its secrets */
+	const char *path;
 };
 
 static int browse_opt(int c, void *userdata)

@@ -93,6 +93,45 @@ int sbuf_addn(struct sbuf *b, char c, size_t n)
 	return 0;
 }
 
+int sbuf_add_escaped(struct sbuf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, start = 0, need = 0;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		unsigned char c = u[i];
+
+		if (need > 0 && c >= 0x80 && c <= 0xbf) {
+			need--; /* inside a UTF-8 sequence */
+			continue;
+		}
+		need = 0;
+		if (c >= 0x20 && c < 0x7f)
+			continue;
+		if (c >= 0xc2 && c <= 0xf4 &&
+		    !(c == 0xc2 && i + 1 < n && u[i + 1] <= 0x9f)) {
+			need = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+			continue;
+		}
+		r = sbuf_add(b, s + start, i - start);
+		if (r < 0)
+			break;
+		if (c == 0xc2 && i + 1 < n && u[i + 1] >= 0x80)
+			r = sbuf_addf(b, "\\u00%02x", u[++i]); /* C1 */
+		else if (c == '\n')
+			r = sbuf_adds(b, "\\n");
+		else if (c == '\t')
+			r = sbuf_adds(b, "\\t");
+		else if (c == '\r')
+			r = sbuf_adds(b, "\\r");
+		else
+			r = sbuf_addf(b, "\\x%02x", c);
+		start = i + 1;
+	}
+	return r < 0 ? r : sbuf_add(b, s + start, n - start);
+}
+
 int sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap)
 {
 	va_list aq;

@@ -35,6 +35,13 @@ int sbuf_addf(struct sbuf *b, const char *fmt, ...) _printf_(2, 3);
 int sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap) _printf_(2, 0);
 /* Appends n copies of c. */
 int sbuf_addn(struct sbuf *b, char c, size_t n);
+/* Appends n bytes of text from outside (a member name, a value of a
+ * backup) so that it can neither end a line nor drive a terminal: C0
+ * controls and DEL become \n, \t, \r or \xHH, the C1 controls
+ * (U+0080..U+009F, which some terminals obey) \u00HH, and bytes that
+ * are not UTF-8 \xHH. Other text is copied. On failure b may hold part
+ * of the text. */
+int sbuf_add_escaped(struct sbuf *b, const char *s, size_t n);
 /* Makes room for n more bytes; returns a pointer to them (or NULL with
  * *r set). Call sbuf_commit() with how many were written. */
 char *sbuf_reserve(struct sbuf *b, size_t n, int *r);

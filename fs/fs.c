@@ -143,7 +143,7 @@ static int stat_top(struct fs *fs, fuse_ino_t ino, struct stat *st)
 	size_t slot;
 
 	if (ino == INO_LATEST) {
-		if (backup_repo_latest(fs->repo, &slot) < 0)
+		if (backup_repo_latest_link(fs->repo, &slot) < 0)
 			return -ENOENT;
 		stat_link(st, strlen(backup_name(
 				      backup_repo_slot(fs->repo, slot))));
@@ -295,13 +295,13 @@ static int lookup_top(struct fs *fs, fuse_ino_t parent, const char *name,
 		return 0;
 	}
 	if (parent == INO_BACKUPS) {
-		if (!strcmp(name, "latest")) {
-			*out = INO_LATEST;
+		if (backup_repo_find(fs->repo, name, &i)) {
+			*out = ino_make(T_BACKUP, i, BACKUP_NODE_ROOT);
 			return 0;
 		}
-		if (!backup_repo_find(fs->repo, name, &i))
+		if (strcmp(name, BACKUP_LATEST))
 			return -ENOENT;
-		*out = ino_make(T_BACKUP, i, BACKUP_NODE_ROOT);
+		*out = INO_LATEST;
 		return 0;
 	}
 	if (parent == INO_SPOOL_ROOT) {
@@ -362,20 +362,10 @@ static int lookup_hist_version(uint32_t dirid, const struct backup_version *v,
 static int lookup_hist_dir(struct fs *fs, char **comps, size_t nc,
 			   const char *name, fuse_ino_t *out)
 {
-	char **names = NULL, *c[8];
-	size_t n = 0, k;
+	char *c[8];
 	uint32_t id;
-	int r = backup_history_list(fs->repo, comps, nc, &names, &n);
+	int r = backup_history_has(fs->repo, comps, nc, name);
 
-	if (r < 0)
-		return r;
-	r = -ENOENT;
-	for (k = 0; k < n; k++) {
-		if (r < 0 && !strcmp(names[k], name))
-			r = 0;
-		free(names[k]);
-	}
-	free(names);
 	if (r < 0 || nc >= 7)
 		return r;
 	memcpy(c, comps, nc * sizeof(*c));
@@ -531,7 +521,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		return;
 	}
 	if (ino == INO_LATEST) {
-		if (backup_repo_latest(fs->repo, &slot) < 0) {
+		if (backup_repo_latest_link(fs->repo, &slot) < 0) {
 			fuse_reply_err(req, ENOENT);
 			return;
 		}
@@ -786,9 +776,10 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 		}
 		if (ino == INO_BACKUPS) {
 			if (p == 0) {
-				if (backup_repo_latest(fs->repo, &slot) < 0)
+				if (backup_repo_latest_link(fs->repo, &slot) <
+				    0)
 					return 0;
-				snprintf(name, namesz, "latest");
+				snprintf(name, namesz, BACKUP_LATEST);
 				*child = INO_LATEST;
 				return 1;
 			}

@@ -12,8 +12,6 @@
  * and names, and the CRC of every file whose bytes lie inside the file
  * are made right (unless bit 0 of the header's reserved[0] is set, for
  * the paths that refuse bad CRCs; bit 1 keeps the magic and owner). */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,61 +30,10 @@
 	"\"status\":{\"phase\":\"Completed\",\"completionTimestamp\":" \
 	"\"2026-01-02T03:04:05Z\"}}"
 
-static const struct {
-	const char *name, *json;
-} members[] = {
-	{ "resources/configmaps/namespaces/shop/app.json", "{\"apiVersion\":"
-							   "\"v1\",\"kind\":"
-							   "\"ConfigMap\","
-							   "\"metadata\":{"
-							   "\"name\":\"app\","
-							   "\"namespace\":"
-							   "\"shop\"},\"data\":"
-							   "{\"a\":\"b\"}}" },
-	{ "resources/secrets/namespaces/shop/db.json", "{\"apiVersion\":\"v1\","
-						       "\"kind\":\"Secret\","
-						       "\"metadata\":{"
-						       "\"name\":\"db\","
-						       "\"namespace\":\"shop\"}"
-						       ",\"data\":{\"p\":\"cA=="
-						       "\"}}" },
-	{ "resources/namespaces/cluster/shop.json", "{\"apiVersion\":\"v1\","
-						    "\"kind\":\"Namespace\","
-						    "\"metadata\":{"
-						    "\"name\":\"shop\"}}" },
-};
-
 static char vault_dir[4200], cachedir[4200], idx_path[4400];
 static uint8_t owner[IDX_OWNER_LEN]; /* the real index's */
 static char *item; /* the bytes of the ConfigMap as the view shows it */
 static size_t item_len;
-
-static void write_tarball(void)
-{
-	size_t cap = 1 << 16, used = 0, i;
-	char *buf = malloc(cap);
-	struct archive *a = archive_write_new();
-
-	archive_write_add_filter_gzip(a);
-	archive_write_set_format_pax_restricted(a);
-	archive_write_open_memory(a, buf, cap, &used);
-	for (i = 0; i < sizeof(members) / sizeof(*members); i++) {
-		struct archive_entry *e = archive_entry_new();
-		size_t n = strlen(members[i].json);
-
-		archive_entry_set_pathname(e, members[i].name);
-		archive_entry_set_size(e, (la_int64_t)n);
-		archive_entry_set_filetype(e, AE_IFREG);
-		archive_entry_set_perm(e, 0644);
-		archive_write_header(a, e);
-		archive_write_data(a, members[i].json, n);
-		archive_entry_free(e);
-	}
-	archive_write_close(a);
-	archive_write_free(a);
-	fuzz_write(vault_dir, "backups/fz/fz.tar.gz", buf, used);
-	free(buf);
-}
 
 /* Opens the backup in a new repo and uses every part of its index.
  * setup: remember where the index is and the bytes of the ConfigMap. */
@@ -208,7 +155,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(cachedir, sizeof(cachedir), "%s/cache", fuzz_tmpdir());
 	fuzz_write(vault_dir, "backups/fz/velero-backup.json", BACKUP_JSON,
 		   strlen(BACKUP_JSON));
-	write_tarball();
+	fuzz_write_small_tarball(vault_dir, "backups/fz/fz.tar.gz");
 	use_index(true);
 	find_index();
 	/* FUZZ_INDEX_SEED=FILE: a copy of the real index, for the corpus */

@@ -1,5 +1,7 @@
 /* fuzz_util: see fuzz_util.h. */
 #define _XOPEN_SOURCE 700
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -96,6 +98,58 @@ void fuzz_write(const char *dir, const char *rel, const void *data, size_t len)
 		perror(path);
 		abort();
 	}
+}
+
+/* A ConfigMap, a Secret and a Namespace, as Velero lays them out. */
+static const struct {
+	const char *name, *json;
+} members[] = {
+	{ "resources/configmaps/namespaces/shop/app.json", "{\"apiVersion\":"
+							   "\"v1\",\"kind\":"
+							   "\"ConfigMap\","
+							   "\"metadata\":{"
+							   "\"name\":\"app\","
+							   "\"namespace\":"
+							   "\"shop\"},\"data\":"
+							   "{\"a\":\"b\"}}" },
+	{ "resources/secrets/namespaces/shop/db.json", "{\"apiVersion\":\"v1\","
+						       "\"kind\":\"Secret\","
+						       "\"metadata\":{"
+						       "\"name\":\"db\","
+						       "\"namespace\":\"shop\"}"
+						       ",\"data\":{\"p\":\"cA=="
+						       "\"}}" },
+	{ "resources/namespaces/cluster/shop.json", "{\"apiVersion\":\"v1\","
+						    "\"kind\":\"Namespace\","
+						    "\"metadata\":{"
+						    "\"name\":\"shop\"}}" },
+};
+
+void fuzz_write_small_tarball(const char *dir, const char *rel)
+{
+	size_t cap = 1 << 16, used = 0, i;
+	char *buf = malloc(cap);
+	struct archive *a = archive_write_new();
+
+	archive_write_add_filter_gzip(a);
+	archive_write_set_format_pax_restricted(a);
+	archive_write_open_memory(a, buf, cap, &used);
+	for (i = 0; i < sizeof(members) / sizeof(*members); i++) {
+		struct archive_entry *e = archive_entry_new();
+		size_t n = strlen(members[i].json);
+
+		archive_entry_set_pathname(e, members[i].name);
+		archive_entry_set_size(e, (la_int64_t)n);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_write_header(a, e);
+		archive_write_data(a, members[i].json, n);
+		archive_entry_free(e);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	fuzz_write(dir, rel, buf, used);
+	free(buf);
 }
 
 static size_t walk(struct backup *b, uint32_t dir, unsigned depth)

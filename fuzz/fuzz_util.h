@@ -16,6 +16,9 @@ const char *fuzz_tmpdir(void);
  * creating the parent directories; replaces the file atomically.
  * Aborts on failure. */
 void fuzz_write(const char *dir, const char *rel, const void *data, size_t len);
+/* Writes a gzip'd tarball of a small backup (a ConfigMap app and a
+ * Secret db in namespace shop, the Namespace) to dir/rel. */
+void fuzz_write_small_tarball(const char *dir, const char *rel);
 /* Removes everything under path (not path itself). */
 void fuzz_empty_dir(const char *path);
 /* Stats, lists and reads every node of b below the root (depth first),

@@ -1,6 +1,7 @@
-/* http_i.h: the insides of http/, shared by client.c (the client, one
- * attempt, http_do), stream.c (pulled streams) and policy.c (the pure
- * rules). Nothing here is for other modules. */
+/* http_i.h: the insides of http/, shared by client.c (the client and
+ * http_do), attempt.c (one attempt: options, headers, callbacks),
+ * stream.c (pulled streams) and policy.c (the pure rules). Nothing here
+ * is for other modules. */
 #pragma once
 
 #include <curl/curl.h>
@@ -74,6 +75,11 @@ bool http_broken_transfer(int curl_code);
 CURL *http_handle_get(struct http *h);
 /* Returns c to the pool (or frees it). c NULL ok. */
 void http_handle_put(struct http *h, CURL *c);
+/* Sleeps before attempt failed+1, as http_backoff_ms() says. */
+void http_backoff(const struct http_retry *p, unsigned failed,
+		  const struct http_response *r);
+
+/* attempt.c */
 /* Resets x for a new attempt (keeping body, errbody, spill buffers). */
 void http_xfer_reset(struct http_xfer *x);
 /* Frees (and wipes) what the last attempt's headers hold. */
@@ -86,6 +92,3 @@ int http_attempt_setup(struct http *h, CURL *c, const struct http_request *req,
 		       const char *if_match, unsigned number, bool refresh,
 		       bool *refreshable, struct http_xfer *x,
 		       struct verror *e);
-/* Sleeps before attempt failed+1, as http_backoff_ms() says. */
-void http_backoff(const struct http_retry *p, unsigned failed,
-		  const struct http_response *r);

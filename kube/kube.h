@@ -8,9 +8,9 @@
  * errors or logs: messages name the server URL and the resource only.
  *
  * Thread-safety: a struct kube may be used from several threads at once
- * (kube_open/kube_free excepted). Requests take a curl easy handle from a
- * small pool, so a handle is never used by two threads and keeps its
- * connections for the next request; DNS and TLS sessions are shared. No
+ * (kube_open/kube_free excepted). Requests go through http/ (a pool of
+ * curl easy handles, so a handle is never used by two threads and keeps
+ * its connections for the next request; DNS and TLS sessions shared). No
  * FUSE here.
  *
  * Caps: a kubeconfig file 8 MiB, a certificate or key 1 MiB, a response

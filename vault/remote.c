@@ -17,7 +17,9 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "common/base64.h"
 #include "common/macro.h"
+#include "common/rfc3339.h"
 #include "vault/vault_i.h"
 
 #define REMOTE_LIST_MAX ((size_t)16 << 20) /* one list page */
@@ -204,63 +206,32 @@ void remote_hex(const unsigned char *p, size_t n, char *out)
 
 void remote_base64(const unsigned char *p, size_t n, char *out)
 {
-	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	base64_encode(p, n, out);
 }
 
 int remote_unbase64(const char *s, unsigned char *out, size_t max)
 {
-	size_t n = strlen(s), pad = 0;
-	unsigned char *tmp;
-	int len;
+	size_t n = strlen(s);
+	long len;
 
-	if (n == 0 || n % 4 || n > 4096)
+	if (n == 0 || n > 4096)
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!(isalnum(c) || c == '+' || c == '/' ||
-		      (c == '=' && i >= n - 2)))
-			return -EINVAL;
-	}
-	if (s[n - 1] == '=')
-		pad++;
-	if (s[n - 2] == '=')
-		pad++;
-	tmp = malloc(n);
-	if (!tmp)
-		return -ENOMEM;
-	len = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
-	if (len < 0 || (size_t)len < pad || (size_t)len - pad > max) {
-		free(tmp);
-		return -EINVAL;
-	}
-	len -= (int)pad;
-	memcpy(out, tmp, (size_t)len);
-	free(tmp);
-	return len;
+	len = base64_decode(s, n, BASE64_STRICT, out, max);
+	return len < 0 ? -EINVAL : (int)len;
 }
 
 int64_t remote_parse_time(const char *s)
 {
-	struct tm tm = { 0 };
-	const char *end;
+	int64_t t;
+	time_t d;
 
 	if (!s || !*s)
 		return 0;
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end) {
-		if (*end == '.')
-			while (isdigit((unsigned char)*++end))
-				;
-		if (*end == 'Z' || *end == '\0')
-			return (int64_t)timegm(&tm);
-		return 0;
-	}
-	{
-		time_t t = curl_getdate(s, NULL);
-
-		return t < 0 ? 0 : (int64_t)t;
-	}
+	/* S3 listings: RFC 3339; Last-Modified headers: an HTTP date */
+	if (rfc3339_parse(s, strlen(s), &t, NULL) == 0)
+		return t;
+	d = curl_getdate(s, NULL);
+	return d < 0 ? 0 : (int64_t)d;
 }
 
 void remote_identity(struct vault_object *o, const char *etag)

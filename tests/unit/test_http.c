@@ -1,8 +1,17 @@
-/* Unit tests of http/'s pure parts: the retry decision, Retry-After,
- * backoff bounds and the words of an error. No network. */
+/* Unit tests of http/: the pure parts (the retry decision, Retry-After,
+ * backoff bounds, the words of an error), then requests and streams
+ * against a small scripted HTTP/1.1 server on a loopback port: ranges
+ * (honoured or ignored by the server), a body cut and resumed, retries
+ * of 503, a 404. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "common/macro.h"
@@ -243,6 +252,249 @@ static void test_transfer_words(void)
 	CHECK(http_free(NULL) == NULL);
 }
 
+/* --- a scripted server ------------------------------------------------- */
+
+#define BODY_LEN 1000
+
+enum mode { HONOUR_RANGE, IGNORE_RANGE, CUT_ONCE, BUSY_TWICE, NOT_FOUND };
+
+static struct server {
+	int fd;
+	int port;
+	pthread_t thread;
+	enum mode mode;	  /* set before each case */
+	int served;	  /* answers given in this case */
+	char ranges[256]; /* the Range values seen, ';'-separated */
+	char body[BODY_LEN];
+} srv;
+
+static void send_all(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (k <= 0)
+			return;
+		p = (const char *)p + k;
+		n -= (size_t)k;
+	}
+}
+
+/* Reads one request's head; fills *from and *to (-1: no Range). */
+static int read_request(int fd, long *from, long *to)
+{
+	static const char range[] = "\nRange: bytes=";
+	char req[4096] = "", *r;
+	size_t n = 0;
+
+	*from = *to = -1;
+	while (n < sizeof(req) - 1 && !strstr(req, "\r\n\r\n")) {
+		ssize_t k = recv(fd, req + n, sizeof(req) - 1 - n, 0);
+
+		if (k <= 0)
+			return -1;
+		n += (size_t)k;
+		req[n] = '\0';
+	}
+	r = strcasestr(req, range);
+	if (r) {
+		size_t at = strlen(srv.ranges);
+
+		*from = strtol(r + strlen(range), &r, 10);
+		*to = *r == '-' && r[1] != '\r' ? strtol(r + 1, NULL, 10) : -1;
+		snprintf(srv.ranges + at, sizeof(srv.ranges) - at, "%s%ld-%ld",
+			 at ? ";" : "", *from, *to);
+	}
+	return 0;
+}
+
+static void answer(int fd)
+{
+	long from, to;
+	char head[512];
+	int n;
+
+	if (read_request(fd, &from, &to) < 0)
+		return;
+	srv.served++;
+	if (srv.mode == NOT_FOUND ||
+	    (srv.mode == BUSY_TWICE && srv.served <= 2)) {
+		n = snprintf(head, sizeof(head),
+			     "HTTP/1.1 %s\r\nContent-Length: 4\r\n"
+			     "Connection: close\r\n\r\nnope",
+			     srv.mode == NOT_FOUND ? "404 Not Found" :
+						     "503 Busy");
+		send_all(fd, head, (size_t)n);
+		return;
+	}
+	if (from >= 0 && srv.mode != IGNORE_RANGE) {
+		if (to < 0 || to >= BODY_LEN)
+			to = BODY_LEN - 1;
+		n = snprintf(head, sizeof(head),
+			     "HTTP/1.1 206 Partial Content\r\nETag: \"e1\"\r\n"
+			     "Content-Range: bytes %ld-%ld/%d\r\n"
+			     "Content-Length: %ld\r\nConnection: close\r\n\r\n",
+			     from, to, BODY_LEN, to - from + 1);
+		send_all(fd, head, (size_t)n);
+		send_all(fd, srv.body + from, (size_t)(to - from + 1));
+		return;
+	}
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 200 OK\r\nETag: \"e1\"\r\n"
+		     "Content-Length: %d\r\nConnection: close\r\n\r\n",
+		     BODY_LEN);
+	send_all(fd, head, (size_t)n);
+	/* the first answer of CUT_ONCE stops half-way */
+	send_all(fd, srv.body,
+		 srv.mode == CUT_ONCE && srv.served == 1 ? BODY_LEN / 2 :
+							   BODY_LEN);
+}
+
+static void *serve(void *unused)
+{
+	int c;
+
+	(void)unused;
+	while ((c = accept(srv.fd, NULL, NULL)) >= 0) {
+		answer(c);
+		shutdown(c, SHUT_RDWR);
+		close(c);
+	}
+	return NULL;
+}
+
+static int server_start(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	size_t i;
+
+	for (i = 0; i < BODY_LEN; i++)
+		srv.body[i] = (char)('a' + i % 26);
+	srv.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(srv.fd, 16) ||
+	    getsockname(srv.fd, (struct sockaddr *)&a, &len))
+		return -1;
+	srv.port = ntohs(a.sin_port);
+	return pthread_create(&srv.thread, NULL, serve, NULL) ? -1 : 0;
+}
+
+static void server_stop(void)
+{
+	shutdown(srv.fd, SHUT_RDWR);
+	close(srv.fd);
+	pthread_join(srv.thread, NULL);
+}
+
+static void server_case(enum mode m)
+{
+	srv.mode = m;
+	srv.served = 0;
+	srv.ranges[0] = '\0';
+}
+
+/* Streams req to the end into out (up to max); returns the length or
+ * -errno. */
+static long stream_all(struct http *h, const struct http_request *req,
+		       char *out, size_t max, struct verror *e)
+{
+	struct http_stream *s = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int r = http_stream_open(h, req, NULL, &s, e);
+
+	if (r < 0)
+		return r;
+	/* small reads: the transfer pauses and resumes many times */
+	while ((n = http_stream_read(s, out + got, MIN(max - got, 7), e)) > 0)
+		got += (size_t)n;
+	http_stream_free(s);
+	return n < 0 ? n : (long)got;
+}
+
+static void test_requests(void)
+{
+	static const struct http_retry quick = { .backoff_ms = 1,
+						 .backoff_max_ms = 2 };
+	struct http_config cfg = { .name = "t", .retry = quick };
+	char url[64], out[BODY_LEN];
+	struct http_response resp;
+	struct http_request req;
+	struct http *h = NULL;
+	struct verror e;
+	struct sbuf body;
+
+	if (server_start() < 0) {
+		fprintf(stderr, "no loopback server: skipping requests\n");
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/obj", srv.port);
+	CHECK_EQ_INT(http_new(&cfg, &h, &e), 0);
+	req = (struct http_request){ .method = "GET",
+				     .url = url,
+				     .what = "obj" };
+	sbuf_init(&body, BODY_LEN);
+
+	/* a whole body; then one over the cap */
+	server_case(HONOUR_RANGE);
+	CHECK_EQ_INT(http_do(h, &req, &body, &resp, &e), 0);
+	CHECK_EQ_INT(resp.status, 200);
+	CHECK_EQ_INT(resp.attempts, 1);
+	CHECK(body.len == BODY_LEN && !memcmp(body.buf, srv.body, BODY_LEN));
+	sbuf_release(&body);
+	sbuf_init(&body, BODY_LEN - 1);
+	CHECK_EQ_INT(http_do(h, &req, &body, &resp, &e), -EFBIG);
+	CHECK_EQ_INT(body.len, 0);
+	sbuf_release(&body);
+
+	/* 503 twice, then the answer */
+	server_case(BUSY_TWICE);
+	sbuf_init(&body, BODY_LEN);
+	CHECK_EQ_INT(http_do(h, &req, &body, &resp, &e), 0);
+	CHECK_EQ_INT(resp.status, 200);
+	CHECK_EQ_INT(resp.attempts, 3);
+	CHECK_EQ_INT(srv.served, 3);
+
+	/* 404: an answer for http_do, an error for a stream */
+	server_case(NOT_FOUND);
+	CHECK_EQ_INT(http_do(h, &req, &body, &resp, &e), 0);
+	CHECK_EQ_INT(resp.status, 404);
+	CHECK_EQ_INT(srv.served, 1);
+	CHECK_EQ_INT(stream_all(h, &req, out, sizeof(out), &e), -ENOENT);
+	CHECK_STREQ(e.msg, "t: GET obj: HTTP 404 Not Found");
+	sbuf_release(&body);
+
+	/* a range, honoured, then ignored by the server */
+	req.range_from = 100;
+	req.range_len = 50;
+	server_case(HONOUR_RANGE);
+	CHECK_EQ_INT(stream_all(h, &req, out, sizeof(out), &e), 50);
+	CHECK(!memcmp(out, srv.body + 100, 50));
+	CHECK_STREQ(srv.ranges, "100-149");
+	server_case(IGNORE_RANGE);
+	CHECK_EQ_INT(stream_all(h, &req, out, sizeof(out), &e), 50);
+	CHECK(!memcmp(out, srv.body + 100, 50));
+	/* from an offset to the end */
+	req.range_len = 0;
+	server_case(HONOUR_RANGE);
+	CHECK_EQ_INT(stream_all(h, &req, out, sizeof(out), &e), BODY_LEN - 100);
+	CHECK(!memcmp(out, srv.body + 100, BODY_LEN - 100));
+	CHECK_STREQ(srv.ranges, "100--1");
+
+	/* a body cut half-way is resumed from the byte reached */
+	req.range_from = 0;
+	server_case(CUT_ONCE);
+	CHECK_EQ_INT(stream_all(h, &req, out, sizeof(out), &e), BODY_LEN);
+	CHECK(!memcmp(out, srv.body, BODY_LEN));
+	CHECK_EQ_INT(srv.served, 2);
+	CHECK_STREQ(srv.ranges, "500--1");
+
+	http_free(h);
+	server_stop();
+}
+
 int main(void)
 {
 	test_retry_decision();
@@ -250,5 +502,6 @@ int main(void)
 	test_backoff();
 	test_status_words();
 	test_transfer_words();
+	test_requests();
 	return check_status();
 }

@@ -113,6 +113,24 @@ static void test_log(void)
 	CHECK_EQ_INT(log_debug("quiet"), 0);
 }
 
+/* Text from outside can neither end a line nor drive a terminal. */
+static void test_escaped(void)
+{
+	static const char in[] = "a\nb\tc\r\x1b]0;t\x07 \x7f\xc2\x9b"
+				 "\xc3\xa9\xe2\x82\xac\xff!";
+	struct sbuf b;
+
+	sbuf_init(&b, 0);
+	CHECK_EQ_INT(sbuf_add_escaped(&b, in, sizeof(in) - 1), 0);
+	CHECK_STREQ(b.buf, "a\\nb\\tc\\r\\x1b]0;t\\x07 \\x7f\\u009b"
+			   "\xc3\xa9\xe2\x82\xac\\xff!");
+	sbuf_release(&b);
+	/* the cap holds */
+	sbuf_init(&b, 4);
+	CHECK(sbuf_add_escaped(&b, "\n\n\n", 3) == -E2BIG);
+	sbuf_release(&b);
+}
+
 int main(void)
 {
 	test_growth_and_cap();
@@ -120,5 +138,6 @@ int main(void)
 	test_verror();
 	test_read_fd();
 	test_log();
+	test_escaped();
 	return check_status();
 }
