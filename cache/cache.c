@@ -478,6 +478,8 @@ int cache_map(struct cache *c, const char *path, struct cache_mapping *m)
 		return -errno;
 	m->addr = addr;
 	m->len = (size_t)st.st_size;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
 	m->path = strdup(path);
 	if (!m->path) {
 		munmap(addr, m->len);
@@ -501,6 +503,16 @@ void cache_unmap(struct cache *c, struct cache_mapping *m)
 	m->addr = NULL;
 	m->path = NULL;
 	m->len = 0;
+}
+
+bool cache_mapping_intact(const struct cache_mapping *m)
+{
+	struct stat st;
+
+	if (!m->path || lstat(m->path, &st) < 0 || st.st_dev != m->dev ||
+	    st.st_ino != m->ino)
+		return true;
+	return st.st_size >= 0 && (uint64_t)st.st_size >= m->len;
 }
 
 int cache_remove(struct cache *c, const char *path)

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 
@@ -27,6 +28,8 @@ struct cache_mapping {
 	const void *addr; /* read-only mapping of the whole file */
 	size_t len;
 	char *path; /* owned */
+	dev_t dev;  /* the file mapped, to tell it from one renamed over */
+	ino_t ino;  /* path later (cache_mapping_intact) */
 };
 
 /* Opens (creating, mode 0700) the cache at dir; NULL dir means the default
@@ -80,6 +83,13 @@ struct cache_writer *cache_writer_free(struct cache_writer *w);
  * evicted. */
 int cache_map(struct cache *c, const char *path, struct cache_mapping *m);
 void cache_unmap(struct cache *c, struct cache_mapping *m);
+/* Whether the file behind m still holds its first len bytes: false when
+ * it was truncated after it was mapped (reading the pages past its new
+ * end would SIGBUS). A file replaced by a rename is no longer reachable
+ * by path, so the mapped one can't be truncated through it: true. Best
+ * effort (a program holding the file open may truncate it after the
+ * check), one stat() of the path. */
+bool cache_mapping_intact(const struct cache_mapping *m);
 /* Removes an entry found corrupt, so that it is rebuilt. */
 int cache_remove(struct cache *c, const char *path);
 
