@@ -544,7 +544,7 @@ int cmd_restore(int argc, char **argv)
 			  jobs, mnt);
 		return 1;
 	}
-	if (!job && !has_reports(jobs)) {
+	if (!job && strcmp(verb, "create") && !has_reports(jobs)) {
 		/* nothing to wait for, nothing to show: say so, at once */
 		if (ra.json)
 			puts("[]");

@@ -11,7 +11,7 @@ _velerofs()
 		words=("${COMP_WORDS[@]}")
 		cword=$COMP_CWORD
 	fi
-	local commands="mount umount backups ls cat find diff restore cache status help version"
+	local commands="mount umount backups ls cat find diff restore cache status url help version"
 	if [ "$cword" -eq 1 ]; then
 		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
 		return
@@ -20,7 +20,7 @@ _velerofs()
 	case $prev in
 	--cache | --restore-state)
 		COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	--credentials | --kubeconfig | --log-file)
+	--credentials | --kubeconfig | --log-file | --ca-file)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--log-level)
 		COMPREPLY=($(compgen -W "error warning notice info debug" -- "$cur")); return ;;
@@ -28,14 +28,15 @@ _velerofs()
 		COMPREPLY=($(compgen -W "yaml json" -- "$cur")); return ;;
 	-o | --output)
 		if [ "$cmd" = mount ]; then
-			COMPREPLY=($(compgen -W "view=json clean keep_status redact cache_size= timeout= refresh= max_threads= existing=skip existing=update dry_run image_map= storageclass_map= modifiers= type_wait= no_restore allow_other" -- "$cur"))
+			COMPREPLY=($(compgen -W "view=json clean keep_status redact cache_size= timeout= refresh= max_threads= existing=skip existing=update dry_run image_map= storageclass_map= modifiers= type_wait= outage_wait= include_nonrestorable no_restore allow_other" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "wide json yaml" -- "$cur"))
 		fi
 		return ;;
 	esac
 	case $cmd in
-	mount) opts="-f --foreground -d --debug -o --cache --credentials --kubeconfig --context --restore-state --log-file --log-level --help" ;;
+	mount) opts="-f --foreground -d --debug -o --cache --credentials --kubeconfig --context --restore-state --log-file --log-level --bsl -n --namespace --help" ;;
+	url) opts="--ca-file --bsl -n --namespace --kubeconfig --context --help" ;;
 	umount) opts="--help" ;;
 	status) opts="--cache --help" ;;
 	backups) opts="-o --output --cache --credentials --help" ;;
@@ -45,9 +46,9 @@ _velerofs()
 	diff) opts="-p --patch --raw --cache --credentials --help" ;;
 	restore)
 		if [ "$cword" -eq 2 ]; then
-			COMPREPLY=($(compgen -W "status wait" -- "$cur")); return
+			COMPREPLY=($(compgen -W "status wait create" -- "$cur")); return
 		fi
-		opts="--json --timeout --help" ;;
+		opts="--json --timeout --from-backup --include-namespaces --exclude-namespaces --include-resources --exclude-resources --namespace-mappings --wait --help" ;;
 	cache)
 		if [ "$cword" -eq 2 ] && [[ $cur != -* ]]; then
 			COMPREPLY=($(compgen -W "ls du prune" -- "$cur")); return
