@@ -8,7 +8,8 @@
  *   restore/namespaces/      0755: namespaces/<target>/... restores the
  *                            items into namespace <target>
  *   restore/status           0444: a table, one line per job (state,
- *                            item counts, source)
+ *                            item counts, source; a rejected file's
+ *                            reason)
  *   restore/jobs/            0555: <job-id>.txt, one report per job
  *                            (restore_job_report()), and latest ->
  *                            the newest one
