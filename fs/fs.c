@@ -535,6 +535,11 @@ static int backup_link_target(struct fs *fs, fuse_ino_t ino, char *buf,
 		log_error("%s: %s", backup_name(b), e.msg);
 	if (r < 0)
 		return r;
+	/* the builder writes relative targets only: a cache that says
+	 * otherwise is not followed out of the mount */
+	if (got == 0 || ((const char *)data)[0] == '/' ||
+	    memchr(data, '\0', got))
+		return -EIO;
 	memcpy(buf, data, got);
 	buf[got] = '\0';
 	return 0;
