@@ -14,6 +14,9 @@
  *   apiversions/<resource.group>/<version
  * dir>/{namespaces/<ns>,cluster}/<name>.yaml
  *
+ * (under apiversions/, the copy that namespaces/ or cluster/ already
+ * shows - the preferred version - is a symlink to it: each item is one
+ * file for grep -r and find)
  * (".json" and the original bytes in the JSON view). Node numbers are
  * stable for the life of the repo; node 0 is the backup directory itself.
  *
@@ -140,6 +143,9 @@ uint64_t backup_build_ms(const struct backup *b);
 enum backup_node_type {
 	BACKUP_NODE_DIR,
 	BACKUP_NODE_FILE,
+	BACKUP_NODE_LINK, /* a symlink: the preferred version's copy under
+			   * apiversions/, to the item in namespaces/ or
+			   * cluster/; backup_node_read() gives its target */
 };
 
 struct backup_stat {
@@ -217,6 +223,7 @@ int backup_history_id(struct backup_repo *r, char *const *comps, size_t n,
 int backup_history_path(struct backup_repo *r, uint32_t id, char ***comps,
 			size_t *n);
 
-/* Walks a '/'-separated path below the backup directory ("" is node 0). */
+/* Walks a '/'-separated path below the backup directory ("" is node 0),
+ * following symlinks as open() would (-ELOOP past 8). */
 int backup_node_walk(struct backup *b, const char *path, uint32_t *node,
 		     struct verror *e);

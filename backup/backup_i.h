@@ -23,9 +23,9 @@
  * interchange format (the magic includes the version). */
 
 #define IDX_MAGIC                                                          \
-	"VFSIDX\0\5" /* \4: the header names its owner; \5: describe.txt's \
-			Phase line */
-#define IDX_VERSION "VFSIDX5" /* the magic as a string, in cache keys */
+	"VFSIDX\0\6" /* \4: the header names its owner; \5: describe.txt's \
+			Phase line; \6: IDX_LINK */
+#define IDX_VERSION "VFSIDX6" /* the magic as a string, in cache keys */
 #define IDX_OWNER_LEN 16
 #define IDX_MAX_FILE ((uint64_t)1 << 40)
 
@@ -33,6 +33,10 @@ enum idx_type {
 	IDX_DIR = 1,
 	IDX_FILE = 2, /* a plain file (describe.txt, logs) */
 	IDX_ITEM = 3, /* <name>.yaml or <name>.json, by the view */
+	IDX_LINK = 4, /* a symlink named like an item (<name>.yaml); its
+		       * bytes are the target, relative to its directory:
+		       * the preferred version's copy under apiversions/
+		       * pointing at the item in namespaces/ or cluster/ */
 };
 
 enum idx_flags {

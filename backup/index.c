@@ -4,7 +4,9 @@
  * only one that knows where items come from) hands it items and files.
  * Every item is rendered in the view's format (YAML or the original
  * JSON, clean, redact); identical bytes (like Velero's legacy and
- * <v>-preferredversion copies) are rendered once; the bytes go to the
+ * <v>-preferredversion copies) are rendered once, and a copy under
+ * apiversions/ that is the very item namespaces/ or cluster/ shows is a
+ * symlink to it (grep -r and find see each item once); the bytes go to the
  * index's data region with a CRC-32 each. Then describe.txt and
  * errors.txt are added, the tree is laid out breadth-first (layout) and
  * the file committed to the cache. A later run finds it by the source's
@@ -46,8 +48,9 @@ struct rec {
 	uint8_t ncomp;
 	uint8_t type; /* IDX_FILE or IDX_ITEM */
 	uint8_t flags;
-	uint8_t rank; /* lower wins when two recs share a path */
-	uint32_t seq; /* order of arrival: the later wins at equal rank */
+	uint8_t rank;	/* lower wins when two recs share a path */
+	bool versioned; /* an item's copy under apiversions/ */
+	uint32_t seq;	/* order of arrival: the later wins at equal rank */
 	struct idx_ref ref;
 };
 
@@ -441,6 +444,8 @@ int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 	r = item_path(it, it->version, &path);
 	if (!r)
 		r = add_rec(bd, path.buf, IDX_ITEM, last->flags, 0, &last->ref);
+	if (!r)
+		bd->recs[bd->nrecs - 1].versioned = true;
 out:
 	sbuf_release(&path);
 	return r;
@@ -805,6 +810,88 @@ static void sink_release(struct backup_sink *bd)
 	sbuf_release(&bd->filtered);
 }
 
+/* The record at path among the sorted items, or NULL. */
+static const struct rec *find_item(const struct backup_sink *bd,
+				   const char *path)
+{
+	size_t lo = 0, hi = bd->nrecs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct rec *m = &bd->recs[mid];
+		int c = cmp_path(path, m->path);
+
+		if (c == 0)
+			c = (int)IDX_ITEM - (int)m->type;
+		if (c == 0)
+			return m;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* Turns each copy under apiversions/ whose bytes are those of the item
+ * shown in namespaces/ or cluster/ (the preferred version, as a rule)
+ * into a symlink to that item: apiversions/<gr>/<v>/namespaces/<ns>/<n>
+ * -> ../../../../../namespaces/<ns>/<gr>/<n>.yaml. Other versions stay
+ * files. Only one of two identical files is one that grep -r and find
+ * visit; cat follows the link. Called on sorted records (the default
+ * path's winner is decided); they need sorting again after. */
+static int link_versions(struct backup_sink *bd)
+{
+	struct sbuf target, path;
+	const char *ext = bd->view == BACKUP_VIEW_JSON ? ".json" : ".yaml";
+	size_t i;
+	int r = 0;
+
+	sbuf_init(&target, 8192);
+	sbuf_init(&path, 8192);
+	for (i = 0; r == 0 && i < bd->nrecs; i++) {
+		struct rec *v = &bd->recs[i];
+		const struct rec *d;
+		bool ns = v->ncomp == 6;
+		unsigned k;
+
+		if (!v->versioned || v->type != IDX_ITEM ||
+		    (v->flags & IDX_F_BROKEN) || (v->ncomp != 5 && !ns))
+			continue;
+		/* namespaces/<ns>/<gr>/<name> or cluster/<gr>/<name> */
+		sbuf_reset(&path);
+		r = sbuf_adds(&path, ns ? "namespaces/" : "cluster/");
+		if (!r && ns)
+			r = sbuf_addf(&path, "%.*s/", (int)comp_len(v, 4),
+				      v->path + v->comp[4]);
+		if (!r)
+			r = sbuf_addf(&path, "%.*s/%s", (int)comp_len(v, 1),
+				      v->path + v->comp[1],
+				      v->path + v->comp[v->ncomp - 1]);
+		if (r < 0)
+			break;
+		d = find_item(bd, sbuf_str(&path));
+		if (!d || (d->flags & IDX_F_BROKEN) ||
+		    d->ref.off != v->ref.off || d->ref.len != v->ref.len ||
+		    d->ref.crc != v->ref.crc)
+			continue;
+		sbuf_reset(&target);
+		for (k = 1; r == 0 && k < v->ncomp; k++)
+			r = sbuf_adds(&target, "../");
+		if (!r)
+			r = sbuf_addf(&target, "%s%s", sbuf_str(&path), ext);
+		if (!r)
+			r = put_data(bd, target.buf, target.len, &v->ref);
+		if (r < 0)
+			break;
+		v->type = IDX_LINK;
+		v->flags = 0;
+	}
+	sbuf_release(&target);
+	sbuf_release(&path);
+	return r < 0 ? r : 0;
+}
+
 /* describe.txt (by the source, from what the index holds) and
  * errors.txt; the records come out sorted. */
 static int add_summary_files(struct backup_sink *bd, struct backup_source *src)
@@ -816,6 +903,9 @@ static int add_summary_files(struct backup_sink *bd, struct backup_source *src)
 	int r;
 
 	sort_recs(bd);
+	r = link_versions(bd);
+	if (r < 0)
+		return r;
 	counts_of(bd, &kinds, &sum.nkinds, &sum.nitems);
 	sum.kinds = kinds;
 	sbuf_init(&desc, DESCRIBE_MAX);

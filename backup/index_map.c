@@ -61,7 +61,8 @@ int backup_index_check(const void *addr, size_t len)
 			      (uint64_t)n->first_child + n->nchildren >
 				      h->node_count)))
 				return -EBADMSG;
-		} else if (n->type == IDX_FILE || n->type == IDX_ITEM) {
+		} else if (n->type == IDX_FILE || n->type == IDX_ITEM ||
+			   n->type == IDX_LINK) {
 			if (!(n->flags & IDX_F_BROKEN) &&
 			    (n->off > h->data_len ||
 			     n->len > h->data_len - n->off))
@@ -137,7 +138,8 @@ int backup_index_node(const struct backup_index *x, uint32_t node,
 		    (n.first_child <= node || n.first_child > h->node_count ||
 		     n.nchildren > h->node_count - n.first_child))
 			return -EBADMSG;
-	} else if (n.type == IDX_FILE || n.type == IDX_ITEM) {
+	} else if (n.type == IDX_FILE || n.type == IDX_ITEM ||
+		   n.type == IDX_LINK) {
 		if (!(n.flags & IDX_F_BROKEN) &&
 		    (n.off > h->data_len || n.len > h->data_len - n.off))
 			return -EBADMSG;

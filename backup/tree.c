@@ -160,6 +160,13 @@ int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
 		st->nlink = n->len;
 		return 0;
 	}
+	if (n->type == IDX_LINK) {
+		st->type = BACKUP_NODE_LINK;
+		st->perm = 0777;
+		st->nlink = 1;
+		st->size = n->len;
+		return 0;
+	}
 	st->type = BACKUP_NODE_FILE;
 	st->perm = n->flags & IDX_F_SECRET ? 0400 : 0444;
 	st->nlink = 1;
@@ -224,7 +231,9 @@ int backup_node_lookup(struct backup *b, uint32_t dir, const char *name,
 	if (d.type != IDX_DIR)
 		return -ENOTDIR;
 	if (len > 5 && memcmp(name + len - 5, ext, 5) == 0 &&
-	    (r = find_child(x, &d, name, len - 5, IDX_ITEM, node)) != -ENOENT)
+	    ((r = find_child(x, &d, name, len - 5, IDX_ITEM, node)) !=
+		     -ENOENT ||
+	     (r = find_child(x, &d, name, len - 5, IDX_LINK, node)) != -ENOENT))
 		return r;
 	if ((r = find_child(x, &d, name, len, IDX_DIR, node)) != -ENOENT ||
 	    (r = find_child(x, &d, name, len, IDX_FILE, node)) != -ENOENT)
@@ -268,7 +277,7 @@ int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
 		return -ENAMETOOLONG;
 	memcpy(name, x->names + c.name_off, c.name_len);
 	name[c.name_len] = '\0';
-	if (c.type == IDX_ITEM)
+	if (c.type == IDX_ITEM || c.type == IDX_LINK)
 		strcat(name, view_ext(b));
 	*node = d.first_child + pos;
 	return 0;
@@ -321,18 +330,31 @@ again:
 	return 0;
 }
 
+#define WALK_DEPTH 64
+#define WALK_LINKS 8
+
 int backup_node_walk(struct backup *b, const char *path, uint32_t *node,
 		     struct verror *e)
 {
-	uint32_t cur = BACKUP_NODE_ROOT;
-	char comp[512];
+	uint32_t dirs[WALK_DEPTH] = { BACKUP_NODE_ROOT };
+	unsigned depth = 0, links = 0;
+	char comp[512], target[4096], rest[8192];
 
 	while (*path) {
 		const char *slash = strchr(path, '/');
 		size_t n = slash ? (size_t)(slash - path) : strlen(path);
+		struct backup_stat st;
+		const void *data;
+		size_t got;
+		uint32_t cur;
 		int r;
 
 		if (n == 0 || (n == 1 && path[0] == '.')) {
+			path += n + (slash != NULL);
+			continue;
+		}
+		if (n == 2 && !memcmp(path, "..", 2)) {
+			depth -= depth > 0;
 			path += n + (slash != NULL);
 			continue;
 		}
@@ -340,12 +362,36 @@ int backup_node_walk(struct backup *b, const char *path, uint32_t *node,
 			return -ENAMETOOLONG;
 		memcpy(comp, path, n);
 		comp[n] = '\0';
-		r = backup_node_lookup(b, cur, comp, &cur, e);
+		r = backup_node_lookup(b, dirs[depth], comp, &cur, e);
+		if (r == 0)
+			r = backup_node_stat(b, cur, &st, e);
 		if (r < 0)
 			return r;
 		path += n + (slash != NULL);
+		if (st.type != BACKUP_NODE_LINK) {
+			if (depth + 1 == WALK_DEPTH)
+				return -ENAMETOOLONG;
+			dirs[++depth] = cur;
+			continue;
+		}
+		/* a link: its target, relative to this directory, then the
+		 * rest of the path */
+		if (++links > WALK_LINKS)
+			return -ELOOP;
+		r = backup_node_read(b, cur, 0, sizeof(target) - 1, &data, &got,
+				     e);
+		if (r < 0)
+			return r;
+		if (got == 0 || ((const char *)data)[0] == '/')
+			return -ENOENT;
+		if (snprintf(rest, sizeof(rest), "%.*s%s%s", (int)got,
+			     (const char *)data, *path ? "/" : "",
+			     path) >= (int)sizeof(rest))
+			return -ENAMETOOLONG;
+		memcpy(target, rest, strlen(rest) + 1);
+		path = target;
 	}
-	*node = cur;
+	*node = dirs[depth];
 	return 0;
 }
 

@@ -40,10 +40,12 @@ static int walk(struct backup *b, uint32_t dir, const char *rel, walk_fn fn,
 		if (asprintf(&sub, "%s%s%s", rel, *rel ? "/" : "", name) < 0)
 			return -ENOMEM;
 		r = backup_node_stat(b, child, &st, &e);
-		if (r == 0)
-			r = st.type == BACKUP_NODE_DIR ?
-				    walk(b, child, sub, fn, userdata) :
-				    fn(b, child, sub, userdata);
+		/* a link (the preferred version under apiversions/) is
+		 * the item it points at, visited there */
+		if (r == 0 && st.type == BACKUP_NODE_DIR)
+			r = walk(b, child, sub, fn, userdata);
+		else if (r == 0 && st.type == BACKUP_NODE_FILE)
+			r = fn(b, child, sub, userdata);
 		free(sub);
 		if (r < 0)
 			return r;

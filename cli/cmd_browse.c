@@ -211,6 +211,22 @@ static int list_node(struct lister *l, struct backup *b, uint32_t dir)
 		r = backup_node_stat(b, node, &st, &e);
 		if (r < 0)
 			return log_error_errno(r, "%s: %m", name);
+		if (st.type == BACKUP_NODE_LINK) {
+			/* a version's link under apiversions/: its target */
+			const void *data;
+			char target[4096];
+			size_t got = 0;
+
+			r = backup_node_read(b, node, 0, sizeof(target) - 1,
+					     &data, &got, &e);
+			if (r < 0)
+				return log_error_errno(r, "%s: %s", name,
+						       cli_why(&e, r));
+			memcpy(target, data, got);
+			target[got] = '\0';
+			print_long_link(l, name, &st, target);
+			continue;
+		}
 		print_long(l, name, &st);
 	}
 	return 0;

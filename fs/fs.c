@@ -182,7 +182,9 @@ static int stat_in_backup(struct fs *fs, fuse_ino_t ino, struct stat *st,
 			log_error("%s: %s", backup_name(b), e.msg);
 		return r;
 	}
-	st->st_mode = (bs.type == BACKUP_NODE_DIR ? S_IFDIR : S_IFREG) |
+	st->st_mode = (bs.type == BACKUP_NODE_DIR  ? S_IFDIR :
+		       bs.type == BACKUP_NODE_LINK ? S_IFLNK :
+						     S_IFREG) |
 		      bs.perm;
 	st->st_size = (off_t)bs.size;
 	st->st_blocks = (blkcnt_t)((bs.size + 511) / 512);
@@ -510,10 +512,43 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &st, t);
 }
 
+/* The target of a link in a recovery point (EINVAL for other nodes). */
+static int backup_link_target(struct fs *fs, fuse_ino_t ino, char *buf,
+			      size_t size)
+{
+	struct verror e = { { 0 } };
+	struct backup *b = backup_repo_slot(fs->repo, INO_A(ino));
+	struct backup_stat bs;
+	const void *data;
+	size_t got = 0;
+	int r;
+
+	if (!b)
+		return -ENOENT;
+	r = backup_node_stat(b, INO_B(ino), &bs, &e);
+	if (r == 0 && bs.type != BACKUP_NODE_LINK)
+		r = -EINVAL;
+	if (r == 0)
+		r = backup_node_read(b, INO_B(ino), 0, size - 1, &data, &got,
+				     &e);
+	if (r == -EIO)
+		log_error("%s: %s", backup_name(b), e.msg);
+	if (r < 0)
+		return r;
+	/* the builder writes relative targets only: a cache that says
+	 * otherwise is not followed out of the mount */
+	if (got == 0 || ((const char *)data)[0] == '/' ||
+	    memchr(data, '\0', got))
+		return -EIO;
+	memcpy(buf, data, got);
+	buf[got] = '\0';
+	return 0;
+}
+
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct fs *fs = fs_of(req);
-	char target[600];
+	char target[4096]; /* PATH_MAX: a link under apiversions/ may be long */
 	size_t slot;
 
 	if (fs->spool && spool_owns(ino)) {
@@ -529,6 +564,14 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 			 backup_name(backup_repo_slot(fs->repo, slot)));
 	} else if (INO_TYPE(ino) == T_HLINK) {
 		int r = hist_link_target(fs, ino, target, sizeof(target));
+
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	} else if (INO_TYPE(ino) == T_BACKUP) {
+		/* a version's link under apiversions/: its bytes */
+		int r = backup_link_target(fs, ino, target, sizeof(target));
 
 		if (r < 0) {
 			fuse_reply_err(req, -r);

@@ -8,7 +8,8 @@
  *   restore/namespaces/      0755: namespaces/<target>/... restores the
  *                            items into namespace <target>
  *   restore/status           0444: a table, one line per job (state,
- *                            item counts, source)
+ *                            item counts, source; a rejected file's
+ *                            reason)
  *   restore/jobs/            0555: <job-id>.txt, one report per job
  *                            (restore_job_report()), and latest ->
  *                            the newest one
@@ -348,8 +349,8 @@ static int status_table(struct spool *s, struct sbuf *b)
 		      "SOURCE");
 	for (i = 0; r >= 0 && i < n; i++) {
 		enum restore_state st;
-		const char *items = "", *src = "", *p;
-		size_t il = 0, sl = 0;
+		const char *items = "", *src = "", *why = "", *p;
+		size_t il = 0, sl = 0, wl = 0;
 
 		sbuf_reset(&rep);
 		if (restore_job_summary(s->r, ids[i], &rep, &st) < 0)
@@ -362,10 +363,13 @@ static int status_table(struct spool *s, struct sbuf *b)
 				items = p + 6, il = len - 6;
 			else if (!strncmp(p, "source ", 7))
 				src = p + 7, sl = len - 7;
+			else if (!strncmp(p, "rejected: ", 10))
+				why = p, wl = len;
 		}
-		r = sbuf_addf(b, "%-32s %-9s %-40.*s %.*s\n", ids[i],
+		/* a rejected file says why after its source */
+		r = sbuf_addf(b, "%-32s %-9s %-40.*s %.*s%s%.*s%s\n", ids[i],
 			      restore_state_name(st), (int)il, items, (int)sl,
-			      src);
+			      src, wl ? " (" : "", (int)wl, why, wl ? ")" : "");
 	}
 	sbuf_release(&rep);
 	for (i = 0; i < n; i++)
@@ -704,7 +708,11 @@ static int commit_locked(struct spool *s, struct node *n)
 	if (r < 0) {
 		/* the user's mistake, not ours: the report has it */
 		log_debug("%s: not restored: %s", n->source, e.msg);
-		return r == -EBADMSG ? -EINVAL : r;
+		/* close()'s errno is all cp can print: "Invalid argument"
+		 * for a file that does not parse, "File too large" past a
+		 * bound; the parser's words (line, column) are in the
+		 * report and restore/status */
+		return r == -EBADMSG ? -EINVAL : r == -E2BIG ? -EFBIG : r;
 	}
 	log_debug("%s: job %s", n->source, job);
 	free(job);

@@ -81,6 +81,8 @@ struct restore_input {
 	size_t len, cap;
 	char *hints[INPUT_HINTS_MAX]; /* restore_input_hint() */
 	size_t nhints;
+	bool too_big; /* a write went past RESTORE_INPUT_MAX: what was kept
+		       * is a truncated file, never applied */
 };
 
 static const char *const item_names[] = {
@@ -1121,8 +1123,10 @@ int restore_input_write(struct restore_input *in, const void *buf, size_t len,
 
 	if (off < 0)
 		return -EINVAL;
-	if ((size_t)off > RESTORE_INPUT_MAX || len > RESTORE_INPUT_MAX - off)
+	if ((size_t)off > RESTORE_INPUT_MAX || len > RESTORE_INPUT_MAX - off) {
+		in->too_big = true;
 		return -EFBIG;
+	}
 	r = input_reserve(in, off + len);
 	if (r < 0)
 		return r;
@@ -1407,7 +1411,11 @@ int restore_input_commit(struct restore_input *in, char **job_id,
 					  in->r->state_dir, strerror(-k)) :
 			       0;
 	}
-	perr = restore_parse(in->buf, in->len, in->source, &items, &pe);
+	if (in->too_big)
+		perr = verror_set(&pe, -EFBIG, "%s: larger than %zu MiB",
+				  in->source, RESTORE_INPUT_MAX >> 20);
+	else
+		perr = restore_parse(in->buf, in->len, in->source, &items, &pe);
 	if (perr == 0 && !json_array_size(items)) {
 		json_decref(items);
 		items = NULL;

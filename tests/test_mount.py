@@ -6,6 +6,7 @@ import errno
 import gzip
 import json
 import os
+import re
 import pathlib
 import shutil
 import stat
@@ -48,14 +49,24 @@ def walk_files(root):
 
 
 def expected_items(vault, name, ext=".yaml"):
-    """{tree path: member bytes} for every item member of a backup."""
+    """{tree path: member bytes} for every item member of a backup that is
+    a file in the tree (the copies under apiversions/ that are links to
+    the item are in expected_links)."""
     tb = pathlib.Path(vault) / "backups" / name / (name + ".tar.gz")
+    members = util.tar_members(tb)
+    links = util.version_links(members, ext)
     out = {}
-    for member, data in util.tar_members(tb).items():
+    for member, data in members.items():
         p = util.member_tree_path(member, ext)
-        if p is not None:
+        if p is not None and p not in links:
             out[p] = data
     return out
+
+
+def expected_links(vault, name, ext=".yaml"):
+    """{tree path: target} of the links under apiversions/."""
+    tb = pathlib.Path(vault) / "backups" / name / (name + ".tar.gz")
+    return util.version_links(util.tar_members(tb), ext)
 
 
 def is_secret(relpath):
@@ -83,7 +94,8 @@ def test_walk_whole_tree(mount, vault):
     for b in names:
         done = util.completion_time(vault, b)
         want_items = expected_items(vault, b)
-        have_items = {}
+        want_links = expected_links(vault, b)
+        have_items, have_links = {}, {}
         prefix = "backups/%s/" % b
         for rel, (st, data) in tree.items():
             if not rel.startswith(prefix):
@@ -94,6 +106,14 @@ def test_walk_whole_tree(mount, vault):
             if stat.S_ISDIR(st.st_mode):
                 assert stat.S_IMODE(st.st_mode) == 0o555, rel
                 continue
+            if stat.S_ISLNK(st.st_mode):
+                # the preferred version under apiversions/: a link to the
+                # item, which reads the same through it
+                assert st.st_size == len(data), rel
+                have_links[r] = data
+                target = os.path.normpath(os.path.join(os.path.dirname(rel), data))
+                assert tree[target][1] == (m / rel).read_bytes(), rel
+                continue
             assert stat.S_ISREG(st.st_mode), rel
             assert st.st_size == len(data), "%s: st_size %d, read %d" % (rel, st.st_size, len(data))
             want_mode = 0o400 if is_secret(r) else 0o444
@@ -101,6 +121,7 @@ def test_walk_whole_tree(mount, vault):
             if r.split("/")[0] in ("namespaces", "cluster", "apiversions"):
                 have_items[r] = data
         assert sorted(have_items) == sorted(want_items), b
+        assert have_links == want_links, b
         top = set(os.listdir(m / "backups" / b))
         assert {"backup.yaml", "describe.txt", "logs", "meta"} <= top, (b, top)
         assert "errors.txt" not in top, b
@@ -432,7 +453,7 @@ def test_special_names_generated_253_and_colons(mount, tmp_path):
         assert len(os.fsencode(p.name)) <= 255
 
 
-def test_version_directories(mount, tmp_path):
+def test_version_directories(mount, tmp_path, velerofs):
     objs = vaultgen.believable_cluster(seed=2, variant=0)
     v = tmp_path / "v"
     info = vaultgen.write_backup(v, "av", objs, api_versions={
@@ -453,6 +474,43 @@ def test_version_directories(mount, tmp_path):
         got = yaml.safe_load((bd / "apiversions/widgets.example.com/v1beta1/namespaces/shop" / (w + ".yaml")).read_text())
         assert util.same(got, old) is None
     assert sorted(os.listdir(bd / "apiversions/widgets.example.com")) == ["v1-preferredversion", "v1beta1"]
+    # issue 13: the preferred version is a link to the item (cat follows
+    # it), the other versions are files; grep -r and find see each once
+    pref = bd / "apiversions/widgets.example.com/v1-preferredversion/namespaces/shop/blue.yaml"
+    st = os.lstat(pref)
+    assert stat.S_ISLNK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o777
+    assert os.readlink(pref) == "../../../../../namespaces/shop/widgets.example.com/blue.yaml"
+    assert st.st_size == len(os.readlink(pref))
+    assert pref.read_bytes() == (bd / "namespaces/shop/widgets.example.com/blue.yaml").read_bytes()
+    old_f = bd / "apiversions/widgets.example.com/v1beta1/namespaces/shop/blue.yaml"
+    assert stat.S_ISREG(os.lstat(old_f).st_mode)
+    crd = bd / "apiversions/customresourcedefinitions.apiextensions.k8s.io/v1-preferredversion/cluster/widgets.example.com.yaml"
+    assert os.readlink(crd) == "../../../../cluster/customresourcedefinitions.apiextensions.k8s.io/widgets.example.com.yaml"
+    r = util.run(["grep", "-rlx", "apiVersion: example.com/v1", str(bd)])
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    assert sorted(os.path.relpath(l, bd) for l in r.stdout.decode().splitlines()) == [
+        "namespaces/shop/widgets.example.com/%s.yaml" % w for w in ("blue", "green")]
+    r = util.run(["grep", "-rlx", "apiVersion: example.com/v1beta1", str(bd)])
+    assert sorted(os.path.relpath(l, bd) for l in r.stdout.decode().splitlines()) == [
+        "apiversions/widgets.example.com/v1beta1/namespaces/shop/%s.yaml" % w for w in ("blue", "green")]
+    r = util.run(["find", str(bd), "-name", "blue.yaml"])
+    found = sorted(os.path.relpath(l, bd) for l in r.stdout.decode().splitlines())
+    assert found == ["apiversions/widgets.example.com/v1-preferredversion/namespaces/shop/blue.yaml",
+                     "apiversions/widgets.example.com/v1beta1/namespaces/shop/blue.yaml",
+                     "namespaces/shop/widgets.example.com/blue.yaml"], found
+    r = util.run(["find", str(bd), "-type", "f", "-name", "blue.yaml"])
+    assert len(r.stdout.splitlines()) == 2, r.stdout
+    # find -L and grep -R follow the link: the preferred version is there
+    r = util.run(["grep", "-Rlx", "apiVersion: example.com/v1", str(bd / "apiversions")])
+    assert len(r.stdout.splitlines()) == 2, r.stdout
+    # the CLI: ls -l shows the link, cat follows it
+    d = "backups/av/apiversions/widgets.example.com/v1-preferredversion/namespaces/shop"
+    r = util.run([str(velerofs), "ls", "-l", str(v), d])
+    assert r.returncode == 0, r.stderr
+    assert re.search(rb"^lrwxrwxrwx .* blue\.yaml -> \.\./\.\./\.\./\.\./\.\./namespaces/shop/widgets\.example\.com/blue\.yaml$",
+                     r.stdout, re.M), r.stdout
+    r = util.run([str(velerofs), "cat", str(v), d + "/blue.yaml"])
+    assert r.returncode == 0 and r.stdout == pref.read_bytes(), r.stderr
     # the version directories do not leak into the default view
     for dirpath, dirs, files in os.walk(bd / "namespaces"):
         for x in dirs:
@@ -575,7 +633,10 @@ def test_corrupt_index_is_never_served(mount, gen_vault, tmp_path, damage):
         if data is None:
             continue
         try:
-            assert p.read_bytes() == data, rel
+            if isinstance(data, str):  # a link under apiversions/
+                assert os.readlink(p) == data, rel
+            else:
+                assert p.read_bytes() == data, rel
         except OSError as e:
             assert e.errno == errno.EIO, (rel, e)
     m.restart(kill=False)

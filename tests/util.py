@@ -301,6 +301,39 @@ def member_tree_path(member: str, ext: str = ".yaml") -> str | None:
     return None
 
 
+def version_links(members: dict, ext: str = ".yaml") -> dict[str, str]:
+    """{tree path: symlink target} of the item copies under apiversions/
+    that are links: a version directory's copy with the very bytes of the
+    item namespaces/ or cluster/ shows (the legacy member, else the
+    preferred version's) is a link to it, so that grep -r and find see
+    each item once. members: {tarball member: bytes}."""
+    shown = {}  # default path -> (rank, bytes): the legacy copy wins
+    copies = {}  # apiversions path -> (default path, bytes)
+    for member, data in members.items():
+        p = member_tree_path(member, ext)
+        if p is None:
+            continue
+        parts = p.split("/")
+        if parts[0] != "apiversions":
+            shown[p] = (0, data)
+            continue
+        gr, ver, scope, name = parts[1], parts[2], parts[3:-1], parts[-1]
+        d = "/".join((["namespaces", scope[1], gr] if scope[0] == "namespaces" else ["cluster", gr]) + [name])
+        copies[p] = (d, data)
+        rank = 1 if ver.endswith("-preferredversion") else 2
+        if d not in shown or shown[d][0] > rank:
+            shown[d] = (rank, data)
+    out = {}
+    for p, (d, data) in copies.items():
+        try:
+            json.loads(data)
+        except ValueError:
+            continue  # a broken copy stays a file that reads as EIO
+        if shown[d][1] == data:
+            out[p] = "../" * (p.count("/")) + d
+    return out
+
+
 def tar_members(tarball) -> dict[str, bytes]:
     """Regular-file members of a .tar.gz, by name (Python's tarfile: it
     understands USTAR prefixes, PAX path records and GNU long names)."""
