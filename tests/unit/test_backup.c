@@ -16,38 +16,14 @@
 #include "backup/backup.h"
 #include "backup/backup_i.h"
 #include "backup/source_i.h"
-#include "check.h"
-
-static char root[256], cachedir[300];
-
-static void mkdirs(const char *rel)
-{
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", root, rel);
-	CHECK(system(cmd) == 0);
-}
-
-static void put(const char *rel, const void *data, size_t len)
-{
-	char path[700];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (f) {
-		CHECK(fwrite(data, 1, len, f) == len);
-		fclose(f);
-	}
-}
+#include "testvault.h"
 
 static void put_gz(const char *rel, const char *text)
 {
 	char path[700];
 	gzFile g;
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	snprintf(path, sizeof(path), "%s/%s", tv_root, rel);
 	g = gzopen(path, "wb");
 	CHECK(g != NULL);
 	if (g) {
@@ -89,7 +65,7 @@ static size_t tarball(const char *rel, const struct member *m, size_t n,
 	archive_write_close(a);
 	archive_write_free(a);
 	if (rel)
-		put(rel, buf, used);
+		tv_put(rel, buf, used);
 	if (bytes)
 		*bytes = buf;
 	else
@@ -156,17 +132,20 @@ static void make_vault(void)
 	snprintf(long_member, sizeof(long_member),
 		 "resources/configmaps/namespaces/shop/%s.json", long_name);
 
-	mkdirs("backups/good");
-	put("backups/good/velero-backup.json",
-	    "{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\",\"labels\":"
-	    "{\"velero.io/schedule-name\":\"daily\"}},\"status\":{\"phase\":"
-	    "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:49Z\"}}",
-	    strlen("{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\","
-		   "\"labels\":"
-		   "{\"velero.io/"
-		   "schedule-name\":\"daily\"}},\"status\":{\"phase\":"
-		   "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:"
-		   "49Z\"}}"));
+	tv_mkdirs("backups/good");
+	tv_put("backups/good/velero-backup.json",
+	       "{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\","
+	       "\"labels\":"
+	       "{\"velero.io/schedule-name\":\"daily\"}},\"status\":{\"phase\":"
+	       "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:49Z\"}"
+	       "}",
+	       strlen("{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\","
+		      "\"labels\":"
+		      "{\"velero.io/"
+		      "schedule-name\":\"daily\"}},\"status\":{\"phase\":"
+		      "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:"
+		      "00:"
+		      "49Z\"}}"));
 	tarball("backups/good/good.tar.gz", good, sizeof(good) / sizeof(*good),
 		ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, NULL);
 	put_gz("backups/good/good-logs.gz", "time=\"x\" level=info "
@@ -175,73 +154,42 @@ static void make_vault(void)
 					       "\n");
 
 	/* older format, GNU long names, failed */
-	mkdirs("backups/old");
-	put("backups/old/velero-backup.json",
-	    "{\"status\":{\"phase\":\"Failed\",\"completionTimestamp\":"
-	    "\"2026-11-21T00:00:00Z\"}}",
-	    strlen("{\"status\":{\"phase\":\"Failed\",\"completionTimestamp\":"
-		   "\"2026-11-21T00:00:00Z\"}}"));
+	tv_mkdirs("backups/old");
+	tv_put("backups/old/velero-backup.json",
+	       "{\"status\":{\"phase\":\"Failed\",\"completionTimestamp\":"
+	       "\"2026-11-21T00:00:00Z\"}}",
+	       strlen("{\"status\":{\"phase\":\"Failed\","
+		      "\"completionTimestamp\":"
+		      "\"2026-11-21T00:00:00Z\"}}"));
 	tarball("backups/old/old.tar.gz", v1, 2, ARCHIVE_FORMAT_TAR_GNUTAR,
 		NULL);
 
 	/* truncated in the store */
-	mkdirs("backups/cut");
-	put("backups/cut/velero-backup.json", "{\"status\":{}}", 13);
+	tv_mkdirs("backups/cut");
+	tv_put("backups/cut/velero-backup.json", "{\"status\":{}}", 13);
 	n = tarball(NULL, good, 8, ARCHIVE_FORMAT_TAR_USTAR, &bytes);
-	put("backups/cut/cut.tar.gz", bytes, n / 2);
+	tv_put("backups/cut/cut.tar.gz", bytes, n / 2);
 	free(bytes);
 
 	/* no velero-backup.json at all; and one that is not JSON */
-	mkdirs("backups/nojson");
+	tv_mkdirs("backups/nojson");
 	tarball("backups/nojson/nojson.tar.gz", v1, 2, ARCHIVE_FORMAT_TAR_USTAR,
 		NULL);
-	mkdirs("backups/badjson");
-	put("backups/badjson/velero-backup.json", "{not json", 9);
-	put("backups/badjson/badjson.tar.gz", "not gzip at all", 15);
+	tv_mkdirs("backups/badjson");
+	tv_put("backups/badjson/velero-backup.json", "{not json", 9);
+	tv_put("backups/badjson/badjson.tar.gz", "not gzip at all", 15);
 }
 
+/* The repo of the scratch vault in one view, refreshed. */
 static struct backup_repo *repo_open(struct vault **v, struct cache **c,
 				     enum backup_view view)
 {
 	struct backup_options o = { .view = view };
-	struct backup_repo *r = NULL;
+	struct backup_repo *r = tv_repo_open(v, c, &o);
 	struct verror e;
 
-	CHECK_EQ_INT(vault_open(root, NULL, v, &e), 0);
-	CHECK_EQ_INT(cache_open(cachedir, 0, c, &e), 0);
-	CHECK_EQ_INT(backup_repo_new(*v, *c, &o, &r), 0);
 	CHECK_EQ_INT(backup_repo_refresh(r, &e), 0);
 	return r;
-}
-
-static void repo_close(struct backup_repo *r, struct vault *v, struct cache *c)
-{
-	backup_repo_free(r);
-	cache_free(c);
-	vault_free(v);
-}
-
-/* Reads a whole file of the tree into a malloc'd string. */
-static char *slurp(struct backup *b, const char *path, int *err)
-{
-	struct verror e;
-	uint32_t node;
-	const void *data;
-	size_t got;
-	char *s;
-	int r;
-
-	*err = backup_node_walk(b, path, &node, &e);
-	if (*err < 0)
-		return NULL;
-	r = backup_node_read(b, node, 0, 1 << 20, &data, &got, &e);
-	*err = r;
-	if (r < 0)
-		return NULL;
-	s = malloc(got + 1);
-	memcpy(s, data, got);
-	s[got] = '\0';
-	return s;
 }
 
 static void test_tree(void)
@@ -268,7 +216,7 @@ static void test_tree(void)
 
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	CHECK(s && strstr(s, "a: 'yes'") == NULL &&
 	      strstr(s, "\"yes\"") != NULL);
@@ -291,14 +239,14 @@ static void test_tree(void)
 				      &node, &e),
 		     -ENOENT);
 	/* only in a non-preferred version: still in the default view */
-	s = slurp(b, "namespaces/shop/widgets.example.com/w.yaml", &err);
+	s = tv_read(b, "namespaces/shop/widgets.example.com/w.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	CHECK(s && strstr(s, "v1beta1"));
 	free(s);
-	s = slurp(b,
-		  "apiversions/widgets.example.com/v1beta1/namespaces/shop/"
-		  "w.yaml",
-		  &err);
+	s = tv_read(b,
+		    "apiversions/widgets.example.com/v1beta1/namespaces/shop/"
+		    "w.yaml",
+		    &err);
 	CHECK_EQ_INT(err, 0);
 	free(s);
 	CHECK_EQ_INT(backup_node_walk(b,
@@ -324,20 +272,20 @@ static void test_tree(void)
 			CHECK(strchr(path, '~') != NULL);
 	}
 	/* broken member: listed, EIO on read, named in errors.txt */
-	s = slurp(b, "namespaces/shop/configmaps/broken.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/broken.yaml", &err);
 	CHECK_EQ_INT(err, -EIO);
-	s = slurp(b, "errors.txt", &err);
+	s = tv_read(b, "errors.txt", &err);
 	CHECK(s && strstr(s, "broken.json"));
 	CHECK(s && strstr(s, "escapes its directory"));
 	CHECK(s && strstr(s, "something/else.txt"));
 	free(s);
-	s = slurp(b, "logs", &err);
+	s = tv_read(b, "logs", &err);
 	CHECK_STREQ(s, "time=\"x\" level=info msg=hello\n");
 	free(s);
-	s = slurp(b, "meta/results.yaml", &err);
+	s = tv_read(b, "meta/results.yaml", &err);
 	CHECK_STREQ(s, "errors: {}\nwarnings: {}\n");
 	free(s);
-	s = slurp(b, "describe.txt", &err);
+	s = tv_read(b, "describe.txt", &err);
 	CHECK(s && strstr(s, "Completed"));
 	free(s);
 	CHECK_EQ_INT(backup_node_walk(b, "nope", &node, &e), -ENOENT);
@@ -347,7 +295,7 @@ static void test_tree(void)
 	{
 		char origin[256];
 
-		s = slurp(b, "namespaces/shop/secrets/db.yaml", &err);
+		s = tv_read(b, "namespaces/shop/secrets/db.yaml", &err);
 		CHECK(s != NULL);
 		if (s) {
 			CHECK_EQ_INT(backup_repo_origin(r, s, strlen(s), origin,
@@ -368,7 +316,7 @@ static void test_tree(void)
 	CHECK_EQ_INT(backup_repo_schedule_count(r), 1);
 	CHECK_STREQ(backup_repo_schedule_name(r, 0), "daily");
 out:
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 }
 
 static void test_bad_backups(void)
@@ -384,34 +332,34 @@ static void test_bad_backups(void)
 
 	b = backup_repo_find(r, "cut", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
-	s = slurp(b, "errors.txt", &err);
+	s = tv_read(b, "errors.txt", &err);
 	CHECK(s && strstr(s, "truncated"));
 	free(s);
-	s = slurp(b, "describe.txt", &err);
+	s = tv_read(b, "describe.txt", &err);
 	CHECK(s && strstr(s, "truncated"));
 	free(s);
 
 	b = backup_repo_find(r, "nojson", NULL);
 	CHECK_EQ_INT(backup_info(b, &in, &e), 0);
 	CHECK(!in.valid);
-	s = slurp(b, "errors.txt", &err);
+	s = tv_read(b, "errors.txt", &err);
 	CHECK(s && strstr(s, "velero-backup.json is missing"));
 	free(s);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	free(s);
 
 	b = backup_repo_find(r, "badjson", NULL);
-	s = slurp(b, "errors.txt", &err);
+	s = tv_read(b, "errors.txt", &err);
 	CHECK(s && strstr(s, "does not parse"));
 	CHECK(s && strstr(s, "not gzip"));
 	free(s);
 
 	b = backup_repo_find(r, "old", NULL);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	free(s);
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 }
 
 static void test_json_view_and_reuse(void)
@@ -427,23 +375,23 @@ static void test_json_view_and_reuse(void)
 	/* each view has its own index */
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.json", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.json", &err);
 	CHECK_STREQ(s, CM);
 	free(s);
-	s = slurp(b, "namespaces/shop/secrets/db.json", &err);
+	s = tv_read(b, "namespaces/shop/secrets/db.json", &err);
 	CHECK_STREQ(s, SECRET);
 	free(s);
 	/* not JSON: broken in this view too */
-	s = slurp(b, "namespaces/shop/configmaps/broken.json", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/broken.json", &err);
 	CHECK_EQ_INT(err, -EIO);
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 
 	/* a second run maps what the first built */
 	r = repo_open(&v, &c, BACKUP_VIEW_JSON);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK_EQ_INT(backup_build_ms(b), 0);
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 }
 
 static char *find_idx(void)
@@ -452,7 +400,7 @@ static char *find_idx(void)
 	size_t n = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "ls -S %s/idx/*.idx | head -1", cachedir);
+	snprintf(cmd, sizeof(cmd), "ls -S %s/idx/*.idx | head -1", tv_cache);
 	p = popen(cmd, "r");
 	if (!p)
 		return NULL;
@@ -486,11 +434,11 @@ static void test_corrupt_index(void)
 	int err;
 
 	/* one index, of the YAML view */
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", cachedir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", tv_cache);
 	CHECK(system(cmd) == 0);
 	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
 	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 	idx = find_idx();
 	CHECK(idx != NULL);
 	if (!idx)
@@ -502,10 +450,10 @@ static void test_corrupt_index(void)
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK(s && strstr(s, "app.config"));
 	free(s);
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 	free(idx);
 
 	/* a truncated index is rebuilt too */
@@ -515,7 +463,7 @@ static void test_corrupt_index(void)
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0);
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 	free(idx);
 
 	/* data: caught by the per-file checksum on read, never served; the
@@ -534,18 +482,18 @@ static void test_corrupt_index(void)
 		int eio = 0;
 
 		for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
-			s = slurp(b, paths[i], &err);
+			s = tv_read(b, paths[i], &err);
 			eio += err == -EIO;
 			free(s);
 		}
 		CHECK_EQ_INT(eio, 0);
 		CHECK(backup_build_ms(b) > 0);
-		s = slurp(b, "namespaces/shop/configmaps/app.config.yaml",
-			  &err);
+		s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml",
+			    &err);
 		CHECK(s && strstr(s, "name: app.config"));
 		free(s);
 	}
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 	free(idx);
 }
 
@@ -580,7 +528,7 @@ static void test_crafted_index(void)
 
 	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
 	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 	idx = find_idx();
 	f = idx ? fopen(idx, "rb") : NULL;
 	CHECK(f != NULL);
@@ -650,7 +598,7 @@ static void test_threads(void)
 	char cmd[700];
 	int i;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", cachedir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", tv_cache);
 	CHECK(system(cmd) == 0);
 	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
 	for (i = 0; i < 8; i++) {
@@ -661,7 +609,7 @@ static void test_threads(void)
 		pthread_join(t[i], NULL);
 		CHECK(args[i].ok);
 	}
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 }
 
 /* ---- a source other than Velero's ---- */
@@ -750,7 +698,7 @@ static const struct backup_source_ops fake = {
 static void check_file(struct backup *b, const char *path, const char *want)
 {
 	int err;
-	char *s = slurp(b, path, &err);
+	char *s = tv_read(b, path, &err);
 
 	CHECK_EQ_INT(err, 0);
 	if (s)
@@ -787,8 +735,8 @@ static void test_fake_source(void)
 	int err;
 	char *s;
 
-	mkdirs("backups/snap");
-	put("backups/snap/x", "{}", 2);
+	tv_mkdirs("backups/snap");
+	tv_put("backups/snap/x", "{}", 2);
 	b = open_fake(&r, &v, &c);
 	CHECK_EQ_INT(fake_reads, 1);
 	check_file(b, "namespaces/shop/configmaps/app.yaml",
@@ -800,7 +748,7 @@ static void test_fake_source(void)
 		   "kind: Namespace\n");
 	check_file(b, "status.txt", "ok\n");
 	check_file(b, "describe.txt", "items 3 errors 2 kinds 3\n");
-	s = slurp(b, "errors.txt", &err);
+	s = tv_read(b, "errors.txt", &err);
 	CHECK(s && strstr(s, "/registry/secrets/shop/broken: "));
 	CHECK(s && strstr(s, "/registry/pods/shop/x: not decoded\n"));
 	free(s);
@@ -808,33 +756,30 @@ static void test_fake_source(void)
 	CHECK_EQ_INT(backup_node_walk(b, "namespaces/shop/secrets/broken.yaml",
 				      &node, &e),
 		     0);
-	s = slurp(b, "namespaces/shop/secrets/broken.yaml", &err);
+	s = tv_read(b, "namespaces/shop/secrets/broken.yaml", &err);
 	CHECK(s == NULL);
 	CHECK_EQ_INT(err, -EIO);
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 
 	/* the same key: mapped from the cache, the source is not read */
 	b = open_fake(&r, &v, &c);
 	CHECK_EQ_INT(fake_reads, 1);
 	CHECK_EQ_INT(backup_build_ms(b), 0);
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 
 	/* a new key: a new index */
 	fake_key[1] = "2";
 	b = open_fake(&r, &v, &c);
 	CHECK_EQ_INT(fake_reads, 2);
-	repo_close(r, v, c);
+	tv_repo_close(r, v, c);
 }
 
 int main(void)
 {
-	char cmd[700];
 	struct stat st;
 
-	snprintf(root, sizeof(root), "/tmp/velerofs-test-backup-XXXXXX");
-	if (!mkdtemp(root))
+	if (!tv_init("backup"))
 		return 1;
-	snprintf(cachedir, sizeof(cachedir), "%s.cache", root);
 	make_vault();
 	test_tree();
 	test_bad_backups();
@@ -846,7 +791,6 @@ int main(void)
 	/* nothing escaped: no file written outside the cache */
 	CHECK(stat("/escape.json", &st) < 0);
 	CHECK(stat("/abs/escape.json", &st) < 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", root, cachedir);
-	CHECK(system(cmd) == 0);
+	tv_cleanup();
 	return check_status();
 }
