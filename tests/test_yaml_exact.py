@@ -17,9 +17,6 @@ Values are compared strictly: bool is not int, int is not float, -0.0 is not
 """
 
 import json
-import math
-import os
-import pathlib
 import random
 import subprocess
 import tarfile
@@ -28,24 +25,19 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-SAMPLES = SHARED / "velero-samples"
-GOLDEN = REPO / "tests" / "data" / "yaml"
+import util
+from util import SAMPLES, same
 
-
-def _build_dir():
-    b = pathlib.Path(os.environ.get("VELEROFS_BUILD", "build"))
-    return b if b.is_absolute() else REPO / b
+GOLDEN = util.REPO / "tests" / "data" / "yaml"
 
 
 def _binary_path():
     # meson puts it in tests/ (tests/meson.build); tests/unit/ also works
     for rel in (("backup", "yaml-render"), ("tests", "yaml-render"), ("tests", "unit", "yaml-render")):
-        p = _build_dir().joinpath(*rel)
+        p = util.build_dir().joinpath(*rel)
         if p.exists():
             return p
-    return _build_dir() / "backup" / "yaml-render"
+    return util.build_dir() / "backup" / "yaml-render"
 
 
 BINARY = _binary_path()
@@ -82,38 +74,6 @@ def _first_wins(pairs):
     for k, v in pairs:
         d.setdefault(k, v)
     return d
-
-
-def same(a, b, path="$"):
-    """Strict structural equality; returns None or a description."""
-    if type(a) is not type(b):
-        return f"{path}: {type(a).__name__} {a!r:.80} != " \
-               f"{type(b).__name__} {b!r:.80}"
-    if isinstance(a, dict):
-        if list(a.keys()) != list(b.keys()) and set(a) != set(b):
-            return f"{path}: keys {sorted(a)!r:.200} != {sorted(b)!r:.200}"
-        for k in a:
-            d = same(a[k], b[k], f"{path}.{k!r:.40}")
-            if d:
-                return d
-        return None
-    if isinstance(a, list):
-        if len(a) != len(b):
-            return f"{path}: length {len(a)} != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            d = same(x, y, f"{path}[{i}]")
-            if d:
-                return d
-        return None
-    if isinstance(a, float):
-        if math.isnan(a) and math.isnan(b):
-            return None
-        if a == b and math.copysign(1, a) == math.copysign(1, b):
-            return None
-        return f"{path}: {a!r} != {b!r}"
-    if a != b:
-        return f"{path}: {a!r:.200} != {b!r:.200}"
-    return None
 
 
 def loaders():
