@@ -181,11 +181,10 @@ static void make_vault(void)
 }
 
 /* The repo of the scratch vault in one view, refreshed. */
-static struct backup_repo *repo_open(struct vault **v, struct cache **c,
-				     enum backup_view view)
+static struct backup_repo *repo_open(struct tv_repo *t, enum backup_view view)
 {
 	struct backup_options o = { .view = view };
-	struct backup_repo *r = tv_repo_open(v, c, &o);
+	struct backup_repo *r = tv_repo_open(t, &o);
 	struct verror e;
 
 	CHECK_EQ_INT(backup_repo_refresh(r, &e), 0);
@@ -194,9 +193,8 @@ static struct backup_repo *repo_open(struct vault **v, struct cache **c,
 
 static void test_tree(void)
 {
-	struct vault *v;
-	struct cache *c;
-	struct backup_repo *r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	struct tv_repo t;
+	struct backup_repo *r = repo_open(&t, BACKUP_VIEW_YAML);
 	struct backup *b = backup_repo_find(r, "good", NULL);
 	struct backup_stat st;
 	struct verror e;
@@ -316,14 +314,13 @@ static void test_tree(void)
 	CHECK_EQ_INT(backup_repo_schedule_count(r), 1);
 	CHECK_STREQ(backup_repo_schedule_name(r, 0), "daily");
 out:
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 static void test_bad_backups(void)
 {
-	struct vault *v;
-	struct cache *c;
-	struct backup_repo *r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	struct tv_repo t;
+	struct backup_repo *r = repo_open(&t, BACKUP_VIEW_YAML);
 	struct backup_info in;
 	struct backup *b;
 	struct verror e;
@@ -359,14 +356,13 @@ static void test_bad_backups(void)
 	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	free(s);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 static void test_json_view_and_reuse(void)
 {
-	struct vault *v;
-	struct cache *c;
-	struct backup_repo *r = repo_open(&v, &c, BACKUP_VIEW_JSON);
+	struct tv_repo t;
+	struct backup_repo *r = repo_open(&t, BACKUP_VIEW_JSON);
 	struct backup *b = backup_repo_find(r, "good", NULL);
 	struct verror e;
 	char *s;
@@ -384,14 +380,14 @@ static void test_json_view_and_reuse(void)
 	/* not JSON: broken in this view too */
 	s = tv_read(b, "namespaces/shop/configmaps/broken.json", &err);
 	CHECK_EQ_INT(err, -EIO);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 
 	/* a second run maps what the first built */
-	r = repo_open(&v, &c, BACKUP_VIEW_JSON);
+	r = repo_open(&t, BACKUP_VIEW_JSON);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK_EQ_INT(backup_build_ms(b), 0);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 static char *find_idx(void)
@@ -424,8 +420,7 @@ static void flip_byte(const char *path, off_t off)
 
 static void test_corrupt_index(void)
 {
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct backup *b;
 	struct verror e;
@@ -436,9 +431,9 @@ static void test_corrupt_index(void)
 	/* one index, of the YAML view */
 	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", tv_cache);
 	CHECK(system(cmd) == 0);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 	idx = find_idx();
 	CHECK(idx != NULL);
 	if (!idx)
@@ -446,31 +441,31 @@ static void test_corrupt_index(void)
 	CHECK(stat(idx, &st) == 0);
 	/* metadata (the tail): detected at map time and rebuilt */
 	flip_byte(idx, st.st_size - 10);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0);
 	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK(s && strstr(s, "app.config"));
 	free(s);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 	free(idx);
 
 	/* a truncated index is rebuilt too */
 	idx = find_idx();
 	CHECK(idx && truncate(idx, 100) == 0);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 	free(idx);
 
 	/* data: caught by the per-file checksum on read, never served; the
 	 * backup is indexed again and the read answered from the new index */
 	idx = find_idx();
 	flip_byte(idx, 200);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK_EQ_INT(backup_build_ms(b), 0);
@@ -493,7 +488,7 @@ static void test_corrupt_index(void)
 		CHECK(s && strstr(s, "name: app.config"));
 		free(s);
 	}
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 	free(idx);
 }
 
@@ -514,8 +509,7 @@ static void reseal(unsigned char *p, size_t len)
  * refused by the check, so never used to read out of bounds. */
 static void test_crafted_index(void)
 {
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct verror e;
 	struct idx_header h;
@@ -526,9 +520,9 @@ static void test_crafted_index(void)
 	char *idx;
 	FILE *f;
 
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 	idx = find_idx();
 	f = idx ? fopen(idx, "rb") : NULL;
 	CHECK(f != NULL);
@@ -590,26 +584,25 @@ static void *opener(void *p)
 
 static void test_threads(void)
 {
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct thread_arg args[8];
-	pthread_t t[8];
+	pthread_t th[8];
 	char cmd[700];
 	int i;
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", tv_cache);
 	CHECK(system(cmd) == 0);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	for (i = 0; i < 8; i++) {
 		args[i].b = backup_repo_find(r, "good", NULL);
-		pthread_create(&t[i], NULL, opener, &args[i]);
+		pthread_create(&th[i], NULL, opener, &args[i]);
 	}
 	for (i = 0; i < 8; i++) {
-		pthread_join(t[i], NULL);
+		pthread_join(th[i], NULL);
 		CHECK(args[i].ok);
 	}
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 /* ---- a source other than Velero's ---- */
@@ -707,13 +700,12 @@ static void check_file(struct backup *b, const char *path, const char *want)
 }
 
 /* The backup snap of a repo, read through the fake source. */
-static struct backup *open_fake(struct backup_repo **r, struct vault **v,
-				struct cache **c)
+static struct backup *open_fake(struct backup_repo **r, struct tv_repo *t)
 {
 	struct verror e;
 	struct backup *b;
 
-	*r = repo_open(v, c, BACKUP_VIEW_YAML);
+	*r = repo_open(t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(*r, "snap", NULL);
 	CHECK(b != NULL);
 	b->source = &fake;
@@ -727,8 +719,7 @@ static struct backup *open_fake(struct backup_repo **r, struct vault **v,
 static void test_fake_source(void)
 {
 	struct backup_repo *r;
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup *b;
 	struct verror e;
 	uint32_t node;
@@ -737,7 +728,7 @@ static void test_fake_source(void)
 
 	tv_mkdirs("backups/snap");
 	tv_put("backups/snap/x", "{}", 2);
-	b = open_fake(&r, &v, &c);
+	b = open_fake(&r, &t);
 	CHECK_EQ_INT(fake_reads, 1);
 	check_file(b, "namespaces/shop/configmaps/app.yaml",
 		   "kind: ConfigMap\ndata:\n  a: \"1\"\n");
@@ -759,19 +750,19 @@ static void test_fake_source(void)
 	s = tv_read(b, "namespaces/shop/secrets/broken.yaml", &err);
 	CHECK(s == NULL);
 	CHECK_EQ_INT(err, -EIO);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 
 	/* the same key: mapped from the cache, the source is not read */
-	b = open_fake(&r, &v, &c);
+	b = open_fake(&r, &t);
 	CHECK_EQ_INT(fake_reads, 1);
 	CHECK_EQ_INT(backup_build_ms(b), 0);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 
 	/* a new key: a new index */
 	fake_key[1] = "2";
-	b = open_fake(&r, &v, &c);
+	b = open_fake(&r, &t);
 	CHECK_EQ_INT(fake_reads, 2);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 int main(void)

@@ -18,45 +18,47 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* How many backups the catalog that r loaded lists. */
+static size_t catalog_count(struct backup_repo *r)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+
+	CHECK_EQ_INT(catalog_names(r, &names, &n), 0);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return n;
+}
+
 /* Mount A saw the vault first and saves last: its older list of backups
  * must not replace the newer one mount B saved. */
 static void test_catalog_older_snapshot(void)
 {
 	static char x[] = "x", y[] = "y";
-	char *one[] = { x }, *two[] = { x, y }, *other[] = { y },
-	     **names = NULL;
-	struct vault *va, *vb, *vc;
-	struct cache *ca, *cb, *cc;
-	struct backup_repo *a = tv_repo_open(&va, &ca, NULL),
-			   *b = tv_repo_open(&vb, &cb, NULL);
+	char *one[] = { x }, *two[] = { x, y }, *other[] = { y };
+	struct tv_repo ta, tb, tc;
+	struct backup_repo *a = tv_repo_open(&ta, NULL),
+			   *b = tv_repo_open(&tb, NULL);
 	struct backup_repo *c;
-	size_t n = 0, i;
 
 	catalog_set_names(a, one, 1); /* A sees [x] ... */
 	sleep_ms(5);
 	catalog_set_names(b, two, 2); /* ... B sees [x, y] later */
 	catalog_save(b);
 	catalog_save(a); /* A is the slow writer */
-	c = tv_repo_open(&vc, &cc, NULL);
-	CHECK_EQ_INT(catalog_names(c, &names, &n), 0);
-	CHECK_EQ_INT((int)n, 2);
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	c = tv_repo_open(&tc, NULL);
+	CHECK_EQ_INT(catalog_count(c), 2);
 	/* a later change by A does replace it */
 	sleep_ms(5);
 	catalog_set_names(a, other, 1);
 	catalog_save(a);
-	tv_repo_close(c, vc, cc);
-	c = tv_repo_open(&vc, &cc, NULL);
-	CHECK_EQ_INT(catalog_names(c, &names, &n), 0);
-	CHECK_EQ_INT((int)n, 1);
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	tv_repo_close(c, vc, cc);
-	tv_repo_close(b, vb, cb);
-	tv_repo_close(a, va, ca);
+	tv_repo_close(&tc);
+	c = tv_repo_open(&tc, NULL);
+	CHECK_EQ_INT(catalog_count(c), 1);
+	tv_repo_close(&tc);
+	tv_repo_close(&tb);
+	tv_repo_close(&ta);
 }
 
 /* Writes backups/<name>/velero-backup.json (the directory made if need
@@ -96,9 +98,8 @@ static const char *latest(struct backup_repo *r)
  * tarball: a refresh at each step sees the backup as it is now. */
 static void test_written_in_stages(void)
 {
-	struct vault *v;
-	struct cache *c;
-	struct backup_repo *r = tv_repo_open(&v, &c, NULL);
+	struct tv_repo t;
+	struct backup_repo *r = tv_repo_open(&t, NULL);
 	struct backup *b, *b0;
 	struct verror e;
 	char *s;
@@ -125,15 +126,14 @@ static void test_written_in_stages(void)
 
 	/* remounts meanwhile build it again: nothing incomplete is cached */
 	for (int i = 0; i < 2; i++) {
-		struct vault *v2;
-		struct cache *c2;
-		struct backup_repo *r2 = tv_repo_open(&v2, &c2, NULL);
+		struct tv_repo t2;
+		struct backup_repo *r2 = tv_repo_open(&t2, NULL);
 		struct backup *b2 = find(r2, "staged");
 
 		CHECK(b2 != NULL);
 		CHECK_EQ_INT(backup_open(b2, &e), 0);
 		CHECK(backup_build_ms(b2) > 0);
-		tv_repo_close(r2, v2, c2);
+		tv_repo_close(&t2);
 	}
 
 	tv_puts("backups/staged/staged.tar.gz", "not gzip, but there");
@@ -144,15 +144,14 @@ static void test_written_in_stages(void)
 	CHECK(s && !strstr(s, "tarball is missing") &&
 	      strstr(s, "not gzip-compressed"));
 	free(s);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 /* The phase moves on (velero-backup.json rewritten): latest follows. */
 static void test_phase_change(void)
 {
-	struct vault *v;
-	struct cache *c;
-	struct backup_repo *r = tv_repo_open(&v, &c, NULL);
+	struct tv_repo t;
+	struct backup_repo *r = tv_repo_open(&t, NULL);
 
 	put_json("older", "Completed", "2026-11-21T02:00:00Z");
 	tv_puts("backups/older/older.tar.gz", "x");
@@ -163,7 +162,7 @@ static void test_phase_change(void)
 	put_json("newer", "Completed", "2026-11-22T02:00:00Z");
 	CHECK(find(r, "newer") != NULL);
 	CHECK_STREQ(latest(r), "newer");
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 	tv_rm("backups/newer");
 }
 
@@ -171,9 +170,8 @@ static void test_phase_change(void)
  * the old state; with a refresh in between or not. */
 static void test_recreated(void)
 {
-	struct vault *v;
-	struct cache *c;
-	struct backup_repo *r = tv_repo_open(&v, &c, NULL);
+	struct tv_repo t;
+	struct backup_repo *r = tv_repo_open(&t, NULL);
 	struct backup *b0, *b;
 	struct verror e;
 
@@ -198,7 +196,7 @@ static void test_recreated(void)
 	CHECK(b != NULL && b != b0);
 	CHECK(tv_holds(b, "backup.yaml", "2026-11-25T02:00:00Z"));
 	CHECK_EQ_INT(backup_open(b, &e), 0);
-	tv_repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 int main(void)

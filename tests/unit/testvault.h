@@ -74,27 +74,33 @@ static inline void tv_puts(const char *rel, const char *text)
 	tv_put(rel, text, strlen(text));
 }
 
+/* A vault, its cache and a repo over them, as a mount opens them. */
+struct tv_repo {
+	struct vault *vault;
+	struct cache *cache;
+	struct backup_repo *repo;
+};
+
 /* Opens the vault at tv_root, the cache at tv_cache and a repo over them
- * with options o (NULL: the defaults); lists nothing yet. Free the three
- * with tv_repo_close(). */
-static inline struct backup_repo *
-tv_repo_open(struct vault **v, struct cache **c, const struct backup_options *o)
+ * with options o (NULL: the defaults) into *t; lists nothing yet. Returns
+ * t->repo. Free the three with tv_repo_close(). */
+static inline struct backup_repo *tv_repo_open(struct tv_repo *t,
+					       const struct backup_options *o)
 {
-	struct backup_repo *r = NULL;
 	struct verror e;
 
-	CHECK_EQ_INT(vault_open(tv_root, NULL, v, &e), 0);
-	CHECK_EQ_INT(cache_open(tv_cache, 0, c, &e), 0);
-	CHECK_EQ_INT(backup_repo_new(*v, *c, o, &r), 0);
-	return r;
+	*t = (struct tv_repo){ 0 };
+	CHECK_EQ_INT(vault_open(tv_root, NULL, &t->vault, &e), 0);
+	CHECK_EQ_INT(cache_open(tv_cache, 0, &t->cache, &e), 0);
+	CHECK_EQ_INT(backup_repo_new(t->vault, t->cache, o, &t->repo), 0);
+	return t->repo;
 }
 
-static inline void tv_repo_close(struct backup_repo *r, struct vault *v,
-				 struct cache *c)
+static inline void tv_repo_close(struct tv_repo *t)
 {
-	backup_repo_free(r);
-	cache_free(c);
-	vault_free(v);
+	backup_repo_free(t->repo);
+	cache_free(t->cache);
+	vault_free(t->vault);
 }
 
 /* The file at path in b's tree, whole, as a string (caller frees); NULL
