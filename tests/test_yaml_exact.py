@@ -308,22 +308,29 @@ UNICODE_POOL = [
 ]
 
 
-def rand_line(r: random.Random):
+def by_chance(r: random.Random, *arms):
+    """One draw of r.random() picks the first (bound, make) arm whose bound
+    it is below (None: any), and returns make()."""
     k = r.random()
-    if k < 0.3:
-        return r.choice(SPECIAL_WORDS)
-    if k < 0.5:
-        return "".join(r.choice("abcxyz019 .:-_/#") for _ in
-                       range(r.randint(0, 12)))
-    if k < 0.7:
-        return "".join(r.choice(UNICODE_POOL + list("abc ")) for _ in
-                       range(r.randint(0, 6)))
-    if k < 0.85:
-        return " " * r.randint(0, 4) + r.choice(SPECIAL_WORDS) + \
-            r.choice(["", " ", "\t", "  "])
-    return "".join(chr(r.randint(0x20, 0x10ffff)) for _ in
-                   range(r.randint(1, 4))
-                   ).encode("utf-8", "ignore").decode("utf-8", "ignore")
+    for bound, make in arms:
+        if bound is None or k < bound:
+            return make()
+    raise ValueError("no arm for %r" % k)
+
+
+def rand_line(r: random.Random):
+    return by_chance(
+        r,
+        (0.3, lambda: r.choice(SPECIAL_WORDS)),
+        (0.5, lambda: "".join(r.choice("abcxyz019 .:-_/#") for _ in
+                              range(r.randint(0, 12)))),
+        (0.7, lambda: "".join(r.choice(UNICODE_POOL + list("abc ")) for _ in
+                              range(r.randint(0, 6)))),
+        (0.85, lambda: " " * r.randint(0, 4) + r.choice(SPECIAL_WORDS) +
+         r.choice(["", " ", "\t", "  "])),
+        (None, lambda: "".join(chr(r.randint(0x20, 0x10ffff)) for _ in
+                               range(r.randint(1, 4))
+                               ).encode("utf-8", "ignore").decode("utf-8", "ignore")))
 
 
 def rand_string(r: random.Random):
@@ -351,18 +358,19 @@ NUMBERS = [
 
 
 def rand_number(r: random.Random):
-    k = r.random()
-    if k < 0.5:
-        return r.choice(NUMBERS)
-    if k < 0.7:
-        return str(r.randint(-10 ** 30, 10 ** 30))
-    if k < 0.85:
-        return repr(r.uniform(-1e6, 1e6))
-    m = str(r.randint(0, 999))
-    if r.random() < 0.5:
-        m += "." + str(r.randint(0, 999))
-    return (r.choice(["", "-"]) + m + r.choice("eE") + r.choice(["", "+", "-"])
-            + str(r.randint(0, 320)))
+    def exponent_form():
+        m = str(r.randint(0, 999))
+        if r.random() < 0.5:
+            m += "." + str(r.randint(0, 999))
+        return (r.choice(["", "-"]) + m + r.choice("eE") + r.choice(["", "+", "-"])
+                + str(r.randint(0, 320)))
+
+    return by_chance(
+        r,
+        (0.5, lambda: r.choice(NUMBERS)),
+        (0.7, lambda: str(r.randint(-10 ** 30, 10 ** 30))),
+        (0.85, lambda: repr(r.uniform(-1e6, 1e6))),
+        (None, exponent_form))
 
 
 def jstr(r: random.Random, s: str):
