@@ -39,7 +39,16 @@ enum backup_view {
 	BACKUP_VIEW_JSON, /* items as <name>.json, the tarball's own bytes */
 };
 
+/* Progress of an index being built (a first open of a large backup
+ * takes a while): called from the building thread about once a second,
+ * and once when the items are all read (done). Must be quick; may be
+ * called from several building threads at once. */
+typedef void backup_progress_fn(void *userdata, const char *backup,
+				uint64_t items, uint64_t ms, bool done);
+
 struct backup_options {
+	backup_progress_fn *progress; /* NULL: none */
+	void *progress_userdata;
 	enum backup_view view;
 	bool clean;	  /* items without server-set noise (managedFields,
 			   * uid, resourceVersion, ..., status) for diffs */
@@ -101,6 +110,14 @@ struct backup_info {
 			     * else the object's mtime (seconds) */
 	int64_t completed;  /* completion time, 0 if none */
 	bool valid;	    /* velero-backup.json was read and parsed */
+	/* for `velerofs backups` (velero backup get's columns) */
+	int64_t created;    /* metadata.creationTimestamp, 0 if none */
+	int64_t expires;    /* status.expiration, 0 if none */
+	int64_t errors;	    /* status.errors */
+	int64_t warnings;   /* status.warnings */
+	char location[256]; /* spec.storageLocation, "" if none */
+	char selector[512]; /* spec.labelSelector as velero prints it,
+			     * "" if none (cut at 511 bytes) */
 };
 
 /* Fills *out. Never fails for a backup whose velero-backup.json is

@@ -22,7 +22,11 @@
  * mapped. Little-endian, this machine's layout: the file is a cache, not an
  * interchange format (the magic includes the version). */
 
-#define IDX_MAGIC "VFSIDX\0\3"
+#define IDX_MAGIC                                                          \
+	"VFSIDX\0\5" /* \4: the header names its owner; \5: describe.txt's \
+			Phase line */
+#define IDX_VERSION "VFSIDX5" /* the magic as a string, in cache keys */
+#define IDX_OWNER_LEN 16
 #define IDX_MAX_FILE ((uint64_t)1 << 40)
 
 enum idx_type {
@@ -45,7 +49,12 @@ struct idx_header {
 	uint32_t node_count;
 	uint32_t meta_crc;   /* CRC-32 of nodes and names */
 	uint32_t header_crc; /* CRC-32 of this header with header_crc = 0 */
-	uint32_t reserved[5];
+	uint32_t reserved[1];
+	/* whose index this is: the first bytes of the SHA-256 of the view,
+	 * the vault, the recovery point's name and its source key (what the
+	 * cache path is made of), so that another backup's index copied over
+	 * this one is refused when it is mapped */
+	uint8_t owner[IDX_OWNER_LEN];
 };
 
 struct idx_node {
@@ -84,7 +93,10 @@ struct origin_ent {
  * readers that still hold the old one keep reading valid memory. */
 struct backup_index {
 	struct cache_mapping map;
-	const struct idx_header *hdr;
+	const struct idx_header *hdr; /* &header: the mapped one, copied once
+				       * checked (it is read after the file
+				       * may have been truncated) */
+	struct idx_header header;
 	const struct idx_node *nodes;
 	const char *names;
 	const char *data;
@@ -170,11 +182,26 @@ struct backup_index *backup_index_free(struct backup_repo *r,
 /* index_map.c: validates a mapped index (header, bounds, CRC of nodes
  * and names, tree shape). 0 or -EBADMSG. */
 int backup_index_check(const void *addr, size_t len);
-/* Maps the index file at path and checks it: 0 (*out set), -ENOENT when
- * there is none, -EBADMSG when it fails the check (left in place), or
+/* Maps the index file at path and checks it and that its header names
+ * owner (IDX_OWNER_LEN bytes): 0 (*out set), -ENOENT when there is none,
+ * -EBADMSG when it fails the check or is another's (left in place), or
  * another -errno. */
-int backup_index_map(struct cache *c, const char *path,
+int backup_index_map(struct cache *c, const char *path, const uint8_t *owner,
 		     struct backup_index **out);
+/* Copies node of x into *out, checked against the header: the file may
+ * have been changed since it was mapped, so every field is checked where
+ * it is used, on a copy read once (nothing of the mapping is read twice
+ * between check and use). 0 or -EBADMSG. */
+int backup_index_node(const struct backup_index *x, uint32_t node,
+		      struct idx_node *out);
+/* Makes sure the bytes of file node of x (n: its checked copy) may be
+ * used: the file under the mapping still holds them (a cache file
+ * truncated after it was mapped would SIGBUS on the next touch of a page
+ * past its new end), and their CRC-32 was checked (once; x->verified
+ * records it). 0, -EIO when the file shrank, -EBADMSG when the CRC does
+ * not match. Call it before every use of the bytes: reads, comparisons. */
+int backup_index_verify(struct backup_index *x, uint32_t node,
+			const struct idx_node *n);
 /* The CRC-32 of h with its header_crc field as 0. */
 uint32_t backup_index_header_crc(const struct idx_header *h);
 

@@ -126,6 +126,11 @@ void catalog_save(struct backup_repo *r)
 	json_decref(disk);
 	text = json_dumps(r->catalog, JSON_COMPACT);
 	if (text && path && cache_writer_open(r->cache, path, &w, NULL) == 0) {
+		char label[600];
+
+		snprintf(label, sizeof(label), "%s\n(the list of backups)\n-",
+			 vault_id(r->vault));
+		cache_writer_label(w, label);
 		len = strlen(text);
 		n = write(cache_writer_fd(w), text, len);
 		if (n == (ssize_t)len)

@@ -1733,6 +1733,18 @@ static void describe_backup(const struct describe_input *in, struct dw *w)
 		w_lit(w, in->results ? "; see meta/results.yaml and logs)" :
 				       "; see logs)");
 	}
+	/* what Velero's phase can't know: the vault's copy is damaged; said
+	 * here, at the top, where a reader looks first */
+	if (in->index_error) {
+		w_lit(w, " (DAMAGED in the vault: ");
+		w_val(w, in->index_error);
+		w_lit(w, "; see errors.txt)");
+	} else if (in->item_errors) {
+		w_fmt(w,
+		      " (DAMAGED in the vault: %zu item%s could not be read; "
+		      "see errors.txt)",
+		      in->item_errors, in->item_errors == 1 ? "" : "s");
+	}
 	w_lit(w, "\n");
 	if (!strcmp(phase, "Queued")) {
 		w_lit(w, "Queue position:\t");

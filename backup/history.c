@@ -413,7 +413,8 @@ int backup_history_versions(struct backup_repo *r, char *const *comps, size_t n,
 	}
 	for (i = 0; i < nt; i++) {
 		struct backup_index *x;
-		const struct idx_node *nd;
+		struct idx_node ndc;
+		const struct idx_node *nd = &ndc;
 		uint32_t node;
 		char when[32];
 		time_t tt = (time_t)t[i].time;
@@ -423,7 +424,8 @@ int backup_history_versions(struct backup_repo *r, char *const *comps, size_t n,
 		if (lookup_path(t[i].b, comps, n, true, &node) < 0)
 			continue;
 		x = __atomic_load_n(&t[i].b->idx, __ATOMIC_ACQUIRE);
-		nd = &x->nodes[node];
+		if (backup_index_node(x, node, &ndc) < 0)
+			continue;
 		gmtime_r(&tt, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		v[nv].slot = t[i].slot;
@@ -438,11 +440,16 @@ int backup_history_versions(struct backup_repo *r, char *const *comps, size_t n,
 			struct backup_index *px = __atomic_load_n(
 				&backup_repo_slot(r, p->slot)->idx,
 				__ATOMIC_ACQUIRE);
-			const struct idx_node *pn = &px->nodes[p->node];
+			struct idx_node pnc;
+			const struct idx_node *pn = &pnc;
 
 			k = p->same_as >= 0 ? p->same_as : (long)nv - 1;
-			if (pn->len == nd->len && pn->crc == nd->crc &&
+			/* compared only once both are checked (bounds, CRC) */
+			if (backup_index_node(px, p->node, &pnc) == 0 &&
+			    pn->len == nd->len && pn->crc == nd->crc &&
 			    !(pn->flags & IDX_F_BROKEN) &&
+			    backup_index_verify(px, p->node, pn) == 0 &&
+			    backup_index_verify(x, node, nd) == 0 &&
 			    !memcmp(px->data + pn->off, x->data + nd->off,
 				    nd->len))
 				v[nv].same_as = k;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "backup/backup_i.h"
@@ -33,8 +34,10 @@
 #include "common/log.h"
 #include "common/macro.h"
 
-#define ERRORS_MAX 1000 /* lines kept in errors.txt */
-#define MAX_DEPTH 8	/* components in a tree path */
+#define ERRORS_MAX 1000			/* lines kept in errors.txt */
+#define MAX_DEPTH 8			/* components in a tree path */
+#define DESCRIBE_MAX ((size_t)16 << 20) /* describe.txt */
+#define RENDER_OUT_MAX ((size_t)128 << 20)
 
 /* One file of the tree before layout. */
 struct rec {
@@ -76,6 +79,8 @@ struct backup_sink {
 	size_t item_errors;
 	struct sbuf yaml;     /* scratch */
 	struct sbuf filtered; /* scratch */
+	uint64_t nitems;      /* items so far, for progress */
+	int64_t t0, last;     /* build start, last progress call (ms) */
 };
 
 /* ---- data region ---- */
@@ -231,6 +236,11 @@ static int add_json_item(struct backup_sink *bd, const char *path,
 	}
 	if (r == -ENOMEM)
 		return r;
+	if (r == -E2BIG && !e.msg[0])
+		verror_set(&e, r,
+			   "larger than %zu MiB once rendered; not shown "
+			   "(the original JSON is %zu bytes)",
+			   bd->yaml.max >> 20, orig_len);
 	if (r < 0) {
 		backup_sink_error(bd, "%s: %s", label,
 				  e.msg[0] ? e.msg : strerror(-r));
@@ -392,6 +402,23 @@ static int add_item_once(struct backup_sink *bd, const char *path,
 	return r;
 }
 
+/* Tells the repo's progress hook how far the build is: about once a
+ * second (the clock is read every 256 items), and when done. */
+static void sink_progress(struct backup_sink *bd, bool done)
+{
+	const struct backup_options *o = &bd->b->repo->opt;
+	int64_t now;
+
+	if (!o->progress || (!done && (bd->nitems & 255)))
+		return;
+	now = clock_now_ms();
+	if (!done && now - bd->last < 1000)
+		return;
+	bd->last = now;
+	o->progress(o->progress_userdata, bd->b->name, bd->nitems,
+		    (uint64_t)(now - bd->t0), done);
+}
+
 int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 {
 	uint8_t flags = !strcmp(it->gr, "secrets") ? IDX_F_SECRET : 0;
@@ -402,6 +429,8 @@ int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 	struct rec *last;
 	int r;
 
+	bd->nitems++;
+	sink_progress(bd, false);
 	sbuf_init(&path, 8192);
 	r = item_path(it, NULL, &path);
 	if (!r)
@@ -747,6 +776,7 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 	memset(bd, 0, sizeof(*bd));
 	bd->b = b;
 	bd->fd = fd;
+	bd->t0 = bd->last = clock_now_ms();
 	bd->view = o->view;
 	bd->filter = (struct filter_options){ .clean = o->clean,
 					      .keep_status = o->keep_status,
@@ -754,7 +784,10 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 	bd->filtering = o->clean || o->redact;
 	sbuf_init(&bd->out, 4u << 20);
 	sbuf_init(&bd->errors, 1 << 20);
-	sbuf_init(&bd->yaml, 0);
+	/* what one item or document may render to: deep nesting makes YAML
+	 * far larger than its JSON (up to 512 bytes of indentation per line);
+	 * beyond this the item is listed as broken */
+	sbuf_init(&bd->yaml, RENDER_OUT_MAX);
 	sbuf_init(&bd->filtered, 0);
 }
 
@@ -785,8 +818,21 @@ static int add_summary_files(struct backup_sink *bd, struct backup_source *src)
 	sort_recs(bd);
 	counts_of(bd, &kinds, &sum.nkinds, &sum.nitems);
 	sum.kinds = kinds;
-	sbuf_init(&desc, 0);
+	sbuf_init(&desc, DESCRIBE_MAX);
 	r = src->ops->describe(src, &sum, &desc);
+	if (r == -E2BIG) {
+		/* odd input made it huge: say so rather than fail the index
+		 * (and build it again on every access) */
+		backup_sink_error(bd,
+				  "describe.txt: longer than %zu MiB; not "
+				  "shown",
+				  desc.max >> 20);
+		sbuf_reset(&desc);
+		r = sbuf_addf(&desc,
+			      "describe.txt is longer than %zu MiB; see "
+			      "backup.yaml, meta/ and errors.txt\n",
+			      desc.max >> 20);
+	}
 	if (r == 0)
 		r = add_file(bd, "describe.txt", sbuf_str(&desc), desc.len);
 	if (r == 0 && bd->errors.len) {
@@ -806,7 +852,7 @@ static int add_summary_files(struct backup_sink *bd, struct backup_source *src)
 
 /* Lays the records out and writes the nodes, the names and, last, the
  * header that makes the file valid. */
-static int write_index(struct backup_sink *bd)
+static int write_index(struct backup_sink *bd, const uint8_t *owner)
 {
 	struct idx_node *nodes = NULL;
 	struct idx_header h = { 0 };
@@ -820,6 +866,7 @@ static int write_index(struct backup_sink *bd)
 	if (r < 0)
 		goto out;
 	memcpy(h.magic, IDX_MAGIC, 8);
+	memcpy(h.owner, owner, IDX_OWNER_LEN);
 	h.data_off = sizeof(h);
 	h.data_len = bd->off;
 	h.nodes_off = (h.data_off + h.data_len + 7) & ~(uint64_t)7;
@@ -846,7 +893,7 @@ out:
 /* Builds the index of src's recovery point into w's file: every item
  * and file the source yields, describe.txt and errors.txt, the layout. */
 static int build(struct backup_source *src, struct cache_writer *w,
-		 struct verror *e)
+		 const uint8_t *owner, struct verror *e)
 {
 	struct backup *b = src->b;
 	struct backup_sink bd;
@@ -859,11 +906,13 @@ static int build(struct backup_source *src, struct cache_writer *w,
 	}
 	r = src->ops->read(src, &bd, e);
 	if (r == 0)
+		sink_progress(&bd, true);
+	if (r == 0)
 		r = bd.werr;
 	if (r == 0)
 		r = add_summary_files(&bd, src);
 	if (r == 0) {
-		r = write_index(&bd);
+		r = write_index(&bd, owner);
 		if (r < 0)
 			verror_set(e, r, "writing the index of %s: %s", b->name,
 				   strerror(-r));
@@ -875,40 +924,64 @@ out:
 	return r;
 }
 
+/* The view as a word list: "yaml", "json,clean,redact". */
+static void view_words(const struct backup_options *o, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s",
+		 o->view == BACKUP_VIEW_JSON ? "json" : "yaml",
+		 o->clean ? ",clean" : "",
+		 o->clean && o->keep_status ? ",status" : "",
+		 o->redact ? ",redact" : "");
+}
+
 /* The cache entry of src's index: the format, the view, the vault, the
- * recovery point and the identity of everything it is made of. Caller
- * frees. */
-static char *index_cache_path(struct backup_source *src)
+ * recovery point and the identity of everything it is made of; owner
+ * gets the first bytes of the SHA-256 of the same parts (the header says
+ * whose index a file is). Caller frees. */
+static char *index_cache_path(struct backup_source *src,
+			      uint8_t owner[IDX_OWNER_LEN])
 {
 	struct backup_repo *repo = src->b->repo;
 	const char **parts = calloc(4 + src->nkey, sizeof(*parts));
-	char view[64], *path;
-	size_t np = 0;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *ctx;
+	char view[64], *path = NULL;
+	size_t np = 0, i;
 
 	if (!parts)
 		return NULL;
-	parts[np++] = IDX_MAGIC;
-	snprintf(view, sizeof(view), "%s%s%s%s",
-		 repo->opt.view == BACKUP_VIEW_JSON ? "json" : "yaml",
-		 repo->opt.clean ? ",clean" : "",
-		 repo->opt.clean && repo->opt.keep_status ? ",status" : "",
-		 repo->opt.redact ? ",redact" : "");
+	parts[np++] = IDX_VERSION;
+	view_words(&repo->opt, view, sizeof(view));
 	parts[np++] = view;
 	parts[np++] = vault_id(repo->vault);
 	parts[np++] = src->b->name;
 	memcpy(parts + np, src->key, src->nkey * sizeof(*parts));
 	np += src->nkey;
-	path = cache_entry_path(repo->cache, "idx", parts, np);
+	ctx = EVP_MD_CTX_new();
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+		int ok = 1;
+
+		for (i = 0; i < np; i++) /* with the NUL, as the cache does */
+			ok &= EVP_DigestUpdate(ctx, parts[i],
+					       strlen(parts[i]) + 1);
+		if (ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 &&
+		    mdlen >= IDX_OWNER_LEN) {
+			memcpy(owner, md, IDX_OWNER_LEN);
+			path = cache_entry_path(repo->cache, "idx", parts, np);
+		}
+	}
+	EVP_MD_CTX_free(ctx);
 	free(parts);
 	return path;
 }
 
 /* Maps the index at path if the cache has a valid one: 0, -ENOENT when
  * there is none; a corrupt one is removed. */
-static int map_cached(struct backup *b, const char *path,
+static int map_cached(struct backup *b, const char *path, const uint8_t *owner,
 		      struct backup_index **out)
 {
-	int r = backup_index_map(b->repo->cache, path, out);
+	int r = backup_index_map(b->repo->cache, path, owner, out);
 
 	if (r == -EBADMSG) {
 		log_debug("%s: the cached index is corrupt; rebuilding it",
@@ -919,9 +992,24 @@ static int map_cached(struct backup *b, const char *path,
 	return r;
 }
 
+/* The cache entry's label (cache_writer_label): vault, backup, view. */
+static void index_label(struct backup_source *src, struct cache_writer *w)
+{
+	struct backup_repo *repo = src->b->repo;
+	char view[64], *label;
+
+	view_words(&repo->opt, view, sizeof(view));
+	if (asprintf(&label, "%s\n%s\n%s", vault_id(repo->vault), src->b->name,
+		     view) < 0)
+		return;
+	cache_writer_label(w, label);
+	free(label);
+}
+
 /* Builds the index at path from src, commits it and maps it. */
 static int build_and_map(struct backup_source *src, const char *path,
-			 struct backup_index **out, struct verror *e)
+			 const uint8_t *owner, struct backup_index **out,
+			 struct verror *e)
 {
 	struct backup *b = src->b;
 	struct cache *c = b->repo->cache;
@@ -931,7 +1019,8 @@ static int build_and_map(struct backup_source *src, const char *path,
 	r = cache_writer_open(c, path, &w, e);
 	if (r < 0)
 		return r;
-	r = build(src, w, e);
+	index_label(src, w);
+	r = build(src, w, owner, e);
 	if (r < 0 && backup_offline_error(r))
 		verror_prefix(e, r,
 			      "%s: the vault can't be reached and this backup "
@@ -947,7 +1036,7 @@ static int build_and_map(struct backup_source *src, const char *path,
 	r = cache_writer_commit(w, e);
 	if (r < 0)
 		return r;
-	r = backup_index_map(c, path, out);
+	r = backup_index_map(c, path, owner, out);
 	if (r == -EBADMSG)
 		r = verror_set(e, -EIO,
 			       "%s: the index just written reads "
@@ -965,6 +1054,7 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 		      struct verror *e)
 {
 	struct backup_source *src = NULL;
+	uint8_t owner[IDX_OWNER_LEN];
 	int64_t t0 = clock_now_ms();
 	char *path = NULL;
 	int r;
@@ -972,19 +1062,19 @@ int backup_index_load(struct backup *b, bool rebuild, struct backup_index **out,
 	r = b->source->open(b, &src, e);
 	if (r < 0)
 		return r;
-	path = index_cache_path(src);
+	path = index_cache_path(src, owner);
 	if (!path) {
 		r = -ENOMEM;
 		goto out;
 	}
 	if (rebuild)
 		cache_remove(b->repo->cache, path);
-	r = map_cached(b, path, out);
+	r = map_cached(b, path, owner, out);
 	if (r == 0) {
 		b->build_ms = 0;
 		goto out;
 	}
-	r = build_and_map(src, path, out, e);
+	r = build_and_map(src, path, owner, out, e);
 	if (r == 0 && src->incomplete) {
 		/* mapped, but not kept for later: the backup is still being
 		 * written (repo.c checks it again on refresh) */

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "backup/backup_i.h"
+#include "common/log.h"
 
 uint32_t backup_index_header_crc(const struct idx_header *h)
 {
@@ -87,7 +88,8 @@ static int index_wrap(struct cache *c, struct cache_mapping *m,
 		return -ENOMEM;
 	}
 	x->map = *m;
-	x->hdr = h;
+	x->header = *h;
+	x->hdr = &x->header;
 	x->nodes =
 		(const struct idx_node *)((const char *)m->addr + h->nodes_off);
 	x->names = (const char *)m->addr + h->names_off;
@@ -96,7 +98,7 @@ static int index_wrap(struct cache *c, struct cache_mapping *m,
 	return 0;
 }
 
-int backup_index_map(struct cache *c, const char *path,
+int backup_index_map(struct cache *c, const char *path, const uint8_t *owner,
 		     struct backup_index **out)
 {
 	struct cache_mapping m = { 0 };
@@ -108,7 +110,58 @@ int backup_index_map(struct cache *c, const char *path,
 		cache_unmap(c, &m);
 		return -EBADMSG;
 	}
+	if (memcmp(((const struct idx_header *)m.addr)->owner, owner,
+		   IDX_OWNER_LEN)) {
+		/* valid, but another backup's (or another view's): copied or
+		 * re-sealed over this one */
+		log_debug("%s: the index belongs to another backup", path);
+		cache_unmap(c, &m);
+		return -EBADMSG;
+	}
 	return index_wrap(c, &m, out);
+}
+
+int backup_index_node(const struct backup_index *x, uint32_t node,
+		      struct idx_node *out)
+{
+	const struct idx_header *h = x->hdr; /* the checked copy */
+	struct idx_node n;
+
+	if (node >= h->node_count)
+		return -EBADMSG;
+	memcpy(&n, &x->nodes[node], sizeof(n)); /* read once */
+	if (n.name_off > h->names_len || n.name_len > h->names_len - n.name_off)
+		return -EBADMSG;
+	if (n.type == IDX_DIR) {
+		if (n.nchildren &&
+		    (n.first_child <= node || n.first_child > h->node_count ||
+		     n.nchildren > h->node_count - n.first_child))
+			return -EBADMSG;
+	} else if (n.type == IDX_FILE || n.type == IDX_ITEM) {
+		if (!(n.flags & IDX_F_BROKEN) &&
+		    (n.off > h->data_len || n.len > h->data_len - n.off))
+			return -EBADMSG;
+	} else {
+		return -EBADMSG;
+	}
+	*out = n;
+	return 0;
+}
+
+int backup_index_verify(struct backup_index *x, uint32_t node,
+			const struct idx_node *n)
+{
+	/* the file first: the nodes and names sit at its end, and the bytes
+	 * are about to be touched */
+	if (!cache_mapping_intact(&x->map))
+		return -EIO;
+	if (__atomic_load_n(&x->verified[node], __ATOMIC_RELAXED))
+		return 0;
+	if ((uint32_t)crc32_z(0, (const Bytef *)x->data + n->off, n->len) !=
+	    n->crc)
+		return -EBADMSG;
+	__atomic_store_n(&x->verified[node], 1, __ATOMIC_RELAXED);
+	return 0;
 }
 
 struct backup_index *backup_index_free(struct backup_repo *r,

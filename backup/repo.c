@@ -330,22 +330,24 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 		goto out;
 	} else {
 		online = true;
-		qsort(l.names, l.n, sizeof(*l.names), cmp_str);
+		if (l.n)
+			qsort(l.names, l.n, sizeof(*l.names), cmp_str);
 		catalog_set_names(r, l.names, l.n);
 		catalog_save(r);
 		pthread_rwlock_wrlock(&r->lock);
 		r->offline = false;
 		pthread_rwlock_unlock(&r->lock);
 	}
-	qsort(l.names, l.n, sizeof(*l.names), cmp_str);
+	if (l.n) /* an empty vault has no array (qsort's base is nonnull) */
+		qsort(l.names, l.n, sizeof(*l.names), cmp_str);
 
 	pthread_rwlock_wrlock(&r->lock);
 	/* a slot that went stays gone: a backup of that name that comes
 	 * back (deleted and created again) is another backup, with a new
 	 * slot and new inodes, never the old state revived */
 	for (i = 0; i < r->nslots; i++) {
-		bool gone = !bsearch(&r->slots[i]->name, l.names, l.n,
-				     sizeof(*l.names), cmp_str);
+		bool gone = !l.n || !bsearch(&r->slots[i]->name, l.names, l.n,
+					     sizeof(*l.names), cmp_str);
 
 		if (gone && !r->slots[i]->gone) {
 			r->slots[i]->gone = true;
@@ -445,6 +447,53 @@ static int64_t parse_time(json_t *v)
 	return t;
 }
 
+/* A label selector as `velero backup get` prints it (Kubernetes'
+ * FormatLabelSelector): "k=v,k2 in (a,b),!k3", "" for none. */
+static void format_selector(json_t *sel, char *out, size_t size)
+{
+	size_t len = 0, i;
+	const char *k;
+	json_t *v, *x;
+
+#define SEL_ADD(...)                                                       \
+	do {                                                               \
+		int n_ = snprintf(out + len, size - len, __VA_ARGS__);     \
+		if (n_ > 0)                                                \
+			len = (size_t)n_ < size - len ? len + (size_t)n_ : \
+							size - 1;          \
+	} while (0)
+	out[0] = '\0';
+	json_object_foreach(json_object_get(sel, "matchLabels"), k, v)
+		SEL_ADD("%s%s=%s", len ? "," : "", k,
+			json_is_string(v) ? json_string_value(v) : "");
+	json_array_foreach(json_object_get(sel, "matchExpressions"), i, x)
+	{
+		const char *key = json_string_value(json_object_get(x, "key"));
+		const char *op = json_string_value(json_object_get(x, "operato"
+								      "r"));
+		json_t *vals = json_object_get(x, "values");
+		size_t j;
+
+		if (!key || !op)
+			continue;
+		if (!strcmp(op, "Exists")) {
+			SEL_ADD("%s%s", len ? "," : "", key);
+			continue;
+		}
+		if (!strcmp(op, "DoesNotExist")) {
+			SEL_ADD("%s!%s", len ? "," : "", key);
+			continue;
+		}
+		SEL_ADD("%s%s %s (", len ? "," : "", key,
+			!strcmp(op, "NotIn") ? "notin" : "in");
+		json_array_foreach(vals, j, v)
+			SEL_ADD("%s%s", j ? "," : "",
+				json_is_string(v) ? json_string_value(v) : "");
+		SEL_ADD(")");
+	}
+#undef SEL_ADD
+}
+
 static void info_from_json(struct backup_info *in, json_t *root)
 {
 	json_t *status = json_object_get(root, "status");
@@ -466,6 +515,17 @@ static void info_from_json(struct backup_info *in, json_t *root)
 	if (!in->time)
 		in->time = parse_time(json_object_get(meta, "creationTimestam"
 							    "p"));
+	in->created = parse_time(json_object_get(meta, "creationTimestamp"));
+	in->expires = parse_time(json_object_get(status, "expiration"));
+	in->errors = json_integer_value(json_object_get(status, "errors"));
+	in->warnings = json_integer_value(json_object_get(status, "warnings"));
+	s = json_string_value(json_object_get(json_object_get(root, "spec"),
+					      "storageLocation"));
+	snprintf(in->location, sizeof(in->location), "%s", s ? s : "");
+	format_selector(json_object_get(json_object_get(root, "spec"), "labelSe"
+								       "lecto"
+								       "r"),
+			in->selector, sizeof(in->selector));
 }
 
 /* Loads velero-backup.json; called with b->lock held. */

@@ -12,9 +12,13 @@
  * Hostile input is contained here: member names are split into at most
  * seven components and refused when absolute or holding "", "." or ".."
  * (the sink escapes the rest), a member's size is capped (MEMBER_MAX),
- * decompressed objects are capped (META_MAX, LOGS_MAX), anything but a
- * regular file or a directory is skipped, and the gzip stream is checked
- * to its trailer. Not here: rendering, dedupe, the tree, the cache. */
+ * decompressed objects are streamed and capped (META_MAX, LOGS_MAX; only
+ * DESCRIBE_JSON_MAX of one is parsed whole), anything but a regular file
+ * or a directory is skipped, PAX oddities and the tar's end are reported,
+ * at most TAR_TAIL_MAX is read past the end marker, and the gzip stream is
+ * otherwise checked to its trailer. A vault that fails (a temporary error)
+ * fails the read; only the backup's own damage goes to errors.txt. Not
+ * here: rendering, dedupe, the tree, the cache. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -30,8 +34,14 @@
 #include "common/macro.h"
 
 #define MEMBER_MAX ((size_t)64 << 20) /* one Kubernetes object */
-#define META_MAX ((size_t)256 << 20)  /* a decompressed metadata object */
-#define LOGS_MAX ((size_t)1 << 30)    /* a decompressed backup log */
+/* A decompressed metadata object shown under meta/ (a resource list of a
+ * million items is some 50 MiB), and the part of one that is parsed for
+ * describe.txt; a decompressed backup log (Velero's log of a backup of
+ * 100,000 items is some 100 MiB). Memory while indexing is about these
+ * sizes, whatever the objects claim or inflate to. */
+#define META_MAX ((size_t)64 << 20)
+#define DESCRIBE_JSON_MAX ((size_t)1 << 20)
+#define LOGS_MAX ((size_t)128 << 20)
 
 /* The per-backup objects shown under meta/ (and read for describe.txt),
  * by suffix after "<name>"; other *.json.gz objects are shown too. */
@@ -159,24 +169,50 @@ unknown:
 	return 0;
 }
 
-/* The tarball's bytes reach libarchive through zlib here rather than
- * libarchive's own gzip filter, so that the gzip trailer (CRC-32 and size
- * of the data) is always checked, even after the tar's end marker. */
+/* A gzip object of the vault, inflated as it streams: the tarball (fed
+ * to libarchive; zlib here rather than libarchive's own gzip filter, so
+ * that the gzip trailer - CRC-32 and size of the data - is always
+ * checked, even after the tar's end marker) and the per-backup objects
+ * (get_gz). Memory: two chunks, whatever the object's size. */
 struct tar_src {
 	struct vault_stream *stream;
 	char *in;  /* compressed bytes from the vault */
-	char *out; /* tar bytes for libarchive */
+	char *out; /* inflated bytes */
 	z_stream z;
 	bool z_ready;
-	bool started;	    /* the gzip magic was checked */
+	unsigned nmagic;    /* bytes of the gzip magic checked (0..2): a
+			     * read may return a single byte */
+	bool started;	    /* some bytes came */
 	bool in_eof;	    /* the vault stream is exhausted */
 	bool z_end;	    /* the last gzip member ended cleanly */
+	uint64_t in_total;  /* compressed bytes read */
+	uint64_t in_max;    /* read no more than this (0: no limit) */
 	int io_error;	    /* the vault failed: not the backup's fault */
 	char gz_error[200]; /* the backup's compression is broken */
 	struct verror err;
+	/* the tarball only (tar_pull): where the tar's end is, and the
+	 * chunk before the current one, to look at headers again */
+	uint64_t total;	       /* bytes inflated so far */
+	uint64_t last_nonzero; /* offset + 1 of the last byte that isn't 0 */
+	char *prev;	       /* the chunk before out, or NULL */
+	uint64_t prev_start;   /* offset of prev's first byte */
+	size_t prev_len, out_len;
 };
 
 #define TAR_CHUNK (1 << 20)
+
+/* Checks the gzip magic over the first bytes of the object, which may
+ * come one read at a time. */
+static bool gz_magic_ok(struct tar_src *s, size_t n)
+{
+	static const unsigned char magic[2] = { 0x1f, 0x8b };
+	size_t i;
+
+	for (i = 0; i < n && s->nmagic < 2; i++, s->nmagic++)
+		if ((unsigned char)s->in[i] != magic[s->nmagic])
+			return false;
+	return true;
+}
 
 /* Inflates up to TAR_CHUNK bytes into s->out; returns the count, 0 at the
  * clean end of the data, -1 on failure (io_error or gz_error set). */
@@ -195,16 +231,21 @@ static ssize_t gz_pull(struct tar_src *s)
 				s->io_error = (int)n;
 				return -1;
 			}
-			if (!s->started && n > 0) {
+			if (n > 0)
 				s->started = true;
-				if (n < 2 || (unsigned char)s->in[0] != 0x1f ||
-				    (unsigned char)s->in[1] != 0x8b) {
-					snprintf(s->gz_error,
-						 sizeof(s->gz_error),
-						 "not gzip-compressed (Velero "
-						 "always writes .tar.gz)");
-					return -1;
-				}
+			s->in_total += (uint64_t)n;
+			if (s->in_max && s->in_total > s->in_max) {
+				snprintf(s->gz_error, sizeof(s->gz_error),
+					 "more than %llu MiB of compressed "
+					 "data for what it holds; the rest was "
+					 "not read",
+					 (unsigned long long)(s->in_max >> 20));
+				return -1;
+			}
+			if (!gz_magic_ok(s, (size_t)n)) {
+				snprintf(s->gz_error, sizeof(s->gz_error),
+					 "not gzip-compressed");
+				return -1;
 			}
 			s->in_eof = n == 0;
 			s->z.next_in = (Bytef *)s->in;
@@ -242,10 +283,171 @@ static ssize_t gz_pull(struct tar_src *s)
 	return (ssize_t)(TAR_CHUNK - s->z.avail_out);
 }
 
+/* gz_pull for the tarball: also counts the bytes and where the last one
+ * that isn't zero is (to tell an end marker from its absence), and keeps
+ * the chunk before (libarchive is done with it once it asks for the next
+ * one) so that tar_copy() can look at the headers of an entry. */
+static ssize_t tar_pull(struct tar_src *s)
+{
+	ssize_t n, i;
+
+	if (s->prev) {
+		char *t = s->prev;
+
+		s->prev = s->out;
+		s->out = t;
+		s->prev_start = s->total - s->out_len;
+		s->prev_len = s->out_len;
+		s->out_len = 0;
+	}
+	n = gz_pull(s);
+	if (n <= 0)
+		return n;
+	s->out_len = (size_t)n;
+	for (i = n; i > 0 && !s->out[i - 1]; i--)
+		;
+	if (i > 0)
+		s->last_nonzero = s->total + (uint64_t)i;
+	s->total += (uint64_t)n;
+	return n;
+}
+
+/* Opens key (expected to be obj) for gz_pull. -errno: the vault failed,
+ * or -ENOMEM. */
+static int gz_open(struct tar_src *s, struct vault *v, const char *key,
+		   const struct vault_object *obj, struct verror *e)
+{
+	int r = vault_stream_open(v, key, obj, &s->stream, e);
+
+	if (r < 0)
+		return r;
+	s->in = malloc(TAR_CHUNK);
+	s->out = malloc(TAR_CHUNK);
+	if (!s->in || !s->out || inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK)
+		return -ENOMEM;
+	s->z_ready = true;
+	return 0;
+}
+
+static void gz_close(struct tar_src *s)
+{
+	if (s->z_ready)
+		inflateEnd(&s->z);
+	vault_stream_free(s->stream);
+	free(s->in);
+	free(s->out);
+	free(s->prev);
+}
+
+/* Copies the tar bytes [off, off + len) into dst if they are still in the
+ * last two chunks. */
+static bool tar_copy(const struct tar_src *s, uint64_t off, size_t len,
+		     char *dst)
+{
+	uint64_t cur = s->total - s->out_len;
+
+	if (off < s->prev_start || off > s->total || len > s->total - off)
+		return false;
+	while (len > 0) {
+		const char *from;
+		size_t n;
+
+		if (off < cur) {
+			if (!s->prev || off - s->prev_start >= s->prev_len)
+				return false;
+			from = s->prev + (off - s->prev_start);
+			n = MIN(len, (size_t)(cur - off));
+		} else {
+			from = s->out + (off - cur);
+			n = len;
+		}
+		memcpy(dst, from, n);
+		dst += n;
+		off += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* The size field of a tar header (octal; base-256 is not used for the
+ * extension headers looked at here). */
+static uint64_t tar_size(const char *h)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 124; i < 136 && h[i] == ' '; i++)
+		;
+	for (; i < 136 && h[i] >= '0' && h[i] <= '7'; i++)
+		v = v * 8 + (uint64_t)(h[i] - '0');
+	return v;
+}
+
+#define PAX_MAX 65536 /* a PAX extended header looked at; more is odd */
+
+/* Whether the PAX records rec[0, n) give a path or linkpath holding a
+ * NUL byte (libarchive cuts the name there and says nothing). Records
+ * with a bad length are libarchive's to report (ARCHIVE_WARN). */
+static bool pax_nul_in_path(const char *rec, size_t n)
+{
+	while (n > 0) {
+		size_t len = 0, i = 0;
+		const char *eq;
+
+		while (i < n && rec[i] >= '0' && rec[i] <= '9' && len < n)
+			len = len * 10 + (size_t)(rec[i++] - '0');
+		if (i == n || rec[i] != ' ' || len <= i + 1 || len > n)
+			return false;
+		eq = memchr(rec + i + 1, '=', len - i - 1);
+		if (eq) {
+			size_t klen = (size_t)(eq - (rec + i + 1));
+			size_t vlen = len - (size_t)(eq + 1 - rec) - 1;
+
+			if (((klen == 4 && !memcmp(rec + i + 1, "path", 4)) ||
+			     (klen == 8 &&
+			      !memcmp(rec + i + 1, "linkpath", 8))) &&
+			    memchr(eq + 1, '\0', vlen))
+				return true;
+		}
+		rec += len;
+		n -= len;
+	}
+	return false;
+}
+
+/* Looks at the extension headers (PAX 'x'/'g') before the entry's own
+ * header, between hp (where its headers start) and ds (where its data
+ * starts): true when one gives a path with a NUL byte. Headers no longer
+ * in the last two chunks are not looked at. */
+static bool entry_pax_nul(const struct tar_src *s, uint64_t hp, uint64_t ds)
+{
+	char h[512], *rec = NULL;
+	bool bad = false;
+
+	while (!bad && ds >= 512 && hp < ds - 512) {
+		uint64_t size;
+
+		if (!tar_copy(s, hp, sizeof(h), h))
+			break;
+		size = tar_size(h);
+		if ((h[156] == 'x' || h[156] == 'g') && size <= PAX_MAX) {
+			if (!rec)
+				rec = malloc(PAX_MAX);
+			if (rec && tar_copy(s, hp + 512, (size_t)size, rec))
+				bad = pax_nul_in_path(rec, (size_t)size);
+		}
+		if (size > ds - hp)
+			break;
+		hp += 512 + ((size + 511) & ~(uint64_t)511);
+	}
+	free(rec);
+	return bad;
+}
+
 static la_ssize_t tar_read(struct archive *a, void *userdata, const void **buf)
 {
 	struct tar_src *s = userdata;
-	ssize_t n = gz_pull(s);
+	ssize_t n = tar_pull(s);
 
 	if (n < 0) {
 		archive_set_error(a, EIO, "%s",
@@ -282,16 +484,25 @@ static int read_member(struct velero_src *s, struct archive *a,
 }
 
 /* One entry of the tarball: a regular file is read and handed on; other
- * kinds are skipped. 0, 1 when the archive can't be read past it, or a
- * fatal -errno. */
+ * kinds are skipped, and so is a member whose PAX header gives a path with
+ * a NUL byte (the name libarchive gives is cut there: not the member's).
+ * 0, 1 when the archive can't be read past it, or a fatal -errno. */
 static int add_entry(struct velero_src *s, struct backup_sink *k,
-		     struct archive *a, struct archive_entry *ent)
+		     struct archive *a, struct archive_entry *ent,
+		     const struct tar_src *src, uint64_t hp)
 {
 	const char *name = archive_entry_pathname(ent);
 	int r;
 
 	if (!name)
 		return 0;
+	if (entry_pax_nul(src, hp, (uint64_t)archive_filter_bytes(a, 0))) {
+		backup_sink_item_error(k,
+				       "%s: its PAX header gives a path with "
+				       "a NUL byte in it; skipped",
+				       name);
+		return archive_read_data_skip(a) == ARCHIVE_OK ? 0 : 1;
+	}
 	if (archive_entry_filetype(ent) != AE_IFREG) {
 		if (archive_entry_filetype(ent) != AE_IFDIR)
 			backup_sink_error(k, "%s: not a regular file; skipped",
@@ -316,11 +527,19 @@ static int add_entry(struct velero_src *s, struct backup_sink *k,
 	return add_member(k, name, s->member.buf, s->member.len);
 }
 
+/* What follows the tar's end marker that is looked at: Go's archive/tar
+ * writes the two zero blocks and nothing after them, other writers pad to
+ * a record (10 KiB by default); more is not read (nor is the gzip
+ * checksum then checked), so that gigabytes of padding cost nothing. */
+#define TAR_TAIL_MAX ((uint64_t)1 << 20)
+
 /* What went wrong with the tarball itself, from how reading it ended
- * (ar: libarchive's last status; any: a member was seen), as
- * s->index_error; nothing when it ended cleanly. */
-static void tar_verdict(struct velero_src *s, const struct tar_src *src,
-			struct archive *a, int ar, bool any)
+ * (ar: libarchive's last status; any: a member was seen; end: where
+ * libarchive found the end), as s->index_error; what is only odd about
+ * its end, as a line of errors.txt. */
+static void tar_verdict(struct velero_src *s, struct backup_sink *k,
+			const struct tar_src *src, struct archive *a, int ar,
+			bool any, uint64_t end)
 {
 	if (src->gz_error[0]) {
 		if (asprintf(&s->index_error, "the tarball is %s%s",
@@ -338,6 +557,24 @@ static void tar_verdict(struct velero_src *s, const struct tar_src *src,
 	} else if (!any) {
 		s->index_error = strdup("the tarball is empty: it holds no "
 					"members at all");
+	} else if (src->total - end > TAR_TAIL_MAX) {
+		backup_sink_error(k,
+				  "%s: more than %llu bytes follow the tar's "
+				  "end marker; the rest was not read (nor the "
+				  "gzip checksum checked)",
+				  s->tarname, (unsigned long long)TAR_TAIL_MAX);
+	} else if (src->last_nonzero > end) {
+		backup_sink_error(k,
+				  "%s: %llu bytes of data follow the tar's end "
+				  "marker; ignored",
+				  s->tarname,
+				  (unsigned long long)(src->total - end));
+	} else if (src->total - end < 1024) {
+		backup_sink_error(k,
+				  "%s: the tar has no end marker (two zero "
+				  "blocks): it may have been cut short at a "
+				  "member's end",
+				  s->tarname);
 	}
 }
 
@@ -353,60 +590,69 @@ static int read_tarball(struct velero_src *s, struct backup_sink *k,
 	struct archive *a = NULL;
 	char key[600];
 	bool any = false;
+	uint64_t end = 0;
 	int r, ar;
 
 	snprintf(key, sizeof(key), "backups/%s/%s.tar.gz", b->name, b->name);
-	r = vault_stream_open(b->repo->vault, key, obj, &src.stream, e);
+	r = gz_open(&src, b->repo->vault, key, obj, e);
 	if (r == -ENOENT) {
 		s->index_error = strdup("the tarball is missing");
 		return 0;
 	}
 	if (r < 0)
-		return r;
-	src.in = malloc(TAR_CHUNK);
-	src.out = malloc(TAR_CHUNK);
+		goto out;
+	src.prev = malloc(TAR_CHUNK);
 	a = archive_read_new();
-	if (!src.in || !src.out || !a ||
-	    inflateInit2(&src.z, 16 + MAX_WBITS) != Z_OK) {
+	if (!src.prev || !a) {
 		r = -ENOMEM;
 		goto out;
 	}
-	src.z_ready = true;
 	archive_read_support_format_tar(a);
 	ar = archive_read_open(a, &src, NULL, tar_read, NULL);
 	while (ar == ARCHIVE_OK) {
+		uint64_t hp;
+
 		ar = archive_read_next_header(a, &ent);
-		if (ar == ARCHIVE_WARN)
+		hp = (uint64_t)archive_read_header_position(a);
+		if (ar == ARCHIVE_WARN) {
+			/* a malformed PAX record, a bad checksum libarchive
+			 * got past: said, not ignored */
+			const char *msg = archive_error_string(a);
+			const char *name = archive_entry_pathname(ent);
+
+			backup_sink_error(k, "%s: %s", name ? name : s->tarname,
+					  msg ? msg :
+						"a warning of the tar "
+						"reader");
 			ar = ARCHIVE_OK;
+		}
+		if (ar == ARCHIVE_EOF)
+			end = hp;
 		if (ar != ARCHIVE_OK)
 			break;
 		any = true;
-		r = add_entry(s, k, a, ent);
+		r = add_entry(s, k, a, ent, &src, hp);
 		if (r < 0)
 			goto out;
 		if (r > 0)
 			ar = ARCHIVE_FATAL;
 	}
 	/* past the tar's end marker: the rest of the gzip data, and its
-	 * trailer, must still check out */
+	 * trailer, must still check out - up to a bound */
 	while (ar == ARCHIVE_EOF && !src.gz_error[0] && !src.io_error &&
-	       gz_pull(&src) > 0)
+	       src.total - end <= TAR_TAIL_MAX && tar_pull(&src) > 0)
 		;
 	if (src.io_error) {
 		r = verror_set(e, src.io_error, "reading %s: %s", key,
 			       src.err.msg);
 		goto out;
 	}
-	tar_verdict(s, &src, a, ar, any);
+	tar_verdict(s, k, &src, a, ar, any, end);
 	r = 0;
 out:
 	if (a)
 		archive_read_free(a);
-	if (src.z_ready)
-		inflateEnd(&src.z);
-	vault_stream_free(src.stream);
-	free(src.in);
-	free(src.out);
+	gz_close(&src);
 	return r;
 }
 
@@ -443,83 +689,92 @@ static int cmp_object(const void *a, const void *b)
 		      ((const struct backup_object *)b)->name);
 }
 
-/* Reads a gzip object whole and inflates it into out (capped). */
+/* What get_gz() found, when the vault could be read. */
+enum gz_result {
+	GZ_OK,
+	GZ_CUT,	    /* more than the cap: out holds the first cap bytes */
+	GZ_DAMAGED, /* not valid gzip: out holds what inflated before */
+};
+
+/* Streams the gzip object o of b's directory into out, at most cap bytes
+ * of it (the rest is not read). A gzip_result, or -errno when the vault
+ * failed (with detail in e): a temporary error - an expired token, a
+ * timeout, a reset connection - is never taken for the backup's damage.
+ * why gets what is wrong with a damaged object. */
 static int get_gz(struct backup *b, const struct backup_object *o,
-		  struct sbuf *out, struct verror *e)
+		  struct sbuf *out, size_t cap, char *why, size_t whysz,
+		  struct verror *e)
 {
-	struct sbuf raw;
-	z_stream z = { 0 };
+	struct tar_src src = { 0 };
 	char key[600];
-	int r, zr = Z_OK;
+	ssize_t n;
+	int r;
 
 	snprintf(key, sizeof(key), "backups/%s/%s", b->name, o->name);
-	sbuf_init(&raw, LOGS_MAX);
-	r = vault_get(b->repo->vault, key, &raw, NULL, e);
+	r = gz_open(&src, b->repo->vault, key, &o->obj, e);
 	if (r < 0)
 		goto out;
-	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
-		r = -ENOMEM;
-		goto out;
-	}
-	z.next_in = (Bytef *)raw.buf;
-	z.avail_in = (uInt)raw.len;
-	while (z.avail_in > 0 || zr == Z_OK) {
-		char *p = sbuf_reserve(out, 65536, &r);
+	/* gzip never makes data much larger: more compressed bytes than
+	 * that (a stream of empty gzip members, say) are not read */
+	src.in_max = cap + (cap >> 4) + TAR_CHUNK;
+	while ((n = gz_pull(&src)) > 0) {
+		size_t room = cap - MIN(cap, out->len);
 
-		if (!p) {
-			verror_set(e, r, "larger than %zu bytes decompressed",
-				   out->max);
-			break;
-		}
-		z.next_out = (Bytef *)p;
-		z.avail_out = 65536;
-		zr = inflate(&z, Z_NO_FLUSH);
-		sbuf_commit(out, 65536 - z.avail_out);
-		if (zr == Z_STREAM_END) {
-			if (z.avail_in == 0)
-				break;
-			/* concatenated gzip members */
-			inflateReset(&z);
-			zr = Z_OK;
-			continue;
-		}
-		if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			r = verror_set(e, -EBADMSG, "not valid gzip: %s",
-				       z.msg ? z.msg : "corrupt data");
-			break;
-		}
-		if (zr == Z_BUF_ERROR && z.avail_in == 0) {
-			r = verror_set(e, -EBADMSG,
-				       "not valid gzip: truncated");
-			break;
+		r = sbuf_add(out, src.out, MIN((size_t)n, room));
+		if (r < 0)
+			goto out;
+		if ((size_t)n > room) {
+			r = GZ_CUT;
+			goto out;
 		}
 	}
-	inflateEnd(&z);
+	r = GZ_OK;
+	if (src.io_error) {
+		r = verror_set(e, src.io_error, "reading %s: %s", key,
+			       src.err.msg);
+	} else if (src.gz_error[0]) {
+		snprintf(why, whysz, "not valid gzip: %s", src.gz_error);
+		r = GZ_DAMAGED;
+	} else if (!src.started) {
+		snprintf(why, whysz, "not valid gzip: the object is empty");
+		r = GZ_DAMAGED;
+	}
 out:
-	sbuf_release(&raw);
+	gz_close(&src);
 	return r;
 }
 
-/* A metadata object as meta/<kind>; its parsed JSON in *j when asked. */
+/* A metadata object as meta/<kind>; its parsed JSON in *j when asked and
+ * when it is small enough to parse whole (jansson takes some 20 bytes of
+ * memory per byte of a JSON array of short strings). */
 static int add_meta(struct backup_sink *k, struct backup *b,
-		    const struct backup_object *o, const char *kind, json_t **j)
+		    const struct backup_object *o, const char *kind, json_t **j,
+		    struct verror *e)
 {
-	struct verror e = { { 0 } };
 	struct sbuf data;
-	char path[300];
+	char path[300], why[300];
 	int r;
 
 	sbuf_init(&data, META_MAX);
-	r = get_gz(b, o, &data, &e);
+	r = get_gz(b, o, &data, META_MAX, why, sizeof(why), e);
 	snprintf(path, sizeof(path), "meta/%s", kind);
-	if (r == -EIO || r == -ENOMEM || r == -ESTALE) {
-		/* the vault, not the backup: fatal */
-	} else if (r < 0) {
-		backup_sink_error(k, "%s: %s", o->name, e.msg);
+	if (r == GZ_CUT) {
+		backup_sink_error(k,
+				  "%s: larger than %zu MiB decompressed; not "
+				  "shown",
+				  o->name, META_MAX >> 20);
 		r = backup_sink_broken(k, path);
-	} else {
+	} else if (r == GZ_DAMAGED) {
+		backup_sink_error(k, "%s: %s", o->name, why);
+		r = backup_sink_broken(k, path);
+	} else if (r == GZ_OK) {
 		r = backup_sink_document(k, path, data.buf, data.len, o->name);
-		if (r == 0 && j)
+		if (r == 0 && j && data.len > DESCRIBE_JSON_MAX)
+			backup_sink_error(k,
+					  "%s: larger than %zu MiB; not "
+					  "summarized in describe.txt",
+					  o->name, DESCRIBE_JSON_MAX >> 20);
+		else if (r == 0 && j)
 			*j = json_loadb(data.buf, data.len, 0, NULL);
 	}
 	sbuf_release(&data);
@@ -527,29 +782,40 @@ static int add_meta(struct backup_sink *k, struct backup *b,
 }
 
 /* <name>-logs.gz as logs: what could be read is shown even when cut
- * short. */
+ * short; a log longer than LOGS_MAX is cut there, and says so at its
+ * end and in errors.txt. */
 static int add_logs(struct backup_sink *k, struct backup *b,
-		    const struct backup_object *o)
+		    const struct backup_object *o, struct verror *e)
 {
-	struct verror le = { { 0 } };
+	static const char cut[] = "\n[velerofs: the log is cut here: it is "
+				  "longer than %zu MiB decompressed]\n";
 	struct sbuf logs;
+	char why[300];
 	int r;
 
-	sbuf_init(&logs, LOGS_MAX);
-	r = get_gz(b, o, &logs, &le);
-	if (r == -EIO || r == -ESTALE || r == -ENOMEM) {
+	sbuf_init(&logs, LOGS_MAX + sizeof(cut) + 32);
+	r = get_gz(b, o, &logs, LOGS_MAX, why, sizeof(why), e);
+	if (r < 0) {
 		sbuf_release(&logs);
 		return r;
 	}
-	if (r < 0)
-		backup_sink_error(k, "%s: %s", o->name, le.msg);
+	if (r == GZ_DAMAGED)
+		backup_sink_error(k, "%s: %s", o->name, why);
+	if (r == GZ_CUT) {
+		backup_sink_error(k,
+				  "%s: longer than %zu MiB decompressed; "
+				  "logs is cut there",
+				  o->name, LOGS_MAX >> 20);
+		(void)sbuf_addf(&logs, cut, LOGS_MAX >> 20);
+	}
 	r = backup_sink_file(k, "logs", sbuf_str(&logs), logs.len);
 	sbuf_release(&logs);
 	return r;
 }
 
 /* The objects <name>-* of the backup's directory: logs and meta/. */
-static int add_objects(struct velero_src *s, struct backup_sink *k)
+static int add_objects(struct velero_src *s, struct backup_sink *k,
+		       struct verror *e)
 {
 	struct backup *b = s->base.b;
 	size_t nl = strlen(b->name), i, m;
@@ -564,7 +830,7 @@ static int add_objects(struct velero_src *s, struct backup_sink *k)
 			continue;
 		sfx = o->name + nl;
 		if (!strcmp(sfx, "-logs.gz")) {
-			r = add_logs(k, b, o);
+			r = add_logs(k, b, o, e);
 			continue;
 		}
 		for (m = 0; m < META_N; m++)
@@ -578,11 +844,11 @@ static int add_objects(struct velero_src *s, struct backup_sink *k)
 
 			snprintf(kind, sizeof(kind), "%.*s", (int)kl,
 				 meta_suffixes[m] + 1);
-			r = add_meta(k, b, o, kind, &s->meta[m]);
+			r = add_meta(k, b, o, kind, &s->meta[m], e);
 		} else if (has_suffix(sfx, ".json.gz")) {
 			snprintf(kind, sizeof(kind), "%.*s",
 				 (int)(strlen(sfx) - 9), sfx + 1);
-			r = add_meta(k, b, o, kind, NULL);
+			r = add_meta(k, b, o, kind, NULL, e);
 		}
 	}
 	return r;
@@ -629,7 +895,7 @@ static int velero_read(struct backup_source *base, struct backup_sink *k,
 				  "%s: metadata/version is '%s', a format this "
 				  "version of velerofs has not seen",
 				  s->tarname, s->version);
-	return add_objects(s, k);
+	return add_objects(s, k, e);
 }
 
 static int velero_describe(struct backup_source *base,

@@ -95,25 +95,45 @@ static const char *view_ext(const struct backup *b)
 	return b->repo->opt.view == BACKUP_VIEW_JSON ? ".json" : ".yaml";
 }
 
-/* The current index and node in it; opens the backup if needed. */
+/* The current index and a checked copy of node in it (n); opens the
+ * backup if needed. An index whose file was truncated under the mapping
+ * is built again before any of its pages is touched (they would SIGBUS),
+ * and so is one whose node fails its bounds (the file was changed after
+ * it was mapped and checked). */
 static int get_node(struct backup *b, uint32_t node, struct backup_index **x,
-		    const struct idx_node **n, struct verror *e)
+		    struct idx_node *n, struct verror *e)
 {
-	int r = backup_open(b, e);
+	int r = backup_open(b, e), tries = 0;
 
 	if (r < 0)
 		return r;
+again:
 	*x = __atomic_load_n(&b->idx, __ATOMIC_ACQUIRE);
 	if (node >= (*x)->hdr->node_count)
 		return -ENOENT;
-	*n = &(*x)->nodes[node];
+	if (!cache_mapping_intact(&(*x)->map) ||
+	    backup_index_node(*x, node, n) < 0) {
+		log_debug("%s: the cached index was truncated or changed; "
+			  "rebuilding",
+			  b->name);
+		if (tries++ > 0)
+			return verror_set(e, -EIO,
+					  "%s: the cached index was truncated "
+					  "or changed while in use",
+					  b->name);
+		r = backup_rebuild(b, *x, e);
+		if (r < 0)
+			return r;
+		goto again;
+	}
 	return 0;
 }
 
 int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
 		     struct verror *e)
 {
-	const struct idx_node *n;
+	struct idx_node nb;
+	const struct idx_node *n = &nb;
 	struct backup_index *x;
 	struct backup_info in;
 	int r;
@@ -131,7 +151,7 @@ int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
 		st->nlink = 2;
 		return 0;
 	}
-	r = get_node(b, node, &x, &n, e);
+	r = get_node(b, node, &x, &nb, e);
 	if (r < 0)
 		return r;
 	if (n->type == IDX_DIR) {
@@ -161,6 +181,7 @@ static int cmp_entry(const char *a, size_t alen, int atype, const char *bn,
 	return (atype > btype) - (atype < btype);
 }
 
+/* dir: a checked copy. -ENOENT, or -EIO when a child fails its bounds. */
 static int find_child(const struct backup_index *x, const struct idx_node *dir,
 		      const char *name, size_t len, int type, uint32_t *out)
 {
@@ -168,9 +189,13 @@ static int find_child(const struct backup_index *x, const struct idx_node *dir,
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		const struct idx_node *m = &x->nodes[mid];
-		int c = cmp_entry(name, len, type, x->names + m->name_off,
-				  m->name_len, m->type);
+		struct idx_node m;
+		int c;
+
+		if (backup_index_node(x, mid, &m) < 0)
+			return -EIO;
+		c = cmp_entry(name, len, type, x->names + m.name_off,
+			      m.name_len, m.type);
 
 		if (c == 0) {
 			*out = mid;
@@ -187,7 +212,7 @@ static int find_child(const struct backup_index *x, const struct idx_node *dir,
 int backup_node_lookup(struct backup *b, uint32_t dir, const char *name,
 		       uint32_t *node, struct verror *e)
 {
-	const struct idx_node *d;
+	struct idx_node d;
 	struct backup_index *x;
 	size_t len = strlen(name);
 	const char *ext = view_ext(b);
@@ -196,29 +221,29 @@ int backup_node_lookup(struct backup *b, uint32_t dir, const char *name,
 	r = get_node(b, dir, &x, &d, e);
 	if (r < 0)
 		return r;
-	if (d->type != IDX_DIR)
+	if (d.type != IDX_DIR)
 		return -ENOTDIR;
 	if (len > 5 && memcmp(name + len - 5, ext, 5) == 0 &&
-	    find_child(x, d, name, len - 5, IDX_ITEM, node) == 0)
-		return 0;
-	if (find_child(x, d, name, len, IDX_DIR, node) == 0 ||
-	    find_child(x, d, name, len, IDX_FILE, node) == 0)
-		return 0;
+	    (r = find_child(x, &d, name, len - 5, IDX_ITEM, node)) != -ENOENT)
+		return r;
+	if ((r = find_child(x, &d, name, len, IDX_DIR, node)) != -ENOENT ||
+	    (r = find_child(x, &d, name, len, IDX_FILE, node)) != -ENOENT)
+		return r;
 	return -ENOENT;
 }
 
 int backup_node_nchildren(struct backup *b, uint32_t dir, uint32_t *n,
 			  struct verror *e)
 {
-	const struct idx_node *d;
+	struct idx_node d;
 	struct backup_index *x;
 	int r = get_node(b, dir, &x, &d, e);
 
 	if (r < 0)
 		return r;
-	if (d->type != IDX_DIR)
+	if (d.type != IDX_DIR)
 		return -ENOTDIR;
-	*n = d->nchildren;
+	*n = d.nchildren;
 	return 0;
 }
 
@@ -226,36 +251,39 @@ int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
 		      uint32_t *node, char *name, size_t namesz,
 		      struct verror *e)
 {
-	const struct idx_node *d, *c;
+	struct idx_node d, c;
 	struct backup_index *x;
 	int r = get_node(b, dir, &x, &d, e);
 
 	if (r < 0)
 		return r;
-	if (d->type != IDX_DIR)
+	if (d.type != IDX_DIR)
 		return -ENOTDIR;
-	if (pos >= d->nchildren)
+	if (pos >= d.nchildren)
 		return -ENOENT;
-	c = &x->nodes[d->first_child + pos];
-	if ((size_t)c->name_len + 6 > namesz)
+	if (backup_index_node(x, d.first_child + pos, &c) < 0)
+		return verror_set(e, -EIO, "%s: the cached index is corrupt",
+				  b->name);
+	if ((size_t)c.name_len + 6 > namesz)
 		return -ENAMETOOLONG;
-	memcpy(name, x->names + c->name_off, c->name_len);
-	name[c->name_len] = '\0';
-	if (c->type == IDX_ITEM)
+	memcpy(name, x->names + c.name_off, c.name_len);
+	name[c.name_len] = '\0';
+	if (c.type == IDX_ITEM)
 		strcat(name, view_ext(b));
-	*node = d->first_child + pos;
+	*node = d.first_child + pos;
 	return 0;
 }
 
 int backup_node_read(struct backup *b, uint32_t node, uint64_t off, size_t size,
 		     const void **data, size_t *got, struct verror *e)
 {
-	const struct idx_node *n;
+	struct idx_node nb;
+	const struct idx_node *n = &nb;
 	struct backup_index *x;
 	int r, tries = 0;
 
 again:
-	r = get_node(b, node, &x, &n, e);
+	r = get_node(b, node, &x, &nb, e);
 	if (r < 0)
 		return r;
 	if (n->type == IDX_DIR)
@@ -265,25 +293,23 @@ again:
 				  "%s: this item could not be read "
 				  "from the backup; see errors.txt",
 				  b->name);
-	if (!__atomic_load_n(&x->verified[node], __ATOMIC_RELAXED)) {
-		uint32_t crc = (uint32_t)crc32(
-			0, (const Bytef *)x->data + n->off, n->len);
-
-		if (crc != n->crc) {
-			/* never serve it: index the backup again */
-			log_debug("%s: node %u fails its checksum; rebuilding",
-				  b->name, node);
-			if (tries++ > 0)
-				return verror_set(e, -EIO,
-						  "%s: the cached index is "
-						  "corrupt (checksum mismatch)",
-						  b->name);
-			r = backup_rebuild(b, x, e);
-			if (r < 0)
-				return r;
-			goto again;
-		}
-		__atomic_store_n(&x->verified[node], 1, __ATOMIC_RELAXED);
+	r = backup_index_verify(x, node, n);
+	if (r < 0) {
+		/* never serve it: index the backup again */
+		log_debug("%s: node %u %s; rebuilding", b->name, node,
+			  r == -EIO ? "lies past the end of the cache file" :
+				      "fails its checksum");
+		if (tries++ > 0)
+			return verror_set(e, -EIO,
+					  "%s: the cached index is "
+					  "corrupt (%s)",
+					  b->name,
+					  r == -EIO ? "truncated" :
+						      "checksum mismatch");
+		r = backup_rebuild(b, x, e);
+		if (r < 0)
+			return r;
+		goto again;
 	}
 	if (off >= n->len) {
 		*data = NULL;
@@ -345,10 +371,11 @@ static const struct origin_ent *origin_table(struct backup *b,
 		v = malloc((x->hdr->node_count ? x->hdr->node_count : 1) *
 			   sizeof(*v));
 		for (i = 0; v && i < x->hdr->node_count; i++) {
-			const struct idx_node *nd = &x->nodes[i];
+			struct idx_node nd;
 
-			if (nd->type == IDX_ITEM && !(nd->flags & IDX_F_BROKEN))
-				v[k++] = (struct origin_ent){ nd->crc, nd->len,
+			if (backup_index_node(x, i, &nd) == 0 &&
+			    nd.type == IDX_ITEM && !(nd.flags & IDX_F_BROKEN))
+				v[k++] = (struct origin_ent){ nd.crc, nd.len,
 							      i };
 		}
 		if (v)
@@ -362,10 +389,23 @@ static const struct origin_ent *origin_table(struct backup *b,
 	return x->origin;
 }
 
+/* Whether file node of x holds data[0, len): compared only once the
+ * node's bytes are checked (bounds, CRC, the file still holding them). */
+static bool origin_same(struct backup_index *x, uint32_t node, const void *data,
+			size_t len)
+{
+	struct idx_node n;
+
+	return backup_index_node(x, node, &n) == 0 && n.len == len &&
+	       !(n.flags & IDX_F_BROKEN) &&
+	       backup_index_verify(x, node, &n) == 0 &&
+	       !memcmp(x->data + n.off, data, len);
+}
+
 int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
 		       char *name, size_t namesz)
 {
-	struct origin_ent key = { (uint32_t)crc32(0, data, (uInt)len),
+	struct origin_ent key = { (uint32_t)crc32_z(0, data, len),
 				  (uint32_t)len, 0 };
 	struct backup_info best_in = { 0 };
 	struct backup *best = NULL;
@@ -393,9 +433,10 @@ int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
 		/* equal (crc, len) neighbours: compare the bytes of each */
 		while (hit && hit > v && !cmp_origin(hit - 1, &key))
 			hit--;
+		/* the node's bytes only once they passed their own CRC (and
+		 * still lie in the file) */
 		for (; hit && hit < v + nv && !cmp_origin(hit, &key); hit++)
-			if (!memcmp(x->data + x->nodes[hit->node].off, data,
-				    len)) {
+			if (origin_same(x, hit->node, data, len)) {
 				best = b;
 				best_in = in;
 				break;

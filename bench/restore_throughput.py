@@ -12,7 +12,8 @@ set several times, each time into fresh namespaces, with:
   mount-1    a real mount (velerofs mount -f --kubeconfig ... shop-vault),
              the same single file copied into MNT/restore/
   mount-dir  the same mount, `cp -r` of the directory of one file per item
-             into MNT/restore/ (one job per file)
+             into MNT/restore/ (files closed together are gathered into
+             one job, so a few jobs)
   kubectl    kubectl apply -R -f DIR (the directory of one file per item)
 
 Every run is checked afterwards: all N objects must be in the API server.
@@ -52,7 +53,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from servers.harness import Etcd, KubeApiserver, binary  # noqa: E402
 import util  # noqa: E402
 
-FINAL_RE = re.compile(r"^(\S+)\s+(done|failed|rejected)\b", re.M)
+FINAL_RE = re.compile(r"^(\S+)\s+(done|failed|rejected)\s+(\d+):", re.M)
+JOB_RE = re.compile(r"^(restore-\S+)\s+(\w+)\s", re.M)
 
 # share of each kind among the non-Namespace items
 MIX = [
@@ -289,25 +291,27 @@ class MountRun:
             print("velerofs wrote to stderr:\n" + "\n".join(bad[:10]), file=sys.stderr)
 
     def wait_jobs(self, n, timeout=3600):
-        """Until restore/status shows n finished jobs, all done. Polled
-        every 50 ms: each read formats the whole table under the
-        engine's lock."""
+        """Until restore/status shows every job finished, all done, holding
+        n items in all. Polled every 50 ms: each read formats the whole
+        table under the engine's lock."""
         deadline = time.monotonic() + timeout
         while True:
             text = read_status(self.m.path)
             done = FINAL_RE.findall(text)
-            if len(done) >= n:
-                bad = [j for j, s in done if s != "done"]
+            if (sum(int(k) for _, _, k in done) >= n and
+                    len(done) == len(JOB_RE.findall(text))):
+                bad = [j for j, s, _ in done if s != "done"]
                 if bad:
                     report = (self.m.path / "restore" / "jobs" / (bad[0] + ".txt")).read_text()
                     lines = [ln for ln in report.splitlines() if ln.startswith("failed")]
                     raise RuntimeError("jobs not done: %s\n%s" % (bad[:5], "\n".join(lines[:20])))
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError("mount: %d of %d jobs finished" % (len(done), n))
+                raise RuntimeError("mount: %d of %d items in finished jobs"
+                                   % (sum(int(k) for _, _, k in done), n))
             time.sleep(0.05)
 
-    def copy(self, src, n_jobs):
+    def copy(self, src, n_items):
         """cp -r src into restore/; returns (seconds until cp returned,
         seconds until every job finished)."""
         t0 = time.monotonic()
@@ -316,7 +320,9 @@ class MountRun:
         if r.returncode != 0:
             raise RuntimeError("cp: %s" % r.stderr[-2000:])
         t_cp = time.monotonic() - t0
-        self.wait_jobs(n_jobs)
+        self.wait_jobs(n_items)
+        jobs = len(JOB_RE.findall(read_status(self.m.path)))
+        self.jobs = jobs
         return t_cp, time.monotonic() - t0
 
 
@@ -382,15 +388,16 @@ def main():
                     # start is not timed): restore/status then lists this
                     # run's jobs only
                     if tool == "mount-1":
-                        src, n_jobs = write_list(items, work / (prefix + ".json")), 1
+                        src = write_list(items, work / (prefix + ".json"))
                     else:
-                        src, n_jobs = write_dir(items, work / prefix), len(items)
+                        src = write_dir(items, work / prefix)
                     m = MountRun(bb[1], kube, work)
                     try:
-                        t_cp, dt = m.copy(src, n_jobs)
+                        t_cp, dt = m.copy(src, len(items))
                     finally:
                         m.close()
-                    note = "  (cp returned after %.2f s)" % t_cp
+                    note = "  (cp returned after %.2f s; %d job%s)" % (
+                        t_cp, m.jobs, "" if m.jobs == 1 else "s")
                 else:
                     raise SystemExit("unknown tool %s" % tool)
                 got = count_present(kube, items)

@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,7 +62,7 @@ struct cache_writer {
 	int fd;
 };
 
-static char *default_dir(void)
+char *cache_default_dir(void)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char *d = NULL;
@@ -201,7 +202,7 @@ int cache_open(const char *dir, uint64_t limit, struct cache **out,
 	int r, created;
 
 	if (!dir) {
-		dir = def = default_dir();
+		dir = def = cache_default_dir();
 		if (!def)
 			return -ENOMEM;
 	}
@@ -314,6 +315,29 @@ char *cache_entry_path(struct cache *c, const char *kind,
 		path = NULL;
 	free(dir);
 	return path;
+}
+
+#define LABEL_XATTR "user.velerofs.label"
+
+void cache_writer_label(struct cache_writer *w, const char *label)
+{
+	if (w && w->fd >= 0 &&
+	    fsetxattr(w->fd, LABEL_XATTR, label, strlen(label), 0) < 0) {
+		/* no user xattrs here (tmpfs before 6.6): no label */
+	}
+}
+
+int cache_entry_label(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+
+	if (!size)
+		return -EINVAL;
+	n = lgetxattr(path, LABEL_XATTR, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
 }
 
 int cache_writer_open(struct cache *c, const char *path,
@@ -462,6 +486,8 @@ int cache_map(struct cache *c, const char *path, struct cache_mapping *m)
 		return -errno;
 	m->addr = addr;
 	m->len = (size_t)st.st_size;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
 	m->path = strdup(path);
 	if (!m->path) {
 		munmap(addr, m->len);
@@ -485,6 +511,16 @@ void cache_unmap(struct cache *c, struct cache_mapping *m)
 	m->addr = NULL;
 	m->path = NULL;
 	m->len = 0;
+}
+
+bool cache_mapping_intact(const struct cache_mapping *m)
+{
+	struct stat st;
+
+	if (!m->path || lstat(m->path, &st) < 0 || st.st_dev != m->dev ||
+	    st.st_ino != m->ino)
+		return true;
+	return st.st_size >= 0 && (uint64_t)st.st_size >= m->len;
 }
 
 int cache_remove(struct cache *c, const char *path)

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 
@@ -27,6 +28,8 @@ struct cache_mapping {
 	const void *addr; /* read-only mapping of the whole file */
 	size_t len;
 	char *path; /* owned */
+	dev_t dev;  /* the file mapped, to tell it from one renamed over */
+	ino_t ino;  /* path later (cache_mapping_intact) */
 };
 
 /* Opens (creating, mode 0700) the cache at dir; NULL dir means the default
@@ -41,6 +44,10 @@ struct cache_mapping {
  * are gone (killed builds), after a minute. *out set on success only. */
 int cache_open(const char *dir, uint64_t limit, struct cache **out,
 	       struct verror *e);
+/* The directory cache_open(NULL, ...) uses: $XDG_CACHE_HOME/velerofs,
+ * ~/.cache/velerofs, else /var/tmp/velerofs-<uid>. Caller frees; NULL
+ * when out of memory. */
+char *cache_default_dir(void);
 /* Whether the directory carries velerofs's CACHEDIR.TAG (prune works). */
 bool cache_prunable(const struct cache *c);
 struct cache *cache_free(struct cache *c);
@@ -58,6 +65,14 @@ char *cache_entry_path(struct cache *c, const char *kind,
 int cache_writer_open(struct cache *c, const char *path,
 		      struct cache_writer **out, struct verror *e);
 int cache_writer_fd(const struct cache_writer *w);
+/* What the entry is, for `velerofs cache ls`: fields separated by '\n'
+ * (for an index: the vault, the backup, the view). Kept as the entry's
+ * extended attribute user.velerofs.label where the file system has them;
+ * best effort, an entry without one is still an entry. */
+void cache_writer_label(struct cache_writer *w, const char *label);
+/* The label of the entry at path into buf (NUL-terminated); -errno
+ * (-ENODATA: none). Never follows a symbolic link. */
+int cache_entry_label(const char *path, char *buf, size_t size);
 int cache_writer_commit(struct cache_writer *w, struct verror *e);
 struct cache_writer *cache_writer_free(struct cache_writer *w);
 
@@ -68,6 +83,13 @@ struct cache_writer *cache_writer_free(struct cache_writer *w);
  * evicted. */
 int cache_map(struct cache *c, const char *path, struct cache_mapping *m);
 void cache_unmap(struct cache *c, struct cache_mapping *m);
+/* Whether the file behind m still holds its first len bytes: false when
+ * it was truncated after it was mapped (reading the pages past its new
+ * end would SIGBUS). A file replaced by a rename is no longer reachable
+ * by path, so the mapped one can't be truncated through it: true. Best
+ * effort (a program holding the file open may truncate it after the
+ * check), one stat() of the path. */
+bool cache_mapping_intact(const struct cache_mapping *m);
 /* Removes an entry found corrupt, so that it is rebuilt. */
 int cache_remove(struct cache *c, const char *path);
 

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <getopt.h>
+#include <stdbool.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -18,6 +20,31 @@ int cmd_cache(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_url(int argc, char **argv);
+
+/* cmd_url.c: `mount --bsl`. The BackupStorageLocation name in namespace
+ * ns of the cluster kubeconfig/context name (NULL: as kubectl finds it). */
+struct cli_bsl {
+	const char *name, *ns, *kubeconfig, *context;
+	bool have_credentials; /* --credentials given: no Secret is read */
+};
+/* The vault it names: url (with ca=/proc/self/fd/N for its caCert) and
+ * credentials (/proc/self/fd/N holding its Secret's content, NULL when
+ * it has none); both memory files stay open until released. */
+struct cli_bsl_out {
+	char *url, *credentials;
+	int cred_fd, ca_fd;
+};
+/* Reads the BSL and its credential Secret; says why on failure. */
+int cli_bsl_resolve(const struct cli_bsl *in, struct cli_bsl_out *out);
+void cli_bsl_out_release(struct cli_bsl_out *o);
+int cmd_backups(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+/* mount(8)'s helper: `mount.fuse.velerofs VAULT MOUNTPOINT [-sfnv]
+ * [-o OPTIONS] [-t fuse.velerofs]` (argv[0] the helper's name), or
+ * mount.fuse3's call `velerofs VAULT MOUNTPOINT -o OPTIONS`. */
+int cmd_mount_helper(int argc, char **argv);
 
 /* mountpoint.c */
 /* Checks the mount point the user named (arg): a directory nothing is
@@ -95,3 +122,40 @@ int session_open(struct session *s, char *vault_url, const char *credentials,
 		 const char *cache_dir, const struct backup_options *bo,
 		 uint64_t cache_limit);
 void session_close(struct session *s);
+
+/* -o FORMAT of the listing commands. */
+enum cli_output {
+	CLI_OUTPUT_TABLE, /* the default: columns for people */
+	CLI_OUTPUT_WIDE,  /* more columns */
+	CLI_OUTPUT_JSON,
+	CLI_OUTPUT_YAML,
+};
+/* "wide", "json", "yaml" (or "table") into *out; otherwise says so as
+ * `velerofs CMD: -o VALUE: ...` and returns EXIT_USAGE, else CLI_GO_ON. */
+int cli_output_parse(const char *cmd, const char *s, enum cli_output *out);
+/* --view yaml|json (the file view) the same way. */
+int cli_view_parse(const char *cmd, const char *s, enum backup_view *out);
+/* Prints v (objects, arrays, strings, numbers, booleans, null) as JSON
+ * or YAML on stdout; steals v. */
+void cli_print_doc(json_t *v, enum cli_output fmt);
+
+/* The backup named name in repo, `latest` being the newest Completed
+ * one (as backups/latest); NULL if none. Borrowed from repo. */
+struct backup *cli_backup_find(struct backup_repo *repo, const char *name);
+/* Whether b (opened) is damaged in the vault: its tarball missing,
+ * truncated or corrupt, items unreadable. true with the first line of
+ * its errors.txt in why. */
+bool cli_backup_damaged(struct backup *b, char *why, size_t size);
+
+/* cmd_status.c: a mount's index progress, for `velerofs status`. */
+struct cache;
+struct status;
+/* The status of the mount at mountpoint (absolute), in cache c
+ * (borrowed, outlives it); NULL when out of memory. */
+struct status *status_new(struct cache *c, const char *mountpoint);
+/* Removes the status entry. Accepts NULL, returns NULL. */
+struct status *status_free(struct status *st);
+/* A backup_progress_fn: userdata is a struct status. */
+void status_progress(void *userdata, const char *backup, uint64_t items,
+		     uint64_t ms, bool done);
+int cmd_status(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* cli/cmd_audit: `velerofs find` and `velerofs diff`, answered from the
  * backups' indexes without mounting. */
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
@@ -72,9 +73,141 @@ static char *slurp(struct backup *b, uint32_t node, size_t *len)
 
 /* ---- find ---- */
 
+/* kubectl's short names of the built-in kinds (its discovery-free table,
+ * the names `kubectl api-resources` lists under SHORTNAMES). */
+static const char *const short_names[][2] = {
+	{ "cm", "configmaps" },
+	{ "cj", "cronjobs" },
+	{ "crd", "customresourcedefinitions" },
+	{ "crds", "customresourcedefinitions" },
+	{ "cs", "componentstatuses" },
+	{ "csr", "certificatesigningrequests" },
+	{ "deploy", "deployments" },
+	{ "ds", "daemonsets" },
+	{ "ep", "endpoints" },
+	{ "ev", "events" },
+	{ "hpa", "horizontalpodautoscalers" },
+	{ "ing", "ingresses" },
+	{ "limits", "limitranges" },
+	{ "netpol", "networkpolicies" },
+	{ "no", "nodes" },
+	{ "ns", "namespaces" },
+	{ "pc", "priorityclasses" },
+	{ "pdb", "poddisruptionbudgets" },
+	{ "po", "pods" },
+	{ "psp", "podsecuritypolicies" },
+	{ "pv", "persistentvolumes" },
+	{ "pvc", "persistentvolumeclaims" },
+	{ "quota", "resourcequotas" },
+	{ "rc", "replicationcontrollers" },
+	{ "rs", "replicasets" },
+	{ "sa", "serviceaccounts" },
+	{ "sc", "storageclasses" },
+	{ "sts", "statefulsets" },
+	{ "svc", "services" },
+	{ "vs", "volumesnapshots" },
+	{ "vsc", "volumesnapshotcontents" },
+	{ "vsclass", "volumesnapshotclasses" },
+};
+
+/* A --kind as kubectl takes it, split once: the resource or kind word
+ * (lower case, short names expanded) and the group ("" for any). */
+struct kind_want {
+	char word[128];
+	char group[256];
+	bool has_group;
+};
+
+static void kind_parse(const char *k, struct kind_want *w)
+{
+	const char *dot = strchr(k, '.'), *g;
+	size_t n = dot ? (size_t)(dot - k) : strlen(k), i;
+
+	*w = (struct kind_want){ { 0 } };
+	if (n >= sizeof(w->word))
+		n = sizeof(w->word) - 1;
+	for (i = 0; i < n; i++)
+		w->word[i] = (char)tolower((unsigned char)k[i]);
+	for (i = 0; i < sizeof(short_names) / sizeof(short_names[0]); i++)
+		if (!strcmp(w->word, short_names[i][0]))
+			snprintf(w->word, sizeof(w->word), "%s",
+				 short_names[i][1]);
+	if (!dot)
+		return;
+	g = dot + 1;
+	/* resource.version.group: the version is no part of the group */
+	if (g[0] == 'v' && isdigit((unsigned char)g[1]) && strchr(g, '.'))
+		g = strchr(g, '.') + 1;
+	else if (g[0] == 'v' && isdigit((unsigned char)g[1]))
+		g = "";
+	w->has_group = *g != '\0';
+	snprintf(w->group, sizeof(w->group), "%s", g);
+	for (i = 0; w->group[i]; i++)
+		w->group[i] = (char)tolower((unsigned char)w->group[i]);
+}
+
+/* Whether word names resource (plural, singular, or a kind in lower
+ * case: deployment(s), ingress(es), networkpolic(y|ies)). */
+static bool word_is_resource(const char *word, const char *res, size_t rl)
+{
+	size_t wl = strlen(word);
+
+	if (wl == rl && !strncmp(word, res, rl))
+		return true;
+	if (wl + 1 == rl && res[wl] == 's' && !strncmp(word, res, wl))
+		return true;
+	if (wl + 2 == rl && !strncmp(res + wl, "es", 2) &&
+	    !strncmp(word, res, wl))
+		return true;
+	return wl > 1 && word[wl - 1] == 'y' && wl + 2 == rl &&
+	       !strncmp(res + wl - 1, "ies", 3) && !strncmp(word, res, wl - 1);
+}
+
+/* Whether the directory gr (resource[.group], Velero's name) is what w
+ * names; the group may be given in full or as its first words (apps,
+ * networking, rbac.authorization). */
+static bool kind_matches_dir(const struct kind_want *w, const char *gr)
+{
+	const char *dot = strchr(gr, '.');
+	size_t rl = dot ? (size_t)(dot - gr) : strlen(gr);
+	const char *g = dot ? dot + 1 : "";
+	size_t gl = strlen(w->group);
+
+	if (!word_is_resource(w->word, gr, rl))
+		return false;
+	if (!w->has_group)
+		return true;
+	if (!strcmp(w->group, "core") || !strcmp(w->group, "v1"))
+		return !*g;
+	return !strncmp(g, w->group, gl) && (!g[gl] || g[gl] == '.');
+}
+
+/* The same test against an object's own kind and apiVersion, for kinds
+ * whose resource name isn't their plural (Endpoints, custom ones). */
+static bool kind_matches_object(const struct kind_want *w, json_t *obj)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+	const char *slash;
+	size_t gl = strlen(w->group);
+
+	if (!kind || strcasecmp(kind, w->word))
+		return false;
+	if (!w->has_group)
+		return true;
+	slash = av ? strchr(av, '/') : NULL;
+	if (!slash)
+		return !strcmp(w->group, "core") || !strcmp(w->group, "v1");
+	return !strncasecmp(av, w->group, gl) &&
+	       (av[gl] == '/' || av[gl] == '.');
+}
+
 struct find {
 	const char *kind, *ns, *name, *label, *image, *backup;
-	bool json; /* print .json paths */
+	struct kind_want want; /* kind, parsed */
+	enum cli_output fmt;   /* -o */
+	json_t *out;	       /* -o json|yaml: the matches */
+	bool json;	       /* print .json paths */
 	size_t found;
 };
 
@@ -150,15 +283,8 @@ static int on_found(struct backup *b, uint32_t node, const char *rel,
 		return 0;
 	if (f->name && fnmatch(f->name, name, 0))
 		return 0;
-	if (f->kind) {
-		size_t kl = strlen(f->kind);
-		/* deployments.apps, deployments, or the kind (Deployment) */
-		if (!strcasecmp(f->kind, gr) ||
-		    (!strncasecmp(f->kind, gr, kl) && gr[kl] == '.'))
-			;
-		else
-			need_json = true;
-	}
+	if (f->kind && !kind_matches_dir(&f->want, gr))
+		need_json = true;
 	if (need_json) {
 		char *text = slurp(b, node, &len);
 
@@ -166,12 +292,8 @@ static int on_found(struct backup *b, uint32_t node, const char *rel,
 		free(text);
 		if (!obj)
 			return 0;
-		if (f->kind && strcasecmp(f->kind, gr) &&
-		    !(!strncasecmp(f->kind, gr, strlen(f->kind)) &&
-		      gr[strlen(f->kind)] == '.') &&
-		    (!json_is_string(json_object_get(obj, "kind")) ||
-		     strcasecmp(json_string_value(json_object_get(obj, "kind")),
-				f->kind)))
+		if (f->kind && !kind_matches_dir(&f->want, gr) &&
+		    !kind_matches_object(&f->want, obj))
 			match = 0;
 		if (match && f->label && !label_matches(obj, f->label))
 			match = 0;
@@ -180,9 +302,22 @@ static int on_found(struct backup *b, uint32_t node, const char *rel,
 		json_decref(obj);
 	}
 	if (match) {
-		printf("backups/%s/%.*s%s\n", backup_name(b),
-		       (int)(strlen(rel) - 5), rel,
-		       f->json ? ".json" : ".yaml");
+		char *path = NULL;
+
+		if (asprintf(&path, "backups/%s/%.*s%s", backup_name(b),
+			     (int)(strlen(rel) - 5), rel,
+			     f->json ? ".json" : ".yaml") < 0)
+			return -ENOMEM;
+		if (f->out)
+			json_array_append_new(
+				f->out,
+				json_pack("{s:s, s:s, s:s?, s:s, s:s}", "path",
+					  path, "backup", backup_name(b),
+					  "namespace", ns[0] ? ns : NULL,
+					  "resource", gr, "name", name));
+		else
+			puts(path);
+		free(path);
 		f->found++;
 	}
 	return 0;
@@ -204,8 +339,11 @@ static void find_usage(FILE *f)
 	      "  --label K[=V]     has label K (with value V)\n"
 	      "  --image GLOB      a container image matches\n"
 	      "  --backup GLOB     only these backups\n"
-	      "  --json            print .json paths (for mounts with -o "
-	      "json)\n"
+	      "  -o json|yaml      the matches as data (path, backup,\n"
+	      "                    namespace, resource, name)\n"
+	      "  --view yaml|json  the paths of that file view (--json: "
+	      "the same\n"
+	      "                    as --view json)\n"
 	      "  --cache DIR       cache directory\n"
 	      "Exit status: 0 when something matched, 1 when nothing did.\n",
 	      f);
@@ -237,6 +375,18 @@ static int find_opt(int c, void *userdata)
 	case 'j':
 		f->json = true;
 		break;
+	case 'o':
+		return cli_output_parse("find", optarg, &f->fmt) == CLI_GO_ON ?
+			       CLI_GO_ON :
+			       EXIT_USAGE;
+	case 'v': {
+		enum backup_view v;
+
+		if (cli_view_parse("find", optarg, &v) != CLI_GO_ON)
+			return EXIT_USAGE;
+		f->json = v == BACKUP_VIEW_JSON;
+		break;
+	}
 	default:
 		return CLI_NOT_MINE;
 	}
@@ -256,26 +406,38 @@ int cmd_find(int argc, char **argv)
 		{ "image", required_argument, NULL, 'i' },
 		{ "backup", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "view", required_argument, NULL, 'v' },
+		{ "output", required_argument, NULL, 'o' },
 		CLI_OPT_END,
 	};
-	static const struct cli_cmd cmd = { "hVn:l:", longopts, find_usage,
-					    find_opt, 1,	1 };
+	static const struct cli_cmd cmd = { "hVn:l:o:", longopts, find_usage,
+					    find_opt,	1,	  1 };
 	struct backup_options bo = { .view = BACKUP_VIEW_JSON };
 	struct cli_opts o = { 0 };
 	struct find f = { 0 };
 	struct session s;
-	size_t i, n;
+	size_t i, n, damaged = 0;
 	int r;
 
 	r = cli_parse(&cmd, argc, argv, &o, &f);
 	if (r != CLI_GO_ON)
 		return r;
+	if (f.kind)
+		kind_parse(f.kind, &f.want);
+	if (f.fmt == CLI_OUTPUT_JSON || f.fmt == CLI_OUTPUT_YAML)
+		f.out = json_array();
 	if (session_open(&s, argv[optind], o.credentials, o.cache, &bo, 0) < 0)
 		return 1;
+	if (f.backup && !strcmp(f.backup, "latest")) {
+		struct backup *l = cli_backup_find(s.repo, "latest");
+
+		f.backup = l ? backup_name(l) : "";
+	}
 	n = backup_repo_count(s.repo);
 	for (i = 0; i < n; i++) {
 		struct backup *b = backup_repo_slot(s.repo, i);
 		struct verror e = { { 0 } };
+		char why[512];
 		uint32_t node;
 
 		if (backup_gone(b) ||
@@ -284,7 +446,15 @@ int cmd_find(int argc, char **argv)
 		r = backup_open(b, &e);
 		if (r < 0) {
 			log_error("%s: %s", backup_name(b), e.msg);
+			damaged++;
 			continue;
+		}
+		if (cli_backup_damaged(b, why, sizeof(why))) {
+			/* what it still holds is searched; the exit says */
+			log_error("backup %s is damaged: %s (see "
+				  "backups/%s/errors.txt)",
+				  backup_name(b), why, backup_name(b));
+			damaged++;
 		}
 		if (backup_node_walk(b, "namespaces", &node, NULL) == 0)
 			walk(b, node, "namespaces", on_found, &f);
@@ -293,6 +463,10 @@ int cmd_find(int argc, char **argv)
 			walk(b, node, "cluster", on_found, &f);
 	}
 	session_close(&s);
+	if (f.out)
+		cli_print_doc(f.out, f.fmt);
+	if (damaged)
+		return EXIT_USAGE;
 	return f.found ? 0 : 1;
 }
 
@@ -429,8 +603,41 @@ static int diff_collect(struct backup *b, const char *const *tops, size_t ntops,
 			return log_error_errno(r, "%s: %s", backup_name(b),
 					       cli_why(&e, r));
 	}
-	qsort(es->v, es->n, sizeof(*es->v), cmp_entry);
+	if (es->n) /* a path with nothing below: no array */
+		qsort(es->v, es->n, sizeof(*es->v), cmp_entry);
 	return 0;
+}
+
+/* A backup diff can compare: opened, and not damaged (a diff against a
+ * half-read tarball would report its lost items as removed). Says why
+ * not; -errno. */
+static int diff_usable(struct backup *b)
+{
+	struct verror e = { { 0 } };
+	char why[512];
+	int r;
+
+	r = backup_open(b, &e);
+	if (r < 0)
+		return log_error_errno(r, "backup %s: %s", backup_name(b),
+				       cli_why(&e, r));
+	if (cli_backup_damaged(b, why, sizeof(why)))
+		return log_error_errno(EIO,
+				       "backup %s is damaged: %s (see "
+				       "backups/%s/errors.txt)",
+				       backup_name(b), why, backup_name(b));
+	return 0;
+}
+
+/* Whether path names nothing in either backup (a typo, not an empty
+ * directory). */
+static bool diff_path_missing(struct backup *a, struct backup *b,
+			      const char *path)
+{
+	uint32_t node;
+
+	return backup_node_walk(a, path, &node, NULL) < 0 &&
+	       backup_node_walk(b, path, &node, NULL) < 0;
 }
 
 /* One line for a file removed (ea, cmp < 0), added (eb, cmp > 0) or
@@ -539,15 +746,24 @@ int cmd_diff(int argc, char **argv)
 	if (session_open(&s, argv[optind], o.credentials, o.cache, &da.bo, 0) <
 	    0)
 		return EXIT_USAGE;
-	a = backup_repo_find(s.repo, argv[optind + 1], NULL);
-	b = backup_repo_find(s.repo, argv[optind + 2], NULL);
+	a = cli_backup_find(s.repo, argv[optind + 1]);
+	b = cli_backup_find(s.repo, argv[optind + 2]);
 	if (!a || !b)
 		log_error("no backup named %s in %s",
 			  a ? argv[optind + 2] : argv[optind + 1],
-			  argv[optind]);
-	else if (diff_collect(a, tops, ntops, &ea) == 0 &&
-		 diff_collect(b, tops, ntops, &eb) == 0)
-		ret = diff_entries(a, &ea, b, &eb, da.patch) ? 1 : 0;
+			  vault_id(s.vault));
+	else if (diff_usable(a) == 0 && diff_usable(b) == 0 &&
+		 diff_collect(a, tops, ntops, &ea) == 0 &&
+		 diff_collect(b, tops, ntops, &eb) == 0) {
+		if (ntops == 1 && !ea.n && !eb.n &&
+		    diff_path_missing(a, b, tops[0]))
+			log_error("%s: no such path in %s or %s (paths are "
+				  "like namespaces/NS or "
+				  "cluster/RESOURCE.GROUP)",
+				  tops[0], backup_name(a), backup_name(b));
+		else
+			ret = diff_entries(a, &ea, b, &eb, da.patch) ? 1 : 0;
+	}
 	entries_release(&ea);
 	entries_release(&eb);
 	session_close(&s);

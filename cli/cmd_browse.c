@@ -115,14 +115,44 @@ static int resolve(struct backup_repo *repo, const char *path, struct target *t,
 }
 
 /* One `ls -l`-like line; target non-NULL makes it a symlink. */
-static void print_long_link(const char *name, const struct backup_stat *st,
-			    const char *target)
+/* How ls prints: names, `ls -l` lines (-l, -o wide), or entries as data
+ * (-o json|yaml: collected in out, printed at the end). */
+struct lister {
+	bool lng;
+	enum cli_output fmt;
+	json_t *out;
+};
+
+static void print_long_link(struct lister *l, const char *name,
+			    const struct backup_stat *st, const char *target)
 {
 	char when[32];
 	time_t t = (time_t)st->mtime;
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
+	if (l->out) {
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_array_append_new(
+			l->out, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s?, "
+					  "s:b}",
+					  "name", name, "type",
+					  target		      ? "link" :
+					  st->type == BACKUP_NODE_DIR ? "direct"
+									"ory" :
+									"file",
+					  "size",
+					  (json_int_t)(target ? strlen(target) :
+								st->size),
+					  "mode",
+					  target		      ? "0777" :
+					  st->type == BACKUP_NODE_DIR ? "0555" :
+					  (st->perm & 044)	      ? "0444" :
+									"0400",
+					  "modified", when, "target", target,
+					  "unreadable", (int)st->broken));
+		return;
+	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 	if (target) {
 		printf("lrwxrwxrwx %10zu %s %s -> %s\n", strlen(target), when,
@@ -138,25 +168,26 @@ static void print_long_link(const char *name, const struct backup_stat *st,
 	       st->broken ? "  (unreadable: see errors.txt)" : "");
 }
 
-static void print_long(const char *name, const struct backup_stat *st)
+static void print_long(struct lister *l, const char *name,
+		       const struct backup_stat *st)
 {
-	print_long_link(name, st, NULL);
+	print_long_link(l, name, st, NULL);
 }
 
 /* A directory of the top of the tree (no backup behind it). */
-static void print_top(const char *name, bool lng, const char *target)
+static void print_top(struct lister *l, const char *name, const char *target)
 {
 	struct backup_stat st = { .type = BACKUP_NODE_DIR,
 				  .perm = 0555,
 				  .mtime = time(NULL) };
 
-	if (lng)
-		print_long_link(name, &st, target);
+	if (l->lng)
+		print_long_link(l, name, &st, target);
 	else
 		puts(name);
 }
 
-static int list_node(struct backup *b, uint32_t dir, bool lng)
+static int list_node(struct lister *l, struct backup *b, uint32_t dir)
 {
 	struct verror e = { { 0 } };
 	char name[512];
@@ -173,21 +204,23 @@ static int list_node(struct backup *b, uint32_t dir, bool lng)
 		r = backup_node_child(b, dir, i, &node, name, sizeof(name), &e);
 		if (r < 0)
 			return log_error_errno(r, "%s: %m", backup_name(b));
-		if (!lng) {
+		if (!l->lng) {
 			puts(name);
 			continue;
 		}
 		r = backup_node_stat(b, node, &st, &e);
 		if (r < 0)
 			return log_error_errno(r, "%s: %m", name);
-		print_long(name, &st);
+		print_long(l, name, &st);
 	}
 	return 0;
 }
 
 /* clang-format off */
 static const char browse_common_help[] =
-	"  --json            the JSON view (items as <name>.json)\n"
+	"  --view yaml|json  the file view: items as <name>.yaml (the\n"
+	"                    default) or <name>.json, the original bytes\n"
+	"                    (--json: the older spelling of --view json)\n"
 	"  --clean, --keep-status, --redact\n"
 	"                    the views of `mount -o clean,keep_status,redact`\n"
 	"  --credentials FILE  the vault's credentials file\n"
@@ -201,7 +234,8 @@ static void ls_usage(FILE *f)
 		"Lists PATH (default: the top) of the tree a mount of VAULT\n"
 		"shows, e.g. backups/latest/namespaces/shop or history/...,\n"
 		"without mounting.\n"
-		"  -l                long listing: mode, size, time\n%s",
+		"  -l                long listing: mode, size, time\n"
+		"  -o wide|json|yaml the long listing, or entries as data\n%s",
 		browse_common_help);
 }
 
@@ -218,17 +252,17 @@ static void cat_usage(FILE *f)
 
 /* ---- ls: one function per kind of directory ---- */
 
-static void list_root(bool lng)
+static void list_root(struct lister *l)
 {
-	print_top("backups", lng, NULL);
-	print_top("schedules", lng, NULL);
-	print_top("history", lng, NULL);
+	print_top(l, "backups", NULL);
+	print_top(l, "schedules", NULL);
+	print_top(l, "history", NULL);
 }
 
 /* history/...: an object's versions (links to the first backup with the
  * same content), or the directories leading to objects. */
 static int list_history(struct backup_repo *repo, const struct target *t,
-			const char *path, bool lng)
+			const char *path, struct lister *l)
 {
 	struct backup_version *v = NULL;
 	struct verror e = { { 0 } };
@@ -242,11 +276,11 @@ static int list_history(struct backup_repo *repo, const struct target *t,
 			struct backup_stat st;
 
 			if (v[i].same_as >= 0)
-				print_top(v[i].name, lng, v[v[i].same_as].name);
-			else if (!lng)
+				print_top(l, v[i].name, v[v[i].same_as].name);
+			else if (!l->lng)
 				puts(v[i].name);
 			else if (backup_node_stat(vb, v[i].node, &st, &e) == 0)
-				print_long(v[i].name, &st);
+				print_long(l, v[i].name, &st);
 		}
 		free(v);
 		return 0;
@@ -255,7 +289,7 @@ static int list_history(struct backup_repo *repo, const struct target *t,
 	if (r < 0)
 		return log_error_errno(r, "%s: %s", path, strerror(-r));
 	for (i = 0; i < n; i++) {
-		print_top(names[i], lng, NULL);
+		print_top(l, names[i], NULL);
 		free(names[i]);
 	}
 	free(names);
@@ -263,13 +297,13 @@ static int list_history(struct backup_repo *repo, const struct target *t,
 }
 
 /* backups/: latest, then every backup still in the vault. */
-static void list_backups(struct backup_repo *repo, bool lng)
+static void list_backups(struct backup_repo *repo, struct lister *l)
 {
 	struct verror e = { { 0 } };
 	size_t i, n = backup_repo_count(repo), slot;
 
 	if (backup_repo_latest_link(repo, &slot) == 0)
-		print_top(BACKUP_LATEST, lng,
+		print_top(l, BACKUP_LATEST,
 			  backup_name(backup_repo_slot(repo, slot)));
 	for (i = 0; i < n; i++) {
 		struct backup *b = backup_repo_slot(repo, i);
@@ -277,23 +311,24 @@ static void list_backups(struct backup_repo *repo, bool lng)
 
 		if (backup_gone(b))
 			continue;
-		if (!lng)
+		if (!l->lng)
 			puts(backup_name(b));
 		else if (backup_node_stat(b, BACKUP_NODE_ROOT, &st, &e) == 0)
-			print_long(backup_name(b), &st);
+			print_long(l, backup_name(b), &st);
 	}
 }
 
-static void list_schedules(struct backup_repo *repo, bool lng)
+static void list_schedules(struct backup_repo *repo, struct lister *l)
 {
 	size_t i, n = backup_repo_schedule_count(repo);
 
 	for (i = 0; i < n; i++)
-		print_top(backup_repo_schedule_name(repo, i), lng, NULL);
+		print_top(l, backup_repo_schedule_name(repo, i), NULL);
 }
 
 /* schedules/<s>/: links to the backups of the schedule. */
-static int list_schedule(struct backup_repo *repo, size_t sched, bool lng)
+static int list_schedule(struct backup_repo *repo, size_t sched,
+			 struct lister *l)
 {
 	size_t *slots = NULL, n = 0, i;
 	int r;
@@ -306,14 +341,14 @@ static int list_schedule(struct backup_repo *repo, size_t sched, bool lng)
 		char target[600];
 
 		snprintf(target, sizeof(target), "../../backups/%s", bn);
-		print_top(bn, lng, target);
+		print_top(l, bn, target);
 	}
 	free(slots);
 	return 0;
 }
 
 /* A path inside a backup: a directory's entries, or the file itself. */
-static int list_path(const struct target *t, const char *path, bool lng)
+static int list_path(const struct target *t, const char *path, struct lister *l)
 {
 	struct verror e = { { 0 } };
 	struct backup_stat st;
@@ -323,34 +358,34 @@ static int list_path(const struct target *t, const char *path, bool lng)
 	if (r < 0)
 		return log_error_errno(r, "%s: %s", path, cli_why(&e, r));
 	if (st.type == BACKUP_NODE_DIR)
-		return list_node(t->b, t->node, lng);
-	if (lng)
-		print_long(path, &st);
+		return list_node(l, t->b, t->node);
+	if (l->lng)
+		print_long(l, path, &st);
 	else
 		puts(path);
 	return 0;
 }
 
 static int list_target(struct backup_repo *repo, const struct target *t,
-		       const char *path, bool lng)
+		       const char *path, struct lister *l)
 {
 	switch (t->where) {
 	case W_ROOT:
-		list_root(lng);
+		list_root(l);
 		return 0;
 	case W_HISTORY:
-		return list_history(repo, t, path, lng);
+		return list_history(repo, t, path, l);
 	case W_BACKUPS:
-		list_backups(repo, lng);
+		list_backups(repo, l);
 		return 0;
 	case W_SCHEDULES:
-		list_schedules(repo, lng);
+		list_schedules(repo, l);
 		return 0;
 	case W_SCHEDULE:
-		return list_schedule(repo, t->sched, lng);
+		return list_schedule(repo, t->sched, l);
 	case W_NODE:
 	default:
-		return list_path(t, path, lng);
+		return list_path(t, path, l);
 	}
 }
 
@@ -389,8 +424,9 @@ static int cat_target(const struct target *t, const char *path)
 struct browse {
 	struct cli_opts o;
 	struct backup_options bo;
-	bool lng;
-	char *vault; /* argv's: session_open() scrubs its secrets */
+	struct lister ls;
+	const char *cmd; /* "ls" or "cat", for messages */
+	char *vault;	 /* argv's: session_open() scrubs its secrets */
 	const char *path;
 };
 
@@ -400,8 +436,19 @@ static int browse_opt(int c, void *userdata)
 
 	switch (c) {
 	case 'j':
+		/* the older spelling of --view json: -o json is the output */
+		fputs("velerofs: --json is now --view json (-o json formats "
+		      "ls's output)\n",
+		      stderr);
 		bw->bo.view = BACKUP_VIEW_JSON;
 		break;
+	case 'v':
+		return cli_view_parse(bw->cmd, optarg, &bw->bo.view);
+	case 'o':
+		return cli_output_parse(bw->cmd, optarg, &bw->ls.fmt) ==
+				       CLI_GO_ON ?
+			       CLI_GO_ON :
+			       EXIT_USAGE;
 	case 'C':
 		bw->bo.clean = true;
 		break;
@@ -412,7 +459,7 @@ static int browse_opt(int c, void *userdata)
 		bw->bo.redact = true;
 		break;
 	case 'l':
-		bw->lng = true;
+		bw->ls.lng = true;
 		break;
 	default:
 		return CLI_NOT_MINE;
@@ -428,17 +475,22 @@ static int browse_args(int argc, char **argv, bool cat, struct browse *bw)
 		CLI_OPT_CACHE,
 		CLI_OPT_CREDENTIALS,
 		{ "json", no_argument, NULL, 'j' },
+		{ "view", required_argument, NULL, 'v' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "long", no_argument, NULL, 'l' },
 		{ "clean", no_argument, NULL, 'C' },
 		{ "keep-status", no_argument, NULL, 'S' },
 		{ "redact", no_argument, NULL, 'R' },
 		CLI_OPT_END,
 	};
-	static const struct cli_cmd ls = { "hlVc:",    longopts, ls_usage,
+	static const struct cli_cmd ls = { "hlVc:o:",  longopts, ls_usage,
 					   browse_opt, 1,	 2 };
 	static const struct cli_cmd cat_ = { "hlVc:",	 longopts, cat_usage,
 					     browse_opt, 2,	   2 };
-	int r = cli_parse(cat ? &cat_ : &ls, argc, argv, &bw->o, bw);
+	int r;
+
+	bw->cmd = cat ? "cat" : "ls";
+	r = cli_parse(cat ? &cat_ : &ls, argc, argv, &bw->o, bw);
 
 	if (r != CLI_GO_ON)
 		return r;
@@ -466,8 +518,16 @@ static int browse(int argc, char **argv, bool cat)
 		log_error("%s: %s", bw.path, cli_why(&e, r));
 	else if (cat)
 		r = cat_target(&t, bw.path);
-	else
-		r = list_target(s.repo, &t, bw.path, bw.lng);
+	else {
+		if (bw.ls.fmt == CLI_OUTPUT_JSON ||
+		    bw.ls.fmt == CLI_OUTPUT_YAML)
+			bw.ls.out = json_array();
+		if (bw.ls.fmt != CLI_OUTPUT_TABLE)
+			bw.ls.lng = true;
+		r = list_target(s.repo, &t, bw.path, &bw.ls);
+		if (bw.ls.out)
+			cli_print_doc(bw.ls.out, bw.ls.fmt);
+	}
 	for (size_t i = 0; i < t.nhist; i++)
 		free(t.hist[i]);
 	session_close(&s);

@@ -3,30 +3,54 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cache/cache.h"
 #include "cli/cli.h"
 #include "common/log.h"
 
+/* userdata: NULL for the table, else the json array of -o json|yaml */
 static int print_entry(const char *path, uint64_t bytes, int64_t used,
 		       void *userdata)
 {
-	const char *kind = strrchr(path, '.');
+	const char *ext = strrchr(path, '.');
+	const char *kind = !ext			? "?" :
+			   !strcmp(ext, ".idx") ? "index" :
+			   !strcmp(ext, ".cat") ? "list" :
+						  ext + 1;
 	time_t t = (time_t)used;
-	char when[32];
+	char when[32], label[1024], *vault = NULL, *backup = NULL;
+	char *view = NULL;
 	struct tm tm;
 
-	(void)userdata;
+	/* vault \n backup \n view, written with the entry */
+	if (cache_entry_label(path, label, sizeof(label)) == 0 &&
+	    (backup = strchr(label, '\n')) &&
+	    (view = strchr(backup + 1, '\n'))) {
+		vault = label;
+		*backup++ = '\0';
+		*view++ = '\0';
+	} else {
+		backup = view = NULL;
+	}
 	gmtime_r(&t, &tm);
+	if (userdata) {
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_array_append_new(
+			userdata,
+			json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s?, s:s}",
+				  "kind", kind, "bytes", (json_int_t)bytes,
+				  "lastUsed", when, "vault", vault, "backup",
+				  backup, "view", view, "path", path));
+		return 0;
+	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-	printf("%-5s %12llu  %s  %s\n",
-	       !kind		     ? "?" :
-	       !strcmp(kind, ".idx") ? "index" :
-	       !strcmp(kind, ".cat") ? "list" :
-				       kind + 1,
-	       (unsigned long long)bytes, when, path);
+	printf("%-6s %12llu  %s  %-24s %-12s %s\n", kind,
+	       (unsigned long long)bytes, when, backup ? backup : "?",
+	       view ? view : "?", path);
 	return 0;
 }
 
@@ -36,7 +60,9 @@ static void cache_help(FILE *f)
 	      "       velerofs cache [--cache DIR] prune --max SIZE|--all\n"
 	      "\n"
 	      "  ls           every entry, least recently used first: kind,\n"
-	      "               bytes, last use, path\n"
+	      "               bytes, last use, the backup and view of an\n"
+	      "               index, path (-o json|yaml: as data, with the\n"
+	      "               vault)\n"
 	      "  du           bytes and entries the cache holds\n"
 	      "  prune        remove least recently used entries until the\n"
 	      "               cache holds at most --max SIZE (--max 0 or\n"
@@ -51,6 +77,7 @@ static void cache_help(FILE *f)
 }
 
 struct cache_args {
+	enum cli_output fmt; /* ls -o */
 	uint64_t max;
 	bool have_max; /* --max or --all given */
 };
@@ -73,9 +100,38 @@ static int cache_opt(int c, void *userdata)
 		a->max = 0;
 		a->have_max = true;
 		return CLI_GO_ON;
+	case 'o':
+		return cli_output_parse("cache ls", optarg, &a->fmt) ==
+				       CLI_GO_ON ?
+			       CLI_GO_ON :
+			       EXIT_USAGE;
 	default:
 		return CLI_NOT_MINE;
 	}
+}
+
+/* A cache that does not exist yet is reported as empty, and not created
+ * just to be looked at: 0 when there is none (said so), -1 on failure, 1
+ * when there is a directory to open. */
+static int cache_absent(const char *dir, const char *verb)
+{
+	char *d = dir ? strdup(dir) : cache_default_dir();
+	struct stat st;
+
+	if (!d)
+		return -1;
+	if (lstat(d, &st) == 0 || errno != ENOENT) {
+		free(d);
+		return 1;
+	}
+	if (!strcmp(verb, "du"))
+		printf("%s\t0 bytes\t0 entries (no cache yet)\n", d);
+	else if (!strcmp(verb, "ls"))
+		fprintf(stderr, "velerofs cache ls: %s: no cache yet\n", d);
+	else
+		printf("removed 0 bytes (%s: no cache yet)\n", d);
+	free(d);
+	return 0;
 }
 
 int cmd_cache(int argc, char **argv)
@@ -85,9 +141,10 @@ int cmd_cache(int argc, char **argv)
 		CLI_OPT_CACHE,
 		{ "max", required_argument, NULL, 'm' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "output", required_argument, NULL, 'o' },
 		CLI_OPT_END,
 	};
-	static const struct cli_cmd cmd = { "hV",      longopts, cache_help,
+	static const struct cli_cmd cmd = { "hVo:",    longopts, cache_help,
 					    cache_opt, 1,	 1 };
 	struct verror e = { { 0 } };
 	struct cli_opts o = { 0 };
@@ -111,13 +168,22 @@ int cmd_cache(int argc, char **argv)
 	}
 	if (strcmp(verb, "prune") && a.have_max)
 		return cli_usage_error(cache_help);
+	r = cache_absent(o.cache, verb);
+	if (r <= 0)
+		return (int)-r;
 	if (cache_open(o.cache, 0, &c, &e) < 0) {
 		log_error("cannot open the cache: %s", e.msg);
 		return 1;
 	}
-	if (!strcmp(verb, "ls")) {
-		printf("%-5s %12s  %-16s  %s\n", "KIND", "BYTES", "LAST USED",
-		       "PATH");
+	if (!strcmp(verb, "ls") &&
+	    (a.fmt == CLI_OUTPUT_JSON || a.fmt == CLI_OUTPUT_YAML)) {
+		json_t *list = json_array();
+
+		r = cache_list(c, print_entry, list);
+		cli_print_doc(list, a.fmt);
+	} else if (!strcmp(verb, "ls")) {
+		printf("%-6s %12s  %-16s  %-24s %-12s %s\n", "KIND", "BYTES",
+		       "LAST USED", "BACKUP", "VIEW", "PATH");
 		r = cache_list(c, print_entry, NULL);
 	} else if (!strcmp(verb, "prune")) {
 		if (!cache_prunable(c)) {

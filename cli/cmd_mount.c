@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/restore_source.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "fs/fs.h"
@@ -33,18 +34,25 @@ struct mount_opts {
 	char *cache;
 	char *credentials;
 	char *cache_size;
-	double timeout;
-	unsigned refresh;
-	unsigned max_threads;
+	char *timeout;	   /* -o timeout=, checked by mount_check() */
+	char *refresh;	   /* -o refresh= */
+	char *max_threads; /* -o max_threads= */
+	char *view;	   /* -o view=yaml|json */
+	char *log_file;	   /* --log-file FILE */
+	char *log_level;   /* --log-level LEVEL */
 	/* restore/ */
 	char *kubeconfig;
 	char *context;
+	char *bsl;	 /* --bsl NAME: the vault a BSL names */
+	char *namespace; /* -n: its namespace */
 	char *restore_state;
 	char *existing;
 	char *modifiers;
 	struct sbuf image_map;	      /* repeated -o image_map=, joined */
 	struct sbuf storageclass_map; /* repeated -o storageclass_map= */
-	unsigned type_wait;
+	char *type_wait;	      /* -o type_wait= */
+	char *outage_wait;	      /* -o outage_wait= */
+	int include_nonrestorable;
 	int dry_run;
 	int no_restore;
 	int json;
@@ -62,27 +70,39 @@ enum { KEY_IMAGE_MAP = 100, KEY_SC_MAP };
 /* clang-format off */
 #define MOPT(t, p) { t, offsetof(struct mount_opts, p), 1 }
 
+/* A long option "--name %s" alone: fuse_opt matches it both as
+ * "--name VALUE" and as "--name=VALUE", the latter giving "=VALUE"
+ * (long_values() drops that '='). A second template "--name=%s" would
+ * match "--name=VALUE" again: the value set twice, the first leaked. */
+
 static const struct fuse_opt mount_spec[] = {
-	MOPT("--cache=%s", cache),
 	MOPT("--cache %s", cache),
 	MOPT("cache=%s", cache),
-	MOPT("--credentials=%s", credentials),
 	MOPT("--credentials %s", credentials),
+	MOPT("credentials=%s", credentials),
 	MOPT("cache_size=%s", cache_size),
-	MOPT("timeout=%lf", timeout),
-	MOPT("refresh=%u", refresh),
-	MOPT("max_threads=%u", max_threads),
-	MOPT("--kubeconfig=%s", kubeconfig),
+	MOPT("timeout=%s", timeout),
+	MOPT("refresh=%s", refresh),
+	MOPT("max_threads=%s", max_threads),
+	MOPT("view=%s", view),
+	MOPT("--log-file %s", log_file),
+	MOPT("--log-level %s", log_level),
+	MOPT("log_file=%s", log_file),
+	MOPT("log_level=%s", log_level),
 	MOPT("--kubeconfig %s", kubeconfig),
 	MOPT("kubeconfig=%s", kubeconfig),
-	MOPT("--context=%s", context),
+	MOPT("--bsl %s", bsl),
+	MOPT("-n %s", namespace),
+	MOPT("--namespace %s", namespace),
 	MOPT("--context %s", context),
 	MOPT("context=%s", context),
-	MOPT("--restore-state=%s", restore_state),
 	MOPT("--restore-state %s", restore_state),
+	MOPT("restore_state=%s", restore_state),
 	MOPT("existing=%s", existing),
 	MOPT("modifiers=%s", modifiers),
-	MOPT("type_wait=%u", type_wait),
+	MOPT("type_wait=%s", type_wait),
+	MOPT("outage_wait=%s", outage_wait),
+	MOPT("include_nonrestorable", include_nonrestorable),
 	MOPT("dry_run", dry_run),
 	MOPT("no_restore", no_restore),
 	FUSE_OPT_KEY("image_map=", KEY_IMAGE_MAP),
@@ -106,12 +126,17 @@ static void mount_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: velerofs mount [OPTIONS] VAULT MOUNTPOINT\n"
+		"       velerofs mount [OPTIONS] --bsl NAME [-n NAMESPACE] MOUNTPOINT\n"
 		"\n"
 		"Mounts every backup of VAULT under MOUNTPOINT/backups/. VAULT:\n"
 		"  /path or file:///path   a directory laid out like a BSL\n"
 		"  s3://bucket[/prefix]?region=R&endpoint=URL&style=path|virtual\n"
 		"  azblob://account/container[/prefix]?endpoint=URL\n"
 		"\n"
+		"  --bsl NAME            the vault of BackupStorageLocation NAME\n"
+		"                        of the cluster (--kubeconfig, --context),\n"
+		"                        with the credentials of its Secret\n"
+		"  -n, --namespace NS    the BSL's namespace (default velero)\n"
 		"  -f, --foreground      stay in the foreground\n"
 		"  -d, --debug           log every request (implies -f)\n"
 		"  --credentials FILE    the vault's credentials file, as Velero's\n"
@@ -119,8 +144,9 @@ static void mount_usage(FILE *f)
 		"                        ~/.aws/credentials, AZURE_STORAGE_*)\n"
 		"  --cache DIR           cache directory (default\n"
 		"                        $XDG_CACHE_HOME/velerofs)\n"
-		"  -o json               items as <name>.json, the backup's\n"
+		"  -o view=json          items as <name>.json, the backup's\n"
 		"                        original bytes, instead of YAML\n"
+		"                        (-o json: the older spelling)\n"
 		"  -o clean              items without server-set noise\n"
 		"                        (managedFields, uid, resourceVersion,\n"
 		"                        generation, creationTimestamp, the\n"
@@ -150,12 +176,58 @@ static void mount_usage(FILE *f)
 		"  -o storageclass_map=A=B  rewrite storage classes (repeatable)\n"
 		"  -o modifiers=FILE     Velero resource modifiers (version v1)\n"
 		"  -o type_wait=SECONDS  wait this long for a type to be served\n"
+		"  -o outage_wait=SECONDS  a job waits this long for an API\n"
+		"                        server that is away (default 600)\n"
+		"  -o include_nonrestorable  restore the kinds Velero never\n"
+		"                        restores (events, nodes, backups ...)\n"
 		"  -o no_restore         no restore/ even with a kubeconfig\n"
+		"\n"
+		"  --log-file FILE       the daemon's messages to FILE (default\n"
+		"                        stderr with -f, else syslog)\n"
+		"  --log-level LEVEL     error, warning (default), notice, info\n"
+		"                        or debug\n"
+		"  In /etc/fstab: -o cache=, credentials=, kubeconfig=,\n"
+		"  context=, restore_state=, log_file=, log_level= are the\n"
+		"  options above.\n"
 		"\n"
 		"  -o allow_other,...    other options go to libfuse/the kernel\n"
 		"  -h, --help            show this help\n");
 }
 /* clang-format on */
+
+/* The -o options velerofs passes on to libfuse and the kernel; any other
+ * is refused before anything starts (libfuse would refuse it later, in
+ * its own words and with exit status 1). */
+static bool fuse_option(const char *opt)
+{
+	/* libfuse's own (lib/mount.c, fuse_lowlevel.c) and the mount flags
+	 * it knows */
+	static const char *const flags[] = {
+		"allow_other",	"allow_root",
+		"auto_unmount", "default_permissions",
+		"debug",	"ro",
+		"rw",		"dev",
+		"nodev",	"suid",
+		"nosuid",	"exec",
+		"noexec",	"async",
+		"sync",		"dirsync",
+		"noatime",	"nodiratime",
+		"norelatime",	"nostrictatime",
+	};
+	static const char *const valued[] = {
+		"fsname=", "subtype=",	 "max_read=",	"blksize=",
+		"user=",   "fscontext=", "defcontext=", "rootcontext=",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (!strcmp(opt, flags[i]))
+			return true;
+	for (i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
+		if (!strncmp(opt, valued[i], strlen(valued[i])))
+			return true;
+	return false;
+}
 
 static int mount_arg(void *data, const char *arg, int key,
 		     struct fuse_args *outargs)
@@ -179,6 +251,13 @@ static int mount_arg(void *data, const char *arg, int key,
 			arg);
 		return -1;
 	}
+	if (key == FUSE_OPT_KEY_OPT && arg[0] != '-' && !fuse_option(arg)) {
+		fprintf(stderr,
+			"velerofs mount: unknown option -o %s "
+			"(see velerofs mount --help)\n",
+			arg);
+		return -1;
+	}
 	if (key != FUSE_OPT_KEY_NONOPT)
 		return 1;
 	if (!o->vault)
@@ -193,9 +272,168 @@ static int mount_arg(void *data, const char *arg, int key,
 	return 0;
 }
 
+/* An -o option's number: whole (unsigned) or not; -EINVAL and a message
+ * naming the option when it is not one. */
+static int opt_number(const char *name, const char *v, bool whole, double max,
+		      double *out)
+{
+	char *end;
+	double d;
+
+	*out = 0;
+	if (!v)
+		return 0;
+	errno = 0;
+	d = whole ? (double)strtoull(v, &end, 10) : strtod(v, &end);
+	if (!*v || *end || errno || d < 0 || d > max || d != d ||
+	    (whole && v[0] == '-')) {
+		fprintf(stderr,
+			"velerofs mount: -o %s=%s: not a %snumber%s "
+			"(see velerofs mount --help)\n",
+			name, v, whole ? "whole " : "",
+			whole ? "" : " of seconds");
+		return -EINVAL;
+	}
+	*out = d;
+	return 0;
+}
+
+/* The values of the options, checked before anything starts: velerofs's
+ * own message and exit status 2 for each mistake. */
+struct mount_values {
+	double timeout, refresh, max_threads, type_wait, outage_wait;
+	uint64_t cache_limit;
+	int log_level;
+};
+
+static int mount_check(struct mount_opts *o, struct mount_values *v)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+		{ "error", LOG_ERR },	  { "warning", LOG_WARNING },
+		{ "notice", LOG_NOTICE }, { "info", LOG_INFO },
+		{ "debug", LOG_DEBUG },
+	};
+	size_t i;
+
+	if (opt_number("timeout", o->timeout, false, 1e9, &v->timeout) < 0 ||
+	    opt_number("refresh", o->refresh, true, 1e9, &v->refresh) < 0 ||
+	    opt_number("max_threads", o->max_threads, true, 100000,
+		       &v->max_threads) < 0 ||
+	    opt_number("type_wait", o->type_wait, true, 1e9, &v->type_wait) <
+		    0 ||
+	    opt_number("outage_wait", o->outage_wait, true, 1e9,
+		       &v->outage_wait) < 0)
+		return -EINVAL;
+	if (!o->refresh)
+		v->refresh = 60;
+	if (o->cache_size && parse_size(o->cache_size, &v->cache_limit) < 0) {
+		fprintf(stderr,
+			"velerofs mount: -o cache_size=%s: not a size "
+			"(e.g. 512M, 2G)\n",
+			o->cache_size);
+		return -EINVAL;
+	}
+	if (o->existing && strcmp(o->existing, "skip") &&
+	    strcmp(o->existing, "update")) {
+		fprintf(stderr,
+			"velerofs mount: -o existing=%s: use existing=skip "
+			"(the default) or existing=update\n",
+			o->existing);
+		return -EINVAL;
+	}
+	if (o->view && strcmp(o->view, "yaml") && strcmp(o->view, "json")) {
+		fprintf(stderr,
+			"velerofs mount: -o view=%s: use view=yaml (the "
+			"default) or view=json\n",
+			o->view);
+		return -EINVAL;
+	}
+	v->log_level = -1;
+	for (i = 0; o->log_level && i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (!strcmp(o->log_level, levels[i].name))
+			v->log_level = levels[i].level;
+	if (o->log_level && v->log_level < 0) {
+		fprintf(stderr,
+			"velerofs mount: --log-level %s: use error, warning, "
+			"notice, info or debug\n",
+			o->log_level);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A relative path the user gave, made absolute: the daemon changes to /
+ * before it reads some of them (a kubeconfig, resource modifiers). */
+static int absolutize(char **p)
+{
+	char *abs;
+
+	if (!*p || !**p || (*p)[0] == '/')
+		return 0;
+	abs = realpath(*p, NULL);
+	if (!abs) {
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    asprintf(&abs, "%s/%s", cwd, *p) < 0)
+			return -ENOMEM;
+	}
+	free(*p);
+	*p = abs;
+	return 0;
+}
+
+/* $KUBECONFIG is a list of files, some of them maybe relative. */
+static int absolutize_kubeconfig_env(void)
+{
+	const char *env = getenv("KUBECONFIG");
+	struct sbuf out;
+	char *copy, *tok, *save = NULL;
+	int r = 0;
+
+	if (!env || !*env)
+		return 0;
+	copy = strdup(env);
+	if (!copy)
+		return -ENOMEM;
+	sbuf_init(&out, 1 << 20);
+	for (tok = strtok_r(copy, ":", &save); tok && r >= 0;
+	     tok = strtok_r(NULL, ":", &save)) {
+		char *p = strdup(tok);
+
+		if (!p || absolutize(&p) < 0)
+			r = -ENOMEM;
+		else if ((out.len && sbuf_addc(&out, ':') < 0) ||
+			 sbuf_adds(&out, p) < 0)
+			r = -ENOMEM;
+		free(p);
+	}
+	if (r >= 0 && setenv("KUBECONFIG", sbuf_str(&out), 1) < 0)
+		r = -errno;
+	free(copy);
+	sbuf_release(&out);
+	return r;
+}
+
+static int mount_paths_absolute(struct mount_opts *o)
+{
+	if (absolutize(&o->kubeconfig) < 0 || absolutize(&o->modifiers) < 0 ||
+	    absolutize(&o->restore_state) < 0 ||
+	    absolutize(&o->credentials) < 0 || absolutize(&o->cache) < 0 ||
+	    absolutize(&o->log_file) < 0 || absolutize_kubeconfig_env() < 0)
+		return log_error_errno(ENOMEM, "%m");
+	return 0;
+}
+
 struct ready {
 	int fd;
 	bool daemon;
+	int log_fd;	      /* --log-file, or -1 */
+	const char *vault_id; /* for the "mounted" line */
+	const char *mountpoint;
 };
 
 static void on_ready(void *userdata)
@@ -215,11 +453,21 @@ static void on_ready(void *userdata)
 		if (null >= 0) {
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
+			dup2(rd->log_fd >= 0 ? rd->log_fd : null,
+			     STDERR_FILENO);
 			close(null);
 		}
-		log_set_syslog(1);
+		if (rd->log_fd < 0) {
+			log_set_syslog(1);
+			return;
+		}
 	}
+	/* in the foreground or to --log-file: say so, at any log level */
+	fprintf(stderr,
+		"velerofs: %s mounted at %s: ready (stop with "
+		"`velerofs umount %s`%s)\n",
+		rd->vault_id, rd->mountpoint, rd->mountpoint,
+		rd->daemon ? "" : " or Ctrl-C");
 }
 
 /* Forks; the parent returns only after the child mounted (0) or died. */
@@ -250,12 +498,6 @@ static int daemonize(int *ready_fd)
 	_exit(1);
 }
 
-static int origin(void *userdata, const void *data, size_t len, char *name,
-		  size_t namesz)
-{
-	return backup_repo_origin(userdata, data, len, name, namesz);
-}
-
 struct spool_target {
 	struct kube *kube;
 	struct restore *restore;
@@ -265,7 +507,8 @@ struct spool_target {
 /* Connects restore/ to the target cluster, if there is one: a kubeconfig
  * found as kubectl finds it. 0 with nothing set up when there is none
  * (and none was asked for). */
-static int restore_setup(const struct mount_opts *o, struct session *s,
+static int restore_setup(const struct mount_opts *o,
+			 const struct mount_values *v, struct session *s,
 			 const char *mp, struct spool_target *t)
 {
 	struct kube_options ko = { .kubeconfig = o->kubeconfig,
@@ -296,13 +539,6 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 		log_warning("the target cluster %s is plain http, not https: "
 			    "the kubeconfig's credentials travel unencrypted",
 			    kube_server(t->kube));
-	if (o->existing && strcmp(o->existing, "skip") &&
-	    strcmp(o->existing, "update")) {
-		return log_error_errno(EINVAL,
-				       "existing=%s: use existing=skip or "
-				       "existing=update",
-				       o->existing);
-	}
 	ro.kube = t->kube;
 	/* the state directory is restore/'s: where, whose, locked */
 	ro.state_dir = o->restore_state;
@@ -316,9 +552,13 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 	ro.storageclass_map =
 		o->storageclass_map.len ? o->storageclass_map.buf : NULL;
 	ro.modifiers_file = o->modifiers;
-	ro.type_wait_s = o->type_wait;
-	ro.origin = origin;
+	ro.type_wait_s = (unsigned)v->type_wait;
+	ro.outage_wait_s = (unsigned)v->outage_wait;
+	ro.include_nonrestorable = o->include_nonrestorable;
+	ro.origin = restore_source_origin;
 	ro.origin_userdata = s->repo;
+	ro.namespace_of = restore_source_namespace;
+	ro.namespace_userdata = s->repo;
 	r = restore_new(&ro, &t->restore, &e);
 	if (r < 0)
 		log_error_errno(r, "restore/: %s", e.msg);
@@ -327,23 +567,49 @@ static int restore_setup(const struct mount_opts *o, struct session *s,
 	return r;
 }
 
+/* The progress hook is given to the repo before the cache it writes to
+ * is open: userdata is where the status will be. */
+static void mount_progress(void *userdata, const char *backup, uint64_t items,
+			   uint64_t ms, bool done)
+{
+	struct status *const *st = userdata;
+
+	if (*st)
+		status_progress(*st, backup, items, ms, done);
+}
+
 static void restore_teardown(struct spool_target *t)
 {
 	t->restore = restore_free(t->restore);
 	t->kube = kube_free(t->kube);
 }
 
+/* "--name=VALUE" reaches a "--name %s" option as "=VALUE" (see
+ * mount_spec): the value is what follows the '='. */
+static void long_values(struct mount_opts *o)
+{
+	char **v[] = { &o->cache,     &o->credentials, &o->log_file,
+		       &o->log_level, &o->kubeconfig,  &o->bsl,
+		       &o->namespace, &o->context,     &o->restore_state };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (*v[i] && (*v[i])[0] == '=')
+			memmove(*v[i], *v[i] + 1, strlen(*v[i]));
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct mount_opts o = { .refresh = 60 };
+	struct mount_opts o = { 0 };
 	struct spool_target spool = { 0 };
 	struct session s = { 0 };
-	struct ready rd = { .fd = -1 };
+	struct ready rd = { .fd = -1, .log_fd = -1 };
+	struct mount_values v = { 0 };
 	struct fs_config cfg = { 0 };
 	struct backup_options bo = { 0 };
+	struct cli_bsl_out bsl = { .cred_fd = -1, .ca_fd = -1 };
 	char *mp = NULL, *fsname = NULL;
-	uint64_t limit = 0;
+	struct status *status = NULL;
 	int r, ret = 1;
 
 	/* The daemon frees large buffers (a backup's index build) in worker
@@ -358,6 +624,7 @@ int cmd_mount(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	long_values(&o);
 	/* argv is what ps and /proc/PID/cmdline show for the daemon's whole
 	 * life: the vault URL there keeps no secret (o.vault is a copy) */
 	for (int i = 1; o.vault && i < argc; i++)
@@ -374,31 +641,77 @@ int cmd_mount(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	if (!o.vault || !o.mountpoint) {
+	if (o.bsl && o.mountpoint) {
+		fprintf(stderr, "velerofs mount: with --bsl, give only the "
+				"MOUNTPOINT, not a VAULT\n");
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (o.bsl) {
+		o.mountpoint = o.vault;
+		o.vault = NULL;
+	}
+	if ((!o.vault && !o.bsl) || !o.mountpoint) {
 		mount_usage(stderr);
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (o.cache_size && parse_size(o.cache_size, &limit) < 0) {
-		fprintf(stderr, "velerofs mount: cache_size=%s: not a size\n",
-			o.cache_size);
+	if (mount_check(&o, &v) < 0) {
 		ret = EXIT_USAGE;
 		goto out;
+	}
+	if (mount_paths_absolute(&o) < 0)
+		goto out;
+	/* the daemon's log says what a user waits for (index progress) */
+	log_set_max_level(v.log_level >= 0 ? v.log_level : LOG_NOTICE);
+	if (o.log_file) {
+		rd.log_fd = open(o.log_file,
+				 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+				 0600);
+		if (rd.log_fd < 0) {
+			log_error("--log-file %s: %m", o.log_file);
+			goto out;
+		}
 	}
 	if (o.debug) {
 		o.foreground = 1;
 		log_set_max_level(LOG_DEBUG);
 		fuse_opt_add_arg(&args, "-d");
 	}
-	bo.view = o.json ? BACKUP_VIEW_JSON : BACKUP_VIEW_YAML;
+	if (o.foreground && rd.log_fd >= 0)
+		dup2(rd.log_fd, STDERR_FILENO);
+	bo.view = o.json || (o.view && !strcmp(o.view, "json")) ?
+			  BACKUP_VIEW_JSON :
+			  BACKUP_VIEW_YAML;
+	bo.progress = mount_progress;
+	bo.progress_userdata = &status;
 	bo.clean = o.clean;
 	bo.keep_status = o.keep_status;
 	bo.redact = o.redact;
 	if (mountpoint_prepare(o.mountpoint, &mp) < 0)
 		goto out;
-	r = session_open(&s, o.vault, o.credentials, o.cache, &bo, limit);
+	if (o.bsl) {
+		struct cli_bsl in = { .name = o.bsl,
+				      .ns = o.namespace ? o.namespace :
+							  "velero",
+				      .kubeconfig = o.kubeconfig,
+				      .context = o.context,
+				      .have_credentials = !!o.credentials };
+
+		if (cli_bsl_resolve(&in, &bsl) < 0)
+			goto out;
+		o.vault = strdup(bsl.url);
+		if (!o.vault || (!o.credentials && bsl.credentials &&
+				 !(o.credentials = strdup(bsl.credentials))))
+			goto out;
+	}
+	r = session_open(&s, o.vault, o.credentials, o.cache, &bo,
+			 v.cache_limit);
 	if (r < 0)
 		goto out;
+	rd.vault_id = vault_id(s.vault);
+	rd.mountpoint = mp;
+	status = status_new(s.cache, mp);
 	if (asprintf(&fsname, "-ofsname=velerofs,subtype=velerofs,"
 			      "default_permissions") < 0)
 		goto out;
@@ -416,7 +729,7 @@ int cmd_mount(int argc, char **argv)
 		}
 	}
 	/* after the fork: the engine runs a thread */
-	r = restore_setup(&o, &s, mp, &spool);
+	r = restore_setup(&o, &v, &s, mp, &spool);
 	if (r < 0)
 		goto out;
 	cfg.restore = spool.restore;
@@ -426,9 +739,9 @@ int cmd_mount(int argc, char **argv)
 	cfg.args = &args;
 	cfg.on_ready = on_ready;
 	cfg.userdata = &rd;
-	cfg.timeout = o.timeout;
-	cfg.refresh_s = o.refresh;
-	cfg.max_threads = o.max_threads;
+	cfg.timeout = v.timeout;
+	cfg.refresh_s = (unsigned)v.refresh;
+	cfg.max_threads = (unsigned)v.max_threads;
 	r = fs_run(&cfg);
 	if (r < 0) {
 		log_error("cannot mount %s", mp);
@@ -437,7 +750,9 @@ int cmd_mount(int argc, char **argv)
 	ret = 0;
 out:
 	restore_teardown(&spool);
+	status = status_free(status);
 	session_close(&s);
+	cli_bsl_out_release(&bsl);
 	fuse_opt_free_args(&args);
 	free(fsname);
 	free(mp);
@@ -446,8 +761,20 @@ out:
 	free(o.cache);
 	free(o.credentials);
 	free(o.cache_size);
+	free(o.timeout);
+	free(o.refresh);
+	free(o.max_threads);
+	free(o.type_wait);
+	free(o.outage_wait);
+	free(o.view);
+	free(o.log_file);
+	free(o.log_level);
+	if (rd.log_fd >= 0)
+		close(rd.log_fd);
 	free(o.kubeconfig);
 	free(o.context);
+	free(o.bsl);
+	free(o.namespace);
 	free(o.restore_state);
 	free(o.existing);
 	free(o.modifiers);
@@ -479,4 +806,81 @@ int cmd_umount(int argc, char **argv)
 	execlp("fusermount3", "fusermount3", "-u", "--", argv[1], (char *)NULL);
 	log_error("running fusermount3: %m");
 	return 1;
+}
+
+/* mount(8)'s options that are not the file system's: fstab's own words
+ * (noauto, nofail, _netdev, user...), systemd's x-systemd.*, comment=. */
+static bool fstab_only_option(const char *opt)
+{
+	static const char *const words[] = {
+		"",	  "defaults", "auto",	"noauto",  "user",
+		"nouser", "users",    "nofail", "_netdev", "owner",
+		"group",  "loud",     "silent",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(opt, words[i]))
+			return true;
+	return !strncmp(opt, "x-", 2) || !strncmp(opt, "X-", 2) ||
+	       !strncmp(opt, "comment=", 8);
+}
+
+int cmd_mount_helper(int argc, char **argv)
+{
+	struct sbuf opts;
+	char *args[6], *copy, *tok, *save = NULL;
+	const char *given = NULL;
+	int i, n = 0, fake = 0, r;
+
+	if (argc < 3) {
+		fprintf(stderr, "Usage: mount.fuse.velerofs VAULT MOUNTPOINT "
+				"[-o OPTIONS]\n(mount(8)'s helper: "
+				"`mount -t fuse.velerofs VAULT MOUNTPOINT`; "
+				"see velerofs(1))\n");
+		return EXIT_USAGE;
+	}
+	/* VAULT MOUNTPOINT [-sfnv] [-N NS] [-o OPTIONS] [-t TYPE] */
+	for (i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			given = argv[++i];
+		else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "-N")) &&
+			 i + 1 < argc)
+			i++;
+		else if (!strcmp(argv[i], "-f"))
+			fake = 1; /* mount -f: pretend */
+		else if (strcmp(argv[i], "-s") && strcmp(argv[i], "-n") &&
+			 strcmp(argv[i], "-v")) {
+			fprintf(stderr,
+				"mount.fuse.velerofs: unknown "
+				"argument '%s'\n",
+				argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (fake)
+		return 0;
+	sbuf_init(&opts, 1 << 20);
+	copy = strdup(given ? given : "");
+	if (!copy)
+		return 1;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		if (!fstab_only_option(tok) &&
+		    ((opts.len && sbuf_addc(&opts, ',') < 0) ||
+		     sbuf_adds(&opts, tok) < 0))
+			break;
+	free(copy);
+	args[n++] = (char *)"mount";
+	if (opts.len) {
+		args[n++] = (char *)"-o";
+		args[n++] = opts.buf;
+	}
+	args[n++] = argv[1];
+	args[n++] = argv[2];
+	args[n] = NULL;
+	optind = 1;
+	r = cmd_mount(n, args);
+	sbuf_release(&opts);
+	return r;
 }

@@ -1197,7 +1197,8 @@ int fs_run(const struct fs_config *cfg)
 	}
 	pthread_mutex_init(&fs.hist_lock, NULL);
 	if (cfg->restore) {
-		r = spool_new(cfg->restore, fs.uid, fs.gid, &fs.spool);
+		r = spool_new(cfg->restore, cfg->mountpoint, fs.uid, fs.gid,
+			      &fs.spool);
 		if (r < 0)
 			return r;
 	} else if (asprintf(&fs.restore_off,

@@ -36,6 +36,7 @@
  * Locks: s->lock protects the node table and the tree (see the fields);
  * a file's n->io protects its input and is held across engine calls on
  * it (write, commit). Order: n->io before s->lock; never the other way. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -104,6 +105,8 @@ struct node {
 
 struct spool {
 	struct restore *r; /* borrowed; thread-safe itself */
+	char *root;	   /* "<mountpoint>/", immutable; NULL: unknown */
+	size_t rootlen;	   /* immutable */
 	uid_t owner;	   /* immutable */
 	gid_t group;	   /* immutable */
 
@@ -349,7 +352,7 @@ static int status_table(struct spool *s, struct sbuf *b)
 		size_t il = 0, sl = 0;
 
 		sbuf_reset(&rep);
-		if (restore_job_report(s->r, ids[i], &rep, &st) < 0)
+		if (restore_job_summary(s->r, ids[i], &rep, &st) < 0)
 			continue;
 		for (p = sbuf_str(&rep); p && *p;
 		     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
@@ -650,6 +653,38 @@ static int may_make_locked(struct node *dir, const char *name, bool directory)
 	return child_locked(dir, name) ? -EEXIST : 0;
 }
 
+/* Notes on in the files of this mount's backups that the writer pid has
+ * open (cp has its source open when it creates and writes the copy; cat
+ * when it writes): where the bytes come from, checked at commit by the
+ * origin callback. Called with n->io held. */
+static void note_sources(struct spool *s, pid_t pid, struct restore_input *in)
+{
+	char dir[64], target[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (!s->root || pid <= 0)
+		return;
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		ssize_t k;
+
+		if (de->d_name[0] == '.')
+			continue;
+		k = readlinkat(dirfd(d), de->d_name, target,
+			       sizeof(target) - 1);
+		if (k <= 0)
+			continue;
+		target[k] = 0;
+		if (!strncmp(target, s->root, s->rootlen) &&
+		    !strncmp(target + s->rootlen, "backups/", 8))
+			(void)restore_input_hint(in, target + s->rootlen);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* Commits n's input (n->io held): the file becomes a job and leaves the
  * tree, whether the engine took it or refused it (the refusal is a
  * REJECTED job whose report says why). -EINVAL for malformed input. */
@@ -676,7 +711,8 @@ static int commit_locked(struct spool *s, struct node *n)
 	return 0;
 }
 
-int spool_new(struct restore *r, uid_t owner, gid_t group, struct spool **out)
+int spool_new(struct restore *r, const char *mountpoint, uid_t owner,
+	      gid_t group, struct spool **out)
 {
 	static const enum node_kind kinds[] = { N_ROOT, N_JOBS, N_NAMESPACES,
 						N_STATUS };
@@ -689,6 +725,9 @@ int spool_new(struct restore *r, uid_t owner, gid_t group, struct spool **out)
 	if (!s)
 		return -ENOMEM;
 	s->r = r;
+	if (mountpoint && mountpoint[0] == '/' &&
+	    asprintf(&s->root, "%s/", mountpoint) >= 0)
+		s->rootlen = strlen(s->root);
 	s->owner = owner;
 	s->group = group;
 	pthread_mutex_init(&s->lock, NULL);
@@ -726,6 +765,7 @@ struct spool *spool_free(struct spool *s)
 		if (s->nodes[i])
 			node_destroy(s->nodes[i]);
 	free(s->nodes);
+	free(s->root);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return NULL;
@@ -1050,6 +1090,7 @@ void spool_create(fuse_req_t req, struct spool *s, fuse_ino_t parent,
 		r = restore_input_new(s->r, target, n->source, &n->in);
 	if (r >= 0) {
 		n->creator = fuse_req_ctx(req)->pid;
+		note_sources(s, n->creator, n->in);
 		pthread_mutex_lock(&s->lock);
 		r = may_make_locked(dir, name, false); /* again: a twin? */
 		if (r >= 0)
@@ -1157,6 +1198,8 @@ void spool_write(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 		pthread_mutex_lock(&n->io);
 		/* committed: it is a job now, the file is gone */
 		r = n->in ? restore_input_write(n->in, buf, size, off) : -EBADF;
+		if (r >= 0)
+			note_sources(s, fuse_req_ctx(req)->pid, n->in);
 		if (r >= 0) {
 			pthread_mutex_lock(&s->lock);
 			n->size = restore_input_size(n->in);
@@ -1197,8 +1240,9 @@ void spool_flush(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 }
 
 /* The last close of a created file: commit what its creator's close did
- * not (a creator that is a thread other than the closer); errors are in
- * the job's report, there is nobody to tell. */
+ * not (a creator that is a thread other than the closer, or a file left
+ * empty: a REJECTED job says so); errors are in the job's report, there
+ * is nobody to tell. */
 void spool_release(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 		   struct fuse_file_info *fi)
 {
@@ -1206,7 +1250,8 @@ void spool_release(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 
 	if (n && n->kind == N_FILE) {
 		pthread_mutex_lock(&n->io);
-		if (n->in && restore_input_size(n->in) > 0)
+		/* empty too: every file gets a report, none stays behind */
+		if (n->in)
 			(void)commit_locked(s, n);
 		pthread_mutex_unlock(&n->io);
 		node_put(s, n); /* the handle's */

@@ -28,8 +28,11 @@ static inline bool spool_owns(fuse_ino_t ino)
 	return ino == INO_SPOOL_ROOT || ((uint64_t)ino >> 56) == T_SPOOL;
 }
 
-/* r borrowed; writes allowed only for the uid that mounted. */
-int spool_new(struct restore *r, uid_t owner, gid_t group, struct spool **out);
+/* r borrowed; writes allowed only for the uid that mounted. mountpoint
+ * (absolute; NULL or relative: unknown) is how the writers name the
+ * files of the mount they copy from (see restore_input_hint()). */
+int spool_new(struct restore *r, const char *mountpoint, uid_t owner,
+	      gid_t group, struct spool **out);
 struct spool *spool_free(struct spool *s);
 
 /* Attributes of a spool inode, for fs.c's own listings (restore/ in the

@@ -8,9 +8,10 @@
  * node is listed, looked up and read, and the origin lookup runs on the
  * bytes of an item. An attacker who can write the cache can also compute
  * CRCs, so before writing, the target seals the input: the header's
- * file_size and CRCs, the CRC of nodes and names, and the CRC of every
- * file whose bytes lie inside the file are made right (unless bit 0 of
- * the header's reserved[0] is set, for the paths that refuse bad CRCs). */
+ * magic, owner (the real index's), file_size and CRCs, the CRC of nodes
+ * and names, and the CRC of every file whose bytes lie inside the file
+ * are made right (unless bit 0 of the header's reserved[0] is set, for
+ * the paths that refuse bad CRCs; bit 1 keeps the magic and owner). */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "fuzz/fuzz_util.h"
 
 static char idx_path[4400];
+static uint8_t owner[IDX_OWNER_LEN]; /* the real index's */
 static char *item; /* the bytes of the ConfigMap as the view shows it */
 static size_t item_len;
 
@@ -74,6 +76,15 @@ static void find_index(void)
 		closedir(dp);
 	if (!idx_path[0])
 		abort();
+	{
+		struct idx_header h;
+		FILE *f = fopen(idx_path, "rb");
+
+		if (!f || fread(&h, sizeof(h), 1, f) != 1)
+			abort();
+		fclose(f);
+		memcpy(owner, h.owner, IDX_OWNER_LEN);
+	}
 }
 
 /* Makes the sums of a crafted index right (see the top of the file). */
@@ -87,6 +98,10 @@ static void seal(unsigned char *p, size_t len)
 	memcpy(&h, p, sizeof(h));
 	if (h.reserved[0] & 1)
 		return;
+	if (!(h.reserved[0] & 2)) {
+		memcpy(h.magic, IDX_MAGIC, 8);
+		memcpy(h.owner, owner, IDX_OWNER_LEN);
+	}
 	h.file_size = len;
 	if (h.nodes_off <= len && h.data_off <= len &&
 	    h.node_count <= (len - h.nodes_off) / sizeof(n)) {

@@ -18,12 +18,14 @@
  * created by the request that was cut off, and it is recorded as created.
  *
  * Parallel where Velero's order allows it: CRDs go one at a time (each
- * waited on), then the other items go group by group, a group being the
- * items of one group-resource, applied by up to APPLY_WORKERS threads;
- * a group starts when the one before it is finished, so namespaces come
- * before what goes in them, PVs before PVCs, and so on. Types in the
- * alphabetical middle of the order keep their sequence too: a webhook
- * configuration or an operator's CR must not race the items after it.
+ * waited on), then the other items go stage by stage, a stage being the
+ * items of one group-resource or of consecutive ones that do not need
+ * one another (restore_order_stage(): RBAC objects and service accounts;
+ * bindings, secrets, config maps; the alphabetical middle but admission
+ * webhooks and policies and aggregated APIs), applied by up to
+ * APPLY_WORKERS threads; a stage starts when the one before it is
+ * finished, so namespaces come before what goes in them, PVs before
+ * PVCs, and so on.
  *
  * Threads: restore_apply_job() runs on the worker thread of job.c and
  * starts the group threads. An item is handled by one thread only, which
@@ -58,6 +60,27 @@
  * thread keeps its connection. */
 #define APPLY_WORKERS 8
 
+/* Velero's nonRestorableResources (pkg/restore/restore.go): never
+ * restored unless include_nonrestorable says so. */
+static const char *const nonrestorable[] = {
+	"nodes",
+	"events",
+	"events.events.k8s.io",
+	"backups.velero.io",
+	"restores.velero.io",
+	"resticrepositories.velero.io",
+	"csinodes.storage.k8s.io",
+	"volumeattachments.storage.k8s.io",
+	"backuprepositories.velero.io",
+};
+
+/* item_prepare()'s and ns_ensure()'s answers besides 0, 1, -errno: the
+ * item stays as it is and is tried again: its type is not served yet
+ * (-EINPROGRESS), or the API server is away (-EAGAIN, recorded in struct
+ * run). */
+#define DEFERRED (-EINPROGRESS)
+#define AWAY (-EAGAIN)
+
 struct ns_state {
 	char *name;
 	int state; /* 1 exists, 2 would be created (dry run), <0 failed */
@@ -68,7 +91,10 @@ struct run {
 	struct restore *r;
 	struct restore_job *j;
 	/* filled before the group threads start, read-only after */
-	json_t *from_ns;       /* original namespaces (a set) */
+	json_t *from_ns;       /* for each target namespace, the original
+				* namespaces mapped to it (a set): of
+				* its items, its Namespaces, its PVs'
+				* claims */
 	json_t *provision_pvs; /* PVs with reclaim policy Delete */
 	json_t *namespaces;    /* backed-up Namespace objects by name; its
 				* values' references are taken and dropped
@@ -78,6 +104,13 @@ struct run {
 	pthread_mutex_t lock;
 	json_t *dry_types; /* "group/Kind" of CRDs only dry-created;
 			    * protected by lock */
+	bool unreachable;  /* the server could not be reached: no new
+			    * item is started; protected by lock */
+	char *away;	   /* why items were left to retry (the server
+			    * unreachable, 5xx, 429); protected by lock */
+	bool types_late;   /* the wait for types is over: an item whose
+			    * type is not served fails; protected by
+			    * lock */
 
 	/* held across a namespace's lookup and creation, so that one
 	 * request makes it and the other threads wait for its result */
@@ -107,6 +140,16 @@ static const char *dry_query(const struct run *x)
 	return x->r->o.dry_run ? "?dryRun=All" : "";
 }
 
+/* The query of an item's create: the server is not asked to look for
+ * unknown fields (it would only warn, and drop them all the same, as for
+ * Velero's own creates; the warnings are never shown) and does less work
+ * per item. */
+static const char *create_query(const struct run *x)
+{
+	return x->r->o.dry_run ? "?fieldValidation=Ignore&dryRun=All" :
+				 "?fieldValidation=Ignore";
+}
+
 /* The message of a failed response: the server's own. */
 static const char *resp_message(const struct kube_response *resp)
 {
@@ -121,6 +164,55 @@ static bool already_exists(const struct kube_response *resp)
 
 	return resp->status == 409 && (!reason || !strcmp(reason, "AlreadyExist"
 								  "s"));
+}
+
+/* The file item i came from. */
+static const struct restore_part *part_of(const struct run *x, size_t i)
+{
+	return &x->j->parts[x->j->items[i].part];
+}
+
+/* The original namespaces mapped to target (a set; NULL for none). */
+static json_t *from_set(const struct run *x, const char *target)
+{
+	return target ? json_object_get(x->from_ns, target) : NULL;
+}
+
+/* Whether an error means the API server is away (could not be reached,
+ * or answered 5xx or 429 after kube_request's own retries): then the item
+ * is left as it is, to be tried again when the server is back (see
+ * restore_apply_job()). r and status as kube_request gives them (status
+ * 0 when r < 0); msg says why. */
+static bool server_away(struct run *x, int r, long status, const char *msg)
+{
+	bool down = r == -ECONNREFUSED || r == -EHOSTUNREACH ||
+		    r == -ETIMEDOUT || r == -ECONNRESET || r == -EIO ||
+		    r == -EPROTO || r == -ENETUNREACH || r == -EPIPE;
+	bool busy = r == 0 && (status >= 500 || status == 429);
+	char *m;
+
+	if (!down && !busy)
+		return false;
+	m = strdup(msg && *msg ? msg : "the API server is not answering");
+	pthread_mutex_lock(&x->lock);
+	if (down)
+		x->unreachable = true;
+	if (m) {
+		free(x->away);
+		x->away = m;
+	}
+	pthread_mutex_unlock(&x->lock);
+	return true;
+}
+
+static bool run_unreachable(struct run *x)
+{
+	bool u;
+
+	pthread_mutex_lock(&x->lock);
+	u = x->unreachable;
+	pthread_mutex_unlock(&x->lock);
+	return u;
 }
 
 /* ---- namespaces -------------------------------------------------------- */
@@ -147,19 +239,65 @@ static struct ns_state *ns_add(struct run *x, const char *name, int state,
 	return &v[x->n_ns++];
 }
 
-/* The backed-up Namespace that becomes name: the one of that name, or
- * with a target namespace the one the job's items came from. */
+/* The backed-up Namespace that becomes name: the one of that name, or,
+ * name being a target namespace, the one its items came from. */
 static json_t *ns_source(struct run *x, const char *name)
 {
 	json_t *n = json_object_get(x->namespaces, name);
+	json_t *from = from_set(x, name);
 	const char *k;
 	json_t *v;
 
-	if (n || !x->j->target_ns || strcmp(name, x->j->target_ns))
+	if (n || !from)
 		return n;
 	json_object_foreach(x->namespaces, k,
-			    v) if (json_object_get(x->from_ns, k)) return v;
+			    v) if (json_object_get(from, k)) return v;
 	return NULL;
+}
+
+static bool is_kind(json_t *obj, const char *group_prefix, const char *kind)
+{
+	const char *av = str(obj, "apiVersion", NULL) ?: "";
+	const char *k = str(obj, "kind", NULL) ?: "";
+
+	return !strcmp(k, kind) &&
+	       !strncmp(av, group_prefix, strlen(group_prefix));
+}
+
+/* The Namespace a namespace the restore creates is made from when the
+ * job does not hold it: the backup's (the backup of the first file
+ * that goes into name), under its original name (the first namespace
+ * mapped to name, or name itself). NULL when there is none. New
+ * reference. */
+static json_t *ns_from_backup(struct run *x, const char *name)
+{
+	json_t *from = from_set(x, name), *items = NULL, *out = NULL;
+	const char *orig = name, *backup = NULL;
+	char *data = NULL;
+	size_t len = 0;
+
+	if (!x->r->o.namespace_of)
+		return NULL;
+	if (json_object_size(from))
+		orig = json_object_iter_key(json_object_iter(from));
+	for (size_t p = 0; !backup && p < x->j->n_parts; p++) {
+		const struct restore_part *pt = &x->j->parts[p];
+
+		if (pt->backup &&
+		    (pt->target_ns ? !strcmp(pt->target_ns, name) :
+				     !strcmp(orig, name)))
+			backup = pt->backup;
+	}
+	if (!backup || x->r->o.namespace_of(x->r->o.namespace_userdata, backup,
+					    orig, &data, &len) < 0)
+		return NULL;
+	if (restore_parse(data, len, NULL, &items, NULL) == 0 &&
+	    json_array_size(items) == 1 &&
+	    is_kind(json_array_get(items, 0), "v1", "Namespace"))
+		out = json_incref(json_array_get(items, 0));
+	json_decref(items);
+	free(data);
+	return out;
 }
 
 /* Velero's EnsureNamespaceExistsAndIsReady without the wait for a
@@ -189,6 +327,11 @@ static int ns_ensure_locked(struct run *x, const char *name, bool *created,
 	path = kube_path(&res, NULL, name);
 	r = path ? kube_request(k, "GET", path, NULL, NULL, &resp, &e) :
 		   -ENOMEM;
+	if (server_away(x, r, r < 0 ? 0 : resp.status,
+			r < 0 ? e.msg : resp_message(&resp))) {
+		r = AWAY; /* not remembered: asked again next time */
+		goto out;
+	}
 	if (r == 0 && resp.status == 200) {
 		s = ns_add(x, name, 1, NULL);
 		goto out;
@@ -202,7 +345,14 @@ static int ns_ensure_locked(struct run *x, const char *name, bool *created,
 		goto out;
 	}
 	kube_response_release(&resp);
-	r = restore_clean_namespace(ns_source(x, name), name, &body);
+	{
+		json_t *src = ns_source(x, name), *fetched = NULL;
+
+		if (!src)
+			src = fetched = ns_from_backup(x, name);
+		r = restore_clean_namespace(src, name, &body);
+		json_decref(fetched);
+	}
 	if (r < 0)
 		goto out;
 	free(path);
@@ -212,7 +362,10 @@ static int ns_ensure_locked(struct run *x, const char *name, bool *created,
 		goto out;
 	}
 	r = kube_request(k, "POST", url, NULL, body, &resp, &e);
-	if (r < 0)
+	if (server_away(x, r, r < 0 ? 0 : resp.status,
+			r < 0 ? e.msg : resp_message(&resp)))
+		r = AWAY;
+	else if (r < 0)
 		s = ns_add(x, name, r, e.msg);
 	else if (resp.status == 201 || resp.status == 200 ||
 		 already_exists(&resp)) {
@@ -225,6 +378,8 @@ out:
 	json_decref(body);
 	free(path);
 	free(url);
+	if (r == AWAY)
+		return AWAY;
 	if (!s)
 		return r < 0 ? r : -ENOMEM;
 	*msg = s->message;
@@ -269,38 +424,36 @@ static bool dry_type(struct run *x, const char *key)
 	return found;
 }
 
-/* Resolves obj's type, waiting while it is not served. Returns 0, 1 when
- * a dry run will never see the type (its CRD was only dry-created),
- * -ENOENT after the deadline, -ECANCELED when stopping, other -errno. */
-static int resolve_wait(struct run *x, json_t *obj, struct kube_resource *res,
-			struct verror *e)
+/* Resolves obj's type. Returns 0; 1 when a dry run will never see the
+ * type (its CRD was only dry-created); DEFERRED while the server does not
+ * serve it (the item is tried again after the others, until the wait for
+ * types is over: then -ENOENT with e saying so); AWAY; other -errno. */
+static int resolve(struct run *x, json_t *obj, struct kube_resource *res,
+		   struct verror *e)
 {
 	const char *av = str(obj, "apiVersion", NULL);
 	const char *kind = str(obj, "kind", NULL);
-	int64_t deadline = clock_now_ms() + x->r->o.type_wait_s * 1000LL;
-	long backoff = 250;
-	char key[512];
 	const char *slash = strchr(av, '/');
+	char key[512];
+	bool late;
+	int r = kube_resolve(x->r->o.kube, av, kind, res, e);
 
+	if (r == 0)
+		return 0;
+	if (r != -ENOENT)
+		return server_away(x, r, 0, e->msg) ? AWAY : r;
 	snprintf(key, sizeof(key), "%.*s/%s", slash ? (int)(slash - av) : 0, av,
 		 kind);
-	for (;;) {
-		int r = kube_resolve(x->r->o.kube, av, kind, res, e);
-
-		if (r != -ENOENT)
-			return r;
-		if (dry_type(x, key))
-			return 1;
-		if (clock_now_ms() >= deadline)
-			return verror_set(e, -ENOENT,
-					  "the server does not serve %s %s "
-					  "(waited %us)",
-					  av, kind, x->r->o.type_wait_s);
-		if (restore_sleep(x->r, backoff))
-			return -ECANCELED;
-		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
-		kube_invalidate_discovery(x->r->o.kube);
-	}
+	if (dry_type(x, key))
+		return 1;
+	pthread_mutex_lock(&x->lock);
+	late = x->types_late;
+	pthread_mutex_unlock(&x->lock);
+	if (!late)
+		return DEFERRED;
+	return verror_set(e, -ENOENT,
+			  "the server does not serve %s %s (waited %us)", av,
+			  kind, x->r->o.type_wait_s);
 }
 
 /* Waits until the CRD name has condition Established (Velero waits for
@@ -412,6 +565,9 @@ static int on_exists(struct run *x, size_t i, json_t *obj,
 
 	(void)res;
 	r = kube_request(k, "GET", objpath, NULL, NULL, &resp, &e);
+	if (server_away(x, r, r < 0 ? 0 : resp.status,
+			r < 0 ? e.msg : resp_message(&resp)))
+		goto out; /* left inflight, tried again */
 	if (r < 0 || resp.status != 200) {
 		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry,
 				     r < 0 ? e.msg : resp_message(&resp));
@@ -444,7 +600,10 @@ static int on_exists(struct run *x, size_t i, json_t *obj,
 	}
 	r = kube_request(k, "PATCH", url, "application/merge-patch+json", patch,
 			 &resp, &e);
-	if (r < 0)
+	if (server_away(x, r, r < 0 ? 0 : resp.status,
+			r < 0 ? e.msg : resp_message(&resp)))
+		; /* left inflight, tried again */
+	else if (r < 0)
 		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, e.msg);
 	else if (resp.status == 200 || resp.status == 201)
 		restore_job_set_item(x->r, x->j, i, ITEM_UPDATED, dry, NULL);
@@ -501,7 +660,8 @@ static bool token_secret_of_existing_sa(struct run *x, json_t *obj,
 	return found;
 }
 
-/* After a restart: was the cut-off create done? */
+/* After a restart or a request cut off: was the create done? The
+ * object exists carrying this job's velero.io/restore-name. */
 static bool created_before(struct run *x, const char *objpath)
 {
 	struct kube_response resp = { 0 };
@@ -542,12 +702,13 @@ static int item_prepare(struct run *x, size_t i, struct kube_resource *res,
 			char *gr, size_t grsz, json_t **out)
 {
 	struct restore_item *it = &x->j->items[i];
+	const struct restore_part *p = part_of(x, i);
 	bool dry = x->r->o.dry_run;
 	struct restore_clean c = {
-		.target_ns = x->j->target_ns,
-		.from_ns = x->from_ns,
+		.target_ns = p->target_ns,
+		.from_ns = from_set(x, p->target_ns),
 		.default_ns = kube_namespace(x->r->o.kube),
-		.backup = x->j->backup,
+		.backup = p->backup,
 		.restore = x->j->id,
 		.provision_pvs = x->provision_pvs,
 	};
@@ -556,9 +717,9 @@ static int item_prepare(struct run *x, size_t i, struct kube_resource *res,
 	json_t *obj;
 	int r;
 
-	r = resolve_wait(x, it->obj, res, &e);
-	if (r == -ECANCELED)
-		return 1; /* stays pending for the next start */
+	r = resolve(x, it->obj, res, &e);
+	if (r == DEFERRED || r == AWAY)
+		return 1; /* stays as it is, tried again */
 	if (r == 1)
 		return item_set(x, i, ITEM_CREATED, true,
 				"its type comes with a CRD of this job, not "
@@ -567,6 +728,14 @@ static int item_prepare(struct run *x, size_t i, struct kube_resource *res,
 		return item_set(x, i, ITEM_FAILED, dry, e.msg);
 	gr_of(res, gr, grsz);
 	c.gr = gr;
+	if (!x->r->o.include_nonrestorable)
+		for (size_t k = 0; k < ARRAY_SIZE(nonrestorable); k++)
+			if (!strcmp(gr, nonrestorable[k]))
+				return item_set(x, i, ITEM_SKIPPED, dry,
+						"Velero does not restore this "
+						"kind (-o "
+						"include_nonrestorable "
+						"restores it)");
 	obj = json_deep_copy(it->obj);
 	if (!obj)
 		return -ENOMEM;
@@ -602,6 +771,8 @@ static int item_namespace(struct run *x, size_t i, json_t *obj, const char *ns,
 	int r;
 
 	r = ns_ensure(x, ns, &created, &msg);
+	if (r == AWAY)
+		return 1; /* stays as it is, tried again */
 	ns_note(x, ns, created, r);
 	if (r < 0) {
 		if (asprintf(&m, "namespace %s: %s", ns,
@@ -655,9 +826,13 @@ static void item_post(struct run *x, size_t i, json_t *obj,
 	bool dry = x->r->o.dry_run;
 	int r;
 
-	restore_job_set_item(x->r, x->j, i, ITEM_INFLIGHT, dry, NULL);
+	if (x->j->items[i].state != ITEM_INFLIGHT)
+		restore_job_set_item(x->r, x->j, i, ITEM_INFLIGHT, dry, NULL);
 	r = kube_request(x->r->o.kube, "POST", url, NULL, obj, &resp, &e);
-	if (r < 0) {
+	if (server_away(x, r, r < 0 ? 0 : resp.status,
+			r < 0 ? e.msg : resp_message(&resp))) {
+		/* left inflight: looked up before it is sent again */
+	} else if (r < 0) {
 		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry, e.msg);
 	} else if (resp.status == 201 || resp.status == 200 ||
 		   resp.status == 202) {
@@ -680,7 +855,11 @@ static void apply_item(struct run *x, size_t i)
 {
 	struct kube_resource res = { 0 };
 	bool dry = x->r->o.dry_run;
-	bool was_inflight = x->j->items[i].state == ITEM_INFLIGHT;
+	/* after a restart every item not decided is looked up first: the
+	 * journal is not synced line by line, a request may have been sent
+	 * after the last line that reached the disk */
+	bool was_inflight = x->j->items[i].state == ITEM_INFLIGHT ||
+			    x->j->resumed;
 	char gr[300], *label = NULL, *objpath = NULL, *colpath = NULL;
 	char *url = NULL;
 	const char *ns, *name;
@@ -702,7 +881,7 @@ static void apply_item(struct run *x, size_t i)
 	objpath = kube_path(&res, ns, name);
 	colpath = kube_path(&res, ns, NULL);
 	if (!objpath || !colpath ||
-	    asprintf(&url, "%s%s", colpath, dry_query(x)) < 0) {
+	    asprintf(&url, "%s%s", colpath, create_query(x)) < 0) {
 		url = NULL;
 		r = -ENOMEM;
 		goto out;
@@ -733,18 +912,20 @@ static void apply_namespace(struct run *x, size_t i)
 {
 	json_t *obj = x->j->items[i].obj;
 	const char *name = str(obj, "metadata", "name");
-	const char *msg = NULL;
+	const char *msg = NULL, *target = part_of(x, i)->target_ns;
 	bool created;
 	char *label = NULL;
 	int r;
 
-	if (x->j->target_ns && json_object_get(x->from_ns, name))
-		name = x->j->target_ns;
+	if (target && json_object_get(from_set(x, target), name))
+		name = target;
 	if (asprintf(&label, "namespaces %s", name) >= 0) {
 		restore_job_set_label(x->r, x->j, i, label);
 		free(label);
 	}
 	r = ns_ensure(x, name, &created, &msg);
+	if (r == AWAY)
+		return; /* tried again */
 	if (r < 0)
 		restore_job_set_item(x->r, x->j, i, ITEM_FAILED,
 				     x->r->o.dry_run, msg ? msg : strerror(-r));
@@ -760,34 +941,50 @@ static bool done_state(enum restore_item_state s)
 	return s != ITEM_PENDING && s != ITEM_INFLIGHT;
 }
 
-static bool is_kind(json_t *obj, const char *group_prefix, const char *kind)
+/* Adds ns to the set of namespaces mapped to target. */
+static void map_from(struct run *x, const char *target, const char *ns)
 {
-	const char *av = str(obj, "apiVersion", NULL) ?: "";
-	const char *k = str(obj, "kind", NULL) ?: "";
+	json_t *set;
 
-	return !strcmp(k, kind) &&
-	       !strncmp(av, group_prefix, strlen(group_prefix));
+	if (!target || !ns || !*ns)
+		return;
+	set = json_object_get(x->from_ns, target);
+	if (!set) {
+		set = json_object();
+		if (!set || json_object_set_new(x->from_ns, target, set))
+			return;
+	}
+	json_object_set_new(set, ns, json_true());
 }
 
+/* What the job's items say about one another, whatever file each came
+ * from: the namespaces mapped to each target (an item's own, a copied
+ * Namespace's, and a PersistentVolume's claim: a PV copied into
+ * restore/namespaces/<target>/ is for a claim there), the backed-up
+ * Namespaces, the PVs Velero would re-provision. */
 static void run_prepare(struct run *x)
 {
 	for (size_t i = 0; i < x->j->n_items; i++) {
 		json_t *o = x->j->items[i].obj;
+		const char *target = part_of(x, i)->target_ns;
 		const char *ns = str(o, "metadata", "namespace");
 		const char *name = str(o, "metadata", "name");
 
-		if (ns && *ns)
-			json_object_set_new(x->from_ns, ns, json_true());
+		map_from(x, target, ns);
 		if (is_kind(o, "v1", "Namespace")) {
 			json_object_set(x->namespaces, name, o);
-			json_object_set_new(x->from_ns, name, json_true());
+			map_from(x, target, name);
 		}
-		if (is_kind(o, "v1", "PersistentVolume") &&
-		    !strcmp(str(o, "spec", "persistentVolumeReclaimPolicy") ?:
-									      "",
-			    "Delete"))
-			json_array_append_new(x->provision_pvs,
-					      json_string(name));
+		if (is_kind(o, "v1", "PersistentVolume")) {
+			map_from(x, target,
+				 str(json_object_get(o, "spec"), "claimRef",
+				     "namespace"));
+			if (!strcmp(str(o, "spec", "persistentVolumeReclaimPolicy") ?:
+					    "",
+				    "Delete"))
+				json_array_append_new(x->provision_pvs,
+						      json_string(name));
+		}
 	}
 }
 
@@ -822,7 +1019,8 @@ static void *group_worker(void *arg)
 		pthread_mutex_lock(&g->x->lock);
 		k = g->next < g->n ? g->next++ : g->n;
 		pthread_mutex_unlock(&g->x->lock);
-		if (k == g->n || restore_stopping(g->x->r))
+		if (k == g->n || restore_stopping(g->x->r) ||
+		    run_unreachable(g->x))
 			return NULL;
 		apply_one(g->x, &g->order[k]);
 	}
@@ -847,11 +1045,166 @@ static void apply_group(struct run *x, const struct restore_order_item *order,
 		pthread_join(t[--nt], NULL);
 }
 
+/* Sorts the items not done yet (CRDs excepted) into Velero's order and
+ * applies them group by group. Types are named from discovery, or
+ * guessed where the server cannot say yet (a CR's CRD may be on its
+ * way). Returns how many items it took. */
+static size_t apply_rest(struct run *x, struct restore_order_item *order,
+			 char (*grs)[300])
+{
+	struct restore_job *j = x->j;
+	size_t m = 0;
+
+	for (size_t i = 0; i < j->n_items; i++) {
+		json_t *o = j->items[i].obj;
+		const char *av = str(o, "apiVersion", NULL);
+		const char *kind = str(o, "kind", NULL);
+		struct kube_resource res = { 0 };
+
+		if (done_state(j->items[i].state) ||
+		    is_kind(o, "apiextensions.k8s.io/",
+			    "CustomResourceDefinition"))
+			continue;
+		if (kube_resolve(x->r->o.kube, av, kind, &res, NULL) == 0)
+			gr_of(&res, grs[i], sizeof(grs[i]));
+		else
+			restore_guess_resource(av, kind, grs[i],
+					       sizeof(grs[i]));
+		kube_resource_release(&res);
+		order[m].index = i;
+		order[m].gr = grs[i];
+		order[m].ns = str(o, "metadata", "namespace") ?: "";
+		order[m].name = str(o, "metadata", "name");
+		m++;
+	}
+	restore_order_sort(order, m);
+	/* a stage at a time: one group-resource, or consecutive ones that
+	 * do not depend on one another, their items shared by the same
+	 * APPLY_WORKERS threads */
+	for (size_t k = 0, end;
+	     k < m && !restore_stopping(x->r) && !run_unreachable(x); k = end) {
+		int stage = restore_order_stage(order[k].gr);
+
+		for (end = k + 1;
+		     end < m && (!strcmp(order[end].gr, order[k].gr) ||
+				 (stage >= 0 &&
+				  restore_order_stage(order[end].gr) == stage));
+		     end++)
+			;
+		apply_group(x, order + k, end - k);
+	}
+	return m;
+}
+
+static size_t count_left(const struct restore_job *j)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < j->n_items; i++)
+		if (!done_state(j->items[i].state))
+			n++;
+	return n;
+}
+
+/* One pass over what is left of the job: CRDs (each waited on until
+ * Established), then the rest in Velero's order; items whose type is not
+ * served yet are tried again, after the others, with backoff, until
+ * type_wait_s after started. Ends early when the server is unreachable. */
+static void apply_pass(struct run *x, struct restore_order_item *order,
+		       char (*grs)[300], int64_t started)
+{
+	struct restore *r = x->r;
+	struct restore_job *j = x->j;
+	size_t n = 0;
+	long backoff = 250;
+
+	for (size_t i = 0; i < j->n_items; i++) {
+		json_t *o = j->items[i].obj;
+
+		if (!is_kind(o, "apiextensions.k8s.io/",
+			     "CustomResourceDefinition"))
+			continue;
+		order[n].index = i;
+		order[n].gr = CRD_GR;
+		order[n].ns = "";
+		order[n].name = str(o, "metadata", "name");
+		n++;
+	}
+	restore_order_sort(order, n);
+	for (size_t k = 0; k < n && !restore_stopping(r) && !run_unreachable(x);
+	     k++)
+		if (!done_state(j->items[order[k].index].state))
+			apply_item(x, order[k].index);
+	/* only after CRDs: a discovery costs a dozen requests, and a job of
+	 * one item (a file copied in) should not pay it */
+	if (n)
+		kube_invalidate_discovery(r->o.kube);
+	if (!apply_rest(x, order, grs))
+		return;
+	/* the items left: types not served yet (or a server that answered
+	 * 5xx: tried again too) */
+	while (count_left(j) && !restore_stopping(r) && !run_unreachable(x)) {
+		bool late = clock_now_ms() >=
+			    started + r->o.type_wait_s * 1000LL;
+
+		if (!late) {
+			if (restore_sleep(r, backoff))
+				return;
+			backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+			late = clock_now_ms() >=
+			       started + r->o.type_wait_s * 1000LL;
+		}
+		pthread_mutex_lock(&x->lock);
+		x->types_late = late;
+		pthread_mutex_unlock(&x->lock);
+		kube_invalidate_discovery(r->o.kube);
+		apply_rest(x, order, grs);
+		if (late)
+			break;
+	}
+}
+
+/* The server is away: the job waits (RESTORE_WAITING, with the reason),
+ * asking the server for its version with backoff, until it answers
+ * (true) or outage_wait_s have passed since away_since (false). false
+ * too when stop is asked. */
+static bool wait_for_server(struct run *x, int64_t away_since)
+{
+	struct restore *r = x->r;
+	int64_t deadline = away_since + r->o.outage_wait_s * 1000LL;
+	long backoff = 1000;
+	char *why;
+
+	pthread_mutex_lock(&x->lock);
+	if (asprintf(&why, "%s (retrying for up to %us)",
+		     x->away ? x->away : "the API server is away",
+		     r->o.outage_wait_s) < 0)
+		why = NULL;
+	pthread_mutex_unlock(&x->lock);
+	restore_job_set_waiting(r, x->j, RESTORE_WAITING, why);
+	free(why);
+	while (clock_now_ms() < deadline) {
+		struct verror e = { { 0 } };
+		char *v = NULL;
+
+		if (restore_sleep(r, backoff))
+			return false;
+		backoff = backoff * 2 > 10000 ? 10000 : backoff * 2;
+		if (kube_server_version(r->o.kube, &v, &e) == 0) {
+			free(v);
+			return true;
+		}
+	}
+	return false;
+}
+
 void restore_apply_job(struct restore *r, struct restore_job *j)
 {
 	struct run x = { .r = r, .j = j };
 	struct restore_order_item *order = NULL;
-	size_t n = 0, failed = 0;
+	char(*grs)[300] = NULL;
+	int64_t started = clock_now_ms(), away_since = 0;
+	size_t failed = 0, left = 0;
 
 	x.from_ns = json_object();
 	x.provision_pvs = json_array();
@@ -873,69 +1226,61 @@ void restore_apply_job(struct restore *r, struct restore_job *j)
 	}
 	run_prepare(&x);
 	order = calloc(j->n_items ? j->n_items : 1, sizeof(*order));
-	if (!order)
+	grs = calloc(j->n_items ? j->n_items : 1, sizeof(*grs));
+	if (!order || !grs)
 		goto end;
-	/* pass 1: CRDs */
-	for (size_t i = 0; i < j->n_items; i++) {
-		json_t *o = j->items[i].obj;
+	/* passes until every item is decided; between them, the server
+	 * being away, the job waits for it (outage_wait_s from when the
+	 * last pass that got anything done ended) */
+	for (left = count_left(j);;) {
+		size_t before = left;
+		bool away;
 
-		if (!is_kind(o, "apiextensions.k8s.io/",
-			     "CustomResourceDefinition"))
-			continue;
-		order[n].index = i;
-		order[n].gr = CRD_GR;
-		order[n].ns = "";
-		order[n].name = str(o, "metadata", "name");
-		n++;
-	}
-	restore_order_sort(order, n);
-	for (size_t k = 0; k < n && !restore_stopping(r); k++)
-		if (!done_state(j->items[order[k].index].state))
-			apply_item(&x, order[k].index);
-	/* pass 2: the rest, in Velero's order (types guessed where the
-	 * server cannot say yet: a CR's CRD may be on its way) */
-	{
-		char(*grs)[300] =
-			calloc(j->n_items ? j->n_items : 1, sizeof(*grs));
-		size_t m = 0;
+		apply_pass(&x, order, grs, started);
+		left = count_left(j);
+		pthread_mutex_lock(&x.lock);
+		away = x.away != NULL;
+		pthread_mutex_unlock(&x.lock);
+		if (!left || !away || restore_stopping(r))
+			break;
+		if (!away_since || left < before)
+			away_since = clock_now_ms();
+		if (!wait_for_server(&x, away_since)) {
+			if (restore_stopping(r))
+				break;
+			for (size_t i = 0; i < j->n_items; i++) {
+				char *m = NULL;
 
-		if (!grs)
-			goto end;
-		/* only after CRDs: a discovery costs a dozen requests, and
-		 * a job of one item (a file copied in) should not pay it */
-		if (n)
-			kube_invalidate_discovery(r->o.kube);
-		for (size_t i = 0; i < j->n_items; i++) {
-			json_t *o = j->items[i].obj;
-			const char *av = str(o, "apiVersion", NULL);
-			const char *kind = str(o, "kind", NULL);
-			struct kube_resource res = { 0 };
-
-			if (is_kind(o, "apiextensions.k8s.io/",
-				    "CustomResourceDefinition"))
-				continue;
-			if (kube_resolve(r->o.kube, av, kind, &res, NULL) == 0)
-				gr_of(&res, grs[i], sizeof(grs[i]));
-			else
-				restore_guess_resource(av, kind, grs[i],
-						       sizeof(grs[i]));
-			kube_resource_release(&res);
-			order[m].index = i;
-			order[m].gr = grs[i];
-			order[m].ns = str(o, "metadata", "namespace") ?: "";
-			order[m].name = str(o, "metadata", "name");
-			m++;
+				if (done_state(j->items[i].state))
+					continue;
+				if (asprintf(&m,
+					     "the API server was away for "
+					     "%us: %s",
+					     r->o.outage_wait_s, x.away) < 0)
+					m = NULL;
+				restore_job_set_item(r, j, i, ITEM_FAILED,
+						     false,
+						     m ? m :
+							 "the API server "
+							 "was away");
+				free(m);
+			}
+			break;
 		}
-		restore_order_sort(order, m);
-		for (size_t k = 0, end; k < m && !restore_stopping(r);
-		     k = end) {
-			for (end = k + 1;
-			     end < m && !strcmp(order[end].gr, order[k].gr);
-			     end++)
-				;
-			apply_group(&x, order + k, end - k);
+		pthread_mutex_lock(&x.lock);
+		x.unreachable = false;
+		free(x.away);
+		x.away = NULL;
+		pthread_mutex_unlock(&x.lock);
+		/* what a namespace lookup found may be stale */
+		pthread_mutex_lock(&x.ns_lock);
+		for (size_t i = 0; i < x.n_ns; i++) {
+			free(x.ns[i].name);
+			free(x.ns[i].message);
 		}
-		free(grs);
+		x.n_ns = 0;
+		pthread_mutex_unlock(&x.ns_lock);
+		restore_job_set_state(r, j, RESTORE_RUNNING);
 	}
 end:
 	if (!restore_stopping(r)) {
@@ -959,6 +1304,8 @@ end:
 	}
 	free(x.ns);
 	free(order);
+	free(grs);
+	free(x.away);
 	json_decref(x.from_ns);
 	json_decref(x.provision_pvs);
 	json_decref(x.namespaces);

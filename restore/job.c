@@ -4,16 +4,40 @@
  *   <id>/job.json  what the job is: id, source, target namespace, backup,
  *                  creation time, and the parsed items (or, for a REJECTED
  *                  job, the reason and no items). Written once, to a
- *                  temporary name, fsynced, renamed, the directory fsynced:
- *                  when restore_input_commit() returns, the job survives a
- *                  crash.
- *   <id>/journal   one JSON line per change, appended and fdatasynced
- *                  before the change has effect: {"i":3,"s":"inflight"}
- *                  before an item's request is sent, {"i":3,"s":"created",
- *                  "m":"..."} after; {"job":"done"}; {"note":"..."}. A torn
- *                  last line (a crash while writing it) is ignored.
+ *                  temporary name, then renamed: when
+ *                  restore_input_commit() returns, the job survives a
+ *                  killed daemon; it is synced to the disk (syncfs) when
+ *                  the job is sealed, before its first request.
+ *   <id>/journal   one JSON line per change, appended: {"i":3,"s":
+ *                  "inflight"} before an item's request is sent,
+ *                  {"i":3,"s":"created","m":"..."} after, {"note":"..."};
+ *                  {"job":"done"} and the other job states fdatasynced
+ *                  (several threads' lines share one fdatasync). Item
+ *                  lines are not synced one by one (a sync per item cost
+ *                  more than the request): they survive a killed daemon,
+ *                  and after a crash of the machine the lines lost are
+ *                  made up for by looking every undecided item up. A
+ *                  torn last line (a crash while writing it) is ignored.
  * Loading replays the journal; an item left "inflight" is checked against
  * the cluster by apply.c before anything is sent again.
+ *
+ *   <id>/part-NNNN.json  the second, third ... file of the job, in the
+ *                  same form as job.json (its source, target namespace,
+ *                  backup and items); items are numbered across job.json
+ *                  and the parts in that order.
+ *
+ * A copy is a restore: files that arrive together become one job. A
+ * valid file closed while a job is gathering goes into it; otherwise it
+ * starts one. A job stops gathering (is sealed) GATHER_QUIET_MS after its
+ * last file when no other file is being written into restore/ at that
+ * moment, at the latest GATHER_MAX_MS after its first file, or when it
+ * holds RESTORE_ITEMS_MAX items; only then is it applied, in Velero's
+ * order over all its files. A `cp -r` creates the next file right after
+ * closing the previous one, so it is one job (up to the bound); a single
+ * `cp` starts GATHER_QUIET_MS after its close. Parts are written with
+ * write and rename (a killed daemon keeps them); the file system is
+ * synced once when the job is sealed, before its first request. A
+ * malformed or empty file is a job of its own, REJECTED, with its reason.
  *
  * One worker thread applies the jobs, oldest first, one at a time (apply.c
  * spreads a job's items over a few threads of its own). The
@@ -30,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/dns.h"
 #include "common/log.h"
 #include "common/macro.h"
@@ -39,6 +64,14 @@
  * input stays well under 4x that. */
 #define JOB_FILE_MAX ((size_t)256 << 20)
 #define JOURNAL_MAX ((size_t)64 << 20)
+/* Gathering: files closed within GATHER_QUIET_MS of one another (or
+ * while another file in restore/ is still being written) are one job;
+ * no job waits more than GATHER_MAX_MS before it starts, so that a long
+ * copy is applied while it goes on. */
+#define GATHER_QUIET_MS 300
+#define GATHER_MAX_MS 10000
+
+#define INPUT_HINTS_MAX 16
 
 struct restore_input {
 	struct restore *r; /* borrowed */
@@ -46,6 +79,8 @@ struct restore_input {
 	char *source;
 	char *buf;
 	size_t len, cap;
+	char *hints[INPUT_HINTS_MAX]; /* restore_input_hint() */
+	size_t nhints;
 };
 
 static const char *const item_names[] = {
@@ -73,7 +108,7 @@ const char *restore_state_name(enum restore_state s)
 	static const char *const names[] = {
 		[RESTORE_PENDING] = "pending",	 [RESTORE_RUNNING] = "running",
 		[RESTORE_DONE] = "done",	 [RESTORE_FAILED] = "failed",
-		[RESTORE_REJECTED] = "rejected",
+		[RESTORE_REJECTED] = "rejected", [RESTORE_WAITING] = "waiting",
 	};
 
 	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
@@ -96,9 +131,10 @@ static int fsync_dir(const char *dir)
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
-/* Writes data to dir/name through dir/.name.tmp, fsync, rename. */
+/* Writes data to dir/name through dir/.name.tmp and rename (with sync,
+ * the file and the directory fsynced too). */
 static int write_atomic(const char *dir, const char *name, const char *data,
-			size_t len)
+			size_t len, bool sync)
 {
 	_cleanup_free_ char *tmp = NULL, *dst = NULL;
 	_cleanup_close_ int fd = -1;
@@ -121,13 +157,13 @@ static int write_atomic(const char *dir, const char *name, const char *data,
 		}
 		off += w;
 	}
-	if (fsync(fd) < 0 || rename(tmp, dst) < 0) {
+	if ((sync && fsync(fd) < 0) || rename(tmp, dst) < 0) {
 		int r = -errno;
 
 		unlink(tmp);
 		return r;
 	}
-	return fsync_dir(dir);
+	return sync ? fsync_dir(dir) : 0;
 }
 
 static int read_file(const char *path, size_t max, char **out, size_t *len)
@@ -150,14 +186,52 @@ static int read_file(const char *path, size_t max, char **out, size_t *len)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* Appends one line. Called by apply.c's threads at once: O_APPEND makes
- * each line's write() land whole at the end, and the descriptor, opened
- * on first use, is published with a compare-and-swap (the loser closes
- * its own). */
-static int journal_append(struct restore_job *j, json_t *line)
+/* Waits until line seq of j's journal is on disk: the first thread to
+ * need it syncs for every line written so far, the others wait for that
+ * (group commit: 8 threads make about one fdatasync per round, not one
+ * per line). */
+static int journal_sync(struct restore_job *j, int fd, uint64_t seq)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&j->jlock);
+	while (j->jsynced < seq) {
+		if (j->jsyncing) {
+			pthread_cond_wait(&j->jcond, &j->jlock);
+			continue;
+		}
+		uint64_t upto = j->jwritten;
+
+		j->jsyncing = true;
+		pthread_mutex_unlock(&j->jlock);
+		if (fdatasync(fd) < 0)
+			r = -errno;
+		pthread_mutex_lock(&j->jlock);
+		j->jsyncing = false;
+		if (r == 0 && upto > j->jsynced)
+			j->jsynced = upto;
+		pthread_cond_broadcast(&j->jcond);
+		if (r < 0)
+			break;
+	}
+	pthread_mutex_unlock(&j->jlock);
+	return r;
+}
+
+/* Appends one line; with sync, returns once it is on disk. Called by
+ * apply.c's threads at once: O_APPEND makes each line's write() land
+ * whole at the end, and the descriptor, opened on first use, is
+ * published with a compare-and-swap (the loser closes its own). A line
+ * written without sync survives a killed daemon (it is in the page
+ * cache), not a crash of the machine: a job loaded again looks every
+ * item it has not decided up in the cluster (struct restore_job's
+ * resumed) before sending it, so a lost line costs a lookup, never a
+ * second create. */
+static int journal_append(struct restore_job *j, json_t *line, bool sync)
 {
 	char *s = json_dumps(line, JSON_COMPACT);
 	size_t n, off = 0;
+	uint64_t seq = 0;
 	int r = 0, fd;
 
 	if (!s)
@@ -198,8 +272,13 @@ static int journal_append(struct restore_job *j, json_t *line)
 		}
 		off += w;
 	}
-	if (r == 0 && fdatasync(fd) < 0)
-		r = -errno;
+	if (r == 0) {
+		pthread_mutex_lock(&j->jlock);
+		seq = ++j->jwritten;
+		pthread_mutex_unlock(&j->jlock);
+	}
+	if (r == 0 && sync)
+		r = journal_sync(j, fd, seq);
 	free(s);
 	if (r < 0)
 		log_warning_errno(r, "restore job %s: journal: %m", j->id);
@@ -218,6 +297,13 @@ static void job_free(struct restore_job *j)
 		free(j->items[i].label);
 	}
 	free(j->items);
+	for (size_t i = 0; i < j->n_parts; i++) {
+		free(j->parts[i].source);
+		free(j->parts[i].target_ns);
+		free(j->parts[i].backup);
+	}
+	free(j->parts);
+	free(j->waiting);
 	free(j->id);
 	free(j->source);
 	free(j->target_ns);
@@ -227,11 +313,13 @@ static void job_free(struct restore_job *j)
 	free(j->notes);
 	if (j->journal_fd >= 0)
 		close(j->journal_fd);
+	pthread_mutex_destroy(&j->jlock);
+	pthread_cond_destroy(&j->jcond);
 	free(j);
 }
 
 /* "deployments.apps shop/web" with the namespace the item will go to. */
-static char *item_label(const struct restore_job *j, json_t *obj,
+static char *item_label(const char *target_ns, json_t *obj,
 			const char *default_ns)
 {
 	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
@@ -244,15 +332,28 @@ static char *item_label(const struct restore_job *j, json_t *obj,
 	int nsd = restore_guess_namespaced(av, kind);
 
 	restore_guess_resource(av, kind, gr, sizeof(gr));
-	if (!strcmp(kind ? kind : "", "Namespace") && j->target_ns)
-		name = j->target_ns;
-	if (nsd == 0 || (nsd < 0 && !(ns && *ns) && !j->target_ns))
+	if (!strcmp(kind ? kind : "", "Namespace") && target_ns)
+		name = target_ns;
+	if (nsd == 0 || (nsd < 0 && !(ns && *ns) && !target_ns))
 		return asprintf(&s, "%s %s", gr, name) < 0 ? NULL : s;
-	if (j->target_ns)
-		ns = j->target_ns;
+	if (target_ns)
+		ns = target_ns;
 	else if (!ns || !*ns)
 		ns = default_ns;
 	return asprintf(&s, "%s %s/%s", gr, ns, name) < 0 ? NULL : s;
+}
+
+/* A new job in memory, nothing in it yet. NULL: out of memory. */
+static struct restore_job *job_alloc(void)
+{
+	struct restore_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->journal_fd = -1;
+	pthread_mutex_init(&j->jlock, NULL);
+	pthread_cond_init(&j->jcond, NULL);
+	return j;
 }
 
 static struct restore_job *job_find(struct restore *r, const char *id)
@@ -279,25 +380,69 @@ static const char *default_ns(struct restore *r)
 	return ns && *ns ? ns : "default";
 }
 
-/* Makes the job's items from the parsed array (stolen references kept). */
-static int job_set_items(struct restore *r, struct restore_job *j,
-			 json_t *items)
+static void item_array_free(struct restore_item *v, size_t n)
 {
-	size_t i;
-	json_t *o;
+	for (size_t i = 0; v && i < n; i++) {
+		json_decref(v[i].obj);
+		free(v[i].label);
+		free(v[i].message);
+	}
+	free(v);
+}
 
-	j->n_items = json_array_size(items);
-	j->items = calloc(j->n_items ? j->n_items : 1, sizeof(*j->items));
-	if (!j->items)
-		return -ENOMEM;
+/* Adds a file to the job: its part (source, target_ns, backup: copied)
+ * and its items (references taken on the parsed objects). The arrays
+ * grow under r->lock, as reports read them. */
+static int job_add_part(struct restore *r, struct restore_job *j,
+			const char *source, const char *target_ns,
+			const char *backup, json_t *items)
+{
+	size_t n = json_array_size(items), i;
+	struct restore_item *v = calloc(n ? n : 1, sizeof(*v)), *nv;
+	struct restore_part p = { 0 }, *np;
+	json_t *o;
+	int k = 0;
+
+	p.source = strdup(source ? source : "");
+	p.target_ns = target_ns ? strdup(target_ns) : NULL;
+	p.backup = backup ? strdup(backup) : NULL;
+	if (!v || !p.source || (target_ns && !p.target_ns) ||
+	    (backup && !p.backup))
+		k = -ENOMEM;
 	json_array_foreach(items, i, o)
 	{
-		j->items[i].obj = json_incref(o);
-		j->items[i].label = item_label(j, o, default_ns(r));
-		if (!j->items[i].label)
-			return -ENOMEM;
+		if (k < 0)
+			break;
+		v[i].obj = json_incref(o);
+		v[i].part = j->n_parts;
+		v[i].label = item_label(target_ns, o, default_ns(r));
+		if (!v[i].label)
+			k = -ENOMEM;
 	}
-	return 0;
+	pthread_mutex_lock(&r->lock);
+	np = k < 0 ? NULL : realloc(j->parts, (j->n_parts + 1) * sizeof(*np));
+	if (np)
+		j->parts = np;
+	nv = !np ? NULL :
+		   realloc(j->items,
+			   (j->n_items + n ? j->n_items + n : 1) * sizeof(*nv));
+	if (nv) {
+		j->items = nv;
+		memcpy(j->items + j->n_items, v, n * sizeof(*v));
+		j->n_items += n;
+		j->parts[j->n_parts++] = p;
+		free(v);
+	} else {
+		k = -ENOMEM;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (k < 0) {
+		item_array_free(v, n);
+		free(p.source);
+		free(p.target_ns);
+		free(p.backup);
+	}
+	return k;
 }
 
 void restore_job_set_item(struct restore *r, struct restore_job *j, size_t i,
@@ -313,7 +458,7 @@ void restore_job_set_item(struct restore *r, struct restore_job *j, size_t i,
 		json_object_set_new(line, "dry", json_true());
 	/* on disk first: "inflight" must be durable before the request */
 	if (line)
-		journal_append(j, line);
+		journal_append(j, line, false);
 	json_decref(line);
 	pthread_mutex_lock(&r->lock);
 	j->items[i].state = s;
@@ -344,7 +489,7 @@ void restore_job_note(struct restore *r, struct restore_job *j,
 	char *n;
 
 	if (line)
-		journal_append(j, line);
+		journal_append(j, line, false);
 	json_decref(line);
 	pthread_mutex_lock(&r->lock);
 	if (asprintf(&n, "%s%s\n", j->notes ? j->notes : "", note) >= 0) {
@@ -357,13 +502,24 @@ void restore_job_note(struct restore *r, struct restore_job *j,
 void restore_job_set_state(struct restore *r, struct restore_job *j,
 			   enum restore_state s)
 {
-	json_t *line = json_pack("{s:s}", "job", restore_state_name(s));
+	restore_job_set_waiting(r, j, s, NULL);
+}
 
+void restore_job_set_waiting(struct restore *r, struct restore_job *j,
+			     enum restore_state s, const char *why)
+{
+	json_t *line = json_pack("{s:s}", "job", restore_state_name(s));
+	char *w = why ? strdup(why) : NULL;
+
+	if (line && why)
+		json_object_set_new(line, "m", json_string(why));
 	if (line)
-		journal_append(j, line);
+		journal_append(j, line, true);
 	json_decref(line);
 	pthread_mutex_lock(&r->lock);
 	j->state = s;
+	free(j->waiting);
+	j->waiting = w;
 	pthread_cond_broadcast(&r->changed);
 	pthread_mutex_unlock(&r->lock);
 }
@@ -513,57 +669,97 @@ static int items_revalidate(const char *id, json_t *items, json_t **out,
 	return 0;
 }
 
-static int load_job(struct restore *r, const char *name,
-		    struct restore_job **out, struct verror *e)
+/* Reads dir/file as a JSON object (*out, caller decrefs). */
+static int load_object(const char *dir, const char *file, json_t **out,
+		       struct verror *e)
 {
 	_cleanup_free_ char *path = NULL, *data = NULL;
-	struct restore_job *j;
-	json_t *o;
-	const char *s;
 	size_t len;
+	json_t *o;
 	int k;
 
-	if (asprintf(&path, "%s/%s/job.json", r->state_dir, name) < 0)
+	if (asprintf(&path, "%s/%s", dir, file) < 0)
 		return -ENOMEM;
 	k = read_file(path, JOB_FILE_MAX, &data, &len);
 	if (k < 0)
-		return verror_set(e, k, "%s", strerror(-k));
+		return k == -ENOENT ? k : verror_set(e, k, "%s", strerror(-k));
 	o = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_object(o)) {
 		json_decref(o);
-		return verror_set(e, -EBADMSG, "job.json is not a JSON object");
+		return verror_set(e, -EBADMSG, "%s is not a JSON object", file);
 	}
-	j = calloc(1, sizeof(*j));
-	if (!j) {
-		json_decref(o);
+	*out = o;
+	return 0;
+}
+
+/* One file of a job on disk (job.json or a part): checked as new input
+ * and added to j. */
+static int load_part(struct restore *r, struct restore_job *j, json_t *o,
+		     struct verror *e)
+{
+	const char *src = json_string_value(json_object_get(o, "source"));
+	const char *tns = json_string_value(json_object_get(o, "target_ns"));
+	const char *bk = json_string_value(json_object_get(o, "backup"));
+	json_t *items = NULL;
+	int k;
+
+	if (tns && !dns_label_ok(tns, strlen(tns)))
+		return verror_set(e, -EBADMSG, "invalid target namespace");
+	k = items_revalidate(j->id, json_object_get(o, "items"), &items, e);
+	if (k == 0)
+		k = job_add_part(r, j, src, tns, bk, items);
+	json_decref(items);
+	return k;
+}
+
+static int load_job(struct restore *r, const char *name,
+		    struct restore_job **out, struct verror *e)
+{
+	struct restore_job *j;
+	json_t *o = NULL;
+	const char *s;
+	int k;
+
+	j = job_alloc();
+	if (!j)
 		return -ENOMEM;
-	}
-	j->journal_fd = -1;
 	j->id = strdup(name);
 	if (asprintf(&j->dir, "%s/%s", r->state_dir, name) < 0)
 		j->dir = NULL;
-	j->source =
-		strdup(json_string_value(json_object_get(o, "source")) ?: "");
-	s = json_string_value(json_object_get(o, "target_ns"));
-	j->target_ns = s ? strdup(s) : NULL;
-	s = json_string_value(json_object_get(o, "backup"));
-	j->backup = s ? strdup(s) : NULL;
-	s = json_string_value(json_object_get(o, "reason"));
-	j->reason = s ? strdup(s) : NULL;
-	j->created = json_integer_value(json_object_get(o, "created"));
-	j->state = j->reason ? RESTORE_REJECTED : RESTORE_PENDING;
-	k = (!j->id || !j->dir || !j->source) ? -ENOMEM : 0;
+	k = (!j->id || !j->dir) ? -ENOMEM :
+				  load_object(j->dir, "job.json", &o, e);
+	if (k == 0) {
+		j->source = strdup(
+			json_string_value(json_object_get(o, "source")) ?: "");
+		s = json_string_value(json_object_get(o, "target_ns"));
+		j->target_ns = s ? strdup(s) : NULL;
+		s = json_string_value(json_object_get(o, "backup"));
+		j->backup = s ? strdup(s) : NULL;
+		s = json_string_value(json_object_get(o, "reason"));
+		j->reason = s ? strdup(s) : NULL;
+		j->created = json_integer_value(json_object_get(o, "created"));
+		j->state = j->reason ? RESTORE_REJECTED : RESTORE_PENDING;
+		k = !j->source ? -ENOMEM : 0;
+	}
 	if (k == 0 && j->target_ns &&
 	    !dns_label_ok(j->target_ns, strlen(j->target_ns)))
 		k = verror_set(e, -EBADMSG, "invalid target namespace");
-	if (k == 0 && !j->reason) {
-		json_t *items = NULL;
+	if (k == 0 && !j->reason)
+		k = load_part(r, j, o, e);
+	/* the other files of the job, in order, while there are some */
+	for (size_t p = 1; k == 0 && !j->reason; p++) {
+		char file[64];
+		json_t *po = NULL;
 
-		k = items_revalidate(name, json_object_get(o, "items"), &items,
-				     e);
+		snprintf(file, sizeof(file), "part-%04zu.json", p);
+		k = load_object(j->dir, file, &po, e);
+		if (k == -ENOENT) {
+			k = 0;
+			break;
+		}
 		if (k == 0)
-			k = job_set_items(r, j, items);
-		json_decref(items);
+			k = load_part(r, j, po, e);
+		json_decref(po);
 	}
 	json_decref(o);
 	if (k < 0) {
@@ -572,8 +768,45 @@ static int load_job(struct restore *r, const char *name,
 	}
 	if (!j->reason)
 		replay_journal(j);
+	j->resumed = !terminal(j->state);
 	*out = j;
 	return 0;
+}
+
+/* A job directory that cannot be loaded. Without its job.json it is what
+ * a failed commit left (the user was told at close()): removed quietly.
+ * Otherwise it is renamed out of the loader's sight (".invalid-<id>",
+ * kept for a person to look at), so it is reported once, not at every
+ * mount. */
+static void set_aside(struct restore *r, const char *name, const char *why)
+{
+	_cleanup_free_ char *dir = NULL, *job = NULL, *aside = NULL;
+
+	if (asprintf(&dir, "%s/%s", r->state_dir, name) < 0 ||
+	    asprintf(&job, "%s/job.json", dir) < 0 ||
+	    asprintf(&aside, "%s/.invalid-%s", r->state_dir, name) < 0)
+		return;
+	if (access(job, F_OK) < 0 && errno == ENOENT) {
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		while (d && (de = readdir(d)))
+			if (de->d_name[0] == '.' && strcmp(de->d_name, ".") &&
+			    strcmp(de->d_name, "..") &&
+			    strstr(de->d_name, ".tmp"))
+				unlinkat(dirfd(d), de->d_name, 0);
+		if (d)
+			closedir(d);
+		if (rmdir(dir) == 0)
+			return;
+	}
+	if (rename(dir, aside) == 0)
+		log_warning("restore: job %s in %s is not valid (%s); moved "
+			    "aside to .invalid-%s",
+			    name, r->state_dir, why, name);
+	else
+		log_warning("restore: job %s in %s is not valid (%s); ignored",
+			    name, r->state_dir, why);
 }
 
 static int cmp_jobs(const void *a, const void *b)
@@ -601,10 +834,15 @@ static int load_jobs(struct restore *r)
 			continue;
 		struct verror e = { { 0 } };
 
-		if (load_job(r, de->d_name, &j, &e) < 0) {
-			log_warning("restore: job %s in %s is not valid (%s); "
-				    "ignored",
-				    de->d_name, r->state_dir, e.msg);
+		int lk = load_job(r, de->d_name, &j, &e);
+
+		if (lk == -ENOMEM) {
+			k = lk;
+			break;
+		}
+		if (lk < 0) {
+			set_aside(r, de->d_name,
+				  e.msg[0] ? e.msg : strerror(-lk));
 			continue;
 		}
 		if (n == cap) {
@@ -636,12 +874,51 @@ static int load_jobs(struct restore *r)
 
 /* ---- the worker ---------------------------------------------------------- */
 
+/* When the gathering job j is to be sealed (monotonic ms). Under
+ * r->lock. */
+static int64_t gather_due(const struct restore *r, const struct restore_job *j,
+			  int64_t now)
+{
+	int64_t due = j->last_ms + GATHER_QUIET_MS;
+
+	/* a file still being written: the copy goes on */
+	if (r->open_inputs && now + GATHER_QUIET_MS > due)
+		due = now + GATHER_QUIET_MS;
+	return MIN(due, j->first_ms + GATHER_MAX_MS);
+}
+
+/* Seals j if it is still the gathering job: no file goes into it after
+ * this. Takes gather_lock (so no commit is half-way into j) and
+ * r->lock. */
+static void seal(struct restore *r, struct restore_job *j)
+{
+	pthread_mutex_lock(&r->gather_lock);
+	pthread_mutex_lock(&r->lock);
+	j->gathering = false;
+	if (r->gathering == j)
+		r->gathering = NULL;
+	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->gather_lock);
+}
+
+/* Makes the job's files durable before its first request: they were
+ * written without fsync, one file at a time. */
+static void job_sync(struct restore_job *j)
+{
+	_cleanup_close_ int fd =
+		open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0 && syncfs(fd) < 0)
+		log_debug("restore job %s: syncfs: %m", j->id);
+}
+
 static void *worker_main(void *arg)
 {
 	struct restore *r = arg;
 
 	for (;;) {
 		struct restore_job *j = NULL;
+		bool sealing = false;
 
 		pthread_mutex_lock(&r->lock);
 		for (;;) {
@@ -650,6 +927,20 @@ static void *worker_main(void *arg)
 			for (j = r->jobs; j; j = j->next)
 				if (!terminal(j->state))
 					break;
+			if (j && j->gathering) {
+				int64_t now = clock_now_ms();
+				int64_t due = gather_due(r, j, now);
+				struct timespec ts;
+
+				if (now >= due) {
+					sealing = true;
+					break;
+				}
+				ts = deadline_after(due - now);
+				pthread_cond_timedwait(&r->changed, &r->lock,
+						       &ts);
+				continue;
+			}
 			if (j)
 				break;
 			pthread_cond_wait(&r->changed, &r->lock);
@@ -657,6 +948,11 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&r->lock);
 		if (!j)
 			return NULL;
+		if (sealing) {
+			seal(r, j);
+			continue;
+		}
+		job_sync(j);
 		restore_apply_job(r, j);
 		if (restore_stopping(r))
 			return NULL;
@@ -691,6 +987,8 @@ int restore_new(const struct restore_options *o, struct restore **out,
 	r->o.image_map = r->o.storageclass_map = r->o.modifiers_file = NULL;
 	if (!r->o.type_wait_s)
 		r->o.type_wait_s = 120;
+	if (!r->o.outage_wait_s)
+		r->o.outage_wait_s = 600;
 	r->lock_fd = -1;
 	r->state_dir =
 		o->state_dir && *o->state_dir ?
@@ -698,6 +996,7 @@ int restore_new(const struct restore_options *o, struct restore **out,
 			restore_state_default(o->vault_id, o->mountpoint);
 	r->o.state_dir = r->o.vault_id = r->o.mountpoint = NULL;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->gather_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->changed, &ca);
@@ -759,6 +1058,7 @@ struct restore *restore_free(struct restore *r)
 	restore_transform_free(r->transform);
 	pthread_cond_destroy(&r->changed);
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->gather_lock);
 	free(r->state_dir);
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);
@@ -781,6 +1081,9 @@ int restore_input_new(struct restore *r, const char *target_ns,
 	in->r = r;
 	in->target_ns = target_ns ? strdup(target_ns) : NULL;
 	in->source = strdup(source ? source : "");
+	pthread_mutex_lock(&r->lock);
+	r->open_inputs++;
+	pthread_mutex_unlock(&r->lock);
 	if ((target_ns && !in->target_ns) || !in->source) {
 		restore_input_free(in);
 		return -ENOMEM;
@@ -848,6 +1151,20 @@ int restore_input_truncate(struct restore_input *in, off_t size)
 	return 0;
 }
 
+int restore_input_hint(struct restore_input *in, const char *path)
+{
+	for (size_t i = 0; i < in->nhints; i++)
+		if (!strcmp(in->hints[i], path))
+			return 0;
+	if (in->nhints == INPUT_HINTS_MAX)
+		return 0;
+	in->hints[in->nhints] = strdup(path);
+	if (!in->hints[in->nhints])
+		return -ENOMEM;
+	in->nhints++;
+	return 0;
+}
+
 size_t restore_input_size(const struct restore_input *in)
 {
 	return in->len;
@@ -857,6 +1174,12 @@ struct restore_input *restore_input_free(struct restore_input *in)
 {
 	if (!in)
 		return NULL;
+	pthread_mutex_lock(&in->r->lock);
+	in->r->open_inputs--;
+	pthread_cond_broadcast(&in->r->changed);
+	pthread_mutex_unlock(&in->r->lock);
+	for (size_t i = 0; i < in->nhints; i++)
+		free(in->hints[i]);
 	free(in->buf);
 	free(in->target_ns);
 	free(in->source);
@@ -880,58 +1203,209 @@ static int job_mkdir(struct restore *r, long long now, char **id, char **dir)
 			return -ENOMEM;
 		if (asprintf(dir, "%s/%s", r->state_dir, *id) < 0) {
 			free(*id);
+			*id = *dir = NULL;
 			return -ENOMEM;
 		}
 		if (mkdir(*dir, 0700) == 0)
 			return 0;
 		free(*id);
 		free(*dir);
+		*id = *dir = NULL;
 		if (errno != EEXIST)
 			return -errno;
 	}
 	return -EEXIST;
 }
 
-static int job_write(struct restore_job *j, json_t *items)
+/* Writes file p of job j: job.json (p 0) or part-NNNN.json, without
+ * fsync (job_sync() does that before the job's first request). */
+static int part_write(struct restore_job *j, size_t p, const char *source,
+		      const char *target_ns, const char *backup,
+		      const char *reason, json_t *items)
 {
-	json_t *o = json_pack("{s:s, s:s, s:I}", "id", j->id, "source",
-			      j->source, "created", (json_int_t)j->created);
-	char *s;
+	json_t *o = json_pack("{s:s, s:s, s:I}", "id", j->id, "source", source,
+			      "created", (json_int_t)j->created);
+	char *s, file[64];
 	int k;
 
 	if (!o)
 		return -ENOMEM;
-	if (j->target_ns)
-		json_object_set_new(o, "target_ns", json_string(j->target_ns));
-	if (j->backup)
-		json_object_set_new(o, "backup", json_string(j->backup));
-	if (j->reason)
-		json_object_set_new(o, "reason", json_string(j->reason));
+	if (target_ns)
+		json_object_set_new(o, "target_ns", json_string(target_ns));
+	if (backup)
+		json_object_set_new(o, "backup", json_string(backup));
+	if (reason)
+		json_object_set_new(o, "reason", json_string(reason));
 	if (items)
 		json_object_set(o, "items", items);
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!s)
 		return -ENOMEM;
-	k = write_atomic(j->dir, "job.json", s, strlen(s));
+	if (p == 0)
+		snprintf(file, sizeof(file), "job.json");
+	else
+		snprintf(file, sizeof(file), "part-%04zu.json", p);
+	k = write_atomic(j->dir, file, s, strlen(s), false);
 	free(s);
+	return k;
+}
+
+/* Removes what a failed commit left of a fresh job's directory. */
+static void job_unmake(struct restore_job *j)
+{
+	char tmp[PATH_MAX];
+
+	if (!j->dir)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s/.job.json.tmp", j->dir);
+	unlink(tmp);
+	/* written, then refused (out of memory): not to be loaded later */
+	snprintf(tmp, sizeof(tmp), "%s/job.json", j->dir);
+	unlink(tmp);
+	rmdir(j->dir);
+}
+
+/* A job that is one file and failed to parse (or is empty): REJECTED,
+ * with the reason in its report. */
+static int commit_rejected(struct restore_input *in, const char *reason,
+			   char **job_id)
+{
+	struct restore *r = in->r;
+	struct restore_job *j = job_alloc();
+	int k;
+
+	if (!j)
+		return -ENOMEM;
+	j->created = time(NULL);
+	j->state = RESTORE_REJECTED;
+	j->source = strdup(in->source);
+	j->target_ns = in->target_ns ? strdup(in->target_ns) : NULL;
+	j->reason = strdup(reason);
+	pthread_mutex_lock(&r->lock);
+	k = job_mkdir(r, j->created, &j->id, &j->dir);
+	pthread_mutex_unlock(&r->lock);
+	if (k == 0 && (!j->source || !j->reason))
+		k = -ENOMEM;
 	if (k == 0)
-		k = fsync_dir(j->dir);
+		k = part_write(j, 0, j->source, j->target_ns, NULL, j->reason,
+			       NULL);
+	if (k < 0) {
+		job_unmake(j);
+		job_free(j);
+		return k;
+	}
+	pthread_mutex_lock(&r->lock);
+	job_append(r, j);
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+	*job_id = strdup(j->id);
+	return *job_id ? 0 : -ENOMEM;
+}
+
+/* A valid file goes into the gathering job, or starts one. */
+static int commit_gather(struct restore_input *in, json_t *items, char **job_id,
+			 struct verror *e)
+{
+	struct restore *r = in->r;
+	struct restore_job *j, *fresh = NULL;
+	char backup[256] = "";
+	size_t n = json_array_size(items), p;
+	int k = 0;
+
+	if (r->o.origin && r->o.origin(r->o.origin_userdata, in->buf, in->len,
+				       (const char *const *)in->hints,
+				       in->nhints, backup, sizeof(backup)) < 0)
+		backup[0] = 0;
+	pthread_mutex_lock(&r->gather_lock);
+	pthread_mutex_lock(&r->lock);
+	j = r->gathering;
+	if (j && j->n_items + n > RESTORE_ITEMS_MAX) {
+		/* full: it starts as it is, this file begins the next */
+		j->gathering = false;
+		r->gathering = NULL;
+		pthread_cond_broadcast(&r->changed);
+		j = NULL;
+	}
+	p = j ? j->n_parts : 0;
+	pthread_mutex_unlock(&r->lock);
+	if (!j) {
+		fresh = j = job_alloc();
+		if (!j) {
+			pthread_mutex_unlock(&r->gather_lock);
+			return -ENOMEM;
+		}
+		j->created = time(NULL);
+		j->state = RESTORE_PENDING;
+		j->source = strdup(in->source);
+		j->target_ns = in->target_ns ? strdup(in->target_ns) : NULL;
+		j->backup = backup[0] ? strdup(backup) : NULL;
+		pthread_mutex_lock(&r->lock);
+		k = job_mkdir(r, j->created, &j->id, &j->dir);
+		pthread_mutex_unlock(&r->lock);
+		if (k == 0 && (!j->source || (in->target_ns && !j->target_ns)))
+			k = -ENOMEM;
+	}
+	if (k == 0)
+		k = part_write(j, p, in->source, in->target_ns,
+			       backup[0] ? backup : NULL, NULL, items);
+	if (k == 0)
+		k = job_add_part(r, j, in->source, in->target_ns,
+				 backup[0] ? backup : NULL, items);
+	if (k < 0 && !fresh && p > 0) {
+		char *path;
+
+		/* not loaded as part of the job after a restart either */
+		if (asprintf(&path, "%s/part-%04zu.json", j->dir, p) >= 0) {
+			unlink(path);
+			free(path);
+		}
+	}
+	if (k == 0) {
+		pthread_mutex_lock(&r->lock);
+		j->last_ms = clock_now_ms();
+		if (fresh) {
+			j->first_ms = j->last_ms;
+			j->gathering = true;
+			r->gathering = j;
+			job_append(r, j);
+		}
+		pthread_cond_broadcast(&r->changed);
+		pthread_mutex_unlock(&r->lock);
+		*job_id = strdup(j->id);
+		if (!*job_id)
+			k = -ENOMEM; /* queued all the same */
+	} else if (fresh) {
+		job_unmake(fresh);
+		job_free(fresh);
+	}
+	pthread_mutex_unlock(&r->gather_lock);
+	if (k < 0 && k != -ENOMEM)
+		return verror_set(e, k,
+				  "restore: cannot keep the job in %s: %s",
+				  r->state_dir, strerror(-k));
 	return k;
 }
 
 int restore_input_commit(struct restore_input *in, char **job_id,
 			 struct verror *e)
 {
-	struct restore *r = in->r;
-	struct restore_job *j;
 	json_t *items = NULL;
 	struct verror pe = { { 0 } };
 	int perr, k;
 
+	*job_id = NULL;
 	if (!in->len) {
-		*job_id = NULL;
-		return 0;
+		/* a report all the same: every file gets one */
+		k = commit_rejected(in,
+				    "empty file: there is nothing in it to "
+				    "restore",
+				    job_id);
+		return k < 0 ? verror_set(e, k,
+					  "restore: cannot keep the job "
+					  "in %s: %s",
+					  in->r->state_dir, strerror(-k)) :
+			       0;
 	}
 	perr = restore_parse(in->buf, in->len, in->source, &items, &pe);
 	if (perr == 0 && !json_array_size(items)) {
@@ -940,58 +1414,22 @@ int restore_input_commit(struct restore_input *in, char **job_id,
 		perr = verror_set(&pe, -EBADMSG,
 				  "%s: no Kubernetes object in it", in->source);
 	}
-	j = calloc(1, sizeof(*j));
-	if (!j) {
-		json_decref(items);
-		return -ENOMEM;
-	}
-	j->journal_fd = -1;
-	j->created = time(NULL);
-	j->state = perr < 0 ? RESTORE_REJECTED : RESTORE_PENDING;
-	j->source = strdup(in->source);
-	j->target_ns = in->target_ns ? strdup(in->target_ns) : NULL;
-	if (perr < 0)
-		j->reason = strdup(pe.msg[0] ? pe.msg : strerror(-perr));
-	if (perr == 0 && r->o.origin) {
-		char name[256];
+	if (perr < 0) {
+		char *id = NULL;
 
-		if (r->o.origin(r->o.origin_userdata, in->buf, in->len, name,
-				sizeof(name)) == 0)
-			j->backup = strndup(name, sizeof(name));
-	}
-	pthread_mutex_lock(&r->lock);
-	k = job_mkdir(r, j->created, &j->id, &j->dir);
-	pthread_mutex_unlock(&r->lock);
-	if (k == 0 && items)
-		k = job_set_items(r, j, items);
-	if (k == 0)
-		k = job_write(j, items);
-	json_decref(items);
-	if (k < 0) {
-		if (j->dir) {
-			char *p;
-
-			if (asprintf(&p, "%s/.job.json.tmp", j->dir) >= 0) {
-				unlink(p);
-				free(p);
-			}
-			rmdir(j->dir);
-		}
-		job_free(j);
-		if (perr < 0)
-			return verror_set(e, perr, "%s", pe.msg);
-		return verror_set(e, k,
-				  "restore: cannot keep the job in %s: %s",
-				  r->state_dir, strerror(-k));
-	}
-	pthread_mutex_lock(&r->lock);
-	job_append(r, j);
-	pthread_cond_broadcast(&r->changed);
-	pthread_mutex_unlock(&r->lock);
-	if (perr < 0)
+		k = commit_rejected(in, pe.msg[0] ? pe.msg : strerror(-perr),
+				    &id);
+		free(id);
+		if (k < 0)
+			return verror_set(e, k,
+					  "restore: cannot keep the job in "
+					  "%s: %s",
+					  in->r->state_dir, strerror(-k));
 		return verror_set(e, perr, "%s", pe.msg);
-	*job_id = strdup(j->id);
-	return *job_id ? 0 : -ENOMEM;
+	}
+	k = commit_gather(in, items, job_id, e);
+	json_decref(items);
+	return k;
 }
 
 /* ---- public: jobs -----------------------------------------------------------
@@ -1076,8 +1514,23 @@ int restore_job_state(struct restore *r, const char *id,
 	return j ? 0 : -ENOENT;
 }
 
+static int job_report(struct restore *r, const char *id, struct sbuf *out,
+		      enum restore_state *state, bool brief);
+
 int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 		       enum restore_state *state)
+{
+	return job_report(r, id, out, state, false);
+}
+
+int restore_job_summary(struct restore *r, const char *id, struct sbuf *out,
+			enum restore_state *state)
+{
+	return job_report(r, id, out, state, true);
+}
+
+static int job_report(struct restore *r, const char *id, struct sbuf *out,
+		      enum restore_state *state, bool brief)
 {
 	struct restore_job *j;
 	size_t counts[ITEM_FAILED + 1] = { 0 };
@@ -1091,8 +1544,12 @@ int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 	}
 	for (size_t i = 0; i < j->n_items; i++)
 		counts[j->items[i].state]++;
-	k |= sbuf_addf(out, "job %s\nsource %s\nstate %s\n", j->id, j->source,
-		       restore_state_name(j->state));
+	k |= sbuf_addf(out, "job %s\nsource %s", j->id, j->source);
+	if (j->n_parts > 1)
+		k |= sbuf_addf(out, " and %zu more files", j->n_parts - 1);
+	k |= sbuf_addf(out, "\nstate %s\n", restore_state_name(j->state));
+	if (j->state == RESTORE_WAITING && j->waiting)
+		k |= sbuf_addf(out, "waiting: %s\n", j->waiting);
 	if (j->target_ns)
 		k |= sbuf_addf(out, "namespace %s\n", j->target_ns);
 	if (j->backup)
@@ -1110,9 +1567,20 @@ int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 					       restore_item_state_name(s));
 		k |= sbuf_addc(out, '\n');
 	}
-	if (j->notes)
+	if (j->n_parts > 1 && !brief) {
+		size_t *per = calloc(j->n_parts, sizeof(*per));
+
+		for (size_t i = 0; per && i < j->n_items; i++)
+			per[j->items[i].part]++;
+		for (size_t p = 0; per && p < j->n_parts; p++)
+			k |= sbuf_addf(out, "file %s: %zu item%s\n",
+				       j->parts[p].source, per[p],
+				       per[p] == 1 ? "" : "s");
+		free(per);
+	}
+	if (j->notes && !brief)
 		k |= sbuf_adds(out, j->notes);
-	for (size_t i = 0; i < j->n_items; i++) {
+	for (size_t i = 0; !brief && i < j->n_items; i++) {
 		const struct restore_item *it = &j->items[i];
 		const char *m = it->message;
 

@@ -72,6 +72,51 @@ int restore_order_rank(const char *gr)
 	return 500; /* the alphabetical middle */
 }
 
+/* Kinds that may go to the API server together: Velero restores one type
+ * after another, but within these sets no type needs another to exist
+ * first (RBAC objects and the objects pods read; the types of the
+ * alphabetical middle, operators' custom resources among them). Everything
+ * else is a stage of its own: namespaces, the storage chain, PVs, PVCs,
+ * pods, replica sets, endpoints, services, and, in the middle, what can
+ * change how the server treats the requests after it (admission webhooks
+ * and policies, aggregated APIs). */
+static const char *const together_rbac[] = { "clusterroles", "roles",
+					     "serviceaccounts" };
+static const char *const together_config[] = {
+	"clusterrolebindings", "rolebindings", "secrets",
+	"configmaps",	       "limitranges",  "priorityclasses",
+};
+static const char *const own_stage[] = {
+	"mutatingwebhookconfigurations.admissionregistration.k8s.io",
+	"validatingwebhookconfigurations.admissionregistration.k8s.io",
+	"validatingadmissionpolicies.admissionregistration.k8s.io",
+	"validatingadmissionpolicybindings.admissionregistration.k8s.io",
+	"mutatingadmissionpolicies.admissionregistration.k8s.io",
+	"mutatingadmissionpolicybindings.admissionregistration.k8s.io",
+	"apiservices.apiregistration.k8s.io",
+};
+
+static bool matches_any(const char *const *v, size_t n, const char *gr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (priority_matches(v[i], gr))
+			return true;
+	return false;
+}
+
+int restore_order_stage(const char *gr)
+{
+	int rank = restore_order_rank(gr);
+
+	if (matches_any(together_rbac, ARRAY_SIZE(together_rbac), gr))
+		return 2000;
+	if (matches_any(together_config, ARRAY_SIZE(together_config), gr))
+		return 2001;
+	if (rank == 500 && !matches_any(own_stage, ARRAY_SIZE(own_stage), gr))
+		return 500;
+	return -1;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	const struct restore_order_item *x = a, *y = b;

@@ -34,10 +34,21 @@ enum restore_existing {
 };
 
 /* Which backup a file's bytes came from: called at commit with the whole
- * input; writes the backup's name to name and returns 0, or -ENOENT when
- * the bytes match no file of any backup (an edited file). May be NULL. */
+ * input and the files of the mount its writer had open while writing it
+ * (hints: "backups/<backup>/namespaces/...", in the order seen; may be
+ * none); writes the backup's name to name and returns 0, or -ENOENT when
+ * it cannot be known (an edited file, files of several backups). May be
+ * NULL. */
 typedef int (*restore_origin_fn)(void *userdata, const void *data, size_t len,
+				 const char *const *hints, size_t nhints,
 				 char *name, size_t namesz);
+
+/* The Namespace ns as backup holds it: the bytes of its file (*data,
+ * caller frees; YAML or JSON). -ENOENT when the backup has none. For a
+ * namespace that a restore creates when the job does not hold its
+ * Namespace. */
+typedef int (*restore_namespace_fn)(void *userdata, const char *backup,
+				    const char *ns, char **data, size_t *len);
 
 struct restore_options {
 	struct kube *kube;	/* borrowed; the target cluster */
@@ -54,8 +65,16 @@ struct restore_options {
 	const char *modifiers_file;   /* Velero resource modifiers (v1) */
 	unsigned type_wait_s;	      /* how long to wait for a type to be
 				       * served; 0: 120 */
+	unsigned outage_wait_s;	      /* how long a job waits for an API
+				       * server that cannot be reached or
+				       * answers 5xx/429; 0: 600 */
+	bool include_nonrestorable;   /* restore the kinds Velero never
+				       * restores (events, its own
+				       * backups/restores, ...) */
 	restore_origin_fn origin;
 	void *origin_userdata;
+	restore_namespace_fn namespace_of; /* may be NULL */
+	void *namespace_userdata;
 };
 
 /* Checks the options (parses the maps and the modifiers file: -EINVAL
@@ -76,6 +95,10 @@ struct restore *restore_free(struct restore *r);
  * ("restore/namespaces/shop-copy/web.yaml"), for reports. */
 int restore_input_new(struct restore *r, const char *target_ns,
 		      const char *source, struct restore_input **out);
+/* Notes that the writer had path open while writing (a file of the
+ * mount, "backups/<backup>/..."): where the bytes may come from, for
+ * restore_origin_fn. Up to 16 distinct paths are kept. */
+int restore_input_hint(struct restore_input *in, const char *path);
 /* Stores len bytes at off. -EFBIG beyond the input cap (64 MiB). */
 int restore_input_write(struct restore_input *in, const void *buf, size_t len,
 			off_t off);
@@ -99,6 +122,7 @@ enum restore_state {
 	RESTORE_DONE,	  /* every item applied, skipped or unchanged */
 	RESTORE_FAILED,	  /* at least one item failed */
 	RESTORE_REJECTED, /* the input did not parse; nothing applied */
+	RESTORE_WAITING,  /* the API server cannot be reached; retried */
 };
 
 const char *restore_state_name(enum restore_state s);
@@ -111,6 +135,11 @@ int restore_job_list(struct restore *r, char ***ids, size_t *n);
  * message>", "would create ... (dry run)"). -ENOENT for an unknown id. */
 int restore_job_report(struct restore *r, const char *id, struct sbuf *out,
 		       enum restore_state *state);
+/* The first lines of that report only (job, source, state, namespace,
+ * backup, the item counts), without a line per item: cheap enough to
+ * call for every job on every read of restore/status. */
+int restore_job_summary(struct restore *r, const char *id, struct sbuf *out,
+			enum restore_state *state);
 /* Whether job id exists (0, its state in *state if non-NULL) or not
  * (-ENOENT); cheap: no report is made. */
 int restore_job_state(struct restore *r, const char *id,

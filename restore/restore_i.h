@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "common/sbuf.h"
@@ -161,6 +162,10 @@ struct restore_order_item {
 void restore_order_sort(struct restore_order_item *items, size_t n);
 /* The rank of a group-resource in that order (for tests). */
 int restore_order_rank(const char *gr);
+/* Which items may be applied at the same time: consecutive group-resources
+ * of that order with the same stage (>= 0) go together; -1: a stage of
+ * its own. */
+int restore_order_stage(const char *gr);
 
 /* ---- job.c / apply.c -------------------------------------------------- */
 
@@ -178,26 +183,52 @@ const char *restore_item_state_name(enum restore_item_state s);
 
 struct restore_item {
 	json_t *obj; /* as parsed; owned */
+	size_t part; /* index into the job's parts: the file it came from */
 	enum restore_item_state state;
 	char *message; /* reason, the server's message; owned */
 	char *label;   /* "deployments.apps shop/web"; owned */
 	bool dry;      /* the outcome came from a dry run */
 };
 
+/* One file of a job: a job gathers the files that arrive together (see
+ * job.c), each with its own target namespace and backup. */
+struct restore_part {
+	char *source;	 /* "restore/namespaces/x/web.yaml" */
+	char *target_ns; /* NULL: keep namespaces */
+	char *backup;	 /* NULL: not known */
+};
+
 struct restore_job {
 	char *id;
 	char *source;
-	char *target_ns;   /* NULL: keep namespaces */
-	char *backup;	   /* NULL: not known */
-	char *reason;	   /* REJECTED: why */
-	char *dir;	   /* state_dir/<id> */
-	char *notes;	   /* lines about the job as a whole
-			    * ("created namespaces shop-copy") */
+	char *target_ns; /* NULL: keep namespaces */
+	char *backup;	 /* NULL: not known */
+	char *reason;	 /* REJECTED: why */
+	char *dir;	 /* state_dir/<id> */
+	char *notes;	 /* lines about the job as a whole
+			  * ("created namespaces shop-copy") */
+	char *waiting;	 /* RESTORE_WAITING: why (the server's error) */
+	struct restore_part *parts; /* n_parts >= 1 unless REJECTED; parts[0]
+				     * is source/target_ns/backup above */
+	size_t n_parts;
+	bool gathering;	   /* still taking files; the worker has not
+			    * started it (protected by r->lock) */
+	int64_t first_ms;  /* gathering: monotonic time of the first and */
+	int64_t last_ms;   /* the last file taken */
 	long long created; /* unix seconds */
 	enum restore_state state;
 	struct restore_item *items;
 	size_t n_items;
+	bool resumed;	/* loaded from disk unfinished: its items not
+			 * decided are looked up before they are sent */
 	int journal_fd; /* -1 when closed */
+	/* group commit of the journal: lines are numbered as written;
+	 * one fdatasync covers every line written before it */
+	pthread_mutex_t jlock;
+	pthread_cond_t jcond;
+	uint64_t jwritten; /* protected by jlock */
+	uint64_t jsynced;  /* protected by jlock */
+	bool jsyncing;	   /* protected by jlock */
 	struct restore_job *next;
 };
 
@@ -208,11 +239,18 @@ struct restore {
 	struct restore_transform *transform;
 
 	pthread_mutex_t lock;
-	pthread_cond_t changed;	  /* a job changed state; a job was queued;
-				   * stop was asked */
-	struct restore_job *jobs; /* oldest first; protected by lock */
-	unsigned seq;		  /* id counter; protected by lock */
-	bool stop;		  /* protected by lock */
+	pthread_cond_t changed;	       /* a job changed state; a job was queued;
+					* stop was asked */
+	struct restore_job *jobs;      /* oldest first; protected by lock */
+	struct restore_job *gathering; /* the job taking files; protected
+					* by lock (and gather_lock) */
+	unsigned open_inputs;	       /* restore_inputs alive; protected
+					* by lock */
+	/* held across the commit of a file into the gathering job and the
+	 * sealing of that job; taken before lock */
+	pthread_mutex_t gather_lock;
+	unsigned seq; /* id counter; protected by lock */
+	bool stop;    /* protected by lock */
 	pthread_t worker;
 	bool worker_started;
 };
@@ -248,5 +286,8 @@ void restore_job_note(struct restore *r, struct restore_job *j,
 bool restore_stopping(struct restore *r);
 void restore_job_set_state(struct restore *r, struct restore_job *j,
 			   enum restore_state s);
+/* The same, with why (journalled; NULL: none) for RESTORE_WAITING. */
+void restore_job_set_waiting(struct restore *r, struct restore_job *j,
+			     enum restore_state s, const char *why);
 /* Sleeps up to ms unless stop is asked; returns true when it was. */
 bool restore_sleep(struct restore *r, long ms);

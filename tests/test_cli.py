@@ -427,7 +427,7 @@ def test_cache_ls(velerofs, shop_vault, tmp_path):
     r = vfs(velerofs, "cache", "--cache", cache, "ls")
     assert r.returncode == 0, r.stderr.decode()
     lines = r.stdout.decode().splitlines()
-    assert lines[0].split() == ["KIND", "BYTES", "LAST", "USED", "PATH"]
+    assert lines[0].split() == ["KIND", "BYTES", "LAST", "USED", "BACKUP", "VIEW", "PATH"]
     kinds = sorted(l.split()[0] for l in lines[1:])
     assert kinds == ["index", "list"]
     for l in lines[1:]:

@@ -16,7 +16,10 @@
  * unset or this account); AZURE_STORAGE_SAS_TOKEN; none (anonymous
  * access to a public container). An account key signs with Shared Key;
  * a SAS travels in the query string, which is why no URL is ever
- * printed. No Azure AD (workload identity) tokens. */
+ * printed. Without a key or SAS: Azure AD tokens (vault/creds_azure.c)
+ * from a service principal (the environment, or Velero's file in that
+ * form), workload identity or a managed identity, sent as Authorization:
+ * Bearer (x-ms-version 2021-08-06 takes them). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +33,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "vault/azblob_i.h"
+#include "vault/creds_i.h"
 #include "http/http.h"
 #include "vault/remote_i.h"
 #include "vault/vault_i.h"
@@ -215,8 +219,10 @@ struct az {
 	char *endpoint; /* scheme://host[:port][/path], no trailing '/' */
 	char *basepath; /* the endpoint's path ("" or "/acct") */
 	unsigned char key[128];
-	size_t key_len; /* 0: no Shared Key */
-	char *sas;	/* without '?'; NULL: none */
+	size_t key_len;		/* 0: no Shared Key */
+	char *sas;		/* without '?'; NULL: none */
+	struct az_token *token; /* Azure AD; NULL: none */
+	char *no_creds;		/* anonymous: where none were found */
 };
 
 static void http_date(char out[40])
@@ -250,6 +256,24 @@ static int az_sign(void *ctx, struct http_attempt *a, struct verror *e)
 	r = http_attempt_header(a, line);
 	if (r >= 0)
 		r = http_attempt_header(a, "x-ms-version: " AZ_VERSION);
+	if (r >= 0 && !az->key_len && !az->sas && az->token) {
+		char *tok = NULL;
+		struct sbuf auth;
+
+		r = az_token_get(az->token, &tok, e);
+		if (r < 0)
+			return verror_prefix(e, r, "%s: Azure AD token (%s)",
+					     http_name(az->rm.http),
+					     az_token_kind(az->token));
+		sbuf_init(&auth, 65536);
+		r = sbuf_addf(&auth, "Authorization: Bearer %s", tok);
+		if (r >= 0)
+			r = http_attempt_header(a, auth.buf);
+		if (auth.buf)
+			OPENSSL_cleanse(auth.buf, auth.cap);
+		sbuf_release(&auth);
+		remote_wipe_free(tok);
+	}
 	if (r >= 0 && az->key_len && !az->sas) {
 		const char *const *lines;
 		size_t n = http_attempt_headers(a, &lines);
@@ -307,9 +331,7 @@ static int az_req_init(void *backend, struct remote_req *q, const char *key,
 		r = remote_req_take(q, &p, &u, query);
 	sbuf_release(&p);
 	sbuf_release(&raw);
-	if (u.buf)
-		OPENSSL_cleanse(u.buf, u.cap);
-	sbuf_release(&u);
+	remote_sbuf_wipe(&u);
 	if (r < 0)
 		remote_req_release(q);
 	return r;
@@ -344,12 +366,19 @@ static void az_release(void *backend)
 	free(az->endpoint);
 	free(az->basepath);
 	remote_wipe_free(az->sas);
+	az_token_free(az->token);
+	free(az->no_creds);
 	OPENSSL_cleanse(az->key, sizeof(az->key));
 }
 
 static const char *az_base_url(const void *backend)
 {
 	return ((const struct az *)backend)->endpoint;
+}
+
+static const char *az_no_credentials(const void *backend)
+{
+	return ((const struct az *)backend)->no_creds;
 }
 
 static const struct remote_ops az_remote_ops = {
@@ -359,6 +388,7 @@ static const struct remote_ops az_remote_ops = {
 	.list_query = az_list_query,
 	.list_parse = azblob_parse_list,
 	.base_url = az_base_url,
+	.no_credentials = az_no_credentials,
 	.release = az_release,
 	.marker_name = "marker",
 	.unsized_get_is_empty = true,
@@ -509,13 +539,23 @@ static int az_credentials(struct az *az, const char *sas_param,
 			remote_wipe_free(v);
 			return r;
 		}
+		/* Velero's file in its service principal form */
+		if (r == 0) {
+			struct az_token_options to = { .credentials_file = f };
+
+			r = az_token_new(&to, false, &az->token, e);
+			if (r >= 0 && az->token)
+				return 0;
+		}
 		if (r == 0)
 			r = verror_set(e, -EINVAL,
 				       "credentials file %s: no "
 				       "AZURE_STORAGE_ACCOUNT_ACCESS_KEY, "
 				       "AZURE_STORAGE_KEY, "
-				       "AZURE_STORAGE_SAS_TOKEN or "
-				       "AZURE_STORAGE_CONNECTION_STRING",
+				       "AZURE_STORAGE_SAS_TOKEN, "
+				       "AZURE_STORAGE_CONNECTION_STRING, nor "
+				       "AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+				       "AZURE_CLIENT_SECRET",
 				       f);
 		return r;
 	}
@@ -539,7 +579,21 @@ static int az_credentials(struct az *az, const char *sas_param,
 	env = getenv("AZURE_STORAGE_SAS_TOKEN");
 	if (env && *env)
 		return set_sas(az, env, "AZURE_STORAGE_SAS_TOKEN", e);
-	return 0;
+	{
+		struct az_token_options to = { 0 };
+
+		r = az_token_new(&to, true, &az->token, e);
+		if (r < 0 || az->token)
+			return r;
+	}
+	az->no_creds = strdup("no Azure credentials: no AZURE_STORAGE_KEY, "
+			      "AZURE_STORAGE_CONNECTION_STRING or "
+			      "AZURE_STORAGE_SAS_TOKEN, no service principal "
+			      "or workload identity (AZURE_TENANT_ID, "
+			      "AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or "
+			      "AZURE_FEDERATED_TOKEN_FILE), no managed "
+			      "identity");
+	return az->no_creds ? 0 : -ENOMEM;
 }
 
 static bool name_ok(const char *s, size_t min, size_t max, bool dash)
@@ -669,6 +723,7 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 	log_debug("%s: endpoint %s, %s", v->id, az->endpoint,
 		  az->sas     ? "SAS" :
 		  az->key_len ? "Shared Key" :
+		  az->token   ? az_token_kind(az->token) :
 				"anonymous");
 	*out = v;
 	return 0;

@@ -108,7 +108,8 @@ static int local_list(struct vault *v, const char *dir, vault_list_fn fn,
 	int fd, r = 0;
 
 	snprintf(path, sizeof(path), "%s", *dir ? dir : ".");
-	if (!key_ok(path))
+	/* "" is the top (vault.h); "." itself is no key */
+	if (*dir && !key_ok(path))
 		return verror_set(e, -EINVAL, "invalid directory key '%s'",
 				  dir);
 	fd = open_beneath(l, path, O_RDONLY | O_DIRECTORY);

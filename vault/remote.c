@@ -631,6 +631,9 @@ static int on_err_elem(enum remote_xml_event ev, const char *path,
 
 	if (ev != REMOTE_XML_END || !text)
 		return 0;
+	/* S3 and Azure: <Error>; STS: <ErrorResponse><Error> */
+	if (!strncmp(path, "ErrorResponse/", 14))
+		path += 14;
 	if (!strcmp(path, "Error/Code"))
 		snprintf(xe->code, xe->code_size, "%s", text);
 	else if (!strcmp(path, "Error/Message"))
@@ -925,6 +928,13 @@ void remote_req_release(struct remote_req *q)
 	q->path = q->query = q->url = NULL;
 }
 
+void remote_sbuf_wipe(struct sbuf *b)
+{
+	if (b->buf)
+		OPENSSL_cleanse(b->buf, b->cap);
+	sbuf_release(b);
+}
+
 void remote_wipe_free(char *s)
 {
 	if (s) {
@@ -938,6 +948,14 @@ const char *remote_endpoint(const struct vault *v)
 	const struct remote *rm = v->priv;
 
 	return rm->ops->base_url ? rm->ops->base_url(rm->backend) : NULL;
+}
+
+const char *remote_no_credentials(const struct vault *v)
+{
+	const struct remote *rm = v->priv;
+
+	return rm->ops->no_credentials ? rm->ops->no_credentials(rm->backend) :
+					 NULL;
 }
 
 void remote_vault_free(struct vault *v)

@@ -83,7 +83,8 @@ typedef int (*remote_xml_fn)(enum remote_xml_event ev, const char *path,
 			     const char *text, void *userdata);
 int remote_xml_parse(const char *p, size_t n, remote_xml_fn fn, void *userdata,
 		     struct verror *e);
-/* Code and Message of an S3/Azure XML error body ("<Error><Code>..."),
+/* Code and Message of an S3/Azure XML error body ("<Error><Code>...",
+ * or STS's "<ErrorResponse><Error>..."),
  * into code/msg (truncated, NUL-terminated; empty when absent). */
 void remote_xml_error(const char *p, size_t n, char *code, size_t code_size,
 		      char *msg, size_t msg_size);
@@ -150,6 +151,8 @@ int remote_req_take(struct remote_req *q, struct sbuf *path, struct sbuf *url,
 void remote_req_release(struct remote_req *q);
 /* Wipes and frees the secret s (NULL ok). */
 void remote_wipe_free(char *s);
+/* Wipes what b holds (secrets) and releases it. */
+void remote_sbuf_wipe(struct sbuf *b);
 
 /* What differs between the backends; one static table each. */
 struct remote_ops {
@@ -181,6 +184,9 @@ struct remote_ops {
 	/* The endpoint's base URL (scheme://host[:port]...), borrowed; for
 	 * vault_endpoint(). */
 	const char *(*base_url)(const void *backend);
+	/* Why no credentials were found (borrowed), NULL when there are
+	 * some; for vault_no_credentials(). */
+	const char *(*no_credentials)(const void *backend);
 	/* A GET answer without Content-Length counts as size 0 when
 	 * checking a stream's expected identity (Azure); otherwise it never
 	 * matches (S3). */
@@ -201,6 +207,7 @@ struct remote {
  * the markers page by page (each page capped at 16 MiB, at most 100000
  * pages) and fails with -EIO when the server repeats a marker. */
 const char *remote_endpoint(const struct vault *v);
+const char *remote_no_credentials(const struct vault *v);
 int remote_list(struct vault *v, const char *dir, vault_list_fn fn,
 		void *userdata, struct verror *e);
 int remote_stat(struct vault *v, const char *key, struct vault_object *out,
@@ -222,6 +229,7 @@ void remote_vault_free(struct vault *v);
 		.stream_read = remote_stream_read,                             \
 		.stream_free = remote_stream_free, .free = remote_vault_free,  \
 		.endpoint = remote_endpoint,                                   \
+		.no_credentials = remote_no_credentials,                       \
 	}
 
 /* Opening a remote backend. */

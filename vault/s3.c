@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "http/http.h"
+#include "vault/creds_i.h"
 #include "vault/remote_i.h"
 #include "vault/s3_i.h"
 #include "vault/vault_i.h"
@@ -314,7 +315,8 @@ struct s3 {
 	char *base;	/* scheme://host[:port] */
 	char *basepath; /* the endpoint's own path, "" or "/x" */
 	bool path_style;
-	char *access_key, *secret_key, *token; /* NULL: anonymous */
+	struct aws_creds *creds; /* NULL: anonymous; shared by every request */
+	char *no_creds;		 /* anonymous: where none were found */
 };
 
 static void amz_now(char out[17])
@@ -328,8 +330,9 @@ static void amz_now(char out[17])
 
 /* The header lines of an attempt as SigV4 headers: names copied into
  * names[], values borrowed from the lines. -EINVAL beyond max. */
-static int sigv4_headers(const struct http_attempt *a, struct sigv4_header *h,
-			 char (*names)[64], size_t max, size_t *n)
+static int sigv4_attempt_headers(const struct http_attempt *a,
+				 struct sigv4_header *h, char (*names)[64],
+				 size_t max, size_t *n)
 {
 	const char *const *lines;
 	size_t count = http_attempt_headers(a, &lines), i;
@@ -353,13 +356,8 @@ static int sigv4_headers(const struct http_attempt *a, struct sigv4_header *h,
 	return 0;
 }
 
-/* Signs one attempt: Host, the payload hash, the date and the session
- * token as headers, then (with keys) an Authorization over every header
- * of the attempt (the Range and If-Match http/ added too). */
-static int s3_sign(void *ctx, struct http_attempt *a, struct verror *e)
+int sigv4_sign_attempt(struct http_attempt *a, const struct sigv4_attempt *s)
 {
-	struct remote_req *q = ctx;
-	struct s3 *s3 = q->backend;
 	struct sigv4_header h[40];
 	char names[40][64], date[17];
 	struct sbuf line, authz;
@@ -369,38 +367,41 @@ static int s3_sign(void *ctx, struct http_attempt *a, struct verror *e)
 	amz_now(date);
 	sbuf_init(&line, 16384);
 	sbuf_init(&authz, 4096);
-	r = sbuf_addf(&line, "Host: %s", s3->host);
+	r = sbuf_addf(&line, "Host: %s", s->host);
 	if (r >= 0)
 		r = http_attempt_header(a, line.buf);
-	if (r >= 0)
-		r = http_attempt_header(a, "x-amz-content-sha256:"
-					   " " EMPTY_SHA256);
+	sbuf_reset(&line);
+	if (r >= 0 && s->payload_header)
+		r = sbuf_addf(&line, "x-amz-content-sha256: %s",
+			      s->payload_hash);
+	if (r >= 0 && s->payload_header)
+		r = http_attempt_header(a, line.buf);
 	sbuf_reset(&line);
 	if (r >= 0)
 		r = sbuf_addf(&line, "x-amz-date: %s", date);
 	if (r >= 0)
 		r = http_attempt_header(a, line.buf);
 	sbuf_reset(&line);
-	if (r >= 0 && s3->token) {
-		r = sbuf_addf(&line, "x-amz-security-token: %s", s3->token);
+	if (r >= 0 && s->token) {
+		r = sbuf_addf(&line, "x-amz-security-token: %s", s->token);
 		if (r >= 0)
 			r = http_attempt_header(a, line.buf);
 	}
-	if (r >= 0 && s3->access_key)
-		r = sigv4_headers(a, h, names, ARRAY_SIZE(h), &n);
-	if (r >= 0 && s3->access_key) {
+	if (r >= 0 && s->access_key)
+		r = sigv4_attempt_headers(a, h, names, ARRAY_SIZE(h), &n);
+	if (r >= 0 && s->access_key) {
 		struct sigv4_input in = {
 			.method = a->method,
-			.path = q->path,
-			.query = q->query,
+			.path = s->path,
+			.query = s->query,
 			.headers = h,
 			.n_headers = n,
-			.payload_hash = EMPTY_SHA256,
-			.region = s3->region,
-			.service = "s3",
+			.payload_hash = s->payload_hash,
+			.region = s->region,
+			.service = s->service,
 			.amz_date = date,
-			.access_key = s3->access_key,
-			.secret_key = s3->secret_key,
+			.access_key = s->access_key,
+			.secret_key = s->secret_key,
 		};
 
 		r = sigv4_sign(&in, NULL, NULL, &authz);
@@ -410,10 +411,40 @@ static int s3_sign(void *ctx, struct http_attempt *a, struct verror *e)
 		if (r >= 0)
 			r = http_attempt_header(a, line.buf);
 	}
-	if (line.buf)
-		OPENSSL_cleanse(line.buf, line.cap);
-	sbuf_release(&line);
+	remote_sbuf_wipe(&line);
 	sbuf_release(&authz);
+	return r;
+}
+
+/* Signs one attempt of the vault with the provider's current set (none:
+ * anonymous, the headers without Authorization). */
+static int s3_sign(void *ctx, struct http_attempt *a, struct verror *e)
+{
+	struct remote_req *q = ctx;
+	struct s3 *s3 = q->backend;
+	struct aws_keys k = { 0 };
+	int r;
+
+	/* one consistent set for this attempt, refreshed when due */
+	if (s3->creds) {
+		r = aws_creds_get(s3->creds, &k, e);
+		if (r < 0)
+			return verror_prefix(e, r, "%s: credentials (%s)",
+					     http_name(s3->rm.http),
+					     aws_creds_kind(s3->creds));
+	}
+	r = sigv4_sign_attempt(
+		a, &(struct sigv4_attempt){ .host = s3->host,
+					    .path = q->path,
+					    .query = q->query,
+					    .payload_hash = EMPTY_SHA256,
+					    .payload_header = true,
+					    .region = s3->region,
+					    .service = "s3",
+					    .access_key = k.access_key,
+					    .secret_key = k.secret_key,
+					    .token = k.token });
+	aws_keys_release(&k);
 	if (r < 0)
 		return verror_set(e, r, "%s: cannot sign a request",
 				  http_name(s3->rm.http));
@@ -483,14 +514,18 @@ static void s3_release(void *backend)
 	free(s3->host);
 	free(s3->base);
 	free(s3->basepath);
-	remote_wipe_free(s3->access_key);
-	remote_wipe_free(s3->secret_key);
-	remote_wipe_free(s3->token);
+	aws_creds_free(s3->creds);
+	free(s3->no_creds);
 }
 
 static const char *s3_base_url(const void *backend)
 {
 	return ((const struct s3 *)backend)->base;
+}
+
+static const char *s3_no_credentials(const void *backend)
+{
+	return ((const struct s3 *)backend)->no_creds;
 }
 
 static const struct remote_ops s3_remote_ops = {
@@ -499,6 +534,7 @@ static const struct remote_ops s3_remote_ops = {
 	.list_query = s3_list_query,
 	.list_parse = s3_parse_list,
 	.base_url = s3_base_url,
+	.no_credentials = s3_no_credentials,
 	.release = s3_release,
 	.marker_name = "continuation token",
 	.unsized_get_is_empty = false,
@@ -516,88 +552,6 @@ static int getenv_dup(const char *name, char **out)
 		return 0;
 	*out = strdup(v);
 	return *out ? 1 : -ENOMEM;
-}
-
-/* Reads a profile's keys from an INI credentials file. Returns 1 when
- * found, 0 when the file or the profile has none. */
-static int creds_from_file(struct s3 *s3, const char *path, const char *profile,
-			   bool missing_ok, struct verror *e)
-{
-	int r;
-
-	r = remote_file_value(path, profile, "aws_access_key_id", missing_ok,
-			      &s3->access_key, e);
-	if (r <= 0)
-		return r;
-	r = remote_file_value(path, profile, "aws_secret_access_key", false,
-			      &s3->secret_key, e);
-	if (r == 0)
-		r = verror_set(e, -EINVAL,
-			       "credentials file %s: profile '%s' has "
-			       "aws_access_key_id but no "
-			       "aws_secret_access_key",
-			       path, profile);
-	if (r < 0)
-		return r;
-	r = remote_file_value(path, profile, "aws_session_token", false,
-			      &s3->token, e);
-	return r < 0 ? r : 1;
-}
-
-static int s3_credentials(struct s3 *s3, const char *profile_param,
-			  const struct vault_options *opt, struct verror *e)
-{
-	const char *profile = profile_param;
-	_cleanup_free_ char *shared = NULL;
-	const char *path;
-	int r;
-
-	if (!profile)
-		profile = getenv("AWS_PROFILE");
-	if (!profile || !*profile)
-		profile = "default";
-	if (opt->credentials_file) {
-		r = creds_from_file(s3, opt->credentials_file, profile, false,
-				    e);
-		if (r == 0)
-			r = verror_set(e, -EINVAL,
-				       "credentials file %s: no "
-				       "aws_access_key_id in profile '%s'",
-				       opt->credentials_file, profile);
-		return r < 0 ? r : 0;
-	}
-	if (!profile_param && getenv("AWS_ACCESS_KEY_ID") &&
-	    *getenv("AWS_ACCESS_KEY_ID")) {
-		if (getenv_dup("AWS_ACCESS_KEY_ID", &s3->access_key) < 0 ||
-		    getenv_dup("AWS_SECRET_ACCESS_KEY", &s3->secret_key) < 0 ||
-		    getenv_dup("AWS_SESSION_TOKEN", &s3->token) < 0)
-			return -ENOMEM;
-		if (!s3->secret_key)
-			return verror_set(e, -EINVAL,
-					  "AWS_ACCESS_KEY_ID is set but "
-					  "AWS_SECRET_ACCESS_KEY is not");
-		return 0;
-	}
-	path = getenv("AWS_SHARED_CREDENTIALS_FILE");
-	if (!path || !*path) {
-		const char *home = getenv("HOME");
-
-		if (!home || !*home)
-			return 0;
-		if (asprintf(&shared, "%s/.aws/credentials", home) < 0) {
-			shared = NULL;
-			return -ENOMEM;
-		}
-		path = shared;
-	}
-	r = creds_from_file(s3, path, profile, true, e);
-	if (r < 0)
-		return r;
-	if (r == 0 && (profile_param || getenv("AWS_PROFILE")))
-		return verror_set(e, -EINVAL,
-				  "no credentials for profile '%s' in %s",
-				  profile, path);
-	return 0;
 }
 
 static int endpoint_parse(const char *endpoint, char **scheme, char **host,
@@ -780,9 +734,18 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 	if (r >= 0)
 		r = s3_endpoint(v, s3, &p, e);
 	if (r >= 0) {
-		r = s3_credentials(s3, p.profile, opt, e);
+		struct aws_creds_options co = {
+			.credentials_file = opt->credentials_file,
+			.profile = p.profile,
+			.region = s3->region,
+		};
+		struct verror ce = { { 0 } };
+
+		r = aws_creds_new(&co, &s3->creds, &ce);
 		if (r < 0)
-			verror_prefix(e, r, "%s", v->id);
+			verror_set(e, r, "%s: %s", v->id, ce.msg);
+		else if (!s3->creds && !(s3->no_creds = strdup(ce.msg)))
+			r = -ENOMEM;
 	}
 	if (r >= 0)
 		r = remote_http_new(&s3->rm, v->id, p.ca, "AWS_CA_BUNDLE",
@@ -794,7 +757,8 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 	}
 	log_debug("%s: endpoint %s, %s-style, region %s, %s", v->id, s3->base,
 		  s3->path_style ? "path" : "virtual", s3->region,
-		  s3->access_key ? "signed" : "anonymous");
+		  s3->creds ? aws_creds_kind(s3->creds) : "anonymous");
+
 	*out = v;
 	return 0;
 }

@@ -7,6 +7,7 @@
  * ListObjectsV2 answer. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/error.h"
@@ -39,6 +40,19 @@ struct sigv4_input {
  * the query, more than 64 headers). */
 int sigv4_sign(const struct sigv4_input *in, struct sbuf *creq,
 	       struct sbuf *sts, struct sbuf *authz);
+
+/* One attempt signed with SigV4: Host, x-amz-content-sha256 (when
+ * payload_header), x-amz-date (now) and x-amz-security-token (when token)
+ * are added, then, with an access_key, an Authorization over every
+ * header of the attempt. Without one, the request goes unsigned. For the
+ * S3 backend and STS. Returns 0, -ENOMEM or -EINVAL. */
+struct http_attempt;
+struct sigv4_attempt {
+	const char *host, *path, *query, *payload_hash, *region, *service;
+	bool payload_header;
+	const char *access_key, *secret_key, *token; /* borrowed; NULL ok */
+};
+int sigv4_sign_attempt(struct http_attempt *a, const struct sigv4_attempt *s);
 
 /* Parses one ListObjectsV2 answer. Keys and prefixes must start with
  * prefix (the listed "directory", with its trailing '/'); fn gets the

@@ -257,3 +257,8 @@ fail:
 		out->buf[start] = '\0';
 	return r;
 }
+
+const char *vault_no_credentials(const struct vault *v)
+{
+	return v->ops->no_credentials ? v->ops->no_credentials(v) : NULL;
+}

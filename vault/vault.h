@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "common/error.h"
 #include "common/sbuf.h"
 
@@ -53,6 +55,11 @@ void vault_url_scrub(char *url);
  * for the plain-http warning; NULL for a local vault. Borrowed. */
 const char *vault_endpoint(const struct vault *v);
 
+/* NULL when the vault's requests carry credentials; otherwise why none
+ * were found (where they were looked for), for a warning before the
+ * first request: a private bucket then answers 403. Borrowed. */
+const char *vault_no_credentials(const struct vault *v);
+
 /* A stable string naming the location without credentials, e.g.
  * "file:///srv/bsl" or "s3://bucket/prefix"; used in cache keys and
  * messages. Borrowed; lives as long as v. */
@@ -88,3 +95,40 @@ struct vault_stream *vault_stream_free(struct vault_stream *s);
  * -E2BIG). -ENOENT if absent. info, if non-NULL, receives its identity. */
 int vault_get(struct vault *v, const char *key, struct sbuf *out,
 	      struct vault_object *info, struct verror *e);
+
+/* --- BackupStorageLocations (bsl.c) ------------------------------------ */
+
+/* What a Velero BackupStorageLocation says about its vault. */
+struct vault_bsl {
+	char *url;	       /* the vault URL; no secret in it */
+	const char *provider;  /* "aws", "azure" or "alibabacloud" (static) */
+	unsigned char *ca_pem; /* objectStorage.caCert decoded; NULL */
+	size_t ca_len;
+	char *secret_name; /* spec.credential, or Velero's default */
+	char *secret_key;  /* ("cloud-credentials", "cloud") */
+	char *key_var;	   /* azure: config.storageAccountKeyEnvVar; NULL */
+	unsigned notes;	   /* VAULT_BSL_NO_REGION: the plugin would ask
+			    * AWS for the bucket's region */
+};
+#define VAULT_BSL_NO_REGION 1u
+/* Name the profile of the credentials file in the URL even when the BSL
+ * names none ("default", as the plugin reads it): for credentials that
+ * come from the BSL's Secret, so that AWS_PROFILE does not pick another. */
+#define VAULT_BSL_PIN_PROFILE 1u
+
+/* Reads a BackupStorageLocation object (as the API server returns it, or
+ * parsed from a YAML or JSON file) into *out (caller releases with
+ * vault_bsl_release()). -EINVAL (e says which field),
+ * -EPROTONOSUPPORT (a provider velerofs does not read), -ENOMEM.
+ * Untouched on failure. */
+int vault_bsl_read(const json_t *obj, unsigned flags, struct vault_bsl *out,
+		   struct verror *e);
+void vault_bsl_release(struct vault_bsl *b);
+/* Appends to out the credentials file the vault backend reads, from the
+ * content of the BSL's credential Secret key (data[0..len)): Velero's
+ * AWS and Azure files as they are (an Azure storageAccountKeyEnvVar is
+ * copied to AZURE_STORAGE_ACCOUNT_ACCESS_KEY first), Alibaba's
+ * ALIBABA_CLOUD_* file as an AWS one. out holds secrets: the caller
+ * wipes it. */
+int vault_bsl_credentials(const struct vault_bsl *b, const void *data,
+			  size_t len, struct sbuf *out, struct verror *e);

@@ -19,6 +19,9 @@ struct vault_ops {
 	void (*free)(struct vault *v);
 	/* where requests go; NULL (or no op) for a local vault */
 	const char *(*endpoint)(const struct vault *v);
+	/* requests go unsigned: why no credentials were found; NULL when
+	 * they are signed (or no op) */
+	const char *(*no_credentials)(const struct vault *v);
 };
 
 struct vault {

@@ -227,8 +227,11 @@ class Server:
             raise ServerError(f"{self.name}: setup after start failed: {e}; log tail:\n{tail}") from e
         return self
 
-    def stop(self) -> None:
+    def stop(self, keep_dir: bool = False) -> None:
+        """Stops the server; keep_dir keeps its directory (data, keys) so that
+        start() brings the same server back (an outage, not a new server)."""
         p = self.proc
+        self.proc = None
         if p is not None and p.poll() is None:
             try:
                 os.killpg(p.pid, signal.SIGTERM)
@@ -253,7 +256,7 @@ class Server:
             self._log = None
         with _LIVE_LOCK:
             _LIVE.discard(self)
-        if self._own_dir and not KEEP and self.dir.exists():
+        if self._own_dir and not KEEP and not keep_dir and self.dir.exists():
             shutil.rmtree(self.dir, ignore_errors=True)
 
     @property
@@ -366,6 +369,7 @@ class KubeApiserver(Server):
         self.client_cert = self.pki / "admin.crt"
         self.client_key = self.pki / "admin.key"
         self.kubeconfig = self.dir / "kubeconfig"
+        self.etcd_prefix = f"/registry-{os.urandom(4).hex()}"  # kept across stop/start
         self.tokens = {
             "token-admin": "velerofs-token-admin-" + os.urandom(8).hex(),
             "viewer": "velerofs-token-viewer-" + os.urandom(8).hex(),
@@ -397,11 +401,12 @@ class KubeApiserver(Server):
             f'{tok},{user},{user}-uid,"{groups[user]}"\n' for user, tok in self.tokens.items()))
 
     def argv(self):
-        self._make_pki()
+        if not self.ca_file.exists():  # once: a restart is the same server
+            self._make_pki()
         d = self.pki
         return [str(binary("kube-apiserver")),
                 f"--etcd-servers={self.etcd.url}",
-                f"--etcd-prefix=/registry-{os.urandom(4).hex()}",
+                f"--etcd-prefix={self.etcd_prefix}",
                 "--bind-address=127.0.0.1", f"--secure-port={self.port}",
                 f"--cert-dir={d / 'cert-dir'}",
                 f"--tls-cert-file={d / 'apiserver.crt'}", f"--tls-private-key-file={d / 'apiserver.key'}",

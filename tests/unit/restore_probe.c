@@ -21,10 +21,11 @@
 #include "kube/kube.h"
 #include "restore/restore.h"
 
-static int origin(void *userdata, const void *data, size_t len, char *name,
+static int origin(void *userdata, const void *data, size_t len,
+		  const char *const *hints, size_t nhints, char *name,
 		  size_t namesz)
 {
-	(void)data, (void)len;
+	(void)data, (void)len, (void)hints, (void)nhints;
 	if (!userdata)
 		return -ENOENT;
 	snprintf(name, namesz, "%s", (const char *)userdata);

@@ -17,6 +17,7 @@
 #include "backup/backup_i.h"
 #include "backup/source_i.h"
 #include "testvault.h"
+#include "vault/vault_i.h"
 
 static void put_gz(const char *rel, const char *text)
 {
@@ -180,15 +181,27 @@ static void make_vault(void)
 	tv_put("backups/badjson/badjson.tar.gz", "not gzip at all", 15);
 }
 
-/* The repo of the scratch vault in one view, refreshed. */
-static struct backup_repo *repo_open(struct tv_repo *t, enum backup_view view)
+/* A repo of the vault v (stolen) on the test's cache, in one view,
+ * refreshed. */
+static struct backup_repo *repo_on(struct tv_repo *t, struct vault *v,
+				   enum backup_view view)
 {
 	struct backup_options o = { .view = view };
-	struct backup_repo *r = tv_repo_open(t, &o);
+	struct backup_repo *r = tv_repo_on(t, v, &o);
 	struct verror e;
 
 	CHECK_EQ_INT(backup_repo_refresh(r, &e), 0);
 	return r;
+}
+
+/* The repo of the scratch vault in one view, refreshed. */
+static struct backup_repo *repo_open(struct tv_repo *t, enum backup_view view)
+{
+	struct vault *v = NULL;
+	struct verror e;
+
+	CHECK_EQ_INT(vault_open(tv_root, NULL, &v, &e), 0);
+	return repo_on(t, v, view);
 }
 
 static void test_tree(void)
@@ -390,13 +403,14 @@ static void test_json_view_and_reuse(void)
 	tv_repo_close(&t);
 }
 
-static char *find_idx(void)
+static char *find_idx_at(const char *which)
 {
 	char cmd[700], *line = NULL;
 	size_t n = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "ls -S %s/idx/*.idx | head -1", tv_cache);
+	snprintf(cmd, sizeof(cmd), "ls -S %s/idx/*.idx | %s -1", tv_cache,
+		 which);
 	p = popen(cmd, "r");
 	if (!p)
 		return NULL;
@@ -404,6 +418,12 @@ static char *find_idx(void)
 		line[strcspn(line, "\n")] = '\0';
 	pclose(p);
 	return line;
+}
+
+/* The largest index in the cache. */
+static char *find_idx(void)
+{
+	return find_idx_at("head");
 }
 
 static void flip_byte(const char *path, off_t off)
@@ -564,6 +584,294 @@ static void test_crafted_index(void)
 	CHECK_EQ_INT(backup_index_check(img, len), -EBADMSG);
 	free(img);
 	free(idx);
+}
+
+/* Another backup's index copied over this one's (valid in every CRC): its
+ * header names another owner, so it is refused and this backup's own
+ * index is built, never the other's items served under this name. */
+static void test_index_owner(void)
+{
+	struct tv_repo t;
+	struct backup_repo *r;
+	struct backup *b;
+	struct verror e;
+	char cmd[1400], *big, *small, *s;
+	uint32_t node;
+	int err;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", tv_cache);
+	CHECK(system(cmd) == 0);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
+	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
+	CHECK_EQ_INT(backup_open(backup_repo_find(r, "old", NULL), &e), 0);
+	tv_repo_close(&t);
+	big = find_idx();	     /* good's */
+	small = find_idx_at("tail"); /* old's */
+	CHECK(big && small && strcmp(big, small));
+	if (!big || !small) {
+		free(big);
+		free(small);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", big, small);
+	CHECK(system(cmd) == 0);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
+	b = backup_repo_find(r, "old", NULL);
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	CHECK(backup_build_ms(b) > 0); /* refused, built again */
+	CHECK_EQ_INT(backup_node_walk(b, "namespaces/shop/secrets/db.yaml",
+				      &node, &e),
+		     -ENOENT);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK(s != NULL);
+	free(s);
+	tv_repo_close(&t);
+	free(big);
+	free(small);
+}
+
+/* The cache file truncated after it was mapped: no page past its new end
+ * is touched (that is a SIGBUS); the backup is indexed again and served. */
+static void test_index_truncated_under_mapping(void)
+{
+	struct tv_repo t;
+	struct backup_repo *r;
+	struct backup *b;
+	struct verror e;
+	char *idx, *s;
+	int err;
+
+	r = repo_open(&t, BACKUP_VIEW_YAML);
+	b = backup_repo_find(r, "good", NULL);
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	idx = find_idx();
+	CHECK(idx && truncate(idx, 100) == 0);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK_EQ_INT(err, 0);
+	CHECK(s && strstr(s, "name: app.config"));
+	free(s);
+	/* and once more, after the data's CRC was checked */
+	CHECK(idx && truncate(idx, 100) == 0);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK_EQ_INT(err, 0);
+	CHECK(s && strstr(s, "name: app.config"));
+	free(s);
+	tv_repo_close(&t);
+	free(idx);
+}
+
+/* The cache file changed after it was mapped and checked: a node's
+ * offset set to wrap (the check at map time is past): every field is
+ * checked again where it is used, never read out of bounds. */
+static void test_index_changed_under_mapping(void)
+{
+	static const char path[] = "namespaces/shop/configmaps/app.config.yaml";
+	struct tv_repo t;
+	struct backup_repo *r;
+	struct backup *b;
+	struct verror e;
+	struct idx_header h;
+	struct idx_node n;
+	uint32_t node;
+	char *idx, *s;
+	int err, fd;
+
+	r = repo_open(&t, BACKUP_VIEW_YAML);
+	b = backup_repo_find(r, "good", NULL);
+	CHECK_EQ_INT(backup_node_walk(b, path, &node, &e), 0);
+	idx = find_idx();
+	fd = idx ? open(idx, O_RDWR) : -1;
+	CHECK(fd >= 0);
+	CHECK(pread(fd, &h, sizeof(h), 0) == sizeof(h));
+	CHECK(pread(fd, &n, sizeof(n),
+		    (off_t)(h.nodes_off + node * sizeof(n))) == sizeof(n));
+	n.off = UINT64_MAX - 15;
+	CHECK(pwrite(fd, &n, sizeof(n),
+		     (off_t)(h.nodes_off + node * sizeof(n))) == sizeof(n));
+	/* and a directory whose children lie past the table */
+	CHECK(pread(fd, &n, sizeof(n), (off_t)h.nodes_off) == sizeof(n));
+	n.first_child = UINT32_MAX - 1;
+	CHECK(pwrite(fd, &n, sizeof(n), (off_t)h.nodes_off) == sizeof(n));
+	close(fd);
+	s = tv_read(b, path, &err);
+	CHECK_EQ_INT(err, 0);
+	CHECK(s && strstr(s, "name: app.config"));
+	free(s);
+	tv_repo_close(&t);
+	free(idx);
+}
+
+/* ---- a vault that reads one byte at a time, and fails on demand ---- */
+
+struct flaky {
+	const char *fail_key; /* reads of objects whose key ends so fail */
+	int fail_errno;
+	int reads_failed;
+};
+
+static struct flaky flaky;
+
+struct flaky_stream {
+	struct vault_stream *inner;
+	bool fail;
+};
+
+static int flaky_list(struct vault *v, const char *dir, vault_list_fn fn,
+		      void *userdata, struct verror *e)
+{
+	return vault_list(v->priv, dir, fn, userdata, e);
+}
+
+static int flaky_stat(struct vault *v, const char *key,
+		      struct vault_object *out, struct verror *e)
+{
+	return vault_stat(v->priv, key, out, e);
+}
+
+static int flaky_stream_open(struct vault *v, const char *key,
+			     const struct vault_object *expect,
+			     struct vault_stream **out, struct verror *e)
+{
+	struct vault_stream *s = calloc(1, sizeof(*s));
+	struct flaky_stream *f = calloc(1, sizeof(*f));
+	size_t kl = strlen(key);
+	int r;
+
+	if (!s || !f) {
+		free(s);
+		free(f);
+		return -ENOMEM;
+	}
+	r = vault_stream_open(v->priv, key, expect, &f->inner, e);
+	if (r < 0) {
+		free(s);
+		free(f);
+		return r;
+	}
+	f->fail = flaky.fail_key && kl >= strlen(flaky.fail_key) &&
+		  !strcmp(key + kl - strlen(flaky.fail_key), flaky.fail_key);
+	s->vault = v;
+	s->priv = f;
+	*out = s;
+	return 0;
+}
+
+/* One byte per read (a short read is a valid answer); a failure like the
+ * ones an object store gives when a token expires mid-build. */
+static ssize_t flaky_stream_read(struct vault_stream *s, void *buf, size_t len,
+				 struct verror *e)
+{
+	struct flaky_stream *f = s->priv;
+
+	if (f->fail) {
+		flaky.reads_failed++;
+		return verror_set(e, -flaky.fail_errno,
+				  "GET: HTTP 403 Forbidden ExpiredToken");
+	}
+	return vault_stream_read(f->inner, buf, MIN(len, 1), e);
+}
+
+static void flaky_stream_free(struct vault_stream *s)
+{
+	struct flaky_stream *f = s->priv;
+
+	vault_stream_free(f->inner);
+	free(f);
+	free(s);
+}
+
+static void flaky_free(struct vault *v)
+{
+	vault_free(v->priv);
+}
+
+static const struct vault_ops flaky_ops = {
+	.scheme = "flaky",
+	.list = flaky_list,
+	.stat = flaky_stat,
+	.stream_open = flaky_stream_open,
+	.stream_read = flaky_stream_read,
+	.stream_free = flaky_stream_free,
+	.free = flaky_free,
+};
+
+static struct backup_repo *flaky_open(struct tv_repo *t)
+{
+	struct vault *fv = calloc(1, sizeof(*fv));
+	struct verror e;
+
+	CHECK(fv != NULL);
+	CHECK_EQ_INT(vault_open(tv_root, NULL, (struct vault **)&fv->priv, &e),
+		     0);
+	fv->ops = &flaky_ops;
+	fv->id = strdup(vault_id(fv->priv));
+	return repo_on(t, fv, BACKUP_VIEW_YAML);
+}
+
+/* Every object comes one byte per read: the gzip magic is checked across
+ * reads, the tarball and the other objects are read whole. */
+static void test_short_reads(void)
+{
+	struct tv_repo t;
+	struct backup_repo *r;
+	struct backup *b;
+	struct verror e;
+	char cmd[700], *s;
+	int err;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", tv_cache);
+	CHECK(system(cmd) == 0);
+	memset(&flaky, 0, sizeof(flaky));
+	r = flaky_open(&t);
+	b = backup_repo_find(r, "good", NULL);
+	CHECK_EQ_INT(backup_open(b, &e), 0);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK(s && strstr(s, "name: app.config"));
+	free(s);
+	s = tv_read(b, "logs", &err);
+	CHECK(s && strstr(s, "msg=hello"));
+	free(s);
+	s = tv_read(b, "errors.txt", &err);
+	CHECK(!s || !strstr(s, "gzip"));
+	free(s);
+	tv_repo_close(&t);
+}
+
+/* A read that fails because of the vault (403 ExpiredToken, a timeout, a
+ * reset) fails the build: nothing is cached as the backup's damage, and
+ * the next open, with the vault well again, serves the object. */
+static void test_temporary_errors(void)
+{
+	static const int errs[] = { EACCES, ETIMEDOUT, ECONNRESET, EIO };
+	struct tv_repo t;
+	struct backup_repo *r;
+	struct backup *b;
+	struct verror e;
+	char cmd[700], *s;
+	int err;
+
+	for (size_t i = 0; i < sizeof(errs) / sizeof(*errs); i++) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", tv_cache);
+		CHECK(system(cmd) == 0);
+		memset(&flaky, 0, sizeof(flaky));
+		flaky.fail_key = "good-results.gz";
+		flaky.fail_errno = errs[i];
+		r = flaky_open(&t);
+		b = backup_repo_find(r, "good", NULL);
+		CHECK_EQ_INT(backup_open(b, &e), -errs[i]);
+		CHECK(flaky.reads_failed > 0);
+		flaky.fail_key = NULL;
+		CHECK_EQ_INT(backup_open(b, &e), 0);
+		CHECK(backup_build_ms(b) > 0); /* built, not read back */
+		s = tv_read(b, "meta/results.yaml", &err);
+		CHECK_EQ_INT(err, 0);
+		CHECK(s && strstr(s, "errors"));
+		free(s);
+		s = tv_read(b, "errors.txt", &err);
+		CHECK(!s || !strstr(s, "results"));
+		free(s);
+		tv_repo_close(&t);
+	}
 }
 
 struct thread_arg {
@@ -777,6 +1085,11 @@ int main(void)
 	test_json_view_and_reuse();
 	test_corrupt_index();
 	test_crafted_index();
+	test_index_owner();
+	test_index_truncated_under_mapping();
+	test_index_changed_under_mapping();
+	test_short_reads();
+	test_temporary_errors();
 	test_threads();
 	test_fake_source();
 	/* nothing escaped: no file written outside the cache */

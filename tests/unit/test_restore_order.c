@@ -67,6 +67,22 @@ int main(int argc, char **argv)
 	      restore_order_rank("clusters.cluster.x-k8s.io"));
 	CHECK(restore_order_rank("replicasets.extensions") ==
 	      restore_order_rank("deployments.apps"));
+	/* stages: what may go together */
+	CHECK(restore_order_stage("secrets") == restore_order_stage("configmap"
+								    "s"));
+	CHECK(restore_order_stage("roles.rbac.authorization.k8s.io") ==
+	      restore_order_stage("serviceaccounts"));
+	CHECK(restore_order_stage("serviceaccounts") !=
+	      restore_order_stage("secrets"));
+	CHECK(restore_order_stage("deployments.apps") ==
+	      restore_order_stage("widgets.example.com"));
+	CHECK(restore_order_stage("namespaces") < 0);
+	CHECK(restore_order_stage("persistentvolumes") < 0);
+	CHECK(restore_order_stage("persistentvolumeclaims") < 0);
+	CHECK(restore_order_stage("pods") < 0);
+	CHECK(restore_order_stage("services") < 0);
+	CHECK(restore_order_stage("validatingwebhookconfigurations."
+				  "admissionregistration.k8s.io") < 0);
 	snprintf(dir, sizeof(dir), "%s/order", argv[1]);
 	CHECK(tr_each_case(dir, golden) >= 1);
 	return check_status();

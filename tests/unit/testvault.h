@@ -81,19 +81,30 @@ struct tv_repo {
 	struct backup_repo *repo;
 };
 
-/* Opens the vault at tv_root, the cache at tv_cache and a repo over them
- * with options o (NULL: the defaults) into *t; lists nothing yet. Returns
- * t->repo. Free the three with tv_repo_close(). */
-static inline struct backup_repo *tv_repo_open(struct tv_repo *t,
-					       const struct backup_options *o)
+/* Opens the cache at tv_cache and a repo over it and the vault v (stolen:
+ * tv_repo_close() frees it), with options o (NULL: the defaults), into
+ * *t; lists nothing yet. Returns t->repo. */
+static inline struct backup_repo *tv_repo_on(struct tv_repo *t, struct vault *v,
+					     const struct backup_options *o)
 {
 	struct verror e;
 
-	*t = (struct tv_repo){ 0 };
-	CHECK_EQ_INT(vault_open(tv_root, NULL, &t->vault, &e), 0);
+	*t = (struct tv_repo){ .vault = v };
 	CHECK_EQ_INT(cache_open(tv_cache, 0, &t->cache, &e), 0);
 	CHECK_EQ_INT(backup_repo_new(t->vault, t->cache, o, &t->repo), 0);
 	return t->repo;
+}
+
+/* tv_repo_on() over the vault at tv_root. Free the three with
+ * tv_repo_close(). */
+static inline struct backup_repo *tv_repo_open(struct tv_repo *t,
+					       const struct backup_options *o)
+{
+	struct vault *v = NULL;
+	struct verror e;
+
+	CHECK_EQ_INT(vault_open(tv_root, NULL, &v, &e), 0);
+	return tv_repo_on(t, v, o);
 }
 
 static inline void tv_repo_close(struct tv_repo *t)
