@@ -160,6 +160,25 @@ static void w_jstr_nonempty(struct dw *w, const json_t *v, const char *dflt)
 		w_jstr(w, v, dflt);
 }
 
+/* Go's `s != ""` on a string member: present and not an empty string
+ * (another type counts as set, so it prints as "<invalid>"). */
+static bool jset(const json_t *v)
+{
+	return !jmissing(v) &&
+	       !(json_is_string(v) && json_string_length(v) == 0);
+}
+
+/* One "label value\n" line for a string member that is set; nothing when it
+ * is missing or empty (Velero's `if s != ""` before a Printf). */
+static void w_line_jstr(struct dw *w, const char *label, const json_t *v)
+{
+	if (!jset(v))
+		return;
+	w_lit(w, label);
+	w_jstr(w, v, "");
+	w_lit(w, "\n");
+}
+
 /* An integer member as Go's %d: 0 when missing. */
 static void w_jint(struct dw *w, const json_t *v)
 {
@@ -262,6 +281,17 @@ static void w_jtime(struct dw *w, const json_t *v, const char *missing,
 		w_lit(w, zero);
 	else
 		w_lit(w, buf);
+}
+
+/* One "label time\n" line for a metav1.Time member; nothing when it is
+ * missing (Velero's `if t != nil`). */
+static void w_line_jtime(struct dw *w, const char *label, const json_t *v)
+{
+	if (jmissing(v))
+		return;
+	w_lit(w, label);
+	w_jtime(w, v, "", NULL);
+	w_lit(w, "\n");
 }
 
 /* Go's time.ParseDuration into nanoseconds, step for step (same
@@ -1112,13 +1142,7 @@ static void describe_operation(struct dw *w, const json_t *op)
 	w_lit(w, "\t\tPhase:\t");
 	w_jstr(w, jget(st, "phase"), "");
 	w_lit(w, "\n");
-	if (!jmissing(jget(st, "error")) &&
-	    !(json_is_string(jget(st, "error")) &&
-	      json_string_length(jget(st, "error")) == 0)) {
-		w_lit(w, "\t\tOperation Error:\t");
-		w_jstr(w, jget(st, "error"), "");
-		w_lit(w, "\n");
-	}
+	w_line_jstr(w, "\t\tOperation Error:\t", jget(st, "error"));
 	rc = jint(jget(st, "nCompleted"), &ncomp);
 	rt = jint(jget(st, "nTotal"), &ntot);
 	if (ntot > 0 || ncomp > 0 || rc < 0 || rt < 0) {
@@ -1130,28 +1154,10 @@ static void describe_operation(struct dw *w, const json_t *op)
 		w_jstr(w, jget(st, "operationUnits"), "");
 		w_lit(w, ")\n");
 	}
-	if (!jmissing(jget(st, "description")) &&
-	    !(json_is_string(jget(st, "description")) &&
-	      json_string_length(jget(st, "description")) == 0)) {
-		w_lit(w, "\t\tProgress description:\t");
-		w_jstr(w, jget(st, "description"), "");
-		w_lit(w, "\n");
-	}
-	if (!jmissing(jget(st, "created"))) {
-		w_lit(w, "\t\tCreated:\t");
-		w_jtime(w, jget(st, "created"), "", NULL);
-		w_lit(w, "\n");
-	}
-	if (!jmissing(jget(st, "started"))) {
-		w_lit(w, "\t\tStarted:\t");
-		w_jtime(w, jget(st, "started"), "", NULL);
-		w_lit(w, "\n");
-	}
-	if (!jmissing(jget(st, "updated"))) {
-		w_lit(w, "\t\tUpdated:\t");
-		w_jtime(w, jget(st, "updated"), "", NULL);
-		w_lit(w, "\n");
-	}
+	w_line_jstr(w, "\t\tProgress description:\t", jget(st, "description"));
+	w_line_jtime(w, "\t\tCreated:\t", jget(st, "created"));
+	w_line_jtime(w, "\t\tStarted:\t", jget(st, "started"));
+	w_line_jtime(w, "\t\tUpdated:\t", jget(st, "updated"));
 }
 
 /* describeBackupItemOperations, --details. */
@@ -1271,15 +1277,10 @@ static void describe_csi(struct dw *w, const json_t *vi)
 	w_jstr(w, jget(vi, "pvcName"), "");
 	w_lit(w, ":\n");
 	if (jtrue(jget(vi, "preserveLocalSnapshot"))) {
-		json_t *opid = jget(csi, "operationID");
-
 		w_lit(w, "\t\t\tSnapshot:\n");
-		if (!jtrue(jget(vi, "snapshotDataMoved")) && !jmissing(opid) &&
-		    !(json_is_string(opid) && json_string_length(opid) == 0)) {
-			w_lit(w, "\t\t\t\tOperation ID: ");
-			w_jstr(w, opid, "");
-			w_lit(w, "\n");
-		}
+		if (!jtrue(jget(vi, "snapshotDataMoved")))
+			w_line_jstr(w, "\t\t\t\tOperation ID: ",
+				    jget(csi, "operationID"));
 		w_lit(w, "\t\t\t\tSnapshot Content Name: ");
 		w_jstr(w, jget(csi, "vscName"), "");
 		w_lit(w, "\n\t\t\t\tStorage Snapshot ID: ");

@@ -16,6 +16,16 @@
 /* velero-backup.json is a few KiB; a cap keeps a hostile store honest */
 #define BACKUP_JSON_MAX ((size_t)16 << 20)
 
+/* The value of expr, made of fields protected by repo->lock, read under
+ * the read lock. */
+#define READ_LOCKED(repo, expr)                       \
+	({                                            \
+		pthread_rwlock_rdlock(&(repo)->lock); \
+		__typeof__(expr) _rl = (expr);        \
+		pthread_rwlock_unlock(&(repo)->lock); \
+		_rl;                                  \
+	})
+
 int backup_repo_new(struct vault *v, struct cache *c,
 		    const struct backup_options *o, struct backup_repo **out)
 {
@@ -377,43 +387,22 @@ out:
 
 uint64_t backup_repo_generation(struct backup_repo *r)
 {
-	uint64_t g;
-
-	pthread_rwlock_rdlock(&r->lock);
-	g = r->generation;
-	pthread_rwlock_unlock(&r->lock);
-	return g;
+	return READ_LOCKED(r, r->generation);
 }
 
 bool backup_repo_offline(struct backup_repo *r)
 {
-	bool o;
-
-	pthread_rwlock_rdlock(&r->lock);
-	o = r->offline;
-	pthread_rwlock_unlock(&r->lock);
-	return o;
+	return READ_LOCKED(r, r->offline);
 }
 
 size_t backup_repo_count(struct backup_repo *r)
 {
-	size_t n;
-
-	pthread_rwlock_rdlock(&r->lock);
-	n = r->nslots;
-	pthread_rwlock_unlock(&r->lock);
-	return n;
+	return READ_LOCKED(r, r->nslots);
 }
 
 struct backup *backup_repo_slot(struct backup_repo *r, size_t slot)
 {
-	struct backup *b = NULL;
-
-	pthread_rwlock_rdlock(&r->lock);
-	if (slot < r->nslots)
-		b = r->slots[slot];
-	pthread_rwlock_unlock(&r->lock);
-	return b;
+	return READ_LOCKED(r, slot < r->nslots ? r->slots[slot] : NULL);
 }
 
 struct backup *backup_repo_find(struct backup_repo *r, const char *name,
@@ -442,12 +431,7 @@ const char *backup_name(const struct backup *b)
 
 bool backup_gone(const struct backup *b)
 {
-	bool g;
-
-	pthread_rwlock_rdlock(&b->repo->lock);
-	g = b->gone;
-	pthread_rwlock_unlock(&b->repo->lock);
-	return g;
+	return READ_LOCKED(b->repo, b->gone);
 }
 
 /* RFC 3339 as Kubernetes writes it ("2023-10-09T20:05:00Z", maybe with
@@ -717,24 +701,13 @@ static void schedules_update(struct backup_repo *r)
 
 size_t backup_repo_schedule_count(struct backup_repo *r)
 {
-	size_t n;
-
 	schedules_update(r);
-	pthread_rwlock_rdlock(&r->lock);
-	n = r->nschedules;
-	pthread_rwlock_unlock(&r->lock);
-	return n;
+	return READ_LOCKED(r, r->nschedules);
 }
 
 const char *backup_repo_schedule_name(struct backup_repo *r, size_t i)
 {
-	const char *s = NULL;
-
-	pthread_rwlock_rdlock(&r->lock);
-	if (i < r->nschedules)
-		s = r->schedules[i].name;
-	pthread_rwlock_unlock(&r->lock);
-	return s;
+	return READ_LOCKED(r, i < r->nschedules ? r->schedules[i].name : NULL);
 }
 
 int backup_repo_schedule_find(struct backup_repo *r, const char *name,
@@ -758,9 +731,7 @@ int backup_repo_schedule_members(struct backup_repo *r, size_t i,
 
 	if (!name)
 		return -ENOENT;
-	pthread_rwlock_rdlock(&r->lock);
-	count = r->nslots;
-	pthread_rwlock_unlock(&r->lock);
+	count = backup_repo_count(r);
 	out = malloc((count ? count : 1) * sizeof(*out));
 	if (!out)
 		return -ENOMEM;

@@ -989,71 +989,37 @@ static int depth_push(struct ry *ry)
 	return 0;
 }
 
-/* ry->in.p is at '{'. Entries sit at column 0 at the root, else at col + 2;
- * in a sequence item the first entry shares the line with the dash. */
-static int walk_object(struct ry *ry, size_t col, enum ctx ctx)
+/* ry->in.p is at '{' (close '}') or '[' (close ']').
+ *
+ * A mapping's entries sit at column 0 at the root, else at col + 2; in a
+ * sequence item the first entry shares the line with the dash.
+ *
+ * A sequence's dashes sit under the key (kubectl's layout: not indented),
+ * at column 0 at the root, and at col + 2 inside another sequence item,
+ * where the first one shares the line ("- - a").
+ *
+ * Empty ones are "{}" and "[]", after a key with a space before them.
+ * Inlined into walk_value() with close a constant: the hot path keeps one
+ * specialised loop per kind. */
+__attribute__((always_inline)) static inline int
+walk_collection(struct ry *ry, size_t col, enum ctx ctx, char close)
 {
-	size_t ecol = ctx == CTX_ROOT ? 0 : col + 2;
-	bool first = true;
-	const char *k;
-	size_t kn;
-	bool scan;
+	bool map = close == '}', first = true;
+	size_t icol = map ? (ctx == CTX_ROOT ? 0 : col + 2) :
+			    (ctx == CTX_SEQITEM ? col + 2 : col);
+	const char *k = NULL;
+	size_t kn = 0;
+	bool scan = false;
 	int r;
 
 	r = depth_push(ry);
 	if (r < 0)
 		return r;
-	if (json_open(&ry->in, '}')) {
+	if (json_open(&ry->in, close)) {
 		ry->depth--;
-		return ctx == CTX_MAPVAL ? PUTS(ry, " {}\n") : PUTS(ry, "{}\n");
-	}
-	if (ctx == CTX_MAPVAL) {
-		r = putc_(ry, '\n');
-		if (r < 0)
-			return r;
-	}
-	do {
-		if (!json_at(&ry->in, '"'))
-			return ry_unexpected(ry);
-		r = read_string(ry, &k, &kn, &scan);
-		if (r < 0)
-			return r;
-		if (!first || ctx != CTX_SEQITEM) {
-			r = put_indent(ry, ecol);
-			if (r < 0)
-				return r;
-		}
-		first = false;
-		r = put_key(ry, k, kn, scan, ecol);
-		if (r < 0)
-			return r;
-		if (json_colon(&ry->in) < 0)
-			return ry_unexpected(ry);
-		r = walk_value(ry, ecol, CTX_MAPVAL);
-		if (r < 0)
-			return r;
-		r = json_next_or_close(&ry->in, '}');
-	} while (r > 0);
-	if (r < 0)
-		return ry_unexpected(ry);
-	ry->depth--;
-	return 0;
-}
-
-/* ry->in.p is at '['. Dashes sit under the key (kubectl's layout: not
- * indented), at column 0 at the root, and at col + 2 inside another
- * sequence item, where the first one shares the line ("- - a"). */
-static int walk_array(struct ry *ry, size_t col, enum ctx ctx)
-{
-	size_t dcol = ctx == CTX_SEQITEM ? col + 2 : col;
-	bool first = true;
-	int r;
-
-	r = depth_push(ry);
-	if (r < 0)
-		return r;
-	if (json_open(&ry->in, ']')) {
-		ry->depth--;
+		if (map)
+			return ctx == CTX_MAPVAL ? PUTS(ry, " {}\n") :
+						   PUTS(ry, "{}\n");
 		return ctx == CTX_MAPVAL ? PUTS(ry, " []\n") : PUTS(ry, "[]\n");
 	}
 	if (ctx == CTX_MAPVAL) {
@@ -1062,19 +1028,32 @@ static int walk_array(struct ry *ry, size_t col, enum ctx ctx)
 			return r;
 	}
 	do {
+		if (map) {
+			if (!json_at(&ry->in, '"'))
+				return ry_unexpected(ry);
+			r = read_string(ry, &k, &kn, &scan);
+			if (r < 0)
+				return r;
+		}
 		if (!first || ctx != CTX_SEQITEM) {
-			r = put_indent(ry, dcol);
+			r = put_indent(ry, icol);
 			if (r < 0)
 				return r;
 		}
 		first = false;
-		r = put(ry, "- ", 2);
+		if (map) {
+			r = put_key(ry, k, kn, scan, icol);
+			if (r >= 0 && json_colon(&ry->in) < 0)
+				return ry_unexpected(ry);
+		} else {
+			r = put(ry, "- ", 2);
+		}
 		if (r < 0)
 			return r;
-		r = walk_value(ry, dcol, CTX_SEQITEM);
+		r = walk_value(ry, icol, map ? CTX_MAPVAL : CTX_SEQITEM);
 		if (r < 0)
 			return r;
-		r = json_next_or_close(&ry->in, ']');
+		r = json_next_or_close(&ry->in, close);
 	} while (r > 0);
 	if (r < 0)
 		return ry_unexpected(ry);
@@ -1095,9 +1074,9 @@ static int walk_value(struct ry *ry, size_t col, enum ctx ctx)
 		return ry_unexpected(ry);
 	switch (*ry->in.p) {
 	case '{':
-		return walk_object(ry, col, ctx);
+		return walk_collection(ry, col, ctx, '}');
 	case '[':
-		return walk_array(ry, col, ctx);
+		return walk_collection(ry, col, ctx, ']');
 	case '"':
 		r = read_string(ry, &s, &n, &scan);
 		if (r < 0)

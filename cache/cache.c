@@ -91,19 +91,32 @@ static bool has_marker(int dfd)
 	return n == (ssize_t)sizeof(buf) && !memcmp(buf, MARKER_TEXT, n);
 }
 
+/* Opens the directory name (relative to dfd, or AT_FDCWD) for reading,
+ * without following a symbolic link. NULL with errno set when it can't
+ * (ELOOP for a symbolic link, ENOTDIR for another kind of file). */
+static DIR *opendir_at(int dfd, const char *name)
+{
+	int fd = openat(dfd, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d && fd >= 0) {
+		int r = errno;
+
+		close(fd);
+		errno = r;
+	}
+	return d;
+}
+
 static bool dir_empty(int dfd)
 {
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = opendir_at(dfd, ".");
 	struct dirent *de;
 	bool empty = true;
-	DIR *d;
 
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return false;
-	}
 	while (empty && (de = readdir(d)))
 		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
 	closedir(d);
@@ -153,16 +166,11 @@ static bool own_name(const char *name, const char *kind, bool tmp)
  * older than TMP_STALE_S. */
 static void clean_tmp(const char *tmp)
 {
-	int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = opendir_at(AT_FDCWD, tmp);
 	struct dirent *de;
-	DIR *d;
 
-	d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
+	if (!d)
 		return;
-	}
 	while ((de = readdir(d))) {
 		struct stat st;
 		int fd;
@@ -537,37 +545,26 @@ static int cmp_used(const void *a, const void *b)
 }
 
 /* Collects every entry of every kind directory: files named as velerofs
- * names them, regular, found without following a symbolic link. */
+ * names them, regular, found without following a symbolic link; least
+ * recently used first. */
 static int scan(struct cache *c, struct entry **out, size_t *n, int64_t *total)
 {
 	struct entry *v = NULL;
 	size_t len = 0, cap = 0;
 	struct dirent *k, *f;
 	DIR *top, *sub;
-	int fd;
 
 	*total = 0;
-	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	top = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!top) {
-		int r = -errno;
-
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	top = opendir_at(AT_FDCWD, c->dir);
+	if (!top)
+		return -errno;
 	while ((k = readdir(top))) {
 		if (k->d_name[0] == '.' || strcmp(k->d_name, "tmp") == 0 ||
 		    strlen(k->d_name) > 16)
 			continue;
-		fd = openat(dirfd(top), k->d_name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		sub = fd >= 0 ? fdopendir(fd) : NULL;
-		if (!sub) {
-			if (fd >= 0)
-				close(fd);
+		sub = opendir_at(dirfd(top), k->d_name);
+		if (!sub)
 			continue;
-		}
 		while ((f = readdir(sub))) {
 			struct stat st;
 
@@ -596,6 +593,8 @@ static int scan(struct cache *c, struct entry **out, size_t *n, int64_t *total)
 		closedir(sub);
 	}
 	closedir(top);
+	if (len)
+		qsort(v, len, sizeof(*v), cmp_used);
 	*out = v;
 	*n = len;
 	return 0;
@@ -611,8 +610,6 @@ int cache_list(struct cache *c, cache_list_fn fn, void *userdata)
 	r = scan(c, &v, &n, &total);
 	if (r < 0)
 		return r;
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_used);
 	for (i = 0; i < n; i++) {
 		if (r == 0)
 			r = fn(v[i].path, (uint64_t)v[i].size, v[i].used,
@@ -663,8 +660,6 @@ int64_t cache_prune(struct cache *c, uint64_t limit)
 	r = scan(c, &v, &n, &total);
 	if (r < 0)
 		return r;
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_used);
 	for (i = 0; i < n; i++) {
 		struct mapped *m;
 		int busy = 0;

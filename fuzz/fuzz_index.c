@@ -21,16 +21,9 @@
 
 #include "backup/backup.h"
 #include "backup/backup_i.h"
-#include "common/log.h"
 #include "fuzz/fuzz_util.h"
 
-#define BACKUP_JSON                                                    \
-	"{\"apiVersion\":\"velero.io/v1\",\"kind\":\"Backup\","        \
-	"\"metadata\":{\"name\":\"fz\",\"namespace\":\"velero\"},"     \
-	"\"status\":{\"phase\":\"Completed\",\"completionTimestamp\":" \
-	"\"2026-01-02T03:04:05Z\"}}"
-
-static char vault_dir[4200], cachedir[4200], idx_path[4400];
+static char idx_path[4400];
 static uint8_t owner[IDX_OWNER_LEN]; /* the real index's */
 static char *item; /* the bytes of the ConfigMap as the view shows it */
 static size_t item_len;
@@ -40,20 +33,11 @@ static size_t item_len;
 static void use_index(bool setup)
 {
 	struct backup_options o = { .view = BACKUP_VIEW_YAML };
-	struct vault *v = NULL;
-	struct cache *c = NULL;
-	struct backup_repo *repo = NULL;
-	struct backup *b;
+	struct fuzz_repo fr;
+	struct backup *b = fuzz_repo_open(&fr, &o);
 	char name[256];
 
-	if (vault_open(vault_dir, NULL, &v, NULL) < 0 ||
-	    cache_open(cachedir, 0, &c, NULL) < 0 ||
-	    backup_repo_new(v, c, &o, &repo) < 0)
-		abort();
-	if (backup_repo_refresh(repo, NULL) == 0 &&
-	    (b = backup_repo_find(repo, "fz", NULL)) &&
-	    backup_open(b, NULL) == 0) {
-		fuzz_walk_backup(b);
+	if (fuzz_read_backup(b)) {
 		if (setup) {
 			uint32_t node;
 			const void *d;
@@ -68,14 +52,12 @@ static void use_index(bool setup)
 			item = malloc(item_len);
 			memcpy(item, d, item_len);
 		}
-		(void)backup_repo_origin(repo, item, item_len, name,
+		(void)backup_repo_origin(fr.repo, item, item_len, name,
 					 sizeof(name));
 	} else if (setup) {
 		abort();
 	}
-	backup_repo_free(repo);
-	cache_free(c);
-	vault_free(v);
+	fuzz_repo_close(&fr);
 }
 
 static void find_index(void)
@@ -84,7 +66,7 @@ static void find_index(void)
 	struct dirent *d;
 	DIR *dp;
 
-	snprintf(dir, sizeof(dir), "%s/idx", cachedir);
+	snprintf(dir, sizeof(dir), "%s/idx", fuzz_cache_dir());
 	dp = opendir(dir);
 	while (dp && (d = readdir(dp)))
 		if (strstr(d->d_name, ".idx") && !strstr(d->d_name, "tmp"))
@@ -150,12 +132,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	log_set_max_level(LOG_CRIT);
-	snprintf(vault_dir, sizeof(vault_dir), "%s/vault", fuzz_tmpdir());
-	snprintf(cachedir, sizeof(cachedir), "%s/cache", fuzz_tmpdir());
-	fuzz_write(vault_dir, "backups/fz/velero-backup.json", BACKUP_JSON,
-		   strlen(BACKUP_JSON));
-	fuzz_write_small_tarball(vault_dir, "backups/fz/fz.tar.gz");
+	fuzz_vault_init(FUZZ_FZ_JSON);
+	fuzz_write_small_tarball(fuzz_vault_dir(), "backups/fz/fz.tar.gz");
 	use_index(true);
 	find_index();
 	/* FUZZ_INDEX_SEED=FILE: a copy of the real index, for the corpus */

@@ -13,18 +13,7 @@
 #include <zlib.h>
 
 #include "backup/backup.h"
-#include "cache/cache.h"
-#include "common/log.h"
 #include "fuzz/fuzz_util.h"
-#include "vault/vault.h"
-
-#define BACKUP_JSON                                                    \
-	"{\"apiVersion\":\"velero.io/v1\",\"kind\":\"Backup\","        \
-	"\"metadata\":{\"name\":\"fz\",\"namespace\":\"velero\"},"     \
-	"\"status\":{\"phase\":\"Completed\",\"completionTimestamp\":" \
-	"\"2026-01-02T03:04:05Z\"}}"
-
-static char vault_dir[4200], cachedir[4200];
 
 /* gzip of data (caller frees), NULL when it can't be made. */
 static unsigned char *gzip(const uint8_t *data, size_t len, size_t *out_len)
@@ -61,22 +50,10 @@ static void index_tarball(unsigned pick)
 		.keep_status = pick & 4,
 		.redact = pick & 8,
 	};
-	struct vault *v = NULL;
-	struct cache *c = NULL;
-	struct backup_repo *repo = NULL;
-	struct backup *b;
+	struct fuzz_repo fr;
 
-	if (vault_open(vault_dir, NULL, &v, NULL) < 0 ||
-	    cache_open(cachedir, 0, &c, NULL) < 0 ||
-	    backup_repo_new(v, c, &o, &repo) < 0)
-		abort();
-	if (backup_repo_refresh(repo, NULL) == 0 &&
-	    (b = backup_repo_find(repo, "fz", NULL)) &&
-	    backup_open(b, NULL) == 0)
-		fuzz_walk_backup(b);
-	backup_repo_free(repo);
-	cache_free(c);
-	vault_free(v);
+	fuzz_read_backup(fuzz_repo_open(&fr, &o));
+	fuzz_repo_close(&fr);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -84,11 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	log_set_max_level(LOG_CRIT);
-	snprintf(vault_dir, sizeof(vault_dir), "%s/vault", fuzz_tmpdir());
-	snprintf(cachedir, sizeof(cachedir), "%s/cache", fuzz_tmpdir());
-	fuzz_write(vault_dir, "backups/fz/velero-backup.json", BACKUP_JSON,
-		   strlen(BACKUP_JSON));
+	fuzz_vault_init(FUZZ_FZ_JSON);
 	return 0;
 }
 
@@ -105,11 +78,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!gz)
 			return 0;
 	}
-	fuzz_write(vault_dir, "backups/fz/fz.tar.gz", gz ? gz : data,
+	fuzz_write(fuzz_vault_dir(), "backups/fz/fz.tar.gz", gz ? gz : data,
 		   gz ? gzlen : size);
 	free(gz);
 	/* every input is indexed afresh, never served from the cache */
-	fuzz_empty_dir(cachedir);
+	fuzz_empty_dir(fuzz_cache_dir());
 	index_tarball(fuzz_pick(data, size));
 	return 0;
 }

@@ -13,9 +13,10 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
+#include "common/log.h"
 #include "fuzz/fuzz_util.h"
 
-static char tmpdir[PATH_MAX];
+static char tmpdir[PATH_MAX], vaultdir[PATH_MAX + 8], cachedir[PATH_MAX + 8];
 
 static int rm_one(const char *path, const struct stat *st, int flag,
 		  struct FTW *ftw)
@@ -54,6 +55,49 @@ const char *fuzz_tmpdir(void)
 	}
 	atexit(cleanup);
 	return tmpdir;
+}
+
+const char *fuzz_vault_dir(void)
+{
+	if (!vaultdir[0])
+		snprintf(vaultdir, sizeof(vaultdir), "%s/vault", fuzz_tmpdir());
+	return vaultdir;
+}
+
+const char *fuzz_cache_dir(void)
+{
+	if (!cachedir[0])
+		snprintf(cachedir, sizeof(cachedir), "%s/cache", fuzz_tmpdir());
+	return cachedir;
+}
+
+void fuzz_vault_init(const char *fz_json)
+{
+	log_set_max_level(LOG_CRIT);
+	if (fz_json)
+		fuzz_write(fuzz_vault_dir(), "backups/fz/velero-backup.json",
+			   fz_json, strlen(fz_json));
+}
+
+struct backup *fuzz_repo_open(struct fuzz_repo *fr,
+			      const struct backup_options *o)
+{
+	*fr = (struct fuzz_repo){ 0 };
+	if (vault_open(fuzz_vault_dir(), NULL, &fr->vault, NULL) < 0 ||
+	    cache_open(fuzz_cache_dir(), 0, &fr->cache, NULL) < 0 ||
+	    backup_repo_new(fr->vault, fr->cache, o, &fr->repo) < 0)
+		abort();
+	if (backup_repo_refresh(fr->repo, NULL) != 0)
+		return NULL;
+	return backup_repo_find(fr->repo, "fz", NULL);
+}
+
+void fuzz_repo_close(struct fuzz_repo *fr)
+{
+	backup_repo_free(fr->repo);
+	cache_free(fr->cache);
+	vault_free(fr->vault);
+	*fr = (struct fuzz_repo){ 0 };
 }
 
 static void mkparents(char *path)
@@ -192,9 +236,12 @@ static size_t walk(struct backup *b, uint32_t dir, unsigned depth)
 	return seen;
 }
 
-size_t fuzz_walk_backup(struct backup *b)
+bool fuzz_read_backup(struct backup *b)
 {
-	return walk(b, BACKUP_NODE_ROOT, 0);
+	if (!b || backup_open(b, NULL) < 0)
+		return false;
+	walk(b, BACKUP_NODE_ROOT, 0);
+	return true;
 }
 
 unsigned fuzz_pick(const void *data, size_t len)

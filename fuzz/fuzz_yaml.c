@@ -167,6 +167,10 @@ static json_t *plain(const char *s, size_t len)
 
 /* The next node of the event stream as a JSON value. */
 static json_t *node(yaml_parser_t *p, unsigned depth);
+/* The next node of a sequence or mapping, or *ended (and NULL) at its
+ * end event. */
+static json_t *node_until(yaml_parser_t *p, unsigned depth,
+			  yaml_event_type_t end, bool *ended);
 
 static json_t *node_from(yaml_parser_t *p, yaml_event_t *ev, unsigned depth)
 {
@@ -189,17 +193,12 @@ static json_t *node_from(yaml_parser_t *p, yaml_event_t *ev, unsigned depth)
 			return fail("a tag or an anchor");
 		v = json_array();
 		for (;;) {
-			yaml_event_t e;
-			json_t *item;
+			bool end;
+			json_t *item = node_until(
+				p, depth + 1, YAML_SEQUENCE_END_EVENT, &end);
 
-			if (!yaml_parser_parse(p, &e))
-				return json_decref(v), fail("libyaml error");
-			if (e.type == YAML_SEQUENCE_END_EVENT) {
-				yaml_event_delete(&e);
+			if (end)
 				return v;
-			}
-			item = node_from(p, &e, depth + 1);
-			yaml_event_delete(&e);
 			if (!item)
 				return json_decref(v), NULL;
 			json_array_append_new(v, item);
@@ -209,17 +208,13 @@ static json_t *node_from(yaml_parser_t *p, yaml_event_t *ev, unsigned depth)
 			return fail("a tag or an anchor");
 		v = json_object();
 		for (;;) {
-			yaml_event_t e;
-			json_t *key, *val;
+			bool end;
+			json_t *key = node_until(p, depth + 1,
+						 YAML_MAPPING_END_EVENT, &end);
+			json_t *val;
 
-			if (!yaml_parser_parse(p, &e))
-				return json_decref(v), fail("libyaml error");
-			if (e.type == YAML_MAPPING_END_EVENT) {
-				yaml_event_delete(&e);
+			if (end)
 				return v;
-			}
-			key = node_from(p, &e, depth + 1);
-			yaml_event_delete(&e);
 			if (!key)
 				return json_decref(v), NULL;
 			if (!json_is_string(key))
@@ -242,6 +237,23 @@ static json_t *node_from(yaml_parser_t *p, yaml_event_t *ev, unsigned depth)
 	default:
 		return fail("an unexpected event");
 	}
+}
+
+static json_t *node_until(yaml_parser_t *p, unsigned depth,
+			  yaml_event_type_t end, bool *ended)
+{
+	yaml_event_t e;
+	json_t *v = NULL;
+
+	*ended = false;
+	if (!yaml_parser_parse(p, &e))
+		return fail("libyaml error");
+	if (e.type == end)
+		*ended = true;
+	else
+		v = node_from(p, &e, depth);
+	yaml_event_delete(&e);
+	return v;
 }
 
 static json_t *node(yaml_parser_t *p, unsigned depth)

@@ -14,6 +14,7 @@
  * content of a credential. */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,22 @@ static int get_str(json_t *o, const char *key, const char *where,
 				  where, key);
 	*out = json_string_value(v);
 	return 0;
+}
+
+/* get_str() for each pair of a key and its const char ** that follow e,
+ * up to a NULL key; stops at the first that fails (its error). */
+__attribute__((sentinel)) static int get_strs(json_t *o, const char *where,
+					      struct verror *e, ...)
+{
+	const char *key;
+	va_list ap;
+	int r = 0;
+
+	va_start(ap, e);
+	while (r >= 0 && (key = va_arg(ap, const char *)))
+		r = get_str(o, key, where, va_arg(ap, const char **), e);
+	va_end(ap);
+	return r;
 }
 
 static int get_bool(json_t *o, const char *key, const char *where, bool *out,
@@ -263,9 +280,7 @@ static int load_pem(json_t *v, const char *key, const char *dir,
 	int r;
 
 	snprintf(dkey, sizeof(dkey), "%s-data", key);
-	r = get_str(v, dkey, where, &data, e);
-	if (r >= 0)
-		r = get_str(v, key, where, &file, e);
+	r = get_strs(v, where, e, dkey, &data, key, &file, NULL);
 	if (r < 0)
 		return r;
 	if (data && *data) {
@@ -338,6 +353,17 @@ static int dup_opt(const char *s, char **out)
 		return 0;
 	*out = strdup(s);
 	return *out ? 0 : -ENOMEM;
+}
+
+/* get_str() of key, copied into *out (NULL when absent or empty; caller
+ * frees). */
+static int get_dup(json_t *o, const char *key, const char *where, char **out,
+		   struct verror *e)
+{
+	const char *s;
+	int r = get_str(o, key, where, &s, e);
+
+	return r < 0 ? r : dup_opt(s, out);
 }
 
 /* The server URL: a scheme is added when missing (https), a trailing
@@ -497,9 +523,8 @@ static int load_exec(struct kube_config *c, json_t *x, json_t *cl,
 		char *kv;
 
 		if (json_is_object(el)) {
-			r = get_str(el, "name", w, &name, e);
-			if (r >= 0)
-				r = get_str(el, "value", w, &value, e);
+			r = get_strs(el, w, e, "name", &name, "value", &value,
+				     NULL);
 			if (r < 0)
 				return r;
 		}
@@ -514,9 +539,7 @@ static int load_exec(struct kube_config *c, json_t *x, json_t *cl,
 		if (!ex->env)
 			return -ENOMEM;
 	}
-	r = get_str(x, "installHint", w, &s, e);
-	if (r >= 0)
-		r = dup_opt(s, &ex->install_hint);
+	r = get_dup(x, "installHint", w, &ex->install_hint, e);
 	if (r >= 0)
 		r = get_str(x, "interactiveMode", w, &mode, e);
 	if (r >= 0)
@@ -577,13 +600,8 @@ static int load_user(struct kube_config *c, json_t *ent, json_t *cl,
 				  "%s: a client certificate needs both "
 				  "client-certificate and client-key",
 				  where);
-	r = get_str(u, "token", where, &token, e);
-	if (r >= 0)
-		r = get_str(u, "tokenFile", where, &tfile, e);
-	if (r >= 0)
-		r = get_str(u, "username", where, &user, e);
-	if (r >= 0)
-		r = get_str(u, "password", where, &pass, e);
+	r = get_strs(u, where, e, "token", &token, "tokenFile", &tfile,
+		     "username", &user, "password", &pass, NULL);
 	if (r < 0)
 		return r;
 	if ((token && *token) || (tfile && *tfile)) {
@@ -660,11 +678,8 @@ static int load_context(struct kc_merged *m, const char *name,
 	if (asprintf(&where, "kubeconfig %s: context \"%s\"",
 		     json_string_value(json_object_get(ent, "file")), name) < 0)
 		return -ENOMEM;
-	r = get_str(ctx, "cluster", where, &cluster, e);
-	if (r >= 0)
-		r = get_str(ctx, "user", where, &user, e);
-	if (r >= 0)
-		r = get_str(ctx, "namespace", where, &ns, e);
+	r = get_strs(ctx, where, e, "cluster", &cluster, "user", &user,
+		     "namespace", &ns, NULL);
 	if (r < 0)
 		return r;
 	if (!cluster || !*cluster)
@@ -705,13 +720,10 @@ static int load_context(struct kc_merged *m, const char *name,
 		r = get_bool(cl, "insecure-skip-tls-verify", where,
 			     &c->insecure, e);
 	if (r >= 0)
-		r = get_str(cl, "tls-server-name", where, &s, e);
+		r = get_dup(cl, "tls-server-name", where, &c->tls_server_name,
+			    e);
 	if (r >= 0)
-		r = dup_opt(s, &c->tls_server_name);
-	if (r >= 0)
-		r = get_str(cl, "proxy-url", where, &s, e);
-	if (r >= 0)
-		r = dup_opt(s, &c->proxy_url);
+		r = get_dup(cl, "proxy-url", where, &c->proxy_url, e);
 	if (r >= 0)
 		r = load_pem(cl, "certificate-authority", dir, where, &c->ca,
 			     e);

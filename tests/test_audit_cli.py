@@ -89,23 +89,6 @@ def test_find_nothing(velerofs, shop_vault, tmp_path):
     assert r.returncode == 1 and r.stdout == ""
 
 
-NOISE = ("managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink")
-
-
-def _clean(o):
-    o = json.loads(json.dumps(o))
-    o.pop("status", None)
-    md = o.get("metadata", {})
-    for k in NOISE:
-        md.pop(k, None)
-    ann = md.get("annotations")
-    if isinstance(ann, dict):
-        ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-        if not ann:
-            md.pop("annotations")
-    return o
-
-
 def test_diff_is_exact(velerofs, shop_vault, tmp_path):
     a, b = "daily-20261118020000", "daily-20261119020000"
     ia, ib = _items(shop_vault, a), _items(shop_vault, b)
@@ -115,7 +98,7 @@ def test_diff_is_exact(velerofs, shop_vault, tmp_path):
             want.append("removed  %s.yaml" % rel)
         elif rel not in ia:
             want.append("added    %s.yaml" % rel)
-        elif _clean(ia[rel]) != _clean(ib[rel]):
+        elif util.clean_object(ia[rel]) != util.clean_object(ib[rel]):
             want.append("changed  %s.yaml" % rel)
     r = vfs(velerofs, "diff", "--cache", tmp_path / "c", shop_vault, a, b)
     assert r.returncode == 1, r.stderr

@@ -8,21 +8,13 @@ refresh happened to see first."""
 
 import os
 import shutil
-import time
 
+import util
 import vaultgen
 
 
-def _wait_for(pred, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if pred():
-                return True
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return False
+def _wait_for(pred):
+    return util.wait_for(pred, 60.0, ignore=(OSError,))
 
 
 def _cm(value, name="app"):

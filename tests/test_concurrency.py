@@ -53,15 +53,6 @@ def _read_tree(root):
     return out
 
 
-def _wait_for(pred, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_readers_refresh_and_restore_at_once(mount, kube, tmp_path):
     vault = tmp_path / "vault"
     vaultgen.write_backup(vault, "big", _objects(), schedule="daily",
@@ -87,7 +78,7 @@ def test_readers_refresh_and_restore_at_once(mount, kube, tmp_path):
             start.wait(60)
             vaultgen.write_backup(vault, "small", vaultgen.believable_cluster(seed=8),
                                   schedule="daily", started="2026-11-19T02:00:00Z")
-            if not _wait_for(lambda: "small" in os.listdir(m / "backups"), 60):
+            if not util.wait_for(lambda: "small" in os.listdir(m / "backups"), 60):
                 errors.append("refresh: the new backup never appeared")
             elif not os.listdir(m / "backups" / "small" / "namespaces"):
                 errors.append("refresh: the new backup is empty")

@@ -5,22 +5,12 @@ Against a real MinIO, stopped and started again."""
 import errno
 import os
 import shutil
-import time
 
 import pytest
 
 import util
 from servers import harness
 from test_remote import restart_minio, s3_env, s3_url, upload_s3, use_env  # noqa: F401 (a fixture)
-
-
-def _wait_for(pred, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_mount_while_the_store_is_down(mount, tmp_path, use_env):
@@ -68,12 +58,12 @@ def test_refresh_follows_the_vault(mount, tmp_path, use_env):
         # a backup arrives (velero-backup.json last, as Velero uploads it)
         for f in sorted(later.iterdir(), key=lambda p: p.name == "velero-backup.json"):
             m.put("velero", "backups/shop-only/" + f.name, f.read_bytes())
-        assert _wait_for(lambda: "shop-only" in os.listdir(mnt / "backups"))
+        assert util.wait_for(lambda: "shop-only" in os.listdir(mnt / "backups"), 20.0)
         assert (mnt / "backups" / "shop-only" / "backup.yaml").read_bytes()
         # and one goes
         for key in m.list_keys("velero", "backups/before-upgrade/"):
             m.s3("DELETE", "/velero/" + key)
-        assert _wait_for(lambda: "before-upgrade" not in os.listdir(mnt / "backups"))
+        assert util.wait_for(lambda: "before-upgrade" not in os.listdir(mnt / "backups"), 20.0)
         assert not (mnt / "backups" / "before-upgrade").exists()
         assert mnt.alive()
     finally:

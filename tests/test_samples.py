@@ -22,7 +22,6 @@ import json
 import os
 import pathlib
 import re
-import tarfile
 
 import pytest
 import yaml
@@ -215,17 +214,8 @@ def test_resource_list_sample(mount, tmp_path):
 # debug bundles
 
 
-def _bundle_members(path):
-    out = {}
-    with tarfile.open(path, "r:gz") as tf:
-        for ti in tf:
-            if ti.isreg():
-                out[ti.name] = tf.extractfile(ti).read()
-    return out
-
-
 def _bundle_backups(path):
-    mem = _bundle_members(path)
+    mem = util.tar_members(path)
     lists = [k for k in mem if re.search(r"kubecapture/velero\.io_v1/[^/]+/backups-[^/]*\.json$", k)]
     crs = []
     for k in lists:

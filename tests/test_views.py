@@ -16,9 +16,6 @@ import yaml
 
 import util
 
-NOISE = ("managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink")
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
 
 def _members(vault):
     """Every resource member of every backup: (backup, member name, object)."""
@@ -127,17 +124,7 @@ def test_clean_view_drops_exactly_the_noise(mount, shop_vault):
         if len(f.name) > 255:
             continue
         shown = yaml.safe_load(f.read_bytes())
-        want = json.loads(json.dumps(obj))
-        want.pop("status", None)
-        md = want.get("metadata", {})
-        for k in NOISE:
-            md.pop(k, None)
-        ann = md.get("annotations")
-        if isinstance(ann, dict):
-            ann.pop(LAST_APPLIED, None)
-            if not ann:
-                md.pop("annotations")
-        assert shown == want, f
+        assert shown == util.clean_object(obj), f
         n += 1
     assert n > 50
 
@@ -159,5 +146,5 @@ def test_clean_diff_shows_only_real_changes(mount, shop_vault):
     assert r.returncode == 1, r.stderr
     for line in r.stdout.splitlines():
         if line.startswith(("<", ">")):
-            for noise in NOISE + ("status:",):
+            for noise in util.CLEAN_NOISE + ("status:",):
                 assert noise + ":" not in line.replace("status::", "status:"), line

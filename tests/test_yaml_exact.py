@@ -17,9 +17,6 @@ Values are compared strictly: bool is not int, int is not float, -0.0 is not
 """
 
 import json
-import math
-import os
-import pathlib
 import random
 import subprocess
 import tarfile
@@ -28,24 +25,19 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-SAMPLES = SHARED / "velero-samples"
-GOLDEN = REPO / "tests" / "data" / "yaml"
+import util
+from util import SAMPLES, same
 
-
-def _build_dir():
-    b = pathlib.Path(os.environ.get("VELEROFS_BUILD", "build"))
-    return b if b.is_absolute() else REPO / b
+GOLDEN = util.REPO / "tests" / "data" / "yaml"
 
 
 def _binary_path():
     # meson puts it in tests/ (tests/meson.build); tests/unit/ also works
     for rel in (("backup", "yaml-render"), ("tests", "yaml-render"), ("tests", "unit", "yaml-render")):
-        p = _build_dir().joinpath(*rel)
+        p = util.build_dir().joinpath(*rel)
         if p.exists():
             return p
-    return _build_dir() / "backup" / "yaml-render"
+    return util.build_dir() / "backup" / "yaml-render"
 
 
 BINARY = _binary_path()
@@ -82,38 +74,6 @@ def _first_wins(pairs):
     for k, v in pairs:
         d.setdefault(k, v)
     return d
-
-
-def same(a, b, path="$"):
-    """Strict structural equality; returns None or a description."""
-    if type(a) is not type(b):
-        return f"{path}: {type(a).__name__} {a!r:.80} != " \
-               f"{type(b).__name__} {b!r:.80}"
-    if isinstance(a, dict):
-        if list(a.keys()) != list(b.keys()) and set(a) != set(b):
-            return f"{path}: keys {sorted(a)!r:.200} != {sorted(b)!r:.200}"
-        for k in a:
-            d = same(a[k], b[k], f"{path}.{k!r:.40}")
-            if d:
-                return d
-        return None
-    if isinstance(a, list):
-        if len(a) != len(b):
-            return f"{path}: length {len(a)} != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            d = same(x, y, f"{path}[{i}]")
-            if d:
-                return d
-        return None
-    if isinstance(a, float):
-        if math.isnan(a) and math.isnan(b):
-            return None
-        if a == b and math.copysign(1, a) == math.copysign(1, b):
-            return None
-        return f"{path}: {a!r} != {b!r}"
-    if a != b:
-        return f"{path}: {a!r:.200} != {b!r:.200}"
-    return None
 
 
 def loaders():
@@ -348,22 +308,29 @@ UNICODE_POOL = [
 ]
 
 
-def rand_line(r: random.Random):
+def by_chance(r: random.Random, *arms):
+    """One draw of r.random() picks the first (bound, make) arm whose bound
+    it is below (None: any), and returns make()."""
     k = r.random()
-    if k < 0.3:
-        return r.choice(SPECIAL_WORDS)
-    if k < 0.5:
-        return "".join(r.choice("abcxyz019 .:-_/#") for _ in
-                       range(r.randint(0, 12)))
-    if k < 0.7:
-        return "".join(r.choice(UNICODE_POOL + list("abc ")) for _ in
-                       range(r.randint(0, 6)))
-    if k < 0.85:
-        return " " * r.randint(0, 4) + r.choice(SPECIAL_WORDS) + \
-            r.choice(["", " ", "\t", "  "])
-    return "".join(chr(r.randint(0x20, 0x10ffff)) for _ in
-                   range(r.randint(1, 4))
-                   ).encode("utf-8", "ignore").decode("utf-8", "ignore")
+    for bound, make in arms:
+        if bound is None or k < bound:
+            return make()
+    raise ValueError("no arm for %r" % k)
+
+
+def rand_line(r: random.Random):
+    return by_chance(
+        r,
+        (0.3, lambda: r.choice(SPECIAL_WORDS)),
+        (0.5, lambda: "".join(r.choice("abcxyz019 .:-_/#") for _ in
+                              range(r.randint(0, 12)))),
+        (0.7, lambda: "".join(r.choice(UNICODE_POOL + list("abc ")) for _ in
+                              range(r.randint(0, 6)))),
+        (0.85, lambda: " " * r.randint(0, 4) + r.choice(SPECIAL_WORDS) +
+         r.choice(["", " ", "\t", "  "])),
+        (None, lambda: "".join(chr(r.randint(0x20, 0x10ffff)) for _ in
+                               range(r.randint(1, 4))
+                               ).encode("utf-8", "ignore").decode("utf-8", "ignore")))
 
 
 def rand_string(r: random.Random):
@@ -391,18 +358,19 @@ NUMBERS = [
 
 
 def rand_number(r: random.Random):
-    k = r.random()
-    if k < 0.5:
-        return r.choice(NUMBERS)
-    if k < 0.7:
-        return str(r.randint(-10 ** 30, 10 ** 30))
-    if k < 0.85:
-        return repr(r.uniform(-1e6, 1e6))
-    m = str(r.randint(0, 999))
-    if r.random() < 0.5:
-        m += "." + str(r.randint(0, 999))
-    return (r.choice(["", "-"]) + m + r.choice("eE") + r.choice(["", "+", "-"])
-            + str(r.randint(0, 320)))
+    def exponent_form():
+        m = str(r.randint(0, 999))
+        if r.random() < 0.5:
+            m += "." + str(r.randint(0, 999))
+        return (r.choice(["", "-"]) + m + r.choice("eE") + r.choice(["", "+", "-"])
+                + str(r.randint(0, 320)))
+
+    return by_chance(
+        r,
+        (0.5, lambda: r.choice(NUMBERS)),
+        (0.7, lambda: str(r.randint(-10 ** 30, 10 ** 30))),
+        (0.85, lambda: repr(r.uniform(-1e6, 1e6))),
+        (None, exponent_form))
 
 
 def jstr(r: random.Random, s: str):

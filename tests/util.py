@@ -107,6 +107,20 @@ def unmount(path, lazy_ok: bool = True) -> None:
         time.sleep(0.1)
 
 
+def wait_for(pred, timeout: float, ignore: tuple = ()) -> bool:
+    """Polls pred() until it is true (True) or timeout seconds have passed
+    (False); an exception of a type in ignore counts as not yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if pred():
+                return True
+        except ignore:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 def scan_stderr(text: str, allow_errors: bool) -> list[str]:
     """The lines of a daemon's stderr that make the test fail."""
     bad = []
@@ -347,6 +361,29 @@ def tar_members(tarball) -> dict[str, bytes]:
 
 def item_members(tarball) -> dict[str, bytes]:
     return {k: v for k, v in tar_members(tarball).items() if member_tree_path(k) is not None}
+
+
+# The server-set metadata that the clean view (-o clean) and `velerofs diff`
+# drop, and kubectl's annotation they drop with it.
+CLEAN_NOISE = ("managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def clean_object(o) -> dict:
+    """A deep copy of the object o as the clean view shows it: no status, no
+    CLEAN_NOISE metadata, no last-applied annotation (and no annotations
+    left when that was the only one)."""
+    o = json.loads(json.dumps(o))
+    o.pop("status", None)
+    md = o.get("metadata", {})
+    for k in CLEAN_NOISE:
+        md.pop(k, None)
+    ann = md.get("annotations")
+    if isinstance(ann, dict):
+        ann.pop(LAST_APPLIED, None)
+        if not ann:
+            md.pop("annotations")
+    return o
 
 
 def backup_names(vault) -> list[str]:

@@ -131,38 +131,29 @@ def _go_scalar(v: Any) -> str:
 
 def _go_json(v: Any, sort_keys: bool, indent: str | None, level: int, out: list) -> None:
     if isinstance(v, dict):
-        if not v:
-            out.append("{}")
-            return
         keys = sorted(v) if sort_keys else list(v)
-        out.append("{")
-        for i, k in enumerate(keys):
-            if i:
-                out.append(",")
-            if indent is not None:
-                out.append("\n" + indent * (level + 1))
-            out.append(_go_string(k))
-            out.append(": " if indent is not None else ":")
-            _go_json(v[k], sort_keys, indent, level + 1, out)
-        if indent is not None:
-            out.append("\n" + indent * level)
-        out.append("}")
+        members, brackets = [(k, v[k]) for k in keys], "{}"
     elif isinstance(v, (list, tuple)):
-        if not v:
-            out.append("[]")
-            return
-        out.append("[")
-        for i, e in enumerate(v):
-            if i:
-                out.append(",")
-            if indent is not None:
-                out.append("\n" + indent * (level + 1))
-            _go_json(e, sort_keys, indent, level + 1, out)
-        if indent is not None:
-            out.append("\n" + indent * level)
-        out.append("]")
+        members, brackets = [(None, e) for e in v], "[]"
     else:
         out.append(_go_scalar(v))
+        return
+    if not members:
+        out.append(brackets)
+        return
+    out.append(brackets[0])
+    for i, (k, e) in enumerate(members):
+        if i:
+            out.append(",")
+        if indent is not None:
+            out.append("\n" + indent * (level + 1))
+        if brackets == "{}":
+            out.append(_go_string(k))
+            out.append(": " if indent is not None else ":")
+        _go_json(e, sort_keys, indent, level + 1, out)
+    if indent is not None:
+        out.append("\n" + indent * level)
+    out.append(brackets[1])
 
 
 def go_marshal(v: Any, sort_keys: bool = True) -> bytes:

@@ -16,39 +16,15 @@
 #include "backup/backup.h"
 #include "backup/backup_i.h"
 #include "backup/source_i.h"
-#include "check.h"
+#include "testvault.h"
 #include "vault/vault_i.h"
-
-static char root[256], cachedir[300];
-
-static void mkdirs(const char *rel)
-{
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", root, rel);
-	CHECK(system(cmd) == 0);
-}
-
-static void put(const char *rel, const void *data, size_t len)
-{
-	char path[700];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (f) {
-		CHECK(fwrite(data, 1, len, f) == len);
-		fclose(f);
-	}
-}
 
 static void put_gz(const char *rel, const char *text)
 {
 	char path[700];
 	gzFile g;
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	snprintf(path, sizeof(path), "%s/%s", tv_root, rel);
 	g = gzopen(path, "wb");
 	CHECK(g != NULL);
 	if (g) {
@@ -90,7 +66,7 @@ static size_t tarball(const char *rel, const struct member *m, size_t n,
 	archive_write_close(a);
 	archive_write_free(a);
 	if (rel)
-		put(rel, buf, used);
+		tv_put(rel, buf, used);
 	if (bytes)
 		*bytes = buf;
 	else
@@ -157,17 +133,20 @@ static void make_vault(void)
 	snprintf(long_member, sizeof(long_member),
 		 "resources/configmaps/namespaces/shop/%s.json", long_name);
 
-	mkdirs("backups/good");
-	put("backups/good/velero-backup.json",
-	    "{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\",\"labels\":"
-	    "{\"velero.io/schedule-name\":\"daily\"}},\"status\":{\"phase\":"
-	    "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:49Z\"}}",
-	    strlen("{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\","
-		   "\"labels\":"
-		   "{\"velero.io/"
-		   "schedule-name\":\"daily\"}},\"status\":{\"phase\":"
-		   "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:"
-		   "49Z\"}}"));
+	tv_mkdirs("backups/good");
+	tv_put("backups/good/velero-backup.json",
+	       "{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\","
+	       "\"labels\":"
+	       "{\"velero.io/schedule-name\":\"daily\"}},\"status\":{\"phase\":"
+	       "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:00:49Z\"}"
+	       "}",
+	       strlen("{\"kind\":\"Backup\",\"metadata\":{\"name\":\"good\","
+		      "\"labels\":"
+		      "{\"velero.io/"
+		      "schedule-name\":\"daily\"}},\"status\":{\"phase\":"
+		      "\"Completed\",\"completionTimestamp\":\"2026-11-20T02:"
+		      "00:"
+		      "49Z\"}}"));
 	tarball("backups/good/good.tar.gz", good, sizeof(good) / sizeof(*good),
 		ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, NULL);
 	put_gz("backups/good/good-logs.gz", "time=\"x\" level=info "
@@ -176,89 +155,68 @@ static void make_vault(void)
 					       "\n");
 
 	/* older format, GNU long names, failed */
-	mkdirs("backups/old");
-	put("backups/old/velero-backup.json",
-	    "{\"status\":{\"phase\":\"Failed\",\"completionTimestamp\":"
-	    "\"2026-11-21T00:00:00Z\"}}",
-	    strlen("{\"status\":{\"phase\":\"Failed\",\"completionTimestamp\":"
-		   "\"2026-11-21T00:00:00Z\"}}"));
+	tv_mkdirs("backups/old");
+	tv_put("backups/old/velero-backup.json",
+	       "{\"status\":{\"phase\":\"Failed\",\"completionTimestamp\":"
+	       "\"2026-11-21T00:00:00Z\"}}",
+	       strlen("{\"status\":{\"phase\":\"Failed\","
+		      "\"completionTimestamp\":"
+		      "\"2026-11-21T00:00:00Z\"}}"));
 	tarball("backups/old/old.tar.gz", v1, 2, ARCHIVE_FORMAT_TAR_GNUTAR,
 		NULL);
 
 	/* truncated in the store */
-	mkdirs("backups/cut");
-	put("backups/cut/velero-backup.json", "{\"status\":{}}", 13);
+	tv_mkdirs("backups/cut");
+	tv_put("backups/cut/velero-backup.json", "{\"status\":{}}", 13);
 	n = tarball(NULL, good, 8, ARCHIVE_FORMAT_TAR_USTAR, &bytes);
-	put("backups/cut/cut.tar.gz", bytes, n / 2);
+	tv_put("backups/cut/cut.tar.gz", bytes, n / 2);
 	free(bytes);
 
 	/* no velero-backup.json at all; and one that is not JSON */
-	mkdirs("backups/nojson");
+	tv_mkdirs("backups/nojson");
 	tarball("backups/nojson/nojson.tar.gz", v1, 2, ARCHIVE_FORMAT_TAR_USTAR,
 		NULL);
-	mkdirs("backups/badjson");
-	put("backups/badjson/velero-backup.json", "{not json", 9);
-	put("backups/badjson/badjson.tar.gz", "not gzip at all", 15);
+	tv_mkdirs("backups/badjson");
+	tv_put("backups/badjson/velero-backup.json", "{not json", 9);
+	tv_put("backups/badjson/badjson.tar.gz", "not gzip at all", 15);
 }
 
-/* A repo of the vault v on the test's cache. */
-static struct backup_repo *repo_on(struct vault *v, struct cache **c,
+/* A repo of the vault v (stolen) on the test's cache, in one view,
+ * refreshed. */
+static struct backup_repo *repo_on(struct tv_repo *t, struct vault *v,
 				   enum backup_view view)
 {
 	struct backup_options o = { .view = view };
-	struct backup_repo *r = NULL;
+	struct backup_repo *r = tv_repo_on(t, v, &o);
 	struct verror e;
 
-	CHECK_EQ_INT(cache_open(cachedir, 0, c, &e), 0);
-	CHECK_EQ_INT(backup_repo_new(v, *c, &o, &r), 0);
 	CHECK_EQ_INT(backup_repo_refresh(r, &e), 0);
 	return r;
 }
 
-static struct backup_repo *repo_open(struct vault **v, struct cache **c,
-				     enum backup_view view)
+/* Removes the cached indexes: the next open builds again. */
+static void drop_index(void)
 {
-	struct verror e;
+	char cmd[700];
 
-	CHECK_EQ_INT(vault_open(root, NULL, v, &e), 0);
-	return repo_on(*v, c, view);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", tv_cache);
+	CHECK(system(cmd) == 0);
 }
 
-static void repo_close(struct backup_repo *r, struct vault *v, struct cache *c)
+/* The repo of the scratch vault in one view, refreshed. */
+static struct backup_repo *repo_open(struct tv_repo *t, enum backup_view view)
 {
-	backup_repo_free(r);
-	cache_free(c);
-	vault_free(v);
-}
-
-/* Reads a whole file of the tree into a malloc'd string. */
-static char *slurp(struct backup *b, const char *path, int *err)
-{
+	struct vault *v = NULL;
 	struct verror e;
-	uint32_t node;
-	const void *data;
-	size_t got;
-	char *s;
-	int r;
 
-	*err = backup_node_walk(b, path, &node, &e);
-	if (*err < 0)
-		return NULL;
-	r = backup_node_read(b, node, 0, 1 << 20, &data, &got, &e);
-	*err = r;
-	if (r < 0)
-		return NULL;
-	s = malloc(got + 1);
-	memcpy(s, data, got);
-	s[got] = '\0';
-	return s;
+	CHECK_EQ_INT(vault_open(tv_root, NULL, &v, &e), 0);
+	return repo_on(t, v, view);
 }
 
 static void test_tree(void)
 {
-	struct vault *v;
-	struct cache *c;
-	struct backup_repo *r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	struct tv_repo t;
+	struct backup_repo *r = repo_open(&t, BACKUP_VIEW_YAML);
 	struct backup *b = backup_repo_find(r, "good", NULL);
 	struct backup_stat st;
 	struct verror e;
@@ -278,7 +236,7 @@ static void test_tree(void)
 
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	CHECK(s && strstr(s, "a: 'yes'") == NULL &&
 	      strstr(s, "\"yes\"") != NULL);
@@ -301,14 +259,14 @@ static void test_tree(void)
 				      &node, &e),
 		     -ENOENT);
 	/* only in a non-preferred version: still in the default view */
-	s = slurp(b, "namespaces/shop/widgets.example.com/w.yaml", &err);
+	s = tv_read(b, "namespaces/shop/widgets.example.com/w.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	CHECK(s && strstr(s, "v1beta1"));
 	free(s);
-	s = slurp(b,
-		  "apiversions/widgets.example.com/v1beta1/namespaces/shop/"
-		  "w.yaml",
-		  &err);
+	s = tv_read(b,
+		    "apiversions/widgets.example.com/v1beta1/namespaces/shop/"
+		    "w.yaml",
+		    &err);
 	CHECK_EQ_INT(err, 0);
 	free(s);
 	CHECK_EQ_INT(backup_node_walk(b,
@@ -334,22 +292,20 @@ static void test_tree(void)
 			CHECK(strchr(path, '~') != NULL);
 	}
 	/* broken member: listed, EIO on read, named in errors.txt */
-	s = slurp(b, "namespaces/shop/configmaps/broken.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/broken.yaml", &err);
 	CHECK_EQ_INT(err, -EIO);
-	s = slurp(b, "errors.txt", &err);
+	s = tv_read(b, "errors.txt", &err);
 	CHECK(s && strstr(s, "broken.json"));
 	CHECK(s && strstr(s, "escapes its directory"));
 	CHECK(s && strstr(s, "something/else.txt"));
 	free(s);
-	s = slurp(b, "logs", &err);
+	s = tv_read(b, "logs", &err);
 	CHECK_STREQ(s, "time=\"x\" level=info msg=hello\n");
 	free(s);
-	s = slurp(b, "meta/results.yaml", &err);
+	s = tv_read(b, "meta/results.yaml", &err);
 	CHECK_STREQ(s, "errors: {}\nwarnings: {}\n");
 	free(s);
-	s = slurp(b, "describe.txt", &err);
-	CHECK(s && strstr(s, "Completed"));
-	free(s);
+	CHECK(tv_holds(b, "describe.txt", "Completed"));
 	CHECK_EQ_INT(backup_node_walk(b, "nope", &node, &e), -ENOENT);
 	CHECK_EQ_INT(backup_node_walk(b, "backup.yaml/x", &node, &e), -ENOTDIR);
 
@@ -357,7 +313,7 @@ static void test_tree(void)
 	{
 		char origin[256];
 
-		s = slurp(b, "namespaces/shop/secrets/db.yaml", &err);
+		s = tv_read(b, "namespaces/shop/secrets/db.yaml", &err);
 		CHECK(s != NULL);
 		if (s) {
 			CHECK_EQ_INT(backup_repo_origin(r, s, strlen(s), origin,
@@ -378,14 +334,13 @@ static void test_tree(void)
 	CHECK_EQ_INT(backup_repo_schedule_count(r), 1);
 	CHECK_STREQ(backup_repo_schedule_name(r, 0), "daily");
 out:
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 static void test_bad_backups(void)
 {
-	struct vault *v;
-	struct cache *c;
-	struct backup_repo *r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	struct tv_repo t;
+	struct backup_repo *r = repo_open(&t, BACKUP_VIEW_YAML);
 	struct backup_info in;
 	struct backup *b;
 	struct verror e;
@@ -394,41 +349,34 @@ static void test_bad_backups(void)
 
 	b = backup_repo_find(r, "cut", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
-	s = slurp(b, "errors.txt", &err);
-	CHECK(s && strstr(s, "truncated"));
-	free(s);
-	s = slurp(b, "describe.txt", &err);
-	CHECK(s && strstr(s, "truncated"));
-	free(s);
+	CHECK(tv_holds(b, "errors.txt", "truncated"));
+	CHECK(tv_holds(b, "describe.txt", "truncated"));
 
 	b = backup_repo_find(r, "nojson", NULL);
 	CHECK_EQ_INT(backup_info(b, &in, &e), 0);
 	CHECK(!in.valid);
-	s = slurp(b, "errors.txt", &err);
-	CHECK(s && strstr(s, "velero-backup.json is missing"));
-	free(s);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	CHECK(tv_holds(b, "errors.txt", "velero-backup.json is missing"));
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	free(s);
 
 	b = backup_repo_find(r, "badjson", NULL);
-	s = slurp(b, "errors.txt", &err);
+	s = tv_read(b, "errors.txt", &err);
 	CHECK(s && strstr(s, "does not parse"));
 	CHECK(s && strstr(s, "not gzip"));
 	free(s);
 
 	b = backup_repo_find(r, "old", NULL);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	free(s);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 static void test_json_view_and_reuse(void)
 {
-	struct vault *v;
-	struct cache *c;
-	struct backup_repo *r = repo_open(&v, &c, BACKUP_VIEW_JSON);
+	struct tv_repo t;
+	struct backup_repo *r = repo_open(&t, BACKUP_VIEW_JSON);
 	struct backup *b = backup_repo_find(r, "good", NULL);
 	struct verror e;
 	char *s;
@@ -437,23 +385,23 @@ static void test_json_view_and_reuse(void)
 	/* each view has its own index */
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.json", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.json", &err);
 	CHECK_STREQ(s, CM);
 	free(s);
-	s = slurp(b, "namespaces/shop/secrets/db.json", &err);
+	s = tv_read(b, "namespaces/shop/secrets/db.json", &err);
 	CHECK_STREQ(s, SECRET);
 	free(s);
 	/* not JSON: broken in this view too */
-	s = slurp(b, "namespaces/shop/configmaps/broken.json", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/broken.json", &err);
 	CHECK_EQ_INT(err, -EIO);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 
 	/* a second run maps what the first built */
-	r = repo_open(&v, &c, BACKUP_VIEW_JSON);
+	r = repo_open(&t, BACKUP_VIEW_JSON);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK_EQ_INT(backup_build_ms(b), 0);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 static char *find_idx_at(const char *which)
@@ -462,7 +410,7 @@ static char *find_idx_at(const char *which)
 	size_t n = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "ls -S %s/idx/*.idx | %s -1", cachedir,
+	snprintf(cmd, sizeof(cmd), "ls -S %s/idx/*.idx | %s -1", tv_cache,
 		 which);
 	p = popen(cmd, "r");
 	if (!p)
@@ -493,21 +441,19 @@ static void flip_byte(const char *path, off_t off)
 
 static void test_corrupt_index(void)
 {
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct backup *b;
 	struct verror e;
 	struct stat st;
-	char cmd[700], *idx, *s;
+	char *idx, *s;
 	int err;
 
 	/* one index, of the YAML view */
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", cachedir);
-	CHECK(system(cmd) == 0);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	drop_index();
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 	idx = find_idx();
 	CHECK(idx != NULL);
 	if (!idx)
@@ -515,31 +461,30 @@ static void test_corrupt_index(void)
 	CHECK(stat(idx, &st) == 0);
 	/* metadata (the tail): detected at map time and rebuilt */
 	flip_byte(idx, st.st_size - 10);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
-	CHECK(s && strstr(s, "app.config"));
-	free(s);
-	repo_close(r, v, c);
+	CHECK(tv_holds(b, "namespaces/shop/configmaps/app.config.yaml",
+		       "app.config"));
+	tv_repo_close(&t);
 	free(idx);
 
 	/* a truncated index is rebuilt too */
 	idx = find_idx();
 	CHECK(idx && truncate(idx, 100) == 0);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 	free(idx);
 
 	/* data: caught by the per-file checksum on read, never served; the
 	 * backup is indexed again and the read answered from the new index */
 	idx = find_idx();
 	flip_byte(idx, 200);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK_EQ_INT(backup_build_ms(b), 0);
@@ -551,18 +496,18 @@ static void test_corrupt_index(void)
 		int eio = 0;
 
 		for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
-			s = slurp(b, paths[i], &err);
+			s = tv_read(b, paths[i], &err);
 			eio += err == -EIO;
 			free(s);
 		}
 		CHECK_EQ_INT(eio, 0);
 		CHECK(backup_build_ms(b) > 0);
-		s = slurp(b, "namespaces/shop/configmaps/app.config.yaml",
-			  &err);
+		s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml",
+			    &err);
 		CHECK(s && strstr(s, "name: app.config"));
 		free(s);
 	}
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 	free(idx);
 }
 
@@ -583,8 +528,7 @@ static void reseal(unsigned char *p, size_t len)
  * refused by the check, so never used to read out of bounds. */
 static void test_crafted_index(void)
 {
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct verror e;
 	struct idx_header h;
@@ -595,9 +539,9 @@ static void test_crafted_index(void)
 	char *idx;
 	FILE *f;
 
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 	idx = find_idx();
 	f = idx ? fopen(idx, "rb") : NULL;
 	CHECK(f != NULL);
@@ -646,8 +590,7 @@ static void test_crafted_index(void)
  * index is built, never the other's items served under this name. */
 static void test_index_owner(void)
 {
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct backup *b;
 	struct verror e;
@@ -655,12 +598,11 @@ static void test_index_owner(void)
 	uint32_t node;
 	int err;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", cachedir);
-	CHECK(system(cmd) == 0);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	drop_index();
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	CHECK_EQ_INT(backup_open(backup_repo_find(r, "good", NULL), &e), 0);
 	CHECK_EQ_INT(backup_open(backup_repo_find(r, "old", NULL), &e), 0);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 	big = find_idx();	     /* good's */
 	small = find_idx_at("tail"); /* old's */
 	CHECK(big && small && strcmp(big, small));
@@ -671,17 +613,17 @@ static void test_index_owner(void)
 	}
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", big, small);
 	CHECK(system(cmd) == 0);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(r, "old", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	CHECK(backup_build_ms(b) > 0); /* refused, built again */
 	CHECK_EQ_INT(backup_node_walk(b, "namespaces/shop/secrets/db.yaml",
 				      &node, &e),
 		     -ENOENT);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK(s != NULL);
 	free(s);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 	free(big);
 	free(small);
 }
@@ -690,30 +632,29 @@ static void test_index_owner(void)
  * is touched (that is a SIGBUS); the backup is indexed again and served. */
 static void test_index_truncated_under_mapping(void)
 {
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct backup *b;
 	struct verror e;
 	char *idx, *s;
 	int err;
 
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
 	idx = find_idx();
 	CHECK(idx && truncate(idx, 100) == 0);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	CHECK(s && strstr(s, "name: app.config"));
 	free(s);
 	/* and once more, after the data's CRC was checked */
 	CHECK(idx && truncate(idx, 100) == 0);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
+	s = tv_read(b, "namespaces/shop/configmaps/app.config.yaml", &err);
 	CHECK_EQ_INT(err, 0);
 	CHECK(s && strstr(s, "name: app.config"));
 	free(s);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 	free(idx);
 }
 
@@ -723,8 +664,7 @@ static void test_index_truncated_under_mapping(void)
 static void test_index_changed_under_mapping(void)
 {
 	static const char path[] = "namespaces/shop/configmaps/app.config.yaml";
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct backup *b;
 	struct verror e;
@@ -734,7 +674,7 @@ static void test_index_changed_under_mapping(void)
 	char *idx, *s;
 	int err, fd;
 
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_node_walk(b, path, &node, &e), 0);
 	idx = find_idx();
@@ -751,11 +691,11 @@ static void test_index_changed_under_mapping(void)
 	n.first_child = UINT32_MAX - 1;
 	CHECK(pwrite(fd, &n, sizeof(n), (off_t)h.nodes_off) == sizeof(n));
 	close(fd);
-	s = slurp(b, path, &err);
+	s = tv_read(b, path, &err);
 	CHECK_EQ_INT(err, 0);
 	CHECK(s && strstr(s, "name: app.config"));
 	free(s);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 	free(idx);
 }
 
@@ -853,47 +793,42 @@ static const struct vault_ops flaky_ops = {
 	.free = flaky_free,
 };
 
-static struct backup_repo *flaky_open(struct vault **v, struct cache **c)
+static struct backup_repo *flaky_open(struct tv_repo *t)
 {
 	struct vault *fv = calloc(1, sizeof(*fv));
 	struct verror e;
 
 	CHECK(fv != NULL);
-	CHECK_EQ_INT(vault_open(root, NULL, (struct vault **)&fv->priv, &e), 0);
+	CHECK_EQ_INT(vault_open(tv_root, NULL, (struct vault **)&fv->priv, &e),
+		     0);
 	fv->ops = &flaky_ops;
 	fv->id = strdup(vault_id(fv->priv));
-	*v = fv;
-	return repo_on(fv, c, BACKUP_VIEW_YAML);
+	return repo_on(t, fv, BACKUP_VIEW_YAML);
 }
 
 /* Every object comes one byte per read: the gzip magic is checked across
  * reads, the tarball and the other objects are read whole. */
 static void test_short_reads(void)
 {
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct backup *b;
 	struct verror e;
-	char cmd[700], *s;
+	char *s;
 	int err;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", cachedir);
-	CHECK(system(cmd) == 0);
+	drop_index();
 	memset(&flaky, 0, sizeof(flaky));
-	r = flaky_open(&v, &c);
+	r = flaky_open(&t);
 	b = backup_repo_find(r, "good", NULL);
 	CHECK_EQ_INT(backup_open(b, &e), 0);
-	s = slurp(b, "namespaces/shop/configmaps/app.config.yaml", &err);
-	CHECK(s && strstr(s, "name: app.config"));
-	free(s);
-	s = slurp(b, "logs", &err);
-	CHECK(s && strstr(s, "msg=hello"));
-	free(s);
-	s = slurp(b, "errors.txt", &err);
+	CHECK(tv_holds(b, "namespaces/shop/configmaps/app.config.yaml",
+		       "name: app.config"));
+	CHECK(tv_holds(b, "logs", "msg=hello"));
+	s = tv_read(b, "errors.txt", &err);
 	CHECK(!s || !strstr(s, "gzip"));
 	free(s);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 /* A read that fails because of the vault (403 ExpiredToken, a timeout, a
@@ -902,35 +837,33 @@ static void test_short_reads(void)
 static void test_temporary_errors(void)
 {
 	static const int errs[] = { EACCES, ETIMEDOUT, ECONNRESET, EIO };
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct backup *b;
 	struct verror e;
-	char cmd[700], *s;
+	char *s;
 	int err;
 
 	for (size_t i = 0; i < sizeof(errs) / sizeof(*errs); i++) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", cachedir);
-		CHECK(system(cmd) == 0);
+		drop_index();
 		memset(&flaky, 0, sizeof(flaky));
 		flaky.fail_key = "good-results.gz";
 		flaky.fail_errno = errs[i];
-		r = flaky_open(&v, &c);
+		r = flaky_open(&t);
 		b = backup_repo_find(r, "good", NULL);
 		CHECK_EQ_INT(backup_open(b, &e), -errs[i]);
 		CHECK(flaky.reads_failed > 0);
 		flaky.fail_key = NULL;
 		CHECK_EQ_INT(backup_open(b, &e), 0);
 		CHECK(backup_build_ms(b) > 0); /* built, not read back */
-		s = slurp(b, "meta/results.yaml", &err);
+		s = tv_read(b, "meta/results.yaml", &err);
 		CHECK_EQ_INT(err, 0);
 		CHECK(s && strstr(s, "errors"));
 		free(s);
-		s = slurp(b, "errors.txt", &err);
+		s = tv_read(b, "errors.txt", &err);
 		CHECK(!s || !strstr(s, "results"));
 		free(s);
-		repo_close(r, v, c);
+		tv_repo_close(&t);
 	}
 }
 
@@ -952,26 +885,23 @@ static void *opener(void *p)
 
 static void test_threads(void)
 {
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup_repo *r;
 	struct thread_arg args[8];
-	pthread_t t[8];
-	char cmd[700];
+	pthread_t th[8];
 	int i;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/idx", cachedir);
-	CHECK(system(cmd) == 0);
-	r = repo_open(&v, &c, BACKUP_VIEW_YAML);
+	drop_index();
+	r = repo_open(&t, BACKUP_VIEW_YAML);
 	for (i = 0; i < 8; i++) {
 		args[i].b = backup_repo_find(r, "good", NULL);
-		pthread_create(&t[i], NULL, opener, &args[i]);
+		pthread_create(&th[i], NULL, opener, &args[i]);
 	}
 	for (i = 0; i < 8; i++) {
-		pthread_join(t[i], NULL);
+		pthread_join(th[i], NULL);
 		CHECK(args[i].ok);
 	}
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 /* ---- a source other than Velero's ---- */
@@ -1060,7 +990,7 @@ static const struct backup_source_ops fake = {
 static void check_file(struct backup *b, const char *path, const char *want)
 {
 	int err;
-	char *s = slurp(b, path, &err);
+	char *s = tv_read(b, path, &err);
 
 	CHECK_EQ_INT(err, 0);
 	if (s)
@@ -1069,13 +999,12 @@ static void check_file(struct backup *b, const char *path, const char *want)
 }
 
 /* The backup snap of a repo, read through the fake source. */
-static struct backup *open_fake(struct backup_repo **r, struct vault **v,
-				struct cache **c)
+static struct backup *open_fake(struct backup_repo **r, struct tv_repo *t)
 {
 	struct verror e;
 	struct backup *b;
 
-	*r = repo_open(v, c, BACKUP_VIEW_YAML);
+	*r = repo_open(t, BACKUP_VIEW_YAML);
 	b = backup_repo_find(*r, "snap", NULL);
 	CHECK(b != NULL);
 	b->source = &fake;
@@ -1089,17 +1018,16 @@ static struct backup *open_fake(struct backup_repo **r, struct vault **v,
 static void test_fake_source(void)
 {
 	struct backup_repo *r;
-	struct vault *v;
-	struct cache *c;
+	struct tv_repo t;
 	struct backup *b;
 	struct verror e;
 	uint32_t node;
 	int err;
 	char *s;
 
-	mkdirs("backups/snap");
-	put("backups/snap/x", "{}", 2);
-	b = open_fake(&r, &v, &c);
+	tv_mkdirs("backups/snap");
+	tv_put("backups/snap/x", "{}", 2);
+	b = open_fake(&r, &t);
 	CHECK_EQ_INT(fake_reads, 1);
 	check_file(b, "namespaces/shop/configmaps/app.yaml",
 		   "kind: ConfigMap\ndata:\n  a: \"1\"\n");
@@ -1110,7 +1038,7 @@ static void test_fake_source(void)
 		   "kind: Namespace\n");
 	check_file(b, "status.txt", "ok\n");
 	check_file(b, "describe.txt", "items 3 errors 2 kinds 3\n");
-	s = slurp(b, "errors.txt", &err);
+	s = tv_read(b, "errors.txt", &err);
 	CHECK(s && strstr(s, "/registry/secrets/shop/broken: "));
 	CHECK(s && strstr(s, "/registry/pods/shop/x: not decoded\n"));
 	free(s);
@@ -1118,33 +1046,30 @@ static void test_fake_source(void)
 	CHECK_EQ_INT(backup_node_walk(b, "namespaces/shop/secrets/broken.yaml",
 				      &node, &e),
 		     0);
-	s = slurp(b, "namespaces/shop/secrets/broken.yaml", &err);
+	s = tv_read(b, "namespaces/shop/secrets/broken.yaml", &err);
 	CHECK(s == NULL);
 	CHECK_EQ_INT(err, -EIO);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 
 	/* the same key: mapped from the cache, the source is not read */
-	b = open_fake(&r, &v, &c);
+	b = open_fake(&r, &t);
 	CHECK_EQ_INT(fake_reads, 1);
 	CHECK_EQ_INT(backup_build_ms(b), 0);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 
 	/* a new key: a new index */
 	fake_key[1] = "2";
-	b = open_fake(&r, &v, &c);
+	b = open_fake(&r, &t);
 	CHECK_EQ_INT(fake_reads, 2);
-	repo_close(r, v, c);
+	tv_repo_close(&t);
 }
 
 int main(void)
 {
-	char cmd[700];
 	struct stat st;
 
-	snprintf(root, sizeof(root), "/tmp/velerofs-test-backup-XXXXXX");
-	if (!mkdtemp(root))
+	if (!tv_init("backup"))
 		return 1;
-	snprintf(cachedir, sizeof(cachedir), "%s.cache", root);
 	make_vault();
 	test_tree();
 	test_bad_backups();
@@ -1161,7 +1086,6 @@ int main(void)
 	/* nothing escaped: no file written outside the cache */
 	CHECK(stat("/escape.json", &st) < 0);
 	CHECK(stat("/abs/escape.json", &st) < 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", root, cachedir);
-	CHECK(system(cmd) == 0);
+	tv_cleanup();
 	return check_status();
 }

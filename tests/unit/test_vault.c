@@ -8,24 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "testvault.h"
 #include "vault/vault.h"
-
-static char root[256];
-
-static void put(const char *rel, const char *content)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (f) {
-		fputs(content, f);
-		fclose(f);
-	}
-}
 
 struct seen {
 	int files, dirs;
@@ -68,7 +52,7 @@ static void test_open(void)
 		     -ENOENT);
 	CHECK(strstr(e.msg, "/nonexistent/velerofs") != NULL);
 	CHECK(v == NULL);
-	snprintf(url, sizeof(url), "file://%s", root);
+	snprintf(url, sizeof(url), "file://%s", tv_root);
 	CHECK_EQ_INT(vault_open(url, NULL, &v, &e), 0);
 	CHECK(v && !strncmp(vault_id(v), "file:///", 8));
 	v = vault_free(v);
@@ -83,7 +67,7 @@ static void test_list_stat_get(void)
 	struct verror e;
 	struct sbuf b;
 
-	CHECK_EQ_INT(vault_open(root, NULL, &v, &e), 0);
+	CHECK_EQ_INT(vault_open(tv_root, NULL, &v, &e), 0);
 	if (!v)
 		return;
 	CHECK_EQ_INT(vault_list(v, "backups/", on_entry, &s, &e), 0);
@@ -134,12 +118,12 @@ static void test_stale(void)
 	struct verror e;
 	char buf[64];
 
-	CHECK_EQ_INT(vault_open(root, NULL, &v, &e), 0);
+	CHECK_EQ_INT(vault_open(tv_root, NULL, &v, &e), 0);
 	if (!v)
 		return;
 	CHECK_EQ_INT(vault_stat(v, "backups/b/velero-backup.json", &o, &e), 0);
 	sleep(0); /* identities include nanoseconds and the size */
-	put("backups/b/velero-backup.json", "{\"b\":22}");
+	tv_puts("backups/b/velero-backup.json", "{\"b\":22}");
 	CHECK_EQ_INT(vault_stream_open(v, "backups/b/velero-backup.json", &o,
 				       &st, &e),
 		     -ESTALE);
@@ -168,7 +152,7 @@ static void test_links_and_fifos(void)
 	struct verror e;
 	int i, saw_inside = 0, saw_out = 0;
 
-	snprintf(outside, sizeof(outside), "%s-outside", root);
+	snprintf(outside, sizeof(outside), "%s-outside", tv_root);
 	CHECK_EQ_INT(mkdir(outside, 0700), 0);
 	snprintf(path, sizeof(path), "%s/secret.json", outside);
 	{
@@ -180,19 +164,19 @@ static void test_links_and_fifos(void)
 			fclose(f);
 		}
 	}
-	snprintf(path, sizeof(path), "%s/backups/a/leak.json", root);
+	snprintf(path, sizeof(path), "%s/backups/a/leak.json", tv_root);
 	CHECK_EQ_INT(symlink("/proc/self/environ", path), 0);
-	snprintf(path, sizeof(path), "%s/backups/a/leak2.json", root);
+	snprintf(path, sizeof(path), "%s/backups/a/leak2.json", tv_root);
 	snprintf(outside + strlen(outside), 40, "/secret.json");
 	CHECK_EQ_INT(symlink(outside, path), 0);
-	snprintf(path, sizeof(path), "%s/backups/a/inside.json", root);
+	snprintf(path, sizeof(path), "%s/backups/a/inside.json", tv_root);
 	CHECK_EQ_INT(symlink("../b/velero-backup.json", path), 0);
-	snprintf(path, sizeof(path), "%s/backups/out", root);
+	snprintf(path, sizeof(path), "%s/backups/out", tv_root);
 	CHECK_EQ_INT(symlink("/etc", path), 0);
-	snprintf(path, sizeof(path), "%s/backups/a/fifo", root);
+	snprintf(path, sizeof(path), "%s/backups/a/fifo", tv_root);
 	CHECK_EQ_INT(mkfifo(path, 0600), 0);
 
-	CHECK_EQ_INT(vault_open(root, NULL, &v, &e), 0);
+	CHECK_EQ_INT(vault_open(tv_root, NULL, &v, &e), 0);
 	if (!v)
 		return;
 	CHECK_EQ_INT(vault_stat(v, "backups/a/leak.json", &o, &e), -ENOENT);
@@ -223,7 +207,7 @@ static void test_links_and_fifos(void)
 	CHECK_EQ_INT(vault_list(v, "backups/out/", on_entry, &s, &e), 0);
 	CHECK_EQ_INT(s.dirs + s.files, 0);
 	vault_free(v);
-	snprintf(path, sizeof(path), "rm -rf '%s-outside'", root);
+	snprintf(path, sizeof(path), "rm -rf '%s-outside'", tv_root);
 	CHECK_EQ_INT(system(path), 0);
 }
 
@@ -258,20 +242,13 @@ static void test_scrub(void)
 
 int main(void)
 {
-	char path[300];
-
-	snprintf(root, sizeof(root), "/tmp/velerofs-test-vault-XXXXXX");
-	if (!mkdtemp(root))
+	if (!tv_init("vault"))
 		return 1;
-	snprintf(path, sizeof(path), "%s/backups", root);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/backups/a", root);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/backups/b", root);
-	mkdir(path, 0755);
-	put("backups/a/velero-backup.json", "{\"a\":1}");
-	put("backups/b/velero-backup.json", "{\"b\":2}");
-	put("backups/stray-file", "x");
+	tv_mkdirs("backups/a");
+	tv_mkdirs("backups/b");
+	tv_puts("backups/a/velero-backup.json", "{\"a\":1}");
+	tv_puts("backups/b/velero-backup.json", "{\"b\":2}");
+	tv_puts("backups/stray-file", "x");
 
 	test_open();
 	test_list_stat_get();
@@ -279,8 +256,6 @@ int main(void)
 	test_links_and_fifos();
 	test_scrub();
 
-	snprintf(path, sizeof(path), "rm -rf '%s'", root);
-	if (system(path) != 0)
-		return 1;
+	tv_cleanup();
 	return check_status();
 }
