@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "fuzz/fuzz_util.h"
 
@@ -246,10 +247,7 @@ bool fuzz_read_backup(struct backup *b)
 
 unsigned fuzz_pick(const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	unsigned h = 2166136261u;
+	uint32_t h = fnv1a32(data, len < 64 ? len : 64);
 
-	for (size_t i = 0; i < len && i < 64; i++)
-		h = (h ^ p[i]) * 16777619u;
 	return (h ^ (unsigned)len) & 0xff;
 }
