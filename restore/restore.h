@@ -152,3 +152,18 @@ int restore_job_dismiss(struct restore *r, const char *id);
 /* Waits until the job is DONE, FAILED or REJECTED, or timeout_ms passes
  * (-ETIMEDOUT). For the CLI and tests. */
 int restore_job_wait(struct restore *r, const char *id, long timeout_ms);
+
+/* A label selector in the string form kubectl and velero take with
+ * --selector: k=v, k==v, k!=v (also true without k), k in (a,b),
+ * k notin (a,b), k, !k, joined by commas; "" selects everything. -EINVAL
+ * with e saying where it is wrong (k>N, k<N are refused), -ENOMEM. *out:
+ * free with restore_selector_free(). */
+struct restore_selector;
+int restore_selector_new(const char *s, struct restore_selector **out,
+			 struct verror *e);
+/* Whether an item file's bytes (parsed as files copied into restore/
+ * are) hold an object whose labels the selector matches: 1 or 0;
+ * -EBADMSG and the other restore_parse() errors, with e. */
+int restore_selector_match(const struct restore_selector *rs, const void *data,
+			   size_t len, struct verror *e);
+struct restore_selector *restore_selector_free(struct restore_selector *rs);

@@ -59,6 +59,13 @@ int restore_parse(const void *data, size_t len, const char *source,
 int restore_parse_document(const void *data, size_t len, const char *source,
 			   json_t **out, struct verror *e);
 
+/* ---- selector.c -------------------------------------------------------- */
+
+/* Whether labels (an object, may be NULL) match sel, a LabelSelector
+ * mapping (matchLabels, matchExpressions with In, NotIn, Exists,
+ * DoesNotExist); an expression without key or operator never matches. */
+bool restore_selector_labels(const json_t *sel, const json_t *labels);
+
 /* ---- clean.c ---------------------------------------------------------- */
 
 /* The group-resource of an object as Velero names its backup folders
