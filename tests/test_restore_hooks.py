@@ -1,5 +1,5 @@
-"""Velero's init-container restore hooks in restore/ (issue 10), against the
-real kube-apiserver: a pod copied with the init.hook.restore.velero.io/
+"""Velero's init-container restore hooks and `restore create --selector`
+(issue 10), against the real kube-apiserver: a pod copied with the init.hook.restore.velero.io/
 annotations is created with the hook's init container first in
 spec.initContainers (Velero's InitRestoreHookPodAction), read back
 through the API server."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 from test_restore_gather import write_items
 from test_restore_mount import cp, get, restore_mount, unique_ns, wait_job
@@ -55,3 +56,40 @@ def test_init_hook_from_annotations(mount, shop_vault, kube, tmp_path):
 
     plain = get(kube, "/api/v1/namespaces/%s/pods/plain" % ns)
     assert [c["name"] for c in plain["spec"]["initContainers"]] == ["own"]
+
+
+def test_restore_create_selector(velerofs, mount, shop_vault, kube, tmp_path):
+    """`velerofs restore create --selector` copies only the items whose
+    labels match, as kubectl reads the selector (in, !=, absent keys);
+    a bad selector and Velero's per-restore --dry-run are refused with
+    the reason, before anything is copied."""
+    m = restore_mount(mount, shop_vault, kube, tmp_path)
+    target = unique_ns("select")
+    backup = os.readlink(m / "backups/latest")
+    base = [str(velerofs), "restore", "create", str(m), "--from-backup", backup,
+            "--include-namespaces", "shop", "--namespace-mappings", "shop:" + target]
+    for bad, why in ((["--selector", "app in web"], "( expected"),
+                     (["--selector", "tier>1"], "not supported"),
+                     (["--dry-run"], "-o dry_run"),
+                     (["--existing-resource-policy", "update"], "-o existing=update")):
+        r = subprocess.run(base + bad, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and why in r.stderr, (bad, r.stderr)
+    assert not (m / "restore/namespaces" / target).exists()
+    r = subprocess.run(base + ["--include-resources", "deployments,configmaps,services",
+                               "--selector", "app.kubernetes.io/name in (web, api),tier!=backend",
+                               "--wait", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert json.loads(r.stdout)["state"] == "done", r.stdout
+    # web's Deployment (tier frontend), its ConfigMap and Service (no
+    # tier label: != holds), api's Service; not api's Deployment (tier
+    # backend) nor the ConfigMaps without the label
+    for path in ("/apis/apps/v1/namespaces/%s/deployments/web",
+                 "/api/v1/namespaces/%s/configmaps/nginx-conf",
+                 "/api/v1/namespaces/%s/services/web",
+                 "/api/v1/namespaces/%s/services/api"):
+        assert get(kube, path % target) is not None, path
+    for path in ("/apis/apps/v1/namespaces/%s/deployments/api",
+                 "/api/v1/namespaces/%s/configmaps/api-config",
+                 "/api/v1/namespaces/%s/services/db"):
+        assert get(kube, path % target) is None, path
