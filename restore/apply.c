@@ -712,6 +712,7 @@ static int item_prepare(struct run *x, size_t i, struct kube_resource *res,
 		.backup = p->backup,
 		.restore = x->j->id,
 		.provision_pvs = x->provision_pvs,
+		.hooks = x->r->hooks,
 	};
 	struct verror e = { { 0 } };
 	const char *skip = NULL;

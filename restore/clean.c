@@ -330,8 +330,10 @@ static json_t *hook_command(const char *v)
  * container at index 0. Velero names a nameless one
  * velero-restore-init-<random 8 hex>; here the 8 hex digits are the
  * SHA-256 of the pod's namespace/name, so a job retried after a crash
- * sends the same pod. */
-static int init_hook_from_annotations(json_t *obj)
+ * sends the same pod. A pod without the annotation gets the init
+ * containers of the hooks file (hooks.c) that select it, in the
+ * namespace it is restored into. */
+static int init_hooks(json_t *obj, const struct restore_clean *c)
 {
 	json_t *ann = get_path(obj, "metadata", "annotations", NULL);
 	const char *image = get_str(ann,
@@ -345,8 +347,25 @@ static int init_hook_from_annotations(json_t *obj)
 	json_t *ct, *cmd;
 	char gen[40];
 
-	if (!image || !*image)
-		return 0;
+	if (!image || !*image) {
+		/* no annotation: the hooks file's, for the namespace the
+		 * pod goes to */
+		const char *ns = get_str(obj, "metadata", "namespace", NULL);
+		json_t *cts;
+
+		if (!c->hooks)
+			return 0;
+		cts = restore_hooks_init_containers(
+			c->hooks, mapped_ns(c, ns) ?: ns,
+			get_path(obj, "metadata", "labels", NULL));
+		if (!cts)
+			return -ENOMEM;
+		if (!json_array_size(cts)) {
+			json_decref(cts);
+			return 0;
+		}
+		return insert_init_containers(obj, cts);
+	}
 	if (!name || !*name) {
 		unsigned char md[SHA256_DIGEST_LENGTH];
 		char key[600];
@@ -774,7 +793,7 @@ int restore_clean_item(json_t *obj, const struct restore_clean *c,
 		int r;
 
 		action_pod(obj);
-		r = init_hook_from_annotations(obj);
+		r = init_hooks(obj, c);
 		if (r < 0)
 			return r;
 	} else if (!strcmp(gr, "services"))

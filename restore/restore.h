@@ -63,6 +63,8 @@ struct restore_options {
 				       * NULL: none */
 	const char *storageclass_map; /* "A=B,..."; NULL: none */
 	const char *modifiers_file;   /* Velero resource modifiers (v1) */
+	const char *hooks_file;	      /* a Restore's spec.hooks: its
+				       * init-container hooks */
 	unsigned type_wait_s;	      /* how long to wait for a type to be
 				       * served; 0: 120 */
 	unsigned outage_wait_s;	      /* how long a job waits for an API
