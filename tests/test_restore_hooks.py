@@ -58,6 +58,62 @@ def test_init_hook_from_annotations(mount, shop_vault, kube, tmp_path):
     assert [c["name"] for c in plain["spec"]["initContainers"]] == ["own"]
 
 
+def test_init_hooks_from_file(velerofs, mount, shop_vault, kube, tmp_path):
+    """-o restore_hooks=FILE (a Restore with spec.hooks): the init
+    containers of the resources that select a pod (its target namespace
+    after the mapping, its labels) come first; a pod the selector leaves
+    out, and one whose own annotation names a hook, do not get them. A
+    file Velero would fail on is refused at mount time, with the reason."""
+    ns = unique_ns("hookfile")
+    hook = {"name": "warm-cache", "image": "alpine:3.19", "command": ["/bin/ash", "-c", "true"]}
+    hooks = tmp_path / "hooks.yaml"
+    hooks.write_text(json.dumps({
+        "apiVersion": "velero.io/v1", "kind": "Restore", "metadata": {"name": "r"},
+        "spec": {"backupName": "b", "hooks": {"resources": [
+            {"name": "web", "includedNamespaces": [ns],
+             "labelSelector": {"matchLabels": {"app": "web"}},
+             "postHooks": [{"init": {"initContainers": [hook]}}]},
+            {"name": "elsewhere", "includedNamespaces": ["orig"],
+             "postHooks": [{"init": {"initContainers": [dict(hook, name="wrong")]}}]}]}}}))
+    m = restore_mount(mount, shop_vault, kube, tmp_path, "restore_hooks=%s" % hooks)
+    src = write_items(tmp_path / "src", [
+        ("web.json", dict(pod("orig", "web", {}), metadata={
+            "name": "web", "namespace": "orig", "labels": {"app": "web"}})),
+        ("db.json", dict(pod("orig", "db", {}), metadata={
+            "name": "db", "namespace": "orig", "labels": {"app": "db"}})),
+        ("annotated.json", dict(pod("orig", "annotated", {}), metadata={
+            "name": "annotated", "namespace": "orig", "labels": {"app": "web"},
+            "annotations": {HOOK + "container-image": "busybox:1.36",
+                            HOOK + "container-name": "own-hook"}})),
+    ])
+    target = m / "restore/namespaces" / ns
+    os.mkdir(target)
+    cp("-r", *sorted(src.iterdir()), target)
+    text = wait_job(m, os.readlink(m / "restore/jobs/latest"))
+    assert "state done" in text, text
+
+    def inits(name):
+        return [c["name"] for c in get(kube, "/api/v1/namespaces/%s/pods/%s" % (ns, name))
+                ["spec"]["initContainers"]]
+
+    assert inits("web") == ["warm-cache", "own"]
+    assert inits("db") == ["own"]
+    assert inits("annotated") == ["own-hook", "own"]
+
+    bad = tmp_path / "bad-hooks.yaml"
+    bad.write_text("resources:\n- postHooks:\n  - init:\n      initContainers:\n"
+                   "      - {name: x, image: alpine}\n")
+    mnt = tmp_path / "badmnt"
+    mnt.mkdir()
+    r = subprocess.run([str(velerofs), "mount", "-f", "--cache", str(tmp_path / "c"),
+                        "--kubeconfig", str(kube.kubeconfig),
+                        "--restore-state", str(tmp_path / "badstate"),
+                        "-o", "restore_hooks=%s" % bad, str(shop_vault), str(mnt)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "Command, Name or Image" in r.stderr, r.stderr
+    assert not os.path.ismount(mnt)
+
+
 def test_restore_create_selector(velerofs, mount, shop_vault, kube, tmp_path):
     """`velerofs restore create --selector` copies only the items whose
     labels match, as kubectl reads the selector (in, !=, absent keys);
