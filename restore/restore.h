@@ -79,9 +79,9 @@ struct restore_options {
 	void *namespace_userdata;
 };
 
-/* Checks the options (parses the maps and the modifiers file: -EINVAL
- * with e saying where), makes or checks the state directory (the user's
- * own, or -EPERM with e saying why) and locks it (-EBUSY: another mount
+/* Checks the options (parses the maps, the modifiers and hooks files:
+ * -EINVAL with e saying where), makes or checks the state directory (the
+ * user's own, or -EPERM with e saying why) and locks it (-EBUSY: another mount
  * holds it), loads the jobs kept there, each parsed and checked again as
  * new input (a job that fails is ignored with a warning), and starts the
  * worker, which resumes what was pending. *out set on success only. */

@@ -186,6 +186,14 @@ static int requirement(json_t *sel, const char **pp, struct verror *e)
 			}
 			json_array_append_new(vals, json_string(val));
 			p = skip_ws(p);
+			if (*p == ')' && n == 0 && json_array_size(vals) == 1) {
+				json_decref(vals);
+				return verror_set(e, -EINVAL,
+						  "for in and notin the values "
+						  "set can't be empty at "
+						  "\"%s\"",
+						  p);
+			}
 			if (*p == ')')
 				break;
 			if (*p != ',') {

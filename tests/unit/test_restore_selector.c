@@ -60,6 +60,8 @@ int main(int argc, char **argv)
 	CHECK_EQ_INT(sel("app>1", web), -1);
 	CHECK_EQ_INT(sel("app in web", web), -1);
 	CHECK_EQ_INT(sel("app in (web", web), -1);
+	CHECK_EQ_INT(sel("app in ()", web), -1);
+	CHECK_EQ_INT(sel("app notin ( )", web), -1);
 	CHECK_EQ_INT(sel("app=web,", web), -1);
 	CHECK_EQ_INT(sel("=web", web), -1);
 	CHECK_EQ_INT(sel("app=web tier=front", web), -1);
