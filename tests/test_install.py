@@ -95,7 +95,7 @@ def test_bash_completion(installed):
     assert _complete(script, "velerofs", "ba") == ["backups"]
     assert "--kubeconfig" in _complete(script, "velerofs", "mount", "--k")
     assert sorted(_complete(script, "velerofs", "backups", "-o", "")) == ["json", "wide", "yaml"]
-    assert sorted(_complete(script, "velerofs", "restore", "")) == ["status", "wait"]
+    assert sorted(_complete(script, "velerofs", "restore", "")) == ["create", "status", "wait"]
 
 
 def test_zsh_completion_is_a_compdef(installed):
