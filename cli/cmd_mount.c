@@ -48,6 +48,7 @@ struct mount_opts {
 	char *restore_state;
 	char *existing;
 	char *modifiers;
+	char *restore_hooks;	      /* -o restore_hooks=FILE */
 	struct sbuf image_map;	      /* repeated -o image_map=, joined */
 	struct sbuf storageclass_map; /* repeated -o storageclass_map= */
 	char *type_wait;	      /* -o type_wait= */
@@ -100,6 +101,7 @@ static const struct fuse_opt mount_spec[] = {
 	MOPT("restore_state=%s", restore_state),
 	MOPT("existing=%s", existing),
 	MOPT("modifiers=%s", modifiers),
+	MOPT("restore_hooks=%s", restore_hooks),
 	MOPT("type_wait=%s", type_wait),
 	MOPT("outage_wait=%s", outage_wait),
 	MOPT("include_nonrestorable", include_nonrestorable),
@@ -175,6 +177,8 @@ static void mount_usage(FILE *f)
 		"                        (repeat the option for several)\n"
 		"  -o storageclass_map=A=B  rewrite storage classes (repeatable)\n"
 		"  -o modifiers=FILE     Velero resource modifiers (version v1)\n"
+		"  -o restore_hooks=FILE  a Restore's spec.hooks: the init\n"
+		"                        containers its postHooks add to pods\n"
 		"  -o type_wait=SECONDS  wait this long for a type to be served\n"
 		"  -o outage_wait=SECONDS  a job waits this long for an API\n"
 		"                        server that is away (default 600)\n"
@@ -421,6 +425,7 @@ static int absolutize_kubeconfig_env(void)
 static int mount_paths_absolute(struct mount_opts *o)
 {
 	if (absolutize(&o->kubeconfig) < 0 || absolutize(&o->modifiers) < 0 ||
+	    absolutize(&o->restore_hooks) < 0 ||
 	    absolutize(&o->restore_state) < 0 ||
 	    absolutize(&o->credentials) < 0 || absolutize(&o->cache) < 0 ||
 	    absolutize(&o->log_file) < 0 || absolutize_kubeconfig_env() < 0)
@@ -552,6 +557,7 @@ static int restore_setup(const struct mount_opts *o,
 	ro.storageclass_map =
 		o->storageclass_map.len ? o->storageclass_map.buf : NULL;
 	ro.modifiers_file = o->modifiers;
+	ro.hooks_file = o->restore_hooks;
 	ro.type_wait_s = (unsigned)v->type_wait;
 	ro.outage_wait_s = (unsigned)v->outage_wait;
 	ro.include_nonrestorable = o->include_nonrestorable;
@@ -778,6 +784,7 @@ out:
 	free(o.restore_state);
 	free(o.existing);
 	free(o.modifiers);
+	free(o.restore_hooks);
 	sbuf_release(&o.image_map);
 	sbuf_release(&o.storageclass_map);
 	return ret;

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sbuf.h"
+#include "restore/restore.h"
 
 static void restore_usage(FILE *f)
 {
@@ -38,7 +39,8 @@ static void restore_usage(FILE *f)
 	      "           [--include-namespaces A,B] [--exclude-namespaces A]\n"
 	      "           [--include-resources R,..] [--exclude-resources "
 	      "R,..]\n"
-	      "           [--namespace-mappings A:B,..] [--wait] [--json]\n"
+	      "           [--namespace-mappings A:B,..] [--selector S]\n"
+	      "           [--wait] [--json]\n"
 	      "A JOB is a name in MOUNTPOINT/restore/jobs/ (with or without\n"
 	      ".txt).\n"
 	      "create  copies the items of backup B (its namespaces; with no\n"
@@ -47,9 +49,14 @@ static void restore_usage(FILE *f)
 	      "        MOUNTPOINT/restore/, into namespaces/<ns>/ or the\n"
 	      "        mapped namespace, and prints the job(s); resources\n"
 	      "        are named as the backup's folders (deployments.apps)\n"
-	      "        or by resource alone (deployments). The existing-\n"
-	      "        object policy and dry run are the mount's\n"
-	      "        (-o existing=update, -o dry_run).\n",
+	      "        or by resource alone (deployments). --selector\n"
+	      "        copies only items whose labels match S, as kubectl\n"
+	      "        and velero read it: k=v, k!=v, 'k in (a,b)',\n"
+	      "        'k notin (a,b)', k, !k, joined by commas.\n"
+	      "        Velero's --existing-resource-policy and --dry-run\n"
+	      "        are mount options here, for every job of the\n"
+	      "        mount: mount with -o existing=update, -o dry_run\n"
+	      "        (the flags are refused with that advice).\n",
 	      f);
 }
 
@@ -256,6 +263,7 @@ struct restore_args {
 	bool wait;
 	const char *backup;
 	const char *inc_ns, *exc_ns, *inc_res, *exc_res, *mappings;
+	struct restore_selector *selector; /* --selector; NULL: all */
 };
 
 /* Whether name is in the comma-separated list (NULL: no list). A
@@ -357,6 +365,32 @@ static int copy_file(const char *src, const char *dstdir, const char *name)
 	return r;
 }
 
+/* Whether the item file at path is one --selector selects: 1, 0, or
+ * -errno (said). Items are read whole, as the spool would read them. */
+static int selected(const struct restore_args *ra, const char *path)
+{
+	struct verror e = { { 0 } };
+	struct sbuf b;
+	int fd, r;
+
+	if (!ra->selector)
+		return 1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("%s: %m", path);
+		return -errno;
+	}
+	sbuf_init(&b, (size_t)256 << 20);
+	r = sbuf_read_fd(&b, fd);
+	close(fd);
+	if (r >= 0)
+		r = restore_selector_match(ra->selector, b.buf, b.len, &e);
+	if (r < 0)
+		log_error("%s: %s", path, e.msg[0] ? e.msg : strerror(-r));
+	sbuf_release(&b);
+	return r;
+}
+
 /* Copies the files of src/<gr>/ for each resource folder gr that the
  * filters let through into dst/<gr>/. */
 static int copy_resources(const struct restore_args *ra, const char *src,
@@ -380,19 +414,30 @@ static int copy_resources(const struct restore_args *ra, const char *src,
 		snprintf(dd, sizeof(dd), "%s/%s", dst, grs[g]);
 		if (names_of(sd, &files, &nf) < 0)
 			continue;
-		if (nf && mkdir(dd, 0700) < 0 && errno != EEXIST) {
-			log_error("%s: %m", dd);
-			bad = -errno;
-		}
 		for (size_t f = 0; f < nf && !bad; f++) {
 			char path[8192];
+			int sel;
 
 			if ((size_t)snprintf(path, sizeof(path), "%s/%s", sd,
-					     files[f]) >= sizeof(path) ||
-			    copy_file(path, dd, files[f]) < 0)
+					     files[f]) >= sizeof(path)) {
 				bad = -EIO;
-			else
+				break;
+			}
+			sel = selected(ra, path);
+			if (sel == 0)
+				continue;
+			if (sel < 0) {
+				bad = -EIO;
+				break;
+			}
+			if (mkdir(dd, 0700) < 0 && errno != EEXIST) {
+				log_error("%s: %m", dd);
+				bad = -errno;
+			} else if (copy_file(path, dd, files[f]) < 0) {
+				bad = -EIO;
+			} else {
 				(*copied)++;
+			}
 		}
 		free_names(files, nf);
 	}
@@ -497,9 +542,68 @@ static int restore_opt(int c, void *userdata)
 		ra->exc_res = optarg;
 	else if (c == 'm')
 		ra->mappings = optarg;
-	else
+	else if (c == 'l') {
+		struct verror e = { { 0 } };
+
+		ra->selector = restore_selector_free(ra->selector);
+		if (restore_selector_new(optarg, &ra->selector, &e) < 0) {
+			log_error("restore create: --selector %s: %s", optarg,
+				  e.msg[0] ? e.msg : "out of memory");
+			return EXIT_USAGE;
+		}
+	} else if (c == 'P' || c == 'D') {
+		/* a job is the files copied into restore/: nothing in it
+		 * carries a policy, so these stay the mount's */
+		log_error("restore create: %s is a mount option here: mount "
+			  "with %s (it holds for every job of the mount)",
+			  c == 'P' ? "--existing-resource-policy" : "--dry-run",
+			  c == 'P' ? "-o existing=update" : "-o dry_run");
+		return EXIT_USAGE;
+	} else
 		return CLI_NOT_MINE;
 	return CLI_GO_ON;
+}
+
+/* cmd_restore after its options: the verb on MOUNTPOINT [JOB]. */
+static int restore_run(struct restore_args *ra, const char *verb,
+		       const char *mnt, const char *job)
+{
+	struct sbuf rep;
+	char jobs[4096];
+	int ret;
+
+	if (strcmp(verb, "status") && strcmp(verb, "wait") &&
+	    strcmp(verb, "create"))
+		return cli_usage_error(restore_usage);
+	snprintf(jobs, sizeof(jobs), "%s/restore/jobs", mnt);
+	if (access(jobs, R_OK) < 0) {
+		log_error("%s: %m (is %s a velerofs mount with a target "
+			  "cluster?)",
+			  jobs, mnt);
+		return 1;
+	}
+	if (strcmp(verb, "create") && !job && !has_reports(jobs)) {
+		/* nothing to wait for, nothing to show: say so, at once */
+		if (ra->json)
+			puts("[]");
+		else
+			printf("no restore jobs in %s (copy items into "
+			       "%s/restore/ to start one)\n",
+			       mnt, mnt);
+		return 0;
+	}
+	sbuf_init(&rep, (size_t)64 << 20);
+	if (!strcmp(verb, "create"))
+		ret = job ? cli_usage_error(restore_usage) :
+			    restore_create(mnt, ra, &rep);
+	else if (!strcmp(verb, "wait"))
+		ret = restore_wait(jobs, job, ra->timeout, ra->json, &rep);
+	else if (job)
+		ret = restore_show(jobs, job, ra->json, &rep);
+	else
+		ret = restore_status_all(jobs, ra->json, &rep);
+	sbuf_release(&rep);
+	return ret;
 }
 
 int cmd_restore(int argc, char **argv)
@@ -515,55 +619,25 @@ int cmd_restore(int argc, char **argv)
 		{ "include-resources", required_argument, NULL, 'r' },
 		{ "exclude-resources", required_argument, NULL, 'R' },
 		{ "namespace-mappings", required_argument, NULL, 'm' },
+		{ "selector", required_argument, NULL, 'l' },
+		{ "existing-resource-policy", required_argument, NULL, 'P' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		CLI_OPT_END,
 	};
 	static const struct cli_cmd cmd = {
 		"hV", longopts, restore_usage, restore_opt, 2, 3
 	};
 	struct restore_args ra = { .timeout = 600 };
-	const char *verb, *mnt, *job = NULL;
 	struct cli_opts o = { 0 };
-	struct sbuf rep;
-	char jobs[4096];
 	int ret;
 
 	ret = cli_parse(&cmd, argc, argv, &o, &ra);
-	if (ret != CLI_GO_ON)
+	if (ret != CLI_GO_ON) {
+		restore_selector_free(ra.selector);
 		return ret;
-	verb = argv[optind];
-	mnt = argv[optind + 1];
-	if (argc - optind == 3)
-		job = argv[optind + 2];
-	if (strcmp(verb, "status") && strcmp(verb, "wait") &&
-	    strcmp(verb, "create"))
-		return cli_usage_error(restore_usage);
-	snprintf(jobs, sizeof(jobs), "%s/restore/jobs", mnt);
-	if (access(jobs, R_OK) < 0) {
-		log_error("%s: %m (is %s a velerofs mount with a target "
-			  "cluster?)",
-			  jobs, mnt);
-		return 1;
 	}
-	if (!job && strcmp(verb, "create") && !has_reports(jobs)) {
-		/* nothing to wait for, nothing to show: say so, at once */
-		if (ra.json)
-			puts("[]");
-		else
-			printf("no restore jobs in %s (copy items into "
-			       "%s/restore/ to start one)\n",
-			       mnt, mnt);
-		return 0;
-	}
-	sbuf_init(&rep, (size_t)64 << 20);
-	if (!strcmp(verb, "create"))
-		ret = job ? cli_usage_error(restore_usage) :
-			    restore_create(mnt, &ra, &rep);
-	else if (!strcmp(verb, "wait"))
-		ret = restore_wait(jobs, job, ra.timeout, ra.json, &rep);
-	else if (job)
-		ret = restore_show(jobs, job, ra.json, &rep);
-	else
-		ret = restore_status_all(jobs, ra.json, &rep);
-	sbuf_release(&rep);
+	ret = restore_run(&ra, argv[optind], argv[optind + 1],
+			  argc - optind == 3 ? argv[optind + 2] : NULL);
+	restore_selector_free(ra.selector);
 	return ret;
 }

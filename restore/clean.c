@@ -7,13 +7,14 @@
  * provisioning, any other gets resetVolumeBindingInfo and its claimRef
  * namespace remapped), resetMetadataAndStatus, the built-in restore item
  * actions (pod, service, job, service-account, secret, pvc, role-bindings,
- * cluster-role-bindings, crd-preserve-fields, admission webhooks), the
- * PVC binding reset; then, after the modifiers (transform.c), the
+ * cluster-role-bindings, crd-preserve-fields, admission webhooks, the
+ * init-container restore hook of a pod's annotations), the PVC binding
+ * reset; then, after the modifiers (transform.c), the
  * namespace mapping and the velero.io/backup-name and restore-name labels.
  *
  * Not here: the token Secret skip, which needs the cluster's
- * ServiceAccounts (apply.c); plugins (CSI, data movers, restore hooks,
- * pod volume restores), which need Velero's controllers. Where Velero
+ * ServiceAccounts (apply.c); plugins (CSI, data movers, exec restore
+ * hooks, pod volume restores), which need Velero's controllers. Where Velero
  * round-trips an item through its Go type, only the fields the action
  * touches are changed here (Velero's round trip would also drop unknown
  * fields and add `creationTimestamp: null`). Pure: no I/O. */
@@ -290,6 +291,134 @@ static void action_pod(json_t *obj)
 		json_array_foreach(cs, i, ct)
 			filter_named(ct, "volumeMounts", prefix);
 	}
+}
+
+static int insert_init_containers(json_t *obj, json_t *cts);
+
+/* Velero's parseStringToCommand: a JSON array of strings, else the value
+ * as one word. NULL for no command (the image's entrypoint). */
+static json_t *hook_command(const char *v)
+{
+	json_t *a;
+	size_t i;
+	json_t *w;
+
+	if (!v || !*v)
+		return NULL;
+	if (*v == '[') {
+		a = json_loads(v, JSON_REJECT_DUPLICATES, NULL);
+		if (json_is_array(a)) {
+			bool ok = true;
+
+			json_array_foreach(a, i, w)
+				ok = ok && json_is_string(w);
+			if (ok)
+				return a;
+		}
+		json_decref(a);
+	}
+	a = json_array();
+	json_array_append_new(a, json_string(v));
+	return a;
+}
+
+/* velero.io/init-restore-hook from the pod's annotations
+ * (pkg/restore/actions/init_restorehook_pod_action.go, internal/hook
+ * getInitContainerFromAnnotation and HandleRestoreHooks): an init
+ * container from init.hook.restore.velero.io/container-image (required),
+ * container-name and command, put first, after a restore-wait init
+ * container at index 0. Velero names a nameless one
+ * velero-restore-init-<random 8 hex>; here the 8 hex digits are the
+ * SHA-256 of the pod's namespace/name, so a job retried after a crash
+ * sends the same pod. A pod without the annotation gets the init
+ * containers of the hooks file (hooks.c) that select it, in the
+ * namespace it is restored into. */
+static int init_hooks(json_t *obj, const struct restore_clean *c)
+{
+	json_t *ann = get_path(obj, "metadata", "annotations", NULL);
+	const char *image = get_str(ann,
+				    "init.hook.restore.velero.io/"
+				    "container-image",
+				    NULL, NULL);
+	const char *name = get_str(ann,
+				   "init.hook.restore.velero.io/"
+				   "container-name",
+				   NULL, NULL);
+	json_t *ct, *cmd;
+	char gen[40];
+
+	if (!image || !*image) {
+		/* no annotation: the hooks file's, for the namespace the
+		 * pod goes to */
+		const char *ns = get_str(obj, "metadata", "namespace", NULL);
+		json_t *cts;
+
+		if (!c->hooks)
+			return 0;
+		cts = restore_hooks_init_containers(
+			c->hooks, mapped_ns(c, ns) ?: ns,
+			get_path(obj, "metadata", "labels", NULL));
+		if (!cts)
+			return -ENOMEM;
+		if (!json_array_size(cts)) {
+			json_decref(cts);
+			return 0;
+		}
+		return insert_init_containers(obj, cts);
+	}
+	if (!name || !*name) {
+		unsigned char md[SHA256_DIGEST_LENGTH];
+		char key[600];
+
+		snprintf(key, sizeof(key), "%s/%s",
+			 get_str(obj, "metadata", "namespace", NULL) ?: "",
+			 get_str(obj, "metadata", "name", NULL) ?: "");
+		SHA256((const unsigned char *)key, strlen(key), md);
+		snprintf(gen, sizeof(gen),
+			 "velero-restore-init-%02x%02x%02x%02x", md[0], md[1],
+			 md[2], md[3]);
+		name = gen;
+	}
+	ct = json_pack("{s:s, s:s}", "name", name, "image", image);
+	if (!ct)
+		return -ENOMEM;
+	cmd = hook_command(get_str(ann, "init.hook.restore.velero.io/command",
+				   NULL, NULL));
+	if (cmd)
+		json_object_set_new(ct, "command", cmd);
+	return insert_init_containers(obj, json_pack("[o]", ct));
+}
+
+/* Puts the init containers cts (an array, stolen) first in the pod's
+ * spec.initContainers, after a restore-wait init container at index 0
+ * (Velero's HandleRestoreHooks keeps the data mover's wait first). */
+static int insert_init_containers(json_t *obj, json_t *cts)
+{
+	json_t *spec = json_object_get(obj, "spec"), *ics, *all;
+	size_t at = 0, i;
+	json_t *v;
+	int r = 0;
+
+	if (!json_is_object(spec))
+		goto out;
+	ics = json_object_get(spec, "initContainers");
+	all = json_array();
+	if (!all) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (json_is_array(ics) &&
+	    !strcmp(get_str(json_array_get(ics, 0), "name", NULL, NULL) ?: "",
+		    "restore-wait"))
+		at = 1;
+	for (i = 0; i < at; i++)
+		json_array_append(all, json_array_get(ics, i));
+	json_array_extend(all, cts);
+	json_array_foreach(ics, i, v) if (i >= at) json_array_append(all, v);
+	json_object_set_new(spec, "initContainers", all);
+out:
+	json_decref(cts);
+	return r;
 }
 
 static long node_port_value(json_t *v)
@@ -660,9 +789,14 @@ int restore_clean_item(json_t *obj, const struct restore_clean *c,
 	/* 3. */
 	restore_clean_reset(obj);
 	/* 4. restore item actions */
-	if (!strcmp(gr, "pods"))
+	if (!strcmp(gr, "pods")) {
+		int r;
+
 		action_pod(obj);
-	else if (!strcmp(gr, "services"))
+		r = init_hooks(obj, c);
+		if (r < 0)
+			return r;
+	} else if (!strcmp(gr, "services"))
 		action_service(obj);
 	else if (!strcmp(gr, "jobs.batch"))
 		action_job(obj);

@@ -969,8 +969,8 @@ int restore_new(const struct restore_options *o, struct restore **out,
 {
 	struct restore *r;
 	pthread_condattr_t ca;
-	_cleanup_free_ char *mods = NULL;
-	size_t mods_len = 0;
+	_cleanup_free_ char *mods = NULL, *hooks = NULL;
+	size_t mods_len = 0, hooks_len = 0;
 	int k;
 
 	if (!o || ((!o->state_dir || !*o->state_dir) &&
@@ -982,11 +982,18 @@ int restore_new(const struct restore_options *o, struct restore **out,
 			return verror_set(e, k, "modifiers file %s: %s",
 					  o->modifiers_file, strerror(-k));
 	}
+	if (o->hooks_file) {
+		k = read_file(o->hooks_file, 1 << 20, &hooks, &hooks_len);
+		if (k < 0)
+			return verror_set(e, k, "restore hooks file %s: %s",
+					  o->hooks_file, strerror(-k));
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->o = *o;
 	r->o.image_map = r->o.storageclass_map = r->o.modifiers_file = NULL;
+	r->o.hooks_file = NULL;
 	if (!r->o.type_wait_s)
 		r->o.type_wait_s = 120;
 	if (!r->o.outage_wait_s)
@@ -1009,6 +1016,8 @@ int restore_new(const struct restore_options *o, struct restore **out,
 	}
 	k = restore_transform_new(o->image_map, o->storageclass_map, mods,
 				  mods_len, &r->transform, e);
+	if (k >= 0 && hooks)
+		k = restore_hooks_new(hooks, hooks_len, &r->hooks, e);
 	if (k < 0) {
 		restore_free(r);
 		return k;
@@ -1058,6 +1067,7 @@ struct restore *restore_free(struct restore *r)
 		job_free(j);
 	}
 	restore_transform_free(r->transform);
+	restore_hooks_free(r->hooks);
 	pthread_cond_destroy(&r->changed);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->gather_lock);

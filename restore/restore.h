@@ -63,6 +63,8 @@ struct restore_options {
 				       * NULL: none */
 	const char *storageclass_map; /* "A=B,..."; NULL: none */
 	const char *modifiers_file;   /* Velero resource modifiers (v1) */
+	const char *hooks_file;	      /* a Restore's spec.hooks: its
+				       * init-container hooks */
 	unsigned type_wait_s;	      /* how long to wait for a type to be
 				       * served; 0: 120 */
 	unsigned outage_wait_s;	      /* how long a job waits for an API
@@ -77,9 +79,9 @@ struct restore_options {
 	void *namespace_userdata;
 };
 
-/* Checks the options (parses the maps and the modifiers file: -EINVAL
- * with e saying where), makes or checks the state directory (the user's
- * own, or -EPERM with e saying why) and locks it (-EBUSY: another mount
+/* Checks the options (parses the maps, the modifiers and hooks files:
+ * -EINVAL with e saying where), makes or checks the state directory (the
+ * user's own, or -EPERM with e saying why) and locks it (-EBUSY: another mount
  * holds it), loads the jobs kept there, each parsed and checked again as
  * new input (a job that fails is ignored with a warning), and starts the
  * worker, which resumes what was pending. *out set on success only. */
@@ -152,3 +154,18 @@ int restore_job_dismiss(struct restore *r, const char *id);
 /* Waits until the job is DONE, FAILED or REJECTED, or timeout_ms passes
  * (-ETIMEDOUT). For the CLI and tests. */
 int restore_job_wait(struct restore *r, const char *id, long timeout_ms);
+
+/* A label selector in the string form kubectl and velero take with
+ * --selector: k=v, k==v, k!=v (also true without k), k in (a,b),
+ * k notin (a,b), k, !k, joined by commas; "" selects everything. -EINVAL
+ * with e saying where it is wrong (k>N, k<N are refused), -ENOMEM. *out:
+ * free with restore_selector_free(). */
+struct restore_selector;
+int restore_selector_new(const char *s, struct restore_selector **out,
+			 struct verror *e);
+/* Whether an item file's bytes (parsed as files copied into restore/
+ * are) hold an object whose labels the selector matches: 1 or 0;
+ * -EBADMSG and the other restore_parse() errors, with e. */
+int restore_selector_match(const struct restore_selector *rs, const void *data,
+			   size_t len, struct verror *e);
+struct restore_selector *restore_selector_free(struct restore_selector *rs);

@@ -59,6 +59,29 @@ int restore_parse(const void *data, size_t len, const char *source,
 int restore_parse_document(const void *data, size_t len, const char *source,
 			   json_t **out, struct verror *e);
 
+/* ---- selector.c -------------------------------------------------------- */
+
+/* Whether labels (an object, may be NULL) match sel, a LabelSelector
+ * mapping (matchLabels, matchExpressions with In, NotIn, Exists,
+ * DoesNotExist); an expression without key or operator never matches. */
+bool restore_selector_labels(const json_t *sel, const json_t *labels);
+
+/* ---- hooks.c ----------------------------------------------------------- */
+
+/* Velero's init-container restore hooks of a Restore's spec.hooks (see
+ * hooks.c for the file's forms and what is checked). */
+struct restore_hooks;
+/* Parses and checks a hooks file: -EINVAL with e saying where, -ENOMEM.
+ * *out: free with restore_hooks_free(). */
+int restore_hooks_new(const void *data, size_t len, struct restore_hooks **out,
+		      struct verror *e);
+struct restore_hooks *restore_hooks_free(struct restore_hooks *h);
+/* The init containers (a new array, in the file's order; caller decrefs)
+ * the hooks add to a pod restored into namespace ns with labels (may be
+ * NULL); NULL when h is NULL or memory runs out. */
+json_t *restore_hooks_init_containers(const struct restore_hooks *h,
+				      const char *ns, const json_t *labels);
+
 /* ---- clean.c ---------------------------------------------------------- */
 
 /* The group-resource of an object as Velero names its backup folders
@@ -87,9 +110,11 @@ struct restore_clean {
 				 * target (kubectl: the context's) */
 	const char *backup;	/* velero.io/backup-name; NULL: not added */
 	const char *restore;	/* velero.io/restore-name (the job id) */
-	json_t *provision_pvs;	/* names of PVs in this job Velero would
-				 * re-provision (reclaim policy Delete),
-				 * an array; borrowed, may be NULL */
+	const struct restore_hooks *hooks; /* init-container hooks of a
+					    * hooks file; NULL: none */
+	json_t *provision_pvs; /* names of PVs in this job Velero would
+				* re-provision (reclaim policy Delete),
+				* an array; borrowed, may be NULL */
 };
 
 /* Velero's restoreItem up to the resource modifiers (§4.2 steps 1-5):
@@ -237,6 +262,7 @@ struct restore {
 	char *state_dir;
 	int lock_fd; /* flock'ed: this process holds state_dir */
 	struct restore_transform *transform;
+	struct restore_hooks *hooks; /* -o restore_hooks; NULL: none */
 
 	pthread_mutex_t lock;
 	pthread_cond_t changed;	       /* a job changed state; a job was queued;

@@ -1298,47 +1298,6 @@ struct restore_transform *restore_transform_free(struct restore_transform *t)
 	return NULL;
 }
 
-static bool selector_matches(const json_t *sel, const json_t *labels)
-{
-	json_t *ml = json_object_get(sel, "matchLabels"), *v, *ex;
-	const char *k;
-	size_t i;
-
-	json_object_foreach(ml, k, v)
-	{
-		const char *have =
-			json_string_value(json_object_get(labels, k));
-
-		if (!have || !json_is_string(v) ||
-		    strcmp(have, json_string_value(v)))
-			return false;
-	}
-	json_array_foreach(json_object_get(sel, "matchExpressions"), i, ex)
-	{
-		const char *key = json_string_value(json_object_get(ex, "key"));
-		const char *op = json_string_value(json_object_get(ex, "operato"
-								       "r"));
-		const char *have = json_string_value(
-			json_object_get(labels, key ? key : ""));
-		json_t *vals = json_object_get(ex, "values"), *x;
-		size_t j;
-		bool in = false;
-
-		if (!key || !op)
-			return false;
-		json_array_foreach(vals, j,
-				   x) if (have && json_is_string(x) &&
-					  !strcmp(have, json_string_value(x)))
-			in = true;
-		if ((!strcmp(op, "In") && !in) ||
-		    (!strcmp(op, "NotIn") && have && in) ||
-		    (!strcmp(op, "Exists") && !have) ||
-		    (!strcmp(op, "DoesNotExist") && have))
-			return false;
-	}
-	return true;
-}
-
 static bool rule_matches(const struct rule *ru, json_t *obj, const char *gr)
 {
 	json_t *md = json_object_get(obj, "metadata");
@@ -1365,7 +1324,7 @@ static bool rule_matches(const struct rule *ru, json_t *obj, const char *gr)
 	if (ru->has_regex && regexec(&ru->regex, name ? name : "", 0, NULL, 0))
 		return false;
 	sel = json_object_get(ru->conds, "labelSelector");
-	if (sel && !selector_matches(sel, json_object_get(md, "labels")))
+	if (sel && !restore_selector_labels(sel, json_object_get(md, "labels")))
 		return false;
 	if (ru->tests && restore_json_patch(obj, ru->tests, NULL) != 0)
 		return false;

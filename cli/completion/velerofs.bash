@@ -28,7 +28,7 @@ _velerofs()
 		COMPREPLY=($(compgen -W "yaml json" -- "$cur")); return ;;
 	-o | --output)
 		if [ "$cmd" = mount ]; then
-			COMPREPLY=($(compgen -W "view=json clean keep_status redact cache_size= timeout= refresh= max_threads= existing=skip existing=update dry_run image_map= storageclass_map= modifiers= type_wait= outage_wait= include_nonrestorable no_restore allow_other" -- "$cur"))
+			COMPREPLY=($(compgen -W "view=json clean keep_status redact cache_size= timeout= refresh= max_threads= existing=skip existing=update dry_run image_map= storageclass_map= modifiers= restore_hooks= type_wait= outage_wait= include_nonrestorable no_restore allow_other" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "wide json yaml" -- "$cur"))
 		fi
@@ -48,7 +48,7 @@ _velerofs()
 		if [ "$cword" -eq 2 ]; then
 			COMPREPLY=($(compgen -W "status wait create" -- "$cur")); return
 		fi
-		opts="--json --timeout --from-backup --include-namespaces --exclude-namespaces --include-resources --exclude-resources --namespace-mappings --wait --help" ;;
+		opts="--json --timeout --wait --from-backup --include-namespaces --exclude-namespaces --include-resources --exclude-resources --namespace-mappings --selector --help" ;;
 	cache)
 		if [ "$cword" -eq 2 ] && [[ $cur != -* ]]; then
 			COMPREPLY=($(compgen -W "ls du prune" -- "$cur")); return

@@ -2,7 +2,8 @@
  * tests/data/restore/clean/<case>/: input.json (an item as Velero backed
  * it up), expected.json (what Velero's restore would send), and
  * options.json: {"target_ns", "from_ns": [...], "backup", "restore",
- * "provision_pvs": [...]} (restore defaults to "restore-1"), or
+ * "provision_pvs": [...], "hooks": <a hooks file, as JSON>} (restore
+ * defaults to "restore-1"), or
  * {"skip": "<part of the reason>"} for items Velero does not restore. */
 #include <errno.h>
 
@@ -18,6 +19,7 @@ static void golden(const char *dir, const char *name)
 	const char *av, *kind, *skip = NULL, *want_skip;
 	char gr[300];
 	struct restore_clean c = { 0 };
+	struct restore_hooks *hooks = NULL;
 	int r, nsd;
 
 	if (!in || (!want && !json_object_get(opt, "skip"))) {
@@ -35,6 +37,15 @@ static void golden(const char *dir, const char *name)
 		c.restore = "restore-1";
 	c.default_ns = "default";
 	c.provision_pvs = json_object_get(opt, "provision_pvs");
+	if (json_object_get(opt, "hooks")) {
+		char *text = json_dumps(json_object_get(opt, "hooks"), 0);
+		struct verror e = { { 0 } };
+
+		CHECK_EQ_INT(restore_hooks_new(text, strlen(text), &hooks, &e),
+			     0);
+		free(text);
+		c.hooks = hooks;
+	}
 	if (json_is_array(json_object_get(opt, "from_ns"))) {
 		size_t i;
 		json_t *v;
@@ -64,6 +75,7 @@ out:
 	json_decref(want);
 	json_decref(opt);
 	json_decref(from);
+	restore_hooks_free(hooks);
 }
 
 static void test_names(void)
@@ -100,6 +112,34 @@ static void test_names(void)
 		    "890123");
 }
 
+/* Hooks files Velero would fail on are refused when loaded. */
+static void test_hooks_refused(void)
+{
+	static const char *const bad[] = {
+		"{}",
+		"resources: 3",
+		"resources: [{postHooks: [{init: {initContainers: [{name: a, "
+		"image: b}]}}]}]", /* no command */
+		"resources: [{postHooks: [{init: {initContainers: [{name: a, "
+		"command: [x]}]}}]}]", /* no image */
+		"resources: [{includedNamespaces: shop}]",
+		"resources: [{labelSelector: [a]}]",
+		"spec: {hooks: {resources: [{postHooks: 1}]}}",
+	};
+	struct restore_hooks *h = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct verror e = { { 0 } };
+
+		CHECK_EQ_INT(restore_hooks_new(bad[i], strlen(bad[i]), &h, &e),
+			     -EINVAL);
+		CHECK(strstr(e.msg, "restore hooks") != NULL);
+	}
+	CHECK(h == NULL);
+	CHECK_EQ_INT(restore_hooks_new("resources: []", 13, &h, NULL), 0);
+	h = restore_hooks_free(h);
+}
+
 int main(int argc, char **argv)
 {
 	char dir[4096];
@@ -109,6 +149,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	test_names();
+	test_hooks_refused();
 	snprintf(dir, sizeof(dir), "%s/clean", argv[1]);
 	CHECK(tr_each_case(dir, golden) >= 15);
 	return check_status();
