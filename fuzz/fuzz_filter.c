@@ -171,7 +171,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur_size = size;
 	cur_out = &out;
 	r = filter(json, size - 1, secret, &o, &out);
-	in = json_loadb(json, size - 1, 0, NULL);
+	/* jansson takes a NUL byte outside strings as the end of a number
+	 * ({"x":1<NUL>} loads); RFC 8259 does not, nor does filter_item():
+	 * such an input is only filtered, not judged */
+	in = memchr(json, 0, size - 1) ? NULL :
+					 json_loadb(json, size - 1, 0, NULL);
 	if (in && r == -EBADMSG)
 		report("a valid object refused as malformed");
 	if (in && r == 0) {
