@@ -193,7 +193,9 @@ def test_api_server_outage_waits_and_resumes(mount, shop_vault, outage_kube, tmp
     while len(re.findall(r"^created ", read_report(m, job), re.M)) < 50:
         assert time.monotonic() < deadline, read_report(m, job)
         time.sleep(0.05)
-    kube.stop(keep_dir=True)
+    # at once: a graceful stop drains requests for seconds, long enough
+    # for a fast machine to finish the job before the outage begins
+    kube.stop(keep_dir=True, hard=True)
     deadline = time.monotonic() + 120
     while "state waiting" not in read_report(m, job):
         text = read_report(m, job)

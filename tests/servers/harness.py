@@ -227,14 +227,16 @@ class Server:
             raise ServerError(f"{self.name}: setup after start failed: {e}; log tail:\n{tail}") from e
         return self
 
-    def stop(self, keep_dir: bool = False) -> None:
+    def stop(self, keep_dir: bool = False, hard: bool = False) -> None:
         """Stops the server; keep_dir keeps its directory (data, keys) so that
-        start() brings the same server back (an outage, not a new server)."""
+        start() brings the same server back (an outage, not a new server).
+        hard: SIGKILL at once, a crash (a graceful stop keeps serving for a
+        while: kube-apiserver drains its requests first)."""
         p = self.proc
         self.proc = None
         if p is not None and p.poll() is None:
             try:
-                os.killpg(p.pid, signal.SIGTERM)
+                os.killpg(p.pid, signal.SIGKILL if hard else signal.SIGTERM)
             except ProcessLookupError:
                 pass
             try:
