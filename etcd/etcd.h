@@ -1,0 +1,135 @@
+/* etcd: an etcd snapshot (`etcdctl snapshot save`) read as the objects
+ * kube-apiserver stored in it. Read-only, no FUSE, no vault: the caller
+ * hands in a reader (a local file, ranges of a remote object).
+ *
+ * Three layers, one header:
+ *   bbolt.c + mvcc.c   the bbolt file and etcd's revision store
+ *                      (bucket "key": revision -> mvccpb.KeyValue)
+ *   k8s.c + k8s_types.c  kube-apiserver's value encodings (JSON, the
+ *                      "k8s\0" protobuf envelope decoded with tables
+ *                      generated from the Kubernetes API types),
+ *                      storage paths -> namespace/resource/name
+ *   crypt.c            encryption at rest (EncryptionConfiguration:
+ *                      aescbc, aesgcm, secretbox; KMS recognised)
+ *
+ * Nothing here trusts the snapshot: every offset, length and count is
+ * checked against the file before use; a bad file is an error with a
+ * message, never a crash. Thread-safety: a struct etcd_snapshot is used
+ * by one thread at a time. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/sbuf.h"
+
+/* --- the file ------------------------------------------------------------ */
+
+/* Reads len bytes at off into buf: 0, or -errno with detail in e (short
+ * reads are errors: the caller knows the size). */
+typedef int etcd_pread_fn(void *ud, void *buf, size_t len, uint64_t off,
+			  struct verror *e);
+
+struct etcd_reader {
+	etcd_pread_fn *pread;
+	void *ud;
+	uint64_t size; /* bytes in the file */
+};
+
+/* True when the first bytes of a file (at least 4096 of them, or the
+ * whole file when shorter) are a bbolt database's first meta page:
+ * recognising snapshots by content, not by name. */
+bool etcd_sniff(const void *head, size_t len);
+
+struct etcd_snapshot;
+
+/* Opens a snapshot: both meta pages checked (magic, version, checksum),
+ * the valid one with the higher txid used. -EINVAL "not a bbolt
+ * database", -EBADMSG "bbolt database without etcd's key bucket" or a
+ * corrupt structure, -EIO from the reader. */
+int etcd_snapshot_open(const struct etcd_reader *r, struct etcd_snapshot **out,
+		       struct verror *e);
+struct etcd_snapshot *etcd_snapshot_free(struct etcd_snapshot *s);
+
+/* What `etcdutl snapshot status` prints, and a little more. */
+struct etcd_status {
+	uint32_t hash;	       /* as etcdutl prints it */
+	int64_t revision;      /* newest main revision */
+	int64_t compacted;     /* scheduled compact revision, 0 if none */
+	uint64_t total_keys;   /* as etcdutl counts them */
+	uint64_t size;	       /* bytes (as etcdutl: the file's size) */
+	char version[32];      /* storage version ("3.6.0"), "" if unknown */
+	uint64_t page_size;
+	uint64_t txid;
+};
+int etcd_snapshot_status(struct etcd_snapshot *s, struct etcd_status *out,
+			 struct verror *e);
+
+/* One key at its newest live revision (tombstoned keys are not
+ * reported). Bytes borrowed for the callback. */
+struct etcd_kv {
+	const char *key; /* not NUL-terminated */
+	size_t key_len;
+	const void *value;
+	size_t value_len;
+	int64_t create_revision, mod_revision, version, lease;
+};
+/* Return < 0 from the callback to stop with that value. */
+typedef int etcd_kv_fn(void *ud, const struct etcd_kv *kv);
+
+/* Calls fn for every live key in key order. Damage that affects single
+ * keys (a value that is not a KeyValue message) is reported through
+ * problem (may be NULL) and skipped; damage to the tree itself fails
+ * with -EBADMSG. */
+typedef void etcd_problem_fn(void *ud, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int etcd_snapshot_each(struct etcd_snapshot *s, etcd_kv_fn *fn,
+		       etcd_problem_fn *problem, void *ud, struct verror *e);
+
+/* --- kube-apiserver's keys and values ------------------------------------ */
+
+/* Where an apiserver key goes in the tree: "/registry/deployments/shop/web"
+ * -> ns "shop", gr "deployments.apps", name "web". Handles the storage
+ * paths' exceptions (services/specs, services/endpoints, minions,
+ * resources stored under another group's prefix, CRDs'
+ * /registry/<group>/<resource>/). Fills out with pointers into buf. */
+struct k8s_key {
+	const char *ns;	  /* NULL when cluster-scoped */
+	const char *gr;	  /* Velero's directory name: "deployments.apps" */
+	const char *name;
+	bool known;	  /* false: not an object key velerofs can place
+			   * (it is still shown in the raw view) */
+};
+int k8s_key_parse(const char *key, size_t len, char *buf, size_t bufsz,
+		  struct k8s_key *out);
+
+/* Decodes one stored value (already decrypted) into the JSON object
+ * `kubectl get -o json` shows: JSON values pass through, "k8s\0"
+ * protobuf values are decoded with the generated tables. 0 and json
+ * filled; problems (fields skipped: an unknown field or type) are lines
+ * appended to notes, the value still decoded as far as it is known.
+ * -EBADMSG when the value can't be decoded at all (message in e). */
+int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
+		      struct sbuf *notes, struct verror *e);
+
+/* --- encryption at rest --------------------------------------------------- */
+
+struct etcd_crypt;
+
+/* Reads an EncryptionConfiguration (YAML or JSON, as given to
+ * kube-apiserver's --encryption-provider-config). */
+int etcd_crypt_load(const char *path, struct etcd_crypt **out,
+		    struct verror *e);
+struct etcd_crypt *etcd_crypt_free(struct etcd_crypt *c);
+
+/* True when the value starts with "k8s:enc:". */
+bool etcd_value_encrypted(const void *val, size_t len);
+
+/* Decrypts a "k8s:enc:<provider>:v1:<keyname>:" value into out. c may be
+ * NULL (no configuration given). -ENOKEY with a message naming provider
+ * and key when there is no key for it (or c is NULL), -EOPNOTSUPP for
+ * KMS, -EBADMSG when authentication fails. */
+int etcd_crypt_decrypt(const struct etcd_crypt *c, const void *val,
+		       size_t len, struct sbuf *out, struct verror *e);
