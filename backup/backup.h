@@ -36,6 +36,7 @@
 
 struct backup_repo;
 struct backup;
+struct etcd_crypt;
 
 enum backup_view {
 	BACKUP_VIEW_YAML, /* items as <name>.yaml */
@@ -57,6 +58,11 @@ struct backup_options {
 			   * uid, resourceVersion, ..., status) for diffs */
 	bool keep_status; /* with clean: keep status */
 	bool redact;	  /* Secrets' values as "<redacted sha256:...>" */
+	/* etcd snapshots' encryption at rest: -o encryption-config=FILE,
+	 * loaded by the caller (etcd_crypt_load), borrowed; NULL: none.
+	 * crypt_id names its content in cache keys (a SHA-256). */
+	const struct etcd_crypt *crypt;
+	char crypt_id[72];
 };
 
 /* Borrows v and c: both must outlive the repo. Lists nothing yet. */
@@ -104,6 +110,38 @@ int backup_repo_schedule_members(struct backup_repo *r, size_t i,
 
 const char *backup_name(const struct backup *b);
 bool backup_gone(const struct backup *b);
+
+/* ---- etcd snapshots (snapshots.c, source_etcd.c) ----
+ * Files anywhere under the vault's prefix (outside Velero's own top
+ * folders) whose first bytes are a bbolt database are etcd snapshots:
+ * recovery points like backups, in the same slots (history/ spans both),
+ * shown under snapshots/. A snapshot's name is its key in the vault with
+ * '/' as '_' ("gke-backups/2026-12-01/admin-cluster_snapshot.db" ->
+ * "gke-backups_2026-12-01_admin-cluster_snapshot.db"); two keys that give
+ * one name (or a name over 255 bytes) get '~' and 8 hex digits of a hash
+ * of the key. Its time is the object's mtime. */
+bool backup_is_snapshot(const struct backup *b);
+/* The snapshot's key in the vault; NULL for a Velero backup. */
+const char *backup_snapshot_key(const struct backup *b);
+/* Finds a present snapshot by name; NULL if none. */
+struct backup *backup_repo_find_snapshot(struct backup_repo *r,
+					 const char *name, size_t *slot);
+/* The cluster a snapshot's file name tells, into out ("" if none):
+ * GKE on VMware's "admin-cluster_snapshot.db" -> "admin-cluster",
+ * "user-cluster_<c>_snapshot.db" -> "<c>", "<c>_snapshot.db" -> "<c>". */
+void backup_snapshot_cluster_of(const char *key, char *out, size_t size);
+
+/* The `latest` links of snapshots/latest/: per cluster (its file name's,
+ * else the uid of its kube-system namespace, read from the index), the
+ * newest snapshot. Sorted by cluster; caller frees *out. */
+struct backup_snapshot_latest {
+	char cluster[128];
+	size_t slot;
+};
+int backup_repo_snapshot_latest(struct backup_repo *r,
+				struct backup_snapshot_latest **out, size_t *n);
+/* Number of present snapshots (0: the vault holds none). */
+size_t backup_repo_snapshot_count(struct backup_repo *r);
 
 /* What velero-backup.json says, read once per backup. */
 struct backup_info {

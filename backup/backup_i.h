@@ -143,6 +143,16 @@ struct backup {
 	char tar_id[96]; /* the tarball, as the index was built */
 	bool incomplete; /* the index came from an incomplete backup and
 			  * was not cached */
+	/* An etcd snapshot (source_etcd.c), set once at creation: the
+	 * file's key in the vault, the object as listed, the cluster its
+	 * file name tells ("" when it does not: the kube-system
+	 * namespace's uid is looked up in the index then). */
+	bool snapshot;
+	char *vault_key;
+	struct vault_object snap_obj;
+	char cluster[128];
+	char snap_uid[64]; /* protected by lock: the kube-system uid, "" */
+	bool snap_uid_known; /* protected by lock */
 };
 
 struct schedule {
@@ -174,6 +184,8 @@ struct backup_repo {
 	uint64_t hist_tick;		   /* protected by history_lock */
 	/* the settled backup a refresh checks first (repo.c) */
 	size_t check_next; /* protected by lock */
+	/* etcd snapshots found by the last walk of the vault (repo.c) */
+	size_t nsnapshots; /* protected by lock */
 };
 
 /* index.c: maps the index of b from the cache, building it first if it
@@ -242,6 +254,28 @@ void catalog_set_objects(struct backup_repo *r, const char *name,
 /* Caller frees each name and the array. */
 int catalog_objects(struct backup_repo *r, const char *name,
 		    struct backup_object **out, size_t *n);
+
+/* repo.c: a new slot (a Velero backup's: source_velero), and its end. */
+struct backup *backup_slot_new(struct backup_repo *r, const char *name);
+void backup_slot_free(struct backup *b);
+
+/* snapshots.c: walks the vault for etcd snapshots (after the Velero
+ * backups were listed) and updates their slots. */
+int snapshots_refresh(struct backup_repo *r, struct verror *e);
+
+/* catalog.c: what a sniff of an object said (etcd snapshot or not),
+ * keyed by path and identity, so that a refresh reads only new objects;
+ * and the last list of snapshots, for offline use. */
+int catalog_sniffed(struct backup_repo *r, const char *key,
+		    const struct vault_object *o, bool *is_snapshot);
+void catalog_set_sniffed(struct backup_repo *r, const char *key,
+			 const struct vault_object *o, bool is_snapshot);
+/* Forgets the sniffs of objects not in keys (sorted), after a walk. */
+void catalog_keep_sniffed(struct backup_repo *r, char *const *keys, size_t n);
+/* The objects last found to be snapshots; caller frees each name and
+ * the array. -ENOENT if never walked. */
+int catalog_snapshots(struct backup_repo *r, struct backup_object **out,
+		      size_t *n);
 
 /* names.c: the file name for a component, shortened with a hash when the
  * name plus ext would not fit NAME_MAX. Appends to out. */

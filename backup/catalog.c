@@ -313,3 +313,119 @@ int catalog_objects(struct backup_repo *r, const char *name,
 	*nout = k;
 	return 0;
 }
+
+/* "sniffed": { "<key>": ["<identity>", size, mtime, is_snapshot] } */
+static json_t *sniffed(struct backup_repo *r)
+{
+	json_t *s = json_object_get(r->catalog, "sniffed");
+
+	if (!json_is_object(s)) {
+		s = json_object();
+		json_object_set_new(r->catalog, "sniffed", s);
+	}
+	return s;
+}
+
+int catalog_sniffed(struct backup_repo *r, const char *key,
+		    const struct vault_object *o, bool *is_snapshot)
+{
+	const char *id = NULL;
+	json_int_t size = 0, mtime = 0;
+	int snap = 0, ret = -ENOENT;
+
+	pthread_mutex_lock(&r->catalog_lock);
+	if (json_unpack(json_object_get(sniffed(r), key), "[s,I,I,b]", &id,
+			&size, &mtime, &snap) == 0 &&
+	    !strcmp(id, o->identity) && (uint64_t)size == o->size) {
+		*is_snapshot = snap;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&r->catalog_lock);
+	return ret;
+}
+
+void catalog_set_sniffed(struct backup_repo *r, const char *key,
+			 const struct vault_object *o, bool is_snapshot)
+{
+	json_t *v = json_pack("[s,I,I,b]", o->identity, (json_int_t)o->size,
+			      (json_int_t)o->mtime, is_snapshot);
+
+	if (!v)
+		return;
+	pthread_mutex_lock(&r->catalog_lock);
+	if (!json_equal(json_object_get(sniffed(r), key), v)) {
+		json_object_set(sniffed(r), key, v);
+		catalog_touch(r);
+	}
+	pthread_mutex_unlock(&r->catalog_lock);
+	json_decref(v);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void catalog_keep_sniffed(struct backup_repo *r, char *const *keys, size_t n)
+{
+	const char *k;
+	void *tmp;
+	json_t *v, *s;
+	bool changed = false;
+
+	pthread_mutex_lock(&r->catalog_lock);
+	s = sniffed(r);
+	json_object_foreach_safe(s, tmp, k, v)
+	{
+		if (n && bsearch(&k, keys, n, sizeof(*keys), cmp_key))
+			continue;
+		json_object_del(s, k);
+		changed = true;
+	}
+	if (!json_object_get(r->catalog, "walked")) {
+		json_object_set_new(r->catalog, "walked", json_true());
+		changed = true;
+	}
+	if (changed)
+		catalog_touch(r);
+	pthread_mutex_unlock(&r->catalog_lock);
+}
+
+int catalog_snapshots(struct backup_repo *r, struct backup_object **out,
+		      size_t *nout)
+{
+	struct backup_object *v;
+	const char *k;
+	json_t *e, *s;
+	size_t k_ = 0;
+
+	pthread_mutex_lock(&r->catalog_lock);
+	if (!json_object_get(r->catalog, "walked")) {
+		pthread_mutex_unlock(&r->catalog_lock);
+		return -ENOENT;
+	}
+	s = sniffed(r);
+	v = calloc(json_object_size(s) + 1, sizeof(*v));
+	json_object_foreach(s, k, e)
+	{
+		const char *id = NULL;
+		json_int_t size = 0, mtime = 0;
+		int snap = 0;
+
+		if (!v || json_unpack(e, "[s,I,I,b]", &id, &size, &mtime,
+				      &snap) < 0 ||
+		    !snap || !(v[k_].name = strdup(k)))
+			continue;
+		snprintf(v[k_].obj.identity, sizeof(v[k_].obj.identity), "%s",
+			 id);
+		v[k_].obj.size = (uint64_t)size;
+		v[k_].obj.mtime = mtime;
+		k_++;
+	}
+	pthread_mutex_unlock(&r->catalog_lock);
+	if (!v)
+		return -ENOMEM;
+	*out = v;
+	*nout = k_;
+	return 0;
+}

@@ -262,15 +262,21 @@ static int add_json_item(struct backup_sink *bd, const char *path,
 	return add_rec(bd, path, IDX_ITEM, flags, rank, &ref);
 }
 
-static int add_file(struct backup_sink *bd, const char *path, const char *data,
-		    size_t len)
+static int add_file_flags(struct backup_sink *bd, const char *path,
+			  const char *data, size_t len, uint8_t flags)
 {
 	struct idx_ref ref = { 0 };
 	int r = put_data(bd, data, len, &ref);
 
 	if (r < 0)
 		return r;
-	return add_rec(bd, path, IDX_FILE, 0, 0, &ref);
+	return add_rec(bd, path, IDX_FILE, flags, 0, &ref);
+}
+
+static int add_file(struct backup_sink *bd, const char *path, const char *data,
+		    size_t len)
+{
+	return add_file_flags(bd, path, data, len, 0);
 }
 
 /* ---- the tarball ---- */
@@ -474,6 +480,12 @@ int backup_sink_file(struct backup_sink *bd, const char *path, const char *data,
 		     size_t len)
 {
 	return add_file(bd, path, data, len);
+}
+
+int backup_sink_file_private(struct backup_sink *bd, const char *path,
+			     const char *data, size_t len)
+{
+	return add_file_flags(bd, path, data, len, IDX_F_SECRET);
 }
 
 int backup_sink_document(struct backup_sink *bd, const char *path,

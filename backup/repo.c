@@ -45,11 +45,12 @@ int backup_repo_new(struct vault *v, struct cache *c,
 	return 0;
 }
 
-static void backup_free(struct backup *b)
+void backup_slot_free(struct backup *b)
 {
 	backup_index_free(b->repo, b->idx);
 	free(b->backup_json);
 	free(b->info_error);
+	free(b->vault_key);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);
 	free(b->name);
@@ -72,7 +73,7 @@ struct backup_repo *backup_repo_free(struct backup_repo *r)
 	history_cache_free(r);
 	pthread_mutex_destroy(&r->history_lock);
 	for (i = 0; i < r->nslots; i++)
-		backup_free(r->slots[i]);
+		backup_slot_free(r->slots[i]);
 	free(r->slots);
 	for (i = 0; i < r->nschedules; i++)
 		free(r->schedules[i].name);
@@ -128,7 +129,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static struct backup *backup_new(struct backup_repo *r, const char *name)
+struct backup *backup_slot_new(struct backup_repo *r, const char *name)
 {
 	struct backup *b = calloc(1, sizeof(*b));
 
@@ -145,6 +146,7 @@ static struct backup *backup_new(struct backup_repo *r, const char *name)
 	pthread_cond_init(&b->cond, NULL);
 	return b;
 }
+
 
 /* ---- backups that change under the repo ----
  *
@@ -222,7 +224,7 @@ static int backup_changed(struct backup_repo *r, struct backup *b,
 /* Retires old's slot and gives its name a new one. */
 static int backup_replace(struct backup_repo *r, struct backup *old)
 {
-	struct backup *b = backup_new(r, old->name), **ns = NULL;
+	struct backup *b = backup_slot_new(r, old->name), **ns = NULL;
 
 	if (!b)
 		return -ENOMEM;
@@ -237,7 +239,7 @@ static int backup_replace(struct backup_repo *r, struct backup *old)
 	}
 	pthread_rwlock_unlock(&r->lock);
 	if (!ns) {
-		backup_free(b);
+		backup_slot_free(b);
 		return old->gone ? 0 : -ENOMEM;
 	}
 	log_debug("%s: changed in the vault; read again", b->name);
@@ -275,7 +277,8 @@ static int check_backups(struct backup_repo *r)
 	for (i = 0; i < n && k < CHECK_MAX; i++) {
 		bool loaded;
 
-		if (!backup_settled(v[i], &loaded) && loaded)
+		if (!v[i]->snapshot && !backup_settled(v[i], &loaded) &&
+		    loaded)
 			todo[k++] = v[i];
 	}
 	pthread_rwlock_wrlock(&r->lock);
@@ -286,7 +289,7 @@ static int check_backups(struct backup_repo *r)
 		struct backup *b = v[(first + i) % n];
 		bool loaded;
 
-		if (backup_settled(b, &loaded) && loaded)
+		if (!b->snapshot && backup_settled(b, &loaded) && loaded)
 			todo[k++] = b;
 	}
 	for (i = 0; i < k && ret == 0; i++) {
@@ -349,6 +352,8 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 		bool gone = !l.n || !bsearch(&r->slots[i]->name, l.names, l.n,
 					     sizeof(*l.names), cmp_str);
 
+		if (r->slots[i]->snapshot)
+			continue;
 		if (gone && !r->slots[i]->gone) {
 			r->slots[i]->gone = true;
 			r->generation++;
@@ -359,12 +364,12 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 		bool known = false;
 
 		for (i = 0; i < r->nslots && !known; i++)
-			known = !r->slots[i]->gone &&
+			known = !r->slots[i]->gone && !r->slots[i]->snapshot &&
 				strcmp(r->slots[i]->name, l.names[j]) == 0;
 		if (known)
 			continue;
 		ns = realloc(r->slots, (r->nslots + 1) * sizeof(*ns));
-		b = backup_new(r, l.names[j]);
+		b = backup_slot_new(r, l.names[j]);
 		if (ns)
 			r->slots = ns;
 		if (!ns || !b) {
@@ -378,6 +383,8 @@ int backup_repo_refresh(struct backup_repo *r, struct verror *e)
 	pthread_rwlock_unlock(&r->lock);
 	if (ret == 0 && online)
 		ret = check_backups(r);
+	if (ret == 0)
+		ret = snapshots_refresh(r, e);
 out:
 	for (j = 0; j < l.n; j++)
 		free(l.names[j]);
@@ -405,15 +412,15 @@ struct backup *backup_repo_slot(struct backup_repo *r, size_t slot)
 	return READ_LOCKED(r, slot < r->nslots ? r->slots[slot] : NULL);
 }
 
-struct backup *backup_repo_find(struct backup_repo *r, const char *name,
-				size_t *slot)
+static struct backup *find_kind(struct backup_repo *r, const char *name,
+				 bool snapshot, size_t *slot)
 {
 	struct backup *b = NULL;
 	size_t i;
 
 	pthread_rwlock_rdlock(&r->lock);
 	for (i = 0; i < r->nslots; i++)
-		if (!r->slots[i]->gone &&
+		if (!r->slots[i]->gone && r->slots[i]->snapshot == snapshot &&
 		    strcmp(r->slots[i]->name, name) == 0) {
 			b = r->slots[i];
 			if (slot)
@@ -422,6 +429,28 @@ struct backup *backup_repo_find(struct backup_repo *r, const char *name,
 		}
 	pthread_rwlock_unlock(&r->lock);
 	return b;
+}
+
+struct backup *backup_repo_find(struct backup_repo *r, const char *name,
+				size_t *slot)
+{
+	return find_kind(r, name, false, slot);
+}
+
+struct backup *backup_repo_find_snapshot(struct backup_repo *r,
+					 const char *name, size_t *slot)
+{
+	return find_kind(r, name, true, slot);
+}
+
+bool backup_is_snapshot(const struct backup *b)
+{
+	return b->snapshot;
+}
+
+const char *backup_snapshot_key(const struct backup *b)
+{
+	return b->vault_key;
 }
 
 const char *backup_name(const struct backup *b)
@@ -538,6 +567,17 @@ static int info_load(struct backup *b, struct verror *e)
 	char key[512];
 	int r;
 
+	if (b->snapshot) {
+		/* nothing to read: the snapshot file is the recovery point,
+		 * taken when it was written */
+		memset(&b->info, 0, sizeof(b->info));
+		snprintf(b->info.phase, sizeof(b->info.phase), "Completed");
+		b->info.time = b->info.completed = b->info.created =
+			b->snap_obj.mtime;
+		b->info.valid = true;
+		b->info_loaded = true;
+		return 0;
+	}
 	snprintf(key, sizeof(key), "backups/%s/velero-backup.json", b->name);
 	sbuf_init(&buf, BACKUP_JSON_MAX);
 	r = vault_get(b->repo->vault, key, &buf, &obj, e);
@@ -639,8 +679,8 @@ int backup_repo_latest(struct backup_repo *r, size_t *slot)
 	for (i = 0; i < n; i++) {
 		struct backup_info in;
 
-		if (backup_info(v[i], &in, NULL) < 0 || !in.valid ||
-		    strcmp(in.phase, "Completed") != 0)
+		if (v[i]->snapshot || backup_info(v[i], &in, NULL) < 0 ||
+		    !in.valid || strcmp(in.phase, "Completed") != 0)
 			continue;
 		if (!best || in.time > best_in.time ||
 		    (in.time == best_in.time &&

@@ -87,6 +87,9 @@ void backup_sink_error(struct backup_sink *k, const char *fmt, ...)
 /* A plain file at path (below the recovery point's directory: "logs"). */
 int backup_sink_file(struct backup_sink *k, const char *path, const char *data,
 		     size_t len);
+/* The same, mode 0400: a private key (an etcd snapshot's pki/). */
+int backup_sink_file_private(struct backup_sink *k, const char *path,
+			     const char *data, size_t len);
 /* A JSON document shown in the view's format at path ("backup" for
  * backup.yaml, "meta/results"), not filtered by clean/redact. Broken
  * (reads as EIO, listed under label) when it does not parse. */
@@ -139,3 +142,5 @@ struct backup_source {
 
 /* source_velero.c: a Velero backup (backups/<name>/ in the vault). */
 extern const struct backup_source_ops backup_source_velero;
+/* source_etcd.c: an etcd snapshot file anywhere in the vault. */
+extern const struct backup_source_ops backup_source_etcd;
