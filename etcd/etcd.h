@@ -127,9 +127,46 @@ struct etcd_crypt *etcd_crypt_free(struct etcd_crypt *c);
 /* True when the value starts with "k8s:enc:". */
 bool etcd_value_encrypted(const void *val, size_t len);
 
-/* Decrypts a "k8s:enc:<provider>:v1:<keyname>:" value into out. c may be
- * NULL (no configuration given). -ENOKEY with a message naming provider
- * and key when there is no key for it (or c is NULL), -EOPNOTSUPP for
- * KMS, -EBADMSG when authentication fails. */
-int etcd_crypt_decrypt(const struct etcd_crypt *c, const void *val,
+/* Decrypts a "k8s:enc:<provider>:v1:<keyname>:" value into out, as
+ * kube-apiserver v1.34 (k8s.io/apiserver pkg/storage/value/encrypt)
+ * does. key is the value's etcd key, whole (with the apiserver's
+ * --etcd-prefix, "/registry/secrets/ns/name"): aesgcm authenticates it
+ * as additional data (a value moved to another key does not decrypt);
+ * aescbc and secretbox do not use it. gr is the resource the key holds,
+ * as k8s_key_parse() names it ("secrets", "deployments.apps"), or NULL:
+ * the configuration's entry for that resource is tried first, as the
+ * apiserver picks providers per resource; then every other key of that
+ * provider and name (aesgcm and secretbox authenticate; an aescbc
+ * result must unpad and start like a stored value, "k8s\0" or "{").
+ * c may be NULL (no configuration given). -ENOKEY with a message naming
+ * provider and key when there is no key for it (or c is NULL),
+ * -EOPNOTSUPP "encrypted with KMS provider <name>" for kms v1/v2,
+ * -EBADMSG when authentication or padding fails, -EINVAL for a value
+ * that is not "k8s:enc:" or names an unknown provider. */
+int etcd_crypt_decrypt(const struct etcd_crypt *c, const char *key,
+		       size_t key_len, const char *gr, const void *val,
 		       size_t len, struct sbuf *out, struct verror *e);
+
+/* --- the control plane's PKI directory --------------------------------- */
+
+/* One file of a backed-up /etc/kubernetes/pki directory (kubeadm's
+ * layout: ca.crt, apiserver.key, sa.pub, front-proxy-*, etcd/...). */
+struct etcd_pki_file {
+	const char *name; /* path relative to the pki directory: "etcd/ca.crt" */
+	const void *data;
+	size_t len;
+	bool private_key; /* out: holds a private key (mount it 0400) */
+};
+
+/* True when data holds a PEM private key block (PRIVATE KEY, RSA/EC
+ * PRIVATE KEY, ENCRYPTED PRIVATE KEY, OPENSSH PRIVATE KEY). */
+bool etcd_pki_private_key(const void *data, size_t len);
+
+/* Writes certificates.txt, the auditor's view of the files (sorted by
+ * name): per certificate subject, issuer, SANs, serial, not before/after
+ * (UTC), days until expiry relative to now (Unix seconds; negative:
+ * expired), key type and size, CA or not; for a key file its type and
+ * size and "private key"; a file with no readable PEM a line saying so.
+ * Sets each file's private_key. 0, -ENOMEM or -E2BIG. */
+int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
+		    struct sbuf *out, struct verror *e);

@@ -338,6 +338,49 @@ class Etcd(Server):
 # ---------------------------------------------------------------------------------------------
 # kube-apiserver
 
+def _key(name: str, size: int = 32) -> str:
+    """A fixed test key (base64), the same in every run, so that a snapshot's values can be
+    decrypted with the committed configuration."""
+    return base64.b64encode(hashlib.sha256(f"velerofs-test-{name}".encode()).digest()[:size]).decode()
+
+
+ENCRYPTED_CRS = "widgets.crypt.velerofs.test"  # a custom resource encrypted at rest (JSON inside)
+
+
+def encryption_config(rotated: bool = False) -> dict:
+    """An EncryptionConfiguration (apiserver.config.k8s.io/v1) that puts all three local providers
+    in one etcd: Secrets with aescbc, ConfigMaps with aesgcm, ServiceAccounts, Deployments and the
+    custom resource ENCRYPTED_CRS with secretbox; each provider with a current and an older key of
+    other sizes, identity last (objects written before encryption stay readable).
+
+    rotated=True: the same keys, with the second key of each provider first and an aesgcm
+    provider before aescbc for Secrets (new writes use those; old values still decrypt)."""
+    cbc = {"aescbc": {"keys": [{"name": "cbc-key-2026", "secret": _key("cbc-2026")},
+                               {"name": "cbc-key-old", "secret": _key("cbc-old", 16)}]}}
+    gcm = {"aesgcm": {"keys": [{"name": "gcm-key-2026", "secret": _key("gcm-2026")},
+                               {"name": "gcm-key-old", "secret": _key("gcm-old", 24)}]}}
+    box = {"secretbox": {"keys": [{"name": "box-key-2026", "secret": _key("box-2026")},
+                                  {"name": "box-key-old", "secret": _key("box-old")}]}}
+    ident = {"identity": {}}
+    if rotated:
+        def rot(p):
+            (kind, v), = p.items()
+            return {kind: {"keys": v["keys"][::-1]}}
+        cbc, gcm, box = rot(cbc), rot(gcm), rot(box)
+        secrets = [gcm, cbc, ident]
+    else:
+        secrets = [cbc, ident]
+    return {
+        "apiVersion": "apiserver.config.k8s.io/v1", "kind": "EncryptionConfiguration",
+        "resources": [
+            {"resources": ["secrets"], "providers": secrets},
+            {"resources": ["configmaps"], "providers": [gcm, ident]},
+            {"resources": ["serviceaccounts", "deployments.apps", ENCRYPTED_CRS],
+             "providers": [box, ident]},
+        ],
+    }
+
+
 def _openssl(*args, cwd):
     run(["openssl", *args], cwd=cwd)
 
@@ -361,9 +404,14 @@ class KubeApiserver(Server):
     USERS = ("admin", "token-admin", "viewer", "nobody")
 
     def __init__(self, etcd: Etcd, workdir=None, extra_args: list[str] | None = None,
-                 disable_admission: str = "ServiceAccount"):
+                 disable_admission: str = "ServiceAccount", encryption: dict | bool | None = None,
+                 etcd_prefix: str | None = None):
         super().__init__(workdir)
         self.etcd = etcd
+        # encryption at rest: True = encryption_config() (aescbc, aesgcm and secretbox all in use),
+        # or an EncryptionConfiguration dict; written to <dir>/encryption-config.yaml
+        self.encryption = encryption_config() if encryption is True else (encryption or None)
+        self.encryption_file = self.dir / "encryption-config.yaml"
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         self.extra_args = list(extra_args or [])
@@ -373,7 +421,7 @@ class KubeApiserver(Server):
         self.client_cert = self.pki / "admin.crt"
         self.client_key = self.pki / "admin.key"
         self.kubeconfig = self.dir / "kubeconfig"
-        self.etcd_prefix = f"/registry-{os.urandom(4).hex()}"  # kept across stop/start
+        self.etcd_prefix = etcd_prefix or f"/registry-{os.urandom(4).hex()}"  # kept across stop/start
         self.tokens = {
             "token-admin": "velerofs-token-admin-" + os.urandom(8).hex(),
             "viewer": "velerofs-token-viewer-" + os.urandom(8).hex(),
@@ -422,7 +470,23 @@ class KubeApiserver(Server):
                 f"--service-account-signing-key-file={d / 'sa.key'}",
                 f"--disable-admission-plugins={self.disable_admission}",
                 "--profiling=false", "-v=1",
+                *self._encryption_args(),
                 *self.extra_args]
+
+    def _encryption_args(self) -> list[str]:
+        if not self.encryption:
+            return []
+        self.encryption_file.write_text(json.dumps(self.encryption, indent=2) + "\n")
+        return [f"--encryption-provider-config={self.encryption_file}",
+                "--encryption-provider-config-automatic-reload=false"]
+
+    def set_encryption(self, config: dict | None) -> None:
+        """Restarts the server with another EncryptionConfiguration (a key rotation: new writes use
+        the config's first provider of each resource; the old keys stay listed to read the rest).
+        Same etcd, prefix, PKI and port."""
+        self.encryption = config
+        self.stop(keep_dir=True)
+        self.start()
 
     def ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
