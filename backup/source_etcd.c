@@ -334,8 +334,8 @@ static int on_kv(void *ud, const struct etcd_kv *kv)
 		 kv->key);
 	if (etcd_value_encrypted(val, vlen)) {
 		sbuf_reset(&s->plain);
-		r = etcd_crypt_decrypt(repo->opt.crypt, val, vlen, &s->plain,
-				       &e);
+		r = etcd_crypt_decrypt(repo->opt.crypt, kv->key, kv->key_len,
+				       k.gr, val, vlen, &s->plain, &e);
 		if (r == -ENOMEM)
 			return s->err = r;
 		if (r < 0) {
@@ -418,78 +418,115 @@ static void on_problem(void *ud, const char *fmt, ...)
 /* ---- pki/ ---- */
 
 struct pki_list {
-	struct backup_object *v;
+	const char *sub; /* "" or "etcd/" */
+	char **names;	 /* relative to pki/ */
 	size_t n;
+	char **subs;
+	size_t nsubs;
 };
 
 static int on_pki(const char *name, const struct vault_object *obj,
 		  void *userdata)
 {
 	struct pki_list *l = userdata;
-	struct backup_object *p;
+	char ***v = obj ? &l->names : &l->subs;
+	size_t *n = obj ? &l->n : &l->nsubs;
+	char **p;
 
-	if (!obj || l->n >= PKI_MAX_FILES || !*name || name[0] == '.')
+	if (l->n + l->nsubs >= PKI_MAX_FILES || !*name || name[0] == '.' ||
+	    (!obj && *l->sub))
 		return 0;
-	p = realloc(l->v, (l->n + 1) * sizeof(*p));
+	p = realloc(*v, (*n + 1) * sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	l->v = p;
-	l->v[l->n].obj = *obj;
-	l->v[l->n].name = strdup(name);
-	if (!l->v[l->n].name)
+	*v = p;
+	if (asprintf(&p[*n], "%s%s%s", l->sub, name, obj ? "" : "/") < 0)
 		return -ENOMEM;
-	l->n++;
+	(*n)++;
 	return 0;
 }
 
-static bool pem_private(const char *data, size_t len)
-{
-	static const char tag[] = "PRIVATE KEY-----";
-
-	return memmem(data, len, tag, strlen(tag)) != NULL;
-}
-
-/* The pki/ folder beside the snapshot in the vault, if any. */
+/* The pki/ folder beside the snapshot in the vault, if any (and its
+ * subfolders one level down: kubeadm's pki/etcd/), with
+ * certificates.txt (etcd_pki_report()); private keys mode 0400. */
 static int add_pki(struct etcd_src *s, struct verror *e)
 {
 	struct backup *b = s->base.b;
 	struct backup_repo *repo = b->repo;
 	const char *slash = strrchr(b->vault_key, '/');
-	struct pki_list l = { 0 };
-	char *dir = NULL;
+	struct pki_list l = { .sub = "" };
+	struct etcd_pki_file *files = NULL;
+	struct sbuf *data = NULL, report;
+	size_t nf = 0, i;
+	char *dir = NULL, key[1200];
 	int r;
 
-	if (asprintf(&dir, "%.*spki/", slash ? (int)(slash - b->vault_key + 1) : 0,
+	if (asprintf(&dir, "%.*spki/",
+		     slash ? (int)(slash - b->vault_key + 1) : 0,
 		     b->vault_key) < 0)
 		return -ENOMEM;
 	r = vault_list(repo->vault, dir, on_pki, &l, e);
-	for (size_t i = 0; r == 0 && i < l.n; i++) {
-		struct sbuf data;
-		char key[1200], path[600];
-
-		snprintf(key, sizeof(key), "%s%s", dir, l.v[i].name);
-		snprintf(path, sizeof(path), "pki/%s", l.v[i].name);
-		sbuf_init(&data, PKI_FILE_MAX);
-		r = vault_get(repo->vault, key, &data, NULL, e);
+	for (i = 0; r == 0 && i < l.nsubs; i++) {
+		l.sub = l.subs[i];
+		snprintf(key, sizeof(key), "%s%s", dir, l.subs[i]);
+		r = vault_list(repo->vault, key, on_pki, &l, e);
+	}
+	if (r == 0 && l.n) {
+		files = calloc(l.n, sizeof(*files));
+		data = calloc(l.n, sizeof(*data));
+		if (!files || !data)
+			r = -ENOMEM;
+	}
+	for (i = 0; r == 0 && i < l.n; i++) {
+		snprintf(key, sizeof(key), "%s%s", dir, l.names[i]);
+		sbuf_init(&data[nf], PKI_FILE_MAX);
+		r = vault_get(repo->vault, key, &data[nf], NULL, e);
 		if (r == -E2BIG || r == -ENOENT) {
 			backup_sink_error(s->sink, "%s: %s", key,
 					  r == -E2BIG ? "larger than 1 MiB; "
-						      "not shown" :
-						      "vanished");
+							"not shown" :
+							"vanished");
+			sbuf_release(&data[nf]);
 			r = 0;
-		} else if (r == 0) {
-			r = pem_private(sbuf_str(&data), data.len) ?
-				    backup_sink_file_private(s->sink, path,
-							     sbuf_str(&data),
-							     data.len) :
-				    backup_sink_file(s->sink, path,
-						     sbuf_str(&data), data.len);
+			continue;
 		}
-		sbuf_release(&data);
+		files[nf].name = l.names[i];
+		files[nf].data = sbuf_str(&data[nf]);
+		files[nf].len = data[nf].len;
+		nf++;
 	}
-	for (size_t i = 0; i < l.n; i++)
-		free(l.v[i].name);
-	free(l.v);
+	sbuf_init(&report, (size_t)4 << 20);
+	if (r == 0 && nf)
+		r = etcd_pki_report(files, nf, (int64_t)time(NULL), &report,
+				    e);
+	if (r == -E2BIG) {
+		backup_sink_error(s->sink, "pki/certificates.txt: too long");
+		r = 0;
+	}
+	if (r == 0 && report.len)
+		r = backup_sink_file(s->sink, "pki/certificates.txt",
+				     report.buf, report.len);
+	for (i = 0; r == 0 && i < nf; i++) {
+		char path[1200];
+
+		snprintf(path, sizeof(path), "pki/%s", files[i].name);
+		r = (files[i].private_key ||
+		     etcd_pki_private_key(files[i].data, files[i].len) ?
+			     backup_sink_file_private :
+			     backup_sink_file)(s->sink, path, files[i].data,
+					       files[i].len);
+	}
+	sbuf_release(&report);
+	for (i = 0; i < nf; i++)
+		sbuf_release(&data[i]);
+	free(data);
+	free(files);
+	for (i = 0; i < l.n; i++)
+		free(l.names[i]);
+	free(l.names);
+	for (i = 0; i < l.nsubs; i++)
+		free(l.subs[i]);
+	free(l.subs);
 	free(dir);
 	return r;
 }

@@ -123,6 +123,14 @@ int session_open(struct session *s, char *vault_url, const char *credentials,
 		 uint64_t cache_limit);
 void session_close(struct session *s);
 
+/* -o encryption-config=FILE / --encryption-config FILE: loads kube-
+ * apiserver's EncryptionConfiguration for etcd snapshots into *out and
+ * points bo at it (with the SHA-256 of the file as its cache identity).
+ * Prints "velerofs CMD: ..." and returns -errno when it can't be read. */
+struct etcd_crypt;
+int cli_crypt_load(const char *cmd, const char *path,
+		   struct backup_options *bo, struct etcd_crypt **out);
+
 /* -o FORMAT of the listing commands. */
 enum cli_output {
 	CLI_OUTPUT_TABLE, /* the default: columns for people */

@@ -22,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "cli/restore_source.h"
+#include "etcd/etcd.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "fs/fs.h"
@@ -49,6 +50,7 @@ struct mount_opts {
 	char *existing;
 	char *modifiers;
 	char *restore_hooks;	      /* -o restore_hooks=FILE */
+	char *encryption_config;      /* -o encryption-config=FILE */
 	struct sbuf image_map;	      /* repeated -o image_map=, joined */
 	struct sbuf storageclass_map; /* repeated -o storageclass_map= */
 	char *type_wait;	      /* -o type_wait= */
@@ -102,6 +104,8 @@ static const struct fuse_opt mount_spec[] = {
 	MOPT("existing=%s", existing),
 	MOPT("modifiers=%s", modifiers),
 	MOPT("restore_hooks=%s", restore_hooks),
+	MOPT("encryption-config=%s", encryption_config),
+	MOPT("encryption_config=%s", encryption_config),
 	MOPT("type_wait=%s", type_wait),
 	MOPT("outage_wait=%s", outage_wait),
 	MOPT("include_nonrestorable", include_nonrestorable),
@@ -155,6 +159,9 @@ static void mount_usage(FILE *f)
 		"                        last-applied annotation, status), for diff\n"
 		"  -o keep_status        with clean: keep status\n"
 		"  -o redact             Secrets' values as <redacted sha256:...>\n"
+		"  -o encryption-config=FILE  decrypt the values of etcd\n"
+		"                        snapshots (snapshots/) encrypted at rest,\n"
+		"                        with kube-apiserver's EncryptionConfiguration\n"
 		"  -o cache_size=SIZE    evict least recently used cache entries\n"
 		"                        beyond SIZE (e.g. 2G); default no limit\n"
 		"  -o timeout=SECONDS    kernel cache time for backup contents\n"
@@ -426,6 +433,7 @@ static int mount_paths_absolute(struct mount_opts *o)
 {
 	if (absolutize(&o->kubeconfig) < 0 || absolutize(&o->modifiers) < 0 ||
 	    absolutize(&o->restore_hooks) < 0 ||
+	    absolutize(&o->encryption_config) < 0 ||
 	    absolutize(&o->restore_state) < 0 ||
 	    absolutize(&o->credentials) < 0 || absolutize(&o->cache) < 0 ||
 	    absolutize(&o->log_file) < 0 || absolutize_kubeconfig_env() < 0)
@@ -616,6 +624,7 @@ int cmd_mount(int argc, char **argv)
 	struct cli_bsl_out bsl = { .cred_fd = -1, .ca_fd = -1 };
 	char *mp = NULL, *fsname = NULL;
 	struct status *status = NULL;
+	struct etcd_crypt *crypt = NULL;
 	int r, ret = 1;
 
 	/* The daemon frees large buffers (a backup's index build) in worker
@@ -694,6 +703,11 @@ int cmd_mount(int argc, char **argv)
 	bo.clean = o.clean;
 	bo.keep_status = o.keep_status;
 	bo.redact = o.redact;
+	if (o.encryption_config &&
+	    cli_crypt_load("mount", o.encryption_config, &bo, &crypt) < 0) {
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	if (mountpoint_prepare(o.mountpoint, &mp) < 0)
 		goto out;
 	if (o.bsl) {
@@ -758,6 +772,7 @@ out:
 	restore_teardown(&spool);
 	status = status_free(status);
 	session_close(&s);
+	crypt = etcd_crypt_free(crypt);
 	cli_bsl_out_release(&bsl);
 	fuse_opt_free_args(&args);
 	free(fsname);

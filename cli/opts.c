@@ -1,11 +1,16 @@
 /* cli/opts: small option helpers shared by the subcommands. */
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "common/log.h"
+#include "etcd/etcd.h"
 
 int parse_size(const char *s, uint64_t *out)
 {
@@ -388,4 +393,35 @@ bool cli_backup_damaged(struct backup *b, char *why, size_t size)
 		why[n] = '\0';
 	}
 	return true;
+}
+
+int cli_crypt_load(const char *cmd, const char *path,
+		   struct backup_options *bo, struct etcd_crypt **out)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	struct verror e = { { 0 } };
+	struct sbuf sb;
+	int fd, r;
+
+	sbuf_init(&sb, (size_t)16 << 20);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : sbuf_read_fd(&sb, fd);
+	if (fd >= 0)
+		close(fd);
+	if (r == 0)
+		r = etcd_crypt_load(path, out, &e);
+	if (r < 0) {
+		fprintf(stderr, "velerofs %s: encryption-config %s: %s\n", cmd,
+			path, cli_why(&e, r));
+		sbuf_release(&sb);
+		return r;
+	}
+	SHA256((const unsigned char *)sbuf_str(&sb), sb.len, md);
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(bo->crypt_id + 2 * i, sizeof(bo->crypt_id) - 2 * i,
+			 "%02x", md[i]);
+	bo->crypt = *out;
+	OPENSSL_cleanse(sb.buf, sb.len);
+	sbuf_release(&sb);
+	return 0;
 }

@@ -14,22 +14,35 @@
 #include "common/macro.h"
 #include "common/sbuf.h"
 
-/* The bytes of path ("backups/<backup>/...", a file of the mount) into
- * sb, its backup's name into bname. -ENOENT when it is no such file. */
+/* A recovery point by name: a backup, else an etcd snapshot. */
+static struct backup *find_point(struct backup_repo *repo, const char *name)
+{
+	struct backup *b = backup_repo_find(repo, name, NULL);
+
+	return b ? b : backup_repo_find_snapshot(repo, name, NULL);
+}
+
+/* The bytes of path ("backups/<backup>/..." or "snapshots/<snapshot>/...",
+ * a file of the mount) into sb, its recovery point's name into bname.
+ * -ENOENT when it is no such file. */
 static int mount_file(struct backup_repo *repo, const char *path, char *bname,
 		      size_t bnsz, struct sbuf *sb)
 {
-	const char *p = path + strlen("backups/"), *slash = strchr(p, '/');
+	bool snap = !strncmp(path, "snapshots/", strlen("snapshots/"));
+	const char *p = path + strlen(snap ? "snapshots/" : "backups/"),
+		   *slash = strchr(p, '/');
 	struct verror e = { { 0 } };
 	struct backup *b;
 	uint32_t node;
 	uint64_t off = 0;
 	int r;
 
-	if (!slash || (size_t)(slash - p) >= bnsz)
+	if ((!snap && strncmp(path, "backups/", strlen("backups/"))) ||
+	    !slash || (size_t)(slash - p) >= bnsz)
 		return -ENOENT;
 	snprintf(bname, bnsz, "%.*s", (int)(slash - p), p);
-	b = backup_repo_find(repo, bname, NULL);
+	b = snap ? backup_repo_find_snapshot(repo, bname, NULL) :
+		   backup_repo_find(repo, bname, NULL);
 	if (!b || backup_open(b, &e) < 0 ||
 	    backup_node_walk(b, slash + 1, &node, &e) < 0)
 		return -ENOENT;
@@ -98,7 +111,7 @@ int restore_source_namespace(void *userdata, const char *backup, const char *ns,
 			     char **data, size_t *len)
 {
 	static const char *const ext[] = { "json", "yaml" };
-	struct backup *b = backup_repo_find(userdata, backup, NULL);
+	struct backup *b = find_point(userdata, backup);
 	struct verror e = { { 0 } };
 
 	if (!b || backup_open(b, &e) < 0)

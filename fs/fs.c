@@ -6,6 +6,8 @@
  *   1             /                 2  backups/     3  schedules/
  *   4             backups/latest    (a symlink)
  *   5             restore/          (fs/spool.c, with 3<<56 | id below)
+ *   8             snapshots/        9  snapshots/latest/
+ *   6<<56 | slot                    snapshots/latest/<cluster> (symlink)
  *   4<<56 | id                      a directory of history/ (id: backup/)
  *   5<<56 | id<<16 | version        history: a version identical to an
  *                                   earlier one (a symlink to it); other
@@ -41,10 +43,13 @@
 #define INO_LATEST 4
 /* restore/ when there is no spool: a README saying why */
 #define INO_NOSPOOL_README 7
+#define INO_SNAPSHOTS 8
+#define INO_SNAP_LATEST 9
 #define T_BACKUP 1ull
 #define T_SCHED 2ull
 #define T_HDIR 4ull
 #define T_HLINK 5ull
+#define T_SNAPLINK 6ull
 #define SCHED_DIR 0xffffffffu
 #define TOP_TIMEOUT 1.0
 
@@ -155,14 +160,39 @@ static int stat_top(struct fs *fs, fuse_ino_t ino, struct stat *st)
 		st->st_nlink = 1;
 		return 0;
 	}
-	if (ino == INO_SPOOL_ROOT) {
-		stat_dir(st, 2);
+	if (ino == INO_SPOOL_ROOT || ino == INO_SNAPSHOTS ||
+	    ino == INO_SNAP_LATEST) {
+		stat_dir(st, ino == INO_SNAPSHOTS ? 3 : 2);
 		return 0;
 	}
 	if (ino < INO_ROOT || ino > INO_SCHEDULES)
 		return -ENOENT;
-	stat_dir(st, ino == INO_ROOT ? 6 : 2);
+	stat_dir(st, ino == INO_ROOT ? 7 : 2);
 	return 0;
+}
+
+/* snapshots/latest/<cluster>: the link's target, "../<snapshot>", if
+ * slot is still a cluster's newest. */
+static int snap_link_target(struct fs *fs, size_t slot, char *buf, size_t size,
+			    char *cluster, size_t csize)
+{
+	struct backup_snapshot_latest *v = NULL;
+	size_t n = 0, i;
+	int r = backup_repo_snapshot_latest(fs->repo, &v, &n);
+
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (i = 0; i < n && r < 0; i++)
+		if (v[i].slot == slot) {
+			snprintf(buf, size, "../%s",
+				 backup_name(backup_repo_slot(fs->repo, slot)));
+			if (cluster)
+				snprintf(cluster, csize, "%s", v[i].cluster);
+			r = 0;
+		}
+	free(v);
+	return r;
 }
 
 /* A node of a recovery point: its times are the backup's. */
@@ -257,6 +287,15 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		return stat_in_history(fs, ino, st);
 	case T_SCHED:
 		return stat_in_schedule(fs, ino, st);
+	case T_SNAPLINK: {
+		char target[400];
+		int r = snap_link_target(fs, INO_B(ino), target,
+					 sizeof(target), NULL, 0);
+
+		if (r == 0)
+			stat_link(st, strlen(target));
+		return r;
+	}
 	}
 	return -ENOENT;
 }
@@ -290,6 +329,8 @@ static int lookup_top(struct fs *fs, fuse_ino_t parent, const char *name,
 			*out = INO_SCHEDULES;
 		else if (!strcmp(name, "history"))
 			*out = fs->history;
+		else if (!strcmp(name, "snapshots"))
+			*out = INO_SNAPSHOTS;
 		else if (!strcmp(name, "restore"))
 			*out = INO_SPOOL_ROOT;
 		else
@@ -305,6 +346,32 @@ static int lookup_top(struct fs *fs, fuse_ino_t parent, const char *name,
 			return -ENOENT;
 		*out = INO_LATEST;
 		return 0;
+	}
+	if (parent == INO_SNAPSHOTS) {
+		if (!strcmp(name, BACKUP_LATEST)) {
+			*out = INO_SNAP_LATEST;
+			return 0;
+		}
+		if (!backup_repo_find_snapshot(fs->repo, name, &i))
+			return -ENOENT;
+		*out = ino_make(T_BACKUP, i, BACKUP_NODE_ROOT);
+		return 0;
+	}
+	if (parent == INO_SNAP_LATEST) {
+		struct backup_snapshot_latest *v = NULL;
+		size_t n = 0, k;
+
+		r = backup_repo_snapshot_latest(fs->repo, &v, &n);
+		if (r < 0)
+			return r;
+		r = -ENOENT;
+		for (k = 0; k < n && r < 0; k++)
+			if (!strcmp(v[k].cluster, name)) {
+				*out = ino_make(T_SNAPLINK, 0, v[k].slot);
+				r = 0;
+			}
+		free(v);
+		return r;
 	}
 	if (parent == INO_SPOOL_ROOT) {
 		if (strcmp(name, "README"))
@@ -562,6 +629,14 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		}
 		snprintf(target, sizeof(target), "%s",
 			 backup_name(backup_repo_slot(fs->repo, slot)));
+	} else if (INO_TYPE(ino) == T_SNAPLINK) {
+		int r = snap_link_target(fs, INO_B(ino), target,
+					 sizeof(target), NULL, 0);
+
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
 	} else if (INO_TYPE(ino) == T_HLINK) {
 		int r = hist_link_target(fs, ino, target, sizeof(target));
 
@@ -777,6 +852,26 @@ static int hist_entry(struct fs *fs, fuse_ino_t ino, size_t p, char *name,
 	return r;
 }
 
+/* Position p of snapshots/latest/: a cluster's link. */
+static int snap_latest_entry(struct fs *fs, size_t p, char *name,
+			     size_t namesz, fuse_ino_t *child)
+{
+	struct backup_snapshot_latest *v = NULL;
+	size_t n = 0;
+	int r = backup_repo_snapshot_latest(fs->repo, &v, &n);
+
+	if (r < 0)
+		return r;
+	if (p >= n) {
+		free(v);
+		return -ENOENT;
+	}
+	snprintf(name, namesz, "%s", v[p].cluster);
+	*child = ino_make(T_SNAPLINK, 0, v[p].slot);
+	free(v);
+	return 1;
+}
+
 /* Position p of directory ino: its name and inode. Returns 1 for an
  * entry, 0 for a hole to skip (a gone backup), -ENOENT at the end. */
 static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
@@ -797,14 +892,16 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 	switch (INO_TYPE(ino)) {
 	case 0:
 		if (ino == INO_ROOT) {
-			static const char *const top[] = {
-				"backups", "schedules", "history", "restore"
-			};
+			static const char *const top[] = { "backups",
+							   "schedules",
+							   "history",
+							   "restore",
+							   "snapshots" };
 			const fuse_ino_t tino[] = { INO_BACKUPS, INO_SCHEDULES,
-						    fs->history,
-						    INO_SPOOL_ROOT };
+						    fs->history, INO_SPOOL_ROOT,
+						    INO_SNAPSHOTS };
 
-			if (p > 3)
+			if (p > 4)
 				return -ENOENT;
 			snprintf(name, namesz, "%s", top[p]);
 			*child = tino[p];
@@ -829,12 +926,32 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 			b = backup_repo_slot(fs->repo, (size_t)p - 1);
 			if (!b)
 				return -ENOENT;
-			if (backup_gone(b))
+			if (backup_gone(b) || backup_is_snapshot(b))
 				return 0;
 			snprintf(name, namesz, "%s", backup_name(b));
 			*child = ino_make(T_BACKUP, (uint64_t)p - 1, 0);
 			return 1;
 		}
+		if (ino == INO_SNAPSHOTS) {
+			if (p == 0) {
+				if (!backup_repo_snapshot_count(fs->repo))
+					return 0;
+				snprintf(name, namesz, BACKUP_LATEST);
+				*child = INO_SNAP_LATEST;
+				return 1;
+			}
+			b = backup_repo_slot(fs->repo, (size_t)p - 1);
+			if (!b)
+				return -ENOENT;
+			if (backup_gone(b) || !backup_is_snapshot(b))
+				return 0;
+			snprintf(name, namesz, "%s", backup_name(b));
+			*child = ino_make(T_BACKUP, (uint64_t)p - 1, 0);
+			return 1;
+		}
+		if (ino == INO_SNAP_LATEST)
+			return snap_latest_entry(fs, (size_t)p, name, namesz,
+						 child);
 		s = backup_repo_schedule_name(fs->repo, (size_t)p);
 		if (!s)
 			return -ENOENT;
@@ -1150,6 +1267,8 @@ static void invalidate_top(struct fs *fs)
 	size_t i, n = backup_repo_count(fs->repo);
 
 	fuse_lowlevel_notify_inval_inode(fs->se, INO_BACKUPS, 0, 0);
+	fuse_lowlevel_notify_inval_inode(fs->se, INO_SNAPSHOTS, 0, 0);
+	fuse_lowlevel_notify_inval_inode(fs->se, INO_SNAP_LATEST, 0, 0);
 	fuse_lowlevel_notify_inval_inode(fs->se, INO_SCHEDULES, 0, 0);
 	fuse_lowlevel_notify_inval_inode(fs->se, INO_LATEST, 0, 0);
 	fuse_lowlevel_notify_inval_entry(fs->se, INO_BACKUPS, "latest", 6);
@@ -1158,8 +1277,10 @@ static void invalidate_top(struct fs *fs)
 
 		if (b && backup_gone(b))
 			fuse_lowlevel_notify_inval_entry(
-				fs->se, INO_BACKUPS, backup_name(b),
-				strlen(backup_name(b)));
+				fs->se,
+				backup_is_snapshot(b) ? INO_SNAPSHOTS :
+							INO_BACKUPS,
+				backup_name(b), strlen(backup_name(b)));
 	}
 	n = backup_repo_schedule_count(fs->repo);
 	for (i = 0; i < n; i++)
