@@ -412,8 +412,9 @@ int catalog_snapshots(struct backup_repo *r, struct backup_object **out,
 		json_int_t size = 0, mtime = 0;
 		int snap = 0;
 
-		if (!v || json_unpack(e, "[s,I,I,b]", &id, &size, &mtime,
-				      &snap) < 0 ||
+		if (!v ||
+		    json_unpack(e, "[s,I,I,b]", &id, &size, &mtime, &snap) <
+			    0 ||
 		    !snap || !(v[k_].name = strdup(k)))
 			continue;
 		snprintf(v[k_].obj.identity, sizeof(v[k_].obj.identity), "%s",

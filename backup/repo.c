@@ -147,7 +147,6 @@ struct backup *backup_slot_new(struct backup_repo *r, const char *name)
 	return b;
 }
 
-
 /* ---- backups that change under the repo ----
  *
  * Velero writes a backup's objects one after the other (the log,
@@ -277,8 +276,7 @@ static int check_backups(struct backup_repo *r)
 	for (i = 0; i < n && k < CHECK_MAX; i++) {
 		bool loaded;
 
-		if (!v[i]->snapshot && !backup_settled(v[i], &loaded) &&
-		    loaded)
+		if (!v[i]->snapshot && !backup_settled(v[i], &loaded) && loaded)
 			todo[k++] = v[i];
 	}
 	pthread_rwlock_wrlock(&r->lock);
@@ -413,7 +411,7 @@ struct backup *backup_repo_slot(struct backup_repo *r, size_t slot)
 }
 
 static struct backup *find_kind(struct backup_repo *r, const char *name,
-				 bool snapshot, size_t *slot)
+				bool snapshot, size_t *slot)
 {
 	struct backup *b = NULL;
 	size_t i;

@@ -32,7 +32,7 @@
 #define NAME_MAX_BYTES 255
 
 static const char *const velero_top[] = { "backups", "restores", "kopia",
-					   "restic",  "metadata", "plugins" };
+					  "restic",  "metadata", "plugins" };
 
 struct dir_list {
 	const char *dir;
@@ -95,8 +95,8 @@ static int on_entry(const char *name, const struct vault_object *obj,
 
 /* Whether the object at key is an etcd snapshot: the catalog's verdict
  * for this identity, else its first bytes. 0 or -errno (the vault). */
-static int sniff(struct backup_repo *r, const struct backup_object *o,
-		 bool *is, struct verror *e)
+static int sniff(struct backup_repo *r, const struct backup_object *o, bool *is,
+		 struct verror *e)
 {
 	struct vault_stream *s = NULL;
 	char *buf;
@@ -174,8 +174,7 @@ static int walk(struct backup_repo *r, struct backup_object **snaps,
 			depth += *p == '/';
 		ret = vault_list(r->vault, d.dir, on_entry, &d, e);
 		for (i = 0; ret == 0 && i < d.nsubs; i++) {
-			if (depth + 1 > WALK_MAX_DEPTH ||
-			    nq >= WALK_MAX_DIRS) {
+			if (depth + 1 > WALK_MAX_DEPTH || nq >= WALK_MAX_DIRS) {
 				log_debug("snapshots: %s not walked (too deep "
 					  "or too many folders)",
 					  d.subs[i]);
@@ -253,8 +252,8 @@ void backup_snapshot_cluster_of(const char *key, char *out, size_t size)
 		base += strlen(user);
 		n -= strlen(user);
 	}
-	if (n < size && !memchr(base, '/', n) &&
-	    !(n == 1 && base[0] == '.') && !(n == 2 && !strncmp(base, "..", 2)))
+	if (n < size && !memchr(base, '/', n) && !(n == 1 && base[0] == '.') &&
+	    !(n == 2 && !strncmp(base, "..", 2)))
 		snprintf(out, size, "%.*s", (int)n, base);
 }
 
@@ -298,8 +297,7 @@ static char *snapshot_name(const char *key, bool hashed)
 }
 
 /* Names for the snapshots: unique (clashes hashed). */
-static int name_all(const struct backup_object *v, size_t n,
-		    struct named **out)
+static int name_all(const struct backup_object *v, size_t n, struct named **out)
 {
 	struct named *nv = calloc(n ? n : 1, sizeof(*nv));
 	size_t i, j;
@@ -495,7 +493,8 @@ static int cmp_latest(const void *a, const void *b)
 }
 
 int backup_repo_snapshot_latest(struct backup_repo *r,
-				struct backup_snapshot_latest **out, size_t *nout)
+				struct backup_snapshot_latest **out,
+				size_t *nout)
 {
 	struct backup_snapshot_latest *v;
 	int64_t *times;
@@ -523,11 +522,11 @@ int backup_repo_snapshot_latest(struct backup_repo *r,
 			continue;
 		for (j = 0; j < k && strcmp(v[j].cluster, cluster); j++)
 			;
-		if (j < k && (times[j] > b->snap_obj.mtime ||
-			      (times[j] == b->snap_obj.mtime &&
-			       strcmp(backup_name(backup_repo_slot(
-					      r, v[j].slot)),
-				      b->name) > 0)))
+		if (j < k &&
+		    (times[j] > b->snap_obj.mtime ||
+		     (times[j] == b->snap_obj.mtime &&
+		      strcmp(backup_name(backup_repo_slot(r, v[j].slot)),
+			     b->name) > 0)))
 			continue;
 		snprintf(v[j].cluster, sizeof(v[j].cluster), "%s", cluster);
 		v[j].slot = i;

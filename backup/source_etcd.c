@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "backup/backup_i.h"
+#include "backup/json_i.h"
 #include "backup/source_i.h"
 #include "common/log.h"
 #include "common/macro.h"
@@ -60,7 +61,7 @@ struct etcd_src {
 	uint64_t nkeys, nitems_keys, nraw;
 	struct sbuf problems; /* "<key>: <why>\n" for describe.txt */
 	size_t nproblems;
-	struct sbuf keys;     /* keys.txt */
+	struct sbuf keys; /* keys.txt */
 	struct sbuf json, notes, plain, path;
 	char uid[64];
 	char kube_version[64];
@@ -83,7 +84,8 @@ static int dl_pread(void *ud, void *buf, size_t len, uint64_t off,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return verror_set(e, -EIO, "reading the snapshot at %llu: %s",
+			return verror_set(e, -EIO,
+					  "reading the snapshot at %llu: %s",
 					  (unsigned long long)(off + got),
 					  n < 0 ? strerror(errno) :
 						  "unexpected end of file");
@@ -133,7 +135,8 @@ static int download(struct etcd_src *s, uint64_t *size, struct verror *e)
 				continue;
 			if (w < 0) {
 				r = verror_set(e, -errno,
-					       "cache: writing the snapshot: %s",
+					       "cache: writing the snapshot: "
+					       "%s",
 					       strerror(errno));
 				break;
 			}
@@ -153,8 +156,8 @@ static int download(struct etcd_src *s, uint64_t *size, struct verror *e)
 
 /* kube-system's uid, and the Kubernetes version (kubeadm's
  * ClusterConfiguration, else the newest kubelet of the nodes). */
-static void learn(struct etcd_src *s, const struct k8s_key *k,
-		  const char *json, size_t len)
+static void learn(struct etcd_src *s, const struct k8s_key *k, const char *json,
+		  size_t len)
 {
 	json_t *o;
 
@@ -173,8 +176,10 @@ static void learn(struct etcd_src *s, const struct k8s_key *k,
 	} else if (!strcmp(k->gr, "configmaps") && k->ns &&
 		   !strcmp(k->ns, "kube-system") &&
 		   !strcmp(k->name, "kubeadm-config")) {
-		const char *cc = json_string_value(json_object_get(
-			json_object_get(o, "data"), "ClusterConfiguration"));
+		const char *cc = json_string_value(
+			json_object_get(json_object_get(o, "data"), "ClusterCon"
+								    "figuratio"
+								    "n"));
 		const char *v = cc ? strstr(cc, "kubernetesVersion:") : NULL;
 
 		if (v) {
@@ -191,16 +196,16 @@ static void learn(struct etcd_src *s, const struct k8s_key *k,
 	} else if (!strcmp(k->gr, "nodes") &&
 		   s->kube_version_rank != INT64_MAX) {
 		const char *v = json_string_value(json_object_get(
-			json_object_get(json_object_get(o, "status"),
-					"nodeInfo"),
+			json_object_get(json_object_get(o, "status"), "nodeInf"
+								      "o"),
 			"kubeletVersion"));
 		unsigned a = 0, bb = 0, c = 0;
 
 		if (v && sscanf(v, "v%u.%u.%u", &a, &bb, &c) == 3 &&
 		    ((int64_t)a << 40 | (int64_t)bb << 20 | c) >
 			    s->kube_version_rank) {
-			s->kube_version_rank =
-				(int64_t)a << 40 | (int64_t)bb << 20 | c;
+			s->kube_version_rank = (int64_t)a << 40 |
+					       (int64_t)bb << 20 | c;
 			snprintf(s->kube_version, sizeof(s->kube_version), "%s",
 				 v);
 			snprintf(s->kube_version_from,
@@ -209,6 +214,97 @@ static void learn(struct etcd_src *s, const struct k8s_key *k,
 		}
 	}
 	json_decref(o);
+}
+
+/* ---- resourceVersion ----
+ *
+ * kube-apiserver stores objects without metadata.resourceVersion (its
+ * etcd3 store clears it before writing) and sets it from the key's mod
+ * revision when it reads one back. The item gets it the same way, where
+ * Go's ObjectMeta puts it: after name, generateName, namespace, selfLink
+ * and uid (whichever come last), so that the item is the object
+ * `kubectl get -o json` shows. Written into out; -EBADMSG (out
+ * untouched) when json is no object with a metadata object, or already
+ * has a resourceVersion (declared in source_i.h for the tests). */
+static bool key_is(const char *raw, size_t n, const char *lit)
+{
+	return n == strlen(lit) && !memcmp(raw, lit, n);
+}
+
+int backup_etcd_resource_version(const char *json, size_t len, int64_t rev,
+				 struct sbuf *out)
+{
+	struct json_scan sc = { json, json + len };
+	const char *raw, *at = NULL;
+	size_t n;
+	int r;
+
+	json_skip_ws(&sc);
+	if (!json_at(&sc, '{') || json_open(&sc, '}'))
+		return -EBADMSG;
+	do {
+		bool meta;
+
+		if (!json_at(&sc, '"') || json_raw_string(&sc, &raw, &n) < 0 ||
+		    json_colon(&sc) < 0)
+			return -EBADMSG;
+		meta = key_is(raw, n, "metadata");
+		json_skip_ws(&sc);
+		if (!meta) {
+			r = json_skip_value(&sc, 1);
+			if (r < 0)
+				return r;
+			r = json_next_or_close(&sc, '}');
+			continue;
+		}
+		if (!json_at(&sc, '{'))
+			return -EBADMSG;
+		at = sc.p + 1; /* an empty metadata, or none of the fields */
+		if (json_open(&sc, '}'))
+			break;
+		do {
+			bool before;
+
+			if (!json_at(&sc, '"') ||
+			    json_raw_string(&sc, &raw, &n) < 0 ||
+			    json_colon(&sc) < 0)
+				return -EBADMSG;
+			if (key_is(raw, n, "resourceVersion"))
+				return -EBADMSG;
+			before = key_is(raw, n, "name") ||
+				 key_is(raw, n, "generateName") ||
+				 key_is(raw, n, "namespace") ||
+				 key_is(raw, n, "selfLink") ||
+				 key_is(raw, n, "uid");
+			r = json_skip_value(&sc, 2);
+			if (r < 0)
+				return r;
+			if (before)
+				at = sc.p;
+			r = json_next_or_close(&sc, '}');
+		} while (r > 0);
+		if (r < 0)
+			return r;
+		break;
+	} while (r > 0);
+	if (!at)
+		return -EBADMSG;
+	/* after '{' of a metadata with members: the new one comes first */
+	{
+		struct json_scan t = { at, json + len };
+		bool first = at[-1] == '{', empty;
+
+		json_skip_ws(&t);
+		empty = first && json_at(&t, '}');
+		r = sbuf_add(out, json, (size_t)(at - json));
+		if (r == 0)
+			r = sbuf_addf(out, "%s\"resourceVersion\":\"%lld\"%s",
+				      first ? "" : ",", (long long)rev,
+				      first && !empty ? "," : "");
+		if (r == 0)
+			r = sbuf_add(out, at, len - (size_t)(at - json));
+	}
+	return r;
 }
 
 /* ---- keys ---- */
@@ -254,9 +350,9 @@ static int raw_path(struct etcd_src *s, const char *key, size_t len)
 		r = sbuf_addc(&s->path, '/');
 		if (r == 0 && j == i)
 			r = sbuf_adds(&s->path, "%");
-		else if (r == 0 && ((j - i == 1 && key[i] == '.') ||
-				    (j - i == 2 && key[i] == '.' &&
-				     key[i + 1] == '.')))
+		else if (r == 0 &&
+			 ((j - i == 1 && key[i] == '.') ||
+			  (j - i == 2 && key[i] == '.' && key[i + 1] == '.')))
 			r = sbuf_addn(&s->path, '%', j - i + 1);
 		for (size_t k = i; r == 0 && k < j; k++) {
 			unsigned char c = (unsigned char)key[k];
@@ -306,8 +402,8 @@ static int add_raw(struct etcd_src *s, const struct etcd_kv *kv)
 static void keys_line(struct etcd_src *s, const struct etcd_kv *kv)
 {
 	(void)sbuf_add_escaped(&s->keys, kv->key, kv->key_len);
-	(void)sbuf_addf(&s->keys, "\t%lld\t%zu",
-			(long long)kv->mod_revision, kv->value_len);
+	(void)sbuf_addf(&s->keys, "\t%lld\t%zu", (long long)kv->mod_revision,
+			kv->value_len);
 }
 
 static int on_kv(void *ud, const struct etcd_kv *kv)
@@ -318,6 +414,7 @@ static int on_kv(void *ud, const struct etcd_kv *kv)
 	const void *val = kv->value;
 	size_t vlen = kv->value_len;
 	char kbuf[1024], label[1100];
+	const struct sbuf *item;
 	struct k8s_key k;
 	int r;
 
@@ -341,10 +438,10 @@ static int on_kv(void *ud, const struct etcd_kv *kv)
 		if (r < 0) {
 			problem(s, kv->key, kv->key_len, "%s",
 				e.msg[0] ? e.msg :
-					   (r == -EOPNOTSUPP ?
-						    "encrypted with KMS: not "
-						    "decrypted" :
-						    strerror(-r)));
+					   (r == -EOPNOTSUPP ? "encrypted with "
+							       "KMS: not "
+							       "decrypted" :
+							       strerror(-r)));
 			r = add_raw(s, kv);
 			return r < 0 ? (s->err = r) : 0;
 		}
@@ -378,19 +475,25 @@ static int on_kv(void *ud, const struct etcd_kv *kv)
 		}
 	}
 	learn(s, &k, s->json.buf, s->json.len);
+	sbuf_reset(&s->plain); /* done with the decrypted bytes */
+	r = backup_etcd_resource_version(sbuf_str(&s->json), s->json.len,
+					 kv->mod_revision, &s->plain);
+	if (r == -ENOMEM || r == -E2BIG)
+		return s->err = -ENOMEM;
+	item = r == 0 ? &s->plain : &s->json;
 	r = backup_sink_item(s->sink,
 			     &(struct backup_item){ .ns = k.ns,
 						    .gr = k.gr,
 						    .name = k.name,
 						    .label = label,
-						    .json = s->json.buf,
-						    .len = s->json.len });
+						    .json = sbuf_str(item),
+						    .len = item->len });
 	if (r < 0)
 		return s->err = r;
 	s->nitems_keys++;
 	if (k.ns)
-		(void)sbuf_addf(&s->keys, "\tnamespaces/%s/%s/%s\n", k.ns,
-				k.gr, k.name);
+		(void)sbuf_addf(&s->keys, "\tnamespaces/%s/%s/%s\n", k.ns, k.gr,
+				k.name);
 	else
 		(void)sbuf_addf(&s->keys, "\tcluster/%s/%s\n", k.gr, k.name);
 	return 0;
@@ -497,8 +600,7 @@ static int add_pki(struct etcd_src *s, struct verror *e)
 	}
 	sbuf_init(&report, (size_t)4 << 20);
 	if (r == 0 && nf)
-		r = etcd_pki_report(files, nf, (int64_t)time(NULL), &report,
-				    e);
+		r = etcd_pki_report(files, nf, (int64_t)time(NULL), &report, e);
 	if (r == -E2BIG) {
 		backup_sink_error(s->sink, "pki/certificates.txt: too long");
 		r = 0;
@@ -511,7 +613,8 @@ static int add_pki(struct etcd_src *s, struct verror *e)
 
 		snprintf(path, sizeof(path), "pki/%s", files[i].name);
 		r = (files[i].private_key ||
-		     etcd_pki_private_key(files[i].data, files[i].len) ?
+				     etcd_pki_private_key(files[i].data,
+							  files[i].len) ?
 			     backup_sink_file_private :
 			     backup_sink_file)(s->sink, path, files[i].data,
 					       files[i].len);
@@ -571,8 +674,8 @@ static int etcd_read(struct backup_source *base, struct backup_sink *k,
 		if (r < 0) {
 			/* the tree is damaged past some key: what was read
 			 * is shown */
-			s->open_error = strdup(oe.msg[0] ? oe.msg :
-							   strerror(-r));
+			s->open_error =
+				strdup(oe.msg[0] ? oe.msg : strerror(-r));
 			backup_sink_error(k, "%s: %s", base->b->vault_key,
 					  s->open_error ? s->open_error :
 							  "damaged");
@@ -585,8 +688,8 @@ static int etcd_read(struct backup_source *base, struct backup_sink *k,
 	}
 	r = add_pki(s, e);
 	if (r < 0 && !backup_offline_error(r) && r != -ENOMEM) {
-		backup_sink_error(k, "pki/: %s", e && e->msg[0] ? e->msg :
-								  strerror(-r));
+		backup_sink_error(k, "pki/: %s",
+				  e && e->msg[0] ? e->msg : strerror(-r));
 		r = 0;
 	}
 	return r;
@@ -627,10 +730,10 @@ static int etcd_describe(struct backup_source *base,
 
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-#define ADD(...)                                            \
-	do {                                                \
-		if (r == 0)                                 \
-			r = sbuf_addf(out, __VA_ARGS__);    \
+#define ADD(...)                                         \
+	do {                                             \
+		if (r == 0)                              \
+			r = sbuf_addf(out, __VA_ARGS__); \
 	} while (0)
 	ADD("Name:         %s\n", b->name);
 	ADD("Kind:         etcd snapshot\n");
@@ -646,16 +749,20 @@ static int etcd_describe(struct backup_source *base,
 		    s->kube_version_from);
 	else
 		ADD("Kubernetes:   <unknown> (no kubeadm-config, no nodes)\n");
-	ADD("Encryption:   %s\n",
-	    b->repo->opt.crypt ? "decrypted with the given "
-				 "EncryptionConfiguration" :
-				 "no EncryptionConfiguration given");
+	ADD("Encryption:   %s\n", b->repo->opt.crypt ? "decrypted with the "
+						       "given "
+						       "EncryptionConfiguratio"
+						       "n" :
+						       "no "
+						       "EncryptionConfiguration"
+						       " given");
 	ADD("\n");
 	if (s->open_error)
 		ADD("Error:        %s\n\n", s->open_error);
 	if (s->status_ok) {
 		human_bytes(s->st.size, hb, sizeof(hb));
-		ADD("Snapshot status (as etcdutl snapshot status prints it):\n");
+		ADD("Snapshot status (as etcdutl snapshot status prints "
+		    "it):\n");
 		ADD("  Hash:        %x\n", s->st.hash);
 		ADD("  Revision:    %lld\n", (long long)s->st.revision);
 		ADD("  Total keys:  %llu\n",

@@ -395,8 +395,8 @@ bool cli_backup_damaged(struct backup *b, char *why, size_t size)
 	return true;
 }
 
-int cli_crypt_load(const char *cmd, const char *path,
-		   struct backup_options *bo, struct etcd_crypt **out)
+int cli_crypt_load(const char *cmd, const char *path, struct backup_options *bo,
+		   struct etcd_crypt **out)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	struct verror e = { { 0 } };

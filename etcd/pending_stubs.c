@@ -58,9 +58,8 @@ __attribute__((weak)) int k8s_value_to_json(const void *val, size_t len,
 		return sbuf_add(json, val, len);
 	return verror_set(e, -EBADMSG, "protobuf decoder not merged yet");
 }
-__attribute__((weak)) int etcd_crypt_load(const char *path,
-					  struct etcd_crypt **out,
-					  struct verror *e)
+__attribute__((weak)) int
+etcd_crypt_load(const char *path, struct etcd_crypt **out, struct verror *e)
 {
 	(void)path;
 	(void)out;
@@ -75,10 +74,11 @@ __attribute__((weak)) bool etcd_value_encrypted(const void *val, size_t len)
 {
 	return len >= 8 && !memcmp(val, "k8s:enc:", 8);
 }
-__attribute__((weak)) int
-etcd_crypt_decrypt(const struct etcd_crypt *c, const char *key, size_t key_len,
-		   const char *gr, const void *val, size_t len,
-		   struct sbuf *out, struct verror *e)
+__attribute__((weak)) int etcd_crypt_decrypt(const struct etcd_crypt *c,
+					     const char *key, size_t key_len,
+					     const char *gr, const void *val,
+					     size_t len, struct sbuf *out,
+					     struct verror *e)
 {
 	(void)c;
 	(void)key;
@@ -93,9 +93,9 @@ __attribute__((weak)) bool etcd_pki_private_key(const void *data, size_t len)
 {
 	return memmem(data, len, "PRIVATE KEY-----", 16) != NULL;
 }
-__attribute__((weak)) int etcd_pki_report(struct etcd_pki_file *files,
-					  size_t n, int64_t now,
-					  struct sbuf *out, struct verror *e)
+__attribute__((weak)) int etcd_pki_report(struct etcd_pki_file *files, size_t n,
+					  int64_t now, struct sbuf *out,
+					  struct verror *e)
 {
 	(void)now;
 	(void)e;

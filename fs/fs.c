@@ -289,8 +289,8 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 		return stat_in_schedule(fs, ino, st);
 	case T_SNAPLINK: {
 		char target[400];
-		int r = snap_link_target(fs, INO_B(ino), target,
-					 sizeof(target), NULL, 0);
+		int r = snap_link_target(fs, INO_B(ino), target, sizeof(target),
+					 NULL, 0);
 
 		if (r == 0)
 			stat_link(st, strlen(target));
@@ -630,8 +630,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		snprintf(target, sizeof(target), "%s",
 			 backup_name(backup_repo_slot(fs->repo, slot)));
 	} else if (INO_TYPE(ino) == T_SNAPLINK) {
-		int r = snap_link_target(fs, INO_B(ino), target,
-					 sizeof(target), NULL, 0);
+		int r = snap_link_target(fs, INO_B(ino), target, sizeof(target),
+					 NULL, 0);
 
 		if (r < 0) {
 			fuse_reply_err(req, -r);
@@ -853,8 +853,8 @@ static int hist_entry(struct fs *fs, fuse_ino_t ino, size_t p, char *name,
 }
 
 /* Position p of snapshots/latest/: a cluster's link. */
-static int snap_latest_entry(struct fs *fs, size_t p, char *name,
-			     size_t namesz, fuse_ino_t *child)
+static int snap_latest_entry(struct fs *fs, size_t p, char *name, size_t namesz,
+			     fuse_ino_t *child)
 {
 	struct backup_snapshot_latest *v = NULL;
 	size_t n = 0;
@@ -894,8 +894,7 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 		if (ino == INO_ROOT) {
 			static const char *const top[] = { "backups",
 							   "schedules",
-							   "history",
-							   "restore",
+							   "history", "restore",
 							   "snapshots" };
 			const fuse_ino_t tino[] = { INO_BACKUPS, INO_SCHEDULES,
 						    fs->history, INO_SPOOL_ROOT,

@@ -657,8 +657,8 @@ static int may_make_locked(struct node *dir, const char *name, bool directory)
 	return child_locked(dir, name) ? -EEXIST : 0;
 }
 
-/* Notes on in the files of this mount's backups (and snapshots) that the writer pid has
- * open (cp has its source open when it creates and writes the copy; cat
+/* Notes on in the files of this mount's backups (and snapshots) that the writer
+ * pid has open (cp has its source open when it creates and writes the copy; cat
  * when it writes): where the bytes come from, checked at commit by the
  * origin callback. Called with n->io held. */
 static void note_sources(struct spool *s, pid_t pid, struct restore_input *in)
