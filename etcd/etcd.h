@@ -53,19 +53,31 @@ int etcd_snapshot_open(const struct etcd_reader *r, struct etcd_snapshot **out,
 		       struct verror *e);
 struct etcd_snapshot *etcd_snapshot_free(struct etcd_snapshot *s);
 
-/* What `etcdutl snapshot status` prints, and a little more. */
+/* What `etcdutl snapshot status` prints (the first five, computed as
+ * etcdutl's snapshot.Status() does), and what else the file says. */
 struct etcd_status {
-	uint32_t hash;	       /* as etcdutl prints it */
-	int64_t revision;      /* newest main revision */
-	int64_t compacted;     /* scheduled compact revision, 0 if none */
-	uint64_t total_keys;   /* as etcdutl counts them */
-	uint64_t size;	       /* bytes (as etcdutl: the file's size) */
-	char version[32];      /* storage version ("3.6.0"), "" if unknown */
+	uint32_t hash;		  /* CRC-32C over every top-level bucket's name,
+				   * keys and values, in order */
+	int64_t revision;	  /* main revision of the last key of "key" */
+	uint64_t total_keys;	  /* live keys (a tombstone deletes) */
+	uint64_t size;		  /* bytes in use: high-water mark x page size
+				   * (bbolt's tx.Size(), not the file's size) */
+	char version[32];	  /* storage version ("3.6.0"), "" if unknown
+				   * (etcd < 3.6 or not semver) */
+	int64_t compacted;	  /* meta scheduledCompactRev, 0 if none */
+	int64_t compact_finished; /* meta finishedCompactRev, 0 if none */
+	uint64_t consistent_index, term; /* meta consistent_index, term */
+	uint64_t file_size;		 /* the reader's size */
 	uint64_t page_size;
-	uint64_t txid;
+	uint64_t txid; /* of the meta page in use */
+	int meta_page; /* 0 or 1: the meta page in use */
 };
 int etcd_snapshot_status(struct etcd_snapshot *s, struct etcd_status *out,
 			 struct verror *e);
+/* Appends the line `etcdutl snapshot status` prints (its default, simple
+ * format): "<hash hex>, <revision>, <keys>, <size as go-humanize>,
+ * <version>\n". */
+int etcd_status_format(const struct etcd_status *st, struct sbuf *out);
 
 /* One key at its newest live revision (tombstoned keys are not
  * reported). Bytes borrowed for the callback. */
@@ -96,11 +108,11 @@ int etcd_snapshot_each(struct etcd_snapshot *s, etcd_kv_fn *fn,
  * resources stored under another group's prefix, CRDs'
  * /registry/<group>/<resource>/). Fills out with pointers into buf. */
 struct k8s_key {
-	const char *ns;	  /* NULL when cluster-scoped */
-	const char *gr;	  /* Velero's directory name: "deployments.apps" */
+	const char *ns; /* NULL when cluster-scoped */
+	const char *gr; /* Velero's directory name: "deployments.apps" */
 	const char *name;
-	bool known;	  /* false: not an object key velerofs can place
-			   * (it is still shown in the raw view) */
+	bool known; /* false: not an object key velerofs can place
+		     * (it is still shown in the raw view) */
 };
 int k8s_key_parse(const char *key, size_t len, char *buf, size_t bufsz,
 		  struct k8s_key *out);

@@ -7,47 +7,6 @@
 
 #include "etcd/etcd.h"
 
-__attribute__((weak)) bool etcd_sniff(const void *head, size_t len)
-{
-	static const unsigned char magic[4] = { 0x0b, 0xdc, 0x0c, 0xed };
-	const unsigned char *p = head;
-
-	/* page header 16 bytes, then the meta's magic (little-endian) */
-	return len >= 20 && !memcmp(p + 16, magic, 4);
-}
-__attribute__((weak)) int etcd_snapshot_open(const struct etcd_reader *r,
-					     struct etcd_snapshot **out,
-					     struct verror *e)
-{
-	(void)r;
-	(void)out;
-	return verror_set(e, -ENOSYS, "bbolt reader not merged yet");
-}
-__attribute__((weak)) struct etcd_snapshot *
-etcd_snapshot_free(struct etcd_snapshot *s)
-{
-	(void)s;
-	return NULL;
-}
-__attribute__((weak)) int etcd_snapshot_status(struct etcd_snapshot *s,
-					       struct etcd_status *out,
-					       struct verror *e)
-{
-	(void)s;
-	(void)out;
-	return verror_set(e, -ENOSYS, "not merged yet");
-}
-__attribute__((weak)) int etcd_snapshot_each(struct etcd_snapshot *s,
-					     etcd_kv_fn *fn,
-					     etcd_problem_fn *problem, void *ud,
-					     struct verror *e)
-{
-	(void)s;
-	(void)fn;
-	(void)problem;
-	(void)ud;
-	return verror_set(e, -ENOSYS, "not merged yet");
-}
 __attribute__((weak)) int k8s_value_to_json(const void *val, size_t len,
 					    struct sbuf *json,
 					    struct sbuf *notes,
