@@ -1,0 +1,512 @@
+/* pki: certificates.txt, the auditor's view of a backed-up control-plane
+ * PKI directory (kubeadm's /etc/kubernetes/pki: ca.crt/key, apiserver*,
+ * front-proxy-*, sa.key/sa.pub, etcd/...). Reads PEM with OpenSSL; every
+ * file is described by what it holds, not by its name. A summary table
+ * (soonest expiry first) comes before the per-file details. Text taken
+ * from the certificates (names, SANs) is escaped: a hostile certificate
+ * cannot end a line or drive a terminal. No state; thread-safe. */
+#include <errno.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/macro.h"
+#include "etcd/crypt_i.h"
+#include "etcd/etcd.h"
+
+#define PEM_FILE_MAX ((size_t)4 << 20) /* larger files are not PEM we read */
+#define CERTS_PER_FILE_MAX 64
+
+static const char *const private_blocks[] = {
+	"PRIVATE KEY",	   "RSA PRIVATE KEY",	    "EC PRIVATE KEY",
+	"DSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "OPENSSH PRIVATE KEY",
+};
+
+static bool is_private_block(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(private_blocks); i++)
+		if (!strcmp(name, private_blocks[i]))
+			return true;
+	return false;
+}
+
+/* Scans the "-----BEGIN <name>-----" lines of data (no decoding). */
+bool etcd_pki_private_key(const void *data, size_t len)
+{
+	static const char tag[] = "-----BEGIN ";
+	const char *p = data, *end = p + len;
+	while (p < end) {
+		const char *b = memmem(p, (size_t)(end - p), tag, strlen(tag));
+		if (!b)
+			return false;
+		b += strlen(tag);
+		const char *q = memmem(b, (size_t)(end - b), "-----", 5);
+		if (!q)
+			return false;
+		char name[64];
+		size_t n = (size_t)(q - b);
+		if (n < sizeof(name)) {
+			memcpy(name, b, n);
+			name[n] = '\0';
+			if (is_private_block(name))
+				return true;
+		}
+		p = q + 5;
+	}
+	return false;
+}
+
+/* --- pieces of a description --------------------------------------------- */
+
+static int add_name(struct sbuf *o, const X509_NAME *nm)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	if (!b)
+		return -ENOMEM;
+	unsigned long fl = XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN |
+			   (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	int r = 0;
+	if (X509_NAME_print_ex(b, nm, 0, fl) < 0) {
+		r = sbuf_adds(o, "(unprintable)");
+	} else {
+		char *p = NULL;
+		long n = BIO_get_mem_data(b, &p);
+		r = n > 0 ? sbuf_add_escaped(o, p, (size_t)n) :
+			    sbuf_adds(o, "(empty)");
+	}
+	BIO_free(b);
+	return r;
+}
+
+static int add_time(struct sbuf *o, const ASN1_TIME *t, time_t *out)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return sbuf_adds(o, "(invalid time)");
+	*out = timegm(&tm);
+	return sbuf_addf(o, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec);
+}
+
+static int add_key(struct sbuf *o, EVP_PKEY *k)
+{
+	if (!k)
+		return sbuf_adds(o, "(unreadable key)");
+	int id = EVP_PKEY_get_base_id(k), bits = EVP_PKEY_get_bits(k);
+	char group[64] = "";
+	size_t gl = 0;
+	switch (id) {
+	case EVP_PKEY_RSA:
+	case EVP_PKEY_RSA_PSS:
+		return sbuf_addf(o, "%s %d",
+				 id == EVP_PKEY_RSA ? "RSA" : "RSA-PSS", bits);
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_group_name(k, group, sizeof(group), &gl) != 1)
+			snprintf(group, sizeof(group), "?");
+		return sbuf_addf(o, "ECDSA %d (%s)", bits, group);
+	case EVP_PKEY_ED25519:
+		return sbuf_adds(o, "Ed25519");
+	case EVP_PKEY_ED448:
+		return sbuf_adds(o, "Ed448");
+	case EVP_PKEY_DSA:
+		return sbuf_addf(o, "DSA %d", bits);
+	default:
+		return sbuf_addf(o, "%s %d", OBJ_nid2sn(id), bits);
+	}
+}
+
+static int add_sans(struct sbuf *o, X509 *x)
+{
+	GENERAL_NAMES *g =
+		X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	if (!g)
+		return sbuf_adds(o, "(none)");
+	int r = 0;
+	for (int i = 0; r == 0 && i < sk_GENERAL_NAME_num(g); i++) {
+		const GENERAL_NAME *n = sk_GENERAL_NAME_value(g, i);
+		if (i)
+			r = sbuf_adds(o, ", ");
+		const ASN1_STRING *s = NULL;
+		const char *label = NULL;
+		switch (n->type) {
+		case GEN_DNS:
+			label = "DNS", s = n->d.dNSName;
+			break;
+		case GEN_URI:
+			label = "URI", s = n->d.uniformResourceIdentifier;
+			break;
+		case GEN_EMAIL:
+			label = "email", s = n->d.rfc822Name;
+			break;
+		case GEN_IPADD: {
+			const unsigned char *a = n->d.iPAddress->data;
+			int l = n->d.iPAddress->length;
+			if (l == 4) {
+				r = r	  ?:
+					    sbuf_addf(o, "IP:%u.%u.%u.%u", a[0],
+						      a[1], a[2], a[3]);
+			} else if (l == 16) {
+				r = r ?: sbuf_adds(o, "IP:");
+				for (int j = 0; r == 0 && j < 16; j += 2)
+					r = sbuf_addf(o, "%s%x", j ? ":" : "",
+						      a[j] << 8 | a[j + 1]);
+			} else {
+				r = r ?: sbuf_adds(o, "IP:(bad length)");
+			}
+			continue;
+		}
+		default:
+			r = r ?: sbuf_addf(o, "other(%d)", n->type);
+			continue;
+		}
+		r = r ?: sbuf_addf(o, "%s:", label);
+		r = r	  ?:
+			    sbuf_add_escaped(
+				    o, (const char *)ASN1_STRING_get0_data(s),
+				    (size_t)ASN1_STRING_length(s));
+	}
+	GENERAL_NAMES_free(g);
+	return r;
+}
+
+static int add_usage(struct sbuf *o, X509 *x)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} ku[] = {
+		{ KU_DIGITAL_SIGNATURE, "digitalSignature" },
+		{ KU_NON_REPUDIATION, "nonRepudiation" },
+		{ KU_KEY_ENCIPHERMENT, "keyEncipherment" },
+		{ KU_DATA_ENCIPHERMENT, "dataEncipherment" },
+		{ KU_KEY_AGREEMENT, "keyAgreement" },
+		{ KU_KEY_CERT_SIGN, "keyCertSign" },
+		{ KU_CRL_SIGN, "cRLSign" },
+	};
+	int r = 0;
+	bool any = false;
+	uint32_t k = X509_get_key_usage(x);
+	if (k != UINT32_MAX)
+		for (size_t i = 0; r == 0 && i < ARRAY_SIZE(ku); i++)
+			if (k & ku[i].bit) {
+				r = sbuf_addf(o, "%s%s", any ? ", " : "",
+					      ku[i].name);
+				any = true;
+			}
+	EXTENDED_KEY_USAGE *eku =
+		X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+	for (int i = 0; eku && r == 0 && i < sk_ASN1_OBJECT_num(eku); i++) {
+		int nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i));
+		char buf[80];
+		if (nid != NID_undef)
+			snprintf(buf, sizeof(buf), "%s", OBJ_nid2ln(nid));
+		else
+			OBJ_obj2txt(buf, sizeof(buf),
+				    sk_ASN1_OBJECT_value(eku, i), 1);
+		r = sbuf_addf(o, "%s%s", any ? ", " : "", buf);
+		any = true;
+	}
+	EXTENDED_KEY_USAGE_free(eku);
+	return r ?: (any ? 0 : sbuf_adds(o, "(not restricted)"));
+}
+
+/* --- one file ------------------------------------------------------------- */
+
+struct summary {
+	char file[256];
+	char subject[160];
+	time_t not_after;
+	bool valid_time;
+};
+
+struct report {
+	struct sbuf *o;
+	int64_t now;
+	struct summary *sum;
+	size_t nsum, capsum;
+};
+
+static int add_summary(struct report *rp, const char *file, X509 *x,
+		       time_t not_after, bool valid)
+{
+	if (rp->nsum == rp->capsum) {
+		size_t nc = rp->capsum ? rp->capsum * 2 : 16;
+		struct summary *ns = realloc(rp->sum, nc * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		rp->sum = ns;
+		rp->capsum = nc;
+	}
+	struct summary *s = &rp->sum[rp->nsum++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->file, sizeof(s->file), "%s", file);
+	struct sbuf b;
+	sbuf_init(&b, sizeof(s->subject) * 8);
+	add_name(&b, X509_get_subject_name(x));
+	snprintf(s->subject, sizeof(s->subject), "%s", sbuf_str(&b));
+	sbuf_release(&b);
+	s->not_after = not_after;
+	s->valid_time = valid;
+	return 0;
+}
+
+static long days_left(time_t t, int64_t now)
+{
+	int64_t d = (int64_t)t - now;
+	/* whole days, rounded toward minus infinity: -0.5 day is -1 (it
+	 * has expired) */
+	return (long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
+}
+
+static int describe_cert(struct report *rp, const char *file, int idx,
+			 const unsigned char *der, long len)
+{
+	struct sbuf *o = rp->o;
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, len);
+	if (!x)
+		return sbuf_addf(o,
+				 "  certificate %d: not a readable X.509 "
+				 "certificate (bad DER)\n",
+				 idx);
+	int r = sbuf_addf(o, "  certificate %d\n    subject:     ", idx);
+	r = r ?: add_name(o, X509_get_subject_name(x));
+	r = r ?: sbuf_adds(o, "\n    issuer:      ");
+	r = r ?: add_name(o, X509_get_issuer_name(x));
+	if (r == 0 && X509_check_issued(x, x) == X509_V_OK)
+		r = sbuf_adds(o, " (self-signed)");
+	r = r ?: sbuf_adds(o, "\n    serial:      ");
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	r = r ?: sbuf_adds(o, hex ? hex : "(unreadable)");
+	OPENSSL_free(hex);
+	BN_free(bn);
+	time_t nb = 0, na = 0;
+	r = r ?: sbuf_adds(o, "\n    not before:  ");
+	r = r ?: add_time(o, X509_get0_notBefore(x), &nb);
+	r = r ?: sbuf_adds(o, "\n    not after:   ");
+	bool valid =
+		ASN1_TIME_to_tm(X509_get0_notAfter(x), &(struct tm){ 0 }) == 1;
+	r = r ?: add_time(o, X509_get0_notAfter(x), &na);
+	if (r == 0 && valid) {
+		long d = days_left(na, rp->now);
+		r = sbuf_addf(o, "\n    days left:   %ld%s", d,
+			      (int64_t)na <= rp->now ? " (EXPIRED)" :
+			      (int64_t)nb > rp->now  ? " (not yet valid)" :
+						       "");
+	}
+	r = r ?: sbuf_adds(o, "\n    SANs:        ");
+	r = r ?: add_sans(o, x);
+	r = r ?: sbuf_adds(o, "\n    key:         ");
+	r = r ?: add_key(o, X509_get0_pubkey(x));
+	uint32_t ef = X509_get_extension_flags(x);
+	long pathlen = X509_get_pathlen(x);
+	if (r == 0) {
+		if (ef & EXFLAG_CA)
+			r = pathlen >= 0 ? sbuf_addf(o,
+						     "\n    CA:          yes "
+						     "(path length %ld)",
+						     pathlen) :
+					   sbuf_adds(o, "\n    CA:          "
+							"yes");
+		else
+			r = sbuf_adds(o, "\n    CA:          no");
+	}
+	r = r ?: sbuf_adds(o, "\n    usage:       ");
+	r = r ?: add_usage(o, x);
+	unsigned char md[32];
+	unsigned mdl = 0;
+	if (r == 0 && X509_digest(x, EVP_sha256(), md, &mdl) == 1) {
+		r = sbuf_adds(o, "\n    sha256:      ");
+		for (unsigned i = 0; r == 0 && i < mdl; i++)
+			r = sbuf_addf(o, "%s%02X", i ? ":" : "", md[i]);
+	}
+	r = r ?: sbuf_addc(o, '\n');
+	r = r ?: add_summary(rp, file, x, na, valid);
+	X509_free(x);
+	return r;
+}
+
+static int describe_key(struct sbuf *o, const char *name, const char *header,
+			const unsigned char *der, long len, bool priv)
+{
+	if (!strcmp(name, "ENCRYPTED PRIVATE KEY") ||
+	    (header && strstr(header, "ENCRYPTED")))
+		return sbuf_addf(o, "  private key (encrypted: type not "
+				    "shown)\n");
+	if (!strcmp(name, "OPENSSH PRIVATE KEY"))
+		return sbuf_addf(o, "  private key (OpenSSH format)\n");
+	const unsigned char *p = der;
+	EVP_PKEY *k = NULL;
+	if (priv)
+		k = d2i_AutoPrivateKey(NULL, &p, len);
+	else if (!strcmp(name, "RSA PUBLIC KEY"))
+		k = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, len);
+	else
+		k = d2i_PUBKEY(NULL, &p, len);
+	int r = sbuf_adds(o, priv ? "  private key: " : "  public key:  ");
+	r = r ?: (k ? add_key(o, k) : sbuf_adds(o, "(unreadable: bad DER)"));
+	r = r ?: sbuf_addc(o, '\n');
+	EVP_PKEY_free(k);
+	return r;
+}
+
+static int describe_file(struct report *rp, struct etcd_pki_file *f)
+{
+	struct sbuf *o = rp->o;
+	f->private_key = etcd_pki_private_key(f->data, f->len);
+	int r = sbuf_add_escaped(o, f->name, strlen(f->name));
+	r = r	  ?:
+		    sbuf_addf(o, " (%zu bytes%s)\n", f->len,
+			      f->private_key ? ", private key: mode 0400" : "");
+	if (r < 0)
+		return r;
+	if (f->len == 0)
+		return sbuf_adds(o, "  empty file\n");
+	if (f->len > PEM_FILE_MAX)
+		return sbuf_addf(o, "  not read: larger than %zu bytes\n",
+				 PEM_FILE_MAX);
+	if (!memmem(f->data, f->len, "-----BEGIN ", 11))
+		return sbuf_adds(o, "  not PEM (no -----BEGIN line): not "
+				    "described\n");
+	BIO *b = BIO_new_mem_buf(f->data, (int)f->len);
+	if (!b)
+		return -ENOMEM;
+	int ncert = 0, nblocks = 0;
+	while (r == 0 && nblocks < CERTS_PER_FILE_MAX) {
+		char *name = NULL, *header = NULL;
+		unsigned char *der = NULL;
+		long len = 0;
+		ERR_set_mark();
+		if (PEM_read_bio(b, &name, &header, &der, &len) != 1) {
+			unsigned long err = ERR_peek_last_error();
+			ERR_pop_to_mark();
+			if (ERR_GET_REASON(err) != PEM_R_NO_START_LINE ||
+			    nblocks == 0)
+				r = sbuf_addf(
+					o, "  bad PEM%s: %s\n",
+					nblocks ? " after the blocks above" :
+						  "",
+					ERR_GET_REASON(err) ==
+							PEM_R_NO_START_LINE ?
+						"no readable block" :
+						"a block that does not "
+						"decode (base64 or "
+						"its END line)");
+			break;
+		}
+		ERR_pop_to_mark();
+		nblocks++;
+		if (!strcmp(name, "CERTIFICATE") ||
+		    !strcmp(name, "TRUSTED CERTIFICATE") ||
+		    !strcmp(name, "X509 CERTIFICATE"))
+			r = describe_cert(rp, f->name, ++ncert, der, len);
+		else if (is_private_block(name))
+			r = describe_key(o, name, header, der, len, true);
+		else if (!strcmp(name, "PUBLIC KEY") || !strcmp(name, "RSA "
+								      "PUBLIC "
+								      "KEY"))
+			r = describe_key(o, name, header, der, len, false);
+		else {
+			r = sbuf_adds(o, "  PEM block ");
+			r = r ?: sbuf_add_escaped(o, name, strlen(name));
+			r = r ?: sbuf_adds(o, ": not described\n");
+		}
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(der);
+	}
+	BIO_free(b);
+	return r;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct etcd_pki_file *const *x = a, *const *y = b;
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static int by_expiry(const void *a, const void *b)
+{
+	const struct summary *x = a, *y = b;
+	if (x->valid_time != y->valid_time)
+		return x->valid_time ? 1 : -1;
+	if (x->not_after != y->not_after)
+		return x->not_after < y->not_after ? -1 : 1;
+	return strcmp(x->file, y->file);
+}
+
+int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
+		    struct sbuf *out, struct verror *e)
+{
+	struct etcd_pki_file **ord = calloc(n + 1, sizeof(*ord));
+	if (!ord)
+		return verror_set(e, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		ord[i] = &files[i];
+	qsort(ord, n, sizeof(*ord), by_name);
+	struct report rp = { .now = now };
+	struct sbuf details;
+	sbuf_init(&details, out->max);
+	rp.o = &details;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		r = sbuf_addc(&details, '\n');
+		r = r ?: describe_file(&rp, ord[i]);
+	}
+	if (r == 0) {
+		qsort(rp.sum, rp.nsum, sizeof(*rp.sum), by_expiry);
+		struct tm tm;
+		time_t t = (time_t)now;
+		gmtime_r(&t, &tm);
+		r = sbuf_addf(out,
+			      "# certificates.txt: %zu files, %zu "
+			      "certificates, as of "
+			      "%04d-%02d-%02dT%02d:%02d:%02dZ\n"
+			      "# days left: whole days until \"not after\" "
+			      "(negative: expired)\n\n"
+			      "%-10s %-20s  %-32s  %s\n",
+			      n, rp.nsum, tm.tm_year + 1900, tm.tm_mon + 1,
+			      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			      "days left", "not after", "file", "subject");
+		for (size_t i = 0; r == 0 && i < rp.nsum; i++) {
+			const struct summary *s = &rp.sum[i];
+			char when[32] = "(invalid)", days[24] = "?";
+			if (s->valid_time) {
+				gmtime_r(&s->not_after, &tm);
+				strftime(when, sizeof(when),
+					 "%Y-%m-%dT%H:%M:%SZ", &tm);
+				snprintf(days, sizeof(days), "%ld",
+					 days_left(s->not_after, now));
+			}
+			r = sbuf_addf(out, "%-10s %-20s  ", days, when);
+			r = r	  ?:
+				    sbuf_add_escaped(out, s->file,
+						     strlen(s->file));
+			r = r	  ?:
+				    sbuf_addn(out, ' ',
+					      strlen(s->file) < 32 ?
+						      32 - strlen(s->file) :
+						      0);
+			r = r ?: sbuf_addf(out, "  %s\n", s->subject);
+		}
+		r = r ?: sbuf_add(out, sbuf_str(&details), details.len);
+	}
+	free(rp.sum);
+	free(ord);
+	sbuf_release(&details);
+	if (r < 0)
+		return verror_set(e, r, "writing certificates.txt: %s",
+				  strerror(-r));
+	return 0;
+}
