@@ -4,7 +4,9 @@
  * A snapshot is recognised by content, not by name: every object under
  * the vault's prefix, outside Velero's own top folders (backups/,
  * restores/, kopia/, restic/, metadata/, plugins/) and pki/ folders, is
- * sniffed once (its first 4 KiB, etcd_sniff()); the verdict is kept in
+ * sniffed once (its first 4 KiB, etcd_sniff()); a file named
+ * "*snapshot.db" that is not bbolt is shown too (its errors.txt says
+ * what is wrong with it). The verdict is kept in
  * the catalog keyed by the object's key and identity, so a refresh reads
  * only objects it has not seen, and an unreachable vault still lists
  * the snapshots it held. vault_list() is one level deep: the walk goes
@@ -153,6 +155,21 @@ static void objs_free(struct backup_object *v, size_t n)
 	free(v);
 }
 
+/* Whether key's file name says it is an etcd snapshot ("snapshot.db",
+ * "<...>_snapshot.db" as etcdctl's docs and GKE on VMware name them):
+ * such a file is shown under snapshots/ even when it is no bbolt
+ * database, so that a damaged copy says why instead of being missing. */
+static bool named_snapshot(const char *key)
+{
+	const char *base = strrchr(key, '/');
+	size_t n;
+
+	base = base ? base + 1 : key;
+	n = strlen(base);
+	return n >= strlen("snapshot.db") &&
+	       !strcmp(base + n - strlen("snapshot.db"), "snapshot.db");
+}
+
 /* Walks the vault: the snapshots into *snaps (sorted by key). */
 static int walk(struct backup_repo *r, struct backup_object **snaps,
 		size_t *nsnaps, struct verror *e)
@@ -200,6 +217,8 @@ static int walk(struct backup_repo *r, struct backup_object **snaps,
 				seen[nseen++] = strdup(d.objs[i].name);
 			if (ret == 0)
 				ret = sniff(r, &d.objs[i], &is, e);
+			/* named like one but not bbolt: shown, with why */
+			is = is || named_snapshot(d.objs[i].name);
 			if (ret == 0 && is)
 				ret = grow((void **)&out, &caps, ns,
 					   sizeof(*out));

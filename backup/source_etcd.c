@@ -760,15 +760,22 @@ static int etcd_describe(struct backup_source *base,
 	if (s->open_error)
 		ADD("Error:        %s\n\n", s->open_error);
 	if (s->status_ok) {
+		struct sbuf line;
+
+		sbuf_init(&line, 4096);
+		(void)etcd_status_format(&s->st, &line);
+		ADD("etcdutl snapshot status:\n  %s", sbuf_str(&line));
+		if (!line.len || line.buf[line.len - 1] != '\n')
+			ADD("\n");
+		sbuf_release(&line);
 		human_bytes(s->st.size, hb, sizeof(hb));
-		ADD("Snapshot status (as etcdutl snapshot status prints "
-		    "it):\n");
 		ADD("  Hash:        %x\n", s->st.hash);
 		ADD("  Revision:    %lld\n", (long long)s->st.revision);
 		ADD("  Total keys:  %llu\n",
 		    (unsigned long long)s->st.total_keys);
-		ADD("  Total size:  %s (%llu bytes)\n", hb,
-		    (unsigned long long)s->st.size);
+		ADD("  Total size:  %s (%llu bytes in use, the file %llu)\n", hb,
+		    (unsigned long long)s->st.size,
+		    (unsigned long long)s->st.file_size);
 		ADD("  Version:     %s\n",
 		    s->st.version[0] ? s->st.version : "<unknown>");
 		if (s->st.compacted)
