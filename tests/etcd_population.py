@@ -153,6 +153,7 @@ def _pod_spec(node="etcd-pop-node-1", extra=None):
         "hostname": "web-0", "subdomain": "headless",
         "priority": 0,
         "enableServiceLinks": False,
+        "serviceAccountName": "builder",
         "automountServiceAccountToken": False,
         "shareProcessNamespace": True,
         "hostAliases": [{"ip": "10.0.0.9", "hostnames": ["db.local", "db"]}],
@@ -235,6 +236,7 @@ def _template(labels, **podextra):
     spec.pop("nodeName")
     spec.pop("hostname")
     spec.pop("subdomain")
+    spec.pop("activeDeadlineSeconds")  # controllers' templates refuse it
     return {"metadata": {"labels": labels, "annotations": {"checksum/config": "abc123"}}, "spec": spec}
 
 
@@ -707,7 +709,7 @@ def _wait_established(kube, names, timeout=120.0):
     while pending:
         for n in list(pending):
             st, body = kube.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{n}")
-            conds = body.get("status", {}).get("conditions", []) if st == 200 else []
+            conds = ((body.get("status") or {}).get("conditions") or []) if st == 200 else []
             if any(c["type"] == "Established" and c["status"] == "True" for c in conds):
                 pending.discard(n)
         if not pending:

@@ -69,3 +69,32 @@ def azurite():
     s = _start(harness.Azurite(), "azurite")
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+def kube_encrypted():
+    """A KubeApiserver on an etcd of its own (.etcd), with encryption at rest
+    (harness.encryption_config(): Secrets aescbc, ConfigMaps aesgcm, ServiceAccounts, Deployments
+    and widgets.crypt.velerofs.test secretbox) and the default --etcd-prefix=/registry, as a real
+    cluster's etcd holds it. Its config is at .encryption_file."""
+    e = _start(harness.Etcd(), "etcd")
+    s = _start(harness.KubeApiserver(e, encryption=True, etcd_prefix="/registry"), "kube")
+    yield s
+    s.stop()
+    e.stop()
+
+
+@pytest.fixture(scope="session")
+def populated_kube(kube_encrypted):
+    """(kube, population): kube_encrypted filled by etcd_population.populate() (every creatable
+    built-in kind, real CRDs and custom resources), then a key rotation (etcd_population.rotate):
+    all three providers and older keys appear in its etcd. Tests must not change these objects
+    (make their own)."""
+    import etcd_population
+    pop = etcd_population.populate(kube_encrypted)
+    if pop.failed or pop.not_covered:
+        pytest.fail("populating the apiserver:\n" + pop.report(), pytrace=False)
+    etcd_population.rotate(kube_encrypted, pop)
+    if pop.failed:
+        pytest.fail("after the key rotation:\n" + pop.report(), pytrace=False)
+    return kube_encrypted, pop
