@@ -119,49 +119,39 @@ def etcdutl_status(path):
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, shop_vault):
-    """etcd + an encrypting kube-apiserver, populated, with two snapshots:
-    the first after population, the second after our namespace changed."""
+def cluster(tmp_path_factory, shop_vault, populated_kube):
+    """The populated, encrypting apiserver (populated_kube: every creatable
+    kind, real CRDs, a key rotation) with our own namespace, and two
+    snapshots: the first after that, the second after our namespace
+    changed."""
+    kube, pop = populated_kube
+    etcd = kube.etcd
     work = tmp_path_factory.mktemp("etcdsrc")
-    etcd = harness.Etcd(work / "etcd")
-    kube = harness.KubeApiserver(etcd, work / "kube", encryption=True, etcd_prefix="/registry")
-    try:
-        etcd.start()
-        kube.start()
-    except harness.ServerError as e:
-        kube.stop()
-        etcd.stop()
-        pytest.fail("servers: %s" % e, pytrace=False)
-    try:
-        pop = etcd_population.populate(kube)
-        create(kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-        create(kube, CRD)
-        assert util.wait_for(lambda: kube.request(
-            "GET", "/apis/etcdsrc.velerofs.test/v1/namespaces/%s/widgets" % NS)[0] == 200, 60)
-        for o in our_objects():
-            create(kube, o)
-        vault = work / "vault"
-        # Velero backups beside the snapshots
-        shutil.copytree(util.SHOP_VAULT / "backups", vault / "backups")
-        snapshot_save(etcd, vault / DAY1 / SNAP, T1)
-        shutil.copytree(kube.pki, vault / DAY1 / "pki")
-        st1 = etcdutl_status(vault / DAY1 / SNAP)
+    create(kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    create(kube, CRD)
+    assert util.wait_for(lambda: kube.request(
+        "GET", "/apis/etcdsrc.velerofs.test/v1/namespaces/%s/widgets" % NS)[0] == 200, 60)
+    for o in our_objects():
+        create(kube, o)
+    vault = work / "vault"
+    # Velero backups beside the snapshots
+    shutil.copytree(shop_vault / "backups", vault / "backups")
+    snapshot_save(etcd, vault / DAY1 / SNAP, T1)
+    shutil.copytree(kube.pki, vault / DAY1 / "pki")
+    st1 = etcdutl_status(vault / DAY1 / SNAP)
 
-        # the changes the second snapshot must show, and only them
-        kube.kubectl("-n", NS, "patch", "configmap", "app", "--type", "merge",
-                     "-p", '{"data":{"k":"v2"}}')
-        kube.kubectl("-n", NS, "delete", "secret", "s1")
-        kube.kubectl("-n", NS, "create", "configmap", "new", "--from-literal=a=b")
-        kube.kubectl("-n", NS, "patch", "widgets.etcdsrc.velerofs.test", "w1", "--type",
-                     "merge", "-p", '{"spec":{"size":4}}')
-        snapshot_save(etcd, vault / DAY2 / SNAP, T2)
-        shutil.copytree(kube.pki, vault / DAY2 / "pki")
-        st2 = etcdutl_status(vault / DAY2 / SNAP)
-        yield dict(etcd=etcd, kube=kube, vault=vault, pop=pop, st1=st1, st2=st2,
-                   encryption=kube.encryption_file)
-    finally:
-        kube.stop()
-        etcd.stop()
+    # the changes the second snapshot must show, and only them
+    kube.kubectl("-n", NS, "patch", "configmap", "app", "--type", "merge",
+                 "-p", '{"data":{"k":"v2"}}')
+    kube.kubectl("-n", NS, "delete", "secret", "s1")
+    kube.kubectl("-n", NS, "create", "configmap", "new", "--from-literal=a=b")
+    kube.kubectl("-n", NS, "patch", "widgets.etcdsrc.velerofs.test", "w1", "--type",
+                 "merge", "-p", '{"spec":{"size":4}}')
+    snapshot_save(etcd, vault / DAY2 / SNAP, T2)
+    shutil.copytree(kube.pki, vault / DAY2 / "pki")
+    st2 = etcdutl_status(vault / DAY2 / SNAP)
+    return dict(etcd=etcd, kube=kube, vault=vault, pop=pop, st1=st1, st2=st2,
+                encryption=kube.encryption_file)
 
 
 def describe_revision(snapdir):
@@ -417,7 +407,7 @@ def bbolt_without_etcd_bucket() -> bytes:
     ps = 4096
     pages = []
     for pgid in (0, 1):
-        meta = struct.pack("<IIII", 0xED0CDC0B, 2, ps, 0) + struct.pack("<QQ", 3, 0) + \
+        meta = struct.pack("<IIII", 0xED0CDAED, 2, ps, 0) + struct.pack("<QQ", 3, 0) + \
             struct.pack("<QQQ", 2, 4, pgid)
         meta += struct.pack("<Q", fnv64a(meta))
         pages.append(struct.pack("<QHHI", pgid, 0x04, 0, 0) + meta)
