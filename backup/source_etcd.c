@@ -474,6 +474,22 @@ static int on_kv(void *ud, const struct etcd_kv *kv)
 			p += n + 1;
 		}
 	}
+	if (!strcmp(k.gr, "customresourcedefinitions.apiextensions.k8s.io")) {
+		/* stored as v1beta1: shown as v1, as the apiserver serves it */
+		sbuf_reset(&s->plain); /* done with the decrypted bytes */
+		verror_clear(&e);
+		r = k8s_crd_v1(sbuf_str(&s->json), s->json.len, &s->plain, &e);
+		if (r == -ENOMEM)
+			return s->err = r;
+		if (r == 0) {
+			struct sbuf t = s->json;
+
+			s->json = s->plain;
+			s->plain = t;
+		} else {
+			backup_sink_error(s->sink, "%s: %s", label, e.msg);
+		}
+	}
 	learn(s, &k, s->json.buf, s->json.len);
 	sbuf_reset(&s->plain); /* done with the decrypted bytes */
 	r = backup_etcd_resource_version(sbuf_str(&s->json), s->json.len,
@@ -773,8 +789,8 @@ static int etcd_describe(struct backup_source *base,
 		ADD("  Revision:    %lld\n", (long long)s->st.revision);
 		ADD("  Total keys:  %llu\n",
 		    (unsigned long long)s->st.total_keys);
-		ADD("  Total size:  %s (%llu bytes in use, the file %llu)\n", hb,
-		    (unsigned long long)s->st.size,
+		ADD("  Total size:  %s (%llu bytes in use, the file %llu)\n",
+		    hb, (unsigned long long)s->st.size,
 		    (unsigned long long)s->st.file_size);
 		ADD("  Version:     %s\n",
 		    s->st.version[0] ? s->st.version : "<unknown>");

@@ -1,14 +1,16 @@
 /* fuzz_etcd_keys: the etcd snapshot source's parsers of snapshot bytes
  * that are not the bbolt file itself: k8s_key_parse() (etcd/keys.c) on
  * the input as a key, backup_etcd_resource_version() (source_etcd.c) on
- * it as an object, backup_snapshot_cluster_of() on it as a vault key.
+ * it as an object, backup_snapshot_cluster_of() on it as a vault key,
+ * k8s_crd_v1() (etcd/crd.c) on it as a stored CustomResourceDefinition.
  *
  * Properties:
  * - a placed key's ns, gr and name are path components: not empty, no
  *   '/', not "." or "..", NUL-terminated inside the buffer;
  * - an object that got a resourceVersion is still one JSON value with
  *   the same members plus metadata.resourceVersion == "7" (jansson);
- * - a cluster name has no '/'. */
+ * - a cluster name has no '/';
+ * - a converted CRD is one JSON object of apiVersion v1 (or the input). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +69,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		json_decref(in);
+		json_decref(o);
+	}
+	sbuf_release(&out);
+
+	sbuf_init(&out, (size_t)1 << 24);
+	if (k8s_crd_v1((const char *)data, size, &out, NULL) == 0) {
+		json_t *o = json_loadb(sbuf_str(&out), out.len, 0, NULL);
+
+		if (!json_is_object(o))
+			abort();
 		json_decref(o);
 	}
 	sbuf_release(&out);

@@ -198,8 +198,13 @@ def list_at(kube, group, version, resource, rev):
     base = "/apis/%s/%s" % (group, version) if group else "/api/%s" % version
     q = urllib.parse.urlencode({"resourceVersion": str(rev),
                                 "resourceVersionMatch": "Exact"})
-    st, body = kube.request("GET", "%s/%s?%s" % (base, resource, q))
-    assert st == 200, (resource, st, body)
+    deadline = time.monotonic() + 60
+    while True:  # 429 "storage is (re)initializing" while a CRD's storage starts
+        st, body = kube.request("GET", "%s/%s?%s" % (base, resource, q))
+        if st != 429 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert st == 200, (resource, st, json.dumps(body))
     kind = body["kind"][:-len("List")]
     items = {}
     for o in body["items"]:
