@@ -28,7 +28,7 @@ _velerofs()
 		COMPREPLY=($(compgen -W "yaml json" -- "$cur")); return ;;
 	-o | --output)
 		if [ "$cmd" = mount ]; then
-			COMPREPLY=($(compgen -W "view=json clean keep_status redact cache_size= timeout= refresh= max_threads= existing=skip existing=update dry_run image_map= storageclass_map= modifiers= restore_hooks= type_wait= outage_wait= include_nonrestorable no_restore allow_other" -- "$cur"))
+			COMPREPLY=($(compgen -W "view=json clean keep_status redact cache_size= timeout= refresh= max_threads= existing=skip existing=update dry_run image_map= storageclass_map= modifiers= restore_hooks= encryption-config= type_wait= outage_wait= include_nonrestorable no_restore allow_other" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "wide json yaml" -- "$cur"))
 		fi
