@@ -88,7 +88,7 @@ def test_walk_whole_tree(mount, vault):
     m = mount(vault)
     tree = walk_files(m)
     names = util.backup_names(vault)
-    assert sorted(os.listdir(m)) == ["backups", "history", "restore", "schedules"]
+    assert sorted(os.listdir(m)) == ["backups", "history", "restore", "schedules", "snapshots"]
     assert sorted(os.listdir(m / "backups")) == sorted(names + ["latest"])
     uid, gid = os.getuid(), os.getgid()
     for b in names:
