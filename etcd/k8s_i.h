@@ -1,0 +1,25 @@
+/* k8s_i.h: the pieces of k8s.c that its unit test reaches. Private to
+ * etcd/. No state; thread-safe. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Go's encoding/json form of a float64 (bits 64) or float32 (bits 32):
+ * strconv's shortest form, 'f' between 1e-6 and 1e21, else 'e' with
+ * e-7 rather than e-07. size >= 32. Returns the length, -EDOM for NaN
+ * and infinities (Go's JSON refuses them). */
+int k8s_format_float(char *buf, size_t size, double f, int bits);
+/* time.Duration.String(); size >= 40. Returns the length. */
+int k8s_format_duration(char *buf, size_t size, int64_t ns);
+/* t.UTC().Format(time.RFC3339), or RFC3339Micro when micro (six
+ * fractional digits, nsec truncated). Returns the length. */
+int k8s_format_time(char *buf, size_t size, int64_t sec, uint32_t nsec,
+		    bool micro);
+/* True when buf is one JSON value (RFC 8259 syntax as Go's checkValid
+ * reads it, nesting up to Go's 10000; numbers of any size). */
+bool k8s_json_valid(const void *buf, size_t len);
+/* The message index of (apiVersion, kind) in k8s_msgs, -1 if unknown. */
+int k8s_kind_lookup(const char *api_version, size_t avlen, const char *kind,
+		    size_t klen);
