@@ -213,6 +213,32 @@ def list_at(kube, group, version, resource, rev):
     return items
 
 
+def json_diff(a, b, path=""):
+    """Where two JSON values differ: lines "path: snapshot | apiserver"."""
+    if type(a) is not type(b) or not isinstance(a, (dict, list)):
+        return [] if a == b else ["%s: %s | %s" % (path or "/", json.dumps(a)[:300],
+                                                   json.dumps(b)[:300])]
+    out = []
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            out += json_diff(a.get(k, "<absent>"), b.get(k, "<absent>"), path + "/" + k)
+    else:
+        if len(a) != len(b):
+            out.append("%s: %d items | %d items" % (path, len(a), len(b)))
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += json_diff(x, y, "%s/%d" % (path, i))
+    return out
+
+
+# kinds whose storage version is not served (see assert_same_as_apiserver)
+NOT_SERVED: set = set()
+
+
+def version_served(kube, group, version):
+    path = "/apis/%s/%s" % (group, version) if group else "/api/%s" % version
+    return kube.request("GET", path)[0] == 200
+
+
 def assert_same_as_apiserver(kube, snapdir):
     """Every object of the snapshot equals the apiserver's at the
     snapshot's revision, and the apiserver had no object more."""
@@ -224,6 +250,7 @@ def assert_same_as_apiserver(kube, snapdir):
         by_gr.setdefault(gr, {})[(ns, name)] = obj
     live_grs = served(kube)
     mismatches, missing, extra = [], [], []
+    NOT_SERVED.clear()
     for gr, (group, version, resource) in sorted(live_grs.items()):
         have = by_gr.get(gr, {})
         versions = {o["apiVersion"] for o in have.values()} or {
@@ -231,6 +258,17 @@ def assert_same_as_apiserver(kube, snapdir):
         live = {}
         for av in versions:
             g, _, v = av.rpartition("/")
+            if v != version and not version_served(kube, g, v):
+                # stored in a version the server does not serve (a beta
+                # API off by default): compared with the served one,
+                # apiVersion aside, and noted
+                NOT_SERVED.add("%s stored as %s, served as %s" % (
+                    gr, av, "%s/%s" % (group, version) if group else version))
+                for k, o in list_at(kube, group, version, resource, rev).items():
+                    if k in have:
+                        o = dict(o, apiVersion=av)
+                    live[k] = o
+                continue
             for k, o in list_at(kube, g, v, resource, rev).items():
                 if k not in have or have[k]["apiVersion"] == av:
                     live[k] = o
@@ -240,15 +278,15 @@ def assert_same_as_apiserver(kube, snapdir):
             extra.append("%s %s/%s" % (gr, k[0] or "-", k[1]))
         for k in sorted(set(have) & set(live), key=str):
             if have[k] != live[k]:
-                mismatches.append("%s %s/%s:\n  snapshot: %s\n  apiserver: %s" % (
-                    gr, k[0] or "-", k[1], json.dumps(have[k], sort_keys=True)[:3000],
-                    json.dumps(live[k], sort_keys=True)[:3000]))
+                mismatches.append("%s %s/%s:\n    %s" % (
+                    gr, k[0] or "-", k[1], "\n    ".join(json_diff(have[k], live[k])[:20])))
     unknown = sorted(set(by_gr) - set(live_grs))
     errors = (snapdir / "errors.txt").read_text() if (snapdir / "errors.txt").exists() else ""
     assert not (mismatches or missing or extra or unknown), (
         "%d objects differ, %d missing, %d not on the server, kinds not served %s\n"
+        "(stored in a version not served, compared apiVersion aside: %s)\n"
         "%s\nmissing: %s\nextra: %s\nerrors.txt:\n%s" % (
-            len(mismatches), len(missing), len(extra), unknown,
+            len(mismatches), len(missing), len(extra), unknown, sorted(NOT_SERVED),
             "\n".join(mismatches[:10]), missing[:50], extra[:50], errors[:5000]))
     return items
 
@@ -295,7 +333,8 @@ def test_describe_is_etcdutl_status(cluster, mount):
         assert "/registry/configmaps/%s/app\t" % NS in keys
         assert "namespaces/%s/configmaps/app\n" % NS in keys
         # what is not an object of an API is shown as stored
-        assert (m / "snapshots" / name / "raw/registry/ranges/serviceips").is_file()
+        assert (m / "snapshots" / name / "raw/registry/ranges/servicenodeports").is_file()
+        assert "/registry/ranges/servicenodeports\t" in keys
     # pki/ beside the snapshot: certificates readable, keys 0400
     pki = m / "snapshots" / NAME1 / "pki"
     assert (pki / "ca.crt").read_bytes() == (cluster["kube"].pki / "ca.crt").read_bytes()
@@ -318,7 +357,7 @@ def test_history_and_diff_show_exactly_the_changes(cluster, mount):
         % (NS, NS),
         "Files A/namespaces/%s/widgets.etcdsrc.velerofs.test/w1.json and "
         "B/namespaces/%s/widgets.etcdsrc.velerofs.test/w1.json differ" % (NS, NS),
-        "Only in A/namespaces/%s/secrets: s1.json" % NS,
+        "Only in A/namespaces/%s: secrets" % NS,  # s1 was its only Secret
         "Only in B/namespaces/%s/configmaps: new.json" % NS,
     ]), r.stdout
     app_b = json.loads((b / "namespaces" / NS / "configmaps/app.json").read_bytes())
@@ -432,8 +471,9 @@ def test_bad_snapshots_are_clear_errors(cluster, mount, tmp_path):
     (v / "bad" / "junk_snapshot.db").write_bytes(os.urandom(20000))
     (v / "bad" / "other_snapshot.db").write_bytes(bbolt_without_etcd_bucket())
     corrupt = bytearray(good)
-    mid = (len(corrupt) // 2) // 4096 * 4096
-    corrupt[mid:mid + 4096] = b"\xff" * 4096
+    # every page header from a quarter to three quarters of the file
+    for off in range(len(good) // 4 // 4096 * 4096, len(good) * 3 // 4, 4096):
+        corrupt[off:off + 16] = b"\xff" * 16
     (v / "bad" / "corrupt_snapshot.db").write_bytes(bytes(corrupt))
     (v / "bad" / "notes.txt").write_text("not a snapshot, not named like one\n")
     m = mount(v, json=True, allow_errors=True,
