@@ -64,6 +64,7 @@ int mountpoint_prepare(const char *arg, char **out);
 	{ "version", no_argument, NULL, 'V' }
 #define CLI_OPT_CACHE { "cache", required_argument, NULL, 'c' }
 #define CLI_OPT_CREDENTIALS { "credentials", required_argument, NULL, 'K' }
+#define CLI_OPT_ENCRYPTION { "encryption-config", required_argument, NULL, 'E' }
 #define CLI_OPT_END { NULL, 0, NULL, 0 }
 /* clang-format on */
 
@@ -71,6 +72,8 @@ int mountpoint_prepare(const char *arg, char **out);
 struct cli_opts {
 	const char *cache;	 /* --cache DIR, or NULL: the default */
 	const char *credentials; /* --credentials FILE, or NULL */
+	/* --encryption-config FILE (etcd snapshots), or NULL */
+	const char *encryption_config;
 };
 
 typedef void cli_usage_fn(FILE *f);
@@ -105,11 +108,16 @@ const char *cli_why(const struct verror *e, int r);
 /* "512M", "20G", "1048576" to bytes; -EINVAL if it doesn't parse. */
 int parse_size(const char *s, uint64_t *out);
 
+struct etcd_crypt;
+
 /* Everything ls/cat need: a vault, its cache, the repo over them. */
 struct session {
 	struct vault *vault;
 	struct cache *cache;
 	struct backup_repo *repo;
+	/* --encryption-config, loaded by session_crypt(); freed with the
+	 * session */
+	struct etcd_crypt *crypt;
 };
 
 /* Opens vault_url with the cache at cache_dir (NULL: default) and lists
@@ -122,14 +130,17 @@ int session_open(struct session *s, char *vault_url, const char *credentials,
 		 const char *cache_dir, const struct backup_options *bo,
 		 uint64_t cache_limit);
 void session_close(struct session *s);
+/* session_open() with o's --encryption-config loaded into bo first (for
+ * etcd snapshots): -EINVAL (message printed) when it can't be read. */
+int session_open_opts(struct session *s, const char *cmd, char *vault_url,
+		      const struct cli_opts *o, struct backup_options *bo);
 
 /* -o encryption-config=FILE / --encryption-config FILE: loads kube-
  * apiserver's EncryptionConfiguration for etcd snapshots into *out and
  * points bo at it (with the SHA-256 of the file as its cache identity).
  * Prints "velerofs CMD: ..." and returns -errno when it can't be read. */
-struct etcd_crypt;
-int cli_crypt_load(const char *cmd, const char *path,
-		   struct backup_options *bo, struct etcd_crypt **out);
+int cli_crypt_load(const char *cmd, const char *path, struct backup_options *bo,
+		   struct etcd_crypt **out);
 
 /* -o FORMAT of the listing commands. */
 enum cli_output {
@@ -148,7 +159,9 @@ int cli_view_parse(const char *cmd, const char *s, enum backup_view *out);
 void cli_print_doc(json_t *v, enum cli_output fmt);
 
 /* The backup named name in repo, `latest` being the newest Completed
- * one (as backups/latest); NULL if none. Borrowed from repo. */
+ * one (as backups/latest); else the etcd snapshot of that name (also as
+ * "snapshots/<name>" or "snapshots/latest/<cluster>"); NULL if none.
+ * Borrowed from repo. */
 struct backup *cli_backup_find(struct backup_repo *repo, const char *name);
 /* Whether b (opened) is damaged in the vault: its tarball missing,
  * truncated or corrupt, items unreadable. true with the first line of

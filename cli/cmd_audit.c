@@ -306,8 +306,9 @@ static int on_found(struct backup *b, uint32_t node, const char *rel,
 	if (match) {
 		char *path = NULL;
 
-		if (asprintf(&path, "backups/%s/%.*s%s", backup_name(b),
-			     (int)(strlen(rel) - 5), rel,
+		if (asprintf(&path, "%s/%s/%.*s%s",
+			     backup_is_snapshot(b) ? "snapshots" : "backups",
+			     backup_name(b), (int)(strlen(rel) - 5), rel,
 			     f->json ? ".json" : ".yaml") < 0)
 			return -ENOMEM;
 		if (f->out)
@@ -346,6 +347,7 @@ static void find_usage(FILE *f)
 	      "  --view yaml|json  the paths of that file view (--json: "
 	      "the same\n"
 	      "                    as --view json)\n"
+	      "  --encryption-config FILE  decrypt etcd snapshots' values\n"
 	      "  --cache DIR       cache directory\n"
 	      "Exit status: 0 when something matched, 1 when nothing did.\n",
 	      f);
@@ -401,6 +403,7 @@ int cmd_find(int argc, char **argv)
 		CLI_OPTS_HELP,
 		CLI_OPT_CACHE,
 		CLI_OPT_CREDENTIALS,
+		CLI_OPT_ENCRYPTION,
 		{ "kind", required_argument, NULL, 'k' },
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "name", required_argument, NULL, 'N' },
@@ -428,8 +431,8 @@ int cmd_find(int argc, char **argv)
 		kind_parse(f.kind, &f.want);
 	if (f.fmt == CLI_OUTPUT_JSON || f.fmt == CLI_OUTPUT_YAML)
 		f.out = json_array();
-	if (session_open(&s, argv[optind], o.credentials, o.cache, &bo, 0) < 0)
-		return 1;
+	if (session_open_opts(&s, "find", argv[optind], &o, &bo) < 0)
+		return EXIT_USAGE;
 	if (f.backup && !strcmp(f.backup, "latest")) {
 		struct backup *l = cli_backup_find(s.repo, "latest");
 
@@ -454,8 +457,11 @@ int cmd_find(int argc, char **argv)
 		if (cli_backup_damaged(b, why, sizeof(why))) {
 			/* what it still holds is searched; the exit says */
 			log_error("backup %s is damaged: %s (see "
-				  "backups/%s/errors.txt)",
-				  backup_name(b), why, backup_name(b));
+				  "%s/%s/errors.txt)",
+				  backup_name(b), why,
+				  backup_is_snapshot(b) ? "snapshots" :
+							  "backups",
+				  backup_name(b));
 			damaged++;
 		}
 		if (backup_node_walk(b, "namespaces", &node, NULL) == 0)
@@ -574,7 +580,10 @@ static void diff_usage(FILE *f)
 	      "other server-set noise.\n"
 	      "  -p, --patch  a unified diff of each change\n"
 	      "  --raw        compare the items as backed up (no cleaning)\n"
+	      "  --encryption-config FILE  decrypt etcd snapshots' values\n"
 	      "  --cache DIR  cache directory\n"
+	      "BACKUP_A and BACKUP_B may be etcd snapshots (their names,\n"
+	      "snapshots/<name> or snapshots/latest/<cluster>).\n"
 	      "Exit status: 0 when the backups are the same, 1 when they\n"
 	      "differ, 2 on trouble.\n",
 	      f);
@@ -626,8 +635,11 @@ static int diff_usable(struct backup *b)
 	if (cli_backup_damaged(b, why, sizeof(why)))
 		return log_error_errno(EIO,
 				       "backup %s is damaged: %s (see "
-				       "backups/%s/errors.txt)",
-				       backup_name(b), why, backup_name(b));
+				       "%s/%s/errors.txt)",
+				       backup_name(b), why,
+				       backup_is_snapshot(b) ? "snapshots" :
+							       "backups",
+				       backup_name(b));
 	return 0;
 }
 
@@ -722,6 +734,7 @@ int cmd_diff(int argc, char **argv)
 		CLI_OPTS_HELP,
 		CLI_OPT_CACHE,
 		CLI_OPT_CREDENTIALS,
+		CLI_OPT_ENCRYPTION,
 		{ "patch", no_argument, NULL, 'p' },
 		{ "raw", no_argument, NULL, 'r' },
 		CLI_OPT_END,
@@ -745,8 +758,7 @@ int cmd_diff(int argc, char **argv)
 		tops[0] = argv[optind + 3];
 		ntops = 1;
 	}
-	if (session_open(&s, argv[optind], o.credentials, o.cache, &da.bo, 0) <
-	    0)
+	if (session_open_opts(&s, "diff", argv[optind], &o, &da.bo) < 0)
 		return EXIT_USAGE;
 	a = cli_backup_find(s.repo, argv[optind + 1]);
 	b = cli_backup_find(s.repo, argv[optind + 2]);

@@ -214,8 +214,9 @@ int cmd_backups(int argc, char **argv)
 		struct backup_info in;
 		struct verror e = { { 0 } };
 
-		if (backup_gone(b))
-			continue;
+		if (backup_gone(b) || backup_is_snapshot(b))
+			continue; /* etcd snapshots: `velerofs ls VAULT
+				     snapshots` */
 		if (backup_info(b, &in, &e) < 0) {
 			log_error("%s: %s", backup_name(b), e.msg);
 			ret = 1;

@@ -12,7 +12,16 @@
 #include "cli/cli.h"
 #include "common/log.h"
 
-enum where { W_ROOT, W_BACKUPS, W_SCHEDULES, W_SCHEDULE, W_NODE, W_HISTORY };
+enum where {
+	W_ROOT,
+	W_BACKUPS,
+	W_SCHEDULES,
+	W_SCHEDULE,
+	W_NODE,
+	W_HISTORY,
+	W_SNAPSHOTS,
+	W_SNAPLATEST,
+};
 
 struct target {
 	enum where where;
@@ -63,6 +72,31 @@ static int resolve(struct backup_repo *repo, const char *path, struct target *t,
 		t->where = W_BACKUPS;
 		if (!next_comp(&path, comp, sizeof(comp)))
 			return 0;
+	} else if (!strcmp(comp, "snapshots")) {
+		t->where = W_SNAPSHOTS;
+		if (!next_comp(&path, comp, sizeof(comp)))
+			return 0;
+		if (!strcmp(comp, BACKUP_LATEST)) {
+			struct backup_snapshot_latest *v = NULL;
+			size_t n = 0, i;
+
+			t->where = W_SNAPLATEST;
+			if (!next_comp(&path, comp, sizeof(comp)))
+				return 0;
+			if (backup_repo_snapshot_latest(repo, &v, &n) < 0)
+				return -ENOMEM;
+			for (i = 0; i < n && !t->b; i++)
+				if (!strcmp(v[i].cluster, comp))
+					t->b = backup_repo_slot(repo,
+								v[i].slot);
+			free(v);
+		} else {
+			t->b = backup_repo_find_snapshot(repo, comp, NULL);
+		}
+		if (!t->b)
+			return -ENOENT;
+		t->where = W_NODE;
+		return backup_node_walk(t->b, path, &t->node, e);
 	} else if (!strcmp(comp, "history")) {
 		struct backup_version *v = NULL;
 		size_t n = 0, i;
@@ -240,6 +274,8 @@ static const char browse_common_help[] =
 	"  --clean, --keep-status, --redact\n"
 	"                    the views of `mount -o clean,keep_status,redact`\n"
 	"  --credentials FILE  the vault's credentials file\n"
+	"  --encryption-config FILE  decrypt etcd snapshots' values (as\n"
+	"                    `mount -o encryption-config=FILE`)\n"
 	"  --cache DIR       cache directory\n";
 
 static void ls_usage(FILE *f)
@@ -273,6 +309,46 @@ static void list_root(struct lister *l)
 	print_top(l, "backups", NULL);
 	print_top(l, "schedules", NULL);
 	print_top(l, "history", NULL);
+	print_top(l, "snapshots", NULL);
+}
+
+/* snapshots/: latest, then every snapshot still in the vault. */
+static void list_snapshots(struct backup_repo *repo, struct lister *l)
+{
+	struct verror e = { { 0 } };
+	size_t i, n = backup_repo_count(repo);
+
+	if (backup_repo_snapshot_count(repo))
+		print_top(l, BACKUP_LATEST, NULL);
+	for (i = 0; i < n; i++) {
+		struct backup *b = backup_repo_slot(repo, i);
+		struct backup_stat st;
+
+		if (backup_gone(b) || !backup_is_snapshot(b))
+			continue;
+		if (!l->lng)
+			puts(backup_name(b));
+		else if (backup_node_stat(b, BACKUP_NODE_ROOT, &st, &e) == 0)
+			print_long(l, backup_name(b), &st);
+	}
+}
+
+/* snapshots/latest/: a link per cluster. */
+static void list_snapshot_latest(struct backup_repo *repo, struct lister *l)
+{
+	struct backup_snapshot_latest *v = NULL;
+	size_t n = 0, i;
+
+	if (backup_repo_snapshot_latest(repo, &v, &n) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		char target[600];
+
+		snprintf(target, sizeof(target), "../%s",
+			 backup_name(backup_repo_slot(repo, v[i].slot)));
+		print_top(l, v[i].cluster, target);
+	}
+	free(v);
 }
 
 /* history/...: an object's versions (links to the first backup with the
@@ -325,7 +401,7 @@ static void list_backups(struct backup_repo *repo, struct lister *l)
 		struct backup *b = backup_repo_slot(repo, i);
 		struct backup_stat st;
 
-		if (backup_gone(b))
+		if (backup_gone(b) || backup_is_snapshot(b))
 			continue;
 		if (!l->lng)
 			puts(backup_name(b));
@@ -396,6 +472,12 @@ static int list_target(struct backup_repo *repo, const struct target *t,
 		return 0;
 	case W_SCHEDULES:
 		list_schedules(repo, l);
+		return 0;
+	case W_SNAPSHOTS:
+		list_snapshots(repo, l);
+		return 0;
+	case W_SNAPLATEST:
+		list_snapshot_latest(repo, l);
 		return 0;
 	case W_SCHEDULE:
 		return list_schedule(repo, t->sched, l);
@@ -490,6 +572,7 @@ static int browse_args(int argc, char **argv, bool cat, struct browse *bw)
 		CLI_OPTS_HELP,
 		CLI_OPT_CACHE,
 		CLI_OPT_CREDENTIALS,
+		CLI_OPT_ENCRYPTION,
 		{ "json", no_argument, NULL, 'j' },
 		{ "view", required_argument, NULL, 'v' },
 		{ "output", required_argument, NULL, 'o' },
@@ -526,8 +609,7 @@ static int browse(int argc, char **argv, bool cat)
 	r = browse_args(argc, argv, cat, &bw);
 	if (r != CLI_GO_ON)
 		return r;
-	if (session_open(&s, bw.vault, bw.o.credentials, bw.o.cache, &bw.bo,
-			 0) < 0)
+	if (session_open_opts(&s, bw.cmd, bw.vault, &bw.o, &bw.bo) < 0)
 		return 1;
 	r = resolve(s.repo, bw.path, &t, &e);
 	if (r < 0)

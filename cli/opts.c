@@ -71,6 +71,9 @@ static int shared_opt(int c, struct cli_opts *o, cli_usage_fn *usage)
 	case 'K':
 		o->credentials = optarg;
 		return CLI_GO_ON;
+	case 'E':
+		o->encryption_config = optarg;
+		return CLI_GO_ON;
 	default:
 		return cli_usage_error(usage);
 	}
@@ -179,6 +182,8 @@ int session_open(struct session *s, char *vault_url, const char *credentials,
 	char *url = strdup(vault_url);
 	int r;
 
+	s->crypt = NULL;
+
 	*s = (struct session){ 0 };
 	if (!url)
 		return log_error_errno(ENOMEM, "%m");
@@ -221,6 +226,25 @@ void session_close(struct session *s)
 	s->repo = backup_repo_free(s->repo);
 	s->cache = cache_free(s->cache);
 	s->vault = vault_free(s->vault);
+	s->crypt = etcd_crypt_free(s->crypt);
+}
+
+int session_open_opts(struct session *s, const char *cmd, char *vault_url,
+		      const struct cli_opts *o, struct backup_options *bo)
+{
+	struct etcd_crypt *crypt = NULL;
+	int r;
+
+	if (o->encryption_config &&
+	    cli_crypt_load(cmd, o->encryption_config, bo, &crypt) < 0)
+		return -EINVAL;
+	r = session_open(s, vault_url, o->credentials, o->cache, bo, 0);
+	if (r < 0) {
+		etcd_crypt_free(crypt);
+		return r;
+	}
+	s->crypt = crypt;
+	return 0;
 }
 
 int cli_output_parse(const char *cmd, const char *s, enum cli_output *out)
@@ -358,11 +382,12 @@ void cli_print_doc(json_t *v, enum cli_output fmt)
 
 struct backup *cli_backup_find(struct backup_repo *repo, const char *name)
 {
+	struct backup *b;
 	size_t slot;
 
 	if (!strcmp(name, "latest")) {
 		/* a backup really named latest wins, as in backups/ */
-		struct backup *b = backup_repo_find(repo, name, NULL);
+		b = backup_repo_find(repo, name, NULL);
 
 		if (b && !backup_gone(b))
 			return b;
@@ -370,7 +395,26 @@ struct backup *cli_backup_find(struct backup_repo *repo, const char *name)
 			       backup_repo_slot(repo, slot) :
 			       NULL;
 	}
-	return backup_repo_find(repo, name, NULL);
+	b = backup_repo_find(repo, name, NULL);
+	if (b)
+		return b;
+	/* an etcd snapshot: its name, snapshots/<name> or
+	 * snapshots/latest/<cluster> */
+	if (!strncmp(name, "snapshots/latest/", 17)) {
+		struct backup_snapshot_latest *v = NULL;
+		size_t n = 0;
+
+		if (backup_repo_snapshot_latest(repo, &v, &n) < 0)
+			return NULL;
+		for (size_t i = 0; i < n && !b; i++)
+			if (!strcmp(v[i].cluster, name + 17))
+				b = backup_repo_slot(repo, v[i].slot);
+		free(v);
+		return b;
+	}
+	if (!strncmp(name, "snapshots/", 10))
+		name += 10;
+	return backup_repo_find_snapshot(repo, name, NULL);
 }
 
 bool cli_backup_damaged(struct backup *b, char *why, size_t size)

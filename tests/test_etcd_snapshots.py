@@ -33,12 +33,14 @@ import time
 import urllib.parse
 import uuid
 
+import errno
+
 import pytest
 
 import etcd_population
 import util
 from servers import harness
-from test_remote import s3_env, s3_url
+from test_remote import restart_minio, s3_env, s3_url, use_env  # noqa: F401 (a fixture)
 from test_restore_mount import restore_mount, wait_job
 
 NS = "etcdsrc"
@@ -434,6 +436,76 @@ def test_minio_vault_gives_the_same_items(cluster, mount, minio, monkeypatch):
                 continue  # days until expiry: as of the indexing
             assert (r / f).read_bytes() == (l / f).read_bytes(), f
         assert (r / "keys.txt").read_bytes() == (l / "keys.txt").read_bytes()
+
+
+def test_snapshots_follow_the_vault_and_survive_it_offline(cluster, mount, tmp_path, use_env):
+    """A snapshot uploaded later appears without a remount (-o refresh=);
+    with the store down, a new mount on the same cache lists both and
+    serves the one it had opened, and says EIO for the other."""
+    m = harness.Minio(workdir=tmp_path / "minio").start()
+    cache = tmp_path / "cache"
+    try:
+        m.make_bucket("velero")
+        for f in (cluster["vault"] / DAY1).rglob("*"):
+            if f.is_file():
+                m.put("velero", "%s/%s" % (DAY1, f.relative_to(cluster["vault"] / DAY1)),
+                      f.read_bytes())
+        use_env(s3_env(m))
+        enc = ["-o", "encryption-config=%s" % cluster["encryption"]]
+        first = mount(s3_url(m), cache=cache, json=True, args=["-o", "refresh=1"] + enc)
+        assert sorted(os.listdir(first / "snapshots")) == [NAME1, "latest"]
+        item = first / "snapshots" / NAME1 / "namespaces" / NS / "configmaps/app.json"
+        want = item.read_bytes()
+        m.put("velero", "%s/%s" % (DAY2, SNAP), (cluster["vault"] / DAY2 / SNAP).read_bytes())
+        assert util.wait_for(lambda: NAME2 in os.listdir(first / "snapshots"), 30)
+        assert os.readlink(first / "snapshots/latest" / CLUSTER) in ("../" + NAME1, "../" + NAME2)
+        first.stop()
+        m.stop()
+
+        second = mount(s3_url(m), cache=cache, json=True, allow_errors=True, args=enc)
+        assert sorted(os.listdir(second / "snapshots")) == sorted([NAME1, NAME2, "latest"])
+        snap = second / "snapshots" / NAME1
+        assert (snap / "namespaces" / NS / "configmaps/app.json").read_bytes() == want
+        assert "Revision:" in (snap / "describe.txt").read_text()
+        with pytest.raises(OSError) as ei:
+            os.listdir(second / "snapshots" / NAME2)
+        assert ei.value.errno == errno.EIO
+        m = restart_minio(m)
+        assert os.listdir(second / "snapshots" / NAME2 / "namespaces")  # no remount
+    finally:
+        m.stop()
+
+
+def test_cli_ls_cat_find_diff_over_snapshots(cluster, velerofs):
+    """velerofs ls/cat/find/diff without a mount: snapshots/ is a path,
+    a snapshot is a recovery point for diff, `backups` lists only Velero's."""
+    v, enc = str(cluster["vault"]), "--encryption-config=%s" % cluster["encryption"]
+
+    def run(*args, ok=(0,)):
+        r = subprocess.run([str(velerofs), *args], capture_output=True, text=True, timeout=300)
+        assert r.returncode in ok, (args, r.returncode, r.stderr)
+        return r.stdout
+    assert run("ls", enc, v, "snapshots").split() == sorted(["latest", NAME1, NAME2],
+                                                           key=lambda n: n != "latest")
+    assert run("ls", enc, v, "snapshots/latest").split() == [CLUSTER]
+    app = json.loads(run("cat", "--view", "json", enc, v,
+                         "snapshots/latest/%s/namespaces/%s/configmaps/app.json" % (CLUSTER, NS)))
+    assert app["data"]["k"] == "v2"
+    assert "snapshots/" not in run("backups", v)
+    found = run("find", enc, "--namespace", NS, "--kind", "cm", v).split()
+    assert "snapshots/%s/namespaces/%s/configmaps/app.yaml" % (NAME1, NS) in found, found
+    out = run("diff", enc, v, NAME1, "snapshots/latest/" + CLUSTER, "namespaces/" + NS, ok=(1,))
+    lines = sorted(out.splitlines())
+    assert any("configmaps/app" in l for l in lines), out
+    assert any("secrets/s1" in l for l in lines) and any("configmaps/new" in l for l in lines), out
+    assert not any("configmaps/same" in l for l in lines), out
+    r = subprocess.run([str(velerofs), "ls", "--encryption-config=/nonexistent", v],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "encryption-config" in r.stderr
+    r = subprocess.run([str(velerofs), "mount", "-f", "-o", "encryption-config=/nonexistent",
+                        v, str(cluster["vault"].parent / "nomount")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "encryption-config" in r.stderr, r.stderr
 
 
 # ---- bad input -------------------------------------------------------------------------------
