@@ -1536,8 +1536,12 @@ static const uint8_t *skip_value(const uint8_t *p, const uint8_t *end)
 				return NULL;
 			p++;
 		} else {
-			while (p < end && !strchr(",:{}[]\" \t\r\n", *p))
+			const uint8_t *s = p;
+
+			while (p < end && !memchr(",:{}[]\" \t\r\n", *p, 10))
 				p++;
+			if (p == s)
+				return NULL; /* a byte no JSON value starts with */
 		}
 	} while (depth);
 	return p;

@@ -527,6 +527,11 @@ static void test_handmade(void)
 	CHECK_EQ_INT(dec(&v, NULL, 0), -EBADMSG);
 	v.n = 0;
 	CHECK_EQ_INT(dec(&v, NULL, 0), -EBADMSG);
+	/* JSON with a NUL where a value starts (the fuzzer's first find:
+	 * the scan for apiVersion and kind looped) */
+	memcpy(v.b, "{\"a\":\0}", 7);
+	v.n = 7;
+	CHECK_EQ_INT(dec(&v, NULL, 0), 0);
 	/* a content encoding */
 	envelope(&v, "v1", "ConfigMap", &raw);
 	w_str(&v, 3, "gzip");
