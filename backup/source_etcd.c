@@ -36,7 +36,6 @@
 #include <unistd.h>
 
 #include "backup/backup_i.h"
-#include "backup/json_i.h"
 #include "backup/source_i.h"
 #include "common/log.h"
 #include "common/macro.h"
@@ -216,97 +215,6 @@ static void learn(struct etcd_src *s, const struct k8s_key *k, const char *json,
 	json_decref(o);
 }
 
-/* ---- resourceVersion ----
- *
- * kube-apiserver stores objects without metadata.resourceVersion (its
- * etcd3 store clears it before writing) and sets it from the key's mod
- * revision when it reads one back. The item gets it the same way, where
- * Go's ObjectMeta puts it: after name, generateName, namespace, selfLink
- * and uid (whichever come last), so that the item is the object
- * `kubectl get -o json` shows. Written into out; -EBADMSG (out
- * untouched) when json is no object with a metadata object, or already
- * has a resourceVersion (declared in source_i.h for the tests). */
-static bool key_is(const char *raw, size_t n, const char *lit)
-{
-	return n == strlen(lit) && !memcmp(raw, lit, n);
-}
-
-int backup_etcd_resource_version(const char *json, size_t len, int64_t rev,
-				 struct sbuf *out)
-{
-	struct json_scan sc = { json, json + len };
-	const char *raw, *at = NULL;
-	size_t n;
-	int r;
-
-	json_skip_ws(&sc);
-	if (!json_at(&sc, '{') || json_open(&sc, '}'))
-		return -EBADMSG;
-	do {
-		bool meta;
-
-		if (!json_at(&sc, '"') || json_raw_string(&sc, &raw, &n) < 0 ||
-		    json_colon(&sc) < 0)
-			return -EBADMSG;
-		meta = key_is(raw, n, "metadata");
-		json_skip_ws(&sc);
-		if (!meta) {
-			r = json_skip_value(&sc, 1);
-			if (r < 0)
-				return r;
-			r = json_next_or_close(&sc, '}');
-			continue;
-		}
-		if (!json_at(&sc, '{'))
-			return -EBADMSG;
-		at = sc.p + 1; /* an empty metadata, or none of the fields */
-		if (json_open(&sc, '}'))
-			break;
-		do {
-			bool before;
-
-			if (!json_at(&sc, '"') ||
-			    json_raw_string(&sc, &raw, &n) < 0 ||
-			    json_colon(&sc) < 0)
-				return -EBADMSG;
-			if (key_is(raw, n, "resourceVersion"))
-				return -EBADMSG;
-			before = key_is(raw, n, "name") ||
-				 key_is(raw, n, "generateName") ||
-				 key_is(raw, n, "namespace") ||
-				 key_is(raw, n, "selfLink") ||
-				 key_is(raw, n, "uid");
-			r = json_skip_value(&sc, 2);
-			if (r < 0)
-				return r;
-			if (before)
-				at = sc.p;
-			r = json_next_or_close(&sc, '}');
-		} while (r > 0);
-		if (r < 0)
-			return r;
-		break;
-	} while (r > 0);
-	if (!at)
-		return -EBADMSG;
-	/* after '{' of a metadata with members: the new one comes first */
-	{
-		struct json_scan t = { at, json + len };
-		bool first = at[-1] == '{', empty;
-
-		json_skip_ws(&t);
-		empty = first && json_at(&t, '}');
-		r = sbuf_add(out, json, (size_t)(at - json));
-		if (r == 0)
-			r = sbuf_addf(out, "%s\"resourceVersion\":\"%lld\"%s",
-				      first ? "" : ",", (long long)rev,
-				      first && !empty ? "," : "");
-		if (r == 0)
-			r = sbuf_add(out, at, len - (size_t)(at - json));
-	}
-	return r;
-}
-
 /* ---- keys ---- */
 
 static void problem(struct etcd_src *s, const char *key, size_t klen,
@@ -451,7 +359,10 @@ static int on_kv(void *ud, const struct etcd_kv *kv)
 	sbuf_reset(&s->json);
 	sbuf_reset(&s->notes);
 	verror_clear(&e);
-	r = k8s_value_to_json(val, vlen, &s->json, &s->notes, &e);
+	/* the object as the apiserver returns it: decoded, with what it
+	 * adds on read (resourceVersion, read-time defaults, CRDs as v1) */
+	r = k8s_object_to_json(val, vlen, kv->mod_revision, &s->json, &s->notes,
+			       &e);
 	if (r == -ENOMEM)
 		return s->err = r;
 	if (r < 0) {
@@ -474,29 +385,8 @@ static int on_kv(void *ud, const struct etcd_kv *kv)
 			p += n + 1;
 		}
 	}
-	if (!strcmp(k.gr, "customresourcedefinitions.apiextensions.k8s.io")) {
-		/* stored as v1beta1: shown as v1, as the apiserver serves it */
-		sbuf_reset(&s->plain); /* done with the decrypted bytes */
-		verror_clear(&e);
-		r = k8s_crd_v1(sbuf_str(&s->json), s->json.len, &s->plain, &e);
-		if (r == -ENOMEM)
-			return s->err = r;
-		if (r == 0) {
-			struct sbuf t = s->json;
-
-			s->json = s->plain;
-			s->plain = t;
-		} else {
-			backup_sink_error(s->sink, "%s: %s", label, e.msg);
-		}
-	}
 	learn(s, &k, s->json.buf, s->json.len);
-	sbuf_reset(&s->plain); /* done with the decrypted bytes */
-	r = backup_etcd_resource_version(sbuf_str(&s->json), s->json.len,
-					 kv->mod_revision, &s->plain);
-	if (r == -ENOMEM || r == -E2BIG)
-		return s->err = -ENOMEM;
-	item = r == 0 ? &s->plain : &s->json;
+	item = &s->json;
 	r = backup_sink_item(s->sink,
 			     &(struct backup_item){ .ns = k.ns,
 						    .gr = k.gr,

@@ -144,10 +144,3 @@ struct backup_source {
 extern const struct backup_source_ops backup_source_velero;
 /* source_etcd.c: an etcd snapshot file anywhere in the vault. */
 extern const struct backup_source_ops backup_source_etcd;
-/* Appends to out the object json with metadata.resourceVersion set to
- * rev (as kube-apiserver sets it from the key's mod revision when it
- * reads an object: stored objects have none), placed where Go's
- * ObjectMeta puts it. -EBADMSG (out untouched) for JSON that is no object
- * with a metadata object, or that has a resourceVersion already. */
-int backup_etcd_resource_version(const char *json, size_t len, int64_t rev,
-				 struct sbuf *out);

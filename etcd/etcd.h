@@ -125,13 +125,12 @@ int k8s_key_parse(const char *key, size_t len, char *buf, size_t bufsz,
  * -EBADMSG when the value can't be decoded at all (message in e). */
 int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
 		      struct sbuf *notes, struct verror *e);
-
-/* A CustomResourceDefinition as stored (apiextensions-apiserver stores
- * apiextensions.k8s.io/v1beta1 JSON) into the v1 object `kubectl get -o
- * json` shows (crd.c): appends it to out. Another apiVersion is copied as
- * it is. -EBADMSG when json is no object with a spec. */
-int k8s_crd_v1(const char *json, size_t len, struct sbuf *out,
-	       struct verror *e);
+/* k8s_value_to_json() and what the apiserver adds on every read:
+ * metadata.resourceVersion, which is not stored (it is the key's
+ * mod_revision, etcd_kv.mod_revision). The JSON of `kubectl get -o json`,
+ * value for value. */
+int k8s_object_to_json(const void *val, size_t len, int64_t mod_revision,
+		       struct sbuf *json, struct sbuf *notes, struct verror *e);
 
 /* --- encryption at rest --------------------------------------------------- */
 

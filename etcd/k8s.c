@@ -119,8 +119,9 @@ static void out_truncate(struct sbuf *b, size_t len)
 /* A Go string as encoding/json writes it: bytes that are not UTF-8 become
  * U+FFFD, one per byte, as utf8.DecodeRuneInString reads them. (Go also
  * escapes <, >, & and U+2028/9; the value is the same either way.) */
-static int out_string(struct sbuf *b, const uint8_t *s, size_t n)
+int k8s_json_string(struct sbuf *b, const void *str, size_t n)
 {
+	const uint8_t *s = str;
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0, run = 0;
 
@@ -739,7 +740,7 @@ static int emit_scalar(struct dec *d, uint8_t type, const struct pb_field *v)
 {
 	switch (type) {
 	case K8S_T_STRING:
-		return out_string(d->out, v->data, v->len);
+		return k8s_json_string(d->out, v->data, v->len);
 	case K8S_T_BYTES: {
 		int r;
 		char *s = sbuf_reserve(d->out, BASE64_LEN(v->len) + 3, &r);
@@ -955,7 +956,7 @@ static int emit_map(struct dec *d, const struct k8s_field *f,
 		if (!first && (rc = sbuf_addc(d->out, ',')) < 0)
 			goto out;
 		first = false;
-		if ((rc = out_string(d->out, m.key, m.klen)) < 0 ||
+		if ((rc = k8s_json_string(d->out, m.key, m.klen)) < 0 ||
 		    (rc = sbuf_addc(d->out, ':')) < 0)
 			goto out;
 		if (!m.has_val) {
@@ -1208,7 +1209,7 @@ static int emit_special(struct dec *d, unsigned mi, size_t base,
 		if (type == 1) {
 			if (!last_of(d, mi, base, 3, p, len, &v))
 				return sbuf_add(d->out, "\"\"", 2);
-			return out_string(d->out, v.data, v.len);
+			return k8s_json_string(d->out, v.data, v.len);
 		}
 		return bad(d, mi, "type is neither 0 nor 1");
 	}
@@ -1219,7 +1220,7 @@ static int emit_special(struct dec *d, unsigned mi, size_t base,
 		 * is */
 		if (!v.len)
 			return bad(d, mi, "empty quantity");
-		return out_string(d->out, v.data, v.len);
+		return k8s_json_string(d->out, v.data, v.len);
 	case K8S_S_RAW:
 	case K8S_S_JSON: {
 		bool have = last_of(d, mi, base, 1, p, len, &v);
@@ -1308,8 +1309,8 @@ static int kind_cmp(const char *av, size_t avlen, const char *k, size_t klen,
 	return 0;
 }
 
-int k8s_kind_lookup(const char *api_version, size_t avlen, const char *kind,
-		    size_t klen)
+int k8s_kind_find(const char *api_version, size_t avlen, const char *kind,
+		  size_t klen)
 {
 	int lo = 0, hi = (int)k8s_nkinds - 1;
 
@@ -1318,7 +1319,7 @@ int k8s_kind_lookup(const char *api_version, size_t avlen, const char *kind,
 		int c = kind_cmp(api_version, avlen, kind, klen, &k8s_kinds[mid]);
 
 		if (!c)
-			return k8s_kinds[mid].msg;
+			return mid;
 		if (c < 0)
 			hi = mid - 1;
 		else
@@ -1328,6 +1329,49 @@ int k8s_kind_lookup(const char *api_version, size_t avlen, const char *kind,
 }
 
 static const char k8s_magic[4] = { 'k', '8', 's', 0 };
+
+static const uint8_t *skip_value(const uint8_t *p, const uint8_t *end);
+
+/* The top-level "apiVersion" and "kind" of a JSON object, when both are
+ * plain strings (no escapes): true and the spans set. */
+static bool top_type(const uint8_t *p, size_t len, const uint8_t **av,
+		     size_t *avlen, const uint8_t **kind, size_t *klen)
+{
+	const uint8_t *end = p + len;
+
+	*av = *kind = NULL;
+	p = json_ws(p, end);
+	if (p >= end || *p++ != '{')
+		return false;
+	for (;;) {
+		const uint8_t *k, *v;
+		size_t kl;
+
+		p = json_ws(p, end);
+		if (p >= end || *p == '}')
+			break;
+		k = p;
+		if (!(p = json_str(p, end)))
+			return false;
+		kl = (size_t)(p - k);
+		p = json_ws(p, end);
+		if (p >= end || *p++ != ':')
+			return false;
+		v = json_ws(p, end);
+		if (!(p = skip_value(v, end)))
+			return false;
+		if (*v == '"' && !memchr(v, '\\', (size_t)(p - v))) {
+			if (kl == 12 && !memcmp(k, "\"apiVersion\"", 12))
+				*av = v + 1, *avlen = (size_t)(p - v - 2);
+			else if (kl == 6 && !memcmp(k, "\"kind\"", 6))
+				*kind = v + 1, *klen = (size_t)(p - v - 2);
+		}
+		p = json_ws(p, end);
+		if (p < end && *p == ',')
+			p++;
+	}
+	return *av && *kind;
+}
 
 int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
 		      struct sbuf *notes, struct verror *e)
@@ -1340,10 +1384,25 @@ int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
 	struct dec d = { .out = json, .notes = notes, .e = e };
 	size_t mark = json->len, nmark = notes ? notes->len : 0;
 	bool first = false;
-	int rc, mi;
+	int rc, ki, fix;
+	const char *out_av;
+	size_t out_avlen;
 
-	if (len && p[0] == '{')
-		return sbuf_add(json, val, len);
+	if (len && p[0] == '{') {
+		/* JSON: custom resources (unstructured: as stored), and a
+		 * few built-in kinds (CRDs: apiextensions.k8s.io/v1beta1),
+		 * which get their read-time defaults and conversion */
+		fix = top_type(p, len, &av, &avlen, &kind, &kindlen)
+			      ? k8s_read_fix_find((const char *)av, avlen,
+						  (const char *)kind, kindlen)
+			      : -1;
+		rc = sbuf_add(json, val, len);
+		if (rc >= 0 && fix >= 0)
+			rc = k8s_read_fix(fix, json, mark, e);
+		if (rc < 0)
+			out_truncate(json, mark);
+		return rc;
+	}
 	if (len >= 3 && p[0] == 0xd9 && p[1] == 0xd9 && p[2] == 0xf7)
 		return verror_set(e, -EBADMSG,
 				  "a CBOR value (not supported)");
@@ -1389,9 +1448,9 @@ int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
 		return verror_set(e, -EBADMSG, "envelope: %s", r.err);
 	if (!kindlen)
 		return verror_set(e, -EBADMSG, "envelope without a kind");
-	mi = k8s_kind_lookup((const char *)av, avlen, (const char *)kind,
-			     kindlen);
-	if (mi < 0)
+	ki = k8s_kind_find((const char *)av, avlen, (const char *)kind,
+			   kindlen);
+	if (ki < 0)
 		return verror_set(e, -EBADMSG,
 				  "no decoding table for %.*s %.*s (this "
 				  "velerofs knows the types of Kubernetes "
@@ -1400,17 +1459,29 @@ int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
 				  (const char *)av,
 				  (int)(kindlen > 128 ? 128 : kindlen),
 				  (const char *)kind);
+	/* the version kubectl shows: the stored one, unless the apiserver
+	 * does not serve it */
+	out_av = (const char *)av;
+	out_avlen = avlen;
+	if (k8s_kinds[ki].served_as) {
+		out_av = k8s_kinds[ki].served_as;
+		out_avlen = strlen(out_av);
+	}
 	rc = sbuf_add(json, "{\"apiVersion\":", 14);
 	if (rc >= 0)
-		rc = out_string(json, av, avlen);
+		rc = k8s_json_string(json, out_av, out_avlen);
 	if (rc >= 0)
 		rc = sbuf_add(json, ",\"kind\":", 8);
 	if (rc >= 0)
-		rc = out_string(json, kind, kindlen);
+		rc = k8s_json_string(json, kind, kindlen);
 	if (rc >= 0)
-		rc = emit_fields(&d, (unsigned)mi, raw, rawlen, &first);
+		rc = emit_fields(&d, k8s_kinds[ki].msg, raw, rawlen, &first);
 	if (rc >= 0)
 		rc = sbuf_addc(json, '}');
+	fix = k8s_read_fix_find((const char *)av, avlen, (const char *)kind,
+				kindlen);
+	if (rc >= 0 && fix >= 0)
+		rc = k8s_read_fix(fix, json, mark, e);
 	free(d.occ);
 	free(d.ment);
 	if (rc < 0) {
@@ -1424,4 +1495,158 @@ int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
 		return rc;
 	}
 	return 0;
+}
+
+/* ---- metadata.resourceVersion ------------------------------------------ */
+
+static int sbuf_insert(struct sbuf *b, size_t pos, const char *s, size_t n)
+{
+	int r;
+	char *p = sbuf_reserve(b, n, &r);
+
+	if (!p)
+		return r;
+	memmove(b->buf + pos + n, b->buf + pos, b->len - pos);
+	memcpy(b->buf + pos, s, n);
+	sbuf_commit(b, n);
+	return 0;
+}
+
+/* Past one JSON value at p (the text is valid or -1 comes back). */
+static const uint8_t *skip_value(const uint8_t *p, const uint8_t *end)
+{
+	unsigned depth = 0;
+
+	do {
+		p = json_ws(p, end);
+		if (p >= end)
+			return NULL;
+		if (*p == '"') {
+			if (!(p = json_str(p, end)))
+				return NULL;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			p++;
+		} else if (*p == '}' || *p == ']') {
+			if (!depth--)
+				return NULL;
+			p++;
+		} else if (*p == ',' || *p == ':') {
+			if (!depth)
+				return NULL;
+			p++;
+		} else {
+			const uint8_t *s = p;
+
+			while (p < end && !memchr(",:{}[]\" \t\r\n", *p, 10))
+				p++;
+			if (p == s)
+				return NULL; /* a byte no JSON value starts with */
+		}
+	} while (depth);
+	return p;
+}
+
+int k8s_object_to_json(const void *val, size_t len, int64_t mod_revision,
+		       struct sbuf *json, struct sbuf *notes, struct verror *e)
+{
+	size_t mark = json->len, ins;
+	const uint8_t *p, *end, *k;
+	char rv[48];
+	int n, r;
+
+	r = k8s_value_to_json(val, len, json, notes, e);
+	if (r < 0)
+		return r;
+	p = (const uint8_t *)json->buf + mark;
+	end = (const uint8_t *)json->buf + json->len;
+	n = snprintf(rv, sizeof(rv), "\"resourceVersion\":\"%" PRId64 "\"",
+		     mod_revision);
+	p = json_ws(p, end);
+	if (p >= end || *p != '{')
+		goto bad;
+	ins = (size_t)(++p - (const uint8_t *)json->buf);
+	for (;;) {
+		bool meta;
+
+		p = json_ws(p, end);
+		if (p < end && *p == '}')
+			break;
+		k = p;
+		if (!(p = json_str(p, end)))
+			goto bad;
+		meta = p - k == 10 && !memcmp(k, "\"metadata\"", 10);
+		p = json_ws(p, end);
+		if (p >= end || *p++ != ':')
+			goto bad;
+		p = json_ws(p, end);
+		if (meta && p < end && *p == '{') {
+			/* into metadata: replace a resourceVersion there,
+			 * or add one */
+			size_t at = (size_t)(p + 1 - (const uint8_t *)json->buf);
+			const uint8_t *q = json_ws(p + 1, end);
+			bool empty_meta = q < end && *q == '}';
+
+			while (q < end && *q != '}') {
+				const uint8_t *mk = q, *vs;
+				bool is_rv;
+
+				if (!(q = json_str(q, end)))
+					goto bad;
+				is_rv = q - mk == 17 &&
+					!memcmp(mk, "\"resourceVersion\"", 17);
+				q = json_ws(q, end);
+				if (q >= end || *q++ != ':')
+					goto bad;
+				vs = json_ws(q, end);
+				if (!(q = skip_value(vs, end)))
+					goto bad;
+				if (is_rv) {
+					size_t a = (size_t)(mk - (const uint8_t *)json->buf);
+					size_t b = (size_t)(q - (const uint8_t *)json->buf);
+
+					memmove(json->buf + a, json->buf + b,
+						json->len - b + 1);
+					json->len -= b - a;
+					r = sbuf_insert(json, a, rv, (size_t)n);
+					goto done;
+				}
+				q = json_ws(q, end);
+				if (q < end && *q == ',')
+					q = json_ws(q + 1, end);
+			}
+			r = sbuf_insert(json, at, rv, (size_t)n);
+			if (r >= 0 && !empty_meta)
+				r = sbuf_insert(json, at + (size_t)n, ",", 1);
+			goto done;
+		}
+		if (!(p = skip_value(p, end)))
+			goto bad;
+		p = json_ws(p, end);
+		if (p < end && *p == ',')
+			p++;
+	}
+	/* no metadata object: add one (as SetResourceVersion would) */
+	{
+		bool empty_top = json->buf[ins] == '}' ||
+				 json_ws((const uint8_t *)json->buf + ins, end) ==
+					 p;
+
+		r = sbuf_insert(json, ins, "\"metadata\":{", 12);
+		if (r >= 0)
+			r = sbuf_insert(json, ins + 12, rv, (size_t)n);
+		if (r >= 0)
+			r = sbuf_insert(json, ins + 12 + (size_t)n,
+					empty_top ? "}" : "},", empty_top ? 1 : 2);
+	}
+	goto done;
+bad:
+	r = verror_set(e, -EBADMSG, "the object is not a JSON object");
+done:
+	if (r < 0) {
+		out_truncate(json, mark);
+		if (r != -ENOMEM && r != -E2BIG && r != -EBADMSG)
+			r = -EBADMSG;
+	}
+	return r;
 }

@@ -20,6 +20,20 @@ int k8s_format_time(char *buf, size_t size, int64_t sec, uint32_t nsec,
 /* True when buf is one JSON value (RFC 8259 syntax as Go's checkValid
  * reads it, nesting up to Go's 10000; numbers of any size). */
 bool k8s_json_valid(const void *buf, size_t len);
-/* The message index of (apiVersion, kind) in k8s_msgs, -1 if unknown. */
-int k8s_kind_lookup(const char *api_version, size_t avlen, const char *kind,
+struct sbuf;
+struct verror;
+
+/* Appends s[0..n) as a JSON string the way Go's encoding/json writes a Go
+ * string (bytes that are not UTF-8 become U+FFFD). 0 or -ENOMEM/-E2BIG. */
+int k8s_json_string(struct sbuf *b, const void *s, size_t n);
+
+/* Read-time defaults and conversions (k8s_read.c): the index of the fix
+ * for a stored (apiVersion, kind), -1 if it has none; k8s_read_fix()
+ * applies it to the object decoded into json from byte mark on. */
+int k8s_read_fix_find(const char *api_version, size_t avlen,
+		      const char *kind, size_t klen);
+int k8s_read_fix(int fix, struct sbuf *json, size_t mark, struct verror *e);
+
+/* The kind's index in k8s_kinds of (apiVersion, kind) in k8s_msgs, -1 if unknown. */
+int k8s_kind_find(const char *api_version, size_t avlen, const char *kind,
 		    size_t klen);

@@ -71,6 +71,9 @@ struct k8s_msg {
 struct k8s_kind {
 	const char *api_version; /* "apps/v1", "v1" */
 	const char *kind;
+	const char *served_as; /* NULL, or the apiVersion the apiserver
+				* shows it in (same fields, checked by the
+				* generator) */
 	uint16_t msg;
 };
 

@@ -711,11 +711,3 @@ def pairs(etcd, kube, tries: int = 5):
             item["skip"] = "kept changing"
         out.append(item)
     return out
-
-
-def expected(served: dict) -> dict:
-    """What k8s_value_to_json() must give for a served object: the same, without
-    metadata.resourceVersion (the caller adds the revision: it is not stored)."""
-    o = json.loads(json.dumps(served))
-    o.get("metadata", {}).pop("resourceVersion", None)
-    return o

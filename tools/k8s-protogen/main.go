@@ -266,6 +266,31 @@ func (g *gen) message(t reflect.Type) int {
 	return i
 }
 
+// same: whether messages a and b are the same on the wire and in JSON.
+func (g *gen) same(a, b int, seen map[[2]int]bool) string {
+	if a == b || seen[[2]int{a, b}] {
+		return ""
+	}
+	seen[[2]int{a, b}] = true
+	ma, mb := g.msgs[a], g.msgs[b]
+	if ma.special != mb.special || len(ma.fields) != len(mb.fields) {
+		return ma.name + " vs " + mb.name
+	}
+	for i := range ma.fields {
+		fa, fb := ma.fields[i], mb.fields[i]
+		if fa.tag != fb.tag || fa.json != fb.json || fa.typ != fb.typ ||
+			strings.Join(fa.flags, "|") != strings.Join(fb.flags, "|") {
+			return ma.name + "." + fa.goN + " vs " + mb.name + "." + fb.goN
+		}
+		if fa.typ == "K8S_T_MSG" {
+			if why := g.same(fa.msg, fb.msg, seen); why != "" {
+				return why
+			}
+		}
+	}
+	return ""
+}
+
 func (g *gen) checkNumbers(t reflect.Type) {
 	for name, num := range specialNumbers[t] {
 		f, ok := t.FieldByName(name)
@@ -313,6 +338,10 @@ func (g *gen) field(st reflect.Type, f reflect.StructField) (field, bool) {
 		case "omitempty":
 			out.flags = append(out.flags, "K8S_F_OMITEMPTY")
 		case "omitzero":
+			// k8s.c implements IsZero of Time and MicroTime only
+			if t := f.Type; t != reflect.TypeOf(metav1.Time{}) && t != reflect.TypeOf(metav1.MicroTime{}) {
+				g.fail("%s: omitzero on %v", where, t)
+			}
 			out.flags = append(out.flags, "K8S_F_OMITZERO")
 		default:
 			g.fail("%s: json option %q", where, o)
@@ -419,6 +448,18 @@ func (g *gen) jsonNames(i int, seen map[string]string, path string) {
 type kind struct {
 	apiVersion, kind string
 	msg              int
+	servedAs         string // "" or the apiVersion kubectl shows
+}
+
+// servedAs: versions kube-apiserver 1.34 stores a group in but does not
+// serve, whose objects are shown in the served version by a conversion that
+// changes nothing but apiVersion: checked here, field for field. (CRDs,
+// stored as apiextensions.k8s.io/v1beta1 and served as v1, need a real
+// conversion: k8s.c does it by hand.)
+var servedAs = map[string]string{
+	// DRA went GA in 1.34 (v1 served), storage stays v1beta2 for a release
+	// (k8s.io/kubernetes pkg/kubeapiserver/default_storage_factory_builder.go)
+	"resource.k8s.io/v1beta2": "resource.k8s.io/v1",
 }
 
 func main() {
@@ -461,6 +502,23 @@ func main() {
 		gv, _ := schema.ParseGroupVersion(kinds[k].apiVersion)
 		t := sch.AllKnownTypes()[gv.WithKind(kinds[k].kind)]
 		kinds[k].msg = g.message(t)
+	}
+	byKind := map[string]int{}
+	for _, k := range kinds {
+		byKind[k.apiVersion+" "+k.kind] = k.msg
+	}
+	for k := range kinds {
+		to, ok := servedAs[kinds[k].apiVersion]
+		if !ok {
+			continue
+		}
+		if m, ok := byKind[to+" "+kinds[k].kind]; !ok {
+			g.fail("%s %s: no %s to show it as", kinds[k].apiVersion, kinds[k].kind, to)
+		} else if why := g.same(kinds[k].msg, m, map[[2]int]bool{}); why != "" {
+			g.fail("%s %s is not %s field for field: %s", kinds[k].apiVersion, kinds[k].kind, to, why)
+		} else {
+			kinds[k].servedAs = to
+		}
 	}
 	// the envelope's numbers (decoded by k8s.c, not from the table)
 	for _, t := range []reflect.Type{reflect.TypeOf(runtime.Unknown{}), reflect.TypeOf(runtime.TypeMeta{})} {
@@ -553,7 +611,11 @@ func emit(w io.Writer, g *gen, kinds []kind) {
 	p("};\nconst unsigned k8s_nmsgs = %d;\n\n", len(g.msgs))
 	p("/* sorted by apiVersion, then kind (strcmp) */\nconst struct k8s_kind k8s_kinds[] = {\n")
 	for _, k := range kinds {
-		p("\t{ %q, %q, %d },\n", k.apiVersion, k.kind, k.msg)
+		as := "NULL"
+		if k.servedAs != "" {
+			as = strconv.Quote(k.servedAs)
+		}
+		p("\t{ %q, %q, %s, %d },\n", k.apiVersion, k.kind, as, k.msg)
 	}
 	p("};\nconst unsigned k8s_nkinds = %d;\n", len(kinds))
 }
