@@ -786,6 +786,7 @@ int main(int argc, char **argv)
 	test_pb();
 	test_mvcc_parts();
 	check_snapshot("empty", 0, 0);
+	check_snapshot("small", 0, 0);
 	check_snapshot("basic", 0, 0);
 	/* a page cache of 4 chunks of 2 pages: eviction on every step, the
 	 * overflow value across chunks */
