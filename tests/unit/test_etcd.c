@@ -21,6 +21,7 @@
 
 #include "check.h"
 #include "common/base64.h"
+#include "common/hash.h"
 #include "common/sbuf.h"
 #include "etcd/bbolt_i.h"
 #include "etcd/etcd.h"
@@ -500,6 +501,212 @@ out:
 	free(db);
 }
 
+/* ---- a bbolt file made here: nested, inline buckets, overflow --------- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* A leaf page at p (id, overflow) with n elements; data goes after the
+ * element headers. Returns its length in bytes used. */
+struct elem {
+	uint32_t flags;
+	const void *k, *v;
+	size_t kl, vl;
+};
+static size_t leaf(uint8_t *p, uint64_t id, uint32_t overflow,
+		   const struct elem *el, unsigned n)
+{
+	size_t data = 16 + 16 * (size_t)n;
+
+	put64(p, id);
+	put16(p + 8, BBOLT_LEAF_PAGE);
+	put16(p + 10, (uint16_t)n);
+	put32(p + 12, overflow);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *e = p + 16 + 16 * i;
+
+		put32(e, el[i].flags);
+		put32(e + 4, (uint32_t)(data - (16 + 16 * i)));
+		put32(e + 8, (uint32_t)el[i].kl);
+		put32(e + 12, (uint32_t)el[i].vl);
+		memcpy(p + data, el[i].k, el[i].kl);
+		memcpy(p + data + el[i].kl, el[i].v, el[i].vl);
+		data += el[i].kl + el[i].vl;
+	}
+	return data;
+}
+
+static void meta(uint8_t *p, uint64_t id, uint32_t ps, uint64_t root,
+		 uint64_t hwm, uint64_t txid)
+{
+	uint8_t *m = p + 16;
+
+	put64(p, id);
+	put16(p + 8, BBOLT_META_PAGE);
+	put32(m, BBOLT_MAGIC);
+	put32(m + 4, BBOLT_VERSION);
+	put32(m + 8, ps);
+	put64(m + 16, root);
+	put64(m + 32, UINT64_MAX); /* no freelist */
+	put64(m + 40, hwm);
+	put64(m + 48, txid);
+	put64(m + 56, fnv1a64(m, 56));
+}
+
+static int count_bbolt(void *ud, const struct bbolt_kv *kv)
+{
+	unsigned *n = ud;
+
+	(*n)++;
+	return kv->klen == 0 ? -EINVAL : 0;
+}
+
+static void test_bbolt_made(void)
+{
+	enum { PS = 1024, PAGES = 7 };
+	uint8_t *f = calloc(PAGES, PS), inl[16 + 64] = { 0 }, hdr[16] = { 0 };
+	uint8_t big[1500];
+	struct mem m = { f, PAGES * PS, 0, 0 };
+	struct etcd_reader r = mem_reader(&m);
+	struct bbolt *b = NULL;
+	struct bbolt_bucket root, outer, inner, sub;
+	struct etcd_snapshot *s = NULL;
+	struct verror e;
+	struct sbuf v;
+	uint32_t flags;
+	unsigned n = 0;
+	uint8_t sub_hdr[16] = { 0 };
+	size_t ilen;
+
+	memset(big, 'o', sizeof(big));
+	big[0] = '<';
+	big[sizeof(big) - 1] = '>';
+	/* the inline bucket "inner": header (root 0) and a leaf x=y */
+	{
+		struct elem x[] = { { 0, "x", "y", 1, 1 } };
+
+		ilen = leaf(inl + 16, 0, 0, x, 1);
+	}
+	put64(sub_hdr, 4);
+	put64(hdr, 3);
+	meta(f, 0, PS, 2, PAGES, 8);
+	meta(f + PS, 1, PS, 2, PAGES, 7);
+	{
+		struct elem e2[] = { { BBOLT_BUCKET_LEAF, "outer", hdr, 5,
+				       16 } };
+		struct elem e3[] = {
+			{ 0, "a", "1", 1, 1 },
+			{ BBOLT_BUCKET_LEAF, "inner", inl, 5, 16 + ilen },
+			{ BBOLT_BUCKET_LEAF, "sub", sub_hdr, 3, 16 },
+		};
+		struct elem e4[] = { { 0, "big", big, 3, sizeof(big) },
+				     { 0, "k", "v", 1, 1 } };
+
+		leaf(f + 2 * PS, 2, 0, e2, 1);
+		leaf(f + 3 * PS, 3, 0, e3, 3);
+		/* page 4 with one overflow page (5); page 6 unused */
+		leaf(f + 4 * PS, 4, 1, e4, 2);
+	}
+	CHECK(etcd_sniff(f, PAGES * PS));
+	CHECK_EQ_INT(bbolt_open(&r, &b, &e), 0);
+	if (!b)
+		goto out;
+	CHECK_EQ_INT(bbolt_meta(b)->txid, 8);
+	CHECK_EQ_INT(bbolt_meta(b)->page_size, PS);
+	bbolt_root(b, &root);
+	sbuf_init(&v, 0);
+	CHECK_EQ_INT(bbolt_bucket_open(b, &root, "outer", 5, &outer, &e), 1);
+	CHECK_EQ_INT(bbolt_foreach(b, &outer, count_bbolt, &n, &e), 0);
+	CHECK_EQ_INT(n, 3);
+	CHECK_EQ_INT(bbolt_get(b, &outer, "a", 1, &v, &flags, &e), 1);
+	CHECK_STREQ(sbuf_str(&v), "1");
+	CHECK_EQ_INT(bbolt_bucket_open(b, &outer, "a", 1, &inner, &e),
+		     -ENOTDIR);
+	CHECK_EQ_INT(bbolt_bucket_open(b, &outer, "inner", 5, &inner, &e), 1);
+	CHECK_EQ_INT(inner.root, 0);
+	CHECK_EQ_INT(bbolt_get(b, &inner, "x", 1, &v, &flags, &e), 1);
+	CHECK_STREQ(sbuf_str(&v), "y");
+	n = 0;
+	CHECK_EQ_INT(bbolt_foreach(b, &inner, count_bbolt, &n, &e), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(bbolt_bucket_open(b, &outer, "sub", 3, &sub, &e), 1);
+	CHECK_EQ_INT(bbolt_get(b, &sub, "k", 1, &v, &flags, &e), 1);
+	CHECK_STREQ(sbuf_str(&v), "v");
+	/* the value across the page boundary, read whole */
+	CHECK_EQ_INT(bbolt_get(b, &sub, "big", 3, &v, &flags, &e), 1);
+	CHECK(v.len == sizeof(big) && memcmp(v.buf, big, sizeof(big)) == 0);
+	/* and with chunks of one page: the page and its overflow page are
+	 * read into a buffer of their own */
+	CHECK_EQ_INT(bbolt_set_cache(b, 0, 1), 0);
+	CHECK_EQ_INT(bbolt_get(b, &sub, "big", 3, &v, &flags, &e), 1);
+	CHECK(v.len == sizeof(big) && memcmp(v.buf, big, sizeof(big)) == 0);
+	bbolt_bucket_release(&sub);
+	bbolt_bucket_release(&inner);
+	bbolt_bucket_release(&outer);
+	sbuf_release(&v);
+	b = bbolt_free(b);
+	/* a bbolt database, not etcd's */
+	CHECK_EQ_INT(etcd_snapshot_open(&r, &s, &e), -EBADMSG);
+	CHECK_STREQ(e.msg, "bbolt database without etcd's key bucket");
+	CHECK(s == NULL);
+	/* the overflow page count running past the end */
+	put32(f + 4 * PS + 12, 5);
+	CHECK_EQ_INT(bbolt_open(&r, &b, &e), 0);
+	if (b) {
+		bbolt_root(b, &root);
+		CHECK_EQ_INT(
+			bbolt_bucket_open(b, &root, "outer", 5, &outer, &e), 1);
+		CHECK_EQ_INT(bbolt_bucket_open(b, &outer, "sub", 3, &sub, &e),
+			     1);
+		CHECK_EQ_INT(bbolt_get(b, &sub, "k", 1, &v, &flags, &e),
+			     -EBADMSG);
+		CHECK(strstr(e.msg, "overflow") != NULL);
+		bbolt_bucket_release(&sub);
+		bbolt_bucket_release(&outer);
+		b = bbolt_free(b);
+	}
+	/* an inline bucket whose page is not a leaf */
+	put32(f + 4 * PS + 12, 1);
+	put16(inl + 16 + 8, BBOLT_BRANCH_PAGE);
+	{
+		struct elem e3[] = {
+			{ 0, "a", "1", 1, 1 },
+			{ BBOLT_BUCKET_LEAF, "inner", inl, 5, 16 + ilen },
+			{ BBOLT_BUCKET_LEAF, "sub", sub_hdr, 3, 16 },
+		};
+		leaf(f + 3 * PS, 3, 0, e3, 3);
+	}
+	CHECK_EQ_INT(bbolt_open(&r, &b, &e), 0);
+	if (b) {
+		bbolt_root(b, &root);
+		CHECK_EQ_INT(
+			bbolt_bucket_open(b, &root, "outer", 5, &outer, &e), 1);
+		CHECK_EQ_INT(bbolt_bucket_open(b, &outer, "inner", 5, &inner,
+					       &e),
+			     1);
+		CHECK_EQ_INT(bbolt_foreach(b, &inner, count_bbolt, &n, &e),
+			     -EBADMSG);
+		bbolt_bucket_release(&inner);
+		bbolt_bucket_release(&outer);
+		b = bbolt_free(b);
+	}
+out:
+	free(f);
+}
+
 /* ---- damaged copies ----------------------------------------------------- */
 
 struct count {
@@ -792,6 +999,7 @@ int main(int argc, char **argv)
 	 * overflow value across chunks */
 	check_snapshot("basic", 4 * 8192, 8192);
 	test_fixture_shape();
+	test_bbolt_made();
 	test_damaged();
 	return check_status();
 }
