@@ -40,15 +40,24 @@ struct etcd_reader {
 
 /* True when the first bytes of a file (at least 4096 of them, or the
  * whole file when shorter) are a bbolt database's first meta page:
- * recognising snapshots by content, not by name. */
+ * recognising snapshots by content, not by name. Only page 0's type,
+ * magic and version are looked at (24 bytes): a snapshot whose meta page
+ * 0 is damaged (open() then uses page 1) is not recognised. */
 bool etcd_sniff(const void *head, size_t len);
 
 struct etcd_snapshot;
 
-/* Opens a snapshot: both meta pages checked (magic, version, checksum),
- * the valid one with the higher txid used. -EINVAL "not a bbolt
- * database", -EBADMSG "bbolt database without etcd's key bucket" or a
- * corrupt structure, -EIO from the reader. */
+/* Opens a snapshot: both meta pages checked (magic, version, checksum,
+ * and that the pages they count are in the file), the valid one with the
+ * higher txid used; the "key" bucket found. Reads a few hundred bytes;
+ * the rest is read when listed. The reader is copied; its ud must outlive
+ * the snapshot. -EINVAL "not a bbolt database", -EBADMSG "bbolt database
+ * without etcd's key bucket" or a corrupt or truncated file (the message
+ * says which), -ENOMEM, or the reader's error.
+ *
+ * Memory: pages are read in 1 MiB chunks kept in a cache of at most
+ * 512 MiB (least recently used dropped first), plus, once listed, about
+ * 50 bytes and the key for every distinct key. */
 int etcd_snapshot_open(const struct etcd_reader *r, struct etcd_snapshot **out,
 		       struct verror *e);
 struct etcd_snapshot *etcd_snapshot_free(struct etcd_snapshot *s);
@@ -91,10 +100,12 @@ struct etcd_kv {
 /* Return < 0 from the callback to stop with that value. */
 typedef int etcd_kv_fn(void *ud, const struct etcd_kv *kv);
 
-/* Calls fn for every live key in key order. Damage that affects single
- * keys (a value that is not a KeyValue message) is reported through
- * problem (may be NULL) and skipped; damage to the tree itself fails
- * with -EBADMSG. */
+/* Calls fn for every live key in key order (bytewise, as etcd sorts). The
+ * first call reads the "key" bucket once and keeps where each key's
+ * newest revision is; later calls (and status) reuse that. Damage that
+ * affects single keys (a value that is not a KeyValue message, a bad
+ * revision key) is reported through problem (may be NULL) on every call
+ * and skipped; damage to the tree itself fails with -EBADMSG. */
 typedef void etcd_problem_fn(void *ud, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int etcd_snapshot_each(struct etcd_snapshot *s, etcd_kv_fn *fn,
