@@ -352,6 +352,11 @@ uint64_t bbolt_file_size(const struct bbolt *db)
 	return db->r.size;
 }
 
+const struct etcd_reader *bbolt_reader(const struct bbolt *db)
+{
+	return &db->r;
+}
+
 uint64_t bbolt_bytes_read(const struct bbolt *db)
 {
 	return db->bytes_read;

@@ -62,6 +62,15 @@ int etcd_snapshot_open(const struct etcd_reader *r, struct etcd_snapshot **out,
 		       struct verror *e);
 struct etcd_snapshot *etcd_snapshot_free(struct etcd_snapshot *s);
 
+/* The SHA-256 that `etcdctl snapshot save` leaves at the end of the file
+ * (etcd's snapshot stream ends with it; `etcdutl snapshot restore`
+ * refuses a file where it does not match): 1 when present and right, 0
+ * when the file has none (etcdutl's rule: size % 512 != 32, e.g. a copy of
+ * a member's db file), -EBADMSG when it does not match (both digests in
+ * the message), or the reader's error. Reads the whole file, once per
+ * call. */
+int etcd_snapshot_verify(struct etcd_snapshot *s, struct verror *e);
+
 /* What `etcdutl snapshot status` prints (the first five, computed as
  * etcdutl's snapshot.Status() does), and what else the file says. */
 struct etcd_status {

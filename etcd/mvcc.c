@@ -23,6 +23,7 @@
  * KeyValue, a bad revision key) is a problem here: reported, skipped. */
 #include <errno.h>
 #include <math.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,6 +450,75 @@ int etcd_snapshot_each(struct etcd_snapshot *s, etcd_kv_fn *fn,
 			return r;
 	}
 	return 0;
+}
+
+/* ---- the file's SHA-256 ------------------------------------------------ */
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = x[d[i] >> 4];
+		out[2 * i + 1] = x[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int etcd_snapshot_verify(struct etcd_snapshot *s, struct verror *e)
+{
+	const struct etcd_reader *rd = bbolt_reader(s->db);
+	uint64_t size = rd->size, off, end;
+	uint8_t want[32], got[32];
+	char hw[65], hg[65];
+	size_t bufsz = (size_t)1 << 20;
+	uint8_t *buf = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	unsigned glen = 0;
+	int r;
+
+	if (size % 512 != 32)
+		return 0;
+	end = size - 32;
+	r = rd->pread(rd->ud, want, 32, end, e);
+	if (r < 0)
+		return r;
+	buf = malloc(bufsz);
+	ctx = EVP_MD_CTX_new();
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (off = 0; off < end; off += bufsz) {
+		size_t n = (size_t)MIN((uint64_t)bufsz, end - off);
+
+		r = rd->pread(rd->ud, buf, n, off, e);
+		if (r < 0)
+			goto out;
+		if (!EVP_DigestUpdate(ctx, buf, n)) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	if (!EVP_DigestFinal_ex(ctx, got, &glen) || glen != 32) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (memcmp(want, got, 32) != 0) {
+		hex(want, 32, hw);
+		hex(got, 32, hg);
+		r = verror_set(e, -EBADMSG,
+			       "snapshot SHA-256 mismatch: the file says %s, "
+			       "its %llu bytes hash to %s",
+			       hw, (unsigned long long)end, hg);
+		goto out;
+	}
+	r = 1;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return r;
 }
 
 /* ---- status ------------------------------------------------------------ */
