@@ -7,6 +7,8 @@
  *                            bytes of values, <problems> problems"
  *   etcd-probe keys FILE     the same, one "<mod_revision> <key>" a line
  *   etcd-probe status FILE   the line `etcdutl snapshot status` prints
+ *   etcd-probe verify FILE   the SHA-256 etcdctl appended: "sha256 ok" or
+ *                            "no sha256" (exit 1 when it does not match)
  *
  * Exit status 1 on an error (its message on stderr), 2 for usage. */
 #include <errno.h>
@@ -80,9 +82,11 @@ int main(int argc, char **argv)
 	struct stat st;
 	int fd, res;
 
-	if (argc != 3 || (strcmp(argv[1], "list") && strcmp(argv[1], "keys") &&
-			  strcmp(argv[1], "status"))) {
-		fprintf(stderr, "usage: etcd-probe list|keys|status FILE\n");
+	if (argc != 3 ||
+	    (strcmp(argv[1], "list") && strcmp(argv[1], "keys") &&
+	     strcmp(argv[1], "status") && strcmp(argv[1], "verify"))) {
+		fprintf(stderr, "usage: etcd-probe list|keys|status|verify "
+				"FILE\n");
 		return 2;
 	}
 	fd = open(argv[2], O_RDONLY | O_CLOEXEC);
@@ -103,6 +107,10 @@ int main(int argc, char **argv)
 			fputs(sbuf_str(&line), stdout);
 			sbuf_release(&line);
 		}
+	} else if (res == 0 && strcmp(argv[1], "verify") == 0) {
+		res = etcd_snapshot_verify(s, &e);
+		if (res >= 0)
+			puts(res ? "sha256 ok" : "no sha256");
 	} else if (res == 0) {
 		t.print = strcmp(argv[1], "keys") == 0;
 		res = etcd_snapshot_each(s, on_kv, on_problem, &t, &e);
