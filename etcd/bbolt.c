@@ -41,6 +41,13 @@ struct bbolt {
 	struct chunk *head, *tail;
 	size_t used, budget;
 	uint64_t bytes_read;
+	/* bbolt_foreach(): real pages a walk may still visit, shared by the
+	 * walks nested in it (each page of a sound file is in one bucket
+	 * only, so all of them together visit at most hwm pages; more is a
+	 * cycle or pages shared between buckets, which would make a
+	 * quadratic walk) */
+	uint64_t walk_left;
+	unsigned walk_nesting;
 };
 
 static inline uint16_t le16(const uint8_t *p)
@@ -588,8 +595,6 @@ struct walk {
 	bbolt_kv_fn *fn;
 	void *ud;
 	struct verror *e;
-	uint64_t budget; /* pages left to visit: more than the file has is
-			  * a cycle */
 };
 
 static int walk_page(struct walk *w, uint64_t id, unsigned depth)
@@ -603,9 +608,10 @@ static int walk_page(struct walk *w, uint64_t id, unsigned depth)
 		return verror_set(w->e, -EBADMSG,
 				  "bucket tree deeper than %d levels",
 				  BBOLT_MAX_DEPTH);
-	if (w->budget-- == 0)
+	if (id != 0 && w->db->walk_left-- == 0)
 		return verror_set(w->e, -EBADMSG,
-				  "page %llu reached twice: a cycle",
+				  "page %llu reached twice: a cycle, or pages "
+				  "shared between buckets",
 				  (unsigned long long)id);
 	r = bucket_page(w->db, w->b, id, &pg, w->e);
 	if (r < 0)
@@ -649,9 +655,14 @@ out:
 int bbolt_foreach(struct bbolt *db, const struct bbolt_bucket *b,
 		  bbolt_kv_fn *fn, void *ud, struct verror *e)
 {
-	struct walk w = { db, b, fn, ud, e, db->meta.hwm };
+	struct walk w = { db, b, fn, ud, e };
+	int r;
 
-	return walk_page(&w, b->root, 0);
+	if (db->walk_nesting++ == 0)
+		db->walk_left = db->meta.hwm;
+	r = walk_page(&w, b->root, 0);
+	db->walk_nesting--;
+	return r;
 }
 
 int bbolt_kv_at(struct bbolt *db, const struct bbolt_bucket *b, uint64_t page,

@@ -574,6 +574,39 @@ static int count_bbolt(void *ud, const struct bbolt_kv *kv)
 	return kv->klen == 0 ? -EINVAL : 0;
 }
 
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Walks every bucket inside the bucket being walked (what a reader of
+ * nested buckets does). */
+struct deep {
+	struct bbolt *b;
+	struct verror *e;
+	unsigned kvs;
+};
+
+static int deep_kv(void *ud, const struct bbolt_kv *kv)
+{
+	struct deep *d = ud;
+	struct bbolt_bucket sub = { 0 };
+	int r;
+
+	d->kvs++;
+	if (!(kv->flags & BBOLT_BUCKET_LEAF) || kv->vlen < 16)
+		return 0;
+	sub.root = rd64(kv->val);
+	if (sub.root == 0)
+		return 0;
+	r = bbolt_foreach(d->b, &sub, deep_kv, d, d->e);
+	return r;
+}
+
 static void test_bbolt_made(void)
 {
 	enum { PS = 1024, PAGES = 7 };
@@ -658,6 +691,37 @@ static void test_bbolt_made(void)
 	bbolt_bucket_release(&outer);
 	sbuf_release(&v);
 	b = bbolt_free(b);
+	/* "sub" made to point at its parent's page: a walk into nested
+	 * buckets meets a cycle, and stops */
+	put64(sub_hdr, 3);
+	{
+		struct elem e3[] = {
+			{ 0, "a", "1", 1, 1 },
+			{ BBOLT_BUCKET_LEAF, "inner", inl, 5, 16 + ilen },
+			{ BBOLT_BUCKET_LEAF, "sub", sub_hdr, 3, 16 },
+		};
+		leaf(f + 3 * PS, 3, 0, e3, 3);
+	}
+	CHECK_EQ_INT(bbolt_open(&r, &b, &e), 0);
+	if (b) {
+		struct deep d = { b, &e, 0 };
+
+		bbolt_root(b, &root);
+		CHECK_EQ_INT(bbolt_foreach(b, &root, deep_kv, &d, &e),
+			     -EBADMSG);
+		CHECK(strstr(e.msg, "reached twice") != NULL);
+		CHECK(d.kvs < 30);
+		b = bbolt_free(b);
+	}
+	put64(sub_hdr, 4);
+	{
+		struct elem e3[] = {
+			{ 0, "a", "1", 1, 1 },
+			{ BBOLT_BUCKET_LEAF, "inner", inl, 5, 16 + ilen },
+			{ BBOLT_BUCKET_LEAF, "sub", sub_hdr, 3, 16 },
+		};
+		leaf(f + 3 * PS, 3, 0, e3, 3);
+	}
 	/* a bbolt database, not etcd's */
 	CHECK_EQ_INT(etcd_snapshot_open(&r, &s, &e), -EBADMSG);
 	CHECK_STREQ(e.msg, "bbolt database without etcd's key bucket");
@@ -757,15 +821,6 @@ static int try_copy(const uint8_t *p, size_t len, struct count *c,
 		res = etcd_snapshot_status(s, &st, e);
 	etcd_snapshot_free(s);
 	return res;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static void test_damaged(void)
