@@ -388,7 +388,7 @@ static void check_snapshot(const char *name, size_t cache, size_t chunk)
 	CHECK_STREQ(st.version,
 		    json_string_value(json_object_get(status, "version")));
 	CHECK_EQ_INT(st.file_size, len);
-	CHECK_EQ_INT(st.page_size, 4096);
+	CHECK_EQ_INT(st.page_size, strcmp(name, "made") ? 4096 : 512);
 	sbuf_init(&line, 0);
 	CHECK_EQ_INT(etcd_status_format(&st, &line), 0);
 	CHECK_STREQ(sbuf_str(&line), txt);
@@ -435,15 +435,15 @@ static int shape_kv(void *ud, const struct bbolt_kv *kv)
 	if (mvcc_rev_parse(kv->key, kv->klen, &main, &sub, &tomb) == 0 &&
 	    sub > sh->max_sub)
 		sh->max_sub = sub;
-	if (kv->vlen > 4096)
+	if (kv->vlen > 1500)
 		sh->overflow_vals++;
 	return 0;
 }
 
-static void test_fixture_shape(void)
+static void test_fixture_shape(const char *name, size_t overflow_vals)
 {
 	size_t len;
-	uint8_t *db = slurp("basic.db", &len);
+	uint8_t *db = slurp(name, &len);
 	struct mem m = { db, len, 0, 0 };
 	struct etcd_reader r = mem_reader(&m);
 	struct bbolt *b = NULL;
@@ -472,7 +472,7 @@ static void test_fixture_shape(void)
 	bbolt_page_put(b, &pg);
 	CHECK_EQ_INT(bbolt_foreach(b, &key, shape_kv, &sh, &e), 0);
 	CHECK(sh.max_sub >= 99); /* a txn of 100 puts; the range delete */
-	CHECK_EQ_INT(sh.overflow_vals, 1);
+	CHECK_EQ_INT(sh.overflow_vals, overflow_vals);
 	/* the lookup finds every bucket, and not what is not there */
 	{
 		struct bbolt_bucket x;
@@ -1079,7 +1079,10 @@ int main(int argc, char **argv)
 	/* a page cache of 4 chunks of 2 pages: eviction on every step, the
 	 * overflow value across chunks */
 	check_snapshot("basic", 4 * 8192, 8192);
-	test_fixture_shape();
+	check_snapshot("made", 0, 0);
+	check_snapshot("made", 4 * 512, 512);
+	test_fixture_shape("basic.db", 1);
+	test_fixture_shape("made.db", 1);
 	test_bbolt_made();
 	test_damaged();
 	return check_status();
