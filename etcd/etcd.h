@@ -61,6 +61,12 @@ struct etcd_snapshot;
 int etcd_snapshot_open(const struct etcd_reader *r, struct etcd_snapshot **out,
 		       struct verror *e);
 struct etcd_snapshot *etcd_snapshot_free(struct etcd_snapshot *s);
+/* Sets the page cache's budget (default 512 MiB; at least 4 MiB is
+ * kept). A listing reads the key bucket in file order, then each key's
+ * newest revision in key order: with a budget below the key bucket's
+ * size the second pass reads chunks again (fine for a local file, slow
+ * for a remote one). Returns 0; may be called at any time. */
+int etcd_snapshot_set_cache(struct etcd_snapshot *s, size_t bytes);
 
 /* The SHA-256 that `etcdctl snapshot save` leaves at the end of the file
  * (etcd's snapshot stream ends with it; `etcdutl snapshot restore`

@@ -404,6 +404,11 @@ struct etcd_snapshot *etcd_snapshot_free(struct etcd_snapshot *s)
 	return NULL;
 }
 
+int etcd_snapshot_set_cache(struct etcd_snapshot *s, size_t bytes)
+{
+	return bbolt_set_cache(s->db, bytes, 0);
+}
+
 struct bbolt *mvcc_db(struct etcd_snapshot *s)
 {
 	return s->db;
