@@ -796,10 +796,13 @@ int bbolt_get(struct bbolt *db, const struct bbolt_bucket *b, const void *key,
 		if (c == 0) {
 			sbuf_reset(val);
 			r = sbuf_add(val, kv.val, kv.vlen);
-			if (r == 0) {
-				*flags = kv.flags;
-				r = 1;
+			if (r < 0) {
+				r = verror_set(e, r, "value of %zu bytes: %s",
+					       kv.vlen, strerror(-r));
+				goto out;
 			}
+			*flags = kv.flags;
+			r = 1;
 			goto out;
 		}
 		if (c < 0)

@@ -776,7 +776,7 @@ static int read_meta_bucket(struct etcd_snapshot *s, struct etcd_status *st,
 		r = 0;
 	if (r <= 0)
 		return r;
-	sbuf_init(&v, 1 << 20);
+	sbuf_init(&v, 1 << 20); /* etcd's values here are a few bytes */
 	r = bbolt_get(s->db, &mb, "storageVersion", 14, &v, &flags, e);
 	if (r > 0 && !(flags & BBOLT_BUCKET_LEAF))
 		semver((const uint8_t *)v.buf, v.len, st->version,
