@@ -76,6 +76,10 @@ static int rd(struct bbolt *db, void *buf, size_t len, uint64_t off,
 				  (unsigned long long)off,
 				  (unsigned long long)(off + len),
 				  (unsigned long long)db->r.size);
+	if (db->r.map) {
+		memcpy(buf, (const uint8_t *)db->r.map + off, len);
+		return 0;
+	}
 	r = db->r.pread(db->r.ud, buf, len, off, e);
 	if (r < 0)
 		return r;
@@ -440,8 +444,9 @@ static int page_check(const struct bbolt_page *pg, uint64_t id,
 int bbolt_page_get(struct bbolt *db, uint64_t id, struct bbolt_page *pg,
 		   struct verror *e)
 {
-	struct chunk *c;
-	uint64_t off, total, coff;
+	struct chunk *c = NULL;
+	const uint8_t *p;
+	uint64_t off, total, avail;
 	uint32_t overflow;
 	int r;
 
@@ -452,17 +457,25 @@ int bbolt_page_get(struct bbolt *db, uint64_t id, struct bbolt_page *pg,
 				  (unsigned long long)id,
 				  (unsigned long long)db->meta.hwm - 1);
 	off = id * db->ps;
-	r = chunk_get(db, off, &c, e);
-	if (r < 0)
-		return r;
-	coff = off - c->idx * (uint64_t)db->chunk;
-	if (le64(c->data + coff) != id) {
+	if (db->r.map) {
+		/* the file in memory: every page below the high-water mark is
+		 * there, in place */
+		p = (const uint8_t *)db->r.map + off;
+		avail = db->limit - off;
+	} else {
+		r = chunk_get(db, off, &c, e);
+		if (r < 0)
+			return r;
+		p = c->data + (off - c->idx * (uint64_t)db->chunk);
+		avail = c->len - (off - c->idx * (uint64_t)db->chunk);
+	}
+	if (le64(p) != id) {
 		r = verror_set(e, -EBADMSG, "page %llu names itself %llu",
 			       (unsigned long long)id,
-			       (unsigned long long)le64(c->data + coff));
+			       (unsigned long long)le64(p));
 		goto out;
 	}
-	overflow = le32(c->data + coff + 12);
+	overflow = le32(p + 12);
 	if ((uint64_t)overflow >= db->meta.hwm - id) {
 		r = verror_set(e, -EBADMSG,
 			       "page %llu: %u overflow pages run past the "
@@ -471,8 +484,8 @@ int bbolt_page_get(struct bbolt *db, uint64_t id, struct bbolt_page *pg,
 		goto out;
 	}
 	total = ((uint64_t)overflow + 1) * db->ps;
-	if (coff + total <= c->len) {
-		page_init(pg, c->data + coff, (size_t)total);
+	if (total <= avail) {
+		page_init(pg, p, (size_t)total);
 		pg->chunk = TAKE_PTR(c);
 	} else {
 		/* a page with overflow pages across chunks: a copy of its own

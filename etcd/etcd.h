@@ -36,6 +36,11 @@ struct etcd_reader {
 	etcd_pread_fn *pread;
 	void *ud;
 	uint64_t size; /* bytes in the file */
+	/* Optional: the whole file in memory (size bytes, e.g. a local file
+	 * mmap'ed read-only), valid until the snapshot is freed. Pages are
+	 * then used in place: no copy, no page cache (pread is not called).
+	 * A mapped file must not shrink while mapped (SIGBUS). */
+	const void *map;
 };
 
 /* True when the first bytes of a file (at least 4096 of them, or the

@@ -481,12 +481,15 @@ int etcd_snapshot_verify(struct etcd_snapshot *s, struct verror *e)
 	uint8_t *buf = NULL;
 	EVP_MD_CTX *ctx = NULL;
 	unsigned glen = 0;
-	int r;
+	int r = 0;
 
 	if (size % 512 != 32)
 		return 0;
 	end = size - 32;
-	r = rd->pread(rd->ud, want, 32, end, e);
+	if (rd->map)
+		memcpy(want, (const uint8_t *)rd->map + end, 32);
+	else
+		r = rd->pread(rd->ud, want, 32, end, e);
 	if (r < 0)
 		return r;
 	buf = malloc(bufsz);
@@ -497,11 +500,15 @@ int etcd_snapshot_verify(struct etcd_snapshot *s, struct verror *e)
 	}
 	for (off = 0; off < end; off += bufsz) {
 		size_t n = (size_t)MIN((uint64_t)bufsz, end - off);
+		const void *p = buf;
 
-		r = rd->pread(rd->ud, buf, n, off, e);
+		if (rd->map)
+			p = (const uint8_t *)rd->map + off;
+		else
+			r = rd->pread(rd->ud, buf, n, off, e);
 		if (r < 0)
 			goto out;
-		if (!EVP_DigestUpdate(ctx, buf, n)) {
+		if (!EVP_DigestUpdate(ctx, p, n)) {
 			r = -ENOMEM;
 			goto out;
 		}

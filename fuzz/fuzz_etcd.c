@@ -1,7 +1,8 @@
 /* fuzz_etcd: an etcd snapshot (`etcdctl snapshot save`: a bbolt file) read
  * from memory: etcd_sniff(), etcd_snapshot_open(), every key listed
  * (etcd_snapshot_each()), the status and its line; the protobuf wire
- * reader and the KeyValue decoder over the same bytes. Inputs of odd
+ * reader and the KeyValue decoder over the same bytes. Inputs with
+ * length bit 2 set are handed in as a mapping (etcd_reader.map). Inputs of odd
  * length get a page cache of four chunks of two pages (eviction and
  * pages across chunks on every step). Checks: keys come in strictly
  * increasing order, as many as the status counts; the status line ends
@@ -121,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 static void test_one(const uint8_t *data, size_t size)
 {
 	struct mem m = { data, size };
-	struct etcd_reader r = { mem_pread, &m, size };
+	struct etcd_reader r = { mem_pread, &m, size, NULL };
 	struct etcd_snapshot *s = NULL;
 	struct etcd_status st;
 	struct verror e;
@@ -139,6 +140,8 @@ static void test_one(const uint8_t *data, size_t size)
 	(void)mvcc_kv_decode(data, MIN(size, (size_t)4096), &kv, &why);
 
 	(void)etcd_sniff(data, size);
+	if (size & 4)
+		r.map = data; /* pages used in place */
 	if (etcd_snapshot_open(&r, &s, &e) < 0)
 		return;
 	if (size & 1)

@@ -55,10 +55,13 @@ static int mem_pread(void *ud, void *buf, size_t len, uint64_t off,
 
 static struct etcd_reader mem_reader(struct mem *m)
 {
-	struct etcd_reader r = { mem_pread, m, m->len };
+	struct etcd_reader r = { mem_pread, m, m->len, NULL };
 
 	return r;
 }
+
+/* check_snapshot() with the file handed in as a mapping */
+static bool use_map;
 
 static uint8_t *slurp(const char *name, size_t *len)
 {
@@ -360,6 +363,10 @@ static void check_snapshot(const char *name, size_t cache, size_t chunk)
 	status = load_json(fn);
 	m = (struct mem){ db, len, 0, 0 };
 	r = mem_reader(&m);
+	if (use_map) {
+		r.map = db;
+		m.fail_at = 1; /* pread must not be called */
+	}
 
 	CHECK(etcd_sniff(db, len));
 	CHECK_EQ_INT(etcd_snapshot_open(&r, &s, &e), 0);
@@ -395,6 +402,7 @@ static void check_snapshot(const char *name, size_t cache, size_t chunk)
 	CHECK_EQ_INT(etcd_status_format(&st, &line), 0);
 	CHECK_STREQ(sbuf_str(&line), txt);
 	sbuf_release(&line);
+	CHECK_EQ_INT(etcd_snapshot_verify(s, &e), strcmp(name, "made") ? 1 : 0);
 	s = etcd_snapshot_free(s);
 
 	/* status first (it builds the index in the same walk), then list */
@@ -1083,6 +1091,10 @@ int main(int argc, char **argv)
 	check_snapshot("basic", 4 * 8192, 8192);
 	check_snapshot("made", 0, 0);
 	check_snapshot("made", 4 * 512, 512);
+	use_map = true;
+	check_snapshot("basic", 0, 0);
+	check_snapshot("made", 0, 0);
+	use_map = false;
 	test_fixture_shape("basic.db", 1);
 	test_fixture_shape("made.db", 1);
 	test_bbolt_made();
