@@ -41,6 +41,13 @@ struct bbolt {
 	struct chunk *head, *tail;
 	size_t used, budget;
 	uint64_t bytes_read;
+	/* bbolt_foreach(): real pages a walk may still visit, shared by the
+	 * walks nested in it (each page of a sound file is in one bucket
+	 * only, so all of them together visit at most hwm pages; more is a
+	 * cycle or pages shared between buckets, which would make a
+	 * quadratic walk) */
+	uint64_t walk_left;
+	unsigned walk_nesting;
 };
 
 static inline uint16_t le16(const uint8_t *p)
@@ -69,6 +76,10 @@ static int rd(struct bbolt *db, void *buf, size_t len, uint64_t off,
 				  (unsigned long long)off,
 				  (unsigned long long)(off + len),
 				  (unsigned long long)db->r.size);
+	if (db->r.map) {
+		memcpy(buf, (const uint8_t *)db->r.map + off, len);
+		return 0;
+	}
 	r = db->r.pread(db->r.ud, buf, len, off, e);
 	if (r < 0)
 		return r;
@@ -352,6 +363,11 @@ uint64_t bbolt_file_size(const struct bbolt *db)
 	return db->r.size;
 }
 
+const struct etcd_reader *bbolt_reader(const struct bbolt *db)
+{
+	return &db->r;
+}
+
 uint64_t bbolt_bytes_read(const struct bbolt *db)
 {
 	return db->bytes_read;
@@ -428,8 +444,9 @@ static int page_check(const struct bbolt_page *pg, uint64_t id,
 int bbolt_page_get(struct bbolt *db, uint64_t id, struct bbolt_page *pg,
 		   struct verror *e)
 {
-	struct chunk *c;
-	uint64_t off, total, coff;
+	struct chunk *c = NULL;
+	const uint8_t *p;
+	uint64_t off, total, avail;
 	uint32_t overflow;
 	int r;
 
@@ -440,17 +457,25 @@ int bbolt_page_get(struct bbolt *db, uint64_t id, struct bbolt_page *pg,
 				  (unsigned long long)id,
 				  (unsigned long long)db->meta.hwm - 1);
 	off = id * db->ps;
-	r = chunk_get(db, off, &c, e);
-	if (r < 0)
-		return r;
-	coff = off - c->idx * (uint64_t)db->chunk;
-	if (le64(c->data + coff) != id) {
+	if (db->r.map) {
+		/* the file in memory: every page below the high-water mark is
+		 * there, in place */
+		p = (const uint8_t *)db->r.map + off;
+		avail = db->limit - off;
+	} else {
+		r = chunk_get(db, off, &c, e);
+		if (r < 0)
+			return r;
+		p = c->data + (off - c->idx * (uint64_t)db->chunk);
+		avail = c->len - (off - c->idx * (uint64_t)db->chunk);
+	}
+	if (le64(p) != id) {
 		r = verror_set(e, -EBADMSG, "page %llu names itself %llu",
 			       (unsigned long long)id,
-			       (unsigned long long)le64(c->data + coff));
+			       (unsigned long long)le64(p));
 		goto out;
 	}
-	overflow = le32(c->data + coff + 12);
+	overflow = le32(p + 12);
 	if ((uint64_t)overflow >= db->meta.hwm - id) {
 		r = verror_set(e, -EBADMSG,
 			       "page %llu: %u overflow pages run past the "
@@ -459,8 +484,8 @@ int bbolt_page_get(struct bbolt *db, uint64_t id, struct bbolt_page *pg,
 		goto out;
 	}
 	total = ((uint64_t)overflow + 1) * db->ps;
-	if (coff + total <= c->len) {
-		page_init(pg, c->data + coff, (size_t)total);
+	if (total <= avail) {
+		page_init(pg, p, (size_t)total);
 		pg->chunk = TAKE_PTR(c);
 	} else {
 		/* a page with overflow pages across chunks: a copy of its own
@@ -583,8 +608,6 @@ struct walk {
 	bbolt_kv_fn *fn;
 	void *ud;
 	struct verror *e;
-	uint64_t budget; /* pages left to visit: more than the file has is
-			  * a cycle */
 };
 
 static int walk_page(struct walk *w, uint64_t id, unsigned depth)
@@ -598,9 +621,10 @@ static int walk_page(struct walk *w, uint64_t id, unsigned depth)
 		return verror_set(w->e, -EBADMSG,
 				  "bucket tree deeper than %d levels",
 				  BBOLT_MAX_DEPTH);
-	if (w->budget-- == 0)
+	if (id != 0 && w->db->walk_left-- == 0)
 		return verror_set(w->e, -EBADMSG,
-				  "page %llu reached twice: a cycle",
+				  "page %llu reached twice: a cycle, or pages "
+				  "shared between buckets",
 				  (unsigned long long)id);
 	r = bucket_page(w->db, w->b, id, &pg, w->e);
 	if (r < 0)
@@ -644,9 +668,14 @@ out:
 int bbolt_foreach(struct bbolt *db, const struct bbolt_bucket *b,
 		  bbolt_kv_fn *fn, void *ud, struct verror *e)
 {
-	struct walk w = { db, b, fn, ud, e, db->meta.hwm };
+	struct walk w = { db, b, fn, ud, e };
+	int r;
 
-	return walk_page(&w, b->root, 0);
+	if (db->walk_nesting++ == 0)
+		db->walk_left = db->meta.hwm;
+	r = walk_page(&w, b->root, 0);
+	db->walk_nesting--;
+	return r;
 }
 
 int bbolt_kv_at(struct bbolt *db, const struct bbolt_bucket *b, uint64_t page,
@@ -780,10 +809,13 @@ int bbolt_get(struct bbolt *db, const struct bbolt_bucket *b, const void *key,
 		if (c == 0) {
 			sbuf_reset(val);
 			r = sbuf_add(val, kv.val, kv.vlen);
-			if (r == 0) {
-				*flags = kv.flags;
-				r = 1;
+			if (r < 0) {
+				r = verror_set(e, r, "value of %zu bytes: %s",
+					       kv.vlen, strerror(-r));
+				goto out;
 			}
+			*flags = kv.flags;
+			r = 1;
 			goto out;
 		}
 		if (c < 0)

@@ -61,8 +61,9 @@ const struct bbolt_meta *bbolt_meta(const struct bbolt *db);
  * with chunk non-zero the chunk size (rounded up to whole pages; only
  * while no page is held: -EBUSY). */
 int bbolt_set_cache(struct bbolt *db, size_t bytes, size_t chunk);
-/* The reader's size. */
+/* The reader's size; the reader itself. */
 uint64_t bbolt_file_size(const struct bbolt *db);
+const struct etcd_reader *bbolt_reader(const struct bbolt *db);
 /* Bytes the reader was asked for so far (tests, bench). */
 uint64_t bbolt_bytes_read(const struct bbolt *db);
 

@@ -36,22 +36,51 @@ struct etcd_reader {
 	etcd_pread_fn *pread;
 	void *ud;
 	uint64_t size; /* bytes in the file */
+	/* Optional: the whole file in memory (size bytes, e.g. a local file
+	 * mmap'ed read-only), valid until the snapshot is freed. Pages are
+	 * then used in place: no copy, no page cache (pread is not called).
+	 * A mapped file must not shrink while mapped (SIGBUS). */
+	const void *map;
 };
 
 /* True when the first bytes of a file (at least 4096 of them, or the
  * whole file when shorter) are a bbolt database's first meta page:
- * recognising snapshots by content, not by name. */
+ * recognising snapshots by content, not by name. Only page 0's type,
+ * magic and version are looked at (24 bytes): a snapshot whose meta page
+ * 0 is damaged (open() then uses page 1) is not recognised. */
 bool etcd_sniff(const void *head, size_t len);
 
 struct etcd_snapshot;
 
-/* Opens a snapshot: both meta pages checked (magic, version, checksum),
- * the valid one with the higher txid used. -EINVAL "not a bbolt
- * database", -EBADMSG "bbolt database without etcd's key bucket" or a
- * corrupt structure, -EIO from the reader. */
+/* Opens a snapshot: both meta pages checked (magic, version, checksum,
+ * and that the pages they count are in the file), the valid one with the
+ * higher txid used; the "key" bucket found. Reads a few hundred bytes;
+ * the rest is read when listed. The reader is copied; its ud must outlive
+ * the snapshot. -EINVAL "not a bbolt database", -EBADMSG "bbolt database
+ * without etcd's key bucket" or a corrupt or truncated file (the message
+ * says which), -ENOMEM, or the reader's error.
+ *
+ * Memory: pages are read in 1 MiB chunks kept in a cache of at most
+ * 512 MiB (least recently used dropped first), plus, once listed, about
+ * 50 bytes and the key for every distinct key. */
 int etcd_snapshot_open(const struct etcd_reader *r, struct etcd_snapshot **out,
 		       struct verror *e);
 struct etcd_snapshot *etcd_snapshot_free(struct etcd_snapshot *s);
+/* Sets the page cache's budget (default 512 MiB; at least 4 MiB is
+ * kept). A listing reads the key bucket in file order, then each key's
+ * newest revision in key order: with a budget below the key bucket's
+ * size the second pass reads chunks again (fine for a local file, slow
+ * for a remote one). Returns 0; may be called at any time. */
+int etcd_snapshot_set_cache(struct etcd_snapshot *s, size_t bytes);
+
+/* The SHA-256 that `etcdctl snapshot save` leaves at the end of the file
+ * (etcd's snapshot stream ends with it; `etcdutl snapshot restore`
+ * refuses a file where it does not match): 1 when present and right, 0
+ * when the file has none (etcdutl's rule: size % 512 != 32, e.g. a copy of
+ * a member's db file), -EBADMSG when it does not match (both digests in
+ * the message), or the reader's error. Reads the whole file, once per
+ * call. */
+int etcd_snapshot_verify(struct etcd_snapshot *s, struct verror *e);
 
 /* What `etcdutl snapshot status` prints (the first five, computed as
  * etcdutl's snapshot.Status() does), and what else the file says. */
@@ -91,10 +120,12 @@ struct etcd_kv {
 /* Return < 0 from the callback to stop with that value. */
 typedef int etcd_kv_fn(void *ud, const struct etcd_kv *kv);
 
-/* Calls fn for every live key in key order. Damage that affects single
- * keys (a value that is not a KeyValue message) is reported through
- * problem (may be NULL) and skipped; damage to the tree itself fails
- * with -EBADMSG. */
+/* Calls fn for every live key in key order (bytewise, as etcd sorts). The
+ * first call reads the "key" bucket once and keeps where each key's
+ * newest revision is; later calls (and status) reuse that. Damage that
+ * affects single keys (a value that is not a KeyValue message, a bad
+ * revision key) is reported through problem (may be NULL) on every call
+ * and skipped; damage to the tree itself fails with -EBADMSG. */
 typedef void etcd_problem_fn(void *ud, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int etcd_snapshot_each(struct etcd_snapshot *s, etcd_kv_fn *fn,

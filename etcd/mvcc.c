@@ -23,6 +23,7 @@
  * KeyValue, a bad revision key) is a problem here: reported, skipped. */
 #include <errno.h>
 #include <math.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,6 +404,11 @@ struct etcd_snapshot *etcd_snapshot_free(struct etcd_snapshot *s)
 	return NULL;
 }
 
+int etcd_snapshot_set_cache(struct etcd_snapshot *s, size_t bytes)
+{
+	return bbolt_set_cache(s->db, bytes, 0);
+}
+
 struct bbolt *mvcc_db(struct etcd_snapshot *s)
 {
 	return s->db;
@@ -449,6 +455,82 @@ int etcd_snapshot_each(struct etcd_snapshot *s, etcd_kv_fn *fn,
 			return r;
 	}
 	return 0;
+}
+
+/* ---- the file's SHA-256 ------------------------------------------------ */
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = x[d[i] >> 4];
+		out[2 * i + 1] = x[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int etcd_snapshot_verify(struct etcd_snapshot *s, struct verror *e)
+{
+	const struct etcd_reader *rd = bbolt_reader(s->db);
+	uint64_t size = rd->size, off, end;
+	uint8_t want[32], got[32];
+	char hw[65], hg[65];
+	size_t bufsz = (size_t)1 << 20;
+	uint8_t *buf = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	unsigned glen = 0;
+	int r = 0;
+
+	if (size % 512 != 32)
+		return 0;
+	end = size - 32;
+	if (rd->map)
+		memcpy(want, (const uint8_t *)rd->map + end, 32);
+	else
+		r = rd->pread(rd->ud, want, 32, end, e);
+	if (r < 0)
+		return r;
+	buf = malloc(bufsz);
+	ctx = EVP_MD_CTX_new();
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (off = 0; off < end; off += bufsz) {
+		size_t n = (size_t)MIN((uint64_t)bufsz, end - off);
+		const void *p = buf;
+
+		if (rd->map)
+			p = (const uint8_t *)rd->map + off;
+		else
+			r = rd->pread(rd->ud, buf, n, off, e);
+		if (r < 0)
+			goto out;
+		if (!EVP_DigestUpdate(ctx, p, n)) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	if (!EVP_DigestFinal_ex(ctx, got, &glen) || glen != 32) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (memcmp(want, got, 32) != 0) {
+		hex(want, 32, hw);
+		hex(got, 32, hg);
+		r = verror_set(e, -EBADMSG,
+			       "snapshot SHA-256 mismatch: the file says %s, "
+			       "its %llu bytes hash to %s",
+			       hw, (unsigned long long)end, hg);
+		goto out;
+	}
+	r = 1;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return r;
 }
 
 /* ---- status ------------------------------------------------------------ */
@@ -701,7 +783,7 @@ static int read_meta_bucket(struct etcd_snapshot *s, struct etcd_status *st,
 		r = 0;
 	if (r <= 0)
 		return r;
-	sbuf_init(&v, 1 << 20);
+	sbuf_init(&v, 1 << 20); /* etcd's values here are a few bytes */
 	r = bbolt_get(s->db, &mb, "storageVersion", 14, &v, &flags, e);
 	if (r > 0 && !(flags & BBOLT_BUCKET_LEAF))
 		semver((const uint8_t *)v.buf, v.len, st->version,

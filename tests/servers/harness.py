@@ -334,6 +334,12 @@ class Etcd(Server):
         with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
             return json.load(r).get("health") == "true"
 
+    def snapshot_save(self, path: str | os.PathLike) -> Path:
+        """`etcdctl snapshot save` of this etcd into path (the etcd-snapshot tests and fixtures)."""
+        path = Path(path)
+        run([binary("etcdctl"), "--endpoints", self.url, "snapshot", "save", path])
+        return path
+
 
 # ---------------------------------------------------------------------------------------------
 # kube-apiserver

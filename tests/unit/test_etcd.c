@@ -21,6 +21,7 @@
 
 #include "check.h"
 #include "common/base64.h"
+#include "common/hash.h"
 #include "common/sbuf.h"
 #include "etcd/bbolt_i.h"
 #include "etcd/etcd.h"
@@ -54,10 +55,13 @@ static int mem_pread(void *ud, void *buf, size_t len, uint64_t off,
 
 static struct etcd_reader mem_reader(struct mem *m)
 {
-	struct etcd_reader r = { mem_pread, m, m->len };
+	struct etcd_reader r = { mem_pread, m, m->len, NULL };
 
 	return r;
 }
+
+/* check_snapshot() with the file handed in as a mapping */
+static bool use_map;
 
 static uint8_t *slurp(const char *name, size_t *len)
 {
@@ -359,6 +363,10 @@ static void check_snapshot(const char *name, size_t cache, size_t chunk)
 	status = load_json(fn);
 	m = (struct mem){ db, len, 0, 0 };
 	r = mem_reader(&m);
+	if (use_map) {
+		r.map = db;
+		m.fail_at = 1; /* pread must not be called */
+	}
 
 	CHECK(etcd_sniff(db, len));
 	CHECK_EQ_INT(etcd_snapshot_open(&r, &s, &e), 0);
@@ -368,6 +376,8 @@ static void check_snapshot(const char *name, size_t cache, size_t chunk)
 	}
 	if (cache)
 		CHECK_EQ_INT(bbolt_set_cache(mvcc_db(s), cache, chunk), 0);
+	else
+		CHECK_EQ_INT(etcd_snapshot_set_cache(s, 1), 0); /* 4 chunks */
 	/* twice: the second listing reuses the first pass */
 	for (round = 0; round < 2; round++) {
 		c = (struct collect){ json_object_get(get, "kvs") };
@@ -387,11 +397,12 @@ static void check_snapshot(const char *name, size_t cache, size_t chunk)
 	CHECK_STREQ(st.version,
 		    json_string_value(json_object_get(status, "version")));
 	CHECK_EQ_INT(st.file_size, len);
-	CHECK_EQ_INT(st.page_size, 4096);
+	CHECK_EQ_INT(st.page_size, strcmp(name, "made") ? 4096 : 512);
 	sbuf_init(&line, 0);
 	CHECK_EQ_INT(etcd_status_format(&st, &line), 0);
 	CHECK_STREQ(sbuf_str(&line), txt);
 	sbuf_release(&line);
+	CHECK_EQ_INT(etcd_snapshot_verify(s, &e), strcmp(name, "made") ? 1 : 0);
 	s = etcd_snapshot_free(s);
 
 	/* status first (it builds the index in the same walk), then list */
@@ -434,15 +445,15 @@ static int shape_kv(void *ud, const struct bbolt_kv *kv)
 	if (mvcc_rev_parse(kv->key, kv->klen, &main, &sub, &tomb) == 0 &&
 	    sub > sh->max_sub)
 		sh->max_sub = sub;
-	if (kv->vlen > 4096)
+	if (kv->vlen > 1500)
 		sh->overflow_vals++;
 	return 0;
 }
 
-static void test_fixture_shape(void)
+static void test_fixture_shape(const char *name, size_t overflow_vals)
 {
 	size_t len;
-	uint8_t *db = slurp("basic.db", &len);
+	uint8_t *db = slurp(name, &len);
 	struct mem m = { db, len, 0, 0 };
 	struct etcd_reader r = mem_reader(&m);
 	struct bbolt *b = NULL;
@@ -471,7 +482,7 @@ static void test_fixture_shape(void)
 	bbolt_page_put(b, &pg);
 	CHECK_EQ_INT(bbolt_foreach(b, &key, shape_kv, &sh, &e), 0);
 	CHECK(sh.max_sub >= 99); /* a txn of 100 puts; the range delete */
-	CHECK_EQ_INT(sh.overflow_vals, 1);
+	CHECK_EQ_INT(sh.overflow_vals, overflow_vals);
 	/* the lookup finds every bucket, and not what is not there */
 	{
 		struct bbolt_bucket x;
@@ -498,6 +509,276 @@ static void test_fixture_shape(void)
 	b = bbolt_free(b);
 out:
 	free(db);
+}
+
+/* ---- a bbolt file made here: nested, inline buckets, overflow --------- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* A leaf page at p (id, overflow) with n elements; data goes after the
+ * element headers. Returns its length in bytes used. */
+struct elem {
+	uint32_t flags;
+	const void *k, *v;
+	size_t kl, vl;
+};
+static size_t leaf(uint8_t *p, uint64_t id, uint32_t overflow,
+		   const struct elem *el, unsigned n)
+{
+	size_t data = 16 + 16 * (size_t)n;
+
+	put64(p, id);
+	put16(p + 8, BBOLT_LEAF_PAGE);
+	put16(p + 10, (uint16_t)n);
+	put32(p + 12, overflow);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *e = p + 16 + 16 * i;
+
+		put32(e, el[i].flags);
+		put32(e + 4, (uint32_t)(data - (16 + 16 * i)));
+		put32(e + 8, (uint32_t)el[i].kl);
+		put32(e + 12, (uint32_t)el[i].vl);
+		memcpy(p + data, el[i].k, el[i].kl);
+		memcpy(p + data + el[i].kl, el[i].v, el[i].vl);
+		data += el[i].kl + el[i].vl;
+	}
+	return data;
+}
+
+static void meta(uint8_t *p, uint64_t id, uint32_t ps, uint64_t root,
+		 uint64_t hwm, uint64_t txid)
+{
+	uint8_t *m = p + 16;
+
+	put64(p, id);
+	put16(p + 8, BBOLT_META_PAGE);
+	put32(m, BBOLT_MAGIC);
+	put32(m + 4, BBOLT_VERSION);
+	put32(m + 8, ps);
+	put64(m + 16, root);
+	put64(m + 32, UINT64_MAX); /* no freelist */
+	put64(m + 40, hwm);
+	put64(m + 48, txid);
+	put64(m + 56, fnv1a64(m, 56));
+}
+
+static int count_bbolt(void *ud, const struct bbolt_kv *kv)
+{
+	unsigned *n = ud;
+
+	(*n)++;
+	return kv->klen == 0 ? -EINVAL : 0;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Walks every bucket inside the bucket being walked (what a reader of
+ * nested buckets does). */
+struct deep {
+	struct bbolt *b;
+	struct verror *e;
+	unsigned kvs;
+};
+
+static int deep_kv(void *ud, const struct bbolt_kv *kv)
+{
+	struct deep *d = ud;
+	struct bbolt_bucket sub = { 0 };
+	int r;
+
+	d->kvs++;
+	if (!(kv->flags & BBOLT_BUCKET_LEAF) || kv->vlen < 16)
+		return 0;
+	sub.root = rd64(kv->val);
+	if (sub.root == 0)
+		return 0;
+	r = bbolt_foreach(d->b, &sub, deep_kv, d, d->e);
+	return r;
+}
+
+static void test_bbolt_made(void)
+{
+	enum { PS = 1024, PAGES = 7 };
+	uint8_t *f = calloc(PAGES, PS), inl[16 + 64] = { 0 }, hdr[16] = { 0 };
+	uint8_t big[1500];
+	struct mem m = { f, PAGES * PS, 0, 0 };
+	struct etcd_reader r = mem_reader(&m);
+	struct bbolt *b = NULL;
+	struct bbolt_bucket root, outer, inner, sub;
+	struct etcd_snapshot *s = NULL;
+	struct verror e;
+	struct sbuf v;
+	uint32_t flags;
+	unsigned n = 0;
+	uint8_t sub_hdr[16] = { 0 };
+	size_t ilen;
+
+	memset(big, 'o', sizeof(big));
+	big[0] = '<';
+	big[sizeof(big) - 1] = '>';
+	/* the inline bucket "inner": header (root 0) and a leaf x=y */
+	{
+		struct elem x[] = { { 0, "x", "y", 1, 1 } };
+
+		ilen = leaf(inl + 16, 0, 0, x, 1);
+	}
+	put64(sub_hdr, 4);
+	put64(hdr, 3);
+	meta(f, 0, PS, 2, PAGES, 8);
+	meta(f + PS, 1, PS, 2, PAGES, 7);
+	{
+		struct elem e2[] = { { BBOLT_BUCKET_LEAF, "outer", hdr, 5,
+				       16 } };
+		struct elem e3[] = {
+			{ 0, "a", "1", 1, 1 },
+			{ BBOLT_BUCKET_LEAF, "inner", inl, 5, 16 + ilen },
+			{ BBOLT_BUCKET_LEAF, "sub", sub_hdr, 3, 16 },
+		};
+		struct elem e4[] = { { 0, "big", big, 3, sizeof(big) },
+				     { 0, "k", "v", 1, 1 } };
+
+		leaf(f + 2 * PS, 2, 0, e2, 1);
+		leaf(f + 3 * PS, 3, 0, e3, 3);
+		/* page 4 with one overflow page (5); page 6 unused */
+		leaf(f + 4 * PS, 4, 1, e4, 2);
+	}
+	CHECK(etcd_sniff(f, PAGES * PS));
+	CHECK_EQ_INT(bbolt_open(&r, &b, &e), 0);
+	if (!b)
+		goto out;
+	CHECK_EQ_INT(bbolt_meta(b)->txid, 8);
+	CHECK_EQ_INT(bbolt_meta(b)->page_size, PS);
+	bbolt_root(b, &root);
+	sbuf_init(&v, 0);
+	CHECK_EQ_INT(bbolt_bucket_open(b, &root, "outer", 5, &outer, &e), 1);
+	CHECK_EQ_INT(bbolt_foreach(b, &outer, count_bbolt, &n, &e), 0);
+	CHECK_EQ_INT(n, 3);
+	CHECK_EQ_INT(bbolt_get(b, &outer, "a", 1, &v, &flags, &e), 1);
+	CHECK_STREQ(sbuf_str(&v), "1");
+	CHECK_EQ_INT(bbolt_bucket_open(b, &outer, "a", 1, &inner, &e),
+		     -ENOTDIR);
+	CHECK_EQ_INT(bbolt_bucket_open(b, &outer, "inner", 5, &inner, &e), 1);
+	CHECK_EQ_INT(inner.root, 0);
+	CHECK_EQ_INT(bbolt_get(b, &inner, "x", 1, &v, &flags, &e), 1);
+	CHECK_STREQ(sbuf_str(&v), "y");
+	n = 0;
+	CHECK_EQ_INT(bbolt_foreach(b, &inner, count_bbolt, &n, &e), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(bbolt_bucket_open(b, &outer, "sub", 3, &sub, &e), 1);
+	CHECK_EQ_INT(bbolt_get(b, &sub, "k", 1, &v, &flags, &e), 1);
+	CHECK_STREQ(sbuf_str(&v), "v");
+	/* the value across the page boundary, read whole */
+	CHECK_EQ_INT(bbolt_get(b, &sub, "big", 3, &v, &flags, &e), 1);
+	CHECK(v.len == sizeof(big) && memcmp(v.buf, big, sizeof(big)) == 0);
+	/* and with chunks of one page: the page and its overflow page are
+	 * read into a buffer of their own */
+	CHECK_EQ_INT(bbolt_set_cache(b, 0, 1), 0);
+	CHECK_EQ_INT(bbolt_get(b, &sub, "big", 3, &v, &flags, &e), 1);
+	CHECK(v.len == sizeof(big) && memcmp(v.buf, big, sizeof(big)) == 0);
+	bbolt_bucket_release(&sub);
+	bbolt_bucket_release(&inner);
+	bbolt_bucket_release(&outer);
+	sbuf_release(&v);
+	b = bbolt_free(b);
+	/* "sub" made to point at its parent's page: a walk into nested
+	 * buckets meets a cycle, and stops */
+	put64(sub_hdr, 3);
+	{
+		struct elem e3[] = {
+			{ 0, "a", "1", 1, 1 },
+			{ BBOLT_BUCKET_LEAF, "inner", inl, 5, 16 + ilen },
+			{ BBOLT_BUCKET_LEAF, "sub", sub_hdr, 3, 16 },
+		};
+		leaf(f + 3 * PS, 3, 0, e3, 3);
+	}
+	CHECK_EQ_INT(bbolt_open(&r, &b, &e), 0);
+	if (b) {
+		struct deep d = { b, &e, 0 };
+
+		bbolt_root(b, &root);
+		CHECK_EQ_INT(bbolt_foreach(b, &root, deep_kv, &d, &e),
+			     -EBADMSG);
+		CHECK(strstr(e.msg, "reached twice") != NULL);
+		CHECK(d.kvs < 30);
+		b = bbolt_free(b);
+	}
+	put64(sub_hdr, 4);
+	{
+		struct elem e3[] = {
+			{ 0, "a", "1", 1, 1 },
+			{ BBOLT_BUCKET_LEAF, "inner", inl, 5, 16 + ilen },
+			{ BBOLT_BUCKET_LEAF, "sub", sub_hdr, 3, 16 },
+		};
+		leaf(f + 3 * PS, 3, 0, e3, 3);
+	}
+	/* a bbolt database, not etcd's */
+	CHECK_EQ_INT(etcd_snapshot_open(&r, &s, &e), -EBADMSG);
+	CHECK_STREQ(e.msg, "bbolt database without etcd's key bucket");
+	CHECK(s == NULL);
+	/* the overflow page count running past the end */
+	put32(f + 4 * PS + 12, 5);
+	CHECK_EQ_INT(bbolt_open(&r, &b, &e), 0);
+	if (b) {
+		bbolt_root(b, &root);
+		CHECK_EQ_INT(
+			bbolt_bucket_open(b, &root, "outer", 5, &outer, &e), 1);
+		CHECK_EQ_INT(bbolt_bucket_open(b, &outer, "sub", 3, &sub, &e),
+			     1);
+		CHECK_EQ_INT(bbolt_get(b, &sub, "k", 1, &v, &flags, &e),
+			     -EBADMSG);
+		CHECK(strstr(e.msg, "overflow") != NULL);
+		bbolt_bucket_release(&sub);
+		bbolt_bucket_release(&outer);
+		b = bbolt_free(b);
+	}
+	/* an inline bucket whose page is not a leaf */
+	put32(f + 4 * PS + 12, 1);
+	put16(inl + 16 + 8, BBOLT_BRANCH_PAGE);
+	{
+		struct elem e3[] = {
+			{ 0, "a", "1", 1, 1 },
+			{ BBOLT_BUCKET_LEAF, "inner", inl, 5, 16 + ilen },
+			{ BBOLT_BUCKET_LEAF, "sub", sub_hdr, 3, 16 },
+		};
+		leaf(f + 3 * PS, 3, 0, e3, 3);
+	}
+	CHECK_EQ_INT(bbolt_open(&r, &b, &e), 0);
+	if (b) {
+		bbolt_root(b, &root);
+		CHECK_EQ_INT(
+			bbolt_bucket_open(b, &root, "outer", 5, &outer, &e), 1);
+		CHECK_EQ_INT(bbolt_bucket_open(b, &outer, "inner", 5, &inner,
+					       &e),
+			     1);
+		CHECK_EQ_INT(bbolt_foreach(b, &inner, count_bbolt, &n, &e),
+			     -EBADMSG);
+		bbolt_bucket_release(&inner);
+		bbolt_bucket_release(&outer);
+		b = bbolt_free(b);
+	}
+out:
+	free(f);
 }
 
 /* ---- damaged copies ----------------------------------------------------- */
@@ -552,15 +833,6 @@ static int try_copy(const uint8_t *p, size_t len, struct count *c,
 	return res;
 }
 
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void test_damaged(void)
 {
 	size_t len;
@@ -581,6 +853,32 @@ static void test_damaged(void)
 
 	CHECK_EQ_INT(try_copy(db, len, &base, &e, 0), 0);
 	CHECK_EQ_INT(base.kvs, 5040);
+
+	/* the SHA-256 etcdctl appended: right; wrong after a flipped byte
+	 * anywhere; none without the trailer */
+	CHECK_EQ_INT(etcd_snapshot_open(&r, &s, &e), 0);
+	if (s) {
+		CHECK_EQ_INT(etcd_snapshot_verify(s, &e), 1);
+		s = etcd_snapshot_free(s);
+	}
+	memcpy(cp, db, len);
+	cp[len / 2] ^= 0x40;
+	m = (struct mem){ cp, len, 0, 0 };
+	CHECK_EQ_INT(etcd_snapshot_open(&r, &s, &e), 0);
+	if (s) {
+		CHECK_EQ_INT(etcd_snapshot_verify(s, &e), -EBADMSG);
+		CHECK(strstr(e.msg, "SHA-256 mismatch") != NULL);
+		s = etcd_snapshot_free(s);
+	}
+	m = (struct mem){ db, len - 32, 0, 0 };
+	r = mem_reader(&m);
+	CHECK_EQ_INT(etcd_snapshot_open(&r, &s, &e), 0);
+	if (s) {
+		CHECK_EQ_INT(etcd_snapshot_verify(s, &e), 0);
+		s = etcd_snapshot_free(s);
+	}
+	m = (struct mem){ db, len, 0, 0 };
+	r = mem_reader(&m);
 
 	/* truncated: half, one page short, a meta page, nothing */
 	{
@@ -786,11 +1084,20 @@ int main(int argc, char **argv)
 	test_pb();
 	test_mvcc_parts();
 	check_snapshot("empty", 0, 0);
+	check_snapshot("small", 0, 0);
 	check_snapshot("basic", 0, 0);
 	/* a page cache of 4 chunks of 2 pages: eviction on every step, the
 	 * overflow value across chunks */
 	check_snapshot("basic", 4 * 8192, 8192);
-	test_fixture_shape();
+	check_snapshot("made", 0, 0);
+	check_snapshot("made", 4 * 512, 512);
+	use_map = true;
+	check_snapshot("basic", 0, 0);
+	check_snapshot("made", 0, 0);
+	use_map = false;
+	test_fixture_shape("basic.db", 1);
+	test_fixture_shape("made.db", 1);
+	test_bbolt_made();
 	test_damaged();
 	return check_status();
 }
