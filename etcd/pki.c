@@ -465,7 +465,8 @@ int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
 		r = r ?: describe_file(&rp, ord[i]);
 	}
 	if (r == 0) {
-		qsort(rp.sum, rp.nsum, sizeof(*rp.sum), by_expiry);
+		if (rp.nsum)
+			qsort(rp.sum, rp.nsum, sizeof(*rp.sum), by_expiry);
 		struct tm tm;
 		time_t t = (time_t)now;
 		gmtime_r(&t, &tm);
