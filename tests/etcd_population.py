@@ -600,7 +600,8 @@ WIDGET_CRD = {
              "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
              "versions": [{"name": "v1", "served": True, "storage": True,
                            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                               "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}},
+                               "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                               "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}},
                            "subresources": {"status": {}},
                            "additionalPrinterColumns": [{"name": "Size", "type": "integer",
                                                          "jsonPath": ".spec.size"}]}]}}
@@ -670,6 +671,105 @@ def crds() -> list[dict]:
     for f in sorted(REAL_CRDS.glob("*.json")):
         out.append(json.loads(f.read_text()))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# status (written through /status, as controllers and kubelets write it)
+
+T0 = "2026-11-30T10:00:00Z"
+T1 = "2026-11-30T10:00:05Z"
+
+
+def _cond(t, status="True", reason="AsExpected", msg="", when=T0, **kw):
+    c = {"type": t, "status": status, "lastTransitionTime": when, "reason": reason, "message": msg}
+    c.update(kw)
+    return c
+
+
+def statuses() -> list[tuple[str, str | None, str, str, dict]]:
+    """(apiVersion, namespace, resource, name, status) written after the creates."""
+    ctr = {"name": "web", "image": "nginx:1.27.3", "imageID": "docker.io/library/nginx@sha256:" + "1" * 64,
+           "containerID": "containerd://" + "a" * 64, "ready": True, "started": True, "restartCount": 2,
+           "state": {"running": {"startedAt": T1}},
+           "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "startedAt": T0,
+                                        "finishedAt": T1, "containerID": "containerd://" + "b" * 64}}}
+    return [
+        ("v1", None, "nodes", "etcd-pop-node-1", {
+            "capacity": {"cpu": "8", "memory": "32823764Ki", "pods": "110", "ephemeral-storage": "101430960Ki",
+                         "hugepages-2Mi": "0"},
+            "allocatable": {"cpu": "7800m", "memory": "31721812Ki", "pods": "110"},
+            "conditions": [
+                _cond("Ready", reason="KubeletReady", msg="kubelet is posting ready status",
+                      lastHeartbeatTime=T1),
+                _cond("MemoryPressure", "False", "KubeletHasSufficientMemory", lastHeartbeatTime=T1)],
+            "addresses": [{"type": "InternalIP", "address": "192.0.2.21"},
+                          {"type": "Hostname", "address": "etcd-pop-node-1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {"machineID": "m" * 32, "systemUUID": "0000-1111", "bootID": "b-1",
+                         "kernelVersion": "6.1.0-28-amd64", "osImage": "Debian GNU/Linux 12 (bookworm)",
+                         "containerRuntimeVersion": "containerd://1.7.24", "kubeletVersion": "v1.34.10",
+                         "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64"},
+            "images": [{"names": ["docker.io/library/nginx@sha256:" + "1" * 64, "docker.io/library/nginx:1.27.3"],
+                        "sizeBytes": 72099410}],
+            "volumesInUse": ["kubernetes.io/csi/csi.velerofs.test^vol-0123"],
+            "volumesAttached": [{"name": "kubernetes.io/csi/csi.velerofs.test^vol-0123", "devicePath": ""}]}),
+        ("v1", NS, "pods", "web-0", {
+            "phase": "Running", "qosClass": "Burstable", "hostIP": "192.0.2.21",
+            "hostIPs": [{"ip": "192.0.2.21"}], "podIP": "10.244.1.5", "podIPs": [{"ip": "10.244.1.5"}],
+            "startTime": T0,
+            "conditions": [_cond("Ready", reason="", when=T1, lastProbeTime=None),
+                           _cond("PodScheduled", reason="", lastProbeTime=None)],
+            "initContainerStatuses": [{
+                "name": "init", "image": "busybox:1.36", "imageID": "", "ready": True, "restartCount": 0,
+                "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": T0,
+                                         "finishedAt": T0}}}],
+            "containerStatuses": [ctr]}),
+        ("apps/v1", NS, "deployments", "web", {
+            "observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 2,
+            "availableReplicas": 2, "unavailableReplicas": 1,
+            "conditions": [_cond("Available", "False", "MinimumReplicasUnavailable", "2 of 3",
+                                 lastUpdateTime=T1),
+                           _cond("Progressing", reason="NewReplicaSetAvailable", lastUpdateTime=T1)]}),
+        ("v1", NS, "persistentvolumeclaims", "data-claim", {
+            "phase": "Bound", "accessModes": ["ReadWriteMany"], "capacity": {"storage": "10Gi"}}),
+        ("v1", None, "persistentvolumes", "pv-nfs", {"phase": "Bound", "lastPhaseTransitionTime": T0}),
+        ("v1", NS, "services", "lb", {
+            "loadBalancer": {"ingress": [{"ip": "203.0.113.7", "ipMode": "VIP",
+                                          "ports": [{"port": 80, "protocol": "TCP"}]}]}}),
+        ("autoscaling/v2", NS, "horizontalpodautoscalers", "web", {
+            "currentReplicas": 3, "desiredReplicas": 4, "lastScaleTime": T1,
+            "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {
+                "averageUtilization": 83, "averageValue": "207m"}}}],
+            "conditions": [_cond("AbleToScale", reason="SucceededRescale")]}),
+        ("policy/v1", NS, "poddisruptionbudgets", "web", {
+            "observedGeneration": 1, "disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 2,
+            "expectedPods": 3, "disruptedPods": {"web-0": T1},
+            "conditions": [_cond("DisruptionAllowed", reason="SufficientPods", observedGeneration=1)]}),
+        ("crypt.velerofs.test/v1", NS, "widgets", "w1", {"ready": True, "observed": 3, "at": T1}),
+        ("cert-manager.io/v1", NS, "certificates", "shop-tls", {
+            "notBefore": T0, "notAfter": "2027-02-28T10:00:00Z", "renewalTime": "2027-01-29T10:00:00Z",
+            "revision": 1, "conditions": [_cond("Ready", reason="Ready", msg="up to date", observedGeneration=1)]}),
+    ]
+
+
+def _set_statuses(kube, disc, pop: Population):
+    for api_version, ns, resource, name, status in statuses():
+        group, _, version = api_version.rpartition("/")
+        if not any(g == group for g, _ in disc):  # populate(with_crds=False)
+            continue
+        base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        path = base + (f"/namespaces/{ns}" if ns else "") + f"/{resource}/{name}"
+        st, obj = kube.request("GET", path)
+        o = Obj(group, version, resource, obj.get("kind", "?") if isinstance(obj, dict) else "?", ns,
+                name)
+        if st == 200:
+            obj["status"] = {**(obj.get("status") or {}), **status}
+            st, body = kube.request("PUT", path + "/status", obj)
+        else:
+            body = obj
+        if st >= 300:
+            msg = body.get("message") if isinstance(body, dict) else str(body)[:300]
+            pop.failed.append((o, f"status: HTTP {st}: {msg}"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -744,6 +844,7 @@ def populate(kube, with_crds: bool = True) -> Population:
         disc = discover(kube)
         for doc in custom_resources():
             _create(kube, disc, doc, pop)
+    _set_statuses(kube, disc, pop)
     covered = {o.gr for o in pop.created} | {o.gr for o, _ in pop.failed}
     for (group, kind), (version, resource, namespaced, verbs) in disc.items():
         key = f"{group}/{resource}"

@@ -34,6 +34,14 @@ def test_population_covers_every_creatable_kind(populated_kube):
     for o in pop.created:
         st, body = kube.request("GET", o.path())
         assert st == 200, (o, body)
+    # statuses as controllers and kubelets write them
+    for api_version, ns, resource, name, status in etcd_population.statuses():
+        group, _, version = api_version.rpartition("/")
+        o = etcd_population.Obj(group, version, resource, "", ns, name)
+        st, body = kube.request("GET", o.path())
+        assert st == 200, (o, body)
+        for k in status:
+            assert k in (body.get("status") or {}), (o.path(), k, body.get("status"))
 
 
 def test_population_encrypts_with_all_three_providers(populated_kube):
