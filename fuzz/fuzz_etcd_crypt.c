@@ -69,8 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static const char *const vals[] = {
 			"k8s:enc:aescbc:v1:a:0123456789abcdef0123456789abcdef",
 			"k8s:enc:aesgcm:v1:g:0123456789abcdef0123456789abcdef",
-			"k8s:enc:secretbox:v1:s:"
-			"0123456789abcdef0123456789abcdef",
+			"k8s:enc:secretbox:v1:s:0123456789abcdef0123456789ab",
 			"k8s:enc:kms:v2:k:xyz",
 		};
 		for (size_t i = 0; i < sizeof(vals) / sizeof(*vals); i++)
