@@ -45,6 +45,8 @@ NOT_STORED = {
     "authorization.k8s.io/subjectaccessreviews": "a review: answered, never stored",
     "/bindings": "a Pod's binding: sets spec.nodeName, not stored as an object",
     "/componentstatuses": "read-only, computed (no create verb on a real server)",
+    "internal.apiserver.k8s.io/storageversions": "alpha, served only with api/all: kube-apiserver "
+                                                 "writes them itself (StorageVersionAPI gate)",
     "apiregistration.k8s.io/apiservices": "the apiserver registers one per served group/version "
                                           "itself (v1., v1.apps, v1.cert-manager.io ...); one "
                                           "pointing at a missing service would break discovery",
@@ -82,6 +84,7 @@ class Population:
     failed: list = dataclasses.field(default_factory=list)
     not_covered: dict = dataclasses.field(default_factory=dict)
     not_stored: dict = dataclasses.field(default_factory=dict)
+    not_served: dict = dataclasses.field(default_factory=dict)  # beta_manifests() kinds
 
     def report(self) -> str:
         lines = [f"created {len(self.created)} objects of "
@@ -92,6 +95,8 @@ class Population:
             lines.append(f"not covered {r}: {why}")
         for r, why in sorted(self.not_stored.items()):
             lines.append(f"not created {r}: {why}")
+        for r, why in sorted(self.not_served.items()):
+            lines.append(f"not served {r}: {why}")
         return "\n".join(lines)
 
 
@@ -590,6 +595,33 @@ def builtin_manifests() -> list[dict]:
     return m
 
 
+def beta_manifests() -> list[dict]:
+    """Kinds kube-apiserver v1.34 serves only when asked (--runtime-config=api/all=true): created
+    when served, else listed in Population.not_served."""
+    return [
+        {"apiVersion": "admissionregistration.k8s.io/v1beta1", "kind": "MutatingAdmissionPolicy",
+         "metadata": {"name": "etcd-pop-defaults"},
+         "spec": {"failurePolicy": "Ignore", "reinvocationPolicy": "Never",
+                  "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                                                          "operations": ["CREATE"],
+                                                          "resources": ["deployments"]}],
+                                       "objectSelector": {"matchLabels": {"etcd-pop/policy": "on"}}},
+                  "mutations": [{"patchType": "ApplyConfiguration", "applyConfiguration": {
+                      "expression": "Object{metadata: Object.metadata{labels: {'mutated': 'yes'}}}"}}]}},
+        {"apiVersion": "admissionregistration.k8s.io/v1beta1", "kind": "MutatingAdmissionPolicyBinding",
+         "metadata": {"name": "etcd-pop-defaults"},
+         "spec": {"policyName": "etcd-pop-defaults",
+                  "matchResources": {"namespaceSelector": {"matchLabels": {"etcd-pop/policy": "on"}}}}},
+        {"apiVersion": "coordination.k8s.io/v1beta1", "kind": "LeaseCandidate", "metadata": _meta("leader-a"),
+         "spec": {"leaseName": "leader", "binaryVersion": "1.34.10", "emulationVersion": "1.34.0",
+                  "strategy": "OldestEmulationVersion", "renewTime": "2026-01-02T03:04:05.000000Z",
+                  "pingTime": "2026-01-02T03:04:00.000000Z"}},
+        {"apiVersion": "resource.k8s.io/v1alpha3", "kind": "DeviceTaintRule", "metadata": {"name": "gpu-maint"},
+         "spec": {"deviceSelector": {"driver": "gpu.example.com", "pool": "node-1", "device": "gpu-0"},
+                  "taint": {"key": "maintenance", "value": "planned", "effect": "NoSchedule"}}},
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # CRDs and custom resources
 
@@ -845,6 +877,14 @@ def populate(kube, with_crds: bool = True) -> Population:
         for doc in custom_resources():
             _create(kube, disc, doc, pop)
     _set_statuses(kube, disc, pop)
+    for doc in beta_manifests():
+        group, _, version = doc["apiVersion"].rpartition("/")
+        d = disc.get((group, doc["kind"]))
+        if d is None or d[0] != version:
+            pop.not_served[f"{doc['apiVersion']} {doc['kind']}"] = (
+                "not served by default (--runtime-config=api/all=true serves it)")
+        else:
+            _create(kube, disc, doc, pop)
     covered = {o.gr for o in pop.created} | {o.gr for o, _ in pop.failed}
     for (group, kind), (version, resource, namespaced, verbs) in disc.items():
         key = f"{group}/{resource}"
