@@ -245,6 +245,19 @@ def _template(labels, **podextra):
     return {"metadata": {"labels": labels, "annotations": {"checksum/config": "abc123"}}, "spec": spec}
 
 
+def _filler(seed: int, n: int) -> str:
+    """n bytes of varied, deterministic text."""
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "ümlaut", "ß"]
+    out, i = [], seed
+    size = 0
+    while size < n:
+        i = (i * 1103515245 + 12345) & 0x7FFFFFFF
+        w = words[i % len(words)] + ("\n" if i % 7 == 0 else " ")
+        out.append(w)
+        size += len(w.encode())
+    return "".join(out)
+
+
 def _csr_pem() -> str:
     with tempfile.TemporaryDirectory() as d:
         subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -556,6 +569,11 @@ def builtin_manifests() -> list[dict]:
                   "devices": [{"name": "gpu-0", "attributes": {"model": {"string": "A100"},
                                                                "index": {"int": 0}},
                                "capacity": {"memory": {"value": "40Gi"}}}]}},
+        # big values: bbolt overflow pages, encrypted (aesgcm, aescbc) and large
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("big"),
+         "data": {f"file-{i:03d}.txt": _filler(i, 7000) for i in range(100)}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": _meta("big"), "type": "Opaque",
+         "data": {"blob": base64.b64encode(_filler(7, 300_000).encode()).decode()}},
         # admission configuration last: none of it matches the objects above
         {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
          "metadata": {"name": "etcd-pop-replicas"},
@@ -644,6 +662,9 @@ def custom_resources() -> list[dict]:
         {"apiVersion": "crypt.velerofs.test/v1", "kind": "Widget", "metadata": _meta("w1"),
          "spec": {"size": 3, "ratio": 0.25, "tags": ["a", "b"], "nested": {"deep": {"x": None, "y": True}},
                   "big": 9007199254740993, "text": "line1\nline2\t\u00e9"}},
+        {"apiVersion": "crypt.velerofs.test/v1", "kind": "Widget", "metadata": _meta("w-big"),
+         "spec": {"items": [{"i": i, "name": f"item-{i}", "on": i % 2 == 0, "w": i / 7}
+                            for i in range(4000)]}},
         {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": _meta("shop-tls"),
          "spec": {"secretName": "tls", "duration": "2160h0m0s", "renewBefore": "360h0m0s",
                   "commonName": "shop.example.com", "dnsNames": ["shop.example.com", "www.shop.example.com"],
@@ -784,6 +805,38 @@ def statuses() -> list[tuple[str, str | None, str, str, dict]]:
     ]
 
 
+def _self_signed_pem() -> str:
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "30", "-subj", "/O=velerofs:testers/CN=jane",
+                        "-keyout", f"{d}/k", "-out", f"{d}/c"], check=True, capture_output=True)
+        return Path(f"{d}/c").read_text()
+
+
+def _subresources(kube, pop: Population):
+    """Writes only subresources accept: a CSR's approval and certificate, a Pod's ephemeral
+    containers (kubectl debug)."""
+    def put(path, sub, change):
+        st, obj = kube.request("GET", path)
+        if st == 200:
+            change(obj)
+            st, obj = kube.request("PUT", f"{path}/{sub}", obj)
+        if st >= 300:
+            msg = obj.get("message") if isinstance(obj, dict) else str(obj)[:300]
+            pop.failed.append((Obj("", "", path, "", None, sub), f"{sub}: HTTP {st}: {msg}"))
+
+    csr = "/apis/certificates.k8s.io/v1/certificatesigningrequests/jane"
+    put(csr, "approval", lambda o: o.setdefault("status", {}).update(conditions=[
+        _cond("Approved", reason="EtcdPopApproved", msg="approved by etcd_population", lastUpdateTime=T1)]))
+    cert = base64.b64encode(_self_signed_pem().encode()).decode()
+    put(csr, "status", lambda o: o["status"].update(certificate=cert))
+    put(f"/api/v1/namespaces/{NS}/pods/web-0", "ephemeralcontainers",
+        lambda o: o["spec"].setdefault("ephemeralContainers", []).append({
+            "name": "debugger-x7k2p", "image": "busybox:1.36", "command": ["sh"], "stdin": True, "tty": True,
+            "targetContainerName": "web", "terminationMessagePolicy": "File",
+            "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}))
+
+
 def _set_statuses(kube, disc, pop: Population):
     for api_version, ns, resource, name, status in statuses():
         group, _, version = api_version.rpartition("/")
@@ -877,6 +930,7 @@ def populate(kube, with_crds: bool = True) -> Population:
         for doc in custom_resources():
             _create(kube, disc, doc, pop)
     _set_statuses(kube, disc, pop)
+    _subresources(kube, pop)
     for doc in beta_manifests():
         group, _, version = doc["apiVersion"].rpartition("/")
         d = disc.get((group, doc["kind"]))

@@ -42,6 +42,13 @@ def test_population_covers_every_creatable_kind(populated_kube):
         assert st == 200, (o, body)
         for k in status:
             assert k in (body.get("status") or {}), (o.path(), k, body.get("status"))
+    st, csr = kube.request("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests/jane")
+    assert csr["status"]["conditions"][0]["type"] == "Approved" and csr["status"]["certificate"]
+    st, pod = kube.request("GET", "/api/v1/namespaces/etcd-pop/pods/web-0")
+    assert pod["spec"]["ephemeralContainers"][0]["targetContainerName"] == "web"
+    # big values (bbolt overflow pages), encrypted
+    st, cm = kube.request("GET", "/api/v1/namespaces/etcd-pop/configmaps/big")
+    assert sum(len(v) for v in cm["data"].values()) > 600_000
 
 
 def test_population_encrypts_with_all_three_providers(populated_kube):
