@@ -53,6 +53,11 @@ NOT_STORED = {
 }
 
 
+# created by server-side apply (managedFields with operation Apply, manager kubectl); the others
+# by POST (operation Update, manager Python-urllib)
+APPLIED_KINDS = {"Deployment", "Service", "Widget", "Prometheus", "Application", "Certificate"}
+
+
 @dataclasses.dataclass(frozen=True)
 class Obj:
     group: str
@@ -837,6 +842,40 @@ def _subresources(kube, pop: Population):
             "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}))
 
 
+def _owners_and_deletions(kube, pop: Population):
+    """ownerReferences as the Deployment and ReplicaSet controllers set them (Deployment ->
+    ReplicaSet -> Pod), and deletions that wait: an object with a finalizer nobody removes keeps
+    its deletionTimestamp; a namespace stays Terminating (no namespace controller here)."""
+    def fail(path, what, st, body):
+        msg = body.get("message") if isinstance(body, dict) else str(body)[:300]
+        pop.failed.append((Obj("", "", path, "", None, what), f"{what}: HTTP {st}: {msg}"))
+
+    dep = f"/apis/apps/v1/namespaces/{NS}/deployments/web"
+    rs = f"/apis/apps/v1/namespaces/{NS}/replicasets/web-5d9c7b"
+    pod = f"/api/v1/namespaces/{NS}/pods/web-0"
+    for owner, kind, child in ((dep, "Deployment", rs), (rs, "ReplicaSet", pod)):
+        st, o = kube.request("GET", owner)
+        if st != 200:
+            fail(owner, "owner", st, o)
+            continue
+        ref = {"apiVersion": "apps/v1", "kind": kind, "name": o["metadata"]["name"],
+               "uid": o["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+        st, body = kube.request("PATCH", child, {"metadata": {"ownerReferences": [ref]}},
+                                content_type="application/merge-patch+json")
+        if st >= 300:
+            fail(child, "ownerReferences", st, body)
+    held = f"/api/v1/namespaces/{NS}/configmaps/immutable-config"
+    st, body = kube.request("PATCH", held, {"metadata": {"finalizers": ["etcd-pop.velerofs.test/hold"]}},
+                            content_type="application/merge-patch+json")
+    if st < 300:
+        st, body = kube.request("DELETE", held)
+    if st >= 300:
+        fail(held, "delete held", st, body)
+    st, body = kube.request("DELETE", f"/api/v1/namespaces/{NS2}")
+    if st >= 300:
+        fail(NS2, "delete namespace", st, body)
+
+
 def _set_statuses(kube, disc, pop: Population):
     for api_version, ns, resource, name, status in statuses():
         group, _, version = api_version.rpartition("/")
@@ -877,7 +916,11 @@ def _create(kube, disc, doc, pop: Population) -> Obj | None:
     base = f"/apis/{group}/{version}" if group else f"/api/{version}"
     if namespaced:
         base += f"/namespaces/{ns}"
-    st, body = kube.request("POST", f"{base}/{resource}", doc)
+    if doc["kind"] in APPLIED_KINDS:  # server-side apply, as `kubectl apply --server-side`
+        st, body = kube.request("PATCH", f"{o.path()}?fieldManager=kubectl&force=true", doc,
+                                content_type="application/apply-patch+yaml")
+    else:
+        st, body = kube.request("POST", f"{base}/{resource}", doc)
     if st == 409:  # exists already (a second populate, or one the apiserver made: kube-system SAs)
         st, body = kube.request("GET", o.path())
     if st >= 300:
@@ -931,6 +974,7 @@ def populate(kube, with_crds: bool = True) -> Population:
             _create(kube, disc, doc, pop)
     _set_statuses(kube, disc, pop)
     _subresources(kube, pop)
+    _owners_and_deletions(kube, pop)
     for doc in beta_manifests():
         group, _, version = doc["apiVersion"].rpartition("/")
         d = disc.get((group, doc["kind"]))

@@ -46,6 +46,13 @@ def test_population_covers_every_creatable_kind(populated_kube):
     assert csr["status"]["conditions"][0]["type"] == "Approved" and csr["status"]["certificate"]
     st, pod = kube.request("GET", "/api/v1/namespaces/etcd-pop/pods/web-0")
     assert pod["spec"]["ephemeralContainers"][0]["targetContainerName"] == "web"
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet"
+    st, ns2 = kube.request("GET", "/api/v1/namespaces/etcd-pop-2")
+    assert ns2["status"]["phase"] == "Terminating" and ns2["metadata"]["deletionTimestamp"]
+    st, held = kube.request("GET", "/api/v1/namespaces/etcd-pop/configmaps/immutable-config")
+    assert held["metadata"]["deletionTimestamp"] and held["metadata"]["finalizers"]
+    st, dep = kube.request("GET", "/apis/apps/v1/namespaces/etcd-pop/deployments/web")
+    assert {m["operation"] for m in dep["metadata"]["managedFields"]} >= {"Apply", "Update"}
     # big values (bbolt overflow pages), encrypted
     st, cm = kube.request("GET", "/api/v1/namespaces/etcd-pop/configmaps/big")
     assert sum(len(v) for v in cm["data"].values()) > 600_000
