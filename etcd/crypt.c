@@ -73,6 +73,7 @@ struct entry {
 struct etcd_crypt {
 	struct entry *entries;
 	size_t nentries;
+	EVP_MAC *poly1305; /* fetched once: a fetch costs more than a MAC */
 };
 
 struct etcd_crypt *etcd_crypt_free(struct etcd_crypt *c)
@@ -97,6 +98,7 @@ struct etcd_crypt *etcd_crypt_free(struct etcd_crypt *c)
 		free(en->provs);
 	}
 	free(c->entries);
+	EVP_MAC_free(c->poly1305);
 	free(c);
 	return NULL;
 }
@@ -320,6 +322,9 @@ int etcd_crypt_parse(const void *data, size_t len, struct etcd_crypt **out,
 	r = load_doc(doc, c, e);
 	if (r < 0)
 		goto out;
+	/* NULL when this OpenSSL lacks it: secretbox values then fail with
+	 * -ENOSYS, the rest works */
+	c->poly1305 = EVP_MAC_fetch(NULL, "POLY1305", NULL);
 	*out = c;
 	c = NULL;
 	r = 0;
@@ -572,10 +577,10 @@ void etcd_xsalsa20_xor(unsigned char *dst, const unsigned char *src, size_t n,
 	OPENSSL_cleanse(block, sizeof(block));
 }
 
-static int poly1305(unsigned char tag[16], const unsigned char key[32],
-		    const unsigned char *m, size_t n)
+static int poly1305(EVP_MAC *mac, unsigned char tag[16],
+		    const unsigned char key[32], const unsigned char *m,
+		    size_t n)
 {
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "POLY1305", NULL);
 	if (!mac)
 		return -ENOSYS;
 	EVP_MAC_CTX *x = EVP_MAC_CTX_new(mac);
@@ -586,15 +591,14 @@ static int poly1305(unsigned char tag[16], const unsigned char key[32],
 	    EVP_MAC_final(x, tag, &tl, 16) == 1 && tl == 16)
 		r = 0;
 	EVP_MAC_CTX_free(x);
-	EVP_MAC_free(mac);
 	return r;
 }
 
 /* secretbox: nonce(24) | tag(16) | ciphertext. The first 32 bytes of the
  * XSalsa20 stream are the Poly1305 key; the message uses the stream from
  * byte 32 on (NaCl crypto_secretbox_xsalsa20poly1305). */
-static int secretbox_open(const struct ckey *k, const unsigned char *d,
-			  size_t n, struct sbuf *out)
+static int secretbox_open(EVP_MAC *mac, const struct ckey *k,
+			  const unsigned char *d, size_t n, struct sbuf *out)
 {
 	if (n < 24 + 16)
 		return -EBADMSG;
@@ -602,7 +606,7 @@ static int secretbox_open(const struct ckey *k, const unsigned char *d,
 	size_t clen = n - 40;
 	unsigned char zero[32] = { 0 }, pk[32], want[16];
 	etcd_xsalsa20_xor(pk, zero, 32, nonce, k->secret, 0);
-	int r = poly1305(want, pk, c, clen);
+	int r = poly1305(mac, want, pk, c, clen);
 	OPENSSL_cleanse(pk, sizeof(pk));
 	if (r < 0)
 		return r;
@@ -800,7 +804,7 @@ int etcd_crypt_decrypt(const struct etcd_crypt *c, const char *key,
 			r = aesgcm_open(cands[i].k, d, dn, key, key_len, out);
 			break;
 		default:
-			r = secretbox_open(cands[i].k, d, dn, out);
+			r = secretbox_open(c->poly1305, cands[i].k, d, dn, out);
 			break;
 		}
 		if (r == 0)

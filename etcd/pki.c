@@ -23,7 +23,9 @@
 #include "etcd/etcd.h"
 
 #define PEM_FILE_MAX ((size_t)4 << 20) /* larger files are not PEM we read */
-#define CERTS_PER_FILE_MAX 64
+/* blocks described per file: a CA bundle of a few hundred certificates
+ * fits; the rest of a larger file is counted, not described */
+#define BLOCKS_PER_FILE_MAX 512
 
 static const char *const private_blocks[] = {
 	"PRIVATE KEY",	   "RSA PRIVATE KEY",	    "EC PRIVATE KEY",
@@ -383,7 +385,14 @@ static int describe_file(struct report *rp, struct etcd_pki_file *f)
 	if (!b)
 		return -ENOMEM;
 	int ncert = 0, nblocks = 0;
-	while (r == 0 && nblocks < CERTS_PER_FILE_MAX) {
+	while (r == 0) {
+		if (nblocks == BLOCKS_PER_FILE_MAX) {
+			r = sbuf_addf(o,
+				      "  (more than %d PEM blocks: the rest is "
+				      "not described)\n",
+				      BLOCKS_PER_FILE_MAX);
+			break;
+		}
 		char *name = NULL, *header = NULL;
 		unsigned char *der = NULL;
 		long len = 0;
@@ -465,7 +474,8 @@ int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
 		r = r ?: describe_file(&rp, ord[i]);
 	}
 	if (r == 0) {
-		qsort(rp.sum, rp.nsum, sizeof(*rp.sum), by_expiry);
+		if (rp.nsum)
+			qsort(rp.sum, rp.nsum, sizeof(*rp.sum), by_expiry);
 		struct tm tm;
 		time_t t = (time_t)now;
 		gmtime_r(&t, &tm);

@@ -45,10 +45,17 @@ NOT_STORED = {
     "authorization.k8s.io/subjectaccessreviews": "a review: answered, never stored",
     "/bindings": "a Pod's binding: sets spec.nodeName, not stored as an object",
     "/componentstatuses": "read-only, computed (no create verb on a real server)",
+    "internal.apiserver.k8s.io/storageversions": "alpha, served only with api/all: kube-apiserver "
+                                                 "writes them itself (StorageVersionAPI gate)",
     "apiregistration.k8s.io/apiservices": "the apiserver registers one per served group/version "
                                           "itself (v1., v1.apps, v1.cert-manager.io ...); one "
                                           "pointing at a missing service would break discovery",
 }
+
+
+# created by server-side apply (managedFields with operation Apply, manager kubectl); the others
+# by POST (operation Update, manager Python-urllib)
+APPLIED_KINDS = {"Deployment", "Service", "Widget", "Prometheus", "Application", "Certificate"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +89,7 @@ class Population:
     failed: list = dataclasses.field(default_factory=list)
     not_covered: dict = dataclasses.field(default_factory=dict)
     not_stored: dict = dataclasses.field(default_factory=dict)
+    not_served: dict = dataclasses.field(default_factory=dict)  # beta_manifests() kinds
 
     def report(self) -> str:
         lines = [f"created {len(self.created)} objects of "
@@ -92,6 +100,8 @@ class Population:
             lines.append(f"not covered {r}: {why}")
         for r, why in sorted(self.not_stored.items()):
             lines.append(f"not created {r}: {why}")
+        for r, why in sorted(self.not_served.items()):
+            lines.append(f"not served {r}: {why}")
         return "\n".join(lines)
 
 
@@ -238,6 +248,19 @@ def _template(labels, **podextra):
     spec.pop("subdomain")
     spec.pop("activeDeadlineSeconds")  # controllers' templates refuse it
     return {"metadata": {"labels": labels, "annotations": {"checksum/config": "abc123"}}, "spec": spec}
+
+
+def _filler(seed: int, n: int) -> str:
+    """n bytes of varied, deterministic text."""
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "ümlaut", "ß"]
+    out, i = [], seed
+    size = 0
+    while size < n:
+        i = (i * 1103515245 + 12345) & 0x7FFFFFFF
+        w = words[i % len(words)] + ("\n" if i % 7 == 0 else " ")
+        out.append(w)
+        size += len(w.encode())
+    return "".join(out)
 
 
 def _csr_pem() -> str:
@@ -551,6 +574,11 @@ def builtin_manifests() -> list[dict]:
                   "devices": [{"name": "gpu-0", "attributes": {"model": {"string": "A100"},
                                                                "index": {"int": 0}},
                                "capacity": {"memory": {"value": "40Gi"}}}]}},
+        # big values: bbolt overflow pages, encrypted (aesgcm, aescbc) and large
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("big"),
+         "data": {f"file-{i:03d}.txt": _filler(i, 7000) for i in range(100)}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": _meta("big"), "type": "Opaque",
+         "data": {"blob": base64.b64encode(_filler(7, 300_000).encode()).decode()}},
         # admission configuration last: none of it matches the objects above
         {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
          "metadata": {"name": "etcd-pop-replicas"},
@@ -590,6 +618,33 @@ def builtin_manifests() -> list[dict]:
     return m
 
 
+def beta_manifests() -> list[dict]:
+    """Kinds kube-apiserver v1.34 serves only when asked (--runtime-config=api/all=true): created
+    when served, else listed in Population.not_served."""
+    return [
+        {"apiVersion": "admissionregistration.k8s.io/v1beta1", "kind": "MutatingAdmissionPolicy",
+         "metadata": {"name": "etcd-pop-defaults"},
+         "spec": {"failurePolicy": "Ignore", "reinvocationPolicy": "Never",
+                  "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                                                          "operations": ["CREATE"],
+                                                          "resources": ["deployments"]}],
+                                       "objectSelector": {"matchLabels": {"etcd-pop/policy": "on"}}},
+                  "mutations": [{"patchType": "ApplyConfiguration", "applyConfiguration": {
+                      "expression": "Object{metadata: Object.metadata{labels: {'mutated': 'yes'}}}"}}]}},
+        {"apiVersion": "admissionregistration.k8s.io/v1beta1", "kind": "MutatingAdmissionPolicyBinding",
+         "metadata": {"name": "etcd-pop-defaults"},
+         "spec": {"policyName": "etcd-pop-defaults",
+                  "matchResources": {"namespaceSelector": {"matchLabels": {"etcd-pop/policy": "on"}}}}},
+        {"apiVersion": "coordination.k8s.io/v1beta1", "kind": "LeaseCandidate", "metadata": _meta("leader-a"),
+         "spec": {"leaseName": "leader", "binaryVersion": "1.34.10", "emulationVersion": "1.34.0",
+                  "strategy": "OldestEmulationVersion", "renewTime": "2026-01-02T03:04:05.000000Z",
+                  "pingTime": "2026-01-02T03:04:00.000000Z"}},
+        {"apiVersion": "resource.k8s.io/v1alpha3", "kind": "DeviceTaintRule", "metadata": {"name": "gpu-maint"},
+         "spec": {"deviceSelector": {"driver": "gpu.example.com", "pool": "node-1", "device": "gpu-0"},
+                  "taint": {"key": "maintenance", "value": "planned", "effect": "NoSchedule"}}},
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # CRDs and custom resources
 
@@ -600,7 +655,8 @@ WIDGET_CRD = {
              "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
              "versions": [{"name": "v1", "served": True, "storage": True,
                            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                               "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}},
+                               "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                               "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}},
                            "subresources": {"status": {}},
                            "additionalPrinterColumns": [{"name": "Size", "type": "integer",
                                                          "jsonPath": ".spec.size"}]}]}}
@@ -611,6 +667,9 @@ def custom_resources() -> list[dict]:
         {"apiVersion": "crypt.velerofs.test/v1", "kind": "Widget", "metadata": _meta("w1"),
          "spec": {"size": 3, "ratio": 0.25, "tags": ["a", "b"], "nested": {"deep": {"x": None, "y": True}},
                   "big": 9007199254740993, "text": "line1\nline2\t\u00e9"}},
+        {"apiVersion": "crypt.velerofs.test/v1", "kind": "Widget", "metadata": _meta("w-big"),
+         "spec": {"items": [{"i": i, "name": f"item-{i}", "on": i % 2 == 0, "w": i / 7}
+                            for i in range(4000)]}},
         {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": _meta("shop-tls"),
          "spec": {"secretName": "tls", "duration": "2160h0m0s", "renewBefore": "360h0m0s",
                   "commonName": "shop.example.com", "dnsNames": ["shop.example.com", "www.shop.example.com"],
@@ -673,6 +732,171 @@ def crds() -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------
+# status (written through /status, as controllers and kubelets write it)
+
+T0 = "2026-11-30T10:00:00Z"
+T1 = "2026-11-30T10:00:05Z"
+
+
+def _cond(t, status="True", reason="AsExpected", msg="", when=T0, **kw):
+    c = {"type": t, "status": status, "lastTransitionTime": when, "reason": reason, "message": msg}
+    c.update(kw)
+    return c
+
+
+def statuses() -> list[tuple[str, str | None, str, str, dict]]:
+    """(apiVersion, namespace, resource, name, status) written after the creates."""
+    ctr = {"name": "web", "image": "nginx:1.27.3", "imageID": "docker.io/library/nginx@sha256:" + "1" * 64,
+           "containerID": "containerd://" + "a" * 64, "ready": True, "started": True, "restartCount": 2,
+           "state": {"running": {"startedAt": T1}},
+           "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "startedAt": T0,
+                                        "finishedAt": T1, "containerID": "containerd://" + "b" * 64}}}
+    return [
+        ("v1", None, "nodes", "etcd-pop-node-1", {
+            "capacity": {"cpu": "8", "memory": "32823764Ki", "pods": "110", "ephemeral-storage": "101430960Ki",
+                         "hugepages-2Mi": "0"},
+            "allocatable": {"cpu": "7800m", "memory": "31721812Ki", "pods": "110"},
+            "conditions": [
+                _cond("Ready", reason="KubeletReady", msg="kubelet is posting ready status",
+                      lastHeartbeatTime=T1),
+                _cond("MemoryPressure", "False", "KubeletHasSufficientMemory", lastHeartbeatTime=T1)],
+            "addresses": [{"type": "InternalIP", "address": "192.0.2.21"},
+                          {"type": "Hostname", "address": "etcd-pop-node-1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {"machineID": "m" * 32, "systemUUID": "0000-1111", "bootID": "b-1",
+                         "kernelVersion": "6.1.0-28-amd64", "osImage": "Debian GNU/Linux 12 (bookworm)",
+                         "containerRuntimeVersion": "containerd://1.7.24", "kubeletVersion": "v1.34.10",
+                         "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64"},
+            "images": [{"names": ["docker.io/library/nginx@sha256:" + "1" * 64, "docker.io/library/nginx:1.27.3"],
+                        "sizeBytes": 72099410}],
+            "volumesInUse": ["kubernetes.io/csi/csi.velerofs.test^vol-0123"],
+            "volumesAttached": [{"name": "kubernetes.io/csi/csi.velerofs.test^vol-0123", "devicePath": ""}]}),
+        ("v1", NS, "pods", "web-0", {
+            "phase": "Running", "qosClass": "Burstable", "hostIP": "192.0.2.21",
+            "hostIPs": [{"ip": "192.0.2.21"}], "podIP": "10.244.1.5", "podIPs": [{"ip": "10.244.1.5"}],
+            "startTime": T0,
+            "conditions": [_cond("Ready", reason="", when=T1, lastProbeTime=None),
+                           _cond("PodScheduled", reason="", lastProbeTime=None)],
+            "initContainerStatuses": [{
+                "name": "init", "image": "busybox:1.36", "imageID": "", "ready": True, "restartCount": 0,
+                "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": T0,
+                                         "finishedAt": T0}}}],
+            "containerStatuses": [ctr]}),
+        ("apps/v1", NS, "deployments", "web", {
+            "observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 2,
+            "availableReplicas": 2, "unavailableReplicas": 1,
+            "conditions": [_cond("Available", "False", "MinimumReplicasUnavailable", "2 of 3",
+                                 lastUpdateTime=T1),
+                           _cond("Progressing", reason="NewReplicaSetAvailable", lastUpdateTime=T1)]}),
+        ("v1", NS, "persistentvolumeclaims", "data-claim", {
+            "phase": "Bound", "accessModes": ["ReadWriteMany"], "capacity": {"storage": "10Gi"}}),
+        ("v1", None, "persistentvolumes", "pv-nfs", {"phase": "Bound", "lastPhaseTransitionTime": T0}),
+        ("v1", NS, "services", "lb", {
+            "loadBalancer": {"ingress": [{"ip": "203.0.113.7", "ipMode": "VIP",
+                                          "ports": [{"port": 80, "protocol": "TCP"}]}]}}),
+        ("autoscaling/v2", NS, "horizontalpodautoscalers", "web", {
+            "currentReplicas": 3, "desiredReplicas": 4, "lastScaleTime": T1,
+            "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {
+                "averageUtilization": 83, "averageValue": "207m"}}}],
+            "conditions": [_cond("AbleToScale", reason="SucceededRescale")]}),
+        ("policy/v1", NS, "poddisruptionbudgets", "web", {
+            "observedGeneration": 1, "disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 2,
+            "expectedPods": 3, "disruptedPods": {"web-0": T1},
+            "conditions": [_cond("DisruptionAllowed", reason="SufficientPods", observedGeneration=1)]}),
+        ("crypt.velerofs.test/v1", NS, "widgets", "w1", {"ready": True, "observed": 3, "at": T1}),
+        ("cert-manager.io/v1", NS, "certificates", "shop-tls", {
+            "notBefore": T0, "notAfter": "2027-02-28T10:00:00Z", "renewalTime": "2027-01-29T10:00:00Z",
+            "revision": 1, "conditions": [_cond("Ready", reason="Ready", msg="up to date", observedGeneration=1)]}),
+    ]
+
+
+def _self_signed_pem() -> str:
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "30", "-subj", "/O=velerofs:testers/CN=jane",
+                        "-keyout", f"{d}/k", "-out", f"{d}/c"], check=True, capture_output=True)
+        return Path(f"{d}/c").read_text()
+
+
+def _subresources(kube, pop: Population):
+    """Writes only subresources accept: a CSR's approval and certificate, a Pod's ephemeral
+    containers (kubectl debug)."""
+    def put(path, sub, change):
+        st, obj = kube.request("GET", path)
+        if st == 200:
+            change(obj)
+            st, obj = kube.request("PUT", f"{path}/{sub}", obj)
+        if st >= 300:
+            msg = obj.get("message") if isinstance(obj, dict) else str(obj)[:300]
+            pop.failed.append((Obj("", "", path, "", None, sub), f"{sub}: HTTP {st}: {msg}"))
+
+    csr = "/apis/certificates.k8s.io/v1/certificatesigningrequests/jane"
+    put(csr, "approval", lambda o: o.setdefault("status", {}).update(conditions=[
+        _cond("Approved", reason="EtcdPopApproved", msg="approved by etcd_population", lastUpdateTime=T1)]))
+    cert = base64.b64encode(_self_signed_pem().encode()).decode()
+    put(csr, "status", lambda o: o["status"].update(certificate=cert))
+    put(f"/api/v1/namespaces/{NS}/pods/web-0", "ephemeralcontainers",
+        lambda o: o["spec"].setdefault("ephemeralContainers", []).append({
+            "name": "debugger-x7k2p", "image": "busybox:1.36", "command": ["sh"], "stdin": True, "tty": True,
+            "targetContainerName": "web", "terminationMessagePolicy": "File",
+            "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}))
+
+
+def _owners_and_deletions(kube, pop: Population):
+    """ownerReferences as the Deployment and ReplicaSet controllers set them (Deployment ->
+    ReplicaSet -> Pod), and deletions that wait: an object with a finalizer nobody removes keeps
+    its deletionTimestamp; a namespace stays Terminating (no namespace controller here)."""
+    def fail(path, what, st, body):
+        msg = body.get("message") if isinstance(body, dict) else str(body)[:300]
+        pop.failed.append((Obj("", "", path, "", None, what), f"{what}: HTTP {st}: {msg}"))
+
+    dep = f"/apis/apps/v1/namespaces/{NS}/deployments/web"
+    rs = f"/apis/apps/v1/namespaces/{NS}/replicasets/web-5d9c7b"
+    pod = f"/api/v1/namespaces/{NS}/pods/web-0"
+    for owner, kind, child in ((dep, "Deployment", rs), (rs, "ReplicaSet", pod)):
+        st, o = kube.request("GET", owner)
+        if st != 200:
+            fail(owner, "owner", st, o)
+            continue
+        ref = {"apiVersion": "apps/v1", "kind": kind, "name": o["metadata"]["name"],
+               "uid": o["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+        st, body = kube.request("PATCH", child, {"metadata": {"ownerReferences": [ref]}},
+                                content_type="application/merge-patch+json")
+        if st >= 300:
+            fail(child, "ownerReferences", st, body)
+    held = f"/api/v1/namespaces/{NS}/configmaps/immutable-config"
+    st, body = kube.request("PATCH", held, {"metadata": {"finalizers": ["etcd-pop.velerofs.test/hold"]}},
+                            content_type="application/merge-patch+json")
+    if st < 300:
+        st, body = kube.request("DELETE", held)
+    if st >= 300:
+        fail(held, "delete held", st, body)
+    st, body = kube.request("DELETE", f"/api/v1/namespaces/{NS2}")
+    if st >= 300:
+        fail(NS2, "delete namespace", st, body)
+
+
+def _set_statuses(kube, disc, pop: Population):
+    for api_version, ns, resource, name, status in statuses():
+        group, _, version = api_version.rpartition("/")
+        if not any(g == group for g, _ in disc):  # populate(with_crds=False)
+            continue
+        base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        path = base + (f"/namespaces/{ns}" if ns else "") + f"/{resource}/{name}"
+        st, obj = kube.request("GET", path)
+        o = Obj(group, version, resource, obj.get("kind", "?") if isinstance(obj, dict) else "?", ns,
+                name)
+        if st == 200:
+            obj["status"] = {**(obj.get("status") or {}), **status}
+            st, body = kube.request("PUT", path + "/status", obj)
+        else:
+            body = obj
+        if st >= 300:
+            msg = body.get("message") if isinstance(body, dict) else str(body)[:300]
+            pop.failed.append((o, f"status: HTTP {st}: {msg}"))
+
+
+# ---------------------------------------------------------------------------------------------
 # creating
 
 def _create(kube, disc, doc, pop: Population) -> Obj | None:
@@ -692,7 +916,11 @@ def _create(kube, disc, doc, pop: Population) -> Obj | None:
     base = f"/apis/{group}/{version}" if group else f"/api/{version}"
     if namespaced:
         base += f"/namespaces/{ns}"
-    st, body = kube.request("POST", f"{base}/{resource}", doc)
+    if doc["kind"] in APPLIED_KINDS:  # server-side apply, as `kubectl apply --server-side`
+        st, body = kube.request("PATCH", f"{o.path()}?fieldManager=kubectl&force=true", doc,
+                                content_type="application/apply-patch+yaml")
+    else:
+        st, body = kube.request("POST", f"{base}/{resource}", doc)
     if st == 409:  # exists already (a second populate, or one the apiserver made: kube-system SAs)
         st, body = kube.request("GET", o.path())
     if st >= 300:
@@ -743,6 +971,17 @@ def populate(kube, with_crds: bool = True) -> Population:
                                    for v in d["spec"]["versions"] if v.get("served")}))
         disc = discover(kube)
         for doc in custom_resources():
+            _create(kube, disc, doc, pop)
+    _set_statuses(kube, disc, pop)
+    _subresources(kube, pop)
+    _owners_and_deletions(kube, pop)
+    for doc in beta_manifests():
+        group, _, version = doc["apiVersion"].rpartition("/")
+        d = disc.get((group, doc["kind"]))
+        if d is None or d[0] != version:
+            pop.not_served[f"{doc['apiVersion']} {doc['kind']}"] = (
+                "not served by default (--runtime-config=api/all=true serves it)")
+        else:
             _create(kube, disc, doc, pop)
     covered = {o.gr for o in pop.created} | {o.gr for o, _ in pop.failed}
     for (group, kind), (version, resource, namespaced, verbs) in disc.items():

@@ -232,6 +232,25 @@ int main(int argc, char **argv)
 	sbuf_init(&small, 100);
 	CHECK_EQ_INT(etcd_pki_report(fs.f, fs.n, NOW, &small, &e), -E2BIG);
 	sbuf_release(&small);
+	/* a bundle of 600 certificates: 512 described, the rest said */
+	const struct etcd_pki_file *ca = find(&fs, "ca.crt");
+	if (ca) {
+		struct sbuf big, rep;
+		sbuf_init(&big, 0);
+		sbuf_init(&rep, 0);
+		for (int i = 0; i < 600; i++)
+			sbuf_add(&big, ca->data, ca->len);
+		struct etcd_pki_file bf = { .name = "ca-bundle.crt",
+					    .data = big.buf,
+					    .len = big.len };
+		CHECK_EQ_INT(etcd_pki_report(&bf, 1, NOW, &rep, &e), 0);
+		CHECK(strstr(sbuf_str(&rep), "certificate 512\n") != NULL);
+		CHECK(strstr(sbuf_str(&rep), "certificate 513\n") == NULL);
+		CHECK(strstr(sbuf_str(&rep), "(more than 512 PEM blocks") !=
+		      NULL);
+		sbuf_release(&big);
+		sbuf_release(&rep);
+	}
 	/* no files */
 	struct sbuf none;
 	sbuf_init(&none, 0);
