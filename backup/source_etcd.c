@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "backup/backup_i.h"
@@ -51,6 +52,8 @@ struct etcd_src {
 	const char *keyv[8];
 	char crypt_id[80];
 	struct cache_writer *dl; /* the downloaded snapshot */
+	void *map;		 /* it mapped, or NULL */
+	size_t map_len;
 	struct etcd_snapshot *snap;
 	struct backup_sink *sink; /* during read() */
 	int err;		  /* first fatal sink error */
@@ -558,6 +561,18 @@ static int etcd_read(struct backup_source *base, struct backup_sink *k,
 	fd = cache_writer_fd(s->dl);
 	rd.ud = &fd;
 	rd.size = size;
+	/* the file is ours (a temporary file of the cache that nothing
+	 * else writes or truncates): its pages are read in place */
+	if (size && size <= SIZE_MAX) {
+		void *m =
+			mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (m != MAP_FAILED) {
+			s->map = m;
+			s->map_len = (size_t)size;
+			rd.map = m;
+		}
+	}
 	r = etcd_snapshot_open(&rd, &s->snap, &oe);
 	if (r == -ENOMEM)
 		return r;
@@ -721,6 +736,8 @@ static void etcd_close(struct backup_source *base)
 	if (!s)
 		return;
 	etcd_snapshot_free(s->snap);
+	if (s->map)
+		munmap(s->map, s->map_len);
 	cache_writer_free(s->dl); /* the download is never kept */
 	free(s->open_error);
 	sbuf_release(&s->problems);
