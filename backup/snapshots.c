@@ -132,6 +132,9 @@ static int sniff(struct backup_repo *r, const struct backup_object *o, bool *is,
 		catalog_set_sniffed(r, o->name, &o->obj, *is);
 	} else if (ret == -ENOENT || ret == -ESTALE) {
 		ret = 0; /* gone or changed meanwhile: the next walk sees */
+	} else if (ret != -ENOMEM && !backup_offline_error(ret)) {
+		ret = 0; /* unreadable (permissions): not a snapshot we can
+			  * show; asked again next time */
 	}
 	free(buf);
 	return ret;
@@ -190,6 +193,13 @@ static int walk(struct backup_repo *r, struct backup_object **snaps,
 		for (const char *p = d.dir; *p; p++)
 			depth += *p == '/';
 		ret = vault_list(r->vault, d.dir, on_entry, &d, e);
+		if (ret < 0 && ret != -ENOMEM && !backup_offline_error(ret)) {
+			/* a folder that can't be listed (permissions): the
+			 * rest of the vault still is */
+			log_debug("snapshots: %s not walked: %s", d.dir,
+				  e && e->msg[0] ? e->msg : strerror(-ret));
+			ret = 0;
+		}
 		for (i = 0; ret == 0 && i < d.nsubs; i++) {
 			if (depth + 1 > WALK_MAX_DEPTH || nq >= WALK_MAX_DIRS) {
 				log_debug("snapshots: %s not walked (too deep "
