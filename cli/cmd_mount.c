@@ -800,6 +800,7 @@ out:
 	free(o.existing);
 	free(o.modifiers);
 	free(o.restore_hooks);
+	free(o.encryption_config);
 	sbuf_release(&o.image_map);
 	sbuf_release(&o.storageclass_map);
 	return ret;
