@@ -548,12 +548,19 @@ def test_bad_snapshots_are_clear_errors(cluster, mount, tmp_path):
         corrupt[off:off + 16] = b"\xff" * 16
     (v / "bad" / "corrupt_snapshot.db").write_bytes(bytes(corrupt))
     (v / "bad" / "notes.txt").write_text("not a snapshot, not named like one\n")
+    # found by content alone; its cluster is its kube-system namespace's uid
+    (v / "plain").mkdir()
+    (v / "plain" / "etcd-backup.db").write_bytes(good)
     m = mount(v, json=True, allow_errors=True,
               args=["-o", "encryption-config=%s" % cluster["encryption"]])
     names = sorted(os.listdir(m / "snapshots"))
     assert names == sorted(["latest", "ok_" + SNAP, "bad_truncated_snapshot.db",
                             "bad_junk_snapshot.db", "bad_other_snapshot.db",
-                            "bad_corrupt_snapshot.db"]), names
+                            "bad_corrupt_snapshot.db", "plain_etcd-backup.db"]), names
+    uid = json.loads((m / "snapshots" / ("ok_" + SNAP) / "cluster/namespaces/kube-system.json")
+                     .read_bytes())["metadata"]["uid"]
+    assert os.readlink(m / "snapshots/latest" / uid) == "../plain_etcd-backup.db"
+    assert os.readlink(m / "snapshots/latest" / CLUSTER) == "../ok_" + SNAP
 
     def errors(name):
         return (m / "snapshots" / name / "errors.txt").read_text()
