@@ -60,6 +60,7 @@ struct etcd_src {
 	char *open_error;	  /* why the snapshot could not be read */
 	bool status_ok;
 	struct etcd_status st;
+	char *integrity; /* what etcd_snapshot_verify() said */
 	uint64_t nkeys, nitems_keys, nraw;
 	struct sbuf problems; /* "<key>: <why>\n" for describe.txt */
 	size_t nproblems;
@@ -582,6 +583,26 @@ static int etcd_read(struct backup_source *base, struct backup_sink *k,
 				  s->open_error ? s->open_error : "unreadable");
 	} else {
 		verror_clear(&oe);
+		r = etcd_snapshot_verify(s->snap, &oe);
+		if (r == -ENOMEM)
+			return r;
+		if (r == 1)
+			s->integrity = strdup("the SHA-256 etcdctl snapshot "
+					      "save "
+					      "appended matches");
+		else if (r == 0)
+			s->integrity = strdup("no SHA-256 appended (a copy of "
+					      "a "
+					      "member's db file, not etcdctl "
+					      "snapshot save): not checked");
+		else {
+			if (asprintf(&s->integrity, "DAMAGED: %s",
+				     oe.msg[0] ? oe.msg : strerror(-r)) < 0)
+				s->integrity = NULL;
+			backup_sink_error(k, "%s: %s", base->b->vault_key,
+					  oe.msg[0] ? oe.msg : strerror(-r));
+		}
+		verror_clear(&oe);
 		s->status_ok = etcd_snapshot_status(s->snap, &s->st, &oe) == 0;
 		if (!s->status_ok)
 			backup_sink_error(k, "%s: status: %s",
@@ -680,6 +701,8 @@ static int etcd_describe(struct backup_source *base,
 	ADD("\n");
 	if (s->open_error)
 		ADD("Error:        %s\n\n", s->open_error);
+	if (s->integrity)
+		ADD("Integrity:    %s\n\n", s->integrity);
 	if (s->status_ok) {
 		struct sbuf line;
 
@@ -740,6 +763,7 @@ static void etcd_close(struct backup_source *base)
 		munmap(s->map, s->map_len);
 	cache_writer_free(s->dl); /* the download is never kept */
 	free(s->open_error);
+	free(s->integrity);
 	sbuf_release(&s->problems);
 	sbuf_release(&s->keys);
 	sbuf_release(&s->json);

@@ -331,6 +331,7 @@ def test_describe_is_etcdutl_status(cluster, mount):
         assert "Cluster UID:  %s\n" % uid in text
         assert "Resource List:\n" in text and "  configmaps: " in text
         assert "Keys not decoded" not in text, text
+        assert "Integrity:    the SHA-256 etcdctl snapshot save appended matches" in text
         keys = (m / "snapshots" / name / "keys.txt").read_text()
         assert "/registry/configmaps/%s/app\t" % NS in keys
         assert "namespaces/%s/configmaps/app\n" % NS in keys
@@ -567,7 +568,8 @@ def test_bad_snapshots_are_clear_errors(cluster, mount, tmp_path):
     assert "truncated" in errors("bad_truncated_snapshot.db")
     assert "not a bbolt database" in errors("bad_junk_snapshot.db")
     assert "key bucket" in errors("bad_other_snapshot.db")
-    assert errors("bad_corrupt_snapshot.db").strip()
+    assert "SHA-256" in errors("bad_corrupt_snapshot.db")  # and what else the pages say
+    assert "Integrity:    DAMAGED" in (m / "snapshots/bad_corrupt_snapshot.db/describe.txt").read_text()
     for name in ("bad_truncated_snapshot.db", "bad_junk_snapshot.db", "bad_other_snapshot.db"):
         assert "Error:" in (m / "snapshots" / name / "describe.txt").read_text()
     # the good one is whole, the backups are there
