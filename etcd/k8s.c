@@ -1514,6 +1514,8 @@ static int decode(const void *val, size_t len, int64_t rev, struct sbuf *json,
 		return verror_set(e, -EBADMSG, "envelope: %s", r.err);
 	if (!av)
 		av = (const uint8_t *)""; /* memcmp wants a pointer */
+	if (!raw)
+		raw = (const uint8_t *)""; /* no raw: an empty message */
 	if (!kindlen)
 		return verror_set(e, -EBADMSG, "envelope without a kind");
 	ki = k8s_kind_find((const char *)av, avlen, (const char *)kind,
