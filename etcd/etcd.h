@@ -36,36 +36,77 @@ struct etcd_reader {
 	etcd_pread_fn *pread;
 	void *ud;
 	uint64_t size; /* bytes in the file */
+	/* Optional: the whole file in memory (size bytes, e.g. a local file
+	 * mmap'ed read-only), valid until the snapshot is freed. Pages are
+	 * then used in place: no copy, no page cache (pread is not called).
+	 * A mapped file must not shrink while mapped (SIGBUS). */
+	const void *map;
 };
 
 /* True when the first bytes of a file (at least 4096 of them, or the
  * whole file when shorter) are a bbolt database's first meta page:
- * recognising snapshots by content, not by name. */
+ * recognising snapshots by content, not by name. Only page 0's type,
+ * magic and version are looked at (24 bytes): a snapshot whose meta page
+ * 0 is damaged (open() then uses page 1) is not recognised. */
 bool etcd_sniff(const void *head, size_t len);
 
 struct etcd_snapshot;
 
-/* Opens a snapshot: both meta pages checked (magic, version, checksum),
- * the valid one with the higher txid used. -EINVAL "not a bbolt
- * database", -EBADMSG "bbolt database without etcd's key bucket" or a
- * corrupt structure, -EIO from the reader. */
+/* Opens a snapshot: both meta pages checked (magic, version, checksum,
+ * and that the pages they count are in the file), the valid one with the
+ * higher txid used; the "key" bucket found. Reads a few hundred bytes;
+ * the rest is read when listed. The reader is copied; its ud must outlive
+ * the snapshot. -EINVAL "not a bbolt database", -EBADMSG "bbolt database
+ * without etcd's key bucket" or a corrupt or truncated file (the message
+ * says which), -ENOMEM, or the reader's error.
+ *
+ * Memory: pages are read in 1 MiB chunks kept in a cache of at most
+ * 512 MiB (least recently used dropped first), plus, once listed, about
+ * 50 bytes and the key for every distinct key. */
 int etcd_snapshot_open(const struct etcd_reader *r, struct etcd_snapshot **out,
 		       struct verror *e);
 struct etcd_snapshot *etcd_snapshot_free(struct etcd_snapshot *s);
+/* Sets the page cache's budget (default 512 MiB; at least 4 MiB is
+ * kept). A listing reads the key bucket in file order, then each key's
+ * newest revision in key order: with a budget below the key bucket's
+ * size the second pass reads chunks again (fine for a local file, slow
+ * for a remote one). Returns 0; may be called at any time. */
+int etcd_snapshot_set_cache(struct etcd_snapshot *s, size_t bytes);
 
-/* What `etcdutl snapshot status` prints, and a little more. */
+/* The SHA-256 that `etcdctl snapshot save` leaves at the end of the file
+ * (etcd's snapshot stream ends with it; `etcdutl snapshot restore`
+ * refuses a file where it does not match): 1 when present and right, 0
+ * when the file has none (etcdutl's rule: size % 512 != 32, e.g. a copy of
+ * a member's db file), -EBADMSG when it does not match (both digests in
+ * the message), or the reader's error. Reads the whole file, once per
+ * call. */
+int etcd_snapshot_verify(struct etcd_snapshot *s, struct verror *e);
+
+/* What `etcdutl snapshot status` prints (the first five, computed as
+ * etcdutl's snapshot.Status() does), and what else the file says. */
 struct etcd_status {
-	uint32_t hash;	       /* as etcdutl prints it */
-	int64_t revision;      /* newest main revision */
-	int64_t compacted;     /* scheduled compact revision, 0 if none */
-	uint64_t total_keys;   /* as etcdutl counts them */
-	uint64_t size;	       /* bytes (as etcdutl: the file's size) */
-	char version[32];      /* storage version ("3.6.0"), "" if unknown */
+	uint32_t hash;		  /* CRC-32C over every top-level bucket's name,
+				   * keys and values, in order */
+	int64_t revision;	  /* main revision of the last key of "key" */
+	uint64_t total_keys;	  /* live keys (a tombstone deletes) */
+	uint64_t size;		  /* bytes in use: high-water mark x page size
+				   * (bbolt's tx.Size(), not the file's size) */
+	char version[32];	  /* storage version ("3.6.0"), "" if unknown
+				   * (etcd < 3.6 or not semver) */
+	int64_t compacted;	  /* meta scheduledCompactRev, 0 if none */
+	int64_t compact_finished; /* meta finishedCompactRev, 0 if none */
+	uint64_t consistent_index, term; /* meta consistent_index, term */
+	uint64_t file_size;		 /* the reader's size */
 	uint64_t page_size;
-	uint64_t txid;
+	uint64_t txid; /* of the meta page in use */
+	int meta_page; /* 0 or 1: the meta page in use */
 };
 int etcd_snapshot_status(struct etcd_snapshot *s, struct etcd_status *out,
 			 struct verror *e);
+/* Appends the line `etcdutl snapshot status` prints (its default, simple
+ * format): "<hash hex>, <revision>, <keys>, <size as go-humanize>,
+ * <version>\n". */
+int etcd_status_format(const struct etcd_status *st, struct sbuf *out);
 
 /* One key at its newest live revision (tombstoned keys are not
  * reported). Bytes borrowed for the callback. */
@@ -79,10 +120,12 @@ struct etcd_kv {
 /* Return < 0 from the callback to stop with that value. */
 typedef int etcd_kv_fn(void *ud, const struct etcd_kv *kv);
 
-/* Calls fn for every live key in key order. Damage that affects single
- * keys (a value that is not a KeyValue message) is reported through
- * problem (may be NULL) and skipped; damage to the tree itself fails
- * with -EBADMSG. */
+/* Calls fn for every live key in key order (bytewise, as etcd sorts). The
+ * first call reads the "key" bucket once and keeps where each key's
+ * newest revision is; later calls (and status) reuse that. Damage that
+ * affects single keys (a value that is not a KeyValue message, a bad
+ * revision key) is reported through problem (may be NULL) on every call
+ * and skipped; damage to the tree itself fails with -EBADMSG. */
 typedef void etcd_problem_fn(void *ud, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int etcd_snapshot_each(struct etcd_snapshot *s, etcd_kv_fn *fn,
@@ -96,11 +139,11 @@ int etcd_snapshot_each(struct etcd_snapshot *s, etcd_kv_fn *fn,
  * resources stored under another group's prefix, CRDs'
  * /registry/<group>/<resource>/). Fills out with pointers into buf. */
 struct k8s_key {
-	const char *ns;	  /* NULL when cluster-scoped */
-	const char *gr;	  /* Velero's directory name: "deployments.apps" */
+	const char *ns; /* NULL when cluster-scoped */
+	const char *gr; /* Velero's directory name: "deployments.apps" */
 	const char *name;
-	bool known;	  /* false: not an object key velerofs can place
-			   * (it is still shown in the raw view) */
+	bool known; /* false: not an object key velerofs can place
+		     * (it is still shown in the raw view) */
 };
 int k8s_key_parse(const char *key, size_t len, char *buf, size_t bufsz,
 		  struct k8s_key *out);
@@ -137,5 +180,5 @@ bool etcd_value_encrypted(const void *val, size_t len);
  * NULL (no configuration given). -ENOKEY with a message naming provider
  * and key when there is no key for it (or c is NULL), -EOPNOTSUPP for
  * KMS, -EBADMSG when authentication fails. */
-int etcd_crypt_decrypt(const struct etcd_crypt *c, const void *val,
-		       size_t len, struct sbuf *out, struct verror *e);
+int etcd_crypt_decrypt(const struct etcd_crypt *c, const void *val, size_t len,
+		       struct sbuf *out, struct verror *e);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or find in the cache) the real servers the tests run against.
 #
-#   tests/servers/build.sh [all|etcd|kube|minio|azurite|velero|plugin|prune] ...
+#   tests/servers/build.sh [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|prune] ...
 #
 # Everything comes from package registries: Go modules from the Go module proxy, built with the
 # machine's Go (GOTOOLCHAIN=local, CGO_ENABLED=0, -trimpath); Azurite from npm. Pins live in
@@ -81,6 +81,19 @@ build_etcd() {
   gomod_build "$HERE/go/etcd" "$d/src" "$d/bin.tmp" "-s -w" "" go.etcd.io/etcd/server/v3
   mkdir -p "$d/bin"; mv "$d/bin.tmp/v3" "$d/bin/etcd" 2>/dev/null || mv "$d/bin.tmp/server" "$d/bin/etcd"
   rm -rf "$d/bin.tmp"
+  echo "$key" > "$d/.stamp"
+}
+
+# etcdctl and etcdutl at the etcd pin (go/etcdctl/go.mod): the etcd-snapshot fixtures and bench
+build_etcdctl() {
+  local d="$CACHE/etcdctl-$ETCD_VERSION" key; key=$(modkey "$ETCD_VERSION" "$HERE/go/etcdctl/go.mod" "$HERE/go/etcdctl/go.sum")
+  if stamped "$d" "$key" && [ -x "$d/bin/etcdctl" ] && [ -x "$d/bin/etcdutl" ]; then log "etcdctl $ETCD_VERSION: cached"; return; fi
+  grep -qE "^\s*(require )?go.etcd.io/etcd/etcdctl/v3 $ETCD_VERSION( |\$)" "$HERE/go/etcdctl/go.mod" ||
+    { log "go/etcdctl/go.mod does not require etcdctl $ETCD_VERSION"; return 1; }
+  log "etcdctl+etcdutl $ETCD_VERSION: building"
+  rm -rf "$d/bin"
+  # go names a main package at .../etcdctl/v3 "etcdctl" (the element before the major version)
+  gomod_build "$HERE/go/etcdctl" "$d/src" "$d/bin" "-s -w" "" go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3
   echo "$key" > "$d/.stamp"
 }
 
@@ -164,9 +177,10 @@ main() {
   local w
   for w in "${what[@]}"; do
     case $w in
-      all) timed etcd build_etcd; timed azurite build_azurite; timed minio build_minio
+      all) timed etcd build_etcd; timed etcdctl build_etcdctl; timed azurite build_azurite; timed minio build_minio
            timed kube build_kube; timed velero-plugin-for-aws build_plugin; build_velero ;;
       etcd) timed etcd build_etcd ;;
+      etcdctl) timed etcdctl build_etcdctl ;;
       kube) timed kube build_kube ;;
       minio) timed minio build_minio ;;
       azurite) timed azurite build_azurite ;;
@@ -176,7 +190,7 @@ main() {
         log "prune: removing $GOMODCACHE, $GOCACHE and the module copies"
         "$GO" clean -modcache || true
         rm -rf "$CACHE/go" "$CACHE"/*/src ;;
-      *) echo "usage: $0 [all|etcd|kube|minio|azurite|velero|plugin|prune]..." >&2; exit 2 ;;
+      *) echo "usage: $0 [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|prune]..." >&2; exit 2 ;;
     esac
   done
   log "total: $(( $(date +%s) - t0 ))s"

@@ -75,6 +75,8 @@ def binary(name: str, version: str | None = None) -> Path:
     """Path of a cached binary; raises ServerError naming the build to run if it is missing."""
     table = {
         "etcd": (f"etcd-{ETCD_VERSION}/bin/etcd", "etcd"),
+        "etcdctl": (f"etcdctl-{ETCD_VERSION}/bin/etcdctl", "etcdctl"),
+        "etcdutl": (f"etcdctl-{ETCD_VERSION}/bin/etcdutl", "etcdctl"),
         "kube-apiserver": (f"kube-{KUBE_VERSION}/bin/kube-apiserver", "kube"),
         "kubectl": (f"kube-{KUBE_VERSION}/bin/kubectl", "kube"),
         "minio": (f"minio-{MINIO_VERSION}/bin/minio", "minio"),
@@ -331,6 +333,12 @@ class Etcd(Server):
     def ready(self):
         with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
             return json.load(r).get("health") == "true"
+
+    def snapshot_save(self, path: str | os.PathLike) -> Path:
+        """`etcdctl snapshot save` of this etcd into path (the etcd-snapshot tests and fixtures)."""
+        path = Path(path)
+        run([binary("etcdctl"), "--endpoints", self.url, "snapshot", "save", path])
+        return path
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,18 @@ import pytest
 from servers import harness
 
 
+# ------------------------------------------------------------------------------ etcd
+
+def test_etcd_snapshot_save_and_status(etcd, tmp_path):
+    """etcdctl and etcdutl (build.sh etcdctl) are at the etcd pin and read what etcd wrote."""
+    db = etcd.snapshot_save(tmp_path / "s.db")
+    assert db.stat().st_size > 0
+    st = json.loads(harness.run([harness.binary("etcdutl"), "snapshot", "status", db, "-w", "json"]).stdout)
+    assert st["version"] == ".".join(harness.ETCD_VERSION.lstrip("v").split(".")[:2]) + ".0"
+    out = harness.run([harness.binary("etcdctl"), "version"]).stdout
+    assert f"etcdctl version: {harness.ETCD_VERSION.lstrip('v')}" in out
+
+
 # ------------------------------------------------------------------------------ kube-apiserver
 
 def test_kube_version_is_pinned(kube):
