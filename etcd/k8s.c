@@ -44,8 +44,8 @@
 #include "etcd/k8s_types_i.h"
 #include "etcd/pb_i.h"
 
-#define MAX_DEPTH 200  /* messages inside messages */
-#define MAX_NOTES 32   /* note lines per value */
+#define MAX_DEPTH 200	 /* messages inside messages */
+#define MAX_NOTES 32	 /* note lines per value */
 #define JSON_DEPTH 10000 /* Go's encoding/json nesting limit */
 
 /* Where the fields of the message being decoded occur. */
@@ -73,13 +73,15 @@ struct dec {
 	size_t nment, capment;
 	unsigned depth;
 	unsigned nnotes;
+	int meta_msg; /* the top-level ObjectMeta's message, -1: no rv */
+	char rv[24];  /* metadata.resourceVersion to write, as a string */
 };
 
-#define TRY(x)                      \
-	do {                        \
-		int _r = (x);       \
-		if (_r < 0)         \
-			return _r;  \
+#define TRY(x)                     \
+	do {                       \
+		int _r = (x);      \
+		if (_r < 0)        \
+			return _r; \
 	} while (0)
 
 static void note(struct dec *d, const char *fmt, ...) _printf_(2, 3);
@@ -107,6 +109,19 @@ static const char *msg_name(unsigned mi)
 }
 
 /* ---- JSON output ----------------------------------------------------- */
+
+/* sbuf_add() with the common case inline: the decoder appends many small
+ * pieces. */
+static inline int out_add(struct sbuf *b, const void *p, size_t n)
+{
+	if (_likely_(b->buf && b->len + n < b->cap)) {
+		memcpy(b->buf + b->len, p, n);
+		b->len += n;
+		b->buf[b->len] = '\0';
+		return 0;
+	}
+	return sbuf_add(b, p, n);
+}
 
 static void out_truncate(struct sbuf *b, size_t len)
 {
@@ -151,9 +166,9 @@ int k8s_json_string(struct sbuf *b, const void *str, size_t n)
 						break;
 					cp = cp << 6 | (s[i + k] & 0x3f);
 				}
-				if (k == len &&
-				    !(len == 3 && cp < 0x800) &&
-				    !(len == 4 && (cp < 0x10000 || cp > 0x10ffff)) &&
+				if (k == len && !(len == 3 && cp < 0x800) &&
+				    !(len == 4 &&
+				      (cp < 0x10000 || cp > 0x10ffff)) &&
 				    !(cp >= 0xd800 && cp <= 0xdfff)) {
 					i += len;
 					continue;
@@ -161,7 +176,7 @@ int k8s_json_string(struct sbuf *b, const void *str, size_t n)
 			}
 		}
 		/* flush the plain run before i, then the escape */
-		TRY(sbuf_add(b, s + run, i - run));
+		TRY(out_add(b, s + run, i - run));
 		if (c >= 0x80) {
 			TRY(sbuf_adds(b, "\xef\xbf\xbd"));
 		} else if (c == '"' || c == '\\') {
@@ -175,14 +190,14 @@ int k8s_json_string(struct sbuf *b, const void *str, size_t n)
 		} else if (c == '\t') {
 			TRY(sbuf_adds(b, "\\t"));
 		} else {
-			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4],
-					hex[c & 15] };
+			char esc[6] = { '\\', 'u',	   '0',
+					'0',  hex[c >> 4], hex[c & 15] };
 
 			TRY(sbuf_add(b, esc, 6));
 		}
 		run = ++i;
 	}
-	TRY(sbuf_add(b, s + run, n - run));
+	TRY(out_add(b, s + run, n - run));
 	return sbuf_addc(b, '"');
 }
 
@@ -192,24 +207,33 @@ static int out_key(struct dec *d, const char *name, bool *first)
 		TRY(sbuf_addc(d->out, ','));
 	*first = false;
 	TRY(sbuf_addc(d->out, '"'));
-	TRY(sbuf_adds(d->out, name)); /* table names: plain ASCII */
-	return sbuf_add(d->out, "\":", 2);
+	TRY(out_add(d->out, name, strlen(name))); /* table names: ASCII */
+	return out_add(d->out, "\":", 2);
+}
+
+static int out_u64_sign(struct sbuf *b, uint64_t v, bool neg)
+{
+	char buf[24];
+	int w = (int)sizeof(buf);
+
+	do {
+		buf[--w] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (neg)
+		buf[--w] = '-';
+	return out_add(b, buf + w, sizeof(buf) - (size_t)w);
 }
 
 static int out_i64(struct sbuf *b, int64_t v)
 {
-	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
-
-	return sbuf_add(b, buf, (size_t)n);
+	return v < 0 ? out_u64_sign(b, -(uint64_t)v, true) :
+		       out_u64_sign(b, (uint64_t)v, false);
 }
 
 static int out_u64(struct sbuf *b, uint64_t v)
 {
-	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
-
-	return sbuf_add(b, buf, (size_t)n);
+	return out_u64_sign(b, v, false);
 }
 
 int k8s_format_float(char *buf, size_t size, double f, int bits)
@@ -230,8 +254,8 @@ int k8s_format_float(char *buf, size_t size, double f, int bits)
 	 * strconv.FormatFloat(f, 'g'/'e', -1, bits) finds it */
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, f);
-		if (bits == 32 ? strtof(tmp, NULL) == (float)f
-			       : strtod(tmp, NULL) == f)
+		if (bits == 32 ? strtof(tmp, NULL) == (float)f :
+				 strtod(tmp, NULL) == f)
 			break;
 	}
 	p = tmp;
@@ -397,8 +421,7 @@ int k8s_format_time(char *buf, size_t size, int64_t sec, uint32_t nsec,
 		     (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
 		     (unsigned)(rem % 60));
 	if (micro)
-		n += snprintf(buf + n, size - (size_t)n, ".%06u",
-			      nsec / 1000);
+		n += snprintf(buf + n, size - (size_t)n, ".%06u", nsec / 1000);
 	n += snprintf(buf + n, size - (size_t)n, "Z");
 	return n;
 }
@@ -417,6 +440,11 @@ static const uint8_t *json_str(const uint8_t *p, const uint8_t *end)
 	if (p >= end || *p != '"')
 		return NULL;
 	for (p++; p < end; p++) {
+		/* the plain bytes first, in a tight loop */
+		while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
+		if (p >= end)
+			break;
 		if (*p == '"')
 			return p + 1;
 		if (*p < 0x20)
@@ -525,7 +553,8 @@ bool k8s_json_valid(const void *buf, size_t len)
 			if (obj)
 				stack[depth / 8] |= (uint8_t)(1u << depth % 8);
 			else
-				stack[depth / 8] &= (uint8_t)~(1u << depth % 8);
+				stack[depth / 8] &=
+					(uint8_t) ~(1u << depth % 8);
 			depth++;
 			p = json_ws(p + 1, end);
 			if (p < end && *p == (obj ? '}' : ']')) {
@@ -541,19 +570,19 @@ bool k8s_json_valid(const void *buf, size_t len)
 			p = json_str(p, end);
 			break;
 		case 't':
-			p = (size_t)(end - p) >= 4 && !memcmp(p, "true", 4)
-				    ? p + 4
-				    : NULL;
+			p = (size_t)(end - p) >= 4 && !memcmp(p, "true", 4) ?
+				    p + 4 :
+				    NULL;
 			break;
 		case 'f':
-			p = (size_t)(end - p) >= 5 && !memcmp(p, "false", 5)
-				    ? p + 5
-				    : NULL;
+			p = (size_t)(end - p) >= 5 && !memcmp(p, "false", 5) ?
+				    p + 5 :
+				    NULL;
 			break;
 		case 'n':
-			p = (size_t)(end - p) >= 4 && !memcmp(p, "null", 4)
-				    ? p + 4
-				    : NULL;
+			p = (size_t)(end - p) >= 4 && !memcmp(p, "null", 4) ?
+				    p + 4 :
+				    NULL;
 			break;
 		default:
 			p = json_num(p, end);
@@ -692,8 +721,8 @@ static void read_at(const uint8_t *p, size_t len, uint32_t off,
 
 static int emit_msg(struct dec *d, unsigned mi, const uint8_t *p, size_t len);
 static int emit_zero_msg(struct dec *d, unsigned mi);
-static int emit_fields(struct dec *d, unsigned mi, const uint8_t *p,
-		       size_t len, bool *first);
+static int emit_fields(struct dec *d, unsigned mi, const uint8_t *p, size_t len,
+		       bool *first);
 static int emit_zero_fields(struct dec *d, unsigned mi, bool *first);
 
 static bool scalar_zero(const struct k8s_field *f, const struct pb_field *v)
@@ -843,11 +872,13 @@ static int emit_elems(struct dec *d, const struct k8s_field *f,
 							d->e, -EBADMSG,
 							"field %s: bad packed "
 							"varint",
-							f->json ? f->json : "-");
+							f->json ? f->json :
+								  "-");
 				} else {
-					unsigned n = wire_of(f->type) == PB_I64
-							     ? 8
-							     : 4,
+					unsigned n = wire_of(f->type) ==
+								     PB_I64 ?
+							     8 :
+							     4,
 						 i;
 
 					if ((size_t)(end - q) < n)
@@ -855,9 +886,11 @@ static int emit_elems(struct dec *d, const struct k8s_field *f,
 							d->e, -EBADMSG,
 							"field %s: bad packed "
 							"value",
-							f->json ? f->json : "-");
+							f->json ? f->json :
+								  "-");
 					for (e.u = 0, i = 0; i < n; i++)
-						e.u |= (uint64_t)q[i] << (8 * i);
+						e.u |= (uint64_t)q[i]
+						       << (8 * i);
 					q += n;
 				}
 				if ((*count)++)
@@ -915,8 +948,9 @@ static int emit_map(struct dec *d, const struct k8s_field *f,
 				m.val = ef;
 				m.has_val = true;
 			} else {
-				note(d, "map %s: entry field %u (wire type %d) "
-					"left out",
+				note(d,
+				     "map %s: entry field %u (wire type %d) "
+				     "left out",
 				     f->json ? f->json : "-", ef.num,
 				     (int)ef.wire);
 			}
@@ -987,9 +1021,9 @@ static int emit_field(struct dec *d, const struct k8s_field *f,
 
 	if (f->flags & K8S_F_INLINE) {
 		if (!o->n)
-			return f->flags & K8S_F_PTR
-				       ? 0
-				       : emit_zero_fields(d, f->msg, first);
+			return f->flags & K8S_F_PTR ?
+				       0 :
+				       emit_zero_fields(d, f->msg, first);
 		if (o->n > 1)
 			return verror_set(d->e, -EBADMSG,
 					  "%s: inlined field %u appears %u "
@@ -1066,6 +1100,20 @@ static int emit_field(struct dec *d, const struct k8s_field *f,
 	return emit_msg(d, f->msg, v.data, v.len);
 }
 
+/* The top-level metadata's resourceVersion: not stored, the revision
+ * (k8s_object_to_json()). */
+static bool is_rv(const struct dec *d, unsigned mi, const struct k8s_field *f)
+{
+	return d->depth == 1 && (int)mi == d->meta_msg && f->json &&
+	       !strcmp(f->json, "resourceVersion");
+}
+
+static int emit_rv(struct dec *d, bool *first)
+{
+	TRY(out_key(d, "resourceVersion", first));
+	return k8s_json_string(d->out, d->rv, strlen(d->rv));
+}
+
 static int emit_zero_fields(struct dec *d, unsigned mi, bool *first)
 {
 	const struct k8s_msg *m = &k8s_msgs[mi];
@@ -1074,14 +1122,19 @@ static int emit_zero_fields(struct dec *d, unsigned mi, bool *first)
 
 	if (++d->depth > MAX_DEPTH)
 		return verror_set(d->e, -EBADMSG, "messages nested too deep");
-	for (i = 0; i < m->nfields; i++)
-		TRY(emit_field(d, &m->fields[i], &none, NULL, 0, first));
+	for (i = 0; i < m->nfields; i++) {
+		if (is_rv(d, mi, &m->fields[i]))
+			TRY(emit_rv(d, first));
+		else
+			TRY(emit_field(d, &m->fields[i], &none, NULL, 0,
+				       first));
+	}
 	d->depth--;
 	return 0;
 }
 
-static int emit_fields(struct dec *d, unsigned mi, const uint8_t *p,
-		       size_t len, bool *first)
+static int emit_fields(struct dec *d, unsigned mi, const uint8_t *p, size_t len,
+		       bool *first)
 {
 	const struct k8s_msg *m = &k8s_msgs[mi];
 	size_t base;
@@ -1094,6 +1147,11 @@ static int emit_fields(struct dec *d, unsigned mi, const uint8_t *p,
 		/* copy: the occurrence stack may move under nested scans */
 		struct occ o = d->occ[base + i];
 
+		if (is_rv(d, mi, &m->fields[i])) {
+			if ((r = emit_rv(d, first)) < 0)
+				return r;
+			continue;
+		}
 		if ((r = emit_field(d, &m->fields[i], &o, p, len, first)) < 0)
 			return r;
 	}
@@ -1126,9 +1184,8 @@ static int emit_zero_msg(struct dec *d, unsigned mi)
 
 /* The last occurrence of field number tag of a hand-rendered message
  * (scan() checked its wire type); false when absent. */
-static bool last_of(const struct dec *d, unsigned mi, size_t base,
-		    uint32_t tag, const uint8_t *p, size_t len,
-		    struct pb_field *v)
+static bool last_of(const struct dec *d, unsigned mi, size_t base, uint32_t tag,
+		    const uint8_t *p, size_t len, struct pb_field *v)
 {
 	int i = find_field(&k8s_msgs[mi], tag);
 
@@ -1190,22 +1247,22 @@ static int emit_special(struct dec *d, unsigned mi, size_t base,
 		return sbuf_addc(d->out, '"');
 	}
 	case K8S_S_DURATION:
-		n = k8s_format_duration(
-			buf, sizeof(buf),
-			last_of(d, mi, base, 1, p, len, &v) ? pb_int64(v.u) : 0);
+		n = k8s_format_duration(buf, sizeof(buf),
+					last_of(d, mi, base, 1, p, len, &v) ?
+						pb_int64(v.u) :
+						0);
 		TRY(sbuf_addc(d->out, '"'));
 		TRY(sbuf_add(d->out, buf, (size_t)n));
 		return sbuf_addc(d->out, '"');
 	case K8S_S_INTORSTRING: {
-		int64_t type = last_of(d, mi, base, 1, p, len, &v)
-				       ? pb_int64(v.u)
-				       : 0;
+		int64_t type =
+			last_of(d, mi, base, 1, p, len, &v) ? pb_int64(v.u) : 0;
 
 		if (type == 0)
 			return out_i64(d->out,
-				       last_of(d, mi, base, 2, p, len, &v)
-					       ? pb_int32(v.u)
-					       : 0);
+				       last_of(d, mi, base, 2, p, len, &v) ?
+					       pb_int32(v.u) :
+					       0);
 		if (type == 1) {
 			if (!last_of(d, mi, base, 3, p, len, &v))
 				return sbuf_add(d->out, "\"\"", 2);
@@ -1233,9 +1290,9 @@ static int emit_special(struct dec *d, unsigned mi, size_t base,
 		if (last_of(d, mi, base, 2, p, len, &v))
 			return emit_msg(d, m->fields[1].msg, v.data, v.len);
 		return sbuf_adds(d->out,
-				 last_of(d, mi, base, 1, p, len, &w) && w.u
-					 ? "true"
-					 : "false");
+				 last_of(d, mi, base, 1, p, len, &w) && w.u ?
+					 "true" :
+					 "false");
 	case K8S_S_OR_ARRAY:
 	case K8S_S_OR_STRINGS:
 	case K8S_S_LIST: {
@@ -1316,7 +1373,8 @@ int k8s_kind_find(const char *api_version, size_t avlen, const char *kind,
 
 	while (lo <= hi) {
 		int mid = (lo + hi) / 2;
-		int c = kind_cmp(api_version, avlen, kind, klen, &k8s_kinds[mid]);
+		int c = kind_cmp(api_version, avlen, kind, klen,
+				 &k8s_kinds[mid]);
 
 		if (!c)
 			return mid;
@@ -1373,15 +1431,19 @@ static bool top_type(const uint8_t *p, size_t len, const uint8_t **av,
 	return *av && *kind;
 }
 
-int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
-		      struct sbuf *notes, struct verror *e)
+static int set_rv(struct sbuf *json, size_t mark, int64_t mod_revision,
+		  struct verror *e);
+
+/* k8s_value_to_json(), and with rev >= 0 k8s_object_to_json(). */
+static int decode(const void *val, size_t len, int64_t rev, struct sbuf *json,
+		  struct sbuf *notes, struct verror *e)
 {
 	const uint8_t *p = val;
 	struct pb r;
 	struct pb_field f;
 	const uint8_t *raw = NULL, *av = NULL, *kind = NULL;
 	size_t rawlen = 0, avlen = 0, kindlen = 0;
-	struct dec d = { .out = json, .notes = notes, .e = e };
+	struct dec d = { .out = json, .notes = notes, .e = e, .meta_msg = -1 };
 	size_t mark = json->len, nmark = notes ? notes->len : 0;
 	bool first = false;
 	int rc, ki, fix;
@@ -1392,20 +1454,24 @@ int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
 		/* JSON: custom resources (unstructured: as stored), and a
 		 * few built-in kinds (CRDs: apiextensions.k8s.io/v1beta1),
 		 * which get their read-time defaults and conversion */
-		fix = top_type(p, len, &av, &avlen, &kind, &kindlen)
-			      ? k8s_read_fix_find((const char *)av, avlen,
-						  (const char *)kind, kindlen)
-			      : -1;
+		fix = top_type(p, len, &av, &avlen, &kind, &kindlen) ?
+			      k8s_read_fix_find((const char *)av, avlen,
+						(const char *)kind, kindlen) :
+			      -1;
 		rc = sbuf_add(json, val, len);
 		if (rc >= 0 && fix >= 0)
-			rc = k8s_read_fix(fix, json, mark, e);
-		if (rc < 0)
+			rc = k8s_read_fix(fix, json, mark, rev, e);
+		if (rc >= 0 && (fix < 0 || rc == 1))
+			rc = rev >= 0 ? set_rv(json, mark, rev, e) : 0;
+		if (rc < 0) {
 			out_truncate(json, mark);
+			if (rc != -ENOMEM && rc != -E2BIG)
+				rc = -EBADMSG;
+		}
 		return rc;
 	}
 	if (len >= 3 && p[0] == 0xd9 && p[1] == 0xd9 && p[2] == 0xf7)
-		return verror_set(e, -EBADMSG,
-				  "a CBOR value (not supported)");
+		return verror_set(e, -EBADMSG, "a CBOR value (not supported)");
 	if (len < 4 || memcmp(p, k8s_magic, 4))
 		return verror_set(e, -EBADMSG,
 				  "neither JSON nor a \"k8s\\0\" protobuf "
@@ -1446,6 +1512,10 @@ int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
 	}
 	if (rc < 0)
 		return verror_set(e, -EBADMSG, "envelope: %s", r.err);
+	if (!av)
+		av = (const uint8_t *)""; /* memcmp wants a pointer */
+	if (!raw)
+		raw = (const uint8_t *)""; /* no raw: an empty message */
 	if (!kindlen)
 		return verror_set(e, -EBADMSG, "envelope without a kind");
 	ki = k8s_kind_find((const char *)av, avlen, (const char *)kind,
@@ -1467,6 +1537,17 @@ int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
 		out_av = k8s_kinds[ki].served_as;
 		out_avlen = strlen(out_av);
 	}
+	if (rev >= 0) {
+		const struct k8s_msg *top = &k8s_msgs[k8s_kinds[ki].msg];
+		int mf = find_field(top, 1);
+
+		/* every stored kind has ObjectMeta as field 1 "metadata" */
+		if (mf >= 0 && top->fields[mf].type == K8S_T_MSG &&
+		    top->fields[mf].json &&
+		    !strcmp(top->fields[mf].json, "metadata"))
+			d.meta_msg = top->fields[mf].msg;
+		snprintf(d.rv, sizeof(d.rv), "%" PRId64, rev);
+	}
 	rc = sbuf_add(json, "{\"apiVersion\":", 14);
 	if (rc >= 0)
 		rc = k8s_json_string(json, out_av, out_avlen);
@@ -1481,7 +1562,11 @@ int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
 	fix = k8s_read_fix_find((const char *)av, avlen, (const char *)kind,
 				kindlen);
 	if (rc >= 0 && fix >= 0)
-		rc = k8s_read_fix(fix, json, mark, e);
+		rc = k8s_read_fix(fix, json, mark, rev, e);
+	if (rc >= 0 && rev >= 0 && d.meta_msg < 0)
+		rc = set_rv(json, mark, rev, e);
+	if (rc > 0)
+		rc = 0;
 	free(d.occ);
 	free(d.ment);
 	if (rc < 0) {
@@ -1541,23 +1626,24 @@ static const uint8_t *skip_value(const uint8_t *p, const uint8_t *end)
 			while (p < end && !memchr(",:{}[]\" \t\r\n", *p, 10))
 				p++;
 			if (p == s)
-				return NULL; /* a byte no JSON value starts with */
+				return NULL; /* a byte no JSON value starts with
+					      */
 		}
 	} while (depth);
 	return p;
 }
 
-int k8s_object_to_json(const void *val, size_t len, int64_t mod_revision,
-		       struct sbuf *json, struct sbuf *notes, struct verror *e)
+/* Sets metadata.resourceVersion of the JSON object in json from mark on
+ * (a JSON value that passed through): replaced when there, added to
+ * metadata (made when missing) otherwise. */
+static int set_rv(struct sbuf *json, size_t mark, int64_t mod_revision,
+		  struct verror *e)
 {
-	size_t mark = json->len, ins;
+	size_t ins;
 	const uint8_t *p, *end, *k;
 	char rv[48];
 	int n, r;
 
-	r = k8s_value_to_json(val, len, json, notes, e);
-	if (r < 0)
-		return r;
 	p = (const uint8_t *)json->buf + mark;
 	end = (const uint8_t *)json->buf + json->len;
 	n = snprintf(rv, sizeof(rv), "\"resourceVersion\":\"%" PRId64 "\"",
@@ -1583,7 +1669,8 @@ int k8s_object_to_json(const void *val, size_t len, int64_t mod_revision,
 		if (meta && p < end && *p == '{') {
 			/* into metadata: replace a resourceVersion there,
 			 * or add one */
-			size_t at = (size_t)(p + 1 - (const uint8_t *)json->buf);
+			size_t at =
+				(size_t)(p + 1 - (const uint8_t *)json->buf);
 			const uint8_t *q = json_ws(p + 1, end);
 			bool empty_meta = q < end && *q == '}';
 
@@ -1602,8 +1689,12 @@ int k8s_object_to_json(const void *val, size_t len, int64_t mod_revision,
 				if (!(q = skip_value(vs, end)))
 					goto bad;
 				if (is_rv) {
-					size_t a = (size_t)(mk - (const uint8_t *)json->buf);
-					size_t b = (size_t)(q - (const uint8_t *)json->buf);
+					size_t a = (size_t)(mk -
+							    (const uint8_t *)
+								    json->buf);
+					size_t b =
+						(size_t)(q - (const uint8_t *)
+								     json->buf);
 
 					memmove(json->buf + a, json->buf + b,
 						json->len - b + 1);
@@ -1628,25 +1719,34 @@ int k8s_object_to_json(const void *val, size_t len, int64_t mod_revision,
 	}
 	/* no metadata object: add one (as SetResourceVersion would) */
 	{
-		bool empty_top = json->buf[ins] == '}' ||
-				 json_ws((const uint8_t *)json->buf + ins, end) ==
-					 p;
+		bool empty_top =
+			json->buf[ins] == '}' ||
+			json_ws((const uint8_t *)json->buf + ins, end) == p;
 
 		r = sbuf_insert(json, ins, "\"metadata\":{", 12);
 		if (r >= 0)
 			r = sbuf_insert(json, ins + 12, rv, (size_t)n);
 		if (r >= 0)
 			r = sbuf_insert(json, ins + 12 + (size_t)n,
-					empty_top ? "}" : "},", empty_top ? 1 : 2);
+					empty_top ? "}" : "},",
+					empty_top ? 1 : 2);
 	}
 	goto done;
 bad:
 	r = verror_set(e, -EBADMSG, "the object is not a JSON object");
 done:
-	if (r < 0) {
-		out_truncate(json, mark);
-		if (r != -ENOMEM && r != -E2BIG && r != -EBADMSG)
-			r = -EBADMSG;
-	}
 	return r;
+}
+
+int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
+		      struct sbuf *notes, struct verror *e)
+{
+	return decode(val, len, -1, json, notes, e);
+}
+
+int k8s_object_to_json(const void *val, size_t len, int64_t mod_revision,
+		       struct sbuf *json, struct sbuf *notes, struct verror *e)
+{
+	return decode(val, len, mod_revision < 0 ? 0 : mod_revision, json,
+		      notes, e);
 }

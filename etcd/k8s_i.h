@@ -29,11 +29,16 @@ int k8s_json_string(struct sbuf *b, const void *s, size_t n);
 
 /* Read-time defaults and conversions (k8s_read.c): the index of the fix
  * for a stored (apiVersion, kind), -1 if it has none; k8s_read_fix()
- * applies it to the object decoded into json from byte mark on. */
-int k8s_read_fix_find(const char *api_version, size_t avlen,
-		      const char *kind, size_t klen);
-int k8s_read_fix(int fix, struct sbuf *json, size_t mark, struct verror *e);
+ * applies it to the object decoded into json from byte mark on (and sets
+ * metadata.resourceVersion to rev when rev >= 0): 0, or 1 when a cheap
+ * look at the text found the fix unneeded (nothing done, not even the
+ * resourceVersion), or -errno. */
+int k8s_read_fix_find(const char *api_version, size_t avlen, const char *kind,
+		      size_t klen);
+int k8s_read_fix(int fix, struct sbuf *json, size_t mark, int64_t rev,
+		 struct verror *e);
 
-/* The kind's index in k8s_kinds of (apiVersion, kind) in k8s_msgs, -1 if unknown. */
+/* The kind's index in k8s_kinds of (apiVersion, kind) in k8s_msgs, -1 if
+ * unknown. */
 int k8s_kind_find(const char *api_version, size_t avlen, const char *kind,
-		    size_t klen);
+		  size_t klen);

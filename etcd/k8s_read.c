@@ -37,7 +37,10 @@
  * hold (an integer beyond 64 bits in a raw JSON field) is -EBADMSG. */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/sbuf.h"
@@ -91,7 +94,8 @@ static int put(struct sbuf *b, json_t *v)
 		return sbuf_addc(b, ']');
 	}
 	case JSON_STRING:
-		return put_string(b, json_string_value(v), json_string_length(v));
+		return put_string(b, json_string_value(v),
+				  json_string_length(v));
 	case JSON_INTEGER:
 		n = snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
 			     json_integer_value(v));
@@ -149,7 +153,8 @@ static void default_str(json_t *o, const char *k, const char *val)
 		json_object_set_new(o, k, json_string(val));
 }
 
-/* ---- the fixes ------------------------------------------------------------ */
+/* ---- the fixes ------------------------------------------------------------
+ */
 
 static int fix_phase_pending(json_t *o)
 {
@@ -159,7 +164,8 @@ static int fix_phase_pending(json_t *o)
 
 static int fix_namespace(json_t *o)
 {
-	json_t *meta = obj_at(o, "metadata"), *name = json_object_get(meta, "name");
+	json_t *meta = obj_at(o, "metadata"),
+	       *name = json_object_get(meta, "name");
 
 	if (!empty_str(name))
 		json_object_set(obj_at(meta, "labels"),
@@ -171,8 +177,8 @@ static int fix_namespace(json_t *o)
 static int fix_rc(json_t *o)
 {
 	json_t *spec = json_object_get(o, "spec");
-	json_t *labels = get2(json_object_get(spec, "template"), "metadata",
-			      "labels");
+	json_t *labels =
+		get2(json_object_get(spec, "template"), "metadata", "labels");
 
 	if (!json_is_object(labels))
 		return 0; /* nil map: nothing to copy */
@@ -186,7 +192,8 @@ static int fix_rc(json_t *o)
 
 static int fix_job(json_t *o)
 {
-	json_t *labels = get2(get2(o, "spec", "template"), "metadata", "labels");
+	json_t *labels =
+		get2(get2(o, "spec", "template"), "metadata", "labels");
 
 	if (json_is_object(labels) && empty(get2(o, "metadata", "labels")))
 		json_object_set_new(obj_at(o, "metadata"), "labels",
@@ -196,7 +203,8 @@ static int fix_job(json_t *o)
 
 static int fix_service(json_t *o)
 {
-	json_t *ing = json_object_get(get2(o, "status", "loadBalancer"), "ingress");
+	json_t *ing = json_object_get(get2(o, "status", "loadBalancer"), "ingre"
+									 "ss");
 	json_t *x;
 	size_t i;
 
@@ -260,7 +268,8 @@ static int fix_crd_v1beta1(json_t *o)
 
 	/* v1beta1 SetDefaults_CustomResourceDefinition{,Spec} */
 	default_str(spec, "scope", "Namespaced");
-	if (empty_str(json_object_get(names, "singular")) && json_is_string(kind)) {
+	if (empty_str(json_object_get(names, "singular")) &&
+	    json_is_string(kind)) {
 		char *low = strdup(json_string_value(kind));
 
 		if (!low)
@@ -284,9 +293,9 @@ static int fix_crd_v1beta1(json_t *o)
 	}
 	if (empty(versions) && !empty_str(version)) {
 		versions = json_array();
-		json_array_append_new(versions,
-				      json_pack("{s:O,s:b,s:b}", "name", version,
-						"served", 1, "storage", 1));
+		json_array_append_new(
+			versions, json_pack("{s:O,s:b,s:b}", "name", version,
+					    "served", 1, "storage", 1));
 		json_object_set_new(spec, "versions", versions);
 	}
 	if (empty_str(version) && !empty(versions)) {
@@ -305,8 +314,9 @@ static int fix_crd_v1beta1(json_t *o)
 	    empty(json_object_get(conv, "conversionReviewVersions")))
 		json_object_set_new(conv, "conversionReviewVersions",
 				    json_pack("[s]", "v1beta1"));
-	x = json_object_get(json_object_get(conv, "webhookClientConfig"),
-			    "service");
+	x = json_object_get(json_object_get(conv, "webhookClientConfig"), "serv"
+									  "ic"
+									  "e");
 	if (json_is_object(x) && !json_object_get(x, "port"))
 		json_object_set_new(x, "port", json_integer(443));
 	if (!json_object_get(spec, "preserveUnknownFields"))
@@ -335,9 +345,8 @@ static int fix_crd_v1beta1(json_t *o)
 		json_t *top = json_object_get(spec, moved[j][0]);
 
 		if (top) {
-			json_array_foreach(versions, i, v)
-				json_object_set_new(v, moved[j][1],
-						    json_deep_copy(top));
+			json_array_foreach(versions, i, v) json_object_set_new(
+				v, moved[j][1], json_deep_copy(top));
 			json_object_del(spec, moved[j][0]);
 		}
 	}
@@ -366,25 +375,54 @@ static int fix_crd_v1beta1(json_t *o)
 	return 0;
 }
 
+/* Whether a fix can change the object: a cheap look at the decoded text,
+ * true when in doubt (a fix that changes nothing costs only time). */
+static bool has(const char *s, size_t n, const char *what)
+{
+	return memmem(s, n, what, strlen(what)) != NULL;
+}
+
+static bool need_phase(const char *s, size_t n)
+{
+	return !has(s, n, "\"phase\":");
+}
+
+static bool need_namespace(const char *s, size_t n)
+{
+	return need_phase(s, n) ||
+	       !has(s, n, "\"kubernetes.io/metadata.name\":");
+}
+
+static bool need_service(const char *s, size_t n)
+{
+	return has(s, n, "\"ingress\":");
+}
+
+static bool need_statefulset(const char *s, size_t n)
+{
+	return has(s, n, "\"volumeClaimTemplates\":");
+}
+
 struct fix {
 	const char *api_version, *kind;
 	int (*fn)(json_t *o);
+	bool (*needed)(const char *s, size_t n); /* NULL: always */
 };
 
 static const struct fix fixes[] = {
 	{ "apiextensions.k8s.io/v1beta1", "CustomResourceDefinition",
-	  fix_crd_v1beta1 },
-	{ "apps/v1", "StatefulSet", fix_statefulset },
-	{ "batch/v1", "Job", fix_job },
-	{ "v1", "Namespace", fix_namespace },
-	{ "v1", "PersistentVolume", fix_phase_pending },
-	{ "v1", "PersistentVolumeClaim", fix_phase_pending },
-	{ "v1", "ReplicationController", fix_rc },
-	{ "v1", "Service", fix_service },
+	  fix_crd_v1beta1, NULL },
+	{ "apps/v1", "StatefulSet", fix_statefulset, need_statefulset },
+	{ "batch/v1", "Job", fix_job, NULL },
+	{ "v1", "Namespace", fix_namespace, need_namespace },
+	{ "v1", "PersistentVolume", fix_phase_pending, need_phase },
+	{ "v1", "PersistentVolumeClaim", fix_phase_pending, need_phase },
+	{ "v1", "ReplicationController", fix_rc, NULL },
+	{ "v1", "Service", fix_service, need_service },
 };
 
-int k8s_read_fix_find(const char *api_version, size_t avlen,
-		      const char *kind, size_t klen)
+int k8s_read_fix_find(const char *api_version, size_t avlen, const char *kind,
+		      size_t klen)
 {
 	size_t i;
 
@@ -397,13 +435,17 @@ int k8s_read_fix_find(const char *api_version, size_t avlen,
 	return -1;
 }
 
-int k8s_read_fix(int fix, struct sbuf *json, size_t mark, struct verror *e)
+int k8s_read_fix(int fix, struct sbuf *json, size_t mark, int64_t rev,
+		 struct verror *e)
 {
 	json_error_t je;
 	json_t *o;
 	struct sbuf out;
 	int r;
 
+	if (fixes[fix].needed &&
+	    !fixes[fix].needed(json->buf + mark, json->len - mark))
+		return 1;
 	o = json_loadb(json->buf + mark, json->len - mark,
 		       JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je);
 	if (!o)
@@ -413,6 +455,13 @@ int k8s_read_fix(int fix, struct sbuf *json, size_t mark, struct verror *e)
 				  fixes[fix].api_version, fixes[fix].kind,
 				  je.text);
 	r = fixes[fix].fn(o);
+	if (r >= 0 && rev >= 0) {
+		char buf[24];
+
+		snprintf(buf, sizeof(buf), "%" PRId64, rev);
+		json_object_set_new(obj_at(o, "metadata"), "resourceVersion",
+				    json_string(buf));
+	}
 	sbuf_init(&out, json->max);
 	if (r >= 0)
 		r = put(&out, o);

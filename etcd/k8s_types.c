@@ -7938,7 +7938,7 @@ const struct k8s_kind k8s_kinds[] = {
 	{ "storage.k8s.io/v1beta1", "CSIStorageCapacity", NULL, 904 },
 	{ "storage.k8s.io/v1beta1", "StorageClass", NULL, 905 },
 	{ "storage.k8s.io/v1beta1", "VolumeAttachment", NULL, 906 },
-	{ "storage.k8s.io/v1beta1", "VolumeAttributesClass", NULL, 911 },
+	{ "storage.k8s.io/v1beta1", "VolumeAttributesClass", "storage.k8s.io/v1", 911 },
 	{ "storagemigration.k8s.io/v1alpha1", "StorageVersionMigration", NULL, 912 },
 	{ "v1", "Binding", NULL, 917 },
 	{ "v1", "ComponentStatus", NULL, 918 },

@@ -29,41 +29,41 @@ enum k8s_field_flag {
 	K8S_F_OMITZERO = 1 << 1, /* only on special types with IsZero */
 	K8S_F_PTR = 1 << 2,	 /* a Go pointer: nil when absent */
 	K8S_F_SLICE = 1 << 3,	 /* repeated */
-	K8S_F_MAP = 1 << 4,	 /* map<string, type> (entries key=1, value=2) */
-	K8S_F_INLINE = 1 << 5,	 /* an embedded struct: its fields are the
-				  * parent's in JSON */
+	K8S_F_MAP = 1 << 4,    /* map<string, type> (entries key=1, value=2) */
+	K8S_F_INLINE = 1 << 5, /* an embedded struct: its fields are the
+				* parent's in JSON */
 };
 
 /* How a message is rendered: by its fields, or by hand (types with their
  * own Marshal or MarshalJSON in Go; the generator lists why). */
 enum k8s_special {
 	K8S_S_NONE,
-	K8S_S_TIME,	  /* Timestamp{seconds=1,nanos=2} -> RFC 3339 / null */
-	K8S_S_MICROTIME,  /* same, 6 fractional digits */
-	K8S_S_DURATION,	  /* {duration=1} -> Go duration string */
+	K8S_S_TIME,	   /* Timestamp{seconds=1,nanos=2} -> RFC 3339 / null */
+	K8S_S_MICROTIME,   /* same, 6 fractional digits */
+	K8S_S_DURATION,	   /* {duration=1} -> Go duration string */
 	K8S_S_INTORSTRING, /* {type=1,intVal=2,strVal=3} */
-	K8S_S_QUANTITY,	  /* {string=1} -> the string */
-	K8S_S_RAW,	  /* {raw=1} -> the raw JSON, null when nil */
-	K8S_S_JSON,	  /* {raw=1} -> the raw JSON, null when empty */
-	K8S_S_OR_ARRAY,	  /* {schema=1, jSONSchemas=2} */
-	K8S_S_OR_BOOL,	  /* {allows=1, schema=2} */
-	K8S_S_OR_STRINGS, /* {schema=1, property=2} */
-	K8S_S_LIST,	  /* a named slice wrapped in {items=1}: the array */
+	K8S_S_QUANTITY,	   /* {string=1} -> the string */
+	K8S_S_RAW,	   /* {raw=1} -> the raw JSON, null when nil */
+	K8S_S_JSON,	   /* {raw=1} -> the raw JSON, null when empty */
+	K8S_S_OR_ARRAY,	   /* {schema=1, jSONSchemas=2} */
+	K8S_S_OR_BOOL,	   /* {allows=1, schema=2} */
+	K8S_S_OR_STRINGS,  /* {schema=1, property=2} */
+	K8S_S_LIST,	   /* a named slice wrapped in {items=1}: the array */
 };
 
 struct k8s_field {
-	uint32_t tag; /* protobuf field number; 0: not on the wire (JSON-only,
-		       * always its zero value: TypeMeta) */
-	uint16_t msg; /* for K8S_T_MSG: index in k8s_msgs */
-	uint8_t type; /* enum k8s_type */
+	uint32_t tag;  /* protobuf field number; 0: not on the wire (JSON-only,
+			* always its zero value: TypeMeta) */
+	uint16_t msg;  /* for K8S_T_MSG: index in k8s_msgs */
+	uint8_t type;  /* enum k8s_type */
 	uint8_t flags; /* enum k8s_field_flag */
 	const char *json; /* JSON name; NULL: json:"-" (decoded, dropped) or
 			   * inlined */
 };
 
 struct k8s_msg {
-	const char *name; /* Go package path and type name */
-	uint8_t special;  /* enum k8s_special */
+	const char *name;		/* Go package path and type name */
+	uint8_t special;		/* enum k8s_special */
 	const struct k8s_field *fields; /* sorted by tag */
 	uint16_t nfields;
 };

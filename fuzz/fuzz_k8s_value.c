@@ -23,8 +23,9 @@
 static void fail(const char *why, const uint8_t *data, size_t size,
 		 const struct sbuf *out)
 {
-	fprintf(stderr, "fuzz_k8s_value: %s\n--- input %zu bytes, output:\n%.*s\n",
-		why, size, (int)(out->len < 4000 ? out->len : 4000),
+	fprintf(stderr,
+		"fuzz_k8s_value: %s\n--- input %zu bytes, output:\n%.*s\n", why,
+		size, (int)(out->len < 4000 ? out->len : 4000),
 		out->buf ? out->buf : "");
 	(void)data;
 	abort();
@@ -40,8 +41,8 @@ static void one(const uint8_t *data, size_t size, bool object)
 	sbuf_init(&out, 1 << 24);
 	sbuf_init(&notes, 0);
 	sbuf_adds(&out, "prefix");
-	r = object ? k8s_object_to_json(data, size, 12345, &out, &notes, &e)
-		   : k8s_value_to_json(data, size, &out, &notes, &e);
+	r = object ? k8s_object_to_json(data, size, 12345, &out, &notes, &e) :
+		     k8s_value_to_json(data, size, &out, &notes, &e);
 	if (r < 0) {
 		if (r != -EBADMSG && r != -E2BIG)
 			fail("unexpected error code", data, size, &out);

@@ -1,8 +1,8 @@
 /* Unit tests for etcd/k8s.c: kube-apiserver's stored values -> the JSON
  * `kubectl get -o json` shows.
  *
- * The oracle: the files of tests/data/k8s/, values the real kube-apiserver of the
- * test harness stored, each with the object it served
+ * The oracle: the files of tests/data/k8s/, values the real kube-apiserver of
+ * the test harness stored, each with the object it served
  * (tests/fixtures/regen-k8s-values.py); every one must decode to exactly
  * that value (jansson's json_equal). Then Go's formatting of floats,
  * durations and times, the JSON validator, and hand-made values for what
@@ -56,10 +56,11 @@ static void test_fixture(const char *dir, const char *name)
 	CHECK(n >= 0);
 	sbuf_init(&out, 0);
 	sbuf_init(&notes, 0);
-	r = k8s_object_to_json(
-		val, (size_t)n,
-		json_integer_value(json_object_get(doc, "mod_revision")), &out,
-		&notes, &e);
+	r = k8s_object_to_json(val, (size_t)n,
+			       json_integer_value(json_object_get(doc, "mod_"
+								       "revisio"
+								       "n")),
+			       &out, &notes, &e);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", name, e.msg);
 		check_failures++;
@@ -208,14 +209,20 @@ static void test_time(void)
 static void test_json_valid(void)
 {
 	static const char *const good[] = {
-		"{}", "[]", "0", "-0.5e+10", "\"a\\u00e9\\n\"", "null",
+		"{}",
+		"[]",
+		"0",
+		"-0.5e+10",
+		"\"a\\u00e9\\n\"",
+		"null",
 		" {\"a\":[1,true,false,null,{\"b\":\"c\"}]} ",
 		"123456789012345678901234567890",
 	};
 	static const char *const bad[] = {
-		"", "{", "[1,]", "{\"a\"}", "{\"a\":}", "01", "1.", "-",
-		"\"\\x\"", "\"\x01\"", "tru", "{} {}", "[1 2]", "{1:2}",
-		"\"\\u12g4\"", "1e", "[}",
+		"",    "{",	"[1,]",	 "{\"a\"}", "{\"a\":}",
+		"01",  "1.",	"-",	 "\"\\x\"", "\"\x01\"",
+		"tru", "{} {}", "[1 2]", "{1:2}",   "\"\\u12g4\"",
+		"1e",  "[}",
 	};
 	size_t i;
 	char *deep;
@@ -238,7 +245,8 @@ static void test_json_valid(void)
 	free(deep);
 }
 
-/* ---- hand-made values ------------------------------------------------------- */
+/* ---- hand-made values -------------------------------------------------------
+ */
 
 struct w {
 	unsigned char b[1 << 16];
@@ -433,8 +441,8 @@ static void test_handmade(void)
 
 		w_tag(&ios, 1, 0);
 		w_varint(&ios, 2);
-		w_msg(&ru, 2, &ios); /* maxSurge */
-		w_msg(&st, 2, &ru);  /* rollingUpdate */
+		w_msg(&ru, 2, &ios);  /* maxSurge */
+		w_msg(&st, 2, &ru);   /* rollingUpdate */
 		w_msg(&spec, 4, &st); /* strategy */
 		raw.n = 0;
 		meta(&raw, "d");
@@ -563,17 +571,21 @@ static void rv(const char *in, const char *want, int r_want)
 
 static void test_resource_version(void)
 {
-	rv("{\"apiVersion\":\"x/v1\",\"kind\":\"W\",\"metadata\":{\"name\":\"a\"}}",
-	   "{\"apiVersion\":\"x/v1\",\"kind\":\"W\",\"metadata\":{\"name\":\"a\","
+	rv("{\"apiVersion\":\"x/"
+	   "v1\",\"kind\":\"W\",\"metadata\":{\"name\":\"a\"}}",
+	   "{\"apiVersion\":\"x/"
+	   "v1\",\"kind\":\"W\",\"metadata\":{\"name\":\"a\","
 	   "\"resourceVersion\":\"42\"}}",
 	   0);
-	rv("{\"metadata\":{}}", "{\"metadata\":{\"resourceVersion\":\"42\"}}", 0);
+	rv("{\"metadata\":{}}", "{\"metadata\":{\"resourceVersion\":\"42\"}}",
+	   0);
 	rv("{\"a\":[{\"metadata\":1}],\"metadata\":{\"resourceVersion\":\"7\","
 	   "\"x\":{\"resourceVersion\":1}}}",
 	   "{\"a\":[{\"metadata\":1}],\"metadata\":{\"resourceVersion\":\"42\","
 	   "\"x\":{\"resourceVersion\":1}}}",
 	   0);
-	rv("{\"a\":1}", "{\"a\":1,\"metadata\":{\"resourceVersion\":\"42\"}}", 0);
+	rv("{\"a\":1}", "{\"a\":1,\"metadata\":{\"resourceVersion\":\"42\"}}",
+	   0);
 	rv("{}", "{\"metadata\":{\"resourceVersion\":\"42\"}}", 0);
 	rv("{\"a\":", NULL, -EBADMSG);
 	rv("{\"a\" 1}", NULL, -EBADMSG);

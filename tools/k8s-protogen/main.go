@@ -456,10 +456,15 @@ type kind struct {
 // changes nothing but apiVersion: checked here, field for field. (CRDs,
 // stored as apiextensions.k8s.io/v1beta1 and served as v1, need a real
 // conversion: k8s.c does it by hand.)
+// Keyed by "apiVersion kind", or "apiVersion *" for every kind of it.
+// Found by tests/test_k8s_values.py (the stored version is not served);
+// the storage versions are k8s.io/kubernetes
+// pkg/kubeapiserver/default_storage_factory_builder.go.
 var servedAs = map[string]string{
 	// DRA went GA in 1.34 (v1 served), storage stays v1beta2 for a release
-	// (k8s.io/kubernetes pkg/kubeapiserver/default_storage_factory_builder.go)
-	"resource.k8s.io/v1beta2": "resource.k8s.io/v1",
+	"resource.k8s.io/v1beta2 *": "resource.k8s.io/v1",
+	// GA in 1.34, stored as v1beta1 for a release
+	"storage.k8s.io/v1beta1 VolumeAttributesClass": "storage.k8s.io/v1",
 }
 
 func main() {
@@ -508,7 +513,10 @@ func main() {
 		byKind[k.apiVersion+" "+k.kind] = k.msg
 	}
 	for k := range kinds {
-		to, ok := servedAs[kinds[k].apiVersion]
+		to, ok := servedAs[kinds[k].apiVersion+" "+kinds[k].kind]
+		if !ok {
+			to, ok = servedAs[kinds[k].apiVersion+" *"]
+		}
 		if !ok {
 			continue
 		}
