@@ -226,17 +226,25 @@ static int load_doc(json_t *doc, struct etcd_crypt *c, struct verror *e)
 {
 	const char *kind = json_string_value(json_object_get(doc, "kind"));
 	const char *av = json_string_value(json_object_get(doc, "apiVersion"));
-	if (!json_is_object(doc) || !kind ||
-	    strcmp(kind, "EncryptionConfiguration"))
+	/* what kube-apiserver v1.34 reads (k8s.io/apiserver
+	 * pkg/apis/apiserver/v1/register.go): apiserver.config.k8s.io/v1
+	 * EncryptionConfiguration, and "v1" EncryptionConfig, registered
+	 * "due to a docs bug" and still found in old clusters */
+	bool current = kind && av && !strcmp(kind, "EncryptionConfiguration") &&
+		       !strcmp(av, "apiserver.config.k8s.io/v1");
+	bool legacy = kind && av && !strcmp(kind, "EncryptionConfig") &&
+		      !strcmp(av, "v1");
+	bool known = kind && (!strcmp(kind, "EncryptionConfiguration") ||
+			      !strcmp(kind, "EncryptionConfig"));
+	if (!json_is_object(doc) || !known)
 		return verror_set(e, -EINVAL,
 				  "not an EncryptionConfiguration (kind %s)",
 				  kind ? kind : "missing");
-	if (!av || (strcmp(av, "apiserver.config.k8s.io/v1") &&
-		    strcmp(av, "apiserver.config.k8s.io/v1beta1")))
+	if (!current && !legacy)
 		return verror_set(e, -EINVAL,
-				  "EncryptionConfiguration of apiVersion %s "
-				  "(apiserver.config.k8s.io/v1 expected)",
-				  av ? av : "missing");
+				  "%s of apiVersion %s (%s expected)", kind,
+				  av ? av : "missing",
+				  "apiserver.config.k8s.io/v1");
 	json_t *res = json_object_get(doc, "resources");
 	if (!json_is_array(res))
 		return verror_set(e, -EINVAL,

@@ -231,12 +231,130 @@ struct summary {
 	bool valid_time;
 };
 
+/* Every certificate and readable key of all the files, for the lines
+ * that tie files together: which file's certificate issued this one (the
+ * signature checked), which key file holds a certificate's private key. */
+struct pki_obj {
+	const char *file;
+	X509 *x;     /* a certificate, or */
+	EVP_PKEY *k; /* a key */
+	bool priv;
+};
+
 struct report {
 	struct sbuf *o;
 	int64_t now;
 	struct summary *sum;
 	size_t nsum, capsum;
+	struct pki_obj *objs;
+	size_t nobjs, capobjs;
+	unsigned verifies; /* signature checks left: a file of many
+			    * certificates naming one issuer costs
+			    * n x n checks otherwise */
 };
+
+#define VERIFY_BUDGET 4096
+
+static int index_add(struct report *rp, const char *file, X509 *x, EVP_PKEY *k,
+		     bool priv)
+{
+	if (rp->nobjs == rp->capobjs) {
+		size_t nc = rp->capobjs ? rp->capobjs * 2 : 32;
+		struct pki_obj *no = realloc(rp->objs, nc * sizeof(*no));
+		if (!no) {
+			X509_free(x);
+			EVP_PKEY_free(k);
+			return -ENOMEM;
+		}
+		rp->objs = no;
+		rp->capobjs = nc;
+	}
+	rp->objs[rp->nobjs++] = (struct pki_obj){ file, x, k, priv };
+	return 0;
+}
+
+static void index_free(struct report *rp)
+{
+	for (size_t i = 0; i < rp->nobjs; i++) {
+		X509_free(rp->objs[i].x);
+		EVP_PKEY_free(rp->objs[i].k);
+	}
+	free(rp->objs);
+}
+
+static bool signed_by(struct report *rp, X509 *x, X509 *ca)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(ca);
+	if (!pk ||
+	    X509_NAME_cmp(X509_get_subject_name(ca), X509_get_issuer_name(x)) !=
+		    0 ||
+	    rp->verifies == 0)
+		return false;
+	rp->verifies--;
+	return X509_verify(x, pk) == 1;
+}
+
+/* "issued by:   ca.crt (signature verified)": the files holding a
+ * certificate whose subject is x's issuer and whose key verifies x's
+ * signature (names and signatures only: no key usage or validity rules,
+ * which are what the auditor reads above). */
+static int add_issuer_file(struct report *rp, const char *file, X509 *x)
+{
+	if (signed_by(rp, x, x))
+		return sbuf_adds(rp->o, "\n    issued by:   itself (signature "
+					"verified)");
+	int r = 0;
+	const char *last = NULL;
+	for (size_t i = 0; r == 0 && i < rp->nobjs; i++) {
+		X509 *ca = rp->objs[i].x;
+		if (!ca || X509_cmp(ca, x) == 0 || !signed_by(rp, x, ca))
+			continue;
+		const char *f = rp->objs[i].file;
+		if (last && !strcmp(last, f))
+			continue;
+		r = sbuf_adds(rp->o, last ? ", " : "\n    issued by:   ");
+		r = r ?: sbuf_add_escaped(rp->o, f, strlen(f));
+		if (r == 0 && !strcmp(f, file))
+			r = sbuf_adds(rp->o, " (this file)");
+		last = f;
+	}
+	if (r == 0 && !last && rp->verifies == 0)
+		return sbuf_adds(rp->o, "\n    issued by:   not checked (too "
+					"many "
+					"signatures to check in this "
+					"directory)");
+	if (r == 0 && !last)
+		return sbuf_adds(rp->o, "\n    issued by:   no file here (the "
+					"issuer is not in this directory, or "
+					"the signature does not verify)");
+	return r ?: sbuf_adds(rp->o, " (signature verified)");
+}
+
+/* Lists the files whose keys (want_priv) or certificates (!want_priv)
+ * hold the same public key as k. */
+static int add_pairs(struct report *rp, const char *label, EVP_PKEY *k,
+		     bool want_priv, bool want_cert)
+{
+	int r = 0;
+	bool any = false;
+	const char *last = NULL;
+	for (size_t i = 0; r == 0 && i < rp->nobjs; i++) {
+		const struct pki_obj *ob = &rp->objs[i];
+		EVP_PKEY *other = ob->x ? X509_get0_pubkey(ob->x) : ob->k;
+		if (!other ||
+		    (want_cert ? !ob->x : (ob->x || ob->priv != want_priv)))
+			continue;
+		if (EVP_PKEY_eq(k, other) != 1)
+			continue;
+		if (last && !strcmp(last, ob->file))
+			continue; /* a bundle: once per file */
+		r = sbuf_adds(rp->o, any ? ", " : label);
+		r = r ?: sbuf_add_escaped(rp->o, ob->file, strlen(ob->file));
+		any = true;
+		last = ob->file;
+	}
+	return r;
+}
 
 static int add_summary(struct report *rp, const char *file, X509 *x,
 		       time_t not_after, bool valid)
@@ -285,7 +403,7 @@ static int describe_cert(struct report *rp, const char *file, int idx,
 	r = r ?: add_name(o, X509_get_subject_name(x));
 	r = r ?: sbuf_adds(o, "\n    issuer:      ");
 	r = r ?: add_name(o, X509_get_issuer_name(x));
-	if (r == 0 && X509_check_issued(x, x) == X509_V_OK)
+	if (r == 0 && signed_by(rp, x, x))
 		r = sbuf_adds(o, " (self-signed)");
 	r = r ?: sbuf_adds(o, "\n    serial:      ");
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
@@ -326,6 +444,10 @@ static int describe_cert(struct report *rp, const char *file, int idx,
 	}
 	r = r ?: sbuf_adds(o, "\n    usage:       ");
 	r = r ?: add_usage(o, x);
+	r = r ?: add_issuer_file(rp, file, x);
+	if (r == 0 && X509_get0_pubkey(x))
+		r = add_pairs(rp, "\n    key file:    ", X509_get0_pubkey(x),
+			      true, false);
 	unsigned char md[32];
 	unsigned mdl = 0;
 	if (r == 0 && X509_digest(x, EVP_sha256(), md, &mdl) == 1) {
@@ -339,9 +461,10 @@ static int describe_cert(struct report *rp, const char *file, int idx,
 	return r;
 }
 
-static int describe_key(struct sbuf *o, const char *name, const char *header,
+static int describe_key(struct report *rp, const char *name, const char *header,
 			const unsigned char *der, long len, bool priv)
 {
+	struct sbuf *o = rp->o;
 	if (!strcmp(name, "ENCRYPTED PRIVATE KEY") ||
 	    (header && strstr(header, "ENCRYPTED")))
 		return sbuf_addf(o, "  private key (encrypted: type not "
@@ -358,6 +481,14 @@ static int describe_key(struct sbuf *o, const char *name, const char *header,
 		k = d2i_PUBKEY(NULL, &p, len);
 	int r = sbuf_adds(o, priv ? "  private key: " : "  public key:  ");
 	r = r ?: (k ? add_key(o, k) : sbuf_adds(o, "(unreadable: bad DER)"));
+	if (r == 0 && k) {
+		r = add_pairs(rp, "\n    certificate: ", k, false, true);
+		r = r	  ?:
+			    add_pairs(rp,
+				      priv ? "\n    public key:  " :
+					     "\n    private key: ",
+				      k, !priv, false);
+	}
 	r = r ?: sbuf_addc(o, '\n');
 	EVP_PKEY_free(k);
 	return r;
@@ -421,15 +552,68 @@ static int describe_file(struct report *rp, struct etcd_pki_file *f)
 		    !strcmp(name, "X509 CERTIFICATE"))
 			r = describe_cert(rp, f->name, ++ncert, der, len);
 		else if (is_private_block(name))
-			r = describe_key(o, name, header, der, len, true);
+			r = describe_key(rp, name, header, der, len, true);
 		else if (!strcmp(name, "PUBLIC KEY") || !strcmp(name, "RSA "
 								      "PUBLIC "
 								      "KEY"))
-			r = describe_key(o, name, header, der, len, false);
+			r = describe_key(rp, name, header, der, len, false);
 		else {
 			r = sbuf_adds(o, "  PEM block ");
 			r = r ?: sbuf_add_escaped(o, name, strlen(name));
 			r = r ?: sbuf_adds(o, ": not described\n");
+		}
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(der);
+	}
+	BIO_free(b);
+	return r;
+}
+
+/* The first pass: every certificate and readable key into rp->objs. */
+static int index_file(struct report *rp, const struct etcd_pki_file *f)
+{
+	if (f->len == 0 || f->len > PEM_FILE_MAX ||
+	    !memmem(f->data, f->len, "-----BEGIN ", 11))
+		return 0;
+	BIO *b = BIO_new_mem_buf(f->data, (int)f->len);
+	if (!b)
+		return -ENOMEM;
+	int r = 0;
+	for (int nblocks = 0; r == 0 && nblocks < BLOCKS_PER_FILE_MAX;
+	     nblocks++) {
+		char *name = NULL, *header = NULL;
+		unsigned char *der = NULL;
+		long len = 0;
+		ERR_set_mark();
+		int ok = PEM_read_bio(b, &name, &header, &der, &len);
+		ERR_pop_to_mark();
+		if (ok != 1)
+			break;
+		const unsigned char *p = der;
+		bool enc = header && strstr(header, "ENCRYPTED");
+		if (!strcmp(name, "CERTIFICATE") || !strcmp(name, "X509 "
+								  "CERTIFICAT"
+								  "E")) {
+			X509 *x = d2i_X509(NULL, &p, len);
+			if (x)
+				r = index_add(rp, f->name, x, NULL, false);
+		} else if (is_private_block(name) && !enc &&
+			   strcmp(name, "ENCRYPTED PRIVATE KEY") &&
+			   strcmp(name, "OPENSSH PRIVATE KEY")) {
+			EVP_PKEY *k = d2i_AutoPrivateKey(NULL, &p, len);
+			if (k)
+				r = index_add(rp, f->name, NULL, k, true);
+		} else if (!strcmp(name, "PUBLIC KEY") || !strcmp(name, "RSA "
+									"PUBLIC"
+									" KE"
+									"Y")) {
+			EVP_PKEY *k = !strcmp(name, "PUBLIC KEY") ?
+					      d2i_PUBKEY(NULL, &p, len) :
+					      d2i_PublicKey(EVP_PKEY_RSA, NULL,
+							    &p, len);
+			if (k)
+				r = index_add(rp, f->name, NULL, k, false);
 		}
 		OPENSSL_free(name);
 		OPENSSL_free(header);
@@ -464,11 +648,13 @@ int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
 	for (size_t i = 0; i < n; i++)
 		ord[i] = &files[i];
 	qsort(ord, n, sizeof(*ord), by_name);
-	struct report rp = { .now = now };
+	struct report rp = { .now = now, .verifies = VERIFY_BUDGET };
 	struct sbuf details;
 	sbuf_init(&details, out->max);
 	rp.o = &details;
 	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = index_file(&rp, ord[i]);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		r = sbuf_addc(&details, '\n');
 		r = r ?: describe_file(&rp, ord[i]);
@@ -513,6 +699,7 @@ int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
 		r = r ?: sbuf_add(out, sbuf_str(&details), details.len);
 	}
 	free(rp.sum);
+	index_free(&rp);
 	free(ord);
 	sbuf_release(&details);
 	if (r < 0)

@@ -6,6 +6,8 @@ import base64
 import json
 import urllib.request
 
+import pytest
+
 import etcd_population
 
 
@@ -103,6 +105,8 @@ def test_every_encrypted_value_decrypts(populated_kube, tmp_path):
     import util
     kube, pop = populated_kube
     probe = util.build_dir() / "etcd" / "etcd-crypt-probe"
+    if not probe.exists():
+        pytest.fail(f"{probe} not built: run `meson setup build && ninja -C build` (or set VELEROFS_BUILD)")
     vals = {k: v for k, v in etcd_values(kube.etcd, "/registry/").items() if v.startswith(b"k8s:enc:")}
     assert len(vals) >= 20
     lines = []

@@ -199,6 +199,22 @@ static void test_config(void)
 			   "unix:///x}\n  - kms: {name: b}\n  - identity: {}\n",
 			   &e),
 		     0);
+	/* the legacy form kube-apiserver still reads */
+	CHECK_EQ_INT(parse("kind: EncryptionConfig\napiVersion: v1\n"
+			   "resources:\n- resources: [secrets]\n  providers:\n"
+			   "  - identity: {}\n",
+			   &e),
+		     0);
+	CHECK_EQ_INT(parse("kind: EncryptionConfiguration\napiVersion: v1\n"
+			   "resources: []\n",
+			   &e),
+		     -EINVAL);
+	CHECK_EQ_INT(parse("kind: EncryptionConfiguration\n"
+			   "apiVersion: apiserver.config.k8s.io/v1beta1\n"
+			   "resources: []\n",
+			   &e),
+		     -EINVAL);
+	CHECK(strstr(e.msg, "apiserver.config.k8s.io/v1 expected") != NULL);
 	CHECK_EQ_INT(parse("kind: Config\napiVersion: v1\n", &e), -EINVAL);
 	CHECK(strstr(e.msg, "not an EncryptionConfiguration") != NULL);
 	CHECK_EQ_INT(parse("kind: EncryptionConfiguration\n"

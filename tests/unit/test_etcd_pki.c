@@ -147,6 +147,11 @@ int main(int argc, char **argv)
 	HAS(s, "key:         RSA 2048\n");
 	HAS(s, "CA:          no\n");
 	HAS(s, "TLS Web Server Authentication");
+	HAS(s, "issued by:   bundle.crt, ca.crt (signature verified)\n");
+	HAS(s, "key file:    apiserver.key");
+	free(s);
+	s = section(t, "apiserver.key");
+	HAS(s, "certificate: apiserver.crt, bundle.crt");
 	free(s);
 	s = section(t, "ca.crt");
 	HAS(s, "(self-signed)");
@@ -170,8 +175,22 @@ int main(int argc, char **argv)
 	HAS(s, "private key: RSA 2048");
 	free(s);
 	s = section(t, "sa.pub");
-	HAS(s, "public key:  RSA 2048");
+	HAS(s, "public key:  RSA 2048\n    private key: sa.key");
 	free(s);
+	s = section(t, "etcd/server.crt");
+	HAS(s, "issued by:   etcd/ca.crt (signature verified)\n");
+	free(s);
+	/* a certificate alone: its issuer and key are not here */
+	const struct etcd_pki_file *alone = find(&fs, "apiserver.crt");
+	if (alone) {
+		struct etcd_pki_file one = *alone;
+		struct sbuf r1;
+		sbuf_init(&r1, 0);
+		CHECK_EQ_INT(etcd_pki_report(&one, 1, NOW, &r1, &e), 0);
+		HAS(sbuf_str(&r1), "issued by:   no file here");
+		CHECK(strstr(sbuf_str(&r1), "key file:") == NULL);
+		sbuf_release(&r1);
+	}
 	s = section(t, "etcd/ca.key");
 	HAS(s, "private key: ECDSA 256 (prime256v1)");
 	free(s);
