@@ -18,7 +18,12 @@
  * cached by the kernel for cfg->timeout, files and directories are opened
  * without a round trip (FUSE_CAP_NO_OPEN_SUPPORT, which also keeps the page
  * cache), and the top-level directories use a short timeout because the
- * backup list may change. */
+ * backup list may change. Every readdir of a directory is a READDIRPLUS
+ * (the kernel then holds every entry and its attributes: no LOOKUP per
+ * file), and after the first READ of a file the pusher thread stores the
+ * files after it into the page cache (no READ for those): a cold grep -r
+ * costs a READ per 64 files or so, not a LOOKUP and a READ per file (see
+ * bench/profile-notes.md, "FUSE round trips"). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,7 +77,9 @@ struct push {
 	pthread_cond_t cond;
 	fuse_ino_t queue[PUSH_QUEUE]; /* protected by lock */
 	size_t head, n;		      /* protected by lock */
-	bool stopping;		      /* protected by lock */
+	bool stopping;	   /* protected by lock; written atomically, as
+			    * push_after() reads it without the lock */
+	fuse_ino_t latest; /* atomic: the last inode queued */
 	bool running;
 	pthread_t thread;
 };
@@ -140,14 +147,24 @@ static void push_after(struct fs *fs, fuse_ino_t ino, struct push_run *run)
 		run->lo = k;
 	run->slot = slot;
 	for (; k <= end && bytes < PUSH_BYTES; k++) {
+		fuse_ino_t latest =
+			__atomic_load_n(&fs->push.latest, __ATOMIC_RELAXED);
 		struct verror e = { { 0 } };
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
 		struct backup_stat st;
 		const void *data;
 		size_t got;
 
+		/* the reader overtook us: go on from where it is */
+		if (INO_TYPE(latest) == T_BACKUP && INO_A(latest) == slot &&
+		    INO_B(latest) >= k && INO_B(latest) <= end)
+			break;
+		if (__atomic_load_n(&fs->push.stopping, __ATOMIC_RELAXED))
+			break;
 		if (backup_node_stat(b, k, &st, &e) < 0)
 			break;
+		/* files only: the kernel refuses a store into a symlink
+		 * (EINVAL), so READLINK stays one round trip per link */
 		if (st.type != BACKUP_NODE_FILE || st.broken || !st.size)
 			continue;
 		if (backup_node_read(b, k, 0, st.size, &data, &got, &e) < 0)
@@ -196,6 +213,7 @@ static void push_request(struct fs *fs, fuse_ino_t ino)
 
 	if (!p->running)
 		return;
+	__atomic_store_n(&p->latest, ino, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&p->lock);
 	if (p->n < PUSH_QUEUE) {
 		p->queue[(p->head + p->n) % PUSH_QUEUE] = ino;
@@ -203,6 +221,61 @@ static void push_request(struct fs *fs, fuse_ino_t ino)
 		pthread_cond_signal(&p->cond);
 	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* Ends the connection of the mount at mountpoint (its abort file under
+ * /sys/fs/fuse/connections): requests in flight fail with ENOTCONN. */
+static void abort_connection(const char *mountpoint)
+{
+	char line[4096], path[128];
+	unsigned major, minor;
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return;
+	/* id parent major:minor root mountpoint ... (mountpoint octal-escaped;
+	 * ours has no space when it matches plainly, else no abort) */
+	while (!found && fgets(line, sizeof(line), f)) {
+		char mp[4096];
+
+		found = sscanf(line, "%*u %*u %u:%u %*s %4095s", &major, &minor,
+			       mp) == 3 &&
+			!strcmp(mp, mountpoint);
+	}
+	fclose(f);
+	if (!found)
+		return;
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
+		 minor);
+	f = fopen(path, "we");
+	if (f) {
+		fputs("1", f);
+		fclose(f);
+	}
+	(void)major;
+}
+
+/* Stops the pusher. A store waits for a page that a READ in flight holds;
+ * once the loop has ended (a signal) that READ is answered by no one, so
+ * if the pusher has not stopped after a while the connection is aborted,
+ * which ends the READ and the store. */
+static void push_stop(struct fs *fs, const char *mountpoint)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&fs->push.lock);
+	__atomic_store_n(&fs->push.stopping, true, __ATOMIC_RELAXED);
+	pthread_cond_signal(&fs->push.cond);
+	pthread_mutex_unlock(&fs->push.lock);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	if (pthread_timedjoin_np(fs->push.thread, NULL, &ts) == 0)
+		return;
+	log_warning("storing into the page cache is stuck at unmount; "
+		    "aborting the FUSE connection");
+	abort_connection(mountpoint);
+	pthread_join(fs->push.thread, NULL);
 }
 
 /* ---- history/ ---- */
@@ -574,8 +647,6 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * directory sends no LOOKUP per file */
 	conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
-	if (getenv("VFX_RDPLUS_AUTO"))
-		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
 	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)
 		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
 	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT)
@@ -1417,9 +1488,8 @@ int fs_run(const struct fs_config *cfg)
 	if (fs.refresh_s)
 		refreshing = pthread_create(&refresh_thread, NULL, refresher,
 					    &fs) == 0;
-	if (!getenv("VFX_NOPUSH"))
-		fs.push.running =
-			pthread_create(&fs.push.thread, NULL, pusher, &fs) == 0;
+	fs.push.running = pthread_create(&fs.push.thread, NULL, pusher, &fs) ==
+			  0;
 	lc = fuse_loop_cfg_create();
 	if (lc) {
 		if (cfg->max_threads)
@@ -1436,13 +1506,8 @@ int fs_run(const struct fs_config *cfg)
 		pthread_mutex_unlock(&fs.refresh_lock);
 		pthread_join(refresh_thread, NULL);
 	}
-	if (fs.push.running) {
-		pthread_mutex_lock(&fs.push.lock);
-		fs.push.stopping = true;
-		pthread_cond_signal(&fs.push.cond);
-		pthread_mutex_unlock(&fs.push.lock);
-		pthread_join(fs.push.thread, NULL);
-	}
+	if (fs.push.running)
+		push_stop(&fs, cfg->mountpoint);
 	log_info("requests: lookup %lu, getattr %lu, readdir %lu, "
 		 "readdirplus %lu, read %lu, readlink %lu; files stored "
 		 "into the page cache %lu",
