@@ -29,7 +29,7 @@
 #define FORMAT_BLOB "kopia.repository"
 #define FORMAT_MAX ((size_t)1 << 20)
 #define INDEX_BLOB_MAX ((size_t)256 << 20)
-#define CONTENT_MAX ((size_t)64 << 20)	/* kopia's max content is 2^28 */
+#define CONTENT_MAX ((size_t)64 << 20) /* kopia's max content is 2^28 */
 #define DIR_MAX ((size_t)512 << 20)
 #define LRU_SLOTS 16
 
@@ -51,9 +51,9 @@ struct lru_slot {
 };
 
 struct vrepo {
-	struct vault *v;  /* borrowed */
-	struct cache *c;  /* borrowed, may be NULL */
-	char *prefix;	  /* "kopia/ns/" */
+	struct vault *v; /* borrowed */
+	struct cache *c; /* borrowed, may be NULL */
+	char *prefix;	 /* "kopia/ns/" */
 	enum kopia_enc enc;
 	unsigned char enc_secret[32];
 	unsigned char hmac_secret[64];
@@ -72,7 +72,8 @@ struct vrepo {
 	uint64_t tick;			/* protected by lock */
 };
 
-/* --- crypto ---------------------------------------------------------------- */
+/* --- crypto ----------------------------------------------------------------
+ */
 
 static int hkdf(const void *key, size_t klen, const void *salt, size_t slen,
 		const char *info, unsigned char *out, size_t olen)
@@ -130,8 +131,8 @@ static ssize_t content_open(const struct vrepo *r, const unsigned char *iv,
 	if (!HMAC(EVP_sha256(), r->enc_secret, sizeof(r->enc_secret), iv, 16,
 		  key, &klen))
 		return -EIO;
-	return aead_open(r->enc == ENC_AES_GCM ? EVP_aes_256_gcm()
-					       : EVP_chacha20_poly1305(),
+	return aead_open(r->enc == ENC_AES_GCM ? EVP_aes_256_gcm() :
+						 EVP_chacha20_poly1305(),
 			 key, in, len, iv, 16, out);
 }
 
@@ -227,8 +228,7 @@ static int derive_password_key(const char *algo, const char *password,
 }
 
 /* Reads kopia.repository, derives the keys, checks what velerofs reads. */
-static int open_format(struct vrepo *r, const char *password,
-		       struct verror *e)
+static int open_format(struct vrepo *r, const char *password, struct verror *e)
 {
 	struct sbuf raw, key_name;
 	json_t *j = NULL, *cfg = NULL, *f;
@@ -292,8 +292,9 @@ static int open_format(struct vrepo *r, const char *password,
 	if (elen < 0 ||
 	    (rc = hkdf(mk, 32, uid, (size_t)ulen, "AES", aeskey, 32)) < 0 ||
 	    (rc = hkdf(mk, 32, uid, (size_t)ulen, "CHECKSUM", aad, 32)) < 0) {
-		rc = rc < 0 ? rc : verror_set(e, -EBADMSG, "%s: bad base64",
-					      key_name.buf);
+		rc = rc < 0 ? rc :
+			      verror_set(e, -EBADMSG, "%s: bad base64",
+					 key_name.buf);
 		goto out;
 	}
 	plen = aead_open(EVP_aes_256_gcm(), aeskey, enc, (size_t)elen, aad, 32,
@@ -306,8 +307,9 @@ static int open_format(struct vrepo *r, const char *password,
 	cfg = json_loadb((char *)plain, (size_t)plen, 0, &je);
 	f = json_object_get(cfg, "format");
 	if (!json_is_object(f)) {
-		rc = verror_set(e, -EBADMSG, "%s: no format in the decrypted "
-					     "configuration",
+		rc = verror_set(e, -EBADMSG,
+				"%s: no format in the decrypted "
+				"configuration",
 				key_name.buf);
 		goto out;
 	}
@@ -578,8 +580,7 @@ static int read_blob(struct vrepo *r, const char *name, struct sbuf *out,
 	/* the name: prefix + hex(hash) [+ "-suffix"] */
 	hexlen = 2 * r->hash_trunc;
 	pl = strcspn(name, "-");
-	if (pl >= hexlen &&
-	    content_hash(r, p, (size_t)n, h) == 0) {
+	if (pl >= hexlen && content_hash(r, p, (size_t)n, h) == 0) {
 		struct kopia_cid id;
 
 		if (kopia_cid_parse(name + pl - hexlen, hexlen, &id) < 0 ||
@@ -616,9 +617,9 @@ static int load_index(struct vrepo *r, struct verror *e)
 			b.nmap = 0;
 			rc = kopia_index_parse(plain.buf, plain.len, &sink, e);
 			if (rc == -EBADMSG || rc == -EPROTONOSUPPORT)
-				rc = verror_prefix(e, rc == -EBADMSG ? -EIO : rc,
-						   "index blob %s",
-						   l.names[i]);
+				rc = verror_prefix(e,
+						   rc == -EBADMSG ? -EIO : rc,
+						   "index blob %s", l.names[i]);
 		} else if (rc == -ENOENT) {
 			rc = 0; /* compacted away since the listing */
 		}
@@ -666,7 +667,8 @@ static const struct kidx *idx_find(const struct vrepo *r,
 	return NULL;
 }
 
-/* --- contents -------------------------------------------------------------- */
+/* --- contents --------------------------------------------------------------
+ */
 
 static void cid_str(const struct kopia_cid *id, char *out)
 {
@@ -838,7 +840,8 @@ static int content_get(struct vrepo *r, const struct kopia_cid *id,
 	return 0;
 }
 
-/* --- objects ----------------------------------------------------------------- */
+/* --- objects -----------------------------------------------------------------
+ */
 
 /* Reads a whole object (a directory, an indirect index, a symlink) into
  * out, following indirection. depth bounds hostile nesting. */
@@ -861,8 +864,9 @@ static int object_get(struct vrepo *r, const char *oids, struct sbuf *out,
 	if (oid.compressed) {
 		rc = content_get(r, &oid.cid, &ix, e);
 		if (rc >= 0 && ix.len < 4)
-			rc = verror_set(e, -EIO, "object %s: no compression "
-						 "header",
+			rc = verror_set(e, -EIO,
+					"object %s: no compression "
+					"header",
 					oids);
 		if (rc >= 0)
 			rc = kopia_decompress(
@@ -894,7 +898,8 @@ static int object_get(struct vrepo *r, const char *oids, struct sbuf *out,
 	return rc < 0 ? rc : 0;
 }
 
-/* --- the public functions --------------------------------------------------- */
+/* --- the public functions ---------------------------------------------------
+ */
 
 int vrepo_open(struct vault *v, struct cache *c, enum vrepo_kind kind,
 	       const char *prefix, const char *password, struct vrepo **out,
@@ -1132,8 +1137,9 @@ static ssize_t object_read(struct vrepo *r, const char *oids, uint64_t size,
 		rc = kopia_indirect_parse(tmp.buf, tmp.len, &ch, &n, e);
 	sbuf_release(&tmp);
 	if (rc < 0)
-		return rc == -EBADMSG ? verror_prefix(e, -EIO, "object %s", oids)
-				      : rc;
+		return rc == -EBADMSG ?
+			       verror_prefix(e, -EIO, "object %s", oids) :
+			       rc;
 	if (!n || ch[n - 1].start + ch[n - 1].len != size) {
 		free(ch);
 		return verror_set(e, -EIO,

@@ -32,15 +32,15 @@ struct kopia_cid {
  * parse callback was given. */
 struct kopia_ientry {
 	struct kopia_cid id;
-	uint32_t ts;	   /* seconds */
+	uint32_t ts; /* seconds */
 	bool deleted;
 	uint32_t pack_off; /* offset of the content in its pack */
 	uint32_t packed_len;
 	uint32_t orig_len;
-	uint32_t comp;	   /* compression header id, 0: none */
+	uint32_t comp; /* compression header id, 0: none */
 	uint8_t format_version;
-	uint8_t key_id;	   /* encryption key id: 0 only */
-	uint32_t pack;	   /* index into the blob's pack names */
+	uint8_t key_id; /* encryption key id: 0 only */
+	uint32_t pack;	/* index into the blob's pack names */
 };
 
 /* Called once per pack name (in order: the entries' .pack index them),

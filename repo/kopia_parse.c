@@ -49,8 +49,10 @@ int kopia_index_parse(const void *data, size_t len,
 	int r;
 
 	if (len < V2_HEADER)
-		return verror_set(e, -EBADMSG, "index: %zu bytes, shorter "
-					       "than its header", len);
+		return verror_set(e, -EBADMSG,
+				  "index: %zu bytes, shorter "
+				  "than its header",
+				  len);
 	if (d[0] != 2)
 		return verror_set(e, -EPROTONOSUPPORT,
 				  "index format version %u (velerofs reads 2)",
@@ -319,9 +321,9 @@ int kopia_entry_from_json(const json_t *o, struct ventry *out)
 	unsigned long perm = 0;
 
 	if (!json_is_object(o) || !json_is_string(ty) ||
-	    !get_int(o, "size", &size) || size < 0 || !get_int(o, "uid", &uid) ||
-	    !get_int(o, "gid", &gid) || uid < 0 || gid < 0 ||
-	    uid > UINT32_MAX || gid > UINT32_MAX)
+	    !get_int(o, "size", &size) || size < 0 ||
+	    !get_int(o, "uid", &uid) || !get_int(o, "gid", &gid) || uid < 0 ||
+	    gid < 0 || uid > UINT32_MAX || gid > UINT32_MAX)
 		return -EBADMSG;
 	if (nm && !json_is_string(nm))
 		return -EBADMSG;
@@ -449,7 +451,8 @@ int kopia_dir_parse(const char *json, size_t len, struct ventry **out,
 	return 0;
 }
 
-/* --- manifests -------------------------------------------------------------- */
+/* --- manifests --------------------------------------------------------------
+ */
 
 int kopia_manifest_find(const char *json, size_t len, const char *id,
 			bool *found, int64_t *modified, bool *deleted,
@@ -494,8 +497,7 @@ int kopia_manifest_find(const char *json, size_t len, const char *id,
 			continue;
 		}
 		if (!json_is_object(data)) {
-			r = verror_set(e, -EBADMSG,
-				       "manifest %s: no data", id);
+			r = verror_set(e, -EBADMSG, "manifest %s: no data", id);
 			break;
 		}
 		if (*found && s * 1000000000 + ns < *modified)
@@ -520,7 +522,8 @@ int kopia_manifest_find(const char *json, size_t len, const char *id,
 	return r;
 }
 
-/* --- compression -------------------------------------------------------------- */
+/* --- compression
+ * -------------------------------------------------------------- */
 
 static int zstd_dec(const void *data, size_t len, struct sbuf *out,
 		    struct verror *e)
@@ -539,8 +542,8 @@ static int zstd_dec(const void *data, size_t len, struct sbuf *out,
 		char *p;
 
 		if (want == 0) {
-			r = verror_set(e, -EBADMSG,
-				       "zstd: more than %zu bytes", out->max);
+			r = verror_set(e, -EBADMSG, "zstd: more than %zu bytes",
+				       out->max);
 			break;
 		}
 		if (!(p = sbuf_reserve(out, want, &r)))

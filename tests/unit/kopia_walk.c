@@ -85,7 +85,8 @@ static void walk(struct vrepo *r, const struct ventry *dir, const char *path)
 			if (!json_object_get(o, "error"))
 				json_object_set_new(o, "sha256",
 						    json_string(hex));
-			json_object_set_new(o, "read", json_integer((json_int_t)off));
+			json_object_set_new(o, "read",
+					    json_integer((json_int_t)off));
 			EVP_MD_CTX_free(md);
 			free(buf);
 		}
@@ -141,9 +142,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	{
-		json_t *o = json_pack("{s:s,s:I,s:I}", "path", "", "mode",
-				      (json_int_t)root.mode, "mtime_ns",
-				      (json_int_t)root.mtime_ns);
+		json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I}", "path", "",
+				      "mode", (json_int_t)root.mode, "mtime_ns",
+				      (json_int_t)root.mtime_ns, "uid",
+				      (json_int_t)root.uid, "gid",
+				      (json_int_t)root.gid);
 
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
