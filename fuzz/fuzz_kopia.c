@@ -57,8 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    !strcmp(v[i].name, "..") ||
 			    (i && strcmp(v[i - 1].name, v[i].name) >= 0))
 				abort();
-			ventry_release(&v[i]);
 		}
+		for (i = 0; i < cnt; i++)
+			ventry_release(&v[i]);
 		free(v);
 		break;
 	}

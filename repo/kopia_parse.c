@@ -454,6 +454,16 @@ int kopia_dir_parse(const char *json, size_t len, struct ventry **out,
 /* --- manifests --------------------------------------------------------------
  */
 
+/* Nanoseconds since the epoch, saturated (manifest times only order). */
+static int64_t to_ns(int64_t s, uint32_t ns)
+{
+	if (s >= INT64_MAX / 1000000000 - 1)
+		return INT64_MAX;
+	if (s <= INT64_MIN / 1000000000 + 1)
+		return INT64_MIN;
+	return s * 1000000000 + ns;
+}
+
 int kopia_manifest_find(const char *json, size_t len, const char *id,
 			bool *found, int64_t *modified, bool *deleted,
 			struct ventry *root, struct verror *e)
@@ -488,11 +498,11 @@ int kopia_manifest_find(const char *json, size_t len, const char *id,
 				  json_string_length(mod), &s, &ns) < 0)
 			s = 0;
 		if (json_is_true(del)) {
-			if (!*found || s * 1000000000 + ns >= *modified) {
+			if (!*found || to_ns(s, ns) >= *modified) {
 				ventry_release(root);
 				*found = true;
 				*deleted = true;
-				*modified = s * 1000000000 + ns;
+				*modified = to_ns(s, ns);
 			}
 			continue;
 		}
@@ -500,7 +510,7 @@ int kopia_manifest_find(const char *json, size_t len, const char *id,
 			r = verror_set(e, -EBADMSG, "manifest %s: no data", id);
 			break;
 		}
-		if (*found && s * 1000000000 + ns < *modified)
+		if (*found && to_ns(s, ns) < *modified)
 			continue;
 		r = kopia_entry_from_json(json_object_get(data, "rootEntry"),
 					  &v);
@@ -516,7 +526,7 @@ int kopia_manifest_find(const char *json, size_t len, const char *id,
 		*root = v;
 		*found = true;
 		*deleted = false;
-		*modified = s * 1000000000 + ns;
+		*modified = to_ns(s, ns);
 	}
 	json_decref(j);
 	return r;
