@@ -10,7 +10,10 @@
  * Memory: the merged index (about 60 bytes per content) for the life of
  * the struct vrepo, and a small LRU of decrypted contents (directories,
  * indirect indexes, file chunks) so that sequential reads of a chunk do
- * not fetch it again. Blobs are not cached on disk yet (c is unused). */
+ * not fetch it again. With a cache, what is fetched from the vault (index
+ * blobs, pack ranges: still encrypted) is kept there too, keyed by the
+ * vault, the blob and the range (blob ids name their content, so an entry
+ * never goes stale); opening still lists the vault. */
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -22,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "cache/cache.h"
 #include "common/base64.h"
 #include "repo/kopia_i.h"
 
@@ -547,12 +552,73 @@ static int blob_iv(const char *name, unsigned char iv[16])
 	return 0;
 }
 
+/* The bytes of blob name in the repository ([off, off+len), or all of it
+ * when len is 0), appended to out: from the cache when it has them, else
+ * from the vault (then cached, best effort). */
+static int fetch(struct vrepo *r, const char *name, uint64_t off, size_t len,
+		 struct sbuf *out, struct verror *e)
+{
+	struct cache_mapping m;
+	struct cache_writer *w = NULL;
+	char offs[32], lens[32], *path = NULL, *key = NULL;
+	size_t start = out->len;
+	int rc;
+
+	if (asprintf(&key, "%s%s", r->prefix, name) < 0)
+		return -ENOMEM;
+	if (r->c) {
+		const char *parts[] = { vault_id(r->v), key, offs, lens };
+
+		snprintf(offs, sizeof(offs), "%llu", (unsigned long long)off);
+		snprintf(lens, sizeof(lens), "%zu", len);
+		path = cache_entry_path(r->c, "kopia", parts, 4);
+		if (path && cache_map(r->c, path, &m) == 0) {
+			rc = (!len || m.len == len) &&
+					     cache_mapping_intact(&m) ?
+				     sbuf_add(out, m.addr, m.len) :
+				     -EBADMSG;
+			cache_unmap(r->c, &m);
+			if (rc != -EBADMSG) {
+				free(path);
+				free(key);
+				return rc;
+			}
+			cache_remove(r->c, path);
+		}
+	}
+	rc = len ? vault_get_range(r->v, key, NULL, off, len, out, e) :
+		   vault_get(r->v, key, out, NULL, e);
+	if (rc >= 0 && path && cache_writer_open(r->c, path, &w, NULL) == 0) {
+		const char *p = out->buf + start;
+		size_t left = out->len - start;
+		bool ok = true;
+
+		cache_writer_label(w, key);
+		while (left && ok) {
+			ssize_t n = write(cache_writer_fd(w), p, left);
+
+			ok = n > 0;
+			if (ok) {
+				p += n;
+				left -= (size_t)n;
+			}
+		}
+		if (ok)
+			(void)cache_writer_commit(w, NULL);
+		else
+			cache_writer_free(w);
+	}
+	free(path);
+	free(key);
+	return rc;
+}
+
 /* Fetches and decrypts a whole blob into out; verifies that its name holds
  * the hash of what it decrypts to. */
 static int read_blob(struct vrepo *r, const char *name, struct sbuf *out,
 		     struct verror *e)
 {
-	struct sbuf raw, key;
+	struct sbuf raw;
 	unsigned char iv[16], h[KOPIA_MAX_HASH];
 	ssize_t n;
 	char *p;
@@ -563,10 +629,7 @@ static int read_blob(struct vrepo *r, const char *name, struct sbuf *out,
 		return verror_set(e, -EBADMSG, "blob %s: not a kopia blob id",
 				  name);
 	sbuf_init(&raw, INDEX_BLOB_MAX);
-	sbuf_init(&key, 4096);
-	rc = sbuf_addf(&key, "%s%s", r->prefix, name);
-	if (rc >= 0)
-		rc = vault_get(r->v, key.buf, &raw, NULL, e);
+	rc = fetch(r, name, 0, 0, &raw, e);
 	if (rc < 0)
 		goto out;
 	if (!(p = sbuf_reserve(out, raw.len, &rc)))
@@ -595,7 +658,6 @@ static int read_blob(struct vrepo *r, const char *name, struct sbuf *out,
 	sbuf_commit(out, (size_t)n);
 out:
 	sbuf_release(&raw);
-	sbuf_release(&key);
 	return rc;
 }
 
@@ -693,7 +755,7 @@ static int content_get_uncached(struct vrepo *r, const struct kopia_cid *id,
 {
 	const struct kidx *k = idx_find(r, id);
 	char ids[2 * KOPIA_MAX_HASH + 2];
-	struct sbuf raw, key, dec;
+	struct sbuf raw, dec;
 	unsigned char iv[16], h[KOPIA_MAX_HASH];
 	size_t start = out->len;
 	ssize_t n;
@@ -711,12 +773,8 @@ static int content_get_uncached(struct vrepo *r, const struct kopia_cid *id,
 				  ids, k->packed);
 	memcpy(iv, id->hash + id->len - 16, 16);
 	sbuf_init(&raw, CONTENT_MAX + 64);
-	sbuf_init(&key, 4096);
 	sbuf_init(&dec, CONTENT_MAX + 64);
-	rc = sbuf_addf(&key, "%s%s", r->prefix, r->packs[k->pack]);
-	if (rc < 0)
-		goto out;
-	rc = vault_get_range(r->v, key.buf, NULL, k->off, k->packed, &raw, e);
+	rc = fetch(r, r->packs[k->pack], k->off, k->packed, &raw, e);
 	if (rc == -ENOENT) {
 		rc = verror_set(e, -EIO, "pack %s is missing (content %s)",
 				r->packs[k->pack], ids);
@@ -791,7 +849,6 @@ out:
 			out->buf[start] = '\0';
 	}
 	sbuf_release(&raw);
-	sbuf_release(&key);
 	sbuf_release(&dec);
 	return rc < 0 ? rc : 0;
 }

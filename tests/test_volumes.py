@@ -279,3 +279,17 @@ def test_truncated_index(volume, tmp_path):
     r, _ = walk(str(repo), f"kopia/{NS}/", volume["snap"], check=False)
     assert r.returncode == 1
     assert r.stderr.startswith("EIO: blob %s: corrupt" % idx[0].name), r.stderr
+
+
+def test_blob_cache_serves_reads(volume, tmp_path):
+    """What was read once is in the cache: with every pack gone from the vault, the same walk
+    still reads every file from the cache."""
+    repo = copy_repo(volume, tmp_path)
+    env = dict(os.environ, KOPIA_WALK_CACHE=str(tmp_path / "cache"))
+    want = expected(volume["src"])
+    _, got = walk(str(repo), f"kopia/{NS}/", volume["snap"], env=env)
+    compare(got, want)
+    for p in data_packs(repo) + sorted((repo / "kopia" / NS).glob("q*")):
+        p.unlink()
+    _, got = walk(str(repo), f"kopia/{NS}/", volume["snap"], env=env)
+    compare(got, want)

@@ -6,9 +6,10 @@
  *   kopia_walk VAULT_URL PREFIX SNAPSHOT_ID [PASSWORD_FILE]
  *
  * Reads files in pieces of $KOPIA_WALK_READ bytes (default 131072, what
- * FUSE asks for). Exit 0 when the walk ran (entries may carry errors), 1
- * when the repository or snapshot does not open (the message on stderr
- * starts with the errno name). */
+ * FUSE asks for). $KOPIA_WALK_CACHE names a cache directory for the
+ * blobs (none by default). Exit 0 when the walk ran (entries may carry errors),
+ * 1 when the repository or snapshot does not open (the message on stderr starts
+ * with the errno name). */
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cache/cache.h"
 #include "repo/repo.h"
 
 static size_t piece = 131072;
@@ -105,6 +107,7 @@ int main(int argc, char **argv)
 {
 	struct vault *v = NULL;
 	struct vrepo *r = NULL;
+	struct cache *c = NULL;
 	struct ventry root = { 0 };
 	struct verror e = { { 0 } };
 	char pw[1024] = "static-passw0rd";
@@ -131,13 +134,16 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 	rc = vault_open(argv[1], NULL, &v, &e);
+	if (rc >= 0 && getenv("KOPIA_WALK_CACHE"))
+		rc = cache_open(getenv("KOPIA_WALK_CACHE"), 0, &c, &e);
 	if (rc >= 0)
-		rc = vrepo_open(v, NULL, VREPO_KOPIA, argv[2], pw, &r, &e);
+		rc = vrepo_open(v, c, VREPO_KOPIA, argv[2], pw, &r, &e);
 	if (rc >= 0)
 		rc = vrepo_snapshot_root(r, argv[3], &root, &e);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", strerrorname_np(-rc), e.msg);
 		vrepo_free(r);
+		cache_free(c);
 		vault_free(v);
 		return 1;
 	}
@@ -155,6 +161,7 @@ int main(int argc, char **argv)
 	walk(r, &root, "");
 	ventry_release(&root);
 	vrepo_free(r);
+	cache_free(c);
 	vault_free(v);
 	return 0;
 }
