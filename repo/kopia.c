@@ -37,6 +37,7 @@
 #define CONTENT_MAX ((size_t)64 << 20) /* kopia's max content is 2^28 */
 #define DIR_MAX ((size_t)512 << 20)
 #define LRU_SLOTS 16
+#define IND_SLOTS 4
 
 enum kopia_enc { ENC_AES_GCM, ENC_CHACHA };
 
@@ -53,6 +54,12 @@ struct lru_slot {
 	char *data; /* owned */
 	size_t len;
 	uint64_t used; /* tick of the last use; 0: empty */
+};
+
+struct ind_slot {
+	char oid[80];
+	struct kopia_chunk *ch; /* owned; NULL: empty */
+	size_t n;
 };
 
 struct vrepo {
@@ -75,6 +82,8 @@ struct vrepo {
 	pthread_mutex_t lock;
 	struct lru_slot lru[LRU_SLOTS]; /* protected by lock */
 	uint64_t tick;			/* protected by lock */
+	struct ind_slot ind[IND_SLOTS]; /* protected by lock */
+	unsigned ind_next;		/* protected by lock */
 };
 
 /* --- crypto ----------------------------------------------------------------
@@ -1001,6 +1010,8 @@ struct vrepo *vrepo_free(struct vrepo *r)
 		return NULL;
 	for (i = 0; i < LRU_SLOTS; i++)
 		free(r->lru[i].data);
+	for (i = 0; i < IND_SLOTS; i++)
+		free(r->ind[i].ch);
 	for (i = 0; i < r->npacks; i++)
 		free(r->packs[i]);
 	free(r->packs);
@@ -1155,6 +1166,59 @@ int vrepo_list(struct vrepo *r, const struct ventry *dir, struct ventry **out,
 	return 0;
 }
 
+/* The chunks of indirect object oids (caller frees *ch): parsed once and
+ * kept in a few slots, since every read of a large file needs them. */
+static int chunks_get(struct vrepo *r, const char *oids, unsigned depth,
+		      struct kopia_chunk **ch, size_t *n, struct verror *e)
+{
+	struct sbuf tmp;
+	struct kopia_chunk *c = NULL, *copy;
+	struct ind_slot *sl;
+	size_t cnt = 0, i;
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < IND_SLOTS; i++) {
+		sl = &r->ind[i];
+		if (sl->ch && !strcmp(sl->oid, oids)) {
+			c = malloc(sl->n * sizeof(*c));
+			if (c)
+				memcpy(c, sl->ch, sl->n * sizeof(*c));
+			cnt = sl->n;
+			pthread_mutex_unlock(&r->lock);
+			if (!c)
+				return -ENOMEM;
+			*ch = c;
+			*n = cnt;
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	sbuf_init(&tmp, CONTENT_MAX);
+	rc = object_get(r, oids + 1, &tmp, depth + 1, e);
+	if (rc >= 0)
+		rc = kopia_indirect_parse(tmp.buf, tmp.len, &c, &cnt, e);
+	sbuf_release(&tmp);
+	if (rc < 0)
+		return rc == -EBADMSG ?
+			       verror_prefix(e, -EIO, "object %s", oids) :
+			       rc;
+	if (cnt && strlen(oids) < sizeof(sl->oid) &&
+	    (copy = malloc(cnt * sizeof(*copy)))) {
+		memcpy(copy, c, cnt * sizeof(*c));
+		pthread_mutex_lock(&r->lock);
+		sl = &r->ind[r->ind_next++ % IND_SLOTS];
+		free(sl->ch);
+		sl->ch = copy;
+		sl->n = cnt;
+		strcpy(sl->oid, oids);
+		pthread_mutex_unlock(&r->lock);
+	}
+	*ch = c;
+	*n = cnt;
+	return 0;
+}
+
 /* Reads [off, off+len) of object oids into buf (len bytes or up to the
  * object's end); size is the object's size. */
 static ssize_t object_read(struct vrepo *r, const char *oids, uint64_t size,
@@ -1188,15 +1252,9 @@ static ssize_t object_read(struct vrepo *r, const char *oids, uint64_t size,
 		sbuf_release(&tmp);
 		return rc < 0 ? rc : (ssize_t)len;
 	}
-	sbuf_init(&tmp, CONTENT_MAX);
-	rc = object_get(r, oids + 1, &tmp, depth + 1, e);
-	if (rc >= 0)
-		rc = kopia_indirect_parse(tmp.buf, tmp.len, &ch, &n, e);
-	sbuf_release(&tmp);
+	rc = chunks_get(r, oids, depth, &ch, &n, e);
 	if (rc < 0)
-		return rc == -EBADMSG ?
-			       verror_prefix(e, -EIO, "object %s", oids) :
-			       rc;
+		return rc;
 	if (!n || ch[n - 1].start + ch[n - 1].len != size) {
 		free(ch);
 		return verror_set(e, -EIO,
