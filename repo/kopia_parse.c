@@ -406,9 +406,10 @@ int kopia_dir_parse(const char *json, size_t len, struct ventry **out,
 		return -EBADMSG;
 	st = json_object_get(j, "stream");
 	ents = json_object_get(j, "entries");
+	/* an empty directory: "entries":null (a nil slice in Go) */
 	if ((st && (!json_is_string(st) ||
 		    strcmp(json_string_value(st), "kopia:directory"))) ||
-	    !json_is_array(ents)) {
+	    (!json_is_array(ents) && !json_is_null(ents))) {
 		json_decref(j);
 		return verror_set(e, -EBADMSG, "not a kopia directory");
 	}

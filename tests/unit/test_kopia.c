@@ -225,6 +225,11 @@ static void test_dir(void)
 	for (i = 0; i < n; i++)
 		ventry_release(&v[i]);
 	free(v);
+	CHECK(kopia_dir_parse("{\"stream\":\"kopia:directory\",\"entries\":"
+			      "null}",
+			      43, &v, &n, &e) == 0 &&
+	      n == 0);
+	free(v);
 	CHECK(kopia_dir_parse("{\"stream\":\"kopia:indirect\",\"entries\":[]}",
 			      40, &v, &n, &e) == -EBADMSG);
 }
