@@ -174,7 +174,14 @@ struct backup_repo {
 	uint64_t hist_tick;		   /* protected by history_lock */
 	/* the settled backup a refresh checks first (repo.c) */
 	size_t check_next; /* protected by lock */
+	/* volumes/ of every backup (volumes.c; its own lock) */
+	struct backup_vols *vols;
 };
+
+/* volumes.c: the lazy tree of volume data; borrows vault and cache. */
+int backup_vols_new(struct vault *vault, struct cache *cache,
+		    const char *password, struct backup_vols **out);
+struct backup_vols *backup_vols_free(struct backup_vols *v);
 
 /* index.c: maps the index of b from the cache, building it first if it
  * is missing or corrupt (always, with rebuild). Called with b->state ==

@@ -293,3 +293,54 @@ def test_blob_cache_serves_reads(volume, tmp_path):
         p.unlink()
     _, got = walk(str(repo), f"kopia/{NS}/", volume["snap"], env=env)
     compare(got, want)
+
+
+FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "velero-v1.17.2" / "backups" / BACKUP
+
+
+@pytest.fixture(scope="module")
+def vol_vault(volume, tmp_path_factory):
+    """A local vault: the real ns-shop backup of the fixtures with pvbwriter's PodVolumeBackup list
+    in place of its empty one, and the kopia repository pvbwriter wrote."""
+    v = tmp_path_factory.mktemp("volvault")
+    shutil.copytree(FIXTURE, v / "backups" / BACKUP)
+    shutil.copy(volume["pvb"], v / "backups" / BACKUP / f"{BACKUP}-podvolumebackups.json.gz")
+    shutil.copytree(volume["local"] / "kopia", v / "kopia")
+    return v
+
+
+def tree_of(root: pathlib.Path) -> dict[str, dict]:
+    """expected() over a directory in the mount."""
+    return expected(root)
+
+
+def test_mount_shows_volume_data(volume, vol_vault, mount):
+    m = mount(str(vol_vault))
+    b = pathlib.Path(os.fspath(m)) / "backups" / BACKUP
+    assert "volumes" in os.listdir(b)
+    assert os.listdir(b / "volumes") == [NS]
+    assert os.listdir(b / "volumes" / NS) == [POD]
+    assert os.listdir(b / "volumes" / NS / POD) == [VOLUME]
+    got = tree_of(b / "volumes" / NS / POD / VOLUME)
+    want = expected(volume["src"])
+    assert sorted(got) == sorted(want)
+    for path, w in want.items():
+        g = got[path]
+        for k in ("mode", "uid", "gid", "size", "sha256", "target"):
+            assert g.get(k) == w.get(k), (path, k, g.get(k), w.get(k))
+        assert g["mtime_ns"] == w["mtime_ns"], path
+    # cp is the restore: a file copied out equals the source
+    out = pathlib.Path(os.fspath(m)).parent / "restored.bin"
+    shutil.copyfile(b / "volumes" / NS / POD / VOLUME / "big.bin", out)
+    assert out.read_bytes() == (volume["src"] / "big.bin").read_bytes()
+
+
+def test_mount_wrong_repo_password(volume, vol_vault, mount, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("wrong\n")
+    m = mount(str(vol_vault), args=("--repo-password-file", str(pw)), allow_errors=True)
+    d = pathlib.Path(os.fspath(m)) / "backups" / BACKUP / "volumes" / NS / POD / VOLUME
+    with pytest.raises(PermissionError):
+        os.listdir(d)
+    # the rest of the backup is unaffected
+    assert "namespaces" in os.listdir(d.parents[3])
