@@ -7,9 +7,11 @@
  * volume, directories are listed from the repository when first looked
  * at (repo/). Nodes are never freed before the repo: memory grows with
  * what is browsed (about 200 bytes per entry seen). Repositories are
- * opened once per prefix and kept; one that does not open is remembered
- * with its error, and its volumes fail with it (-EACCES for a wrong
- * password, -EIO otherwise). No FUSE here. */
+ * opened once per prefix and kept; one refused for a wrong password
+ * (-EACCES) or a format velerofs does not read (-EIO) is remembered, and
+ * its volumes fail with that; other failures are tried again on the next
+ * use. The lock is held while a repository opens (the key derivation and
+ * the index: once per repository). No FUSE here. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -30,7 +32,7 @@ struct vnode {
 	struct vrepo_slot *repo; /* the repository below a volume; NULL above */
 	char *snapshot;		 /* a volume's snapshot id; NULL otherwise */
 	bool loaded;		 /* children known */
-	int err;		 /* listing failed with it (remembered) */
+	int err;		 /* its snapshot is not in the repository */
 	uint64_t *kids;		 /* sorted by name */
 	size_t nkids;
 };
@@ -366,9 +368,16 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 		r = vrepo_open(v->vault, v->cache, VREPO_KOPIA, rs->prefix,
 			       v->password, &rs->r, &oe);
 		if (r < 0) {
-			rs->err = r == -EACCES ? -EACCES : -EIO;
-			snprintf(rs->msg, sizeof(rs->msg), "%s", oe.msg);
-			return verror_set(e, rs->err, "%s", rs->msg);
+			int err = r == -EACCES ? -EACCES : -EIO;
+
+			/* a wrong password or a format velerofs does not
+			 * read stays so; a vault error is tried again */
+			if (r == -EACCES || r == -EPROTONOSUPPORT) {
+				rs->err = err;
+				snprintf(rs->msg, sizeof(rs->msg), "%s",
+					 oe.msg);
+			}
+			return verror_set(e, err, "%s", oe.msg);
 		}
 	}
 	repo = rs->r;
@@ -399,10 +408,8 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 		free(ents);
 		return 0;
 	}
-	if (r < 0) {
-		d->err = r;
-		return r;
-	}
+	if (r < 0)
+		return r; /* tried again next time */
 	for (i = 0; i < n; i++) {
 		uint64_t k = node_add(v, id, &ents[i]);
 
