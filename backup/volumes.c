@@ -8,10 +8,12 @@
  * at (repo/). Nodes are never freed before the repo: memory grows with
  * what is browsed (about 200 bytes per entry seen). Repositories are
  * opened once per prefix and kept; one refused for a wrong password
- * (-EACCES) or a format velerofs does not read (-EIO) is remembered, and
- * its volumes fail with that; other failures are tried again on the next
- * use. The lock is held while a repository opens (the key derivation and
- * the index: once per repository). No FUSE here. */
+ * (-EACCES), a format velerofs does not read or a missing repository
+ * (-EIO) is remembered, and its volumes fail with that, the message given
+ * (in e) the first time only, so that the caller logs it once; other
+ * failures are tried again on the next use. The lock is held while a repository
+ * opens (the key derivation and the index: once per repository). No FUSE here.
+ */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -39,6 +41,7 @@ struct vnode {
 
 struct vrepo_slot {
 	char *prefix;
+	bool absent;	 /* no kopia.repository there: its volumes not shown */
 	struct vrepo *r; /* NULL when it did not open */
 	int err;
 	char msg[512];
@@ -245,12 +248,41 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
 									 "hotI"
 									 "D"));
 		uint64_t nsid, podid, vid;
+		struct vrepo_slot *rs;
 		struct vnode *vn;
 		char prefix[300];
 
 		if (!safe_name(ns) || !safe_name(pn) || !safe_name(vol) ||
 		    !up || strcmp(up, "kopia") || !ph ||
 		    strcmp(ph, "Completed") || !snap || !*snap)
+			continue;
+		/* the repository first: a volume whose repository is not in
+		 * the vault (a partial copy, a deleted kopia/) is not shown */
+		snprintf(prefix, sizeof(prefix), "kopia/%s/", ns);
+		rs = NULL;
+		for (size_t k = 0; k < v->nrepos && !rs; k++)
+			if (!strcmp(v->repos[k].prefix, prefix))
+				rs = &v->repos[k];
+		if (!rs) {
+			struct vault_object o;
+			char fkey[320];
+
+			/* repos never move: allocated once, big enough */
+			if (!v->repos &&
+			    !(v->repos = calloc(1024, sizeof(*v->repos))))
+				break;
+			if (v->nrepos == 1024)
+				continue;
+			rs = &v->repos[v->nrepos];
+			if (!(rs->prefix = strdup(prefix)))
+				break;
+			v->nrepos++;
+			snprintf(fkey, sizeof(fkey), "%skopia.repository",
+				 prefix);
+			rs->absent = vault_stat(v->vault, fkey, &o, NULL) ==
+				     -ENOENT;
+		}
+		if (rs->absent)
 			continue;
 		if (!root && !(re.name = strdup("volumes")))
 			break;
@@ -265,22 +297,7 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
 			continue; /* the same volume twice: the first */
 		if (!(vn->snapshot = strdup(snap)))
 			break;
-		snprintf(prefix, sizeof(prefix), "kopia/%s/", ns);
-		for (size_t k = 0; k < v->nrepos && !vn->repo; k++)
-			if (!strcmp(v->repos[k].prefix, prefix))
-				vn->repo = &v->repos[k];
-		if (!vn->repo) {
-			/* repos never move: allocated once, big enough */
-			if (!v->repos &&
-			    !(v->repos = calloc(1024, sizeof(*v->repos))))
-				break;
-			if (v->nrepos == 1024)
-				continue;
-			vn->repo = &v->repos[v->nrepos];
-			if (!(vn->repo->prefix = strdup(prefix)))
-				break;
-			v->nrepos++;
-		}
+		vn->repo = rs;
 	}
 	free(re.name);
 	json_decref(list);
@@ -357,11 +374,11 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 	if (d->loaded)
 		return 0;
 	if (d->err)
-		return verror_set(e, d->err, "listing failed before");
+		return d->err; /* said the first time */
 	if (!rs)
 		return 0; /* a made-up directory: its children are known */
 	if (!rs->r && rs->err)
-		return verror_set(e, rs->err, "%s", rs->msg);
+		return rs->err; /* said the first time (e left empty) */
 	if (!rs->r) {
 		struct verror oe = { { 0 } };
 
@@ -372,7 +389,8 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 
 			/* a wrong password or a format velerofs does not
 			 * read stays so; a vault error is tried again */
-			if (r == -EACCES || r == -EPROTONOSUPPORT) {
+			if (r == -EACCES || r == -EPROTONOSUPPORT ||
+			    r == -ENOENT) {
 				rs->err = err;
 				snprintf(rs->msg, sizeof(rs->msg), "%s",
 					 oe.msg);

@@ -208,6 +208,8 @@ static int stat_in_vol(struct fs *fs, fuse_ino_t ino, struct stat *st,
 	struct backup_vstat vs;
 	int r = backup_vol_stat(fs->repo, VOL_ID(ino), &vs, &e);
 
+	if (e.msg[0]) /* a volume that does not open, said once */
+		log_warning("volumes: %s", e.msg);
 	if (r < 0)
 		return r;
 	st->st_mode = vs.mode;
@@ -394,8 +396,10 @@ static int lookup_in_vol(struct fs *fs, fuse_ino_t parent, const char *name,
 	uint64_t id;
 	int r = backup_vol_lookup(fs->repo, VOL_ID(parent), name, &id, &e);
 
-	if (r == -EIO || r == -EACCES)
-		log_error("volumes: %s", e.msg);
+	/* a volume that can't be shown (no repository, a wrong password):
+	 * said once, as a warning; the rest of the backup is fine */
+	if ((r == -EIO || r == -EACCES) && e.msg[0])
+		log_warning("volumes: %s", e.msg);
 	if (r < 0)
 		return r;
 	*out = (fuse_ino_t)(T_VOL << 56 | id);
@@ -702,7 +706,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 						 size, (uint64_t)off, &e) :
 				 -ENOMEM;
 
-		if (n == -EIO || n == -EACCES)
+		if ((n == -EIO || n == -EACCES) && e.msg[0])
 			log_error("volumes: %s", e.msg);
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
@@ -1008,8 +1012,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (r == -ENOENT)
 			break;
 		if (r < 0) {
-			if (r == -EIO)
+			if (INO_TYPE(ino) == T_VOL) {
+				if ((r == -EIO || r == -EACCES) && e.msg[0])
+					log_warning("volumes: %s", e.msg);
+			} else if (r == -EIO) {
 				log_error("%s", e.msg);
+			}
 			if (len == 0) {
 				free(buf);
 				fuse_reply_err(req, -r);

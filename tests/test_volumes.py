@@ -344,3 +344,14 @@ def test_mount_wrong_repo_password(volume, vol_vault, mount, tmp_path):
         os.listdir(d)
     # the rest of the backup is unaffected
     assert "namespaces" in os.listdir(d.parents[3])
+
+
+def test_volume_without_repository_is_not_shown(volume, tmp_path, mount):
+    """A PodVolumeBackup whose repository is not in the vault (a partial copy): no volumes/."""
+    v = tmp_path / "v"
+    shutil.copytree(FIXTURE, v / "backups" / BACKUP)
+    shutil.copy(volume["pvb"], v / "backups" / BACKUP / f"{BACKUP}-podvolumebackups.json.gz")
+    m = mount(str(v))
+    b = pathlib.Path(os.fspath(m)) / "backups" / BACKUP
+    assert "volumes" not in os.listdir(b)
+    assert not (b / "volumes").exists()
