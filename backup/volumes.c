@@ -175,6 +175,11 @@ static bool safe_name(const char *s)
 	       strcmp(s, ".") && strcmp(s, "..");
 }
 
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
 static int gunzip(const char *in, size_t len, struct sbuf *out)
 {
 	z_stream z = { 0 };
@@ -224,29 +229,22 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
 	r = vault_get(b->repo->vault, key, &gz, NULL, e);
 	if (r >= 0 && gunzip(gz.buf, gz.len, &js) < 0)
 		r = verror_set(e, -EIO, "%s: not gzip'ed JSON", key);
-	if (r >= 0 &&
-	    !json_is_array(list = json_loadb(js.buf, js.len, 0, NULL)))
+	if (r >= 0)
+		list = json_loadb(js.buf, js.len, 0, NULL);
+	/* json_is_array() evaluates its argument twice: not a call in it */
+	if (r >= 0 && !json_is_array(list))
 		r = -ENOENT; /* null: no pod volume backups */
 	json_array_foreach(list, i, pvb)
 	{
 		json_t *spec = json_object_get(pvb, "spec");
 		json_t *st = json_object_get(pvb, "status");
 		json_t *pod = json_object_get(spec, "pod");
-		const char *ns = json_string_value(json_object_get(pod, "namesp"
-									"ace"));
-		const char *pn = json_string_value(json_object_get(pod, "nam"
-									"e"));
-		const char *vol = json_string_value(json_object_get(spec, "volu"
-									  "m"
-									  "e"));
-		const char *up = json_string_value(json_object_get(spec, "uploa"
-									 "derTy"
-									 "pe"));
-		const char *ph = json_string_value(json_object_get(st, "phas"
-								       "e"));
-		const char *snap = json_string_value(json_object_get(st, "snaps"
-									 "hotI"
-									 "D"));
+		const char *ns = jstr(pod, "namespace");
+		const char *pn = jstr(pod, "name");
+		const char *vol = jstr(spec, "volume");
+		const char *up = jstr(spec, "uploaderType");
+		const char *ph = jstr(st, "phase");
+		const char *snap = jstr(st, "snapshotID");
 		uint64_t nsid, podid, vid;
 		struct vrepo_slot *rs;
 		struct vnode *vn;
