@@ -186,7 +186,14 @@ struct backup_repo {
 	size_t check_next; /* protected by lock */
 	/* etcd snapshots found by the last walk of the vault (repo.c) */
 	size_t nsnapshots; /* protected by lock */
+	/* volumes/ of every backup (volumes.c; its own lock) */
+	struct backup_vols *vols;
 };
+
+/* volumes.c: the lazy tree of volume data; borrows vault and cache. */
+int backup_vols_new(struct vault *vault, struct cache *cache,
+		    const char *password, struct backup_vols **out);
+struct backup_vols *backup_vols_free(struct backup_vols *v);
 
 /* index.c: maps the index of b from the cache, building it first if it
  * is missing or corrupt (always, with rebuild). Called with b->state ==

@@ -727,8 +727,9 @@ static int flaky_stat(struct vault *v, const char *key,
 }
 
 static int flaky_stream_open(struct vault *v, const char *key,
-			     const struct vault_object *expect,
-			     struct vault_stream **out, struct verror *e)
+			     const struct vault_object *expect, uint64_t off,
+			     uint64_t len, struct vault_stream **out,
+			     struct verror *e)
 {
 	struct vault_stream *s = calloc(1, sizeof(*s));
 	struct flaky_stream *f = calloc(1, sizeof(*f));
@@ -740,7 +741,9 @@ static int flaky_stream_open(struct vault *v, const char *key,
 		free(f);
 		return -ENOMEM;
 	}
-	r = vault_stream_open(v->priv, key, expect, &f->inner, e);
+	r = len ? vault_stream_open_range(v->priv, key, expect, off, len,
+					  &f->inner, e) :
+		  vault_stream_open(v->priv, key, expect, &f->inner, e);
 	if (r < 0) {
 		free(s);
 		free(f);
