@@ -471,6 +471,7 @@ func main() {
 	out := flag.String("o", "", "output file (default stdout)")
 	samples := flag.String("samples", "", "also write random objects of every kind into this directory")
 	nsamples := flag.Int("n", 3, "random objects per kind (-samples)")
+	seed := flag.Int64("seed", 1, "random seed (-samples)")
 	flag.Parse()
 
 	sch := runtime.NewScheme()
@@ -548,7 +549,7 @@ func main() {
 	}
 
 	if *samples != "" {
-		if err := writeSamples(*samples, *nsamples, sch, kinds); err != nil {
+		if err := writeSamples(*samples, *nsamples, *seed, sch, kinds); err != nil {
 			fmt.Fprintln(os.Stderr, "k8s-protogen:", err)
 			os.Exit(1)
 		}

@@ -144,12 +144,12 @@ func fillers() []any {
 	}
 }
 
-func writeSamples(dir string, n int, sch *runtime.Scheme, kinds []kind) error {
+func writeSamples(dir string, n int, seed int64, sch *runtime.Scheme, kinds []kind) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	ser := protobuf.NewSerializer(sch, sch)
-	f := randfill.New().NilChance(.4).NumElements(0, 2).MaxDepth(7).RandSource(rand.NewSource(1)).Funcs(fillers()...)
+	f := randfill.New().NilChance(.4).NumElements(0, 2).MaxDepth(7).RandSource(rand.NewSource(seed)).Funcs(fillers()...)
 	wrote := 0
 	for _, k := range kinds {
 		if k.servedAs != "" || readFixed[k.apiVersion+" "+k.kind] {
