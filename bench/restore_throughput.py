@@ -15,19 +15,28 @@ set several times, each time into fresh namespaces, with:
   mount-dir  the same mount, `cp -r` of the directory of one file per item
              into MNT/restore/ (files closed together are gathered into
              one job, so a few jobs)
-  kubectl    kubectl apply -R -f DIR (the directory of one file per item);
-             kubectl maps every file before it applies any, so the custom
-             resources of a CRD that is not there yet fail ("ensure CRDs
-             are installed first"): it is run again, as people do, and the
-             time is both runs'
+  kubectl    kubectl apply -R -f DIR (the directory of one file per item,
+             client-side apply: kubectl's default), done as a user who
+             knows kubectl maps every file before it applies any (the
+             custom resources of a CRD it creates in the same run fail,
+             "ensure CRDs are installed first"): `kubectl apply -R -f
+             DIR/00-crds`, `kubectl wait --for condition=established` on
+             the CRD, then `kubectl apply -R -f` of the rest; the time is
+             the three commands'
+  kubectl-create
+             the same with kubectl create
 
 Every run is checked afterwards: all N objects must be in the API server.
 Time runs from the command's start to the last item applied (for a mount:
 until restore/status shows every job finished); the mount's start is not
 counted. Prints items/s per run, the median per tool, and each tool's
-ratio to kubectl.
+ratio to kubectl apply; with each, the CPU the API server, etcd and the
+client used (as cores busy over the run, and as CPU ms per item: the
+latter does not depend on what else the machine runs). The servers are
+etcd and kube-apiserver of tests/servers/harness.py, fresh for the
+invocation, their state under the invocation's temporary directory.
 
-    python3 bench/restore_throughput.py                       # 1,000 items, 3 reps
+    python3 bench/restore_throughput.py                       # 1,000 items, 3 reps, every tool
     python3 bench/restore_throughput.py --items 10000 --reps 1
     python3 bench/restore_throughput.py --baseline build-seq  # also another build
 
@@ -302,7 +311,7 @@ class CpuMeter:
         self.t0 = {k: cpu_seconds(p) for k, p in self.pids.items()}
         self.c0 = children_cpu()
 
-    def stop(self, client_pid_alive=True):
+    def stop(self):
         out = {k: cpu_seconds(p) - self.t0[k] for k, p in self.pids.items()}
         if "client" not in out:
             out["client"] = children_cpu() - self.c0
@@ -456,9 +465,12 @@ def main():
 
     results: dict[str, list[float]] = {}
     cpu: dict[str, list[dict]] = {}
-    with tempfile.TemporaryDirectory(prefix="velerofs-bench-") as tmp, \
-            Etcd() as etcd, \
-            KubeApiserver(etcd, extra_args=[
+    cpu_ms: dict[str, list[dict]] = {}
+    tmpdir = tempfile.TemporaryDirectory(prefix="velerofs-bench-")
+    srv = pathlib.Path(tmpdir.name) / "servers"
+    with tmpdir as tmp, \
+            Etcd(workdir=srv / "etcd") as etcd, \
+            KubeApiserver(etcd, workdir=srv / "kube", extra_args=[
                 # every run adds Services in fresh namespaces and nothing
                 # deletes them (no controllers): the harness's /24 fills up
                 "--service-cluster-ip-range=10.96.0.0/16"]) as kube:
@@ -514,25 +526,31 @@ def main():
                                        % (label, got, len(items)))
                 rate = len(items) / dt
                 results.setdefault(label, []).append(rate)
+                per_item = {k: 1000 * v / len(items) for k, v in used.items()}
                 used = {k: v / dt for k, v in used.items()}  # cores busy
                 cpu.setdefault(label, []).append(used)
-                print("rep %d  %-32s %7.2f s  %8.1f items/s  cores: apiserver %.2f etcd %.2f "
-                      "client %.2f  load %s%s"
+                cpu_ms.setdefault(label, []).append(per_item)
+                print("rep %d  %-28s %7.2f s %7.1f items/s  cores: apiserver %.2f etcd %.2f "
+                      "client %.2f  CPU ms/item: apiserver %.2f etcd %.2f client %.2f  load %.1f%s"
                       % (rep + 1, label, dt, rate, used["apiserver"], used["etcd"],
-                         used["client"], os.getloadavg()[0], note), flush=True)
+                         used["client"], per_item["apiserver"], per_item["etcd"],
+                         per_item["client"], os.getloadavg()[0], note), flush=True)
 
     ref_label = KUBECTL["kubectl"]
     ref = statistics.median(results[ref_label]) if ref_label in results else None
-    print("\n%d items, median of %d reps (cores: CPU seconds per second of the run, median)"
-          % (args.items, args.reps))
-    print("%-34s %9s %9s %9s %9s %9s %6s %6s" % ("tool", "median/s", "min/s", "max/s",
-                                                 "x kubectl", "apiserver", "etcd", "client"))
+    print("\n%d items, median of %d reps; cores: CPU seconds per second of the run; "
+          "ms/item: CPU ms per item (apiserver, etcd, client)" % (args.items, args.reps))
+    print("%-28s %8s %8s %8s %9s %6s %6s %6s %16s" % (
+        "tool", "median/s", "min/s", "max/s", "x kubectl", "api", "etcd", "client",
+        "ms/item a/e/c"))
     for label, rates in results.items():
         med = statistics.median(rates)
         c = {k: statistics.median(u[k] for u in cpu[label]) for k in cpu[label][0]}
-        print("%-34s %9.1f %9.1f %9.1f %9s %9.2f %6.2f %6.2f" % (
+        ms = {k: statistics.median(u[k] for u in cpu_ms[label]) for k in cpu_ms[label][0]}
+        print("%-28s %8.1f %8.1f %8.1f %9s %6.2f %6.2f %6.2f %16s" % (
             label, med, min(rates), max(rates), "%.2f" % (med / ref) if ref else "-",
-            c["apiserver"], c["etcd"], c["client"]))
+            c["apiserver"], c["etcd"], c["client"],
+            "%.2f/%.2f/%.2f" % (ms["apiserver"], ms["etcd"], ms["client"])))
 
 
 if __name__ == "__main__":
