@@ -13,9 +13,17 @@
  * existing=update sends the RFC 7386 merge patch from what is there to
  * what the backup holds.
  *
- * Never twice: an item found "inflight" after a restart is looked up
- * first; if it exists carrying this job's velero.io/restore-name, it was
- * created by the request that was cut off, and it is recorded as created.
+ * Never twice: every item a job loaded after a restart has not recorded
+ * as decided is looked up first (the journal's item lines are not synced
+ * one by one: a request may have been sent after the last line that
+ * reached the disk): its collection is listed once by this job's
+ * velero.io/restore-name label (list_ours(), one LIST per kind and
+ * namespace rather than a GET per item; a GET when the list is refused).
+ * Found carrying the label, it was created by the run that was cut off,
+ * and is recorded as created; so is one whose create answers
+ * AlreadyExists and which carries the label (a request of the killed
+ * run the server finished after the list). An item left "inflight" by an
+ * outage is looked up with a GET.
  *
  * Parallel where Velero's order allows it: CRDs go one at a time (each
  * waited on), then the other items go stage by stage, a stage being the
@@ -50,14 +58,18 @@
 
 #define CRD_GR "customresourcedefinitions.apiextensions.k8s.io"
 
-/* Requests in flight at once within a group. Eight keeps the API
- * server busy (a create takes it about a millisecond of CPU; the rest of
- * a request's time is the round trip, TLS and etcd's commit) while
- * staying far below its --max-mutating-requests-inflight (200) and the
- * few seats API Priority and Fairness gives one user's flow, so a busy
- * cluster answers 429 (which kube_request waits out) rather than queueing
- * us for long; it also fits kube's pool of 16 curl handles, so every
- * thread keeps its connection. */
+/* Requests in flight at once within a group. A create costs the API
+ * server 2-4 ms of CPU (bench/restore_throughput.py measures it); the
+ * rest of a request's time is the round trip, TLS, admission and etcd's
+ * commit, so a few requests at once keep the server busy, and 16 hide
+ * the round trips of a server on a loaded machine or far away. That is
+ * far below its --max-mutating-requests-inflight (200) and the seats API
+ * Priority and Fairness gives one user's flow (global-default: about 50
+ * of the default 600), so a busy cluster answers 429 (which kube_request
+ * waits out) rather than queueing us for long; it also fits kube's pool
+ * of 16 curl handles, so every thread keeps its connection (each thread
+ * its own HTTP/2 connection: curl's easy interface does not multiplex
+ * the requests of several threads on one). */
 #define APPLY_WORKERS 16
 
 /* Velero's nonRestorableResources (pkg/controller/restore_controller.go,
