@@ -128,7 +128,9 @@ def test_kill9_at_full_speed_each_item_applied_once(mount, shop_vault, audited_k
     items = mixed_items(ns, N)
     src = write_files(tmp_path / "src" / "items", items)
     m = restore_mount(mount, shop_vault, kube, tmp_path)
+    t0 = time.monotonic()
     cp("-r", src, m / "restore")
+    t_cp = time.monotonic() - t0
     # killed at full speed: once a fifth of the items exist, well before
     # the last
     deadline = time.monotonic() + 600
@@ -138,9 +140,11 @@ def test_kill9_at_full_speed_each_item_applied_once(mount, shop_vault, audited_k
             break
         assert time.monotonic() < deadline, "%d of %d items after 600 s" % (have, N)
         time.sleep(0.02)
+    t_kill = time.monotonic() - t0
     m.restart()  # kill -9, mount again on the same state
     killed_at = have
     reports = wait_all(m, timeout=900)
+    t_end = time.monotonic() - t0
     text = "\n".join(reports.values())
     assert all("state done" in t for t in reports.values()), text[-3000:]
     assert count_in_cluster(kube, ns) == N
@@ -176,6 +180,12 @@ def test_kill9_at_full_speed_each_item_applied_once(mount, shop_vault, audited_k
     cut = {k: v for k, v in creates.items() if v != [201]}
     assert len(cut) <= 64, cut  # at most the requests in flight at the kill
     assert not others, "changed after its create: %s" % others[:10]
+    print("%d items: cp returned after %.1f s, killed after %.1f s with %d in the cluster "
+          "(%.0f items/s), all done %.1f s after the start; %d jobs; creates cut off by "
+          "the kill: %d (%d of them done), %d items confirmed after the restart"
+          % (N, t_cp, t_kill, killed_at, killed_at / t_kill, t_end, len(reports), len(cut),
+             sum(1 for v in cut.values() if 201 not in v),
+             len(re.findall(r"confirmed after a restart", text))))
     # and all of them made by the one job the copy became (or the few it
     # became): every object carries a job's restore label
     labelled = 0
