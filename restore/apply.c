@@ -1179,13 +1179,26 @@ static void run_prepare(struct run *x)
 /* ---- groups ----------------------------------------------------------------
  */
 
-/* Items order[0..n) of one group-resource, handed out one at a time. */
+/* The items of one group-resource within a stage: order[next..end). */
+struct kind_run {
+	size_t next, end;
+	unsigned busy; /* items of it being applied */
+};
+
+/* The items order[0..n) of one stage, handed out one at a time: a kind's
+ * items in order, but no more than KIND_SHARE threads on one kind while
+ * another kind of the stage has items waiting. A kind the API server is
+ * slow at (a Service takes a cluster IP, which kube-apiserver allocates
+ * under one lock, one IPAddress create at a time) then does not hold
+ * every thread while the other kinds of its stage wait. */
 struct group {
 	struct run *x;
 	const struct restore_order_item *order;
-	size_t n;
-	size_t next; /* protected by x->lock */
+	struct kind_run *kinds; /* protected by x->lock */
+	size_t n_kinds;
 };
+
+#define KIND_SHARE (APPLY_WORKERS / 2)
 
 static void apply_one(struct run *x, const struct restore_order_item *o)
 {
@@ -1197,40 +1210,81 @@ static void apply_one(struct run *x, const struct restore_order_item *o)
 		apply_item(x, o->index);
 }
 
+/* The next item to apply (its kind in *kind), or SIZE_MAX when every item
+ * is handed out. Under x->lock. */
+static size_t group_take(struct group *g, size_t *kind)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t r = 0; r < g->n_kinds; r++) {
+			struct kind_run *kr = &g->kinds[r];
+
+			if (kr->next < kr->end &&
+			    (pass || kr->busy < KIND_SHARE)) {
+				kr->busy++;
+				*kind = r;
+				return kr->next++;
+			}
+		}
+	return SIZE_MAX;
+}
+
 static void *group_worker(void *arg)
 {
 	struct group *g = arg;
 
 	for (;;) {
-		size_t k;
+		size_t k, kind = 0;
 
 		pthread_mutex_lock(&g->x->lock);
-		k = g->next < g->n ? g->next++ : g->n;
+		k = group_take(g, &kind);
 		pthread_mutex_unlock(&g->x->lock);
-		if (k == g->n || restore_stopping(g->x->r) ||
-		    run_unreachable(g->x))
+		if (k == SIZE_MAX)
 			return NULL;
-		apply_one(g->x, &g->order[k]);
+		if (!restore_stopping(g->x->r) && !run_unreachable(g->x))
+			apply_one(g->x, &g->order[k]);
+		pthread_mutex_lock(&g->x->lock);
+		g->kinds[kind].busy--;
+		pthread_mutex_unlock(&g->x->lock);
+		if (restore_stopping(g->x->r) || run_unreachable(g->x))
+			return NULL;
 	}
 }
 
-/* Applies one group with up to APPLY_WORKERS threads, this one among
+/* Applies one stage with up to APPLY_WORKERS threads, this one among
  * them, and returns when all of it is done (or stop was asked and the
  * requests under way have ended). A thread that cannot be started only
  * means fewer of them. */
 static void apply_group(struct run *x, const struct restore_order_item *order,
 			size_t n)
 {
-	struct group g = { .x = x, .order = order, .n = n };
+	struct kind_run one = { .next = 0, .end = n };
+	struct group g = { .x = x, .order = order };
 	pthread_t t[APPLY_WORKERS - 1];
 	size_t nt = 0, want = MIN(n, (size_t)APPLY_WORKERS);
 
+	g.kinds = calloc(n ? n : 1, sizeof(*g.kinds));
+	if (g.kinds) {
+		for (size_t i = 0; i < n; i++) {
+			if (i && !strcmp(order[i].gr, order[i - 1].gr))
+				continue;
+			if (g.n_kinds)
+				g.kinds[g.n_kinds - 1].end = i;
+			g.kinds[g.n_kinds++] = (struct kind_run){ .next = i };
+		}
+		if (g.n_kinds)
+			g.kinds[g.n_kinds - 1].end = n;
+	} else {
+		g.kinds = &one; /* out of memory: in order, no share */
+		g.n_kinds = 1;
+	}
 	while (nt + 1 < want &&
 	       pthread_create(&t[nt], NULL, group_worker, &g) == 0)
 		nt++;
 	group_worker(&g);
 	while (nt)
 		pthread_join(t[--nt], NULL);
+	if (g.kinds != &one)
+		free(g.kinds);
 }
 
 /* Sorts the items not done yet (CRDs excepted) into Velero's order and
