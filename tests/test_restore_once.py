@@ -27,7 +27,7 @@ from collections import Counter
 import pytest
 
 from servers import harness
-from test_restore_mount import cp, job_files, read_report, restore_mount, unique_ns, wait_all
+from test_restore_mount import cp, restore_mount, unique_ns, wait_all
 
 N = int(os.environ.get("VELEROFS_ONCE_ITEMS", "2000"))
 
