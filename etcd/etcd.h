@@ -81,6 +81,9 @@ int etcd_snapshot_set_cache(struct etcd_snapshot *s, size_t bytes);
  * the message), or the reader's error. Reads the whole file, once per
  * call. */
 int etcd_snapshot_verify(struct etcd_snapshot *s, struct verror *e);
+/* The same check on a file that may not even open as a snapshot (a page
+ * damaged on the way): the digest covers every byte. */
+int etcd_reader_verify(const struct etcd_reader *rd, struct verror *e);
 
 /* What `etcdutl snapshot status` prints (the first five, computed as
  * etcdutl's snapshot.Status() does), and what else the file says. */
@@ -201,7 +204,8 @@ int etcd_crypt_decrypt(const struct etcd_crypt *c, const char *key,
 /* One file of a backed-up /etc/kubernetes/pki directory (kubeadm's
  * layout: ca.crt, apiserver.key, sa.pub, front-proxy-*, etcd/...). */
 struct etcd_pki_file {
-	const char *name; /* path relative to the pki directory: "etcd/ca.crt" */
+	const char *name; /* path relative to the pki directory: "etcd/ca.crt"
+			   */
 	const void *data;
 	size_t len;
 	bool private_key; /* out: holds a private key (mount it 0400) */
