@@ -57,6 +57,9 @@ struct backup_options {
 			   * uid, resourceVersion, ..., status) for diffs */
 	bool keep_status; /* with clean: keep status */
 	bool redact;	  /* Secrets' values as "<redacted sha256:...>" */
+	unsigned build_threads; /* threads that build an index; 0: one per
+				 * core (or VELEROFS_BUILD_THREADS), 1: no
+				 * thread of its own */
 };
 
 /* Borrows v and c: both must outlive the repo. Lists nothing yet. */

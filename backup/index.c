@@ -17,17 +17,28 @@
  * describe.txt, and broken items read as EIO. Errors reading the vault
  * do fail it, and nothing is cached.
  *
+ * The build is a pipeline: the source's thread (inflate, tar, the
+ * dedupe of identical items) hands each item to rendering threads through
+ * a bounded ring of jobs, and takes the rendered bytes back in the order
+ * it gave them, so that the data region, errors.txt and everything else
+ * are byte for byte those of a build on one thread (build_threads, or
+ * VELEROFS_BUILD_THREADS: 1 renders in the source's thread, as on a
+ * machine of one core). The source's thread renders too when the ring is
+ * full. Memory: at most RING jobs and RING_BYTES of their input, whatever
+ * the number of items.
+ *
  * Reading an index file back (and deciding whether it may be used) is
  * index_map.c's job. */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
-#include <zlib.h>
 
 #include "backup/backup_i.h"
 #include "backup/render_i.h"
@@ -40,6 +51,10 @@
 #define MAX_DEPTH 8			/* components in a tree path */
 #define DESCRIBE_MAX ((size_t)16 << 20) /* describe.txt */
 #define RENDER_OUT_MAX ((size_t)128 << 20)
+#define RING 64			      /* jobs in the pipeline */
+#define RING_BYTES ((size_t)16 << 20) /* of their input, unless one is more */
+#define WORKERS_MAX 16
+#define JOB_KEEP ((size_t)1 << 20) /* a job's buffers larger are freed */
 
 /* One file of the tree before layout. */
 struct rec {
@@ -51,16 +66,41 @@ struct rec {
 	uint8_t rank;	/* lower wins when two recs share a path */
 	bool versioned; /* an item's copy under apiversions/ */
 	uint32_t seq;	/* order of arrival: the later wins at equal rank */
+	uint32_t pend;	/* 1 + the rendering whose ref this is, or 0 */
 	struct idx_ref ref;
 };
 
-/* An item already seen, by content: its refs are reused. */
+/* An item already seen, by content: its rendering is reused. */
 struct seen {
-	uint64_t hash;
-	uint32_t len; /* of the item's bytes */
-	uint32_t crc; /* of the item's bytes */
+	uint64_t hash, hash2; /* of the item's bytes (hash never 0) */
+	uint32_t len;	      /* of the item's bytes */
+	uint32_t pend;	      /* its rendering */
 	uint8_t flags;
+};
+
+/* Where a rendering went, once it is committed: the ref, and
+ * IDX_F_BROKEN when it did not render. */
+struct pend {
 	struct idx_ref ref;
+	uint8_t flags;
+};
+
+/* One item or document to render, in the ring. */
+enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+struct job {
+	int state;
+	uint32_t pend;
+	uint8_t flags;	   /* IDX_F_SECRET */
+	bool resource;	   /* an item: filtered in the clean/redact views */
+	struct sbuf in;	   /* the JSON (a copy) */
+	struct sbuf label; /* for errors.txt */
+	/* the result */
+	struct sbuf yaml, filtered;
+	const char *out; /* the bytes to store (in yaml or in), if r == 0 */
+	size_t outlen;
+	uint32_t crc;
+	int r; /* 0, -ENOMEM (fatal) or another error: broken */
+	struct verror e;
 };
 
 struct backup_sink {
@@ -77,13 +117,25 @@ struct backup_sink {
 	uint32_t seq;	   /* the next rec's seq */
 	struct seen *seen; /* open addressing, capseen a power of two */
 	size_t nseen, capseen;
+	struct pend *pend; /* renderings, in the order they were asked for */
+	size_t npend, cappend;
 	struct sbuf errors; /* errors.txt */
 	size_t nerrors;
 	size_t item_errors;
-	struct sbuf yaml;     /* scratch */
-	struct sbuf filtered; /* scratch */
-	uint64_t nitems;      /* items so far, for progress */
-	int64_t t0, last;     /* build start, last progress call (ms) */
+	uint64_t nitems;  /* items so far, for progress */
+	int64_t t0, last; /* build start, last progress call (ms) */
+	/* the pipeline: ring[head % RING] is the next to commit,
+	 * ring[take % RING] the next to render, ring[tail % RING] the next
+	 * to fill; only the source's thread fills and commits */
+	struct job ring[RING];
+	uint64_t head, take, tail;
+	size_t inflight; /* input bytes of the jobs not committed */
+	int fatal;	 /* a commit failed: every later call fails */
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	bool stop;
+	unsigned nworkers; /* 0: render in the source's thread */
+	pthread_t workers[WORKERS_MAX];
 };
 
 /* ---- data region ---- */
@@ -121,8 +173,7 @@ static int put_data_crc(struct backup_sink *bd, const void *p, size_t n,
 		return -E2BIG;
 	ref->off = bd->off;
 	ref->len = (uint32_t)n;
-	ref->crc = crc == NO_CRC ? (uint32_t)crc32(0, p, (uInt)n) :
-				   (uint32_t)crc;
+	ref->crc = crc == NO_CRC ? backup_crc32(0, p, n) : (uint32_t)crc;
 	bd->off += n;
 	if (bd->out.len + n > ((size_t)1 << 20)) {
 		r = flush_out(bd);
@@ -189,6 +240,18 @@ static int add_rec(struct backup_sink *bd, const char *path, uint8_t type,
 	return 0;
 }
 
+/* add_rec() of a rec whose ref the rendering pend will give. */
+static int add_pending_rec(struct backup_sink *bd, const char *path,
+			   uint8_t flags, uint8_t rank, uint32_t pend)
+{
+	static const struct idx_ref none = { 0 };
+	int r = add_rec(bd, path, IDX_ITEM, flags, rank, &none);
+
+	if (r == 0)
+		bd->recs[bd->nrecs - 1].pend = pend + 1;
+	return r;
+}
+
 static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
 	_printf_(2, 0);
 /* One line of errors.txt. The line names members and quotes what the
@@ -209,57 +272,268 @@ static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
 	free(line);
 }
 
-/* Adds an item: rendered YAML or, in the JSON view, the original bytes.
- * Broken when json doesn't parse (the JSON view checks it the same way);
- * the reason goes to errors.txt under label. */
-static int add_json_item(struct backup_sink *bd, const char *path,
-			 uint8_t flags, uint8_t rank, const char *json,
-			 size_t len, uint64_t json_crc, const char *label,
-			 bool resource)
+/* ---- rendering ---- */
+
+static void sink_error(struct backup_sink *bd, const char *fmt, ...)
+	_printf_(2, 3);
+/* A line of errors.txt now (backup_sink_error() first commits what is
+ * in the ring). */
+static void sink_error(struct backup_sink *bd, const char *fmt, ...)
 {
-	struct idx_ref ref = { 0 };
-	struct verror e = { { 0 } };
-	size_t orig_len = len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_verror(bd, fmt, ap);
+	va_end(ap);
+}
+
+/* Renders a job: YAML or, in the JSON view, the original bytes; broken
+ * (r < 0, the reason in e) when the JSON doesn't parse (the JSON view
+ * checks it the same way). Any thread; reads only bd's options. */
+static void run_job(const struct backup_sink *bd, struct job *j)
+{
+	const char *json = j->in.buf ? j->in.buf : "";
+	size_t len = j->in.len;
 	int r;
 
-	sbuf_reset(&bd->yaml);
-	r = render_yaml(json, len, &bd->yaml, &e);
-	if (r == 0 && resource && bd->filtering) {
+	j->e.msg[0] = '\0';
+	sbuf_reset(&j->yaml);
+	r = render_yaml(json, len, &j->yaml, &j->e);
+	if (r == 0 && j->resource && bd->filtering) {
 		/* the clean/redacted view: filter, then render that */
-		sbuf_reset(&bd->filtered);
-		r = filter_item(json, len, flags & IDX_F_SECRET, &bd->filter,
-				&bd->filtered);
+		sbuf_reset(&j->filtered);
+		r = filter_item(json, len, j->flags & IDX_F_SECRET, &bd->filter,
+				&j->filtered);
 		if (r == 0) {
-			json = bd->filtered.buf;
-			len = bd->filtered.len;
-			json_crc = NO_CRC;
-			sbuf_reset(&bd->yaml);
-			r = render_yaml(json, len, &bd->yaml, &e);
+			json = sbuf_str(&j->filtered);
+			len = j->filtered.len;
+			sbuf_reset(&j->yaml);
+			r = render_yaml(json, len, &j->yaml, &j->e);
 		}
 	}
-	if (r == -ENOMEM)
-		return r;
-	if (r == -E2BIG && !e.msg[0])
-		verror_set(&e, r,
+	if (r == -E2BIG && !j->e.msg[0])
+		verror_set(&j->e, r,
 			   "larger than %zu MiB once rendered; not shown "
 			   "(the original JSON is %zu bytes)",
-			   bd->yaml.max >> 20, orig_len);
+			   j->yaml.max >> 20, j->in.len);
+	j->r = r;
+	if (r < 0)
+		return;
+	if (bd->view == BACKUP_VIEW_JSON) {
+		j->out = json;
+		j->outlen = len;
+	} else {
+		j->out = sbuf_str(&j->yaml);
+		j->outlen = j->yaml.len;
+	}
+	j->crc = backup_crc32(0, j->out, j->outlen);
+}
+
+/* Stores a rendered job's bytes (in the order jobs were given) and says
+ * in errors.txt why one is broken. */
+static int commit_job(struct backup_sink *bd, struct job *j)
+{
+	struct pend *p = &bd->pend[j->pend];
+	int r = j->r;
+
+	bd->inflight -= j->in.len;
+	if (r == -ENOMEM)
+		return r;
 	if (r < 0) {
-		backup_sink_error(bd, "%s: %s", label,
-				  e.msg[0] ? e.msg : strerror(-r));
+		sink_error(bd, "%s: %s", sbuf_str(&j->label),
+			   j->e.msg[0] ? j->e.msg : strerror(-r));
 		bd->item_errors++;
 		/* a size, so that readers ask and get EIO, not an empty file */
-		ref.len = (uint32_t)MIN(orig_len ? orig_len : 1, UINT32_MAX);
-		return add_rec(bd, path, IDX_ITEM, flags | IDX_F_BROKEN, rank,
-			       &ref);
+		p->ref = (struct idx_ref){ .len = (uint32_t)MIN(
+						   j->in.len ? j->in.len : 1,
+						   UINT32_MAX) };
+		p->flags = IDX_F_BROKEN;
+		r = 0;
+	} else {
+		r = put_data_crc(bd, j->out, j->outlen, j->crc, &p->ref);
 	}
-	if (bd->view == BACKUP_VIEW_JSON)
-		r = put_data_crc(bd, json, len, json_crc, &ref);
-	else
-		r = put_data(bd, bd->yaml.buf, bd->yaml.len, &ref);
+	/* a big item's buffers go; the usual ones are kept for the next */
+	if (j->in.cap > JOB_KEEP)
+		sbuf_release(&j->in);
+	if (j->yaml.cap > JOB_KEEP)
+		sbuf_release(&j->yaml);
+	if (j->filtered.cap > JOB_KEEP)
+		sbuf_release(&j->filtered);
+	return r;
+}
+
+static void *worker_main(void *arg)
+{
+	struct backup_sink *bd = arg;
+
+	pthread_mutex_lock(&bd->mu);
+	for (;;) {
+		struct job *j;
+
+		while (!bd->stop && bd->take == bd->tail)
+			pthread_cond_wait(&bd->work_cv, &bd->mu);
+		if (bd->stop)
+			break;
+		j = &bd->ring[bd->take++ % RING];
+		j->state = JOB_RUNNING;
+		pthread_mutex_unlock(&bd->mu);
+		run_job(bd, j);
+		pthread_mutex_lock(&bd->mu);
+		j->state = JOB_DONE;
+		pthread_cond_signal(&bd->done_cv);
+	}
+	pthread_mutex_unlock(&bd->mu);
+	return NULL;
+}
+
+/* Commits the jobs that are done, in order. */
+static int commit_ready(struct backup_sink *bd)
+{
+	for (;;) {
+		struct job *j;
+		bool done;
+
+		pthread_mutex_lock(&bd->mu);
+		j = &bd->ring[bd->head % RING];
+		done = bd->head < bd->tail && j->state == JOB_DONE;
+		pthread_mutex_unlock(&bd->mu);
+		if (!done)
+			return bd->fatal;
+		if (!bd->fatal)
+			bd->fatal = commit_job(bd, j);
+		bd->head++;
+	}
+}
+
+/* Waits for the oldest job (rendering one itself if none has started),
+ * then commits what is done. */
+static int wait_one(struct backup_sink *bd)
+{
+	struct job *j = NULL;
+
+	pthread_mutex_lock(&bd->mu);
+	if (bd->take < bd->tail) {
+		j = &bd->ring[bd->take++ % RING];
+		j->state = JOB_RUNNING;
+	} else {
+		while (bd->ring[bd->head % RING].state != JOB_DONE)
+			pthread_cond_wait(&bd->done_cv, &bd->mu);
+	}
+	pthread_mutex_unlock(&bd->mu);
+	if (j) {
+		run_job(bd, j);
+		pthread_mutex_lock(&bd->mu);
+		j->state = JOB_DONE;
+		pthread_mutex_unlock(&bd->mu);
+	}
+	return commit_ready(bd);
+}
+
+/* Commits every job given so far: errors.txt and the data region are
+ * then in step with the calls made. */
+static int drain(struct backup_sink *bd)
+{
+	int r = commit_ready(bd);
+
+	while (bd->head < bd->tail)
+		r = wait_one(bd);
+	return r ? r : bd->fatal;
+}
+
+/* Renders json (copied) as the rendering pend: at once with no workers,
+ * else in a worker, committed later in order. */
+static int submit(struct backup_sink *bd, uint32_t pend, uint8_t flags,
+		  bool resource, const char *json, size_t len,
+		  const char *label)
+{
+	struct job *j;
+	int r = commit_ready(bd);
+
+	while (r == 0 &&
+	       (bd->tail - bd->head == RING ||
+		(bd->head < bd->tail && bd->inflight + len > RING_BYTES)))
+		r = wait_one(bd);
 	if (r < 0)
 		return r;
-	return add_rec(bd, path, IDX_ITEM, flags, rank, &ref);
+	j = &bd->ring[bd->tail % RING];
+	j->pend = pend;
+	j->flags = flags;
+	j->resource = resource;
+	j->r = 0;
+	sbuf_reset(&j->in);
+	sbuf_reset(&j->label);
+	r = sbuf_add(&j->in, json, len);
+	if (r == 0)
+		r = sbuf_adds(&j->label, label);
+	if (r < 0)
+		return r;
+	bd->inflight += len;
+	if (!bd->nworkers) {
+		bd->tail++;
+		run_job(bd, j);
+		j->state = JOB_DONE;
+		return commit_ready(bd);
+	}
+	pthread_mutex_lock(&bd->mu);
+	j->state = JOB_QUEUED;
+	bd->tail++;
+	pthread_cond_signal(&bd->work_cv);
+	pthread_mutex_unlock(&bd->mu);
+	return 0;
+}
+
+/* A new rendering's number. */
+static int new_pend(struct backup_sink *bd, uint32_t *out)
+{
+	if (bd->npend == bd->cappend) {
+		size_t cap = bd->cappend ? bd->cappend * 2 : 1024;
+		struct pend *n = realloc(bd->pend, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		bd->pend = n;
+		bd->cappend = cap;
+	}
+	if (bd->npend >= UINT32_MAX - 1)
+		return -E2BIG;
+	memset(&bd->pend[bd->npend], 0, sizeof(*bd->pend));
+	*out = (uint32_t)bd->npend++;
+	return 0;
+}
+
+/* Adds a record at path for JSON to render; pend_out gets the rendering
+ * (for the dedupe). */
+static int add_json_item(struct backup_sink *bd, const char *path,
+			 uint8_t flags, uint8_t rank, const char *json,
+			 size_t len, const char *label, bool resource,
+			 uint32_t *pend_out)
+{
+	uint32_t pend;
+	int r = new_pend(bd, &pend);
+
+	if (r == 0)
+		r = add_pending_rec(bd, path, flags, rank, pend);
+	if (r == 0)
+		r = submit(bd, pend, flags, resource, json, len, label);
+	if (r == 0 && pend_out)
+		*pend_out = pend;
+	return r;
+}
+
+/* Gives every rec its rendering's ref once all are committed. */
+static void resolve_pending(struct backup_sink *bd)
+{
+	size_t i;
+
+	for (i = 0; i < bd->nrecs; i++) {
+		struct rec *r = &bd->recs[i];
+
+		if (!r->pend)
+			continue;
+		r->ref = bd->pend[r->pend - 1].ref;
+		r->flags |= bd->pend[r->pend - 1].flags;
+		r->pend = 0;
+	}
 }
 
 static int add_file(struct backup_sink *bd, const char *path, const char *data,
@@ -275,28 +549,35 @@ static int add_file(struct backup_sink *bd, const char *path, const char *data,
 
 /* ---- the tarball ---- */
 
-/* A fast 64-bit hash (8 bytes per step, multiply-xorshift mixing); with
- * the length and the CRC-32 it tells identical members apart. */
-static uint64_t hash64(const void *p, size_t n)
+/* A fast 128-bit hash in one pass (8 bytes per step, two lanes of
+ * multiply-xorshift mixing with different constants); with the length it
+ * tells identical members apart (it replaces a 64-bit hash plus a CRC-32,
+ * a second pass over every member). */
+static void hash128(const void *p, size_t n, uint64_t *h1, uint64_t *h2)
 {
 	const unsigned char *s = p;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, k;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	uint64_t g = 0x6a09e667f3bcc909ull ^ (n * 0x9e3779b97f4a7c15ull), k;
 
 	while (n >= 8) {
 		memcpy(&k, s, 8);
 		h = (h ^ (k * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
 		h ^= h >> 31;
+		g = (g ^ (k * 0xff51afd7ed558ccdull)) * 0xc4ceb9fe1a85ec53ull;
+		g ^= g >> 33;
 		s += 8;
 		n -= 8;
 	}
 	k = 0;
 	memcpy(&k, s, n);
 	h = (h ^ (k * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
-	return h ^ (h >> 29);
+	g = (g ^ (k * 0xff51afd7ed558ccdull)) * 0xc4ceb9fe1a85ec53ull;
+	*h1 = h ^ (h >> 29);
+	*h2 = g ^ (g >> 32);
 }
 
-static struct seen *seen_slot(struct backup_sink *bd, uint64_t h, uint32_t len,
-			      uint32_t crc)
+static struct seen *seen_slot(struct backup_sink *bd, uint64_t h, uint64_t h2,
+			      uint32_t len)
 {
 	size_t i;
 
@@ -305,13 +586,13 @@ static struct seen *seen_slot(struct backup_sink *bd, uint64_t h, uint32_t len,
 	for (i = h & (bd->capseen - 1); bd->seen[i].len || bd->seen[i].hash;
 	     i = (i + 1) & (bd->capseen - 1))
 		if (bd->seen[i].hash == h && bd->seen[i].len == len &&
-		    bd->seen[i].crc == crc)
+		    bd->seen[i].hash2 == h2)
 			return &bd->seen[i];
 	return NULL;
 }
 
-static int seen_add(struct backup_sink *bd, uint64_t h, uint32_t len,
-		    uint32_t crc, const struct rec *r)
+static int seen_add(struct backup_sink *bd, uint64_t h, uint64_t h2,
+		    uint32_t len, uint8_t flags, uint32_t pend)
 {
 	size_t i;
 
@@ -339,10 +620,10 @@ static int seen_add(struct backup_sink *bd, uint64_t h, uint32_t len,
 	     i = (i + 1) & (bd->capseen - 1))
 		;
 	bd->seen[i].hash = h;
+	bd->seen[i].hash2 = h2;
 	bd->seen[i].len = len;
-	bd->seen[i].crc = crc;
-	bd->seen[i].flags = r->flags;
-	bd->seen[i].ref = r->ref;
+	bd->seen[i].flags = flags;
+	bd->seen[i].pend = pend;
 	bd->nseen++;
 	return 0;
 }
@@ -387,21 +668,21 @@ static int add_item_once(struct backup_sink *bd, const char *path,
 			 uint8_t flags, uint8_t rank,
 			 const struct backup_item *it)
 {
-	uint32_t crc =
-		(uint32_t)crc32(0, (const Bytef *)it->json, (uInt)it->len);
-	uint64_t h = hash64(it->json, it->len) | 1; /* never 0: 0/0 marks a
-						     * free slot */
-	struct seen *s = seen_slot(bd, h, (uint32_t)it->len, crc);
+	uint64_t h, h2;
+	struct seen *s;
+	uint32_t pend;
 	int r;
 
+	hash128(it->json, it->len, &h, &h2);
+	h |= 1; /* never 0: 0/0 marks a free slot */
+	s = seen_slot(bd, h, h2, (uint32_t)it->len);
 	if (s)
-		return add_rec(bd, path, IDX_ITEM, (uint8_t)(s->flags | flags),
-			       rank, &s->ref);
-	r = add_json_item(bd, path, flags, rank, it->json, it->len, crc,
-			  it->label, true);
+		return add_pending_rec(bd, path, (uint8_t)(s->flags | flags),
+				       rank, s->pend);
+	r = add_json_item(bd, path, flags, rank, it->json, it->len, it->label,
+			  true, &pend);
 	if (r == 0)
-		r = seen_add(bd, h, (uint32_t)it->len, crc,
-			     &bd->recs[bd->nrecs - 1]);
+		r = seen_add(bd, h, h2, (uint32_t)it->len, flags, pend);
 	return r;
 }
 
@@ -429,9 +710,12 @@ int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 	 * the preferred version, else any */
 	uint8_t rank = !it->version ? 0 : it->preferred ? 1 : 2;
 	struct sbuf path;
-	struct rec *last;
+	uint8_t last_flags;
+	uint32_t last_pend;
 	int r;
 
+	if (bd->fatal)
+		return bd->fatal;
 	bd->nitems++;
 	sink_progress(bd, false);
 	sbuf_init(&path, 8192);
@@ -440,10 +724,12 @@ int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 		r = add_item_once(bd, path.buf, flags, rank, it);
 	if (r < 0 || !it->version)
 		goto out;
-	last = &bd->recs[bd->nrecs - 1];
+	/* copies: add_rec() may move recs */
+	last_flags = bd->recs[bd->nrecs - 1].flags;
+	last_pend = bd->recs[bd->nrecs - 1].pend;
 	r = item_path(it, it->version, &path);
 	if (!r)
-		r = add_rec(bd, path.buf, IDX_ITEM, last->flags, 0, &last->ref);
+		r = add_pending_rec(bd, path.buf, last_flags, 0, last_pend - 1);
 	if (!r)
 		bd->recs[bd->nrecs - 1].versioned = true;
 out:
@@ -455,6 +741,7 @@ void backup_sink_item_error(struct backup_sink *bd, const char *fmt, ...)
 {
 	va_list ap;
 
+	(void)drain(bd); /* the lines of errors.txt in the order of calls */
 	va_start(ap, fmt);
 	add_verror(bd, fmt, ap);
 	va_end(ap);
@@ -465,6 +752,7 @@ void backup_sink_error(struct backup_sink *bd, const char *fmt, ...)
 {
 	va_list ap;
 
+	(void)drain(bd); /* the lines of errors.txt in the order of calls */
 	va_start(ap, fmt);
 	add_verror(bd, fmt, ap);
 	va_end(ap);
@@ -473,13 +761,17 @@ void backup_sink_error(struct backup_sink *bd, const char *fmt, ...)
 int backup_sink_file(struct backup_sink *bd, const char *path, const char *data,
 		     size_t len)
 {
-	return add_file(bd, path, data, len);
+	int r = drain(bd); /* the data region in the order of calls */
+
+	return r < 0 ? r : add_file(bd, path, data, len);
 }
 
 int backup_sink_document(struct backup_sink *bd, const char *path,
 			 const char *json, size_t len, const char *label)
 {
-	return add_json_item(bd, path, 0, 0, json, len, NO_CRC, label, false);
+	if (bd->fatal)
+		return bd->fatal;
+	return add_json_item(bd, path, 0, 0, json, len, label, false, NULL);
 }
 
 int backup_sink_broken(struct backup_sink *bd, const char *path)
@@ -774,9 +1066,33 @@ static void counts_of(struct backup_sink *bd, struct describe_kind_count **out,
 	*nout = n;
 }
 
+/* Threads for a build: the options', else VELEROFS_BUILD_THREADS, else
+ * one per core this process may run on (taskset). */
+static unsigned build_threads(const struct backup_options *o)
+{
+	const char *env = getenv("VELEROFS_BUILD_THREADS");
+	cpu_set_t set;
+	long n;
+
+	if (o->build_threads)
+		return o->build_threads;
+	if (env && *env) {
+		n = strtol(env, NULL, 10);
+		if (n >= 1)
+			return (unsigned)MIN(n, WORKERS_MAX + 1);
+	}
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : (unsigned)MIN(n, WORKERS_MAX + 1);
+}
+
 static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 {
 	const struct backup_options *o = &b->repo->opt;
+	unsigned threads;
+	size_t i;
 
 	memset(bd, 0, sizeof(*bd));
 	bd->b = b;
@@ -789,25 +1105,56 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 	bd->filtering = o->clean || o->redact;
 	sbuf_init(&bd->out, 4u << 20);
 	sbuf_init(&bd->errors, 1 << 20);
-	/* what one item or document may render to: deep nesting makes YAML
-	 * far larger than its JSON (up to 512 bytes of indentation per line);
-	 * beyond this the item is listed as broken */
-	sbuf_init(&bd->yaml, RENDER_OUT_MAX);
-	sbuf_init(&bd->filtered, 0);
+	for (i = 0; i < RING; i++) {
+		struct job *j = &bd->ring[i];
+
+		sbuf_init(&j->in, 0);
+		sbuf_init(&j->label, 0);
+		/* what one item or document may render to: deep nesting
+		 * makes YAML far larger than its JSON (up to 512 bytes of
+		 * indentation per line); beyond this the item is listed as
+		 * broken */
+		sbuf_init(&j->yaml, RENDER_OUT_MAX);
+		sbuf_init(&j->filtered, 0);
+	}
+	pthread_mutex_init(&bd->mu, NULL);
+	pthread_cond_init(&bd->work_cv, NULL);
+	pthread_cond_init(&bd->done_cv, NULL);
+	threads = build_threads(o);
+	/* the source's thread renders too, when the ring is full */
+	for (i = 0; threads > 1 && i < threads - 1 && i < WORKERS_MAX; i++) {
+		if (pthread_create(&bd->workers[i], NULL, worker_main, bd))
+			break;
+		bd->nworkers++;
+	}
 }
 
 static void sink_release(struct backup_sink *bd)
 {
 	size_t i;
 
+	pthread_mutex_lock(&bd->mu);
+	bd->stop = true;
+	pthread_cond_broadcast(&bd->work_cv);
+	pthread_mutex_unlock(&bd->mu);
+	for (i = 0; i < bd->nworkers; i++)
+		pthread_join(bd->workers[i], NULL);
+	pthread_mutex_destroy(&bd->mu);
+	pthread_cond_destroy(&bd->work_cv);
+	pthread_cond_destroy(&bd->done_cv);
+	for (i = 0; i < RING; i++) {
+		sbuf_release(&bd->ring[i].in);
+		sbuf_release(&bd->ring[i].label);
+		sbuf_release(&bd->ring[i].yaml);
+		sbuf_release(&bd->ring[i].filtered);
+	}
 	for (i = 0; i < bd->nrecs; i++)
 		free(bd->recs[i].path);
 	free(bd->recs);
 	free(bd->seen);
+	free(bd->pend);
 	sbuf_release(&bd->out);
 	sbuf_release(&bd->errors);
-	sbuf_release(&bd->yaml);
-	sbuf_release(&bd->filtered);
 }
 
 /* The record at path among the sorted items, or NULL. */
@@ -963,10 +1310,8 @@ static int write_index(struct backup_sink *bd, const uint8_t *owner)
 	h.names_off = h.nodes_off + (uint64_t)h.node_count * sizeof(*nodes);
 	h.names_len = names.len;
 	h.file_size = h.names_off + h.names_len;
-	h.meta_crc = (uint32_t)crc32(0, (const Bytef *)nodes,
-				     (uInt)(h.node_count * sizeof(*nodes)));
-	h.meta_crc = (uint32_t)crc32(
-		h.meta_crc, (const Bytef *)sbuf_str(&names), (uInt)names.len);
+	h.meta_crc = backup_crc32(0, nodes, h.node_count * sizeof(*nodes));
+	h.meta_crc = backup_crc32(h.meta_crc, sbuf_str(&names), names.len);
 	h.header_crc = backup_index_header_crc(&h);
 	r = write_all(bd->fd, nodes, h.node_count * sizeof(*nodes),
 		      h.nodes_off);
@@ -986,31 +1331,38 @@ static int build(struct backup_source *src, struct cache_writer *w,
 		 const uint8_t *owner, struct verror *e)
 {
 	struct backup *b = src->b;
-	struct backup_sink bd;
+	struct backup_sink *bd = malloc(sizeof(*bd)); /* ~50 KiB */
 	int r;
 
-	sink_init(&bd, b, cache_writer_fd(w));
-	if (lseek(bd.fd, sizeof(struct idx_header), SEEK_SET) < 0) {
+	if (!bd)
+		return -ENOMEM;
+	sink_init(bd, b, cache_writer_fd(w));
+	if (lseek(bd->fd, sizeof(struct idx_header), SEEK_SET) < 0) {
 		r = -errno;
 		goto out;
 	}
-	r = src->ops->read(src, &bd, e);
+	r = src->ops->read(src, bd, e);
 	if (r == 0)
-		sink_progress(&bd, true);
-	if (r == 0)
-		r = bd.werr;
-	if (r == 0)
-		r = add_summary_files(&bd, src);
+		r = drain(bd);
 	if (r == 0) {
-		r = write_index(&bd, owner);
+		resolve_pending(bd);
+		sink_progress(bd, true);
+	}
+	if (r == 0)
+		r = bd->werr;
+	if (r == 0)
+		r = add_summary_files(bd, src);
+	if (r == 0) {
+		r = write_index(bd, owner);
 		if (r < 0)
 			verror_set(e, r, "writing the index of %s: %s", b->name,
 				   strerror(-r));
 	}
 out:
-	if (bd.werr && r == 0)
-		r = bd.werr;
-	sink_release(&bd);
+	if (bd->werr && r == 0)
+		r = bd->werr;
+	sink_release(bd);
+	free(bd);
 	return r;
 }
 
