@@ -54,6 +54,7 @@
 #define RING 64			      /* jobs in the pipeline */
 #define RING_BYTES ((size_t)16 << 20) /* of their input, unless one is more */
 #define WORKERS_MAX 16
+#define WAKE_BATCH 8		   /* queued jobs that wake a worker */
 #define JOB_KEEP ((size_t)1 << 20) /* a job's buffers larger are freed */
 
 /* One file of the tree before layout. */
@@ -103,6 +104,14 @@ struct job {
 	struct verror e;
 };
 
+/* A buffer of the data region queued for the writer thread. */
+struct wbuf {
+	struct sbuf b;
+	uint64_t off; /* of its first byte in the data region */
+};
+
+#define WQ_MAX 2 /* buffers queued for the writer (and spares) */
+
 struct backup_sink {
 	struct backup *b;
 	enum backup_view view;
@@ -111,7 +120,17 @@ struct backup_sink {
 	int fd;
 	uint64_t off;	 /* next data offset */
 	struct sbuf out; /* data not yet written */
+	uint64_t woff;	 /* data offset of out's first byte */
 	int werr;	 /* first write error */
+	/* the writer thread (with workers only); its fields under mu */
+	bool writer, wstop;
+	pthread_t wthread;
+	struct wbuf wq[WQ_MAX];
+	size_t nwq;
+	struct sbuf spare[WQ_MAX];
+	size_t nspare;
+	int werr_async;
+	pthread_cond_t wq_cv, wdone_cv;
 	struct rec *recs;
 	size_t nrecs, caprecs;
 	uint32_t seq;	   /* the next rec's seq */
@@ -134,31 +153,111 @@ struct backup_sink {
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
 	bool stop;
+	unsigned idle;	   /* workers waiting for work */
+	bool waiting;	   /* the source's thread waits for a job */
 	unsigned nworkers; /* 0: render in the source's thread */
 	pthread_t workers[WORKERS_MAX];
 };
 
 /* ---- data region ---- */
 
-static int flush_out(struct backup_sink *bd)
+/* Writes n bytes at the data region's offset off. */
+static int write_data(int fd, const char *p, size_t n, uint64_t off)
 {
-	const char *p = bd->out.buf;
-	size_t n = bd->out.len;
-
-	while (n > 0 && !bd->werr) {
-		ssize_t w = write(bd->fd, p, n);
+	off += sizeof(struct idx_header);
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			bd->werr = -errno;
-		else {
-			p += w;
-			n -= (size_t)w;
-		}
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
 	}
-	sbuf_reset(&bd->out);
+	return 0;
+}
+
+/* The writer thread: writes the full buffers flush_out() queues, so
+ * that the source's thread does not copy them into the page cache. */
+static void *writer_main(void *arg)
+{
+	struct backup_sink *bd = arg;
+
+	pthread_mutex_lock(&bd->mu);
+	for (;;) {
+		struct wbuf *w;
+		int r;
+
+		while (!bd->wstop && !bd->nwq)
+			pthread_cond_wait(&bd->wq_cv, &bd->mu);
+		if (!bd->nwq)
+			break;
+		w = &bd->wq[0];
+		pthread_mutex_unlock(&bd->mu);
+		r = write_data(bd->fd, w->b.buf, w->b.len, w->off);
+		pthread_mutex_lock(&bd->mu);
+		if (r < 0 && !bd->werr_async)
+			bd->werr_async = r;
+		sbuf_reset(&w->b);
+		/* the written buffer goes back to the spares */
+		if (bd->nspare < WQ_MAX)
+			bd->spare[bd->nspare++] = w->b;
+		else
+			sbuf_release(&w->b);
+		memmove(&bd->wq[0], &bd->wq[1], --bd->nwq * sizeof(*bd->wq));
+		pthread_cond_broadcast(&bd->wdone_cv);
+	}
+	pthread_mutex_unlock(&bd->mu);
+	return NULL;
+}
+
+/* Writes out the data not yet written: handed to the writer thread when
+ * there is one (waiting while WQ_MAX buffers are queued), else written
+ * here. */
+static int flush_out(struct backup_sink *bd)
+{
+	if (bd->out.len == 0 || bd->werr)
+		return bd->werr;
+	if (!bd->writer) {
+		bd->werr =
+			write_data(bd->fd, bd->out.buf, bd->out.len, bd->woff);
+		bd->woff += bd->out.len;
+		sbuf_reset(&bd->out);
+		return bd->werr;
+	}
+	pthread_mutex_lock(&bd->mu);
+	while (bd->nwq == WQ_MAX)
+		pthread_cond_wait(&bd->wdone_cv, &bd->mu);
+	bd->wq[bd->nwq++] = (struct wbuf){ bd->out, bd->woff };
+	bd->woff += bd->out.len;
+	if (bd->nspare)
+		bd->out = bd->spare[--bd->nspare];
+	else
+		sbuf_init(&bd->out, 4u << 20);
+	if (bd->werr_async)
+		bd->werr = bd->werr_async;
+	pthread_cond_signal(&bd->wq_cv);
+	pthread_mutex_unlock(&bd->mu);
 	return bd->werr;
+}
+
+/* flush_out(), and waits until everything is written. */
+static int flush_all(struct backup_sink *bd)
+{
+	int r = flush_out(bd);
+
+	if (bd->writer) {
+		pthread_mutex_lock(&bd->mu);
+		while (bd->nwq)
+			pthread_cond_wait(&bd->wdone_cv, &bd->mu);
+		if (bd->werr_async && !bd->werr)
+			bd->werr = bd->werr_async;
+		pthread_mutex_unlock(&bd->mu);
+		r = bd->werr;
+	}
+	return r;
 }
 
 /* Appends n bytes to the data region; ref says where. crc is theirs if
@@ -181,13 +280,12 @@ static int put_data_crc(struct backup_sink *bd, const void *p, size_t n,
 			return r;
 	}
 	if (n > ((size_t)1 << 20)) {
-		/* large: write through */
-		struct sbuf tmp = bd->out;
-
-		bd->out.buf = (char *)p;
-		bd->out.len = n;
-		r = flush_out(bd);
-		bd->out = tmp;
+		/* large: write through (after what is queued: the offsets
+		 * are in order either way) */
+		r = flush_all(bd);
+		if (r == 0)
+			r = bd->werr = write_data(bd->fd, p, n, bd->woff);
+		bd->woff += n;
 		return r;
 	}
 	return sbuf_add(&bd->out, p, n);
@@ -370,8 +468,11 @@ static void *worker_main(void *arg)
 	for (;;) {
 		struct job *j;
 
-		while (!bd->stop && bd->take == bd->tail)
+		while (!bd->stop && bd->take == bd->tail) {
+			bd->idle++;
 			pthread_cond_wait(&bd->work_cv, &bd->mu);
+			bd->idle--;
+		}
 		if (bd->stop)
 			break;
 		j = &bd->ring[bd->take++ % RING];
@@ -380,7 +481,8 @@ static void *worker_main(void *arg)
 		run_job(bd, j);
 		pthread_mutex_lock(&bd->mu);
 		j->state = JOB_DONE;
-		pthread_cond_signal(&bd->done_cv);
+		if (bd->waiting)
+			pthread_cond_signal(&bd->done_cv);
 	}
 	pthread_mutex_unlock(&bd->mu);
 	return NULL;
@@ -416,8 +518,10 @@ static int wait_one(struct backup_sink *bd)
 		j = &bd->ring[bd->take++ % RING];
 		j->state = JOB_RUNNING;
 	} else {
+		bd->waiting = true;
 		while (bd->ring[bd->head % RING].state != JOB_DONE)
 			pthread_cond_wait(&bd->done_cv, &bd->mu);
+		bd->waiting = false;
 	}
 	pthread_mutex_unlock(&bd->mu);
 	if (j) {
@@ -434,6 +538,12 @@ static int wait_one(struct backup_sink *bd)
 static int drain(struct backup_sink *bd)
 {
 	int r = commit_ready(bd);
+
+	if (bd->nworkers && bd->head < bd->tail) {
+		pthread_mutex_lock(&bd->mu);
+		pthread_cond_broadcast(&bd->work_cv);
+		pthread_mutex_unlock(&bd->mu);
+	}
 
 	while (bd->head < bd->tail)
 		r = wait_one(bd);
@@ -477,7 +587,12 @@ static int submit(struct backup_sink *bd, uint32_t pend, uint8_t flags,
 	pthread_mutex_lock(&bd->mu);
 	j->state = JOB_QUEUED;
 	bd->tail++;
-	pthread_cond_signal(&bd->work_cv);
+	/* a sleeping worker is woken for a batch of jobs, not for each
+	 * (or for a job that is large): a wake-up costs about what
+	 * rendering a small item does */
+	if (bd->idle && (bd->tail - bd->take >= WAKE_BATCH ||
+			 bd->inflight >= RING_BYTES / 4))
+		pthread_cond_signal(&bd->work_cv);
 	pthread_mutex_unlock(&bd->mu);
 	return 0;
 }
@@ -820,12 +935,102 @@ static int cmp_rec(const void *x, const void *y)
  * and a lower rank shadows (the legacy copy wins over the versioned
  * ones), or a later one of the same rank (a duplicate member; said in
  * errors.txt when its content differs). */
+struct sort_half {
+	struct rec *v;
+	size_t n;
+};
+
+static void *sort_half_main(void *arg)
+{
+	struct sort_half *h = arg;
+
+	qsort(h->v, h->n, sizeof(*h->v), cmp_rec);
+	return NULL;
+}
+
+/* Merges the sorted a[0, na) and b[0, nb) into dst. */
+static void merge_recs(struct rec *dst, const struct rec *a, size_t na,
+		       const struct rec *b, size_t nb)
+{
+	while (na && nb) {
+		if (cmp_rec(a, b) <= 0) {
+			*dst++ = *a++;
+			na--;
+		} else {
+			*dst++ = *b++;
+			nb--;
+		}
+	}
+	memcpy(dst, a, na * sizeof(*a));
+	memcpy(dst + na, b, nb * sizeof(*b));
+}
+
+/* Sorts the records: what is in order already is not sorted again. The
+ * records after the longest sorted prefix are sorted (on two threads, in
+ * halves, when the build has workers and they are many) and merged with
+ * it; a short tail (describe.txt and errors.txt, added to sorted records)
+ * is inserted. Falls back to one qsort() without memory for the merge. */
+static void order_recs(struct backup_sink *bd)
+{
+	struct rec *v = bd->recs, *tmp;
+	size_t n = bd->nrecs, k = 1, i;
+
+	if (n < 2) /* recs is NULL when there are none */
+		return;
+	while (k < n && cmp_rec(&v[k - 1], &v[k]) < 0)
+		k++;
+	if (k == n)
+		return;
+	if (n - k <= 16) {
+		for (i = k; i < n; i++) {
+			struct rec x = v[i];
+			size_t lo = 0, hi = i;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (cmp_rec(&v[mid], &x) <= 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			memmove(&v[lo + 1], &v[lo], (i - lo) * sizeof(*v));
+			v[lo] = x;
+		}
+		return;
+	}
+	tmp = malloc(n * sizeof(*v));
+	if (!tmp) {
+		qsort(v, n, sizeof(*v), cmp_rec);
+		return;
+	}
+	if (bd->nworkers && n - k > 20000) {
+		struct sort_half h = { v + k, (n - k) / 2 };
+		pthread_t t;
+		bool threaded = !pthread_create(&t, NULL, sort_half_main, &h);
+
+		if (!threaded)
+			sort_half_main(&h);
+		qsort(v + k + h.n, n - k - h.n, sizeof(*v), cmp_rec);
+		if (threaded)
+			pthread_join(t, NULL);
+		/* the two halves into tmp, then with the prefix back */
+		merge_recs(tmp, v + k, h.n, v + k + h.n, n - k - h.n);
+		memcpy(v + k, tmp, (n - k) * sizeof(*v));
+	} else {
+		qsort(v + k, n - k, sizeof(*v), cmp_rec);
+	}
+	merge_recs(tmp, v, k, v + k, n - k);
+	free(bd->recs);
+	bd->recs = tmp;
+	bd->caprecs = n;
+}
+
 static void sort_recs(struct backup_sink *bd)
 {
 	size_t i, k = 0;
 
-	if (bd->nrecs > 1) /* recs is NULL when there are none */
-		qsort(bd->recs, bd->nrecs, sizeof(*bd->recs), cmp_rec);
+	order_recs(bd);
 	for (i = 1; i < bd->nrecs; i++) {
 		const struct rec *a = &bd->recs[i - 1], *c = &bd->recs[i];
 
@@ -1120,6 +1325,8 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 	pthread_mutex_init(&bd->mu, NULL);
 	pthread_cond_init(&bd->work_cv, NULL);
 	pthread_cond_init(&bd->done_cv, NULL);
+	pthread_cond_init(&bd->wq_cv, NULL);
+	pthread_cond_init(&bd->wdone_cv, NULL);
 	threads = build_threads(o);
 	/* the source's thread renders too, when the ring is full */
 	for (i = 0; threads > 1 && i < threads - 1 && i < WORKERS_MAX; i++) {
@@ -1127,6 +1334,9 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 			break;
 		bd->nworkers++;
 	}
+	if (bd->nworkers &&
+	    pthread_create(&bd->wthread, NULL, writer_main, bd) == 0)
+		bd->writer = true;
 }
 
 static void sink_release(struct backup_sink *bd)
@@ -1139,6 +1349,18 @@ static void sink_release(struct backup_sink *bd)
 	pthread_mutex_unlock(&bd->mu);
 	for (i = 0; i < bd->nworkers; i++)
 		pthread_join(bd->workers[i], NULL);
+	if (bd->writer) {
+		/* it writes what is queued first */
+		pthread_mutex_lock(&bd->mu);
+		bd->wstop = true;
+		pthread_cond_signal(&bd->wq_cv);
+		pthread_mutex_unlock(&bd->mu);
+		pthread_join(bd->wthread, NULL);
+	}
+	for (i = 0; i < bd->nspare; i++)
+		sbuf_release(&bd->spare[i]);
+	pthread_cond_destroy(&bd->wq_cv);
+	pthread_cond_destroy(&bd->wdone_cv);
 	pthread_mutex_destroy(&bd->mu);
 	pthread_cond_destroy(&bd->work_cv);
 	pthread_cond_destroy(&bd->done_cv);
@@ -1299,7 +1521,7 @@ static int write_index(struct backup_sink *bd, const uint8_t *owner)
 	sbuf_init(&names, (size_t)1 << 31);
 	r = layout(bd, &nodes, &h.node_count, &names);
 	if (r == 0)
-		r = flush_out(bd);
+		r = flush_all(bd);
 	if (r < 0)
 		goto out;
 	memcpy(h.magic, IDX_MAGIC, 8);
@@ -1337,10 +1559,6 @@ static int build(struct backup_source *src, struct cache_writer *w,
 	if (!bd)
 		return -ENOMEM;
 	sink_init(bd, b, cache_writer_fd(w));
-	if (lseek(bd->fd, sizeof(struct idx_header), SEEK_SET) < 0) {
-		r = -errno;
-		goto out;
-	}
 	r = src->ops->read(src, bd, e);
 	if (r == 0)
 		r = drain(bd);
@@ -1358,7 +1576,6 @@ static int build(struct backup_source *src, struct cache_writer *w,
 			verror_set(e, r, "writing the index of %s: %s", b->name,
 				   strerror(-r));
 	}
-out:
 	if (bd->werr && r == 0)
 		r = bd->werr;
 	sink_release(bd);
