@@ -1271,6 +1271,16 @@ static void counts_of(struct backup_sink *bd, struct describe_kind_count **out,
 	*nout = n;
 }
 
+/* CPU time of the calling thread so far (ms), for the build's log line. */
+static int64_t thread_cpu_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return -1;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Threads for a build: the options', else VELEROFS_BUILD_THREADS, else
  * one per core this process may run on (taskset). */
 static unsigned build_threads(const struct backup_options *o)
@@ -1554,14 +1564,17 @@ static int build(struct backup_source *src, struct cache_writer *w,
 {
 	struct backup *b = src->b;
 	struct backup_sink *bd = malloc(sizeof(*bd)); /* ~50 KiB */
+	int64_t t[4];
 	int r;
 
 	if (!bd)
 		return -ENOMEM;
 	sink_init(bd, b, cache_writer_fd(w));
+	t[0] = clock_now_ms();
 	r = src->ops->read(src, bd, e);
 	if (r == 0)
 		r = drain(bd);
+	t[1] = clock_now_ms();
 	if (r == 0) {
 		resolve_pending(bd);
 		sink_progress(bd, true);
@@ -1570,12 +1583,20 @@ static int build(struct backup_source *src, struct cache_writer *w,
 		r = bd->werr;
 	if (r == 0)
 		r = add_summary_files(bd, src);
+	t[2] = clock_now_ms();
 	if (r == 0) {
 		r = write_index(bd, owner);
 		if (r < 0)
 			verror_set(e, r, "writing the index of %s: %s", b->name,
 				   strerror(-r));
 	}
+	t[3] = clock_now_ms();
+	log_debug("%s: index built on %u threads in %lld ms: items %lld ms, "
+		  "sort and summary %lld ms, layout and write %lld ms; this "
+		  "thread's CPU %lld ms",
+		  b->name, bd->nworkers + 1, (long long)(t[3] - t[0]),
+		  (long long)(t[1] - t[0]), (long long)(t[2] - t[1]),
+		  (long long)(t[3] - t[2]), (long long)thread_cpu_ms());
 	if (bd->werr && r == 0)
 		r = bd->werr;
 	sink_release(bd);
