@@ -138,6 +138,10 @@ struct backup_sink {
 	size_t nseen, capseen;
 	struct pend *pend; /* renderings, in the order they were asked for */
 	size_t npend, cappend;
+	const struct job *prev_job; /* the last item's, if its pend is still
+				     * prev_pend */
+	uint32_t prev_pend;
+	uint8_t prev_flags;
 	struct sbuf errors; /* errors.txt */
 	size_t nerrors;
 	size_t item_errors;
@@ -788,6 +792,18 @@ static int add_item_once(struct backup_sink *bd, const char *path,
 	uint32_t pend;
 	int r;
 
+	/* Velero writes an item's copies one after the other: the bytes of
+	 * the last item rendered are still in its job, and compared */
+	if (bd->prev_job) {
+		const struct job *p = bd->prev_job;
+
+		if (p->pend == bd->prev_pend && p->in.buf &&
+		    p->in.len == it->len &&
+		    !memcmp(p->in.buf, it->json, it->len))
+			return add_pending_rec(
+				bd, path, (uint8_t)(bd->prev_flags | flags),
+				rank, bd->prev_pend);
+	}
 	hash128(it->json, it->len, &h, &h2);
 	h |= 1; /* never 0: 0/0 marks a free slot */
 	s = seen_slot(bd, h, h2, (uint32_t)it->len);
@@ -798,6 +814,11 @@ static int add_item_once(struct backup_sink *bd, const char *path,
 			  true, &pend);
 	if (r == 0)
 		r = seen_add(bd, h, h2, (uint32_t)it->len, flags, pend);
+	if (r == 0) {
+		bd->prev_job = &bd->ring[(bd->tail - 1) % RING];
+		bd->prev_pend = pend;
+		bd->prev_flags = flags;
+	}
 	return r;
 }
 
