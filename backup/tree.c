@@ -27,7 +27,7 @@ int backup_open(struct backup *b, struct verror *e)
 		pthread_mutex_unlock(&b->lock);
 		return 0;
 	}
-	b->state = BACKUP_BUILDING;
+	__atomic_store_n(&b->state, BACKUP_BUILDING, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&b->lock);
 
 	r = backup_index_load(b, false, &x, e);
@@ -61,7 +61,7 @@ static int backup_rebuild(struct backup *b, struct backup_index *bad,
 		pthread_mutex_unlock(&b->lock);
 		return 0;
 	}
-	b->state = BACKUP_BUILDING;
+	__atomic_store_n(&b->state, BACKUP_BUILDING, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&b->lock);
 
 	r = backup_index_load(b, true, &x, e);
