@@ -738,6 +738,11 @@ int cmd_mount(int argc, char **argv)
 	r = restore_setup(&o, &v, &s, mp, &spool);
 	if (r < 0)
 		goto out;
+	/* Without restore/ nothing in the mount is writable: a read-only
+	 * mount also spares a GETATTR per file read (the kernel invalidates
+	 * the atime of a file it read through the daemon, unless read-only) */
+	if (!spool.restore)
+		fuse_opt_add_arg(&args, "-oro");
 	cfg.restore = spool.restore;
 	cfg.restore_off = spool.off;
 	cfg.repo = s.repo;

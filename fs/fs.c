@@ -18,7 +18,12 @@
  * cached by the kernel for cfg->timeout, files and directories are opened
  * without a round trip (FUSE_CAP_NO_OPEN_SUPPORT, which also keeps the page
  * cache), and the top-level directories use a short timeout because the
- * backup list may change. */
+ * backup list may change. Every readdir of a directory is a READDIRPLUS
+ * (the kernel then holds every entry and its attributes: no LOOKUP per
+ * file), and after the first READ of a file the pusher thread stores the
+ * files after it into the page cache (no READ for those): a cold grep -r
+ * costs a READ per 64 files or so, not a LOOKUP and a READ per file (see
+ * bench/profile-notes.md, "FUSE round trips"). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +52,37 @@
 #define T_HLINK 5ull
 #define SCHED_DIR 0xffffffffu
 #define TOP_TIMEOUT 1.0
+/* After a READ of a file of a recovery point, the files that follow it
+ * (its later siblings, as grep -r and cp -r read them) are stored into the
+ * kernel's page cache, so their reads need no round trip: up to this many
+ * nodes or bytes per READ. */
+#define PUSH_NODES 64
+#define PUSH_BYTES (1u << 20)
+#define PUSH_QUEUE 64
+
+/* Requests served, by kind: logged at info level when the mount ends (the
+ * tests and bench/ read them from the log). */
+struct fs_counts {
+	unsigned long lookup, getattr, readdir, readdirplus, read, readlink,
+		pushed;
+};
+#define COUNT(fs, field) \
+	__atomic_fetch_add(&(fs)->counts.field, 1, __ATOMIC_RELAXED)
+
+/* The thread that stores files into the page cache (pusher()): a queue of
+ * inodes just read. Not a FUSE worker: a store waits for the lock of a page
+ * that a READ being served may hold, and the workers never wait for it. */
+struct push {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	fuse_ino_t queue[PUSH_QUEUE]; /* protected by lock */
+	size_t head, n;		      /* protected by lock */
+	bool stopping;	   /* protected by lock; written atomically, as
+			    * push_after() reads it without the lock */
+	fuse_ino_t latest; /* atomic: the last inode queued */
+	bool running;
+	pthread_t thread;
+};
 
 struct fs {
 	struct backup_repo *repo;
@@ -67,6 +103,8 @@ struct fs {
 	uid_t uid;
 	gid_t gid;
 	time_t mounted;
+	struct fs_counts counts; /* atomic */
+	struct push push;
 };
 
 static inline fuse_ino_t ino_make(uint64_t type, uint64_t a, uint64_t b)
@@ -80,6 +118,164 @@ static inline fuse_ino_t ino_make(uint64_t type, uint64_t a, uint64_t b)
 static struct fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* ---- storing files into the kernel's page cache ---- */
+
+/* What the pusher stored last: nodes [lo, hi) of slot. */
+struct push_run {
+	uint64_t slot;
+	uint32_t lo, hi;
+};
+
+/* Stores the files that follow node ino into the kernel's page cache, up
+ * to PUSH_NODES nodes or PUSH_BYTES: only inodes the kernel holds take a
+ * store (those a READDIRPLUS listed); the first it does not know (the
+ * store fails with ENOENT) ends the run. */
+static void push_after(struct fs *fs, fuse_ino_t ino, struct push_run *run)
+{
+	uint64_t slot = INO_A(ino);
+	uint32_t node = INO_B(ino), end = node + PUSH_NODES, k = node + 1;
+	struct backup *b = backup_repo_slot(fs->repo, slot);
+	size_t bytes = 0;
+
+	if (!b)
+		return;
+	if (run->slot == slot && node >= run->lo && node < run->hi)
+		k = MAX(k, run->hi); /* stored already up to there */
+	else
+		run->lo = k;
+	run->slot = slot;
+	for (; k <= end && bytes < PUSH_BYTES; k++) {
+		fuse_ino_t latest =
+			__atomic_load_n(&fs->push.latest, __ATOMIC_RELAXED);
+		struct verror e = { { 0 } };
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+		struct backup_stat st;
+		const void *data;
+		size_t got;
+
+		/* the reader overtook us: go on from where it is */
+		if (INO_TYPE(latest) == T_BACKUP && INO_A(latest) == slot &&
+		    INO_B(latest) >= k && INO_B(latest) <= end)
+			break;
+		if (__atomic_load_n(&fs->push.stopping, __ATOMIC_RELAXED))
+			break;
+		if (backup_node_stat(b, k, &st, &e) < 0)
+			break;
+		/* files only: the kernel refuses a store into a symlink
+		 * (EINVAL), so READLINK stays one round trip per link */
+		if (st.type != BACKUP_NODE_FILE || st.broken || !st.size)
+			continue;
+		if (backup_node_read(b, k, 0, st.size, &data, &got, &e) < 0)
+			break;
+		bv.buf[0].mem = (void *)data;
+		bv.buf[0].size = got;
+		if (fuse_lowlevel_notify_store(
+			    fs->se, ino_make(T_BACKUP, slot, k), 0, &bv, 0) < 0)
+			break;
+		COUNT(fs, pushed);
+		bytes += got;
+	}
+	run->hi = k;
+}
+
+static void *pusher(void *userdata)
+{
+	struct fs *fs = userdata;
+	struct push *p = &fs->push;
+	struct push_run run = { .slot = UINT64_MAX };
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		fuse_ino_t ino;
+
+		while (!p->n && !p->stopping)
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (p->stopping)
+			break;
+		ino = p->queue[p->head];
+		p->head = (p->head + 1) % PUSH_QUEUE;
+		p->n--;
+		pthread_mutex_unlock(&p->lock);
+		push_after(fs, ino, &run);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* After the first READ of file ino: store the files after it (never
+ * waits; a full queue drops the request). */
+static void push_request(struct fs *fs, fuse_ino_t ino)
+{
+	struct push *p = &fs->push;
+
+	if (!p->running)
+		return;
+	__atomic_store_n(&p->latest, ino, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&p->lock);
+	if (p->n < PUSH_QUEUE) {
+		p->queue[(p->head + p->n) % PUSH_QUEUE] = ino;
+		p->n++;
+		pthread_cond_signal(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Ends the connection of the mount at mountpoint (its abort file under
+ * /sys/fs/fuse/connections): requests in flight fail with ENOTCONN. */
+static void abort_connection(const char *mountpoint)
+{
+	char line[4096], path[128];
+	unsigned major, minor;
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return;
+	/* id parent major:minor root mountpoint ... (mountpoint octal-escaped;
+	 * ours has no space when it matches plainly, else no abort) */
+	while (!found && fgets(line, sizeof(line), f)) {
+		char mp[4096];
+
+		found = sscanf(line, "%*u %*u %u:%u %*s %4095s", &major, &minor,
+			       mp) == 3 &&
+			!strcmp(mp, mountpoint);
+	}
+	fclose(f);
+	if (!found)
+		return;
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
+		 minor);
+	f = fopen(path, "we");
+	if (f) {
+		fputs("1", f);
+		fclose(f);
+	}
+	(void)major;
+}
+
+/* Stops the pusher. A store waits for a page that a READ in flight holds;
+ * once the loop has ended (a signal) that READ is answered by no one, so
+ * if the pusher has not stopped after a while the connection is aborted,
+ * which ends the READ and the store. */
+static void push_stop(struct fs *fs, const char *mountpoint)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&fs->push.lock);
+	__atomic_store_n(&fs->push.stopping, true, __ATOMIC_RELAXED);
+	pthread_cond_signal(&fs->push.cond);
+	pthread_mutex_unlock(&fs->push.lock);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	if (pthread_timedjoin_np(fs->push.thread, NULL, &ts) == 0)
+		return;
+	log_warning("storing into the page cache is stuck at unmount; "
+		    "aborting the FUSE connection");
+	abort_connection(mountpoint);
+	pthread_join(fs->push.thread, NULL);
 }
 
 /* ---- history/ ---- */
@@ -445,7 +641,12 @@ static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	/* READDIRPLUS for every readdir call of a directory, not only the
+	 * first (READDIRPLUS_AUTO): the kernel then holds the entry and the
+	 * attributes of every file listed, and grep -r or ls -l of a large
+	 * directory sends no LOOKUP per file */
+	conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)
 		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
 	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT)
@@ -469,6 +670,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_ino_t ino = 0;
 	int r;
 
+	COUNT(fs, lookup);
 	if (fs->spool && (spool_owns(parent) ||
 			  (parent == INO_ROOT && !strcmp(name, "restore")))) {
 		spool_lookup(req, fs->spool, parent, name);
@@ -500,6 +702,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	double t;
 	int r;
 
+	COUNT(fs, getattr);
 	(void)fi;
 	if (fs->spool && spool_owns(ino)) {
 		spool_getattr(req, fs->spool, ino);
@@ -551,6 +754,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	char target[4096]; /* PATH_MAX: a link under apiversions/ may be long */
 	size_t slot;
 
+	COUNT(fs, readlink);
 	if (fs->spool && spool_owns(ino)) {
 		spool_readlink(req, fs->spool, ino);
 		return;
@@ -614,6 +818,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t got;
 	int r;
 
+	COUNT(fs, read);
 	if (fs->spool && spool_owns(ino)) {
 		spool_read(req, fs->spool, ino, size, off, fi);
 		return;
@@ -639,6 +844,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	fuse_reply_buf(req, data, got);
+	if (off == 0)
+		push_request(fs, ino);
 }
 
 /* Adds one entry; returns false when buf is full. */
@@ -923,6 +1130,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs *fs = fs_of(req);
 
 	(void)fi;
+	COUNT(fs, readdir);
 	if (fs->spool && spool_owns(ino))
 		spool_readdir(req, fs->spool, ino, size, off, false);
 	else
@@ -935,6 +1143,7 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct fs *fs = fs_of(req);
 
 	(void)fi;
+	COUNT(fs, readdirplus);
 	if (fs->spool && spool_owns(ino))
 		spool_readdir(req, fs->spool, ino, size, off, true);
 	else
@@ -1223,6 +1432,8 @@ int fs_run(const struct fs_config *cfg)
 		.refresh_s = cfg->refresh_s,
 		.refresh_lock = PTHREAD_MUTEX_INITIALIZER,
 		.refresh_cond = PTHREAD_COND_INITIALIZER,
+		.push = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			  .cond = PTHREAD_COND_INITIALIZER },
 	};
 	pthread_t refresh_thread;
 	bool refreshing = false;
@@ -1277,6 +1488,8 @@ int fs_run(const struct fs_config *cfg)
 	if (fs.refresh_s)
 		refreshing = pthread_create(&refresh_thread, NULL, refresher,
 					    &fs) == 0;
+	fs.push.running = pthread_create(&fs.push.thread, NULL, pusher, &fs) ==
+			  0;
 	lc = fuse_loop_cfg_create();
 	if (lc) {
 		if (cfg->max_threads)
@@ -1293,6 +1506,14 @@ int fs_run(const struct fs_config *cfg)
 		pthread_mutex_unlock(&fs.refresh_lock);
 		pthread_join(refresh_thread, NULL);
 	}
+	if (fs.push.running)
+		push_stop(&fs, cfg->mountpoint);
+	log_info("requests: lookup %lu, getattr %lu, readdir %lu, "
+		 "readdirplus %lu, read %lu, readlink %lu; files stored "
+		 "into the page cache %lu",
+		 fs.counts.lookup, fs.counts.getattr, fs.counts.readdir,
+		 fs.counts.readdirplus, fs.counts.read, fs.counts.readlink,
+		 fs.counts.pushed);
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);
