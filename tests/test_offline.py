@@ -63,19 +63,25 @@ def test_refresh_follows_the_vault(mount, tmp_path, use_env):
         names = set(os.listdir(mnt / "backups"))
         assert "shop-only" not in names and "before-upgrade" in names
         # a backup arrives, velero-backup.json last (Velero writes it second,
-        # after the log): a refresh during the upload lists the backup while
-        # it is incomplete, and the next one after the last object reads it
-        # again; wait for that state, not for the name
-        for f in sorted(later.iterdir(), key=lambda p: p.name == "velero-backup.json"):
-            m.put("velero", "backups/shop-only/" + f.name, f.read_bytes())
+        # after the log): listed while incomplete, without backup.yaml; the
+        # first refresh after the json reads it again (a new state)
+        for f in sorted(later.iterdir()):
+            if f.name != "velero-backup.json":
+                m.put("velero", "backups/shop-only/" + f.name, f.read_bytes())
+        assert util.wait_for(lambda: "shop-only" in os.listdir(mnt / "backups"), FOLLOW_TIMEOUT)
         yaml = mnt / "backups" / "shop-only" / "backup.yaml"
+        assert not yaml.exists()
+        json = (later / "velero-backup.json").read_bytes()
+        m.put("velero", "backups/shop-only/velero-backup.json", json)
+        # wait for the state, not for the name (listed already)
         assert util.wait_for(lambda: yaml.read_bytes() == want, FOLLOW_TIMEOUT,
                              ignore=(FileNotFoundError,))
         assert "shop-only" in os.listdir(mnt / "backups")
         # and one goes
         for key in m.list_keys("velero", "backups/before-upgrade/"):
             m.s3("DELETE", "/velero/" + key)
-        assert util.wait_for(lambda: "before-upgrade" not in os.listdir(mnt / "backups"), FOLLOW_TIMEOUT)
+        assert util.wait_for(lambda: "before-upgrade" not in os.listdir(mnt / "backups"),
+                             FOLLOW_TIMEOUT)
         assert not (mnt / "backups" / "before-upgrade").exists()
         assert mnt.alive()
     finally:
