@@ -184,3 +184,50 @@ def test_corrupt_index_is_a_clear_error(vault):
     idx.write_bytes(bytes(b))
     r, _ = walk(str(vault), PREFIX, FIX["short_id"], check=False)
     assert r.returncode == 1 and r.stderr.startswith("EIO: ") and idx.name in r.stderr, r.stderr
+
+
+# --- through the mount ------------------------------------------------------------------------
+
+FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "velero-v1.12.3" / "backups" / "ns-shop"
+
+
+@pytest.fixture
+def vol_vault(vault):
+    """The real ns-shop backup of the Velero v1.12.3 fixtures with the restic PodVolumeBackup (its
+    uploaderType removed in a second one: Velero before 1.10 wrote none) in place of its list."""
+    import gzip
+    shutil.copytree(FIXTURE, vault / "backups" / "ns-shop")
+    p = json.loads((DATA / "podvolumebackups.json").read_text())[0]
+    p["metadata"]["labels"]["velero.io/backup-name"] = "ns-shop"
+    q = json.loads(json.dumps(p))
+    del q["spec"]["uploaderType"]
+    q["spec"]["volume"] = "old"
+    (vault / "backups" / "ns-shop" / "ns-shop-podvolumebackups.json.gz").write_bytes(
+        gzip.compress(json.dumps([p, q]).encode()))
+    return vault
+
+
+def test_mount_shows_restic_volume(vol_vault, mount):
+    from test_volumes import expected
+    m = mount(str(vol_vault))
+    b = pathlib.Path(os.fspath(m)) / "backups" / "ns-shop" / "volumes"
+    pod = b / NS / "app-0"
+    assert sorted(os.listdir(pod)) == ["data", "old"]
+    for vol in ("data", "old"):
+        got = expected(pod / vol)
+        w = want()
+        assert sorted(got) == sorted(w)
+        for path, e in w.items():
+            if path == "":
+                continue
+            for k in ("mode", "uid", "gid", "size", "sha256", "target", "mtime_ns"):
+                assert got[path].get(k) == e.get(k), (vol, path, k)
+
+
+def test_mount_wrong_password_restic(vol_vault, mount, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("wrong\n")
+    m = mount(str(vol_vault), args=("--repo-password-file", str(pw)), allow_errors=True)
+    d = pathlib.Path(os.fspath(m)) / "backups" / "ns-shop" / "volumes" / NS / "app-0" / "data"
+    with pytest.raises(PermissionError):
+        os.listdir(d)
