@@ -31,6 +31,7 @@
 #define SMALL_MAX ((size_t)64 << 20) /* an index, a snapshot, a key */
 #define BLOB_MAX ((size_t)64 << 20)  /* restic's chunks are <= 8 MiB */
 #define LRU_SLOTS 8
+#define FMAP_SLOTS 4
 
 struct rkey {
 	unsigned char enc[32], mk[16], mr[16];
@@ -50,6 +51,14 @@ struct lru_slot {
 	uint64_t used; /* 0: empty */
 };
 
+struct fmap_slot {
+	char obj[80];		   /* the file's ventry obj */
+	uint8_t (*ids)[RESTIC_ID]; /* owned */
+	uint64_t *ends;		   /* owned: end offset of each blob */
+	size_t n;
+	uint64_t used; /* 0: empty */
+};
+
 struct restic_repo {
 	struct vault *v; /* borrowed */
 	struct cache *c; /* borrowed, may be NULL */
@@ -61,8 +70,9 @@ struct restic_repo {
 	uint8_t (*packs)[RESTIC_ID];
 	size_t npacks, packs_cap;
 	pthread_mutex_t lock;
-	struct lru_slot lru[LRU_SLOTS]; /* protected by lock */
-	uint64_t tick;			/* protected by lock */
+	struct lru_slot lru[LRU_SLOTS];	   /* protected by lock */
+	struct fmap_slot fmap[FMAP_SLOTS]; /* protected by lock */
+	uint64_t tick;			   /* protected by lock */
 };
 
 /* --- crypto ------------------------------------------------------------ */
@@ -664,6 +674,10 @@ struct restic_repo *restic_free(struct restic_repo *r)
 		return NULL;
 	for (i = 0; i < LRU_SLOTS; i++)
 		free(r->lru[i].data);
+	for (i = 0; i < FMAP_SLOTS; i++) {
+		free(r->fmap[i].ids);
+		free(r->fmap[i].ends);
+	}
 	free(r->idx);
 	free(r->packs);
 	free(r->prefix);
@@ -746,6 +760,12 @@ out:
 	return rc;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct ventry *)a)->name,
+		      ((const struct ventry *)b)->name);
+}
+
 int restic_list(struct restic_repo *r, const struct ventry *dir,
 		struct ventry **out, size_t *n, struct verror *e)
 {
@@ -784,24 +804,40 @@ int restic_list(struct restic_repo *r, const struct ventry *dir,
 		free(nodes[i].content);
 	}
 	free(nodes);
+	/* restic writes nodes sorted and unique; a hostile tree may not */
+	if (nn > 1) {
+		size_t k = 1;
+
+		qsort(v, nn, sizeof(*v), by_name);
+		for (i = 1; i < nn; i++) {
+			if (!strcmp(v[i].name, v[k - 1].name))
+				ventry_release(&v[i]);
+			else
+				v[k++] = v[i];
+		}
+		nn = k;
+	}
 	*out = v;
 	*n = nn;
 	return 0;
 }
 
-ssize_t restic_read(struct restic_repo *r, const struct ventry *file, void *buf,
-		    size_t len, uint64_t off, struct verror *e)
+/* A file's content list with each blob's end offset, from its tree node
+ * (FMAP_SLOTS kept, so that sequential reads do not parse the tree again).
+ * *ids and *ends: caller frees. */
+static int file_map(struct restic_repo *r, const struct ventry *file,
+		    uint8_t (**ids)[RESTIC_ID], uint64_t **ends, size_t *n,
+		    struct verror *e)
 {
 	uint8_t tree[RESTIC_ID];
 	struct restic_node node = { 0 };
+	struct fmap_slot *fs;
 	char *data = NULL, *end;
-	size_t dlen, i, done = 0;
+	size_t dlen, i, victim = 0;
 	unsigned long long pos;
 	uint64_t at = 0;
 	int rc;
 
-	if (!S_ISREG(file->mode))
-		return -EISDIR;
 	if (strlen(file->obj) < 66 || file->obj[64] != ':' ||
 	    restic_id_parse(file->obj, 64, tree) < 0)
 		return -EINVAL;
@@ -809,57 +845,126 @@ ssize_t restic_read(struct restic_repo *r, const struct ventry *file, void *buf,
 	pos = strtoull(file->obj + 65, &end, 10);
 	if (errno || *end)
 		return -EINVAL;
-	if (off >= file->size || !len)
-		return 0;
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < FMAP_SLOTS; i++) {
+		fs = &r->fmap[i];
+		if (!fs->used || strcmp(fs->obj, file->obj))
+			continue;
+		fs->used = ++r->tick;
+		*ids = malloc((fs->n ? fs->n : 1) * RESTIC_ID);
+		*ends = malloc((fs->n ? fs->n : 1) * sizeof(**ends));
+		if (*ids && *ends) {
+			memcpy(*ids, fs->ids, fs->n * RESTIC_ID);
+			memcpy(*ends, fs->ends, fs->n * sizeof(**ends));
+			*n = fs->n;
+			pthread_mutex_unlock(&r->lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&r->lock);
+		free(*ids);
+		free(*ends);
+		return -ENOMEM;
+	}
+	pthread_mutex_unlock(&r->lock);
 	if ((rc = blob_get(r, tree, RESTIC_TREE, &data, &dlen, e)) < 0)
 		return rc;
 	rc = restic_tree_node(data, dlen, (size_t)pos, &node, e);
 	free(data);
 	if (rc < 0)
 		return verror_prefix(e, -EIO, "tree %.64s", file->obj);
-	if (len > file->size - off)
-		len = (size_t)(file->size - off);
-	for (i = 0; i < node.ncontent && done < len; i++) {
+	if (!(*ends = malloc((node.ncontent ? node.ncontent : 1) *
+			     sizeof(**ends)))) {
+		restic_node_release(&node);
+		return -ENOMEM;
+	}
+	for (i = 0; i < node.ncontent; i++) {
 		const struct ridx *k =
 			idx_find(r, node.content[i], RESTIC_DATA);
-		uint64_t bstart = at;
 
 		if (!k) {
-			char ids[65];
+			char hex[65];
 
-			restic_id_str(node.content[i], ids);
-			rc = verror_set(e, -EIO, "blob %s is not in the index",
-					ids);
-			break;
+			restic_id_str(node.content[i], hex);
+			free(*ends);
+			restic_node_release(&node);
+			return verror_set(e, -EIO,
+					  "blob %s is not in the index", hex);
 		}
 		at += k->ulen;
-		if (at <= off + done)
-			continue;
-		if ((rc = blob_get(r, node.content[i], RESTIC_DATA, &data,
-				   &dlen, e)) < 0)
-			break;
-		{
-			uint64_t from = off + done - bstart;
-			size_t m = dlen > from ? MIN(dlen - from, len - done) :
-						 0;
-
-			memcpy((char *)buf + done, data + from, m);
-			done += m;
-		}
-		free(data);
-		rc = 0;
+		(*ends)[i] = at;
 	}
-	dlen = node.ncontent;
+	*ids = node.content;
+	*n = node.ncontent;
+	node.content = NULL;
 	restic_node_release(&node);
+	/* keep a copy */
+	pthread_mutex_lock(&r->lock);
+	for (i = 1; i < FMAP_SLOTS; i++)
+		if (r->fmap[i].used < r->fmap[victim].used)
+			victim = i;
+	fs = &r->fmap[victim];
+	free(fs->ids);
+	free(fs->ends);
+	fs->used = 0;
+	fs->ids = malloc((*n ? *n : 1) * RESTIC_ID);
+	fs->ends = malloc((*n ? *n : 1) * sizeof(*fs->ends));
+	if (fs->ids && fs->ends) {
+		memcpy(fs->ids, *ids, *n * RESTIC_ID);
+		memcpy(fs->ends, *ends, *n * sizeof(*fs->ends));
+		fs->n = *n;
+		snprintf(fs->obj, sizeof(fs->obj), "%s", file->obj);
+		fs->used = ++r->tick;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+ssize_t restic_read(struct restic_repo *r, const struct ventry *file, void *buf,
+		    size_t len, uint64_t off, struct verror *e)
+{
+	uint8_t(*ids)[RESTIC_ID] = NULL;
+	uint64_t *ends = NULL;
+	size_t n = 0, lo, hi, done = 0;
+	int rc;
+
+	if (!S_ISREG(file->mode))
+		return -EISDIR;
+	if (off >= file->size || !len)
+		return 0;
+	if ((rc = file_map(r, file, &ids, &ends, &n, e)) < 0)
+		return rc;
+	if (len > file->size - off)
+		len = (size_t)(file->size - off);
+	/* the first blob that ends after off */
+	for (lo = 0, hi = n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ends[mid] <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && done < len; lo++) {
+		uint64_t bstart = lo ? ends[lo - 1] : 0;
+		uint64_t from = off + done - bstart;
+		char *data;
+		size_t dlen, m;
+
+		if ((rc = blob_get(r, ids[lo], RESTIC_DATA, &data, &dlen, e)) <
+		    0)
+			break;
+		m = dlen > from ? (size_t)MIN(dlen - from, len - done) : 0;
+		memcpy((char *)buf + done, data + from, m);
+		done += m;
+		free(data);
+	}
+	free(ids);
+	free(ends);
 	if (rc < 0)
 		return rc;
-	if (done < len && i >= dlen) {
-		/* the content ends before the size the node gives */
-		return done ? (ssize_t)done :
-			      verror_set(e, -EIO,
-					 "file %s: content shorter than its "
-					 "size",
-					 file->name ? file->name : "");
-	}
+	if (done < len && !done)
+		return verror_set(e, -EIO,
+				  "file %s: content shorter than its size",
+				  file->name ? file->name : "");
 	return (ssize_t)done;
 }
