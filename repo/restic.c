@@ -345,8 +345,8 @@ static int open_keys(struct restic_repo *r, const char *password,
 		     struct verror *e)
 {
 	struct names l = { 0 };
-	size_t i;
-	int rc;
+	size_t i, tried = 0;
+	int rc, bad = 0;
 
 	if ((rc = list_dir(r, "keys/", &l, e)) < 0)
 		goto out;
@@ -356,13 +356,28 @@ static int open_keys(struct restic_repo *r, const char *password,
 				r->prefix);
 		goto out;
 	}
-	for (i = 0, rc = 0; i < l.n && rc == 0; i++)
-		rc = try_key(r, l.v[i], password, e);
-	if (rc == 0)
+	/* a key file that is not one (-EBADMSG, -EPROTONOSUPPORT) does not
+	 * stop the others, as in restic; the vault failing does */
+	for (i = 0, rc = 0; i < l.n; i++) {
+		int k = try_key(r, l.v[i], password, e);
+
+		if (k == 1 ||
+		    (k < 0 && k != -EBADMSG && k != -EPROTONOSUPPORT)) {
+			rc = k;
+			break;
+		}
+		if (k == 0)
+			tried++;
+		else if (!bad)
+			bad = k;
+	}
+	if (rc == 0 && (tried || !bad))
 		rc = verror_set(e, -EACCES,
 				"%s: wrong repository password (no key in "
 				"keys/ opens with it)",
 				r->prefix);
+	else if (rc == 0)
+		rc = bad; /* e says why the last one failed */
 out:
 	names_free(&l);
 	return rc < 0 ? rc : 0;

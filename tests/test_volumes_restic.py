@@ -231,3 +231,10 @@ def test_mount_wrong_password_restic(vol_vault, mount, tmp_path):
     d = pathlib.Path(os.fspath(m)) / "backups" / "ns-shop" / "volumes" / NS / "app-0" / "data"
     with pytest.raises(PermissionError):
         os.listdir(d)
+
+
+def test_a_bad_key_file_does_not_stop_the_good_one(vault):
+    (vault / "restic" / NS / "keys" / ("0" * 64)).write_text('{"kdf":"argon2"}')
+    (vault / "restic" / NS / "keys" / ("f" * 64)).write_text("not json")
+    _, got = walk(str(vault), PREFIX, FIX["short_id"])
+    compare(got, want())
