@@ -129,7 +129,10 @@ build_minio() {
 
 # restic: the restic CLI at the version the older Velero pin ships (Velero v1.12.3's Makefile:
 # RESTIC_VERSION ?= 0.15.0), to write the committed tests/data/restic fixtures
-# (tests/data/restic/make-fixture.sh). Not part of "all": CI reads the committed fixtures.
+# (tests/data/restic/make-fixture.py). Not part of "all": CI reads the committed fixtures.
+# Note (2026-12-02): the module proxy reachable here answers 403 "not available" for
+# github.com/restic/restic@v0.15.0; the committed fixture was written by Debian's restic 0.14.0
+# (same repository format, version 2 with zstd), which make-fixture.py falls back to.
 build_restic() {
   local d="$CACHE/restic-$RESTIC_VERSION" key; key=$(modkey "$RESTIC_VERSION")
   if stamped "$d" "$key" && [ -x "$d/bin/restic" ]; then log "restic $RESTIC_VERSION: cached"; return; fi
