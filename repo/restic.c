@@ -650,6 +650,36 @@ static int blob_get(struct restic_repo *r, const uint8_t id[32], uint8_t type,
 	return 0;
 }
 
+/* Copies up to len bytes of a data blob's plaintext from off into dst:
+ * from the LRU without copying the whole blob when it is there. */
+static ssize_t blob_pread(struct restic_repo *r, const uint8_t id[RESTIC_ID],
+			  uint64_t off, char *dst, size_t len, struct verror *e)
+{
+	char *data;
+	size_t dlen, i, m;
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < LRU_SLOTS; i++) {
+		struct lru_slot *s = &r->lru[i];
+
+		if (s->used && !memcmp(s->id, id, RESTIC_ID)) {
+			s->used = ++r->tick;
+			m = s->len > off ? (size_t)MIN(s->len - off, len) : 0;
+			memcpy(dst, s->data + off, m);
+			pthread_mutex_unlock(&r->lock);
+			return (ssize_t)m;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	if ((rc = blob_get(r, id, RESTIC_DATA, &data, &dlen, e)) < 0)
+		return rc;
+	m = dlen > off ? (size_t)MIN(dlen - off, len) : 0;
+	memcpy(dst, data + off, m);
+	free(data);
+	return (ssize_t)m;
+}
+
 /* --- the public functions ---------------------------------------------- */
 
 int restic_open(struct vault *v, struct cache *c, const char *prefix,
@@ -962,16 +992,16 @@ ssize_t restic_read(struct restic_repo *r, const struct ventry *file, void *buf,
 	for (; lo < n && done < len; lo++) {
 		uint64_t bstart = lo ? ends[lo - 1] : 0;
 		uint64_t from = off + done - bstart;
-		char *data;
-		size_t dlen, m;
+		ssize_t m = blob_pread(r, ids[lo], from, (char *)buf + done,
+				       len - done, e);
 
-		if ((rc = blob_get(r, ids[lo], RESTIC_DATA, &data, &dlen, e)) <
-		    0)
+		if (m < 0) {
+			rc = (int)m;
 			break;
-		m = dlen > from ? (size_t)MIN(dlen - from, len - done) : 0;
-		memcpy((char *)buf + done, data + from, m);
-		done += m;
-		free(data);
+		}
+		done += (size_t)m;
+		if (!m)
+			break;
 	}
 	free(ids);
 	free(ends);
