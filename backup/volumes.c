@@ -1,9 +1,12 @@
 /* backup/volumes: backups/<b>/volumes/<ns>/<pod>/<volume>/..., the pod
- * volumes a backup's file-system backup stored in the vault's kopia
- * repositories, as a lazy tree of nodes (see backup.h, backup_vol_*).
+ * volumes a backup's file-system backup stored in the vault's kopia and
+ * restic repositories, as a lazy tree of nodes (see backup.h,
+ * backup_vol_*).
  *
  * The first level comes from <b>-podvolumebackups.json.gz (completed
- * PodVolumeBackups of the kopia uploader with a snapshot id); below a
+ * PodVolumeBackups with a snapshot id: uploaderType "kopia" in kopia/<ns>/,
+ * "restic" or none (Velero before 1.10) in restic/<ns>/, the repository
+ * identifier Velero's pkg/repository/config forms under the BSL); below a
  * volume, directories are listed from the repository when first looked
  * at (repo/). Nodes are never freed before the repo: memory grows with
  * what is browsed (about 200 bytes per entry seen). Repositories are
@@ -41,7 +44,9 @@ struct vnode {
 
 struct vrepo_slot {
 	char *prefix;
-	bool absent;	 /* no kopia.repository there: its volumes not shown */
+	enum vrepo_kind kind;
+	bool absent;	 /* no kopia.repository (restic: config) there: its
+			  * volumes not shown */
 	struct vrepo *r; /* NULL when it did not open */
 	int err;
 	char msg[512];
@@ -249,14 +254,21 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
 		struct vrepo_slot *rs;
 		struct vnode *vn;
 		char prefix[300];
+		enum vrepo_kind kind;
 
 		if (!safe_name(ns) || !safe_name(pn) || !safe_name(vol) ||
-		    !up || strcmp(up, "kopia") || !ph ||
-		    strcmp(ph, "Completed") || !snap || !*snap)
+		    !ph || strcmp(ph, "Completed") || !snap || !*snap)
+			continue;
+		if (up && !strcmp(up, "kopia"))
+			kind = VREPO_KOPIA;
+		else if (!up || !*up || !strcmp(up, "restic"))
+			kind = VREPO_RESTIC;
+		else
 			continue;
 		/* the repository first: a volume whose repository is not in
 		 * the vault (a partial copy, a deleted kopia/) is not shown */
-		snprintf(prefix, sizeof(prefix), "kopia/%s/", ns);
+		snprintf(prefix, sizeof(prefix), "%s/%s/",
+			 kind == VREPO_KOPIA ? "kopia" : "restic", ns);
 		rs = NULL;
 		for (size_t k = 0; k < v->nrepos && !rs; k++)
 			if (!strcmp(v->repos[k].prefix, prefix))
@@ -274,9 +286,11 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
 			rs = &v->repos[v->nrepos];
 			if (!(rs->prefix = strdup(prefix)))
 				break;
+			rs->kind = kind;
 			v->nrepos++;
-			snprintf(fkey, sizeof(fkey), "%skopia.repository",
-				 prefix);
+			snprintf(fkey, sizeof(fkey), "%s%s", prefix,
+				 kind == VREPO_KOPIA ? "kopia.repository" :
+						       "config");
 			rs->absent = vault_stat(v->vault, fkey, &o, NULL) ==
 				     -ENOENT;
 		}
@@ -380,7 +394,7 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 	if (!rs->r) {
 		struct verror oe = { { 0 } };
 
-		r = vrepo_open(v->vault, v->cache, VREPO_KOPIA, rs->prefix,
+		r = vrepo_open(v->vault, v->cache, rs->kind, rs->prefix,
 			       v->password, &rs->r, &oe);
 		if (r < 0) {
 			int err = r == -EACCES ? -EACCES : -EIO;
