@@ -174,7 +174,7 @@ func (g *benchGen) event(i int, ns, app string) error {
 	e := &corev1.Event{ObjectMeta: m, InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns,
 		Name: app + "-" + g.word(10), UID: g.uid(), APIVersion: "v1", ResourceVersion: fmt.Sprint(1000 + i), FieldPath: "spec.containers{" + app + "}"},
 		Reason: r, Message: fmt.Sprintf("%s: container image \"registry.example.com/shop/%s:v1.0.%d\" already present on machine", r, app, i%40),
-		Source: corev1.EventSource{Component: "kubelet", Host: fmt.Sprintf("node-%03d", i%300)},
+		Source:         corev1.EventSource{Component: "kubelet", Host: fmt.Sprintf("node-%03d", i%300)},
 		FirstTimestamp: g.ts(i), LastTimestamp: g.ts(i + 60), Count: int32(1 + i%9), Type: corev1.EventTypeNormal,
 		ReportingController: "kubelet", ReportingInstance: fmt.Sprintf("node-%03d", i%300)}
 	e.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Event"))
