@@ -153,7 +153,7 @@ struct backup {
 	char *vault_key;
 	struct vault_object snap_obj;
 	char cluster[128];
-	char snap_uid[64]; /* protected by lock: the kube-system uid, "" */
+	char snap_uid[64];   /* protected by lock: the kube-system uid, "" */
 	bool snap_uid_known; /* protected by lock */
 };
 
