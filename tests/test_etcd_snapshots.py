@@ -135,6 +135,13 @@ def cluster(tmp_path_factory, shop_vault, populated_kube):
         "GET", "/apis/etcdsrc.velerofs.test/v1/namespaces/%s/widgets" % NS)[0] == 200, 60)
     for o in our_objects():
         create(kube, o)
+    # what kubeadm leaves: describe.txt's Kubernetes version comes from it
+    # (source_etcd.c learn(): picked by its key, then parsed)
+    create(kube, {"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
+                  "data": {"ClusterConfiguration": "apiVersion: kubeadm.k8s.io/v1beta4\n"
+                                                   "kind: ClusterConfiguration\n"
+                                                   "kubernetesVersion: v1.34.10-kubeadm\n"}})
     vault = work / "vault"
     # Velero backups beside the snapshots
     shutil.copytree(shop_vault / "backups", vault / "backups")
@@ -329,6 +336,7 @@ def test_describe_is_etcdutl_status(cluster, mount):
         uid = json.loads((m / "snapshots" / name / "cluster/namespaces/kube-system.json")
                          .read_bytes())["metadata"]["uid"]
         assert "Cluster UID:  %s\n" % uid in text
+        assert "Kubernetes:   v1.34.10-kubeadm (from kubeadm-config)\n" in text, text
         assert "Resource List:\n" in text and "  configmaps: " in text
         assert "Keys not decoded" not in text, text
         assert "Integrity:    the SHA-256 etcdctl snapshot save appended matches" in text

@@ -470,8 +470,9 @@ var servedAs = map[string]string{
 func main() {
 	out := flag.String("o", "", "output file (default stdout)")
 	samples := flag.String("samples", "", "also write random objects of every kind into this directory")
-	nsamples := flag.Int("n", 3, "random objects per kind (-samples)")
-	seed := flag.Int64("seed", 1, "random seed (-samples)")
+	nsamples := flag.Int("n", 3, "random objects per kind (-samples), objects (-bench-objects)")
+	seed := flag.Int64("seed", 1, "random seed (-samples, -bench-objects)")
+	benchObjects := flag.String("bench-objects", "", "write -n objects of a realistic cluster as stored in etcd into this file (bench/run)")
 	flag.Parse()
 
 	sch := runtime.NewScheme()
@@ -548,6 +549,13 @@ func main() {
 		os.Exit(1)
 	}
 
+	if *benchObjects != "" {
+		if err := writeBenchObjects(*benchObjects, *nsamples, *seed, sch); err != nil {
+			fmt.Fprintln(os.Stderr, "k8s-protogen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *samples != "" {
 		if err := writeSamples(*samples, *nsamples, *seed, sch, kinds); err != nil {
 			fmt.Fprintln(os.Stderr, "k8s-protogen:", err)
