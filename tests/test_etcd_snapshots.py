@@ -413,6 +413,52 @@ def test_restore_an_item_from_a_snapshot(cluster, mount, tmp_path):
     assert got["metadata"]["labels"]["app"] == "etcdsrc"
 
 
+def label_value(name: str) -> str:
+    """What velero.io/backup-name holds for a recovery point named name:
+    the name when it is a valid label value; else Velero's GetValidName
+    (the first 57 bytes, then 6 hex digits of the SHA-256 of the whole
+    name) on the name made valid (leading non-alphanumerics dropped, other
+    invalid bytes as '-')."""
+    import hashlib
+    import re
+    b = name.encode()
+    if len(b) <= 63 and re.fullmatch(rb"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?", b):
+        return name
+    b2 = re.sub(rb"^[^A-Za-z0-9]+", b"", b)
+    b2 = re.sub(rb"[^-A-Za-z0-9_.]", b"-", b2)[:57]
+    return (b2 + hashlib.sha256(b).hexdigest()[:6].encode()).decode()
+
+
+def test_restore_label_of_a_snapshot_named_like_no_label(cluster, mount, tmp_path):
+    """A snapshot's name is its vault key: it may be longer than a label
+    value and hold bytes no label value may (~, space, +, a leading
+    non-alphanumeric). Restored items still get a valid, deterministic
+    velero.io/backup-name, and the apiserver takes them."""
+    kube = cluster["kube"]
+    vault = tmp_path / "odd-vault"
+    key = "~ops backups/2026-12-02+nightly-run-of-the-production-user-cluster/" + SNAP
+    (vault / key).parent.mkdir(parents=True)
+    shutil.copy2(cluster["vault"] / DAY2 / SNAP, vault / key)
+    name = key.replace("/", "_")
+    want_label = label_value(name)
+    assert want_label != name and len(want_label) == 63
+    m = restore_mount(mount, vault, kube, tmp_path,
+                      "encryption-config=%s" % cluster["encryption"])
+    assert name in os.listdir(m / "snapshots")
+    src = m / "snapshots" / name / "namespaces" / NS / "configmaps/same.json"
+    want = json.loads(src.read_bytes())
+    st, _ = kube.request("DELETE", "/api/v1/namespaces/%s/configmaps/same" % NS)
+    assert st == 200
+    r = subprocess.run(["cp", str(src), str(m / "restore/")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    report = wait_job(m)
+    st, got = kube.request("GET", "/api/v1/namespaces/%s/configmaps/same" % NS)
+    assert st == 200, (got, report)
+    assert got["data"] == want["data"]
+    assert got["metadata"]["labels"]["velero.io/backup-name"] == want_label
+    assert got["metadata"]["labels"]["app"] == "etcdsrc"
+
+
 def test_minio_vault_gives_the_same_items(cluster, mount, minio, monkeypatch):
     prefix = "etcdsrc-" + uuid.uuid4().hex[:6]
     for f in cluster["vault"].rglob("*"):
