@@ -346,6 +346,29 @@ def test_describe_is_etcdutl_status(cluster, mount):
     assert "ca.crt" in (pki / "certificates.txt").read_text()
 
 
+def test_certificates_txt_counts_days_from_the_snapshot(cluster, mount):
+    """certificates.txt is cached with the index: its days left are counted
+    from the snapshot's time (the file's mtime in the vault), says so, and
+    never go stale; "not after" is the absolute expiry."""
+    import datetime
+    m = mount(cluster["vault"], json=True)
+    for name, t in ((NAME1, T1), (NAME2, T2)):
+        text = (m / "snapshots" / name / "pki/certificates.txt").read_text()
+        when = datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert "# days left: whole days from %s (the snapshot's time)" % when in text, text[:400]
+        r = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in",
+                            str(cluster["kube"].pki / "ca.crt")],
+                           capture_output=True, text=True, check=True)
+        na = datetime.datetime.strptime(r.stdout.strip().split("=", 1)[1],
+                                        "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc)
+        days = (int(na.timestamp()) - t) // 86400
+        section = text.split("\nca.crt (", 1)[1]
+        assert "    not after:   %s\n" % na.strftime("%Y-%m-%dT%H:%M:%SZ") in section
+        # the harness's CA is newer than the snapshots' backdated mtimes
+        assert "    days left:   %d at %s (not yet valid then)\n" % (days, when) in section, \
+            section[:600]
+
+
 def test_history_and_diff_show_exactly_the_changes(cluster, mount):
     m = mount(cluster["vault"], json=True,
               args=["-o", "encryption-config=%s" % cluster["encryption"]])
@@ -480,7 +503,7 @@ def test_minio_vault_gives_the_same_items(cluster, mount, minio, monkeypatch):
         assert files
         for f in files:
             if f == "pki/certificates.txt":
-                continue  # days until expiry: as of the indexing
+                continue  # days left: from the snapshot's time, here the upload's
             assert (r / f).read_bytes() == (l / f).read_bytes(), f
         assert (r / "keys.txt").read_bytes() == (l / "keys.txt").read_bytes()
 
