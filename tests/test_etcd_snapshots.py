@@ -617,6 +617,14 @@ def test_bad_snapshots_are_clear_errors(cluster, mount, tmp_path):
     for off in range(len(good) // 4 // 4096 * 4096, len(good) * 3 // 4, 4096):
         corrupt[off:off + 16] = b"\xff" * 16
     (v / "bad" / "corrupt_snapshot.db").write_bytes(bytes(corrupt))
+    # the root bucket's page of both meta pages: the file cannot be opened,
+    # its appended SHA-256 still says it is damaged
+    rootless = bytearray(good)
+    ps = struct.unpack_from("<I", good, 24)[0]
+    for meta in (0, ps):
+        root = struct.unpack_from("<Q", good, meta + 32)[0]
+        rootless[root * ps:root * ps + 16] = b"\xff" * 16
+    (v / "bad" / "rootless_snapshot.db").write_bytes(bytes(rootless))
     (v / "bad" / "notes.txt").write_text("not a snapshot, not named like one\n")
     # found by content alone; its cluster is its kube-system namespace's uid
     (v / "plain").mkdir()
@@ -626,7 +634,8 @@ def test_bad_snapshots_are_clear_errors(cluster, mount, tmp_path):
     names = sorted(os.listdir(m / "snapshots"))
     assert names == sorted(["latest", "ok_" + SNAP, "bad_truncated_snapshot.db",
                             "bad_junk_snapshot.db", "bad_other_snapshot.db",
-                            "bad_corrupt_snapshot.db", "plain_etcd-backup.db"]), names
+                            "bad_corrupt_snapshot.db", "bad_rootless_snapshot.db",
+                            "plain_etcd-backup.db"]), names
     uid = json.loads((m / "snapshots" / ("ok_" + SNAP) / "cluster/namespaces/kube-system.json")
                      .read_bytes())["metadata"]["uid"]
     assert os.readlink(m / "snapshots/latest" / uid) == "../plain_etcd-backup.db"
@@ -639,6 +648,10 @@ def test_bad_snapshots_are_clear_errors(cluster, mount, tmp_path):
     assert "key bucket" in errors("bad_other_snapshot.db")
     assert "SHA-256" in errors("bad_corrupt_snapshot.db")  # and what else the pages say
     assert "Integrity:    DAMAGED" in (m / "snapshots/bad_corrupt_snapshot.db/describe.txt").read_text()
+    assert "names itself" in errors("bad_rootless_snapshot.db")
+    assert "SHA-256 mismatch" in errors("bad_rootless_snapshot.db")
+    d = (m / "snapshots/bad_rootless_snapshot.db/describe.txt").read_text()
+    assert "Error:" in d and "Integrity:    DAMAGED: snapshot SHA-256 mismatch" in d, d
     for name in ("bad_truncated_snapshot.db", "bad_junk_snapshot.db", "bad_other_snapshot.db"):
         assert "Error:" in (m / "snapshots" / name / "describe.txt").read_text()
     # the good one is whole, the backups are there
