@@ -63,6 +63,12 @@ struct backup_options {
 	 * crypt_id names its content in cache keys (a SHA-256). */
 	const struct etcd_crypt *crypt;
 	char crypt_id[72];
+	/* the password of Velero's repositories (volumes/); NULL: Velero's
+	 * default. Copied. */
+	const char *repo_password;
+	unsigned build_threads; /* threads that build an index; 0: one per
+				 * core (or VELEROFS_BUILD_THREADS), 1: no
+				 * thread of its own */
 };
 
 /* Borrows v and c: both must outlive the repo. Lists nothing yet. */
@@ -265,3 +271,34 @@ int backup_history_path(struct backup_repo *r, uint32_t id, char ***comps,
  * following symlinks as open() would (-ELOOP past 8). */
 int backup_node_walk(struct backup *b, const char *path, uint32_t *node,
 		     struct verror *e);
+
+/* --- volumes/: pod volume data (backup/volumes.c, over repo/) ---------- */
+
+/* A node of volumes/ (ids are the repo's, stable until backup_repo_free). */
+struct backup_vstat {
+	mode_t mode; /* S_IFDIR|..., S_IFREG|..., S_IFLNK|0777 */
+	uint64_t size;
+	int64_t mtime_ns;
+	uint32_t uid, gid;
+	bool made_up; /* volumes/, <ns>/, <pod>/: not from a repository */
+};
+
+/* volumes/ of the backup in slot: -ENOENT when it has no completed pod
+ * volume backup of the kopia uploader. Reads the backup's
+ * <b>-podvolumebackups.json.gz once. */
+int backup_vol_root(struct backup *b, size_t slot, uint64_t *id,
+		    struct verror *e);
+/* Like backup_node_*: a volume's repository is opened and its snapshot
+ * found on first use; a directory listed on first use. -EACCES when the
+ * repository's password is wrong, -EIO (e says why) when it or a blob
+ * can't be read. */
+int backup_vol_stat(struct backup_repo *r, uint64_t id, struct backup_vstat *st,
+		    struct verror *e);
+int backup_vol_lookup(struct backup_repo *r, uint64_t dir, const char *name,
+		      uint64_t *id, struct verror *e);
+int backup_vol_child(struct backup_repo *r, uint64_t dir, size_t pos,
+		     uint64_t *id, char *name, size_t namesz, struct verror *e);
+ssize_t backup_vol_read(struct backup_repo *r, uint64_t id, void *buf,
+			size_t size, uint64_t off, struct verror *e);
+int backup_vol_readlink(struct backup_repo *r, uint64_t id, char *buf,
+			size_t size, struct verror *e);

@@ -37,6 +37,11 @@ int backup_repo_new(struct vault *v, struct cache *c,
 	r->cache = c;
 	if (o)
 		r->opt = *o;
+	if (backup_vols_new(v, c, r->opt.repo_password, &r->vols) < 0) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->opt.repo_password = NULL; /* copied into vols */
 	pthread_rwlock_init(&r->lock, NULL);
 	pthread_mutex_init(&r->catalog_lock, NULL);
 	pthread_mutex_init(&r->history_lock, NULL);
@@ -78,6 +83,7 @@ struct backup_repo *backup_repo_free(struct backup_repo *r)
 	for (i = 0; i < r->nschedules; i++)
 		free(r->schedules[i].name);
 	free(r->schedules);
+	backup_vols_free(r->vols);
 	pthread_rwlock_destroy(&r->lock);
 	free(r);
 	return NULL;

@@ -549,30 +549,6 @@ static int add_pki(struct etcd_src *s, struct verror *e)
 
 /* ---- the source ---- */
 
-/* What etcd_snapshot_verify() or etcd_file_verify() said (r, e), as
- * describe.txt's Integrity line and, when damaged, a line of errors.txt.
- * Returns r. */
-static int integrity(struct etcd_src *s, int r, const struct verror *e)
-{
-	const char *why = e->msg[0] ? e->msg : strerror(r < 0 ? -r : EIO);
-
-	if (r == -ENOMEM)
-		return r;
-	if (r == 1)
-		s->integrity = strdup("the SHA-256 etcdctl snapshot save "
-				      "appended matches");
-	else if (r == 0)
-		s->integrity = strdup("no SHA-256 appended (a copy of a "
-				      "member's db file, not etcdctl snapshot "
-				      "save): not checked");
-	else {
-		if (asprintf(&s->integrity, "DAMAGED: %s", why) < 0)
-			s->integrity = NULL;
-		backup_sink_error(s->sink, "%s: %s", s->base.b->vault_key, why);
-	}
-	return r;
-}
-
 static int etcd_read(struct backup_source *base, struct backup_sink *k,
 		     struct verror *e)
 {
@@ -601,6 +577,29 @@ static int etcd_read(struct backup_source *base, struct backup_sink *k,
 			rd.map = m;
 		}
 	}
+	/* the digest etcdctl appends covers every byte: checked first, so a
+	 * file damaged too badly to open still says whether it was damaged
+	 * after it was saved */
+	r = etcd_reader_verify(&rd, &oe);
+	if (r == -ENOMEM)
+		return r;
+	if (r == 1)
+		s->integrity = strdup("the SHA-256 etcdctl snapshot save "
+				      "appended "
+				      "matches");
+	else if (r == 0)
+		s->integrity = strdup("no SHA-256 appended (a copy of a "
+				      "member's db "
+				      "file, not etcdctl snapshot save): not "
+				      "checked");
+	else {
+		if (asprintf(&s->integrity, "DAMAGED: %s",
+			     oe.msg[0] ? oe.msg : strerror(-r)) < 0)
+			s->integrity = NULL;
+		backup_sink_error(k, "%s: %s", base->b->vault_key,
+				  oe.msg[0] ? oe.msg : strerror(-r));
+	}
+	verror_clear(&oe);
 	r = etcd_snapshot_open(&rd, &s->snap, &oe);
 	if (r == -ENOMEM)
 		return r;
@@ -608,22 +607,7 @@ static int etcd_read(struct backup_source *base, struct backup_sink *k,
 		s->open_error = strdup(oe.msg[0] ? oe.msg : strerror(-r));
 		backup_sink_error(k, "%s: %s", base->b->vault_key,
 				  s->open_error ? s->open_error : "unreadable");
-		/* a damaged page on the way to the key bucket: whether the
-		 * file is the one etcdctl wrote is still worth saying (not
-		 * "no SHA-256 appended": a truncated file has none) */
-		if (r == -EBADMSG) {
-			verror_clear(&oe);
-			r = etcd_file_verify(&rd, &oe);
-			if (r == -ENOMEM)
-				return r;
-			if (r != 0)
-				(void)integrity(s, r, &oe);
-		}
 	} else {
-		verror_clear(&oe);
-		r = integrity(s, etcd_snapshot_verify(s->snap, &oe), &oe);
-		if (r == -ENOMEM)
-			return r;
 		verror_clear(&oe);
 		s->status_ok = etcd_snapshot_status(s->snap, &s->st, &oe) == 0;
 		if (!s->status_ok)
@@ -713,13 +697,11 @@ static int etcd_describe(struct backup_source *base,
 		    s->kube_version_from);
 	else
 		ADD("Kubernetes:   <unknown> (no kubeadm-config, no nodes)\n");
-	ADD("Encryption:   %s\n", b->repo->opt.crypt ? "decrypted with the "
-						       "given "
-						       "EncryptionConfiguratio"
-						       "n" :
-						       "no "
-						       "EncryptionConfiguration"
-						       " given");
+	if (b->repo->opt.crypt)
+		ADD("Encryption:   decrypted with the given "
+		    "EncryptionConfiguration\n");
+	else
+		ADD("Encryption:   no EncryptionConfiguration given\n");
 	ADD("\n");
 	if (s->open_error)
 		ADD("Error:        %s\n\n", s->open_error);

@@ -51,6 +51,7 @@ struct mount_opts {
 	char *modifiers;
 	char *restore_hooks;	      /* -o restore_hooks=FILE */
 	char *encryption_config;      /* -o encryption-config=FILE */
+	char *repo_password_file;     /* --repo-password-file FILE */
 	struct sbuf image_map;	      /* repeated -o image_map=, joined */
 	struct sbuf storageclass_map; /* repeated -o storageclass_map= */
 	char *type_wait;	      /* -o type_wait= */
@@ -80,6 +81,8 @@ enum { KEY_IMAGE_MAP = 100, KEY_SC_MAP };
 
 static const struct fuse_opt mount_spec[] = {
 	MOPT("--cache %s", cache),
+	MOPT("--repo-password-file %s", repo_password_file),
+	MOPT("repo_password_file=%s", repo_password_file),
 	MOPT("cache=%s", cache),
 	MOPT("--credentials %s", credentials),
 	MOPT("credentials=%s", credentials),
@@ -162,6 +165,11 @@ static void mount_usage(FILE *f)
 		"  -o encryption-config=FILE  decrypt the values of etcd\n"
 		"                        snapshots (snapshots/) encrypted at rest,\n"
 		"                        with kube-apiserver's EncryptionConfiguration\n"
+		"  --repo-password-file FILE  the password of Velero's\n"
+		"                        repositories (volumes/: the\n"
+		"                        repository-password of the\n"
+		"                        velero-repo-credentials Secret);\n"
+		"                        default Velero's own\n"
 		"  -o cache_size=SIZE    evict least recently used cache entries\n"
 		"                        beyond SIZE (e.g. 2G); default no limit\n"
 		"  -o timeout=SECONDS    kernel cache time for backup contents\n"
@@ -602,9 +610,11 @@ static void restore_teardown(struct spool_target *t)
  * mount_spec): the value is what follows the '='. */
 static void long_values(struct mount_opts *o)
 {
-	char **v[] = { &o->cache,     &o->credentials, &o->log_file,
-		       &o->log_level, &o->kubeconfig,  &o->bsl,
-		       &o->namespace, &o->context,     &o->restore_state };
+	char **v[] = { &o->cache,	  &o->credentials,
+		       &o->log_file,	  &o->log_level,
+		       &o->kubeconfig,	  &o->bsl,
+		       &o->namespace,	  &o->context,
+		       &o->restore_state, &o->repo_password_file };
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		if (*v[i] && (*v[i])[0] == '=')
@@ -621,6 +631,7 @@ int cmd_mount(int argc, char **argv)
 	struct mount_values v = { 0 };
 	struct fs_config cfg = { 0 };
 	struct backup_options bo = { 0 };
+	char repo_pw[1024]; /* wiped once the repo has its copy */
 	struct cli_bsl_out bsl = { .cred_fd = -1, .ca_fd = -1 };
 	char *mp = NULL, *fsname = NULL;
 	struct status *status = NULL;
@@ -708,6 +719,21 @@ int cmd_mount(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	if (o.repo_password_file) {
+		FILE *pf = fopen(o.repo_password_file, "re");
+		size_t pn;
+
+		if (!pf) {
+			log_error("--repo-password-file %s: %m",
+				  o.repo_password_file);
+			goto out;
+		}
+		pn = fread(repo_pw, 1, sizeof(repo_pw) - 1, pf);
+		fclose(pf);
+		repo_pw[pn] = '\0';
+		repo_pw[strcspn(repo_pw, "\r\n")] = '\0';
+		bo.repo_password = repo_pw;
+	}
 	if (mountpoint_prepare(o.mountpoint, &mp) < 0)
 		goto out;
 	if (o.bsl) {
@@ -782,6 +808,8 @@ out:
 	fuse_opt_free_args(&args);
 	free(fsname);
 	free(mp);
+	explicit_bzero(repo_pw, sizeof(repo_pw));
+	free(o.repo_password_file);
 	free(o.vault);
 	free(o.mountpoint);
 	free(o.cache);

@@ -81,9 +81,9 @@ int etcd_snapshot_set_cache(struct etcd_snapshot *s, size_t bytes);
  * the message), or the reader's error. Reads the whole file, once per
  * call. */
 int etcd_snapshot_verify(struct etcd_snapshot *s, struct verror *e);
-/* The same on a file that etcd_snapshot_open() refused (a damaged page on
- * the way to the key bucket): the file's bytes only. */
-int etcd_file_verify(const struct etcd_reader *r, struct verror *e);
+/* The same check on a file that may not even open as a snapshot (a page
+ * damaged on the way): the digest covers every byte. */
+int etcd_reader_verify(const struct etcd_reader *rd, struct verror *e);
 
 /* What `etcdutl snapshot status` prints (the first five, computed as
  * etcdutl's snapshot.Status() does), and what else the file says. */

@@ -73,8 +73,9 @@ struct dec {
 	size_t nment, capment;
 	unsigned depth;
 	unsigned nnotes;
-	int meta_msg; /* the top-level ObjectMeta's message, -1: no rv */
-	char rv[24];  /* metadata.resourceVersion to write, as a string */
+	int meta_msg;	  /* the top-level ObjectMeta's message, -1: no rv */
+	bool list_nonnil; /* a named-slice map value: empty is [], not null */
+	char rv[24];	  /* metadata.resourceVersion to write, as a string */
 };
 
 #define TRY(x)                     \
@@ -930,6 +931,9 @@ static int emit_map(struct dec *d, const struct k8s_field *f,
 	bool first = true;
 	int rc = 0;
 
+	bool list = f->type == K8S_T_MSG &&
+		    k8s_msgs[f->msg].special == K8S_S_LIST;
+
 	vf.flags &= (uint8_t) ~(K8S_F_MAP | K8S_F_SLICE | K8S_F_PTR);
 	pb_init(&r, p + o->first, len - o->first);
 	while (pb_offset(&r) + o->first <= o->last && pb_next(&r, &v) > 0) {
@@ -993,16 +997,20 @@ static int emit_map(struct dec *d, const struct k8s_field *f,
 		if ((rc = k8s_json_string(d->out, m.key, m.klen)) < 0 ||
 		    (rc = sbuf_addc(d->out, ':')) < 0)
 			goto out;
-		if (!m.has_val) {
-			/* gogo starts from an empty value: "", []byte{}, a
-			 * zero message */
-			if (f->type == K8S_T_BYTES)
-				rc = sbuf_add(d->out, "\"\"", 2);
-			else
-				rc = emit_zero_value(d, &vf);
-		} else {
+		/* gogo starts from an empty value: "", []byte{}, a zero
+		 * message, and for a named slice &ExtraValue{}: an empty
+		 * slice, not nil */
+		if (list)
+			d->list_nonnil = true;
+		if (!m.has_val && f->type == K8S_T_BYTES)
+			rc = sbuf_add(d->out, "\"\"", 2);
+		else if (!m.has_val && list)
+			rc = sbuf_add(d->out, "[]", 2);
+		else if (!m.has_val)
+			rc = emit_zero_value(d, &vf);
+		else
 			rc = emit_elem(d, &vf, &m.val);
-		}
+		d->list_nonnil = false;
 		if (rc < 0)
 			goto out;
 	}
@@ -1319,6 +1327,8 @@ static int emit_special(struct dec *d, unsigned mi, size_t base,
 			read_at(p, len, os.last, &v);
 			return emit_msg(d, m->fields[si].msg, v.data, v.len);
 		}
+		if (m->special == K8S_S_LIST && d->list_nonnil)
+			return sbuf_add(d->out, "[]", 2);
 		return sbuf_add(d->out, "null", 4);
 	}
 	}

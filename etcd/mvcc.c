@@ -473,10 +473,10 @@ static void hex(const uint8_t *d, size_t n, char *out)
 
 int etcd_snapshot_verify(struct etcd_snapshot *s, struct verror *e)
 {
-	return etcd_file_verify(bbolt_reader(s->db), e);
+	return etcd_reader_verify(bbolt_reader(s->db), e);
 }
 
-int etcd_file_verify(const struct etcd_reader *rd, struct verror *e)
+int etcd_reader_verify(const struct etcd_reader *rd, struct verror *e)
 {
 	uint64_t size = rd->size, off, end;
 	uint8_t want[32], got[32];

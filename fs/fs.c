@@ -15,6 +15,8 @@
  *   1<<56 | slot<<32 | node         a node of the backup in slot
  *   2<<56 | sched<<32 | 0xffffffff  schedules/<sched>/
  *   2<<56 | sched<<32 | slot        schedules/<sched>/<backup> (symlink)
+ *   6<<56 | id                      a node of volumes/ (backup/volumes.c's
+ *                                   id: volume data, listed lazily)
  *
  * Recovery points never change, so their entries and attributes are
  * cached by the kernel for cfg->timeout, files and directories are opened
@@ -55,6 +57,9 @@
 #define T_HDIR 4ull
 #define T_HLINK 5ull
 #define T_SNAPLINK 6ull
+#define T_VOL 7ull
+#define VOL_ID(i) ((uint64_t)(i) & ((1ull << 56) - 1))
+#define VOL_DIR "volumes"
 #define SCHED_DIR 0xffffffffu
 #define TOP_TIMEOUT 1.0
 /* After a READ of a file of a recovery point, the files that follow it
@@ -420,6 +425,35 @@ static int stat_in_backup(struct fs *fs, fuse_ino_t ino, struct stat *st,
 	return 0;
 }
 
+/* A node of volumes/: the backed-up metadata (owners, modes, times);
+ * the directories above a volume are the backup's. */
+static int stat_in_vol(struct fs *fs, fuse_ino_t ino, struct stat *st,
+		       double *timeout)
+{
+	struct verror e = { { 0 } };
+	struct backup_vstat vs;
+	int r = backup_vol_stat(fs->repo, VOL_ID(ino), &vs, &e);
+
+	if (e.msg[0]) /* a volume that does not open, said once */
+		log_warning("volumes: %s", e.msg);
+	if (r < 0)
+		return r;
+	st->st_mode = vs.mode;
+	st->st_size = (off_t)vs.size;
+	st->st_blocks = (blkcnt_t)((vs.size + 511) / 512);
+	st->st_nlink = S_ISDIR(vs.mode) ? 2 : 1;
+	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec =
+		(time_t)(vs.mtime_ns / 1000000000);
+	st->st_mtim.tv_nsec = st->st_ctim.tv_nsec = st->st_atim.tv_nsec =
+		(long)(vs.mtime_ns % 1000000000);
+	if (!vs.made_up) {
+		st->st_uid = vs.uid;
+		st->st_gid = vs.gid;
+	}
+	*timeout = fs->timeout;
+	return 0;
+}
+
 /* A directory of history/ or a link to an identical earlier version. */
 static int stat_in_history(struct fs *fs, fuse_ino_t ino, struct stat *st)
 {
@@ -492,6 +526,8 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 			stat_link(st, strlen(target));
 		return r;
 	}
+	case T_VOL:
+		return stat_in_vol(fs, ino, st, timeout);
 	}
 	return -ENOENT;
 }
@@ -597,11 +633,39 @@ static int lookup_in_backup(struct fs *fs, fuse_ino_t parent, const char *name,
 	if (!b)
 		return -ENOENT;
 	r = backup_node_lookup(b, INO_B(parent), name, &node, &e);
+	if (r == -ENOENT && INO_B(parent) == BACKUP_NODE_ROOT &&
+	    !strcmp(name, VOL_DIR)) {
+		uint64_t id;
+
+		r = backup_vol_root(b, INO_A(parent), &id, &e);
+		if (r == 0) {
+			*out = (fuse_ino_t)(T_VOL << 56 | id);
+			return 0;
+		}
+	}
 	if (r == -EIO)
 		log_error("%s: %s", backup_name(b), e.msg);
 	if (r < 0)
 		return r;
 	*out = ino_make(T_BACKUP, INO_A(parent), node);
+	return 0;
+}
+
+/* name in a directory of volumes/. */
+static int lookup_in_vol(struct fs *fs, fuse_ino_t parent, const char *name,
+			 fuse_ino_t *out)
+{
+	struct verror e = { { 0 } };
+	uint64_t id;
+	int r = backup_vol_lookup(fs->repo, VOL_ID(parent), name, &id, &e);
+
+	/* a volume that can't be shown (no repository, a wrong password):
+	 * said once, as a warning; the rest of the backup is fine */
+	if ((r == -EIO || r == -EACCES) && e.msg[0])
+		log_warning("volumes: %s", e.msg);
+	if (r < 0)
+		return r;
+	*out = (fuse_ino_t)(T_VOL << 56 | id);
 	return 0;
 }
 
@@ -701,6 +765,8 @@ static int fs_lookup_ino(struct fs *fs, fuse_ino_t parent, const char *name,
 		return lookup_in_history(fs, parent, name, out);
 	case T_SCHED:
 		return lookup_in_schedule(fs, parent, name, out);
+	case T_VOL:
+		return lookup_in_vol(fs, parent, name, out);
 	}
 	return -ENOENT;
 }
@@ -856,6 +922,15 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 			fuse_reply_err(req, -r);
 			return;
 		}
+	} else if (INO_TYPE(ino) == T_VOL) {
+		struct verror e = { { 0 } };
+		int r = backup_vol_readlink(fs->repo, VOL_ID(ino), target,
+					    sizeof(target), &e);
+
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
 	} else if (INO_TYPE(ino) == T_SCHED && INO_B(ino) != SCHED_DIR &&
 		   backup_repo_slot(fs->repo, INO_B(ino))) {
 		snprintf(target, sizeof(target), "../../backups/%s",
@@ -903,6 +978,21 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 		fuse_reply_buf(req, fs->restore_off + MIN((size_t)off, len),
 			       (size_t)off >= len ? 0 : MIN(size, len - off));
+		return;
+	}
+	if (INO_TYPE(ino) == T_VOL) {
+		char *vb = malloc(size ? size : 1);
+		ssize_t n = vb ? backup_vol_read(fs->repo, VOL_ID(ino), vb,
+						 size, (uint64_t)off, &e) :
+				 -ENOMEM;
+
+		if ((n == -EIO || n == -EACCES) && e.msg[0])
+			log_error("volumes: %s", e.msg);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_buf(req, vb, (size_t)n);
+		free(vb);
 		return;
 	}
 	if (INO_TYPE(ino) != T_BACKUP ||
@@ -1170,10 +1260,34 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 			return -ENOENT;
 		r = backup_node_child(b, INO_B(ino), (uint32_t)p, &node, name,
 				      namesz, e);
+		if (r == -ENOENT && INO_B(ino) == BACKUP_NODE_ROOT) {
+			/* after the index's entries: volumes/ */
+			uint32_t nk = 0;
+			uint64_t id;
+
+			if (backup_node_nchildren(b, BACKUP_NODE_ROOT, &nk, e) <
+				    0 ||
+			    (uint64_t)p != nk ||
+			    backup_vol_root(b, INO_A(ino), &id, e) < 0)
+				return -ENOENT;
+			snprintf(name, namesz, VOL_DIR);
+			*child = (fuse_ino_t)(T_VOL << 56 | id);
+			return 1;
+		}
 		if (r < 0)
 			return r;
 		*child = ino_make(T_BACKUP, INO_A(ino), node);
 		return 1;
+	case T_VOL: {
+		uint64_t id;
+
+		r = backup_vol_child(fs->repo, VOL_ID(ino), (size_t)p, &id,
+				     name, namesz, e);
+		if (r < 0)
+			return r;
+		*child = (fuse_ino_t)(T_VOL << 56 | id);
+		return 1;
+	}
 	case T_HDIR:
 		return hist_entry(fs, ino, (size_t)p, name, namesz, child);
 	case T_SCHED: {
@@ -1221,8 +1335,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (r == -ENOENT)
 			break;
 		if (r < 0) {
-			if (r == -EIO)
+			if (INO_TYPE(ino) == T_VOL) {
+				if ((r == -EIO || r == -EACCES) && e.msg[0])
+					log_warning("volumes: %s", e.msg);
+			} else if (r == -EIO) {
 				log_error("%s", e.msg);
+			}
 			if (len == 0) {
 				free(buf);
 				fuse_reply_err(req, -r);

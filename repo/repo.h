@@ -35,13 +35,13 @@ struct vrepo *vrepo_free(struct vrepo *r);
 
 /* One entry of a snapshot's tree. */
 struct ventry {
-	char *name;	    /* owned */
-	mode_t mode;	    /* S_IFDIR|0755, S_IFREG|0644, S_IFLNK|0777 ... */
+	char *name;  /* owned */
+	mode_t mode; /* S_IFDIR|0755, S_IFREG|0644, S_IFLNK|0777 ... */
 	uint64_t size;
-	int64_t mtime_ns;   /* nanoseconds since the epoch */
+	int64_t mtime_ns; /* nanoseconds since the epoch */
 	uint32_t uid, gid;
-	char *target;	    /* symlink target, owned; NULL otherwise */
-	char obj[80];	    /* object id of the content (file, dir) */
+	char *target; /* symlink target, owned; NULL otherwise */
+	char obj[80]; /* object id of the content (file, dir) */
 };
 void ventry_release(struct ventry *e);
 

@@ -13,9 +13,17 @@
  * existing=update sends the RFC 7386 merge patch from what is there to
  * what the backup holds.
  *
- * Never twice: an item found "inflight" after a restart is looked up
- * first; if it exists carrying this job's velero.io/restore-name, it was
- * created by the request that was cut off, and it is recorded as created.
+ * Never twice: every item a job loaded after a restart has not recorded
+ * as decided is looked up first (the journal's item lines are not synced
+ * one by one: a request may have been sent after the last line that
+ * reached the disk): its collection is listed once by this job's
+ * velero.io/restore-name label (list_ours(), one LIST per kind and
+ * namespace rather than a GET per item; a GET when the list is refused).
+ * Found carrying the label, it was created by the run that was cut off,
+ * and is recorded as created; so is one whose create answers
+ * AlreadyExists and which carries the label (a request of the killed
+ * run the server finished after the list). An item left "inflight" by an
+ * outage is looked up with a GET.
  *
  * Parallel where Velero's order allows it: CRDs go one at a time (each
  * waited on), then the other items go stage by stage, a stage being the
@@ -50,15 +58,19 @@
 
 #define CRD_GR "customresourcedefinitions.apiextensions.k8s.io"
 
-/* Requests in flight at once within a group. Eight keeps the API
- * server busy (a create takes it about a millisecond of CPU; the rest of
- * a request's time is the round trip, TLS and etcd's commit) while
- * staying far below its --max-mutating-requests-inflight (200) and the
- * few seats API Priority and Fairness gives one user's flow, so a busy
- * cluster answers 429 (which kube_request waits out) rather than queueing
- * us for long; it also fits kube's pool of 16 curl handles, so every
- * thread keeps its connection. */
-#define APPLY_WORKERS 8
+/* Requests in flight at once within a group. A create costs the API
+ * server 2-4 ms of CPU (bench/restore_throughput.py measures it); the
+ * rest of a request's time is the round trip, TLS, admission and etcd's
+ * commit, so a few requests at once keep the server busy, and 16 hide
+ * the round trips of a server on a loaded machine or far away. That is
+ * far below its --max-mutating-requests-inflight (200) and the seats API
+ * Priority and Fairness gives one user's flow (global-default: about 50
+ * of the default 600), so a busy cluster answers 429 (which kube_request
+ * waits out) rather than queueing us for long; it also fits kube's pool
+ * of 16 curl handles, so every thread keeps its connection (each thread
+ * its own HTTP/2 connection: curl's easy interface does not multiplex
+ * the requests of several threads on one). */
+#define APPLY_WORKERS 16
 
 /* Velero's nonRestorableResources (pkg/controller/restore_controller.go,
  * checked against vmware-tanzu/velero d30d389, May 2026: the same nine):
@@ -82,9 +94,14 @@ static const char *const nonrestorable[] = {
 #define DEFERRED (-EINPROGRESS)
 #define AWAY (-EAGAIN)
 
+/* A namespace being looked up or made by one thread; the others wait on
+ * ns_cond. */
+#define NS_BUSY 3
+
 struct ns_state {
 	char *name;
-	int state; /* 1 exists, 2 would be created (dry run), <0 failed */
+	int state; /* 1 exists, 2 would be created (dry run), NS_BUSY,
+		    * <0 failed */
 	char *message;
 };
 
@@ -113,9 +130,16 @@ struct run {
 			    * type is not served fails; protected by
 			    * lock */
 
-	/* held across a namespace's lookup and creation, so that one
-	 * request makes it and the other threads wait for its result */
+	/* the namespace cache: one thread makes a namespace (its entry
+	 * NS_BUSY meanwhile, ns_lock not held during the requests), the
+	 * threads that need the same one wait on ns_cond */
 	pthread_mutex_t ns_lock;
+	pthread_cond_t ns_cond;
+	/* after a restart: for each collection path, the names of its
+	 * objects carrying this job's label (an object used as a set), or
+	 * null when it could not be listed; protected by list_lock */
+	pthread_mutex_t list_lock;
+	json_t *listed;
 	struct ns_state *ns; /* protected by ns_lock */
 	size_t n_ns;	     /* protected by ns_lock */
 };
@@ -235,9 +259,19 @@ static struct ns_state *ns_add(struct run *x, const char *name, int state,
 		return NULL;
 	x->ns = v;
 	v[x->n_ns].name = strdup(name);
+	if (!v[x->n_ns].name)
+		return NULL;
 	v[x->n_ns].state = state;
 	v[x->n_ns].message = message ? strdup(message) : NULL;
 	return &v[x->n_ns++];
+}
+
+/* Forgets s (a lookup that is to be made again). */
+static void ns_drop(struct run *x, struct ns_state *s)
+{
+	free(s->name);
+	free(s->message);
+	*s = x->ns[--x->n_ns];
 }
 
 /* The backed-up Namespace that becomes name: the one of that name, or,
@@ -301,12 +335,32 @@ static json_t *ns_from_backup(struct run *x, const char *name)
 	return out;
 }
 
-/* Velero's EnsureNamespaceExistsAndIsReady without the wait for a
- * terminating namespace. Returns the state (1 exists/created, 2 dry) or
- * -errno with *msg (static or owned by the cache). created says whether
- * this call made it. Called with x->ns_lock held. */
-static int ns_ensure_locked(struct run *x, const char *name, bool *created,
-			    const char **msg)
+/* The Namespace to create for name (Velero's getNamespace), as a body of
+ * its own: nothing in it is shared with the job's objects, so it may be
+ * sent and dropped without ns_lock. Called with x->ns_lock held. NULL
+ * when memory runs out. */
+static json_t *ns_body_locked(struct run *x, const char *name)
+{
+	json_t *src = ns_source(x, name), *fetched = NULL, *body = NULL;
+	json_t *own = NULL;
+
+	if (!src)
+		src = fetched = ns_from_backup(x, name);
+	if (restore_clean_namespace(src, name, &body) == 0)
+		own = json_deep_copy(body);
+	json_decref(body);
+	json_decref(fetched);
+	return own;
+}
+
+/* Makes namespace name exist: a create first (one request when it does
+ * not exist yet); AlreadyExists means it is there. Any other refusal
+ * (a user who may not create namespaces) is checked with a GET: a
+ * namespace that exists is all an item needs. Returns the state (1
+ * exists/created, 2 dry), AWAY, or -errno with *msg (owned: caller
+ * frees). No lock held: the other namespaces go on meanwhile. */
+static int ns_make(struct run *x, const char *name, json_t *body, bool *created,
+		   char **msg)
 {
 	struct kube *k = x->r->o.kube;
 	struct kube_resource res = { .group = (char *)"",
@@ -314,88 +368,114 @@ static int ns_ensure_locked(struct run *x, const char *name, bool *created,
 				     .kind = (char *)"Namespace",
 				     .resource = (char *)"namespaces" };
 	struct kube_response resp = { 0 };
-	struct ns_state *s = ns_find(x, name);
 	struct verror e = { { 0 } };
-	json_t *body = NULL;
 	char *path = NULL, *url = NULL;
-	int r;
+	int r, st;
 
 	*created = false;
-	if (s) {
-		*msg = s->message;
-		return s->state;
+	*msg = NULL;
+	path = kube_path(&res, NULL, NULL);
+	if (!path || asprintf(&url, "%s%s", path, dry_query(x)) < 0) {
+		free(path);
+		return -ENOMEM;
 	}
+	free(path);
+	r = kube_request(k, "POST", url, NULL, body, &resp, &e);
+	free(url);
+	if (server_away(x, r, r < 0 ? 0 : resp.status,
+			r < 0 ? e.msg : resp_message(&resp))) {
+		kube_response_release(&resp);
+		return AWAY;
+	}
+	if (r < 0) {
+		*msg = strdup(e.msg);
+		return r;
+	}
+	if (resp.status == 201 || resp.status == 200 || resp.status == 202) {
+		kube_response_release(&resp);
+		*created = true;
+		return x->r->o.dry_run ? 2 : 1;
+	}
+	if (already_exists(&resp)) {
+		kube_response_release(&resp);
+		return 1;
+	}
+	/* refused: is it there all the same? */
+	*msg = strdup(resp_message(&resp));
+	kube_response_release(&resp);
 	path = kube_path(&res, NULL, name);
 	r = path ? kube_request(k, "GET", path, NULL, NULL, &resp, &e) :
 		   -ENOMEM;
-	if (server_away(x, r, r < 0 ? 0 : resp.status,
-			r < 0 ? e.msg : resp_message(&resp))) {
-		r = AWAY; /* not remembered: asked again next time */
-		goto out;
-	}
-	if (r == 0 && resp.status == 200) {
-		s = ns_add(x, name, 1, NULL);
-		goto out;
-	}
-	if (r == 0 && resp.status != 404) {
-		s = ns_add(x, name, -EIO, resp_message(&resp));
-		goto out;
-	}
-	if (r < 0) {
-		s = ns_add(x, name, r, e.msg);
-		goto out;
-	}
-	kube_response_release(&resp);
-	{
-		json_t *src = ns_source(x, name), *fetched = NULL;
-
-		if (!src)
-			src = fetched = ns_from_backup(x, name);
-		r = restore_clean_namespace(src, name, &body);
-		json_decref(fetched);
-	}
-	if (r < 0)
-		goto out;
 	free(path);
-	path = kube_path(&res, NULL, NULL);
-	if (!path || asprintf(&url, "%s%s", path, dry_query(x)) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = kube_request(k, "POST", url, NULL, body, &resp, &e);
 	if (server_away(x, r, r < 0 ? 0 : resp.status,
 			r < 0 ? e.msg : resp_message(&resp)))
-		r = AWAY;
-	else if (r < 0)
-		s = ns_add(x, name, r, e.msg);
-	else if (resp.status == 201 || resp.status == 200 ||
-		 already_exists(&resp)) {
-		*created = !already_exists(&resp);
-		s = ns_add(x, name, x->r->o.dry_run && *created ? 2 : 1, NULL);
-	} else
-		s = ns_add(x, name, -EIO, resp_message(&resp));
-out:
+		st = AWAY;
+	else if (r == 0 && resp.status == 200)
+		st = 1;
+	else
+		st = r < 0 ? r : -EIO;
 	kube_response_release(&resp);
-	json_decref(body);
-	free(path);
-	free(url);
-	if (r == AWAY)
-		return AWAY;
-	if (!s)
-		return r < 0 ? r : -ENOMEM;
-	*msg = s->message;
-	return s->state;
+	if (st == 1 || st == AWAY) {
+		free(*msg);
+		*msg = NULL;
+	}
+	return st;
 }
 
+/* Velero's EnsureNamespaceExistsAndIsReady without the wait for a
+ * terminating namespace. Returns the state (1 exists/created, 2 dry) or
+ * -errno with *msg (static or owned by the cache), or AWAY. created says
+ * whether this call made it. Each namespace is looked up by one thread
+ * while the threads that need it wait for its answer; other namespaces
+ * are made at the same time. */
 static int ns_ensure(struct run *x, const char *name, bool *created,
 		     const char **msg)
 {
-	int r;
+	struct ns_state *s;
+	json_t *body;
+	char *m = NULL;
+	int st;
 
+	*created = false;
 	pthread_mutex_lock(&x->ns_lock);
-	r = ns_ensure_locked(x, name, created, msg);
+	for (;;) {
+		s = ns_find(x, name);
+		if (!s)
+			break;
+		if (s->state != NS_BUSY) {
+			*msg = s->message;
+			st = s->state;
+			pthread_mutex_unlock(&x->ns_lock);
+			return st;
+		}
+		pthread_cond_wait(&x->ns_cond, &x->ns_lock);
+	}
+	s = ns_add(x, name, NS_BUSY, NULL);
+	body = s ? ns_body_locked(x, name) : NULL;
 	pthread_mutex_unlock(&x->ns_lock);
-	return r;
+	if (!s || !body) {
+		st = -ENOMEM;
+		m = strdup("out of memory");
+	} else {
+		st = ns_make(x, name, body, created, &m);
+	}
+	json_decref(body);
+	pthread_mutex_lock(&x->ns_lock);
+	s = ns_find(x, name);
+	if (st == AWAY || st == -ENOMEM) {
+		/* not remembered: asked again next time */
+		if (s)
+			ns_drop(x, s);
+	} else if (s) {
+		s->state = st;
+		s->message = m;
+		m = NULL;
+		*msg = s->message;
+	}
+	pthread_cond_broadcast(&x->ns_cond);
+	pthread_mutex_unlock(&x->ns_lock);
+	free(m);
+	return st;
 }
 
 static void ns_note(struct run *x, const char *name, bool created, int st)
@@ -468,6 +548,7 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 							 "ions" };
 	int64_t deadline = clock_now_ms() + x->r->o.type_wait_s * 1000LL;
 	char *path = kube_path(&res, NULL, name);
+	long poll = 25;
 	int r = -ENOMEM;
 
 	while (path) {
@@ -499,10 +580,13 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 				       x->r->o.type_wait_s);
 			break;
 		}
-		if (restore_sleep(x->r, 200)) {
+		/* Established comes a few hundred ms after the create:
+		 * asked again soon at first */
+		if (restore_sleep(x->r, poll)) {
 			r = -ECANCELED;
 			break;
 		}
+		poll = MIN(poll * 2, 200L);
 	}
 	free(path);
 	kube_invalidate_discovery(x->r->o.kube);
@@ -553,6 +637,17 @@ static json_t *diff_base(json_t *have)
 	return h;
 }
 
+/* Whether an object as the cluster holds it carries this job's
+ * velero.io/restore-name: then this job made it (job ids are unique). */
+static bool ours(struct run *x, json_t *have)
+{
+	const char *l = json_string_value(json_object_get(
+		json_object_get(json_object_get(have, "metadata"), "labels"),
+		"velero.io/restore-name"));
+
+	return l && !strcmp(l, x->restore_label);
+}
+
 static int on_exists(struct run *x, size_t i, json_t *obj,
 		     const struct kube_resource *res, const char *objpath)
 {
@@ -572,6 +667,12 @@ static int on_exists(struct run *x, size_t i, json_t *obj,
 	if (r < 0 || resp.status != 200) {
 		restore_job_set_item(x->r, x->j, i, ITEM_FAILED, dry,
 				     r < 0 ? e.msg : resp_message(&resp));
+		goto out;
+	}
+	if (x->j->resumed && !dry && ours(x, resp.body)) {
+		/* made by the run that was cut off, after the lookup */
+		restore_job_set_item(x->r, x->j, i, ITEM_CREATED, false,
+				     "(confirmed after a restart)");
 		goto out;
 	}
 	if (same_as_cluster(obj, resp.body)) {
@@ -666,23 +767,103 @@ static bool token_secret_of_existing_sa(struct run *x, json_t *obj,
 static bool created_before(struct run *x, const char *objpath)
 {
 	struct kube_response resp = { 0 };
-	bool ours = false;
+	bool found = false;
 
 	if (kube_request(x->r->o.kube, "GET", objpath, NULL, NULL, &resp,
 			 NULL) == 0 &&
-	    resp.status == 200) {
-		const char *l = str(json_object_get(resp.body, "metadata"),
-				    "labels", NULL);
-
-		(void)l;
-		l = json_string_value(json_object_get(
-			json_object_get(json_object_get(resp.body, "metadata"),
-					"labels"),
-			"velero.io/restore-name"));
-		ours = l && !strcmp(l, x->restore_label);
-	}
+	    resp.status == 200)
+		found = ours(x, resp.body);
 	kube_response_release(&resp);
-	return ours;
+	return found;
+}
+
+/* Whether a continue token can go into a query as it is (the API
+ * server's are base64url). */
+static bool plain_token(const char *t)
+{
+	size_t n = strlen(t);
+
+	return n && n < 4096 &&
+	       strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789-_=") == n;
+}
+
+/* The names of the objects of collection colpath that carry this job's
+ * label, listed by that label, a page at a time: a new object used as a
+ * set, or NULL when the collection could not be listed. */
+static json_t *list_ours(struct run *x, const char *colpath)
+{
+	json_t *names = json_object();
+	char *cont = NULL;
+
+	while (names) {
+		struct kube_response resp = { 0 };
+		char *url = NULL;
+		const char *next;
+		json_t *el;
+		size_t i;
+		int r;
+
+		if (asprintf(&url,
+			     "%s?labelSelector=velero.io%%2Frestore-name%%3D%s"
+			     "&limit=500%s%s",
+			     colpath, x->restore_label,
+			     cont ? "&continue=" : "", cont ? cont : "") < 0) {
+			json_decref(names);
+			names = NULL;
+			break;
+		}
+		r = kube_request(x->r->o.kube, "GET", url, NULL, NULL, &resp,
+				 NULL);
+		free(url);
+		if (r < 0 || resp.status != 200 || !resp.body) {
+			kube_response_release(&resp);
+			json_decref(names);
+			names = NULL;
+			break;
+		}
+		json_array_foreach(json_object_get(resp.body, "items"), i, el)
+		{
+			const char *n = str(el, "metadata", "name");
+
+			if (n && ours(x, el))
+				json_object_set_new(names, n, json_true());
+		}
+		next = str(resp.body, "metadata", "continue");
+		free(cont);
+		cont = next && *next && plain_token(next) ? strdup(next) : NULL;
+		if (next && *next && !cont) {
+			json_decref(names);
+			names = NULL;
+		}
+		kube_response_release(&resp);
+		if (!cont)
+			break;
+	}
+	free(cont);
+	return names;
+}
+
+/* After a restart: whether item name of collection colpath was created
+ * by the run that was cut off. The collection is listed once (by this
+ * job's label) for all its items, instead of one GET per item; 1 yes,
+ * 0 no, -1 when it could not be listed (ask with created_before()). */
+static int created_listed(struct run *x, const char *colpath, const char *name)
+{
+	json_t *set;
+	int found;
+
+	pthread_mutex_lock(&x->list_lock);
+	set = json_object_get(x->listed, colpath);
+	if (!set) {
+		set = list_ours(x, colpath);
+		if (!set)
+			set = json_null();
+		json_object_set_new(x->listed, colpath, set);
+	}
+	found = json_is_object(set) ? json_object_get(set, name) != NULL : -1;
+	pthread_mutex_unlock(&x->list_lock);
+	return found;
 }
 
 /* Decides item i: sets its state and returns 1, so that a step can end
@@ -866,7 +1047,7 @@ static void apply_item(struct run *x, size_t i)
 	char *url = NULL;
 	const char *ns, *name;
 	json_t *obj = NULL;
-	int r;
+	int r, before = 0;
 
 	r = item_prepare(x, i, &res, gr, sizeof(gr), &obj);
 	if (r != 0)
@@ -893,7 +1074,12 @@ static void apply_item(struct run *x, size_t i)
 		if (r != 0)
 			goto out;
 	}
-	if (was_inflight && !dry && created_before(x, objpath))
+	if (was_inflight && !dry) {
+		before = x->j->resumed ? created_listed(x, colpath, name) : -1;
+		if (before < 0)
+			before = created_before(x, objpath);
+	}
+	if (before == 1)
 		item_set(x, i, ITEM_CREATED, false,
 			 "(confirmed after a restart)");
 	else
@@ -993,13 +1179,26 @@ static void run_prepare(struct run *x)
 /* ---- groups ----------------------------------------------------------------
  */
 
-/* Items order[0..n) of one group-resource, handed out one at a time. */
+/* The items of one group-resource within a stage: order[next..end). */
+struct kind_run {
+	size_t next, end;
+	unsigned busy; /* items of it being applied */
+};
+
+/* The items order[0..n) of one stage, handed out one at a time: a kind's
+ * items in order, but no more than KIND_SHARE threads on one kind while
+ * another kind of the stage has items waiting. A kind the API server is
+ * slow at (a Service takes a cluster IP, which kube-apiserver allocates
+ * under one lock, one IPAddress create at a time) then does not hold
+ * every thread while the other kinds of its stage wait. */
 struct group {
 	struct run *x;
 	const struct restore_order_item *order;
-	size_t n;
-	size_t next; /* protected by x->lock */
+	struct kind_run *kinds; /* protected by x->lock */
+	size_t n_kinds;
 };
+
+#define KIND_SHARE (APPLY_WORKERS / 2)
 
 static void apply_one(struct run *x, const struct restore_order_item *o)
 {
@@ -1011,40 +1210,81 @@ static void apply_one(struct run *x, const struct restore_order_item *o)
 		apply_item(x, o->index);
 }
 
+/* The next item to apply (its kind in *kind), or SIZE_MAX when every item
+ * is handed out. Under x->lock. */
+static size_t group_take(struct group *g, size_t *kind)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t r = 0; r < g->n_kinds; r++) {
+			struct kind_run *kr = &g->kinds[r];
+
+			if (kr->next < kr->end &&
+			    (pass || kr->busy < KIND_SHARE)) {
+				kr->busy++;
+				*kind = r;
+				return kr->next++;
+			}
+		}
+	return SIZE_MAX;
+}
+
 static void *group_worker(void *arg)
 {
 	struct group *g = arg;
 
 	for (;;) {
-		size_t k;
+		size_t k, kind = 0;
 
 		pthread_mutex_lock(&g->x->lock);
-		k = g->next < g->n ? g->next++ : g->n;
+		k = group_take(g, &kind);
 		pthread_mutex_unlock(&g->x->lock);
-		if (k == g->n || restore_stopping(g->x->r) ||
-		    run_unreachable(g->x))
+		if (k == SIZE_MAX)
 			return NULL;
-		apply_one(g->x, &g->order[k]);
+		if (!restore_stopping(g->x->r) && !run_unreachable(g->x))
+			apply_one(g->x, &g->order[k]);
+		pthread_mutex_lock(&g->x->lock);
+		g->kinds[kind].busy--;
+		pthread_mutex_unlock(&g->x->lock);
+		if (restore_stopping(g->x->r) || run_unreachable(g->x))
+			return NULL;
 	}
 }
 
-/* Applies one group with up to APPLY_WORKERS threads, this one among
+/* Applies one stage with up to APPLY_WORKERS threads, this one among
  * them, and returns when all of it is done (or stop was asked and the
  * requests under way have ended). A thread that cannot be started only
  * means fewer of them. */
 static void apply_group(struct run *x, const struct restore_order_item *order,
 			size_t n)
 {
-	struct group g = { .x = x, .order = order, .n = n };
+	struct kind_run one = { .next = 0, .end = n };
+	struct group g = { .x = x, .order = order };
 	pthread_t t[APPLY_WORKERS - 1];
 	size_t nt = 0, want = MIN(n, (size_t)APPLY_WORKERS);
 
+	g.kinds = calloc(n ? n : 1, sizeof(*g.kinds));
+	if (g.kinds) {
+		for (size_t i = 0; i < n; i++) {
+			if (i && !strcmp(order[i].gr, order[i - 1].gr))
+				continue;
+			if (g.n_kinds)
+				g.kinds[g.n_kinds - 1].end = i;
+			g.kinds[g.n_kinds++] = (struct kind_run){ .next = i };
+		}
+		if (g.n_kinds)
+			g.kinds[g.n_kinds - 1].end = n;
+	} else {
+		g.kinds = &one; /* out of memory: in order, no share */
+		g.n_kinds = 1;
+	}
 	while (nt + 1 < want &&
 	       pthread_create(&t[nt], NULL, group_worker, &g) == 0)
 		nt++;
 	group_worker(&g);
 	while (nt)
 		pthread_join(t[--nt], NULL);
+	if (g.kinds != &one)
+		free(g.kinds);
 }
 
 /* Sorts the items not done yet (CRDs excepted) into Velero's order and
@@ -1214,6 +1454,9 @@ void restore_apply_job(struct restore *r, struct restore_job *j)
 	x.dry_types = json_object();
 	pthread_mutex_init(&x.lock, NULL);
 	pthread_mutex_init(&x.ns_lock, NULL);
+	pthread_cond_init(&x.ns_cond, NULL);
+	pthread_mutex_init(&x.list_lock, NULL);
+	x.listed = json_object();
 	restore_valid_label(j->id, x.restore_label, sizeof(x.restore_label));
 	restore_job_set_state(r, j, RESTORE_RUNNING);
 	if (!r->o.kube) {
@@ -1314,4 +1557,7 @@ end:
 	json_decref(x.dry_types);
 	pthread_mutex_destroy(&x.lock);
 	pthread_mutex_destroy(&x.ns_lock);
+	pthread_cond_destroy(&x.ns_cond);
+	pthread_mutex_destroy(&x.list_lock);
+	json_decref(x.listed);
 }

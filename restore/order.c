@@ -75,11 +75,15 @@ int restore_order_rank(const char *gr)
 /* Kinds that may go to the API server together: Velero restores one type
  * after another, but within these sets no type needs another to exist
  * first (RBAC objects and the objects pods read; the types of the
- * alphabetical middle, operators' custom resources among them). Everything
+ * alphabetical middle, operators' custom resources among them, and the
+ * services before it: nothing of the middle needs a Service to exist, and
+ * kube-apiserver allocates cluster IPs one at a time, so a restore of
+ * many Services would otherwise hold everything after it). Everything
  * else is a stage of its own: namespaces, the storage chain, PVs, PVCs,
- * pods, replica sets, endpoints, services, and, in the middle, what can
- * change how the server treats the requests after it (admission webhooks
- * and policies, aggregated APIs). */
+ * pods, replica sets, endpoints, and, in the middle, what can change how
+ * the server treats the requests after it (admission webhooks and
+ * policies, aggregated APIs: an APIService needs its Service, and comes
+ * after it). */
 static const char *const together_rbac[] = { "clusterroles", "roles",
 					     "serviceaccounts" };
 static const char *const together_config[] = {
@@ -112,7 +116,9 @@ int restore_order_stage(const char *gr)
 		return 2000;
 	if (matches_any(together_config, ARRAY_SIZE(together_config), gr))
 		return 2001;
-	if (rank == 500 && !matches_any(own_stage, ARRAY_SIZE(own_stage), gr))
+	if ((rank == 500 &&
+	     !matches_any(own_stage, ARRAY_SIZE(own_stage), gr)) ||
+	    !strcmp(gr, "services"))
 		return 500;
 	return -1;
 }

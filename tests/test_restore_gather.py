@@ -122,8 +122,9 @@ def test_cp_r_is_one_job_in_velero_order(mount, shop_vault, kube, tmp_path):
     assert got["ns"]["metadata"]["labels"].get("tier") == "gold"
     assert got["ns"]["metadata"]["annotations"].get("owner") == "team-a"
     # Velero's order by stages: kinds of one stage may go together
-    # (secrets and config maps; the Deployment and the custom resource)
-    stages = [["crd"], ["ns"], ["sa"], ["secret", "cm"], ["svc"], ["deploy", "gizmo"]]
+    # (secrets and config maps; the Service, the Deployment and the custom
+    # resource)
+    stages = [["crd"], ["ns"], ["sa"], ["secret", "cm"], ["svc", "deploy", "gizmo"]]
     for before, after in zip(stages, stages[1:]):
         assert max(rv(got[k]) for k in before) < min(rv(got[k]) for k in after), \
             [(k, rv(got[k])) for s in stages for k in s]

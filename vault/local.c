@@ -194,11 +194,19 @@ static int local_stat(struct vault *v, const char *key,
 	return 0;
 }
 
+/* A local stream's priv: the file and what is left of its range. */
+struct local_stream {
+	int fd;
+	uint64_t left; /* UINT64_MAX: to the end */
+};
+
 static int local_stream_open(struct vault *v, const char *key,
-			     const struct vault_object *expect,
-			     struct vault_stream **out, struct verror *e)
+			     const struct vault_object *expect, uint64_t off,
+			     uint64_t len, struct vault_stream **out,
+			     struct verror *e)
 {
 	struct local *l = v->priv;
+	struct local_stream *ls;
 	struct vault_stream *s;
 	struct stat st;
 	int fd;
@@ -226,14 +234,28 @@ static int local_stream_open(struct vault *v, const char *key,
 					  vault_id(v), key);
 		}
 	}
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (off &&
+	    lseek(fd, (off_t)MIN(off, (uint64_t)INT64_MAX), SEEK_SET) < 0) {
+		int err = errno;
+
+		close(fd);
+		return verror_set(e, -err, "%s/%s: seek: %s", vault_id(v), key,
+				  strerror(err));
+	}
+	if (!len)
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	s = calloc(1, sizeof(*s));
-	if (!s) {
+	ls = calloc(1, sizeof(*ls));
+	if (!s || !ls) {
+		free(s);
+		free(ls);
 		close(fd);
 		return -ENOMEM;
 	}
+	ls->fd = fd;
+	ls->left = len ? len : UINT64_MAX;
 	s->vault = v;
-	s->priv = (void *)(intptr_t)fd;
+	s->priv = ls;
 	*out = s;
 	return 0;
 }
@@ -241,21 +263,28 @@ static int local_stream_open(struct vault *v, const char *key,
 static ssize_t local_stream_read(struct vault_stream *s, void *buf, size_t len,
 				 struct verror *e)
 {
-	int fd = (int)(intptr_t)s->priv;
+	struct local_stream *ls = s->priv;
 	ssize_t n;
 
+	len = (size_t)MIN((uint64_t)len, ls->left);
+	if (!len)
+		return 0;
 	do
-		n = read(fd, buf, len);
+		n = read(ls->fd, buf, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return verror_set(e, -errno, "%s: read: %s", vault_id(s->vault),
 				  strerror(errno));
+	ls->left -= (uint64_t)n;
 	return n;
 }
 
 static void local_stream_free(struct vault_stream *s)
 {
-	close((int)(intptr_t)s->priv);
+	struct local_stream *ls = s->priv;
+
+	close(ls->fd);
+	free(ls);
 	free(s);
 }
 

@@ -1149,8 +1149,9 @@ struct remote_stream {
 };
 
 int remote_stream_open(struct vault *v, const char *key,
-		       const struct vault_object *expect,
-		       struct vault_stream **out, struct verror *e)
+		       const struct vault_object *expect, uint64_t off,
+		       uint64_t len, struct vault_stream **out,
+		       struct verror *e)
 {
 	const struct remote *rm = v->priv;
 	struct remote_stream *rs;
@@ -1172,6 +1173,8 @@ int remote_stream_open(struct vault *v, const char *key,
 	if (r < 0)
 		goto fail;
 	req = remote_request(rm, "GET", key, &rs->q);
+	req.range_from = off;
+	req.range_len = len;
 	r = vault_errno(http_stream_open(rm->http, &req, &resp, &rs->hs, e));
 	if (r < 0)
 		goto fail;

@@ -213,8 +213,9 @@ int remote_list(struct vault *v, const char *dir, vault_list_fn fn,
 int remote_stat(struct vault *v, const char *key, struct vault_object *out,
 		struct verror *e);
 int remote_stream_open(struct vault *v, const char *key,
-		       const struct vault_object *expect,
-		       struct vault_stream **out, struct verror *e);
+		       const struct vault_object *expect, uint64_t off,
+		       uint64_t len, struct vault_stream **out,
+		       struct verror *e);
 ssize_t remote_stream_read(struct vault_stream *s, void *buf, size_t len,
 			   struct verror *e);
 void remote_stream_free(struct vault_stream *s);

@@ -188,7 +188,65 @@ int vault_stream_open(struct vault *v, const char *key,
 		      const struct vault_object *expect,
 		      struct vault_stream **out, struct verror *e)
 {
-	return v->ops->stream_open(v, key, expect, out, e);
+	return v->ops->stream_open(v, key, expect, 0, 0, out, e);
+}
+
+int vault_stream_open_range(struct vault *v, const char *key,
+			    const struct vault_object *expect, uint64_t off,
+			    uint64_t len, struct vault_stream **out,
+			    struct verror *e)
+{
+	if (len == 0 || off + len < off)
+		return verror_set(e, -EINVAL, "%s: empty or overflowing range",
+				  key);
+	return v->ops->stream_open(v, key, expect, off, len, out, e);
+}
+
+int vault_get_range(struct vault *v, const char *key,
+		    const struct vault_object *expect, uint64_t off, size_t len,
+		    struct sbuf *out, struct verror *e)
+{
+	struct vault_stream *s = NULL;
+	size_t start = out->len, got = 0;
+	char *p;
+	int r;
+
+	if (len > out->max - out->len)
+		return verror_set(e, -E2BIG,
+				  "%s: a range of %zu bytes, more than the "
+				  "%zu allowed",
+				  key, len, out->max - out->len);
+	r = vault_stream_open_range(v, key, expect, off, len, &s, e);
+	if (r < 0)
+		return r;
+	if (!(p = sbuf_reserve(out, len, &r)))
+		goto fail;
+	while (got < len) {
+		ssize_t n = vault_stream_read(s, p + got, len - got, e);
+
+		if (n < 0) {
+			r = (int)n;
+			goto fail;
+		}
+		if (n == 0) {
+			r = verror_set(e, -EIO,
+				       "%s: ends at %llu, before the %zu bytes "
+				       "asked for at %llu",
+				       key, (unsigned long long)(off + got),
+				       len, (unsigned long long)off);
+			goto fail;
+		}
+		got += (size_t)n;
+	}
+	sbuf_commit(out, len);
+	vault_stream_free(s);
+	return 0;
+fail:
+	vault_stream_free(s);
+	out->len = start;
+	if (out->buf)
+		out->buf[start] = '\0';
+	return r;
 }
 
 ssize_t vault_stream_read(struct vault_stream *s, void *buf, size_t len,

@@ -85,6 +85,22 @@ int vault_stat(struct vault *v, const char *key, struct vault_object *out,
 int vault_stream_open(struct vault *v, const char *key,
 		      const struct vault_object *expect,
 		      struct vault_stream **out, struct verror *e);
+/* Like vault_stream_open(), for the bytes [off, off+len) only (len > 0);
+ * the stream ends early where the object does (a range past the end reads
+ * as what there is, possibly nothing, or -EIO from a server that refuses
+ * it). Remote vaults ask with a Range header and resume within it. */
+int vault_stream_open_range(struct vault *v, const char *key,
+			    const struct vault_object *expect, uint64_t off,
+			    uint64_t len, struct vault_stream **out,
+			    struct verror *e);
+/* Reads exactly the bytes [off, off+len) of key, appended to out (capped
+ * by out->max: -E2BIG); -EIO when the object is shorter, -ENOENT when
+ * absent, -ESTALE when expect is given and the object changed. out is
+ * untouched on failure. */
+int vault_get_range(struct vault *v, const char *key,
+		    const struct vault_object *expect, uint64_t off,
+		    size_t len, struct sbuf *out, struct verror *e);
+
 /* Reads up to len bytes; returns the count, 0 at the end, -errno on
  * failure (-EIO, -ESTALE when the object changed underneath). */
 ssize_t vault_stream_read(struct vault_stream *s, void *buf, size_t len,

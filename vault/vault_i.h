@@ -10,9 +10,11 @@ struct vault_ops {
 		    void *userdata, struct verror *e);
 	int (*stat)(struct vault *v, const char *key, struct vault_object *out,
 		    struct verror *e);
+	/* len 0: from off to the end; otherwise at most len bytes */
 	int (*stream_open)(struct vault *v, const char *key,
-			   const struct vault_object *expect,
-			   struct vault_stream **out, struct verror *e);
+			   const struct vault_object *expect, uint64_t off,
+			   uint64_t len, struct vault_stream **out,
+			   struct verror *e);
 	ssize_t (*stream_read)(struct vault_stream *s, void *buf, size_t len,
 			       struct verror *e);
 	void (*stream_free)(struct vault_stream *s);

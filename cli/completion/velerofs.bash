@@ -20,7 +20,7 @@ _velerofs()
 	case $prev in
 	--cache | --restore-state)
 		COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	--credentials | --kubeconfig | --log-file | --ca-file)
+	--credentials | --kubeconfig | --log-file | --ca-file | --repo-password-file)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--log-level)
 		COMPREPLY=($(compgen -W "error warning notice info debug" -- "$cur")); return ;;
@@ -28,14 +28,14 @@ _velerofs()
 		COMPREPLY=($(compgen -W "yaml json" -- "$cur")); return ;;
 	-o | --output)
 		if [ "$cmd" = mount ]; then
-			COMPREPLY=($(compgen -W "view=json clean keep_status redact cache_size= timeout= refresh= max_threads= existing=skip existing=update dry_run image_map= storageclass_map= modifiers= restore_hooks= encryption-config= type_wait= outage_wait= include_nonrestorable no_restore allow_other" -- "$cur"))
+			COMPREPLY=($(compgen -W "view=json clean keep_status redact cache_size= timeout= refresh= max_threads= existing=skip existing=update dry_run image_map= storageclass_map= modifiers= restore_hooks= encryption-config= repo_password_file= type_wait= outage_wait= include_nonrestorable no_restore allow_other" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "wide json yaml" -- "$cur"))
 		fi
 		return ;;
 	esac
 	case $cmd in
-	mount) opts="-f --foreground -d --debug -o --cache --credentials --kubeconfig --context --restore-state --log-file --log-level --bsl -n --namespace --help" ;;
+	mount) opts="-f --foreground -d --debug -o --cache --credentials --repo-password-file --kubeconfig --context --restore-state --log-file --log-level --bsl -n --namespace --help" ;;
 	url) opts="--ca-file --bsl -n --namespace --kubeconfig --context --help" ;;
 	umount) opts="--help" ;;
 	status) opts="--cache --help" ;;

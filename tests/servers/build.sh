@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or find in the cache) the real servers the tests run against.
 #
-#   tests/servers/build.sh [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|prune] ...
+#   tests/servers/build.sh [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|prune] ...
 #
 # Everything comes from package registries: Go modules from the Go module proxy, built with the
 # machine's Go (GOTOOLCHAIN=local, CGO_ENABLED=0, -trimpath); Azurite from npm. Pins live in
@@ -59,6 +59,7 @@ gomod_build() {
   local src=$1 work=$2 out=$3 ldflags=$4 extra=$5; shift 5
   rm -rf "$work"; mkdir -p "$work" "$out"
   cp "$src/go.mod" "$work/"
+  if [ -f "$src/main.go" ]; then cp "$src"/*.go "$work/"; fi
   [ -f "$src/go.sum" ] && cp "$src/go.sum" "$work/"
   if [ ! -f "$work/go.sum" ]; then
     log "  no go.sum in $src: running go mod tidy (copy $work/go.sum back into the repo)"
@@ -156,6 +157,21 @@ build_velero_one() {
   echo "$key" > "$d/.stamp"
 }
 
+# pvbwriter: Velero's repository and kopia-uploader packages writing a pod volume backup (issue 15),
+# from go/pvbwriter (main.go + go.mod pinned like go/velero-<first version>).
+build_pvbwriter() {
+  local src="$HERE/go/pvbwriter" d key
+  local V; V=$(sed -n 's/^\s*github.com\/vmware-tanzu\/velero \(v[^ ]*\).*/\1/p' "$src/go.mod" | head -1)
+  d="$CACHE/pvbwriter-$V"
+  key=$(modkey "$V" "$src/go.mod" "$src/go.sum" "$src/main.go")
+  if stamped "$d" "$key" && [ -x "$d/bin/pvbwriter" ]; then log "pvbwriter (velero $V): cached"; return; fi
+  log "pvbwriter (velero $V): building"
+  rm -rf "$d/bin"
+  gomod_build "$src" "$d/src" "$d/bin" "-s -w" "" .
+  [ -x "$d/bin/pvbwriter" ] || mv "$d/bin/src" "$d/bin/pvbwriter"
+  echo "$key" > "$d/.stamp"
+}
+
 build_velero() { local v; for v in $VELERO_VERSIONS; do timed "velero-$v" build_velero_one "$v"; done; }
 
 build_plugin() {
@@ -178,7 +194,8 @@ main() {
   for w in "${what[@]}"; do
     case $w in
       all) timed etcd build_etcd; timed etcdctl build_etcdctl; timed azurite build_azurite; timed minio build_minio
-           timed kube build_kube; timed velero-plugin-for-aws build_plugin; build_velero ;;
+           timed kube build_kube; timed velero-plugin-for-aws build_plugin; build_velero
+           timed pvbwriter build_pvbwriter ;;
       etcd) timed etcd build_etcd ;;
       etcdctl) timed etcdctl build_etcdctl ;;
       kube) timed kube build_kube ;;
@@ -186,11 +203,12 @@ main() {
       azurite) timed azurite build_azurite ;;
       velero) timed velero-plugin-for-aws build_plugin; build_velero ;;
       plugin) timed velero-plugin-for-aws build_plugin ;;
+      pvbwriter) timed pvbwriter build_pvbwriter ;;
       prune) # drop the Go module and build caches (~12 GB), keep the binaries (~0.7 GB)
         log "prune: removing $GOMODCACHE, $GOCACHE and the module copies"
         "$GO" clean -modcache || true
         rm -rf "$CACHE/go" "$CACHE"/*/src ;;
-      *) echo "usage: $0 [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|prune]..." >&2; exit 2 ;;
+      *) echo "usage: $0 [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|prune]..." >&2; exit 2 ;;
     esac
   done
   log "total: $(( $(date +%s) - t0 ))s"

@@ -83,6 +83,7 @@ def binary(name: str, version: str | None = None) -> Path:
         "azurite-blob": (f"azurite-{AZURITE_VERSION}/node_modules/.bin/azurite-blob", "azurite"),
         "velero": (f"velero-{version or VELERO_VERSION}/bin/velero", "velero"),
         "velero-plugins": (f"velero-plugin-for-aws-{VELERO_PLUGIN_AWS_VERSION}/plugins", "plugin"),
+        "pvbwriter": (f"pvbwriter-{VELERO_VERSION}/bin/pvbwriter", "pvbwriter"),
     }
     rel, target = table[name]
     p = CACHE / rel

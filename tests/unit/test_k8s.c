@@ -28,7 +28,7 @@ static void test_fixture(const char *dir, const char *name)
 {
 	char path[4096];
 	json_error_t je;
-	json_t *doc, *want, *got;
+	json_t *doc, *want, *got, *rev;
 	const char *b64;
 	unsigned char *val;
 	long n;
@@ -56,11 +56,14 @@ static void test_fixture(const char *dir, const char *name)
 	CHECK(n >= 0);
 	sbuf_init(&out, 0);
 	sbuf_init(&notes, 0);
-	r = k8s_object_to_json(val, (size_t)n,
-			       json_integer_value(json_object_get(doc, "mod_"
-								       "revisio"
-								       "n")),
-			       &out, &notes, &e);
+	/* with a revision: as the apiserver serves it; without (random
+	 * samples of tools/k8s-protogen): as Go writes the stored object */
+	rev = json_object_get(doc, "mod_revision");
+	if (rev)
+		r = k8s_object_to_json(val, (size_t)n, json_integer_value(rev),
+				       &out, &notes, &e);
+	else
+		r = k8s_value_to_json(val, (size_t)n, &out, &notes, &e);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", name, e.msg);
 		check_failures++;

@@ -80,7 +80,11 @@ int main(int argc, char **argv)
 	CHECK(restore_order_stage("persistentvolumes") < 0);
 	CHECK(restore_order_stage("persistentvolumeclaims") < 0);
 	CHECK(restore_order_stage("pods") < 0);
-	CHECK(restore_order_stage("services") < 0);
+	CHECK(restore_order_stage("services") == restore_order_stage("deploymen"
+								     "ts."
+								     "apps"));
+	CHECK(restore_order_stage("endpoints") < 0);
+	CHECK(restore_order_stage("apiservices.apiregistration.k8s.io") < 0);
 	CHECK(restore_order_stage("validatingwebhookconfigurations."
 				  "admissionregistration.k8s.io") < 0);
 	snprintf(dir, sizeof(dir), "%s/order", argv[1]);

@@ -15,7 +15,7 @@
 // with the reason; any other type with its own MarshalJSON or a JSON name
 // clash fails the generation, so a new one can't slip in silently.
 //
-// Usage: go run . [-o FILE]   (default: stdout)
+// Usage: go run . [-o FILE] [-samples DIR [-n N]]   (default: the table to stdout)
 package main
 
 import (
@@ -469,6 +469,9 @@ var servedAs = map[string]string{
 
 func main() {
 	out := flag.String("o", "", "output file (default stdout)")
+	samples := flag.String("samples", "", "also write random objects of every kind into this directory")
+	nsamples := flag.Int("n", 3, "random objects per kind (-samples)")
+	seed := flag.Int64("seed", 1, "random seed (-samples)")
 	flag.Parse()
 
 	sch := runtime.NewScheme()
@@ -545,6 +548,15 @@ func main() {
 		os.Exit(1)
 	}
 
+	if *samples != "" {
+		if err := writeSamples(*samples, *nsamples, *seed, sch, kinds); err != nil {
+			fmt.Fprintln(os.Stderr, "k8s-protogen:", err)
+			os.Exit(1)
+		}
+		if *out == "" {
+			return
+		}
+	}
 	w := io.Writer(os.Stdout)
 	if *out != "" {
 		f, err := os.Create(*out)

@@ -1,0 +1,116 @@
+/* fuzz_kopia: repo/kopia_parse.c's parsers of what a kopia repository
+ * holds after decryption. The first byte picks the parser:
+ *   0 an index blob (kopia_index_parse), 1 a directory (kopia_dir_parse),
+ *   2 an indirect object (kopia_indirect_parse), 3 a manifest content
+ *   (kopia_manifest_find, id "aa"), 4 compressed bytes (the next 4 bytes
+ *   are the compression header), 5 an object id (kopia_oid_parse).
+ * Checks beyond memory safety: directory entries are single safe names,
+ * sorted and unique; indirect chunks are contiguous from 0;
+ * decompression stays within its cap. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "repo/kopia_i.h"
+
+static int on_pack(void *ud, const char *name, size_t len)
+{
+	(void)ud;
+	if (!len || memchr(name, '/', len))
+		abort();
+	return 0;
+}
+
+static int on_entry(void *ud, const struct kopia_ientry *ie)
+{
+	(void)ud;
+	if (ie->id.len == 0 || ie->id.len > KOPIA_MAX_HASH)
+		abort();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct verror e;
+	const char *s = (const char *)data + 1;
+	size_t n = size ? size - 1 : 0, i, cnt = 0;
+
+	if (size == 0)
+		return 0;
+	switch (data[0]) {
+	case 0: {
+		struct kopia_index_sink k = { on_pack, on_entry, NULL };
+
+		(void)kopia_index_parse(data + 1, n, &k, &e);
+		break;
+	}
+	case 1: {
+		struct ventry *v = NULL;
+
+		if (kopia_dir_parse(s, n, &v, &cnt, &e) < 0)
+			break;
+		for (i = 0; i < cnt; i++) {
+			if (!v[i].name[0] || strchr(v[i].name, '/') ||
+			    !strcmp(v[i].name, ".") ||
+			    !strcmp(v[i].name, "..") ||
+			    (i && strcmp(v[i - 1].name, v[i].name) >= 0))
+				abort();
+		}
+		for (i = 0; i < cnt; i++)
+			ventry_release(&v[i]);
+		free(v);
+		break;
+	}
+	case 2: {
+		struct kopia_chunk *c = NULL;
+		uint64_t at = 0;
+
+		if (kopia_indirect_parse(s, n, &c, &cnt, &e) < 0)
+			break;
+		for (i = 0; i < cnt; i++) {
+			if (c[i].start != at || !c[i].len)
+				abort();
+			at += c[i].len;
+		}
+		free(c);
+		break;
+	}
+	case 3: {
+		struct ventry root = { 0 };
+		bool found, deleted;
+		int64_t mod = 0;
+
+		(void)kopia_manifest_find(s, n, "aa", &found, &mod, &deleted,
+					  &root, &e);
+		ventry_release(&root);
+		break;
+	}
+	case 4: {
+		struct sbuf out;
+		uint32_t hdr;
+
+		if (n < 4)
+			break;
+		hdr = (uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 |
+		      (uint32_t)data[3] << 8 | data[4];
+		sbuf_init(&out, 1 << 20);
+		(void)kopia_decompress(hdr, data + 5, n - 4, &out, &e);
+		if (out.len > out.max)
+			abort();
+		sbuf_release(&out);
+		break;
+	}
+	case 5: {
+		char *z = strndup(s, n);
+		struct kopia_oid o;
+
+		if (z)
+			(void)kopia_oid_parse(z, &o);
+		free(z);
+		break;
+	}
+	}
+	return 0;
+}

@@ -1,0 +1,461 @@
+/* Unit tests of repo/: the kopia parsers over bytes built here (index v2,
+ * ids, indirect objects, directories, manifests, decompression) and
+ * vrepo_open() on a format blob encrypted here (wrong password, unknown
+ * versions). The real repositories Velero writes are in
+ * tests/test_volumes.py. */
+#include <errno.h>
+#include <jansson.h>
+#include <lz4frame.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "common/base64.h"
+#include "repo/kopia_i.h"
+
+static int failures;
+
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
+				__LINE__, #c);                                 \
+			failures++;                                            \
+		}                                                              \
+	} while (0)
+
+/* --- index v2 ------------------------------------------------------------ */
+
+struct got {
+	char packs[4][64];
+	int npacks;
+	struct kopia_ientry e[8];
+	int n;
+};
+
+static int g_pack(void *ud, const char *name, size_t len)
+{
+	struct got *g = ud;
+
+	snprintf(g->packs[g->npacks++], 64, "%.*s", (int)len, name);
+	return 0;
+}
+
+static int g_entry(void *ud, const struct kopia_ientry *ie)
+{
+	struct got *g = ud;
+
+	g->e[g->n++] = *ie;
+	return 0;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* An index of 2 entries (key 17 bytes: prefix + 16 hash bytes, entry 17
+ * bytes: with a format id), 2 packs and 2 formats. */
+static size_t build_index(uint8_t *b)
+{
+	const size_t key = 17, es = 17, n = 2, np = 2, nf = 2;
+	size_t ent = 17, packs = ent + n * (key + es), fmts = packs + np * 5;
+	size_t names = fmts + nf * 6, i;
+
+	memset(b, 0, 512);
+	b[0] = 2;
+	b[1] = (uint8_t)key;
+	b[2] = 0;
+	b[3] = (uint8_t)es;
+	put32(b + 4, (uint32_t)n);
+	put32(b + 8, (uint32_t)np);
+	b[12] = (uint8_t)nf;
+	put32(b + 13, 1700000000);
+	for (i = 0; i < n; i++) {
+		uint8_t *e = b + ent + i * (key + es), *v = e + key;
+
+		e[0] = i ? 'k' : 0;
+		memset(e + 1, 0xA0 + (int)i, 16);
+		put32(v, 10 + (uint32_t)i); /* ts */
+		put32(v + 4, (i ? 0x80000000u : 0) | 4096 * (uint32_t)i);
+		v[8] = 0, v[9] = 0x10, v[10] = (uint8_t)i;   /* orig */
+		v[11] = 0, v[12] = 0x11, v[13] = (uint8_t)i; /* packed */
+		v[14] = 0, v[15] = (uint8_t)i;		     /* pack */
+		v[16] = (uint8_t)i;			     /* format */
+	}
+	put32(b + packs + 1, (uint32_t)names);
+	b[packs] = 5;
+	put32(b + packs + 5 + 1, (uint32_t)names + 5);
+	b[packs + 5] = 5;
+	memcpy(b + names, "pAAAAqBBBB", 10);
+	put32(b + fmts, 0);
+	b[fmts + 4] = 2;
+	put32(b + fmts + 6, 0x1101);
+	b[fmts + 6 + 4] = 2;
+	return names + 10;
+}
+
+static void test_index(void)
+{
+	uint8_t b[512];
+	size_t len = build_index(b), cut;
+	struct got g = { 0 };
+	struct kopia_index_sink s = { g_pack, g_entry, &g };
+	struct verror e;
+
+	CHECK(kopia_index_parse(b, len, &s, &e) == 0);
+	CHECK(g.npacks == 2 && !strcmp(g.packs[0], "pAAAA") &&
+	      !strcmp(g.packs[1], "qBBBB"));
+	CHECK(g.n == 2);
+	CHECK(g.e[0].id.prefix == 0 && g.e[0].id.len == 16 &&
+	      g.e[0].id.hash[0] == 0xA0);
+	CHECK(g.e[0].ts == 1700000010 && !g.e[0].deleted &&
+	      g.e[0].pack_off == 0 && g.e[0].orig_len == 0x1000 &&
+	      g.e[0].packed_len == 0x1100 && g.e[0].pack == 0 &&
+	      g.e[0].comp == 0);
+	CHECK(g.e[1].id.prefix == 'k' && g.e[1].deleted &&
+	      g.e[1].pack_off == 4096 && g.e[1].orig_len == 0x1001 &&
+	      g.e[1].pack == 1 && g.e[1].comp == 0x1101);
+	/* every truncation is an error, never a read past the end */
+	for (cut = 0; cut < len - 10; cut++) {
+		struct got g2 = { 0 };
+		struct kopia_index_sink s2 = { g_pack, g_entry, &g2 };
+
+		CHECK(kopia_index_parse(b, cut, &s2, &e) == -EBADMSG);
+	}
+	b[0] = 1;
+	CHECK(kopia_index_parse(b, len, &s, &e) == -EPROTONOSUPPORT);
+	b[0] = 2;
+	b[17 + 17 + 15] = 7; /* entry 0 names pack 7 */
+	g.n = g.npacks = 0;
+	CHECK(kopia_index_parse(b, len, &s, &e) == -EBADMSG);
+	CHECK(strstr(e.msg, "pack 7"));
+}
+
+/* --- ids ---------------------------------------------------------------------
+ */
+
+static void test_ids(void)
+{
+	struct kopia_cid c;
+	struct kopia_oid o;
+
+	CHECK(kopia_cid_parse("k0a1b", 5, &c) == 0 && c.prefix == 'k' &&
+	      c.len == 2 && c.hash[0] == 0x0a && c.hash[1] == 0x1b);
+	CHECK(kopia_cid_parse("0a1b", 4, &c) == 0 && c.prefix == 0);
+	CHECK(kopia_cid_parse("a0a1b", 5, &c) == -EINVAL);
+	CHECK(kopia_cid_parse("0A1B", 4, &c) == -EINVAL);
+	CHECK(kopia_cid_parse("k", 1, &c) == -EINVAL);
+	CHECK(kopia_oid_parse("IIx00ff", &o) == 0 && o.indirect == 2 &&
+	      o.cid.prefix == 'x');
+	CHECK(kopia_oid_parse("Z00ff", &o) == 0 && o.compressed && !o.indirect);
+	CHECK(kopia_oid_parse("IZ00ff", &o) == -EINVAL);
+	CHECK(kopia_oid_parse("", &o) == -EINVAL);
+}
+
+/* --- indirect, directories, manifests
+ * ------------------------------------------ */
+
+static void test_indirect(void)
+{
+	const char *ok = "{\"stream\":\"kopia:indirect\",\"entries\":["
+			 "{\"l\":10,\"o\":\"00ff\"},"
+			 "{\"s\":10,\"l\":5,\"o\":\"Z01ff\"}]}";
+	const char *gap = "{\"stream\":\"kopia:indirect\",\"entries\":["
+			  "{\"l\":10,\"o\":\"00ff\"},"
+			  "{\"s\":11,\"l\":5,\"o\":\"01ff\"}]}";
+	struct kopia_chunk *ch = NULL;
+	size_t n = 0;
+	struct verror e;
+
+	CHECK(kopia_indirect_parse(ok, strlen(ok), &ch, &n, &e) == 0);
+	CHECK(n == 2 && ch[0].start == 0 && ch[1].start == 10 &&
+	      ch[1].len == 5 && !strcmp(ch[1].oid, "Z01ff"));
+	free(ch);
+	CHECK(kopia_indirect_parse(gap, strlen(gap), &ch, &n, &e) == -EBADMSG);
+	CHECK(kopia_indirect_parse("[]", 2, &ch, &n, &e) == -EBADMSG);
+}
+
+static void test_dir(void)
+{
+	const char *j = "{\"stream\":\"kopia:directory\",\"entries\":["
+			"{\"name\":\"b\",\"type\":\"f\",\"mode\":\"0644\","
+			"\"mtime\":"
+			"\"2020-09-13T12:26:40.123456789Z\",\"uid\":1000,"
+			"\"gid\":100,"
+			"\"obj\":\"00ff\",\"size\":2},"
+			"{\"name\":\"a\",\"type\":\"d\",\"mode\":\"020000755\","
+			"\"mtime\":\"2021-01-01T00:00:00Z\",\"obj\":\"k00ff\"},"
+			"{\"name\":\"s\",\"type\":\"s\",\"mode\":\"0777\","
+			"\"obj\":"
+			"\"01ff\"},"
+			"{\"name\":\"..\",\"type\":\"f\",\"obj\":\"00ff\"},"
+			"{\"name\":\"x/y\",\"type\":\"f\",\"obj\":\"00ff\"},"
+			"{\"name\":\"e\",\"type\":\"f\"},"
+			"{\"name\":\"dev\",\"type\":\"c\",\"obj\":\"00ff\"},"
+			"{\"name\":\"b\",\"type\":\"f\",\"obj\":\"02ff\"}],"
+			"\"summary\":null}";
+	struct ventry *v = NULL;
+	size_t n = 0, i;
+	struct verror e;
+
+	CHECK(kopia_dir_parse(j, strlen(j), &v, &n, &e) == 0);
+	CHECK(n == 4);
+	if (n == 4) {
+		CHECK(!strcmp(v[0].name, "a") && S_ISDIR(v[0].mode) &&
+		      (v[0].mode & 07777) == (S_ISGID | 0755));
+		CHECK(!strcmp(v[1].name, "b") && S_ISREG(v[1].mode) &&
+		      (v[1].mode & 07777) == 0644 && v[1].size == 2 &&
+		      v[1].uid == 1000 && v[1].gid == 100 &&
+		      v[1].mtime_ns == 1600000000123456789LL &&
+		      !strcmp(v[1].obj, "00ff"));
+		CHECK(!strcmp(v[2].name, "e") && v[2].size == 0 &&
+		      !v[2].obj[0]);
+		CHECK(!strcmp(v[3].name, "s") && S_ISLNK(v[3].mode));
+	}
+	for (i = 0; i < n; i++)
+		ventry_release(&v[i]);
+	free(v);
+	CHECK(kopia_dir_parse("{\"stream\":\"kopia:directory\",\"entries\":"
+			      "null}",
+			      43, &v, &n, &e) == 0 &&
+	      n == 0);
+	free(v);
+	CHECK(kopia_dir_parse("{\"stream\":\"kopia:indirect\",\"entries\":[]}",
+			      40, &v, &n, &e) == -EBADMSG);
+}
+
+static void test_manifest(void)
+{
+	const char *j = "{\"entries\":["
+			"{\"id\":\"aa\",\"labels\":{\"type\":\"snapshot\"},"
+			"\"modified\":\"2026-01-01T00:00:00Z\",\"data\":{"
+			"\"rootEntry\":"
+			"{\"name\":\"src\",\"type\":\"d\",\"mode\":\"0755\","
+			"\"obj\":"
+			"\"k00ff\"}}},"
+			"{\"id\":\"bb\",\"modified\":\"2026-01-01T00:00:00Z\","
+			"\"data\":"
+			"{\"rootEntry\":{\"type\":\"d\",\"obj\":\"k01ff\"}}},"
+			"{\"id\":\"bb\",\"modified\":\"2026-01-02T00:00:00Z\","
+			"\"deleted\":true}]}";
+	struct ventry root = { 0 };
+	bool found, deleted;
+	int64_t mod = 0;
+	struct verror e;
+
+	CHECK(kopia_manifest_find(j, strlen(j), "aa", &found, &mod, &deleted,
+				  &root, &e) == 0);
+	CHECK(found && !deleted && !strcmp(root.obj, "k00ff") &&
+	      S_ISDIR(root.mode));
+	ventry_release(&root);
+	CHECK(kopia_manifest_find(j, strlen(j), "bb", &found, &mod, &deleted,
+				  &root, &e) == 0);
+	CHECK(found && deleted);
+	ventry_release(&root);
+	CHECK(kopia_manifest_find(j, strlen(j), "cc", &found, &mod, &deleted,
+				  &root, &e) == 0 &&
+	      !found);
+	CHECK(kopia_manifest_find("[1]", 3, "aa", &found, &mod, &deleted, &root,
+				  &e) == -EBADMSG);
+}
+
+/* --- decompression -----------------------------------------------------------
+ */
+
+static void test_decompress(void)
+{
+	static char in[200000], z[300000];
+	struct sbuf out;
+	struct verror e;
+	size_t i, zl;
+	z_stream zs = { 0 };
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (char)("kopia"[i % 5] + (i / 1000) % 7);
+	/* zstd */
+	zl = ZSTD_compress(z, sizeof(z), in, sizeof(in), 1);
+	CHECK(!ZSTD_isError(zl));
+	sbuf_init(&out, 1 << 20);
+	CHECK(kopia_decompress(0x1101, z, zl, &out, &e) == 0);
+	CHECK(out.len == sizeof(in) && !memcmp(out.buf, in, sizeof(in)));
+	sbuf_reset(&out);
+	CHECK(kopia_decompress(0x1101, z, zl / 2, &out, &e) == -EBADMSG);
+	CHECK(out.len == 0);
+	sbuf_release(&out);
+	sbuf_init(&out, 1000); /* the cap: a decompression bomb stops */
+	CHECK(kopia_decompress(0x1101, z, zl, &out, &e) == -EBADMSG);
+	sbuf_release(&out);
+	/* gzip and raw deflate */
+	for (i = 0; i < 2; i++) {
+		int wbits = i ? -15 : 15 + 16;
+
+		memset(&zs, 0, sizeof(zs));
+		CHECK(deflateInit2(&zs, 6, Z_DEFLATED, wbits, 8,
+				   Z_DEFAULT_STRATEGY) == Z_OK);
+		zs.next_in = (Bytef *)in;
+		zs.avail_in = sizeof(in);
+		zs.next_out = (Bytef *)z;
+		zs.avail_out = sizeof(z);
+		CHECK(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+		zl = sizeof(z) - zs.avail_out;
+		deflateEnd(&zs);
+		sbuf_init(&out, 1 << 20);
+		CHECK(kopia_decompress(i ? 0x1500 : 0x1000, z, zl, &out, &e) ==
+		      0);
+		CHECK(out.len == sizeof(in) &&
+		      !memcmp(out.buf, in, sizeof(in)));
+		sbuf_reset(&out);
+		CHECK(kopia_decompress(i ? 0x1500 : 0x1300, z, zl - 10, &out,
+				       &e) == -EBADMSG);
+		sbuf_release(&out);
+	}
+	/* lz4 frame */
+	zl = LZ4F_compressFrame(z, sizeof(z), in, sizeof(in), NULL);
+	CHECK(!LZ4F_isError(zl));
+	sbuf_init(&out, 1 << 20);
+	CHECK(kopia_decompress(0x1400, z, zl, &out, &e) == 0);
+	CHECK(out.len == sizeof(in) && !memcmp(out.buf, in, sizeof(in)));
+	sbuf_reset(&out);
+	CHECK(kopia_decompress(0x1200, z, zl, &out, &e) == -EPROTONOSUPPORT);
+	CHECK(strstr(e.msg, "s2"));
+	CHECK(kopia_decompress(0x9999, z, zl, &out, &e) == -EPROTONOSUPPORT);
+	sbuf_release(&out);
+}
+
+/* --- vrepo_open on a format blob made here
+ * --------------------------------------- */
+
+static void hkdf(const void *key, size_t kl, const void *salt, size_t sl,
+		 const char *info, unsigned char *out)
+{
+	EVP_PKEY_CTX *p = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	size_t ol = 32;
+
+	EVP_PKEY_derive_init(p);
+	EVP_PKEY_CTX_set_hkdf_md(p, EVP_sha256());
+	EVP_PKEY_CTX_set1_hkdf_salt(p, salt, (int)sl);
+	EVP_PKEY_CTX_set1_hkdf_key(p, key, (int)kl);
+	EVP_PKEY_CTX_add1_hkdf_info(p, (const unsigned char *)info,
+				    (int)strlen(info));
+	EVP_PKEY_derive(p, out, &ol);
+	EVP_PKEY_CTX_free(p);
+}
+
+/* Writes DIR/kopia/t/kopia.repository for password pw and the decrypted
+ * configuration cfg, as kopia's format blob is made. */
+static void write_format(const char *dir, const char *pw, const char *cfg,
+			 const char *keyalgo)
+{
+	unsigned char uid[32], mk[32], ak[32], aad[32], ct[4096];
+	char b64u[64], *b64c, path[4096];
+	int n, m;
+	size_t cl = strlen(cfg);
+	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+	FILE *f;
+
+	static unsigned char mk_pw[32]; /* derived once: slow under valgrind */
+	static bool have_mk;
+
+	memset(uid, 7, sizeof(uid));
+	if (!have_mk || strcmp(pw, "pw")) {
+		PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), uid, sizeof(uid), 600000,
+				  EVP_sha256(), 32, mk_pw);
+		have_mk = !strcmp(pw, "pw");
+	}
+	memcpy(mk, mk_pw, sizeof(mk));
+	hkdf(mk, 32, uid, sizeof(uid), "AES", ak);
+	hkdf(mk, 32, uid, sizeof(uid), "CHECKSUM", aad);
+	memset(ct, 9, 12); /* nonce */
+	EVP_EncryptInit_ex(x, EVP_aes_256_gcm(), NULL, ak, ct);
+	EVP_EncryptUpdate(x, NULL, &n, aad, 32);
+	EVP_EncryptUpdate(x, ct + 12, &n, (const unsigned char *)cfg, (int)cl);
+	EVP_EncryptFinal_ex(x, ct + 12 + n, &m);
+	EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, ct + 12 + cl);
+	EVP_CIPHER_CTX_free(x);
+	base64_encode(uid, sizeof(uid), b64u);
+	b64c = malloc(BASE64_LEN(12 + cl + 16) + 1);
+	base64_encode(ct, 12 + cl + 16, b64c);
+	snprintf(path, sizeof(path), "%s/kopia/t/kopia.repository", dir);
+	f = fopen(path, "w");
+	fprintf(f,
+		"{\"tool\":\"https://github.com/kopia/kopia\",\"uniqueID\":"
+		"\"%s\",\"keyAlgo\":\"%s\",\"encryption\":\"AES256_GCM\","
+		"\"encryptedBlockFormat\":\"%s\"}",
+		b64u, keyalgo, b64c);
+	fclose(f);
+	free(b64c);
+}
+
+static void test_open(void)
+{
+	char dir[] = "/tmp/test_kopia.XXXXXX", sub[4200], cmd[4300];
+	const char *good = "{\"format\":{\"hash\":\"BLAKE2B-256-128\","
+			   "\"encryption\":\"AES256-GCM-HMAC-SHA256\","
+			   "\"secret\":"
+			   "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\","
+			   "\"masterKey\":"
+			   "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\","
+			   "\"version\":%d,\"indexVersion\":2}}";
+	char cfg[1024];
+	struct vault *v = NULL;
+	struct vrepo *r = NULL;
+	struct verror e;
+
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(sub, sizeof(sub), "%s/kopia/t", dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s", sub);
+	CHECK(system(cmd) == 0);
+	CHECK(vault_open(dir, NULL, &v, &e) == 0);
+	CHECK(vrepo_open(v, NULL, VREPO_KOPIA, "kopia/t/", NULL, &r, &e) ==
+	      -ENOENT);
+	CHECK(strstr(e.msg, "no kopia repository at kopia/t/"));
+	snprintf(cfg, sizeof(cfg), good, 3);
+	write_format(dir, "pw", cfg, "pbkdf2-sha256-600000");
+	CHECK(vrepo_open(v, NULL, VREPO_KOPIA, "kopia/t/", "nope", &r, &e) ==
+	      -EACCES);
+	CHECK(strstr(e.msg, "wrong repository password"));
+	/* the right password: the format opens; no index blobs */
+	CHECK(vrepo_open(v, NULL, VREPO_KOPIA, "kopia/t/", "pw", &r, &e) ==
+	      -ENOENT);
+	CHECK(strstr(e.msg, "without index blobs"));
+	snprintf(cfg, sizeof(cfg), good, 9);
+	write_format(dir, "pw", cfg, "pbkdf2-sha256-600000");
+	CHECK(vrepo_open(v, NULL, VREPO_KOPIA, "kopia/t/", "pw", &r, &e) ==
+	      -EPROTONOSUPPORT);
+	CHECK(strstr(e.msg, "format version 9"));
+	write_format(dir, "pw", cfg, "argon2-something");
+	CHECK(vrepo_open(v, NULL, VREPO_KOPIA, "kopia/t/", "pw", &r, &e) ==
+	      -EPROTONOSUPPORT);
+	CHECK(strstr(e.msg, "argon2-something"));
+	CHECK(vrepo_open(v, NULL, VREPO_RESTIC, "restic/t/", "pw", &r, &e) ==
+	      -EPROTONOSUPPORT);
+	CHECK(r == NULL);
+	vault_free(v);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
+int main(void)
+{
+	test_index();
+	test_ids();
+	test_indirect();
+	test_dir();
+	test_manifest();
+	test_decompress();
+	test_open();
+	if (failures)
+		fprintf(stderr, "%d failures\n", failures);
+	return failures ? 1 : 0;
+}
