@@ -468,7 +468,9 @@ static int on_pki(const char *name, const struct vault_object *obj,
 
 /* The pki/ folder beside the snapshot in the vault, if any (and its
  * subfolders one level down: kubeadm's pki/etcd/), with
- * certificates.txt (etcd_pki_report()); private keys mode 0400. */
+ * certificates.txt (etcd_pki_report(), days left counted from the
+ * snapshot's time: the cached text never goes stale); private keys mode
+ * 0400. */
 static int add_pki(struct etcd_src *s, struct verror *e)
 {
 	struct backup *b = s->base.b;
@@ -517,7 +519,8 @@ static int add_pki(struct etcd_src *s, struct verror *e)
 	}
 	sbuf_init(&report, (size_t)4 << 20);
 	if (r == 0 && nf)
-		r = etcd_pki_report(files, nf, (int64_t)time(NULL), &report, e);
+		r = etcd_pki_report(files, nf, (int64_t)b->snap_obj.mtime,
+				    &report, e);
 	if (r == -E2BIG) {
 		backup_sink_error(s->sink, "pki/certificates.txt: too long");
 		r = 0;

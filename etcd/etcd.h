@@ -217,11 +217,12 @@ bool etcd_pki_private_key(const void *data, size_t len);
 
 /* Writes certificates.txt, the auditor's view of the files (sorted by
  * name): per certificate subject, issuer, SANs, serial, not before/after
- * (UTC), days until expiry relative to now (Unix seconds; negative:
- * expired), key type and size, CA or not, usage, which files hold its
- * issuer (the signature checked) and its private key; for a key file its
- * type and size and the files with the matching certificate or other
- * half; a file with no readable PEM a line saying so. Sets each file's
+ * (UTC), days until expiry counted from at (Unix seconds: the snapshot's
+ * time, so that the text does not depend on when it is written and never
+ * goes stale; negative: expired by then), key type and size, CA or not, usage,
+ * which files hold its issuer (the signature checked) and its private key; for
+ * a key file its type and size and the files with the matching certificate or
+ * other half; a file with no readable PEM a line saying so. Sets each file's
  * private_key. 0, -ENOMEM or -E2BIG. */
-int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
+int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t at,
 		    struct sbuf *out, struct verror *e);

@@ -243,7 +243,8 @@ struct pki_obj {
 
 struct report {
 	struct sbuf *o;
-	int64_t now;
+	int64_t at;	 /* days left are counted from it */
+	char at_str[32]; /* it, RFC 3339 UTC */
 	struct summary *sum;
 	size_t nsum, capsum;
 	struct pki_obj *objs;
@@ -419,11 +420,12 @@ static int describe_cert(struct report *rp, const char *file, int idx,
 		ASN1_TIME_to_tm(X509_get0_notAfter(x), &(struct tm){ 0 }) == 1;
 	r = r ?: add_time(o, X509_get0_notAfter(x), &na);
 	if (r == 0 && valid) {
-		long d = days_left(na, rp->now);
-		r = sbuf_addf(o, "\n    days left:   %ld%s", d,
-			      (int64_t)na <= rp->now ? " (EXPIRED)" :
-			      (int64_t)nb > rp->now  ? " (not yet valid)" :
-						       "");
+		long d = days_left(na, rp->at);
+		r = sbuf_addf(o, "\n    days left:   %ld at %s%s", d,
+			      rp->at_str,
+			      (int64_t)na <= rp->at ? " (EXPIRED then)" :
+			      (int64_t)nb > rp->at  ? " (not yet valid then)" :
+						      "");
 	}
 	r = r ?: sbuf_adds(o, "\n    SANs:        ");
 	r = r ?: add_sans(o, x);
@@ -639,7 +641,7 @@ static int by_expiry(const void *a, const void *b)
 	return strcmp(x->file, y->file);
 }
 
-int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
+int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t at,
 		    struct sbuf *out, struct verror *e)
 {
 	struct etcd_pki_file **ord = calloc(n + 1, sizeof(*ord));
@@ -648,7 +650,12 @@ int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
 	for (size_t i = 0; i < n; i++)
 		ord[i] = &files[i];
 	qsort(ord, n, sizeof(*ord), by_name);
-	struct report rp = { .now = now, .verifies = VERIFY_BUDGET };
+	struct report rp = { .at = at, .verifies = VERIFY_BUDGET };
+	struct tm tm;
+	time_t t = (time_t)at;
+
+	gmtime_r(&t, &tm);
+	strftime(rp.at_str, sizeof(rp.at_str), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	struct sbuf details;
 	sbuf_init(&details, out->max);
 	rp.o = &details;
@@ -662,19 +669,18 @@ int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
 	if (r == 0) {
 		if (rp.nsum)
 			qsort(rp.sum, rp.nsum, sizeof(*rp.sum), by_expiry);
-		struct tm tm;
-		time_t t = (time_t)now;
-		gmtime_r(&t, &tm);
 		r = sbuf_addf(out,
 			      "# certificates.txt: %zu files, %zu "
-			      "certificates, as of "
-			      "%04d-%02d-%02dT%02d:%02d:%02dZ\n"
-			      "# days left: whole days until \"not after\" "
-			      "(negative: expired)\n\n"
+			      "certificates\n"
+			      "# days left: whole days from %s (the "
+			      "snapshot's time) until \"not after\"\n"
+			      "# (negative: expired by then). This file does "
+			      "not change as time passes:\n"
+			      "# for today, compare \"not after\" (UTC) with "
+			      "the date.\n\n"
 			      "%-10s %-20s  %-32s  %s\n",
-			      n, rp.nsum, tm.tm_year + 1900, tm.tm_mon + 1,
-			      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			      "days left", "not after", "file", "subject");
+			      n, rp.nsum, rp.at_str, "days left", "not after",
+			      "file", "subject");
 		for (size_t i = 0; r == 0 && i < rp.nsum; i++) {
 			const struct summary *s = &rp.sum[i];
 			char when[32] = "(invalid)", days[24] = "?";
@@ -683,7 +689,7 @@ int etcd_pki_report(struct etcd_pki_file *files, size_t n, int64_t now,
 				strftime(when, sizeof(when),
 					 "%Y-%m-%dT%H:%M:%SZ", &tm);
 				snprintf(days, sizeof(days), "%ld",
-					 days_left(s->not_after, now));
+					 days_left(s->not_after, at));
 			}
 			r = sbuf_addf(out, "%-10s %-20s  ", days, when);
 			r = r	  ?:

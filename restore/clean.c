@@ -149,17 +149,53 @@ int restore_guess_namespaced(const char *api_version, const char *kind)
 	return b ? b->namespaced : -1;
 }
 
+static bool label_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+static bool label_char(unsigned char c)
+{
+	return label_alnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+/* A valid label value: at most 63 of [A-Za-z0-9_.-], beginning and ending
+ * with a letter or digit (or empty). */
+static bool label_valid(const char *v, size_t n)
+{
+	if (n > RESTORE_LABEL_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!label_char((unsigned char)v[i]))
+			return false;
+	return !n || (label_alnum((unsigned char)v[0]) &&
+		      label_alnum((unsigned char)v[n - 1]));
+}
+
 const char *restore_valid_label(const char *value, char *buf, size_t bufsz)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
-	size_t n = strlen(value);
+	char head[RESTORE_LABEL_MAX - 6 + 1];
+	size_t n = strlen(value), i = 0, o = 0;
 
-	if (n <= RESTORE_LABEL_MAX) {
+	if (label_valid(value, n)) {
 		snprintf(buf, bufsz, "%s", value);
 		return buf;
 	}
+	/* Velero's rule (the first 57 bytes and 6 hex digits of the SHA-256
+	 * of the whole value), on the value made valid: leading bytes that
+	 * are not letters or digits dropped, other invalid bytes as '-'.
+	 * The hash keeps values that differ only there apart, and ends the
+	 * result with a hex digit. */
+	while (i < n && !label_alnum((unsigned char)value[i]))
+		i++;
+	for (; i < n && o < sizeof(head) - 1; i++)
+		head[o++] = label_char((unsigned char)value[i]) ? value[i] :
+								  '-';
+	head[o] = '\0';
 	SHA256((const unsigned char *)value, n, md);
-	snprintf(buf, bufsz, "%.57s%02x%02x%02x", value, md[0], md[1], md[2]);
+	snprintf(buf, bufsz, "%s%02x%02x%02x", head, md[0], md[1], md[2]);
 	return buf;
 }
 

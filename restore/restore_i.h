@@ -96,8 +96,13 @@ const char *restore_guess_resource(const char *api_version, const char *kind,
  * when unknown. */
 int restore_guess_namespaced(const char *api_version, const char *kind);
 
-/* Velero's GetValidName: label values over 63 bytes become their first 57
- * bytes and 6 hex digits of their SHA-256. Writes into buf (>= 64). */
+/* A valid label value for value (deterministic): value itself when it is
+ * one; else Velero's GetValidName (label values over 63 bytes become their
+ * first 57 bytes and 6 hex digits of their SHA-256) applied to value with
+ * its leading non-alphanumeric bytes dropped and every byte outside
+ * [A-Za-z0-9_.-] as '-' (the hash is of value as given). An etcd
+ * snapshot's name, made of its vault key, may be any of these. Writes into
+ * buf (>= 64). */
 const char *restore_valid_label(const char *value, char *buf, size_t bufsz);
 
 struct restore_clean {

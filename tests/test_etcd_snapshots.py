@@ -354,6 +354,29 @@ def test_describe_is_etcdutl_status(cluster, mount):
     assert "ca.crt" in (pki / "certificates.txt").read_text()
 
 
+def test_certificates_txt_counts_days_from_the_snapshot(cluster, mount):
+    """certificates.txt is cached with the index: its days left are counted
+    from the snapshot's time (the file's mtime in the vault), says so, and
+    never go stale; "not after" is the absolute expiry."""
+    import datetime
+    m = mount(cluster["vault"], json=True)
+    for name, t in ((NAME1, T1), (NAME2, T2)):
+        text = (m / "snapshots" / name / "pki/certificates.txt").read_text()
+        when = datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert "# days left: whole days from %s (the snapshot's time)" % when in text, text[:400]
+        r = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in",
+                            str(cluster["kube"].pki / "ca.crt")],
+                           capture_output=True, text=True, check=True)
+        na = datetime.datetime.strptime(r.stdout.strip().split("=", 1)[1],
+                                        "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc)
+        days = (int(na.timestamp()) - t) // 86400
+        section = text.split("\nca.crt (", 1)[1]
+        assert "    not after:   %s\n" % na.strftime("%Y-%m-%dT%H:%M:%SZ") in section
+        # the harness's CA is newer than the snapshots' backdated mtimes
+        assert "    days left:   %d at %s (not yet valid then)\n" % (days, when) in section, \
+            section[:600]
+
+
 def test_history_and_diff_show_exactly_the_changes(cluster, mount):
     m = mount(cluster["vault"], json=True,
               args=["-o", "encryption-config=%s" % cluster["encryption"]])
@@ -421,6 +444,52 @@ def test_restore_an_item_from_a_snapshot(cluster, mount, tmp_path):
     assert got["metadata"]["labels"]["app"] == "etcdsrc"
 
 
+def label_value(name: str) -> str:
+    """What velero.io/backup-name holds for a recovery point named name:
+    the name when it is a valid label value; else Velero's GetValidName
+    (the first 57 bytes, then 6 hex digits of the SHA-256 of the whole
+    name) on the name made valid (leading non-alphanumerics dropped, other
+    invalid bytes as '-')."""
+    import hashlib
+    import re
+    b = name.encode()
+    if len(b) <= 63 and re.fullmatch(rb"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?", b):
+        return name
+    b2 = re.sub(rb"^[^A-Za-z0-9]+", b"", b)
+    b2 = re.sub(rb"[^-A-Za-z0-9_.]", b"-", b2)[:57]
+    return (b2 + hashlib.sha256(b).hexdigest()[:6].encode()).decode()
+
+
+def test_restore_label_of_a_snapshot_named_like_no_label(cluster, mount, tmp_path):
+    """A snapshot's name is its vault key: it may be longer than a label
+    value and hold bytes no label value may (~, space, +, a leading
+    non-alphanumeric). Restored items still get a valid, deterministic
+    velero.io/backup-name, and the apiserver takes them."""
+    kube = cluster["kube"]
+    vault = tmp_path / "odd-vault"
+    key = "~ops backups/2026-12-02+nightly-run-of-the-production-user-cluster/" + SNAP
+    (vault / key).parent.mkdir(parents=True)
+    shutil.copy2(cluster["vault"] / DAY2 / SNAP, vault / key)
+    name = key.replace("/", "_")
+    want_label = label_value(name)
+    assert want_label != name and len(want_label) == 63
+    m = restore_mount(mount, vault, kube, tmp_path,
+                      "encryption-config=%s" % cluster["encryption"])
+    assert name in os.listdir(m / "snapshots")
+    src = m / "snapshots" / name / "namespaces" / NS / "configmaps/same.json"
+    want = json.loads(src.read_bytes())
+    st, _ = kube.request("DELETE", "/api/v1/namespaces/%s/configmaps/same" % NS)
+    assert st == 200
+    r = subprocess.run(["cp", str(src), str(m / "restore/")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    report = wait_job(m)
+    st, got = kube.request("GET", "/api/v1/namespaces/%s/configmaps/same" % NS)
+    assert st == 200, (got, report)
+    assert got["data"] == want["data"]
+    assert got["metadata"]["labels"]["velero.io/backup-name"] == want_label
+    assert got["metadata"]["labels"]["app"] == "etcdsrc"
+
+
 def test_minio_vault_gives_the_same_items(cluster, mount, minio, monkeypatch):
     prefix = "etcdsrc-" + uuid.uuid4().hex[:6]
     for f in cluster["vault"].rglob("*"):
@@ -442,7 +511,7 @@ def test_minio_vault_gives_the_same_items(cluster, mount, minio, monkeypatch):
         assert files
         for f in files:
             if f == "pki/certificates.txt":
-                continue  # days until expiry: as of the indexing
+                continue  # days left: from the snapshot's time, here the upload's
             assert (r / f).read_bytes() == (l / f).read_bytes(), f
         assert (r / "keys.txt").read_bytes() == (l / "keys.txt").read_bytes()
 
@@ -556,6 +625,14 @@ def test_bad_snapshots_are_clear_errors(cluster, mount, tmp_path):
     for off in range(len(good) // 4 // 4096 * 4096, len(good) * 3 // 4, 4096):
         corrupt[off:off + 16] = b"\xff" * 16
     (v / "bad" / "corrupt_snapshot.db").write_bytes(bytes(corrupt))
+    # the root bucket's page of both meta pages: the file cannot be opened,
+    # its appended SHA-256 still says it is damaged
+    rootless = bytearray(good)
+    ps = struct.unpack_from("<I", good, 24)[0]
+    for meta in (0, ps):
+        root = struct.unpack_from("<Q", good, meta + 32)[0]
+        rootless[root * ps:root * ps + 16] = b"\xff" * 16
+    (v / "bad" / "rootless_snapshot.db").write_bytes(bytes(rootless))
     (v / "bad" / "notes.txt").write_text("not a snapshot, not named like one\n")
     # found by content alone; its cluster is its kube-system namespace's uid
     (v / "plain").mkdir()
@@ -565,7 +642,8 @@ def test_bad_snapshots_are_clear_errors(cluster, mount, tmp_path):
     names = sorted(os.listdir(m / "snapshots"))
     assert names == sorted(["latest", "ok_" + SNAP, "bad_truncated_snapshot.db",
                             "bad_junk_snapshot.db", "bad_other_snapshot.db",
-                            "bad_corrupt_snapshot.db", "plain_etcd-backup.db"]), names
+                            "bad_corrupt_snapshot.db", "bad_rootless_snapshot.db",
+                            "plain_etcd-backup.db"]), names
     uid = json.loads((m / "snapshots" / ("ok_" + SNAP) / "cluster/namespaces/kube-system.json")
                      .read_bytes())["metadata"]["uid"]
     assert os.readlink(m / "snapshots/latest" / uid) == "../plain_etcd-backup.db"
@@ -578,6 +656,10 @@ def test_bad_snapshots_are_clear_errors(cluster, mount, tmp_path):
     assert "key bucket" in errors("bad_other_snapshot.db")
     assert "SHA-256" in errors("bad_corrupt_snapshot.db")  # and what else the pages say
     assert "Integrity:    DAMAGED" in (m / "snapshots/bad_corrupt_snapshot.db/describe.txt").read_text()
+    assert "names itself" in errors("bad_rootless_snapshot.db")
+    assert "SHA-256 mismatch" in errors("bad_rootless_snapshot.db")
+    d = (m / "snapshots/bad_rootless_snapshot.db/describe.txt").read_text()
+    assert "Error:" in d and "Integrity:    DAMAGED: snapshot SHA-256 mismatch" in d, d
     for name in ("bad_truncated_snapshot.db", "bad_junk_snapshot.db", "bad_other_snapshot.db"):
         assert "Error:" in (m / "snapshots" / name / "describe.txt").read_text()
     # the good one is whole, the backups are there

@@ -116,6 +116,11 @@ int main(int argc, char **argv)
 	struct verror e = { 0 };
 	CHECK_EQ_INT(etcd_pki_report(fs.f, fs.n, NOW, &out, &e), 0);
 	const char *t = sbuf_str(&out);
+	/* days left are counted from the snapshot's time, said so: the text
+	 * depends on nothing else (it is cached) */
+	CHECK(strstr(t, "# days left: whole days from 2026-12-02T00:00:00Z "
+			"(the snapshot's time)") != NULL);
+	CHECK(strstr(t, "as of") == NULL);
 
 	/* private keys: by content */
 	const char *priv[] = { "ca.key",	"apiserver.key",
@@ -139,7 +144,7 @@ int main(int argc, char **argv)
 	HAS(s, "serial:      2002\n");
 	HAS(s, "not before:  2026-01-01T00:00:00Z\n");
 	HAS(s, "not after:   2027-01-01T00:00:00Z\n");
-	HAS(s, "days left:   30\n");
+	HAS(s, "days left:   30 at 2026-12-02T00:00:00Z\n");
 	HAS(s, "SANs:        DNS:kubernetes, DNS:kubernetes.default, "
 	       "DNS:kubernetes.default.svc, "
 	       "DNS:kubernetes.default.svc.cluster.local, DNS:cp-1, "
@@ -156,12 +161,12 @@ int main(int argc, char **argv)
 	s = section(t, "ca.crt");
 	HAS(s, "(self-signed)");
 	HAS(s, "CA:          yes\n");
-	HAS(s, "days left:   3317\n");
+	HAS(s, "days left:   3317 at 2026-12-02T00:00:00Z\n");
 	free(s);
 	s = section(t, "apiserver-kubelet-client.crt");
 	HAS(s, "subject:     O=kubeadm:cluster-admins, "
 	       "CN=kube-apiserver-kubelet-client\n");
-	HAS(s, "days left:   -31 (EXPIRED)\n");
+	HAS(s, "days left:   -31 at 2026-12-02T00:00:00Z (EXPIRED then)\n");
 	free(s);
 	s = section(t, "front-proxy-ca.crt");
 	HAS(s, "key:         Ed25519\n");

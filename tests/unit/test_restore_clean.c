@@ -110,6 +110,28 @@ static void test_names(void)
 					buf, sizeof(buf)),
 		    "a23456789012345678901234567890123456789012345678901234567"
 		    "890123");
+	/* over 63: the first 57 bytes and 6 hex digits of the SHA-256 */
+	CHECK_STREQ(restore_valid_label("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+					"aa"
+					"aaaaaaaaaaaaaaaaaaaaaaaa",
+					buf, sizeof(buf)),
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "ffe054");
+	/* an etcd snapshot's name: invalid bytes as '-', leading ones
+	 * dropped, the hash (of the name as given) keeps them apart */
+	CHECK_STREQ(restore_valid_label("~ops_snap.db", buf, sizeof(buf)),
+		    "ops_snap.db84904e");
+	CHECK_STREQ(restore_valid_label("snap_", buf, sizeof(buf)), "snap_"
+								    "9af5c4");
+	CHECK_STREQ(restore_valid_label("_snap", buf, sizeof(buf)), "snapc4d87"
+								    "f");
+	CHECK_STREQ(restore_valid_label("a~b", buf, sizeof(buf)), "a-b941528");
+	CHECK_STREQ(restore_valid_label("a+b", buf, sizeof(buf)), "a-b300273");
+	CHECK_STREQ(restore_valid_label("\xc3\xbcn\xc3\xaf", buf, sizeof(buf)),
+		    "n--e975a5");
+	CHECK_STREQ(restore_valid_label("a_b.c-d", buf, sizeof(buf)), "a_b.c-"
+								      "d");
+	CHECK_STREQ(restore_valid_label("", buf, sizeof(buf)), "");
 }
 
 /* Hooks files Velero would fail on are refused when loaded. */
