@@ -310,7 +310,8 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
 		return -ENOMEM;
 	sbuf_init(&gz, PVB_MAX);
 	sbuf_init(&js, PVB_MAX);
-	r = vault_get(b->repo->vault, key, &gz, NULL, e);
+	/* the cache's copy when the vault can't be reached */
+	r = vrepo_get_latest(b->repo->vault, v->cache, key, &gz, e);
 	if (r >= 0 && gunzip(gz.buf, gz.len, &js) < 0)
 		r = verror_set(e, -EIO, "%s: not gzip'ed JSON", key);
 	if (r >= 0)

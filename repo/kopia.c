@@ -13,7 +13,10 @@
  * not fetch it again. With a cache, what is fetched from the vault (index
  * blobs, pack ranges: still encrypted) is kept there too, keyed by the
  * vault, the blob and the range (blob ids name their content, so an entry
- * never goes stale); opening still lists the vault. */
+ * never goes stale). The format blob and the list of index blobs can
+ * change: read from the vault, with the last copy seen kept in the cache
+ * for when the vault can't be reached (offline.c), so that a repository
+ * whose blobs are cached opens offline. */
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -262,7 +265,7 @@ static int open_format(struct vrepo *r, const char *password, struct verror *e)
 	rc = sbuf_addf(&key_name, "%s%s", r->prefix, FORMAT_BLOB);
 	if (rc < 0)
 		goto out;
-	rc = vault_get(r->v, key_name.buf, &raw, NULL, e);
+	rc = vrepo_get_latest(r->v, r->c, key_name.buf, &raw, e);
 	if (rc == -ENOENT) {
 		rc = verror_set(e, -ENOENT, "no kopia repository at %s",
 				r->prefix);
@@ -670,6 +673,50 @@ out:
 	return rc;
 }
 
+/* The index blobs' names: from the vault (the list then kept in the
+ * cache), or the last list kept when the vault can't be listed. */
+static int list_index_blobs(struct vrepo *r, struct blob_list *l,
+			    struct verror *e)
+{
+	struct sbuf names;
+	char *key = NULL, *p, *nl;
+	size_t i;
+	int rc;
+
+	if (asprintf(&key, "%s\nindex blobs", r->prefix) < 0)
+		return -ENOMEM;
+	sbuf_init(&names, INDEX_BLOB_MAX);
+	rc = vault_list(r->v, r->prefix, list_index_blob, l, e);
+	if (rc >= 0) {
+		for (i = 0; i < l->n && rc >= 0; i++)
+			rc = sbuf_addf(&names, "%s\n", l->names[i]);
+		if (rc >= 0)
+			vrepo_latest_save(r->v, r->c, key, names.buf,
+					  names.len);
+		rc = 0;
+	} else if (rc != -ENOENT && rc != -ENOMEM &&
+		   vrepo_latest_load(r->v, r->c, key, &names) == 0) {
+		struct vault_object o = { 0 };
+
+		for (i = 0; i < l->n; i++)
+			free(l->names[i]);
+		l->n = 0;
+		rc = 0;
+		for (p = names.buf; p && *p && rc >= 0; p = nl + 1) {
+			nl = strchr(p, '\n');
+			if (!nl)
+				break;
+			*nl = '\0';
+			rc = list_index_blob(p, &o, l);
+		}
+		if (e)
+			e->msg[0] = '\0';
+	}
+	sbuf_release(&names);
+	free(key);
+	return rc;
+}
+
 static int load_index(struct vrepo *r, struct verror *e)
 {
 	struct blob_list l = { 0 };
@@ -679,7 +726,7 @@ static int load_index(struct vrepo *r, struct verror *e)
 	size_t i, k;
 	int rc;
 
-	rc = vault_list(r->v, r->prefix, list_index_blob, &l, e);
+	rc = list_index_blobs(r, &l, e);
 	sbuf_init(&plain, INDEX_BLOB_MAX);
 	for (i = 0; rc >= 0 && i < l.n; i++) {
 		sbuf_reset(&plain);

@@ -24,6 +24,7 @@ import subprocess
 import pytest
 
 from servers import harness
+from test_remote import upload_s3, use_env  # noqa: F401 (a fixture)
 
 BIG = os.environ.get("VELEROFS_TEST_BIG") == "1"
 NS, POD, VOLUME = "shop", "db-0", "data"
@@ -436,3 +437,35 @@ def test_volume_without_repository_is_not_shown(volume, tmp_path, mount):
     b = pathlib.Path(os.fspath(m)) / "backups" / BACKUP
     assert "volumes" not in os.listdir(b)
     assert not (b / "volumes").exists()
+
+
+def test_volume_data_offline(volume, vol_vault, mount, tmp_path, use_env):
+    """What was read through the mount (files read, directories listed) stays readable with the
+    vault down: the PodVolumeBackup list, the repository's format blob and the list of its index
+    blobs are kept in the cache (the index blobs and pack ranges were already)."""
+    m = harness.Minio(workdir=tmp_path / "minio").start()
+    cache = tmp_path / "cache"
+    try:
+        upload_s3(m, "velero", "", vol_vault)
+        use_env(s3_env(m))
+        first = mount(s3_url(m), cache=cache)
+        vdir = pathlib.Path(os.fspath(first)) / "backups" / BACKUP / "volumes" / NS / POD / VOLUME
+        big = (vdir / "big.bin").read_bytes()
+        small = (vdir / "many" / "d03" / "f007.txt").read_bytes()
+        listing = sorted(os.listdir(vdir / "many" / "d03"))
+        top = sorted(os.listdir(vdir))
+        describe = (vdir.parents[3] / "describe.txt").read_text()
+        assert "Browsable: yes" in " ".join(describe.split())
+        first.stop()
+        m.stop()
+
+        second = mount(s3_url(m), cache=cache, allow_errors=True, mnt=tmp_path / "mnt2")
+        vdir = pathlib.Path(os.fspath(second)) / "backups" / BACKUP / "volumes" / NS / POD / VOLUME
+        assert sorted(os.listdir(vdir)) == top
+        assert sorted(os.listdir(vdir / "many" / "d03")) == listing
+        assert (vdir / "many" / "d03" / "f007.txt").read_bytes() == small
+        assert (vdir / "big.bin").read_bytes() == big
+        assert big == (volume["src"] / "big.bin").read_bytes()
+        assert (vdir.parents[3] / "describe.txt").read_text() == describe
+    finally:
+        m.stop()
