@@ -41,6 +41,7 @@
 #define DIR_MAX ((size_t)512 << 20)
 #define LRU_SLOTS 16
 #define IND_SLOTS 4
+#define FLIGHT_SLOTS 16
 
 enum kopia_enc { ENC_AES_GCM, ENC_CHACHA };
 
@@ -87,6 +88,12 @@ struct vrepo {
 	uint64_t tick;			/* protected by lock */
 	struct ind_slot ind[IND_SLOTS]; /* protected by lock */
 	unsigned ind_next;		/* protected by lock */
+	/* contents being fetched: a second reader of one waits for the
+	 * first (the kernel's readahead sends several reads of one chunk
+	 * at once; each fetched and decrypted it) */
+	struct kopia_cid flight[FLIGHT_SLOTS]; /* protected by lock */
+	bool flight_busy[FLIGHT_SLOTS];	       /* protected by lock */
+	pthread_cond_t flight_done;	       /* with lock */
 };
 
 /* --- crypto ----------------------------------------------------------------
@@ -909,36 +916,55 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-/* content_get_uncached() through the LRU. */
-static int content_get(struct vrepo *r, const struct kopia_cid *id,
-		       struct sbuf *out, struct verror *e)
+/* content_get_uncached() through the LRU: 0 with r->lock held and *out the
+ * slot that holds the content (the caller copies what it needs and
+ * unlocks), or -errno with the lock not held. A content another thread is
+ * fetching is waited for, not fetched twice. */
+static int content_locked(struct vrepo *r, const struct kopia_cid *id,
+			  struct lru_slot **out, struct verror *e)
 {
 	struct lru_slot *old;
 	struct sbuf tmp;
 	size_t i;
-	int rc;
+	int rc, fl = -1;
 
 	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < LRU_SLOTS; i++) {
-		struct lru_slot *s = &r->lru[i];
+	for (;;) {
+		for (i = 0; i < LRU_SLOTS; i++) {
+			struct lru_slot *s = &r->lru[i];
 
-		if (s->used && !cid_cmp(&s->id, id)) {
-			s->used = ++r->tick;
-			rc = sbuf_add(out, s->data, s->len);
-			pthread_mutex_unlock(&r->lock);
-			return rc;
+			if (s->used && !cid_cmp(&s->id, id)) {
+				s->used = ++r->tick;
+				*out = s;
+				return 0;
+			}
 		}
+		for (i = 0; i < FLIGHT_SLOTS; i++)
+			if (r->flight_busy[i] && !cid_cmp(&r->flight[i], id))
+				break;
+		if (i == FLIGHT_SLOTS)
+			break;
+		pthread_cond_wait(&r->flight_done, &r->lock);
 	}
+	for (i = 0; i < FLIGHT_SLOTS && fl < 0; i++)
+		if (!r->flight_busy[i]) {
+			r->flight_busy[i] = true;
+			r->flight[i] = *id;
+			fl = (int)i;
+		}
 	pthread_mutex_unlock(&r->lock);
 	sbuf_init(&tmp, CONTENT_MAX);
 	rc = content_get_uncached(r, id, &tmp, e);
-	if (rc >= 0)
-		rc = sbuf_add(out, tmp.buf ? tmp.buf : "", tmp.len);
+	pthread_mutex_lock(&r->lock);
+	if (fl >= 0) {
+		r->flight_busy[fl] = false;
+		pthread_cond_broadcast(&r->flight_done);
+	}
 	if (rc < 0) {
+		pthread_mutex_unlock(&r->lock);
 		sbuf_release(&tmp);
 		return rc;
 	}
-	pthread_mutex_lock(&r->lock);
 	old = &r->lru[0];
 	for (i = 1; i < LRU_SLOTS; i++)
 		if (r->lru[i].used < old->used)
@@ -948,9 +974,26 @@ static int content_get(struct vrepo *r, const struct kopia_cid *id,
 	old->len = tmp.len;
 	old->data = sbuf_take(&tmp, NULL);
 	old->used = old->data ? ++r->tick : 0;
-	pthread_mutex_unlock(&r->lock);
 	sbuf_release(&tmp);
+	if (!old->data) {
+		pthread_mutex_unlock(&r->lock);
+		return -ENOMEM;
+	}
+	*out = old;
 	return 0;
+}
+
+static int content_get(struct vrepo *r, const struct kopia_cid *id,
+		       struct sbuf *out, struct verror *e)
+{
+	struct lru_slot *s;
+	int rc = content_locked(r, id, &s, e);
+
+	if (rc < 0)
+		return rc;
+	rc = sbuf_add(out, s->data, s->len);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 /* Copies the bytes [off, off+len) of content id (clipped to its end) to
@@ -960,50 +1003,17 @@ static ssize_t content_pread(struct vrepo *r, const struct kopia_cid *id,
 			     uint64_t off, char *buf, size_t len, size_t *total,
 			     struct verror *e)
 {
-	struct lru_slot *old;
-	struct sbuf tmp;
-	size_t i, n;
-	int rc;
+	struct lru_slot *s;
+	size_t n;
+	int rc = content_locked(r, id, &s, e);
 
-	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < LRU_SLOTS; i++) {
-		struct lru_slot *s = &r->lru[i];
-
-		if (s->used && !cid_cmp(&s->id, id)) {
-			s->used = ++r->tick;
-			*total = s->len;
-			n = off >= s->len ?
-				    0 :
-				    (size_t)MIN((uint64_t)len, s->len - off);
-			if (n)
-				memcpy(buf, s->data + off, n);
-			pthread_mutex_unlock(&r->lock);
-			return (ssize_t)n;
-		}
-	}
-	pthread_mutex_unlock(&r->lock);
-	sbuf_init(&tmp, CONTENT_MAX);
-	rc = content_get_uncached(r, id, &tmp, e);
-	if (rc < 0) {
-		sbuf_release(&tmp);
+	if (rc < 0)
 		return rc;
-	}
-	*total = tmp.len;
-	n = off >= tmp.len ? 0 : (size_t)MIN((uint64_t)len, tmp.len - off);
+	*total = s->len;
+	n = off >= s->len ? 0 : (size_t)MIN((uint64_t)len, s->len - off);
 	if (n)
-		memcpy(buf, tmp.buf + off, n);
-	pthread_mutex_lock(&r->lock);
-	old = &r->lru[0];
-	for (i = 1; i < LRU_SLOTS; i++)
-		if (r->lru[i].used < old->used)
-			old = &r->lru[i];
-	free(old->data);
-	old->id = *id;
-	old->len = tmp.len;
-	old->data = sbuf_take(&tmp, NULL);
-	old->used = old->data ? ++r->tick : 0;
+		memcpy(buf, s->data + off, n);
 	pthread_mutex_unlock(&r->lock);
-	sbuf_release(&tmp);
 	return (ssize_t)n;
 }
 
@@ -1088,6 +1098,7 @@ int vrepo_open(struct vault *v, struct cache *c, enum vrepo_kind kind,
 	r->v = v;
 	r->c = c;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->flight_done, NULL);
 	if (!(r->prefix = strdup(prefix))) {
 		vrepo_free(r);
 		return -ENOMEM;
@@ -1120,6 +1131,7 @@ struct vrepo *vrepo_free(struct vrepo *r)
 	free(r->prefix);
 	OPENSSL_cleanse(r->enc_secret, sizeof(r->enc_secret));
 	OPENSSL_cleanse(r->hmac_secret, sizeof(r->hmac_secret));
+	pthread_cond_destroy(&r->flight_done);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 	return NULL;
