@@ -42,6 +42,7 @@
 #define LRU_SLOTS 16
 #define IND_SLOTS 4
 #define FLIGHT_SLOTS 16
+#define PREFETCH_MAX 2 /* chunks fetched ahead of a reader at once */
 
 enum kopia_enc { ENC_AES_GCM, ENC_CHACHA };
 
@@ -94,6 +95,7 @@ struct vrepo {
 	struct kopia_cid flight[FLIGHT_SLOTS]; /* protected by lock */
 	bool flight_busy[FLIGHT_SLOTS];	       /* protected by lock */
 	pthread_cond_t flight_done;	       /* with lock */
+	unsigned prefetching; /* protected by lock: prefetch threads running */
 };
 
 /* --- crypto ----------------------------------------------------------------
@@ -996,6 +998,70 @@ static int content_get(struct vrepo *r, const struct kopia_cid *id,
 	return rc;
 }
 
+struct prefetch {
+	struct vrepo *r;
+	struct kopia_cid id;
+};
+
+static void *prefetch_run(void *arg)
+{
+	struct prefetch *p = arg;
+	struct vrepo *r = p->r;
+	struct lru_slot *s;
+
+	if (content_locked(r, &p->id, &s, NULL) == 0)
+		pthread_mutex_unlock(&r->lock);
+	pthread_mutex_lock(&r->lock);
+	r->prefetching--;
+	pthread_cond_broadcast(&r->flight_done);
+	pthread_mutex_unlock(&r->lock);
+	free(p);
+	return NULL;
+}
+
+/* Starts fetching the content of object oids (a direct one) in the
+ * background when it is neither in the LRU nor being fetched, at most
+ * PREFETCH_MAX at once: a sequential reader then finds the next chunk
+ * fetched and decrypted while it used the last one. Best effort: an error
+ * is met again by the reader. */
+static void prefetch(struct vrepo *r, const char *oids)
+{
+	struct kopia_oid oid;
+	struct prefetch *p = NULL;
+	pthread_attr_t a;
+	pthread_t t;
+	bool have = false;
+	size_t i;
+
+	if (kopia_oid_parse(oids, &oid) < 0 || oid.indirect || oid.compressed)
+		return;
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < LRU_SLOTS && !have; i++)
+		have = r->lru[i].used && !cid_cmp(&r->lru[i].id, &oid.cid);
+	for (i = 0; i < FLIGHT_SLOTS && !have; i++)
+		have = r->flight_busy[i] && !cid_cmp(&r->flight[i], &oid.cid);
+	if (!have && r->prefetching < PREFETCH_MAX && (p = malloc(sizeof(*p))))
+		r->prefetching++;
+	pthread_mutex_unlock(&r->lock);
+	if (!p)
+		return;
+	p->r = r;
+	p->id = oid.cid;
+	if (pthread_attr_init(&a) == 0) {
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &a, prefetch_run, p) == 0)
+			p = NULL;
+		pthread_attr_destroy(&a);
+	}
+	if (p) {
+		free(p);
+		pthread_mutex_lock(&r->lock);
+		r->prefetching--;
+		pthread_cond_broadcast(&r->flight_done);
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
 /* Copies the bytes [off, off+len) of content id (clipped to its end) to
  * buf: the count; *total gets the content's size. Through the LRU, with
  * only the slice copied (a 128 KiB read of a 4 MiB chunk copies 128 KiB). */
@@ -1120,6 +1186,10 @@ struct vrepo *vrepo_free(struct vrepo *r)
 
 	if (!r)
 		return NULL;
+	pthread_mutex_lock(&r->lock);
+	while (r->prefetching) /* they use r */
+		pthread_cond_wait(&r->flight_done, &r->lock);
+	pthread_mutex_unlock(&r->lock);
 	for (i = 0; i < LRU_SLOTS; i++)
 		free(r->lru[i].data);
 	for (i = 0; i < IND_SLOTS; i++)
@@ -1399,6 +1469,9 @@ static ssize_t object_read(struct vrepo *r, const char *oids, uint64_t size,
 		else
 			hi = mid;
 	}
+	/* a reader of chunk lo reads lo + 1 next, most of the time */
+	for (size_t k = lo + 1; k < n && k <= lo + PREFETCH_MAX; k++)
+		prefetch(r, ch[k].oid);
 	while (done < len && lo < n) {
 		uint64_t in = off + done - ch[lo].start;
 		ssize_t got = object_read(r, ch[lo].oid, ch[lo].len, buf + done,
