@@ -66,6 +66,9 @@ struct backup_options {
 	/* the password of Velero's repositories (volumes/); NULL: Velero's
 	 * default. Copied. */
 	const char *repo_password;
+	unsigned build_threads; /* threads that build an index; 0: one per
+				 * core (or VELEROFS_BUILD_THREADS), 1: no
+				 * thread of its own */
 };
 
 /* Borrows v and c: both must outlive the repo. Lists nothing yet. */

@@ -1,8 +1,10 @@
 /* Private to backup/: the repo and backup structs and the index format. */
 #pragma once
 
+#include <isa-l/crc.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "backup/backup.h"
@@ -301,3 +303,11 @@ int catalog_snapshots(struct backup_repo *r, struct backup_object **out,
  * name plus ext would not fit NAME_MAX. Appends to out. */
 int backup_component_name(const char *name, size_t len, size_t extlen,
 			  struct sbuf *out);
+
+/* The CRC-32 of gzip and zlib (crc32(crc, p, n) of zlib, the same values),
+ * with ISA-L's carry-less multiply: several times zlib's on every index
+ * build and first read. */
+static inline uint32_t backup_crc32(uint32_t crc, const void *p, size_t n)
+{
+	return crc32_gzip_refl(crc, (const unsigned char *)p, (uint64_t)n);
+}

@@ -17,17 +17,28 @@
  * describe.txt, and broken items read as EIO. Errors reading the vault
  * do fail it, and nothing is cached.
  *
+ * The build is a pipeline: the source's thread (inflate, tar, the
+ * dedupe of identical items) hands each item to rendering threads through
+ * a bounded ring of jobs, and takes the rendered bytes back in the order
+ * it gave them, so that the data region, errors.txt and everything else
+ * are byte for byte those of a build on one thread (build_threads, or
+ * VELEROFS_BUILD_THREADS: 1 renders in the source's thread, as on a
+ * machine of one core). The source's thread renders too when the ring is
+ * full. Memory: at most RING jobs and RING_BYTES of their input, whatever
+ * the number of items.
+ *
  * Reading an index file back (and deciding whether it may be used) is
  * index_map.c's job. */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
-#include <zlib.h>
 
 #include "backup/backup_i.h"
 #include "backup/render_i.h"
@@ -40,6 +51,11 @@
 #define MAX_DEPTH 8			/* components in a tree path */
 #define DESCRIBE_MAX ((size_t)16 << 20) /* describe.txt */
 #define RENDER_OUT_MAX ((size_t)128 << 20)
+#define RING 64			      /* jobs in the pipeline */
+#define RING_BYTES ((size_t)16 << 20) /* of their input, unless one is more */
+#define WORKERS_MAX 16
+#define WAKE_BATCH 8		   /* queued jobs that wake a worker */
+#define JOB_KEEP ((size_t)1 << 20) /* a job's buffers larger are freed */
 
 /* One file of the tree before layout. */
 struct rec {
@@ -51,17 +67,50 @@ struct rec {
 	uint8_t rank;	/* lower wins when two recs share a path */
 	bool versioned; /* an item's copy under apiversions/ */
 	uint32_t seq;	/* order of arrival: the later wins at equal rank */
+	uint32_t pend;	/* 1 + the rendering whose ref this is, or 0 */
 	struct idx_ref ref;
 };
 
-/* An item already seen, by content: its refs are reused. */
+/* An item already seen, by content: its rendering is reused. */
 struct seen {
-	uint64_t hash;
-	uint32_t len; /* of the item's bytes */
-	uint32_t crc; /* of the item's bytes */
+	uint64_t hash, hash2; /* of the item's bytes (hash never 0) */
+	uint32_t len;	      /* of the item's bytes */
+	uint32_t pend;	      /* its rendering */
 	uint8_t flags;
-	struct idx_ref ref;
 };
+
+/* Where a rendering went, once it is committed: the ref, and
+ * IDX_F_BROKEN when it did not render. */
+struct pend {
+	struct idx_ref ref;
+	uint8_t flags;
+};
+
+/* One item or document to render, in the ring. */
+enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+struct job {
+	int state;
+	uint32_t pend;
+	uint8_t flags;	   /* IDX_F_SECRET */
+	bool resource;	   /* an item: filtered in the clean/redact views */
+	struct sbuf in;	   /* the JSON (a copy) */
+	struct sbuf label; /* for errors.txt */
+	/* the result */
+	struct sbuf yaml, filtered;
+	const char *out; /* the bytes to store (in yaml or in), if r == 0 */
+	size_t outlen;
+	uint32_t crc;
+	int r; /* 0, -ENOMEM (fatal) or another error: broken */
+	struct verror e;
+};
+
+/* A buffer of the data region queued for the writer thread. */
+struct wbuf {
+	struct sbuf b;
+	uint64_t off; /* of its first byte in the data region */
+};
+
+#define WQ_MAX 2 /* buffers queued for the writer (and spares) */
 
 struct backup_sink {
 	struct backup *b;
@@ -71,42 +120,148 @@ struct backup_sink {
 	int fd;
 	uint64_t off;	 /* next data offset */
 	struct sbuf out; /* data not yet written */
+	uint64_t woff;	 /* data offset of out's first byte */
 	int werr;	 /* first write error */
+	/* the writer thread (with workers only); its fields under mu */
+	bool writer, wstop;
+	pthread_t wthread;
+	struct wbuf wq[WQ_MAX];
+	size_t nwq;
+	struct sbuf spare[WQ_MAX];
+	size_t nspare;
+	int werr_async;
+	pthread_cond_t wq_cv, wdone_cv;
 	struct rec *recs;
 	size_t nrecs, caprecs;
 	uint32_t seq;	   /* the next rec's seq */
 	struct seen *seen; /* open addressing, capseen a power of two */
 	size_t nseen, capseen;
+	struct pend *pend; /* renderings, in the order they were asked for */
+	size_t npend, cappend;
+	const struct job *prev_job; /* the last item's, if its pend is still
+				     * prev_pend */
+	uint32_t prev_pend;
+	uint8_t prev_flags;
 	struct sbuf errors; /* errors.txt */
 	size_t nerrors;
 	size_t item_errors;
-	struct sbuf yaml;     /* scratch */
-	struct sbuf filtered; /* scratch */
-	uint64_t nitems;      /* items so far, for progress */
-	int64_t t0, last;     /* build start, last progress call (ms) */
+	uint64_t nitems;  /* items so far, for progress */
+	int64_t t0, last; /* build start, last progress call (ms) */
+	/* the pipeline: ring[head % RING] is the next to commit,
+	 * ring[take % RING] the next to render, ring[tail % RING] the next
+	 * to fill; only the source's thread fills and commits */
+	struct job ring[RING];
+	uint64_t head, take, tail;
+	size_t inflight; /* input bytes of the jobs not committed */
+	int fatal;	 /* a commit failed: every later call fails */
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	bool stop;
+	unsigned idle;	   /* workers waiting for work */
+	bool waiting;	   /* the source's thread waits for a job */
+	unsigned nworkers; /* 0: render in the source's thread */
+	pthread_t workers[WORKERS_MAX];
 };
 
 /* ---- data region ---- */
 
-static int flush_out(struct backup_sink *bd)
+/* Writes n bytes at the data region's offset off. */
+static int write_data(int fd, const char *p, size_t n, uint64_t off)
 {
-	const char *p = bd->out.buf;
-	size_t n = bd->out.len;
-
-	while (n > 0 && !bd->werr) {
-		ssize_t w = write(bd->fd, p, n);
+	off += sizeof(struct idx_header);
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			bd->werr = -errno;
-		else {
-			p += w;
-			n -= (size_t)w;
-		}
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
 	}
-	sbuf_reset(&bd->out);
+	return 0;
+}
+
+/* The writer thread: writes the full buffers flush_out() queues, so
+ * that the source's thread does not copy them into the page cache. */
+static void *writer_main(void *arg)
+{
+	struct backup_sink *bd = arg;
+
+	pthread_mutex_lock(&bd->mu);
+	for (;;) {
+		struct wbuf *w;
+		int r;
+
+		while (!bd->wstop && !bd->nwq)
+			pthread_cond_wait(&bd->wq_cv, &bd->mu);
+		if (!bd->nwq)
+			break;
+		w = &bd->wq[0];
+		pthread_mutex_unlock(&bd->mu);
+		r = write_data(bd->fd, w->b.buf, w->b.len, w->off);
+		pthread_mutex_lock(&bd->mu);
+		if (r < 0 && !bd->werr_async)
+			bd->werr_async = r;
+		sbuf_reset(&w->b);
+		/* the written buffer goes back to the spares */
+		if (bd->nspare < WQ_MAX)
+			bd->spare[bd->nspare++] = w->b;
+		else
+			sbuf_release(&w->b);
+		memmove(&bd->wq[0], &bd->wq[1], --bd->nwq * sizeof(*bd->wq));
+		pthread_cond_broadcast(&bd->wdone_cv);
+	}
+	pthread_mutex_unlock(&bd->mu);
+	return NULL;
+}
+
+/* Writes out the data not yet written: handed to the writer thread when
+ * there is one (waiting while WQ_MAX buffers are queued), else written
+ * here. */
+static int flush_out(struct backup_sink *bd)
+{
+	if (bd->out.len == 0 || bd->werr)
+		return bd->werr;
+	if (!bd->writer) {
+		bd->werr =
+			write_data(bd->fd, bd->out.buf, bd->out.len, bd->woff);
+		bd->woff += bd->out.len;
+		sbuf_reset(&bd->out);
+		return bd->werr;
+	}
+	pthread_mutex_lock(&bd->mu);
+	while (bd->nwq == WQ_MAX)
+		pthread_cond_wait(&bd->wdone_cv, &bd->mu);
+	bd->wq[bd->nwq++] = (struct wbuf){ bd->out, bd->woff };
+	bd->woff += bd->out.len;
+	if (bd->nspare)
+		bd->out = bd->spare[--bd->nspare];
+	else
+		sbuf_init(&bd->out, 4u << 20);
+	if (bd->werr_async)
+		bd->werr = bd->werr_async;
+	pthread_cond_signal(&bd->wq_cv);
+	pthread_mutex_unlock(&bd->mu);
 	return bd->werr;
+}
+
+/* flush_out(), and waits until everything is written. */
+static int flush_all(struct backup_sink *bd)
+{
+	int r = flush_out(bd);
+
+	if (bd->writer) {
+		pthread_mutex_lock(&bd->mu);
+		while (bd->nwq)
+			pthread_cond_wait(&bd->wdone_cv, &bd->mu);
+		if (bd->werr_async && !bd->werr)
+			bd->werr = bd->werr_async;
+		pthread_mutex_unlock(&bd->mu);
+		r = bd->werr;
+	}
+	return r;
 }
 
 /* Appends n bytes to the data region; ref says where. crc is theirs if
@@ -121,8 +276,7 @@ static int put_data_crc(struct backup_sink *bd, const void *p, size_t n,
 		return -E2BIG;
 	ref->off = bd->off;
 	ref->len = (uint32_t)n;
-	ref->crc = crc == NO_CRC ? (uint32_t)crc32(0, p, (uInt)n) :
-				   (uint32_t)crc;
+	ref->crc = crc == NO_CRC ? backup_crc32(0, p, n) : (uint32_t)crc;
 	bd->off += n;
 	if (bd->out.len + n > ((size_t)1 << 20)) {
 		r = flush_out(bd);
@@ -130,13 +284,12 @@ static int put_data_crc(struct backup_sink *bd, const void *p, size_t n,
 			return r;
 	}
 	if (n > ((size_t)1 << 20)) {
-		/* large: write through */
-		struct sbuf tmp = bd->out;
-
-		bd->out.buf = (char *)p;
-		bd->out.len = n;
-		r = flush_out(bd);
-		bd->out = tmp;
+		/* large: write through (after what is queued: the offsets
+		 * are in order either way) */
+		r = flush_all(bd);
+		if (r == 0)
+			r = bd->werr = write_data(bd->fd, p, n, bd->woff);
+		bd->woff += n;
 		return r;
 	}
 	return sbuf_add(&bd->out, p, n);
@@ -189,6 +342,18 @@ static int add_rec(struct backup_sink *bd, const char *path, uint8_t type,
 	return 0;
 }
 
+/* add_rec() of a rec whose ref the rendering pend will give. */
+static int add_pending_rec(struct backup_sink *bd, const char *path,
+			   uint8_t flags, uint8_t rank, uint32_t pend)
+{
+	static const struct idx_ref none = { 0 };
+	int r = add_rec(bd, path, IDX_ITEM, flags, rank, &none);
+
+	if (r == 0)
+		bd->recs[bd->nrecs - 1].pend = pend + 1;
+	return r;
+}
+
 static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
 	_printf_(2, 0);
 /* One line of errors.txt. The line names members and quotes what the
@@ -209,57 +374,285 @@ static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
 	free(line);
 }
 
-/* Adds an item: rendered YAML or, in the JSON view, the original bytes.
- * Broken when json doesn't parse (the JSON view checks it the same way);
- * the reason goes to errors.txt under label. */
-static int add_json_item(struct backup_sink *bd, const char *path,
-			 uint8_t flags, uint8_t rank, const char *json,
-			 size_t len, uint64_t json_crc, const char *label,
-			 bool resource)
+/* ---- rendering ---- */
+
+static void sink_error(struct backup_sink *bd, const char *fmt, ...)
+	_printf_(2, 3);
+/* A line of errors.txt now (backup_sink_error() first commits what is
+ * in the ring). */
+static void sink_error(struct backup_sink *bd, const char *fmt, ...)
 {
-	struct idx_ref ref = { 0 };
-	struct verror e = { { 0 } };
-	size_t orig_len = len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_verror(bd, fmt, ap);
+	va_end(ap);
+}
+
+/* Renders a job: YAML or, in the JSON view, the original bytes; broken
+ * (r < 0, the reason in e) when the JSON doesn't parse (the JSON view
+ * checks it the same way). Any thread; reads only bd's options. */
+static void run_job(const struct backup_sink *bd, struct job *j)
+{
+	const char *json = j->in.buf ? j->in.buf : "";
+	size_t len = j->in.len;
 	int r;
 
-	sbuf_reset(&bd->yaml);
-	r = render_yaml(json, len, &bd->yaml, &e);
-	if (r == 0 && resource && bd->filtering) {
+	j->e.msg[0] = '\0';
+	sbuf_reset(&j->yaml);
+	r = render_yaml(json, len, &j->yaml, &j->e);
+	if (r == 0 && j->resource && bd->filtering) {
 		/* the clean/redacted view: filter, then render that */
-		sbuf_reset(&bd->filtered);
-		r = filter_item(json, len, flags & IDX_F_SECRET, &bd->filter,
-				&bd->filtered);
+		sbuf_reset(&j->filtered);
+		r = filter_item(json, len, j->flags & IDX_F_SECRET, &bd->filter,
+				&j->filtered);
 		if (r == 0) {
-			json = bd->filtered.buf;
-			len = bd->filtered.len;
-			json_crc = NO_CRC;
-			sbuf_reset(&bd->yaml);
-			r = render_yaml(json, len, &bd->yaml, &e);
+			json = sbuf_str(&j->filtered);
+			len = j->filtered.len;
+			sbuf_reset(&j->yaml);
+			r = render_yaml(json, len, &j->yaml, &j->e);
 		}
 	}
-	if (r == -ENOMEM)
-		return r;
-	if (r == -E2BIG && !e.msg[0])
-		verror_set(&e, r,
+	if (r == -E2BIG && !j->e.msg[0])
+		verror_set(&j->e, r,
 			   "larger than %zu MiB once rendered; not shown "
 			   "(the original JSON is %zu bytes)",
-			   bd->yaml.max >> 20, orig_len);
+			   j->yaml.max >> 20, j->in.len);
+	j->r = r;
+	if (r < 0)
+		return;
+	if (bd->view == BACKUP_VIEW_JSON) {
+		j->out = json;
+		j->outlen = len;
+	} else {
+		j->out = sbuf_str(&j->yaml);
+		j->outlen = j->yaml.len;
+	}
+	j->crc = backup_crc32(0, j->out, j->outlen);
+}
+
+/* Stores a rendered job's bytes (in the order jobs were given) and says
+ * in errors.txt why one is broken. */
+static int commit_job(struct backup_sink *bd, struct job *j)
+{
+	struct pend *p = &bd->pend[j->pend];
+	int r = j->r;
+
+	bd->inflight -= j->in.len;
+	if (r == -ENOMEM)
+		return r;
 	if (r < 0) {
-		backup_sink_error(bd, "%s: %s", label,
-				  e.msg[0] ? e.msg : strerror(-r));
+		sink_error(bd, "%s: %s", sbuf_str(&j->label),
+			   j->e.msg[0] ? j->e.msg : strerror(-r));
 		bd->item_errors++;
 		/* a size, so that readers ask and get EIO, not an empty file */
-		ref.len = (uint32_t)MIN(orig_len ? orig_len : 1, UINT32_MAX);
-		return add_rec(bd, path, IDX_ITEM, flags | IDX_F_BROKEN, rank,
-			       &ref);
+		p->ref = (struct idx_ref){ .len = (uint32_t)MIN(
+						   j->in.len ? j->in.len : 1,
+						   UINT32_MAX) };
+		p->flags = IDX_F_BROKEN;
+		r = 0;
+	} else {
+		r = put_data_crc(bd, j->out, j->outlen, j->crc, &p->ref);
 	}
-	if (bd->view == BACKUP_VIEW_JSON)
-		r = put_data_crc(bd, json, len, json_crc, &ref);
-	else
-		r = put_data(bd, bd->yaml.buf, bd->yaml.len, &ref);
+	/* a big item's buffers go; the usual ones are kept for the next */
+	if (j->in.cap > JOB_KEEP)
+		sbuf_release(&j->in);
+	if (j->yaml.cap > JOB_KEEP)
+		sbuf_release(&j->yaml);
+	if (j->filtered.cap > JOB_KEEP)
+		sbuf_release(&j->filtered);
+	return r;
+}
+
+static void *worker_main(void *arg)
+{
+	struct backup_sink *bd = arg;
+
+	pthread_mutex_lock(&bd->mu);
+	for (;;) {
+		struct job *j;
+
+		while (!bd->stop && bd->take == bd->tail) {
+			bd->idle++;
+			pthread_cond_wait(&bd->work_cv, &bd->mu);
+			bd->idle--;
+		}
+		if (bd->stop)
+			break;
+		j = &bd->ring[bd->take++ % RING];
+		j->state = JOB_RUNNING;
+		pthread_mutex_unlock(&bd->mu);
+		run_job(bd, j);
+		pthread_mutex_lock(&bd->mu);
+		j->state = JOB_DONE;
+		if (bd->waiting)
+			pthread_cond_signal(&bd->done_cv);
+	}
+	pthread_mutex_unlock(&bd->mu);
+	return NULL;
+}
+
+/* Commits the jobs that are done, in order. */
+static int commit_ready(struct backup_sink *bd)
+{
+	for (;;) {
+		struct job *j;
+		bool done;
+
+		pthread_mutex_lock(&bd->mu);
+		j = &bd->ring[bd->head % RING];
+		done = bd->head < bd->tail && j->state == JOB_DONE;
+		pthread_mutex_unlock(&bd->mu);
+		if (!done)
+			return bd->fatal;
+		if (!bd->fatal)
+			bd->fatal = commit_job(bd, j);
+		bd->head++;
+	}
+}
+
+/* Waits for the oldest job (rendering one itself if none has started),
+ * then commits what is done. */
+static int wait_one(struct backup_sink *bd)
+{
+	struct job *j = NULL;
+
+	pthread_mutex_lock(&bd->mu);
+	if (bd->take < bd->tail) {
+		j = &bd->ring[bd->take++ % RING];
+		j->state = JOB_RUNNING;
+	} else {
+		bd->waiting = true;
+		while (bd->ring[bd->head % RING].state != JOB_DONE)
+			pthread_cond_wait(&bd->done_cv, &bd->mu);
+		bd->waiting = false;
+	}
+	pthread_mutex_unlock(&bd->mu);
+	if (j) {
+		run_job(bd, j);
+		pthread_mutex_lock(&bd->mu);
+		j->state = JOB_DONE;
+		pthread_mutex_unlock(&bd->mu);
+	}
+	return commit_ready(bd);
+}
+
+/* Commits every job given so far: errors.txt and the data region are
+ * then in step with the calls made. */
+static int drain(struct backup_sink *bd)
+{
+	int r = commit_ready(bd);
+
+	if (bd->nworkers && bd->head < bd->tail) {
+		pthread_mutex_lock(&bd->mu);
+		pthread_cond_broadcast(&bd->work_cv);
+		pthread_mutex_unlock(&bd->mu);
+	}
+
+	while (bd->head < bd->tail)
+		r = wait_one(bd);
+	return r ? r : bd->fatal;
+}
+
+/* Renders json (copied) as the rendering pend: at once with no workers,
+ * else in a worker, committed later in order. */
+static int submit(struct backup_sink *bd, uint32_t pend, uint8_t flags,
+		  bool resource, const char *json, size_t len,
+		  const char *label)
+{
+	struct job *j;
+	int r = commit_ready(bd);
+
+	while (r == 0 &&
+	       (bd->tail - bd->head == RING ||
+		(bd->head < bd->tail && bd->inflight + len > RING_BYTES)))
+		r = wait_one(bd);
 	if (r < 0)
 		return r;
-	return add_rec(bd, path, IDX_ITEM, flags, rank, &ref);
+	j = &bd->ring[bd->tail % RING];
+	j->pend = pend;
+	j->flags = flags;
+	j->resource = resource;
+	j->r = 0;
+	sbuf_reset(&j->in);
+	sbuf_reset(&j->label);
+	r = sbuf_add(&j->in, json, len);
+	if (r == 0)
+		r = sbuf_adds(&j->label, label);
+	if (r < 0)
+		return r;
+	bd->inflight += len;
+	if (!bd->nworkers) {
+		bd->tail++;
+		run_job(bd, j);
+		j->state = JOB_DONE;
+		return commit_ready(bd);
+	}
+	pthread_mutex_lock(&bd->mu);
+	j->state = JOB_QUEUED;
+	bd->tail++;
+	/* a sleeping worker is woken for a batch of jobs, not for each
+	 * (or for a job that is large): a wake-up costs about what
+	 * rendering a small item does */
+	if (bd->idle && (bd->tail - bd->take >= WAKE_BATCH ||
+			 bd->inflight >= RING_BYTES / 4))
+		pthread_cond_signal(&bd->work_cv);
+	pthread_mutex_unlock(&bd->mu);
+	return 0;
+}
+
+/* A new rendering's number. */
+static int new_pend(struct backup_sink *bd, uint32_t *out)
+{
+	if (bd->npend == bd->cappend) {
+		size_t cap = bd->cappend ? bd->cappend * 2 : 1024;
+		struct pend *n = realloc(bd->pend, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		bd->pend = n;
+		bd->cappend = cap;
+	}
+	if (bd->npend >= UINT32_MAX - 1)
+		return -E2BIG;
+	memset(&bd->pend[bd->npend], 0, sizeof(*bd->pend));
+	*out = (uint32_t)bd->npend++;
+	return 0;
+}
+
+/* Adds a record at path for JSON to render; pend_out gets the rendering
+ * (for the dedupe). */
+static int add_json_item(struct backup_sink *bd, const char *path,
+			 uint8_t flags, uint8_t rank, const char *json,
+			 size_t len, const char *label, bool resource,
+			 uint32_t *pend_out)
+{
+	uint32_t pend;
+	int r = new_pend(bd, &pend);
+
+	if (r == 0)
+		r = add_pending_rec(bd, path, flags, rank, pend);
+	if (r == 0)
+		r = submit(bd, pend, flags, resource, json, len, label);
+	if (r == 0 && pend_out)
+		*pend_out = pend;
+	return r;
+}
+
+/* Gives every rec its rendering's ref once all are committed. */
+static void resolve_pending(struct backup_sink *bd)
+{
+	size_t i;
+
+	for (i = 0; i < bd->nrecs; i++) {
+		struct rec *r = &bd->recs[i];
+
+		if (!r->pend)
+			continue;
+		r->ref = bd->pend[r->pend - 1].ref;
+		r->flags |= bd->pend[r->pend - 1].flags;
+		r->pend = 0;
+	}
 }
 
 static int add_file_flags(struct backup_sink *bd, const char *path,
@@ -281,28 +674,35 @@ static int add_file(struct backup_sink *bd, const char *path, const char *data,
 
 /* ---- the tarball ---- */
 
-/* A fast 64-bit hash (8 bytes per step, multiply-xorshift mixing); with
- * the length and the CRC-32 it tells identical members apart. */
-static uint64_t hash64(const void *p, size_t n)
+/* A fast 128-bit hash in one pass (8 bytes per step, two lanes of
+ * multiply-xorshift mixing with different constants); with the length it
+ * tells identical members apart (it replaces a 64-bit hash plus a CRC-32,
+ * a second pass over every member). */
+static void hash128(const void *p, size_t n, uint64_t *h1, uint64_t *h2)
 {
 	const unsigned char *s = p;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, k;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	uint64_t g = 0x6a09e667f3bcc909ull ^ (n * 0x9e3779b97f4a7c15ull), k;
 
 	while (n >= 8) {
 		memcpy(&k, s, 8);
 		h = (h ^ (k * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
 		h ^= h >> 31;
+		g = (g ^ (k * 0xff51afd7ed558ccdull)) * 0xc4ceb9fe1a85ec53ull;
+		g ^= g >> 33;
 		s += 8;
 		n -= 8;
 	}
 	k = 0;
 	memcpy(&k, s, n);
 	h = (h ^ (k * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
-	return h ^ (h >> 29);
+	g = (g ^ (k * 0xff51afd7ed558ccdull)) * 0xc4ceb9fe1a85ec53ull;
+	*h1 = h ^ (h >> 29);
+	*h2 = g ^ (g >> 32);
 }
 
-static struct seen *seen_slot(struct backup_sink *bd, uint64_t h, uint32_t len,
-			      uint32_t crc)
+static struct seen *seen_slot(struct backup_sink *bd, uint64_t h, uint64_t h2,
+			      uint32_t len)
 {
 	size_t i;
 
@@ -311,13 +711,13 @@ static struct seen *seen_slot(struct backup_sink *bd, uint64_t h, uint32_t len,
 	for (i = h & (bd->capseen - 1); bd->seen[i].len || bd->seen[i].hash;
 	     i = (i + 1) & (bd->capseen - 1))
 		if (bd->seen[i].hash == h && bd->seen[i].len == len &&
-		    bd->seen[i].crc == crc)
+		    bd->seen[i].hash2 == h2)
 			return &bd->seen[i];
 	return NULL;
 }
 
-static int seen_add(struct backup_sink *bd, uint64_t h, uint32_t len,
-		    uint32_t crc, const struct rec *r)
+static int seen_add(struct backup_sink *bd, uint64_t h, uint64_t h2,
+		    uint32_t len, uint8_t flags, uint32_t pend)
 {
 	size_t i;
 
@@ -345,10 +745,10 @@ static int seen_add(struct backup_sink *bd, uint64_t h, uint32_t len,
 	     i = (i + 1) & (bd->capseen - 1))
 		;
 	bd->seen[i].hash = h;
+	bd->seen[i].hash2 = h2;
 	bd->seen[i].len = len;
-	bd->seen[i].crc = crc;
-	bd->seen[i].flags = r->flags;
-	bd->seen[i].ref = r->ref;
+	bd->seen[i].flags = flags;
+	bd->seen[i].pend = pend;
 	bd->nseen++;
 	return 0;
 }
@@ -393,21 +793,38 @@ static int add_item_once(struct backup_sink *bd, const char *path,
 			 uint8_t flags, uint8_t rank,
 			 const struct backup_item *it)
 {
-	uint32_t crc =
-		(uint32_t)crc32(0, (const Bytef *)it->json, (uInt)it->len);
-	uint64_t h = hash64(it->json, it->len) | 1; /* never 0: 0/0 marks a
-						     * free slot */
-	struct seen *s = seen_slot(bd, h, (uint32_t)it->len, crc);
+	uint64_t h, h2;
+	struct seen *s;
+	uint32_t pend;
 	int r;
 
+	/* Velero writes an item's copies one after the other: the bytes of
+	 * the last item rendered are still in its job, and compared */
+	if (bd->prev_job) {
+		const struct job *p = bd->prev_job;
+
+		if (p->pend == bd->prev_pend && p->in.buf &&
+		    p->in.len == it->len &&
+		    !memcmp(p->in.buf, it->json, it->len))
+			return add_pending_rec(
+				bd, path, (uint8_t)(bd->prev_flags | flags),
+				rank, bd->prev_pend);
+	}
+	hash128(it->json, it->len, &h, &h2);
+	h |= 1; /* never 0: 0/0 marks a free slot */
+	s = seen_slot(bd, h, h2, (uint32_t)it->len);
 	if (s)
-		return add_rec(bd, path, IDX_ITEM, (uint8_t)(s->flags | flags),
-			       rank, &s->ref);
-	r = add_json_item(bd, path, flags, rank, it->json, it->len, crc,
-			  it->label, true);
+		return add_pending_rec(bd, path, (uint8_t)(s->flags | flags),
+				       rank, s->pend);
+	r = add_json_item(bd, path, flags, rank, it->json, it->len, it->label,
+			  true, &pend);
 	if (r == 0)
-		r = seen_add(bd, h, (uint32_t)it->len, crc,
-			     &bd->recs[bd->nrecs - 1]);
+		r = seen_add(bd, h, h2, (uint32_t)it->len, flags, pend);
+	if (r == 0) {
+		bd->prev_job = &bd->ring[(bd->tail - 1) % RING];
+		bd->prev_pend = pend;
+		bd->prev_flags = flags;
+	}
 	return r;
 }
 
@@ -435,9 +852,12 @@ int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 	 * the preferred version, else any */
 	uint8_t rank = !it->version ? 0 : it->preferred ? 1 : 2;
 	struct sbuf path;
-	struct rec *last;
+	uint8_t last_flags;
+	uint32_t last_pend;
 	int r;
 
+	if (bd->fatal)
+		return bd->fatal;
 	bd->nitems++;
 	sink_progress(bd, false);
 	sbuf_init(&path, 8192);
@@ -446,10 +866,12 @@ int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 		r = add_item_once(bd, path.buf, flags, rank, it);
 	if (r < 0 || !it->version)
 		goto out;
-	last = &bd->recs[bd->nrecs - 1];
+	/* copies: add_rec() may move recs */
+	last_flags = bd->recs[bd->nrecs - 1].flags;
+	last_pend = bd->recs[bd->nrecs - 1].pend;
 	r = item_path(it, it->version, &path);
 	if (!r)
-		r = add_rec(bd, path.buf, IDX_ITEM, last->flags, 0, &last->ref);
+		r = add_pending_rec(bd, path.buf, last_flags, 0, last_pend - 1);
 	if (!r)
 		bd->recs[bd->nrecs - 1].versioned = true;
 out:
@@ -461,6 +883,7 @@ void backup_sink_item_error(struct backup_sink *bd, const char *fmt, ...)
 {
 	va_list ap;
 
+	(void)drain(bd); /* the lines of errors.txt in the order of calls */
 	va_start(ap, fmt);
 	add_verror(bd, fmt, ap);
 	va_end(ap);
@@ -471,6 +894,7 @@ void backup_sink_error(struct backup_sink *bd, const char *fmt, ...)
 {
 	va_list ap;
 
+	(void)drain(bd); /* the lines of errors.txt in the order of calls */
 	va_start(ap, fmt);
 	add_verror(bd, fmt, ap);
 	va_end(ap);
@@ -479,7 +903,9 @@ void backup_sink_error(struct backup_sink *bd, const char *fmt, ...)
 int backup_sink_file(struct backup_sink *bd, const char *path, const char *data,
 		     size_t len)
 {
-	return add_file(bd, path, data, len);
+	int r = drain(bd); /* the data region in the order of calls */
+
+	return r < 0 ? r : add_file(bd, path, data, len);
 }
 
 int backup_sink_file_private(struct backup_sink *bd, const char *path,
@@ -491,7 +917,9 @@ int backup_sink_file_private(struct backup_sink *bd, const char *path,
 int backup_sink_document(struct backup_sink *bd, const char *path,
 			 const char *json, size_t len, const char *label)
 {
-	return add_json_item(bd, path, 0, 0, json, len, NO_CRC, label, false);
+	if (bd->fatal)
+		return bd->fatal;
+	return add_json_item(bd, path, 0, 0, json, len, label, false, NULL);
 }
 
 int backup_sink_broken(struct backup_sink *bd, const char *path)
@@ -540,12 +968,102 @@ static int cmp_rec(const void *x, const void *y)
  * and a lower rank shadows (the legacy copy wins over the versioned
  * ones), or a later one of the same rank (a duplicate member; said in
  * errors.txt when its content differs). */
+struct sort_half {
+	struct rec *v;
+	size_t n;
+};
+
+static void *sort_half_main(void *arg)
+{
+	struct sort_half *h = arg;
+
+	qsort(h->v, h->n, sizeof(*h->v), cmp_rec);
+	return NULL;
+}
+
+/* Merges the sorted a[0, na) and b[0, nb) into dst. */
+static void merge_recs(struct rec *dst, const struct rec *a, size_t na,
+		       const struct rec *b, size_t nb)
+{
+	while (na && nb) {
+		if (cmp_rec(a, b) <= 0) {
+			*dst++ = *a++;
+			na--;
+		} else {
+			*dst++ = *b++;
+			nb--;
+		}
+	}
+	memcpy(dst, a, na * sizeof(*a));
+	memcpy(dst + na, b, nb * sizeof(*b));
+}
+
+/* Sorts the records: what is in order already is not sorted again. The
+ * records after the longest sorted prefix are sorted (on two threads, in
+ * halves, when the build has workers and they are many) and merged with
+ * it; a short tail (describe.txt and errors.txt, added to sorted records)
+ * is inserted. Falls back to one qsort() without memory for the merge. */
+static void order_recs(struct backup_sink *bd)
+{
+	struct rec *v = bd->recs, *tmp;
+	size_t n = bd->nrecs, k = 1, i;
+
+	if (n < 2) /* recs is NULL when there are none */
+		return;
+	while (k < n && cmp_rec(&v[k - 1], &v[k]) < 0)
+		k++;
+	if (k == n)
+		return;
+	if (n - k <= 16) {
+		for (i = k; i < n; i++) {
+			struct rec x = v[i];
+			size_t lo = 0, hi = i;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (cmp_rec(&v[mid], &x) <= 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			memmove(&v[lo + 1], &v[lo], (i - lo) * sizeof(*v));
+			v[lo] = x;
+		}
+		return;
+	}
+	tmp = malloc(n * sizeof(*v));
+	if (!tmp) {
+		qsort(v, n, sizeof(*v), cmp_rec);
+		return;
+	}
+	if (bd->nworkers && n - k > 20000) {
+		struct sort_half h = { v + k, (n - k) / 2 };
+		pthread_t t;
+		bool threaded = !pthread_create(&t, NULL, sort_half_main, &h);
+
+		if (!threaded)
+			sort_half_main(&h);
+		qsort(v + k + h.n, n - k - h.n, sizeof(*v), cmp_rec);
+		if (threaded)
+			pthread_join(t, NULL);
+		/* the two halves into tmp, then with the prefix back */
+		merge_recs(tmp, v + k, h.n, v + k + h.n, n - k - h.n);
+		memcpy(v + k, tmp, (n - k) * sizeof(*v));
+	} else {
+		qsort(v + k, n - k, sizeof(*v), cmp_rec);
+	}
+	merge_recs(tmp, v, k, v + k, n - k);
+	free(bd->recs);
+	bd->recs = tmp;
+	bd->caprecs = n;
+}
+
 static void sort_recs(struct backup_sink *bd)
 {
 	size_t i, k = 0;
 
-	if (bd->nrecs > 1) /* recs is NULL when there are none */
-		qsort(bd->recs, bd->nrecs, sizeof(*bd->recs), cmp_rec);
+	order_recs(bd);
 	for (i = 1; i < bd->nrecs; i++) {
 		const struct rec *a = &bd->recs[i - 1], *c = &bd->recs[i];
 
@@ -786,9 +1304,43 @@ static void counts_of(struct backup_sink *bd, struct describe_kind_count **out,
 	*nout = n;
 }
 
+/* CPU time of the calling thread so far (ms), for the build's log line. */
+static int64_t thread_cpu_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return -1;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Threads for a build: the options', else VELEROFS_BUILD_THREADS, else
+ * one per core this process may run on (taskset). */
+static unsigned build_threads(const struct backup_options *o)
+{
+	const char *env = getenv("VELEROFS_BUILD_THREADS");
+	cpu_set_t set;
+	long n;
+
+	if (o->build_threads)
+		return o->build_threads;
+	if (env && *env) {
+		n = strtol(env, NULL, 10);
+		if (n >= 1)
+			return (unsigned)MIN(n, WORKERS_MAX + 1);
+	}
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : (unsigned)MIN(n, WORKERS_MAX + 1);
+}
+
 static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 {
 	const struct backup_options *o = &b->repo->opt;
+	unsigned threads;
+	size_t i;
 
 	memset(bd, 0, sizeof(*bd));
 	bd->b = b;
@@ -801,25 +1353,73 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 	bd->filtering = o->clean || o->redact;
 	sbuf_init(&bd->out, 4u << 20);
 	sbuf_init(&bd->errors, 1 << 20);
-	/* what one item or document may render to: deep nesting makes YAML
-	 * far larger than its JSON (up to 512 bytes of indentation per line);
-	 * beyond this the item is listed as broken */
-	sbuf_init(&bd->yaml, RENDER_OUT_MAX);
-	sbuf_init(&bd->filtered, 0);
+	for (i = 0; i < RING; i++) {
+		struct job *j = &bd->ring[i];
+
+		sbuf_init(&j->in, 0);
+		sbuf_init(&j->label, 0);
+		/* what one item or document may render to: deep nesting
+		 * makes YAML far larger than its JSON (up to 512 bytes of
+		 * indentation per line); beyond this the item is listed as
+		 * broken */
+		sbuf_init(&j->yaml, RENDER_OUT_MAX);
+		sbuf_init(&j->filtered, 0);
+	}
+	pthread_mutex_init(&bd->mu, NULL);
+	pthread_cond_init(&bd->work_cv, NULL);
+	pthread_cond_init(&bd->done_cv, NULL);
+	pthread_cond_init(&bd->wq_cv, NULL);
+	pthread_cond_init(&bd->wdone_cv, NULL);
+	threads = build_threads(o);
+	/* the source's thread renders too, when the ring is full */
+	for (i = 0; threads > 1 && i < threads - 1 && i < WORKERS_MAX; i++) {
+		if (pthread_create(&bd->workers[i], NULL, worker_main, bd))
+			break;
+		bd->nworkers++;
+	}
+	if (bd->nworkers &&
+	    pthread_create(&bd->wthread, NULL, writer_main, bd) == 0)
+		bd->writer = true;
 }
 
 static void sink_release(struct backup_sink *bd)
 {
 	size_t i;
 
+	pthread_mutex_lock(&bd->mu);
+	bd->stop = true;
+	pthread_cond_broadcast(&bd->work_cv);
+	pthread_mutex_unlock(&bd->mu);
+	for (i = 0; i < bd->nworkers; i++)
+		pthread_join(bd->workers[i], NULL);
+	if (bd->writer) {
+		/* it writes what is queued first */
+		pthread_mutex_lock(&bd->mu);
+		bd->wstop = true;
+		pthread_cond_signal(&bd->wq_cv);
+		pthread_mutex_unlock(&bd->mu);
+		pthread_join(bd->wthread, NULL);
+	}
+	for (i = 0; i < bd->nspare; i++)
+		sbuf_release(&bd->spare[i]);
+	pthread_cond_destroy(&bd->wq_cv);
+	pthread_cond_destroy(&bd->wdone_cv);
+	pthread_mutex_destroy(&bd->mu);
+	pthread_cond_destroy(&bd->work_cv);
+	pthread_cond_destroy(&bd->done_cv);
+	for (i = 0; i < RING; i++) {
+		sbuf_release(&bd->ring[i].in);
+		sbuf_release(&bd->ring[i].label);
+		sbuf_release(&bd->ring[i].yaml);
+		sbuf_release(&bd->ring[i].filtered);
+	}
 	for (i = 0; i < bd->nrecs; i++)
 		free(bd->recs[i].path);
 	free(bd->recs);
 	free(bd->seen);
+	free(bd->pend);
 	sbuf_release(&bd->out);
 	sbuf_release(&bd->errors);
-	sbuf_release(&bd->yaml);
-	sbuf_release(&bd->filtered);
 }
 
 /* The record at path among the sorted items, or NULL. */
@@ -964,7 +1564,7 @@ static int write_index(struct backup_sink *bd, const uint8_t *owner)
 	sbuf_init(&names, (size_t)1 << 31);
 	r = layout(bd, &nodes, &h.node_count, &names);
 	if (r == 0)
-		r = flush_out(bd);
+		r = flush_all(bd);
 	if (r < 0)
 		goto out;
 	memcpy(h.magic, IDX_MAGIC, 8);
@@ -975,10 +1575,8 @@ static int write_index(struct backup_sink *bd, const uint8_t *owner)
 	h.names_off = h.nodes_off + (uint64_t)h.node_count * sizeof(*nodes);
 	h.names_len = names.len;
 	h.file_size = h.names_off + h.names_len;
-	h.meta_crc = (uint32_t)crc32(0, (const Bytef *)nodes,
-				     (uInt)(h.node_count * sizeof(*nodes)));
-	h.meta_crc = (uint32_t)crc32(
-		h.meta_crc, (const Bytef *)sbuf_str(&names), (uInt)names.len);
+	h.meta_crc = backup_crc32(0, nodes, h.node_count * sizeof(*nodes));
+	h.meta_crc = backup_crc32(h.meta_crc, sbuf_str(&names), names.len);
 	h.header_crc = backup_index_header_crc(&h);
 	r = write_all(bd->fd, nodes, h.node_count * sizeof(*nodes),
 		      h.nodes_off);
@@ -998,31 +1596,44 @@ static int build(struct backup_source *src, struct cache_writer *w,
 		 const uint8_t *owner, struct verror *e)
 {
 	struct backup *b = src->b;
-	struct backup_sink bd;
+	struct backup_sink *bd = malloc(sizeof(*bd)); /* ~50 KiB */
+	int64_t t[4];
 	int r;
 
-	sink_init(&bd, b, cache_writer_fd(w));
-	if (lseek(bd.fd, sizeof(struct idx_header), SEEK_SET) < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = src->ops->read(src, &bd, e);
+	if (!bd)
+		return -ENOMEM;
+	sink_init(bd, b, cache_writer_fd(w));
+	t[0] = clock_now_ms();
+	r = src->ops->read(src, bd, e);
 	if (r == 0)
-		sink_progress(&bd, true);
-	if (r == 0)
-		r = bd.werr;
-	if (r == 0)
-		r = add_summary_files(&bd, src);
+		r = drain(bd);
+	t[1] = clock_now_ms();
 	if (r == 0) {
-		r = write_index(&bd, owner);
+		resolve_pending(bd);
+		sink_progress(bd, true);
+	}
+	if (r == 0)
+		r = bd->werr;
+	if (r == 0)
+		r = add_summary_files(bd, src);
+	t[2] = clock_now_ms();
+	if (r == 0) {
+		r = write_index(bd, owner);
 		if (r < 0)
 			verror_set(e, r, "writing the index of %s: %s", b->name,
 				   strerror(-r));
 	}
-out:
-	if (bd.werr && r == 0)
-		r = bd.werr;
-	sink_release(&bd);
+	t[3] = clock_now_ms();
+	log_debug("%s: index built on %u threads in %lld ms: items %lld ms, "
+		  "sort and summary %lld ms, layout and write %lld ms; this "
+		  "thread's CPU %lld ms",
+		  b->name, bd->nworkers + 1, (long long)(t[3] - t[0]),
+		  (long long)(t[1] - t[0]), (long long)(t[2] - t[1]),
+		  (long long)(t[3] - t[2]), (long long)thread_cpu_ms());
+	if (bd->werr && r == 0)
+		r = bd->werr;
+	sink_release(bd);
+	free(bd);
 	return r;
 }
 

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "backup/backup_i.h"
 #include "common/log.h"
@@ -20,7 +19,7 @@ uint32_t backup_index_header_crc(const struct idx_header *h)
 	struct idx_header c = *h;
 
 	c.header_crc = 0;
-	return (uint32_t)crc32(0, (const Bytef *)&c, sizeof(c));
+	return backup_crc32(0, &c, sizeof(c));
 }
 
 int backup_index_check(const void *addr, size_t len)
@@ -28,7 +27,7 @@ int backup_index_check(const void *addr, size_t len)
 	const struct idx_header *h = addr;
 	const struct idx_node *nodes;
 	uint32_t i;
-	uLong crc;
+	uint32_t crc;
 
 	if (len < sizeof(*h) || memcmp(h->magic, IDX_MAGIC, 8) ||
 	    h->header_crc != backup_index_header_crc(h) || h->file_size != len)
@@ -45,9 +44,9 @@ int backup_index_check(const void *addr, size_t len)
 						   sizeof(struct idx_node) ||
 	    h->names_len != len - h->names_off)
 		return -EBADMSG;
-	crc = crc32_z(0, (const Bytef *)addr + h->nodes_off,
-		      len - h->nodes_off);
-	if ((uint32_t)crc != h->meta_crc)
+	crc = backup_crc32(0, (const char *)addr + h->nodes_off,
+			   len - h->nodes_off);
+	if (crc != h->meta_crc)
 		return -EBADMSG;
 	nodes = (const struct idx_node *)((const char *)addr + h->nodes_off);
 	for (i = 0; i < h->node_count; i++) {
@@ -159,8 +158,7 @@ int backup_index_verify(struct backup_index *x, uint32_t node,
 		return -EIO;
 	if (__atomic_load_n(&x->verified[node], __ATOMIC_RELAXED))
 		return 0;
-	if ((uint32_t)crc32_z(0, (const Bytef *)x->data + n->off, n->len) !=
-	    n->crc)
+	if (backup_crc32(0, (const char *)x->data + n->off, n->len) != n->crc)
 		return -EBADMSG;
 	__atomic_store_n(&x->verified[node], 1, __ATOMIC_RELAXED);
 	return 0;

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "backup/backup_i.h"
 #include "common/log.h"
@@ -28,7 +27,7 @@ int backup_open(struct backup *b, struct verror *e)
 		pthread_mutex_unlock(&b->lock);
 		return 0;
 	}
-	b->state = BACKUP_BUILDING;
+	__atomic_store_n(&b->state, BACKUP_BUILDING, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&b->lock);
 
 	r = backup_index_load(b, false, &x, e);
@@ -62,7 +61,7 @@ static int backup_rebuild(struct backup *b, struct backup_index *bad,
 		pthread_mutex_unlock(&b->lock);
 		return 0;
 	}
-	b->state = BACKUP_BUILDING;
+	__atomic_store_n(&b->state, BACKUP_BUILDING, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&b->lock);
 
 	r = backup_index_load(b, true, &x, e);
@@ -451,8 +450,8 @@ static bool origin_same(struct backup_index *x, uint32_t node, const void *data,
 int backup_repo_origin(struct backup_repo *r, const void *data, size_t len,
 		       char *name, size_t namesz)
 {
-	struct origin_ent key = { (uint32_t)crc32_z(0, data, len),
-				  (uint32_t)len, 0 };
+	struct origin_ent key = { backup_crc32(0, data, len), (uint32_t)len,
+				  0 };
 	struct backup_info best_in = { 0 };
 	struct backup *best = NULL;
 	size_t slot, n = backup_repo_count(r);

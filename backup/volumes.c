@@ -1,9 +1,12 @@
 /* backup/volumes: backups/<b>/volumes/<ns>/<pod>/<volume>/..., the pod
- * volumes a backup's file-system backup stored in the vault's kopia
- * repositories, as a lazy tree of nodes (see backup.h, backup_vol_*).
+ * volumes a backup's file-system backup stored in the vault's kopia and
+ * restic repositories, as a lazy tree of nodes (see backup.h,
+ * backup_vol_*).
  *
  * The first level comes from <b>-podvolumebackups.json.gz (completed
- * PodVolumeBackups of the kopia uploader with a snapshot id); below a
+ * PodVolumeBackups with a snapshot id: uploaderType "kopia" in kopia/<ns>/,
+ * "restic" or none (Velero before 1.10) in restic/<ns>/, the repository
+ * identifier Velero's pkg/repository/config forms under the BSL); below a
  * volume, directories are listed from the repository when first looked
  * at (repo/). Nodes are never freed before the repo: memory grows with
  * what is browsed (about 200 bytes per entry seen). Repositories are
@@ -42,7 +45,9 @@ struct vnode {
 
 struct vrepo_slot {
 	char *prefix;
-	bool absent;	 /* no kopia.repository there: its volumes not shown */
+	enum vrepo_kind kind;
+	bool absent;	 /* no kopia.repository (restic: config) there: its
+			  * volumes not shown */
 	struct vrepo *r; /* NULL when it did not open */
 	int err;
 	char msg[512];
@@ -242,7 +247,8 @@ static int gunzip(const char *in, size_t len, struct sbuf *out)
 /* The slot of the repository at prefix, made (and its kopia.repository
  * looked for) the first time. Lock held. NULL when out of memory or
  * when there are 1024 repositories already. */
-static struct vrepo_slot *slot_get(struct backup_vols *v, const char *prefix)
+static struct vrepo_slot *slot_get(struct backup_vols *v, enum vrepo_kind kind,
+				   const char *prefix)
 {
 	struct vault_object o;
 	struct vrepo_slot *rs;
@@ -260,8 +266,11 @@ static struct vrepo_slot *slot_get(struct backup_vols *v, const char *prefix)
 	rs = &v->repos[v->nrepos];
 	if (!(rs->prefix = strdup(prefix)))
 		return NULL;
+	rs->kind = kind;
 	v->nrepos++;
-	snprintf(fkey, sizeof(fkey), "%skopia.repository", prefix);
+	/* a restic repository's config marks it present */
+	snprintf(fkey, sizeof(fkey), "%s%s", prefix,
+		 kind == VREPO_KOPIA ? "kopia.repository" : "config");
 	rs->absent = vault_stat(v->vault, fkey, &o, NULL) == -ENOENT;
 	return rs;
 }
@@ -280,7 +289,7 @@ static int slot_open(struct backup_vols *v, struct vrepo_slot *rs,
 		return 0;
 	if (rs->err)
 		return rs->err; /* said the first time (e left empty) */
-	r = vrepo_open(v->vault, v->cache, VREPO_KOPIA, rs->prefix, v->password,
+	r = vrepo_open(v->vault, v->cache, rs->kind, rs->prefix, v->password,
 		       &rs->r, &oe);
 	if (r >= 0)
 		return 0;
@@ -334,15 +343,22 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
 		struct vrepo_slot *rs;
 		struct vnode *vn;
 		char prefix[300];
+		enum vrepo_kind kind;
 
 		if (!safe_name(ns) || !safe_name(pn) || !safe_name(vol) ||
-		    !up || strcmp(up, "kopia") || !ph ||
-		    strcmp(ph, "Completed") || !snap || !*snap)
+		    !ph || strcmp(ph, "Completed") || !snap || !*snap)
+			continue;
+		if (up && !strcmp(up, "kopia"))
+			kind = VREPO_KOPIA;
+		else if (!up || !*up || !strcmp(up, "restic"))
+			kind = VREPO_RESTIC;
+		else
 			continue;
 		/* the repository first: a volume whose repository is not in
 		 * the vault (a partial copy, a deleted kopia/) is not shown */
-		snprintf(prefix, sizeof(prefix), "kopia/%s/", ns);
-		rs = slot_get(v, prefix);
+		snprintf(prefix, sizeof(prefix), "%s/%s/",
+			 kind == VREPO_KOPIA ? "kopia" : "restic", ns);
+		rs = slot_get(v, kind, prefix);
 		if (!rs)
 			break;
 		if (rs->absent)
@@ -668,19 +684,17 @@ int backup_vols_verdict(struct backup_vols *v, const char *ns, const char *pod,
 			size_t len)
 {
 	struct vrepo_slot *rs;
+	enum vrepo_kind kind;
 	char prefix[300];
 	int r = 0;
 
-	if (uploader && !strcmp(uploader, "restic")) {
-		snprintf(why, len,
-			 "the restic uploader's repository (restic/%s/): "
-			 "velerofs does not read restic repositories yet",
-			 ns ? ns : "");
-		return 1;
-	}
-	if (!uploader || strcmp(uploader, "kopia")) {
+	if (uploader && !strcmp(uploader, "kopia"))
+		kind = VREPO_KOPIA;
+	else if (!uploader || !*uploader || !strcmp(uploader, "restic"))
+		kind = VREPO_RESTIC;
+	else {
 		snprintf(why, len, "uploader '%s' is not one velerofs reads",
-			 uploader ? uploader : "");
+			 uploader);
 		return 1;
 	}
 	if (!phase || strcmp(phase, "Completed")) {
@@ -703,16 +717,18 @@ int backup_vols_verdict(struct backup_vols *v, const char *ns, const char *pod,
 		snprintf(why, len, "volume data is not read by this mount");
 		return 1;
 	}
-	snprintf(prefix, sizeof(prefix), "kopia/%s/", ns);
+	snprintf(prefix, sizeof(prefix), "%s/%s/",
+		 kind == VREPO_KOPIA ? "kopia" : "restic", ns);
 	pthread_mutex_lock(&v->lock);
-	rs = slot_get(v, prefix);
+	rs = slot_get(v, kind, prefix);
 	if (!rs) {
 		r = -ENOMEM;
 	} else if (rs->absent) {
 		snprintf(why, len,
 			 "its repository %s is not in the vault "
-			 "(no %skopia.repository)",
-			 prefix, prefix);
+			 "(no %s%s)",
+			 prefix, prefix,
+			 kind == VREPO_KOPIA ? "kopia.repository" : "config");
 		r = 1;
 	} else {
 		struct verror oe = { { 0 } };

@@ -11,6 +11,9 @@
  * the Go type (the Go type decides, as in the generated code). */
 #include "etcd/k8s_types_i.h"
 
+/* one line per field, as generated: not reflowed */
+/* clang-format off */
+
 /* k8s.io/api/admissionregistration/v1.MutatingWebhookConfiguration */
 static const struct k8s_field f0[] = {
 	{ 0, 1, K8S_T_MSG, K8S_F_INLINE, NULL },

@@ -5,7 +5,7 @@
  *
  * What it does not do: write, verify packs' local indexes (the index
  * blobs are used), read format version 1 (index v1), ECC, s2
- * compression, BLAKE3 hashes; restic repositories (-EPROTONOSUPPORT).
+ * compression, BLAKE3 hashes; restic repositories (restic.c).
  *
  * Memory: the merged index (about 60 bytes per content) for the life of
  * the struct vrepo, and a small LRU of decrypted contents (directories,
@@ -33,6 +33,7 @@
 #include "cache/cache.h"
 #include "common/base64.h"
 #include "repo/kopia_i.h"
+#include "repo/repo_i.h"
 
 #define FORMAT_BLOB "kopia.repository"
 #define FORMAT_MAX ((size_t)1 << 20)
@@ -67,7 +68,7 @@ struct ind_slot {
 	size_t n;
 };
 
-struct vrepo {
+struct kopia_repo {
 	struct vault *v; /* borrowed */
 	struct cache *c; /* borrowed, may be NULL */
 	char *prefix;	 /* "kopia/ns/" */
@@ -148,7 +149,7 @@ static ssize_t aead_open(const EVP_CIPHER *ciph, const unsigned char *key,
 
 /* Decrypts a content or blob whose IV is iv (16 bytes): the key is
  * HMAC-SHA256(encryption secret, iv), the AAD the iv. */
-static ssize_t content_open(const struct vrepo *r, const unsigned char *iv,
+static ssize_t content_open(const struct kopia_repo *r, const unsigned char *iv,
 			    const void *in, size_t len, unsigned char *out)
 {
 	unsigned char key[32];
@@ -163,8 +164,8 @@ static ssize_t content_open(const struct vrepo *r, const unsigned char *iv,
 }
 
 /* The repository's hash of data (kopia's repo/hashing), truncated. */
-static int content_hash(const struct vrepo *r, const void *data, size_t len,
-			unsigned char *out)
+static int content_hash(const struct kopia_repo *r, const void *data,
+			size_t len, unsigned char *out)
 {
 	unsigned char full[EVP_MAX_MD_SIZE];
 	size_t n = 0;
@@ -254,7 +255,8 @@ static int derive_password_key(const char *algo, const char *password,
 }
 
 /* Reads kopia.repository, derives the keys, checks what velerofs reads. */
-static int open_format(struct vrepo *r, const char *password, struct verror *e)
+static int open_format(struct kopia_repo *r, const char *password,
+		       struct verror *e)
 {
 	struct sbuf raw, key_name;
 	json_t *j = NULL, *cfg = NULL, *f;
@@ -432,7 +434,7 @@ out:
 /* --- the index ------------------------------------------------------------ */
 
 struct idx_build {
-	struct vrepo *r;
+	struct kopia_repo *r;
 	uint32_t *map; /* this blob's pack i → r->packs index */
 	size_t nmap, cap_map;
 	size_t cap;
@@ -441,7 +443,7 @@ struct idx_build {
 static int sink_pack(void *ud, const char *name, size_t len)
 {
 	struct idx_build *b = ud;
-	struct vrepo *r = b->r;
+	struct kopia_repo *r = b->r;
 	char *s;
 
 	if (b->nmap == b->cap_map) {
@@ -479,7 +481,7 @@ static int sink_pack(void *ud, const char *name, size_t len)
 static int sink_entry(void *ud, const struct kopia_ientry *ie)
 {
 	struct idx_build *b = ud;
-	struct vrepo *r = b->r;
+	struct kopia_repo *r = b->r;
 	struct kidx *k;
 
 	if (ie->key_id != 0)
@@ -573,70 +575,16 @@ static int blob_iv(const char *name, unsigned char iv[16])
 	return 0;
 }
 
-/* The bytes of blob name in the repository ([off, off+len), or all of it
- * when len is 0), appended to out: from the cache when it has them, else
- * from the vault (then cached, best effort). */
-static int fetch(struct vrepo *r, const char *name, uint64_t off, size_t len,
-		 struct sbuf *out, struct verror *e)
+static int fetch(struct kopia_repo *r, const char *name, uint64_t off,
+		 size_t len, struct sbuf *out, struct verror *e)
 {
-	struct cache_mapping m;
-	struct cache_writer *w = NULL;
-	char offs[32], lens[32], *path = NULL, *key = NULL;
-	size_t start = out->len;
-	int rc;
-
-	if (asprintf(&key, "%s%s", r->prefix, name) < 0)
-		return -ENOMEM;
-	if (r->c) {
-		const char *parts[] = { vault_id(r->v), key, offs, lens };
-
-		snprintf(offs, sizeof(offs), "%llu", (unsigned long long)off);
-		snprintf(lens, sizeof(lens), "%zu", len);
-		path = cache_entry_path(r->c, "kopia", parts, 4);
-		if (path && cache_map(r->c, path, &m) == 0) {
-			rc = (!len || m.len == len) &&
-					     cache_mapping_intact(&m) ?
-				     sbuf_add(out, m.addr, m.len) :
-				     -EBADMSG;
-			cache_unmap(r->c, &m);
-			if (rc != -EBADMSG) {
-				free(path);
-				free(key);
-				return rc;
-			}
-			cache_remove(r->c, path);
-		}
-	}
-	rc = len ? vault_get_range(r->v, key, NULL, off, len, out, e) :
-		   vault_get(r->v, key, out, NULL, e);
-	if (rc >= 0 && path && cache_writer_open(r->c, path, &w, NULL) == 0) {
-		const char *p = out->buf + start;
-		size_t left = out->len - start;
-		bool ok = true;
-
-		cache_writer_label(w, key);
-		while (left && ok) {
-			ssize_t n = write(cache_writer_fd(w), p, left);
-
-			ok = n > 0;
-			if (ok) {
-				p += n;
-				left -= (size_t)n;
-			}
-		}
-		if (ok)
-			(void)cache_writer_commit(w, NULL);
-		else
-			cache_writer_free(w);
-	}
-	free(path);
-	free(key);
-	return rc;
+	return repo_fetch(r->v, r->c, "kopia", r->prefix, name, off, len, out,
+			  e);
 }
 
 /* Fetches and decrypts a whole blob into out; verifies that its name holds
  * the hash of what it decrypts to. */
-static int read_blob(struct vrepo *r, const char *name, struct sbuf *out,
+static int read_blob(struct kopia_repo *r, const char *name, struct sbuf *out,
 		     struct verror *e)
 {
 	struct sbuf raw;
@@ -684,7 +632,7 @@ out:
 
 /* The index blobs' names: from the vault (the list then kept in the
  * cache), or the last list kept when the vault can't be listed. */
-static int list_index_blobs(struct vrepo *r, struct blob_list *l,
+static int list_index_blobs(struct kopia_repo *r, struct blob_list *l,
 			    struct verror *e)
 {
 	struct sbuf names;
@@ -726,7 +674,7 @@ static int list_index_blobs(struct vrepo *r, struct blob_list *l,
 	return rc;
 }
 
-static int load_index(struct vrepo *r, struct verror *e)
+static int load_index(struct kopia_repo *r, struct verror *e)
 {
 	struct blob_list l = { 0 };
 	struct idx_build b = { .r = r };
@@ -775,7 +723,7 @@ static int load_index(struct vrepo *r, struct verror *e)
 	return 0;
 }
 
-static const struct kidx *idx_find(const struct vrepo *r,
+static const struct kidx *idx_find(const struct kopia_repo *r,
 				   const struct kopia_cid *id)
 {
 	size_t lo = 0, hi = r->nidx;
@@ -815,8 +763,9 @@ static void cid_str(const struct kopia_cid *id, char *out)
  * ranged read, decrypted, decompressed, its hash checked. -ENOENT when
  * the index does not know it, -EIO (e names the pack) when its pack is
  * missing or corrupt. */
-static int content_get_uncached(struct vrepo *r, const struct kopia_cid *id,
-				struct sbuf *out, struct verror *e)
+static int content_get_uncached(struct kopia_repo *r,
+				const struct kopia_cid *id, struct sbuf *out,
+				struct verror *e)
 {
 	const struct kidx *k = idx_find(r, id);
 	char ids[2 * KOPIA_MAX_HASH + 2];
@@ -922,7 +871,7 @@ out:
  * slot that holds the content (the caller copies what it needs and
  * unlocks), or -errno with the lock not held. A content another thread is
  * fetching is waited for, not fetched twice. */
-static int content_locked(struct vrepo *r, const struct kopia_cid *id,
+static int content_locked(struct kopia_repo *r, const struct kopia_cid *id,
 			  struct lru_slot **out, struct verror *e)
 {
 	struct lru_slot *old;
@@ -985,7 +934,7 @@ static int content_locked(struct vrepo *r, const struct kopia_cid *id,
 	return 0;
 }
 
-static int content_get(struct vrepo *r, const struct kopia_cid *id,
+static int content_get(struct kopia_repo *r, const struct kopia_cid *id,
 		       struct sbuf *out, struct verror *e)
 {
 	struct lru_slot *s;
@@ -999,14 +948,14 @@ static int content_get(struct vrepo *r, const struct kopia_cid *id,
 }
 
 struct prefetch {
-	struct vrepo *r;
+	struct kopia_repo *r;
 	struct kopia_cid id;
 };
 
 static void *prefetch_run(void *arg)
 {
 	struct prefetch *p = arg;
-	struct vrepo *r = p->r;
+	struct kopia_repo *r = p->r;
 	struct lru_slot *s;
 
 	if (content_locked(r, &p->id, &s, NULL) == 0)
@@ -1024,7 +973,7 @@ static void *prefetch_run(void *arg)
  * PREFETCH_MAX at once: a sequential reader then finds the next chunk
  * fetched and decrypted while it used the last one. Best effort: an error
  * is met again by the reader. */
-static void prefetch(struct vrepo *r, const char *oids)
+static void prefetch(struct kopia_repo *r, const char *oids)
 {
 	struct kopia_oid oid;
 	struct prefetch *p = NULL;
@@ -1065,7 +1014,7 @@ static void prefetch(struct vrepo *r, const char *oids)
 /* Copies the bytes [off, off+len) of content id (clipped to its end) to
  * buf: the count; *total gets the content's size. Through the LRU, with
  * only the slice copied (a 128 KiB read of a 4 MiB chunk copies 128 KiB). */
-static ssize_t content_pread(struct vrepo *r, const struct kopia_cid *id,
+static ssize_t content_pread(struct kopia_repo *r, const struct kopia_cid *id,
 			     uint64_t off, char *buf, size_t len, size_t *total,
 			     struct verror *e)
 {
@@ -1088,7 +1037,7 @@ static ssize_t content_pread(struct vrepo *r, const struct kopia_cid *id,
 
 /* Reads a whole object (a directory, an indirect index, a symlink) into
  * out, following indirection. depth bounds hostile nesting. */
-static int object_get(struct vrepo *r, const char *oids, struct sbuf *out,
+static int object_get(struct kopia_repo *r, const char *oids, struct sbuf *out,
 		      unsigned depth, struct verror *e)
 {
 	struct kopia_oid oid;
@@ -1144,18 +1093,13 @@ static int object_get(struct vrepo *r, const char *oids, struct sbuf *out,
 /* --- the public functions ---------------------------------------------------
  */
 
-int vrepo_open(struct vault *v, struct cache *c, enum vrepo_kind kind,
-	       const char *prefix, const char *password, struct vrepo **out,
-	       struct verror *e)
+int kopia_open(struct vault *v, struct cache *c, const char *prefix,
+	       const char *password, struct kopia_repo **out, struct verror *e)
 {
-	struct vrepo *r;
+	struct kopia_repo *r;
 	size_t pl = strlen(prefix);
 	int rc;
 
-	if (kind != VREPO_KOPIA)
-		return verror_set(e, -EPROTONOSUPPORT,
-				  "restic repositories are not read yet (%s)",
-				  prefix);
 	if (!pl || prefix[pl - 1] != '/' || prefix[0] == '/')
 		return verror_set(e, -EINVAL, "invalid repository prefix '%s'",
 				  prefix);
@@ -1166,21 +1110,21 @@ int vrepo_open(struct vault *v, struct cache *c, enum vrepo_kind kind,
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->flight_done, NULL);
 	if (!(r->prefix = strdup(prefix))) {
-		vrepo_free(r);
+		kopia_free(r);
 		return -ENOMEM;
 	}
 	rc = open_format(r, password ? password : "static-passw0rd", e);
 	if (rc >= 0)
 		rc = load_index(r, e);
 	if (rc < 0) {
-		vrepo_free(r);
+		kopia_free(r);
 		return rc;
 	}
 	*out = r;
 	return 0;
 }
 
-struct vrepo *vrepo_free(struct vrepo *r)
+struct kopia_repo *kopia_free(struct kopia_repo *r)
 {
 	size_t i;
 
@@ -1207,16 +1151,7 @@ struct vrepo *vrepo_free(struct vrepo *r)
 	return NULL;
 }
 
-void ventry_release(struct ventry *e)
-{
-	if (!e)
-		return;
-	free(e->name);
-	free(e->target);
-	e->name = e->target = NULL;
-}
-
-int vrepo_snapshot_root(struct vrepo *r, const char *snapshot_id,
+int kopia_snapshot_root(struct kopia_repo *r, const char *snapshot_id,
 			struct ventry *root, struct verror *e)
 {
 	struct ventry best = { 0 };
@@ -1296,8 +1231,8 @@ int vrepo_snapshot_root(struct vrepo *r, const char *snapshot_id,
 	return 0;
 }
 
-int vrepo_list(struct vrepo *r, const struct ventry *dir, struct ventry **out,
-	       size_t *n, struct verror *e)
+int kopia_list(struct kopia_repo *r, const struct ventry *dir,
+	       struct ventry **out, size_t *n, struct verror *e)
 {
 	struct sbuf js;
 	struct ventry *v = NULL;
@@ -1351,7 +1286,7 @@ int vrepo_list(struct vrepo *r, const struct ventry *dir, struct ventry **out,
 
 /* The chunks of indirect object oids (caller frees *ch): parsed once and
  * kept in a few slots, since every read of a large file needs them. */
-static int chunks_get(struct vrepo *r, const char *oids, unsigned depth,
+static int chunks_get(struct kopia_repo *r, const char *oids, unsigned depth,
 		      struct kopia_chunk **ch, size_t *n, struct verror *e)
 {
 	struct sbuf tmp;
@@ -1404,9 +1339,9 @@ static int chunks_get(struct vrepo *r, const char *oids, unsigned depth,
 
 /* Reads [off, off+len) of object oids into buf (len bytes or up to the
  * object's end); size is the object's size. */
-static ssize_t object_read(struct vrepo *r, const char *oids, uint64_t size,
-			   char *buf, size_t len, uint64_t off, unsigned depth,
-			   struct verror *e)
+static ssize_t object_read(struct kopia_repo *r, const char *oids,
+			   uint64_t size, char *buf, size_t len, uint64_t off,
+			   unsigned depth, struct verror *e)
 {
 	struct kopia_oid oid;
 	struct kopia_chunk *ch = NULL;
@@ -1491,7 +1426,7 @@ static ssize_t object_read(struct vrepo *r, const char *oids, uint64_t size,
 	return (ssize_t)done;
 }
 
-ssize_t vrepo_read(struct vrepo *r, const struct ventry *file, void *buf,
+ssize_t kopia_read(struct kopia_repo *r, const struct ventry *file, void *buf,
 		   size_t len, uint64_t off, struct verror *e)
 {
 	if (!S_ISREG(file->mode))

@@ -13,6 +13,7 @@
 
 #include "common/rfc3339.h"
 #include "repo/kopia_i.h"
+#include "repo/repo_i.h"
 
 /* --- index v2 ------------------------------------------------------------ */
 
@@ -297,17 +298,6 @@ int kopia_indirect_parse(const char *json, size_t len, struct kopia_chunk **out,
 
 /* --- directories ---------------------------------------------------------- */
 
-/* Go's os.FileMode bits that kopia keeps beside the permissions. */
-#define GO_MODE_SETUID (1u << 23)
-#define GO_MODE_SETGID (1u << 22)
-#define GO_MODE_STICKY (1u << 20)
-
-static bool name_ok(const char *s, size_t n)
-{
-	return n > 0 && n <= 255 && strlen(s) == n && !strchr(s, '/') &&
-	       strcmp(s, ".") && strcmp(s, "..");
-}
-
 int kopia_entry_from_json(const json_t *o, struct ventry *out)
 {
 	const json_t *nm = json_object_get(o, "name");
@@ -327,7 +317,7 @@ int kopia_entry_from_json(const json_t *o, struct ventry *out)
 		return -EBADMSG;
 	if (nm && !json_is_string(nm))
 		return -EBADMSG;
-	if (nm && !name_ok(json_string_value(nm), json_string_length(nm)))
+	if (nm && !repo_name_ok(json_string_value(nm), json_string_length(nm)))
 		return -EBADMSG;
 	if (md) {
 		char *end;
@@ -536,8 +526,7 @@ int kopia_manifest_find(const char *json, size_t len, const char *id,
 /* --- compression
  * -------------------------------------------------------------- */
 
-static int zstd_dec(const void *data, size_t len, struct sbuf *out,
-		    struct verror *e)
+int repo_zstd(const void *data, size_t len, struct sbuf *out, struct verror *e)
 {
 	ZSTD_DStream *z = ZSTD_createDStream();
 	ZSTD_inBuffer in = { data, len, 0 };
@@ -677,7 +666,7 @@ int kopia_decompress(uint32_t hdr, const void *data, size_t len,
 	case 0x1101:
 	case 0x1102:
 	case 0x1103:
-		return zstd_dec(data, len, out, e);
+		return repo_zstd(data, len, out, e);
 	case 0x1000: /* gzip */
 	case 0x1001:
 	case 0x1002:

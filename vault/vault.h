@@ -98,8 +98,8 @@ int vault_stream_open_range(struct vault *v, const char *key,
  * absent, -ESTALE when expect is given and the object changed. out is
  * untouched on failure. */
 int vault_get_range(struct vault *v, const char *key,
-		    const struct vault_object *expect, uint64_t off,
-		    size_t len, struct sbuf *out, struct verror *e);
+		    const struct vault_object *expect, uint64_t off, size_t len,
+		    struct sbuf *out, struct verror *e);
 
 /* Reads up to len bytes; returns the count, 0 at the end, -errno on
  * failure (-EIO, -ESTALE when the object changed underneath). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or find in the cache) the real servers the tests run against.
 #
-#   tests/servers/build.sh [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|kopia|prune] ...
+#   tests/servers/build.sh [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|restic|kopia|prune] ...
 #
 # Everything comes from package registries: Go modules from the Go module proxy, built with the
 # machine's Go (GOTOOLCHAIN=local, CGO_ENABLED=0, -trimpath); Azurite from npm. Pins live in
@@ -127,6 +127,22 @@ build_minio() {
   echo "$key" > "$d/.stamp"
 }
 
+# restic: the restic CLI at the version the older Velero pin ships (Velero v1.12.3's Makefile:
+# RESTIC_VERSION ?= 0.15.0), to write the committed tests/data/restic fixtures
+# (tests/data/restic/make-fixture.py). Not part of "all": CI reads the committed fixtures.
+# Note (2026-12-02): the module proxy reachable here answers 403 "not available" for
+# github.com/restic/restic@v0.15.0; the committed fixture was written by Debian's restic 0.14.0
+# (same repository format, version 2 with zstd), which make-fixture.py falls back to.
+build_restic() {
+  local d="$CACHE/restic-$RESTIC_VERSION" key; key=$(modkey "$RESTIC_VERSION")
+  if stamped "$d" "$key" && [ -x "$d/bin/restic" ]; then log "restic $RESTIC_VERSION: cached"; return; fi
+  log "restic $RESTIC_VERSION: building"
+  rm -rf "$d/bin"; mkdir -p "$d/bin"
+  (cd "$d" && GOBIN="$d/bin" GOFLAGS="-trimpath -buildvcs=false" $NICE "$GO" install -ldflags "-s -w" \
+    "github.com/restic/restic/cmd/restic@$RESTIC_VERSION")
+  echo "$key" > "$d/.stamp"
+}
+
 build_azurite() {
   local d="$CACHE/azurite-$AZURITE_VERSION" key; key=$(modkey "$AZURITE_VERSION")
   if stamped "$d" "$key" && [ -x "$d/node_modules/.bin/azurite-blob" ]; then log "azurite $AZURITE_VERSION: cached"; return; fi
@@ -231,12 +247,13 @@ main() {
       velero) timed velero-plugin-for-aws build_plugin; build_velero ;;
       plugin) timed velero-plugin-for-aws build_plugin ;;
       pvbwriter) timed pvbwriter build_pvbwriter ;;
+      restic) timed restic build_restic ;;
       kopia) timed kopia build_kopia ;;
       prune) # drop the Go module and build caches (~12 GB), keep the binaries (~0.7 GB)
         log "prune: removing $GOMODCACHE, $GOCACHE and the module copies"
         "$GO" clean -modcache || true
         rm -rf "$CACHE/go" "$CACHE"/*/src ;;
-      *) echo "usage: $0 [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|kopia|prune]..." >&2; exit 2 ;;
+      *) echo "usage: $0 [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|restic|kopia|prune]..." >&2; exit 2 ;;
     esac
   done
   log "total: $(( $(date +%s) - t0 ))s"

@@ -1,4 +1,5 @@
-/* kopia_walk: opens a kopia repository through repo/ and prints every
+/* kopia_walk: opens a kopia repository (a restic one when PREFIX starts
+ * with "restic/") through repo/ and prints every
  * entry of a snapshot as one JSON line (path, mode, size, mtime_ns, uid,
  * gid, target, sha256 of the content read back, or error), for
  * tests/test_volumes.py. Not installed.
@@ -137,7 +138,10 @@ int main(int argc, char **argv)
 	if (rc >= 0 && getenv("KOPIA_WALK_CACHE"))
 		rc = cache_open(getenv("KOPIA_WALK_CACHE"), 0, &c, &e);
 	if (rc >= 0)
-		rc = vrepo_open(v, c, VREPO_KOPIA, argv[2], pw, &r, &e);
+		rc = vrepo_open(v, c,
+				strncmp(argv[2], "restic/", 7) ? VREPO_KOPIA :
+								 VREPO_RESTIC,
+				argv[2], pw, &r, &e);
 	if (rc >= 0)
 		rc = vrepo_snapshot_root(r, argv[3], &root, &e);
 	if (rc < 0) {

@@ -1067,6 +1067,140 @@ static void test_fake_source(void)
 	tv_repo_close(&t);
 }
 
+/* The whole index file, read into a malloc'd buffer (*len its size). */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0) {
+		rewind(f);
+		buf = malloc((size_t)n);
+		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
+			*len = (size_t)n;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Builds backup "many"'s index with threads build threads in view, and
+ * returns the index file's bytes. */
+static char *build_many(unsigned threads, bool clean, size_t *len)
+{
+	struct backup_options o = { .view = BACKUP_VIEW_YAML,
+				    .clean = clean,
+				    .redact = clean,
+				    .build_threads = threads };
+	struct tv_repo t;
+	struct backup_repo *r;
+	struct backup *b;
+	struct verror e;
+	char *path, *bytes = NULL;
+
+	tv_sh("rm -rf '%s.cache'", "");
+	r = tv_repo_open(&t, &o);
+	CHECK_EQ_INT(backup_repo_refresh(r, &e), 0);
+	b = backup_repo_find(r, "many", NULL);
+	CHECK(b != NULL);
+	if (b && backup_open(b, &e) == 0) {
+		path = find_idx();
+		if (path)
+			bytes = slurp(path, len);
+		free(path);
+	}
+	tv_repo_close(&t);
+	return bytes;
+}
+
+/* The pipelined build gives the same file as the build on one thread:
+ * thousands of items, identical copies, items that do not parse and
+ * members that are not items (lines of errors.txt from both the source's
+ * thread and the renderers, interleaved), items of every size up to
+ * several times the ring's share. */
+static void test_build_deterministic(void)
+{
+	size_t n = 3000, i, k = 0, len1 = 0, len4 = 0, lenc1 = 0, lenc4 = 0;
+	struct member *m = calloc(2 * n + 1, sizeof(*m));
+	char **bufs = calloc(4 * n, sizeof(*bufs));
+	char *one, *four;
+
+	for (i = 0; i < n; i++) {
+		char *name = NULL, *json = NULL, *vname = NULL;
+		size_t pad = (i * 7919) % (i % 97 == 0 ? 300000 : 3000);
+		char *fill = malloc(pad + 1);
+		const char *gr = i % 3 == 0 ? "secrets" : "configmaps";
+
+		memset(fill, 'a' + (char)(i % 26), pad);
+		fill[pad] = '\0';
+		if (i % 37 == 5)
+			json = strdup("{\"kind\": ");
+		else if (asprintf(&json,
+				  "{\"apiVersion\":\"v1\",\"kind\":\"%s\","
+				  "\"metadata\":{\"name\":\"o%zu\","
+				  "\"namespace\":\"ns%zu\"},\"data\":"
+				  "{\"k\":\"%s\",\"n\":%zu}}",
+				  i % 3 == 0 ? "Secret" : "ConfigMap", i,
+				  i % 11, fill, i % 50) < 0)
+			json = NULL;
+		free(fill);
+		if (i % 53 == 7) {
+			if (asprintf(&name, "odd/place/%zu.json", i) < 0)
+				name = NULL;
+		} else if (asprintf(&name,
+				    "resources/%s/namespaces/ns%zu/o%zu.json",
+				    gr, i % 11, i) < 0) {
+			name = NULL;
+		}
+		bufs[4 * i] = name;
+		bufs[4 * i + 1] = json;
+		if (i % 2 == 0) {
+			if (asprintf(&vname,
+				     "resources/%s/v1-preferredversion/"
+				     "namespaces/ns%zu/o%zu.json",
+				     gr, i % 11, i) < 0)
+				vname = NULL;
+			bufs[4 * i + 2] = vname;
+		}
+	}
+	tv_mkdirs("backups/many");
+	tv_puts("backups/many/velero-backup.json", "{\"kind\":\"Backup\","
+						   "\"metadata\":{\"name\":"
+						   "\"many\"},"
+						   "\"status\":{\"phase\":"
+						   "\"Completed\"}}");
+	m[k++] = (struct member){ "metadata/version", "1.1.0\n" };
+	for (i = 0; i < n; i++) {
+		m[k++] = (struct member){ bufs[4 * i], bufs[4 * i + 1] };
+		if (bufs[4 * i + 2])
+			m[k++] = (struct member){ bufs[4 * i + 2],
+						  bufs[4 * i + 1] };
+	}
+	tarball("backups/many/many.tar.gz", m, k,
+		ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, NULL);
+	one = build_many(1, false, &len1);
+	four = build_many(4, false, &len4);
+	CHECK(one != NULL && len1 > 1000000);
+	CHECK(len1 == len4 && one && four && !memcmp(one, four, len1));
+	free(one);
+	free(four);
+	one = build_many(1, true, &lenc1);
+	four = build_many(3, true, &lenc4);
+	CHECK(one != NULL && lenc1 > 1000000);
+	CHECK(lenc1 == lenc4 && one && four && !memcmp(one, four, lenc1));
+	free(one);
+	free(four);
+	tv_rm("backups/many");
+	tv_sh("rm -rf '%s.cache'", "");
+	for (i = 0; i < 4 * n; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(m);
+}
+
 int main(void)
 {
 	struct stat st;
@@ -1086,6 +1220,7 @@ int main(void)
 	test_temporary_errors();
 	test_threads();
 	test_fake_source();
+	test_build_deterministic();
 	/* nothing escaped: no file written outside the cache */
 	CHECK(stat("/escape.json", &st) < 0);
 	CHECK(stat("/abs/escape.json", &st) < 0);

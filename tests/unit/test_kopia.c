@@ -438,8 +438,9 @@ static void test_open(void)
 	CHECK(vrepo_open(v, NULL, VREPO_KOPIA, "kopia/t/", "pw", &r, &e) ==
 	      -EPROTONOSUPPORT);
 	CHECK(strstr(e.msg, "argon2-something"));
+	/* no restic repository there (restic.c) */
 	CHECK(vrepo_open(v, NULL, VREPO_RESTIC, "restic/t/", "pw", &r, &e) ==
-	      -EPROTONOSUPPORT);
+	      -ENOENT);
 	CHECK(r == NULL);
 	vault_free(v);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -598,6 +598,7 @@ func emit(w io.Writer, g *gen, kinds []kind) {
 	p(" * %d kinds, %d messages; %d struct tags whose wire word disagrees with\n", len(kinds), len(g.msgs), g.wireLies)
 	p(" * the Go type (the Go type decides, as in the generated code). */\n")
 	p("#include \"etcd/k8s_types_i.h\"\n\n")
+	p("/* one line per field, as generated: not reflowed */\n/* clang-format off */\n\n")
 	for i, m := range g.msgs {
 		if len(m.fields) == 0 {
 			continue
