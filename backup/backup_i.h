@@ -196,6 +196,19 @@ struct backup_repo {
 int backup_vols_new(struct vault *vault, struct cache *cache,
 		    const char *password, struct backup_vols **out);
 struct backup_vols *backup_vols_free(struct backup_vols *v);
+/* What password the volume repositories are opened with, for a cache key
+ * of what depends on it ("default" or a salted hash); v may be NULL.
+ * Borrowed from v. */
+const char *backup_vols_password_id(const struct backup_vols *v);
+/* Whether the pod volume backup (its fields from the PodVolumeBackup) is
+ * browsable under volumes/: 0 yes; 1 no, with why (a sentence, no
+ * newline); -errno when that cannot be told now (the vault is not
+ * reachable: not a verdict to keep). Opens the repository (kept for the
+ * volumes/ tree). v may be NULL (volume data not read). */
+int backup_vols_verdict(struct backup_vols *v, const char *ns, const char *pod,
+			const char *vol, const char *uploader,
+			const char *phase, const char *snapshot, char *why,
+			size_t len);
 
 /* index.c: maps the index of b from the cache, building it first if it
  * is missing or corrupt (always, with rebuild). Called with b->state ==

@@ -1682,6 +1682,160 @@ static void describe_vault_problems(const struct describe_input *in,
 		      in->item_errors);
 }
 
+/* One pod volume backup of the "Volume Data" section. */
+static void describe_vd_pvb(const struct describe_input *in, struct dw *w,
+			    const json_t *pvb, size_t i)
+{
+	json_t *spec = jget(pvb, "spec"), *st = jget(pvb, "status");
+	json_t *pod = jget(spec, "pod");
+	const char *why = i < in->npvb_verdicts ? in->pvb_verdicts[i] : NULL;
+
+	w_lit(w, "\t\t");
+	w_jstr(w, jget(pod, "namespace"), "");
+	w_lit(w, "/");
+	w_jstr(w, jget(pod, "name"), "");
+	w_lit(w, "/");
+	w_jstr(w, jget(spec, "volume"), "");
+	w_lit(w, ":\n\t\t\tUploader:\t");
+	w_jstr(w, jget(spec, "uploaderType"), "");
+	w_lit(w, "\n\t\t\tSnapshot ID:\t");
+	w_jstr_nonempty(w, jget(st, "snapshotID"), NONE);
+	w_lit(w, "\n\t\t\tSize (bytes):\t");
+	w_jint(w, jget(jget(st, "progress"), "totalBytes"));
+	w_lit(w, "\n\t\t\tPhase:\t");
+	w_jstr_nonempty(w, jget(st, "phase"), "New");
+	if (!in->pvb_verdicts) {
+		w_lit(w, "\n");
+	} else if (!why) {
+		w_lit(w, "\n\t\t\tBrowsable:\tyes, under volumes/");
+		w_jstr(w, jget(pod, "namespace"), "");
+		w_lit(w, "/");
+		w_jstr(w, jget(pod, "name"), "");
+		w_lit(w, "/");
+		w_jstr(w, jget(spec, "volume"), "");
+		w_lit(w, "/\n");
+	} else {
+		w_lit(w, "\n\t\t\tBrowsable:\tno: ");
+		w_val(w, why);
+		w_lit(w, "\n");
+	}
+}
+
+static void snaps_header(struct dw *w, size_t *n, size_t *nsnaps)
+{
+	w_lit(w, (*n)++ ? "" : "\nVolume Data:\n");
+	w_lit(w, (*nsnaps)++ ? "" : "\tSnapshots:\n");
+}
+
+/* velerofs's own section: every volume of the backup, where its data is,
+ * and whether it can be browsed under volumes/ (and why not). */
+static void describe_volume_data(const struct describe_input *in, struct dw *w)
+{
+	json_t *a, *e;
+	size_t i, n = 0, nsnaps = 0;
+	bool bad;
+
+	a = jarr(in->podvolumebackups, &bad);
+	if (a && json_array_size(a)) {
+		w_lit(w, n++ ? "" : "\nVolume Data:\n");
+		w_lit(w, "\tPod Volume Backups:\n");
+		json_array_foreach(a, i, e) describe_vd_pvb(in, w, e, i);
+	}
+	if (in->volumeinfo) {
+		a = jarr(in->volumeinfo, &bad);
+		json_array_foreach(a, i, e)
+		{
+			bool csi = is_method(e, "CSISnapshot");
+
+			if (!csi && !is_method(e, "NativeSnapshot"))
+				continue;
+			snaps_header(w, &n, &nsnaps);
+			w_lit(w, "\t\t");
+			w_jstr(w, jget(e, "pvcNamespace"), "");
+			w_lit(w, "/");
+			w_jstr(w, jget(e, "pvcName"), "");
+			w_lit(w, " (PV ");
+			w_jstr(w, jget(e, "pvName"), "");
+			w_lit(w, "):\n\t\t\tBrowsable:\tno: ");
+			if (csi && jtrue(jget(e, "snapshotDataMoved")))
+				w_lit(w, "moved by the data mover (a "
+					 "DataUpload "
+					 "of operation ");
+			else if (csi)
+				w_lit(w, "its data is in a CSI snapshot that "
+					 "never left the cloud provider "
+					 "(snapshot ");
+			else
+				w_lit(w, "its data is in a snapshot of the "
+					 "cloud provider that never left it "
+					 "(snapshot ");
+			if (csi && jtrue(jget(e, "snapshotDataMoved")))
+				w_jstr(w,
+				       jget(jget(e, "snapshotDataMovementInfo"),
+					    "operationID"),
+				       "");
+			else if (csi)
+				w_jstr(w,
+				       jget(jget(e, "csiSnapshotInfo"), "snapsh"
+									"otHand"
+									"le"),
+				       "");
+			else
+				w_jstr(w,
+				       jget(jget(e, "nativeSnapshotInfo"), "sna"
+									   "psh"
+									   "otH"
+									   "and"
+									   "l"
+									   "e"),
+				       "");
+			if (csi && jtrue(jget(e, "snapshotDataMoved")))
+				w_lit(w, "): velerofs does not read the data "
+					 "mover's DataUploads yet\n");
+			else
+				w_lit(w, ")\n");
+		}
+	} else {
+		a = jarr(in->volumesnapshots, &bad);
+		json_array_foreach(a, i, e)
+		{
+			json_t *sp = jget(e, "spec");
+
+			snaps_header(w, &n, &nsnaps);
+			w_lit(w, "\t\tPV ");
+			w_jstr(w, jget(sp, "persistentVolumeName"), "");
+			w_lit(w, ":\n\t\t\tBrowsable:\tno: its data is in a "
+				 "snapshot of the cloud provider that never "
+				 "left it (snapshot ");
+			w_jstr(w, jget(jget(e, "status"), "providerSnapshotID"),
+			       "");
+			w_lit(w, ")\n");
+		}
+		a = jarr(in->csi_volumesnapshots, &bad);
+		json_array_foreach(a, i, e)
+		{
+			snaps_header(w, &n, &nsnaps);
+			w_lit(w, "\t\t");
+			w_jstr(w, jget(jget(e, "metadata"), "namespace"), "");
+			w_lit(w, "/");
+			w_jstr(w,
+			       jget(jget(jget(e, "spec"), "source"), "persisten"
+								     "tVolumeCl"
+								     "aimName"),
+			       "<PVC name not found>");
+			w_lit(w, ":\n\t\t\tBrowsable:\tno: its data is in a "
+				 "CSI "
+				 "snapshot that never left the cloud provider "
+				 "(VolumeSnapshotContent ");
+			w_jstr(w,
+			       jget(jget(e, "status"), "boundVolumeSnapshotCont"
+						       "entName"),
+			       "");
+			w_lit(w, ")\n");
+		}
+	}
+}
+
 static void describe_backup(const struct describe_input *in, struct dw *w)
 {
 	json_t *b = in->backup;
@@ -1708,6 +1862,7 @@ static void describe_backup(const struct describe_input *in, struct dw *w)
 		w_lit(w, "\n");
 		describe_volumes(in, w, NULL);
 		describe_vault_problems(in, w);
+		describe_volume_data(in, w);
 		return;
 	}
 
@@ -1798,6 +1953,7 @@ static void describe_backup(const struct describe_input *in, struct dw *w)
 	describe_status(in, w, status, phase);
 
 	describe_vault_problems(in, w);
+	describe_volume_data(in, w);
 }
 
 /* ---- Go's text/tabwriter (minwidth 0, tabwidth 8, padding 2, ' ') ---- */

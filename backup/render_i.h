@@ -70,6 +70,12 @@ struct describe_input {
 	size_t nitems;		 /* items in the default view */
 	const char *index_error; /* a problem reading the tarball, or NULL */
 	size_t item_errors;	 /* items that could not be rendered */
+	/* velerofs's "Volume Data" section: for the i-th element of
+	 * podvolumebackups, NULL when it is browsable under volumes/, else
+	 * why not (a sentence). pvb_verdicts NULL: the section says nothing
+	 * about pod volume backups being browsable. */
+	const char *const *pvb_verdicts;
+	size_t npvb_verdicts;
 };
 
 /* Renders a `velero backup describe --details`-like summary (plain text,

@@ -1074,7 +1074,46 @@ static int velero_describe(struct backup_source *base,
 		.item_errors = sum->item_errors,
 	};
 
-	return render_describe(&din, out);
+	json_t *pvbs = s->meta[META_PODVOLUMEBACKUPS], *pvb;
+	const char **why = NULL;
+	size_t i, n = json_is_array(pvbs) ? json_array_size(pvbs) : 0;
+	int r;
+
+	if (n && (why = calloc(n, sizeof(*why)))) {
+		json_array_foreach(pvbs, i, pvb)
+		{
+			json_t *spec = json_object_get(pvb, "spec");
+			json_t *st = json_object_get(pvb, "status");
+			json_t *pod = json_object_get(spec, "pod");
+			char buf[600];
+
+#define S(o, k) json_string_value(json_object_get(o, k))
+			r = backup_vols_verdict(
+				b->repo->vols, S(pod, "namespace"),
+				S(pod, "name"), S(spec, "volume"),
+				S(spec, "uploaderType"), S(st, "phase"),
+				S(st, "snapshotID"), buf, sizeof(buf));
+#undef S
+			if (r < 0) {
+				/* the vault: not a verdict to keep */
+				snprintf(buf, sizeof(buf),
+					 "velerofs could not tell (%s); "
+					 "asked again on the next mount",
+					 strerror(-r));
+				s->base.incomplete = true;
+			}
+			if (r != 0 && !(why[i] = strdup(buf)))
+				why[i] = "out of memory";
+		}
+		din.pvb_verdicts = why;
+		din.npvb_verdicts = n;
+	}
+	r = render_describe(&din, out);
+	for (i = 0; why && i < n; i++)
+		if (why[i] && strcmp(why[i], "out of memory"))
+			free((char *)why[i]);
+	free(why);
+	return r;
 }
 
 /* Records in b the identity of the tarball the index is built from (for
@@ -1144,14 +1183,20 @@ static int list_objects(struct velero_src *s, struct verror *e)
 	if (s->nobjs > 1)
 		qsort(s->objs, s->nobjs, sizeof(*s->objs), cmp_object);
 	s->base.incomplete = note_identities(s, online);
-	s->base.key = calloc(2 * s->nobjs + 1, sizeof(*s->base.key));
+	s->base.key = calloc(2 * s->nobjs + 2, sizeof(*s->base.key));
 	if (!s->base.key)
 		return -ENOMEM;
 	for (i = 0; i < s->nobjs; i++) {
 		s->base.key[2 * i] = s->objs[i].name;
 		s->base.key[2 * i + 1] = s->objs[i].obj.identity;
+		/* describe.txt says whether the password opens the pod
+		 * volumes' repositories: the index is per password */
+		if (has_suffix(s->objs[i].name,
+			       meta_suffixes[META_PODVOLUMEBACKUPS]))
+			s->base.key[2 * s->nobjs] =
+				backup_vols_password_id(repo->vols);
 	}
-	s->base.nkey = 2 * s->nobjs;
+	s->base.nkey = 2 * s->nobjs + !!s->base.key[2 * s->nobjs];
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "backup/backup_i.h"
@@ -57,6 +58,7 @@ struct backup_vols {
 	struct cache *cache; /* borrowed, may be NULL */
 	pthread_mutex_t lock;
 	char *password;		  /* NULL: Velero's default */
+	char password_id[80];	  /* what the password is, for cache keys */
 	struct vnode **nodes;	  /* protected by lock; id = index + 1 */
 	size_t n, cap;		  /* protected by lock */
 	struct vrepo_slot *repos; /* protected by lock */
@@ -66,6 +68,34 @@ struct backup_vols {
 				   * none */
 	size_t nroots;		  /* protected by lock */
 };
+
+/* "default", or "sha256:<hex>" of "velerofs repo password\0" + the
+ * password: names the password in a cache key without giving it away. */
+static void password_id(const char *pw, char *out, size_t len)
+{
+	static const char tag[] = "velerofs repo password";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0, i;
+	size_t o;
+
+	snprintf(out, len, "default");
+	if (!pw)
+		return;
+	{
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+			 EVP_DigestUpdate(c, tag, sizeof(tag)) == 1 &&
+			 EVP_DigestUpdate(c, pw, strlen(pw)) == 1 &&
+			 EVP_DigestFinal_ex(c, md, &n) == 1;
+
+		EVP_MD_CTX_free(c);
+		if (!ok)
+			return;
+	}
+	o = (size_t)snprintf(out, len, "sha256:");
+	for (i = 0; i < n && o + 3 <= len; i++, o += 2)
+		snprintf(out + o, len - o, "%02x", md[i]);
+}
 
 int backup_vols_new(struct vault *vault, struct cache *cache,
 		    const char *password, struct backup_vols **out)
@@ -78,6 +108,7 @@ int backup_vols_new(struct vault *vault, struct cache *cache,
 	}
 	v->vault = vault;
 	v->cache = cache;
+	password_id(password, v->password_id, sizeof(v->password_id));
 	pthread_mutex_init(&v->lock, NULL);
 	*out = v;
 	return 0;
@@ -213,6 +244,63 @@ static int gunzip(const char *in, size_t len, struct sbuf *out)
 	return r;
 }
 
+/* The slot of the repository at prefix, made (and its kopia.repository
+ * looked for) the first time. Lock held. NULL when out of memory or
+ * when there are 1024 repositories already. */
+static struct vrepo_slot *slot_get(struct backup_vols *v, enum vrepo_kind kind,
+				   const char *prefix)
+{
+	struct vault_object o;
+	struct vrepo_slot *rs;
+	char fkey[320];
+	size_t k;
+
+	for (k = 0; k < v->nrepos; k++)
+		if (!strcmp(v->repos[k].prefix, prefix))
+			return &v->repos[k];
+	/* repos never move: allocated once, big enough */
+	if (!v->repos && !(v->repos = calloc(1024, sizeof(*v->repos))))
+		return NULL;
+	if (v->nrepos == 1024)
+		return NULL;
+	rs = &v->repos[v->nrepos];
+	if (!(rs->prefix = strdup(prefix)))
+		return NULL;
+	rs->kind = kind;
+	v->nrepos++;
+	/* a restic repository's config marks it present */
+	snprintf(fkey, sizeof(fkey), "%s%s", prefix,
+		 kind == VREPO_KOPIA ? "kopia.repository" : "config");
+	rs->absent = vault_stat(v->vault, fkey, &o, NULL) == -ENOENT;
+	return rs;
+}
+
+/* Opens rs's repository if not yet done. Lock held. A wrong password, a
+ * format velerofs does not read or a missing repository is remembered
+ * (rs->err, rs->msg) and returned again without a message; other
+ * failures (the vault) are tried again next time. */
+static int slot_open(struct backup_vols *v, struct vrepo_slot *rs,
+		     struct verror *e)
+{
+	struct verror oe = { { 0 } };
+	int r, err;
+
+	if (rs->r)
+		return 0;
+	if (rs->err)
+		return rs->err; /* said the first time (e left empty) */
+	r = vrepo_open(v->vault, v->cache, rs->kind, rs->prefix, v->password,
+		       &rs->r, &oe);
+	if (r >= 0)
+		return 0;
+	err = r == -EACCES ? -EACCES : -EIO;
+	if (r == -EACCES || r == -EPROTONOSUPPORT || r == -ENOENT) {
+		rs->err = err;
+		snprintf(rs->msg, sizeof(rs->msg), "%s", oe.msg);
+	}
+	return verror_set(e, err, "%s", oe.msg);
+}
+
 /* Builds volumes/ of b from its PodVolumeBackups. Lock held. 0 with *id
  * set, or -ENOENT when there is nothing to show. */
 static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
@@ -231,7 +319,8 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
 		return -ENOMEM;
 	sbuf_init(&gz, PVB_MAX);
 	sbuf_init(&js, PVB_MAX);
-	r = vault_get(b->repo->vault, key, &gz, NULL, e);
+	/* the cache's copy when the vault can't be reached */
+	r = vrepo_get_latest(b->repo->vault, v->cache, key, &gz, e);
 	if (r >= 0 && gunzip(gz.buf, gz.len, &js) < 0)
 		r = verror_set(e, -EIO, "%s: not gzip'ed JSON", key);
 	if (r >= 0)
@@ -269,31 +358,9 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
 		 * the vault (a partial copy, a deleted kopia/) is not shown */
 		snprintf(prefix, sizeof(prefix), "%s/%s/",
 			 kind == VREPO_KOPIA ? "kopia" : "restic", ns);
-		rs = NULL;
-		for (size_t k = 0; k < v->nrepos && !rs; k++)
-			if (!strcmp(v->repos[k].prefix, prefix))
-				rs = &v->repos[k];
-		if (!rs) {
-			struct vault_object o;
-			char fkey[320];
-
-			/* repos never move: allocated once, big enough */
-			if (!v->repos &&
-			    !(v->repos = calloc(1024, sizeof(*v->repos))))
-				break;
-			if (v->nrepos == 1024)
-				continue;
-			rs = &v->repos[v->nrepos];
-			if (!(rs->prefix = strdup(prefix)))
-				break;
-			rs->kind = kind;
-			v->nrepos++;
-			snprintf(fkey, sizeof(fkey), "%s%s", prefix,
-				 kind == VREPO_KOPIA ? "kopia.repository" :
-						       "config");
-			rs->absent = vault_stat(v->vault, fkey, &o, NULL) ==
-				     -ENOENT;
-		}
+		rs = slot_get(v, kind, prefix);
+		if (!rs)
+			break;
 		if (rs->absent)
 			continue;
 		if (!root && !(re.name = strdup("volumes")))
@@ -389,27 +456,9 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 		return d->err; /* said the first time */
 	if (!rs)
 		return 0; /* a made-up directory: its children are known */
-	if (!rs->r && rs->err)
-		return rs->err; /* said the first time (e left empty) */
-	if (!rs->r) {
-		struct verror oe = { { 0 } };
-
-		r = vrepo_open(v->vault, v->cache, rs->kind, rs->prefix,
-			       v->password, &rs->r, &oe);
-		if (r < 0) {
-			int err = r == -EACCES ? -EACCES : -EIO;
-
-			/* a wrong password or a format velerofs does not
-			 * read stays so; a vault error is tried again */
-			if (r == -EACCES || r == -EPROTONOSUPPORT ||
-			    r == -ENOENT) {
-				rs->err = err;
-				snprintf(rs->msg, sizeof(rs->msg), "%s",
-					 oe.msg);
-			}
-			return verror_set(e, err, "%s", oe.msg);
-		}
-	}
+	r = slot_open(v, rs, e);
+	if (r < 0)
+		return r;
 	repo = rs->r;
 	if (d->snapshot) {
 		struct ventry root;
@@ -620,6 +669,90 @@ int backup_vol_readlink(struct backup_repo *br, uint64_t id, char *buf,
 		r = -ENAMETOOLONG;
 	else
 		strcpy(buf, n->ent.target);
+	pthread_mutex_unlock(&v->lock);
+	return r;
+}
+
+const char *backup_vols_password_id(const struct backup_vols *v)
+{
+	return v ? v->password_id : "none";
+}
+
+int backup_vols_verdict(struct backup_vols *v, const char *ns, const char *pod,
+			const char *vol, const char *uploader,
+			const char *phase, const char *snapshot, char *why,
+			size_t len)
+{
+	struct vrepo_slot *rs;
+	enum vrepo_kind kind;
+	char prefix[300];
+	int r = 0;
+
+	if (uploader && !strcmp(uploader, "kopia"))
+		kind = VREPO_KOPIA;
+	else if (!uploader || !*uploader || !strcmp(uploader, "restic"))
+		kind = VREPO_RESTIC;
+	else {
+		snprintf(why, len, "uploader '%s' is not one velerofs reads",
+			 uploader);
+		return 1;
+	}
+	if (!phase || strcmp(phase, "Completed")) {
+		snprintf(why, len,
+			 "the pod volume backup did not complete (phase %s)",
+			 phase && *phase ? phase : "New");
+		return 1;
+	}
+	if (!snapshot || !*snapshot) {
+		snprintf(why, len, "the pod volume backup has no snapshot id");
+		return 1;
+	}
+	if (!safe_name(ns) || !safe_name(pod) || !safe_name(vol)) {
+		snprintf(why, len,
+			 "its namespace, pod or volume name cannot be "
+			 "a file name");
+		return 1;
+	}
+	if (!v) {
+		snprintf(why, len, "volume data is not read by this mount");
+		return 1;
+	}
+	snprintf(prefix, sizeof(prefix), "%s/%s/",
+		 kind == VREPO_KOPIA ? "kopia" : "restic", ns);
+	pthread_mutex_lock(&v->lock);
+	rs = slot_get(v, kind, prefix);
+	if (!rs) {
+		r = -ENOMEM;
+	} else if (rs->absent) {
+		snprintf(why, len,
+			 "its repository %s is not in the vault "
+			 "(no %s%s)",
+			 prefix, prefix,
+			 kind == VREPO_KOPIA ? "kopia.repository" : "config");
+		r = 1;
+	} else {
+		struct verror oe = { { 0 } };
+
+		r = slot_open(v, rs, &oe);
+		if (r == -EACCES && v->password)
+			snprintf(why, len,
+				 "wrong repository password for %s (the one "
+				 "given with --repo-password-file does not "
+				 "open it)",
+				 prefix);
+		else if (r == -EACCES)
+			snprintf(why, len,
+				 "wrong repository password for %s (Velero's "
+				 "default does not open it: give the one in "
+				 "the velero-repo-credentials secret with "
+				 "--repo-password-file)",
+				 prefix);
+		else if (r < 0 && rs->err)
+			snprintf(why, len, "velerofs cannot open %s: %s",
+				 prefix, rs->msg);
+		if (r < 0 && rs->err)
+			r = 1;
+	}
 	pthread_mutex_unlock(&v->lock);
 	return r;
 }

@@ -4,7 +4,8 @@
  * volumesnapshots, podvolumebackups, csi-volumesnapshots,
  * itemoperations, volumeinfo (each JSON, read as the index build reads
  * them; empty or unparsable: absent), then the item counts
- * ("group_resource count" lines, as tests/data/describe/<case>/kinds.txt).
+ * ("group_resource count" lines, as tests/data/describe/<case>/kinds.txt);
+ * the Volume Data verdicts are chosen by the input's size.
  * The output must end with a newline and hold neither "(null)" (unless
  * the input does) nor a NUL byte. */
 #include <errno.h>
@@ -61,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct describe_kind_count kinds[MAX_KINDS];
 	json_t *j[NJSON] = { 0 };
+	static const char *const verdicts[] = { NULL, "wrong\tpassword\n", NULL,
+						"" };
 	struct describe_input in = { .name = "fz" };
 	char *text = malloc(size + 1), *p, *end, *kind_text = NULL;
 	struct sbuf out;
@@ -97,6 +100,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	in.index_error = size % 3 == 0 ? "the tarball is corrupt" : NULL;
 	in.item_errors = size % 5;
+	/* the Volume Data verdicts: none, fewer than the pod volume
+	 * backups, or browsable and not in turn */
+	if (size % 7) {
+		in.pvb_verdicts = verdicts;
+		in.npvb_verdicts = size % 7 % 5;
+	}
 
 	sbuf_init(&out, (size_t)64 << 20);
 	r = describe(&in, &out);

@@ -13,7 +13,10 @@
  * not fetch it again. With a cache, what is fetched from the vault (index
  * blobs, pack ranges: still encrypted) is kept there too, keyed by the
  * vault, the blob and the range (blob ids name their content, so an entry
- * never goes stale); opening still lists the vault. */
+ * never goes stale). The format blob and the list of index blobs can
+ * change: read from the vault, with the last copy seen kept in the cache
+ * for when the vault can't be reached (offline.c), so that a repository
+ * whose blobs are cached opens offline. */
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -39,6 +42,8 @@
 #define DIR_MAX ((size_t)512 << 20)
 #define LRU_SLOTS 16
 #define IND_SLOTS 4
+#define FLIGHT_SLOTS 16
+#define PREFETCH_MAX 2 /* chunks fetched ahead of a reader at once */
 
 enum kopia_enc { ENC_AES_GCM, ENC_CHACHA };
 
@@ -85,6 +90,13 @@ struct kopia_repo {
 	uint64_t tick;			/* protected by lock */
 	struct ind_slot ind[IND_SLOTS]; /* protected by lock */
 	unsigned ind_next;		/* protected by lock */
+	/* contents being fetched: a second reader of one waits for the
+	 * first (the kernel's readahead sends several reads of one chunk
+	 * at once; each fetched and decrypted it) */
+	struct kopia_cid flight[FLIGHT_SLOTS]; /* protected by lock */
+	bool flight_busy[FLIGHT_SLOTS];	       /* protected by lock */
+	pthread_cond_t flight_done;	       /* with lock */
+	unsigned prefetching; /* protected by lock: prefetch threads running */
 };
 
 /* --- crypto ----------------------------------------------------------------
@@ -264,7 +276,7 @@ static int open_format(struct kopia_repo *r, const char *password,
 	rc = sbuf_addf(&key_name, "%s%s", r->prefix, FORMAT_BLOB);
 	if (rc < 0)
 		goto out;
-	rc = vault_get(r->v, key_name.buf, &raw, NULL, e);
+	rc = vrepo_get_latest(r->v, r->c, key_name.buf, &raw, e);
 	if (rc == -ENOENT) {
 		rc = verror_set(e, -ENOENT, "no kopia repository at %s",
 				r->prefix);
@@ -618,6 +630,50 @@ out:
 	return rc;
 }
 
+/* The index blobs' names: from the vault (the list then kept in the
+ * cache), or the last list kept when the vault can't be listed. */
+static int list_index_blobs(struct kopia_repo *r, struct blob_list *l,
+			    struct verror *e)
+{
+	struct sbuf names;
+	char *key = NULL, *p, *nl;
+	size_t i;
+	int rc;
+
+	if (asprintf(&key, "%s\nindex blobs", r->prefix) < 0)
+		return -ENOMEM;
+	sbuf_init(&names, INDEX_BLOB_MAX);
+	rc = vault_list(r->v, r->prefix, list_index_blob, l, e);
+	if (rc >= 0) {
+		for (i = 0; i < l->n && rc >= 0; i++)
+			rc = sbuf_addf(&names, "%s\n", l->names[i]);
+		if (rc >= 0)
+			vrepo_latest_save(r->v, r->c, key, names.buf,
+					  names.len);
+		rc = 0;
+	} else if (rc != -ENOENT && rc != -ENOMEM &&
+		   vrepo_latest_load(r->v, r->c, key, &names) == 0) {
+		struct vault_object o = { 0 };
+
+		for (i = 0; i < l->n; i++)
+			free(l->names[i]);
+		l->n = 0;
+		rc = 0;
+		for (p = names.buf; p && *p && rc >= 0; p = nl + 1) {
+			nl = strchr(p, '\n');
+			if (!nl)
+				break;
+			*nl = '\0';
+			rc = list_index_blob(p, &o, l);
+		}
+		if (e)
+			e->msg[0] = '\0';
+	}
+	sbuf_release(&names);
+	free(key);
+	return rc;
+}
+
 static int load_index(struct kopia_repo *r, struct verror *e)
 {
 	struct blob_list l = { 0 };
@@ -627,7 +683,7 @@ static int load_index(struct kopia_repo *r, struct verror *e)
 	size_t i, k;
 	int rc;
 
-	rc = vault_list(r->v, r->prefix, list_index_blob, &l, e);
+	rc = list_index_blobs(r, &l, e);
 	sbuf_init(&plain, INDEX_BLOB_MAX);
 	for (i = 0; rc >= 0 && i < l.n; i++) {
 		sbuf_reset(&plain);
@@ -811,36 +867,55 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-/* content_get_uncached() through the LRU. */
-static int content_get(struct kopia_repo *r, const struct kopia_cid *id,
-		       struct sbuf *out, struct verror *e)
+/* content_get_uncached() through the LRU: 0 with r->lock held and *out the
+ * slot that holds the content (the caller copies what it needs and
+ * unlocks), or -errno with the lock not held. A content another thread is
+ * fetching is waited for, not fetched twice. */
+static int content_locked(struct kopia_repo *r, const struct kopia_cid *id,
+			  struct lru_slot **out, struct verror *e)
 {
 	struct lru_slot *old;
 	struct sbuf tmp;
 	size_t i;
-	int rc;
+	int rc, fl = -1;
 
 	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < LRU_SLOTS; i++) {
-		struct lru_slot *s = &r->lru[i];
+	for (;;) {
+		for (i = 0; i < LRU_SLOTS; i++) {
+			struct lru_slot *s = &r->lru[i];
 
-		if (s->used && !cid_cmp(&s->id, id)) {
-			s->used = ++r->tick;
-			rc = sbuf_add(out, s->data, s->len);
-			pthread_mutex_unlock(&r->lock);
-			return rc;
+			if (s->used && !cid_cmp(&s->id, id)) {
+				s->used = ++r->tick;
+				*out = s;
+				return 0;
+			}
 		}
+		for (i = 0; i < FLIGHT_SLOTS; i++)
+			if (r->flight_busy[i] && !cid_cmp(&r->flight[i], id))
+				break;
+		if (i == FLIGHT_SLOTS)
+			break;
+		pthread_cond_wait(&r->flight_done, &r->lock);
 	}
+	for (i = 0; i < FLIGHT_SLOTS && fl < 0; i++)
+		if (!r->flight_busy[i]) {
+			r->flight_busy[i] = true;
+			r->flight[i] = *id;
+			fl = (int)i;
+		}
 	pthread_mutex_unlock(&r->lock);
 	sbuf_init(&tmp, CONTENT_MAX);
 	rc = content_get_uncached(r, id, &tmp, e);
-	if (rc >= 0)
-		rc = sbuf_add(out, tmp.buf ? tmp.buf : "", tmp.len);
+	pthread_mutex_lock(&r->lock);
+	if (fl >= 0) {
+		r->flight_busy[fl] = false;
+		pthread_cond_broadcast(&r->flight_done);
+	}
 	if (rc < 0) {
+		pthread_mutex_unlock(&r->lock);
 		sbuf_release(&tmp);
 		return rc;
 	}
-	pthread_mutex_lock(&r->lock);
 	old = &r->lru[0];
 	for (i = 1; i < LRU_SLOTS; i++)
 		if (r->lru[i].used < old->used)
@@ -850,9 +925,90 @@ static int content_get(struct kopia_repo *r, const struct kopia_cid *id,
 	old->len = tmp.len;
 	old->data = sbuf_take(&tmp, NULL);
 	old->used = old->data ? ++r->tick : 0;
-	pthread_mutex_unlock(&r->lock);
 	sbuf_release(&tmp);
+	if (!old->data) {
+		pthread_mutex_unlock(&r->lock);
+		return -ENOMEM;
+	}
+	*out = old;
 	return 0;
+}
+
+static int content_get(struct kopia_repo *r, const struct kopia_cid *id,
+		       struct sbuf *out, struct verror *e)
+{
+	struct lru_slot *s;
+	int rc = content_locked(r, id, &s, e);
+
+	if (rc < 0)
+		return rc;
+	rc = sbuf_add(out, s->data, s->len);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+struct prefetch {
+	struct kopia_repo *r;
+	struct kopia_cid id;
+};
+
+static void *prefetch_run(void *arg)
+{
+	struct prefetch *p = arg;
+	struct kopia_repo *r = p->r;
+	struct lru_slot *s;
+
+	if (content_locked(r, &p->id, &s, NULL) == 0)
+		pthread_mutex_unlock(&r->lock);
+	pthread_mutex_lock(&r->lock);
+	r->prefetching--;
+	pthread_cond_broadcast(&r->flight_done);
+	pthread_mutex_unlock(&r->lock);
+	free(p);
+	return NULL;
+}
+
+/* Starts fetching the content of object oids (a direct one) in the
+ * background when it is neither in the LRU nor being fetched, at most
+ * PREFETCH_MAX at once: a sequential reader then finds the next chunk
+ * fetched and decrypted while it used the last one. Best effort: an error
+ * is met again by the reader. */
+static void prefetch(struct kopia_repo *r, const char *oids)
+{
+	struct kopia_oid oid;
+	struct prefetch *p = NULL;
+	pthread_attr_t a;
+	pthread_t t;
+	bool have = false;
+	size_t i;
+
+	if (kopia_oid_parse(oids, &oid) < 0 || oid.indirect || oid.compressed)
+		return;
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < LRU_SLOTS && !have; i++)
+		have = r->lru[i].used && !cid_cmp(&r->lru[i].id, &oid.cid);
+	for (i = 0; i < FLIGHT_SLOTS && !have; i++)
+		have = r->flight_busy[i] && !cid_cmp(&r->flight[i], &oid.cid);
+	if (!have && r->prefetching < PREFETCH_MAX && (p = malloc(sizeof(*p))))
+		r->prefetching++;
+	pthread_mutex_unlock(&r->lock);
+	if (!p)
+		return;
+	p->r = r;
+	p->id = oid.cid;
+	if (pthread_attr_init(&a) == 0) {
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &a, prefetch_run, p) == 0)
+			p = NULL;
+		pthread_attr_destroy(&a);
+	}
+	if (p) {
+		free(p);
+		pthread_mutex_lock(&r->lock);
+		r->prefetching--;
+		pthread_cond_broadcast(&r->flight_done);
+		pthread_mutex_unlock(&r->lock);
+	}
 }
 
 /* Copies the bytes [off, off+len) of content id (clipped to its end) to
@@ -862,50 +1018,17 @@ static ssize_t content_pread(struct kopia_repo *r, const struct kopia_cid *id,
 			     uint64_t off, char *buf, size_t len, size_t *total,
 			     struct verror *e)
 {
-	struct lru_slot *old;
-	struct sbuf tmp;
-	size_t i, n;
-	int rc;
+	struct lru_slot *s;
+	size_t n;
+	int rc = content_locked(r, id, &s, e);
 
-	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < LRU_SLOTS; i++) {
-		struct lru_slot *s = &r->lru[i];
-
-		if (s->used && !cid_cmp(&s->id, id)) {
-			s->used = ++r->tick;
-			*total = s->len;
-			n = off >= s->len ?
-				    0 :
-				    (size_t)MIN((uint64_t)len, s->len - off);
-			if (n)
-				memcpy(buf, s->data + off, n);
-			pthread_mutex_unlock(&r->lock);
-			return (ssize_t)n;
-		}
-	}
-	pthread_mutex_unlock(&r->lock);
-	sbuf_init(&tmp, CONTENT_MAX);
-	rc = content_get_uncached(r, id, &tmp, e);
-	if (rc < 0) {
-		sbuf_release(&tmp);
+	if (rc < 0)
 		return rc;
-	}
-	*total = tmp.len;
-	n = off >= tmp.len ? 0 : (size_t)MIN((uint64_t)len, tmp.len - off);
+	*total = s->len;
+	n = off >= s->len ? 0 : (size_t)MIN((uint64_t)len, s->len - off);
 	if (n)
-		memcpy(buf, tmp.buf + off, n);
-	pthread_mutex_lock(&r->lock);
-	old = &r->lru[0];
-	for (i = 1; i < LRU_SLOTS; i++)
-		if (r->lru[i].used < old->used)
-			old = &r->lru[i];
-	free(old->data);
-	old->id = *id;
-	old->len = tmp.len;
-	old->data = sbuf_take(&tmp, NULL);
-	old->used = old->data ? ++r->tick : 0;
+		memcpy(buf, s->data + off, n);
 	pthread_mutex_unlock(&r->lock);
-	sbuf_release(&tmp);
 	return (ssize_t)n;
 }
 
@@ -985,6 +1108,7 @@ int kopia_open(struct vault *v, struct cache *c, const char *prefix,
 	r->v = v;
 	r->c = c;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->flight_done, NULL);
 	if (!(r->prefix = strdup(prefix))) {
 		kopia_free(r);
 		return -ENOMEM;
@@ -1006,6 +1130,10 @@ struct kopia_repo *kopia_free(struct kopia_repo *r)
 
 	if (!r)
 		return NULL;
+	pthread_mutex_lock(&r->lock);
+	while (r->prefetching) /* they use r */
+		pthread_cond_wait(&r->flight_done, &r->lock);
+	pthread_mutex_unlock(&r->lock);
 	for (i = 0; i < LRU_SLOTS; i++)
 		free(r->lru[i].data);
 	for (i = 0; i < IND_SLOTS; i++)
@@ -1017,6 +1145,7 @@ struct kopia_repo *kopia_free(struct kopia_repo *r)
 	free(r->prefix);
 	OPENSSL_cleanse(r->enc_secret, sizeof(r->enc_secret));
 	OPENSSL_cleanse(r->hmac_secret, sizeof(r->hmac_secret));
+	pthread_cond_destroy(&r->flight_done);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 	return NULL;
@@ -1275,6 +1404,9 @@ static ssize_t object_read(struct kopia_repo *r, const char *oids,
 		else
 			hi = mid;
 	}
+	/* a reader of chunk lo reads lo + 1 next, most of the time */
+	for (size_t k = lo + 1; k < n && k <= lo + PREFETCH_MAX; k++)
+		prefetch(r, ch[k].oid);
 	while (done < len && lo < n) {
 		uint64_t in = off + done - ch[lo].start;
 		ssize_t got = object_read(r, ch[lo].oid, ch[lo].len, buf + done,

@@ -17,6 +17,7 @@
 
 #include "cache/cache.h"
 #include "common/error.h"
+#include "common/sbuf.h"
 #include "vault/vault.h"
 
 enum vrepo_kind { VREPO_KOPIA, VREPO_RESTIC };
@@ -60,3 +61,16 @@ int vrepo_list(struct vrepo *r, const struct ventry *dir, struct ventry **out,
  * corrupt). */
 ssize_t vrepo_read(struct vrepo *r, const struct ventry *file, void *buf,
 		   size_t len, uint64_t off, struct verror *e);
+
+/* offline.c: vault objects that can change (a format blob, a listing, a
+ * backup's PodVolumeBackup list), from the vault when it answers (the
+ * answer is then kept in c), else the copy c kept: 0, or the vault's
+ * error (-ENOENT: not there, the copy is not used) when there is no copy.
+ * Appends to out. c may be NULL (no copy). */
+int vrepo_get_latest(struct vault *v, struct cache *c, const char *key,
+		     struct sbuf *out, struct verror *e);
+/* The same for bytes of the caller's (key: any string naming them). */
+void vrepo_latest_save(struct vault *v, struct cache *c, const char *key,
+		       const void *buf, size_t len);
+int vrepo_latest_load(struct vault *v, struct cache *c, const char *key,
+		      struct sbuf *out);

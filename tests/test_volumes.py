@@ -24,6 +24,7 @@ import subprocess
 import pytest
 
 from servers import harness
+from test_remote import upload_s3, use_env  # noqa: F401 (a fixture)
 
 BIG = os.environ.get("VELEROFS_TEST_BIG") == "1"
 NS, POD, VOLUME = "shop", "db-0", "data"
@@ -346,6 +347,87 @@ def test_mount_wrong_repo_password(volume, vol_vault, mount, tmp_path):
     assert "namespaces" in os.listdir(d.parents[3])
 
 
+def describe_of(m) -> str:
+    return (pathlib.Path(os.fspath(m)) / "backups" / BACKUP / "describe.txt").read_text()
+
+
+def volume_data_entry(text: str) -> list[str]:
+    """The lines of describe.txt's Volume Data entry of the volume."""
+    lines = text.splitlines()
+    i = lines.index(f"    {NS}/{POD}/{VOLUME}:")
+    out = []
+    for line in lines[i + 1:]:
+        if not line.startswith("      "):
+            break
+        out.append(" ".join(line.split()))
+    return out
+
+
+def test_describe_lists_volume_data(volume, vol_vault, mount):
+    """describe.txt keeps Velero's Pod Volume Backups block and adds velerofs's Volume Data entry:
+    uploader, snapshot id, size, phase, and that it is browsable."""
+    m = mount(str(vol_vault))
+    text = describe_of(m)
+    assert f"Pod Volume Backups - kopia:\n    Completed:\n      {NS}/{POD}: {VOLUME}" in text
+    pvb = json.loads(gzip.decompress(volume["pvb"].read_bytes()))[0]
+    assert volume_data_entry(text) == [
+        "Uploader: kopia", f"Snapshot ID: {volume['snap']}",
+        f"Size (bytes): {pvb['status']['progress']['totalBytes']}", "Phase: Completed",
+        f"Browsable: yes, under volumes/{NS}/{POD}/{VOLUME}/"]
+
+
+def test_describe_wrong_password_then_right_one(volume, vol_vault, mount, tmp_path):
+    """The verdict depends on the mount's password while describe.txt lives in the cached index:
+    a remount on the same cache with the right password says browsable."""
+    cache = tmp_path / "cache"
+    pw = tmp_path / "pw"
+    pw.write_text("wrong\n")
+    m = mount(str(vol_vault), cache=cache, args=("--repo-password-file", str(pw)),
+              allow_errors=True)
+    entry = volume_data_entry(describe_of(m))
+    assert entry[-1].startswith(f"Browsable: no: wrong repository password for kopia/{NS}/"), entry
+    m.stop()
+    pw.write_text("static-passw0rd\n")
+    m = mount(str(vol_vault), cache=cache, args=("--repo-password-file", str(pw)),
+              mnt=tmp_path / "mnt2")
+    assert volume_data_entry(describe_of(m))[-1] == \
+        f"Browsable: yes, under volumes/{NS}/{POD}/{VOLUME}/"
+    m.stop()
+    # and back: the wrong password's index is still in the cache, still right
+    pw.write_text("wrong\n")
+    m = mount(str(vol_vault), cache=cache, args=("--repo-password-file", str(pw)),
+              allow_errors=True, mnt=tmp_path / "mnt3")
+    assert "wrong repository password" in volume_data_entry(describe_of(m))[-1]
+
+
+def test_describe_repository_missing(volume, tmp_path, mount):
+    """A PodVolumeBackup whose repository is not in the vault: describe.txt says so."""
+    v = tmp_path / "v"
+    shutil.copytree(FIXTURE, v / "backups" / BACKUP)
+    shutil.copy(volume["pvb"], v / "backups" / BACKUP / f"{BACKUP}-podvolumebackups.json.gz")
+    m = mount(str(v))
+    assert volume_data_entry(describe_of(m))[-1] == (
+        f"Browsable: no: its repository kopia/{NS}/ is not in the vault "
+        f"(no kopia/{NS}/kopia.repository)")
+
+
+def test_describe_unknown_format(volume, tmp_path, mount):
+    """A repository whose format blob names an encryption of the format velerofs does not know
+    (the format version itself is inside the encrypted part: test_kopia's unit tests)."""
+    v = tmp_path / "v"
+    shutil.copytree(FIXTURE, v / "backups" / BACKUP)
+    shutil.copy(volume["pvb"], v / "backups" / BACKUP / f"{BACKUP}-podvolumebackups.json.gz")
+    shutil.copytree(volume["local"] / "kopia", v / "kopia")
+    f = v / "kopia" / NS / "kopia.repository"
+    j = json.loads(f.read_text())
+    j["encryption"] = "AES512_FUTURE"
+    f.write_text(json.dumps(j))
+    m = mount(str(v), allow_errors=True)
+    last = volume_data_entry(describe_of(m))[-1]
+    assert last.startswith(f"Browsable: no: velerofs cannot open kopia/{NS}/: "), last
+    assert "AES512_FUTURE" in last and "not known to velerofs" in last, last
+
+
 def test_volume_without_repository_is_not_shown(volume, tmp_path, mount):
     """A PodVolumeBackup whose repository is not in the vault (a partial copy): no volumes/."""
     v = tmp_path / "v"
@@ -355,3 +437,35 @@ def test_volume_without_repository_is_not_shown(volume, tmp_path, mount):
     b = pathlib.Path(os.fspath(m)) / "backups" / BACKUP
     assert "volumes" not in os.listdir(b)
     assert not (b / "volumes").exists()
+
+
+def test_volume_data_offline(volume, vol_vault, mount, tmp_path, use_env):
+    """What was read through the mount (files read, directories listed) stays readable with the
+    vault down: the PodVolumeBackup list, the repository's format blob and the list of its index
+    blobs are kept in the cache (the index blobs and pack ranges were already)."""
+    m = harness.Minio(workdir=tmp_path / "minio").start()
+    cache = tmp_path / "cache"
+    try:
+        upload_s3(m, "velero", "", vol_vault)
+        use_env(s3_env(m))
+        first = mount(s3_url(m), cache=cache)
+        vdir = pathlib.Path(os.fspath(first)) / "backups" / BACKUP / "volumes" / NS / POD / VOLUME
+        big = (vdir / "big.bin").read_bytes()
+        small = (vdir / "many" / "d03" / "f007.txt").read_bytes()
+        listing = sorted(os.listdir(vdir / "many" / "d03"))
+        top = sorted(os.listdir(vdir))
+        describe = (vdir.parents[3] / "describe.txt").read_text()
+        assert "Browsable: yes" in " ".join(describe.split())
+        first.stop()
+        m.stop()
+
+        second = mount(s3_url(m), cache=cache, allow_errors=True, mnt=tmp_path / "mnt2")
+        vdir = pathlib.Path(os.fspath(second)) / "backups" / BACKUP / "volumes" / NS / POD / VOLUME
+        assert sorted(os.listdir(vdir)) == top
+        assert sorted(os.listdir(vdir / "many" / "d03")) == listing
+        assert (vdir / "many" / "d03" / "f007.txt").read_bytes() == small
+        assert (vdir / "big.bin").read_bytes() == big
+        assert big == (volume["src"] / "big.bin").read_bytes()
+        assert (vdir.parents[3] / "describe.txt").read_text() == describe
+    finally:
+        m.stop()

@@ -233,6 +233,22 @@ def test_mount_wrong_password_restic(vol_vault, mount, tmp_path):
         os.listdir(d)
 
 
+def test_describe_restic_volumes(vol_vault, mount, tmp_path):
+    """describe.txt's Volume Data: both restic volumes browsable with the default password; a wrong
+    one says so for restic/<ns>/."""
+    m = mount(str(vol_vault))
+    text = " ".join((pathlib.Path(os.fspath(m)) / "backups" / "ns-shop" / "describe.txt").read_text().split())
+    for vol in ("data", "old"):
+        assert f"Browsable: yes, under volumes/{NS}/app-0/{vol}/" in text, text
+    m.stop()
+    pw = tmp_path / "pw"
+    pw.write_text("wrong\n")
+    m = mount(str(vol_vault), args=("--repo-password-file", str(pw)), allow_errors=True,
+              cache=tmp_path / "cache2", mnt=tmp_path / "mnt2")
+    text = " ".join((pathlib.Path(os.fspath(m)) / "backups" / "ns-shop" / "describe.txt").read_text().split())
+    assert f"Browsable: no: wrong repository password for restic/{NS}/" in text, text
+
+
 def test_a_bad_key_file_does_not_stop_the_good_one(vault):
     (vault / "restic" / NS / "keys" / ("0" * 64)).write_text('{"kdf":"argon2"}')
     (vault / "restic" / NS / "keys" / ("f" * 64)).write_text("not json")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or find in the cache) the real servers the tests run against.
 #
-#   tests/servers/build.sh [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|restic|prune] ...
+#   tests/servers/build.sh [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|restic|kopia|prune] ...
 #
 # Everything comes from package registries: Go modules from the Go module proxy, built with the
 # machine's Go (GOTOOLCHAIN=local, CGO_ENABLED=0, -trimpath); Azurite from npm. Pins live in
@@ -188,6 +188,33 @@ build_pvbwriter() {
   echo "$key" > "$d/.stamp"
 }
 
+# kopia: the kopia CLI of Velero's kopia fork at the version go/pvbwriter/go.mod pins (its replace of
+# github.com/kopia/kopia), for bench/volumes.py's `kopia restore` baseline (issue 15). Not in `all`:
+# CI does not need it. Built inside the fork's module directory (its main package imports kopia's
+# internal/ packages, so it cannot be built from a module of ours), with the fork's own go.sum.
+build_kopia() {
+  local src="$HERE/go/pvbwriter" d key mod V
+  mod=$(sed -n 's/^replace github.com\/kopia\/kopia => \([^ ]*\) \(v[^ ]*\).*/\1/p' "$src/go.mod")
+  V=$(sed -n 's/^replace github.com\/kopia\/kopia => [^ ]* \(v[^ ]*\).*/\1/p' "$src/go.mod")
+  [ -n "$mod" ] && [ -n "$V" ] || { log "kopia: no replace of github.com/kopia/kopia in $src/go.mod"; return 1; }
+  d="$CACHE/kopia-$V"
+  key=$(modkey "$mod@$V")
+  if stamped "$d" "$key" && [ -x "$d/bin/kopia" ]; then log "kopia ($mod $V): cached"; return; fi
+  log "kopia ($mod $V): building"
+  rm -rf "$d/bin"; mkdir -p "$d/bin"
+  # the fork's go.mod says "module github.com/kopia/kopia": fetched through a module of ours that
+  # replaces it, as pvbwriter does, then built where it was unpacked
+  rm -rf "$d/src"; mkdir -p "$d/src"
+  printf 'module velerofs.test/kopiacli\n\ngo 1.26\n\nrequire github.com/kopia/kopia v0.16.0\n\nreplace github.com/kopia/kopia => %s %s\n' \
+    "$mod" "$V" > "$d/src/go.mod"
+  grep "^$mod $V" "$src/go.sum" > "$d/src/go.sum" || true
+  (cd "$d/src" && $NICE "$GO" mod download -json github.com/kopia/kopia > mod.json)
+  local dir; dir=$(sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p' "$d/src/mod.json" | head -1)
+  [ -d "$dir" ] || { log "kopia: module not unpacked"; return 1; }
+  (cd "$dir" && GOFLAGS="-trimpath -buildvcs=false -mod=readonly" $NICE "$GO" build -ldflags "-s -w" -o "$d/bin/kopia" .)
+  echo "$key" > "$d/.stamp"
+}
+
 build_velero() { local v; for v in $VELERO_VERSIONS; do timed "velero-$v" build_velero_one "$v"; done; }
 
 build_plugin() {
@@ -221,11 +248,12 @@ main() {
       plugin) timed velero-plugin-for-aws build_plugin ;;
       pvbwriter) timed pvbwriter build_pvbwriter ;;
       restic) timed restic build_restic ;;
+      kopia) timed kopia build_kopia ;;
       prune) # drop the Go module and build caches (~12 GB), keep the binaries (~0.7 GB)
         log "prune: removing $GOMODCACHE, $GOCACHE and the module copies"
         "$GO" clean -modcache || true
         rm -rf "$CACHE/go" "$CACHE"/*/src ;;
-      *) echo "usage: $0 [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|restic|prune]..." >&2; exit 2 ;;
+      *) echo "usage: $0 [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|restic|kopia|prune]..." >&2; exit 2 ;;
     esac
   done
   log "total: $(( $(date +%s) - t0 ))s"

@@ -9,7 +9,10 @@
  *   podvolumebackups.json, csi-volumesnapshots.json, itemoperations.json,
  *   volumeinfo.json        optional, as the vault holds them (decompressed)
  *   kinds.txt              optional: "group_resource count" per line,
- *                          and "!index_error TEXT", "!item_errors N"
+ *                          and "!index_error TEXT", "!item_errors N",
+ *                          "!pvb_verdict TEXT" per pod volume backup in
+ *                          order ("-": browsable), for the Volume Data
+ *                          section
  *   expected.txt           describe.txt, compared byte for byte
  * With VELEROFS_UPDATE_GOLDEN=1 the expected files are rewritten.
  *
@@ -88,6 +91,8 @@ struct tcase {
 	size_t nkinds, nitems, item_errors;
 	char index_error[1024];
 	bool has_index_error;
+	char *verdicts[64]; /* NULL: browsable */
+	size_t nverdicts;
 };
 
 static char *read_file(const char *path, size_t *len)
@@ -143,6 +148,8 @@ static void case_release(struct tcase *c)
 	json_decref(c->volumeinfo);
 	for (i = 0; i < c->nkinds; i++)
 		free(c->kind_names[i]);
+	for (i = 0; i < c->nverdicts; i++)
+		free(c->verdicts[i]);
 }
 
 static int load_kinds(struct tcase *c)
@@ -163,6 +170,13 @@ static int load_kinds(struct tcase *c)
 			snprintf(c->index_error, sizeof(c->index_error), "%s",
 				 line + 13);
 			c->has_index_error = true;
+		} else if (!strncmp(line, "!pvb_verdict ", 13)) {
+			if (c->nverdicts == ARRAY_SIZE(c->verdicts))
+				return -E2BIG;
+			if (strcmp(line + 13, "-") &&
+			    !(c->verdicts[c->nverdicts] = strdup(line + 13)))
+				return -ENOMEM;
+			c->nverdicts++;
 		} else if (!strncmp(line, "!item_errors ", 13)) {
 			c->item_errors = strtoul(line + 13, NULL, 10);
 		} else if (sscanf(line, "%511s %zu", gr, &count) == 2) {
@@ -241,6 +255,10 @@ static void case_input(const struct tcase *c, struct describe_input *in)
 	in->nitems = c->nitems;
 	in->index_error = c->has_index_error ? c->index_error : NULL;
 	in->item_errors = c->item_errors;
+	if (c->nverdicts) {
+		in->pvb_verdicts = (const char *const *)c->verdicts;
+		in->npvb_verdicts = c->nverdicts;
+	}
 }
 
 /* Prints the first differing line of two texts. */

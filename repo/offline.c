@@ -1,0 +1,106 @@
+/* repo/offline: the last copy seen of the vault objects that can change
+ * (a repository's format blob, the list of its index blobs, a backup's
+ * PodVolumeBackup list), kept in the cache so that a repository opens
+ * from the cache when the vault can't be reached. The blobs themselves
+ * never change (their ids name their content): kopia.c caches those by
+ * name and range.
+ *
+ * What it does not do: decide what is stale. Online, the vault is always
+ * asked and its answer replaces the copy; the copy is used only when the
+ * vault did not answer (any error but "not there"). Entries are ordinary
+ * cache entries ("latest"), under the cache's LRU like the rest. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "repo/repo.h"
+
+static char *latest_path(struct vault *v, struct cache *c, const char *key)
+{
+	const char *parts[] = { vault_id(v), key };
+
+	return cache_entry_path(c, "latest", parts, 2);
+}
+
+void vrepo_latest_save(struct vault *v, struct cache *c, const char *key,
+		       const void *buf, size_t len)
+{
+	struct cache_writer *w = NULL;
+	const char *p = buf;
+	char *path;
+	bool ok = true;
+
+	if (!c || !(path = latest_path(v, c, key)))
+		return;
+	if (cache_writer_open(c, path, &w, NULL) == 0) {
+		cache_writer_label(w, key);
+		while (len && ok) {
+			ssize_t n = write(cache_writer_fd(w), p, len);
+
+			ok = n > 0;
+			if (ok) {
+				p += n;
+				len -= (size_t)n;
+			}
+		}
+		if (ok)
+			(void)cache_writer_commit(w, NULL);
+		else
+			cache_writer_free(w);
+	}
+	free(path);
+}
+
+int vrepo_latest_load(struct vault *v, struct cache *c, const char *key,
+		      struct sbuf *out)
+{
+	struct cache_mapping m;
+	char *path;
+	int r;
+
+	if (!c)
+		return -ENOENT;
+	if (!(path = latest_path(v, c, key)))
+		return -ENOMEM;
+	r = cache_map(c, path, &m);
+	if (r == 0) {
+		r = cache_mapping_intact(&m) ? sbuf_add(out, m.addr, m.len) :
+					       -ENOENT;
+		cache_unmap(c, &m);
+	}
+	free(path);
+	return r < 0 ? r : 0;
+}
+
+static void cut(struct sbuf *b, size_t len)
+{
+	b->len = len;
+	if (b->buf)
+		b->buf[len] = '\0';
+}
+
+int vrepo_get_latest(struct vault *v, struct cache *c, const char *key,
+		     struct sbuf *out, struct verror *e)
+{
+	size_t start = out->len;
+	int r = vault_get(v, key, out, NULL, e);
+
+	if (r >= 0) {
+		vrepo_latest_save(v, c, key, out->buf + start,
+				  out->len - start);
+		return r;
+	}
+	if (r == -ENOENT || r == -ENOMEM || r == -E2BIG)
+		return r;
+	cut(out, start);
+	if (vrepo_latest_load(v, c, key, out) < 0) {
+		cut(out, start);
+		return r;
+	}
+	log_debug("%s: the vault did not answer (%s); the copy in the cache",
+		  key, strerror(-r));
+	if (e)
+		e->msg[0] = '\0';
+	return 0;
+}
