@@ -77,6 +77,26 @@ static int skip(struct tar_reader *t, uint64_t n)
 	return 1;
 }
 
+/* skip() of the rest of an entry, said as libarchive says it when the
+ * data ends first: TAR_OK or TAR_FATAL. */
+static enum tar_status skip_said(struct tar_reader *t, uint64_t n)
+{
+	uint64_t from = t->off;
+	int r = skip(t, n);
+
+	if (r < 0)
+		return TAR_FATAL;
+	if (r == 0) {
+		snprintf(t->err, sizeof(t->err),
+			 "Truncated input file (needed %llu bytes, only %llu "
+			 "available)",
+			 (unsigned long long)n,
+			 (unsigned long long)(t->off - from));
+		return TAR_FATAL;
+	}
+	return TAR_OK;
+}
+
 /* Points *p at the next n bytes: in the chunk when they lie there, else
  * gathered into dst (at least n bytes). Returns the bytes had (< n when
  * the data ends first), or -1 when pull failed. */
@@ -183,7 +203,8 @@ static size_t field_len(const char *f, size_t n)
  * is) and *size; returns TAR_OK or TAR_WARN (err says why: the records
  * after a bad one are not read, as libarchive does). */
 static enum tar_status pax_parse(struct tar_reader *t, bool *has_path,
-				 bool *has_size, uint64_t *size, bool *nul)
+				 bool *has_size, uint64_t *size, bool *nul,
+				 unsigned *good)
 {
 	const char *rec = t->ext.buf;
 	size_t n = t->ext.len;
@@ -260,6 +281,7 @@ static enum tar_status pax_parse(struct tar_reader *t, bool *has_path,
 		}
 		rec += len;
 		n -= len;
+		(*good)++;
 	}
 	return TAR_OK;
 }
@@ -274,9 +296,7 @@ static enum tar_status read_ext(struct tar_reader *t, uint64_t size)
 	int r;
 
 	if (size > EXT_MAX) {
-		snprintf(t->err, sizeof(t->err),
-			 "Special header too large: %llu > %zu",
-			 (unsigned long long)size, EXT_MAX);
+		snprintf(t->err, sizeof(t->err), "Special header too large");
 		return TAR_FATAL;
 	}
 	sbuf_reset(&t->ext);
@@ -285,46 +305,33 @@ static enum tar_status read_ext(struct tar_reader *t, uint64_t size)
 		snprintf(t->err, sizeof(t->err), "No memory");
 		return TAR_FATAL;
 	}
+	/* a body cut short: libarchive fails without a word */
 	got = take(t, (size_t)size, dst, &p);
-	if (got < 0)
+	if (got < 0 || (uint64_t)got < size)
 		return TAR_FATAL;
-	if ((uint64_t)got < size) {
-		snprintf(t->err, sizeof(t->err), "Truncated tar archive");
-		return TAR_FATAL;
-	}
 	if (p != dst)
 		memcpy(dst, p, (size_t)size);
 	sbuf_commit(&t->ext, (size_t)size);
 	dst[size] = '\0';
 	r = skip(t, (512 - size % 512) % 512);
-	if (r < 0)
-		return TAR_FATAL;
-	if (r == 0) {
-		snprintf(t->err, sizeof(t->err), "Truncated tar archive");
-		return TAR_FATAL;
-	}
-	return TAR_OK;
+	return r > 0 ? TAR_OK : TAR_FATAL;
 }
 
 enum tar_status tar_next(struct tar_reader *t, struct tar_entry *e)
 {
 	enum tar_status st = TAR_OK;
 	bool has_path = false, has_size = false, nul = false, first = true;
+	unsigned npax = 0, good = 0;
 	uint64_t pax_size = 0;
 	char *name;
 
 	t->err[0] = '\0';
 	if (t->left) {
-		int r = skip(t, t->left);
+		uint64_t n = t->left;
 
 		t->left = 0;
-		if (r < 0)
+		if (skip_said(t, n) != TAR_OK)
 			return TAR_FATAL;
-		if (r == 0) {
-			snprintf(t->err, sizeof(t->err),
-				 "Truncated tar archive");
-			return TAR_FATAL;
-		}
 	}
 	memset(e, 0, sizeof(*e));
 	e->hpos = t->off;
@@ -337,6 +344,14 @@ enum tar_status tar_next(struct tar_reader *t, struct tar_entry *e)
 
 		if (got < 0)
 			return TAR_FATAL;
+		if (!t->seen && (got < 512 || !checksum_ok(h)) &&
+		    !(got == 512 && block_is_zero(h))) {
+			/* the first header: libarchive's format detection */
+			snprintf(t->err, sizeof(t->err),
+				 "Unrecognized archive format");
+			return TAR_FATAL;
+		}
+		t->seen = true;
 		if (got == 0 && first)
 			return TAR_EOF;
 		if (got < 512) {
@@ -370,13 +385,26 @@ enum tar_status tar_next(struct tar_reader *t, struct tar_entry *e)
 				return r;
 			if (type == 'g')
 				continue;
-			r = pax_parse(t, &has_path, &has_size, &pax_size, &nul);
+			/* of several 'x' headers, libarchive applies the last
+			 * (they share a buffer) and then finds the earlier
+			 * ones malformed (it parses that buffer again) */
+			has_size = nul = false;
+			if (npax++)
+				has_path = false;
+			good = 0;
+			r = pax_parse(t, &has_path, &has_size, &pax_size, &nul,
+				      &good);
 			if (r == TAR_FATAL) {
 				snprintf(t->err, sizeof(t->err), "No memory");
 				return r;
 			}
-			if (r == TAR_WARN)
+			st = r;
+			if (npax > 1 && (r == TAR_OK || good > 0)) {
+				snprintf(t->err, sizeof(t->err),
+					 "Ignoring malformed pax extended "
+					 "attribute");
 				st = TAR_WARN;
+			}
 			continue;
 		}
 		if (type == 'L' || type == 'K') {
@@ -417,7 +445,11 @@ enum tar_status tar_next(struct tar_reader *t, struct tar_entry *e)
 			e->type = TAR_DIR;
 			break;
 		case '1':
-			e->type = TAR_OTHER;
+			/* a hard link with data is a file to libarchive; the
+			 * data is there only after a PAX header */
+			e->type = size > 0 ? TAR_REG : TAR_OTHER;
+			if (!npax)
+				size = 0;
 			break;
 		case '2':
 		case '3':
@@ -467,6 +499,7 @@ enum tar_status tar_next(struct tar_reader *t, struct tar_entry *e)
 
 int tar_data(struct tar_reader *t, const struct tar_entry *e, const char **data)
 {
+	uint64_t pad;
 	ssize_t got;
 	char *dst;
 	int r;
@@ -497,5 +530,10 @@ int tar_data(struct tar_reader *t, const struct tar_entry *e, const char **data)
 		snprintf(t->err, sizeof(t->err), "Truncated tar archive");
 		return -EIO;
 	}
+	/* libarchive takes the padding with the data's last bytes */
+	pad = t->left;
+	t->left = 0;
+	if (pad && skip_said(t, pad) != TAR_OK)
+		return -EIO;
 	return 0;
 }

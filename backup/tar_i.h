@@ -46,6 +46,7 @@ struct tar_reader {
 	uint64_t off;	  /* tar offset of buf[pos] */
 	uint64_t left;	  /* data (and padding) of the entry not consumed */
 	bool end;	  /* pull returned 0 */
+	bool seen;	  /* a header was read */
 	struct sbuf name; /* the entry's name */
 	struct sbuf ext;  /* a PAX or GNU long-name body */
 	struct sbuf copy; /* a member's data straddling chunks */
