@@ -240,8 +240,11 @@ static enum tar_status pax_parse(struct tar_reader *t, bool *has_path,
 		/* the key runs from i to '=' (or a NUL: libarchive's
 		 * strings end there) */
 		key = rec + i;
-		if (i >= len - 1 || *key == '=')
-			return TAR_WARN; /* libarchive: -1, said as nothing */
+		if (*key == '=') {
+			/* libarchive gives up on the tar without a word */
+			t->err[0] = '\0';
+			return TAR_FATAL;
+		}
 		for (eq = key; eq < rec + len - 1 && *eq && *eq != '='; eq++)
 			;
 		if (eq == rec + len - 1 || *eq != '=') {
@@ -258,8 +261,10 @@ static enum tar_status pax_parse(struct tar_reader *t, bool *has_path,
 			*nul = *nul || cut < vlen;
 			sbuf_reset(&t->name);
 			if (sbuf_add(&t->name, val, cut) < 0 ||
-			    sbuf_add(&t->name, "", 1) < 0)
+			    sbuf_add(&t->name, "", 1) < 0) {
+				snprintf(t->err, sizeof(t->err), "No memory");
 				return TAR_FATAL;
+			}
 			*has_path = cut > 0;
 		} else if (klen == 8 && !memcmp(key, "linkpath", 8)) {
 			*nul = *nul || memchr(val, '\0', vlen);
@@ -275,6 +280,11 @@ static enum tar_status pax_parse(struct tar_reader *t, bool *has_path,
 					break;
 				}
 				v = v * 10 + (uint64_t)(val[j] - '0');
+			}
+			if (v >= INT64_MAX) {
+				snprintf(t->err, sizeof(t->err),
+					 "Tar size attribute overflow");
+				return TAR_FATAL;
 			}
 			*size = v;
 			*has_size = true;
@@ -394,10 +404,8 @@ enum tar_status tar_next(struct tar_reader *t, struct tar_entry *e)
 			good = 0;
 			r = pax_parse(t, &has_path, &has_size, &pax_size, &nul,
 				      &good);
-			if (r == TAR_FATAL) {
-				snprintf(t->err, sizeof(t->err), "No memory");
+			if (r == TAR_FATAL)
 				return r;
-			}
 			st = r;
 			if (npax > 1 && (r == TAR_OK || good > 0)) {
 				snprintf(t->err, sizeof(t->err),
@@ -442,7 +450,9 @@ enum tar_status tar_next(struct tar_reader *t, struct tar_entry *e)
 		name = t->name.buf;
 		switch (type) {
 		case '5':
+			/* libarchive reads no data after a directory */
 			e->type = TAR_DIR;
+			size = 0;
 			break;
 		case '1':
 			/* a hard link with data is a file to libarchive; the
