@@ -540,9 +540,19 @@ int tar_data(struct tar_reader *t, const struct tar_entry *e, const char **data)
 		snprintf(t->err, sizeof(t->err), "Truncated tar archive");
 		return -EIO;
 	}
-	/* libarchive takes the padding with the data's last bytes */
+	/* libarchive takes the padding with the data's last bytes (a
+	 * member whose padding is cut short is not read). When the padding
+	 * runs into the next chunk, the data in this one is kept first: the
+	 * next pull overwrites it. */
 	pad = t->left;
 	t->left = 0;
+	if (pad > t->len - t->pos && *data != t->copy.buf) {
+		dst = sbuf_reserve(&t->copy, (size_t)e->size, &r);
+		if (!dst)
+			return r;
+		memcpy(dst, *data, (size_t)e->size);
+		*data = dst;
+	}
 	if (pad && skip_said(t, pad) != TAR_OK)
 		return -EIO;
 	return 0;

@@ -10,10 +10,11 @@
  * A raw (not gzip) input is also read straight by the tar reader
  * (backup/tar.c) twice: in one chunk, and cut in chunks of sizes taken
  * from the input (1 to 1024 bytes, so that headers, PAX bodies and data
- * straddle chunks). Both reads must see the same entries (names, kinds,
- * sizes, offsets, data), the same end and the same words for it; every
- * entry's data must lie in the input (ASan checks the pointers) and the
- * offsets must grow within it. A difference aborts. */
+ * straddle chunks), each copied into the one buffer that every pull
+ * rewrites (as the gzip reader's output is). Both reads must see the same
+ * entries (names, kinds, sizes, offsets, data), the same end and the same words
+ * for it; every entry's data must lie in the input (ASan checks the pointers)
+ * and the offsets must grow within it. A difference aborts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ static unsigned char *gzip(const uint8_t *data, size_t len, size_t *out_len)
 struct feed {
 	const uint8_t *data;
 	size_t len, pos, step;
+	uint8_t chunk[4 << 20];
 };
 
 static ssize_t feed_pull(void *arg, const char **buf)
@@ -69,7 +71,11 @@ static ssize_t feed_pull(void *arg, const char **buf)
 
 		n = n < k ? n : k;
 	}
-	*buf = (const char *)f->data + f->pos;
+	/* one buffer, rewritten by every pull, as the gzip reader's is: a
+	 * pointer kept across a pull reads the poison */
+	memcpy(f->chunk, f->data + f->pos, n);
+	memset(f->chunk + n, 0xa5, sizeof(f->chunk) - n);
+	*buf = (const char *)f->chunk;
 	f->pos += n;
 	return (ssize_t)n;
 }
@@ -87,13 +93,17 @@ static uint64_t mix(uint64_t h, const void *p, size_t n)
 
 static uint64_t read_tar(const uint8_t *data, size_t len, size_t step)
 {
-	struct feed f = { data, len, 0, step };
+	static struct feed f;
 	struct tar_reader t;
 	struct tar_entry e;
 	enum tar_status st;
 	uint64_t h = 0xcbf29ce484222325ull, last = 0;
 	unsigned n = 0;
 
+	f.data = data;
+	f.len = len;
+	f.pos = 0;
+	f.step = step;
 	tar_init(&t, feed_pull, &f);
 	while ((st = tar_next(&t, &e)) == TAR_OK || st == TAR_WARN) {
 		const char *d;
