@@ -1,7 +1,8 @@
 /* backup/source_velero: a Velero backup as a source of items.
  *
  * Reads backups/<name>/ of the vault: the tarball <name>.tar.gz, streamed
- * once through ISA-L's igzip and libarchive, whose members under resources/ are
+ * once through ISA-L's igzip and our tar reader (tar.c), whose members
+ * under resources/ are
  * the items; velero-backup.json (read by repo.c) as backup.yaml; the
  * per-backup objects (<name>-logs.gz, <name>-results.gz, the
  * *.json.gz metadata) decompressed as logs and meta/; and the `velero
@@ -19,8 +20,6 @@
  * otherwise checked to its trailer. A vault that fails (a temporary error)
  * fails the read; only the backup's own damage goes to errors.txt. Not
  * here: rendering, dedupe, the tree, the cache. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <isa-l/igzip_lib.h>
 #include <jansson.h>
@@ -31,6 +30,7 @@
 
 #include "backup/render_i.h"
 #include "backup/source_i.h"
+#include "backup/tar_i.h"
 #include "common/log.h"
 #include "common/macro.h"
 
@@ -79,7 +79,6 @@ struct velero_src {
 	struct backup_object *objs; /* the backup's directory, by name */
 	size_t nobjs;
 	char tarname[300];    /* "<name>.tar.gz" */
-	struct sbuf member;   /* the tar member being read */
 	char version[16];     /* metadata/version */
 	char *index_error;    /* the tarball's own problem, or NULL */
 	json_t *backup;	      /* velero-backup.json, NULL if not valid */
@@ -171,13 +170,12 @@ unknown:
 }
 
 /* A gzip object of the vault, inflated as it streams: the tarball (fed
- * to libarchive; inflated here rather than by libarchive's own gzip
- * filter, so that the gzip trailer - CRC-32 and size of the data - is
- * always checked, even after the tar's end marker) and the per-backup
- * objects (get_gz). ISA-L's igzip rather than zlib: on Velero's tarballs
- * it inflates 4-25 times as fast, CRC-32 included (bench/inflate_bench.c,
- * bench/profile-notes.md), and it streams. Memory: two chunks and the
- * inflate state (some 200 KiB), whatever the object's size. */
+ * to the tar reader; inflated here so that the gzip trailer - CRC-32 and size
+ * of the data - is always checked, even after the tar's end marker) and the
+ * per-backup objects (get_gz). ISA-L's igzip rather than zlib: on Velero's
+ * tarballs it inflates 4-25 times as fast, CRC-32 included
+ * (bench/inflate_bench.c, bench/profile-notes.md), and it streams. Memory: two
+ * chunks and the inflate state (some 200 KiB), whatever the object's size. */
 /* The tarball's compressed bytes read ahead by a thread of their own
  * (PREFETCH chunks), so that the download or the disk overlaps the
  * inflate and the build. */
@@ -210,13 +208,9 @@ struct tar_src {
 	int io_error;	    /* the vault failed: not the backup's fault */
 	char gz_error[200]; /* the backup's compression is broken */
 	struct verror err;
-	/* the tarball only (tar_pull): where the tar's end is, and the
-	 * chunk before the current one, to look at headers again */
+	/* the tarball only (tar_pull): where the tar's end is */
 	uint64_t total;	       /* bytes inflated so far */
 	uint64_t last_nonzero; /* offset + 1 of the last byte that isn't 0 */
-	char *prev;	       /* the chunk before out, or NULL */
-	uint64_t prev_start;   /* offset of prev's first byte */
-	size_t prev_len, out_len;
 };
 
 #define TAR_CHUNK (1 << 20)
@@ -434,26 +428,14 @@ static ssize_t gz_pull(struct tar_src *s)
 }
 
 /* gz_pull for the tarball: also counts the bytes and where the last one
- * that isn't zero is (to tell an end marker from its absence), and keeps
- * the chunk before (libarchive is done with it once it asks for the next
- * one) so that tar_copy() can look at the headers of an entry. */
+ * that isn't zero is (to tell an end marker from its absence). */
 static ssize_t tar_pull(struct tar_src *s)
 {
 	ssize_t n, i;
 
-	if (s->prev) {
-		char *t = s->prev;
-
-		s->prev = s->out;
-		s->out = t;
-		s->prev_start = s->total - s->out_len;
-		s->prev_len = s->out_len;
-		s->out_len = 0;
-	}
 	n = gz_pull(s);
 	if (n <= 0)
 		return n;
-	s->out_len = (size_t)n;
 	for (i = n; i > 0 && !s->out[i - 1]; i--)
 		;
 	if (i > 0)
@@ -488,195 +470,59 @@ static void gz_close(struct tar_src *s)
 	vault_stream_free(s->stream);
 	free(s->in);
 	free(s->out);
-	free(s->prev);
 }
 
-/* Copies the tar bytes [off, off + len) into dst if they are still in the
- * last two chunks. */
-static bool tar_copy(const struct tar_src *s, uint64_t off, size_t len,
-		     char *dst)
+static ssize_t tar_read(void *arg, const char **buf)
 {
-	uint64_t cur = s->total - s->out_len;
-
-	if (off < s->prev_start || off > s->total || len > s->total - off)
-		return false;
-	while (len > 0) {
-		const char *from;
-		size_t n;
-
-		if (off < cur) {
-			if (!s->prev || off - s->prev_start >= s->prev_len)
-				return false;
-			from = s->prev + (off - s->prev_start);
-			n = MIN(len, (size_t)(cur - off));
-		} else {
-			from = s->out + (off - cur);
-			n = len;
-		}
-		memcpy(dst, from, n);
-		dst += n;
-		off += n;
-		len -= n;
-	}
-	return true;
-}
-
-/* The size field of a tar header (octal; base-256 is not used for the
- * extension headers looked at here). */
-static uint64_t tar_size(const char *h)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 124; i < 136 && h[i] == ' '; i++)
-		;
-	for (; i < 136 && h[i] >= '0' && h[i] <= '7'; i++)
-		v = v * 8 + (uint64_t)(h[i] - '0');
-	return v;
-}
-
-#define PAX_MAX 65536 /* a PAX extended header looked at; more is odd */
-
-/* Whether the PAX records rec[0, n) give a path or linkpath holding a
- * NUL byte (libarchive cuts the name there and says nothing). Records
- * with a bad length are libarchive's to report (ARCHIVE_WARN). */
-static bool pax_nul_in_path(const char *rec, size_t n)
-{
-	while (n > 0) {
-		size_t len = 0, i = 0;
-		const char *eq;
-
-		while (i < n && rec[i] >= '0' && rec[i] <= '9' && len < n)
-			len = len * 10 + (size_t)(rec[i++] - '0');
-		if (i == n || rec[i] != ' ' || len <= i + 1 || len > n)
-			return false;
-		eq = memchr(rec + i + 1, '=', len - i - 1);
-		if (eq) {
-			size_t klen = (size_t)(eq - (rec + i + 1));
-			size_t vlen = len - (size_t)(eq + 1 - rec) - 1;
-
-			if (((klen == 4 && !memcmp(rec + i + 1, "path", 4)) ||
-			     (klen == 8 &&
-			      !memcmp(rec + i + 1, "linkpath", 8))) &&
-			    memchr(eq + 1, '\0', vlen))
-				return true;
-		}
-		rec += len;
-		n -= len;
-	}
-	return false;
-}
-
-/* Looks at the extension headers (PAX 'x'/'g') before the entry's own
- * header, between hp (where its headers start) and ds (where its data
- * starts): true when one gives a path with a NUL byte. Headers no longer
- * in the last two chunks are not looked at. */
-static bool entry_pax_nul(const struct tar_src *s, uint64_t hp, uint64_t ds)
-{
-	char h[512], *rec = NULL;
-	bool bad = false;
-
-	while (!bad && ds >= 512 && hp < ds - 512) {
-		uint64_t size;
-
-		if (!tar_copy(s, hp, sizeof(h), h))
-			break;
-		size = tar_size(h);
-		if ((h[156] == 'x' || h[156] == 'g') && size <= PAX_MAX) {
-			if (!rec)
-				rec = malloc(PAX_MAX);
-			if (rec && tar_copy(s, hp + 512, (size_t)size, rec))
-				bad = pax_nul_in_path(rec, (size_t)size);
-		}
-		if (size > ds - hp)
-			break;
-		hp += 512 + ((size + 511) & ~(uint64_t)511);
-	}
-	free(rec);
-	return bad;
-}
-
-static la_ssize_t tar_read(struct archive *a, void *userdata, const void **buf)
-{
-	struct tar_src *s = userdata;
+	struct tar_src *s = arg;
 	ssize_t n = tar_pull(s);
 
-	if (n < 0) {
-		archive_set_error(a, EIO, "%s",
-				  s->io_error ? s->err.msg : s->gz_error);
-		return -1;
-	}
 	*buf = s->out;
 	return n;
 }
 
-/* Reads the current entry's data into s->member. */
-static int read_member(struct velero_src *s, struct archive *a,
-		       struct archive_entry *ent)
-{
-	la_int64_t size = archive_entry_size(ent);
-
-	sbuf_reset(&s->member);
-	if (archive_entry_size_is_set(ent) && size > (la_int64_t)MEMBER_MAX)
-		return -E2BIG;
-	for (;;) {
-		int r;
-		char *p = sbuf_reserve(&s->member, 65536, &r);
-		la_ssize_t n;
-
-		if (!p)
-			return r;
-		n = archive_read_data(a, p, 65536);
-		if (n < 0)
-			return -EIO;
-		if (n == 0)
-			return 0;
-		sbuf_commit(&s->member, (size_t)n);
-	}
-}
-
 /* One entry of the tarball: a regular file is read and handed on; other
  * kinds are skipped, and so is a member whose PAX header gives a path with
- * a NUL byte (the name libarchive gives is cut there: not the member's).
- * 0, 1 when the archive can't be read past it, or a fatal -errno. */
+ * a NUL byte (the name is cut there: not the member's). 0, 1 when the
+ * archive can't be read past it, or a fatal -errno. */
 static int add_entry(struct velero_src *s, struct backup_sink *k,
-		     struct archive *a, struct archive_entry *ent,
-		     const struct tar_src *src, uint64_t hp)
+		     struct tar_reader *t, const struct tar_entry *ent)
 {
-	const char *name = archive_entry_pathname(ent);
+	const char *data;
 	int r;
 
-	if (!name)
-		return 0;
-	if (entry_pax_nul(src, hp, (uint64_t)archive_filter_bytes(a, 0))) {
+	if (ent->pax_nul) {
 		backup_sink_item_error(k,
 				       "%s: its PAX header gives a path with "
 				       "a NUL byte in it; skipped",
-				       name);
-		return archive_read_data_skip(a) == ARCHIVE_OK ? 0 : 1;
+				       ent->name);
+		return 0;
 	}
-	if (archive_entry_filetype(ent) != AE_IFREG) {
-		if (archive_entry_filetype(ent) != AE_IFDIR)
+	if (ent->type != TAR_REG) {
+		if (ent->type != TAR_DIR)
 			backup_sink_error(k, "%s: not a regular file; skipped",
-					  name);
+					  ent->name);
 		return 0;
 	}
-	r = read_member(s, a, ent);
-	if (r == -E2BIG) {
+	if (ent->size > MEMBER_MAX) {
 		backup_sink_item_error(k, "%s: larger than %zu bytes; skipped",
-				       name, MEMBER_MAX);
+				       ent->name, MEMBER_MAX);
 		return 0;
 	}
+	r = tar_data(t, ent, &data);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
 		return 1;
-	if (!strcmp(name, "metadata/version")) {
+	if (!strcmp(ent->name, "metadata/version")) {
+		const char *nl = memchr(data, '\n', (size_t)ent->size);
+		size_t n = nl ? (size_t)(nl - data) : (size_t)ent->size;
+
 		snprintf(s->version, sizeof(s->version), "%.*s",
-			 (int)strcspn(s->member.buf, "\n"), s->member.buf);
+			 (int)MIN(n, sizeof(s->version)), data);
 		return 0;
 	}
-	return add_member(k, name, s->member.buf, s->member.len);
+	return add_member(k, ent->name, data, (size_t)ent->size);
 }
 
 /* What follows the tar's end marker that is looked at: Go's archive/tar
@@ -686,12 +532,12 @@ static int add_entry(struct velero_src *s, struct backup_sink *k,
 #define TAR_TAIL_MAX ((uint64_t)1 << 20)
 
 /* What went wrong with the tarball itself, from how reading it ended
- * (ar: libarchive's last status; any: a member was seen; end: where
- * libarchive found the end), as s->index_error; what is only odd about
- * its end, as a line of errors.txt. */
+ * (st: the tar reader's last status, its words in t->err; any: a member
+ * was seen; end: where the tar's end is), as s->index_error; what is only
+ * odd about its end, as a line of errors.txt. */
 static void tar_verdict(struct velero_src *s, struct backup_sink *k,
-			const struct tar_src *src, struct archive *a, int ar,
-			bool any, uint64_t end)
+			const struct tar_src *src, const struct tar_reader *t,
+			enum tar_status st, bool any, uint64_t end)
 {
 	if (src->gz_error[0]) {
 		if (asprintf(&s->index_error, "the tarball is %s%s",
@@ -699,12 +545,10 @@ static void tar_verdict(struct velero_src *s, struct backup_sink *k,
 			     any ? "; the items before the damage are shown" :
 				   "") < 0)
 			s->index_error = NULL;
-	} else if (ar != ARCHIVE_EOF) {
-		const char *msg = archive_error_string(a);
-
+	} else if (st != TAR_EOF) {
 		if (asprintf(&s->index_error,
 			     "the tarball is corrupt or truncated: %s",
-			     msg ? msg : "unreadable") < 0)
+			     t->err[0] ? t->err : "unreadable") < 0)
 			s->index_error = NULL;
 	} else if (!any) {
 		s->index_error = strdup("the tarball is empty: it holds no "
@@ -738,61 +582,48 @@ static int read_tarball(struct velero_src *s, struct backup_sink *k,
 {
 	struct backup *b = s->base.b;
 	struct tar_src src = { 0 };
-	struct archive_entry *ent;
-	struct archive *a = NULL;
+	struct tar_reader t;
+	struct tar_entry ent;
 	char key[600];
 	bool any = false;
 	uint64_t end = 0;
-	int r, ar;
+	enum tar_status st = TAR_FATAL;
+	int r;
 
 	snprintf(key, sizeof(key), "backups/%s/%s.tar.gz", b->name, b->name);
+	tar_init(&t, tar_read, &src);
 	r = gz_open(&src, b->repo->vault, key, obj, e);
 	if (r == -ENOENT) {
 		s->index_error = strdup("the tarball is missing");
-		return 0;
+		r = 0;
+		goto out;
 	}
 	if (r < 0)
 		goto out;
-	src.prev = malloc(TAR_CHUNK);
 	prefetch_start(&src);
-	a = archive_read_new();
-	if (!src.prev || !a) {
-		r = -ENOMEM;
-		goto out;
-	}
-	archive_read_support_format_tar(a);
-	ar = archive_read_open(a, &src, NULL, tar_read, NULL);
-	while (ar == ARCHIVE_OK) {
-		uint64_t hp;
-
-		ar = archive_read_next_header(a, &ent);
-		hp = (uint64_t)archive_read_header_position(a);
-		if (ar == ARCHIVE_WARN) {
-			/* a malformed PAX record, a bad checksum libarchive
-			 * got past: said, not ignored */
-			const char *msg = archive_error_string(a);
-			const char *name = archive_entry_pathname(ent);
-
-			backup_sink_error(k, "%s: %s", name ? name : s->tarname,
-					  msg ? msg :
-						"a warning of the tar "
-						"reader");
-			ar = ARCHIVE_OK;
+	for (;;) {
+		st = tar_next(&t, &ent);
+		if (st == TAR_WARN) {
+			/* a malformed PAX record: said, not ignored */
+			backup_sink_error(k, "%s: %s", ent.name, t.err);
+			st = TAR_OK;
 		}
-		if (ar == ARCHIVE_EOF)
-			end = hp;
-		if (ar != ARCHIVE_OK)
+		if (st == TAR_EOF)
+			end = ent.hpos;
+		if (st != TAR_OK)
 			break;
 		any = true;
-		r = add_entry(s, k, a, ent, &src, hp);
+		r = add_entry(s, k, &t, &ent);
 		if (r < 0)
 			goto out;
-		if (r > 0)
-			ar = ARCHIVE_FATAL;
+		if (r > 0) {
+			st = TAR_FATAL;
+			break;
+		}
 	}
 	/* past the tar's end marker: the rest of the gzip data, and its
 	 * trailer, must still check out - up to a bound */
-	while (ar == ARCHIVE_EOF && !src.gz_error[0] && !src.io_error &&
+	while (st == TAR_EOF && !src.gz_error[0] && !src.io_error &&
 	       src.total - end <= TAR_TAIL_MAX && tar_pull(&src) > 0)
 		;
 	if (src.io_error) {
@@ -800,11 +631,10 @@ static int read_tarball(struct velero_src *s, struct backup_sink *k,
 			       src.err.msg);
 		goto out;
 	}
-	tar_verdict(s, k, &src, a, ar, any, end);
+	tar_verdict(s, k, &src, &t, st, any, end);
 	r = 0;
 out:
-	if (a)
-		archive_read_free(a);
+	tar_release(&t);
 	gz_close(&src);
 	return r;
 }
@@ -1212,7 +1042,6 @@ static void velero_close(struct backup_source *base)
 		free(s->objs[i].name);
 	free(s->objs);
 	free(s->base.key);
-	sbuf_release(&s->member);
 	free(s->index_error);
 	json_decref(s->backup);
 	for (i = 0; i < META_N; i++)
@@ -1231,7 +1060,6 @@ static int velero_open(struct backup *b, struct backup_source **out,
 	s->base.ops = &backup_source_velero;
 	s->base.b = b;
 	snprintf(s->tarname, sizeof(s->tarname), "%s.tar.gz", b->name);
-	sbuf_init(&s->member, MEMBER_MAX + 65536);
 	r = list_objects(s, e);
 	if (r < 0) {
 		velero_close(&s->base);
