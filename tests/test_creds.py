@@ -273,7 +273,7 @@ def test_no_credentials_said_before_the_403(velerofs, vault, tmp_path):
     assert r.returncode != 0
     lines = r.stderr.splitlines()
     warn = [i for i, l in enumerate(lines) if "no AWS credentials" in l and "requests go unsigned" in l]
-    err = [i for i, l in enumerate(lines) if "403" in l]
+    err = [i for i, l in enumerate(lines) if "HTTP 403" in l]  # not the port
     assert warn and err and warn[0] < err[0], r.stderr
 
 

@@ -491,15 +491,19 @@ def test_restore_label_of_a_snapshot_named_like_no_label(cluster, mount, tmp_pat
 
 
 def test_minio_vault_gives_the_same_items(cluster, mount, minio, monkeypatch):
-    prefix = "etcdsrc-" + uuid.uuid4().hex[:6]
+    # a bucket of its own: the session's MinIO is shared, and a snapshot is
+    # found anywhere under a vault's prefix (test_remote mounts all of "velero")
+    bucket = "etcdsrc-" + uuid.uuid4().hex[:6]
+    prefix = "pre"
+    minio.make_bucket(bucket)
     for f in cluster["vault"].rglob("*"):
         if f.is_file() and not f.relative_to(cluster["vault"]).parts[0] == "backups":
-            minio.put("velero", "%s/%s" % (prefix, f.relative_to(cluster["vault"])),
+            minio.put(bucket, "%s/%s" % (prefix, f.relative_to(cluster["vault"])),
                       f.read_bytes())
     for k, v in s3_env(minio).items():
         if k.startswith("AWS_"):
             monkeypatch.setenv(k, v)
-    remote = mount(s3_url(minio, prefix=prefix), json=True,
+    remote = mount(s3_url(minio, bucket=bucket, prefix=prefix), json=True,
                    args=["-o", "encryption-config=%s" % cluster["encryption"]])
     local = mount(cluster["vault"], json=True,
                   args=["-o", "encryption-config=%s" % cluster["encryption"]])
