@@ -3,10 +3,12 @@
  * NaCl's secretbox vector, broken values), and EncryptionConfiguration
  * parsing. argv[1]: the data directory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "common/base64.h"
@@ -16,16 +18,18 @@
 
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
 	struct sbuf b;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return NULL;
 	sbuf_init(&b, 0);
-	char buf[8192];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sbuf_add(&b, buf, n);
-	fclose(f);
+	r = sbuf_read_fd(&b, fd);
+	close(fd);
+	if (r < 0) {
+		sbuf_release(&b);
+		return NULL;
+	}
 	return sbuf_take(&b, len);
 }
 

@@ -5,10 +5,12 @@
  * expected.txt. argv[1]: tests/data/etcd-pki. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "common/sbuf.h"
@@ -23,17 +25,20 @@ struct files {
 
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
 	struct sbuf b;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+	char *p;
+
+	if (fd < 0)
+		return NULL;
 	sbuf_init(&b, 0);
-	char buf[8192];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sbuf_add(&b, buf, n);
-	fclose(f);
-	char *p = sbuf_take(&b, len);
+	r = sbuf_read_fd(&b, fd);
+	close(fd);
+	if (r < 0) {
+		sbuf_release(&b);
+		return NULL;
+	}
+	p = sbuf_take(&b, len);
 	return p ? p : calloc(1, 1);
 }
 
