@@ -21,6 +21,7 @@ import shutil
 import pytest
 
 from test_volumes import walk
+from test_remote import use_env  # noqa: F401 (a fixture)
 
 DATA = pathlib.Path(__file__).parent / "data" / "restic"
 FIX = json.loads((DATA / "fixture.json").read_text())
@@ -254,3 +255,46 @@ def test_a_bad_key_file_does_not_stop_the_good_one(vault):
     (vault / "restic" / NS / "keys" / ("f" * 64)).write_text("not json")
     _, got = walk(str(vault), PREFIX, FIX["short_id"])
     compare(got, want())
+
+
+def test_restic_volume_offline(vol_vault, mount, tmp_path, use_env):
+    """As test_volumes.test_volume_data_offline for kopia: what was read through the mount (files
+    read, directories listed) stays readable with the vault down (the listings of keys/, index/
+    and snapshots/ and the config are kept in the cache beside the blobs); a file never read
+    fails at once with EIO, it does not hang."""
+    import time
+    from servers import harness
+    from test_volumes import s3_env, s3_url
+    from test_remote import upload_s3
+    m = harness.Minio(workdir=tmp_path / "minio").start()
+    cache = tmp_path / "cache"
+    try:
+        upload_s3(m, "velero", "", vol_vault)
+        use_env(s3_env(m))
+        first = mount(s3_url(m), cache=cache)
+        vdir = pathlib.Path(os.fspath(first)) / "backups" / "ns-shop" / "volumes" / NS / "app-0" / "data"
+        top = sorted(os.listdir(vdir))
+        sub = sorted(os.listdir(vdir / "sub"))
+        big = (vdir / "big.bin").read_bytes()
+        small = (vdir / "sub" / "small03.txt").read_bytes()
+        describe = (vdir.parents[3] / "describe.txt").read_text()
+        assert "Browsable: yes" in " ".join(describe.split())
+        first.stop()
+        m.stop()
+
+        second = mount(s3_url(m), cache=cache, allow_errors=True, mnt=tmp_path / "mnt2")
+        vdir = pathlib.Path(os.fspath(second)) / "backups" / "ns-shop" / "volumes" / NS / "app-0" / "data"
+        assert sorted(os.listdir(vdir)) == top
+        assert sorted(os.listdir(vdir / "sub")) == sub
+        assert (vdir / "sub" / "small03.txt").read_bytes() == small
+        assert (vdir / "big.bin").read_bytes() == big
+        assert hashlib.sha256(big).hexdigest() == want()["big.bin"]["sha256"]
+        assert (vdir.parents[3] / "describe.txt").read_text() == describe
+        # never read: its blob is in no cache; the vault is down
+        t0 = time.monotonic()
+        with pytest.raises(OSError) as ei:
+            (vdir / "text.txt").read_bytes()
+        assert ei.value.errno == 5, ei.value
+        assert time.monotonic() - t0 < 60
+    finally:
+        m.stop()
