@@ -225,6 +225,37 @@ def test_mount_shows_restic_volume(vol_vault, mount):
                 assert got[path].get(k) == e.get(k), (vol, path, k)
 
 
+def test_mount_hard_links_are_one_inode(vol_vault, mount):
+    """restic records hard links (node links, inode, device_id): the names of one file are one
+    inode through the mount with the source's link count, as `restic restore` makes one file of
+    them, whichever directory is looked at first; other files are inodes of their own."""
+    m = mount(str(vol_vault))
+    vol = pathlib.Path(os.fspath(m)) / "backups" / "ns-shop" / "volumes" / NS / "app-0" / "data"
+    w = want()
+    names = sorted(p for p, e in w.items() if e.get("nlink", 1) > 1)
+    assert names == ["hard/one", "hard/two", "sub/third"], names
+    sts = {n: os.stat(vol / n) for n in ["sub/third", "hard/two", "hard/one"]}  # sub/ first
+    assert len({st.st_ino for st in sts.values()}) == 1, sts
+    for n, st in sts.items():
+        assert st.st_nlink == w[n]["nlink"] == 3, (n, st)
+        assert (vol / n).read_bytes() == (vol / "hard/one").read_bytes()
+    ino = sts["hard/one"].st_ino
+    assert {e.name: e.inode() for e in os.scandir(vol / "hard")} == {"one": ino, "two": ino}
+    assert next(e.inode() for e in os.scandir(vol / "sub") if e.name == "third") == ino
+    others = {os.stat(vol / n).st_ino for n in ("big.bin", "text.txt", "sub/small00.txt")}
+    assert ino not in others and len(others) == 3
+    assert os.stat(vol / "big.bin").st_nlink == 1
+    # cp -a out of the mount keeps them one file
+    import subprocess
+    out = pathlib.Path(os.fspath(m)).parent / "copied"
+    subprocess.run(["cp", "-a", str(vol / "hard"), str(out)], check=True)
+    assert os.stat(out / "one").st_ino == os.stat(out / "two").st_ino
+    assert os.stat(out / "one").st_nlink == 2
+    # the other volume of the same snapshot: its own inode for the same file
+    old = vol.parent / "old"
+    assert os.stat(old / "hard" / "two").st_ino == os.stat(old / "sub" / "third").st_ino != ino
+
+
 def test_mount_wrong_password_restic(vol_vault, mount, tmp_path):
     pw = tmp_path / "pw"
     pw.write_text("wrong\n")
