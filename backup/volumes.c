@@ -525,8 +525,15 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 		return 0;
 	if (d->err)
 		return d->err; /* said the first time */
-	if (!rs)
-		return 0; /* a made-up directory: its children are known */
+	if (!rs) {
+		/* a made-up directory: its children are known (build_root
+		 * made them before giving out its id); sorted once */
+		if (d->nkids > 1)
+			qsort_r(d->kids, d->nkids, sizeof(*d->kids),
+				by_kid_name, v);
+		d->loaded = true;
+		return 0;
+	}
 	r = slot_open(v, rs, e);
 	if (r < 0)
 		return r;
@@ -613,6 +620,25 @@ int backup_vol_stat(struct backup_repo *br, uint64_t id,
 	return r;
 }
 
+/* Directory id with its children known (listed on first use) and the
+ * lock taken: the caller releases it, also when this fails (NULL, *r
+ * says why). */
+static struct vnode *dir_lock(struct backup_vols *v, uint64_t id, int *r,
+			      struct verror *e)
+{
+	struct vnode *d;
+
+	pthread_mutex_lock(&v->lock);
+	d = node_get(v, id);
+	if (!d)
+		*r = -ENOENT;
+	else if (!S_ISDIR(d->ent.mode))
+		*r = -ENOTDIR;
+	else if ((*r = load(v, id, e)) >= 0)
+		return node_get(v, id);
+	return NULL;
+}
+
 int backup_vol_child(struct backup_repo *br, uint64_t dir, size_t pos,
 		     uint64_t *id, char *name, size_t namesz, struct verror *e)
 {
@@ -622,26 +648,13 @@ int backup_vol_child(struct backup_repo *br, uint64_t dir, size_t pos,
 
 	if (!v)
 		return -ENOENT;
-	pthread_mutex_lock(&v->lock);
-	d = node_get(v, dir);
-	if (!d)
+	d = dir_lock(v, dir, &r, e);
+	if (d && pos >= d->nkids) {
 		r = -ENOENT;
-	else if (!S_ISDIR(d->ent.mode))
-		r = -ENOTDIR;
-	else
-		r = load(v, dir, e);
-	if (r >= 0) {
-		d = node_get(v, dir);
-		if (!d->repo && pos == 0 && d->nkids > 1)
-			qsort_r(d->kids, d->nkids, sizeof(*d->kids),
-				by_kid_name, v);
-		if (pos >= d->nkids) {
-			r = -ENOENT;
-		} else {
-			snprintf(name, namesz, "%s",
-				 node_get(v, d->kids[pos])->ent.name);
-			*id = node_canon(v, d->kids[pos]);
-		}
+	} else if (d) {
+		snprintf(name, namesz, "%s",
+			 node_get(v, d->kids[pos])->ent.name);
+		*id = node_canon(v, d->kids[pos]);
 	}
 	pthread_mutex_unlock(&v->lock);
 	return r;
@@ -652,49 +665,29 @@ int backup_vol_lookup(struct backup_repo *br, uint64_t dir, const char *name,
 {
 	struct backup_vols *v = br->vols;
 	struct vnode *d;
-	size_t lo, hi;
+	size_t lo = 0, hi = 0;
 	int r;
 
 	if (!v)
 		return -ENOENT;
-	pthread_mutex_lock(&v->lock);
-	d = node_get(v, dir);
-	if (!d)
+	d = dir_lock(v, dir, &r, e);
+	if (d) {
 		r = -ENOENT;
-	else if (!S_ISDIR(d->ent.mode))
-		r = -ENOTDIR;
-	else
-		r = load(v, dir, e);
-	if (r >= 0) {
-		d = node_get(v, dir);
-		r = -ENOENT;
-		if (!d->repo) {
-			for (lo = 0; lo < d->nkids; lo++)
-				if (!strcmp(node_get(v, d->kids[lo])->ent.name,
-					    name)) {
-					*id = node_canon(v, d->kids[lo]);
-					r = 0;
-				}
-		} else {
-			lo = 0;
-			hi = d->nkids;
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				int c = strcmp(
-					node_get(v, d->kids[mid])->ent.name,
-					name);
+		hi = d->nkids;
+	}
+	while (lo < hi) { /* children sorted by name */
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(node_get(v, d->kids[mid])->ent.name, name);
 
-				if (!c) {
-					*id = node_canon(v, d->kids[mid]);
-					r = 0;
-					break;
-				}
-				if (c < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
+		if (!c) {
+			*id = node_canon(v, d->kids[mid]);
+			r = 0;
+			break;
 		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	pthread_mutex_unlock(&v->lock);
 	return r;
