@@ -25,32 +25,39 @@ static char *latest_path(struct vault *v, struct cache *c, const char *key)
 	return cache_entry_path(c, "latest", parts, 2);
 }
 
-void vrepo_latest_save(struct vault *v, struct cache *c, const char *key,
-		       const void *buf, size_t len)
+void repo_cache_put(struct cache *c, const char *path, const char *label,
+		    const void *buf, size_t len)
 {
 	struct cache_writer *w = NULL;
 	const char *p = buf;
-	char *path;
 	bool ok = true;
+
+	if (cache_writer_open(c, path, &w, NULL) < 0)
+		return;
+	cache_writer_label(w, label);
+	while (len && ok) {
+		ssize_t n = write(cache_writer_fd(w), p, len);
+
+		ok = n > 0;
+		if (ok) {
+			p += n;
+			len -= (size_t)n;
+		}
+	}
+	if (ok)
+		(void)cache_writer_commit(w, NULL);
+	else
+		cache_writer_free(w);
+}
+
+void vrepo_latest_save(struct vault *v, struct cache *c, const char *key,
+		       const void *buf, size_t len)
+{
+	char *path;
 
 	if (!c || !(path = latest_path(v, c, key)))
 		return;
-	if (cache_writer_open(c, path, &w, NULL) == 0) {
-		cache_writer_label(w, key);
-		while (len && ok) {
-			ssize_t n = write(cache_writer_fd(w), p, len);
-
-			ok = n > 0;
-			if (ok) {
-				p += n;
-				len -= (size_t)n;
-			}
-		}
-		if (ok)
-			(void)cache_writer_commit(w, NULL);
-		else
-			cache_writer_free(w);
-	}
+	repo_cache_put(c, path, key, buf, len);
 	free(path);
 }
 

@@ -23,6 +23,11 @@ int repo_fetch(struct vault *v, struct cache *c, const char *kind,
 	       const char *prefix, const char *name, uint64_t off, size_t len,
 	       struct sbuf *out, struct verror *e);
 
+/* offline.c: writes len bytes at buf as the cache entry path (labelled),
+ * best effort: nothing is kept when it fails. */
+void repo_cache_put(struct cache *c, const char *path, const char *label,
+		    const void *buf, size_t len);
+
 /* A list of names, each owned. */
 struct repo_names {
 	char **v;
