@@ -294,14 +294,10 @@ def test_restic_volume_offline(vol_vault, mount, tmp_path, use_env):
     and snapshots/ and the config are kept in the cache beside the blobs); a file never read
     fails at once with EIO, it does not hang."""
     import time
-    from servers import harness
-    from test_volumes import s3_env, s3_url
-    from test_remote import upload_s3
-    m = harness.Minio(workdir=tmp_path / "minio").start()
+    from test_volumes import minio_of, s3_url
+    m = minio_of(vol_vault, tmp_path, use_env)
     cache = tmp_path / "cache"
     try:
-        upload_s3(m, "velero", "", vol_vault)
-        use_env(s3_env(m))
         first = mount(s3_url(m), cache=cache)
         vdir = pathlib.Path(os.fspath(first)) / "backups" / "ns-shop" / "volumes" / NS / "app-0" / "data"
         top = sorted(os.listdir(vdir))
