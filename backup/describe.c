@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup/backup.h"
 #include "backup/render_i.h"
 #include "common/macro.h"
 #include "common/rfc3339.h"
@@ -1721,6 +1722,68 @@ static void describe_vd_pvb(const struct describe_input *in, struct dw *w,
 	}
 }
 
+/* One DataUpload of the "Volume Data" section. */
+static void describe_vd_du(const struct describe_input *in, struct dw *w,
+			   const json_t *du, size_t i)
+{
+	json_t *spec = jget(du, "spec"), *st = jget(du, "status");
+	json_t *dm = jget(spec, "datamover");
+	const char *why = i < in->ndu_verdicts ? in->du_verdicts[i] : NULL;
+
+	w_lit(w, "\t\t");
+	w_jstr(w, jget(spec, "sourceNamespace"), "");
+	w_lit(w, "/");
+	w_jstr(w, jget(spec, "sourcePVC"), "");
+	w_lit(w, ":\n\t\t\tDataUpload:\t");
+	w_jstr(w, jget(jget(du, "metadata"), "namespace"), "");
+	w_lit(w, "/");
+	w_jstr(w, jget(jget(du, "metadata"), "name"), "");
+	w_lit(w, "\n\t\t\tData Mover:\t");
+	/* "" is Velero's built-in one (pkg/datamover/util.go) */
+	w_jstr_nonempty(w, json_is_string(dm) ? dm : NULL, "velero");
+	w_lit(w, "\n\t\t\tSnapshot ID:\t");
+	w_jstr_nonempty(w, jget(st, "snapshotID"), NONE);
+	w_lit(w, "\n\t\t\tSize (bytes):\t");
+	w_jint(w, jget(jget(st, "progress"), "totalBytes"));
+	w_lit(w, "\n\t\t\tPhase:\t");
+	w_jstr_nonempty(w, jget(st, "phase"), "New");
+	if (!in->du_verdicts) {
+		w_lit(w, "\n");
+	} else if (!why) {
+		w_lit(w, "\n\t\t\tBrowsable:\tyes, under volumes/");
+		w_jstr(w, jget(spec, "sourceNamespace"), "");
+		w_lit(w, "/" BACKUP_VOL_PVC_DIR "/");
+		w_jstr(w, jget(spec, "sourcePVC"), "");
+		w_lit(w, "/\n");
+	} else {
+		w_lit(w, "\n\t\t\tBrowsable:\tno: ");
+		w_val(w, why);
+		w_lit(w, "\n");
+	}
+}
+
+/* Whether the backup has a DataUpload of the PVC ns/name. */
+static bool has_du(const struct describe_input *in, const json_t *ns,
+		   const json_t *name)
+{
+	json_t *a, *e;
+	size_t i;
+	bool bad;
+
+	if (!json_is_string(ns) || !json_is_string(name))
+		return false;
+	a = jarr(in->datauploads, &bad);
+	json_array_foreach(a, i, e)
+	{
+		json_t *spec = jget(e, "spec");
+
+		if (json_equal(jget(spec, "sourceNamespace"), ns) &&
+		    json_equal(jget(spec, "sourcePVC"), name))
+			return true;
+	}
+	return false;
+}
+
 static void snaps_header(struct dw *w, size_t *n, size_t *nsnaps)
 {
 	w_lit(w, (*n)++ ? "" : "\nVolume Data:\n");
@@ -1741,13 +1804,25 @@ static void describe_volume_data(const struct describe_input *in, struct dw *w)
 		w_lit(w, "\tPod Volume Backups:\n");
 		json_array_foreach(a, i, e) describe_vd_pvb(in, w, e, i);
 	}
+	a = jarr(in->datauploads, &bad);
+	if (a && json_array_size(a)) {
+		w_lit(w, n++ ? "" : "\nVolume Data:\n");
+		w_lit(w, "\tData Uploads:\n");
+		json_array_foreach(a, i, e) describe_vd_du(in, w, e, i);
+	}
 	if (in->volumeinfo) {
 		a = jarr(in->volumeinfo, &bad);
 		json_array_foreach(a, i, e)
 		{
 			bool csi = is_method(e, "CSISnapshot");
+			bool moved = csi && jtrue(jget(e, "snapshotDataMoved"));
 
 			if (!csi && !is_method(e, "NativeSnapshot"))
+				continue;
+			/* a moved one with its DataUpload: under Data Uploads
+			 */
+			if (moved && has_du(in, jget(e, "pvcNamespace"),
+					    jget(e, "pvcName")))
 				continue;
 			snaps_header(w, &n, &nsnaps);
 			w_lit(w, "\t\t");
@@ -1757,30 +1832,28 @@ static void describe_volume_data(const struct describe_input *in, struct dw *w)
 			w_lit(w, " (PV ");
 			w_jstr(w, jget(e, "pvName"), "");
 			w_lit(w, "):\n\t\t\tBrowsable:\tno: ");
-			if (csi && jtrue(jget(e, "snapshotDataMoved")))
-				w_lit(w, "moved by the data mover (a "
-					 "DataUpload "
-					 "of operation ");
-			else if (csi)
-				w_lit(w, "its data is in a CSI snapshot that "
-					 "never left the cloud provider "
-					 "(snapshot ");
-			else
-				w_lit(w, "its data is in a snapshot of the "
-					 "cloud provider that never left it "
-					 "(snapshot ");
-			if (csi && jtrue(jget(e, "snapshotDataMoved")))
+			if (moved) {
+				w_lit(w, "moved by the data mover (operation ");
 				w_jstr(w,
 				       jget(jget(e, "snapshotDataMovementInfo"),
 					    "operationID"),
 				       "");
-			else if (csi)
+				w_lit(w, "), but the backup holds no "
+					 "DataUpload of it\n");
+			} else if (csi) {
+				w_lit(w, "its data is in a CSI snapshot that "
+					 "never left the cloud provider "
+					 "(snapshot ");
 				w_jstr(w,
 				       jget(jget(e, "csiSnapshotInfo"), "snapsh"
 									"otHand"
 									"le"),
 				       "");
-			else
+				w_lit(w, ")\n");
+			} else {
+				w_lit(w, "its data is in a snapshot of the "
+					 "cloud provider that never left it "
+					 "(snapshot ");
 				w_jstr(w,
 				       jget(jget(e, "nativeSnapshotInfo"), "sna"
 									   "psh"
@@ -1789,11 +1862,8 @@ static void describe_volume_data(const struct describe_input *in, struct dw *w)
 									   "l"
 									   "e"),
 				       "");
-			if (csi && jtrue(jget(e, "snapshotDataMoved")))
-				w_lit(w, "): velerofs does not read the data "
-					 "mover's DataUploads yet\n");
-			else
 				w_lit(w, ")\n");
+			}
 		}
 	} else {
 		a = jarr(in->volumesnapshots, &bad);
