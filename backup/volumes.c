@@ -293,7 +293,8 @@ static struct vrepo_slot *slot_get(struct backup_vols *v, enum vrepo_kind kind,
 }
 
 /* Opens rs's repository if not yet done. Lock held. A wrong password, a
- * format velerofs does not read or a missing repository is remembered
+ * format velerofs does not read or a damaged format blob, or a missing
+ * repository is remembered
  * (rs->err, rs->msg) and returned again without a message; other
  * failures (the vault) are tried again next time. */
 static int slot_open(struct backup_vols *v, struct vrepo_slot *rs,
@@ -311,7 +312,11 @@ static int slot_open(struct backup_vols *v, struct vrepo_slot *rs,
 	if (r >= 0)
 		return 0;
 	err = r == -EACCES ? -EACCES : -EIO;
-	if (r == -EACCES || r == -EPROTONOSUPPORT || r == -ENOENT) {
+	/* -EBADMSG naming one of the repository's own blobs: its format
+	 * blob is damaged (a malformed answer of the vault names no blob) */
+	if (r == -EACCES || r == -EPROTONOSUPPORT || r == -ENOENT ||
+	    (r == -EBADMSG &&
+	     !strncmp(oe.msg, rs->prefix, strlen(rs->prefix)))) {
 		rs->err = err;
 		snprintf(rs->msg, sizeof(rs->msg), "%s", oe.msg);
 	}
