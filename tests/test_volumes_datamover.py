@@ -297,3 +297,30 @@ def test_data_upload_offline(dm, mount, tmp_path, use_env):
         assert describe_of(second) == describe
     finally:
         mi.stop()
+
+
+def test_snapshot_made_like_the_data_mover(dm, tmp_path):
+    """The snapshot in kopia/shop/, as kopia itself lists it (Velero's kopia fork, `tests/servers/build.sh
+    kopia`; skipped without it): the source and tags Velero's data mover gives its uploads."""
+    kopia = next((d / "bin" / "kopia" for d in sorted(harness.CACHE.glob("kopia-*"))
+                  if (d / "bin" / "kopia").is_file()), None)
+    if not kopia:
+        pytest.skip("no kopia CLI: tests/servers/build.sh kopia")
+    env = dict(os.environ, KOPIA_PASSWORD="static-passw0rd", KOPIA_CHECK_FOR_UPDATES="false")
+    cfg = ["--config-file", str(tmp_path / "kopia.config")]
+    mi = dm["minio"]
+    subprocess.run([str(kopia), "repository", "connect", "s3", *cfg, "--cache-directory", str(tmp_path / "kc"),
+                    "--bucket", BUCKET, "--prefix", f"kopia/{NS}/", "--endpoint", mi.url.split("://", 1)[1],
+                    "--disable-tls", "--region", mi.region, "--access-key", mi.access_key,
+                    "--secret-access-key", mi.secret_key, "--no-persist-credentials"],
+                   env=env, check=True, capture_output=True, text=True)
+    r = subprocess.run([str(kopia), "snapshot", "list", "--all", "--json", *cfg],
+                       env=env, check=True, capture_output=True, text=True)
+    snaps = [s for s in json.loads(r.stdout) if s["id"] == dm["du"]["status"]["snapshotID"]]
+    assert len(snaps) == 1, r.stdout
+    s = snaps[0]
+    # pkg/uploader/provider/kopia.go RunBackup: <requestor>/kopia/<real source>; GetRealSource: <ns>/<pvc>
+    assert s["source"]["path"] == f"snapshot-data-upload-download/kopia/{NS}/{PVC}"
+    assert s["tags"] == {"snapshot-requester": "snapshot-data-upload-download",
+                         "snapshot-uploader": "kopia",
+                         "velero.io/async-operation-id": valid_name(f"du-{BACKUP_UID}.{PVC_UID}")}
