@@ -1683,6 +1683,38 @@ static void describe_vault_problems(const struct describe_input *in,
 		      in->item_errors);
 }
 
+/* The end of an entry of the "Volume Data" section: snapshot id, size,
+ * phase of the PodVolumeBackup's or DataUpload's status st, then, when
+ * verdicts were given (judged), whether it is browsable: why NULL, under
+ * volumes/<ns>/<dir>/<leaf>/ (dir NULL: dir_lit). */
+static void describe_vd_tail(struct dw *w, const json_t *st, bool judged,
+			     const char *why, const json_t *ns,
+			     const json_t *dir, const char *dir_lit,
+			     const json_t *leaf)
+{
+	w_lit(w, "\n\t\t\tSnapshot ID:\t");
+	w_jstr_nonempty(w, jget(st, "snapshotID"), NONE);
+	w_lit(w, "\n\t\t\tSize (bytes):\t");
+	w_jint(w, jget(jget(st, "progress"), "totalBytes"));
+	w_lit(w, "\n\t\t\tPhase:\t");
+	w_jstr_nonempty(w, jget(st, "phase"), "New");
+	if (!judged) {
+		w_lit(w, "\n");
+	} else if (!why) {
+		w_lit(w, "\n\t\t\tBrowsable:\tyes, under volumes/");
+		w_jstr(w, ns, "");
+		w_lit(w, "/");
+		w_jstr(w, dir, dir_lit);
+		w_lit(w, "/");
+		w_jstr(w, leaf, "");
+		w_lit(w, "/\n");
+	} else {
+		w_lit(w, "\n\t\t\tBrowsable:\tno: ");
+		w_val(w, why);
+		w_lit(w, "\n");
+	}
+}
+
 /* One pod volume backup of the "Volume Data" section. */
 static void describe_vd_pvb(const struct describe_input *in, struct dw *w,
 			    const json_t *pvb, size_t i)
@@ -1699,34 +1731,15 @@ static void describe_vd_pvb(const struct describe_input *in, struct dw *w,
 	w_jstr(w, jget(spec, "volume"), "");
 	w_lit(w, ":\n\t\t\tUploader:\t");
 	w_jstr(w, jget(spec, "uploaderType"), "");
-	w_lit(w, "\n\t\t\tSnapshot ID:\t");
-	w_jstr_nonempty(w, jget(st, "snapshotID"), NONE);
-	w_lit(w, "\n\t\t\tSize (bytes):\t");
-	w_jint(w, jget(jget(st, "progress"), "totalBytes"));
-	w_lit(w, "\n\t\t\tPhase:\t");
-	w_jstr_nonempty(w, jget(st, "phase"), "New");
-	if (!in->pvb_verdicts) {
-		w_lit(w, "\n");
-	} else if (!why) {
-		w_lit(w, "\n\t\t\tBrowsable:\tyes, under volumes/");
-		w_jstr(w, jget(pod, "namespace"), "");
-		w_lit(w, "/");
-		w_jstr(w, jget(pod, "name"), "");
-		w_lit(w, "/");
-		w_jstr(w, jget(spec, "volume"), "");
-		w_lit(w, "/\n");
-	} else {
-		w_lit(w, "\n\t\t\tBrowsable:\tno: ");
-		w_val(w, why);
-		w_lit(w, "\n");
-	}
+	describe_vd_tail(w, st, in->pvb_verdicts, why, jget(pod, "namespace"),
+			 jget(pod, "name"), "", jget(spec, "volume"));
 }
 
 /* One DataUpload of the "Volume Data" section. */
 static void describe_vd_du(const struct describe_input *in, struct dw *w,
 			   const json_t *du, size_t i)
 {
-	json_t *spec = jget(du, "spec"), *st = jget(du, "status");
+	json_t *spec = jget(du, "spec"), *md = jget(du, "metadata");
 	json_t *dm = jget(spec, "datamover");
 	const char *why = i < in->ndu_verdicts ? in->du_verdicts[i] : NULL;
 
@@ -1735,31 +1748,15 @@ static void describe_vd_du(const struct describe_input *in, struct dw *w,
 	w_lit(w, "/");
 	w_jstr(w, jget(spec, "sourcePVC"), "");
 	w_lit(w, ":\n\t\t\tDataUpload:\t");
-	w_jstr(w, jget(jget(du, "metadata"), "namespace"), "");
+	w_jstr(w, jget(md, "namespace"), "");
 	w_lit(w, "/");
-	w_jstr(w, jget(jget(du, "metadata"), "name"), "");
+	w_jstr(w, jget(md, "name"), "");
 	w_lit(w, "\n\t\t\tData Mover:\t");
 	/* "" is Velero's built-in one (pkg/datamover/util.go) */
 	w_jstr_nonempty(w, json_is_string(dm) ? dm : NULL, "velero");
-	w_lit(w, "\n\t\t\tSnapshot ID:\t");
-	w_jstr_nonempty(w, jget(st, "snapshotID"), NONE);
-	w_lit(w, "\n\t\t\tSize (bytes):\t");
-	w_jint(w, jget(jget(st, "progress"), "totalBytes"));
-	w_lit(w, "\n\t\t\tPhase:\t");
-	w_jstr_nonempty(w, jget(st, "phase"), "New");
-	if (!in->du_verdicts) {
-		w_lit(w, "\n");
-	} else if (!why) {
-		w_lit(w, "\n\t\t\tBrowsable:\tyes, under volumes/");
-		w_jstr(w, jget(spec, "sourceNamespace"), "");
-		w_lit(w, "/" BACKUP_VOL_PVC_DIR "/");
-		w_jstr(w, jget(spec, "sourcePVC"), "");
-		w_lit(w, "/\n");
-	} else {
-		w_lit(w, "\n\t\t\tBrowsable:\tno: ");
-		w_val(w, why);
-		w_lit(w, "\n");
-	}
+	describe_vd_tail(w, jget(du, "status"), in->du_verdicts, why,
+			 jget(spec, "sourceNamespace"), NULL,
+			 BACKUP_VOL_PVC_DIR, jget(spec, "sourcePVC"));
 }
 
 /* Whether the backup has a DataUpload of the PVC ns/name. */

@@ -28,7 +28,7 @@ import pytest
 
 from servers import harness
 from test_remote import upload_s3, use_env  # noqa: F401 (a fixture)
-from test_volumes import FIXTURE, expected, make_source, s3_env, s3_url
+from test_volumes import FIXTURE, describe_entry, expected, make_source, s3_env, s3_url
 
 NS, PVC, PVC_UID = "shop", "data-db-0", "1f29aab4-148a-46ce-9053-5a975e492663"
 BACKUP, BACKUP_UID = "ns-shop", "f29e3c5c-5ae2-46e2-bb6e-19844a10dc32"
@@ -203,15 +203,7 @@ def describe_of(m) -> str:
 
 
 def du_entry(text: str, ns: str, pvc: str) -> list[str]:
-    lines = text.splitlines()
-    start = lines.index("  Data Uploads:")
-    i = lines.index(f"    {ns}/{pvc}:", start)
-    out = []
-    for line in lines[i + 1:]:
-        if not line.startswith("      "):
-            break
-        out.append(" ".join(line.split()))
-    return out
+    return describe_entry(text, f"    {ns}/{pvc}:", "  Data Uploads:")
 
 
 def test_describe_lists_data_uploads(dm, mount):
