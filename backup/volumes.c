@@ -46,7 +46,9 @@
 #include "repo/repo.h"
 
 #define PVB_MAX ((size_t)64 << 20)
-#define DU_MAX ((size_t)64 << 20) /* meta/datauploads as the view has it */
+#define DU_MAX                                                   \
+	((size_t)128 << 20) /* meta/datauploads (YAML of at most \
+			     * META_MAX of JSON) */
 #define PVC_DIR BACKUP_VOL_PVC_DIR
 
 struct vnode {
@@ -524,10 +526,13 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
  * called with the lock held: it may build the index. */
 static json_t *load_dus(struct backup *b)
 {
-	static const struct yread_options yo = { .scalars = YREAD_GO_YAML };
-	const char *name = backup_repo_view(b->repo) == BACKUP_VIEW_JSON ?
-				   "meta/datauploads.json" :
-				   "meta/datauploads.yaml";
+	/* caps as DU_MAX's: a DataUpload is some 40 values, 5 deep */
+	static const struct yread_options yo = { .scalars = YREAD_GO_YAML,
+						 .max_depth = 128,
+						 .max_nodes = DU_MAX / 4 };
+	bool json = backup_repo_view(b->repo) == BACKUP_VIEW_JSON;
+	const char *name = json ? "meta/datauploads.json" :
+				  "meta/datauploads.yaml";
 	struct backup_stat bs;
 	struct sbuf buf;
 	struct yread *y = NULL;
@@ -550,8 +555,12 @@ static json_t *load_dus(struct backup *b)
 			break;
 		off += got;
 	}
-	if (off == bs.size && yread_new(buf.buf, buf.len, &yo, &y) >= 0 &&
-	    yread_start(y, NULL, NULL, NULL) > 0)
+	if (off < bs.size)
+		; /* unreadable: none */
+	else if (json)
+		doc = json_loadb(buf.buf, buf.len, 0, NULL);
+	else if (yread_new(buf.buf, buf.len, &yo, &y) >= 0 &&
+		 yread_start(y, NULL, NULL, NULL) > 0)
 		(void)yread_doc(y, &doc, NULL);
 	yread_free(y);
 	sbuf_release(&buf);
