@@ -46,9 +46,8 @@
 #include "repo/repo.h"
 
 #define PVB_MAX ((size_t)64 << 20)
-#define DU_MAX                                                   \
-	((size_t)128 << 20) /* meta/datauploads (YAML of at most \
-			     * META_MAX of JSON) */
+/* meta/datauploads: the YAML of at most 64 MiB of DataUploads' JSON */
+#define DU_MAX ((size_t)128 << 20)
 #define PVC_DIR BACKUP_VOL_PVC_DIR
 
 struct vnode {
