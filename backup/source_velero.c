@@ -84,6 +84,8 @@ struct velero_src {
 	json_t *backup;	      /* velero-backup.json, NULL if not valid */
 	json_t *meta[META_N]; /* for describe.txt; NULL when absent */
 	json_t *dus;	      /* the tarball's DataUploads (array), or NULL */
+	json_t *dus_seen;     /* "<namespace>/<name>" of each (the member's),
+			       * as keys */
 	size_t dus_bytes;     /* their JSON's size, capped at META_MAX */
 };
 
@@ -132,8 +134,8 @@ static int split_member(char *p, char **c, int max)
 static void keep_dataupload(struct velero_src *s, struct backup_sink *k,
 			    const struct backup_item *it)
 {
-	json_t *o, *e;
-	size_t i;
+	json_t *o;
+	char *key;
 
 	if (s->dus_bytes > META_MAX - it->len) {
 		backup_sink_error(k,
@@ -147,21 +149,19 @@ static void keep_dataupload(struct velero_src *s, struct backup_sink *k,
 		json_decref(o); /* the sink lists it as broken */
 		return;
 	}
-	json_array_foreach(s->dus, i, e)
-	{
-		json_t *m1 = json_object_get(e, "metadata");
-		json_t *m2 = json_object_get(o, "metadata");
-
-		if (json_equal(json_object_get(m1, "namespace"),
-			       json_object_get(m2, "namespace")) &&
-		    json_equal(json_object_get(m1, "name"),
-			       json_object_get(m2, "name"))) {
-			json_decref(o);
-			return;
-		}
+	/* its place in the tarball, which has no '/' in a component */
+	if (asprintf(&key, "%s/%s", it->ns ? it->ns : "", it->name) < 0)
+		key = NULL;
+	if (!key || (!s->dus_seen && !(s->dus_seen = json_object())) ||
+	    json_object_get(s->dus_seen, key) ||
+	    json_object_set_new(s->dus_seen, key, json_true()) < 0 ||
+	    (!s->dus && !(s->dus = json_array()))) {
+		free(key);
+		json_decref(o);
+		return;
 	}
-	if ((!s->dus && !(s->dus = json_array())) ||
-	    json_array_append_new(s->dus, o) < 0)
+	free(key);
+	if (json_array_append_new(s->dus, o) < 0)
 		return;
 	s->dus_bytes += it->len;
 }
@@ -170,9 +170,6 @@ static void keep_dataupload(struct velero_src *s, struct backup_sink *k,
  * resources/<gr>/namespaces/<ns>/<name>.json,
  * resources/<gr>/cluster/<name>.json, and the same with an API-version
  * directory after <gr> (EnableAPIGroupVersions). */
-static void keep_dataupload(struct velero_src *s, struct backup_sink *k,
-			    const struct backup_item *it);
-
 static int add_member(struct velero_src *s, struct backup_sink *k,
 		      const char *member, const char *data, size_t len)
 {
@@ -1136,6 +1133,7 @@ static void velero_close(struct backup_source *base)
 	for (i = 0; i < META_N; i++)
 		json_decref(s->meta[i]);
 	json_decref(s->dus);
+	json_decref(s->dus_seen);
 	free(s);
 }
 
