@@ -62,19 +62,19 @@ def run_pvbwriter(minio, base, ns, pvc, pvc_uid, name, uid, src) -> dict:
     return du
 
 
-def add_to_backup(bdir: pathlib.Path, dus: list[dict]) -> None:
+def add_to_backup(bdir: pathlib.Path, dus: list[dict], in_tarball: list[dict] | None = None) -> None:
     """What Velero's backup finalizer leaves for a data-mover backup: each DataUpload in the tarball
     (pkg/backup/backup.go FinalizeBackup: the operations' PostOperationItems, written as the item
     backupper writes items, with the preferred-version copy), the PVC action's operation
     (<b>-itemoperations.json.gz, pkg/itemoperation) and the volume info updateVolumeInfos completes
     (<b>-volumeinfo.json.gz, internal/volume: snapshotDataMoved, snapshotHandle = the snapshot id),
-    and the resource list."""
+    and the resource list. in_tarball: the DataUploads put in the tarball (default: all)."""
     tgz = bdir / f"{BACKUP}.tar.gz"
     buf = io.BytesIO()
     with tarfile.open(tgz, "r:gz") as src, tarfile.open(fileobj=buf, mode="w:gz") as dst:
         for m in src.getmembers():
             dst.addfile(m, src.extractfile(m) if m.isfile() else None)
-        for du in dus:
+        for du in dus if in_tarball is None else in_tarball:
             data = json.dumps(du).encode()
             for d in ("", "v2alpha1-preferredversion/"):
                 ti = tarfile.TarInfo(f"resources/datauploads.velero.io/{d}namespaces/velero/"
@@ -120,7 +120,8 @@ def add_to_backup(bdir: pathlib.Path, dus: list[dict]) -> None:
     put("itemoperations.json.gz", ops)
     put("volumeinfo.json.gz", infos)
     rl = json.loads(gzip.decompress((bdir / f"{BACKUP}-resource-list.json.gz").read_bytes()))
-    rl["velero.io/v2alpha1/DataUpload"] = sorted("velero/" + du["metadata"]["name"] for du in dus)
+    rl["velero.io/v2alpha1/DataUpload"] = sorted("velero/" + du["metadata"]["name"]
+                                                 for du in (dus if in_tarball is None else in_tarball))
     put("resource-list.json.gz", rl)
 
 
@@ -258,6 +259,24 @@ def test_repository_corrupt(dm, tmp_path, mount):
         os.listdir(volume_dir(m, NS2, PVC2))
     assert ei.value.errno == 5
     assert expected(volume_dir(m))["big.bin"]["sha256"] == expected(dm["src"])["big.bin"]["sha256"]
+
+
+def test_moved_snapshot_without_its_data_upload(dm, tmp_path, mount):
+    """The volume info says a PVC was moved by the data mover but the tarball holds no DataUpload of
+    it (a hand-trimmed copy): describe.txt says so under Snapshots; the other one is browsable."""
+    v = tmp_path / "v"
+    shutil.copytree(dm["local"], v)
+    shutil.rmtree(v / "backups" / BACKUP)
+    shutil.copytree(FIXTURE, v / "backups" / BACKUP)
+    add_to_backup(v / "backups" / BACKUP, [dm["du"], dm["du2"]], in_tarball=[dm["du"]])
+    m = mount(str(v))
+    text = describe_of(m)
+    op2 = valid_name(f"du-{BACKUP_UID}.{PVC2_UID}")
+    assert describe_entry(text, f"    {NS2}/{PVC2} (PV pv-{NS2}-{PVC2}):", "  Snapshots:") == [
+        f"Browsable: no: moved by the data mover (operation {op2}), but the backup holds no "
+        "DataUpload of it"]
+    assert du_entry(text, NS, PVC)[-1].startswith("Browsable: yes")
+    assert os.listdir(pathlib.Path(os.fspath(m)) / "backups" / BACKUP / "volumes") == [NS]
 
 
 def test_data_upload_offline(dm, mount, tmp_path, use_env):
