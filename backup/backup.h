@@ -274,6 +274,12 @@ int backup_node_walk(struct backup *b, const char *path, uint32_t *node,
 
 /* --- volumes/: pod volume data (backup/volumes.c, over repo/) ---------- */
 
+/* volumes/<ns>/<pod>/<volume>/ holds a pod volume of the file-system
+ * backup; volumes/<ns>/BACKUP_VOL_PVC_DIR/<pvc>/ a PVC that the CSI
+ * snapshot data mover uploaded (a DataUpload). No pod is named so: a pod
+ * name is an RFC 1123 subdomain, which has no '_'. */
+#define BACKUP_VOL_PVC_DIR "_persistentvolumeclaims"
+
 /* A node of volumes/ (ids are the repo's, stable until backup_repo_free). */
 struct backup_vstat {
 	mode_t mode; /* S_IFDIR|..., S_IFREG|..., S_IFLNK|0777 */
@@ -285,8 +291,9 @@ struct backup_vstat {
 };
 
 /* volumes/ of the backup in slot: -ENOENT when it has no completed pod
- * volume backup of the kopia uploader. Reads the backup's
- * <b>-podvolumebackups.json.gz once. */
+ * volume backup or data upload whose repository is in the vault. Reads
+ * the backup's <b>-podvolumebackups.json.gz and its DataUploads (the
+ * index's meta/datauploads) once. */
 int backup_vol_root(struct backup *b, size_t slot, uint64_t *id,
 		    struct verror *e);
 /* Like backup_node_*: a volume's repository is opened and its snapshot

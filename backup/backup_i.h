@@ -25,9 +25,9 @@
  * interchange format (the magic includes the version). */
 
 #define IDX_MAGIC                                                          \
-	"VFSIDX\0\6" /* \4: the header names its owner; \5: describe.txt's \
-			Phase line; \6: IDX_LINK */
-#define IDX_VERSION "VFSIDX6" /* the magic as a string, in cache keys */
+	"VFSIDX\0\7" /* \4: the header names its owner; \5: describe.txt's \
+			Phase line; \6: IDX_LINK; \7: meta/datauploads */
+#define IDX_VERSION "VFSIDX7" /* the magic as a string, in cache keys */
 #define IDX_OWNER_LEN 16
 #define IDX_MAX_FILE ((uint64_t)1 << 40)
 
@@ -200,15 +200,14 @@ struct backup_vols *backup_vols_free(struct backup_vols *v);
  * of what depends on it ("default" or a salted hash); v may be NULL.
  * Borrowed from v. */
 const char *backup_vols_password_id(const struct backup_vols *v);
-/* Whether the pod volume backup (its fields from the PodVolumeBackup) is
- * browsable under volumes/: 0 yes; 1 no, with why (a sentence, no
- * newline); -errno when that cannot be told now (the vault is not
- * reachable: not a verdict to keep). Opens the repository (kept for the
- * volumes/ tree). v may be NULL (volume data not read). */
-int backup_vols_verdict(struct backup_vols *v, const char *ns, const char *pod,
-			const char *vol, const char *uploader,
-			const char *phase, const char *snapshot, char *why,
-			size_t len);
+/* Whether the volume of a PodVolumeBackup (du false) or of a DataUpload
+ * (du true), the object as Velero wrote it, is browsable under volumes/:
+ * 0 yes; 1 no, with why (a sentence, no newline); -errno when that cannot
+ * be told now (the vault is not reachable: not a verdict to keep). Opens
+ * the repository (kept for the volumes/ tree). v may be NULL (volume data
+ * not read). The same reading of the object as the tree's (where()). */
+int backup_vols_verdict(struct backup_vols *v, const json_t *o, bool du,
+			char *why, size_t len);
 
 /* index.c: maps the index of b from the cache, building it first if it
  * is missing or corrupt (always, with rebuild). Called with b->state ==

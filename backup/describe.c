@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup/backup.h"
 #include "backup/render_i.h"
 #include "common/macro.h"
 #include "common/rfc3339.h"
@@ -1682,6 +1683,38 @@ static void describe_vault_problems(const struct describe_input *in,
 		      in->item_errors);
 }
 
+/* The end of an entry of the "Volume Data" section: snapshot id, size,
+ * phase of the PodVolumeBackup's or DataUpload's status st, then, when
+ * verdicts were given (judged), whether it is browsable: why NULL, under
+ * volumes/<ns>/<dir>/<leaf>/ (dir NULL: dir_lit). */
+static void describe_vd_tail(struct dw *w, const json_t *st, bool judged,
+			     const char *why, const json_t *ns,
+			     const json_t *dir, const char *dir_lit,
+			     const json_t *leaf)
+{
+	w_lit(w, "\n\t\t\tSnapshot ID:\t");
+	w_jstr_nonempty(w, jget(st, "snapshotID"), NONE);
+	w_lit(w, "\n\t\t\tSize (bytes):\t");
+	w_jint(w, jget(jget(st, "progress"), "totalBytes"));
+	w_lit(w, "\n\t\t\tPhase:\t");
+	w_jstr_nonempty(w, jget(st, "phase"), "New");
+	if (!judged) {
+		w_lit(w, "\n");
+	} else if (!why) {
+		w_lit(w, "\n\t\t\tBrowsable:\tyes, under volumes/");
+		w_jstr(w, ns, "");
+		w_lit(w, "/");
+		w_jstr(w, dir, dir_lit);
+		w_lit(w, "/");
+		w_jstr(w, leaf, "");
+		w_lit(w, "/\n");
+	} else {
+		w_lit(w, "\n\t\t\tBrowsable:\tno: ");
+		w_val(w, why);
+		w_lit(w, "\n");
+	}
+}
+
 /* One pod volume backup of the "Volume Data" section. */
 static void describe_vd_pvb(const struct describe_input *in, struct dw *w,
 			    const json_t *pvb, size_t i)
@@ -1698,27 +1731,54 @@ static void describe_vd_pvb(const struct describe_input *in, struct dw *w,
 	w_jstr(w, jget(spec, "volume"), "");
 	w_lit(w, ":\n\t\t\tUploader:\t");
 	w_jstr(w, jget(spec, "uploaderType"), "");
-	w_lit(w, "\n\t\t\tSnapshot ID:\t");
-	w_jstr_nonempty(w, jget(st, "snapshotID"), NONE);
-	w_lit(w, "\n\t\t\tSize (bytes):\t");
-	w_jint(w, jget(jget(st, "progress"), "totalBytes"));
-	w_lit(w, "\n\t\t\tPhase:\t");
-	w_jstr_nonempty(w, jget(st, "phase"), "New");
-	if (!in->pvb_verdicts) {
-		w_lit(w, "\n");
-	} else if (!why) {
-		w_lit(w, "\n\t\t\tBrowsable:\tyes, under volumes/");
-		w_jstr(w, jget(pod, "namespace"), "");
-		w_lit(w, "/");
-		w_jstr(w, jget(pod, "name"), "");
-		w_lit(w, "/");
-		w_jstr(w, jget(spec, "volume"), "");
-		w_lit(w, "/\n");
-	} else {
-		w_lit(w, "\n\t\t\tBrowsable:\tno: ");
-		w_val(w, why);
-		w_lit(w, "\n");
+	describe_vd_tail(w, st, in->pvb_verdicts, why, jget(pod, "namespace"),
+			 jget(pod, "name"), "", jget(spec, "volume"));
+}
+
+/* One DataUpload of the "Volume Data" section. */
+static void describe_vd_du(const struct describe_input *in, struct dw *w,
+			   const json_t *du, size_t i)
+{
+	json_t *spec = jget(du, "spec"), *md = jget(du, "metadata");
+	json_t *dm = jget(spec, "datamover");
+	const char *why = i < in->ndu_verdicts ? in->du_verdicts[i] : NULL;
+
+	w_lit(w, "\t\t");
+	w_jstr(w, jget(spec, "sourceNamespace"), "");
+	w_lit(w, "/");
+	w_jstr(w, jget(spec, "sourcePVC"), "");
+	w_lit(w, ":\n\t\t\tDataUpload:\t");
+	w_jstr(w, jget(md, "namespace"), "");
+	w_lit(w, "/");
+	w_jstr(w, jget(md, "name"), "");
+	w_lit(w, "\n\t\t\tData Mover:\t");
+	/* "" is Velero's built-in one (pkg/datamover/util.go) */
+	w_jstr_nonempty(w, json_is_string(dm) ? dm : NULL, "velero");
+	describe_vd_tail(w, jget(du, "status"), in->du_verdicts, why,
+			 jget(spec, "sourceNamespace"), NULL,
+			 BACKUP_VOL_PVC_DIR, jget(spec, "sourcePVC"));
+}
+
+/* Whether the backup has a DataUpload of the PVC ns/name. */
+static bool has_du(const struct describe_input *in, const json_t *ns,
+		   const json_t *name)
+{
+	json_t *a, *e;
+	size_t i;
+	bool bad;
+
+	if (!json_is_string(ns) || !json_is_string(name))
+		return false;
+	a = jarr(in->datauploads, &bad);
+	json_array_foreach(a, i, e)
+	{
+		json_t *spec = jget(e, "spec");
+
+		if (json_equal(jget(spec, "sourceNamespace"), ns) &&
+		    json_equal(jget(spec, "sourcePVC"), name))
+			return true;
 	}
+	return false;
 }
 
 static void snaps_header(struct dw *w, size_t *n, size_t *nsnaps)
@@ -1741,13 +1801,25 @@ static void describe_volume_data(const struct describe_input *in, struct dw *w)
 		w_lit(w, "\tPod Volume Backups:\n");
 		json_array_foreach(a, i, e) describe_vd_pvb(in, w, e, i);
 	}
+	a = jarr(in->datauploads, &bad);
+	if (a && json_array_size(a)) {
+		w_lit(w, n++ ? "" : "\nVolume Data:\n");
+		w_lit(w, "\tData Uploads:\n");
+		json_array_foreach(a, i, e) describe_vd_du(in, w, e, i);
+	}
 	if (in->volumeinfo) {
 		a = jarr(in->volumeinfo, &bad);
 		json_array_foreach(a, i, e)
 		{
 			bool csi = is_method(e, "CSISnapshot");
+			bool moved = csi && jtrue(jget(e, "snapshotDataMoved"));
 
 			if (!csi && !is_method(e, "NativeSnapshot"))
+				continue;
+			/* a moved one with its DataUpload: under Data Uploads
+			 */
+			if (moved && has_du(in, jget(e, "pvcNamespace"),
+					    jget(e, "pvcName")))
 				continue;
 			snaps_header(w, &n, &nsnaps);
 			w_lit(w, "\t\t");
@@ -1757,30 +1829,28 @@ static void describe_volume_data(const struct describe_input *in, struct dw *w)
 			w_lit(w, " (PV ");
 			w_jstr(w, jget(e, "pvName"), "");
 			w_lit(w, "):\n\t\t\tBrowsable:\tno: ");
-			if (csi && jtrue(jget(e, "snapshotDataMoved")))
-				w_lit(w, "moved by the data mover (a "
-					 "DataUpload "
-					 "of operation ");
-			else if (csi)
-				w_lit(w, "its data is in a CSI snapshot that "
-					 "never left the cloud provider "
-					 "(snapshot ");
-			else
-				w_lit(w, "its data is in a snapshot of the "
-					 "cloud provider that never left it "
-					 "(snapshot ");
-			if (csi && jtrue(jget(e, "snapshotDataMoved")))
+			if (moved) {
+				w_lit(w, "moved by the data mover (operation ");
 				w_jstr(w,
 				       jget(jget(e, "snapshotDataMovementInfo"),
 					    "operationID"),
 				       "");
-			else if (csi)
+				w_lit(w, "), but the backup holds no "
+					 "DataUpload of it\n");
+			} else if (csi) {
+				w_lit(w, "its data is in a CSI snapshot that "
+					 "never left the cloud provider "
+					 "(snapshot ");
 				w_jstr(w,
 				       jget(jget(e, "csiSnapshotInfo"), "snapsh"
 									"otHand"
 									"le"),
 				       "");
-			else
+				w_lit(w, ")\n");
+			} else {
+				w_lit(w, "its data is in a snapshot of the "
+					 "cloud provider that never left it "
+					 "(snapshot ");
 				w_jstr(w,
 				       jget(jget(e, "nativeSnapshotInfo"), "sna"
 									   "psh"
@@ -1789,11 +1859,8 @@ static void describe_volume_data(const struct describe_input *in, struct dw *w)
 									   "l"
 									   "e"),
 				       "");
-			if (csi && jtrue(jget(e, "snapshotDataMoved")))
-				w_lit(w, "): velerofs does not read the data "
-					 "mover's DataUploads yet\n");
-			else
 				w_lit(w, ")\n");
+			}
 		}
 	} else {
 		a = jarr(in->volumesnapshots, &bad);

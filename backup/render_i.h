@@ -76,6 +76,12 @@ struct describe_input {
 	 * about pod volume backups being browsable. */
 	const char *const *pvb_verdicts;
 	size_t npvb_verdicts;
+	/* The backup's DataUploads (the tarball's datauploads.velero.io, an
+	 * array; NULL: none) and, like pvb_verdicts, whether each is
+	 * browsable under volumes/<ns>/BACKUP_VOL_PVC_DIR/<pvc>/. */
+	const json_t *datauploads;
+	const char *const *du_verdicts;
+	size_t ndu_verdicts;
 };
 
 /* Renders a `velero backup describe --details`-like summary (plain text,

@@ -83,6 +83,10 @@ struct velero_src {
 	char *index_error;    /* the tarball's own problem, or NULL */
 	json_t *backup;	      /* velero-backup.json, NULL if not valid */
 	json_t *meta[META_N]; /* for describe.txt; NULL when absent */
+	json_t *dus;	      /* the tarball's DataUploads (array), or NULL */
+	json_t *dus_seen;     /* "<namespace>/<name>" of each (the member's),
+			       * as keys */
+	size_t dus_bytes;     /* their JSON's size, capped at META_MAX */
 };
 
 /* ---- the tarball ---- */
@@ -118,12 +122,56 @@ static int split_member(char *p, char **c, int max)
 	return n;
 }
 
+/* Keeps a DataUpload of the tarball (velero.io/v2alpha1) for the volume
+ * data: the backup finalizer puts every completed DataUpload there (the
+ * CSI PVC action's operations list it in PostOperationItems; Velero
+ * v1.17's pkg/backup/backup.go FinalizeBackup backs them up again), and
+ * Velero's own restore reads them from there
+ * (pkg/restore/actions/dataupload_retrieve_action.go turns each into a
+ * DataUploadResult). The copy under a preferred API-version directory is
+ * the same object: kept once per namespace and name. At most META_MAX
+ * bytes of them. */
+static void keep_dataupload(struct velero_src *s, struct backup_sink *k,
+			    const struct backup_item *it)
+{
+	json_t *o;
+	char *key;
+
+	if (s->dus_bytes > META_MAX - it->len) {
+		backup_sink_error(k,
+				  "%s: the DataUploads are larger than %zu MiB "
+				  "together; this one's volume is not shown",
+				  it->label, META_MAX >> 20);
+		return;
+	}
+	o = json_loadb(it->json, it->len, 0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o); /* the sink lists it as broken */
+		return;
+	}
+	/* its place in the tarball, which has no '/' in a component */
+	if (asprintf(&key, "%s/%s", it->ns ? it->ns : "", it->name) < 0)
+		key = NULL;
+	if (!key || (!s->dus_seen && !(s->dus_seen = json_object())) ||
+	    json_object_get(s->dus_seen, key) ||
+	    json_object_set_new(s->dus_seen, key, json_true()) < 0 ||
+	    (!s->dus && !(s->dus = json_array()))) {
+		free(key);
+		json_decref(o);
+		return;
+	}
+	free(key);
+	if (json_array_append_new(s->dus, o) < 0)
+		return;
+	s->dus_bytes += it->len;
+}
+
 /* Maps a member of the tarball to an item and hands it to the sink:
  * resources/<gr>/namespaces/<ns>/<name>.json,
  * resources/<gr>/cluster/<name>.json, and the same with an API-version
  * directory after <gr> (EnableAPIGroupVersions). */
-static int add_member(struct backup_sink *k, const char *member,
-		      const char *data, size_t len)
+static int add_member(struct velero_src *s, struct backup_sink *k,
+		      const char *member, const char *data, size_t len)
 {
 	struct backup_item it = { .label = member, .json = data, .len = len };
 	char buf[4096], *c[8], *file;
@@ -163,6 +211,9 @@ static int add_member(struct backup_sink *k, const char *member,
 	it.name = file;
 	if (it.version)
 		it.preferred = has_suffix(it.version, "-preferredversion");
+	if (!strcmp(it.gr, "datauploads.velero.io") &&
+	    (!it.version || it.preferred))
+		keep_dataupload(s, k, &it);
 	return backup_sink_item(k, &it);
 unknown:
 	backup_sink_error(k, "%s: not a Velero resource path; skipped", member);
@@ -522,7 +573,7 @@ static int add_entry(struct velero_src *s, struct backup_sink *k,
 			 (int)MIN(n, sizeof(s->version)), data);
 		return 0;
 	}
-	return add_member(k, ent->name, data, (size_t)ent->size);
+	return add_member(s, k, ent->name, data, (size_t)ent->size);
 }
 
 /* What follows the tar's end marker that is looked at: Go's archive/tar
@@ -872,6 +923,19 @@ static int velero_read(struct backup_source *base, struct backup_sink *k,
 	}
 	if (s->index_error)
 		backup_sink_error(k, "%s: %s", s->tarname, s->index_error);
+	if (json_array_size(s->dus)) {
+		/* meta/datauploads: the DataUploads, one list, for volumes/
+		 * (whatever the view does to items) and for people */
+		char *js = json_dumps(s->dus, JSON_COMPACT);
+
+		if (!js)
+			return -ENOMEM;
+		r = backup_sink_document(k, "meta/datauploads", js, strlen(js),
+					 "resources/datauploads.velero.io");
+		free(js);
+		if (r < 0)
+			return r;
+	}
 	if (s->version[0] && strcmp(s->version, "1") &&
 	    strcmp(s->version, "1.1.0"))
 		backup_sink_error(k,
@@ -879,6 +943,53 @@ static int velero_read(struct backup_source *base, struct backup_sink *k,
 				  "version of velerofs has not seen",
 				  s->tarname, s->version);
 	return add_objects(s, k, e);
+}
+
+/* Out of memory, as a verdict (never freed). */
+static const char verdict_oom[] = "out of memory";
+
+/* For describe.txt: why each PodVolumeBackup (du false) or DataUpload of
+ * list is not browsable (NULL: it is), as backup_vols_verdict() says;
+ * NULL when list is empty or memory ran out. */
+static const char **verdicts(struct velero_src *s, const json_t *list, bool du,
+			     size_t *n)
+{
+	size_t i, len = json_is_array(list) ? json_array_size(list) : 0;
+	const char **why;
+	json_t *o;
+
+	*n = 0;
+	if (!len || !(why = calloc(len, sizeof(*why))))
+		return NULL;
+	json_array_foreach(list, i, o)
+	{
+		char buf[600];
+		int r = backup_vols_verdict(s->base.b->repo->vols, o, du, buf,
+					    sizeof(buf));
+
+		if (r < 0) {
+			/* the vault: not a verdict to keep */
+			snprintf(buf, sizeof(buf),
+				 "velerofs could not tell (%s); "
+				 "asked again on the next mount",
+				 strerror(-r));
+			s->base.incomplete = true;
+		}
+		if (r != 0 && !(why[i] = strdup(buf)))
+			why[i] = verdict_oom;
+	}
+	*n = len;
+	return why;
+}
+
+static void verdicts_free(const char **why, size_t n)
+{
+	size_t i;
+
+	for (i = 0; why && i < n; i++)
+		if (why[i] != verdict_oom)
+			free((char *)why[i]);
+	free(why);
 }
 
 static int velero_describe(struct backup_source *base,
@@ -904,45 +1015,20 @@ static int velero_describe(struct backup_source *base,
 		.item_errors = sum->item_errors,
 	};
 
-	json_t *pvbs = s->meta[META_PODVOLUMEBACKUPS], *pvb;
-	const char **why = NULL;
-	size_t i, n = json_is_array(pvbs) ? json_array_size(pvbs) : 0;
+	size_t npvb = 0, ndu = 0;
+	const char **pvb_why =
+		verdicts(s, s->meta[META_PODVOLUMEBACKUPS], false, &npvb);
+	const char **du_why = verdicts(s, s->dus, true, &ndu);
 	int r;
 
-	if (n && (why = calloc(n, sizeof(*why)))) {
-		json_array_foreach(pvbs, i, pvb)
-		{
-			json_t *spec = json_object_get(pvb, "spec");
-			json_t *st = json_object_get(pvb, "status");
-			json_t *pod = json_object_get(spec, "pod");
-			char buf[600];
-
-#define S(o, k) json_string_value(json_object_get(o, k))
-			r = backup_vols_verdict(
-				b->repo->vols, S(pod, "namespace"),
-				S(pod, "name"), S(spec, "volume"),
-				S(spec, "uploaderType"), S(st, "phase"),
-				S(st, "snapshotID"), buf, sizeof(buf));
-#undef S
-			if (r < 0) {
-				/* the vault: not a verdict to keep */
-				snprintf(buf, sizeof(buf),
-					 "velerofs could not tell (%s); "
-					 "asked again on the next mount",
-					 strerror(-r));
-				s->base.incomplete = true;
-			}
-			if (r != 0 && !(why[i] = strdup(buf)))
-				why[i] = "out of memory";
-		}
-		din.pvb_verdicts = why;
-		din.npvb_verdicts = n;
-	}
+	din.pvb_verdicts = pvb_why;
+	din.npvb_verdicts = npvb;
+	din.datauploads = s->dus;
+	din.du_verdicts = du_why;
+	din.ndu_verdicts = ndu;
 	r = render_describe(&din, out);
-	for (i = 0; why && i < n; i++)
-		if (why[i] && strcmp(why[i], "out of memory"))
-			free((char *)why[i]);
-	free(why);
+	verdicts_free(pvb_why, npvb);
+	verdicts_free(du_why, ndu);
 	return r;
 }
 
@@ -1046,6 +1132,8 @@ static void velero_close(struct backup_source *base)
 	json_decref(s->backup);
 	for (i = 0; i < META_N; i++)
 		json_decref(s->meta[i]);
+	json_decref(s->dus);
+	json_decref(s->dus_seen);
 	free(s);
 }
 

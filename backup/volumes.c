@@ -1,12 +1,26 @@
-/* backup/volumes: backups/<b>/volumes/<ns>/<pod>/<volume>/..., the pod
- * volumes a backup's file-system backup stored in the vault's kopia and
- * restic repositories, as a lazy tree of nodes (see backup.h,
- * backup_vol_*).
+/* backup/volumes: backups/<b>/volumes/, the volume data a backup stored
+ * in the vault's kopia and restic repositories, as a lazy tree of nodes
+ * (see backup.h, backup_vol_*):
+ *
+ *   volumes/<ns>/<pod>/<volume>/...     a pod volume of the file-system
+ *                                       backup (a PodVolumeBackup)
+ *   volumes/<ns>/_persistentvolumeclaims/<pvc>/...
+ *                                       a PVC the CSI snapshot data mover
+ *                                       uploaded (a DataUpload)
+ *
+ * "_persistentvolumeclaims" is Velero's resource name for PVCs with a '_'
+ * in front, which no pod name has (an RFC 1123 subdomain): the two kinds
+ * never share a directory.
  *
  * The first level comes from <b>-podvolumebackups.json.gz (completed
  * PodVolumeBackups with a snapshot id: uploaderType "kopia" in kopia/<ns>/,
  * "restic" or none (Velero before 1.10) in restic/<ns>/, the repository
- * identifier Velero's pkg/repository/config forms under the BSL); below a
+ * identifier Velero's pkg/repository/config forms under the BSL) and from
+ * the backup's DataUploads (velero.io/v2alpha1, the tarball's
+ * resources/datauploads.velero.io, which the source keeps whole as
+ * meta/datauploads: completed ones of Velero's built-in data mover, whose
+ * snapshot is in kopia/<spec.sourceNamespace>/); where() is the one place
+ * that reads either for the repository, the snapshot and the path. Below a
  * volume, directories are listed from the repository when first looked
  * at (repo/). Nodes are never freed before the repo: memory grows with
  * what is browsed (about 200 bytes per entry seen). Repositories are
@@ -28,9 +42,13 @@
 
 #include "backup/backup_i.h"
 #include "common/log.h"
+#include "common/yread.h"
 #include "repo/repo.h"
 
 #define PVB_MAX ((size_t)64 << 20)
+/* meta/datauploads: the YAML of at most 64 MiB of DataUploads' JSON */
+#define DU_MAX ((size_t)128 << 20)
+#define PVC_DIR BACKUP_VOL_PVC_DIR
 
 struct vnode {
 	uint64_t parent;
@@ -288,7 +306,8 @@ static struct vrepo_slot *slot_get(struct backup_vols *v, enum vrepo_kind kind,
 }
 
 /* Opens rs's repository if not yet done. Lock held. A wrong password, a
- * format velerofs does not read or a missing repository is remembered
+ * format velerofs does not read or a damaged format blob, or a missing
+ * repository is remembered
  * (rs->err, rs->msg) and returned again without a message; other
  * failures (the vault) are tried again next time. */
 static int slot_open(struct backup_vols *v, struct vrepo_slot *rs,
@@ -306,25 +325,169 @@ static int slot_open(struct backup_vols *v, struct vrepo_slot *rs,
 	if (r >= 0)
 		return 0;
 	err = r == -EACCES ? -EACCES : -EIO;
-	if (r == -EACCES || r == -EPROTONOSUPPORT || r == -ENOENT) {
+	/* -EBADMSG naming one of the repository's own blobs: its format
+	 * blob is damaged (a malformed answer of the vault names no blob) */
+	if (r == -EACCES || r == -EPROTONOSUPPORT || r == -ENOENT ||
+	    (r == -EBADMSG &&
+	     !strncmp(oe.msg, rs->prefix, strlen(rs->prefix)))) {
 		rs->err = err;
 		snprintf(rs->msg, sizeof(rs->msg), "%s", oe.msg);
 	}
 	return verror_set(e, err, "%s", oe.msg);
 }
 
-/* Builds volumes/ of b from its PodVolumeBackups. Lock held. 0 with *id
- * set, or -ENOENT when there is nothing to show. */
-static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
-		      uint64_t *id, struct verror *e)
+/* Where the data of one volume is: its repository and the snapshot in
+ * it, and its directory volumes/<ns>/<dir>/<leaf>/. Strings borrowed from
+ * the object. */
+struct vol_where {
+	enum vrepo_kind kind;
+	char prefix[300]; /* "kopia/<ns>/" */
+	const char *ns, *dir, *leaf;
+	const char *snapshot;
+};
+
+static const char *kind_dir(enum vrepo_kind k)
+{
+	return k == VREPO_KOPIA ? "kopia" : "restic";
+}
+
+/* Reads a PodVolumeBackup or a DataUpload (du) for where its data is: 0
+ * with *w filled, or 1 with why (a sentence) when the object itself says
+ * that there is nothing to browse (not completed, no snapshot id, an
+ * uploader or data mover velerofs does not read, names that cannot be
+ * file names). The repository is not looked at.
+ *
+ * A PodVolumeBackup: spec.pod, spec.volume, spec.uploaderType ("kopia";
+ * "restic" or none before Velero 1.10), status.phase and snapshotID (the
+ * node-agent's, pkg/controller/pod_volume_backup_controller.go); the
+ * repository is <uploader>/<pod namespace>/.
+ *
+ * A DataUpload (Velero 1.12+, pkg/apis/velero/v2alpha1): spec.datamover
+ * "" or "velero" (pkg/datamover/util.go IsBuiltInUploader; another mover's
+ * data is where that mover put it), spec.sourceNamespace and sourcePVC,
+ * status.phase and snapshotID (data_upload_controller.go's
+ * OnDataUploadCompleted). The repository is always kopia/<source
+ * namespace>/: backup_micro_service.go initialises the data path with
+ * RepositoryType kopia and SourceNamespace du.Spec.SourceNamespace, and
+ * restore reads the same (DataUploadResult: sourceNamespace, snapshotID). */
+static int where(const json_t *o, bool du, struct vol_where *w, char *why,
+		 size_t len)
+{
+	const json_t *spec = json_object_get(o, "spec");
+	const json_t *st = json_object_get(o, "status");
+	const char *ph = jstr(st, "phase"), *snap = jstr(st, "snapshotID");
+
+	memset(w, 0, sizeof(*w));
+	if (!du) {
+		const json_t *pod = json_object_get(spec, "pod");
+		const char *up = jstr(spec, "uploaderType");
+
+		if (up && !strcmp(up, "kopia")) {
+			w->kind = VREPO_KOPIA;
+		} else if (!up || !*up || !strcmp(up, "restic")) {
+			w->kind = VREPO_RESTIC;
+		} else {
+			snprintf(why, len,
+				 "uploader '%s' is not one velerofs reads", up);
+			return 1;
+		}
+		w->ns = jstr(pod, "namespace");
+		w->dir = jstr(pod, "name");
+		w->leaf = jstr(spec, "volume");
+	} else {
+		const char *dm = jstr(spec, "datamover");
+
+		if (dm && *dm && strcmp(dm, "velero")) {
+			snprintf(why, len,
+				 "data mover '%s' is not Velero's built-in "
+				 "one: velerofs reads only what Velero's own "
+				 "data mover uploaded",
+				 dm);
+			return 1;
+		}
+		w->kind = VREPO_KOPIA;
+		w->ns = jstr(spec, "sourceNamespace");
+		w->dir = PVC_DIR;
+		w->leaf = jstr(spec, "sourcePVC");
+	}
+	if (!ph || strcmp(ph, "Completed")) {
+		snprintf(why, len, "the %s did not complete (phase %s)",
+			 du ? "data upload" : "pod volume backup",
+			 ph && *ph ? ph : "New");
+		return 1;
+	}
+	if (!snap || !*snap) {
+		snprintf(why, len, "the %s has no snapshot id",
+			 du ? "data upload" : "pod volume backup");
+		return 1;
+	}
+	/* no pod is named PVC_DIR: one that says so is not shown */
+	if (!safe_name(w->ns) || !safe_name(w->dir) || !safe_name(w->leaf) ||
+	    (!du && !strcmp(w->dir, PVC_DIR))) {
+		snprintf(why, len,
+			 du ? "its namespace or PVC name cannot be a file "
+			      "name" :
+			      "its namespace, pod or volume name cannot be "
+			      "a file name");
+		return 1;
+	}
+	w->snapshot = snap;
+	snprintf(w->prefix, sizeof(w->prefix), "%s/%s/", kind_dir(w->kind),
+		 w->ns);
+	return 0;
+}
+
+/* Adds the volume at w to the tree under *root (made the first time).
+ * Lock held. 0, 1 when its repository is not in the vault (not shown), or
+ * -ENOMEM. */
+static int add_volume(struct backup_vols *v, uint64_t *root, int64_t mtime_ns,
+		      const struct vol_where *w)
 {
 	struct ventry re = { .mode = S_IFDIR | 0555, .mtime_ns = mtime_ns };
+	struct vrepo_slot *rs;
+	uint64_t nsid, did, vid;
+	struct vnode *vn;
+
+	/* the repository first: a volume whose repository is not in the
+	 * vault (a partial copy, a deleted kopia/) is not shown */
+	rs = slot_get(v, w->kind, w->prefix);
+	if (!rs)
+		return -ENOMEM;
+	if (rs->absent)
+		return 1;
+	if (!*root) {
+		if (!(re.name = strdup("volumes")))
+			return -ENOMEM;
+		if (!(*root = node_add(v, 0, &re))) {
+			free(re.name);
+			return -ENOMEM;
+		}
+	}
+	if (!(nsid = dir_child(v, *root, w->ns, mtime_ns)) ||
+	    !(did = dir_child(v, nsid, w->dir, mtime_ns)) ||
+	    !(vid = dir_child(v, did, w->leaf, mtime_ns)))
+		return -ENOMEM;
+	vn = node_get(v, vid);
+	if (vn->snapshot || vn->repo)
+		return 0; /* the same volume twice: the first */
+	if (!(vn->snapshot = strdup(w->snapshot)))
+		return -ENOMEM;
+	vn->repo = rs;
+	return 0;
+}
+
+/* Builds volumes/ of b from its PodVolumeBackups and its DataUploads
+ * (dus, an array or NULL). Lock held. 0 with *id set, or -ENOENT when
+ * there is nothing to show. */
+static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
+		      const json_t *dus, uint64_t *id, struct verror *e)
+{
 	struct sbuf gz, js;
 	char *key = NULL;
-	json_t *list = NULL, *pvb;
+	json_t *list = NULL, *o;
 	uint64_t root = 0;
 	size_t i;
-	int r;
+	int r, a = 0;
 
 	if (asprintf(&key, "backups/%s/%s-podvolumebackups.json.gz", b->name,
 		     b->name) < 0)
@@ -337,70 +500,86 @@ static int build_root(struct backup_vols *v, struct backup *b, int64_t mtime_ns,
 		r = verror_set(e, -EIO, "%s: not gzip'ed JSON", key);
 	if (r >= 0)
 		list = json_loadb(js.buf, js.len, 0, NULL);
-	/* json_is_array() evaluates its argument twice: not a call in it */
-	if (r >= 0 && !json_is_array(list))
-		r = -ENOENT; /* null: no pod volume backups */
-	json_array_foreach(list, i, pvb)
+	if (r == -ENOENT)
+		r = 0; /* no pod volume backups (a data-mover backup) */
+	json_array_foreach(list, i, o)
 	{
-		json_t *spec = json_object_get(pvb, "spec");
-		json_t *st = json_object_get(pvb, "status");
-		json_t *pod = json_object_get(spec, "pod");
-		const char *ns = jstr(pod, "namespace");
-		const char *pn = jstr(pod, "name");
-		const char *vol = jstr(spec, "volume");
-		const char *up = jstr(spec, "uploaderType");
-		const char *ph = jstr(st, "phase");
-		const char *snap = jstr(st, "snapshotID");
-		uint64_t nsid, podid, vid;
-		struct vrepo_slot *rs;
-		struct vnode *vn;
-		char prefix[300];
-		enum vrepo_kind kind;
+		struct vol_where w;
+		char why[8];
 
-		if (!safe_name(ns) || !safe_name(pn) || !safe_name(vol) ||
-		    !ph || strcmp(ph, "Completed") || !snap || !*snap)
-			continue;
-		if (up && !strcmp(up, "kopia"))
-			kind = VREPO_KOPIA;
-		else if (!up || !*up || !strcmp(up, "restic"))
-			kind = VREPO_RESTIC;
-		else
-			continue;
-		/* the repository first: a volume whose repository is not in
-		 * the vault (a partial copy, a deleted kopia/) is not shown */
-		snprintf(prefix, sizeof(prefix), "%s/%s/",
-			 kind == VREPO_KOPIA ? "kopia" : "restic", ns);
-		rs = slot_get(v, kind, prefix);
-		if (!rs)
-			break;
-		if (rs->absent)
-			continue;
-		if (!root && !(re.name = strdup("volumes")))
-			break;
-		if (!root && !(root = node_add(v, 0, &re)))
-			break;
-		if (!(nsid = dir_child(v, root, ns, mtime_ns)) ||
-		    !(podid = dir_child(v, nsid, pn, mtime_ns)) ||
-		    !(vid = dir_child(v, podid, vol, mtime_ns)))
-			break;
-		vn = node_get(v, vid);
-		if (vn->snapshot)
-			continue; /* the same volume twice: the first */
-		if (!(vn->snapshot = strdup(snap)))
-			break;
-		vn->repo = rs;
+		if (a >= 0 && !where(o, false, &w, why, sizeof(why)))
+			a = add_volume(v, &root, mtime_ns, &w);
 	}
-	free(re.name);
+	json_array_foreach(dus, i, o)
+	{
+		struct vol_where w;
+		char why[8];
+
+		if (a >= 0 && !where(o, true, &w, why, sizeof(why)))
+			a = add_volume(v, &root, mtime_ns, &w);
+	}
 	json_decref(list);
 	sbuf_release(&gz);
 	sbuf_release(&js);
 	free(key);
-	if (r == -ENOENT || (r >= 0 && !root))
-		return -ENOENT;
 	if (r < 0)
 		return r;
+	if (a < 0 && !root)
+		return a;
+	if (!root)
+		return -ENOENT;
 	*id = root;
 	return 0;
+}
+
+/* The backup's DataUploads: meta/datauploads of its index (the source
+ * collected them from the tarball), parsed; NULL when it has none. Not
+ * called with the lock held: it may build the index. */
+static json_t *load_dus(struct backup *b)
+{
+	/* caps as DU_MAX's: a DataUpload is some 40 values, 5 deep */
+	static const struct yread_options yo = { .scalars = YREAD_GO_YAML,
+						 .max_depth = 128,
+						 .max_nodes = DU_MAX / 4 };
+	bool json = backup_repo_view(b->repo) == BACKUP_VIEW_JSON;
+	const char *name = json ? "meta/datauploads.json" :
+				  "meta/datauploads.yaml";
+	struct backup_stat bs;
+	struct sbuf buf;
+	struct yread *y = NULL;
+	json_t *doc = NULL;
+	uint32_t node;
+	uint64_t off = 0;
+
+	if (backup_node_walk(b, name, &node, NULL) < 0 ||
+	    backup_node_stat(b, node, &bs, NULL) < 0 ||
+	    bs.type != BACKUP_NODE_FILE || bs.size > DU_MAX)
+		return NULL;
+	sbuf_init(&buf, DU_MAX);
+	while (off < bs.size) {
+		const void *d;
+		size_t got;
+
+		if (backup_node_read(b, node, off, bs.size - off, &d, &got,
+				     NULL) < 0 ||
+		    !got || sbuf_add(&buf, d, got) < 0)
+			break;
+		off += got;
+	}
+	if (off < bs.size)
+		; /* unreadable: none */
+	else if (json)
+		doc = json_loadb(buf.buf, buf.len, 0, NULL);
+	else if (yread_new(buf.buf, buf.len, &yo, &y) >= 0 &&
+		 yread_start(y, NULL, NULL, NULL) > 0)
+		(void)yread_doc(y, &doc, NULL);
+	yread_free(y);
+	sbuf_release(&buf);
+	if (doc && !json_is_array(doc)) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	return doc;
 }
 
 int backup_vol_root(struct backup *b, size_t slot, uint64_t *id,
@@ -408,6 +587,7 @@ int backup_vol_root(struct backup *b, size_t slot, uint64_t *id,
 {
 	struct backup_vols *v = b->repo->vols;
 	struct backup_stat bs;
+	json_t *dus = NULL;
 	uint64_t got = 0;
 	int r;
 
@@ -416,6 +596,11 @@ int backup_vol_root(struct backup *b, size_t slot, uint64_t *id,
 	r = backup_node_stat(b, BACKUP_NODE_ROOT, &bs, e);
 	if (r < 0)
 		return r;
+	pthread_mutex_lock(&v->lock);
+	got = slot < v->nroots ? v->roots[slot] : 0;
+	pthread_mutex_unlock(&v->lock);
+	if (!got)
+		dus = load_dus(b); /* outside the lock: it may index b */
 	pthread_mutex_lock(&v->lock);
 	if (slot >= v->nroots) {
 		uint64_t *p = realloc(v->roots, (slot + 1) * sizeof(*p));
@@ -430,7 +615,7 @@ int backup_vol_root(struct backup *b, size_t slot, uint64_t *id,
 	}
 	got = v->roots[slot];
 	if (!got) {
-		r = build_root(v, b, bs.mtime * 1000000000, &got, e);
+		r = build_root(v, b, bs.mtime * 1000000000, dus, &got, e);
 		if (r == -ENOENT)
 			got = UINT64_MAX;
 		else if (r < 0)
@@ -438,6 +623,7 @@ int backup_vol_root(struct backup *b, size_t slot, uint64_t *id,
 		v->roots[slot] = got;
 	}
 	pthread_mutex_unlock(&v->lock);
+	json_decref(dus);
 	if (!got || got == UINT64_MAX)
 		return r < 0 ? r : -ENOENT;
 	*id = got;
@@ -747,57 +933,29 @@ const char *backup_vols_password_id(const struct backup_vols *v)
 	return v ? v->password_id : "none";
 }
 
-int backup_vols_verdict(struct backup_vols *v, const char *ns, const char *pod,
-			const char *vol, const char *uploader,
-			const char *phase, const char *snapshot, char *why,
-			size_t len)
+int backup_vols_verdict(struct backup_vols *v, const json_t *o, bool du,
+			char *why, size_t len)
 {
 	struct vrepo_slot *rs;
-	enum vrepo_kind kind;
-	char prefix[300];
+	struct vol_where w;
 	int r = 0;
 
-	if (uploader && !strcmp(uploader, "kopia"))
-		kind = VREPO_KOPIA;
-	else if (!uploader || !*uploader || !strcmp(uploader, "restic"))
-		kind = VREPO_RESTIC;
-	else {
-		snprintf(why, len, "uploader '%s' is not one velerofs reads",
-			 uploader);
+	if (where(o, du, &w, why, len))
 		return 1;
-	}
-	if (!phase || strcmp(phase, "Completed")) {
-		snprintf(why, len,
-			 "the pod volume backup did not complete (phase %s)",
-			 phase && *phase ? phase : "New");
-		return 1;
-	}
-	if (!snapshot || !*snapshot) {
-		snprintf(why, len, "the pod volume backup has no snapshot id");
-		return 1;
-	}
-	if (!safe_name(ns) || !safe_name(pod) || !safe_name(vol)) {
-		snprintf(why, len,
-			 "its namespace, pod or volume name cannot be "
-			 "a file name");
-		return 1;
-	}
 	if (!v) {
 		snprintf(why, len, "volume data is not read by this mount");
 		return 1;
 	}
-	snprintf(prefix, sizeof(prefix), "%s/%s/",
-		 kind == VREPO_KOPIA ? "kopia" : "restic", ns);
 	pthread_mutex_lock(&v->lock);
-	rs = slot_get(v, kind, prefix);
+	rs = slot_get(v, w.kind, w.prefix);
 	if (!rs) {
 		r = -ENOMEM;
 	} else if (rs->absent) {
 		snprintf(why, len,
 			 "its repository %s is not in the vault "
 			 "(no %s%s)",
-			 prefix, prefix,
-			 kind == VREPO_KOPIA ? "kopia.repository" : "config");
+			 w.prefix, w.prefix,
+			 w.kind == VREPO_KOPIA ? "kopia.repository" : "config");
 		r = 1;
 	} else {
 		struct verror oe = { { 0 } };
@@ -808,17 +966,17 @@ int backup_vols_verdict(struct backup_vols *v, const char *ns, const char *pod,
 				 "wrong repository password for %s (the one "
 				 "given with --repo-password-file does not "
 				 "open it)",
-				 prefix);
+				 w.prefix);
 		else if (r == -EACCES)
 			snprintf(why, len,
 				 "wrong repository password for %s (Velero's "
 				 "default does not open it: give the one in "
 				 "the velero-repo-credentials secret with "
 				 "--repo-password-file)",
-				 prefix);
+				 w.prefix);
 		else if (r < 0 && rs->err)
 			snprintf(why, len, "velerofs cannot open %s: %s",
-				 prefix, rs->msg);
+				 w.prefix, rs->msg);
 		if (r < 0 && rs->err)
 			r = 1;
 	}

@@ -351,16 +351,22 @@ def describe_of(m) -> str:
     return (pathlib.Path(os.fspath(m)) / "backups" / BACKUP / "describe.txt").read_text()
 
 
-def volume_data_entry(text: str) -> list[str]:
-    """The lines of describe.txt's Volume Data entry of the volume."""
+def describe_entry(text: str, head: str, after: str | None = None) -> list[str]:
+    """The lines of the describe.txt entry whose first line is head (the first one after the line
+    after, when given), each with its white space folded."""
     lines = text.splitlines()
-    i = lines.index(f"    {NS}/{POD}/{VOLUME}:")
+    i = lines.index(head, lines.index(after) if after else 0)
     out = []
     for line in lines[i + 1:]:
         if not line.startswith("      "):
             break
         out.append(" ".join(line.split()))
     return out
+
+
+def volume_data_entry(text: str) -> list[str]:
+    """The lines of describe.txt's Volume Data entry of the volume."""
+    return describe_entry(text, f"    {NS}/{POD}/{VOLUME}:")
 
 
 def test_describe_lists_volume_data(volume, vol_vault, mount):

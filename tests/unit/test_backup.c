@@ -1104,6 +1104,97 @@ static void test_build_deterministic(void)
 	free(m);
 }
 
+/* The tarball's DataUploads (resources/datauploads.velero.io, with the
+ * preferred-version copy) are kept once each, whole, as
+ * meta/datauploads, in every view and with clean (which drops items'
+ * status); one that does not parse is not; volumes/ is not shown when
+ * their repository is not in the vault. */
+#define DU(name, phase)                                                   \
+	"{\"kind\":\"DataUpload\",\"apiVersion\":\"velero.io/v2alpha1\"," \
+	"\"metadata\":{\"name\":\"" name "\",\"namespace\":\"velero\"},"  \
+	"\"spec\":{\"sourceNamespace\":\"shop\",\"sourcePVC\":\"data\"}," \
+	"\"status\":{\"phase\":\"" phase "\",\"snapshotID\":\"0123456789\"}}"
+static void test_datauploads(void)
+{
+	struct member m[] = {
+		{ "metadata/version", "1.1.0\n" },
+		{ "resources/datauploads.velero.io/namespaces/velero/dm-a.json",
+		  DU("dm-a", "Completed") },
+		{ "resources/datauploads.velero.io/v2alpha1-preferredversion/"
+		  "namespaces/velero/dm-a.json",
+		  DU("dm-a", "Completed") },
+		{ "resources/datauploads.velero.io/v2alpha1-preferredversion/"
+		  "namespaces/velero/dm-b.json",
+		  DU("dm-b", "Failed") },
+		{ "resources/datauploads.velero.io/namespaces/velero/dm-c.json",
+		  "{\"kind\": " },
+	};
+	static const bool cleans[] = { false, true, false };
+	static const enum backup_view views[] = { BACKUP_VIEW_YAML,
+						  BACKUP_VIEW_YAML,
+						  BACKUP_VIEW_JSON };
+	size_t i;
+
+	tv_mkdirs("backups/dm");
+	tv_put("backups/dm/velero-backup.json",
+	       "{\"status\":{\"phase\":\"Completed\"}}",
+	       strlen("{\"status\":{\"phase\":\"Completed\"}}"));
+	tarball("backups/dm/dm.tar.gz", m, sizeof(m) / sizeof(*m),
+		ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, NULL);
+	for (i = 0; i < sizeof(views) / sizeof(*views); i++) {
+		struct backup_options o = { .view = views[i],
+					    .clean = cleans[i] };
+		bool json = views[i] == BACKUP_VIEW_JSON;
+		struct tv_repo t;
+		struct backup_repo *r;
+		struct backup *b;
+		struct verror e;
+		size_t slot = 0;
+		uint64_t id;
+		const char *a;
+		json_t *j;
+		char *s;
+		int err;
+
+		drop_index();
+		r = tv_repo_open(&t, &o);
+		CHECK_EQ_INT(backup_repo_refresh(r, &e), 0);
+		b = backup_repo_find(r, "dm", &slot);
+		CHECK(b != NULL);
+		if (!b) {
+			tv_repo_close(&t);
+			continue;
+		}
+		s = tv_read(b,
+			    json ? "meta/datauploads.json" :
+				   "meta/datauploads.yaml",
+			    &err);
+		CHECK_EQ_INT(err, 0);
+		if (s && json) {
+			j = json_loads(s, 0, NULL);
+			CHECK_EQ_INT(json_array_size(j), 2);
+			CHECK_STREQ(json_string_value(json_object_get(
+					    json_object_get(
+						    json_array_get(j, 0), "stat"
+									  "us"),
+					    "snapshotID")),
+				    "0123456789");
+			json_decref(j);
+		} else if (s) {
+			CHECK(strstr(s, "name: dm-a") != NULL);
+			CHECK(strstr(s, "name: dm-b") != NULL);
+			CHECK(strstr(s, "dm-c") == NULL);
+			CHECK(strstr(s, "snapshotID: \"0123456789\"") != NULL);
+			a = strstr(s, "name: dm-a");
+			CHECK(a && !strstr(a + 1, "name: dm-a"));
+		}
+		free(s);
+		/* the data upload's repository, kopia/shop/, is not there */
+		CHECK_EQ_INT(backup_vol_root(b, slot, &id, &e), -ENOENT);
+		tv_repo_close(&t);
+	}
+}
+
 int main(void)
 {
 	struct stat st;
@@ -1124,6 +1215,7 @@ int main(void)
 	test_threads();
 	test_fake_source();
 	test_build_deterministic();
+	test_datauploads();
 	/* nothing escaped: no file written outside the cache */
 	CHECK(stat("/escape.json", &st) < 0);
 	CHECK(stat("/abs/escape.json", &st) < 0);

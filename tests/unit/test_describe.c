@@ -8,11 +8,13 @@
  *   results.json, resource-list.json, volumesnapshots.json,
  *   podvolumebackups.json, csi-volumesnapshots.json, itemoperations.json,
  *   volumeinfo.json        optional, as the vault holds them (decompressed)
+ *   datauploads.json       optional: the tarball's DataUploads, as a list
  *   kinds.txt              optional: "group_resource count" per line,
  *                          and "!index_error TEXT", "!item_errors N",
  *                          "!pvb_verdict TEXT" per pod volume backup in
  *                          order ("-": browsable), for the Volume Data
- *                          section
+ *                          section, "!du_verdict TEXT" the same per
+ *                          DataUpload
  *   expected.txt           describe.txt, compared byte for byte
  * With VELEROFS_UPDATE_GOLDEN=1 the expected files are rewritten.
  *
@@ -85,7 +87,8 @@ struct tcase {
 	json_t *backup;
 	char backup_error[512];
 	json_t *results, *resource_list, *volumesnapshots, *podvolumebackups,
-		*csi_volumesnapshots, *itemoperations, *volumeinfo;
+		*csi_volumesnapshots, *itemoperations, *volumeinfo,
+		*datauploads;
 	struct describe_kind_count kinds[MAX_KINDS];
 	char *kind_names[MAX_KINDS];
 	size_t nkinds, nitems, item_errors;
@@ -93,6 +96,8 @@ struct tcase {
 	bool has_index_error;
 	char *verdicts[64]; /* NULL: browsable */
 	size_t nverdicts;
+	char *du_verdicts[64]; /* NULL: browsable */
+	size_t ndu_verdicts;
 };
 
 static char *read_file(const char *path, size_t *len)
@@ -146,10 +151,13 @@ static void case_release(struct tcase *c)
 	json_decref(c->csi_volumesnapshots);
 	json_decref(c->itemoperations);
 	json_decref(c->volumeinfo);
+	json_decref(c->datauploads);
 	for (i = 0; i < c->nkinds; i++)
 		free(c->kind_names[i]);
 	for (i = 0; i < c->nverdicts; i++)
 		free(c->verdicts[i]);
+	for (i = 0; i < c->ndu_verdicts; i++)
+		free(c->du_verdicts[i]);
 }
 
 static int load_kinds(struct tcase *c)
@@ -177,6 +185,14 @@ static int load_kinds(struct tcase *c)
 			    !(c->verdicts[c->nverdicts] = strdup(line + 13)))
 				return -ENOMEM;
 			c->nverdicts++;
+		} else if (!strncmp(line, "!du_verdict ", 12)) {
+			if (c->ndu_verdicts == ARRAY_SIZE(c->du_verdicts))
+				return -E2BIG;
+			if (strcmp(line + 12, "-") &&
+			    !(c->du_verdicts[c->ndu_verdicts] =
+				      strdup(line + 12)))
+				return -ENOMEM;
+			c->ndu_verdicts++;
 		} else if (!strncmp(line, "!item_errors ", 13)) {
 			c->item_errors = strtoul(line + 13, NULL, 10);
 		} else if (sscanf(line, "%511s %zu", gr, &count) == 2) {
@@ -212,6 +228,7 @@ static int case_load(struct tcase *c)
 		{ "itemoperations.json",
 		  offsetof(struct tcase, itemoperations) },
 		{ "volumeinfo.json", offsetof(struct tcase, volumeinfo) },
+		{ "datauploads.json", offsetof(struct tcase, datauploads) },
 	};
 	char err[512];
 	bool present;
@@ -258,6 +275,11 @@ static void case_input(const struct tcase *c, struct describe_input *in)
 	if (c->nverdicts) {
 		in->pvb_verdicts = (const char *const *)c->verdicts;
 		in->npvb_verdicts = c->nverdicts;
+	}
+	in->datauploads = c->datauploads;
+	if (c->ndu_verdicts) {
+		in->du_verdicts = (const char *const *)c->du_verdicts;
+		in->ndu_verdicts = c->ndu_verdicts;
 	}
 }
 
@@ -423,6 +445,18 @@ static void run_hostile(struct tcase *c)
 		render_must_survive(&h, what);
 		h.volumeinfo = bad;
 		render_must_survive(&h, what);
+		h.datauploads = bad;
+		render_must_survive(&h, what);
+		{
+			/* a DataUpload, its spec, its status of the wrong
+			 * type */
+			json_t *one = json_pack("[O,{s:O},{s:O}]", bad, "spec",
+						bad, "status", bad);
+
+			h.datauploads = one;
+			render_must_survive(&h, what);
+			json_decref(one);
+		}
 		json_decref(bad);
 	}
 	if (!json_is_object(c->backup))
