@@ -4,8 +4,9 @@
  * directories and snapshot manifests. The parsers are in kopia_parse.c.
  *
  * What it does not do: write, verify packs' local indexes (the index
- * blobs are used), read format version 1 (index v1), ECC, s2
- * compression, BLAKE3 hashes; restic repositories (restic.c).
+ * blobs are used), read format version 1 (index v1, which no Velero
+ * release wrote), ECC; restic repositories (restic.c). s2 compression is in
+ * s2.c, the BLAKE3 hashes in blake3.c.
  *
  * Memory: the merged index (about 60 bytes per content) for the life of
  * the struct vrepo, and a small LRU of decrypted contents (directories,
@@ -76,8 +77,9 @@ struct kopia_repo {
 	unsigned char enc_secret[32];
 	unsigned char hmac_secret[64];
 	size_t hmac_len;
-	const char *hash_mac; /* OpenSSL MAC or digest name */
+	const char *hash_mac; /* OpenSSL MAC or digest name; NULL: BLAKE3 */
 	bool hash_is_hmac;
+	unsigned char blake3_key[32]; /* BLAKE3-256*: the keyed hash's key */
 	size_t hash_size, hash_trunc;
 	/* the merged index, sorted by id; read-only after open */
 	struct kidx *idx;
@@ -170,7 +172,10 @@ static int content_hash(const struct kopia_repo *r, const void *data,
 	unsigned char full[EVP_MAX_MD_SIZE];
 	size_t n = 0;
 
-	if (r->hash_is_hmac) {
+	if (!r->hash_mac) {
+		blake3_keyed(r->blake3_key, data, len, full);
+		n = 32;
+	} else if (r->hash_is_hmac) {
 		unsigned int m = sizeof(full);
 
 		if (!HMAC(EVP_get_digestbyname(r->hash_mac), r->hmac_secret,
@@ -214,6 +219,8 @@ static const struct {
 	{ "HMAC-SHA224", "SHA224", true, 28, 28 },
 	{ "HMAC-SHA3-224", "SHA3-224", true, 28, 28 },
 	{ "HMAC-SHA3-256", "SHA3-256", true, 32, 32 },
+	{ "BLAKE3-256", NULL, false, 32, 32 },
+	{ "BLAKE3-256-128", NULL, false, 32, 16 },
 };
 
 /* --- the format blob ----------------------------------------------------- */
@@ -411,6 +418,14 @@ static int open_format(struct kopia_repo *r, const char *password,
 			goto out;
 		}
 		r->hmac_len = (size_t)hl;
+		/* repo/hashing newBlake3: the secret's first 32 bytes, or a
+		 * key derived from a shorter one */
+		if (hl >= 32)
+			memcpy(r->blake3_key, r->hmac_secret, 32);
+		else
+			blake3_derive_key("kopia blake3 derived key v1",
+					  r->hmac_secret, (size_t)hl,
+					  r->blake3_key);
 		/* repo/encryption deriveKey: HKDF(masterKey, salt
 		 * "encryption", no info) */
 		rc = hkdf(mkey, (size_t)ml, "encryption", 10, "", r->enc_secret,
@@ -1145,6 +1160,7 @@ struct kopia_repo *kopia_free(struct kopia_repo *r)
 	free(r->prefix);
 	OPENSSL_cleanse(r->enc_secret, sizeof(r->enc_secret));
 	OPENSSL_cleanse(r->hmac_secret, sizeof(r->hmac_secret));
+	OPENSSL_cleanse(r->blake3_key, sizeof(r->blake3_key));
 	pthread_cond_destroy(&r->flight_done);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

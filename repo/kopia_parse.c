@@ -680,14 +680,11 @@ int kopia_decompress(uint32_t hdr, const void *data, size_t len,
 		return zlib_dec(data, len, -15, out, e);
 	case 0x1400:
 		return lz4_dec(data, len, out, e);
-	case 0x1200:
+	case 0x1200: /* s2-default, -better, -parallel-4, -parallel-8 */
 	case 0x1201:
 	case 0x1202:
 	case 0x1203:
-		return verror_set(e, -EPROTONOSUPPORT,
-				  "s2 compression (header %#x) is not read by "
-				  "velerofs",
-				  hdr);
+		return repo_s2(data, len, out, e);
 	default:
 		return verror_set(e, -EPROTONOSUPPORT,
 				  "unknown compression header %#x", hdr);

@@ -326,10 +326,202 @@ static void test_decompress(void)
 	CHECK(kopia_decompress(0x1400, z, zl, &out, &e) == 0);
 	CHECK(out.len == sizeof(in) && !memcmp(out.buf, in, sizeof(in)));
 	sbuf_reset(&out);
-	CHECK(kopia_decompress(0x1200, z, zl, &out, &e) == -EPROTONOSUPPORT);
+	CHECK(kopia_decompress(0x1200, z, zl, &out, &e) == -EBADMSG);
 	CHECK(strstr(e.msg, "s2"));
 	CHECK(kopia_decompress(0x9999, z, zl, &out, &e) == -EPROTONOSUPPORT);
 	sbuf_release(&out);
+}
+
+/* An S2 stream made by hand: every element kind of the block format
+ * (literal, copies with 1-, 2- and 4-byte offsets, S2's repeat copies with
+ * a short and an extended length), an uncompressed chunk, padding and a
+ * skippable chunk. The CRCs are Snappy's masked CRC-32C (computed apart). */
+static const unsigned char s2_block[] = {
+	0x2a,			    /* decoded length 42 */
+	0x0c, 'a',  'b',  'c', 'd', /* literal "abcd" */
+	0x11, 0x04,		    /* copy1: 8 at 4 */
+	0x01, 0x00,		    /* repeat: 4 at 4 */
+	0x08, 'x',  'y',  'z',	    /* literal "xyz" */
+	0x16, 0x03, 0x00,	    /* copy2: 6 at 3 */
+	0x1f, 25,   0,	  0,   0,   /* copy4: 8 at 25 */
+	0x15, 0x00, 0x01,	    /* repeat: 1+8 at 25 */
+};
+static const char s2_plain[] = "abcdabcdabcdabcdxyzxyzxyzabcdabcd"
+			       "abcdabcdx"
+			       "tail";
+
+static size_t s2_stream(unsigned char *b, uint32_t crc1)
+{
+	size_t n = 0;
+
+	memcpy(b, "\xff\x06\x00\x00S2sTwO", 10);
+	n = 10;
+	b[n++] = 0x00;
+	b[n++] = (unsigned char)(4 + sizeof(s2_block));
+	b[n++] = 0;
+	b[n++] = 0;
+	for (int k = 0; k < 4; k++) /* little-endian */
+		b[n + k] = (unsigned char)(crc1 >> (8 * k));
+	n += 4;
+	memcpy(b + n, s2_block, sizeof(s2_block));
+	n += sizeof(s2_block);
+	memcpy(b + n, "\x01\x08\x00\x00\xb2\xf9\xdc\x39tail", 12);
+	n += 12;
+	memcpy(b + n, "\xfe\x02\x00\x00\x00\x00\x99\x01\x00\x00z", 11);
+	return n + 11;
+}
+
+static void test_s2(void)
+{
+	unsigned char b[128], big[64];
+	struct sbuf out;
+	struct verror e;
+	size_t n = s2_stream(b, 0x5a8374fb), i, dl;
+
+	sbuf_init(&out, 1 << 20);
+	CHECK(kopia_decompress(0x1200, b, n, &out, &e) == 0 ||
+	      !fprintf(stderr, "s2: %s\n", e.msg));
+	CHECK(out.len == strlen(s2_plain) &&
+	      !memcmp(out.buf, s2_plain, out.len));
+	/* snappy's identifier is accepted too, as s2's reader does */
+	memcpy(b + 4, "sNaPpY", 6);
+	sbuf_reset(&out);
+	CHECK(kopia_decompress(0x1203, b, n, &out, &e) == 0);
+	/* every truncation but at a chunk's end fails cleanly */
+	for (i = 0; i < n - 11; i++) {
+		bool end = i == 0 || i == 10 || i == 14 + 4 + sizeof(s2_block);
+
+		sbuf_reset(&out);
+		CHECK(kopia_decompress(0x1200, b, i, &out, &e) ==
+		      (end ? 0 : -EBADMSG));
+		CHECK(end || out.len == 0);
+	}
+	/* a wrong checksum */
+	n = s2_stream(b, 0x5a8374fa);
+	sbuf_reset(&out);
+	CHECK(kopia_decompress(0x1200, b, n, &out, &e) == -EBADMSG);
+	CHECK(strstr(e.msg, "checksum") && out.len == 0);
+	/* a reserved unskippable chunk */
+	n = s2_stream(b, 0x5a8374fb);
+	b[n - 4] = 0x02;
+	sbuf_reset(&out);
+	CHECK(kopia_decompress(0x1200, b, n, &out, &e) == -EBADMSG);
+	/* the cap stops a bomb */
+	sbuf_release(&out);
+	sbuf_init(&out, 20);
+	n = s2_stream(b, 0x5a8374fb);
+	CHECK(kopia_decompress(0x1200, b, n, &out, &e) == -EBADMSG);
+	sbuf_release(&out);
+	/* blocks: an offset before the start, a length past the end, an
+	 * overlapping copy (run length) */
+	CHECK(s2_block_decode("\x05\x00"
+			      "a\x05\x02",
+			      5, big, sizeof(big), &dl) == -EBADMSG);
+	CHECK(s2_block_decode("\x05\x00"
+			      "a\x05\x01",
+			      5, big, sizeof(big), &dl) == -EBADMSG);
+	CHECK(s2_block_decode("\x06\x00"
+			      "a\x05\x01",
+			      5, big, sizeof(big), &dl) == 0 &&
+	      dl == 6 && !memcmp(big, "aaaaaa", 6));
+	CHECK(s2_block_decode("\x06\x00"
+			      "a\x05\x01",
+			      5, big, 5, &dl) == -EBADMSG);
+	CHECK(s2_block_decode("\xff\xff\xff\xff\xff\x01", 6, big, sizeof(big),
+			      &dl) == -EBADMSG);
+}
+
+/* BLAKE3's official test vectors (test_vectors/test_vectors.json of the
+ * reference implementation: input bytes i % 251, the first 32 bytes of the
+ * keyed_hash and derive_key outputs). */
+static void test_blake3(void)
+{
+	static const struct {
+		size_t len;
+		const char *keyed, *derive;
+	} v[] = {
+		{ 0,
+		  "92b2b75604ed3c761f9d6f62392c8a9227ad0ea3f09573e783f1498a4ed6"
+		  "0d26",
+		  "2cc39783c223154fea8dfb7c1b1660f2ac2dcbd1c1de8277b0b0dd39b7e5"
+		  "0d7d" },
+		{ 1,
+		  "6d7878dfff2f485635d39013278ae14f1454b8c0a3a2d34bc1ab38228a80"
+		  "c95b",
+		  "b3e2e340a117a499c6cf2398a19ee0d29cca2bb7404c73063382693bf66c"
+		  "b06c" },
+		{ 1023,
+		  "c951ecdf03288d0fcc96ee3413563d8a6d3589547f2c2fb36d9786470f1b"
+		  "9d6e",
+		  "74a16c1c3d44368a86e1ca6df64be6a2f64cce8f09220787450722d85725"
+		  "dea5" },
+		{ 1024,
+		  "75c46f6f3d9eb4f55ecaaee480db732e6c2105546f1e675003687c31719c"
+		  "7ba4",
+		  "7356cd7720d5b66b6d0697eb3177d9f8d73a4a5c5e968896eb6a68968430"
+		  "2706" },
+		{ 1025,
+		  "357dc55de0c7e382c900fd6e320acc04146be01db6a8ce7210b7189bd664"
+		  "ea69",
+		  "effaa245f065fbf82ac186839a249707c3bddf6d3fdda22d1b95a3c97037"
+		  "9bcb" },
+		{ 2049,
+		  "9f29700902f7c86e514ddc4df1e3049f258b2472b6dd5267f61bf13983b7"
+		  "8dd5",
+		  "2ea477c5515cc3dd606512ee72bb3e0e758cfae7232826f35fb98ca1bcbd"
+		  "f273" },
+		{ 3073,
+		  "68dede9bef00ba89e43f31a6825f4cf433389fedae75c04ee9f0cf16a427"
+		  "c95a",
+		  "72613c9ec9ff7e40f8f5c173784c532ad852e827dba2bf85b2ab4b76f707"
+		  "9081" },
+		{ 4096,
+		  "befc660aea2f1718884cd8deb9902811d332f4fc4a38cf7c7300d597a081"
+		  "bfc0",
+		  "1e0d7f3db8c414c97c6307cbda6cd27ac3b030949da8e23be1a1a924ad2f"
+		  "25b9" },
+		{ 7169,
+		  "ed9b1a922c046fdb3d423ae34e143b05ca1bf28b710432857bf738bcedbf"
+		  "a511",
+		  "554b0a5efea9ef183f2f9b931b7497995d9eb26f5c5c6dad2b97d62fc5ac"
+		  "31d9" },
+		{ 8193,
+		  "954a2a75420c8d6547e3ba5b98d963e6fa6491addc8c023189cc519821b4"
+		  "a1f5",
+		  "af1e0346e389b17c23200270a64aa4e1ead98c61695d917de7d5b00491c9"
+		  "b0f1" },
+		{ 31744,
+		  "efa53b389ab67c593dba624d898d0f7353ab99e4ac9d42302ee64cbf9939"
+		  "a419",
+		  "39772aef80e0ebe60596361e45b061e8f417429d529171b6764468c22928"
+		  "e28e" },
+		{ 102400,
+		  "1c35d1a5811083fd7119f5d5d1ba027b4d01c0c6c49fb6ff2cf75393ea5d"
+		  "b4a7",
+		  "4652cff7a3f385a6103b5c260fc1593e13c778dbe608efb092fe7ee69df6"
+		  "e9c6" },
+	};
+	static unsigned char in[102400];
+	unsigned char out[32];
+	char hex[65];
+	size_t i, k;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(i % 251);
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		blake3_keyed((const unsigned char *)"whats the Elvish word for "
+						    "friend",
+			     in, v[i].len, out);
+		for (k = 0; k < 32; k++)
+			sprintf(hex + 2 * k, "%02x", out[k]);
+		CHECK(!strcmp(hex, v[i].keyed));
+		blake3_derive_key("BLAKE3 2019-12-27 16:29:52 test vectors "
+				  "context",
+				  in, v[i].len, out);
+		for (k = 0; k < 32; k++)
+			sprintf(hex + 2 * k, "%02x", out[k]);
+		CHECK(!strcmp(hex, v[i].derive));
+	}
 }
 
 /* --- vrepo_open on a format blob made here
@@ -455,6 +647,8 @@ int main(void)
 	test_dir();
 	test_manifest();
 	test_decompress();
+	test_s2();
+	test_blake3();
 	test_open();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
