@@ -1,0 +1,126 @@
+"""Volume data (issue 15): kopia repositories in the formats beyond what Velero v1.17.2 writes.
+
+1. Older Velero releases: tests/servers/go/pvbwriter-<version> is the pvbwriter of
+   test_volumes.py at Velero v1.12.3 (Velero's kopia fork v0.13.0) and v1.10.3 (upstream kopia
+   v0.10.7, what v1.10 and v1.11 pin), built by `tests/servers/build.sh pvbwriter-old`; it backs
+   up test_volumes.py's source into MinIO as those releases' node-agent did, and every file must
+   read back byte for byte. Skipped (with the reason) when that pvbwriter is not built.
+2. tests/data/kopia-formats/: small repositories written by kopia's own CLI
+   (tests/fixtures/regen-kopia-formats.py): BLAKE3 content hashes with s2 compression are read;
+   ECC and format version 1 are refused with one clear error.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+from servers import harness
+from test_volumes import (BACKUP, BACKUP_UID, NS, POD, POD_UID, VOLUME, compare, expected,
+                          make_source, s3_env, walk)
+
+DATA = pathlib.Path(__file__).parent / "data" / "kopia-formats"
+
+
+@pytest.fixture(scope="module", params=harness.PVBWRITER_OLD_VERSIONS)
+def old_volume(request, tmp_path_factory):
+    """pvbwriter at an older Velero release: the source backed up into <prefix>/kopia/shop/ of
+    MinIO's bucket `velero` (a prefix of its own: the session's MinIO is shared)."""
+    v = request.param
+    try:
+        pvbwriter = harness.binary("pvbwriter", v)
+    except harness.ServerError as e:
+        pytest.skip(f"pvbwriter at Velero {v} is not built ({e})")
+    minio = request.getfixturevalue("minio")
+    base = tmp_path_factory.mktemp(f"old-{v}")
+    src = base / "src"
+    make_source(src)
+    prefix = f"velero-{v}"
+    pvb = base / f"{BACKUP}-podvolumebackups.json.gz"
+    r = subprocess.run([str(pvbwriter), "-endpoint", minio.url, "-bucket", "velero", "-prefix", prefix,
+                        "-region", minio.region, "-access-key", minio.access_key,
+                        "-secret-key", minio.secret_key, "-backup", BACKUP,
+                        "-backup-uid", BACKUP_UID, "-namespace", NS, "-pod", POD,
+                        "-pod-uid", POD_UID, "-volume", VOLUME, "-source", str(src),
+                        "-pvb-out", str(pvb), "-workdir", str(base / "kopia-work")],
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stderr
+    local = base / "vault"
+    for key in minio.list_keys("velero", f"{prefix}/kopia/{NS}/"):
+        dst = local / key[len(prefix) + 1:]
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(minio.get("velero", key))
+    return {"version": v, "src": src, "snap": r.stdout.strip(), "pvb": pvb, "local": local,
+            "minio": minio, "prefix": prefix}
+
+
+def test_old_pvb_written_like_velero(old_volume):
+    p = json.loads(gzip.decompress(old_volume["pvb"].read_bytes()))[0]
+    assert p["kind"] == "PodVolumeBackup" and p["spec"]["uploaderType"] == "kopia"
+    assert p["status"]["snapshotID"] == old_volume["snap"]
+    keys = {k.split("/")[-1] for k in old_volume["minio"].list_keys("velero", f"{old_volume['prefix']}/kopia/{NS}/")}
+    assert "kopia.repository" in keys and any(k.startswith("xn") for k in keys)
+
+
+@pytest.mark.parametrize("where", ["s3", "local"])
+def test_old_every_file_equals_the_source(old_volume, where):
+    want = expected(old_volume["src"])
+    if where == "s3":
+        m = old_volume["minio"]
+        url = f"s3://velero/{old_volume['prefix']}?endpoint={m.url}&style=path&region={m.region}"
+        _, got = walk(url, f"kopia/{NS}/", old_volume["snap"], env=s3_env(m))
+    else:
+        _, got = walk(str(old_volume["local"]), f"kopia/{NS}/", old_volume["snap"])
+    compare(got, want)
+    assert len(got) > 3000
+
+
+# --- repositories kopia's CLI wrote (tests/data/kopia-formats) ---------------------------------
+
+def fixture(case: str) -> dict:
+    return json.loads((DATA / case / "fixture.json").read_text())
+
+
+def vault_of(case: str, tmp_path: pathlib.Path) -> pathlib.Path:
+    v = tmp_path / "vault"
+    shutil.copytree(DATA / case / "repo", v / "kopia" / NS)
+    return v
+
+
+@pytest.mark.parametrize("case", ["blake3-s2", "blake3-128-s2"])
+def test_blake3_s2_every_file_equals_the_source(case, tmp_path):
+    fx = fixture(case)
+    assert any("BLAKE3" in o for o in fx["create"]) and fx["compression"].startswith("s2-")
+    _, got = walk(str(vault_of(case, tmp_path)), f"kopia/{NS}/", fx["snapshot"])
+    compare(got, json.loads((DATA / case / "expected.json").read_text()))
+
+
+def test_blake3_corrupt_content_fails(tmp_path):
+    """A content whose bytes do not hash to its id (BLAKE3 checked) fails only its file: the
+    biggest pack is the data of text.txt/random.bin; one byte of it is changed."""
+    fx = fixture("blake3-s2")
+    v = vault_of("blake3-s2", tmp_path)
+    packs = sorted((p for p in (v / "kopia" / NS).iterdir() if p.name.startswith("p")),
+                   key=lambda p: p.stat().st_size)
+    b = bytearray(packs[-1].read_bytes())
+    b[len(b) // 2] ^= 1
+    packs[-1].write_bytes(bytes(b))
+    _, got = walk(str(v), f"kopia/{NS}/", fx["snapshot"])
+    bad = [g for g in got if "error" in g]
+    assert bad and all(g["errno"] == 5 for g in bad), got
+    assert len(bad) < len(got)
+
+
+@pytest.mark.parametrize("case,msg", [
+    ("ecc", "error correction 'REED-SOLOMON-CRC32' is not read by velerofs"),
+    ("format-v1", "repository format version 1 is not known to velerofs"),
+])
+def test_refused_with_a_clear_error(case, msg, tmp_path):
+    r, _ = walk(str(vault_of(case, tmp_path)), f"kopia/{NS}/", fixture(case)["snapshot"], check=False)
+    assert r.returncode == 1
+    assert r.stderr.startswith("EPROTONOSUPPORT: ") and msg in r.stderr, r.stderr
