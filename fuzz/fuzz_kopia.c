@@ -5,11 +5,14 @@
  *   (kopia_manifest_find, id "aa"), 4 compressed bytes (the next 4 bytes
  *   are the compression header: 0x1200 is s2), 5 an object id
  *   (kopia_oid_parse), 6 one S2 block (s2_block_decode, output cap from
- *   the next byte), 7 BLAKE3 (keyed and derived over the rest).
+ *   the next byte), 7 BLAKE3 (keyed and derived over the rest), 8 a
+ *   stored content with error correction (kopia_ecc_decode, overhead
+ *   percent from the next byte).
  * Checks beyond memory safety: directory entries are single safe names,
  * sorted and unique; indirect chunks are contiguous from 0;
  * decompression stays within its cap; an S2 block decodes to its declared
- * length within the cap; BLAKE3 is deterministic. */
+ * length within the cap; BLAKE3 is deterministic; ECC decoding stays within its
+ * input's length. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +128,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (memcmp(a, b, 32))
 			abort();
 		blake3_derive_key("fuzz", data + 1, n, a);
+		break;
+	}
+	case 8: {
+		unsigned char *out;
+		ssize_t r;
+
+		if (n < 1 || !(out = malloc(n)))
+			break;
+		r = kopia_ecc_decode(data[1] % 100 + 1, data + 2, n - 1, out);
+		if (r > (ssize_t)(n - 1))
+			abort();
+		free(out);
 		break;
 	}
 	case 5: {

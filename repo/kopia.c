@@ -5,7 +5,9 @@
  *
  * What it does not do: write, verify packs' local indexes (the index
  * blobs are used), read format version 1 (index v1, which no Velero
- * release wrote), ECC; restic repositories (restic.c). s2 compression is in
+ * release wrote), repair damaged ECC shards (REED-SOLOMON-CRC32's parity
+ * is not decoded: a content with a damaged data shard fails like a corrupt
+ * one); restic repositories (restic.c). s2 compression is in
  * s2.c, the BLAKE3 hashes in blake3.c.
  *
  * Memory: the merged index (about 60 bytes per content) for the life of
@@ -80,6 +82,7 @@ struct kopia_repo {
 	const char *hash_mac; /* OpenSSL MAC or digest name; NULL: BLAKE3 */
 	bool hash_is_hmac;
 	unsigned char blake3_key[32]; /* BLAKE3-256*: the keyed hash's key */
+	int ecc_overhead; /* REED-SOLOMON-CRC32's percent; 0: no ECC */
 	size_t hash_size, hash_trunc;
 	/* the merged index, sorted by id; read-only after open */
 	struct kidx *idx;
@@ -150,19 +153,35 @@ static ssize_t aead_open(const EVP_CIPHER *ciph, const unsigned char *key,
 }
 
 /* Decrypts a content or blob whose IV is iv (16 bytes): the key is
- * HMAC-SHA256(encryption secret, iv), the AAD the iv. */
+ * HMAC-SHA256(encryption secret, iv), the AAD the iv. With error
+ * correction, its shards are checked and stripped first (format_provider:
+ * the ECC wraps the encryption). */
 static ssize_t content_open(const struct kopia_repo *r, const unsigned char *iv,
 			    const void *in, size_t len, unsigned char *out)
 {
-	unsigned char key[32];
+	unsigned char key[32], *plain = NULL;
 	unsigned int klen = sizeof(key);
+	ssize_t n;
 
 	if (!HMAC(EVP_sha256(), r->enc_secret, sizeof(r->enc_secret), iv, 16,
 		  key, &klen))
 		return -EIO;
-	return aead_open(r->enc == ENC_AES_GCM ? EVP_aes_256_gcm() :
-						 EVP_chacha20_poly1305(),
-			 key, in, len, iv, 16, out);
+	if (r->ecc_overhead) {
+		if (!(plain = malloc(len ? len : 1)))
+			return -ENOMEM;
+		n = kopia_ecc_decode(r->ecc_overhead, in, len, plain);
+		if (n < 0) {
+			free(plain);
+			return -EBADMSG;
+		}
+		in = plain;
+		len = (size_t)n;
+	}
+	n = aead_open(r->enc == ENC_AES_GCM ? EVP_aes_256_gcm() :
+					      EVP_chacha20_poly1305(),
+		      key, in, len, iv, 16, out);
+	free(plain);
+	return n;
 }
 
 /* The repository's hash of data (kopia's repo/hashing), truncated. */
@@ -365,12 +384,27 @@ static int open_format(struct kopia_repo *r, const char *password,
 		goto out;
 	}
 	s = json_string_value(json_object_get(f, "ecc"));
-	if (s && *s && strcmp(s, "none")) {
-		rc = verror_set(e, -EPROTONOSUPPORT,
-				"%s: error correction '%s' is not read by "
-				"velerofs",
-				r->prefix, s);
-		goto out;
+	{
+		json_int_t ov = json_integer_value(json_object_get(f, "eccOverh"
+								      "eadPerce"
+								      "nt"));
+
+		/* format_provider: ECC only with an algorithm and an
+		 * overhead above 0 */
+		if (s && *s && ov > 0 && strcmp(s, "REED-SOLOMON-CRC32")) {
+			rc = verror_set(e, -EPROTONOSUPPORT,
+					"%s: error correction '%s' is not "
+					"read by velerofs",
+					r->prefix, s);
+			goto out;
+		}
+		if (s && *s && ov > 100) {
+			rc = verror_set(e, -EBADMSG,
+					"%s: ECC overhead %lld%% out of range",
+					r->prefix, (long long)ov);
+			goto out;
+		}
+		r->ecc_overhead = s && *s && ov > 0 ? (int)ov : 0;
 	}
 	if (json_array_size(json_object_get(f, "requiredFeatures"))) {
 		rc = verror_set(e, -EPROTONOSUPPORT,

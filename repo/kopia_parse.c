@@ -690,3 +690,126 @@ int kopia_decompress(uint32_t hdr, const void *data, size_t len,
 				  "unknown compression header %#x", hdr);
 	}
 }
+
+/* --- error correction
+ * ------------------------------------------------------------ */
+
+#define ECC_CRC 4
+#define ECC_LEN 4
+#define ECC_SMALL_DATA 6
+#define ECC_SMALL_PARITY 2
+
+static size_t ceil_div(size_t a, size_t b)
+{
+	return (a + b - 1) / b;
+}
+
+/* repo/ecc computeShards: 128 data shards and the parity the overhead
+ * buys, or 2 parity shards and the data shards they cover. The float
+ * arithmetic is Go's (float32 operands, float64 products), so that the
+ * shard counts are kopia's exactly. */
+static void ecc_shards(int overhead, size_t *data, size_t *parity,
+		       size_t *max_shard)
+{
+	size_t mss = overhead == 1 ? 1024 :
+		     overhead == 2 ? 512 :
+		     overhead == 3 ? 256 :
+		     overhead <= 6 ? 128 :
+				     64;
+	float so = (float)overhead - 400.0f / (float)mss;
+	float pct;
+	long p, d;
+
+	if (so < 0.01f)
+		so = 0.01f;
+	pct = so / 100.0f;
+	d = 128;
+	p = (long)(128.0 * (double)pct); /* >= 0: truncation is floor */
+	p = p < 1 ? 1 : p > 128 ? 128 : p;
+	if (p == 1) {
+		float inv = 100.0f / so;
+
+		p = 2;
+		d = (long)(2.0 * (double)inv);
+		d = d < 128 ? 128 : d > 254 ? 254 : d;
+	}
+	*data = (size_t)d;
+	*parity = (size_t)p;
+	*max_shard = mss;
+}
+
+ssize_t kopia_ecc_decode(int overhead, const unsigned char *in, size_t len,
+			 unsigned char *out)
+{
+	size_t D, P, mss, shard, blocks, nd, np, tpo, tbo, stored, i, o = 0;
+	const unsigned char *data;
+	uint32_t size;
+
+	if (overhead <= 0 || overhead > 100 || len == 0)
+		return -EINVAL;
+	ecc_shards(overhead, &D, &P, &mss);
+	/* computeSizesFromStored */
+	tpo = (ECC_SMALL_DATA + ECC_SMALL_PARITY) *
+	      (ECC_CRC + ceil_div(2 * ECC_CRC * (D + P), ECC_SMALL_DATA));
+	tbo = (D + P) * (ECC_CRC + mss);
+	if (len <= tpo) {
+		nd = ECC_SMALL_DATA;
+		np = ECC_SMALL_PARITY;
+		blocks = 1;
+		shard = MAX(ceil_div(len, nd + np), (size_t)1 + ECC_CRC) -
+			ECC_CRC;
+	} else if (len <= tbo) {
+		nd = D;
+		np = P;
+		blocks = 1;
+		shard = MAX(ceil_div(len, nd + np), (size_t)1 + ECC_CRC) -
+			ECC_CRC;
+	} else {
+		nd = D;
+		np = P;
+		shard = mss;
+		blocks = ceil_div(len, (nd + np) * (ECC_CRC + shard));
+	}
+	/* the parity shards of every block come first, then the data shards
+	 * (each a big-endian CRC-32 and the shard), the last one possibly
+	 * cut short (the rest is zeros) */
+	if (len < np * (ECC_CRC + shard) * blocks)
+		return -EBADMSG;
+	data = in + np * (ECC_CRC + shard) * blocks;
+	stored = len - np * (ECC_CRC + shard) * blocks;
+	for (i = 0; i < nd * blocks; i++) {
+		size_t at = i * (ECC_CRC + shard), have;
+		uint32_t crc;
+		uLong c;
+
+		if (at >= stored)
+			break; /* padding not stored: zeros */
+		if (stored - at <= ECC_CRC)
+			return -EBADMSG;
+		have = MIN(shard, stored - at - ECC_CRC);
+		crc = be32(data + at);
+		c = crc32(0L, data + at + ECC_CRC, (uInt)have);
+		if (have < shard) { /* the zeros the encoder hashed */
+			static const unsigned char z[1024];
+			size_t left = shard - have;
+
+			while (left) {
+				size_t k = MIN(left, sizeof(z));
+
+				c = crc32(c, z, (uInt)k);
+				left -= k;
+			}
+		}
+		if ((uint32_t)c != crc)
+			return -EIO; /* a damaged shard: Reed-Solomon needed */
+		memcpy(out + o, data + at + ECC_CRC, have);
+		o += have;
+	}
+	if (o < ECC_LEN)
+		return -EBADMSG;
+	size = be32(out);
+	if ((size_t)size > o - ECC_LEN)
+		return -EBADMSG;
+	memmove(out, out + ECC_LEN, size);
+	return (ssize_t)size;
+}

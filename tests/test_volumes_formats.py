@@ -6,8 +6,9 @@
    up test_volumes.py's source into MinIO as those releases' node-agent did, and every file must
    read back byte for byte. Skipped (with the reason) when that pvbwriter is not built.
 2. tests/data/kopia-formats/: small repositories written by kopia's own CLI
-   (tests/fixtures/regen-kopia-formats.py): BLAKE3 content hashes with s2 compression are read;
-   ECC and format version 1 are refused with one clear error.
+   (tests/fixtures/regen-kopia-formats.py): BLAKE3 content hashes with s2 compression and
+   REED-SOLOMON-CRC32 error correction are read; format version 1 is refused with one clear
+   error.
 """
 
 from __future__ import annotations
@@ -155,11 +156,32 @@ def test_blake3_corrupt_content_fails(tmp_path):
     assert len(bad) < len(got)
 
 
-@pytest.mark.parametrize("case,msg", [
-    ("ecc", "error correction 'REED-SOLOMON-CRC32' is not read by velerofs"),
-    ("format-v1", "repository format version 1 is not known to velerofs"),
-])
-def test_refused_with_a_clear_error(case, msg, tmp_path):
-    r, _ = walk(str(vault_of(case, tmp_path)), f"kopia/{NS}/", fixture(case)["snapshot"], check=False)
+@pytest.mark.parametrize("case,overhead", [("ecc", 10), ("ecc-1", 1)])
+def test_ecc_every_file_equals_the_source(case, overhead, tmp_path):
+    f = kopia_format(DATA / case / "repo" / "kopia.repository")
+    assert f["ecc"] == "REED-SOLOMON-CRC32" and f["eccOverheadPercent"] == overhead
+    _, got = walk(str(vault_of(case, tmp_path)), f"kopia/{NS}/", fixture(case)["snapshot"])
+    compare(got, json.loads((DATA / case / "expected.json").read_text()))
+
+
+def test_ecc_damaged_shard_fails_only_its_file(tmp_path):
+    """A damaged data shard is not repaired from the parity (no Reed-Solomon decoding): the
+    content fails like a corrupt one, only its file."""
+    v = vault_of("ecc", tmp_path)
+    packs = sorted((p for p in (v / "kopia" / NS).iterdir() if p.name.startswith("p")),
+                   key=lambda p: p.stat().st_size)
+    b = bytearray(packs[-1].read_bytes())
+    b[len(b) // 2] ^= 1
+    packs[-1].write_bytes(bytes(b))
+    _, got = walk(str(v), f"kopia/{NS}/", fixture("ecc")["snapshot"])
+    bad = [g for g in got if "error" in g]
+    assert bad and all(g["errno"] == 5 and "corrupt" in g["error"] for g in bad), got
+    assert len(bad) < len(got)
+
+
+def test_format_v1_refused_with_a_clear_error(tmp_path):
+    r, _ = walk(str(vault_of("format-v1", tmp_path)), f"kopia/{NS}/", fixture("format-v1")["snapshot"],
+                check=False)
     assert r.returncode == 1
-    assert r.stderr.startswith("EPROTONOSUPPORT: ") and msg in r.stderr, r.stderr
+    assert r.stderr.startswith("EPROTONOSUPPORT: ") and \
+        "repository format version 1 is not known to velerofs" in r.stderr, r.stderr

@@ -431,6 +431,42 @@ static void test_s2(void)
 			      &dl) == -EBADMSG);
 }
 
+/* A stored content with kopia's REED-SOLOMON-CRC32 (10% overhead) made by
+ * hand: "hello" with its length prefix in 6 data shards of 2 bytes after 2
+ * parity shards (their bytes are not read: no Reed-Solomon decoding), each
+ * shard behind its big-endian CRC-32. */
+static void test_ecc(void)
+{
+	unsigned char plain[12] = { 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o' };
+	unsigned char b[48], out[48];
+	size_t i, at = 0;
+
+	for (i = 0; i < 8; i++) {
+		const unsigned char *sh = i < 2 ? (const unsigned char *)"PP" :
+						  plain + 2 * (i - 2);
+		uLong c = crc32(0L, sh, 2);
+
+		put32(b + at, (uint32_t)c);
+		memcpy(b + at + 4, sh, 2);
+		at += 6;
+	}
+	CHECK(kopia_ecc_decode(10, b, sizeof(b), out) == 5 &&
+	      !memcmp(out, "hello", 5));
+	b[5] ^= 1; /* a parity shard: not needed */
+	CHECK(kopia_ecc_decode(10, b, sizeof(b), out) == 5);
+	b[12 + 5] ^= 1; /* a data shard: would need Reed-Solomon */
+	CHECK(kopia_ecc_decode(10, b, sizeof(b), out) == -EIO);
+	b[12 + 5] ^= 1;
+	/* a truncation fails, or gives the same bytes when only the zero
+	 * padding of the last shard was cut (kopia reads it the same) */
+	for (i = 0; i < sizeof(b); i++) {
+		ssize_t r = kopia_ecc_decode(10, b, i, out);
+
+		CHECK(r < 0 || (r == 5 && !memcmp(out, "hello", 5)));
+	}
+	CHECK(kopia_ecc_decode(0, b, sizeof(b), out) == -EINVAL);
+}
+
 /* BLAKE3's official test vectors (test_vectors/test_vectors.json of the
  * reference implementation: input bytes i % 251, the first 32 bytes of the
  * keyed_hash and derive_key outputs). */
@@ -649,6 +685,7 @@ int main(void)
 	test_decompress();
 	test_s2();
 	test_blake3();
+	test_ecc();
 	test_open();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
