@@ -5,10 +5,8 @@
  *
  * What it does not do: write, verify packs' local indexes (the index
  * blobs are used), read format version 1 (index v1, which no Velero
- * release wrote), repair damaged ECC shards (REED-SOLOMON-CRC32's parity
- * is not decoded: a content with a damaged data shard fails like a corrupt
- * one); restic repositories (restic.c). s2 compression is in
- * s2.c, the BLAKE3 hashes in blake3.c.
+ * release wrote); restic repositories (restic.c). s2 compression is in
+ * s2.c, the BLAKE3 hashes in blake3.c, error correction in ecc.c.
  *
  * Memory: the merged index (about 60 bytes per content) for the life of
  * the struct vrepo, and a small LRU of decrypted contents (directories,

@@ -123,11 +123,11 @@ void blake3_keyed(const unsigned char key[32], const void *data, size_t len,
 void blake3_derive_key(const char *context, const void *material, size_t len,
 		       unsigned char out[32]);
 
-/* Strips kopia's REED-SOLOMON-CRC32 error correction (repo/ecc) from a
- * stored content or blob of len bytes written with overhead percent:
- * the data shards, each checked against its CRC-32, without the length
- * prefix, into out (at least len bytes). Returns the length, -EIO when a
- * data shard is damaged (repairing it from the parity shards, Reed-Solomon
- * decoding, is not done), -EBADMSG when the layout does not fit. */
+/* ecc.c: strips kopia's REED-SOLOMON-CRC32 error correction (repo/ecc)
+ * from a stored content or blob of len bytes written with overhead
+ * percent: the data shards, each checked against its CRC-32 and rebuilt
+ * from the parity when damaged, without the length prefix, into out (len
+ * bytes). Returns the length, -EIO when more shards of a block are damaged
+ * than its parity covers, -EBADMSG when the layout does not fit. */
 ssize_t kopia_ecc_decode(int overhead, const unsigned char *in, size_t len,
 			 unsigned char *out);

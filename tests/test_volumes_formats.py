@@ -7,8 +7,8 @@
    read back byte for byte. Skipped (with the reason) when that pvbwriter is not built.
 2. tests/data/kopia-formats/: small repositories written by kopia's own CLI
    (tests/fixtures/regen-kopia-formats.py): BLAKE3 content hashes with s2 compression and
-   REED-SOLOMON-CRC32 error correction are read; format version 1 is refused with one clear
-   error.
+   REED-SOLOMON-CRC32 error correction (damaged shards rebuilt) are read; format version 1 is
+   refused with one clear error.
 """
 
 from __future__ import annotations
@@ -164,19 +164,41 @@ def test_ecc_every_file_equals_the_source(case, overhead, tmp_path):
     compare(got, json.loads((DATA / case / "expected.json").read_text()))
 
 
-def test_ecc_damaged_shard_fails_only_its_file(tmp_path):
-    """A damaged data shard is not repaired from the parity (no Reed-Solomon decoding): the
-    content fails like a corrupt one, only its file."""
-    v = vault_of("ecc", tmp_path)
+def ecc_pack(case: str, tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
+    v = vault_of(case, tmp_path)
     packs = sorted((p for p in (v / "kopia" / NS).iterdir() if p.name.startswith("p")),
                    key=lambda p: p.stat().st_size)
-    b = bytearray(packs[-1].read_bytes())
-    b[len(b) // 2] ^= 1
-    packs[-1].write_bytes(bytes(b))
+    return v, packs[-1]
+
+
+def test_ecc_damaged_shards_are_rebuilt(tmp_path):
+    """One damaged byte every 8976 bytes (one ECC block of 128 data + 4 parity shards of 64 bytes
+    at 10%) in the first half of the data pack (contents; the pack's own index is at its end):
+    every damaged shard is rebuilt from the parity (Reed-Solomon) and every file reads right."""
+    v, pack = ecc_pack("ecc", tmp_path)
+    b = bytearray(pack.read_bytes())
+    for at in range(1000, len(b) // 2, 8976):
+        b[at] ^= 0x40
+    pack.write_bytes(bytes(b))
+    _, got = walk(str(v), f"kopia/{NS}/", fixture("ecc")["snapshot"])
+    compare(got, json.loads((DATA / "ecc" / "expected.json").read_text()))
+
+
+def test_ecc_too_damaged_fails_only_its_files(tmp_path):
+    """More damaged shards in a block than it has parity shards: those contents fail (EIO,
+    "corrupt"), the other entries still read."""
+    v, pack = ecc_pack("ecc", tmp_path)
+    b = bytearray(pack.read_bytes())
+    for at in range(10, len(b), 61):
+        b[at] ^= 0x40
+    pack.write_bytes(bytes(b))
+    want = json.loads((DATA / "ecc" / "expected.json").read_text())
     _, got = walk(str(v), f"kopia/{NS}/", fixture("ecc")["snapshot"])
     bad = [g for g in got if "error" in g]
     assert bad and all(g["errno"] == 5 and "corrupt" in g["error"] for g in bad), got
-    assert len(bad) < len(got)
+    good = {g["path"] for g in got} - {g["path"] for g in bad}
+    assert good
+    compare([g for g in got if g["path"] in good], {p: w for p, w in want.items() if p in good})
 
 
 def test_format_v1_refused_with_a_clear_error(tmp_path):

@@ -433,8 +433,9 @@ static void test_s2(void)
 
 /* A stored content with kopia's REED-SOLOMON-CRC32 (10% overhead) made by
  * hand: "hello" with its length prefix in 6 data shards of 2 bytes after 2
- * parity shards (their bytes are not read: no Reed-Solomon decoding), each
- * shard behind its big-endian CRC-32. */
+ * parity shards (not real parity: the rebuild from real parity is tested
+ * on repositories kopia wrote, tests/test_volumes_formats.py), each shard
+ * behind its big-endian CRC-32. */
 static void test_ecc(void)
 {
 	unsigned char plain[12] = { 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o' };
@@ -452,9 +453,10 @@ static void test_ecc(void)
 	}
 	CHECK(kopia_ecc_decode(10, b, sizeof(b), out) == 5 &&
 	      !memcmp(out, "hello", 5));
-	b[5] ^= 1; /* a parity shard: not needed */
+	b[5] ^= 1; /* the parity shards: not needed while the data is intact */
+	b[11] ^= 1;
 	CHECK(kopia_ecc_decode(10, b, sizeof(b), out) == 5);
-	b[12 + 5] ^= 1; /* a data shard: would need Reed-Solomon */
+	b[12 + 5] ^= 1; /* and a data shard: 3 erasures, 2 parity shards */
 	CHECK(kopia_ecc_decode(10, b, sizeof(b), out) == -EIO);
 	b[12 + 5] ^= 1;
 	/* a truncation fails, or gives the same bytes when only the zero
