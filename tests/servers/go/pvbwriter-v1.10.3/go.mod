@@ -1,6 +1,6 @@
 // pvbwriter at Velero v1.10.3 (built by tests/servers/build.sh pvbwriter-old): Velero v1.10.3 has
 // no replace of kopia (it requires upstream github.com/kopia/kopia v0.10.7, as v1.11.x does).
-module local.test/velerofs/pvbwriter1103
+module local.test/velerofs/velero1103/pvbwriter
 
 go 1.26
 

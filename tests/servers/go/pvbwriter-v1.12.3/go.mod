@@ -1,6 +1,6 @@
 // pvbwriter at Velero v1.12.3 (built by tests/servers/build.sh pvbwriter-old): the require/replace
 // lines follow go/velero-v1.12.3/go.mod (the kopia replace is copied from Velero v1.12.3's go.mod).
-module local.test/velerofs/pvbwriter1123
+module local.test/velerofs/velero1123/pvbwriter
 
 go 1.26
 
