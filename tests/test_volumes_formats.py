@@ -18,14 +18,15 @@ import gzip
 import hashlib
 import json
 import pathlib
+import os
 import shutil
 import subprocess
 
 import pytest
 
 from servers import harness
-from test_volumes import (BACKUP, BACKUP_UID, NS, POD, POD_UID, VOLUME, compare, expected,
-                          make_source, s3_env, walk)
+from test_volumes import (BACKUP, BACKUP_UID, FIXTURE, NS, POD, POD_UID, VOLUME, compare,
+                          describe_of, expected, make_source, s3_env, volume_data_entry, walk)
 
 DATA = pathlib.Path(__file__).parent / "data" / "kopia-formats"
 
@@ -117,6 +118,25 @@ def test_old_every_file_equals_the_source(old_volume, where):
         _, got = walk(str(old_volume["local"]), f"kopia/{NS}/", old_volume["snap"])
     compare(got, want)
     assert len(got) > 3000
+
+
+def test_old_mount_shows_volume_data(old_volume, mount, tmp_path):
+    """Mounted: the volume of the older release's backup is browsable (describe.txt says so) and
+    its files equal the source."""
+    v = tmp_path / "vault"
+    shutil.copytree(FIXTURE, v / "backups" / BACKUP)
+    shutil.copy(old_volume["pvb"], v / "backups" / BACKUP / f"{BACKUP}-podvolumebackups.json.gz")
+    shutil.copytree(old_volume["local"] / "kopia", v / "kopia")
+    m = mount(str(v))
+    assert volume_data_entry(describe_of(m))[-1] == f"Browsable: yes, under volumes/{NS}/{POD}/{VOLUME}/"
+    got = expected(pathlib.Path(os.fspath(m)) / "backups" / BACKUP / "volumes" / NS / POD / VOLUME)
+    want = expected(old_volume["src"])
+    assert sorted(got) == sorted(want)
+    for path, w in want.items():
+        mode = w["mode"] & ~0o7000 if old_volume["version"] in DROPS_SPECIAL_BITS else w["mode"]
+        assert got[path]["mode"] == mode, path
+        for k in ("size", "sha256", "target", "mtime_ns", "uid", "gid"):
+            assert got[path].get(k) == w.get(k), (path, k)
 
 
 # --- repositories kopia's CLI wrote (tests/data/kopia-formats) ---------------------------------
