@@ -29,8 +29,17 @@ enum {
 
 static const uint32_t IV[8] = { 0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
 				0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19 };
-static const uint8_t PERM[16] = { 2, 6,	 3,  10, 7, 0,	4,  13,
-				  1, 11, 12, 5,	 9, 14, 15, 8 };
+/* the message word order of each round: the permutation
+ * 2,6,3,10,7,0,4,13,1,11,12,5,9,14,15,8 applied round after round */
+static const uint8_t SCHED[7][16] = {
+	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },
+	{ 2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8 },
+	{ 3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1 },
+	{ 10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6 },
+	{ 12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4 },
+	{ 9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7 },
+	{ 11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13 },
+};
 
 static inline uint32_t rotr(uint32_t x, int n)
 {
@@ -55,7 +64,7 @@ static void compress(const uint32_t cv[8], const uint32_t m_in[16],
 		     uint64_t counter, uint32_t len, uint32_t flags,
 		     uint32_t out[8])
 {
-	uint32_t s[16], m[16], t[16];
+	uint32_t s[16];
 
 	memcpy(s, cv, 32);
 	memcpy(s + 8, IV, 16);
@@ -63,21 +72,17 @@ static void compress(const uint32_t cv[8], const uint32_t m_in[16],
 	s[13] = (uint32_t)(counter >> 32);
 	s[14] = len;
 	s[15] = flags;
-	memcpy(m, m_in, 64);
 	for (int r = 0; r < 7; r++) {
-		g(s, 0, 4, 8, 12, m[0], m[1]);
-		g(s, 1, 5, 9, 13, m[2], m[3]);
-		g(s, 2, 6, 10, 14, m[4], m[5]);
-		g(s, 3, 7, 11, 15, m[6], m[7]);
-		g(s, 0, 5, 10, 15, m[8], m[9]);
-		g(s, 1, 6, 11, 12, m[10], m[11]);
-		g(s, 2, 7, 8, 13, m[12], m[13]);
-		g(s, 3, 4, 9, 14, m[14], m[15]);
-		if (r < 6) {
-			for (int i = 0; i < 16; i++)
-				t[i] = m[PERM[i]];
-			memcpy(m, t, 64);
-		}
+		const uint8_t *x = SCHED[r];
+
+		g(s, 0, 4, 8, 12, m_in[x[0]], m_in[x[1]]);
+		g(s, 1, 5, 9, 13, m_in[x[2]], m_in[x[3]]);
+		g(s, 2, 6, 10, 14, m_in[x[4]], m_in[x[5]]);
+		g(s, 3, 7, 11, 15, m_in[x[6]], m_in[x[7]]);
+		g(s, 0, 5, 10, 15, m_in[x[8]], m_in[x[9]]);
+		g(s, 1, 6, 11, 12, m_in[x[10]], m_in[x[11]]);
+		g(s, 2, 7, 8, 13, m_in[x[12]], m_in[x[13]]);
+		g(s, 3, 4, 9, 14, m_in[x[14]], m_in[x[15]]);
 	}
 	for (int i = 0; i < 8; i++)
 		out[i] = s[i] ^ s[i + 8];

@@ -20,7 +20,10 @@
 
 #define S2_MAX_BLOCK ((size_t)4 << 20)
 
-static uint32_t crc32c_table[256];
+/* CRC-32C (Castagnoli), slicing by 8: eight tables of 256 entries, one
+ * 64-bit word per step (several times the speed of a byte a step, which
+ * held S2 decoding to the CRC's pace) */
+static uint32_t crc32c_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc32c_init(void)
@@ -30,18 +33,39 @@ static void crc32c_init(void)
 
 		for (int k = 0; k < 8; k++)
 			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		crc32c_table[i] = c;
+		crc32c_table[0][i] = c;
 	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int t = 1; t < 8; t++)
+			crc32c_table[t][i] =
+				(crc32c_table[t - 1][i] >> 8) ^
+				crc32c_table[0][crc32c_table[t - 1][i] & 0xff];
 }
 
-/* Snappy's masked CRC-32C (Castagnoli) of p[0..n) */
+/* Snappy's masked CRC-32C of p[0..n) */
 static uint32_t masked_crc(const unsigned char *p, size_t n)
 {
 	uint32_t c = 0xffffffffu;
 
 	pthread_once(&crc_once, crc32c_init);
+	while (n >= 8) {
+		uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+				   (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
+			      (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+
+		c = crc32c_table[7][lo & 0xff] ^
+		    crc32c_table[6][(lo >> 8) & 0xff] ^
+		    crc32c_table[5][(lo >> 16) & 0xff] ^
+		    crc32c_table[4][lo >> 24] ^ crc32c_table[3][hi & 0xff] ^
+		    crc32c_table[2][(hi >> 8) & 0xff] ^
+		    crc32c_table[1][(hi >> 16) & 0xff] ^
+		    crc32c_table[0][hi >> 24];
+		p += 8;
+		n -= 8;
+	}
 	while (n--)
-		c = crc32c_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+		c = crc32c_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
 	c = ~c;
 	return ((c >> 15) | (c << 17)) + 0xa282ead8u;
 }
@@ -134,11 +158,19 @@ int s2_block_decode(const void *src, size_t len, unsigned char *dst,
 			return -EBADMSG;
 		if (offset >= length) {
 			memcpy(dst + d, dst + d - offset, length);
-		} else { /* overlapping: forwards, byte by byte */
-			for (size_t i = 0; i < length; i++)
-				dst[d + i] = dst[d - offset + i];
+			d += length;
+		} else {
+			/* overlapping: the bytes repeat with period offset, so
+			 * [from, d) can be copied whole, and it doubles */
+			size_t from = d - offset, stop = d + length;
+
+			while (d < stop) {
+				size_t k = MIN(d - from, stop - d);
+
+				memcpy(dst + d, dst + from, k);
+				d += k;
+			}
 		}
-		d += length;
 	}
 	if (d != n)
 		return -EBADMSG;
