@@ -92,6 +92,12 @@ static void words(const unsigned char *p, size_t n, uint32_t w[16])
 {
 	unsigned char b[BLOCK_LEN] = { 0 };
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (n == BLOCK_LEN) { /* the common case: the words as they lie */
+		memcpy(w, p, BLOCK_LEN);
+		return;
+	}
+#endif
 	memcpy(b, p, n);
 	for (int i = 0; i < 16; i++)
 		w[i] = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
