@@ -1,18 +1,19 @@
 /* fuzz_kopia: repo/kopia_parse.c's parsers of what a kopia repository
  * holds after decryption. The first byte picks the parser:
- *   0 an index blob (kopia_index_parse), 1 a directory (kopia_dir_parse),
- *   2 an indirect object (kopia_indirect_parse), 3 a manifest content
- *   (kopia_manifest_find, id "aa"), 4 compressed bytes (the next 4 bytes
- *   are the compression header: 0x1200 is s2), 5 an object id
- *   (kopia_oid_parse), 6 one S2 block (s2_block_decode, output cap from
- *   the next byte), 7 BLAKE3 (keyed and derived over the rest), 8 a
- *   stored content with error correction (kopia_ecc_decode, overhead
- *   percent from the next byte).
+ *   0 an index blob, v1 or v2 (kopia_index_parse),
+ *   1 a directory (kopia_dir_parse),
+ *   2 an indirect object (kopia_indirect_parse),
+ *   3 a manifest content (kopia_manifest_find, id "aa"),
+ *   4 compressed bytes (the next 4 bytes are the header; 0x1200: s2),
+ *   5 an object id (kopia_oid_parse),
+ *   6 one S2 block (s2_block_decode, output cap from the next byte),
+ *   7 BLAKE3 (keyed and derived over the rest),
+ *   8 a stored content with error correction (kopia_ecc_decode, the
+ *     overhead percent from the next byte).
  * Checks beyond memory safety: directory entries are single safe names,
- * sorted and unique; indirect chunks are contiguous from 0;
- * decompression stays within its cap; an S2 block decodes to its declared
- * length within the cap; BLAKE3 is deterministic; ECC decoding stays within its
- * input's length. */
+ * sorted and unique; indirect chunks are contiguous from 0; decompression
+ * stays within its cap; an S2 block decodes within its cap; BLAKE3 is
+ * deterministic; ECC output stays within its input's length. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

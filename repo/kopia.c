@@ -4,8 +4,8 @@
  * directories and snapshot manifests. The parsers are in kopia_parse.c.
  *
  * What it does not do: write, verify packs' local indexes (the index
- * blobs are used), read format version 1 (index v1, which no Velero
- * release wrote); restic repositories (restic.c). s2 compression is in
+ * blobs are used); restic repositories (restic.c). Format version 1
+ * (kopia before v0.9: index v1 in n blobs) is read too. s2 compression is in
  * s2.c, the BLAKE3 hashes in blake3.c, error correction in ecc.c.
  *
  * Memory: the merged index (about 60 bytes per content) for the life of
@@ -80,7 +80,8 @@ struct kopia_repo {
 	const char *hash_mac; /* OpenSSL MAC or digest name; NULL: BLAKE3 */
 	bool hash_is_hmac;
 	unsigned char blake3_key[32]; /* BLAKE3-256*: the keyed hash's key */
-	int ecc_overhead; /* REED-SOLOMON-CRC32's percent; 0: no ECC */
+	int ecc_overhead;  /* REED-SOLOMON-CRC32's percent; 0: no ECC */
+	bool legacy_index; /* format version 1: n index blobs, no epochs */
 	size_t hash_size, hash_trunc;
 	/* the merged index, sorted by id; read-only after open */
 	struct kidx *idx;
@@ -367,20 +368,21 @@ static int open_format(struct kopia_repo *r, const char *password,
 	}
 	ver = json_integer_value(json_object_get(f, "version"));
 	iver = json_integer_value(json_object_get(f, "indexVersion"));
-	if (ver != 2 && ver != 3) {
+	if (ver < 1 || ver > 3) {
 		rc = verror_set(e, -EPROTONOSUPPORT,
 				"%s: repository format version %lld is not "
-				"known to velerofs (it reads 2 and 3)",
+				"known to velerofs (it reads 1 to 3)",
 				r->prefix, (long long)ver);
 		goto out;
 	}
-	if (iver && iver != 2) {
+	if (iver && iver != 1 && iver != 2) {
 		rc = verror_set(e, -EPROTONOSUPPORT,
 				"%s: index version %lld is not known to "
-				"velerofs (it reads 2)",
+				"velerofs (it reads 1 and 2)",
 				r->prefix, (long long)iver);
 		goto out;
 	}
+	r->legacy_index = ver == 1;
 	s = json_string_value(json_object_get(f, "ecc"));
 	{
 		json_int_t ov = json_integer_value(json_object_get(f, "eccOverh"
@@ -582,6 +584,7 @@ static int kidx_order(const void *x, const void *y)
 struct blob_list {
 	char **names;
 	size_t n, cap;
+	bool legacy; /* format version 1: n blobs, no epoch manager */
 };
 
 static int list_index_blob(const char *name, const struct vault_object *obj,
@@ -590,9 +593,14 @@ static int list_index_blob(const char *name, const struct vault_object *obj,
 	struct blob_list *l = ud;
 
 	/* epoch manager: xn (uncompacted), xs (single epoch compaction),
-	 * xr (range checkpoint); xe/xw are markers */
-	if (!obj || name[0] != 'x' ||
-	    (name[1] != 'n' && name[1] != 's' && name[1] != 'r'))
+	 * xr (range checkpoint); xe/xw are markers. Format version 1: n
+	 * (indexBlobManagerV0; compacted ones may linger until deleted:
+	 * their entries are the same, merged like any others) */
+	if (!obj)
+		return 0;
+	if (l->legacy ? name[0] != 'n' :
+			(name[0] != 'x' ||
+			 (name[1] != 'n' && name[1] != 's' && name[1] != 'r')))
 		return 0;
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? 2 * l->cap : 64;
@@ -723,7 +731,7 @@ static int list_index_blobs(struct kopia_repo *r, struct blob_list *l,
 
 static int load_index(struct kopia_repo *r, struct verror *e)
 {
-	struct blob_list l = { 0 };
+	struct blob_list l = { .legacy = r->legacy_index };
 	struct idx_build b = { .r = r };
 	struct kopia_index_sink sink = { sink_pack, sink_entry, &b };
 	struct sbuf plain;

@@ -7,8 +7,8 @@
    read back byte for byte. Skipped (with the reason) when that pvbwriter is not built.
 2. tests/data/kopia-formats/: small repositories written by kopia's own CLI
    (tests/fixtures/regen-kopia-formats.py): BLAKE3 content hashes with s2 compression and
-   REED-SOLOMON-CRC32 error correction (damaged shards rebuilt) are read; format version 1 is
-   refused with one clear error.
+   REED-SOLOMON-CRC32 error correction (damaged shards rebuilt) and format version 1 (index v1)
+   are read. An unknown format version is refused with one clear error (test_kopia.c).
 """
 
 from __future__ import annotations
@@ -221,9 +221,11 @@ def test_ecc_too_damaged_fails_only_its_files(tmp_path):
     compare([g for g in got if g["path"] in good], {p: w for p, w in want.items() if p in good})
 
 
-def test_format_v1_refused_with_a_clear_error(tmp_path):
-    r, _ = walk(str(vault_of("format-v1", tmp_path)), f"kopia/{NS}/", fixture("format-v1")["snapshot"],
-                check=False)
-    assert r.returncode == 1
-    assert r.stderr.startswith("EPROTONOSUPPORT: ") and \
-        "repository format version 1 is not known to velerofs" in r.stderr, r.stderr
+def test_format_v1_every_file_equals_the_source(tmp_path):
+    """Format version 1 (kopia before v0.9; no Velero release wrote one): index v1 in legacy
+    n blobs, no epoch manager."""
+    f = kopia_format(DATA / "format-v1" / "repo" / "kopia.repository")
+    assert f["version"] == 1 and f["indexVersion"] == 1
+    assert any(p.name.startswith("n") for p in (DATA / "format-v1" / "repo").iterdir())
+    _, got = walk(str(vault_of("format-v1", tmp_path)), f"kopia/{NS}/", fixture("format-v1")["snapshot"])
+    compare(got, json.loads((DATA / "format-v1" / "expected.json").read_text()))

@@ -132,7 +132,7 @@ static void test_index(void)
 
 		CHECK(kopia_index_parse(b, cut, &s2, &e) == -EBADMSG);
 	}
-	b[0] = 1;
+	b[0] = 3;
 	CHECK(kopia_index_parse(b, len, &s, &e) == -EPROTONOSUPPORT);
 	b[0] = 2;
 	b[17 + 17 + 15] = 7; /* entry 0 names pack 7 */
@@ -143,6 +143,56 @@ static void test_index(void)
 
 /* --- ids ---------------------------------------------------------------------
  */
+
+/* An index v1 (format version 1) of 3 entries in 2 packs, named out of
+ * order (the entries are sorted by id, not by pack). */
+static void test_index_v1(void)
+{
+	const size_t key = 17, st = 17 + 20, n = 3;
+	uint8_t b[256];
+	size_t names = 8 + n * st, i, len = names + 10, cut;
+	struct got g = { 0 };
+	struct kopia_index_sink s = { g_pack, g_entry, &g };
+	struct verror e;
+
+	memset(b, 0, sizeof(b));
+	b[0] = 1;
+	b[1] = (uint8_t)key;
+	b[3] = 20;
+	put32(b + 4, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		uint8_t *en = b + 8 + i * st, *v = en + key;
+
+		en[0] = i == 2 ? 'k' : 0;
+		memset(en + 1, 0xB0 + (int)i, 16);
+		v[1] = 1; /* 48-bit ts: 2^32 + 5 + i → low 32 bits */
+		put32(v + 2, 5 + (uint32_t)i);
+		v[6] = 1;
+		v[7] = 5;
+		put32(v + 8, (uint32_t)(names + (i == 1 ? 0 : 5)));
+		put32(v + 12, (i == 2 ? 0x80000000u : 0) | 100 * (uint32_t)i);
+		put32(v + 16, 28 + 1000 + (uint32_t)i);
+	}
+	memcpy(b + names, "pAAAApBBBB", 10);
+	CHECK(kopia_index_parse(b, len, &s, &e) == 0);
+	CHECK(g.npacks == 2 && !strcmp(g.packs[0], "pAAAA") &&
+	      !strcmp(g.packs[1], "pBBBB"));
+	CHECK(g.n == 3);
+	CHECK(g.e[0].pack == 1 && g.e[1].pack == 0 && g.e[2].pack == 1);
+	CHECK(g.e[0].ts == 5 && g.e[2].ts == 7 && !g.e[0].deleted &&
+	      g.e[2].deleted && g.e[2].id.prefix == 'k');
+	CHECK(g.e[1].pack_off == 100 && g.e[1].packed_len == 1029 &&
+	      g.e[1].orig_len == 1001 && g.e[1].comp == 0);
+	for (cut = 0; cut < names; cut++) {
+		struct got g2 = { 0 };
+		struct kopia_index_sink s2 = { g_pack, g_entry, &g2 };
+
+		CHECK(kopia_index_parse(b, cut, &s2, &e) == -EBADMSG);
+	}
+	/* a pack name past the end */
+	put32(b + 8 + key + 8, 250);
+	CHECK(kopia_index_parse(b, len, &s, &e) == -EBADMSG);
+}
 
 static void test_ids(void)
 {
@@ -680,6 +730,7 @@ static void test_open(void)
 int main(void)
 {
 	test_index();
+	test_index_v1();
 	test_ids();
 	test_indirect();
 	test_dir();
