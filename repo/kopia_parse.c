@@ -79,7 +79,9 @@ static int index_v1_parse(const uint8_t *d, size_t len,
 			(unsigned long long)(V1_HEADER +
 					     (uint64_t)count * stride),
 			len);
-	if (count && !(names = malloc(count * sizeof(*names))))
+	if (count == 0)
+		return 0;
+	if (!(names = malloc(count * sizeof(*names))))
 		return -ENOMEM;
 	/* the pack names: offset << 8 | length, sorted, unique */
 	for (i = 0; i < count; i++) {

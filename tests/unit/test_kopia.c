@@ -192,6 +192,11 @@ static void test_index_v1(void)
 	/* a pack name past the end */
 	put32(b + 8 + key + 8, 250);
 	CHECK(kopia_index_parse(b, len, &s, &e) == -EBADMSG);
+	/* no entries (fuzz_kopia's regress-index-v1-empty: qsort of NULL) */
+	put32(b + 4, 0);
+	g.n = g.npacks = 0;
+	CHECK(kopia_index_parse(b, 8, &s, &e) == 0 && g.n == 0 &&
+	      g.npacks == 0);
 }
 
 static void test_ids(void)
