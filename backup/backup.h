@@ -280,7 +280,8 @@ struct backup_vstat {
 	uint64_t size;
 	int64_t mtime_ns;
 	uint32_t uid, gid;
-	bool made_up; /* volumes/, <ns>/, <pod>/: not from a repository */
+	uint32_t nlink; /* a file's names (> 1: hard links); 1 otherwise */
+	bool made_up;	/* volumes/, <ns>/, <pod>/: not from a repository */
 };
 
 /* volumes/ of the backup in slot: -ENOENT when it has no completed pod

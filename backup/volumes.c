@@ -41,6 +41,15 @@ struct vnode {
 	int err;		 /* its snapshot is not in the repository */
 	uint64_t *kids;		 /* sorted by name */
 	size_t nkids;
+	uint64_t vol;  /* the volume it is in; 0 for a volume and above */
+	uint64_t same; /* a hard link: the node of the first name seen of
+			* that file, which lookups give; 0 */
+};
+
+/* A hard-linked file of a volume: its first name seen. */
+struct vlink {
+	uint64_t vol, dev, ino; /* the key */
+	uint64_t id;
 };
 
 struct vrepo_slot {
@@ -67,6 +76,8 @@ struct backup_vols {
 				   * the volumes/ node, 0 unknown, UINT64_MAX
 				   * none */
 	size_t nroots;		  /* protected by lock */
+	struct vlink *links;	  /* protected by lock: sorted by key */
+	size_t nlinks, links_cap; /* protected by lock */
 };
 
 /* "default", or "sha256:<hex>" of "velerofs repo password\0" + the
@@ -133,6 +144,7 @@ struct backup_vols *backup_vols_free(struct backup_vols *v)
 	free(v->repos);
 	free(v->nodes);
 	free(v->roots);
+	free(v->links);
 	free(v->password);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
@@ -432,6 +444,64 @@ int backup_vol_root(struct backup *b, size_t slot, uint64_t *id,
 	return 0;
 }
 
+static int link_cmp(const struct vlink *a, const struct vlink *b)
+{
+	if (a->vol != b->vol)
+		return a->vol < b->vol ? -1 : 1;
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	return 0;
+}
+
+/* Node id, a file of volume vol that the repository says has other names
+ * (ent.nlink > 1): the first of its names seen becomes the node that all
+ * of them give (one inode, as `restic restore` makes one file of them);
+ * id->same is set for the others. Lock held. Out of memory: each name
+ * stays a file of its own. */
+static void link_note(struct backup_vols *v, uint64_t vol, uint64_t id)
+{
+	struct vnode *n = node_get(v, id);
+	struct vlink k = { vol, n->ent.dev, n->ent.ino, id };
+	size_t lo = 0, hi = v->nlinks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = link_cmp(&v->links[mid], &k);
+
+		if (!c) {
+			n->same = v->links[mid].id;
+			return;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (v->nlinks == v->links_cap) {
+		size_t nc = v->links_cap ? 2 * v->links_cap : 64;
+		struct vlink *p = realloc(v->links, nc * sizeof(*p));
+
+		if (!p)
+			return;
+		v->links = p;
+		v->links_cap = nc;
+	}
+	memmove(v->links + lo + 1, v->links + lo,
+		(v->nlinks - lo) * sizeof(*v->links));
+	v->links[lo] = k;
+	v->nlinks++;
+}
+
+/* The node a name gives: the first name of a hard-linked file. */
+static uint64_t node_canon(struct backup_vols *v, uint64_t id)
+{
+	struct vnode *n = node_get(v, id);
+
+	return n && n->same ? n->same : id;
+}
+
 static int by_kid_name(const void *a, const void *b, void *vv)
 {
 	struct backup_vols *v = vv;
@@ -447,6 +517,7 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 	struct vrepo_slot *rs = d->repo;
 	struct ventry dir, *ents = NULL;
 	struct vrepo *repo;
+	uint64_t vol;
 	size_t n = 0, i;
 	int r;
 
@@ -454,8 +525,15 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 		return 0;
 	if (d->err)
 		return d->err; /* said the first time */
-	if (!rs)
-		return 0; /* a made-up directory: its children are known */
+	if (!rs) {
+		/* a made-up directory: its children are known (build_root
+		 * made them before giving out its id); sorted once */
+		if (d->nkids > 1)
+			qsort_r(d->kids, d->nkids, sizeof(*d->kids),
+				by_kid_name, v);
+		d->loaded = true;
+		return 0;
+	}
 	r = slot_open(v, rs, e);
 	if (r < 0)
 		return r;
@@ -489,6 +567,7 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 	}
 	if (r < 0)
 		return r; /* tried again next time */
+	vol = d->vol ? d->vol : id;
 	for (i = 0; i < n; i++) {
 		uint64_t k = node_add(v, id, &ents[i]);
 
@@ -499,6 +578,9 @@ static int load(struct backup_vols *v, uint64_t id, struct verror *e)
 			return -ENOMEM;
 		}
 		node_get(v, k)->repo = rs;
+		node_get(v, k)->vol = vol;
+		if (node_get(v, k)->ent.nlink > 1)
+			link_note(v, vol, k);
 	}
 	free(ents);
 	d = node_get(v, id);
@@ -531,10 +613,30 @@ int backup_vol_stat(struct backup_repo *br, uint64_t id,
 		st->mtime_ns = n->ent.mtime_ns;
 		st->uid = n->ent.uid;
 		st->gid = n->ent.gid;
+		st->nlink = n->ent.nlink > 1 ? n->ent.nlink : 1;
 		st->made_up = !n->repo;
 	}
 	pthread_mutex_unlock(&v->lock);
 	return r;
+}
+
+/* Directory id with its children known (listed on first use) and the
+ * lock taken: the caller releases it, also when this fails (NULL, *r
+ * says why). */
+static struct vnode *dir_lock(struct backup_vols *v, uint64_t id, int *r,
+			      struct verror *e)
+{
+	struct vnode *d;
+
+	pthread_mutex_lock(&v->lock);
+	d = node_get(v, id);
+	if (!d)
+		*r = -ENOENT;
+	else if (!S_ISDIR(d->ent.mode))
+		*r = -ENOTDIR;
+	else if ((*r = load(v, id, e)) >= 0)
+		return node_get(v, id);
+	return NULL;
 }
 
 int backup_vol_child(struct backup_repo *br, uint64_t dir, size_t pos,
@@ -546,26 +648,13 @@ int backup_vol_child(struct backup_repo *br, uint64_t dir, size_t pos,
 
 	if (!v)
 		return -ENOENT;
-	pthread_mutex_lock(&v->lock);
-	d = node_get(v, dir);
-	if (!d)
+	d = dir_lock(v, dir, &r, e);
+	if (d && pos >= d->nkids) {
 		r = -ENOENT;
-	else if (!S_ISDIR(d->ent.mode))
-		r = -ENOTDIR;
-	else
-		r = load(v, dir, e);
-	if (r >= 0) {
-		d = node_get(v, dir);
-		if (!d->repo && pos == 0 && d->nkids > 1)
-			qsort_r(d->kids, d->nkids, sizeof(*d->kids),
-				by_kid_name, v);
-		if (pos >= d->nkids) {
-			r = -ENOENT;
-		} else {
-			*id = d->kids[pos];
-			snprintf(name, namesz, "%s",
-				 node_get(v, *id)->ent.name);
-		}
+	} else if (d) {
+		snprintf(name, namesz, "%s",
+			 node_get(v, d->kids[pos])->ent.name);
+		*id = node_canon(v, d->kids[pos]);
 	}
 	pthread_mutex_unlock(&v->lock);
 	return r;
@@ -576,49 +665,29 @@ int backup_vol_lookup(struct backup_repo *br, uint64_t dir, const char *name,
 {
 	struct backup_vols *v = br->vols;
 	struct vnode *d;
-	size_t lo, hi;
+	size_t lo = 0, hi = 0;
 	int r;
 
 	if (!v)
 		return -ENOENT;
-	pthread_mutex_lock(&v->lock);
-	d = node_get(v, dir);
-	if (!d)
+	d = dir_lock(v, dir, &r, e);
+	if (d) {
 		r = -ENOENT;
-	else if (!S_ISDIR(d->ent.mode))
-		r = -ENOTDIR;
-	else
-		r = load(v, dir, e);
-	if (r >= 0) {
-		d = node_get(v, dir);
-		r = -ENOENT;
-		if (!d->repo) {
-			for (lo = 0; lo < d->nkids; lo++)
-				if (!strcmp(node_get(v, d->kids[lo])->ent.name,
-					    name)) {
-					*id = d->kids[lo];
-					r = 0;
-				}
-		} else {
-			lo = 0;
-			hi = d->nkids;
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				int c = strcmp(
-					node_get(v, d->kids[mid])->ent.name,
-					name);
+		hi = d->nkids;
+	}
+	while (lo < hi) { /* children sorted by name */
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(node_get(v, d->kids[mid])->ent.name, name);
 
-				if (!c) {
-					*id = d->kids[mid];
-					r = 0;
-					break;
-				}
-				if (c < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
+		if (!c) {
+			*id = node_canon(v, d->kids[mid]);
+			r = 0;
+			break;
 		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	pthread_mutex_unlock(&v->lock);
 	return r;

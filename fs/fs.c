@@ -441,7 +441,7 @@ static int stat_in_vol(struct fs *fs, fuse_ino_t ino, struct stat *st,
 	st->st_mode = vs.mode;
 	st->st_size = (off_t)vs.size;
 	st->st_blocks = (blkcnt_t)((vs.size + 511) / 512);
-	st->st_nlink = S_ISDIR(vs.mode) ? 2 : 1;
+	st->st_nlink = S_ISDIR(vs.mode) ? 2 : vs.nlink;
 	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec =
 		(time_t)(vs.mtime_ns / 1000000000);
 	st->st_mtim.tv_nsec = st->st_ctim.tv_nsec = st->st_atim.tv_nsec =

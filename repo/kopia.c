@@ -581,40 +581,19 @@ static int kidx_order(const void *x, const void *y)
 	return (int)a->deleted - (int)b->deleted;
 }
 
-struct blob_list {
-	char **names;
-	size_t n, cap;
-	bool legacy; /* format version 1: n blobs, no epoch manager */
-};
-
-static int list_index_blob(const char *name, const struct vault_object *obj,
-			   void *ud)
+/* epoch manager: xn (uncompacted), xs (single epoch compaction), xr
+ * (range checkpoint); xe/xw are markers */
+static bool is_index_blob(const char *name)
 {
-	struct blob_list *l = ud;
+	return name[0] == 'x' &&
+	       (name[1] == 'n' || name[1] == 's' || name[1] == 'r');
+}
 
-	/* epoch manager: xn (uncompacted), xs (single epoch compaction),
-	 * xr (range checkpoint); xe/xw are markers. Format version 1: n
-	 * (indexBlobManagerV0; compacted ones may linger until deleted:
-	 * their entries are the same, merged like any others) */
-	if (!obj)
-		return 0;
-	if (l->legacy ? name[0] != 'n' :
-			(name[0] != 'x' ||
-			 (name[1] != 'n' && name[1] != 's' && name[1] != 'r')))
-		return 0;
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? 2 * l->cap : 64;
-		char **p = realloc(l->names, nc * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		l->names = p;
-		l->cap = nc;
-	}
-	if (!(l->names[l->n] = strdup(name)))
-		return -ENOMEM;
-	l->n++;
-	return 0;
+/* format version 1 (indexBlobManagerV0): n; compacted ones may linger
+ * until deleted: their entries are the same, merged like any others */
+static bool is_legacy_index_blob(const char *name)
+{
+	return name[0] == 'n';
 }
 
 /* The IV of a blob: the last 16 bytes of the hash in its name
@@ -685,79 +664,36 @@ out:
 	return rc;
 }
 
-/* The index blobs' names: from the vault (the list then kept in the
- * cache), or the last list kept when the vault can't be listed. */
-static int list_index_blobs(struct kopia_repo *r, struct blob_list *l,
-			    struct verror *e)
-{
-	struct sbuf names;
-	char *key = NULL, *p, *nl;
-	size_t i;
-	int rc;
-
-	if (asprintf(&key, "%s\nindex blobs", r->prefix) < 0)
-		return -ENOMEM;
-	sbuf_init(&names, INDEX_BLOB_MAX);
-	rc = vault_list(r->v, r->prefix, list_index_blob, l, e);
-	if (rc >= 0) {
-		for (i = 0; i < l->n && rc >= 0; i++)
-			rc = sbuf_addf(&names, "%s\n", l->names[i]);
-		if (rc >= 0)
-			vrepo_latest_save(r->v, r->c, key, names.buf,
-					  names.len);
-		rc = 0;
-	} else if (rc != -ENOENT && rc != -ENOMEM &&
-		   vrepo_latest_load(r->v, r->c, key, &names) == 0) {
-		struct vault_object o = { 0 };
-
-		for (i = 0; i < l->n; i++)
-			free(l->names[i]);
-		l->n = 0;
-		rc = 0;
-		for (p = names.buf; p && *p && rc >= 0; p = nl + 1) {
-			nl = strchr(p, '\n');
-			if (!nl)
-				break;
-			*nl = '\0';
-			rc = list_index_blob(p, &o, l);
-		}
-		if (e)
-			e->msg[0] = '\0';
-	}
-	sbuf_release(&names);
-	free(key);
-	return rc;
-}
-
 static int load_index(struct kopia_repo *r, struct verror *e)
 {
-	struct blob_list l = { .legacy = r->legacy_index };
+	struct repo_names l = { 0 };
 	struct idx_build b = { .r = r };
 	struct kopia_index_sink sink = { sink_pack, sink_entry, &b };
 	struct sbuf plain;
 	size_t i, k;
 	int rc;
 
-	rc = list_index_blobs(r, &l, e);
+	/* from the vault, or the last list kept when it can't be listed */
+	rc = repo_list_latest(
+		r->v, r->c, r->prefix,
+		r->legacy_index ? is_legacy_index_blob : is_index_blob, &l, e);
 	sbuf_init(&plain, INDEX_BLOB_MAX);
 	for (i = 0; rc >= 0 && i < l.n; i++) {
 		sbuf_reset(&plain);
-		rc = read_blob(r, l.names[i], &plain, e);
+		rc = read_blob(r, l.v[i], &plain, e);
 		if (rc >= 0) {
 			b.nmap = 0;
 			rc = kopia_index_parse(plain.buf, plain.len, &sink, e);
 			if (rc == -EBADMSG || rc == -EPROTONOSUPPORT)
 				rc = verror_prefix(e,
 						   rc == -EBADMSG ? -EIO : rc,
-						   "index blob %s", l.names[i]);
+						   "index blob %s", l.v[i]);
 		} else if (rc == -ENOENT) {
 			rc = 0; /* compacted away since the listing */
 		}
 	}
 	sbuf_release(&plain);
-	for (i = 0; i < l.n; i++)
-		free(l.names[i]);
-	free(l.names);
+	repo_names_release(&l);
 	free(b.map);
 	if (rc < 0)
 		return rc;

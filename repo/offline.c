@@ -10,11 +10,13 @@
  * vault did not answer (any error but "not there"). Entries are ordinary
  * cache entries ("latest"), under the cache's LRU like the rest. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "repo/repo.h"
+#include "repo/repo_i.h"
 
 static char *latest_path(struct vault *v, struct cache *c, const char *key)
 {
@@ -23,32 +25,39 @@ static char *latest_path(struct vault *v, struct cache *c, const char *key)
 	return cache_entry_path(c, "latest", parts, 2);
 }
 
-void vrepo_latest_save(struct vault *v, struct cache *c, const char *key,
-		       const void *buf, size_t len)
+void repo_cache_put(struct cache *c, const char *path, const char *label,
+		    const void *buf, size_t len)
 {
 	struct cache_writer *w = NULL;
 	const char *p = buf;
-	char *path;
 	bool ok = true;
+
+	if (cache_writer_open(c, path, &w, NULL) < 0)
+		return;
+	cache_writer_label(w, label);
+	while (len && ok) {
+		ssize_t n = write(cache_writer_fd(w), p, len);
+
+		ok = n > 0;
+		if (ok) {
+			p += n;
+			len -= (size_t)n;
+		}
+	}
+	if (ok)
+		(void)cache_writer_commit(w, NULL);
+	else
+		cache_writer_free(w);
+}
+
+void vrepo_latest_save(struct vault *v, struct cache *c, const char *key,
+		       const void *buf, size_t len)
+{
+	char *path;
 
 	if (!c || !(path = latest_path(v, c, key)))
 		return;
-	if (cache_writer_open(c, path, &w, NULL) == 0) {
-		cache_writer_label(w, key);
-		while (len && ok) {
-			ssize_t n = write(cache_writer_fd(w), p, len);
-
-			ok = n > 0;
-			if (ok) {
-				p += n;
-				len -= (size_t)n;
-			}
-		}
-		if (ok)
-			(void)cache_writer_commit(w, NULL);
-		else
-			cache_writer_free(w);
-	}
+	repo_cache_put(c, path, key, buf, len);
 	free(path);
 }
 
@@ -103,4 +112,102 @@ int vrepo_get_latest(struct vault *v, struct cache *c, const char *key,
 	if (e)
 		e->msg[0] = '\0';
 	return 0;
+}
+
+void repo_names_release(struct repo_names *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int names_add(struct repo_names *l, const char *name)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? 2 * l->cap : 64;
+		char **p = realloc(l->v, nc * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->v = p;
+		l->cap = nc;
+	}
+	if (!(l->v[l->n] = strdup(name)))
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+struct list_ctx {
+	struct repo_names *l;
+	bool (*keep)(const char *name);
+};
+
+static int list_one(const char *name, const struct vault_object *obj, void *ud)
+{
+	struct list_ctx *x = ud;
+
+	/* no obj: a "directory" (a common prefix) */
+	if (!obj || strchr(name, '\n') || (x->keep && !x->keep(name)))
+		return 0;
+	return names_add(x->l, name);
+}
+
+static int by_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The list kept: the names, one a line, under "<dir>\nnames". */
+int repo_list_latest(struct vault *v, struct cache *c, const char *dir,
+		     bool (*keep)(const char *name), struct repo_names *out,
+		     struct verror *e)
+{
+	struct repo_names got = { 0 };
+	struct list_ctx x = { &got, keep };
+	struct sbuf names;
+	char *key = NULL, *p, *nl;
+	size_t i;
+	int rc;
+
+	if (asprintf(&key, "%s\nnames", dir) < 0)
+		return -ENOMEM;
+	sbuf_init(&names, (size_t)64 << 20);
+	rc = vault_list(v, dir, list_one, &x, e);
+	if (rc >= 0) {
+		for (i = 0; i < got.n && rc >= 0; i++)
+			rc = sbuf_addf(&names, "%s\n", got.v[i]);
+		if (rc >= 0)
+			vrepo_latest_save(v, c, key, names.buf, names.len);
+		rc = 0;
+	} else if (rc != -ENOMEM && rc != -ENOENT &&
+		   vrepo_latest_load(v, c, key, &names) == 0) {
+		log_debug("%s: the vault did not list it (%s); the list in the "
+			  "cache",
+			  dir, strerror(-rc));
+		repo_names_release(&got);
+		rc = 0;
+		for (p = names.buf; p && *p && rc >= 0; p = nl + 1) {
+			if (!(nl = strchr(p, '\n')))
+				break;
+			*nl = '\0';
+			rc = list_one(p, &(struct vault_object){ 0 }, &x);
+		}
+		if (e && rc >= 0)
+			e->msg[0] = '\0';
+	}
+	if (rc >= 0) {
+		if (got.n > 1)
+			qsort(got.v, got.n, sizeof(*got.v), by_str);
+		repo_names_release(out);
+		*out = got;
+	} else {
+		repo_names_release(&got);
+	}
+	sbuf_release(&names);
+	free(key);
+	return rc;
 }

@@ -20,7 +20,6 @@ int repo_fetch(struct vault *v, struct cache *c, const char *kind,
 	       struct sbuf *out, struct verror *e)
 {
 	struct cache_mapping m;
-	struct cache_writer *w = NULL;
 	char offs[32], lens[32], *path = NULL, *key = NULL;
 	size_t start = out->len;
 	int rc;
@@ -49,26 +48,9 @@ int repo_fetch(struct vault *v, struct cache *c, const char *kind,
 	}
 	rc = len ? vault_get_range(v, key, NULL, off, len, out, e) :
 		   vault_get(v, key, out, NULL, e);
-	if (rc >= 0 && path && cache_writer_open(c, path, &w, NULL) == 0) {
-		const char *p = out->buf + start;
-		size_t left = out->len - start;
-		bool ok = true;
-
-		cache_writer_label(w, key);
-		while (left && ok) {
-			ssize_t n = write(cache_writer_fd(w), p, left);
-
-			ok = n > 0;
-			if (ok) {
-				p += n;
-				left -= (size_t)n;
-			}
-		}
-		if (ok)
-			(void)cache_writer_commit(w, NULL);
-		else
-			cache_writer_free(w);
-	}
+	if (rc >= 0 && path)
+		repo_cache_put(c, path, key, out->buf + start,
+			       out->len - start);
 	free(path);
 	free(key);
 	return rc;

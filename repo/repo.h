@@ -42,6 +42,11 @@ struct ventry {
 	int64_t mtime_ns; /* nanoseconds since the epoch */
 	uint32_t uid, gid;
 	char *target; /* symlink target, owned; NULL otherwise */
+	/* hard links (restic records them, kopia does not): a regular file
+	 * with nlink > 1 is one file with every other entry of the same
+	 * snapshot that has the same (ino, dev); nlink 0 or 1: one name */
+	uint32_t nlink;
+	uint64_t ino, dev;
 	char obj[80]; /* object id of the content (file, dir) */
 };
 void ventry_release(struct ventry *e);

@@ -23,6 +23,29 @@ int repo_fetch(struct vault *v, struct cache *c, const char *kind,
 	       const char *prefix, const char *name, uint64_t off, size_t len,
 	       struct sbuf *out, struct verror *e);
 
+/* offline.c: writes len bytes at buf as the cache entry path (labelled),
+ * best effort: nothing is kept when it fails. */
+void repo_cache_put(struct cache *c, const char *path, const char *label,
+		    const void *buf, size_t len);
+
+/* A list of names, each owned. */
+struct repo_names {
+	char **v;
+	size_t n, cap;
+};
+void repo_names_release(struct repo_names *l);
+
+/* offline.c: the names of the objects directly under dir (a vault key
+ * ending in '/') that keep() accepts (keep may be NULL: all), sorted,
+ * into out (what it held is released; untouched on failure): from the
+ * vault (the list is then kept in c), or the last list kept when the
+ * vault can't be listed (any error but -ENOMEM).
+ * keep must depend on the name only (the list kept is the filtered one).
+ * The caller releases out. */
+int repo_list_latest(struct vault *v, struct cache *c, const char *dir,
+		     bool (*keep)(const char *name), struct repo_names *out,
+		     struct verror *e);
+
 /* Decompresses one zstd stream into out (appended, capped by out->max).
  * -EBADMSG (e says why) for bad or truncated data. */
 int repo_zstd(const void *data, size_t len, struct sbuf *out, struct verror *e);

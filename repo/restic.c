@@ -147,17 +147,26 @@ static int fetch(struct restic_repo *r, const char *name, uint64_t off,
 }
 
 /* Fetches, decrypts with the master key and (repository v2) decompresses
- * an unpacked file (config, index/x, snapshots/x) into out. */
+ * an unpacked file (config, index/x, snapshots/x) into out. The files
+ * named by their content's hash go through the blob cache; config, whose
+ * name does not say what it holds, is asked of the vault each time (the
+ * copy kept is for when it does not answer). */
 static int read_unpacked(struct restic_repo *r, const char *name,
 			 struct sbuf *out, struct verror *e)
 {
 	struct sbuf raw, dec;
-	char *p;
+	char *key = NULL, *p;
 	int rc;
 
 	sbuf_init(&raw, SMALL_MAX);
 	sbuf_init(&dec, SMALL_MAX);
-	rc = fetch(r, name, 0, 0, &raw, e);
+	if (strchr(name, '/'))
+		rc = fetch(r, name, 0, 0, &raw, e);
+	else if (asprintf(&key, "%s%s", r->prefix, name) < 0)
+		rc = -ENOMEM;
+	else
+		rc = vrepo_get_latest(r->v, r->c, key, &raw, e);
+	free(key);
 	if (rc < 0)
 		goto out;
 	if (raw.len < RESTIC_EXTRA) {
@@ -185,58 +194,18 @@ out:
 	return rc;
 }
 
-struct names {
-	char **v;
-	size_t n, cap;
-};
-
-static int list_name(const char *name, const struct vault_object *obj, void *ud)
-{
-	struct names *l = ud;
-
-	if (!obj)
-		return 0;
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? 2 * l->cap : 16;
-		char **p = realloc(l->v, nc * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		l->v = p;
-		l->cap = nc;
-	}
-	if (!(l->v[l->n] = strdup(name)))
-		return -ENOMEM;
-	l->n++;
-	return 0;
-}
-
-static void names_free(struct names *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
-static int by_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_dir(struct restic_repo *r, const char *dir, struct names *l,
-		    struct verror *e)
+/* The names under dir ("keys/"), sorted: from the vault, or the last list
+ * kept when the vault can't be listed. */
+static int list_dir(struct restic_repo *r, const char *dir,
+		    struct repo_names *l, struct verror *e)
 {
 	char *d;
 	int rc;
 
 	if (asprintf(&d, "%s%s", r->prefix, dir) < 0)
 		return -ENOMEM;
-	rc = vault_list(r->v, d, list_name, l, e);
+	rc = repo_list_latest(r->v, r->c, d, NULL, l, e);
 	free(d);
-	if (rc >= 0 && l->n)
-		qsort(l->v, l->n, sizeof(*l->v), by_str);
 	return rc;
 }
 
@@ -344,7 +313,7 @@ out:
 static int open_keys(struct restic_repo *r, const char *password,
 		     struct verror *e)
 {
-	struct names l = { 0 };
+	struct repo_names l = { 0 };
 	size_t i, tried = 0;
 	int rc, bad = 0;
 
@@ -379,7 +348,7 @@ static int open_keys(struct restic_repo *r, const char *password,
 	else if (rc == 0)
 		rc = bad; /* e says why the last one failed */
 out:
-	names_free(&l);
+	repo_names_release(&l);
 	return rc < 0 ? rc : 0;
 }
 
@@ -474,7 +443,7 @@ static int ridx_order(const void *x, const void *y)
 
 static int load_index(struct restic_repo *r, struct verror *e)
 {
-	struct names l = { 0 };
+	struct repo_names l = { 0 };
 	struct idx_build b = { .r = r };
 	struct restic_index_sink sink = { sink_pack, sink_blob, &b };
 	struct sbuf js;
@@ -503,7 +472,7 @@ static int load_index(struct restic_repo *r, struct verror *e)
 		qsort(r->idx, r->nidx, sizeof(*r->idx), ridx_order);
 out:
 	sbuf_release(&js);
-	names_free(&l);
+	repo_names_release(&l);
 	return rc;
 }
 
@@ -735,7 +704,7 @@ struct restic_repo *restic_free(struct restic_repo *r)
 int restic_snapshot_root(struct restic_repo *r, const char *snapshot_id,
 			 struct ventry *root, struct verror *e)
 {
-	struct names l = { 0 };
+	struct repo_names l = { 0 };
 	struct sbuf js;
 	const char *match = NULL;
 	size_t i, sl = strlen(snapshot_id);
@@ -801,7 +770,7 @@ int restic_snapshot_root(struct restic_repo *r, const char *snapshot_id,
 	}
 out:
 	json_decref(j);
-	names_free(&l);
+	repo_names_release(&l);
 	return rc;
 }
 

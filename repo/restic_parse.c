@@ -280,6 +280,17 @@ static int node_from_json(const json_t *o, struct restic_node *out)
 		out->ent.uid = (uint32_t)u;
 	if (json_u(json_object_get(o, "gid"), UINT32_MAX, &u))
 		out->ent.gid = (uint32_t)u;
+	/* a hard link, as restic restore tells them (internal/restorer:
+	 * files with links > 1 and the same inode and device_id are one) */
+	if (S_ISREG(out->ent.mode) &&
+	    json_u(json_object_get(o, "links"), UINT64_MAX, &u) && u > 1 &&
+	    json_u(json_object_get(o, "inode"), UINT64_MAX, &out->ent.ino) &&
+	    out->ent.ino) {
+		out->ent.nlink = u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
+		if (!json_u(json_object_get(o, "device_id"), UINT64_MAX,
+			    &out->ent.dev))
+			out->ent.dev = 0;
+	}
 	if (json_is_string(mt)) {
 		int64_t s;
 		uint32_t ns;

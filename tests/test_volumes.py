@@ -439,15 +439,26 @@ def test_volume_without_repository_is_not_shown(volume, tmp_path, mount):
     assert not (b / "volumes").exists()
 
 
+def minio_of(vault: pathlib.Path, tmp_path, use_env):
+    """A MinIO of the test's own (stopping it takes the vault down) with vault's files in bucket
+    velero, its credentials in the environment; the caller stops it."""
+    m = harness.Minio(workdir=tmp_path / "minio").start()
+    try:
+        upload_s3(m, "velero", "", vault)
+        use_env(s3_env(m))
+    except BaseException:
+        m.stop()
+        raise
+    return m
+
+
 def test_volume_data_offline(volume, vol_vault, mount, tmp_path, use_env):
     """What was read through the mount (files read, directories listed) stays readable with the
     vault down: the PodVolumeBackup list, the repository's format blob and the list of its index
     blobs are kept in the cache (the index blobs and pack ranges were already)."""
-    m = harness.Minio(workdir=tmp_path / "minio").start()
+    m = minio_of(vol_vault, tmp_path, use_env)
     cache = tmp_path / "cache"
     try:
-        upload_s3(m, "velero", "", vol_vault)
-        use_env(s3_env(m))
         first = mount(s3_url(m), cache=cache)
         vdir = pathlib.Path(os.fspath(first)) / "backups" / BACKUP / "volumes" / NS / POD / VOLUME
         big = (vdir / "big.bin").read_bytes()

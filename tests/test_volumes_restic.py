@@ -21,6 +21,7 @@ import shutil
 import pytest
 
 from test_volumes import walk
+from test_remote import use_env  # noqa: F401 (a fixture)
 
 DATA = pathlib.Path(__file__).parent / "data" / "restic"
 FIX = json.loads((DATA / "fixture.json").read_text())
@@ -224,6 +225,37 @@ def test_mount_shows_restic_volume(vol_vault, mount):
                 assert got[path].get(k) == e.get(k), (vol, path, k)
 
 
+def test_mount_hard_links_are_one_inode(vol_vault, mount):
+    """restic records hard links (node links, inode, device_id): the names of one file are one
+    inode through the mount with the source's link count, as `restic restore` makes one file of
+    them, whichever directory is looked at first; other files are inodes of their own."""
+    m = mount(str(vol_vault))
+    vol = pathlib.Path(os.fspath(m)) / "backups" / "ns-shop" / "volumes" / NS / "app-0" / "data"
+    w = want()
+    names = sorted(p for p, e in w.items() if e.get("nlink", 1) > 1)
+    assert names == ["hard/one", "hard/two", "sub/third"], names
+    sts = {n: os.stat(vol / n) for n in ["sub/third", "hard/two", "hard/one"]}  # sub/ first
+    assert len({st.st_ino for st in sts.values()}) == 1, sts
+    for n, st in sts.items():
+        assert st.st_nlink == w[n]["nlink"] == 3, (n, st)
+        assert (vol / n).read_bytes() == (vol / "hard/one").read_bytes()
+    ino = sts["hard/one"].st_ino
+    assert {e.name: e.inode() for e in os.scandir(vol / "hard")} == {"one": ino, "two": ino}
+    assert next(e.inode() for e in os.scandir(vol / "sub") if e.name == "third") == ino
+    others = {os.stat(vol / n).st_ino for n in ("big.bin", "text.txt", "sub/small00.txt")}
+    assert ino not in others and len(others) == 3
+    assert os.stat(vol / "big.bin").st_nlink == 1
+    # cp -a out of the mount keeps them one file
+    import subprocess
+    out = pathlib.Path(os.fspath(m)).parent / "copied"
+    subprocess.run(["cp", "-a", str(vol / "hard"), str(out)], check=True)
+    assert os.stat(out / "one").st_ino == os.stat(out / "two").st_ino
+    assert os.stat(out / "one").st_nlink == 2
+    # the other volume of the same snapshot: its own inode for the same file
+    old = vol.parent / "old"
+    assert os.stat(old / "hard" / "two").st_ino == os.stat(old / "sub" / "third").st_ino != ino
+
+
 def test_mount_wrong_password_restic(vol_vault, mount, tmp_path):
     pw = tmp_path / "pw"
     pw.write_text("wrong\n")
@@ -254,3 +286,42 @@ def test_a_bad_key_file_does_not_stop_the_good_one(vault):
     (vault / "restic" / NS / "keys" / ("f" * 64)).write_text("not json")
     _, got = walk(str(vault), PREFIX, FIX["short_id"])
     compare(got, want())
+
+
+def test_restic_volume_offline(vol_vault, mount, tmp_path, use_env):
+    """As test_volumes.test_volume_data_offline for kopia: what was read through the mount (files
+    read, directories listed) stays readable with the vault down (the listings of keys/, index/
+    and snapshots/ and the config are kept in the cache beside the blobs); a file never read
+    fails at once with EIO, it does not hang."""
+    import time
+    from test_volumes import minio_of, s3_url
+    m = minio_of(vol_vault, tmp_path, use_env)
+    cache = tmp_path / "cache"
+    try:
+        first = mount(s3_url(m), cache=cache)
+        vdir = pathlib.Path(os.fspath(first)) / "backups" / "ns-shop" / "volumes" / NS / "app-0" / "data"
+        top = sorted(os.listdir(vdir))
+        sub = sorted(os.listdir(vdir / "sub"))
+        big = (vdir / "big.bin").read_bytes()
+        small = (vdir / "sub" / "small03.txt").read_bytes()
+        describe = (vdir.parents[3] / "describe.txt").read_text()
+        assert "Browsable: yes" in " ".join(describe.split())
+        first.stop()
+        m.stop()
+
+        second = mount(s3_url(m), cache=cache, allow_errors=True, mnt=tmp_path / "mnt2")
+        vdir = pathlib.Path(os.fspath(second)) / "backups" / "ns-shop" / "volumes" / NS / "app-0" / "data"
+        assert sorted(os.listdir(vdir)) == top
+        assert sorted(os.listdir(vdir / "sub")) == sub
+        assert (vdir / "sub" / "small03.txt").read_bytes() == small
+        assert (vdir / "big.bin").read_bytes() == big
+        assert hashlib.sha256(big).hexdigest() == want()["big.bin"]["sha256"]
+        assert (vdir.parents[3] / "describe.txt").read_text() == describe
+        # never read: its blob is in no cache; the vault is down
+        t0 = time.monotonic()
+        with pytest.raises(OSError) as ei:
+            (vdir / "text.txt").read_bytes()
+        assert ei.value.errno == 5, ei.value
+        assert time.monotonic() - t0 < 60
+    finally:
+        m.stop()

@@ -371,24 +371,12 @@ static void az_release(void *backend)
 	OPENSSL_cleanse(az->key, sizeof(az->key));
 }
 
-static const char *az_base_url(const void *backend)
-{
-	return ((const struct az *)backend)->endpoint;
-}
-
-static const char *az_no_credentials(const void *backend)
-{
-	return ((const struct az *)backend)->no_creds;
-}
-
 static const struct remote_ops az_remote_ops = {
 	.req_init = az_req_init,
 	.sign = az_sign,
 	.range_header = "x-ms-range",
 	.list_query = az_list_query,
 	.list_parse = azblob_parse_list,
-	.base_url = az_base_url,
-	.no_credentials = az_no_credentials,
 	.release = az_release,
 	.marker_name = "marker",
 	.unsized_get_is_empty = true,
@@ -720,6 +708,8 @@ int vault_azblob_open(const char *rest, const struct vault_options *opt,
 		vault_free(v);
 		return r;
 	}
+	az->rm.base_url = az->endpoint;
+	az->rm.no_credentials = az->no_creds;
 	log_debug("%s: endpoint %s, %s", v->id, az->endpoint,
 		  az->sas     ? "SAS" :
 		  az->key_len ? "Shared Key" :

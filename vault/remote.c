@@ -947,15 +947,14 @@ const char *remote_endpoint(const struct vault *v)
 {
 	const struct remote *rm = v->priv;
 
-	return rm->ops->base_url ? rm->ops->base_url(rm->backend) : NULL;
+	return rm->base_url;
 }
 
 const char *remote_no_credentials(const struct vault *v)
 {
 	const struct remote *rm = v->priv;
 
-	return rm->ops->no_credentials ? rm->ops->no_credentials(rm->backend) :
-					 NULL;
+	return rm->no_credentials;
 }
 
 void remote_vault_free(struct vault *v)

@@ -181,12 +181,6 @@ struct remote_ops {
 	/* Frees what the backend's state owns (not the state itself, nor
 	 * its struct remote); it may be partly filled. */
 	void (*release)(void *backend);
-	/* The endpoint's base URL (scheme://host[:port]...), borrowed; for
-	 * vault_endpoint(). */
-	const char *(*base_url)(const void *backend);
-	/* Why no credentials were found (borrowed), NULL when there are
-	 * some; for vault_no_credentials(). */
-	const char *(*no_credentials)(const void *backend);
 	/* A GET answer without Content-Length counts as size 0 when
 	 * checking a stream's expected identity (Azure); otherwise it never
 	 * matches (S3). */
@@ -200,6 +194,12 @@ struct remote {
 	void *backend;	   /* the state this starts; for ops->req_init */
 	char *prefix;	   /* owned: "" or ending in '/' */
 	struct http *http; /* owned */
+	/* set by the backend once it is open, borrowed from its state: the
+	 * endpoint's base URL (scheme://host[:port]...) for
+	 * vault_endpoint(), and why no credentials were found (NULL when
+	 * there are some) for vault_no_credentials() */
+	const char *base_url;
+	const char *no_credentials;
 };
 
 /* The struct vault_ops functions of a remote backend, for a v whose priv

@@ -518,23 +518,11 @@ static void s3_release(void *backend)
 	free(s3->no_creds);
 }
 
-static const char *s3_base_url(const void *backend)
-{
-	return ((const struct s3 *)backend)->base;
-}
-
-static const char *s3_no_credentials(const void *backend)
-{
-	return ((const struct s3 *)backend)->no_creds;
-}
-
 static const struct remote_ops s3_remote_ops = {
 	.req_init = s3_req_init,
 	.sign = s3_sign,
 	.list_query = s3_list_query,
 	.list_parse = s3_parse_list,
-	.base_url = s3_base_url,
-	.no_credentials = s3_no_credentials,
 	.release = s3_release,
 	.marker_name = "continuation token",
 	.unsized_get_is_empty = false,
@@ -755,6 +743,8 @@ int vault_s3_open(const char *rest, const struct vault_options *opt,
 		vault_free(v);
 		return r;
 	}
+	s3->rm.base_url = s3->base;
+	s3->rm.no_credentials = s3->no_creds;
 	log_debug("%s: endpoint %s, %s-style, region %s, %s", v->id, s3->base,
 		  s3->path_style ? "path" : "virtual", s3->region,
 		  s3->creds ? aws_creds_kind(s3->creds) : "anonymous");

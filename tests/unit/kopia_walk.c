@@ -1,7 +1,8 @@
 /* kopia_walk: opens a kopia repository (a restic one when PREFIX starts
  * with "restic/") through repo/ and prints every
  * entry of a snapshot as one JSON line (path, mode, size, mtime_ns, uid,
- * gid, target, sha256 of the content read back, or error), for
+ * gid, target, nlink and ino of a hard-linked file, sha256 of the content
+ * read back, or error), for
  * tests/test_volumes.py. Not installed.
  *
  *   kopia_walk VAULT_URL PREFIX SNAPSHOT_ID [PASSWORD_FILE]
@@ -56,6 +57,12 @@ static void walk(struct vrepo *r, const struct ventry *dir, const char *path)
 		if (v[i].target)
 			json_object_set_new(o, "target",
 					    json_string(v[i].target));
+		if (v[i].nlink > 1) { /* a hard link */
+			json_object_set_new(o, "nlink",
+					    json_integer(v[i].nlink));
+			json_object_set_new(o, "ino",
+					    json_integer((json_int_t)v[i].ino));
+		}
 		if (S_ISREG(v[i].mode)) {
 			EVP_MD_CTX *md = EVP_MD_CTX_new();
 			unsigned char h[32];

@@ -16,8 +16,8 @@
 #include "backup/backup.h"
 #include "backup/backup_i.h"
 #include "backup/source_i.h"
+#include "flaky_vault.h"
 #include "testvault.h"
-#include "vault/vault_i.h"
 
 static void put_gz(const char *rel, const char *text)
 {
@@ -701,111 +701,14 @@ static void test_index_changed_under_mapping(void)
 
 /* ---- a vault that reads one byte at a time, and fails on demand ---- */
 
-struct flaky {
-	const char *fail_key; /* reads of objects whose key ends so fail */
-	int fail_errno;
-	int reads_failed;
-};
-
-static struct flaky flaky;
-
-struct flaky_stream {
-	struct vault_stream *inner;
-	bool fail;
-};
-
-static int flaky_list(struct vault *v, const char *dir, vault_list_fn fn,
-		      void *userdata, struct verror *e)
-{
-	return vault_list(v->priv, dir, fn, userdata, e);
-}
-
-static int flaky_stat(struct vault *v, const char *key,
-		      struct vault_object *out, struct verror *e)
-{
-	return vault_stat(v->priv, key, out, e);
-}
-
-static int flaky_stream_open(struct vault *v, const char *key,
-			     const struct vault_object *expect, uint64_t off,
-			     uint64_t len, struct vault_stream **out,
-			     struct verror *e)
-{
-	struct vault_stream *s = calloc(1, sizeof(*s));
-	struct flaky_stream *f = calloc(1, sizeof(*f));
-	size_t kl = strlen(key);
-	int r;
-
-	if (!s || !f) {
-		free(s);
-		free(f);
-		return -ENOMEM;
-	}
-	r = len ? vault_stream_open_range(v->priv, key, expect, off, len,
-					  &f->inner, e) :
-		  vault_stream_open(v->priv, key, expect, &f->inner, e);
-	if (r < 0) {
-		free(s);
-		free(f);
-		return r;
-	}
-	f->fail = flaky.fail_key && kl >= strlen(flaky.fail_key) &&
-		  !strcmp(key + kl - strlen(flaky.fail_key), flaky.fail_key);
-	s->vault = v;
-	s->priv = f;
-	*out = s;
-	return 0;
-}
-
-/* One byte per read (a short read is a valid answer); a failure like the
- * ones an object store gives when a token expires mid-build. */
-static ssize_t flaky_stream_read(struct vault_stream *s, void *buf, size_t len,
-				 struct verror *e)
-{
-	struct flaky_stream *f = s->priv;
-
-	if (f->fail) {
-		flaky.reads_failed++;
-		return verror_set(e, -flaky.fail_errno,
-				  "GET: HTTP 403 Forbidden ExpiredToken");
-	}
-	return vault_stream_read(f->inner, buf, MIN(len, 1), e);
-}
-
-static void flaky_stream_free(struct vault_stream *s)
-{
-	struct flaky_stream *f = s->priv;
-
-	vault_stream_free(f->inner);
-	free(f);
-	free(s);
-}
-
-static void flaky_free(struct vault *v)
-{
-	vault_free(v->priv);
-}
-
-static const struct vault_ops flaky_ops = {
-	.scheme = "flaky",
-	.list = flaky_list,
-	.stat = flaky_stat,
-	.stream_open = flaky_stream_open,
-	.stream_read = flaky_stream_read,
-	.stream_free = flaky_stream_free,
-	.free = flaky_free,
-};
+static struct flaky_vault flaky;
 
 static struct backup_repo *flaky_open(struct tv_repo *t)
 {
-	struct vault *fv = calloc(1, sizeof(*fv));
+	struct vault *fv = NULL;
 	struct verror e;
 
-	CHECK(fv != NULL);
-	CHECK_EQ_INT(vault_open(tv_root, NULL, (struct vault **)&fv->priv, &e),
-		     0);
-	fv->ops = &flaky_ops;
-	fv->id = strdup(vault_id(fv->priv));
+	CHECK_EQ_INT(flaky_vault_open(tv_root, &flaky, &fv, &e), 0);
 	return repo_on(t, fv, BACKUP_VIEW_YAML);
 }
 

@@ -94,13 +94,13 @@ static char *section(const char *text, const char *name)
 	return strndup(p, q ? (size_t)(q - p) : strlen(p));
 }
 
-#define HAS(sec, s)                                                   \
-	do {                                                          \
-		if (!strstr(sec, s)) {                                \
-			fprintf(stderr, "%s:%d: no \"%s\" in:\n%s\n", \
-				__FILE__, __LINE__, s, sec);          \
-			check_failures++;                             \
-		}                                                     \
+#define HAS(sec, s)                                                     \
+	do {                                                            \
+		if (!strstr(sec, s)) {                                  \
+			fprintf(stderr, "%s:%d: no \"%s\" in:\n%s\n",   \
+				__FILE__, __LINE__, s, sec ? sec : ""); \
+			check_failures++;                               \
+		}                                                       \
 	} while (0)
 
 int main(int argc, char **argv)

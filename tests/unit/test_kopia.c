@@ -18,6 +18,7 @@
 
 #include "common/base64.h"
 #include "repo/kopia_i.h"
+#include "repo/restic_i.h"
 
 static int failures;
 
@@ -732,6 +733,39 @@ static void test_open(void)
 	CHECK(system(cmd) == 0);
 }
 
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* restic tree nodes: hard links (links > 1 with an inode) and the ones
+ * that are not (links 1, no inode, a directory's links). */
+static void test_restic_links(void)
+{
+	static const char tree[] =
+		"{\"nodes\":["
+		"{\"name\":\"a\",\"type\":\"file\",\"mode\":420,\"size\":3,"
+		"\"links\":2,\"inode\":77,\"device_id\":9,\"content\":[]},"
+		"{\"name\":\"b\",\"type\":\"file\",\"mode\":420,\"links\":1,"
+		"\"inode\":78,\"device_id\":9},"
+		"{\"name\":\"c\",\"type\":\"file\",\"mode\":420,\"links\":3},"
+		"{\"name\":\"d\",\"type\":\"dir\",\"mode\":2147484141,"
+		"\"links\":4,\"inode\":79,\"subtree\":\"" ID64 "\"}]}";
+	struct restic_node *n = NULL;
+	struct verror e = { { 0 } };
+	size_t nn = 0, i;
+
+	CHECK(restic_tree_parse(tree, sizeof(tree) - 1, &n, &nn, &e) == 0);
+	CHECK(nn == 4);
+	if (nn == 4) {
+		CHECK(n[0].ent.nlink == 2 && n[0].ent.ino == 77 &&
+		      n[0].ent.dev == 9);
+		CHECK(n[1].ent.nlink == 0 && n[1].ent.ino == 0);
+		CHECK(n[2].ent.nlink == 0); /* no inode: can't be told */
+		CHECK(S_ISDIR(n[3].ent.mode) && n[3].ent.nlink == 0);
+	}
+	for (i = 0; i < nn; i++)
+		restic_node_release(&n[i]);
+	free(n);
+}
+
 int main(void)
 {
 	test_index();
@@ -745,6 +779,7 @@ int main(void)
 	test_blake3();
 	test_ecc();
 	test_open();
+	test_restic_links();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
 	return failures ? 1 : 0;

@@ -4,13 +4,15 @@ Velero's restic uploader writes it, for tests/test_volumes_restic.py.
 
     tests/data/restic/make-fixture.py [RESTIC_BINARY]
 
-The binary: the argument, else tests/servers/build.sh restic's (the version Velero v1.12.3 ships,
+The committed fixture: Debian's restic 0.14.0 (`apt-get install restic`, on PATH). The binary: the
+argument, else tests/servers/build.sh restic's (the version Velero v1.12.3 ships,
 versions.env RESTIC_VERSION), else `restic` on PATH (the version is recorded in fixture.json).
 Like Velero's node-agent (pkg/uploader/provider/restic.go, pkg/restic/command_factory.go at
 v1.12.3): `restic init` with the repository password (Velero's default "static-passw0rd"), then
 `restic backup --host=velero --tag=... .` run in the volume's directory, so the snapshot's root is
 the volume. The repository goes to repo/ (copied into restic/<ns>/ of a test vault), with
-expected.json (every entry of the source: mode, size, mtime, sha256, target) and
+expected.json (every entry of the source: mode, size, mtime, sha256, target, and nlink and inode
+of the hard-linked files) and
 podvolumebackups.json (the PodVolumeBackup Velero records; snapshotID is restic's short id).
 The source is deterministic; the repository is not (random keys, ids): regenerate, then commit.
 """
@@ -54,6 +56,10 @@ def make_source(root: pathlib.Path) -> None:
     (root / "odd name ✓").write_bytes(b"odd\n")
     (root / "script.sh").write_text("#!/bin/sh\necho hi\n")
     os.chmod(root / "script.sh", 0o755)
+    (root / "hard").mkdir()  # hard links: two names in one directory, a third in another
+    (root / "hard" / "one").write_bytes(b"hard linked\n" * 100)
+    os.link(root / "hard" / "one", root / "hard" / "two")
+    os.link(root / "hard" / "one", root / "sub" / "third")
     (root / "private").write_text("secret\n")
     os.chmod(root / "private", 0o600)
     os.chmod(root / "emptydir", 0o700)
@@ -71,6 +77,8 @@ def expected(root: pathlib.Path) -> dict[str, dict]:
         e = {"mode": st.st_mode, "mtime_ns": st.st_mtime_ns, "uid": st.st_uid, "gid": st.st_gid}
         if stat.S_ISREG(st.st_mode):
             e["size"] = st.st_size
+            if st.st_nlink > 1:  # what restic records (node links, inode)
+                e["nlink"], e["ino"] = st.st_nlink, st.st_ino
             e["sha256"] = hashlib.sha256(p.read_bytes()).hexdigest()
         elif stat.S_ISLNK(st.st_mode):
             e["target"] = os.readlink(p)
