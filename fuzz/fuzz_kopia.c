@@ -1,12 +1,19 @@
 /* fuzz_kopia: repo/kopia_parse.c's parsers of what a kopia repository
  * holds after decryption. The first byte picks the parser:
- *   0 an index blob (kopia_index_parse), 1 a directory (kopia_dir_parse),
- *   2 an indirect object (kopia_indirect_parse), 3 a manifest content
- *   (kopia_manifest_find, id "aa"), 4 compressed bytes (the next 4 bytes
- *   are the compression header), 5 an object id (kopia_oid_parse).
+ *   0 an index blob, v1 or v2 (kopia_index_parse),
+ *   1 a directory (kopia_dir_parse),
+ *   2 an indirect object (kopia_indirect_parse),
+ *   3 a manifest content (kopia_manifest_find, id "aa"),
+ *   4 compressed bytes (the next 4 bytes are the header; 0x1200: s2),
+ *   5 an object id (kopia_oid_parse),
+ *   6 one S2 block (s2_block_decode, output cap from the next byte),
+ *   7 BLAKE3 (keyed and derived over the rest),
+ *   8 a stored content with error correction (kopia_ecc_decode, the
+ *     overhead percent from the next byte).
  * Checks beyond memory safety: directory entries are single safe names,
- * sorted and unique; indirect chunks are contiguous from 0;
- * decompression stays within its cap. */
+ * sorted and unique; indirect chunks are contiguous from 0; decompression
+ * stays within its cap; an S2 block decodes within its cap; BLAKE3 is
+ * deterministic; ECC output stays within its input's length. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +107,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (out.len > out.max)
 			abort();
 		sbuf_release(&out);
+		break;
+	}
+	case 6: {
+		unsigned char out[4096];
+		size_t cap, dl = SIZE_MAX;
+
+		if (n < 1)
+			break;
+		cap = (size_t)data[1] * 16;
+		if (s2_block_decode(data + 2, n - 1, out, cap, &dl) == 0 &&
+		    dl > cap)
+			abort();
+		break;
+	}
+	case 7: {
+		unsigned char a[32], b[32], key[32] = { 1 };
+
+		blake3_keyed(key, data + 1, n, a);
+		blake3_keyed(key, data + 1, n, b);
+		if (memcmp(a, b, 32))
+			abort();
+		blake3_derive_key("fuzz", data + 1, n, a);
+		break;
+	}
+	case 8: {
+		unsigned char *out;
+		ssize_t r;
+
+		if (n < 1 || !(out = malloc(n)))
+			break;
+		r = kopia_ecc_decode(data[1] % 100 + 1, data + 2, n - 1, out);
+		if (r > (ssize_t)(n - 1))
+			abort();
+		free(out);
 		break;
 	}
 	case 5: {

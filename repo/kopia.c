@@ -4,8 +4,9 @@
  * directories and snapshot manifests. The parsers are in kopia_parse.c.
  *
  * What it does not do: write, verify packs' local indexes (the index
- * blobs are used), read format version 1 (index v1), ECC, s2
- * compression, BLAKE3 hashes; restic repositories (restic.c).
+ * blobs are used); restic repositories (restic.c). Format version 1
+ * (kopia before v0.9: index v1 in n blobs) is read too. s2 compression is in
+ * s2.c, the BLAKE3 hashes in blake3.c, error correction in ecc.c.
  *
  * Memory: the merged index (about 60 bytes per content) for the life of
  * the struct vrepo, and a small LRU of decrypted contents (directories,
@@ -76,8 +77,11 @@ struct kopia_repo {
 	unsigned char enc_secret[32];
 	unsigned char hmac_secret[64];
 	size_t hmac_len;
-	const char *hash_mac; /* OpenSSL MAC or digest name */
+	const char *hash_mac; /* OpenSSL MAC or digest name; NULL: BLAKE3 */
 	bool hash_is_hmac;
+	unsigned char blake3_key[32]; /* BLAKE3-256*: the keyed hash's key */
+	int ecc_overhead;  /* REED-SOLOMON-CRC32's percent; 0: no ECC */
+	bool legacy_index; /* format version 1: n index blobs, no epochs */
 	size_t hash_size, hash_trunc;
 	/* the merged index, sorted by id; read-only after open */
 	struct kidx *idx;
@@ -148,19 +152,35 @@ static ssize_t aead_open(const EVP_CIPHER *ciph, const unsigned char *key,
 }
 
 /* Decrypts a content or blob whose IV is iv (16 bytes): the key is
- * HMAC-SHA256(encryption secret, iv), the AAD the iv. */
+ * HMAC-SHA256(encryption secret, iv), the AAD the iv. With error
+ * correction, its shards are checked and stripped first (format_provider:
+ * the ECC wraps the encryption). */
 static ssize_t content_open(const struct kopia_repo *r, const unsigned char *iv,
 			    const void *in, size_t len, unsigned char *out)
 {
-	unsigned char key[32];
+	unsigned char key[32], *plain = NULL;
 	unsigned int klen = sizeof(key);
+	ssize_t n;
 
 	if (!HMAC(EVP_sha256(), r->enc_secret, sizeof(r->enc_secret), iv, 16,
 		  key, &klen))
 		return -EIO;
-	return aead_open(r->enc == ENC_AES_GCM ? EVP_aes_256_gcm() :
-						 EVP_chacha20_poly1305(),
-			 key, in, len, iv, 16, out);
+	if (r->ecc_overhead) {
+		if (!(plain = malloc(len ? len : 1)))
+			return -ENOMEM;
+		n = kopia_ecc_decode(r->ecc_overhead, in, len, plain);
+		if (n < 0) {
+			free(plain);
+			return -EBADMSG;
+		}
+		in = plain;
+		len = (size_t)n;
+	}
+	n = aead_open(r->enc == ENC_AES_GCM ? EVP_aes_256_gcm() :
+					      EVP_chacha20_poly1305(),
+		      key, in, len, iv, 16, out);
+	free(plain);
+	return n;
 }
 
 /* The repository's hash of data (kopia's repo/hashing), truncated. */
@@ -170,7 +190,10 @@ static int content_hash(const struct kopia_repo *r, const void *data,
 	unsigned char full[EVP_MAX_MD_SIZE];
 	size_t n = 0;
 
-	if (r->hash_is_hmac) {
+	if (!r->hash_mac) {
+		blake3_keyed(r->blake3_key, data, len, full);
+		n = 32;
+	} else if (r->hash_is_hmac) {
 		unsigned int m = sizeof(full);
 
 		if (!HMAC(EVP_get_digestbyname(r->hash_mac), r->hmac_secret,
@@ -214,6 +237,8 @@ static const struct {
 	{ "HMAC-SHA224", "SHA224", true, 28, 28 },
 	{ "HMAC-SHA3-224", "SHA3-224", true, 28, 28 },
 	{ "HMAC-SHA3-256", "SHA3-256", true, 32, 32 },
+	{ "BLAKE3-256", NULL, false, 32, 32 },
+	{ "BLAKE3-256-128", NULL, false, 32, 16 },
 };
 
 /* --- the format blob ----------------------------------------------------- */
@@ -343,27 +368,43 @@ static int open_format(struct kopia_repo *r, const char *password,
 	}
 	ver = json_integer_value(json_object_get(f, "version"));
 	iver = json_integer_value(json_object_get(f, "indexVersion"));
-	if (ver != 2 && ver != 3) {
+	if (ver < 1 || ver > 3) {
 		rc = verror_set(e, -EPROTONOSUPPORT,
 				"%s: repository format version %lld is not "
-				"known to velerofs (it reads 2 and 3)",
+				"known to velerofs (it reads 1 to 3)",
 				r->prefix, (long long)ver);
 		goto out;
 	}
-	if (iver && iver != 2) {
+	if (iver && iver != 1 && iver != 2) {
 		rc = verror_set(e, -EPROTONOSUPPORT,
 				"%s: index version %lld is not known to "
-				"velerofs (it reads 2)",
+				"velerofs (it reads 1 and 2)",
 				r->prefix, (long long)iver);
 		goto out;
 	}
+	r->legacy_index = ver == 1;
 	s = json_string_value(json_object_get(f, "ecc"));
-	if (s && *s && strcmp(s, "none")) {
-		rc = verror_set(e, -EPROTONOSUPPORT,
-				"%s: error correction '%s' is not read by "
-				"velerofs",
-				r->prefix, s);
-		goto out;
+	{
+		json_int_t ov = json_integer_value(json_object_get(f, "eccOverh"
+								      "eadPerce"
+								      "nt"));
+
+		/* format_provider: ECC only with an algorithm and an
+		 * overhead above 0 */
+		if (s && *s && ov > 0 && strcmp(s, "REED-SOLOMON-CRC32")) {
+			rc = verror_set(e, -EPROTONOSUPPORT,
+					"%s: error correction '%s' is not "
+					"read by velerofs",
+					r->prefix, s);
+			goto out;
+		}
+		if (s && *s && ov > 100) {
+			rc = verror_set(e, -EBADMSG,
+					"%s: ECC overhead %lld%% out of range",
+					r->prefix, (long long)ov);
+			goto out;
+		}
+		r->ecc_overhead = s && *s && ov > 0 ? (int)ov : 0;
 	}
 	if (json_array_size(json_object_get(f, "requiredFeatures"))) {
 		rc = verror_set(e, -EPROTONOSUPPORT,
@@ -411,6 +452,14 @@ static int open_format(struct kopia_repo *r, const char *password,
 			goto out;
 		}
 		r->hmac_len = (size_t)hl;
+		/* repo/hashing newBlake3: the secret's first 32 bytes, or a
+		 * key derived from a shorter one */
+		if (hl >= 32)
+			memcpy(r->blake3_key, r->hmac_secret, 32);
+		else
+			blake3_derive_key("kopia blake3 derived key v1",
+					  r->hmac_secret, (size_t)hl,
+					  r->blake3_key);
 		/* repo/encryption deriveKey: HKDF(masterKey, salt
 		 * "encryption", no info) */
 		rc = hkdf(mkey, (size_t)ml, "encryption", 10, "", r->enc_secret,
@@ -540,6 +589,13 @@ static bool is_index_blob(const char *name)
 	       (name[1] == 'n' || name[1] == 's' || name[1] == 'r');
 }
 
+/* format version 1 (indexBlobManagerV0): n; compacted ones may linger
+ * until deleted: their entries are the same, merged like any others */
+static bool is_legacy_index_blob(const char *name)
+{
+	return name[0] == 'n';
+}
+
 /* The IV of a blob: the last 16 bytes of the hash in its name
  * (internal/blobcrypto getIndexBlobIV). */
 static int blob_iv(const char *name, unsigned char iv[16])
@@ -618,7 +674,9 @@ static int load_index(struct kopia_repo *r, struct verror *e)
 	int rc;
 
 	/* from the vault, or the last list kept when it can't be listed */
-	rc = repo_list_latest(r->v, r->c, r->prefix, is_index_blob, &l, e);
+	rc = repo_list_latest(
+		r->v, r->c, r->prefix,
+		r->legacy_index ? is_legacy_index_blob : is_index_blob, &l, e);
 	sbuf_init(&plain, INDEX_BLOB_MAX);
 	for (i = 0; rc >= 0 && i < l.n; i++) {
 		sbuf_reset(&plain);
@@ -1078,6 +1136,7 @@ struct kopia_repo *kopia_free(struct kopia_repo *r)
 	free(r->prefix);
 	OPENSSL_cleanse(r->enc_secret, sizeof(r->enc_secret));
 	OPENSSL_cleanse(r->hmac_secret, sizeof(r->hmac_secret));
+	OPENSSL_cleanse(r->blake3_key, sizeof(r->blake3_key));
 	pthread_cond_destroy(&r->flight_done);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 #include "common/sbuf.h"
@@ -101,7 +102,32 @@ int kopia_entry_from_json(const struct json_t *o, struct ventry *out);
 
 /* Decompresses data[0..len) whose 4-byte compression header is hdr
  * (already stripped) into out (appended, capped by out->max).
- * -EPROTONOSUPPORT for a compressor velerofs does not read (s2),
- * -EBADMSG for bad data. */
+ * -EPROTONOSUPPORT for a compressor velerofs does not know, -EBADMSG for
+ * bad data. */
 int kopia_decompress(uint32_t hdr, const void *data, size_t len,
 		     struct sbuf *out, struct verror *e);
+
+/* s2.c: an S2 (Snappy-framed) stream, kopia's s2-* compressors, appended
+ * to out (capped by out->max; on failure out is back at its length).
+ * -EBADMSG (e says why) for bad data or a checksum mismatch. */
+int repo_s2(const void *data, size_t len, struct sbuf *out, struct verror *e);
+/* One S2/Snappy block (no framing) into dst[0..dcap): *dlen its length.
+ * -EBADMSG when it is corrupt or decodes to more than dcap bytes. */
+int s2_block_decode(const void *src, size_t len, unsigned char *dst,
+		    size_t dcap, size_t *dlen);
+
+/* blake3.c: BLAKE3 keyed hash of data[0..len) under a 32-byte key, and
+ * BLAKE3 key derivation (context string, key material); 32-byte outputs. */
+void blake3_keyed(const unsigned char key[32], const void *data, size_t len,
+		  unsigned char out[32]);
+void blake3_derive_key(const char *context, const void *material, size_t len,
+		       unsigned char out[32]);
+
+/* ecc.c: strips kopia's REED-SOLOMON-CRC32 error correction (repo/ecc)
+ * from a stored content or blob of len bytes written with overhead
+ * percent: the data shards, each checked against its CRC-32 and rebuilt
+ * from the parity when damaged, without the length prefix, into out (len
+ * bytes). Returns the length, -EIO when more shards of a block are damaged
+ * than its parity covers, -EBADMSG when the layout does not fit. */
+ssize_t kopia_ecc_decode(int overhead, const unsigned char *in, size_t len,
+			 unsigned char *out);

@@ -1,5 +1,5 @@
 /* repo/kopia_parse: the parsers of kopia's formats over decrypted bytes
- * (index blobs v2, object ids, indirect objects, directories, manifest
+ * (index blobs v1 and v2, object ids, indirect objects, directories, manifest
  * contents) and the decompressors of its compression headers. No I/O,
  * no keys, no state: see kopia_i.h for the contracts and the sources. */
 #include <errno.h>
@@ -40,6 +40,103 @@ static uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* --- index v1 (format version 1: kopia before v0.9) -------------------- */
+
+#define V1_HEADER 8
+#define V1_ENTRY 20
+#define V1_OVERHEAD 28 /* the AEAD's nonce and tag: orig = packed - 28 */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* index_v1.go: a header (version 1, key size, entry size, count), sorted
+ * (key, entry) pairs, the pack names in the extra data after them, each
+ * entry naming its pack by offset and length. The distinct names are
+ * handed to the sink first (sorted by offset), then the entries. */
+static int index_v1_parse(const uint8_t *d, size_t len,
+			  const struct kopia_index_sink *sink, struct verror *e)
+{
+	size_t key = d[1], esize = be16(d + 2), count = be32(d + 4), stride;
+	size_t i, npacks = 0;
+	uint64_t *names = NULL;
+	int r = 0;
+
+	stride = key + esize;
+	if (key < 2 || key > 1 + KOPIA_MAX_HASH || esize != V1_ENTRY)
+		return verror_set(e, -EBADMSG,
+				  "index: invalid header (key %zu, entry %zu)",
+				  key, esize);
+	if ((uint64_t)count * stride > len - V1_HEADER)
+		return verror_set(
+			e, -EBADMSG,
+			"index: truncated (%zu entries need %llu "
+			"bytes, it has %zu)",
+			count,
+			(unsigned long long)(V1_HEADER +
+					     (uint64_t)count * stride),
+			len);
+	if (count == 0)
+		return 0;
+	if (!(names = malloc(count * sizeof(*names))))
+		return -ENOMEM;
+	/* the pack names: offset << 8 | length, sorted, unique */
+	for (i = 0; i < count; i++) {
+		const uint8_t *v = d + V1_HEADER + i * stride + key;
+		size_t nl = v[7];
+		uint32_t off = be32(v + 8);
+
+		if (nl == 0 || off > len || nl > len - off ||
+		    memchr(d + off, '/', nl) || memchr(d + off, '\0', nl)) {
+			r = verror_set(e, -EBADMSG,
+				       "index: entry %zu: bad pack name", i);
+			goto out;
+		}
+		names[i] = (uint64_t)off << 8 | nl;
+	}
+	qsort(names, count, sizeof(*names), cmp_u64);
+	for (i = 0; i < count; i++)
+		if (!npacks || names[npacks - 1] != names[i])
+			names[npacks++] = names[i];
+	for (i = 0; i < npacks && r >= 0; i++)
+		r = sink->pack(sink->ud, (const char *)d + (names[i] >> 8),
+			       (size_t)(names[i] & 0xff));
+	for (i = 0; i < count && r >= 0; i++) {
+		const uint8_t *en = d + V1_HEADER + i * stride;
+		const uint8_t *v = en + key;
+		uint64_t nm = (uint64_t)be32(v + 8) << 8 | v[7];
+		uint64_t *at =
+			bsearch(&nm, names, npacks, sizeof(*names), cmp_u64);
+		struct kopia_ientry ie = { 0 };
+		uint32_t po = be32(v + 12);
+
+		ie.id.prefix = en[0];
+		ie.id.len = (uint8_t)(key - 1);
+		memcpy(ie.id.hash, en + 1, key - 1);
+		/* 48-bit seconds; a uint32 holds them until 2106 */
+		ie.ts = (uint32_t)((uint64_t)be16(v) << 32 | be32(v + 2));
+		ie.format_version = v[6];
+		ie.deleted = (po & 0x80000000u) != 0;
+		ie.pack_off = po & 0x7FFFFFFFu;
+		ie.packed_len = be32(v + 8 + 8);
+		if (ie.packed_len < V1_OVERHEAD) {
+			r = verror_set(e, -EBADMSG,
+				       "index: entry %zu: packed length %u", i,
+				       ie.packed_len);
+			break;
+		}
+		ie.orig_len = ie.packed_len - V1_OVERHEAD;
+		ie.pack = (uint32_t)(at - names);
+		r = sink->entry(sink->ud, &ie);
+	}
+out:
+	free(names);
+	return r < 0 ? r : 0;
+}
+
 int kopia_index_parse(const void *data, size_t len,
 		      const struct kopia_index_sink *sink, struct verror *e)
 {
@@ -49,6 +146,8 @@ int kopia_index_parse(const void *data, size_t len,
 	uint32_t base;
 	int r;
 
+	if (len >= V1_HEADER && d[0] == 1)
+		return index_v1_parse(d, len, sink, e);
 	if (len < V2_HEADER)
 		return verror_set(e, -EBADMSG,
 				  "index: %zu bytes, shorter "
@@ -56,7 +155,8 @@ int kopia_index_parse(const void *data, size_t len,
 				  len);
 	if (d[0] != 2)
 		return verror_set(e, -EPROTONOSUPPORT,
-				  "index format version %u (velerofs reads 2)",
+				  "index format version %u (velerofs reads 1 "
+				  "and 2)",
 				  d[0]);
 	key = d[1];
 	esize = be16(d + 2);
@@ -680,14 +780,11 @@ int kopia_decompress(uint32_t hdr, const void *data, size_t len,
 		return zlib_dec(data, len, -15, out, e);
 	case 0x1400:
 		return lz4_dec(data, len, out, e);
-	case 0x1200:
+	case 0x1200: /* s2-default, -better, -parallel-4, -parallel-8 */
 	case 0x1201:
 	case 0x1202:
 	case 0x1203:
-		return verror_set(e, -EPROTONOSUPPORT,
-				  "s2 compression (header %#x) is not read by "
-				  "velerofs",
-				  hdr);
+		return repo_s2(data, len, out, e);
 	default:
 		return verror_set(e, -EPROTONOSUPPORT,
 				  "unknown compression header %#x", hdr);

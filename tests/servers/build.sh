@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or find in the cache) the real servers the tests run against.
 #
-#   tests/servers/build.sh [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|restic|kopia|prune] ...
+#   tests/servers/build.sh [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|pvbwriter-old|restic|kopia|prune] ...
 #
 # Everything comes from package registries: Go modules from the Go module proxy, built with the
 # machine's Go (GOTOOLCHAIN=local, CGO_ENABLED=0, -trimpath); Azurite from npm. Pins live in
@@ -174,9 +174,11 @@ build_velero_one() {
 }
 
 # pvbwriter: Velero's repository and kopia-uploader packages writing a pod volume backup (issue 15),
-# from go/pvbwriter (main.go + go.mod pinned like go/velero-<first version>).
+# from go/pvbwriter (main.go + go.mod pinned like go/velero-<first version>), or with an argument
+# from go/pvbwriter-<version> (the older Velero releases of PVBWRITER_OLD_VERSIONS).
 build_pvbwriter() {
-  local src="$HERE/go/pvbwriter" d key
+  local src="$HERE/go/pvbwriter${1:+-$1}" d key
+  [ -f "$src/go.mod" ] || { log "missing $src/go.mod"; return 1; }
   local V; V=$(sed -n 's/^\s*github.com\/vmware-tanzu\/velero \(v[^ ]*\).*/\1/p' "$src/go.mod" | head -1)
   d="$CACHE/pvbwriter-$V"
   key=$(modkey "$V" "$src/go.mod" "$src/go.sum" "$src/main.go")
@@ -215,6 +217,9 @@ build_kopia() {
   echo "$key" > "$d/.stamp"
 }
 
+# pvbwriter at the older Velero releases users' repositories come from (kopia v0.10.7, v0.13.0)
+build_pvbwriter_old() { local v; for v in $PVBWRITER_OLD_VERSIONS; do timed "pvbwriter-$v" build_pvbwriter "$v"; done; }
+
 build_velero() { local v; for v in $VELERO_VERSIONS; do timed "velero-$v" build_velero_one "$v"; done; }
 
 build_plugin() {
@@ -247,13 +252,14 @@ main() {
       velero) timed velero-plugin-for-aws build_plugin; build_velero ;;
       plugin) timed velero-plugin-for-aws build_plugin ;;
       pvbwriter) timed pvbwriter build_pvbwriter ;;
+      pvbwriter-old) build_pvbwriter_old ;;
       restic) timed restic build_restic ;;
       kopia) timed kopia build_kopia ;;
       prune) # drop the Go module and build caches (~12 GB), keep the binaries (~0.7 GB)
         log "prune: removing $GOMODCACHE, $GOCACHE and the module copies"
         "$GO" clean -modcache || true
         rm -rf "$CACHE/go" "$CACHE"/*/src ;;
-      *) echo "usage: $0 [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|restic|kopia|prune]..." >&2; exit 2 ;;
+      *) echo "usage: $0 [all|etcd|etcdctl|kube|minio|azurite|velero|plugin|pvbwriter|pvbwriter-old|restic|kopia|prune]..." >&2; exit 2 ;;
     esac
   done
   log "total: $(( $(date +%s) - t0 ))s"

@@ -65,6 +65,7 @@ AZURITE_VERSION = VERSIONS["AZURITE_VERSION"]
 VELERO_VERSIONS = VERSIONS["VELERO_VERSIONS"].split()
 VELERO_VERSION = VELERO_VERSIONS[0]
 VELERO_PLUGIN_AWS_VERSION = VERSIONS["VELERO_PLUGIN_AWS_VERSION"]
+PVBWRITER_OLD_VERSIONS = VERSIONS.get("PVBWRITER_OLD_VERSIONS", "").split()
 
 
 class ServerError(RuntimeError):
@@ -83,7 +84,8 @@ def binary(name: str, version: str | None = None) -> Path:
         "azurite-blob": (f"azurite-{AZURITE_VERSION}/node_modules/.bin/azurite-blob", "azurite"),
         "velero": (f"velero-{version or VELERO_VERSION}/bin/velero", "velero"),
         "velero-plugins": (f"velero-plugin-for-aws-{VELERO_PLUGIN_AWS_VERSION}/plugins", "plugin"),
-        "pvbwriter": (f"pvbwriter-{VELERO_VERSION}/bin/pvbwriter", "pvbwriter"),
+        "pvbwriter": (f"pvbwriter-{version or VELERO_VERSION}/bin/pvbwriter",
+                      "pvbwriter" if (version or VELERO_VERSION) == VELERO_VERSION else "pvbwriter-old"),
     }
     rel, target = table[name]
     p = CACHE / rel
