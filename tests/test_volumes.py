@@ -28,6 +28,9 @@ from test_remote import upload_s3, use_env  # noqa: F401 (a fixture)
 
 BIG = os.environ.get("VELEROFS_TEST_BIG") == "1"
 NS, POD, VOLUME = "shop", "db-0", "data"
+# the repositories pvbwriter writes go to a bucket of their own in the session's MinIO
+# (test_remote mounts bucket `velero` whole and compares it with a local vault)
+VOL_BUCKET = "velero-vol"
 BACKUP, BACKUP_UID, POD_UID = "ns-shop", "f29e3c5c-5ae2-46e2-bb6e-19844a10dc32", "7d3c2a1e-0000-4000-8000-00000000db00"
 
 
@@ -132,14 +135,16 @@ def walk(repo_url: str, prefix: str, snap: str, *extra: str, env=None, check=Tru
 
 @pytest.fixture(scope="module")
 def volume(minio, tmp_path_factory):
-    """pvbwriter's backup of the source into kopia/shop/ of MinIO's bucket `velero`, the
+    """pvbwriter's backup of the source into kopia/shop/ of MinIO's bucket VOL_BUCKET (its
+    own: the session's MinIO is shared and test_remote mounts bucket `velero` whole), the
     PodVolumeBackup list it wrote, and a copy of the repository in a local directory."""
     pvbwriter = harness.binary("pvbwriter")
+    minio.make_bucket(VOL_BUCKET)
     base = tmp_path_factory.mktemp("volume")
     src = base / "src"
     make_source(src)
     pvb = base / f"{BACKUP}-podvolumebackups.json.gz"
-    r = subprocess.run([str(pvbwriter), "-endpoint", minio.url, "-bucket", "velero",
+    r = subprocess.run([str(pvbwriter), "-endpoint", minio.url, "-bucket", VOL_BUCKET,
                         "-region", minio.region, "-access-key", minio.access_key,
                         "-secret-key", minio.secret_key, "-backup", BACKUP,
                         "-backup-uid", BACKUP_UID, "-namespace", NS, "-pod", POD,
@@ -149,10 +154,10 @@ def volume(minio, tmp_path_factory):
     assert r.returncode == 0, r.stderr
     snap = r.stdout.strip()
     local = base / "vault"
-    for key in minio.list_keys("velero", f"kopia/{NS}/"):
+    for key in minio.list_keys(VOL_BUCKET, f"kopia/{NS}/"):
         dst = local / key
         dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_bytes(minio.get("velero", key))
+        dst.write_bytes(minio.get(VOL_BUCKET, key))
     return {"src": src, "snap": snap, "pvb": pvb, "local": local, "minio": minio}
 
 
@@ -163,8 +168,8 @@ def s3_env(minio):
     return e
 
 
-def s3_url(minio):
-    return f"s3://velero?endpoint={minio.url}&style=path&region={minio.region}"
+def s3_url(minio, bucket="velero"):
+    return f"s3://{bucket}?endpoint={minio.url}&style=path&region={minio.region}"
 
 
 def compare(got: list[dict], want: dict[str, dict]) -> None:
@@ -186,7 +191,7 @@ def test_pvb_written_like_velero(volume):
     assert p["spec"]["volume"] == VOLUME and p["status"]["phase"] == "Completed"
     assert p["status"]["snapshotID"] == volume["snap"]
     assert p["metadata"]["labels"]["velero.io/backup-name"] == BACKUP
-    keys = volume["minio"].list_keys("velero", f"kopia/{NS}/")
+    keys = volume["minio"].list_keys(VOL_BUCKET, f"kopia/{NS}/")
     assert f"kopia/{NS}/kopia.repository" in keys
     assert any(k.startswith(f"kopia/{NS}/xn") for k in keys)
     assert any(k.startswith(f"kopia/{NS}/p") for k in keys)
@@ -196,7 +201,7 @@ def test_pvb_written_like_velero(volume):
 def test_every_file_equals_the_source(volume, where):
     want = expected(volume["src"])
     if where == "s3":
-        _, got = walk(s3_url(volume["minio"]), f"kopia/{NS}/", volume["snap"], env=s3_env(volume["minio"]))
+        _, got = walk(s3_url(volume["minio"], VOL_BUCKET), f"kopia/{NS}/", volume["snap"], env=s3_env(volume["minio"]))
     else:
         _, got = walk(str(volume["local"]), f"kopia/{NS}/", volume["snap"])
     compare(got, want)

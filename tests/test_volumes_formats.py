@@ -25,7 +25,7 @@ import subprocess
 import pytest
 
 from servers import harness
-from test_volumes import (BACKUP, BACKUP_UID, FIXTURE, NS, POD, POD_UID, VOLUME, compare,
+from test_volumes import (BACKUP, BACKUP_UID, FIXTURE, NS, VOL_BUCKET, POD, POD_UID, VOLUME, compare,
                           describe_of, expected, make_source, s3_env, volume_data_entry, walk)
 
 DATA = pathlib.Path(__file__).parent / "data" / "kopia-formats"
@@ -41,12 +41,13 @@ def old_volume(request, tmp_path_factory):
     except harness.ServerError as e:
         pytest.skip(f"pvbwriter at Velero {v} is not built ({e})")
     minio = request.getfixturevalue("minio")
+    minio.make_bucket(VOL_BUCKET)
     base = tmp_path_factory.mktemp(f"old-{v}")
     src = base / "src"
     make_source(src)
     prefix = f"velero-{v}"
     pvb = base / f"{BACKUP}-podvolumebackups.json.gz"
-    r = subprocess.run([str(pvbwriter), "-endpoint", minio.url, "-bucket", "velero", "-prefix", prefix,
+    r = subprocess.run([str(pvbwriter), "-endpoint", minio.url, "-bucket", VOL_BUCKET, "-prefix", prefix,
                         "-region", minio.region, "-access-key", minio.access_key,
                         "-secret-key", minio.secret_key, "-backup", BACKUP,
                         "-backup-uid", BACKUP_UID, "-namespace", NS, "-pod", POD,
@@ -55,10 +56,10 @@ def old_volume(request, tmp_path_factory):
                        capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stderr
     local = base / "vault"
-    for key in minio.list_keys("velero", f"{prefix}/kopia/{NS}/"):
+    for key in minio.list_keys(VOL_BUCKET, f"{prefix}/kopia/{NS}/"):
         dst = local / key[len(prefix) + 1:]
         dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_bytes(minio.get("velero", key))
+        dst.write_bytes(minio.get(VOL_BUCKET, key))
     return {"version": v, "src": src, "snap": r.stdout.strip(), "pvb": pvb, "local": local,
             "minio": minio, "prefix": prefix}
 
@@ -95,7 +96,7 @@ def test_old_pvb_written_like_velero(old_volume):
     p = json.loads(gzip.decompress(old_volume["pvb"].read_bytes()))[0]
     assert p["kind"] == "PodVolumeBackup" and p["spec"]["uploaderType"] == "kopia"
     assert p["status"]["snapshotID"] == old_volume["snap"]
-    keys = {k.split("/")[-1] for k in old_volume["minio"].list_keys("velero", f"{old_volume['prefix']}/kopia/{NS}/")}
+    keys = {k.split("/")[-1] for k in old_volume["minio"].list_keys(VOL_BUCKET, f"{old_volume['prefix']}/kopia/{NS}/")}
     assert "kopia.repository" in keys and any(k.startswith("xn") for k in keys)
 
 
@@ -112,7 +113,7 @@ def test_old_every_file_equals_the_source(old_volume, where):
             w["mode"] &= ~0o7000
     if where == "s3":
         m = old_volume["minio"]
-        url = f"s3://velero/{old_volume['prefix']}?endpoint={m.url}&style=path&region={m.region}"
+        url = f"s3://{VOL_BUCKET}/{old_volume['prefix']}?endpoint={m.url}&style=path&region={m.region}"
         _, got = walk(url, f"kopia/{NS}/", old_volume["snap"], env=s3_env(m))
     else:
         _, got = walk(str(old_volume["local"]), f"kopia/{NS}/", old_volume["snap"])
