@@ -25,6 +25,10 @@ set several times, each time into fresh namespaces, with:
              the three commands'
   kubectl-create
              the same with kubectl create
+  probe-json, mount-1-json, mount-dir-json
+             the same as probe, mount-1, mount-dir with
+             VELEROFS_RESTORE_PROTOBUF=0: every create sent and answered
+             in JSON (by default built-in kinds go as protobuf)
 
 Every run is checked afterwards: all N objects must be in the API server.
 Time runs from the command's start to the last item applied (for a mount:
@@ -447,7 +451,8 @@ def main():
     ap.add_argument("--name", default="velerofs")
     ap.add_argument("--tools", default="probe,mount-1,mount-dir,kubectl,kubectl-create",
                     help="comma-separated subset of probe,mount-1,mount-dir,kubectl "
-                    "(kubectl apply), kubectl-create")
+                    "(kubectl apply), kubectl-create, and probe-json, mount-1-json, "
+                    "mount-dir-json (protobuf off)")
     args = ap.parse_args()
 
     n_ns = args.namespaces or max(4, args.items // 100)
@@ -492,6 +497,12 @@ def main():
                 work = tmp / prefix
                 work.mkdir()
                 note = ""
+                # -json: the same tool with protobuf turned off (the
+                # variable is inherited by restore-probe and the mount)
+                os.environ.pop("VELEROFS_RESTORE_PROTOBUF", None)
+                if tool.endswith("-json"):
+                    os.environ["VELEROFS_RESTORE_PROTOBUF"] = "0"
+                    tool = tool[:-len("-json")]
                 if tool in KUBECTL:
                     meter = CpuMeter(kube, etcd)
                     dt, note = run_kubectl(kube, items, work, tool.split("-")[-1]

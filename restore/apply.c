@@ -1017,29 +1017,48 @@ static void status_to_json(struct kube_response *resp)
 	sbuf_release(&js);
 }
 
-/* The create's POST. Nothing of a created object's answer is read, and
- * kube-apiserver encodes its answer in protobuf for less CPU than in
- * JSON: for a built-in kind (custom resources speak JSON only) the
- * answer is asked for in protobuf, and a failure's Status is decoded
- * back to JSON (status_to_json()), so that errors read the same.
- * x->r->json_only (VELEROFS_RESTORE_PROTOBUF=0) turns it off. */
+/* The create's POST. For a built-in kind (custom resources speak JSON
+ * only) it goes in protobuf both ways, which costs kube-apiserver less
+ * CPU than JSON (docs/BENCHMARKS.md): the body encoded by etcd/k8s_enc.c
+ * when it can be encoded exactly (otherwise, e.g. a field the API server
+ * does not know, which it would drop from JSON, the JSON goes: never a
+ * field lost or read otherwise), the answer asked for in protobuf
+ * (nothing of a created object's answer is read) and a failure's Status
+ * decoded back to JSON (status_to_json()), so that errors read the same.
+ * x->r->json_only (VELEROFS_RESTORE_PROTOBUF=0) turns both off. */
 static int post_create(struct run *x, const char *url, json_t *obj,
 		       struct kube_response *resp, struct verror *e)
 {
 	struct kube *k = x->r->o.kube;
+	struct verror pe = { { 0 } };
+	struct sbuf pb;
 	char *payload;
 	int r;
 
 	if (x->r->json_only || !k8s_kind_known(str(obj, "apiVersion", NULL),
 					       str(obj, "kind", NULL)))
 		return kube_request(k, "POST", url, NULL, obj, resp, e);
-	payload = json_dumps(obj, JSON_COMPACT);
-	if (!payload)
-		return verror_set(e, -ENOMEM, "encoding the body");
-	r = kube_request_raw(k, "POST", url, KUBE_PROTOBUF ", application/json",
-			     "application/json", payload, strlen(payload), resp,
-			     e);
-	free(payload);
+	sbuf_init(&pb, SBUF_DEFAULT_MAX);
+	r = k8s_json_to_value(obj, &pb, &pe);
+	if (r == 0) {
+		r = kube_request_raw(k, "POST", url,
+				     KUBE_PROTOBUF ", application/json",
+				     KUBE_PROTOBUF, pb.buf, pb.len, resp, e);
+		sbuf_release(&pb);
+	} else {
+		sbuf_release(&pb);
+		if (r == -ENOMEM)
+			return verror_set(e, r, "encoding the body");
+		log_debug("%s: sent as JSON: %s", url, pe.msg);
+		payload = json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!payload)
+			return verror_set(e, -ENOMEM, "encoding the body");
+		r = kube_request_raw(k, "POST", url,
+				     KUBE_PROTOBUF ", application/json",
+				     "application/json", payload,
+				     strlen(payload), resp, e);
+		free(payload);
+	}
 	if (r == 0 && resp->protobuf &&
 	    (resp->status < 200 || resp->status > 299))
 		status_to_json(resp);
