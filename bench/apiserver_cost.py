@@ -29,7 +29,12 @@ PREFIX.pb.gz and PREFIX.top.txt: `go tool pprof -top`, flat and cum):
     python3 bench/apiserver_cost.py --probe build/restore/restore-probe --profile 40 --out /tmp/x
 
 With --probe, the profiled load is restore-probe restoring
-bench/restore_throughput.py's mixed set (1,000 items per round) instead.
+bench/restore_throughput.py's mixed set (1,000 items per round) instead;
+--probe without --profile measures the CPU per item of restore-probe
+restoring --items ConfigMaps of --size, protobuf against JSON
+(VELEROFS_RESTORE_PROTOBUF=0), the floor through the engine:
+
+    python3 bench/apiserver_cost.py --probe build/restore/restore-probe --size tiny
 """
 
 from __future__ import annotations
@@ -268,6 +273,46 @@ def main():
                   "finished in the window)" % (args.profile, c1 - c0, os.getloadavg()[0],
                                                count[0] - n0))
             print(pprof_top(args.out, binary("kube-apiserver")))
+            return
+
+        if args.probe:
+            # the floor through the engine: restore-probe restoring N
+            # ConfigMaps (--size) in one List file, protobuf (default)
+            # against VELEROFS_RESTORE_PROTOBUF=0, interleaved
+            res = {"probe": [], "probe-json": []}
+            for rep in range(args.reps):
+                for m in (["probe", "probe-json"] if rep % 2 == 0 else ["probe-json", "probe"]):
+                    ns = fresh_ns()
+                    objs = configmaps(args.items, ns, args.size)
+                    w = srv / ("cost-%s" % ns)
+                    w.mkdir()
+                    f = w / "all.json"
+                    f.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}))
+                    env = dict(os.environ)
+                    env.pop("VELEROFS_RESTORE_PROTOBUF", None)
+                    if m == "probe-json":
+                        env["VELEROFS_RESTORE_PROTOBUF"] = "0"
+                    a0, e0 = cpu_seconds(kube.proc.pid), cpu_seconds(etcd.proc.pid)
+                    t0 = time.monotonic()
+                    r = subprocess.run([args.probe, "--kubeconfig", str(kube.kubeconfig),
+                                        "--state", str(w / "state"), str(f)],
+                                       capture_output=True, text=True, env=env)
+                    dt = time.monotonic() - t0
+                    if "state done" not in r.stdout:
+                        raise RuntimeError(r.stdout[-2000:] + r.stderr[-2000:])
+                    a = 1000 * (cpu_seconds(kube.proc.pid) - a0) / args.items
+                    e = 1000 * (cpu_seconds(etcd.proc.pid) - e0) / args.items
+                    res[m].append((a, e))
+                    print("rep %d %-12s %6.2f s %7.1f items/s  CPU ms/item apiserver %.2f etcd %.2f"
+                          "  load %.1f" % (rep + 1, m, dt, args.items / dt, a, e,
+                                           os.getloadavg()[0]), flush=True)
+            import statistics
+            print("\n%d %s ConfigMaps per run through restore-probe; median CPU ms per item"
+                  % (args.items, args.size))
+            for m in res:
+                print("%-12s apiserver %.2f  etcd %.2f" % (
+                    m, statistics.median(x for x, _ in res[m]),
+                    statistics.median(x for _, x in res[m])))
             return
 
         modes = args.modes.split(",")
