@@ -1041,6 +1041,7 @@ static int post_create(struct run *x, const char *url, json_t *obj,
 	sbuf_init(&pb, SBUF_DEFAULT_MAX);
 	r = k8s_json_to_value(obj, &pb, &pe);
 	if (r == 0) {
+		log_debug("%s: sent as protobuf", url);
 		r = kube_request_raw(k, "POST", url,
 				     KUBE_PROTOBUF ", application/json",
 				     KUBE_PROTOBUF, pb.buf, pb.len, resp, e);
