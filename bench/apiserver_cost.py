@@ -31,8 +31,9 @@ PREFIX.pb.gz and PREFIX.top.txt: `go tool pprof -top`, flat and cum):
 With --probe, the profiled load is restore-probe restoring
 bench/restore_throughput.py's mixed set (1,000 items per round) instead;
 --probe without --profile measures the CPU per item of restore-probe
-restoring --items ConfigMaps of --size, protobuf against JSON
-(VELEROFS_RESTORE_PROTOBUF=0), the floor through the engine:
+restoring --items ConfigMaps of --size (or the mixed set: --size mixed),
+protobuf against JSON (VELEROFS_RESTORE_PROTOBUF=0) and HTTP/1.1 against
+HTTP/2 (VELEROFS_KUBE_HTTP2=1), interleaved, each mode first in turn:
 
     python3 bench/apiserver_cost.py --probe build/restore/restore-probe --size tiny
 """
@@ -203,7 +204,13 @@ def main():
     ap.add_argument("--items", type=int, default=1000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=8)
-    ap.add_argument("--size", choices=["tiny", "bench"], default="tiny")
+    ap.add_argument("--size", choices=["tiny", "bench", "mixed"], default="tiny",
+                    help="ConfigMaps: tiny, or as the benchmark makes them; mixed: "
+                    "bench/restore_throughput.py's set (--probe only)")
+    ap.add_argument("--probe-modes", default="pb-h1,json-h1,pb-h2,json-h2",
+                    help="--probe: restore-probe runs to compare: pb or json (protobuf "
+                    "or VELEROFS_RESTORE_PROTOBUF=0), h1 or h2 (HTTP/1.1 or "
+                    "VELEROFS_KUBE_HTTP2=1)")
     ap.add_argument("--auth", choices=["cert", "token"], default="cert")
     ap.add_argument("--modes", default="json,json-pbresp,pb")
     ap.add_argument("--profile", type=int, default=0, help="seconds of CPU profile")
@@ -279,19 +286,31 @@ def main():
             # the floor through the engine: restore-probe restoring N
             # ConfigMaps (--size) in one List file, protobuf (default)
             # against VELEROFS_RESTORE_PROTOBUF=0, interleaved
-            res = {"probe": [], "probe-json": []}
+            modes = args.probe_modes.split(",")
+            res = {m: [] for m in modes}
             for rep in range(args.reps):
-                for m in (["probe", "probe-json"] if rep % 2 == 0 else ["probe-json", "probe"]):
+                # each mode first in turn: the API server's cost per item
+                # grows with what it holds
+                order = modes[rep % len(modes):] + modes[:rep % len(modes)]
+                for m in order:
                     ns = fresh_ns()
-                    objs = configmaps(args.items, ns, args.size)
                     w = srv / ("cost-%s" % ns)
                     w.mkdir()
                     f = w / "all.json"
+                    if args.size == "mixed":
+                        import restore_throughput as rt
+                        objs = rt.with_namespaces(rt.item_set(args.items, max(4, args.items // 100)),
+                                                  ns + "-m")
+                    else:
+                        objs = configmaps(args.items, ns, args.size)
                     f.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}))
                     env = dict(os.environ)
                     env.pop("VELEROFS_RESTORE_PROTOBUF", None)
-                    if m == "probe-json":
+                    env.pop("VELEROFS_KUBE_HTTP2", None)
+                    if "json" in m.split("-"):
                         env["VELEROFS_RESTORE_PROTOBUF"] = "0"
+                    if "h2" in m.split("-"):
+                        env["VELEROFS_KUBE_HTTP2"] = "1"
                     a0, e0 = cpu_seconds(kube.proc.pid), cpu_seconds(etcd.proc.pid)
                     t0 = time.monotonic()
                     r = subprocess.run([args.probe, "--kubeconfig", str(kube.kubeconfig),
@@ -307,7 +326,7 @@ def main():
                           "  load %.1f" % (rep + 1, m, dt, args.items / dt, a, e,
                                            os.getloadavg()[0]), flush=True)
             import statistics
-            print("\n%d %s ConfigMaps per run through restore-probe; median CPU ms per item"
+            print("\n%d %s items per run through restore-probe; median CPU ms per item"
                   % (args.items, args.size))
             for m in res:
                 print("%-12s apiserver %.2f  etcd %.2f" % (
