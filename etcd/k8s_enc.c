@@ -40,6 +40,7 @@
 
 #include "common/base64.h"
 #include "common/macro.h"
+#include "common/rfc3339.h"
 #include "etcd/etcd.h"
 #include "etcd/k8s_i.h"
 #include "etcd/k8s_types_i.h"
@@ -132,85 +133,27 @@ static int refuse(struct enc *x, const char *why)
 /* ---- Go's RFC 3339 --------------------------------------------------------
  */
 
-static int digits(const char *s, size_t n, long *out)
-{
-	long v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* time.Parse(time.RFC3339 or RFC3339Micro (micro), s): seconds since the
- * epoch and nanoseconds. -1 for what Go refuses, and (conservatively)
- * for forms this reader does not take although Go might. */
+/* time.Parse(time.RFC3339, s), or RFC3339Micro's layout when micro: the
+ * same with exactly six fractional digits (a layout's ".000000" wants
+ * that many). common/rfc3339 refuses what Go refuses. -1 when refused. */
 static int parse_time(const char *s, size_t n, bool micro, int64_t *sec,
 		      int32_t *nsec)
 {
-	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30,
-					  31, 31, 30, 31, 30, 31 };
-	long y, mo, d, h, mi, se, oh = 0, om = 0, frac = 0;
-	size_t i = 19, nf = 0;
-	int sign = 0;
+	uint32_t ns;
 
-	if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
-	    s[13] != ':' || s[16] != ':' || digits(s, 4, &y) ||
-	    digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
-	    digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) ||
-	    digits(s + 17, 2, &se))
-		return -1;
-	if (s[i] == '.') {
-		i++;
-		while (i < n && s[i] >= '0' && s[i] <= '9') {
-			if (nf < 9)
-				frac = frac * 10 + (s[i] - '0');
-			nf++;
-			i++;
-		}
-		if (!nf || nf > 9)
+	if (micro) {
+		size_t k = 20;
+
+		if (n < 20 || (s[19] != '.' && s[19] != ','))
 			return -1;
-		for (size_t k = nf; k < 9; k++)
-			frac *= 10;
-	}
-	if (micro && nf != 6)
-		return -1;
-	if (i < n && s[i] == 'Z') {
-		i++;
-	} else if (i < n && (s[i] == '+' || s[i] == '-')) {
-		sign = s[i] == '-' ? -1 : 1;
-		if (n - i != 6 || s[i + 3] != ':' ||
-		    digits(s + i + 1, 2, &oh) || digits(s + i + 4, 2, &om) ||
-		    oh > 23 || om > 59)
+		while (k < n && s[k] >= '0' && s[k] <= '9')
+			k++;
+		if (k - 20 != 6)
 			return -1;
-		i += 6;
-	} else {
-		return -1;
 	}
-	if (i != n || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 ||
-	    se > 59 || (unsigned long)d > mdays[mo - 1])
+	if (rfc3339_parse(s, n, sec, &ns) < 0)
 		return -1;
-	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 || y % 400 == 0)))
-		return -1;
-	*sec = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-	       h * 3600 + mi * 60 + se - sign * (oh * 3600 + om * 60);
-	*nsec = (int32_t)frac;
+	*nsec = (int32_t)ns;
 	return 0;
 }
 
@@ -218,6 +161,25 @@ static int parse_time(const char *s, size_t n, bool micro, int64_t *sec,
 
 static int enc_msg(struct enc *x, unsigned mi, json_t *v);
 static int enc_fields(struct enc *x, unsigned mi, json_t *obj, bool member);
+static int enc_elem(struct enc *x, const struct k8s_field *f, json_t *v);
+
+/* The elements of the array v as the repeated field af (a null element
+ * refused: Go's zero element is not always an absent one). */
+static int enc_array(struct enc *x, const struct k8s_field *af, json_t *v)
+{
+	size_t i;
+	json_t *el;
+
+	if (!json_is_array(v))
+		return refuse(x, "not an array");
+	json_array_foreach(v, i, el)
+	{
+		if (json_is_null(el))
+			return refuse(x, "null in an array");
+		TRY(enc_elem(x, af, el));
+	}
+	return 0;
+}
 
 /* An integer of a field of type t from v: -1 when v is not one or out of
  * its range (Go refuses both). */
@@ -452,46 +414,14 @@ static int enc_msg(struct enc *x, unsigned mi, json_t *v)
 		} else if (m->special == K8S_S_OR_BOOL) {
 			r = enc_special(x, mi, v);
 		} else if (json_is_array(v)) {
-			const struct k8s_field *af = &m->fields[1];
-			size_t i;
-			json_t *el;
-
-			r = 0;
-			json_array_foreach(v, i, el)
-			{
-				if (r < 0)
-					break;
-				if (json_is_null(el))
-					r = refuse(x, "null in an array");
-				else if (af->type == K8S_T_MSG)
-					r = enc_msg_field(x, af->tag, af->msg,
-							  el);
-				else
-					r = enc_scalar(x, af, el);
-			}
+			r = enc_array(x, &m->fields[1], v);
 		} else {
 			r = refuse(x, "neither an array nor a schema");
 		}
 		break;
-	case K8S_S_LIST: {
-		const struct k8s_field *af = &m->fields[0];
-		size_t i;
-		json_t *el;
-
-		r = json_is_array(v) ? 0 : refuse(x, "not an array");
-		json_array_foreach(v, i, el)
-		{
-			if (r < 0)
-				break;
-			if (json_is_null(el))
-				r = refuse(x, "null in an array");
-			else if (af->type == K8S_T_MSG)
-				r = enc_msg_field(x, af->tag, af->msg, el);
-			else
-				r = enc_scalar(x, af, el);
-		}
+	case K8S_S_LIST:
+		r = enc_array(x, &m->fields[0], v);
 		break;
-	}
 	default:
 		r = enc_special(x, mi, v);
 		break;

@@ -230,6 +230,21 @@ static void test_handmade(void)
 		    "00+02:00\"}}",
 		 CM "{\"name\":\"a\",\"creationTimestamp\":\"2024-02-29T23:30:"
 		    "00Z\"}}");
+	/* Go's RFC 3339: a fraction after '.' or ',' (Time shows seconds);
+	 * MicroTime wants exactly six digits */
+	accepted(CM "{\"name\":\"a\",\"creationTimestamp\":\"2024-03-01T01:30:"
+		    "00,5Z\"}}",
+		 CM "{\"name\":\"a\",\"creationTimestamp\":\"2024-03-01T01:30:"
+		    "00Z\"}}");
+	accepted("{\"apiVersion\":\"coordination.k8s.io/"
+		 "v1\",\"kind\":\"Lease\","
+		 "\"metadata\":{\"name\":\"l\"},\"spec\":{\"acquireTime\":"
+		 "\"2024-01-01T00:00:00.123456Z\"}}",
+		 NULL);
+	refused("{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\","
+		"\"metadata\":{\"name\":\"l\"},\"spec\":{\"acquireTime\":"
+		"\"2024-01-01T00:00:00.123Z\"}}",
+		"spec.acquireTime: not an RFC 3339 time");
 	/* a null map value is Go's zero value */
 	accepted(CM "{\"name\":\"a\"},\"data\":{\"x\":null}}", CM "{\"name\":"
 								  "\"a\"},"
