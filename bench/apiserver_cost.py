@@ -229,6 +229,20 @@ def main():
         cl = Client(kube, args.auth)
         serial = [0]
 
+        def measured(rep, m, res, run):
+            """run() timed, with the CPU per item of the API server and etcd
+            over it; appended to res[m] and printed."""
+            a0, e0 = cpu_seconds(kube.proc.pid), cpu_seconds(etcd.proc.pid)
+            t0 = time.monotonic()
+            run()
+            dt = time.monotonic() - t0
+            a = 1000 * (cpu_seconds(kube.proc.pid) - a0) / args.items
+            e = 1000 * (cpu_seconds(etcd.proc.pid) - e0) / args.items
+            res[m].append((a, e))
+            print("rep %d %-12s %6.2f s %7.1f items/s  CPU ms/item apiserver %.2f etcd %.2f"
+                  "  load %.1f" % (rep + 1, m, dt, args.items / dt, a, e,
+                                   os.getloadavg()[0]), flush=True)
+
         def fresh_ns():
             serial[0] += 1
             ns = "cost-%d" % serial[0]
@@ -311,20 +325,14 @@ def main():
                         env["VELEROFS_RESTORE_PROTOBUF"] = "0"
                     if "h2" in m.split("-"):
                         env["VELEROFS_KUBE_HTTP2"] = "1"
-                    a0, e0 = cpu_seconds(kube.proc.pid), cpu_seconds(etcd.proc.pid)
-                    t0 = time.monotonic()
-                    r = subprocess.run([args.probe, "--kubeconfig", str(kube.kubeconfig),
-                                        "--state", str(w / "state"), str(f)],
-                                       capture_output=True, text=True, env=env)
-                    dt = time.monotonic() - t0
-                    if "state done" not in r.stdout:
-                        raise RuntimeError(r.stdout[-2000:] + r.stderr[-2000:])
-                    a = 1000 * (cpu_seconds(kube.proc.pid) - a0) / args.items
-                    e = 1000 * (cpu_seconds(etcd.proc.pid) - e0) / args.items
-                    res[m].append((a, e))
-                    print("rep %d %-12s %6.2f s %7.1f items/s  CPU ms/item apiserver %.2f etcd %.2f"
-                          "  load %.1f" % (rep + 1, m, dt, args.items / dt, a, e,
-                                           os.getloadavg()[0]), flush=True)
+
+                    def run():
+                        r = subprocess.run([args.probe, "--kubeconfig", str(kube.kubeconfig),
+                                            "--state", str(w / "state"), str(f)],
+                                           capture_output=True, text=True, env=env)
+                        if "state done" not in r.stdout:
+                            raise RuntimeError(r.stdout[-2000:] + r.stderr[-2000:])
+                    measured(rep, m, res, run)
             import statistics
             print("\n%d %s items per run through restore-probe; median CPU ms per item"
                   % (args.items, args.size))
@@ -340,16 +348,7 @@ def main():
             for m in (modes if rep % 2 == 0 else modes[::-1]):
                 ns = fresh_ns()
                 objs = configmaps(args.items, ns, args.size)
-                a0, e0 = cpu_seconds(kube.proc.pid), cpu_seconds(etcd.proc.pid)
-                t0 = time.monotonic()
-                cl.post_all(objs, ns, m, args.threads)
-                dt = time.monotonic() - t0
-                a = 1000 * (cpu_seconds(kube.proc.pid) - a0) / args.items
-                e = 1000 * (cpu_seconds(etcd.proc.pid) - e0) / args.items
-                res[m].append((a, e))
-                print("rep %d %-12s %6.2f s %7.1f items/s  CPU ms/item apiserver %.2f etcd %.2f"
-                      "  load %.1f" % (rep + 1, m, dt, args.items / dt, a, e,
-                                       os.getloadavg()[0]), flush=True)
+                measured(rep, m, res, lambda: cl.post_all(objs, ns, m, args.threads))
         print("\n%d %s ConfigMaps per run, %d threads, auth %s; median CPU ms per item"
               % (args.items, args.size, args.threads, args.auth))
         import statistics
