@@ -25,6 +25,14 @@ set several times, each time into fresh namespaces, with:
              the three commands'
   kubectl-create
              the same with kubectl create
+  probe-json, mount-1-json, mount-dir-json
+             the same as probe, mount-1, mount-dir with
+             VELEROFS_RESTORE_PROTOBUF=0: every create sent and answered
+             in JSON (by default built-in kinds go as protobuf)
+  probe-h2, mount-dir-h2, mount-dir-json-h2, ...
+             with VELEROFS_KUBE_HTTP2=1: over HTTP/2 (by default the
+             client speaks HTTP/1.1 to the API server);
+             mount-dir-json-h2 is how velerofs restored before both
 
 Every run is checked afterwards: all N objects must be in the API server.
 Time runs from the command's start to the last item applied (for a mount:
@@ -447,7 +455,8 @@ def main():
     ap.add_argument("--name", default="velerofs")
     ap.add_argument("--tools", default="probe,mount-1,mount-dir,kubectl,kubectl-create",
                     help="comma-separated subset of probe,mount-1,mount-dir,kubectl "
-                    "(kubectl apply), kubectl-create")
+                    "(kubectl apply), kubectl-create, and each velerofs tool with -json "
+                    "(protobuf off) and/or -h2 (HTTP/2) appended")
     args = ap.parse_args()
 
     n_ns = args.namespaces or max(4, args.items // 100)
@@ -492,6 +501,17 @@ def main():
                 work = tmp / prefix
                 work.mkdir()
                 note = ""
+                # -h2, -json: the same tool over HTTP/2, with protobuf
+                # turned off (variables inherited by restore-probe and
+                # the mount)
+                os.environ.pop("VELEROFS_RESTORE_PROTOBUF", None)
+                os.environ.pop("VELEROFS_KUBE_HTTP2", None)
+                if tool.endswith("-h2"):
+                    os.environ["VELEROFS_KUBE_HTTP2"] = "1"
+                    tool = tool[:-len("-h2")]
+                if tool.endswith("-json"):
+                    os.environ["VELEROFS_RESTORE_PROTOBUF"] = "0"
+                    tool = tool[:-len("-json")]
                 if tool in KUBECTL:
                     meter = CpuMeter(kube, etcd)
                     dt, note = run_kubectl(kube, items, work, tool.split("-")[-1]

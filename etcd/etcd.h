@@ -18,6 +18,7 @@
  * by one thread at a time. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -165,6 +166,25 @@ int k8s_value_to_json(const void *val, size_t len, struct sbuf *json,
  * value for value. */
 int k8s_object_to_json(const void *val, size_t len, int64_t mod_revision,
 		       struct sbuf *json, struct sbuf *notes, struct verror *e);
+
+/* The other way (k8s_enc.c): a JSON object of a built-in kind into the
+ * protobuf kube-apiserver reads with Content-Type
+ * application/vnd.kubernetes.protobuf ("k8s\0" + runtime.Unknown{
+ * typeMeta, raw, "", ""}), appended to out. Exact or nothing: the API
+ * server decodes from it what it decodes from the JSON text jansson
+ * writes of obj (JSON_COMPACT | JSON_ENCODE_ANY, as kube_request()
+ * sends it), or the call fails and the caller sends that JSON: -ENOENT
+ * for a kind not in the tables (custom resources), -EOPNOTSUPP with e
+ * naming the field and why for anything the encoder can't carry over
+ * exactly (an unknown field, a value Go would read otherwise or refuse,
+ * ...), -EINVAL for no apiVersion/kind, -ENOMEM/-E2BIG. out is left as
+ * it was on failure. */
+int k8s_json_to_value(json_t *obj, struct sbuf *out, struct verror *e);
+
+/* True when apiVersion/kind is a kind of the tables (a built-in one of
+ * Kubernetes 1.34, which kube-apiserver also reads and writes as
+ * protobuf; custom resources are not). */
+bool k8s_kind_known(const char *api_version, const char *kind);
 
 /* --- encryption at rest --------------------------------------------------- */
 

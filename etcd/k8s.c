@@ -78,13 +78,6 @@ struct dec {
 	char rv[24];	  /* metadata.resourceVersion to write, as a string */
 };
 
-#define TRY(x)                     \
-	do {                       \
-		int _r = (x);      \
-		if (_r < 0)        \
-			return _r; \
-	} while (0)
-
 static void note(struct dec *d, const char *fmt, ...) _printf_(2, 3);
 static void note(struct dec *d, const char *fmt, ...)
 {
@@ -1397,6 +1390,13 @@ int k8s_kind_find(const char *api_version, size_t avlen, const char *kind,
 }
 
 static const char k8s_magic[4] = { 'k', '8', 's', 0 };
+
+bool k8s_kind_known(const char *api_version, const char *kind)
+{
+	return api_version && kind &&
+	       k8s_kind_find(api_version, strlen(api_version), kind,
+			     strlen(kind)) >= 0;
+}
 
 static const uint8_t *skip_value(const uint8_t *p, const uint8_t *end);
 

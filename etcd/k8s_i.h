@@ -6,6 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Returns from the calling function with a negative result of x. */
+#define TRY(x)                     \
+	do {                       \
+		int _r = (x);      \
+		if (_r < 0)        \
+			return _r; \
+	} while (0)
+
 /* Go's encoding/json form of a float64 (bits 64) or float32 (bits 32):
  * strconv's shortest form, 'f' between 1e-6 and 1e21, else 'e' with
  * e-7 rather than e-07. size >= 32. Returns the length, -EDOM for NaN

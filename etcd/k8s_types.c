@@ -7,7 +7,7 @@
  * From k8s.io/api v0.34.10, k8s.io/apiextensions-apiserver v0.34.10,
  * k8s.io/apimachinery v0.34.10, k8s.io/client-go v0.34.10,
  * k8s.io/kube-aggregator v0.34.10.
- * 162 kinds, 995 messages; 62 struct tags whose wire word disagrees with
+ * 163 kinds, 999 messages; 62 struct tags whose wire word disagrees with
  * the Go type (the Go type decides, as in the generated code). */
 #include "etcd/k8s_types_i.h"
 
@@ -6798,6 +6798,38 @@ static const struct k8s_field f994[] = {
 	{ 3, 155, K8S_T_MSG, K8S_F_OMITEMPTY | K8S_F_SLICE, "imagePullSecrets" },
 	{ 4, 0, K8S_T_BOOL, K8S_F_OMITEMPTY | K8S_F_PTR, "automountServiceAccountToken" },
 };
+/* k8s.io/apimachinery/pkg/apis/meta/v1.Status */
+static const struct k8s_field f995[] = {
+	{ 0, 1, K8S_T_MSG, K8S_F_INLINE, NULL },
+	{ 1, 996, K8S_T_MSG, K8S_F_OMITEMPTY, "metadata" },
+	{ 2, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "status" },
+	{ 3, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "message" },
+	{ 4, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "reason" },
+	{ 5, 997, K8S_T_MSG, K8S_F_OMITEMPTY | K8S_F_PTR, "details" },
+	{ 6, 0, K8S_T_INT32, K8S_F_OMITEMPTY, "code" },
+};
+/* k8s.io/apimachinery/pkg/apis/meta/v1.ListMeta */
+static const struct k8s_field f996[] = {
+	{ 1, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "selfLink" },
+	{ 2, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "resourceVersion" },
+	{ 3, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "continue" },
+	{ 4, 0, K8S_T_INT64, K8S_F_OMITEMPTY | K8S_F_PTR, "remainingItemCount" },
+};
+/* k8s.io/apimachinery/pkg/apis/meta/v1.StatusDetails */
+static const struct k8s_field f997[] = {
+	{ 1, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "name" },
+	{ 2, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "group" },
+	{ 3, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "kind" },
+	{ 4, 998, K8S_T_MSG, K8S_F_OMITEMPTY | K8S_F_SLICE, "causes" },
+	{ 5, 0, K8S_T_INT32, K8S_F_OMITEMPTY, "retryAfterSeconds" },
+	{ 6, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "uid" },
+};
+/* k8s.io/apimachinery/pkg/apis/meta/v1.StatusCause */
+static const struct k8s_field f998[] = {
+	{ 1, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "reason" },
+	{ 2, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "message" },
+	{ 3, 0, K8S_T_STRING, K8S_F_OMITEMPTY, "field" },
+};
 
 const struct k8s_msg k8s_msgs[] = {
 	{ "k8s.io/api/admissionregistration/v1.MutatingWebhookConfiguration", K8S_S_NONE, f0, 3 },
@@ -7795,8 +7827,12 @@ const struct k8s_msg k8s_msgs[] = {
 	{ "k8s.io/api/core/v1.LoadBalancerIngress", K8S_S_NONE, f992, 4 },
 	{ "k8s.io/api/core/v1.PortStatus", K8S_S_NONE, f993, 3 },
 	{ "k8s.io/api/core/v1.ServiceAccount", K8S_S_NONE, f994, 5 },
+	{ "k8s.io/apimachinery/pkg/apis/meta/v1.Status", K8S_S_NONE, f995, 7 },
+	{ "k8s.io/apimachinery/pkg/apis/meta/v1.ListMeta", K8S_S_NONE, f996, 4 },
+	{ "k8s.io/apimachinery/pkg/apis/meta/v1.StatusDetails", K8S_S_NONE, f997, 6 },
+	{ "k8s.io/apimachinery/pkg/apis/meta/v1.StatusCause", K8S_S_NONE, f998, 3 },
 };
-const unsigned k8s_nmsgs = 995;
+const unsigned k8s_nmsgs = 999;
 
 /* sorted by apiVersion, then kind (strcmp) */
 const struct k8s_kind k8s_kinds[] = {
@@ -7962,5 +7998,6 @@ const struct k8s_kind k8s_kinds[] = {
 	{ "v1", "Secret", NULL, 984 },
 	{ "v1", "Service", NULL, 985 },
 	{ "v1", "ServiceAccount", NULL, 994 },
+	{ "v1", "Status", NULL, 995 },
 };
-const unsigned k8s_nkinds = 162;
+const unsigned k8s_nkinds = 163;

@@ -293,7 +293,9 @@ static void set_client_options(struct http *h, CURL *c, long timeout_ms)
 	curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+			 h->http1 ? (long)CURL_HTTP_VERSION_1_1 :
+				    (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, HTTP_BUFFER_SIZE);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "velerofs/" VELEROFS_VERSION);

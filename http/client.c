@@ -114,6 +114,7 @@ static int copy_config(struct http *h, const struct http_config *cfg)
 	h->insecure = t->insecure;
 	h->share_connections = cfg->share_connections;
 	h->compressed = cfg->compressed;
+	h->http1 = cfg->http1;
 	h->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 0;
 	h->connect_timeout_ms = cfg->connect_timeout_ms > 0 ?
 					cfg->connect_timeout_ms :

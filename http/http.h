@@ -99,6 +99,10 @@ struct http_config {
 	bool share_connections;	   /* the connection cache in the share
 				    * handle, not per easy handle */
 	bool compressed;	   /* Accept-Encoding: what libcurl decodes */
+	bool http1;		   /* HTTP/1.1 only, never HTTP/2: one
+				    * request per connection at a time (each
+				    * pooled handle keeps its own); what
+				    * kube-apiserver serves for less CPU */
 };
 
 /* One attempt, as the sign callback sees it. The callback adds header

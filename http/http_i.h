@@ -19,7 +19,7 @@ struct http {
 	char *name, *peer, *tls_hint;
 	char *ca_file, *ca_dir, *proxy, *proxy_name; /* NULL: none */
 	struct curl_blob ca, cert, key;		     /* copies; len 0: none */
-	bool insecure, share_connections, compressed;
+	bool insecure, share_connections, compressed, http1;
 	struct curl_slist *connect_to;
 	long timeout_ms, connect_timeout_ms;
 	unsigned low_speed_time_s;

@@ -79,7 +79,13 @@ struct kube_response {
 	json_t *body; /* the parsed body, NULL if not JSON */
 	char *raw;    /* the body as received (capped), NUL-terminated */
 	size_t len;
+	bool protobuf; /* the answer is KUBE_PROTOBUF (body NULL, raw the
+			* "k8s\0" envelope: see kube_request_raw()) */
 };
+
+/* Kubernetes' protobuf media type: built-in kinds only (custom resources
+ * speak JSON). */
+#define KUBE_PROTOBUF "application/vnd.kubernetes.protobuf"
 void kube_response_release(struct kube_response *r);
 
 /* Sends one request. path may carry a query ("?dryRun=All"). body, if
@@ -98,6 +104,18 @@ void kube_response_release(struct kube_response *r);
 int kube_request(struct kube *k, const char *method, const char *path,
 		 const char *content_type, json_t *body,
 		 struct kube_response *resp, struct verror *e);
+
+/* kube_request() with the body as bytes (body_len of them, sent with
+ * content_type; body NULL: none) and the Accept header's value (NULL:
+ * "application/json"). With KUBE_PROTOBUF among what accept names, the
+ * API server may answer in protobuf, errors included: then
+ * resp->protobuf is set, resp->body is NULL and resp->raw holds the
+ * "k8s\0" envelope (a Status for errors); a JSON answer is parsed as by
+ * kube_request(). Same retries. */
+int kube_request_raw(struct kube *k, const char *method, const char *path,
+		     const char *accept, const char *content_type,
+		     const void *body, size_t body_len,
+		     struct kube_response *resp, struct verror *e);
 
 /* The message of a Kubernetes Status body ("configmaps \"x\" already
  * exists"), or a short description of the HTTP status. Borrowed from

@@ -6,7 +6,8 @@
  * serve it, up to type_wait_s), cleaned and transformed (clean.c,
  * transform.c), its namespace made to exist (from the backed-up Namespace
  * when the job holds it), then "inflight" journalled and a create POSTed
- * (?dryRun=All in dry-run mode). On AlreadyExists the object is read back
+ * (?dryRun=All in dry-run mode); for a built-in kind the answer is asked
+ * for in protobuf (post_create()). On AlreadyExists the object is read back
  * and compared after the same cleaning: every field sent already there
  * with the same value is "unchanged" (the server's defaults and its own
  * metadata do not count); otherwise existing=skip reports "skipped" and
@@ -54,6 +55,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/sbuf.h"
+#include "etcd/etcd.h"
 #include "restore/restore_i.h"
 
 #define CRD_GR "customresourcedefinitions.apiextensions.k8s.io"
@@ -998,6 +1001,71 @@ static void crd_created(struct run *x, json_t *obj, const char *name)
 	}
 }
 
+/* A protobuf answer's Status ("k8s\0" + runtime.Unknown around a
+ * meta.v1.Status) decoded with etcd/'s tables into resp->body, so that
+ * its message and reason read as a JSON answer's. Left without a body
+ * (kube_status_message() then describes the HTTP status) when it does
+ * not decode. */
+static void status_to_json(struct kube_response *resp)
+{
+	struct sbuf js;
+	struct verror e = { { 0 } };
+
+	sbuf_init(&js, 1 << 20);
+	if (k8s_value_to_json(resp->raw, resp->len, &js, NULL, &e) == 0)
+		resp->body = json_loadb(js.buf, js.len, 0, NULL);
+	sbuf_release(&js);
+}
+
+/* The create's POST. For a built-in kind (custom resources speak JSON
+ * only) it goes in protobuf both ways, which costs kube-apiserver less
+ * CPU than JSON (docs/BENCHMARKS.md): the body encoded by etcd/k8s_enc.c
+ * when it can be encoded exactly (otherwise, e.g. a field the API server
+ * does not know, which it would drop from JSON, the JSON goes: never a
+ * field lost or read otherwise), the answer asked for in protobuf
+ * (nothing of a created object's answer is read) and a failure's Status
+ * decoded back to JSON (status_to_json()), so that errors read the same.
+ * x->r->json_only (VELEROFS_RESTORE_PROTOBUF=0) turns both off. */
+static int post_create(struct run *x, const char *url, json_t *obj,
+		       struct kube_response *resp, struct verror *e)
+{
+	struct kube *k = x->r->o.kube;
+	struct verror pe = { { 0 } };
+	struct sbuf pb;
+	char *payload;
+	int r;
+
+	if (x->r->json_only || !k8s_kind_known(str(obj, "apiVersion", NULL),
+					       str(obj, "kind", NULL)))
+		return kube_request(k, "POST", url, NULL, obj, resp, e);
+	sbuf_init(&pb, SBUF_DEFAULT_MAX);
+	r = k8s_json_to_value(obj, &pb, &pe);
+	if (r == 0) {
+		log_debug("%s: sent as protobuf", url);
+		r = kube_request_raw(k, "POST", url,
+				     KUBE_PROTOBUF ", application/json",
+				     KUBE_PROTOBUF, pb.buf, pb.len, resp, e);
+		sbuf_release(&pb);
+	} else {
+		sbuf_release(&pb);
+		if (r == -ENOMEM)
+			return verror_set(e, r, "encoding the body");
+		log_debug("%s: sent as JSON: %s", url, pe.msg);
+		payload = json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!payload)
+			return verror_set(e, -ENOMEM, "encoding the body");
+		r = kube_request_raw(k, "POST", url,
+				     KUBE_PROTOBUF ", application/json",
+				     "application/json", payload,
+				     strlen(payload), resp, e);
+		free(payload);
+	}
+	if (r == 0 && resp->protobuf &&
+	    (resp->status < 200 || resp->status > 299))
+		status_to_json(resp);
+	return r;
+}
+
 /* The create itself (journalled "inflight" first) and what its answer
  * means: created, already there (on_exists()), or failed. */
 static void item_post(struct run *x, size_t i, json_t *obj,
@@ -1011,7 +1079,7 @@ static void item_post(struct run *x, size_t i, json_t *obj,
 
 	if (x->j->items[i].state != ITEM_INFLIGHT)
 		restore_job_set_item(x->r, x->j, i, ITEM_INFLIGHT, dry, NULL);
-	r = kube_request(x->r->o.kube, "POST", url, NULL, obj, &resp, &e);
+	r = post_create(x, url, obj, &resp, &e);
 	if (server_away(x, r, r < 0 ? 0 : resp.status,
 			r < 0 ? e.msg : resp_message(&resp))) {
 		/* left inflight: looked up before it is sent again */

@@ -1024,6 +1024,11 @@ int restore_new(const struct restore_options *o, struct restore **out,
 	if (!r)
 		return -ENOMEM;
 	r->o = *o;
+	{
+		const char *pb = getenv("VELEROFS_RESTORE_PROTOBUF");
+
+		r->json_only = pb && !strcmp(pb, "0");
+	}
 	r->o.image_map = r->o.storageclass_map = r->o.modifiers_file = NULL;
 	r->o.hooks_file = NULL;
 	if (!r->o.type_wait_s)

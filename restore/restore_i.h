@@ -268,6 +268,8 @@ struct restore {
 	int lock_fd; /* flock'ed: this process holds state_dir */
 	struct restore_transform *transform;
 	struct restore_hooks *hooks; /* -o restore_hooks; NULL: none */
+	bool json_only; /* VELEROFS_RESTORE_PROTOBUF=0: creates ask for JSON
+			 * answers (apply.c's post_create()) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t changed;	       /* a job changed state; a job was queued;

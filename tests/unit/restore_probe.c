@@ -4,12 +4,14 @@
  *   restore-probe --kubeconfig F [--context C] --state DIR
  *                 [--existing skip|update] [--dry-run] [--image-map M]
  *                 [--storageclass-map M] [--modifiers F] [--ns TARGET]
- *                 [--backup NAME] [--type-wait S] [FILE...]
+ *                 [--backup NAME] [--type-wait S] [--debug] [FILE...]
  *
  * Submits each FILE as a job (source: its path), then waits for every job
  * kept in DIR (so with no FILE it finishes what an earlier run left) and
  * prints each report, "---" between them. Exit 0 when every job is done,
- * 1 when one failed or was rejected, 2 on a usage or setup error. */
+ * 1 when one failed or was rejected, 2 on a usage or setup error.
+ * --debug: the engine's debug lines on stderr (e.g. which creates went
+ * as JSON rather than protobuf, and why). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "common/sbuf.h"
 #include "kube/kube.h"
 #include "restore/restore.h"
@@ -81,6 +84,7 @@ int main(int argc, char **argv)
 		{ "ns", required_argument, NULL, 'n' },
 		{ "backup", required_argument, NULL, 'b' },
 		{ "type-wait", required_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'D' },
 		{ 0 },
 	};
 	struct kube_options ko = { 0 };
@@ -130,6 +134,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			ro.type_wait_s = (unsigned)atoi(optarg);
+			break;
+		case 'D':
+			log_set_max_level(LOG_DEBUG);
 			break;
 		default:
 			return 2;

@@ -532,6 +532,19 @@ func main() {
 			kinds[k].servedAs = to
 		}
 	}
+	// Not stored but answered: the Status of a failed request, in protobuf
+	// when the client asks for it (restore/ does for built-in kinds). Its
+	// messages come after the stored kinds' ones; the kinds are sorted
+	// again for the lookup. Samples are of stored kinds only.
+	stored := append([]kind(nil), kinds...)
+	kinds = append(kinds, kind{apiVersion: "v1", kind: "Status",
+		msg: g.message(reflect.TypeOf(metav1.Status{}))})
+	sort.Slice(kinds, func(a, b int) bool {
+		if kinds[a].apiVersion != kinds[b].apiVersion {
+			return kinds[a].apiVersion < kinds[b].apiVersion
+		}
+		return kinds[a].kind < kinds[b].kind
+	})
 	// the envelope's numbers (decoded by k8s.c, not from the table)
 	for _, t := range []reflect.Type{reflect.TypeOf(runtime.Unknown{}), reflect.TypeOf(runtime.TypeMeta{})} {
 		g.checkNumbers(t)
@@ -557,7 +570,7 @@ func main() {
 		return
 	}
 	if *samples != "" {
-		if err := writeSamples(*samples, *nsamples, *seed, sch, kinds); err != nil {
+		if err := writeSamples(*samples, *nsamples, *seed, sch, stored); err != nil {
 			fmt.Fprintln(os.Stderr, "k8s-protogen:", err)
 			os.Exit(1)
 		}
