@@ -935,16 +935,17 @@ int backup_sink_broken(struct backup_sink *bd, const char *path)
 /* Component-wise order: '/' sorts before every other byte. */
 static int cmp_path(const char *a, const char *b)
 {
-	for (;; a++, b++) {
-		unsigned ca = (unsigned char)*a, cb = (unsigned char)*b;
+	unsigned ca, cb;
 
-		if (ca == '/')
-			ca = 1;
-		if (cb == '/')
-			cb = 1;
-		if (ca != cb || !ca)
-			return (int)ca - (int)cb;
-	}
+	while (*a == *b && *a)
+		a++, b++;
+	ca = (unsigned char)*a;
+	cb = (unsigned char)*b;
+	if (ca == '/')
+		ca = 1;
+	if (cb == '/')
+		cb = 1;
+	return (int)ca - (int)cb;
 }
 
 static int cmp_rec(const void *x, const void *y)
@@ -959,26 +960,9 @@ static int cmp_rec(const void *x, const void *y)
 	if (a->rank != b->rank)
 		return (int)a->rank - (int)b->rank;
 	/* an item the source gave twice (a member the tarball holds twice):
-	 * the last one wins, as when the tarball is extracted (qsort is not
-	 * stable; seq makes it total) */
+	 * the last one wins, as when the tarball is extracted (the order is
+	 * total: seq is unique) */
 	return (a->seq < b->seq) - (a->seq > b->seq);
-}
-
-/* Sorts the records and drops the ones another record with the same path
- * and a lower rank shadows (the legacy copy wins over the versioned
- * ones), or a later one of the same rank (a duplicate member; said in
- * errors.txt when its content differs). */
-struct sort_half {
-	struct rec *v;
-	size_t n;
-};
-
-static void *sort_half_main(void *arg)
-{
-	struct sort_half *h = arg;
-
-	qsort(h->v, h->n, sizeof(*h->v), cmp_rec);
-	return NULL;
 }
 
 /* Merges the sorted a[0, na) and b[0, nb) into dst. */
@@ -998,15 +982,83 @@ static void merge_recs(struct rec *dst, const struct rec *a, size_t na,
 	memcpy(dst + na, b, nb * sizeof(*b));
 }
 
-/* Sorts the records: what is in order already is not sorted again. The
- * records after the longest sorted prefix are sorted (on two threads, in
- * halves, when the build has workers and they are many) and merged with
- * it; a short tail (describe.txt and errors.txt, added to sorted records)
- * is inserted. Falls back to one qsort() without memory for the merge. */
+/* A natural merge sort of v[0, n) with tmp[0, n) beside it: the runs
+ * already in order are found, then merged two by two. Records come in
+ * long runs (Velero writes one group-resource after the other, each in
+ * namespace and name order, and the tree's order is that within one
+ * group-resource), so n records in k runs cost about n log2(k)
+ * comparisons, not the n log2(n) of a qsort(); input in no order costs
+ * what a merge sort does. out is v or tmp, whichever holds the result. */
+struct run_sort {
+	struct rec *v, *tmp, *out;
+	size_t n;
+};
+
+static void *run_sort_main(void *arg)
+{
+	struct run_sort *s = arg;
+	struct rec *src = s->v, *dst = s->tmp, *t;
+	size_t *start = NULL, nr = 0, cap = 0, i, k;
+
+	s->out = s->v;
+	for (i = 0; i < s->n; i++) {
+		if (i > 0 && cmp_rec(&src[i - 1], &src[i]) < 0)
+			continue;
+		if (nr + 2 > cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			size_t *ns = realloc(start, nc * sizeof(*ns));
+
+			if (!ns) {
+				free(start);
+				qsort(s->v, s->n, sizeof(*s->v), cmp_rec);
+				return NULL;
+			}
+			start = ns;
+			cap = nc;
+		}
+		start[nr++] = i;
+	}
+	if (nr <= 1) {
+		free(start);
+		return NULL;
+	}
+	start[nr] = s->n;
+	while (nr > 1) {
+		/* runs 2i and 2i+1 into run i of dst (start[k] is written
+		 * after start[2k..2k+2] were read) */
+		for (i = 0, k = 0; i < nr; i += 2, k++) {
+			size_t a = start[i], b = start[MIN(i + 1, nr)],
+			       c = start[MIN(i + 2, nr)];
+
+			merge_recs(dst + a, src + a, b - a, src + b, c - b);
+			start[k] = a;
+		}
+		start[k] = s->n;
+		nr = k;
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	free(start);
+	s->out = src;
+	return NULL;
+}
+
+/* Sorts the records: what is in order already is not sorted again. A
+ * short tail after a sorted prefix (describe.txt and errors.txt, added
+ * to sorted records) is inserted. Else the copies under apiversions/ go
+ * after the others, both in the order they came (so that each is a few
+ * long runs: an item and its copy come one after the other), the two
+ * are sorted by run_sort_main() (on two threads when the build has
+ * workers and they are many) and merged. Falls back to one qsort()
+ * without memory for the merge. */
 static void order_recs(struct backup_sink *bd)
 {
 	struct rec *v = bd->recs, *tmp;
-	size_t n = bd->nrecs, k = 1, i;
+	size_t n = bd->nrecs, k = 1, i, nv = 0;
+	struct run_sort a, c;
+	bool threaded = false;
+	pthread_t t;
 
 	if (n < 2) /* recs is NULL when there are none */
 		return;
@@ -1037,28 +1089,34 @@ static void order_recs(struct backup_sink *bd)
 		qsort(v, n, sizeof(*v), cmp_rec);
 		return;
 	}
-	if (bd->nworkers && n - k > 20000) {
-		struct sort_half h = { v + k, (n - k) / 2 };
-		pthread_t t;
-		bool threaded = !pthread_create(&t, NULL, sort_half_main, &h);
-
-		if (!threaded)
-			sort_half_main(&h);
-		qsort(v + k + h.n, n - k - h.n, sizeof(*v), cmp_rec);
-		if (threaded)
-			pthread_join(t, NULL);
-		/* the two halves into tmp, then with the prefix back */
-		merge_recs(tmp, v + k, h.n, v + k + h.n, n - k - h.n);
-		memcpy(v + k, tmp, (n - k) * sizeof(*v));
-	} else {
-		qsort(v + k, n - k, sizeof(*v), cmp_rec);
-	}
-	merge_recs(tmp, v, k, v + k, n - k);
-	free(bd->recs);
-	bd->recs = tmp;
-	bd->caprecs = n;
+	for (i = 0; i < n; i++)
+		if (!v[i].versioned)
+			tmp[nv++] = v[i];
+	for (i = 0, k = nv; i < n; i++)
+		if (v[i].versioned)
+			tmp[k++] = v[i];
+	a = (struct run_sort){ .v = tmp, .tmp = v, .n = nv };
+	c = (struct run_sort){ .v = tmp + nv, .tmp = v + nv, .n = n - nv };
+	if (bd->nworkers && nv > 10000 && n - nv > 10000)
+		threaded = !pthread_create(&t, NULL, run_sort_main, &c);
+	if (!threaded)
+		run_sort_main(&c);
+	run_sort_main(&a);
+	if (threaded)
+		pthread_join(t, NULL);
+	/* both halves into tmp, merged from there into recs */
+	if (a.out != tmp)
+		memcpy(tmp, a.out, nv * sizeof(*v));
+	if (c.out != tmp + nv)
+		memcpy(tmp + nv, c.out, (n - nv) * sizeof(*v));
+	merge_recs(v, tmp, nv, tmp + nv, n - nv);
+	free(tmp);
 }
 
+/* Sorts the records and drops the ones another record with the same path
+ * and a lower rank shadows (the legacy copy wins over the versioned
+ * ones), or a later one of the same rank (a duplicate member; said in
+ * errors.txt when its content differs). */
 static void sort_recs(struct backup_sink *bd)
 {
 	size_t i, k = 0;
@@ -1423,22 +1481,43 @@ static void sink_release(struct backup_sink *bd)
 }
 
 /* The record at path among the sorted items, or NULL. */
-static const struct rec *find_item(const struct backup_sink *bd,
-				   const char *path)
+static int cmp_item_key(const char *path, const struct rec *m)
 {
-	size_t lo = 0, hi = bd->nrecs;
+	int c = cmp_path(path, m->path);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct rec *m = &bd->recs[mid];
-		int c = cmp_path(path, m->path);
+	return c ? c : (int)IDX_ITEM - (int)m->type;
+}
 
-		if (c == 0)
-			c = (int)IDX_ITEM - (int)m->type;
-		if (c == 0)
-			return m;
+/* The item rec at path in the sorted recs. The search starts at *hint
+ * (galloping: 1, 2, 4, ... recs ahead, then a binary search of the last
+ * step) when path is not before it, else at the first rec; *hint is set
+ * past the rec found. Asked for paths in increasing order, as
+ * link_versions() does for the copies of one group-resource and version,
+ * it costs a few comparisons each, not a binary search of all. */
+static const struct rec *find_item(const struct backup_sink *bd,
+				   const char *path, size_t *hint)
+{
+	size_t n = bd->nrecs, lo = *hint, bound, step = 1;
+
+	if (lo > n || (lo > 0 && cmp_item_key(path, &bd->recs[lo - 1]) < 0))
+		lo = 0;
+	/* every rec before lo is before path */
+	for (bound = lo; bound < n && cmp_item_key(path, &bd->recs[bound]) > 0;
+	     step *= 2) {
+		lo = bound + 1;
+		bound = lo + step - 1;
+	}
+	n = MIN(bound + 1, n);
+	while (lo < n) {
+		size_t mid = lo + (n - lo) / 2;
+		int c = cmp_item_key(path, &bd->recs[mid]);
+
+		if (c == 0) {
+			*hint = mid + 1;
+			return &bd->recs[mid];
+		}
 		if (c < 0)
-			hi = mid;
+			n = mid;
 		else
 			lo = mid + 1;
 	}
@@ -1456,7 +1535,7 @@ static int link_versions(struct backup_sink *bd)
 {
 	struct sbuf target, path;
 	const char *ext = bd->view == BACKUP_VIEW_JSON ? ".json" : ".yaml";
-	size_t i;
+	size_t i, hint = 0;
 	int r = 0;
 
 	sbuf_init(&target, 8192);
@@ -1474,15 +1553,20 @@ static int link_versions(struct backup_sink *bd)
 		sbuf_reset(&path);
 		r = sbuf_adds(&path, ns ? "namespaces/" : "cluster/");
 		if (!r && ns)
-			r = sbuf_addf(&path, "%.*s/", (int)comp_len(v, 4),
-				      v->path + v->comp[4]);
+			r = sbuf_add(&path, v->path + v->comp[4],
+				     comp_len(v, 4));
+		if (!r && ns)
+			r = sbuf_addc(&path, '/');
 		if (!r)
-			r = sbuf_addf(&path, "%.*s/%s", (int)comp_len(v, 1),
-				      v->path + v->comp[1],
-				      v->path + v->comp[v->ncomp - 1]);
+			r = sbuf_add(&path, v->path + v->comp[1],
+				     comp_len(v, 1));
+		if (!r)
+			r = sbuf_addc(&path, '/');
+		if (!r)
+			r = sbuf_adds(&path, v->path + v->comp[v->ncomp - 1]);
 		if (r < 0)
 			break;
-		d = find_item(bd, sbuf_str(&path));
+		d = find_item(bd, sbuf_str(&path), &hint);
 		if (!d || (d->flags & IDX_F_BROKEN) ||
 		    d->ref.off != v->ref.off || d->ref.len != v->ref.len ||
 		    d->ref.crc != v->ref.crc)
@@ -1491,7 +1575,9 @@ static int link_versions(struct backup_sink *bd)
 		for (k = 1; r == 0 && k < v->ncomp; k++)
 			r = sbuf_adds(&target, "../");
 		if (!r)
-			r = sbuf_addf(&target, "%s%s", sbuf_str(&path), ext);
+			r = sbuf_add(&target, path.buf, path.len);
+		if (!r)
+			r = sbuf_adds(&target, ext);
 		if (!r)
 			r = put_data(bd, target.buf, target.len, &v->ref);
 		if (r < 0)

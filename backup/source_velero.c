@@ -245,6 +245,8 @@ struct prefetch {
 
 struct tar_src {
 	struct vault_stream *stream;
+	const struct sbuf *raw; /* else the compressed bytes, read already */
+	size_t raw_off;
 	struct prefetch *pf; /* NULL: read in gz_pull() */
 	char *in;	     /* compressed bytes from the vault */
 	char *out;	     /* inflated bytes */
@@ -363,6 +365,12 @@ static ssize_t gz_read(struct tar_src *s)
 	ssize_t n;
 	char *t;
 
+	if (s->raw) {
+		n = (ssize_t)MIN((size_t)TAR_CHUNK, s->raw->len - s->raw_off);
+		memcpy(s->in, s->raw->buf + s->raw_off, (size_t)n);
+		s->raw_off += (size_t)n;
+		return n;
+	}
 	if (!pf)
 		return vault_stream_read(s->stream, s->in, TAR_CHUNK, &s->err);
 	pthread_mutex_lock(&pf->mu);
@@ -500,7 +508,7 @@ static ssize_t tar_pull(struct tar_src *s)
 static int gz_open(struct tar_src *s, struct vault *v, const char *key,
 		   const struct vault_object *obj, struct verror *e)
 {
-	int r = vault_stream_open(v, key, obj, &s->stream, e);
+	int r = s->raw ? 0 : vault_stream_open(v, key, obj, &s->stream, e);
 
 	if (r < 0)
 		return r;
@@ -736,10 +744,10 @@ enum gz_result {
  * timeout, a reset connection - is never taken for the backup's damage.
  * why gets what is wrong with a damaged object. */
 static int get_gz(struct backup *b, const struct backup_object *o,
-		  struct sbuf *out, size_t cap, char *why, size_t whysz,
-		  struct verror *e)
+		  const struct sbuf *raw, struct sbuf *out, size_t cap,
+		  char *why, size_t whysz, struct verror *e)
 {
-	struct tar_src src = { 0 };
+	struct tar_src src = { .raw = raw };
 	char key[600];
 	ssize_t n;
 	int r;
@@ -778,112 +786,275 @@ out:
 	return r;
 }
 
-/* A metadata object as meta/<kind>; its parsed JSON in *j when asked and
- * when it is small enough to parse whole (jansson takes some 20 bytes of
- * memory per byte of a JSON array of short strings). */
-static int add_meta(struct backup_sink *k, struct backup *b,
-		    const struct backup_object *o, const char *kind, json_t **j,
+/* The text after the cut of a log longer than LOGS_MAX. */
+static const char logs_cut[] = "\n[velerofs: the log is cut here: it is "
+			       "longer than %zu MiB decompressed]\n";
+
+/* What the objects of the backup's directory are: the log, a metadata
+ * object (meta index m, or META_N for another *.json.gz), or neither;
+ * kind gets meta/'s name. */
+enum obj_role { OBJ_OTHER, OBJ_LOGS, OBJ_META };
+
+static enum obj_role object_role(const struct backup *b,
+				 const struct backup_object *o, size_t *m,
+				 char *kind, size_t kindsz)
+{
+	size_t nl = strlen(b->name);
+	const char *sfx;
+
+	if (strncmp(o->name, b->name, nl) || o->name[nl] != '-')
+		return OBJ_OTHER;
+	sfx = o->name + nl;
+	if (!strcmp(sfx, "-logs.gz"))
+		return OBJ_LOGS;
+	for (*m = 0; *m < META_N; (*m)++)
+		if (!strcmp(sfx, meta_suffixes[*m]))
+			break;
+	if (*m < META_N) {
+		/* "-results.gz" -> results, "-x.json.gz" -> x */
+		size_t kl = strlen(meta_suffixes[*m] + 1) -
+			    (strstr(meta_suffixes[*m], ".json.gz") ? 8 : 3);
+
+		snprintf(kind, kindsz, "%.*s", (int)kl, meta_suffixes[*m] + 1);
+		return OBJ_META;
+	}
+	if (has_suffix(sfx, ".json.gz")) {
+		snprintf(kind, kindsz, "%.*s", (int)(strlen(sfx) - 9), sfx + 1);
+		return OBJ_META;
+	}
+	return OBJ_OTHER;
+}
+
+/* One object of the backup's directory: its compressed bytes when they
+ * were read ahead (raw_done), then decompressed (get_gz()'s result), and
+ * a metadata object's JSON parsed for describe.txt when it is one
+ * describe.txt reads and small enough to parse whole (jansson takes some
+ * 20 bytes of memory per byte of a JSON array of short strings). */
+struct fetched {
+	bool raw_done;
+	struct sbuf raw;
+	int r; /* get_gz()'s */
+	char why[300];
+	struct verror e;
+	struct sbuf data;
+	json_t *json;
+};
+
+static void fetch_object(struct backup *b, const struct backup_object *o,
+			 enum obj_role role, bool parse, struct fetched *f)
+{
+	size_t cap = role == OBJ_LOGS ? LOGS_MAX : META_MAX;
+
+	sbuf_init(&f->data, role == OBJ_LOGS ?
+				    LOGS_MAX + sizeof(logs_cut) + 32 :
+				    META_MAX);
+	f->json = NULL;
+	f->r = get_gz(b, o, f->raw_done ? &f->raw : NULL, &f->data, cap, f->why,
+		      sizeof(f->why), &f->e);
+	sbuf_release(&f->raw);
+	if (parse && f->r == GZ_OK && f->data.len <= DESCRIBE_JSON_MAX)
+		f->json = json_loadb(f->data.buf, f->data.len, 0, NULL);
+}
+
+static void fetched_release(struct fetched *f)
+{
+	sbuf_release(&f->raw);
+	sbuf_release(&f->data);
+	json_decref(f->json);
+	f->json = NULL;
+	f->raw_done = false;
+}
+
+/* A metadata object as meta/<kind>; its parsed JSON in *j when asked. */
+static int add_meta(struct backup_sink *k, const struct backup_object *o,
+		    const char *kind, json_t **j, struct fetched *f,
 		    struct verror *e)
 {
-	struct sbuf data;
-	char path[300], why[300];
-	int r;
+	char path[300];
+	int r = f->r;
 
-	sbuf_init(&data, META_MAX);
-	r = get_gz(b, o, &data, META_MAX, why, sizeof(why), e);
 	snprintf(path, sizeof(path), "meta/%s", kind);
-	if (r == GZ_CUT) {
+	if (r < 0) {
+		if (e)
+			*e = f->e;
+	} else if (r == GZ_CUT) {
 		backup_sink_error(k,
 				  "%s: larger than %zu MiB decompressed; not "
 				  "shown",
 				  o->name, META_MAX >> 20);
 		r = backup_sink_broken(k, path);
 	} else if (r == GZ_DAMAGED) {
-		backup_sink_error(k, "%s: %s", o->name, why);
+		backup_sink_error(k, "%s: %s", o->name, f->why);
 		r = backup_sink_broken(k, path);
 	} else if (r == GZ_OK) {
-		r = backup_sink_document(k, path, data.buf, data.len, o->name);
-		if (r == 0 && j && data.len > DESCRIBE_JSON_MAX)
+		r = backup_sink_document(k, path, f->data.buf, f->data.len,
+					 o->name);
+		if (r == 0 && j && f->data.len > DESCRIBE_JSON_MAX)
 			backup_sink_error(k,
 					  "%s: larger than %zu MiB; not "
 					  "summarized in describe.txt",
 					  o->name, DESCRIBE_JSON_MAX >> 20);
 		else if (r == 0 && j)
-			*j = json_loadb(data.buf, data.len, 0, NULL);
+			*j = TAKE_PTR(f->json);
 	}
-	sbuf_release(&data);
 	return r;
 }
 
 /* <name>-logs.gz as logs: what could be read is shown even when cut
  * short; a log longer than LOGS_MAX is cut there, and says so at its
  * end and in errors.txt. */
-static int add_logs(struct backup_sink *k, struct backup *b,
-		    const struct backup_object *o, struct verror *e)
+static int add_logs(struct backup_sink *k, const struct backup_object *o,
+		    struct fetched *f, struct verror *e)
 {
-	static const char cut[] = "\n[velerofs: the log is cut here: it is "
-				  "longer than %zu MiB decompressed]\n";
-	struct sbuf logs;
-	char why[300];
-	int r;
+	int r = f->r;
 
-	sbuf_init(&logs, LOGS_MAX + sizeof(cut) + 32);
-	r = get_gz(b, o, &logs, LOGS_MAX, why, sizeof(why), e);
 	if (r < 0) {
-		sbuf_release(&logs);
+		if (e)
+			*e = f->e;
 		return r;
 	}
 	if (r == GZ_DAMAGED)
-		backup_sink_error(k, "%s: %s", o->name, why);
+		backup_sink_error(k, "%s: %s", o->name, f->why);
 	if (r == GZ_CUT) {
 		backup_sink_error(k,
 				  "%s: longer than %zu MiB decompressed; "
 				  "logs is cut there",
 				  o->name, LOGS_MAX >> 20);
-		(void)sbuf_addf(&logs, cut, LOGS_MAX >> 20);
+		(void)sbuf_addf(&f->data, logs_cut, LOGS_MAX >> 20);
 	}
-	r = backup_sink_file(k, "logs", sbuf_str(&logs), logs.len);
-	sbuf_release(&logs);
-	return r;
+	return backup_sink_file(k, "logs", sbuf_str(&f->data), f->data.len);
+}
+
+/* The objects of the backup's directory besides the tarball (the log and
+ * meta/: up to some ten GETs) are downloaded by a thread of their own
+ * while the tarball is read, so that their round trips and transfers
+ * overlap the build instead of following it. Only their compressed bytes
+ * are held (a log of 100 MiB is a few MiB of gzip), at most AHEAD_MAX of
+ * them; they are inflated when added, and the sink hears of them after
+ * the tarball in the same order and with the same bytes as when they are
+ * fetched then. An object that fails or would pass the bound is fetched
+ * again when it is added (and fails there as it would have). */
+#define AHEAD_MAX ((size_t)16 << 20)
+
+struct ahead {
+	struct velero_src *s;
+	struct fetched *f; /* per object of s->objs; read after the join */
+	pthread_t thread;
+	bool running;
+	bool stop; /* atomic */
+};
+
+/* o's compressed bytes into raw (at most max of them); false if they did
+ * not all come. */
+static bool read_raw(struct backup *b, const struct backup_object *o,
+		     struct sbuf *raw, size_t max)
+{
+	struct vault_stream *st = NULL;
+	struct verror e = { { 0 } };
+	char key[600];
+	bool ok = false;
+
+	snprintf(key, sizeof(key), "backups/%s/%s", b->name, o->name);
+	sbuf_init(raw, max);
+	if (vault_stream_open(b->repo->vault, key, &o->obj, &st, &e) < 0)
+		return false;
+	for (;;) {
+		int r;
+		char *p = sbuf_reserve(raw, 65536, &r);
+		ssize_t n;
+
+		if (!p)
+			break;
+		n = vault_stream_read(st, p, 65536, &e);
+		if (n <= 0) {
+			ok = n == 0;
+			break;
+		}
+		sbuf_commit(raw, (size_t)n);
+	}
+	vault_stream_free(st);
+	if (!ok)
+		sbuf_release(raw);
+	return ok;
+}
+
+static void *ahead_main(void *arg)
+{
+	struct ahead *a = arg;
+	struct velero_src *s = a->s;
+	size_t i, held = 0, m = META_N;
+	char kind[200];
+
+	for (i = 0; i < s->nobjs && held < AHEAD_MAX &&
+		    !__atomic_load_n(&a->stop, __ATOMIC_RELAXED);
+	     i++) {
+		struct fetched *f = &a->f[i];
+
+		if (object_role(s->base.b, &s->objs[i], &m, kind,
+				sizeof(kind)) == OBJ_OTHER)
+			continue;
+		f->raw_done = read_raw(s->base.b, &s->objs[i], &f->raw,
+				       AHEAD_MAX - held);
+		held += f->raw.len;
+	}
+	return NULL;
+}
+
+static void ahead_start(struct velero_src *s, struct ahead *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->s = s;
+	if (!s->nobjs || !(a->f = calloc(s->nobjs, sizeof(*a->f))))
+		return;
+	a->running = !pthread_create(&a->thread, NULL, ahead_main, a);
+}
+
+/* Waits for the thread (told to stop fetching ahead when stop). */
+static void ahead_join(struct ahead *a, bool stop)
+{
+	if (!a->running)
+		return;
+	__atomic_store_n(&a->stop, stop, __ATOMIC_RELAXED);
+	pthread_join(a->thread, NULL);
+	a->running = false;
+}
+
+static void ahead_release(struct ahead *a)
+{
+	size_t i;
+
+	ahead_join(a, true);
+	for (i = 0; a->f && i < a->s->nobjs; i++)
+		fetched_release(&a->f[i]);
+	free(a->f);
+	a->f = NULL;
 }
 
 /* The objects <name>-* of the backup's directory: logs and meta/. */
 static int add_objects(struct velero_src *s, struct backup_sink *k,
-		       struct verror *e)
+		       struct ahead *a, struct verror *e)
 {
 	struct backup *b = s->base.b;
-	size_t nl = strlen(b->name), i, m;
+	size_t i, m = META_N;
 	int r = 0;
 
+	ahead_join(a, false);
 	for (i = 0; i < s->nobjs && r == 0; i++) {
 		const struct backup_object *o = &s->objs[i];
-		const char *sfx;
+		struct fetched one = { .raw_done = false },
+			       *f = a->f ? &a->f[i] : &one;
 		char kind[200];
+		enum obj_role role = object_role(b, o, &m, kind, sizeof(kind));
 
-		if (strncmp(o->name, b->name, nl) || o->name[nl] != '-')
+		if (role == OBJ_OTHER)
 			continue;
-		sfx = o->name + nl;
-		if (!strcmp(sfx, "-logs.gz")) {
-			r = add_logs(k, b, o, e);
-			continue;
-		}
-		for (m = 0; m < META_N; m++)
-			if (!strcmp(sfx, meta_suffixes[m]))
-				break;
-		if (m < META_N) {
-			/* "-results.gz" -> results, "-x.json.gz" -> x */
-			size_t kl =
-				strlen(meta_suffixes[m] + 1) -
-				(strstr(meta_suffixes[m], ".json.gz") ? 8 : 3);
-
-			snprintf(kind, sizeof(kind), "%.*s", (int)kl,
-				 meta_suffixes[m] + 1);
-			r = add_meta(k, b, o, kind, &s->meta[m], e);
-		} else if (has_suffix(sfx, ".json.gz")) {
-			snprintf(kind, sizeof(kind), "%.*s",
-				 (int)(strlen(sfx) - 9), sfx + 1);
-			r = add_meta(k, b, o, kind, NULL, e);
-		}
+		fetch_object(b, o, role, m < META_N, f);
+		if (role == OBJ_LOGS)
+			r = add_logs(k, o, f, e);
+		else
+			r = add_meta(k, o, kind,
+				     m < META_N ? &s->meta[m] : NULL, f, e);
+		fetched_release(f);
 	}
 	return r;
 }
@@ -894,6 +1065,7 @@ static int velero_read(struct backup_source *base, struct backup_sink *k,
 	struct velero_src *s = (struct velero_src *)base;
 	struct backup *b = base->b;
 	const struct backup_object *tar = NULL;
+	struct ahead a;
 	size_t i;
 	int r;
 
@@ -914,10 +1086,13 @@ static int velero_read(struct backup_source *base, struct backup_sink *k,
 	for (i = 0; i < s->nobjs; i++)
 		if (!strcmp(s->objs[i].name, s->tarname))
 			tar = &s->objs[i];
+	ahead_start(s, &a);
 	if (tar) {
 		r = read_tarball(s, k, &tar->obj, e);
-		if (r < 0)
+		if (r < 0) {
+			ahead_release(&a);
 			return r;
+		}
 	} else {
 		s->index_error = strdup("the tarball is missing");
 	}
@@ -942,7 +1117,9 @@ static int velero_read(struct backup_source *base, struct backup_sink *k,
 				  "%s: metadata/version is '%s', a format this "
 				  "version of velerofs has not seen",
 				  s->tarname, s->version);
-	return add_objects(s, k, e);
+	r = add_objects(s, k, &a, e);
+	ahead_release(&a);
+	return r;
 }
 
 /* Out of memory, as a verdict (never freed). */

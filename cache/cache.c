@@ -53,7 +53,13 @@ struct cache {
 	bool marked; /* holds our CACHEDIR.TAG: eviction allowed */
 	pthread_mutex_t lock;
 	struct mapped *mapped; /* protected by lock */
+	unsigned kept_fds;     /* mappings' descriptors kept; under lock */
 };
+
+/* Mappings whose file descriptor is kept open (for
+ * cache_mapping_intact()); more mappings than that check by path, so
+ * that a vault of thousands of backups can't run out of descriptors. */
+#define CACHE_KEEP_FDS 256
 
 struct cache_writer {
 	struct cache *cache;
@@ -479,11 +485,13 @@ int cache_map(struct cache *c, const char *path, struct cache_mapping *m)
 	addr = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	/* LRU: the mtime records the last use (of this file, never of what
 	 * a link would point to) */
-	if (addr != MAP_FAILED)
-		(void)futimens(fd, NULL);
-	close(fd);
-	if (addr == MAP_FAILED)
-		return -errno;
+	if (addr == MAP_FAILED) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	(void)futimens(fd, NULL);
 	m->addr = addr;
 	m->len = (size_t)st.st_size;
 	m->dev = st.st_dev;
@@ -491,8 +499,20 @@ int cache_map(struct cache *c, const char *path, struct cache_mapping *m)
 	m->path = strdup(path);
 	if (!m->path) {
 		munmap(addr, m->len);
+		close(fd);
 		return -ENOMEM;
 	}
+	pthread_mutex_lock(&c->lock);
+	if (c->kept_fds < CACHE_KEEP_FDS) {
+		c->kept_fds++;
+		m->fd = fd;
+		fd = -1;
+	} else {
+		m->fd = -1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (fd >= 0)
+		close(fd);
 	mapped_ref(c, path, +1);
 	/* over the limit? only now that this entry is protected, or an entry
 	 * just written could be evicted before its first use */
@@ -506,6 +526,13 @@ void cache_unmap(struct cache *c, struct cache_mapping *m)
 	if (!m->addr)
 		return;
 	munmap((void *)m->addr, m->len);
+	if (m->fd >= 0) {
+		close(m->fd);
+		m->fd = -1;
+		pthread_mutex_lock(&c->lock);
+		c->kept_fds--;
+		pthread_mutex_unlock(&c->lock);
+	}
 	mapped_ref(c, m->path, -1);
 	free(m->path);
 	m->addr = NULL;
@@ -517,9 +544,16 @@ bool cache_mapping_intact(const struct cache_mapping *m)
 {
 	struct stat st;
 
-	if (!m->path || lstat(m->path, &st) < 0 || st.st_dev != m->dev ||
-	    st.st_ino != m->ino)
+	if (!m->path)
 		return true;
+	if (m->fd >= 0) {
+		/* the mapped file itself: renamed over or not */
+		if (fstat(m->fd, &st) < 0)
+			return true;
+	} else if (lstat(m->path, &st) < 0 || st.st_dev != m->dev ||
+		   st.st_ino != m->ino) {
+		return true;
+	}
 	return st.st_size >= 0 && (uint64_t)st.st_size >= m->len;
 }
 

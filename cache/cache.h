@@ -30,6 +30,8 @@ struct cache_mapping {
 	char *path; /* owned */
 	dev_t dev;  /* the file mapped, to tell it from one renamed over */
 	ino_t ino;  /* path later (cache_mapping_intact) */
+	int fd;	    /* the file mapped, kept open for a cheap fstat(), or
+		     * -1 (only up to CACHE_KEEP_FDS of them) */
 };
 
 /* Opens (creating, mode 0700) the cache at dir; NULL dir means the default
@@ -88,7 +90,9 @@ void cache_unmap(struct cache *c, struct cache_mapping *m);
  * end would SIGBUS). A file replaced by a rename is no longer reachable
  * by path, so the mapped one can't be truncated through it: true. Best
  * effort (a program holding the file open may truncate it after the
- * check), one stat() of the path. */
+ * check): one fstat() of the mapped file when its descriptor was kept
+ * (a directory listing asks once per entry: a stat() of the path walks
+ * it every time), else one stat() of the path. */
 bool cache_mapping_intact(const struct cache_mapping *m);
 /* Removes an entry found corrupt, so that it is rebuilt. */
 int cache_remove(struct cache *c, const char *path);
