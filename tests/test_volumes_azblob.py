@@ -11,7 +11,8 @@ import os
 import pathlib
 
 from test_remote import az_env, az_url, upload_az, use_env  # noqa: F401 (a fixture)
-from test_volumes import BACKUP, NS, POD, VOLUME, expected, vol_vault, volume  # noqa: F401 (fixtures)
+from test_volumes import (BACKUP, NS, POD, VOLUME, assert_same_tree, expected,  # noqa: F401 (fixtures)
+                          vol_vault, volume)
 
 CONTAINER = "velero-vol-az"
 
@@ -24,10 +25,5 @@ def test_volume_data_over_azblob(volume, vol_vault, azurite, mount, use_env):
     assert os.listdir(b / "volumes") == [NS]
     assert os.listdir(b / "volumes" / NS) == [POD]
     got = expected(b / "volumes" / NS / POD / VOLUME)
-    want = expected(volume["src"])
-    assert sorted(got) == sorted(want)
-    for path, w in want.items():
-        g = got[path]
-        for k in ("mode", "uid", "gid", "size", "sha256", "target", "mtime_ns"):
-            assert g.get(k) == w.get(k), (path, k, g.get(k), w.get(k))
+    assert_same_tree(got, expected(volume["src"]))
     assert len(got) > 3000

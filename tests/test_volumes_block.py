@@ -23,7 +23,7 @@ import subprocess
 import pytest
 
 from test_volumes import FIXTURE
-from test_volumes_datamover import BACKUP, BACKUP_UID, PVC_DIR, add_to_backup, describe_of, du_entry
+from test_volumes_datamover import BACKUP, BACKUP_UID, PVC_DIR, add_to_backup, describe_of, du_entry, kopia_cli
 from servers import harness
 
 NS, PVC, PVC_UID = "vms", "disk-vm-0", "3a6e0c1d-0000-4000-8000-0000000000b1"
@@ -103,30 +103,14 @@ def test_block_pvc_is_one_file(block, mount):
 
 
 def test_snapshot_made_like_the_block_uploader(block, tmp_path):
-    """The snapshot as kopia itself reads it (Velero's kopia fork, `tests/servers/build.sh kopia`;
-    skipped without it): the data mover's source, and a root holding one file named after the
-    device's path with the device's size, which is what velerofs names `block`."""
-    kopia = next((d / "bin" / "kopia" for d in sorted(harness.CACHE.glob("kopia-*"))
-                  if (d / "bin" / "kopia").is_file()), None)
-    if not kopia:
-        pytest.skip("no kopia CLI: tests/servers/build.sh kopia")
-    env = dict(os.environ, KOPIA_PASSWORD="static-passw0rd", KOPIA_CHECK_FOR_UPDATES="false")
-    cfg = ["--config-file", str(tmp_path / "kopia.config")]
-    mi = block["minio"]
-    subprocess.run([str(kopia), "repository", "connect", "s3", *cfg, "--cache-directory", str(tmp_path / "kc"),
-                    "--bucket", BUCKET, "--prefix", f"kopia/{NS}/", "--endpoint", mi.url.split("://", 1)[1],
-                    "--disable-tls", "--region", mi.region, "--access-key", mi.access_key,
-                    "--secret-access-key", mi.secret_key, "--no-persist-credentials"],
-                   env=env, check=True, capture_output=True, text=True)
-    r = subprocess.run([str(kopia), "snapshot", "list", "--all", "--json", *cfg],
-                       env=env, check=True, capture_output=True, text=True)
-    snaps = json.loads(r.stdout)
+    """The snapshot as kopia itself reads it: the data mover's source, and a root holding one file
+    named after the device's path with the device's size, which is what velerofs names `block`."""
+    kopia = kopia_cli(block["minio"], BUCKET, NS, tmp_path)
+    snaps = json.loads(kopia("snapshot", "list", "--all", "--json"))
     assert [s["id"] for s in snaps] == [block["du"]["status"]["snapshotID"]]
     assert snaps[0]["source"]["path"] == f"snapshot-data-upload-download/kopia/{NS}/{PVC}"
     root = snaps[0]["rootEntry"]
     assert root["type"] == "d" and root["name"].endswith("/" + DU_UID)
-    r = subprocess.run([str(kopia), "show", *cfg, root["obj"]],
-                       env=env, check=True, capture_output=True, text=True)
-    ents = json.loads(r.stdout)["entries"]
+    ents = json.loads(kopia("show", root["obj"]))["entries"]
     assert len(ents) == 1 and ents[0]["type"] == "f" and ents[0]["name"] == root["name"]
     assert ents[0]["size"] == SIZE
