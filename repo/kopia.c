@@ -20,6 +20,7 @@
  * whose blobs are cached opens offline. */
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
@@ -951,6 +952,11 @@ static void *prefetch_run(void *arg)
 
 	if (content_locked(r, &p->id, &s, NULL) == 0)
 		pthread_mutex_unlock(&r->lock);
+	/* OpenSSL's state of this thread (its error queue, after a content
+	 * that did not decrypt) freed now: kopia_free() waits for
+	 * prefetching to drop, not for the thread's exit, so a process that
+	 * ends right after would leave it behind (LeakSanitizer said so) */
+	OPENSSL_thread_stop();
 	pthread_mutex_lock(&r->lock);
 	r->prefetching--;
 	pthread_cond_broadcast(&r->flight_done);

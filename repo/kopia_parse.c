@@ -484,6 +484,31 @@ static int by_name(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* Velero's block backup (pkg/uploader/kopia/block_backup.go): the root of
+ * a block-mode PVC's snapshot is a directory whose one entry is a file
+ * named after the device's path (virtualfs.StreamingFileFromReader(source,
+ * device)), a name kopia's own uploader never writes (one path component).
+ * o is that entry if its name is an absolute path (at most 4096 bytes, no
+ * NUL): a copy of it named VREPO_BLOCK_NAME (caller json_decref()s);
+ * otherwise NULL, and o is parsed as it is. */
+static json_t *block_entry(const json_t *o)
+{
+	const json_t *nm = json_object_get(o, "name");
+	json_t *c;
+
+	if (!json_is_string(nm) || json_string_value(nm)[0] != '/' ||
+	    json_string_length(nm) > 4096 ||
+	    strlen(json_string_value(nm)) != json_string_length(nm))
+		return NULL;
+	c = json_copy((json_t *)o);
+	if (c &&
+	    json_object_set_new(c, "name", json_string(VREPO_BLOCK_NAME)) < 0) {
+		json_decref(c);
+		return NULL;
+	}
+	return c;
+}
+
 int kopia_dir_parse(const char *json, size_t len, struct ventry **out,
 		    size_t *n, struct verror *e)
 {
@@ -509,7 +534,13 @@ int kopia_dir_parse(const char *json, size_t len, struct ventry **out,
 		return -ENOMEM;
 	}
 	for (i = 0; i < cnt; i++) {
-		int r = kopia_entry_from_json(json_array_get(ents, i), &v[k]);
+		const json_t *o = json_array_get(ents, i);
+		json_t *b = cnt == 1 ? block_entry(o) : NULL;
+		int r = kopia_entry_from_json(b ? b : o, &v[k]);
+
+		json_decref(b);
+		if (b && r >= 0 && !S_ISREG(v[k].mode))
+			r = -EBADMSG;
 
 		if (r == -ENOMEM) {
 			while (k)
@@ -577,7 +608,8 @@ int kopia_manifest_find(const char *json, size_t len, const char *id,
 		const json_t *xid = json_object_get(x, "id");
 		const json_t *mod = json_object_get(x, "modified");
 		const json_t *del = json_object_get(x, "deleted");
-		const json_t *data = json_object_get(x, "data");
+		const json_t *data = json_object_get(x, "data"), *ro;
+		json_t *re;
 		int64_t s = 0;
 		uint32_t ns = 0;
 		struct ventry v = { 0 };
@@ -603,8 +635,17 @@ int kopia_manifest_find(const char *json, size_t len, const char *id,
 		}
 		if (*found && to_ns(s, ns) < *modified)
 			continue;
-		r = kopia_entry_from_json(json_object_get(data, "rootEntry"),
-					  &v);
+		/* the root's name is not shown, and may be a path: a
+		 * block-mode PVC's is the device's (block_entry()) */
+		ro = json_object_get(data, "rootEntry");
+		re = json_is_object(ro) ? json_copy((json_t *)ro) : NULL;
+		if (re)
+			json_object_del(re, "name");
+		if (re)
+			r = kopia_entry_from_json(re, &v);
+		else
+			r = json_is_object(ro) ? -ENOMEM : -EBADMSG;
+		json_decref(re);
 		if (r < 0 || !S_ISDIR(v.mode) || !v.obj[0]) {
 			ventry_release(&v);
 			r = verror_set(e, r == -ENOMEM ? r : -EBADMSG,

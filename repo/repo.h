@@ -56,6 +56,15 @@ void ventry_release(struct ventry *e);
 int vrepo_snapshot_root(struct vrepo *r, const char *snapshot_id,
 			struct ventry *root, struct verror *e);
 
+/* The name of the one file of a block-mode PVC's snapshot (Velero's
+ * block backup, pkg/uploader/kopia/block_backup.go, stores the device's
+ * content as the one file of the snapshot's root, named after the
+ * device's path, "/<DataUpload uid>" in the data mover's pod: not a file
+ * name). Velero's block restore writes that file, whatever its name, onto
+ * the target device: it is the disk image. Its directory has no other
+ * entry, so the name cannot clash. */
+#define VREPO_BLOCK_NAME "block"
+
 /* Lists a directory entry (sorted by name). *out owned by the caller:
  * release each, then free(). */
 int vrepo_list(struct vrepo *r, const struct ventry *dir, struct ventry **out,

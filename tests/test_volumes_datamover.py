@@ -28,7 +28,7 @@ import pytest
 
 from servers import harness
 from test_remote import upload_s3, use_env  # noqa: F401 (a fixture)
-from test_volumes import FIXTURE, describe_entry, expected, make_source, s3_env, s3_url
+from test_volumes import FIXTURE, assert_same_tree, describe_entry, expected, make_source, s3_env, s3_url
 
 NS, PVC, PVC_UID = "shop", "data-db-0", "1f29aab4-148a-46ce-9053-5a975e492663"
 BACKUP, BACKUP_UID = "ns-shop", "f29e3c5c-5ae2-46e2-bb6e-19844a10dc32"
@@ -183,12 +183,7 @@ def test_every_file_equals_the_source(dm, mount, use_env, where, view):
     assert os.listdir(vols / NS) == [PVC_DIR]
     assert os.listdir(vols / NS / PVC_DIR) == [PVC]
     got = expected(volume_dir(m))
-    want = expected(dm["src"])
-    assert sorted(got) == sorted(want)
-    for path, w in want.items():
-        g = got[path]
-        for k in ("mode", "uid", "gid", "size", "sha256", "target", "mtime_ns"):
-            assert g.get(k) == w.get(k), (path, k, g.get(k), w.get(k))
+    assert_same_tree(got, expected(dm["src"]))
     assert len(got) > 3000
     # cp is the restore
     out = pathlib.Path(os.fspath(m)).parent / "restored.bin"
@@ -310,25 +305,34 @@ def test_data_upload_offline(dm, mount, tmp_path, use_env):
         mi.stop()
 
 
-def test_snapshot_made_like_the_data_mover(dm, tmp_path):
-    """The snapshot in kopia/shop/, as kopia itself lists it (Velero's kopia fork, `tests/servers/build.sh
-    kopia`; skipped without it): the source and tags Velero's data mover gives its uploads."""
+def kopia_cli(minio, bucket: str, ns: str, tmp_path: pathlib.Path):
+    """Kopia's CLI (Velero's kopia fork, `tests/servers/build.sh kopia`; the test is skipped without
+    it) connected to kopia/<ns>/ of the bucket with Velero's default password: a function that runs
+    it with arguments and returns its stdout."""
     kopia = next((d / "bin" / "kopia" for d in sorted(harness.CACHE.glob("kopia-*"))
                   if (d / "bin" / "kopia").is_file()), None)
     if not kopia:
         pytest.skip("no kopia CLI: tests/servers/build.sh kopia")
     env = dict(os.environ, KOPIA_PASSWORD="static-passw0rd", KOPIA_CHECK_FOR_UPDATES="false")
     cfg = ["--config-file", str(tmp_path / "kopia.config")]
-    mi = dm["minio"]
-    subprocess.run([str(kopia), "repository", "connect", "s3", *cfg, "--cache-directory", str(tmp_path / "kc"),
-                    "--bucket", BUCKET, "--prefix", f"kopia/{NS}/", "--endpoint", mi.url.split("://", 1)[1],
-                    "--disable-tls", "--region", mi.region, "--access-key", mi.access_key,
-                    "--secret-access-key", mi.secret_key, "--no-persist-credentials"],
-                   env=env, check=True, capture_output=True, text=True)
-    r = subprocess.run([str(kopia), "snapshot", "list", "--all", "--json", *cfg],
-                       env=env, check=True, capture_output=True, text=True)
-    snaps = [s for s in json.loads(r.stdout) if s["id"] == dm["du"]["status"]["snapshotID"]]
-    assert len(snaps) == 1, r.stdout
+
+    def run(*args: str) -> str:
+        return subprocess.run([str(kopia), *args, *cfg], env=env, check=True,
+                              capture_output=True, text=True).stdout
+
+    run("repository", "connect", "s3", "--cache-directory", str(tmp_path / "kc"), "--bucket", bucket,
+        "--prefix", f"kopia/{ns}/", "--endpoint", minio.url.split("://", 1)[1], "--disable-tls",
+        "--region", minio.region, "--access-key", minio.access_key, "--secret-access-key", minio.secret_key,
+        "--no-persist-credentials")
+    return run
+
+
+def test_snapshot_made_like_the_data_mover(dm, tmp_path):
+    """The snapshot in kopia/shop/, as kopia itself lists it: the source and tags Velero's data mover
+    gives its uploads."""
+    out = kopia_cli(dm["minio"], BUCKET, NS, tmp_path)("snapshot", "list", "--all", "--json")
+    snaps = [s for s in json.loads(out) if s["id"] == dm["du"]["status"]["snapshotID"]]
+    assert len(snaps) == 1, out
     s = snaps[0]
     # pkg/uploader/provider/kopia.go RunBackup: <requestor>/kopia/<real source>; GetRealSource: <ns>/<pvc>
     assert s["source"]["path"] == f"snapshot-data-upload-download/kopia/{NS}/{PVC}"

@@ -290,6 +290,53 @@ static void test_dir(void)
 			      40, &v, &n, &e) == -EBADMSG);
 }
 
+/* A block-mode PVC's snapshot root (Velero's block backup): its one file,
+ * named after the device's path, is shown as VREPO_BLOCK_NAME; a name with
+ * a '/' anywhere else is still not shown. */
+static void test_dir_block(void)
+{
+	static const struct {
+		const char *entries;
+		const char *name; /* NULL: nothing shown */
+	} cases[] = {
+		{ "{\"name\":\"/9c1f6f1e-0000-4000-8000-0000000000d0\","
+		  "\"type\":\"f\",\"mode\":\"0644\",\"size\":5,"
+		  "\"obj\":\"00ff\"}",
+		  VREPO_BLOCK_NAME },
+		{ "{\"name\":\"/dev/loop7\",\"type\":\"f\",\"size\":0}",
+		  VREPO_BLOCK_NAME },
+		/* a directory, a symlink, a relative path, two entries */
+		{ "{\"name\":\"/dev\",\"type\":\"d\",\"obj\":\"k00ff\"}",
+		  NULL },
+		{ "{\"name\":\"/l\",\"type\":\"s\",\"obj\":\"00ff\"}", NULL },
+		{ "{\"name\":\"dev/loop7\",\"type\":\"f\",\"obj\":\"00ff\"}",
+		  NULL },
+		{ "{\"name\":\"/a\",\"type\":\"f\",\"obj\":\"00ff\"},"
+		  "{\"name\":\"/b\",\"type\":\"f\",\"obj\":\"00ff\"}",
+		  NULL },
+	};
+	size_t c;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char j[512];
+		struct ventry *v = NULL;
+		size_t n = 0, i;
+		struct verror e;
+
+		snprintf(j, sizeof(j),
+			 "{\"stream\":\"kopia:directory\",\"entries\":[%s]}",
+			 cases[c].entries);
+		CHECK(kopia_dir_parse(j, strlen(j), &v, &n, &e) == 0);
+		CHECK(n == (cases[c].name ? 1 : 0));
+		if (n == 1 && cases[c].name)
+			CHECK(!strcmp(v[0].name, cases[c].name) &&
+			      S_ISREG(v[0].mode));
+		for (i = 0; i < n; i++)
+			ventry_release(&v[i]);
+		free(v);
+	}
+}
+
 static void test_manifest(void)
 {
 	const char *j = "{\"entries\":["
@@ -303,7 +350,12 @@ static void test_manifest(void)
 			"\"data\":"
 			"{\"rootEntry\":{\"type\":\"d\",\"obj\":\"k01ff\"}}},"
 			"{\"id\":\"bb\",\"modified\":\"2026-01-02T00:00:00Z\","
-			"\"deleted\":true}]}";
+			"\"deleted\":true},"
+			/* a block-mode PVC's root: named after the device */
+			"{\"id\":\"dd\",\"data\":{\"rootEntry\":{\"name\":"
+			"\"/9c1f6f1e-0000-4000-8000-0000000000d0\","
+			"\"type\":\"d\",\"obj\":\"k02ff\"}}},"
+			"{\"id\":\"ee\",\"data\":{\"rootEntry\":7}}]}";
 	struct ventry root = { 0 };
 	bool found, deleted;
 	int64_t mod = 0;
@@ -321,6 +373,14 @@ static void test_manifest(void)
 	CHECK(kopia_manifest_find(j, strlen(j), "cc", &found, &mod, &deleted,
 				  &root, &e) == 0 &&
 	      !found);
+	CHECK(kopia_manifest_find(j, strlen(j), "dd", &found, &mod, &deleted,
+				  &root, &e) == 0);
+	CHECK(found && !deleted && !strcmp(root.obj, "k02ff") &&
+	      S_ISDIR(root.mode));
+	ventry_release(&root);
+	CHECK(kopia_manifest_find(j, strlen(j), "ee", &found, &mod, &deleted,
+				  &root, &e) == -EBADMSG);
+	ventry_release(&root);
 	CHECK(kopia_manifest_find("[1]", 3, "aa", &found, &mod, &deleted, &root,
 				  &e) == -EBADMSG);
 }
@@ -773,6 +833,7 @@ int main(void)
 	test_ids();
 	test_indirect();
 	test_dir();
+	test_dir_block();
 	test_manifest();
 	test_decompress();
 	test_s2();

@@ -32,6 +32,13 @@
 // as the API server returns it) to -du-out, for the caller to put into the backup's tarball at
 // resources/datauploads.velero.io/namespaces/<velero namespace>/<name>.json, where the backup finalizer
 // puts it (pkg/backup/backup.go FinalizeBackup: the operations' PostOperationItems).
+//
+// With -block too, -source is a block device (a loop device: Velero's getLocalBlockEntry refuses
+// anything else) and the PVC is backed up as a block-mode PVC is: kopia.Backup with volume mode
+// uploader.PersistentVolumeBlock, as datapath's StartBackup passes the exposer's AccessModeBlock
+// (pkg/uploader/kopia/block_backup.go: one streaming file named after the device path, in a static
+// directory of the same name). In the data mover pod that path is "/<DataUpload uid>"
+// (pkg/util/kube MakePodPVCAttachment's DevicePath); here it is whatever -source is.
 package main
 
 import (
@@ -106,11 +113,14 @@ func main() {
 	storageClass := flag.String("storage-class", "csi-hostpath-sc", "the PVC's storage class (-data-upload)")
 	snapClass := flag.String("snapshot-class", "csi-hostpath-snapclass", "the VolumeSnapshotClass (-data-upload)")
 	driver := flag.String("driver", "hostpath.csi.k8s.io", "the CSI driver (-data-upload)")
+	block := flag.Bool("block", false, "-source is a block device: back it up as a block-mode PVC (-data-upload)")
 	flag.Parse()
 	if *dataUpload {
 		if *endpoint == "" || *backup == "" || *backupUID == "" || *ns == "" || *pvc == "" || *pvcUID == "" || *source == "" {
 			die("-data-upload: -endpoint, -backup, -backup-uid, -namespace, -pvc, -pvc-uid and -source are required")
 		}
+	} else if *block {
+		die("-block needs -data-upload")
 	} else if *endpoint == "" || *backup == "" || *ns == "" || *pod == "" || *volume == "" || *source == "" {
 		die("-endpoint, -backup, -namespace, -pod, -volume and -source are required")
 	}
@@ -208,7 +218,11 @@ func main() {
 		uploaderCfg = map[string]string{kopia.UploaderConfigMultipartKey: "true"}
 	}
 	start := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
-	info, _, err := kopia.Backup(ctx, kpUploader, repoWriter, *source, realSource, false, "", uploader.PersistentVolumeFilesystem, uploaderCfg, tags, log)
+	volMode := uploader.PersistentVolumeFilesystem
+	if *block {
+		volMode = uploader.PersistentVolumeBlock
+	}
+	info, _, err := kopia.Backup(ctx, kpUploader, repoWriter, *source, realSource, false, "", volMode, uploaderCfg, tags, log)
 	if err != nil {
 		die("backup: %v", err)
 	}
