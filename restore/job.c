@@ -145,6 +145,23 @@ static int fsync_dir(const char *dir)
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
+/* Writes all len bytes of data to fd: 0 or -errno. */
+static int write_all(int fd, const char *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		off += w;
+	}
+	return 0;
+}
+
 /* Writes data to dir/name through dir/.name.tmp and rename (with sync,
  * the file and the directory fsynced too). */
 static int write_atomic(const char *dir, const char *name, const char *data,
@@ -152,7 +169,7 @@ static int write_atomic(const char *dir, const char *name, const char *data,
 {
 	_cleanup_free_ char *tmp = NULL, *dst = NULL;
 	_cleanup_close_ int fd = -1;
-	size_t off = 0;
+	int k;
 
 	if (asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0 ||
 	    asprintf(&dst, "%s/%s", dir, name) < 0)
@@ -160,16 +177,10 @@ static int write_atomic(const char *dir, const char *name, const char *data,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			unlink(tmp);
-			return -errno;
-		}
-		off += w;
+	k = write_all(fd, data, len);
+	if (k < 0) {
+		unlink(tmp);
+		return k;
 	}
 	if ((sync && fsync(fd) < 0) || rename(tmp, dst) < 0) {
 		int r = -errno;
@@ -1371,27 +1382,18 @@ static int parts_append(struct restore_job *j, const char *line, size_t len)
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -1;
-	size_t off = 0;
+	int k;
 
 	if (asprintf(&path, "%s/parts.jsonl", j->dir) < 0)
 		return -ENOMEM;
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	while (off < len) {
-		ssize_t w = write(fd, line + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			int k = -errno;
-
-			if (ftruncate(fd, (off_t)j->parts_size) < 0)
-				log_debug("restore job %s: parts.jsonl: %m",
-					  j->id);
-			return k;
-		}
-		off += w;
+	k = write_all(fd, line, len);
+	if (k < 0) {
+		if (ftruncate(fd, (off_t)j->parts_size) < 0)
+			log_debug("restore job %s: parts.jsonl: %m", j->id);
+		return k;
 	}
 	j->parts_size += len;
 	return 0;
