@@ -28,10 +28,11 @@
  *                  A last line without its newline (a daemon killed while
  *                  writing it, before the close() it answers returned) is
  *                  not part of the job. One file rather than one per part:
- *                  creating a file costs ext4 an inode allocation (0.2 ms
- *                  of CPU per file on a file system others churn, in the
- *                  path of every close() of a `cp -r`), and makes the job
- *                  durable with two fdatasyncs instead of a syncfs.
+ *                  creating a file costs ext4 an inode allocation (up to
+ *                  0.2 ms of CPU on a file system others churn, in the
+ *                  path of every close() of a `cp -r`), and the job is
+ *                  made durable with two fdatasyncs instead of a syncfs
+ *                  (bench/profile-notes.md).
  *                  Directories written by earlier builds have
  *                  part-NNNN.json files instead (read the same way).
  *
