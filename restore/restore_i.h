@@ -245,6 +245,8 @@ struct restore_job {
 			    * started it (protected by r->lock) */
 	int64_t first_ms;  /* gathering: monotonic time of the first and */
 	int64_t last_ms;   /* the last file taken */
+	size_t parts_size; /* bytes in <dir>/parts.jsonl (protected by
+			    * r->gather_lock while gathering) */
 	long long created; /* unix seconds */
 	enum restore_state state;
 	struct restore_item *items;

@@ -354,6 +354,55 @@ def test_invalid_job_warns_once(mount, shop_vault, kube, tmp_path):
     assert "restore-20260101" not in m.stderr(), m.stderr()
 
 
+def test_job_layouts_on_disk(mount, shop_vault, kube, tmp_path):
+    """A gathered job keeps its second and later files as lines of one
+    parts.jsonl (a last line without its newline, a commit cut off by a
+    kill, is not part of it); a job written by an earlier build, with
+    part-NNNN.json files, loads and runs the same."""
+    ns = unique_ns("layout")
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    created = int(time.time())
+
+    def job_json(jid, source, name):
+        return json.dumps({"id": jid, "source": source, "created": created,
+                           "target_ns": ns, "items": [cm("orig", name)]})
+
+    new = state / "restore-20260101-000000-0001"
+    new.mkdir(mode=0o700)
+    (new / "job.json").write_text(job_json(new.name, "restore/a1.json", "a1"))
+    (new / "parts.jsonl").write_text(
+        json.dumps({"source": "restore/a2.json", "target_ns": ns, "items": [cm("orig", "a2")]})
+        + "\n" + json.dumps({"source": "restore/a3.json", "target_ns": ns,
+                             "items": [cm("orig", "a3")]})[:40])
+    old = state / "restore-20260101-000000-0002"
+    old.mkdir(mode=0o700)
+    (old / "job.json").write_text(job_json(old.name, "restore/b1.json", "b1"))
+    (old / "part-0001.json").write_text(job_json(old.name, "restore/b2.json", "b2"))
+    m = restore_mount(mount, shop_vault, kube, tmp_path, state=state)
+    reports = reports_of(m)
+    assert len(reports) == 2, reports
+    for text in reports.values():
+        assert "state done" in text and "2 created" in text, text
+    for name in ("a1", "a2", "b1", "b2"):
+        assert get(kube, "/api/v1/namespaces/%s/configmaps/%s" % (ns, name)), name
+    assert get(kube, "/api/v1/namespaces/%s/configmaps/a3" % ns) is None
+
+    # a cp -r of three files: job.json and one parts.jsonl of two lines
+    src = write_items(tmp_path / "three", [("c%d.json" % i, cm("orig", "c%d" % i))
+                                           for i in range(3)])
+    target = m / "restore/namespaces" / ns
+    os.mkdir(target)
+    cp("-r", *sorted(src.iterdir()), target)
+    reports = reports_of(m)
+    assert len(reports) == 3, reports
+    (job,) = [d for d in state.iterdir() if d.name not in (new.name, old.name)
+              and d.name.startswith("restore-")]
+    files = sorted(f.name for f in job.iterdir())
+    assert "parts.jsonl" in files and not [f for f in files if f.startswith("part-")], files
+    assert len((job / "parts.jsonl").read_text().splitlines()) == 2
+
+
 def test_status_json_of_one_job(velerofs, mount, shop_vault, kube, tmp_path):
     """Every --json is JSON: status of one job, and wait."""
     m = restore_mount(mount, shop_vault, kube, tmp_path)
