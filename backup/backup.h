@@ -213,6 +213,17 @@ int backup_node_lookup(struct backup *b, uint32_t dir, const char *name,
 int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
 		      uint32_t *node, char *name, size_t namesz,
 		      struct verror *e);
+/* Children pos, pos + 1, ... of dir, each with its name (as
+ * backup_node_child() gives it) and attributes (as backup_node_stat()),
+ * handed to fn until fn returns false or the directory ends: a readdir's
+ * worth of entries for one check of the cached index, where a
+ * backup_node_child() and a backup_node_stat() per entry check it twice.
+ * Returns the number of children fn accepted, or -errno (as
+ * backup_node_child(); -ENOTDIR when dir is not a directory). */
+typedef bool backup_list_fn(void *arg, uint32_t pos, uint32_t node,
+			    const char *name, const struct backup_stat *st);
+int backup_node_list(struct backup *b, uint32_t dir, uint32_t pos,
+		     backup_list_fn *fn, void *arg, struct verror *e);
 /* Number of children of dir. */
 int backup_node_nchildren(struct backup *b, uint32_t dir, uint32_t *n,
 			  struct verror *e);

@@ -128,6 +128,30 @@ again:
 	return 0;
 }
 
+/* The attributes of a checked node n; st->mtime is the caller's. */
+static void node_stat(const struct idx_node *n, struct backup_stat *st)
+{
+	if (n->type == IDX_DIR) {
+		st->type = BACKUP_NODE_DIR;
+		st->perm = 0555;
+		st->nlink = n->len;
+		return;
+	}
+	if (n->type == IDX_LINK) {
+		st->type = BACKUP_NODE_LINK;
+		st->perm = 0777;
+		st->nlink = 1;
+		st->size = n->len;
+		return;
+	}
+	st->type = BACKUP_NODE_FILE;
+	st->perm = n->flags & IDX_F_SECRET ? 0400 : 0444;
+	st->nlink = 1;
+	st->broken = n->flags & IDX_F_BROKEN;
+	/* broken items keep a size, so that the kernel asks and gets EIO */
+	st->size = n->len;
+}
+
 int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
 		     struct verror *e)
 {
@@ -153,25 +177,7 @@ int backup_node_stat(struct backup *b, uint32_t node, struct backup_stat *st,
 	r = get_node(b, node, &x, &nb, e);
 	if (r < 0)
 		return r;
-	if (n->type == IDX_DIR) {
-		st->type = BACKUP_NODE_DIR;
-		st->perm = 0555;
-		st->nlink = n->len;
-		return 0;
-	}
-	if (n->type == IDX_LINK) {
-		st->type = BACKUP_NODE_LINK;
-		st->perm = 0777;
-		st->nlink = 1;
-		st->size = n->len;
-		return 0;
-	}
-	st->type = BACKUP_NODE_FILE;
-	st->perm = n->flags & IDX_F_SECRET ? 0400 : 0444;
-	st->nlink = 1;
-	st->broken = n->flags & IDX_F_BROKEN;
-	/* broken items keep a size, so that the kernel asks and gets EIO */
-	st->size = n->len;
+	node_stat(n, st);
 	return 0;
 }
 
@@ -280,6 +286,47 @@ int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
 		strcat(name, view_ext(b));
 	*node = d.first_child + pos;
 	return 0;
+}
+
+int backup_node_list(struct backup *b, uint32_t dir, uint32_t pos,
+		     backup_list_fn *fn, void *arg, struct verror *e)
+{
+	struct idx_node d, c;
+	struct backup_index *x;
+	struct backup_info in;
+	struct backup_stat st;
+	const char *ext = view_ext(b);
+	char name[512];
+	int r = backup_info(b, &in, e), n = 0;
+
+	if (r < 0)
+		return r;
+	/* one check of the mapping (get_node) for the whole batch: the
+	 * nodes and names below are read without another, as one call of
+	 * backup_node_child() and backup_node_stat() each would */
+	r = get_node(b, dir, &x, &d, e);
+	if (r < 0)
+		return r;
+	if (d.type != IDX_DIR)
+		return -ENOTDIR;
+	for (; pos < d.nchildren; pos++, n++) {
+		if (backup_index_node(x, d.first_child + pos, &c) < 0)
+			return verror_set(e, -EIO,
+					  "%s: the cached index is corrupt",
+					  b->name);
+		if ((size_t)c.name_len + 6 > sizeof(name))
+			return n ? n : -ENAMETOOLONG;
+		memcpy(name, x->names + c.name_off, c.name_len);
+		name[c.name_len] = '\0';
+		if (c.type == IDX_ITEM || c.type == IDX_LINK)
+			strcat(name + c.name_len, ext);
+		memset(&st, 0, sizeof(st));
+		st.mtime = in.time;
+		node_stat(&c, &st);
+		if (!fn(arg, pos, d.first_child + pos, name, &st))
+			break;
+	}
+	return n;
 }
 
 int backup_node_read(struct backup *b, uint32_t node, uint64_t off, size_t size,

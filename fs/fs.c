@@ -397,6 +397,23 @@ static int snap_link_target(struct fs *fs, size_t slot, char *buf, size_t size,
 }
 
 /* A node of a recovery point: its times are the backup's. */
+/* st (prefilled by fs_stat()) and the timeout of node ino of a backup
+ * from its attributes bs. */
+static void backup_attr(const struct fs *fs, fuse_ino_t ino,
+			const struct backup_stat *bs, struct stat *st,
+			double *timeout)
+{
+	st->st_mode = (bs->type == BACKUP_NODE_DIR  ? S_IFDIR :
+		       bs->type == BACKUP_NODE_LINK ? S_IFLNK :
+						      S_IFREG) |
+		      bs->perm;
+	st->st_size = (off_t)bs->size;
+	st->st_blocks = (blkcnt_t)((bs->size + 511) / 512);
+	st->st_nlink = bs->nlink;
+	st->st_mtime = st->st_ctime = st->st_atime = bs->mtime;
+	*timeout = INO_B(ino) == BACKUP_NODE_ROOT ? TOP_TIMEOUT : fs->timeout;
+}
+
 static int stat_in_backup(struct fs *fs, fuse_ino_t ino, struct stat *st,
 			  double *timeout)
 {
@@ -413,15 +430,7 @@ static int stat_in_backup(struct fs *fs, fuse_ino_t ino, struct stat *st,
 			log_error("%s: %s", backup_name(b), e.msg);
 		return r;
 	}
-	st->st_mode = (bs.type == BACKUP_NODE_DIR  ? S_IFDIR :
-		       bs.type == BACKUP_NODE_LINK ? S_IFLNK :
-						     S_IFREG) |
-		      bs.perm;
-	st->st_size = (off_t)bs.size;
-	st->st_blocks = (blkcnt_t)((bs.size + 511) / 512);
-	st->st_nlink = bs.nlink;
-	st->st_mtime = st->st_ctime = st->st_atime = bs.mtime;
-	*timeout = INO_B(ino) == BACKUP_NODE_ROOT ? TOP_TIMEOUT : fs->timeout;
+	backup_attr(fs, ino, &bs, st, timeout);
 	return 0;
 }
 
@@ -495,8 +504,9 @@ static int stat_in_schedule(struct fs *fs, fuse_ino_t ino, struct stat *st)
 }
 
 /* The attributes of any inode; *timeout gets how long they hold. */
-static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
-		   double *timeout)
+/* What every node's attributes start from. */
+static void stat_init(const struct fs *fs, fuse_ino_t ino, struct stat *st,
+		      double *timeout)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
@@ -505,6 +515,12 @@ static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
 	st->st_blksize = 4096;
 	*timeout = TOP_TIMEOUT;
 	st->st_mtime = st->st_ctime = st->st_atime = fs->mounted;
+}
+
+static int fs_stat(struct fs *fs, fuse_ino_t ino, struct stat *st,
+		   double *timeout)
+{
+	stat_init(fs, ino, st, timeout);
 	if (fs->spool && spool_owns(ino))
 		return spool_stat(fs->spool, ino, st, timeout);
 	switch (INO_TYPE(ino)) {
@@ -1013,20 +1029,19 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		push_request(fs, ino);
 }
 
-/* Adds one entry; returns false when buf is full. */
-static bool add_entry(fuse_req_t req, struct fs *fs, char *buf, size_t size,
-		      size_t *len, bool plus, const char *name, fuse_ino_t ino,
-		      off_t next)
+/* Adds one entry with its attributes st (NULL for . and ..); returns
+ * false when buf is full. */
+static bool add_entry_st(fuse_req_t req, char *buf, size_t size, size_t *len,
+			 bool plus, const char *name, fuse_ino_t ino,
+			 const struct stat *st, double t, off_t next)
 {
 	size_t n;
 
 	if (plus) {
 		struct fuse_entry_param ep = { .ino = ino };
-		double t = TOP_TIMEOUT;
 
-		if (strcmp(name, ".") && strcmp(name, "..")) {
-			if (fs_stat(fs, ino, &ep.attr, &t) < 0)
-				return true; /* vanished: skip it */
+		if (st) {
+			ep.attr = *st;
 			ep.attr_timeout = ep.entry_timeout = t;
 		} else {
 			ep.ino = 0; /* no lookup count for . and .. */
@@ -1036,18 +1051,32 @@ static bool add_entry(fuse_req_t req, struct fs *fs, char *buf, size_t size,
 		n = fuse_add_direntry_plus(req, buf + *len, size - *len, name,
 					   &ep, next);
 	} else {
-		struct stat st = { .st_ino = ino };
-		double t;
+		struct stat d = { .st_ino = ino,
+				  .st_mode = st ? st->st_mode : S_IFDIR };
 
-		if (fs_stat(fs, ino, &st, &t) < 0)
-			return true;
-		n = fuse_add_direntry(req, buf + *len, size - *len, name, &st,
+		n = fuse_add_direntry(req, buf + *len, size - *len, name, &d,
 				      next);
 	}
 	if (n > size - *len)
 		return false;
 	*len += n;
 	return true;
+}
+
+/* Adds one entry; returns false when buf is full. */
+static bool add_entry(fuse_req_t req, struct fs *fs, char *buf, size_t size,
+		      size_t *len, bool plus, const char *name, fuse_ino_t ino,
+		      off_t next)
+{
+	struct stat st;
+	double t;
+
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return add_entry_st(req, buf, size, len, plus, name, ino, NULL,
+				    0, next);
+	if (fs_stat(fs, ino, &st, &t) < 0)
+		return true; /* vanished: skip it */
+	return add_entry_st(req, buf, size, len, plus, name, ino, &st, t, next);
 }
 
 static void hist_cache_clear(struct fs *fs)
@@ -1311,6 +1340,43 @@ static int dir_entry(struct fs *fs, fuse_ino_t ino, off_t p, char *name,
 	return -ENOENT;
 }
 
+/* A readdir of a backup's directory under way. */
+struct list_ctx {
+	fuse_req_t req;
+	struct fs *fs;
+	fuse_ino_t dir;
+	char *buf;
+	size_t size, len;
+	bool plus, full;
+};
+
+static bool list_one(void *arg, uint32_t pos, uint32_t node, const char *name,
+		     const struct backup_stat *bs)
+{
+	struct list_ctx *c = arg;
+	fuse_ino_t ino = ino_make(T_BACKUP, INO_A(c->dir), node);
+	struct stat st;
+	double t;
+
+	stat_init(c->fs, ino, &st, &t);
+	backup_attr(c->fs, ino, bs, &st, &t);
+	if (!add_entry_st(c->req, c->buf, c->size, &c->len, c->plus, name, ino,
+			  &st, t, (off_t)pos + 3))
+		c->full = true;
+	return !c->full;
+}
+
+/* Entries pos.. of the backup directory c->dir into c->buf: how many
+ * were added, or -errno (nothing added). */
+static int list_backup(struct list_ctx *c, uint32_t pos, struct verror *e)
+{
+	struct backup *b = backup_repo_slot(c->fs->repo, INO_A(c->dir));
+
+	if (!b)
+		return -ENOENT;
+	return backup_node_list(b, INO_B(c->dir), pos, list_one, c, e);
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       bool plus)
 {
@@ -1330,7 +1396,23 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	for (p = off;; p++) {
 		fuse_ino_t child = 0;
-		int r = dir_entry(fs, ino, p, name, sizeof(name), &child, &e);
+		int r;
+
+		if (INO_TYPE(ino) == T_BACKUP && p >= 2) {
+			/* the index's entries a batch at a time; what
+			 * follows them (volumes/) by dir_entry() */
+			struct list_ctx c = { req,  fs,	 ino,  buf,
+					      size, len, plus, false };
+
+			r = list_backup(&c, (uint32_t)(p - 2), &e);
+			if (r > 0) {
+				len = c.len;
+				p += r;
+			}
+			if (c.full)
+				break;
+		}
+		r = dir_entry(fs, ino, p, name, sizeof(name), &child, &e);
 
 		if (r == -ENOENT)
 			break;
