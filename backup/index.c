@@ -464,74 +464,126 @@ static int commit_job(struct backup_sink *bd, struct job *j)
 	return r;
 }
 
+/* Jobs a worker takes at once (each still marked done on its own). */
+#define CLAIM 4
+
+/* Wakes a thread waiting on cv whose condition just came true. The
+ * mutex is taken and let go first: a waiter has then either not yet
+ * checked the condition (it will see it) or is registered in
+ * pthread_cond_wait(), so the signal is not lost. Signalling after the
+ * unlock, not under the lock: the woken thread, when it preempts this
+ * one on its core, finds the mutex free instead of sleeping on it again
+ * (two context switches per wake-up otherwise). */
+static void wake(struct backup_sink *bd, pthread_cond_t *cv)
+{
+	pthread_mutex_lock(&bd->mu);
+	pthread_mutex_unlock(&bd->mu);
+	pthread_cond_signal(cv);
+}
+
+static void job_done(struct backup_sink *bd, struct job *j)
+{
+	/* seq_cst with wait_one()'s store of waiting: either it sees the
+	 * job done or this sees it waiting */
+	__atomic_store_n(&j->state, JOB_DONE, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&bd->waiting, __ATOMIC_SEQ_CST))
+		wake(bd, &bd->done_cv);
+}
+
+/* Takes up to max queued jobs: the first's number in *first, how many
+ * (0: none queued). Workers and the source's thread (wait_one()) take
+ * from the same queue. */
+static uint64_t claim(struct backup_sink *bd, uint64_t max, uint64_t *first)
+{
+	uint64_t t = __atomic_load_n(&bd->take, __ATOMIC_SEQ_CST), k;
+
+	do {
+		uint64_t tail = __atomic_load_n(&bd->tail, __ATOMIC_SEQ_CST);
+
+		if (t == tail)
+			return 0;
+		k = MIN(tail - t, max);
+	} while (!__atomic_compare_exchange_n(&bd->take, &t, t + k, false,
+					      __ATOMIC_SEQ_CST,
+					      __ATOMIC_SEQ_CST));
+	for (uint64_t i = 0; i < k; i++)
+		__atomic_store_n(&bd->ring[(t + i) % RING].state, JOB_RUNNING,
+				 __ATOMIC_RELAXED);
+	*first = t;
+	return k;
+}
+
+static bool queue_empty(struct backup_sink *bd)
+{
+	return __atomic_load_n(&bd->take, __ATOMIC_SEQ_CST) ==
+	       __atomic_load_n(&bd->tail, __ATOMIC_SEQ_CST);
+}
+
 static void *worker_main(void *arg)
 {
 	struct backup_sink *bd = arg;
 
-	pthread_mutex_lock(&bd->mu);
 	for (;;) {
-		struct job *j;
+		uint64_t first, k = claim(bd, CLAIM, &first);
 
-		while (!bd->stop && bd->take == bd->tail) {
-			bd->idle++;
-			pthread_cond_wait(&bd->work_cv, &bd->mu);
-			bd->idle--;
+		if (k) {
+			for (uint64_t i = 0; i < k; i++) {
+				struct job *j = &bd->ring[(first + i) % RING];
+
+				run_job(bd, j);
+				job_done(bd, j);
+			}
+			continue;
 		}
-		if (bd->stop)
+		if (__atomic_load_n(&bd->stop, __ATOMIC_ACQUIRE))
 			break;
-		j = &bd->ring[bd->take++ % RING];
-		j->state = JOB_RUNNING;
-		pthread_mutex_unlock(&bd->mu);
-		run_job(bd, j);
 		pthread_mutex_lock(&bd->mu);
-		j->state = JOB_DONE;
-		if (bd->waiting)
-			pthread_cond_signal(&bd->done_cv);
+		/* seq_cst with submit(): either it sees this worker idle or
+		 * this sees its job */
+		__atomic_add_fetch(&bd->idle, 1, __ATOMIC_SEQ_CST);
+		while (!__atomic_load_n(&bd->stop, __ATOMIC_ACQUIRE) &&
+		       queue_empty(bd))
+			pthread_cond_wait(&bd->work_cv, &bd->mu);
+		__atomic_sub_fetch(&bd->idle, 1, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&bd->mu);
 	}
-	pthread_mutex_unlock(&bd->mu);
 	return NULL;
 }
 
 /* Commits the jobs that are done, in order. */
 static int commit_ready(struct backup_sink *bd)
 {
-	for (;;) {
-		struct job *j;
-		bool done;
+	while (bd->head < bd->tail) {
+		struct job *j = &bd->ring[bd->head % RING];
 
-		pthread_mutex_lock(&bd->mu);
-		j = &bd->ring[bd->head % RING];
-		done = bd->head < bd->tail && j->state == JOB_DONE;
-		pthread_mutex_unlock(&bd->mu);
-		if (!done)
-			return bd->fatal;
+		if (__atomic_load_n(&j->state, __ATOMIC_ACQUIRE) != JOB_DONE)
+			break;
 		if (!bd->fatal)
 			bd->fatal = commit_job(bd, j);
 		bd->head++;
 	}
+	return bd->fatal;
 }
 
 /* Waits for the oldest job (rendering one itself if none has started),
  * then commits what is done. */
 static int wait_one(struct backup_sink *bd)
 {
-	struct job *j = NULL;
+	uint64_t first;
 
-	pthread_mutex_lock(&bd->mu);
-	if (bd->take < bd->tail) {
-		j = &bd->ring[bd->take++ % RING];
-		j->state = JOB_RUNNING;
-	} else {
-		bd->waiting = true;
-		while (bd->ring[bd->head % RING].state != JOB_DONE)
-			pthread_cond_wait(&bd->done_cv, &bd->mu);
-		bd->waiting = false;
-	}
-	pthread_mutex_unlock(&bd->mu);
-	if (j) {
+	if (claim(bd, 1, &first)) {
+		struct job *j = &bd->ring[first % RING];
+
 		run_job(bd, j);
+		__atomic_store_n(&j->state, JOB_DONE, __ATOMIC_RELEASE);
+	} else {
+		struct job *h = &bd->ring[bd->head % RING];
+
 		pthread_mutex_lock(&bd->mu);
-		j->state = JOB_DONE;
+		__atomic_store_n(&bd->waiting, true, __ATOMIC_SEQ_CST);
+		while (__atomic_load_n(&h->state, __ATOMIC_SEQ_CST) != JOB_DONE)
+			pthread_cond_wait(&bd->done_cv, &bd->mu);
+		__atomic_store_n(&bd->waiting, false, __ATOMIC_SEQ_CST);
 		pthread_mutex_unlock(&bd->mu);
 	}
 	return commit_ready(bd);
@@ -588,16 +640,17 @@ static int submit(struct backup_sink *bd, uint32_t pend, uint8_t flags,
 		j->state = JOB_DONE;
 		return commit_ready(bd);
 	}
-	pthread_mutex_lock(&bd->mu);
-	j->state = JOB_QUEUED;
-	bd->tail++;
+	__atomic_store_n(&j->state, JOB_QUEUED, __ATOMIC_RELAXED);
+	/* the job's fields before it is seen queued */
+	__atomic_store_n(&bd->tail, bd->tail + 1, __ATOMIC_SEQ_CST);
 	/* a sleeping worker is woken for a batch of jobs, not for each
 	 * (or for a job that is large): a wake-up costs about what
 	 * rendering a small item does */
-	if (bd->idle && (bd->tail - bd->take >= WAKE_BATCH ||
-			 bd->inflight >= RING_BYTES / 4))
-		pthread_cond_signal(&bd->work_cv);
-	pthread_mutex_unlock(&bd->mu);
+	if (__atomic_load_n(&bd->idle, __ATOMIC_SEQ_CST) &&
+	    (bd->tail - __atomic_load_n(&bd->take, __ATOMIC_RELAXED) >=
+		     WAKE_BATCH ||
+	     bd->inflight >= RING_BYTES / 4))
+		wake(bd, &bd->work_cv);
 	return 0;
 }
 
@@ -1445,7 +1498,7 @@ static void sink_release(struct backup_sink *bd)
 	size_t i;
 
 	pthread_mutex_lock(&bd->mu);
-	bd->stop = true;
+	__atomic_store_n(&bd->stop, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&bd->work_cv);
 	pthread_mutex_unlock(&bd->mu);
 	for (i = 0; i < bd->nworkers; i++)
