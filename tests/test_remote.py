@@ -561,7 +561,7 @@ def test_libcurl_loaded_only_for_remote_vaults(mount, s3_vaults, use_env, tmp_pa
     remote = mount(s3_url(s3_vaults))
     assert_same_tree(local, remote)
     assert not any(n.startswith("libcurl") for n in libs_of(local.proc.pid))
-    assert "libcurl.so.4" in libs_of(remote.proc.pid)
+    assert any(n.startswith("libcurl.so.4") for n in libs_of(remote.proc.pid))
 
 
 def test_without_libcurl(velerofs, tmp_path):
