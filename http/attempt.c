@@ -253,7 +253,7 @@ int http_attempt_client_cert(struct http_attempt *a, const void *cert,
 	struct curl_blob kb = { .data = (void *)key, .len = key_len };
 
 	/* CURLOPT_SSLCERT_BLOB came with 7.71.0 */
-	if (v->version_num < 0x074700)
+	if (!v || v->version_num < 0x074700)
 		return verror_set(e, -ENOTSUP,
 				  "this libcurl cannot take client "
 				  "certificates from memory");

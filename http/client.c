@@ -15,14 +15,6 @@
 
 #define HTTP_CONNECT_TIMEOUT_MS 10000L
 
-/* curl_global_init() is not thread-safe in 7.88: run it once. */
-static pthread_once_t http_once = PTHREAD_ONCE_INIT;
-
-static void http_global_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static void share_lock(CURL *c, curl_lock_data data, curl_lock_access a,
 		       void *userptr)
 {
@@ -138,8 +130,12 @@ int http_new(const struct http_config *cfg, struct http **out, struct verror *e)
 {
 	struct http *h;
 	unsigned i;
+	int r;
 
-	pthread_once(&http_once, http_global_init);
+	/* the first client loads libcurl (curl_dl.h) */
+	r = http_curl_load(e);
+	if (r < 0)
+		return r;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return verror_set(e, -ENOMEM, "out of memory");

@@ -230,6 +230,10 @@ int64_t http_retry_after_ms(const char *value, int64_t now_s);
 unsigned http_backoff_ms(const struct http_retry *p, unsigned failed,
 			 int64_t retry_after_ms, uint32_t rnd);
 
+/* An HTTP date (Last-Modified, Retry-After: "Sun, 06 Nov 1994 08:49:37
+ * GMT" and the obsolete RFC 850 and asctime forms) in seconds since the
+ * epoch; -1 when unreadable. */
+int64_t http_parse_date(const char *s);
 /* The reason phrase of an HTTP status ("Not Found"); "" if unknown. */
 const char *http_reason(long status);
 /* An answer's status as -errno: 401/403 -EACCES, 404 -ENOENT, 412

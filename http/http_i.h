@@ -4,9 +4,9 @@
  * is for other modules. */
 #pragma once
 
-#include <curl/curl.h>
 #include <pthread.h>
 
+#include "http/curl_dl.h"
 #include "http/http.h"
 
 #define HTTP_ERRBODY_MAX ((size_t)64 << 10) /* error bodies kept */

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "common/macro.h"
 #include "http/http_i.h"
 
@@ -75,7 +73,7 @@ int64_t http_retry_after_ms(const char *value, int64_t now_s)
 	const char *v = value;
 	char *end;
 	long long s;
-	time_t t;
+	int64_t t;
 
 	if (!v)
 		return -1;
@@ -92,10 +90,17 @@ int64_t http_retry_after_ms(const char *value, int64_t now_s)
 			return -1;
 		return s > INT64_MAX / 1000 ? INT64_MAX : s * 1000;
 	}
-	t = curl_getdate(v, NULL);
+	t = http_parse_date(v);
 	if (t < 0)
 		return -1;
-	return (int64_t)t <= now_s ? 0 : ((int64_t)t - now_s) * 1000;
+	return t <= now_s ? 0 : (t - now_s) * 1000;
+}
+
+int64_t http_parse_date(const char *s)
+{
+	time_t t = curl_getdate(s, NULL);
+
+	return t < 0 ? -1 : (int64_t)t;
 }
 
 unsigned http_backoff_ms(const struct http_retry *p, unsigned failed,

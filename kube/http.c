@@ -50,7 +50,7 @@ int kube_http_new(struct kube *k, long timeout_ms, struct verror *e)
 		.retry = { .backoff_ms = 200,
 			   .retry_after_max_ms = RETRY_AFTER_MAX_MS },
 		.proxy = c->proxy_url,
-		.connect_to = k->connect_to ? k->connect_to->data : NULL,
+		.connect_to = k->connect_to,
 		.timeout_ms = timeout_ms,
 		.compressed = true,
 		/* kube-apiserver (Go's net/http) spends ~15 % less CPU on a

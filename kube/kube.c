@@ -13,7 +13,7 @@
 static int tls_name(struct kube *k)
 {
 	const char *s = k->cfg.server, *hp = strstr(s, "://") + 3, *path;
-	_cleanup_free_ char *host = NULL, *port = NULL, *entry = NULL;
+	_cleanup_free_ char *host = NULL, *port = NULL;
 	const char *colon;
 	size_t hlen;
 
@@ -41,13 +41,12 @@ static int tls_name(struct kube *k)
 		k->base_url = NULL;
 		return -ENOMEM;
 	}
-	if (asprintf(&entry, "%s:%s:%s:%s", k->cfg.tls_server_name, port, host,
-		     port) < 0) {
-		entry = NULL;
+	if (asprintf(&k->connect_to, "%s:%s:%s:%s", k->cfg.tls_server_name,
+		     port, host, port) < 0) {
+		k->connect_to = NULL;
 		return -ENOMEM;
 	}
-	k->connect_to = curl_slist_append(NULL, entry);
-	return k->connect_to ? 0 : -ENOMEM;
+	return 0;
 }
 
 int kube_open(const struct kube_options *o, struct kube **out, struct verror *e)
@@ -97,7 +96,7 @@ struct kube *kube_free(struct kube *k)
 	if (!k)
 		return NULL;
 	http_free(k->http);
-	curl_slist_free_all(k->connect_to);
+	free(k->connect_to);
 	kube_invalidate_discovery(k);
 	kube_exec_cred_release(&k->exec_cred);
 	if (k->file_token)

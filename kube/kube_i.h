@@ -7,7 +7,6 @@
  * Nothing here is for other modules. */
 #pragma once
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -136,8 +135,8 @@ struct kube_gv {
 
 struct kube {
 	struct kube_config cfg; /* read-only after kube_open */
-	char *base_url; /* server, or with tls-server-name as its host */
-	struct curl_slist *connect_to; /* tls-server-name: the real host */
+	char *base_url;	   /* server, or with tls-server-name as its host */
+	char *connect_to;  /* tls-server-name: "H:P:H2:P2" for http/ */
 	struct http *http; /* the client: pool, share, TLS, retries */
 
 	pthread_mutex_t cred_lock;

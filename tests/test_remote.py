@@ -535,3 +535,59 @@ def test_real_velero_and_views_over_remote(mount, fixture_vaults, use_env, backe
     remote = mount(url, json=json_view, args=args)
     assert_same_tree(local, remote)
     assert (remote / "history" / "namespaces" / "shop").is_dir()
+
+
+# --------------------------------------------------------------------------
+# libcurl, loaded on first use (issue 14): a local vault without a cluster
+# never reads it from disk; without a loadable libcurl only remote vaults
+# and clusters fail, with a message, never a crash
+
+
+def libs_of(pid: int) -> set[str]:
+    """The basenames of the shared objects mapped into a process."""
+    with open("/proc/%d/maps" % pid) as f:
+        return {os.path.basename(line.split()[-1]) for line in f if ".so" in line}
+
+
+def test_libcurl_loaded_only_for_remote_vaults(mount, s3_vaults, use_env, tmp_path):
+    r = subprocess.run(["readelf", "-d", str(util.velerofs_binary())], capture_output=True,
+                       text=True, check=True)
+    assert "NEEDED" in r.stdout and "libcurl" not in r.stdout
+    env = s3_env(s3_vaults)
+    env.pop("KUBECONFIG", None)
+    env["HOME"] = str(tmp_path)  # no ~/.kube/config: no cluster
+    use_env(env)
+    local = mount(util.SHOP_VAULT)
+    remote = mount(s3_url(s3_vaults))
+    assert_same_tree(local, remote)
+    assert not any(n.startswith("libcurl") for n in libs_of(local.proc.pid))
+    assert any(n.startswith("libcurl.so.4") for n in libs_of(remote.proc.pid))
+
+
+def test_without_libcurl(velerofs, tmp_path):
+    """A libcurl.so.4 that cannot be loaded (an empty file found first
+    through LD_LIBRARY_PATH): local vaults work, a remote vault or a
+    cluster fails to open with dlopen's reason."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "libcurl.so.4").write_bytes(b"")
+    kc = tmp_path / "kubeconfig"
+    kc.write_text("apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+                  "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+                  "users: [{name: u, user: {token: t}}]\n"
+                  "contexts: [{name: x, context: {cluster: c, user: u}}]\n")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(lib), HOME=str(tmp_path),
+               AWS_ACCESS_KEY_ID="a", AWS_SECRET_ACCESS_KEY="b",
+               AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
+    env.pop("KUBECONFIG", None)
+    want = "cannot load libcurl.so.4: %s: file too short" % (lib / "libcurl.so.4")
+    r = run_cli(velerofs, ["ls", "--cache", tmp_path / "c", util.SHOP_VAULT, "backups"], env)
+    assert r.returncode == 0 and "shop-only" in r.stdout.split("\n"), r.stderr
+    assert not r.stderr
+    for url in ("s3://velero?endpoint=http://127.0.0.1:9&style=path&region=us-east-1",
+                "azblob://acct/velero?endpoint=http://127.0.0.1:9"):
+        r = run_cli(velerofs, ["ls", "--cache", tmp_path / "c", url, "backups"], env)
+        assert r.returncode == 1, (url, r.returncode, r.stderr)
+        assert want in r.stderr, r.stderr
+    out = mount_fails(velerofs, util.SHOP_VAULT, dict(env, KUBECONFIG=str(kc)), tmp_path)
+    assert "the target cluster: " + want in out, out

@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -223,15 +222,14 @@ int remote_unbase64(const char *s, unsigned char *out, size_t max)
 int64_t remote_parse_time(const char *s)
 {
 	int64_t t;
-	time_t d;
 
 	if (!s || !*s)
 		return 0;
 	/* S3 listings: RFC 3339; Last-Modified headers: an HTTP date */
 	if (rfc3339_parse(s, strlen(s), &t, NULL) == 0)
 		return t;
-	d = curl_getdate(s, NULL);
-	return d < 0 ? 0 : (int64_t)d;
+	t = http_parse_date(s);
+	return t < 0 ? 0 : t;
 }
 
 void remote_identity(struct vault_object *o, const char *etag)

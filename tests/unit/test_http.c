@@ -4,7 +4,6 @@
  * (honoured or ignored by the server), a body cut and resumed, retries
  * of 503, a 404. */
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -15,7 +14,7 @@
 
 #include "check.h"
 #include "common/macro.h"
-#include "http/http.h"
+#include "http/http_i.h"
 
 static void test_retry_decision(void)
 {

@@ -259,7 +259,7 @@ static void dump(const struct kube *k, struct sbuf *o)
 	if (strcmp(k->base_url, c->server))
 		add_str(o, "base-url", k->base_url);
 	if (k->connect_to)
-		add_str(o, "connect-to", k->connect_to->data);
+		add_str(o, "connect-to", k->connect_to);
 	add_str(o, "namespace", c->ns);
 	if (c->insecure)
 		add_str(o, "insecure-skip-tls-verify", "true");
