@@ -1433,17 +1433,30 @@ static struct timespec mono_deadline(int64_t t)
 	return ts;
 }
 
+/* How long a thread with nothing to take waits for a kind held for its
+ * time before it looks whether stop was asked. */
+#define SCHED_STOP_POLL_MS 200
+
 static void *sched_worker(void *arg)
 {
 	struct sched *s = arg;
 	struct run *x = s->x;
+	bool halt = false;
 
-	pthread_mutex_lock(&x->lock);
 	for (;;) {
 		size_t k, kind = 0;
 
-		if (s->halt || !s->pending)
+		/* stop is asked under r->lock, never taken with x->lock */
+		halt = halt || restore_stopping(x->r);
+		pthread_mutex_lock(&x->lock);
+		if (halt && !s->halt) {
+			s->halt = true;
+			pthread_cond_broadcast(&s->cond);
+		}
+		if (s->halt || !s->pending) {
+			pthread_mutex_unlock(&x->lock);
 			break;
+		}
 		k = sched_take(s, &kind);
 		if (k == SIZE_MAX) {
 			/* what is left waits for kinds being applied (one of
@@ -1452,26 +1465,25 @@ static void *sched_worker(void *arg)
 			int64_t until = sched_next_time(s);
 
 			if (until) {
-				struct timespec ts = mono_deadline(until);
+				struct timespec ts = mono_deadline(
+					MIN(until, clock_now_ms() +
+							   SCHED_STOP_POLL_MS));
 
 				pthread_cond_timedwait(&s->cond, &x->lock, &ts);
 			} else {
 				pthread_cond_wait(&s->cond, &x->lock);
 			}
+			pthread_mutex_unlock(&x->lock);
 			continue;
 		}
 		pthread_mutex_unlock(&x->lock);
 		if (!restore_stopping(x->r) && !run_unreachable(x))
 			apply_one(x, &s->order[k]);
-		/* x->unreachable is read under x->lock below */
+		halt = restore_stopping(x->r) || run_unreachable(x);
 		pthread_mutex_lock(&x->lock);
 		sched_done(s, kind);
-		if (x->unreachable || restore_stopping(x->r)) {
-			s->halt = true;
-			pthread_cond_broadcast(&s->cond);
-		}
+		pthread_mutex_unlock(&x->lock);
 	}
-	pthread_mutex_unlock(&x->lock);
 	return NULL;
 }
 
