@@ -876,8 +876,10 @@ void spool_setattr(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 			    -EPERM;
 		if (r >= 0) {
 			/* the one who truncates is writing it now */
-			if (attr->st_size == 0)
+			if (attr->st_size == 0) {
 				n->creator = fuse_req_ctx(req)->pid;
+				restore_input_writer(n->in, n->creator);
+			}
 			pthread_mutex_lock(&s->lock);
 			n->size = restore_input_size(n->in);
 			n->mtime = now();
@@ -1099,6 +1101,7 @@ void spool_create(fuse_req_t req, struct spool *s, fuse_ino_t parent,
 		r = restore_input_new(s->r, target, n->source, &n->in);
 	if (r >= 0) {
 		n->creator = fuse_req_ctx(req)->pid;
+		restore_input_writer(n->in, n->creator);
 		note_sources(s, n->creator, n->in);
 		pthread_mutex_lock(&s->lock);
 		r = may_make_locked(dir, name, false); /* again: a twin? */

@@ -27,19 +27,24 @@
  * outage is looked up with a GET.
  *
  * Parallel where Velero's order allows it: CRDs go one at a time (each
- * waited on), then the other items go stage by stage, a stage being the
- * items of one group-resource or of consecutive ones that do not need
- * one another (restore_order_stage(): RBAC objects and service accounts;
- * bindings, secrets, config maps; the alphabetical middle but admission
- * webhooks and policies and aggregated APIs), applied by up to
- * APPLY_WORKERS threads; a stage starts when the one before it is
- * finished, so namespaces come before what goes in them, PVs before
- * PVCs, and so on.
+ * waited on until Established, then until discovery serves its kind),
+ * then the other items are handed out to up to APPLY_WORKERS threads,
+ * a group-resource at a time as soon as every group-resource it needs
+ * is finished (restore_order_waits(): namespaces before everything, PVs
+ * before PVCs before pods, roles and accounts before bindings, accounts
+ * before secrets, everything pods use before pods, pods before replica
+ * sets before the alphabetical middle, endpoints before services,
+ * admission webhooks and policies and aggregated APIs after everything
+ * before them), not when the slowest item of an earlier stage it does
+ * not need is done: Services start with the RBAC objects and config
+ * maps. Objects of a CRD the job created wait until 2 s after it was
+ * Established (CRD_FRESH_MS: kube-apiserver would sleep instead).
+ * At debug level every step is logged with its time (run_log()).
  *
  * Threads: restore_apply_job() runs on the worker thread of job.c and
- * starts the group threads. An item is handled by one thread only, which
- * reads its state without r->lock (nobody else changes it) and changes it
- * through job.c. What the threads share is struct run: the namespace
+ * starts the group threads (struct sched). An item is handled by one thread
+ * only, which reads its state without r->lock (nobody else changes it) and
+ * changes it through job.c. What the threads share is struct run: the namespace
  * cache (ns_lock) and dry_types (lock); from_ns, provision_pvs and
  * namespaces are filled before any thread starts and only read after,
  * with json_object_get() and the like (no reference taken on them, as
@@ -47,6 +52,7 @@
  * under ns_lock. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +117,11 @@ struct ns_state {
 struct run {
 	struct restore *r;
 	struct restore_job *j;
+	bool timeline; /* debug level: the timeline lines (run_log()) */
+	json_t *fresh; /* "<plural>.<group>" of each CRD this job created
+			* -> when it was seen Established (ms, an
+			* integer); filled while the CRDs go one at a
+			* time, read-only once the other items start */
 	/* filled before the group threads start, read-only after */
 	json_t *from_ns;       /* for each target namespace, the original
 				* namespaces mapped to it (a set): of
@@ -146,6 +157,25 @@ struct run {
 	struct ns_state *ns; /* protected by ns_lock */
 	size_t n_ns;	     /* protected by ns_lock */
 };
+
+/* A line of the job's timeline at debug level: the monotonic time in ms
+ * (the same clock as time.monotonic() of a script timing a copy), so
+ * that where a restore's time goes (gathering, CRDs, each stage) can be
+ * read from the log (bench/profile-notes.md, issue 10). */
+static void run_log(const struct run *x, const char *fmt, ...) _printf_(2, 3);
+static void run_log(const struct run *x, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!x->timeline)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_debug("restore job %s: t=%lld %s", x->j->id,
+		  (long long)clock_now_ms(), msg);
+}
 
 static const char *str(json_t *o, const char *a, const char *b)
 {
@@ -460,7 +490,12 @@ static int ns_ensure(struct run *x, const char *name, bool *created,
 		st = -ENOMEM;
 		m = strdup("out of memory");
 	} else {
+		int64_t t = clock_now_ms();
+
 		st = ns_make(x, name, body, created, &m);
+		run_log(x, "namespace %s: %s in %lld ms", name,
+			*created ? "created" : "looked up",
+			(long long)(clock_now_ms() - t));
 	}
 	json_decref(body);
 	pthread_mutex_lock(&x->ns_lock);
@@ -551,8 +586,9 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 							 "ions" };
 	int64_t deadline = clock_now_ms() + x->r->o.type_wait_s * 1000LL;
 	char *path = kube_path(&res, NULL, name);
+	int64_t t0 = clock_now_ms();
 	long poll = 25;
-	int r = -ENOMEM;
+	int r = -ENOMEM, polls = 0;
 
 	while (path) {
 		struct kube_response resp = { 0 };
@@ -562,6 +598,7 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 
 		r = kube_request(x->r->o.kube, "GET", path, NULL, NULL, &resp,
 				 e);
+		polls++;
 		if (r < 0)
 			break;
 		conds = json_object_get(json_object_get(resp.body, "status"),
@@ -592,6 +629,8 @@ static int crd_wait(struct run *x, const char *name, struct verror *e)
 		poll = MIN(poll * 2, 200L);
 	}
 	free(path);
+	run_log(x, "CRD %s: Established after %lld ms (%d GETs)", name,
+		(long long)(clock_now_ms() - t0), polls);
 	kube_invalidate_discovery(x->r->o.kube);
 	return r;
 }
@@ -998,6 +1037,14 @@ static void crd_created(struct run *x, json_t *obj, const char *name)
 		pthread_mutex_unlock(&x->lock);
 	} else if (crd_wait(x, name, &e) < 0) {
 		restore_job_note(x->r, x->j, e.msg);
+	} else {
+		const char *g = str(obj, "spec", "group");
+		const char *pl =
+			str(json_object_get(obj, "spec"), "names", "plural");
+		char gr[600];
+
+		snprintf(gr, sizeof(gr), "%s.%s", pl ?: "", g ?: "");
+		json_object_set_new(x->fresh, gr, json_integer(clock_now_ms()));
 	}
 }
 
@@ -1244,29 +1291,58 @@ static void run_prepare(struct run *x)
 	}
 }
 
-/* ---- groups ----------------------------------------------------------------
+/* ---- the schedule ---------------------------------------------------------
  */
 
-/* The items of one group-resource within a stage: order[next..end). */
+/* The items of one group-resource: order[next..end) not handed out yet. */
 struct kind_run {
-	size_t next, end;
-	unsigned busy; /* items of it being applied */
+	struct restore_order_kind kind;
+	size_t first, next, end;
+	unsigned busy;	 /* items of it being applied */
+	size_t left;	 /* items not finished (handed out or not) */
+	size_t blockers; /* kinds it waits for that are not finished */
+	size_t *waiters; /* kinds that wait for it; into sched->edges */
+	size_t n_waiters;
+	int64_t started;    /* when its first item was handed out; 0: not */
+	int64_t not_before; /* no item of it is sent before (monotonic ms;
+			     * 0: any time): objects of a CRD this job
+			     * created (CRD_FRESH_MS) */
 };
 
-/* The items order[0..n) of one stage, handed out one at a time: a kind's
- * items in order, but no more than KIND_SHARE threads on one kind while
- * another kind of the stage has items waiting. A kind the API server is
- * slow at (a Service takes a cluster IP, which kube-apiserver allocates
- * under one lock, one IPAddress create at a time) then does not hold
- * every thread while the other kinds of its stage wait. */
-struct group {
+/* Every item of apply_rest()'s sort, handed out to APPLY_WORKERS threads
+ * one at a time: a kind's items in order, once every kind it waits for
+ * (restore_order_waits()) is finished, so that no stage waits for the
+ * slowest item of a stage it does not need; kinds ready at the same
+ * time go in Velero's order, but no more than their share of threads on
+ * one kind while another ready kind has items waiting. */
+struct sched {
 	struct run *x;
 	const struct restore_order_item *order;
-	struct kind_run *kinds; /* protected by x->lock */
+	struct kind_run *kinds; /* in order; protected by x->lock */
 	size_t n_kinds;
+	size_t *edges;	/* the waiters of every kind, one array */
+	size_t pending; /* items not handed out; protected by x->lock */
+	bool halt;	/* stop asked or server away; protected by x->lock */
+	pthread_cond_t cond; /* a kind finished, or halt */
 };
 
 #define KIND_SHARE (APPLY_WORKERS / 2)
+/* The Services go first (up to KIND_SHARE threads): kube-apiserver
+ * allocates a Service's cluster IP (an IPAddress object, written through
+ * its own API) under one lock, so a Service takes longer than other
+ * creates, more so while the server is busy with others, and the
+ * Services of a restore, which nothing waits for, are its longest
+ * chain: started first, they end with the rest rather than after it
+ * (bench/profile-notes.md, issue 10). */
+
+/* kube-apiserver (apiextensions-apiserver's customresource_handler.go,
+ * since v1.21, kubernetes PR 99199) makes a create of a custom resource
+ * whose CRD became Established less than 2 s before sleep 2 s (so that
+ * another API server of an HA cluster has seen the CRD too). Such
+ * objects are held until 2 s after their CRD was seen Established:
+ * sent earlier they would only end later and hold a thread each while
+ * the server sleeps; meanwhile the other kinds go on. */
+#define CRD_FRESH_MS 2050
 
 static void apply_one(struct run *x, const struct restore_order_item *o)
 {
@@ -1278,91 +1354,250 @@ static void apply_one(struct run *x, const struct restore_order_item *o)
 		apply_item(x, o->index);
 }
 
-/* The next item to apply (its kind in *kind), or SIZE_MAX when every item
- * is handed out. Under x->lock. */
-static size_t group_take(struct group *g, size_t *kind)
+static bool is_services(const struct kind_run *kr)
 {
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t r = 0; r < g->n_kinds; r++) {
-			struct kind_run *kr = &g->kinds[r];
+	return !strcmp(kr->kind.gr, "services");
+}
 
-			if (kr->next < kr->end &&
-			    (pass || kr->busy < KIND_SHARE)) {
-				kr->busy++;
-				*kind = r;
-				return kr->next++;
-			}
+/* The next item to apply (its kind in *kind), or SIZE_MAX when none is
+ * ready. Under x->lock. */
+static size_t sched_take(struct sched *s, size_t *kind)
+{
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t r = 0; r < s->n_kinds; r++) {
+			struct kind_run *kr = &s->kinds[r];
+
+			if (kr->next >= kr->end || kr->blockers ||
+			    (kr->not_before && clock_now_ms() < kr->not_before))
+				continue;
+			/* pass 0: the Services; 1: every kind up to its
+			 * share; 2: any */
+			if ((pass == 0 && !is_services(kr)) ||
+			    (pass < 2 && kr->busy >= KIND_SHARE))
+				continue;
+			if (!kr->started)
+				kr->started = clock_now_ms();
+			kr->busy++;
+			s->pending--;
+			*kind = r;
+			return kr->next++;
 		}
 	return SIZE_MAX;
 }
 
-static void *group_worker(void *arg)
+/* Item of kind r done: the kind finished when it was its last, which
+ * may make others ready. Under x->lock. */
+static void sched_done(struct sched *s, size_t r)
 {
-	struct group *g = arg;
+	struct kind_run *kr = &s->kinds[r];
+
+	kr->busy--;
+	if (--kr->left)
+		return;
+	run_log(s->x, "kind %s: %zu items done, %lld ms after its first",
+		kr->kind.gr, kr->end - kr->first,
+		(long long)(clock_now_ms() - kr->started));
+	for (size_t w = 0; w < kr->n_waiters; w++) {
+		struct kind_run *o = &s->kinds[kr->waiters[w]];
+
+		if (!--o->blockers && o->next < o->end)
+			run_log(s->x, "kind %s: %zu items ready", o->kind.gr,
+				o->end - o->next);
+	}
+	pthread_cond_broadcast(&s->cond);
+}
+
+/* The earliest time a kind ready but for its time may start; 0: none.
+ * Under x->lock. */
+static int64_t sched_next_time(const struct sched *s)
+{
+	int64_t t = 0;
+
+	for (size_t r = 0; r < s->n_kinds; r++) {
+		const struct kind_run *kr = &s->kinds[r];
+
+		if (kr->next < kr->end && !kr->blockers && kr->not_before &&
+		    (!t || kr->not_before < t))
+			t = kr->not_before;
+	}
+	return t;
+}
+
+/* A CLOCK_MONOTONIC deadline at monotonic ms t (s->cond waits on that
+ * clock). */
+static struct timespec mono_deadline(int64_t t)
+{
+	struct timespec ts = { .tv_sec = t / 1000,
+			       .tv_nsec = (t % 1000) * 1000000 };
+
+	return ts;
+}
+
+/* How long a thread with nothing to take waits for a kind held for its
+ * time before it looks whether stop was asked. */
+#define SCHED_STOP_POLL_MS 200
+
+static void *sched_worker(void *arg)
+{
+	struct sched *s = arg;
+	struct run *x = s->x;
+	bool halt = false;
 
 	for (;;) {
 		size_t k, kind = 0;
 
-		pthread_mutex_lock(&g->x->lock);
-		k = group_take(g, &kind);
-		pthread_mutex_unlock(&g->x->lock);
-		if (k == SIZE_MAX)
-			return NULL;
-		if (!restore_stopping(g->x->r) && !run_unreachable(g->x))
-			apply_one(g->x, &g->order[k]);
-		pthread_mutex_lock(&g->x->lock);
-		g->kinds[kind].busy--;
-		pthread_mutex_unlock(&g->x->lock);
-		if (restore_stopping(g->x->r) || run_unreachable(g->x))
-			return NULL;
+		/* stop is asked under r->lock, never taken with x->lock */
+		halt = halt || restore_stopping(x->r);
+		pthread_mutex_lock(&x->lock);
+		if (halt && !s->halt) {
+			s->halt = true;
+			pthread_cond_broadcast(&s->cond);
+		}
+		if (s->halt || !s->pending) {
+			pthread_mutex_unlock(&x->lock);
+			break;
+		}
+		k = sched_take(s, &kind);
+		if (k == SIZE_MAX) {
+			/* what is left waits for kinds being applied (one of
+			 * their items ends with a broadcast) or for its
+			 * time */
+			int64_t until = sched_next_time(s);
+
+			if (until) {
+				struct timespec ts = mono_deadline(
+					MIN(until, clock_now_ms() +
+							   SCHED_STOP_POLL_MS));
+
+				pthread_cond_timedwait(&s->cond, &x->lock, &ts);
+			} else {
+				pthread_cond_wait(&s->cond, &x->lock);
+			}
+			pthread_mutex_unlock(&x->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&x->lock);
+		if (!restore_stopping(x->r) && !run_unreachable(x))
+			apply_one(x, &s->order[k]);
+		halt = restore_stopping(x->r) || run_unreachable(x);
+		pthread_mutex_lock(&x->lock);
+		sched_done(s, kind);
+		pthread_mutex_unlock(&x->lock);
 	}
+	return NULL;
 }
 
-/* Applies one stage with up to APPLY_WORKERS threads, this one among
- * them, and returns when all of it is done (or stop was asked and the
- * requests under way have ended). A thread that cannot be started only
- * means fewer of them. */
-static void apply_group(struct run *x, const struct restore_order_item *order,
+/* The kinds of order[0..n) and what each waits for. -ENOMEM. */
+static int sched_init(struct sched *s, struct run *x,
+		      const struct restore_order_item *order, size_t n)
+{
+	size_t n_edges = 0, e = 0;
+
+	*s = (struct sched){ .x = x, .order = order, .pending = n };
+	s->kinds = calloc(n ? n : 1, sizeof(*s->kinds));
+	if (!s->kinds)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct kind_run *kr;
+
+		if (i && !strcmp(order[i].gr, order[i - 1].gr))
+			continue;
+		if (s->n_kinds)
+			s->kinds[s->n_kinds - 1].end = i;
+		kr = &s->kinds[s->n_kinds++];
+		kr->first = kr->next = i;
+		restore_order_kind(order[i].gr, &kr->kind);
+		if (json_is_integer(json_object_get(x->fresh, order[i].gr)))
+			kr->not_before = json_integer_value(json_object_get(
+						 x->fresh, order[i].gr)) +
+					 CRD_FRESH_MS;
+	}
+	if (s->n_kinds)
+		s->kinds[s->n_kinds - 1].end = n;
+	/* the pairs twice (a job has a few dozen kinds; thousands cost a
+	 * few hundred ms of integer compares): counted, then filled in */
+	for (size_t a = 0; a < s->n_kinds; a++)
+		for (size_t b = a + 1; b < s->n_kinds; b++)
+			if (restore_order_waits(&s->kinds[b].kind,
+						&s->kinds[a].kind)) {
+				s->kinds[a].n_waiters++;
+				n_edges++;
+			}
+	s->edges = calloc(n_edges ? n_edges : 1, sizeof(*s->edges));
+	if (!s->edges) {
+		free(s->kinds);
+		return -ENOMEM;
+	}
+	for (size_t a = 0; a < s->n_kinds; a++) {
+		s->kinds[a].waiters = s->edges + e;
+		e += s->kinds[a].n_waiters;
+		s->kinds[a].n_waiters = 0;
+	}
+	for (size_t a = 0; a < s->n_kinds; a++)
+		for (size_t b = a + 1; b < s->n_kinds; b++)
+			if (restore_order_waits(&s->kinds[b].kind,
+						&s->kinds[a].kind)) {
+				s->kinds[a].waiters[s->kinds[a].n_waiters++] =
+					b;
+				s->kinds[b].blockers++;
+			}
+	for (size_t r = 0; r < s->n_kinds; r++)
+		s->kinds[r].left = s->kinds[r].end - s->kinds[r].first;
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	return 0;
+}
+
+/* Applies order[0..n) with up to APPLY_WORKERS threads, this one among
+ * them, and returns when all of it is done (or stop was asked, or the
+ * server went away, and the requests under way have ended). Out of
+ * memory, or a thread that cannot be started, means fewer threads or
+ * Velero's order one item at a time. */
+static void apply_sched(struct run *x, const struct restore_order_item *order,
 			size_t n)
 {
-	struct kind_run one = { .next = 0, .end = n };
-	struct group g = { .x = x, .order = order };
+	struct sched s;
 	pthread_t t[APPLY_WORKERS - 1];
 	size_t nt = 0, want = MIN(n, (size_t)APPLY_WORKERS);
 
-	g.kinds = calloc(n ? n : 1, sizeof(*g.kinds));
-	if (g.kinds) {
-		for (size_t i = 0; i < n; i++) {
-			if (i && !strcmp(order[i].gr, order[i - 1].gr))
-				continue;
-			if (g.n_kinds)
-				g.kinds[g.n_kinds - 1].end = i;
-			g.kinds[g.n_kinds++] = (struct kind_run){ .next = i };
-		}
-		if (g.n_kinds)
-			g.kinds[g.n_kinds - 1].end = n;
-	} else {
-		g.kinds = &one; /* out of memory: in order, no share */
-		g.n_kinds = 1;
+	if (sched_init(&s, x, order, n) < 0) {
+		for (size_t i = 0;
+		     i < n && !restore_stopping(x->r) && !run_unreachable(x);
+		     i++)
+			apply_one(x, &order[i]);
+		return;
 	}
+	for (size_t r = 0; r < s.n_kinds; r++)
+		run_log(x, "kind %s: %zu items, waits for %zu kinds%s",
+			s.kinds[r].kind.gr, s.kinds[r].left,
+			s.kinds[r].blockers,
+			s.kinds[r].not_before ? " and its fresh CRD" : "");
 	while (nt + 1 < want &&
-	       pthread_create(&t[nt], NULL, group_worker, &g) == 0)
+	       pthread_create(&t[nt], NULL, sched_worker, &s) == 0)
 		nt++;
-	group_worker(&g);
+	sched_worker(&s);
 	while (nt)
 		pthread_join(t[--nt], NULL);
-	if (g.kinds != &one)
-		free(g.kinds);
+	pthread_cond_destroy(&s.cond);
+	free(s.edges);
+	free(s.kinds);
 }
 
 /* Sorts the items not done yet (CRDs excepted) into Velero's order and
- * applies them group by group. Types are named from discovery, or
+ * applies them (apply_sched()). Types are named from discovery, or
  * guessed where the server cannot say yet (a CR's CRD may be on its
  * way). Returns how many items it took. */
 static size_t apply_rest(struct run *x, struct restore_order_item *order,
 			 char (*grs)[300])
 {
 	struct restore_job *j = x->j;
+	int64_t t0 = clock_now_ms();
 	size_t m = 0;
 
 	for (size_t i = 0; i < j->n_items; i++) {
@@ -1388,21 +1623,12 @@ static size_t apply_rest(struct run *x, struct restore_order_item *order,
 		m++;
 	}
 	restore_order_sort(order, m);
-	/* a stage at a time: one group-resource, or consecutive ones that
-	 * do not depend on one another, their items shared by the same
-	 * APPLY_WORKERS threads */
-	for (size_t k = 0, end;
-	     k < m && !restore_stopping(x->r) && !run_unreachable(x); k = end) {
-		int stage = restore_order_stage(order[k].gr);
-
-		for (end = k + 1;
-		     end < m && (!strcmp(order[end].gr, order[k].gr) ||
-				 (stage >= 0 &&
-				  restore_order_stage(order[end].gr) == stage));
-		     end++)
-			;
-		apply_group(x, order + k, end - k);
-	}
+	run_log(x, "%zu items typed and sorted in %lld ms", m,
+		(long long)(clock_now_ms() - t0));
+	if (m && !restore_stopping(x->r) && !run_unreachable(x))
+		apply_sched(x, order, m);
+	run_log(x, "%zu items done in %lld ms", m,
+		(long long)(clock_now_ms() - t0));
 	return m;
 }
 
@@ -1414,6 +1640,62 @@ static size_t count_left(const struct restore_job *j)
 		if (!done_state(j->items[i].state))
 			n++;
 	return n;
+}
+
+/* After the CRDs of order[0..n) were created and Established: waits
+ * until discovery serves the kind of each created one in each of its
+ * served versions, asking again every CRD_DISCOVERY_POLL_MS, for up to
+ * CRD_DISCOVERY_MAX_MS. kube-apiserver may serve a type's discovery a
+ * little after it is Established (the discovery controller and the
+ * aggregator catch up on their own); an item typed in that gap would
+ * only be tried again after every other item of the job, with backoff
+ * (seconds), instead of in its place. */
+#define CRD_DISCOVERY_POLL_MS 10
+#define CRD_DISCOVERY_MAX_MS 5000
+static void crd_types_wait(struct run *x,
+			   const struct restore_order_item *order, size_t n)
+{
+	int64_t t0 = clock_now_ms(), deadline = t0 + CRD_DISCOVERY_MAX_MS;
+	unsigned asked = 0;
+
+	if (x->r->o.dry_run)
+		return;
+	for (size_t k = 0; k < n; k++) {
+		json_t *o = x->j->items[order[k].index].obj, *v;
+		json_t *spec = json_object_get(o, "spec");
+		const char *group = str(spec, "group", NULL);
+		const char *kind = str(spec, "names", "kind");
+		size_t i;
+
+		if (x->j->items[order[k].index].state != ITEM_CREATED ||
+		    !group || !kind)
+			continue;
+		json_array_foreach(json_object_get(spec, "versions"), i, v)
+		{
+			const char *ver = str(v, "name", NULL);
+			char av[600];
+
+			if (!ver || !json_is_true(json_object_get(v, "serve"
+								     "d")))
+				continue;
+			snprintf(av, sizeof(av), "%s/%s", group, ver);
+			for (;;) {
+				struct kube_resource res = { 0 };
+				int r = kube_resolve(x->r->o.kube, av, kind,
+						     &res, NULL);
+
+				kube_resource_release(&res);
+				asked++;
+				if (r != -ENOENT ||
+				    clock_now_ms() >= deadline ||
+				    restore_sleep(x->r, CRD_DISCOVERY_POLL_MS))
+					break;
+				kube_invalidate_discovery(x->r->o.kube);
+			}
+		}
+	}
+	run_log(x, "CRDs' types in discovery after %lld ms (%u lookups)",
+		(long long)(clock_now_ms() - t0), asked);
 }
 
 /* One pass over what is left of the job: CRDs (each waited on until
@@ -1441,14 +1723,20 @@ static void apply_pass(struct run *x, struct restore_order_item *order,
 		n++;
 	}
 	restore_order_sort(order, n);
+	if (n)
+		run_log(x, "CRDs: %zu start", n);
 	for (size_t k = 0; k < n && !restore_stopping(r) && !run_unreachable(x);
 	     k++)
 		if (!done_state(j->items[order[k].index].state))
 			apply_item(x, order[k].index);
+	if (n)
+		run_log(x, "CRDs: %zu done", n);
 	/* only after CRDs: a discovery costs a dozen requests, and a job of
 	 * one item (a file copied in) should not pay it */
-	if (n)
+	if (n) {
 		kube_invalidate_discovery(r->o.kube);
+		crd_types_wait(x, order, n);
+	}
 	if (!apply_rest(x, order, grs))
 		return;
 	/* the items left: types not served yet (or a server that answered
@@ -1525,7 +1813,10 @@ void restore_apply_job(struct restore *r, struct restore_job *j)
 	pthread_cond_init(&x.ns_cond, NULL);
 	pthread_mutex_init(&x.list_lock, NULL);
 	x.listed = json_object();
+	x.fresh = json_object();
 	restore_valid_label(j->id, x.restore_label, sizeof(x.restore_label));
+	x.timeline = log_get_max_level() >= LOG_DEBUG;
+	run_log(&x, "applying %zu items", j->n_items);
 	restore_job_set_state(r, j, RESTORE_RUNNING);
 	if (!r->o.kube) {
 		for (size_t i = 0; i < j->n_items; i++)
@@ -1596,6 +1887,7 @@ void restore_apply_job(struct restore *r, struct restore_job *j)
 		restore_job_set_state(r, j, RESTORE_RUNNING);
 	}
 end:
+	run_log(&x, "applied (%zu items)", j->n_items);
 	if (!restore_stopping(r)) {
 		bool all = true;
 
@@ -1628,4 +1920,5 @@ end:
 	pthread_cond_destroy(&x.ns_cond);
 	pthread_mutex_destroy(&x.list_lock);
 	json_decref(x.listed);
+	json_decref(x.fresh);
 }

@@ -38,13 +38,15 @@
  *
  * A copy is a restore: files that arrive together become one job. A
  * valid file closed while a job is gathering goes into it; otherwise it
- * starts one. A job stops gathering (is sealed) GATHER_QUIET_MS after its
- * last file when no other file is being written into restore/ at that
- * moment, at the latest GATHER_MAX_MS after its first file, or when it
- * holds RESTORE_ITEMS_MAX items; only then is it applied, in Velero's
- * order over all its files. A `cp -r` creates the next file right after
- * closing the previous one, so it is one job (up to the bound); a single
- * `cp` starts GATHER_QUIET_MS after its close. Parts are appended to
+ * starts one. A job stops gathering (is sealed) when no other file is
+ * being written into restore/ and either the process that wrote its
+ * last file has exited GATHER_EXIT_MS ago or, while that process lives,
+ * GATHER_QUIET_MS passed since that file; at the latest GATHER_MAX_MS
+ * after its first file, or when it holds RESTORE_ITEMS_MAX items; only
+ * then is it applied, in Velero's order over all its files. A `cp -r`
+ * creates the next file right after closing the previous one, so it is
+ * one job (up to the bound), started GATHER_EXIT_MS after `cp` exits;
+ * so is a single `cp`. Parts are appended to
  * parts.jsonl (a killed daemon keeps them); they are synced to the
  * disk when the job is sealed, before its first request. A
  * malformed or empty file is a job of its own, REJECTED, with its reason.
@@ -57,10 +59,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +84,13 @@
  * copy is applied while it goes on. */
 #define GATHER_QUIET_MS 300
 #define GATHER_MAX_MS 10000
+/* ... but when the process that wrote the last file has exited (a `cp`
+ * or `cp -r` that is over) and no file is being written, GATHER_EXIT_MS
+ * after its exit: the time a shell loop takes to start its next `cp`
+ * and create its file (a few ms; more on a loaded machine). Whether it
+ * has exited is looked at every GATHER_POLL_MS. */
+#define GATHER_EXIT_MS 50
+#define GATHER_POLL_MS 5
 /* parts.jsonl: a job that would grow past this starts as it is, and the
  * file that did not fit begins the next one. */
 #define PARTS_FILE_MAX ((size_t)1 << 30)
@@ -94,8 +105,11 @@ struct restore_input {
 	size_t len, cap;
 	char *hints[INPUT_HINTS_MAX]; /* restore_input_hint() */
 	size_t nhints;
-	bool too_big; /* a write went past RESTORE_INPUT_MAX: what was kept
-		       * is a truncated file, never applied */
+	bool too_big;	  /* a write went past RESTORE_INPUT_MAX: what was kept
+			   * is a truncated file, never applied */
+	int writer_fd;	  /* a pidfd of the writer (restore_input_writer());
+			   * -1: not known */
+	bool writer_gone; /* it had exited when the pidfd was asked for */
 };
 
 static const char *const item_names[] = {
@@ -339,6 +353,8 @@ static void job_free(struct restore_job *j)
 	free(j->notes);
 	if (j->journal_fd >= 0)
 		close(j->journal_fd);
+	if (j->writer_fd >= 0)
+		close(j->writer_fd);
 	pthread_mutex_destroy(&j->jlock);
 	pthread_cond_destroy(&j->jcond);
 	free(j);
@@ -377,6 +393,7 @@ static struct restore_job *job_alloc(void)
 	if (!j)
 		return NULL;
 	j->journal_fd = -1;
+	j->writer_fd = -1;
 	pthread_mutex_init(&j->jlock, NULL);
 	pthread_cond_init(&j->jcond, NULL);
 	return j;
@@ -947,15 +964,41 @@ static int load_jobs(struct restore *r)
 
 /* When the gathering job j is to be sealed (monotonic ms). Under
  * r->lock. */
-static int64_t gather_due(const struct restore *r, const struct restore_job *j,
+static int64_t gather_due(const struct restore *r, struct restore_job *j,
 			  int64_t now)
 {
 	int64_t due = j->last_ms + GATHER_QUIET_MS;
 
-	/* a file still being written: the copy goes on */
-	if (r->open_inputs && now + GATHER_QUIET_MS > due)
-		due = now + GATHER_QUIET_MS;
+	if (r->open_inputs) {
+		/* a file still being written: the copy goes on */
+		if (now + GATHER_QUIET_MS > due)
+			due = now + GATHER_QUIET_MS;
+	} else if (j->writer_gone_ms) {
+		due = MAX(j->last_ms, j->writer_gone_ms) + GATHER_EXIT_MS;
+	} else if (j->writer_fd >= 0) {
+		struct pollfd p = { .fd = j->writer_fd, .events = POLLIN };
+
+		/* a pidfd is readable once its process has exited; while
+		 * it is not, the worker looks again soon (gather_wait()) */
+		if (poll(&p, 1, 0) > 0) {
+			j->writer_gone_ms = now;
+			due = MAX(j->last_ms, now) + GATHER_EXIT_MS;
+		}
+	}
 	return MIN(due, j->first_ms + GATHER_MAX_MS);
+}
+
+/* How long the worker sleeps before it looks at the gathering job j
+ * again: until it is due, or GATHER_POLL_MS while its writer may exit
+ * (a pidfd cannot wake a condition variable). Under r->lock. */
+static int64_t gather_wait(const struct restore *r, const struct restore_job *j,
+			   int64_t due, int64_t now)
+{
+	int64_t wait = due - now;
+
+	if (!r->open_inputs && j->writer_fd >= 0 && !j->writer_gone_ms)
+		wait = MIN(wait, (int64_t)GATHER_POLL_MS);
+	return wait;
 }
 
 /* Seals j if it is still the gathering job: no file goes into it after
@@ -963,11 +1006,21 @@ static int64_t gather_due(const struct restore *r, const struct restore_job *j,
  * r->lock. */
 static void seal(struct restore *r, struct restore_job *j)
 {
+	int64_t now = clock_now_ms();
+
 	pthread_mutex_lock(&r->gather_lock);
 	pthread_mutex_lock(&r->lock);
 	j->gathering = false;
 	if (r->gathering == j)
 		r->gathering = NULL;
+	if (j->writer_fd >= 0)
+		close(j->writer_fd);
+	j->writer_fd = -1;
+	log_debug("restore job %s: t=%lld sealed: %zu files, %zu items, "
+		  "%lld ms after its first file, %lld ms after its last",
+		  j->id, (long long)now, j->n_parts, j->n_items,
+		  (long long)(now - j->first_ms),
+		  (long long)(now - j->last_ms));
 	pthread_mutex_unlock(&r->lock);
 	pthread_mutex_unlock(&r->gather_lock);
 }
@@ -977,6 +1030,7 @@ static void seal(struct restore *r, struct restore_job *j)
  * syncs however many files the job gathered. */
 static void job_sync(struct restore_job *j)
 {
+	int64_t t0 = clock_now_ms();
 	_cleanup_close_ int fd =
 		open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	static const char *const files[] = { "job.json", "parts.jsonl" };
@@ -1001,6 +1055,8 @@ static void job_sync(struct restore_job *j)
 	}
 	if (fsync(fd) < 0)
 		log_debug("restore job %s: sync: %m", j->id);
+	log_debug("restore job %s: t=%lld synced in %lld ms", j->id,
+		  (long long)clock_now_ms(), (long long)(clock_now_ms() - t0));
 }
 
 static void *worker_main(void *arg)
@@ -1027,7 +1083,8 @@ static void *worker_main(void *arg)
 					sealing = true;
 					break;
 				}
-				ts = deadline_after(due - now);
+				ts = deadline_after(
+					gather_wait(r, j, due, now));
 				pthread_cond_timedwait(&r->changed, &r->lock,
 						       &ts);
 				continue;
@@ -1185,6 +1242,7 @@ int restore_input_new(struct restore *r, const char *target_ns,
 	if (!in)
 		return -ENOMEM;
 	in->r = r;
+	in->writer_fd = -1;
 	in->target_ns = target_ns ? strdup(target_ns) : NULL;
 	in->source = strdup(source ? source : "");
 	pthread_mutex_lock(&r->lock);
@@ -1259,6 +1317,38 @@ int restore_input_truncate(struct restore_input *in, off_t size)
 	return 0;
 }
 
+void restore_input_writer(struct restore_input *in, pid_t pid)
+{
+	int fd = -1;
+
+	if (pid <= 0)
+		return;
+#ifdef SYS_pidfd_open
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0 && errno == ESRCH)
+		in->writer_gone = true;
+#endif
+	if (in->writer_fd >= 0)
+		close(in->writer_fd);
+	in->writer_fd = fd;
+	if (fd >= 0)
+		in->writer_gone = false;
+}
+
+void restore_seal(struct restore *r)
+{
+	struct restore_job *j;
+
+	pthread_mutex_lock(&r->lock);
+	j = r->gathering;
+	pthread_mutex_unlock(&r->lock);
+	if (j)
+		seal(r, j);
+	pthread_mutex_lock(&r->lock);
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+}
+
 int restore_input_hint(struct restore_input *in, const char *path)
 {
 	for (size_t i = 0; i < in->nhints; i++)
@@ -1288,6 +1378,8 @@ struct restore_input *restore_input_free(struct restore_input *in)
 	pthread_mutex_unlock(&in->r->lock);
 	for (size_t i = 0; i < in->nhints; i++)
 		free(in->hints[i]);
+	if (in->writer_fd >= 0)
+		close(in->writer_fd);
 	free(in->buf);
 	free(in->target_ns);
 	free(in->source);
@@ -1525,6 +1617,12 @@ static int commit_gather(struct restore_input *in, json_t *items, char **job_id,
 	if (k == 0) {
 		pthread_mutex_lock(&r->lock);
 		j->last_ms = clock_now_ms();
+		/* the writer of the last file is the one that counts */
+		if (j->writer_fd >= 0)
+			close(j->writer_fd);
+		j->writer_fd = in->writer_fd;
+		in->writer_fd = -1;
+		j->writer_gone_ms = in->writer_gone ? j->last_ms : 0;
 		if (fresh) {
 			j->first_ms = j->last_ms;
 			j->gathering = true;

@@ -10,30 +10,59 @@
 
 #include "restore/restore_i.h"
 
-static const char *const high[] = {
-	"customresourcedefinitions",
-	"namespaces",
-	"storageclasses",
-	"volumesnapshotclass.snapshot.storage.k8s.io", /* sic, as Velero */
-	"volumesnapshotcontents.snapshot.storage.k8s.io",
-	"volumesnapshots.snapshot.storage.k8s.io",
-	"datauploads.velero.io",
-	"persistentvolumes",
-	"persistentvolumeclaims",
-	"clusterroles",
-	"roles",
-	"serviceaccounts",
-	"clusterrolebindings",
-	"rolebindings",
-	"secrets",
-	"configmaps",
-	"limitranges",
-	"priorityclasses",
-	"pods",
-	"replicasets.apps",
-	"clusterclasses.cluster.x-k8s.io",
-	"endpoints",
-	"services",
+/* The high-priority list, by name: restore_order_waits() speaks of it. */
+enum {
+	H_CRDS,
+	H_NAMESPACES,
+	H_STORAGECLASSES,
+	H_VSCLASSES,
+	H_VSCONTENTS,
+	H_VS,
+	H_DATAUPLOADS,
+	H_PVS,
+	H_PVCS,
+	H_CLUSTERROLES,
+	H_ROLES,
+	H_SERVICEACCOUNTS,
+	H_CLUSTERROLEBINDINGS,
+	H_ROLEBINDINGS,
+	H_SECRETS,
+	H_CONFIGMAPS,
+	H_LIMITRANGES,
+	H_PRIORITYCLASSES,
+	H_PODS,
+	H_REPLICASETS,
+	H_CLUSTERCLASSES,
+	H_ENDPOINTS,
+	H_SERVICES,
+	H_COUNT
+};
+
+static const char *const high[H_COUNT] = {
+	[H_CRDS] = "customresourcedefinitions",
+	[H_NAMESPACES] = "namespaces",
+	[H_STORAGECLASSES] = "storageclasses",
+	/* sic, as Velero */
+	[H_VSCLASSES] = "volumesnapshotclass.snapshot.storage.k8s.io",
+	[H_VSCONTENTS] = "volumesnapshotcontents.snapshot.storage.k8s.io",
+	[H_VS] = "volumesnapshots.snapshot.storage.k8s.io",
+	[H_DATAUPLOADS] = "datauploads.velero.io",
+	[H_PVS] = "persistentvolumes",
+	[H_PVCS] = "persistentvolumeclaims",
+	[H_CLUSTERROLES] = "clusterroles",
+	[H_ROLES] = "roles",
+	[H_SERVICEACCOUNTS] = "serviceaccounts",
+	[H_CLUSTERROLEBINDINGS] = "clusterrolebindings",
+	[H_ROLEBINDINGS] = "rolebindings",
+	[H_SECRETS] = "secrets",
+	[H_CONFIGMAPS] = "configmaps",
+	[H_LIMITRANGES] = "limitranges",
+	[H_PRIORITYCLASSES] = "priorityclasses",
+	[H_PODS] = "pods",
+	[H_REPLICASETS] = "replicasets.apps",
+	[H_CLUSTERCLASSES] = "clusterclasses.cluster.x-k8s.io",
+	[H_ENDPOINTS] = "endpoints",
+	[H_SERVICES] = "services",
 };
 
 static const char *const low[] = {
@@ -63,7 +92,7 @@ static bool priority_matches(const char *prio, const char *gr)
 
 int restore_order_rank(const char *gr)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(high); i++)
+	for (size_t i = 0; i < H_COUNT; i++)
 		if (priority_matches(high[i], gr))
 			return (int)i;
 	for (size_t i = 0; i < ARRAY_SIZE(low); i++)
@@ -72,25 +101,11 @@ int restore_order_rank(const char *gr)
 	return 500; /* the alphabetical middle */
 }
 
-/* Kinds that may go to the API server together: Velero restores one type
- * after another, but within these sets no type needs another to exist
- * first (RBAC objects and the objects pods read; the types of the
- * alphabetical middle, operators' custom resources among them, and the
- * services before it: nothing of the middle needs a Service to exist, and
- * kube-apiserver allocates cluster IPs one at a time, so a restore of
- * many Services would otherwise hold everything after it). Everything
- * else is a stage of its own: namespaces, the storage chain, PVs, PVCs,
- * pods, replica sets, endpoints, and, in the middle, what can change how
- * the server treats the requests after it (admission webhooks and
- * policies, aggregated APIs: an APIService needs its Service, and comes
- * after it). */
-static const char *const together_rbac[] = { "clusterroles", "roles",
-					     "serviceaccounts" };
-static const char *const together_config[] = {
-	"clusterrolebindings", "rolebindings", "secrets",
-	"configmaps",	       "limitranges",  "priorityclasses",
-};
-static const char *const own_stage[] = {
+/* Kinds that change how the server treats the requests after them
+ * (admission webhooks and policies; aggregated APIs: an APIService needs
+ * its Service, and comes after it): everything sorted before one is
+ * decided before it is sent, and everything after it waits for it. */
+static const char *const barrier[] = {
 	"mutatingwebhookconfigurations.admissionregistration.k8s.io",
 	"validatingwebhookconfigurations.admissionregistration.k8s.io",
 	"validatingadmissionpolicies.admissionregistration.k8s.io",
@@ -100,27 +115,93 @@ static const char *const own_stage[] = {
 	"apiservices.apiregistration.k8s.io",
 };
 
-static bool matches_any(const char *const *v, size_t n, const char *gr)
+void restore_order_kind(const char *gr, struct restore_order_kind *out)
 {
-	for (size_t i = 0; i < n; i++)
-		if (priority_matches(v[i], gr))
-			return true;
-	return false;
+	out->gr = gr;
+	out->rank = restore_order_rank(gr);
+	out->barrier = false;
+	for (size_t i = 0; i < ARRAY_SIZE(barrier); i++)
+		if (priority_matches(barrier[i], gr))
+			out->barrier = true;
 }
 
-int restore_order_stage(const char *gr)
+/* Whether a sorts before b (restore_order_sort()'s order of
+ * group-resources). */
+static bool kind_before(const struct restore_order_kind *a,
+			const struct restore_order_kind *b)
 {
-	int rank = restore_order_rank(gr);
+	if (a->rank != b->rank)
+		return a->rank < b->rank;
+	return strcmp(a->gr, b->gr) < 0;
+}
 
-	if (matches_any(together_rbac, ARRAY_SIZE(together_rbac), gr))
-		return 2000;
-	if (matches_any(together_config, ARRAY_SIZE(together_config), gr))
-		return 2001;
-	if ((rank == 500 &&
-	     !matches_any(own_stage, ARRAY_SIZE(own_stage), gr)) ||
-	    !strcmp(gr, "services"))
-		return 500;
-	return -1;
+static bool in_range(int rank, int lo, int hi)
+{
+	return rank >= lo && rank <= hi;
+}
+
+/* Velero applies one group-resource after another. What of that order
+ * matters, and is kept here: CRDs (their own pass, Established) and
+ * namespaces before everything; the storage chain in its order
+ * (storage and snapshot classes, snapshots, data uploads, PVs, PVCs);
+ * bindings after the roles and service accounts they name; Secrets
+ * after ServiceAccounts (a token Secret of an account); pods after
+ * everything listed before them (their volumes, claims, accounts,
+ * secrets, config maps, limit ranges, priority classes), replica sets
+ * after pods, the alphabetical middle (Deployments and the rest that
+ * make pods, custom resources) after all of those; Endpoints before
+ * Services; the barrier kinds above and the low-priority list after
+ * everything before them. What is relaxed: kinds that do not need one
+ * another go at the same time (roles, accounts and config maps; the
+ * kinds of the middle), and Endpoints and Services need nothing but
+ * the namespaces, so the Services, whose cluster IPs kube-apiserver
+ * allocates one at a time, are restored while the rest goes on (nothing
+ * of the middle needs a Service to exist). */
+bool restore_order_waits(const struct restore_order_kind *b,
+			 const struct restore_order_kind *a)
+{
+	int ra = a->rank;
+
+	if (!kind_before(a, b))
+		return false;
+	if (a->barrier || b->barrier || b->rank >= 1000 || ra <= H_NAMESPACES)
+		return true;
+	switch (b->rank) {
+	case H_STORAGECLASSES:
+	case H_VSCLASSES:
+	case H_VSCONTENTS:
+	case H_VS:
+	case H_DATAUPLOADS:
+	case H_PVS:
+	case H_PVCS:
+		return in_range(ra, H_STORAGECLASSES, H_PVCS);
+	case H_CLUSTERROLEBINDINGS:
+	case H_ROLEBINDINGS:
+		return in_range(ra, H_CLUSTERROLES, H_SERVICEACCOUNTS);
+	case H_SECRETS:
+		return ra == H_SERVICEACCOUNTS;
+	case H_SERVICES:
+		return ra == H_ENDPOINTS;
+	case H_CLUSTERROLES:
+	case H_ROLES:
+	case H_SERVICEACCOUNTS:
+	case H_CONFIGMAPS:
+	case H_LIMITRANGES:
+	case H_PRIORITYCLASSES:
+	case H_ENDPOINTS:
+		return false;
+	default: /* pods, replica sets, cluster classes, the middle */
+		return ra < H_ENDPOINTS;
+	}
+}
+
+bool restore_order_needs(const char *b, const char *a)
+{
+	struct restore_order_kind kb, ka;
+
+	restore_order_kind(b, &kb);
+	restore_order_kind(a, &ka);
+	return restore_order_waits(&kb, &ka);
 }
 
 static int cmp(const void *a, const void *b)

@@ -101,6 +101,13 @@ int restore_input_new(struct restore *r, const char *target_ns,
  * mount, "backups/<backup>/..."): where the bytes may come from, for
  * restore_origin_fn. Up to 16 distinct paths are kept. */
 int restore_input_hint(struct restore_input *in, const char *path);
+/* The process writing the file (the caller of FUSE's create): when the
+ * last file of a gathering job was written by a process that has exited
+ * since, and no other file is being written, the job starts soon
+ * (job.c: a copy command that has ended sends nothing more). pid <= 0,
+ * or a pid the kernel cannot watch (a thread other than a process's
+ * first), changes nothing. */
+void restore_input_writer(struct restore_input *in, pid_t pid);
 /* Stores len bytes at off. -EFBIG beyond the input cap (64 MiB). */
 int restore_input_write(struct restore_input *in, const void *buf, size_t len,
 			off_t off);
@@ -117,6 +124,10 @@ size_t restore_input_size(const struct restore_input *in);
 int restore_input_commit(struct restore_input *in, char **job_id,
 			 struct verror *e);
 struct restore_input *restore_input_free(struct restore_input *in);
+/* No more files are coming now: the job gathering files starts without
+ * waiting for more (for a caller that submits its files itself, as
+ * restore-probe does). */
+void restore_seal(struct restore *r);
 
 enum restore_state {
 	RESTORE_PENDING,  /* queued */

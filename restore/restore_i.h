@@ -192,10 +192,21 @@ struct restore_order_item {
 void restore_order_sort(struct restore_order_item *items, size_t n);
 /* The rank of a group-resource in that order (for tests). */
 int restore_order_rank(const char *gr);
-/* Which items may be applied at the same time: consecutive group-resources
- * of that order with the same stage (>= 0) go together; -1: a stage of
- * its own. */
-int restore_order_stage(const char *gr);
+/* A group-resource as restore_order_waits() sees it, computed once. */
+struct restore_order_kind {
+	const char *gr; /* borrowed */
+	int rank;	/* restore_order_rank() */
+	bool barrier;	/* an admission webhook or policy, an APIService */
+};
+void restore_order_kind(const char *gr, struct restore_order_kind *out);
+/* Whether every item of a must be decided before an item of b is sent
+ * (a sorted before b, and b needs it: see order.c for what of Velero's
+ * order is kept and what is relaxed). Cheap: no string compared but
+ * the two names when their ranks are equal. */
+bool restore_order_waits(const struct restore_order_kind *b,
+			 const struct restore_order_kind *a);
+/* The same from the names (for tests). */
+bool restore_order_needs(const char *b, const char *a);
 
 /* ---- job.c / apply.c -------------------------------------------------- */
 
@@ -241,13 +252,18 @@ struct restore_job {
 	struct restore_part *parts; /* n_parts >= 1 unless REJECTED; parts[0]
 				     * is source/target_ns/backup above */
 	size_t n_parts;
-	bool gathering;	   /* still taking files; the worker has not
-			    * started it (protected by r->lock) */
-	int64_t first_ms;  /* gathering: monotonic time of the first and */
-	int64_t last_ms;   /* the last file taken */
-	size_t parts_size; /* bytes in <dir>/parts.jsonl (protected by
-			    * r->gather_lock while gathering) */
-	long long created; /* unix seconds */
+	bool gathering;		/* still taking files; the worker has not
+				 * started it (protected by r->lock) */
+	int64_t first_ms;	/* gathering: monotonic time of the first and */
+	int64_t last_ms;	/* the last file taken */
+	int writer_fd;		/* gathering: a pidfd of the process that wrote
+				 * the last file; -1: not known (protected by
+				 * r->lock) */
+	int64_t writer_gone_ms; /* when it was seen gone; 0: not yet
+				 * (protected by r->lock) */
+	size_t parts_size;	/* bytes in <dir>/parts.jsonl (protected by
+				 * r->gather_lock while gathering) */
+	long long created;	/* unix seconds */
 	enum restore_state state;
 	struct restore_item *items;
 	size_t n_items;

@@ -159,6 +159,9 @@ int main(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (submit(r, ns, argv[i]) < 0)
 			rc = 1;
+	/* every file is in: the job starts now, not after the gathering
+	 * window */
+	restore_seal(r);
 	fflush(stdout);
 	if (restore_job_list(r, &ids, &n) < 0) {
 		rc = 2;

@@ -67,26 +67,60 @@ int main(int argc, char **argv)
 	      restore_order_rank("clusters.cluster.x-k8s.io"));
 	CHECK(restore_order_rank("replicasets.extensions") ==
 	      restore_order_rank("deployments.apps"));
-	/* stages: what may go together */
-	CHECK(restore_order_stage("secrets") == restore_order_stage("configmap"
-								    "s"));
-	CHECK(restore_order_stage("roles.rbac.authorization.k8s.io") ==
-	      restore_order_stage("serviceaccounts"));
-	CHECK(restore_order_stage("serviceaccounts") !=
-	      restore_order_stage("secrets"));
-	CHECK(restore_order_stage("deployments.apps") ==
-	      restore_order_stage("widgets.example.com"));
-	CHECK(restore_order_stage("namespaces") < 0);
-	CHECK(restore_order_stage("persistentvolumes") < 0);
-	CHECK(restore_order_stage("persistentvolumeclaims") < 0);
-	CHECK(restore_order_stage("pods") < 0);
-	CHECK(restore_order_stage("services") == restore_order_stage("deploymen"
-								     "ts."
-								     "apps"));
-	CHECK(restore_order_stage("endpoints") < 0);
-	CHECK(restore_order_stage("apiservices.apiregistration.k8s.io") < 0);
-	CHECK(restore_order_stage("validatingwebhookconfigurations."
-				  "admissionregistration.k8s.io") < 0);
+	/* what waits for what */
+#define RBAC ".rbac.authorization.k8s.io"
+#define ADM ".admissionregistration.k8s.io"
+	CHECK(restore_order_needs("serviceaccounts", "namespaces"));
+	CHECK(restore_order_needs("services", "namespaces"));
+	CHECK(!restore_order_needs("namespaces", "serviceaccounts"));
+	CHECK(!restore_order_needs("serviceaccounts", "roles" RBAC));
+	CHECK(!restore_order_needs("configmaps", "serviceaccounts"));
+	CHECK(!restore_order_needs("configmaps", "secrets"));
+	CHECK(restore_order_needs("secrets", "serviceaccounts"));
+	CHECK(restore_order_needs("rolebindings" RBAC, "roles" RBAC));
+	CHECK(restore_order_needs("rolebindings" RBAC, "serviceaccounts"));
+	CHECK(restore_order_needs("clusterrolebindings" RBAC, "clusterrole"
+							      "s" RBAC));
+	CHECK(restore_order_needs("persistentvolumeclaims", "persistentvolume"
+							    "s"));
+	CHECK(restore_order_needs("persistentvolumes", "storageclasses"
+						       ".storage.k8s.io"));
+	CHECK(!restore_order_needs("persistentvolumes", "serviceaccounts"));
+	CHECK(restore_order_needs("pods", "persistentvolumeclaims"));
+	CHECK(restore_order_needs("pods", "configmaps"));
+	CHECK(restore_order_needs("pods", "serviceaccounts"));
+	CHECK(restore_order_needs("pods", "limitranges"));
+	CHECK(restore_order_needs("replicasets.apps", "pods"));
+	CHECK(restore_order_needs("deployments.apps", "replicasets.apps"));
+	CHECK(restore_order_needs("deployments.apps", "configmaps"));
+	CHECK(restore_order_needs("widgets.example.com", "secrets"));
+	CHECK(!restore_order_needs("deployments.apps", "services"));
+	CHECK(!restore_order_needs("deployments.apps", "endpoints"));
+	CHECK(!restore_order_needs("widgets.example.com", "deployments.apps"));
+	CHECK(!restore_order_needs("services", "configmaps"));
+	CHECK(!restore_order_needs("services", "pods"));
+	CHECK(restore_order_needs("services", "endpoints"));
+	CHECK(!restore_order_needs("endpoints", "pods"));
+	/* never the other way */
+	CHECK(!restore_order_needs("configmaps", "pods"));
+	CHECK(!restore_order_needs("persistentvolumes", "persistentvolumeclaim"
+							"s"));
+	/* barriers: after everything before them, before everything after */
+	CHECK(restore_order_needs("apiservices.apiregistration.k8s.io", "servic"
+									"es"));
+	CHECK(restore_order_needs("validatingwebhookconfigurations" ADM, "deplo"
+									 "yment"
+									 "s."
+									 "app"
+									 "s"));
+	CHECK(restore_order_needs("widgets.example.com", "validatingwebhookconf"
+							 "igurations" ADM));
+	CHECK(!restore_order_needs("deployments.apps", "validatingwebhookconfig"
+						       "urations" ADM));
+	/* the low-priority list after everything */
+	CHECK(restore_order_needs("clusters.cluster.x-k8s.io", "services"));
+	CHECK(restore_order_needs("clusters.cluster.x-k8s.io", "widgets."
+							       "example.com"));
 	snprintf(dir, sizeof(dir), "%s/order", argv[1]);
 	CHECK(tr_each_case(dir, golden) >= 1);
 	return check_status();
