@@ -1803,6 +1803,8 @@ int fs_run(const struct fs_config *cfg)
 		return -EIO;
 	}
 	fs.se = se;
+	if (fs.spool)
+		spool_set_session(fs.spool, se);
 	if (cfg->on_ready)
 		cfg->on_ready(cfg->userdata);
 	if (fs.refresh_s)

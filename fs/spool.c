@@ -28,8 +28,19 @@
  *
  * Inodes: INO_SPOOL_ROOT for restore/, T_SPOOL << 56 | id for the rest,
  * ids never reused, so a stale inode is ENOENT, never another object.
- * Nothing is cached by the kernel (timeouts 0): reports change while a
- * job runs, files vanish at commit. Report files get a new mtime whenever
+ * What the kernel may cache (timeouts): the directories people copy
+ * into (restore/, namespaces/ and theirs) and the attributes of a file
+ * being written, DIR_TIMEOUT: only the kernel's own calls (create,
+ * mkdir, unlink, rmdir) add or take names in those directories, and it
+ * updates its caches for them, but for one: a file leaves its directory
+ * at commit, and the commit tells the kernel (notify_dir_changed()).
+ * Without that, a `cp -r` of n files asked for the target directory's
+ * attributes 5 times per file (default_permissions checks them on every
+ * path walk): 7 GETATTRs per file, now 1-2. Names not there are not
+ * cached: `cp` creates with O_EXCL, for which the kernel looks a cached
+ * negative entry up again anyway. Everything else
+ * is not cached (timeouts 0): reports change while a job runs, files
+ * vanish at commit. Report files get a new mtime whenever
  * their bytes change, so a kernel that keeps their page cache (no-open,
  * see spool.h) drops it on the next getattr (with auto_inval_data), and
  * open (while the kernel still sends it) answers direct_io.
@@ -61,7 +72,8 @@
 #define ID_JOBS 1
 #define ID_NAMESPACES 2
 #define ID_STATUS 3
-#define ID_FIRST 16 /* also the first readdir offset of a listed child */
+#define ID_FIRST 16	/* also the first readdir offset of a listed child */
+#define DIR_TIMEOUT 1.0 /* s; see above */
 #define REPORT_MAX ((size_t)16 << 20)
 #define SOURCE_MAX 4096
 
@@ -117,6 +129,8 @@ struct spool {
 	size_t cap;	     /* protected by lock */
 	uint64_t jobs_hash;  /* protected by lock: the job list last seen */
 	struct node *latest; /* protected by lock: the current jobs/latest */
+	struct fuse_session *se; /* set before the first request; NULL: the
+				  * kernel is told nothing, nothing cached */
 };
 
 static struct timespec now(void)
@@ -575,9 +589,46 @@ static int node_stat(struct spool *s, struct node *n, struct stat *st)
 	return 0;
 }
 
+/* The directories whose names only the kernel's calls change (and a
+ * commit, which says so). */
+static bool cached_dir(const struct spool *s, const struct node *n)
+{
+	return s->se && (n->kind == N_ROOT || n->kind == N_NAMESPACES ||
+			 n->kind == N_DIR);
+}
+
+/* How long the kernel may keep n's attributes, and its name. */
+static double attr_timeout(const struct spool *s, const struct node *n)
+{
+	return cached_dir(s, n) || (s->se && n->kind == N_FILE) ? DIR_TIMEOUT :
+								  0;
+}
+
+static double entry_timeout(const struct spool *s, const struct node *n)
+{
+	return cached_dir(s, n) ? DIR_TIMEOUT : 0;
+}
+
+/* dir lost a name without a call of the kernel's: its attributes and
+ * the listing it keeps (FOPEN_CACHE_DIR) are stale. No lock of ours is
+ * needed by the kernel for this (no inode lock either), so it is safe
+ * from a request's thread. */
+static void notify_dir_changed(struct spool *s, struct node *dir)
+{
+	if (cached_dir(s, dir))
+		(void)fuse_lowlevel_notify_inval_inode(s->se, dir->ino, 0, 0);
+}
+
+void spool_set_session(struct spool *s, struct fuse_session *se)
+{
+	s->se = se;
+}
+
 static void reply_entry(fuse_req_t req, struct spool *s, struct node *n)
 {
-	struct fuse_entry_param ep = { .ino = n->ino };
+	struct fuse_entry_param ep = { .ino = n->ino,
+				       .attr_timeout = attr_timeout(s, n),
+				       .entry_timeout = entry_timeout(s, n) };
 	int r = node_stat(s, n, &ep.attr);
 
 	if (r < 0)
@@ -706,6 +757,7 @@ static int commit_locked(struct spool *s, struct node *n)
 	pthread_mutex_lock(&s->lock);
 	unlink_locked(s, n);
 	pthread_mutex_unlock(&s->lock);
+	notify_dir_changed(s, n->parent); /* n holds a reference on it */
 	if (r < 0) {
 		/* the user's mistake, not ours: the report has it */
 		log_debug("%s: not restored: %s", n->source, e.msg);
@@ -789,8 +841,8 @@ int spool_stat(struct spool *s, fuse_ino_t ino, struct stat *st,
 	if (!n)
 		return -ENOENT;
 	r = node_stat(s, n, st);
+	*timeout = attr_timeout(s, n);
 	node_put(s, n);
-	*timeout = 0;
 	return r;
 }
 
@@ -844,12 +896,13 @@ void spool_getattr(fuse_req_t req, struct spool *s, fuse_ino_t ino)
 	struct node *n = node_get(s, ino);
 	struct stat st;
 	int r = n ? node_stat(s, n, &st) : -ENOENT;
+	double t = n ? attr_timeout(s, n) : 0;
 
 	node_put(s, n);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_attr(req, &st, 0);
+		fuse_reply_attr(req, &st, t);
 }
 
 /* Size changes truncate a file being written (O_TRUNC arrives as one:
@@ -861,6 +914,7 @@ void spool_setattr(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 	struct node *n = node_get(s, ino);
 	struct stat st;
 	int r = n ? check_owner(req, s) : -ENOENT;
+	double t;
 
 	(void)fi;
 	if (r < 0)
@@ -889,11 +943,12 @@ void spool_setattr(fuse_req_t req, struct spool *s, fuse_ino_t ino,
 	}
 	if (r >= 0)
 		r = node_stat(s, n, &st);
+	t = n ? attr_timeout(s, n) : 0;
 	node_put(s, n);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_attr(req, &st, 0);
+		fuse_reply_attr(req, &st, t);
 }
 
 void spool_readlink(fuse_req_t req, struct spool *s, fuse_ino_t ino)
@@ -914,12 +969,15 @@ void spool_readlink(fuse_req_t req, struct spool *s, fuse_ino_t ino)
 /* Appends one entry at offset off to buf; false when it is full. */
 static bool add_entry(fuse_req_t req, char *buf, size_t size, size_t *len,
 		      bool plus, const char *name, const struct stat *st,
-		      off_t off)
+		      double attr_t, double entry_t, off_t off)
 {
 	size_t k;
 
 	if (plus) {
-		struct fuse_entry_param ep = { .ino = st->st_ino, .attr = *st };
+		struct fuse_entry_param ep = { .ino = st->st_ino,
+					       .attr = *st,
+					       .attr_timeout = attr_t,
+					       .entry_timeout = entry_t };
 
 		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			ep.ino = 0; /* no lookup count for these */
@@ -962,7 +1020,8 @@ static void readdir_jobs(fuse_req_t req, struct spool *s, char *buf,
 		stat_locked(s, l, &st);
 		pthread_mutex_unlock(&s->lock);
 		node_put(s, l);
-		if (!add_entry(req, buf, size, len, plus, "latest", &st, 3))
+		if (!add_entry(req, buf, size, len, plus, "latest", &st, 0, 0,
+			       3))
 			goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -981,7 +1040,7 @@ static void readdir_jobs(fuse_req_t req, struct spool *s, char *buf,
 		pthread_mutex_unlock(&s->lock);
 		node_put(s, j);
 		snprintf(name, sizeof(name), "%s.txt", ids[i]);
-		if (!add_entry(req, buf, size, len, plus, name, &st,
+		if (!add_entry(req, buf, size, len, plus, name, &st, 0, 0,
 			       (off_t)(ID_FIRST + i + 1)))
 			break;
 	}
@@ -1014,7 +1073,7 @@ void spool_readdir(fuse_req_t req, struct spool *s, fuse_ino_t ino, size_t size,
 	pthread_mutex_lock(&s->lock);
 	if (off < 1) {
 		stat_locked(s, dir, &st);
-		if (!add_entry(req, buf, size, &len, plus, ".", &st, 1))
+		if (!add_entry(req, buf, size, &len, plus, ".", &st, 0, 0, 1))
 			goto full;
 	}
 	if (off < 2) {
@@ -1023,7 +1082,7 @@ void spool_readdir(fuse_req_t req, struct spool *s, fuse_ino_t ino, size_t size,
 		stat_locked(s, p, &st);
 		if (!dir->parent)
 			st.st_ino = 1; /* the mount's root */
-		if (!add_entry(req, buf, size, &len, plus, "..", &st, 2))
+		if (!add_entry(req, buf, size, &len, plus, "..", &st, 0, 0, 2))
 			goto full;
 	}
 	if (dir->kind == N_JOBS) {
@@ -1038,7 +1097,8 @@ void spool_readdir(fuse_req_t req, struct spool *s, fuse_ino_t ino, size_t size,
 		if (next <= off)
 			continue;
 		stat_locked(s, c, &st);
-		if (!add_entry(req, buf, size, &len, plus, c->name, &st, next))
+		if (!add_entry(req, buf, size, &len, plus, c->name, &st,
+			       attr_timeout(s, c), entry_timeout(s, c), next))
 			break;
 	}
 full:
@@ -1123,6 +1183,8 @@ void spool_create(fuse_req_t req, struct spool *s, fuse_ino_t parent,
 		return;
 	}
 	ep.ino = n->ino;
+	ep.attr_timeout = attr_timeout(s, n);
+	ep.entry_timeout = entry_timeout(s, n);
 	fi->fh = n->ino;
 	fi->direct_io = 1; /* nothing to cache: the bytes are the engine's */
 	fi->keep_cache = 0;

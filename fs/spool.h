@@ -34,6 +34,9 @@ static inline bool spool_owns(fuse_ino_t ino)
 int spool_new(struct restore *r, const char *mountpoint, uid_t owner,
 	      gid_t group, struct spool **out);
 struct spool *spool_free(struct spool *s);
+/* The session, before the first request: what the kernel caches of
+ * restore/ is kept right through it (without one nothing is cached). */
+void spool_set_session(struct spool *s, struct fuse_session *se);
 
 /* Attributes of a spool inode, for fs.c's own listings (restore/ in the
  * root directory). */
