@@ -38,9 +38,9 @@
  * attributes 5 times per file (default_permissions checks them on every
  * path walk): 7 GETATTRs per file, now 1-2. Names not there are not
  * cached: `cp` creates with O_EXCL, for which the kernel looks a cached
- * negative entry up again anyway. Everything else
- * is not cached (timeouts 0): reports change while a job runs, files
- * vanish at commit. Report files get a new mtime whenever
+ * negative entry up again anyway. Everything else is not cached
+ * (timeouts 0): reports change while a job runs, files vanish at
+ * commit. Report files get a new mtime whenever
  * their bytes change, so a kernel that keeps their page cache (no-open,
  * see spool.h) drops it on the next getattr (with auto_inval_data), and
  * open (while the kernel still sends it) answers direct_io.
