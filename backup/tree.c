@@ -261,6 +261,24 @@ int backup_node_nchildren(struct backup *b, uint32_t dir, uint32_t *n,
 	return 0;
 }
 
+/* The child at pos of the checked directory d of x: its node (c) and
+ * its name as listed (with the view's extension for items and links). */
+static int child_at(const struct backup *b, const struct backup_index *x,
+		    const struct idx_node *d, uint32_t pos, struct idx_node *c,
+		    char *name, size_t namesz, struct verror *e)
+{
+	if (backup_index_node(x, d->first_child + pos, c) < 0)
+		return verror_set(e, -EIO, "%s: the cached index is corrupt",
+				  b->name);
+	if ((size_t)c->name_len + 6 > namesz)
+		return -ENAMETOOLONG;
+	memcpy(name, x->names + c->name_off, c->name_len);
+	name[c->name_len] = '\0';
+	if (c->type == IDX_ITEM || c->type == IDX_LINK)
+		strcat(name + c->name_len, view_ext(b));
+	return 0;
+}
+
 int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
 		      uint32_t *node, char *name, size_t namesz,
 		      struct verror *e)
@@ -275,15 +293,9 @@ int backup_node_child(struct backup *b, uint32_t dir, uint32_t pos,
 		return -ENOTDIR;
 	if (pos >= d.nchildren)
 		return -ENOENT;
-	if (backup_index_node(x, d.first_child + pos, &c) < 0)
-		return verror_set(e, -EIO, "%s: the cached index is corrupt",
-				  b->name);
-	if ((size_t)c.name_len + 6 > namesz)
-		return -ENAMETOOLONG;
-	memcpy(name, x->names + c.name_off, c.name_len);
-	name[c.name_len] = '\0';
-	if (c.type == IDX_ITEM || c.type == IDX_LINK)
-		strcat(name, view_ext(b));
+	r = child_at(b, x, &d, pos, &c, name, namesz, e);
+	if (r < 0)
+		return r;
 	*node = d.first_child + pos;
 	return 0;
 }
@@ -295,7 +307,6 @@ int backup_node_list(struct backup *b, uint32_t dir, uint32_t pos,
 	struct backup_index *x;
 	struct backup_info in;
 	struct backup_stat st;
-	const char *ext = view_ext(b);
 	char name[512];
 	int r = backup_info(b, &in, e), n = 0;
 
@@ -310,16 +321,11 @@ int backup_node_list(struct backup *b, uint32_t dir, uint32_t pos,
 	if (d.type != IDX_DIR)
 		return -ENOTDIR;
 	for (; pos < d.nchildren; pos++, n++) {
-		if (backup_index_node(x, d.first_child + pos, &c) < 0)
-			return verror_set(e, -EIO,
-					  "%s: the cached index is corrupt",
-					  b->name);
-		if ((size_t)c.name_len + 6 > sizeof(name))
-			return n ? n : -ENAMETOOLONG;
-		memcpy(name, x->names + c.name_off, c.name_len);
-		name[c.name_len] = '\0';
-		if (c.type == IDX_ITEM || c.type == IDX_LINK)
-			strcat(name + c.name_len, ext);
+		r = child_at(b, x, &d, pos, &c, name, sizeof(name), e);
+		if (r == -ENAMETOOLONG && n)
+			return n; /* the error at the next call */
+		if (r < 0)
+			return r;
 		memset(&st, 0, sizeof(st));
 		st.mtime = in.time;
 		node_stat(&c, &st);
