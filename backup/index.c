@@ -111,6 +111,7 @@ struct wbuf {
 };
 
 #define WQ_MAX 2 /* buffers queued for the writer (and spares) */
+#define OUT_KEEP ((size_t)4 << 20) /* a spare larger is freed */
 
 struct backup_sink {
 	struct backup *b;
@@ -205,8 +206,9 @@ static void *writer_main(void *arg)
 		if (r < 0 && !bd->werr_async)
 			bd->werr_async = r;
 		sbuf_reset(&w->b);
-		/* the written buffer goes back to the spares */
-		if (bd->nspare < WQ_MAX)
+		/* the written buffer goes back to the spares (not a large
+		 * file's, handed over by put_data_take()) */
+		if (bd->nspare < WQ_MAX && w->b.cap <= OUT_KEEP)
 			bd->spare[bd->nspare++] = w->b;
 		else
 			sbuf_release(&w->b);
@@ -299,6 +301,42 @@ static int put_data(struct backup_sink *bd, const void *p, size_t n,
 		    struct idx_ref *ref)
 {
 	return put_data_crc(bd, p, n, NO_CRC, ref);
+}
+
+/* Appends data's bytes to the data region, taking its buffer (data is
+ * left empty): a large one (the log) is handed to the writer thread as
+ * it is, so that copying it into the page cache overlaps what the
+ * source's thread does next (the objects after it, the sort) instead of
+ * preceding it. */
+static int put_data_take(struct backup_sink *bd, struct sbuf *data,
+			 struct idx_ref *ref)
+{
+	size_t n = data->len;
+	int r;
+
+	if (!bd->writer || n <= ((size_t)1 << 20) || n > UINT32_MAX) {
+		r = put_data(bd, data->buf ? data->buf : "", n, ref);
+		sbuf_release(data);
+		return r;
+	}
+	ref->off = bd->off;
+	ref->len = (uint32_t)n;
+	ref->crc = backup_crc32(0, data->buf, n);
+	bd->off += n;
+	r = flush_out(bd); /* what is before it, first */
+	if (r < 0) {
+		sbuf_release(data);
+		return r;
+	}
+	pthread_mutex_lock(&bd->mu);
+	while (bd->nwq == WQ_MAX)
+		pthread_cond_wait(&bd->wdone_cv, &bd->mu);
+	bd->wq[bd->nwq++] = (struct wbuf){ *data, bd->woff };
+	bd->woff += n;
+	pthread_cond_signal(&bd->wq_cv);
+	pthread_mutex_unlock(&bd->mu);
+	sbuf_init(data, data->max);
+	return 0;
 }
 
 /* ---- records ---- */
@@ -725,6 +763,17 @@ static int add_file(struct backup_sink *bd, const char *path, const char *data,
 	return add_file_flags(bd, path, data, len, 0);
 }
 
+static int add_file_take(struct backup_sink *bd, const char *path,
+			 struct sbuf *data)
+{
+	struct idx_ref ref = { 0 };
+	int r = put_data_take(bd, data, &ref);
+
+	if (r < 0)
+		return r;
+	return add_rec(bd, path, IDX_FILE, 0, 0, &ref);
+}
+
 /* ---- the tarball ---- */
 
 /* A fast 128-bit hash in one pass (8 bytes per step, two lanes of
@@ -959,6 +1008,18 @@ int backup_sink_file(struct backup_sink *bd, const char *path, const char *data,
 	int r = drain(bd); /* the data region in the order of calls */
 
 	return r < 0 ? r : add_file(bd, path, data, len);
+}
+
+int backup_sink_file_take(struct backup_sink *bd, const char *path,
+			  struct sbuf *data)
+{
+	int r = drain(bd); /* the data region in the order of calls */
+
+	if (r < 0) {
+		sbuf_release(data);
+		return r;
+	}
+	return add_file_take(bd, path, data);
 }
 
 int backup_sink_file_private(struct backup_sink *bd, const char *path,

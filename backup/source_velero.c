@@ -922,7 +922,7 @@ static int add_logs(struct backup_sink *k, const struct backup_object *o,
 				  o->name, LOGS_MAX >> 20);
 		(void)sbuf_addf(&f->data, logs_cut, LOGS_MAX >> 20);
 	}
-	return backup_sink_file(k, "logs", sbuf_str(&f->data), f->data.len);
+	return backup_sink_file_take(k, "logs", &f->data);
 }
 
 /* The objects of the backup's directory besides the tarball (the log and

@@ -184,6 +184,35 @@ def test_backup_yaml_meta_and_logs(mount, vault):
         assert (bd / "logs").read_bytes() == logs
 
 
+def test_large_log_is_whole_and_what_follows_it_too(mount, tmp_path):
+    """A log of several MiB (written by the build's writer thread while the
+    build goes on): byte for byte the object's, and so are the meta/
+    objects and items stored after it, on the mount that built the index
+    and on one that maps it from the cache."""
+    objs = vaultgen.believable_cluster(seed=3, variant=0)[:40]
+    root = tmp_path / "v"
+    info = vaultgen.write_backup(root, "big-log", objs, started="2026-11-02T02:00:00Z")
+    d = pathlib.Path(info["dir"])
+    lines = [b'time="2026-11-02T02:00:%02dZ" level=info msg="Backed up %d items" '
+             b'backup=velero/big-log progress=%d/%d\n' % (i % 60, i, i, i * 7 + 1)
+             for i in range(120_000)]
+    log = b"".join(lines)
+    assert len(log) > 8 << 20
+    (d / "big-log-logs.gz").write_bytes(gzip.compress(log, 6))
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        m = mount(root, cache=cache)
+        bd = m / "backups" / "big-log"
+        assert (bd / "logs").read_bytes() == log
+        for k, v in util.meta_objects(root, "big-log").items():
+            got = (bd / "meta" / (k + ".yaml")).read_text()
+            assert util.same(yaml.safe_load(got), json.loads(v)) is None, k
+        assert not (bd / "errors.txt").exists()
+        assert sum(1 for _ in bd.glob("namespaces/*/*/*.yaml")) > 0
+        assert (bd / "backup.yaml").read_text()
+        m.stop()
+
+
 def test_latest_and_schedules(mount, vault):
     m = mount(vault)
     latest = m / "backups" / "latest"
