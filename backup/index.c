@@ -219,6 +219,28 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* Hands b's bytes to the writer thread, to be written at the data
+ * region's next offset (waiting while WQ_MAX buffers are queued); b gets
+ * a spare buffer when spare, else is left empty. */
+static void queue_write(struct backup_sink *bd, struct sbuf *b, bool spare)
+{
+	size_t max = b->max;
+
+	pthread_mutex_lock(&bd->mu);
+	while (bd->nwq == WQ_MAX)
+		pthread_cond_wait(&bd->wdone_cv, &bd->mu);
+	bd->wq[bd->nwq++] = (struct wbuf){ *b, bd->woff };
+	bd->woff += b->len;
+	if (spare && bd->nspare)
+		*b = bd->spare[--bd->nspare];
+	else
+		sbuf_init(b, spare ? 4u << 20 : max);
+	if (bd->werr_async)
+		bd->werr = bd->werr_async;
+	pthread_cond_signal(&bd->wq_cv);
+	pthread_mutex_unlock(&bd->mu);
+}
+
 /* Writes out the data not yet written: handed to the writer thread when
  * there is one (waiting while WQ_MAX buffers are queued), else written
  * here. */
@@ -233,19 +255,7 @@ static int flush_out(struct backup_sink *bd)
 		sbuf_reset(&bd->out);
 		return bd->werr;
 	}
-	pthread_mutex_lock(&bd->mu);
-	while (bd->nwq == WQ_MAX)
-		pthread_cond_wait(&bd->wdone_cv, &bd->mu);
-	bd->wq[bd->nwq++] = (struct wbuf){ bd->out, bd->woff };
-	bd->woff += bd->out.len;
-	if (bd->nspare)
-		bd->out = bd->spare[--bd->nspare];
-	else
-		sbuf_init(&bd->out, 4u << 20);
-	if (bd->werr_async)
-		bd->werr = bd->werr_async;
-	pthread_cond_signal(&bd->wq_cv);
-	pthread_mutex_unlock(&bd->mu);
+	queue_write(bd, &bd->out, true);
 	return bd->werr;
 }
 
@@ -328,15 +338,8 @@ static int put_data_take(struct backup_sink *bd, struct sbuf *data,
 		sbuf_release(data);
 		return r;
 	}
-	pthread_mutex_lock(&bd->mu);
-	while (bd->nwq == WQ_MAX)
-		pthread_cond_wait(&bd->wdone_cv, &bd->mu);
-	bd->wq[bd->nwq++] = (struct wbuf){ *data, bd->woff };
-	bd->woff += n;
-	pthread_cond_signal(&bd->wq_cv);
-	pthread_mutex_unlock(&bd->mu);
-	sbuf_init(data, data->max);
-	return 0;
+	queue_write(bd, data, false);
+	return bd->werr;
 }
 
 /* ---- records ---- */
