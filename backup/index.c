@@ -111,7 +111,11 @@ struct wbuf {
 };
 
 #define WQ_MAX 2 /* buffers queued for the writer (and spares) */
-#define OUT_KEEP ((size_t)4 << 20) /* a spare larger is freed */
+/* out's bound (a spare buffer larger - a file handed over whole by
+ * put_data_take() - is freed, not kept) */
+#define OUT_MAX ((size_t)4 << 20)
+/* data larger is written as it is, not gathered into out */
+#define WRITE_THROUGH ((size_t)1 << 20)
 
 struct backup_sink {
 	struct backup *b;
@@ -206,9 +210,8 @@ static void *writer_main(void *arg)
 		if (r < 0 && !bd->werr_async)
 			bd->werr_async = r;
 		sbuf_reset(&w->b);
-		/* the written buffer goes back to the spares (not a large
-		 * file's, handed over by put_data_take()) */
-		if (bd->nspare < WQ_MAX && w->b.cap <= OUT_KEEP)
+		/* the written buffer goes back to the spares */
+		if (bd->nspare < WQ_MAX && w->b.cap <= OUT_MAX)
 			bd->spare[bd->nspare++] = w->b;
 		else
 			sbuf_release(&w->b);
@@ -234,7 +237,7 @@ static void queue_write(struct backup_sink *bd, struct sbuf *b, bool spare)
 	if (spare && bd->nspare)
 		*b = bd->spare[--bd->nspare];
 	else
-		sbuf_init(b, spare ? 4u << 20 : max);
+		sbuf_init(b, spare ? OUT_MAX : max);
 	if (bd->werr_async)
 		bd->werr = bd->werr_async;
 	pthread_cond_signal(&bd->wq_cv);
@@ -279,6 +282,17 @@ static int flush_all(struct backup_sink *bd)
 /* Appends n bytes to the data region; ref says where. crc is theirs if
  * the caller has it already, else NO_CRC. */
 #define NO_CRC ((uint64_t)1 << 32)
+/* The place in the data region of the n bytes at p appended next (n is
+ * at most UINT32_MAX). */
+static void place_data(struct backup_sink *bd, const void *p, size_t n,
+		       uint64_t crc, struct idx_ref *ref)
+{
+	ref->off = bd->off;
+	ref->len = (uint32_t)n;
+	ref->crc = crc == NO_CRC ? backup_crc32(0, p, n) : (uint32_t)crc;
+	bd->off += n;
+}
+
 static int put_data_crc(struct backup_sink *bd, const void *p, size_t n,
 			uint64_t crc, struct idx_ref *ref)
 {
@@ -286,16 +300,13 @@ static int put_data_crc(struct backup_sink *bd, const void *p, size_t n,
 
 	if (n > UINT32_MAX)
 		return -E2BIG;
-	ref->off = bd->off;
-	ref->len = (uint32_t)n;
-	ref->crc = crc == NO_CRC ? backup_crc32(0, p, n) : (uint32_t)crc;
-	bd->off += n;
-	if (bd->out.len + n > ((size_t)1 << 20)) {
+	place_data(bd, p, n, crc, ref);
+	if (bd->out.len + n > WRITE_THROUGH) {
 		r = flush_out(bd);
 		if (r < 0)
 			return r;
 	}
-	if (n > ((size_t)1 << 20)) {
+	if (n > WRITE_THROUGH) {
 		/* large: write through (after what is queued: the offsets
 		 * are in order either way) */
 		r = flush_all(bd);
@@ -324,15 +335,12 @@ static int put_data_take(struct backup_sink *bd, struct sbuf *data,
 	size_t n = data->len;
 	int r;
 
-	if (!bd->writer || n <= ((size_t)1 << 20) || n > UINT32_MAX) {
+	if (!bd->writer || n <= WRITE_THROUGH || n > UINT32_MAX) {
 		r = put_data(bd, data->buf ? data->buf : "", n, ref);
 		sbuf_release(data);
 		return r;
 	}
-	ref->off = bd->off;
-	ref->len = (uint32_t)n;
-	ref->crc = backup_crc32(0, data->buf, n);
-	bd->off += n;
+	place_data(bd, data->buf, n, NO_CRC, ref);
 	r = flush_out(bd); /* what is before it, first */
 	if (r < 0) {
 		sbuf_release(data);
@@ -1526,7 +1534,7 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 					      .keep_status = o->keep_status,
 					      .redact = o->redact };
 	bd->filtering = o->clean || o->redact;
-	sbuf_init(&bd->out, 4u << 20);
+	sbuf_init(&bd->out, OUT_MAX);
 	sbuf_init(&bd->errors, 1 << 20);
 	for (i = 0; i < RING; i++) {
 		struct job *j = &bd->ring[i];
