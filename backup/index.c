@@ -111,11 +111,8 @@ struct wbuf {
 };
 
 #define WQ_MAX 2 /* buffers queued for the writer (and spares) */
-/* out's bound (a spare buffer larger - a file handed over whole by
- * put_data_take() - is freed, not kept) */
-#define OUT_MAX ((size_t)4 << 20)
-/* data larger is written as it is, not gathered into out */
-#define WRITE_THROUGH ((size_t)1 << 20)
+/* the data region is gathered and written in pieces of this size */
+#define OUT_CHUNK ((size_t)1 << 20)
 
 struct backup_sink {
 	struct backup *b;
@@ -147,6 +144,8 @@ struct backup_sink {
 				     * prev_pend */
 	uint32_t prev_pend;
 	uint8_t prev_flags;
+	/* a file whose bytes come in pieces (backup_sink_file_begin()) */
+	struct idx_ref stream_ref;
 	struct sbuf errors; /* errors.txt */
 	size_t nerrors;
 	size_t item_errors;
@@ -211,10 +210,7 @@ static void *writer_main(void *arg)
 			bd->werr_async = r;
 		sbuf_reset(&w->b);
 		/* the written buffer goes back to the spares */
-		if (bd->nspare < WQ_MAX && w->b.cap <= OUT_MAX)
-			bd->spare[bd->nspare++] = w->b;
-		else
-			sbuf_release(&w->b);
+		bd->spare[bd->nspare++] = w->b;
 		memmove(&bd->wq[0], &bd->wq[1], --bd->nwq * sizeof(*bd->wq));
 		pthread_cond_broadcast(&bd->wdone_cv);
 	}
@@ -222,31 +218,9 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* Hands b's bytes to the writer thread, to be written at the data
- * region's next offset (waiting while WQ_MAX buffers are queued); b gets
- * a spare buffer when spare, else is left empty. */
-static void queue_write(struct backup_sink *bd, struct sbuf *b, bool spare)
-{
-	size_t max = b->max;
-
-	pthread_mutex_lock(&bd->mu);
-	while (bd->nwq == WQ_MAX)
-		pthread_cond_wait(&bd->wdone_cv, &bd->mu);
-	bd->wq[bd->nwq++] = (struct wbuf){ *b, bd->woff };
-	bd->woff += b->len;
-	if (spare && bd->nspare)
-		*b = bd->spare[--bd->nspare];
-	else
-		sbuf_init(b, spare ? OUT_MAX : max);
-	if (bd->werr_async)
-		bd->werr = bd->werr_async;
-	pthread_cond_signal(&bd->wq_cv);
-	pthread_mutex_unlock(&bd->mu);
-}
-
 /* Writes out the data not yet written: handed to the writer thread when
- * there is one (waiting while WQ_MAX buffers are queued), else written
- * here. */
+ * there is one (waiting while WQ_MAX buffers are queued; out gets a spare
+ * buffer), else written here. */
 static int flush_out(struct backup_sink *bd)
 {
 	if (bd->out.len == 0 || bd->werr)
@@ -258,7 +232,19 @@ static int flush_out(struct backup_sink *bd)
 		sbuf_reset(&bd->out);
 		return bd->werr;
 	}
-	queue_write(bd, &bd->out, true);
+	pthread_mutex_lock(&bd->mu);
+	while (bd->nwq == WQ_MAX)
+		pthread_cond_wait(&bd->wdone_cv, &bd->mu);
+	bd->wq[bd->nwq++] = (struct wbuf){ bd->out, bd->woff };
+	bd->woff += bd->out.len;
+	if (bd->nspare)
+		bd->out = bd->spare[--bd->nspare];
+	else
+		sbuf_init(&bd->out, OUT_CHUNK);
+	if (bd->werr_async)
+		bd->werr = bd->werr_async;
+	pthread_cond_signal(&bd->wq_cv);
+	pthread_mutex_unlock(&bd->mu);
 	return bd->werr;
 }
 
@@ -279,75 +265,47 @@ static int flush_all(struct backup_sink *bd)
 	return r;
 }
 
+/* Copies n bytes to the end of the data not yet written, which goes out
+ * a full OUT_CHUNK at a time: a large file (the log) too, a piece at a
+ * time through the same buffers, which the writer thread copies into
+ * the page cache while this thread goes on. */
+static int append_out(struct backup_sink *bd, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t k;
+		int r;
+
+		if (bd->out.len == OUT_CHUNK && (r = flush_out(bd)) < 0)
+			return r;
+		k = MIN(n, OUT_CHUNK - bd->out.len);
+		r = sbuf_add(&bd->out, p, k);
+		if (r < 0)
+			return r;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
 /* Appends n bytes to the data region; ref says where. crc is theirs if
  * the caller has it already, else NO_CRC. */
 #define NO_CRC ((uint64_t)1 << 32)
-/* The place in the data region of the n bytes at p appended next (n is
- * at most UINT32_MAX). */
-static void place_data(struct backup_sink *bd, const void *p, size_t n,
-		       uint64_t crc, struct idx_ref *ref)
+static int put_data_crc(struct backup_sink *bd, const void *p, size_t n,
+			uint64_t crc, struct idx_ref *ref)
 {
+	if (n > UINT32_MAX)
+		return -E2BIG;
 	ref->off = bd->off;
 	ref->len = (uint32_t)n;
 	ref->crc = crc == NO_CRC ? backup_crc32(0, p, n) : (uint32_t)crc;
 	bd->off += n;
-}
-
-static int put_data_crc(struct backup_sink *bd, const void *p, size_t n,
-			uint64_t crc, struct idx_ref *ref)
-{
-	int r;
-
-	if (n > UINT32_MAX)
-		return -E2BIG;
-	place_data(bd, p, n, crc, ref);
-	if (bd->out.len + n > WRITE_THROUGH) {
-		r = flush_out(bd);
-		if (r < 0)
-			return r;
-	}
-	if (n > WRITE_THROUGH) {
-		/* large: write through (after what is queued: the offsets
-		 * are in order either way) */
-		r = flush_all(bd);
-		if (r == 0)
-			r = bd->werr = write_data(bd->fd, p, n, bd->woff);
-		bd->woff += n;
-		return r;
-	}
-	return sbuf_add(&bd->out, p, n);
+	return append_out(bd, p, n);
 }
 
 static int put_data(struct backup_sink *bd, const void *p, size_t n,
 		    struct idx_ref *ref)
 {
 	return put_data_crc(bd, p, n, NO_CRC, ref);
-}
-
-/* Appends data's bytes to the data region, taking its buffer (data is
- * left empty): a large one (the log) is handed to the writer thread as
- * it is, so that copying it into the page cache overlaps what the
- * source's thread does next (the objects after it, the sort) instead of
- * preceding it. */
-static int put_data_take(struct backup_sink *bd, struct sbuf *data,
-			 struct idx_ref *ref)
-{
-	size_t n = data->len;
-	int r;
-
-	if (!bd->writer || n <= WRITE_THROUGH || n > UINT32_MAX) {
-		r = put_data(bd, data->buf ? data->buf : "", n, ref);
-		sbuf_release(data);
-		return r;
-	}
-	place_data(bd, data->buf, n, NO_CRC, ref);
-	r = flush_out(bd); /* what is before it, first */
-	if (r < 0) {
-		sbuf_release(data);
-		return r;
-	}
-	queue_write(bd, data, false);
-	return bd->werr;
 }
 
 /* ---- records ---- */
@@ -774,44 +732,61 @@ static int add_file(struct backup_sink *bd, const char *path, const char *data,
 	return add_file_flags(bd, path, data, len, 0);
 }
 
-static int add_file_take(struct backup_sink *bd, const char *path,
-			 struct sbuf *data)
-{
-	struct idx_ref ref = { 0 };
-	int r = put_data_take(bd, data, &ref);
-
-	if (r < 0)
-		return r;
-	return add_rec(bd, path, IDX_FILE, 0, 0, &ref);
-}
-
 /* ---- the tarball ---- */
 
-/* A fast 128-bit hash in one pass (8 bytes per step, two lanes of
- * multiply-xorshift mixing with different constants); with the length it
- * tells identical members apart (it replaces a 64-bit hash plus a CRC-32,
- * a second pass over every member). */
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+/* One step of a lane: xxHash64's round (a multiply off the lane's
+ * chain, an add, a rotation and a multiply on it). */
+static inline uint64_t hash_lane(uint64_t acc, uint64_t k)
+{
+	acc += k * 0xc2b2ae3d27d4eb4full;
+	return rotl64(acc, 31) * 0x9e3779b185ebca87ull;
+}
+
+static inline uint64_t fmix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+/* A fast 128-bit hash in one pass: four lanes of 8 bytes each step, each
+ * lane its own dependency chain (one lane over every word waited some 8
+ * cycles on each multiply); the 256 bits of the lanes, folded twice, give
+ * the two halves. With the length it tells identical members apart (it
+ * replaced a 64-bit hash plus a CRC-32, a second pass over every
+ * member). */
 static void hash128(const void *p, size_t n, uint64_t *h1, uint64_t *h2)
 {
 	const unsigned char *s = p;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-	uint64_t g = 0x6a09e667f3bcc909ull ^ (n * 0x9e3779b97f4a7c15ull), k;
+	uint64_t acc[4] = { 0x9e3779b97f4a7c15ull ^ n, 0x6a09e667f3bcc909ull,
+			    0xbb67ae8584caa73bull + n,
+			    0x3c6ef372fe94f82bull ^ (n << 32) };
+	uint64_t k;
+	size_t i;
 
-	while (n >= 8) {
+	for (; n >= 32; s += 32, n -= 32)
+		for (i = 0; i < 4; i++) {
+			memcpy(&k, s + 8 * i, 8);
+			acc[i] = hash_lane(acc[i], k);
+		}
+	for (i = 0; n >= 8; s += 8, n -= 8, i++) {
 		memcpy(&k, s, 8);
-		h = (h ^ (k * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
-		h ^= h >> 31;
-		g = (g ^ (k * 0xff51afd7ed558ccdull)) * 0xc4ceb9fe1a85ec53ull;
-		g ^= g >> 33;
-		s += 8;
-		n -= 8;
+		acc[i] = hash_lane(acc[i], k);
 	}
 	k = 0;
 	memcpy(&k, s, n);
-	h = (h ^ (k * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
-	g = (g ^ (k * 0xff51afd7ed558ccdull)) * 0xc4ceb9fe1a85ec53ull;
-	*h1 = h ^ (h >> 29);
-	*h2 = g ^ (g >> 32);
+	acc[i] = hash_lane(acc[i], k);
+	*h1 = fmix64(acc[0] + rotl64(acc[1], 7) + rotl64(acc[2], 12) +
+		     rotl64(acc[3], 18));
+	*h2 = fmix64((acc[0] ^ rotl64(acc[3], 23)) * 0x94d049bb133111ebull +
+		     (acc[1] ^ rotl64(acc[2], 41)) * 0xbf58476d1ce4e5b9ull);
 }
 
 static struct seen *seen_slot(struct backup_sink *bd, uint64_t h, uint64_t h2,
@@ -1021,16 +996,37 @@ int backup_sink_file(struct backup_sink *bd, const char *path, const char *data,
 	return r < 0 ? r : add_file(bd, path, data, len);
 }
 
-int backup_sink_file_take(struct backup_sink *bd, const char *path,
-			  struct sbuf *data)
+int backup_sink_file_begin(struct backup_sink *bd)
 {
-	int r = drain(bd); /* the data region in the order of calls */
+	/* the data region in the order of calls */
+	int r = drain(bd);
 
-	if (r < 0) {
-		sbuf_release(data);
+	if (r < 0)
 		return r;
-	}
-	return add_file_take(bd, path, data);
+	bd->stream_ref = (struct idx_ref){ .off = bd->off };
+	return 0;
+}
+
+int backup_sink_file_append(struct backup_sink *bd, const char *data,
+			    size_t len)
+{
+	struct idx_ref *ref = &bd->stream_ref;
+
+	if (bd->fatal)
+		return bd->fatal;
+	if (len > UINT32_MAX - ref->len)
+		return bd->fatal = -E2BIG;
+	ref->crc = backup_crc32(ref->crc, data, len);
+	ref->len += (uint32_t)len;
+	bd->off += len;
+	return bd->fatal = append_out(bd, data, len);
+}
+
+int backup_sink_file_end(struct backup_sink *bd, const char *path)
+{
+	if (bd->fatal)
+		return bd->fatal;
+	return add_rec(bd, path, IDX_FILE, 0, 0, &bd->stream_ref);
 }
 
 int backup_sink_file_private(struct backup_sink *bd, const char *path,
@@ -1534,7 +1530,7 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 					      .keep_status = o->keep_status,
 					      .redact = o->redact };
 	bd->filtering = o->clean || o->redact;
-	sbuf_init(&bd->out, OUT_MAX);
+	sbuf_init(&bd->out, OUT_CHUNK);
 	sbuf_init(&bd->errors, 1 << 20);
 	for (i = 0; i < RING; i++) {
 		struct job *j = &bd->ring[i];

@@ -87,11 +87,14 @@ void backup_sink_error(struct backup_sink *k, const char *fmt, ...)
 /* A plain file at path (below the recovery point's directory: "logs"). */
 int backup_sink_file(struct backup_sink *k, const char *path, const char *data,
 		     size_t len);
-/* The same with the bytes of data, whose buffer it takes (data is left
- * empty, whatever the result): a large file is written without a copy,
- * while the build goes on. */
-int backup_sink_file_take(struct backup_sink *k, const char *path,
-			  struct sbuf *data);
+/* A plain file whose bytes come in pieces (a log inflated as it
+ * streams: it is never whole in memory): backup_sink_file_begin(), then
+ * backup_sink_file_append() for each piece, then backup_sink_file_end()
+ * names it. No other sink call may come in between. */
+int backup_sink_file_begin(struct backup_sink *k);
+int backup_sink_file_append(struct backup_sink *k, const char *data,
+			    size_t len);
+int backup_sink_file_end(struct backup_sink *k, const char *path);
 /* The same, mode 0400: a private key (an etcd snapshot's pki/). */
 int backup_sink_file_private(struct backup_sink *k, const char *path,
 			     const char *data, size_t len);

@@ -738,16 +738,26 @@ enum gz_result {
 	GZ_DAMAGED, /* not valid gzip: out holds what inflated before */
 };
 
-/* Streams the gzip object o of b's directory into out, at most cap bytes
- * of it (the rest is not read). A gzip_result, or -errno when the vault
- * failed (with detail in e): a temporary error - an expired token, a
- * timeout, a reset connection - is never taken for the backup's damage.
- * why gets what is wrong with a damaged object. */
+/* Where get_gz() hands the inflated bytes, a piece at a time: 0 or
+ * -errno (which get_gz() returns). */
+typedef int (*gz_put_fn)(void *ctx, const char *data, size_t len);
+
+static int put_sbuf(void *ctx, const char *data, size_t len)
+{
+	return sbuf_add(ctx, data, len);
+}
+
+/* Streams the gzip object o of b's directory to put(ctx, ...), at most
+ * cap bytes of it (the rest is not read). A gz_result, or -errno when
+ * the vault failed (with detail in e) or put did: a temporary error - an
+ * expired token, a timeout, a reset connection - is never taken for the
+ * backup's damage. why gets what is wrong with a damaged object. */
 static int get_gz(struct backup *b, const struct backup_object *o,
-		  const struct sbuf *raw, struct sbuf *out, size_t cap,
+		  const struct sbuf *raw, gz_put_fn put, void *ctx, size_t cap,
 		  char *why, size_t whysz, struct verror *e)
 {
 	struct tar_src src = { .raw = raw };
+	size_t got = 0;
 	char key[600];
 	ssize_t n;
 	int r;
@@ -760,11 +770,12 @@ static int get_gz(struct backup *b, const struct backup_object *o,
 	 * that (a stream of empty gzip members, say) are not read */
 	src.in_max = cap + (cap >> 4) + TAR_CHUNK;
 	while ((n = gz_pull(&src)) > 0) {
-		size_t room = cap - MIN(cap, out->len);
+		size_t room = cap - got;
 
-		r = sbuf_add(out, src.out, MIN((size_t)n, room));
+		r = put(ctx, src.out, MIN((size_t)n, room));
 		if (r < 0)
 			goto out;
+		got += MIN((size_t)n, room);
 		if ((size_t)n > room) {
 			r = GZ_CUT;
 			goto out;
@@ -841,16 +852,12 @@ struct fetched {
 };
 
 static void fetch_object(struct backup *b, const struct backup_object *o,
-			 enum obj_role role, bool parse, struct fetched *f)
+			 bool parse, struct fetched *f)
 {
-	size_t cap = role == OBJ_LOGS ? LOGS_MAX : META_MAX;
-
-	sbuf_init(&f->data, role == OBJ_LOGS ?
-				    LOGS_MAX + sizeof(logs_cut) + 32 :
-				    META_MAX);
+	sbuf_init(&f->data, META_MAX);
 	f->json = NULL;
-	f->r = get_gz(b, o, f->raw_done ? &f->raw : NULL, &f->data, cap, f->why,
-		      sizeof(f->why), &f->e);
+	f->r = get_gz(b, o, f->raw_done ? &f->raw : NULL, put_sbuf, &f->data,
+		      META_MAX, f->why, sizeof(f->why), &f->e);
 	sbuf_release(&f->raw);
 	if (parse && f->r == GZ_OK && f->data.len <= DESCRIBE_JSON_MAX)
 		f->json = json_loadb(f->data.buf, f->data.len, 0, NULL);
@@ -900,29 +907,42 @@ static int add_meta(struct backup_sink *k, const struct backup_object *o,
 	return r;
 }
 
-/* <name>-logs.gz as logs: what could be read is shown even when cut
+static int put_sink(void *ctx, const char *data, size_t len)
+{
+	return backup_sink_file_append(ctx, data, len);
+}
+
+/* <name>-logs.gz as logs, inflated straight into the sink (a log is
+ * never whole in memory): what could be read is shown even when cut
  * short; a log longer than LOGS_MAX is cut there, and says so at its
  * end and in errors.txt. */
-static int add_logs(struct backup_sink *k, const struct backup_object *o,
-		    struct fetched *f, struct verror *e)
+static int add_logs(struct backup *b, struct backup_sink *k,
+		    const struct backup_object *o, struct fetched *f,
+		    struct verror *e)
 {
-	int r = f->r;
+	char cut[sizeof(logs_cut) + 32];
+	int r = backup_sink_file_begin(k), n;
 
-	if (r < 0) {
-		if (e)
-			*e = f->e;
+	if (r == 0)
+		r = get_gz(b, o, f->raw_done ? &f->raw : NULL, put_sink, k,
+			   LOGS_MAX, f->why, sizeof(f->why), e);
+	if (r < 0)
 		return r;
+	if (r == GZ_CUT) {
+		n = snprintf(cut, sizeof(cut), logs_cut, LOGS_MAX >> 20);
+		if ((n = backup_sink_file_append(k, cut, (size_t)n)) < 0)
+			return n;
 	}
+	if ((n = backup_sink_file_end(k, "logs")) < 0)
+		return n;
 	if (r == GZ_DAMAGED)
 		backup_sink_error(k, "%s: %s", o->name, f->why);
-	if (r == GZ_CUT) {
+	if (r == GZ_CUT)
 		backup_sink_error(k,
 				  "%s: longer than %zu MiB decompressed; "
 				  "logs is cut there",
 				  o->name, LOGS_MAX >> 20);
-		(void)sbuf_addf(&f->data, logs_cut, LOGS_MAX >> 20);
-	}
-	return backup_sink_file_take(k, "logs", &f->data);
+	return 0;
 }
 
 /* The objects of the backup's directory besides the tarball (the log and
@@ -1048,12 +1068,13 @@ static int add_objects(struct velero_src *s, struct backup_sink *k,
 
 		if (role == OBJ_OTHER)
 			continue;
-		fetch_object(b, o, role, m < META_N, f);
-		if (role == OBJ_LOGS)
-			r = add_logs(k, o, f, e);
-		else
+		if (role == OBJ_LOGS) {
+			r = add_logs(b, k, o, f, e);
+		} else {
+			fetch_object(b, o, m < META_N, f);
 			r = add_meta(k, o, kind,
 				     m < META_N ? &s->meta[m] : NULL, f, e);
+		}
 		fetched_release(f);
 	}
 	return r;

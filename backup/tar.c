@@ -171,6 +171,26 @@ static bool block_is_zero(const char *h)
 	return !memcmp(h, zero, 512);
 }
 
+/* The sum of the 512 bytes of a header, eight at a time: the bytes of a
+ * word in 16-bit lanes (even bytes and odd bytes), which 64 words cannot
+ * overflow (64 * 2 * 255 < 65536). A byte loop took a byte a cycle, and
+ * the compiler does not vectorize it at -O2. */
+static uint64_t block_sum(const unsigned char *u)
+{
+	const uint64_t lo = 0x00ff00ff00ff00ffull;
+	uint64_t acc = 0, w;
+	int i;
+
+	for (i = 0; i < 512; i += 8) {
+		memcpy(&w, u + i, 8);
+		acc += (w & lo) + ((w >> 8) & lo);
+	}
+	/* the four 16-bit lanes added up */
+	acc = (acc & 0x0000ffff0000ffffull) +
+	      ((acc >> 16) & 0x0000ffff0000ffffull);
+	return (acc & 0xffffffffull) + (acc >> 32);
+}
+
 /* The header checksum: the sum of its bytes with the checksum field as
  * spaces, unsigned (POSIX) or signed (old Sun and GNU writers). */
 static bool checksum_ok(const char *h)
@@ -184,11 +204,9 @@ static bool checksum_ok(const char *h)
 	want = field_num(h + 148, 8, &neg);
 	if (neg)
 		return false;
-	/* unsigned first, in one pass the compiler vectorizes */
-	for (i = 0; i < 148; i++)
-		sum_u += u[i];
-	for (i = 156; i < 512; i++)
-		sum_u += u[i];
+	sum_u += block_sum(u);
+	for (i = 148; i < 156; i++)
+		sum_u -= u[i];
 	if (want == sum_u)
 		return true;
 	for (i = 0; i < 148; i++)
