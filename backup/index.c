@@ -59,7 +59,8 @@
 
 /* One file of the tree before layout. */
 struct rec {
-	char *path; /* components joined by '/'; items without ext */
+	char *path; /* components joined by '/'; items without ext; in the
+		     * sink's paths */
 	uint16_t comp[MAX_DEPTH]; /* start of each component in path */
 	uint8_t ncomp;
 	uint8_t type; /* IDX_FILE or IDX_ITEM */
@@ -104,6 +105,20 @@ struct job {
 	struct verror e;
 };
 
+/* The records' paths, packed in zeroed chunks that never move: no
+ * malloc() and free() per record, and the sort reads them close
+ * together. At least PATHS_PAD zero bytes follow the last path of a
+ * chunk, so that a path can be read a word at a time up to its NUL
+ * (cmp_rec_path()). */
+#define PATHS_CHUNK ((size_t)1 << 20)
+#define PATHS_PAD 8
+struct paths {
+	char *cur;   /* where the next path goes */
+	size_t left; /* bytes free at cur, not counting the pad */
+	char **chunks;
+	size_t nchunks, cap;
+};
+
 /* A buffer of the data region queued for the writer thread. */
 struct wbuf {
 	struct sbuf b;
@@ -135,8 +150,9 @@ struct backup_sink {
 	pthread_cond_t wq_cv, wdone_cv;
 	struct rec *recs;
 	size_t nrecs, caprecs;
-	uint32_t seq;	   /* the next rec's seq */
-	struct seen *seen; /* open addressing, capseen a power of two */
+	struct paths paths; /* the records' paths */
+	uint32_t seq;	    /* the next rec's seq */
+	struct seen *seen;  /* open addressing, capseen a power of two */
 	size_t nseen, capseen;
 	struct pend *pend; /* renderings, in the order they were asked for */
 	size_t npend, cappend;
@@ -310,6 +326,47 @@ static int put_data(struct backup_sink *bd, const void *p, size_t n,
 
 /* ---- records ---- */
 
+/* A copy of the n bytes at s and a NUL, in ps. */
+static char *paths_add(struct paths *ps, const char *s, size_t n)
+{
+	char *p;
+
+	if (n + 1 > ps->left) {
+		size_t sz = MAX(PATHS_CHUNK, n + 1 + PATHS_PAD);
+		char *c;
+
+		if (ps->nchunks == ps->cap) {
+			size_t cap = ps->cap ? ps->cap * 2 : 16;
+			char **nc = realloc(ps->chunks, cap * sizeof(*nc));
+
+			if (!nc)
+				return NULL;
+			ps->chunks = nc;
+			ps->cap = cap;
+		}
+		c = calloc(1, sz);
+		if (!c)
+			return NULL;
+		ps->chunks[ps->nchunks++] = c;
+		ps->cur = c;
+		ps->left = sz - PATHS_PAD;
+	}
+	p = ps->cur;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	ps->cur += n + 1;
+	ps->left -= n + 1;
+	return p;
+}
+
+static void paths_free(struct paths *ps)
+{
+	for (size_t i = 0; i < ps->nchunks; i++)
+		free(ps->chunks[i]);
+	free(ps->chunks);
+	memset(ps, 0, sizeof(*ps));
+}
+
 static int add_rec(struct backup_sink *bd, const char *path, uint8_t type,
 		   uint8_t flags, uint8_t rank, const struct idx_ref *ref)
 {
@@ -327,19 +384,17 @@ static int add_rec(struct backup_sink *bd, const char *path, uint8_t type,
 	}
 	r = &bd->recs[bd->nrecs];
 	memset(r, 0, sizeof(*r));
-	r->path = strdup(path);
-	if (!r->path)
-		return -ENOMEM;
 	r->comp[0] = 0;
 	r->ncomp = 1;
-	for (p = r->path; *p; p++)
+	for (p = path; *p; p++)
 		if (*p == '/') {
-			if (r->ncomp == MAX_DEPTH || p - r->path > 65000) {
-				free(r->path);
+			if (r->ncomp == MAX_DEPTH || p - path > 65000)
 				return -EINVAL;
-			}
-			r->comp[r->ncomp++] = (uint16_t)(p - r->path + 1);
+			r->comp[r->ncomp++] = (uint16_t)(p - path + 1);
 		}
+	r->path = paths_add(&bd->paths, path, (size_t)(p - path));
+	if (!r->path)
+		return -ENOMEM;
 	r->type = type;
 	r->flags = flags;
 	r->rank = rank;
@@ -765,28 +820,29 @@ static inline uint64_t fmix64(uint64_t h)
 static void hash128(const void *p, size_t n, uint64_t *h1, uint64_t *h2)
 {
 	const unsigned char *s = p;
-	uint64_t acc[4] = { 0x9e3779b97f4a7c15ull ^ n, 0x6a09e667f3bcc909ull,
-			    0xbb67ae8584caa73bull + n,
-			    0x3c6ef372fe94f82bull ^ (n << 32) };
-	uint64_t k;
-	size_t i;
+	/* four variables, not an array: an array was kept in memory, a
+	 * store and a load on each lane's chain */
+	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0x6a09e667f3bcc909ull,
+		 c = 0xbb67ae8584caa73bull + n,
+		 d = 0x3c6ef372fe94f82bull ^ (n << 32), k[4];
 
-	for (; n >= 32; s += 32, n -= 32)
-		for (i = 0; i < 4; i++) {
-			memcpy(&k, s + 8 * i, 8);
-			acc[i] = hash_lane(acc[i], k);
-		}
-	for (i = 0; n >= 8; s += 8, n -= 8, i++) {
-		memcpy(&k, s, 8);
-		acc[i] = hash_lane(acc[i], k);
+	for (; n >= 32; s += 32, n -= 32) {
+		memcpy(k, s, 32);
+		a = hash_lane(a, k[0]);
+		b = hash_lane(b, k[1]);
+		c = hash_lane(c, k[2]);
+		d = hash_lane(d, k[3]);
 	}
-	k = 0;
-	memcpy(&k, s, n);
-	acc[i] = hash_lane(acc[i], k);
-	*h1 = fmix64(acc[0] + rotl64(acc[1], 7) + rotl64(acc[2], 12) +
-		     rotl64(acc[3], 18));
-	*h2 = fmix64((acc[0] ^ rotl64(acc[3], 23)) * 0x94d049bb133111ebull +
-		     (acc[1] ^ rotl64(acc[2], 41)) * 0xbf58476d1ce4e5b9ull);
+	/* the last 0-31 bytes, zero-padded (the length is in the seeds) */
+	memset(k, 0, sizeof(k));
+	memcpy(k, s, n);
+	a = hash_lane(a, k[0]);
+	b = hash_lane(b, k[1]);
+	c = hash_lane(c, k[2]);
+	d = hash_lane(d, k[3]);
+	*h1 = fmix64(a + rotl64(b, 7) + rotl64(c, 12) + rotl64(d, 18));
+	*h2 = fmix64((a ^ rotl64(d, 23)) * 0x94d049bb133111ebull +
+		     (b ^ rotl64(c, 41)) * 0xbf58476d1ce4e5b9ull);
 }
 
 static struct seen *seen_slot(struct backup_sink *bd, uint64_t h, uint64_t h2,
@@ -1069,10 +1125,30 @@ static int cmp_path(const char *a, const char *b)
 	return (int)ca - (int)cb;
 }
 
+/* cmp_path() of two records' paths, a word at a time while they are
+ * the same (they share long prefixes: "namespaces/<ns>/<gr>/"); reads up
+ * to 7 bytes past a NUL, which the paths' pad allows. */
+static int cmp_rec_path(const char *a, const char *b)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t wa, wb;
+
+	for (;;) {
+		memcpy(&wa, a, 8);
+		memcpy(&wb, b, 8);
+		/* stop at a difference or at a word with a NUL in it */
+		if (wa != wb || ((wa - ones) & ~wa & (ones << 7)))
+			break;
+		a += 8;
+		b += 8;
+	}
+	return cmp_path(a, b);
+}
+
 static int cmp_rec(const void *x, const void *y)
 {
 	const struct rec *a = x, *b = y;
-	int c = cmp_path(a->path, b->path);
+	int c = cmp_rec_path(a->path, b->path);
 
 	if (c)
 		return c;
@@ -1258,10 +1334,8 @@ static void sort_recs(struct backup_sink *bd)
 	}
 	for (i = 0; i < bd->nrecs; i++) {
 		if (k > 0 && bd->recs[k - 1].type == bd->recs[i].type &&
-		    !strcmp(bd->recs[k - 1].path, bd->recs[i].path)) {
-			free(bd->recs[i].path);
+		    !strcmp(bd->recs[k - 1].path, bd->recs[i].path))
 			continue;
-		}
 		bd->recs[k++] = bd->recs[i];
 	}
 	bd->nrecs = k;
@@ -1592,8 +1666,7 @@ static void sink_release(struct backup_sink *bd)
 		sbuf_release(&bd->ring[i].yaml);
 		sbuf_release(&bd->ring[i].filtered);
 	}
-	for (i = 0; i < bd->nrecs; i++)
-		free(bd->recs[i].path);
+	paths_free(&bd->paths);
 	free(bd->recs);
 	free(bd->seen);
 	free(bd->pend);
