@@ -150,9 +150,10 @@ struct backup_sink {
 	pthread_cond_t wq_cv, wdone_cv;
 	struct rec *recs;
 	size_t nrecs, caprecs;
-	struct paths paths; /* the records' paths */
-	uint32_t seq;	    /* the next rec's seq */
-	struct seen *seen;  /* open addressing, capseen a power of two */
+	struct paths paths;    /* the records' paths */
+	struct sbuf item_path; /* backup_sink_item()'s, kept */
+	uint32_t seq;	       /* the next rec's seq */
+	struct seen *seen;     /* open addressing, capseen a power of two */
 	size_t nseen, capseen;
 	struct pend *pend; /* renderings, in the order they were asked for */
 	size_t npend, cappend;
@@ -949,10 +950,21 @@ static int add_item_once(struct backup_sink *bd, const char *path,
 
 		if (p->pend == bd->prev_pend && p->in.buf &&
 		    p->in.len == it->len &&
-		    !memcmp(p->in.buf, it->json, it->len))
-			return add_pending_rec(
-				bd, path, (uint8_t)(bd->prev_flags | flags),
-				rank, bd->prev_pend);
+		    !memcmp(p->in.buf, it->json, it->len)) {
+			const struct rec *last = &bd->recs[bd->nrecs - 1];
+			uint8_t f = (uint8_t)(bd->prev_flags | flags);
+
+			/* the legacy copy, added last at this very path
+			 * with these bytes, shadows this one (the lower
+			 * rank wins): nothing to add (the sort would drop
+			 * it) */
+			if (last->type == IDX_ITEM && last->rank < rank &&
+			    last->pend == bd->prev_pend + 1 &&
+			    last->flags == f && !strcmp(last->path, path))
+				return 0;
+			return add_pending_rec(bd, path, f, rank,
+					       bd->prev_pend);
+		}
 	}
 	hash128(it->json, it->len, &h, &h2);
 	h |= 1; /* never 0: 0/0 marks a free slot */
@@ -995,7 +1007,7 @@ int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 	/* which copy namespaces/ shows: the one without a version, else
 	 * the preferred version, else any */
 	uint8_t rank = !it->version ? 0 : it->preferred ? 1 : 2;
-	struct sbuf path;
+	struct sbuf *path = &bd->item_path;
 	uint8_t last_flags;
 	uint32_t last_pend;
 	int r;
@@ -1004,22 +1016,20 @@ int backup_sink_item(struct backup_sink *bd, const struct backup_item *it)
 		return bd->fatal;
 	bd->nitems++;
 	sink_progress(bd, false);
-	sbuf_init(&path, 8192);
-	r = item_path(it, NULL, &path);
+	r = item_path(it, NULL, path);
 	if (!r)
-		r = add_item_once(bd, path.buf, flags, rank, it);
+		r = add_item_once(bd, path->buf, flags, rank, it);
 	if (r < 0 || !it->version)
-		goto out;
+		return r;
 	/* copies: add_rec() may move recs */
 	last_flags = bd->recs[bd->nrecs - 1].flags;
 	last_pend = bd->recs[bd->nrecs - 1].pend;
-	r = item_path(it, it->version, &path);
+	r = item_path(it, it->version, path);
 	if (!r)
-		r = add_pending_rec(bd, path.buf, last_flags, 0, last_pend - 1);
+		r = add_pending_rec(bd, path->buf, last_flags, 0,
+				    last_pend - 1);
 	if (!r)
 		bd->recs[bd->nrecs - 1].versioned = true;
-out:
-	sbuf_release(&path);
 	return r;
 }
 
@@ -1605,6 +1615,7 @@ static void sink_init(struct backup_sink *bd, struct backup *b, int fd)
 					      .redact = o->redact };
 	bd->filtering = o->clean || o->redact;
 	sbuf_init(&bd->out, OUT_CHUNK);
+	sbuf_init(&bd->item_path, 8192);
 	sbuf_init(&bd->errors, 1 << 20);
 	for (i = 0; i < RING; i++) {
 		struct job *j = &bd->ring[i];
@@ -1667,6 +1678,7 @@ static void sink_release(struct backup_sink *bd)
 		sbuf_release(&bd->ring[i].filtered);
 	}
 	paths_free(&bd->paths);
+	sbuf_release(&bd->item_path);
 	free(bd->recs);
 	free(bd->seen);
 	free(bd->pend);
