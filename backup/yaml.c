@@ -18,6 +18,9 @@
  * long, so grep sees them whole), and any YAML parsing. No global state; the
  * renderer is reentrant. */
 #include <errno.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -164,6 +167,50 @@ static const unsigned char json_str_stop[256] = {
 	[0x7f] = JS_STYLE,
 };
 
+/* The first byte at or after p that ends the fast scan of a string
+ * (JS_STOP), or end; JS_STYLE is or-ed into *acc when a byte before it is
+ * one scalar_style() must look at. Sixteen bytes at a time where SSE2 is
+ * (every x86-64), then one at a time. */
+static const unsigned char *
+scan_plain(const unsigned char *p, const unsigned char *end, unsigned char *acc)
+{
+	unsigned char c;
+
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
+		      ctl = _mm_set1_epi8(0x20), sp = _mm_set1_epi8(' '),
+		      colon = _mm_set1_epi8(':'), del = _mm_set1_epi8(0x7f);
+
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)p);
+		/* signed: below 0x20, or 0x80 and above */
+		unsigned stop = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+						  _mm_cmpeq_epi8(v, bs)),
+				     _mm_cmplt_epi8(v, ctl)));
+		unsigned style = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp),
+						  _mm_cmpeq_epi8(v, colon)),
+				     _mm_cmpeq_epi8(v, del)));
+
+		if (stop) {
+			/* the style bytes before the first stop */
+			if (style & ((stop & -stop) - 1))
+				*acc |= JS_STYLE;
+			return p + __builtin_ctz(stop);
+		}
+		if (style)
+			*acc |= JS_STYLE;
+		p += 16;
+	}
+#endif
+	while (p < end && !((c = json_str_stop[*p]) & JS_STOP)) {
+		*acc |= c;
+		p++;
+	}
+	return p;
+}
+
 /* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
  * surrogates, nothing past U+10FFFF), or 0. */
 static size_t utf8_valid(const unsigned char *p, const unsigned char *end)
@@ -297,7 +344,7 @@ static int read_u_escape(struct ry *ry, const unsigned char **pp)
  * when the string is printable ASCII without ' ' or ':'. */
 static int read_string(struct ry *ry, const char **s, size_t *n, bool *scan)
 {
-	unsigned char acc = 0, c;
+	unsigned char acc = 0;
 	const unsigned char *p = (const unsigned char *)ry->in.p + 1;
 	const unsigned char *end = (const unsigned char *)ry->in.end;
 	const unsigned char *run;
@@ -306,10 +353,7 @@ static int read_string(struct ry *ry, const char **s, size_t *n, bool *scan)
 	int r;
 
 	run = p;
-	while (p < end && !((c = json_str_stop[*p]) & JS_STOP)) {
-		acc |= c;
-		p++;
-	}
+	p = scan_plain(p, end, &acc);
 	if (_likely_(p < end && *p == '"')) {
 		*s = (const char *)run;
 		*n = (size_t)(p - run);
@@ -321,8 +365,7 @@ static int read_string(struct ry *ry, const char **s, size_t *n, bool *scan)
 	*scan = true;
 	sbuf_reset(&ry->tmp);
 	for (;;) {
-		while (p < end && !(json_str_stop[*p] & JS_STOP))
-			p++;
+		p = scan_plain(p, end, &acc);
 		if (p > run) {
 			r = tmp_add(ry, run, (size_t)(p - run));
 			if (r < 0)
@@ -560,6 +603,14 @@ static const struct {
 	{ "Null", 4 }, { "NULL", 4 },
 };
 
+/* The first letters of yaml_words: a table, not a strchr() per short
+ * string. */
+static const bool yaml_word_first[256] = {
+	['y'] = true, ['Y'] = true, ['n'] = true, ['N'] = true,
+	['t'] = true, ['T'] = true, ['f'] = true, ['F'] = true,
+	['o'] = true, ['O'] = true, ['~'] = true,
+};
+
 /* True when a YAML 1.1 or 1.2 implicit resolver would give a plain scalar
  * s (n > 0) a type other than str. Costs one switch for ordinary strings. */
 static bool resolves_implicitly(const char *s, size_t n)
@@ -575,10 +626,11 @@ static bool resolves_implicitly(const char *s, size_t n)
 		return n == 2 && s[1] == '<'; /* merge */
 	if (s[0] == '=')
 		return n == 1; /* value */
-	if (n > 5 || !strchr("yYnNtTfFoO~", s[0]))
+	if (n > 5 || !yaml_word_first[(unsigned char)s[0]])
 		return false;
 	for (i = 0; i < ARRAY_SIZE(yaml_words); i++)
-		if (yaml_words[i].n == n && !memcmp(yaml_words[i].w, s, n))
+		if (yaml_words[i].n == n && yaml_words[i].w[0] == s[0] &&
+		    !memcmp(yaml_words[i].w, s, n))
 			return true;
 	return false;
 }

@@ -407,6 +407,25 @@ def test_random_documents(seed):
         check_roundtrip(text, f"seed {seed} doc {i}: {text[:300]!r}")
 
 
+def test_one_special_at_every_position():
+    """A byte or sequence the string scan must stop at or note (quotes,
+    escapes, control characters, non-ASCII, and the ' ', ':', '#' and DEL
+    that decide the quoting) at every offset of a 48-byte string, before
+    and past the 16-byte steps of the scan; as values and as keys, with the
+    UTF-8 raw in the JSON and escaped."""
+    specials = [" ", ":", ": ", " #", "#", "\t", "\n", "\x7f", "\x01", "\"", "\\",
+                "\u00e9", "\u2028", "\x85", "\ufeff", " \n", "- ", "\r"]
+    strings = []
+    for sp in specials:
+        for pos in range(0, 49 - len(sp)):
+            body = "a" * pos + sp + "b" * (48 - pos - len(sp))
+            strings += [body, body.rstrip("b"), body.lstrip("a")]
+    for ensure_ascii in (False, True):
+        doc = {"values": strings, "keys": {x: i for i, x in enumerate(strings)}}
+        check_roundtrip(json.dumps(doc, ensure_ascii=ensure_ascii).encode(),
+                        f"specials, ensure_ascii={ensure_ascii}")
+
+
 def test_random_top_level_strings():
     """Every string also as a whole document and as a long mapping key."""
     r = random.Random(1234)
