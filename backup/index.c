@@ -226,8 +226,12 @@ static void *writer_main(void *arg)
 		if (r < 0 && !bd->werr_async)
 			bd->werr_async = r;
 		sbuf_reset(&w->b);
-		/* the written buffer goes back to the spares */
-		bd->spare[bd->nspare++] = w->b;
+		/* the written buffer goes back to the spares (there are at
+		 * most WQ_MAX + 1 buffers: out and the queued ones) */
+		if (bd->nspare < WQ_MAX)
+			bd->spare[bd->nspare++] = w->b;
+		else
+			sbuf_release(&w->b);
 		memmove(&bd->wq[0], &bd->wq[1], --bd->nwq * sizeof(*bd->wq));
 		pthread_cond_broadcast(&bd->wdone_cv);
 	}

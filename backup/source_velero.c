@@ -38,8 +38,9 @@
 /* A decompressed metadata object shown under meta/ (a resource list of a
  * million items is some 50 MiB), and the part of one that is parsed for
  * describe.txt; a decompressed backup log (Velero's log of a backup of
- * 100,000 items is some 100 MiB). Memory while indexing is about these
- * sizes, whatever the objects claim or inflate to. */
+ * 100,000 items is some 100 MiB). Memory while indexing is about the
+ * first two, whatever the objects claim or inflate to: the log is never
+ * held whole (it goes into the index a piece at a time). */
 #define META_MAX ((size_t)64 << 20)
 #define DESCRIBE_JSON_MAX ((size_t)1 << 20)
 #define LOGS_MAX ((size_t)128 << 20)
@@ -734,8 +735,8 @@ static int cmp_object(const void *a, const void *b)
 /* What get_gz() found, when the vault could be read. */
 enum gz_result {
 	GZ_OK,
-	GZ_CUT,	    /* more than the cap: out holds the first cap bytes */
-	GZ_DAMAGED, /* not valid gzip: out holds what inflated before */
+	GZ_CUT,	    /* more than the cap: put got the first cap bytes */
+	GZ_DAMAGED, /* not valid gzip: put got what inflated before */
 };
 
 /* Where get_gz() hands the inflated bytes, a piece at a time: 0 or
@@ -837,8 +838,9 @@ static enum obj_role object_role(const struct backup *b,
 }
 
 /* One object of the backup's directory: its compressed bytes when they
- * were read ahead (raw_done), then decompressed (get_gz()'s result), and
- * a metadata object's JSON parsed for describe.txt when it is one
+ * were read ahead (raw_done); for a metadata object (not the log, which
+ * add_logs() streams) then decompressed (get_gz()'s result), and its JSON
+ * parsed for describe.txt when it is one
  * describe.txt reads and small enough to parse whole (jansson takes some
  * 20 bytes of memory per byte of a JSON array of short strings). */
 struct fetched {
@@ -921,20 +923,23 @@ static int add_logs(struct backup *b, struct backup_sink *k,
 		    struct verror *e)
 {
 	char cut[sizeof(logs_cut) + 32];
-	int r = backup_sink_file_begin(k), n;
+	int r, q;
 
+	r = backup_sink_file_begin(k);
 	if (r == 0)
 		r = get_gz(b, o, f->raw_done ? &f->raw : NULL, put_sink, k,
 			   LOGS_MAX, f->why, sizeof(f->why), e);
 	if (r < 0)
 		return r;
 	if (r == GZ_CUT) {
-		n = snprintf(cut, sizeof(cut), logs_cut, LOGS_MAX >> 20);
-		if ((n = backup_sink_file_append(k, cut, (size_t)n)) < 0)
-			return n;
+		q = snprintf(cut, sizeof(cut), logs_cut, LOGS_MAX >> 20);
+		q = backup_sink_file_append(k, cut, (size_t)q);
+		if (q < 0)
+			return q;
 	}
-	if ((n = backup_sink_file_end(k, "logs")) < 0)
-		return n;
+	q = backup_sink_file_end(k, "logs");
+	if (q < 0)
+		return q;
 	if (r == GZ_DAMAGED)
 		backup_sink_error(k, "%s: %s", o->name, f->why);
 	if (r == GZ_CUT)
