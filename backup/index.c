@@ -119,6 +119,24 @@ struct paths {
 	size_t nchunks, cap;
 };
 
+/* The file backup_sink_file_later() names: its bytes go to the data
+ * region after everything read() gave, written by later_main() on a
+ * thread of its own while the sink sorts and summarizes. */
+struct later {
+	bool set, running;
+	char path[64];
+	backup_file_fn fn;
+	void *ctx;
+	pthread_t thread;
+	int fd;
+	struct idx_ref ref; /* where its bytes go; length and CRC so far */
+	int r;		    /* fn's result */
+	char why[512];	    /* fn's line for errors.txt */
+	struct verror e;
+	size_t epos, eidx; /* where that line goes: errors' length and line
+			    * count when it was named */
+};
+
 /* A buffer of the data region queued for the writer thread. */
 struct wbuf {
 	struct sbuf b;
@@ -161,8 +179,7 @@ struct backup_sink {
 				     * prev_pend */
 	uint32_t prev_pend;
 	uint8_t prev_flags;
-	/* a file whose bytes come in pieces (backup_sink_file_begin()) */
-	struct idx_ref stream_ref;
+	struct later later; /* backup_sink_file_later()'s */
 	struct sbuf errors; /* errors.txt */
 	size_t nerrors;
 	size_t item_errors;
@@ -792,6 +809,110 @@ static int add_file(struct backup_sink *bd, const char *path, const char *data,
 	return add_file_flags(bd, path, data, len, 0);
 }
 
+/* ---- the file streamed later ---- */
+
+/* later's put: its bytes written where they go, here, on its thread. */
+static int later_put(void *pctx, const char *data, size_t len)
+{
+	struct later *L = pctx;
+	int r;
+
+	if (len > UINT32_MAX - L->ref.len)
+		return -E2BIG;
+	r = write_data(L->fd, data, len, L->ref.off + L->ref.len);
+	if (r < 0)
+		return r;
+	L->ref.crc = backup_crc32(L->ref.crc, data, len);
+	L->ref.len += (uint32_t)len;
+	return 0;
+}
+
+static void *later_main(void *arg)
+{
+	struct later *L = arg;
+
+	L->r = L->fn(L->ctx, later_put, L, L->why, sizeof(L->why), &L->e);
+	return NULL;
+}
+
+/* Starts the file named later, after everything read() gave: on a
+ * thread of its own when the build has workers, else at once. */
+static int later_start(struct backup_sink *bd)
+{
+	struct later *L = &bd->later;
+	int r;
+
+	if (!L->set)
+		return 0;
+	r = flush_all(bd); /* what is before it is written */
+	if (r < 0)
+		return r;
+	L->fd = bd->fd;
+	L->ref = (struct idx_ref){ .off = bd->off };
+	L->why[0] = '\0';
+	if (bd->nworkers && !pthread_create(&L->thread, NULL, later_main, L))
+		L->running = true;
+	else
+		later_main(L);
+	return 0;
+}
+
+/* Puts line at byte pos of errors.txt, as the line number idx it would
+ * have been when it was said (counted only past ERRORS_MAX, like
+ * add_verror(); the last line kept gives way when it would be one too
+ * many). */
+static void insert_error(struct backup_sink *bd, size_t pos, size_t idx,
+			 const char *line)
+{
+	struct sbuf *er = &bd->errors;
+	struct sbuf l;
+	size_t tail = er->len - pos;
+
+	if (idx >= ERRORS_MAX) {
+		bd->nerrors++;
+		return;
+	}
+	sbuf_init(&l, 0);
+	if (sbuf_add_escaped(&l, line, strlen(line)) < 0 ||
+	    sbuf_addc(&l, '\n') < 0 || sbuf_add(er, l.buf, l.len) < 0) {
+		sbuf_release(&l);
+		return;
+	}
+	memmove(er->buf + pos + l.len, er->buf + pos, tail);
+	memcpy(er->buf + pos, l.buf, l.len);
+	sbuf_release(&l);
+	if (++bd->nerrors > ERRORS_MAX) {
+		/* drop the last line kept */
+		char *nl = memrchr(er->buf, '\n', er->len - 1);
+
+		er->len = nl ? (size_t)(nl - er->buf) + 1 : 0;
+		er->buf[er->len] = '\0';
+	}
+}
+
+/* Waits for the file named later and adds it (its line, if any, where
+ * it was said in errors.txt); its bytes end the data region so far. */
+static int later_join(struct backup_sink *bd, struct verror *e)
+{
+	struct later *L = &bd->later;
+
+	if (!L->set)
+		return 0;
+	if (L->running)
+		pthread_join(L->thread, NULL);
+	L->running = false;
+	L->set = false;
+	if (L->r < 0) {
+		if (e && L->e.msg[0])
+			*e = L->e;
+		return L->r;
+	}
+	bd->off = bd->woff = L->ref.off + L->ref.len;
+	if (L->why[0])
+		insert_error(bd, L->epos, L->eidx, L->why);
+	return add_rec(bd, L->path, IDX_FILE, 0, 0, &L->ref);
+}
+
 /* ---- the tarball ---- */
 
 static inline uint64_t rotl64(uint64_t x, int r)
@@ -1066,37 +1187,24 @@ int backup_sink_file(struct backup_sink *bd, const char *path, const char *data,
 	return r < 0 ? r : add_file(bd, path, data, len);
 }
 
-int backup_sink_file_begin(struct backup_sink *bd)
+int backup_sink_file_later(struct backup_sink *bd, const char *path,
+			   backup_file_fn fn, void *ctx)
 {
-	/* the data region in the order of calls */
+	struct later *L = &bd->later;
+	/* errors.txt in the order of calls */
 	int r = drain(bd);
 
 	if (r < 0)
 		return r;
-	bd->stream_ref = (struct idx_ref){ .off = bd->off };
+	if (L->set || strlen(path) >= sizeof(L->path))
+		return -EINVAL;
+	L->set = true;
+	snprintf(L->path, sizeof(L->path), "%s", path);
+	L->fn = fn;
+	L->ctx = ctx;
+	L->epos = bd->errors.len;
+	L->eidx = bd->nerrors;
 	return 0;
-}
-
-int backup_sink_file_append(struct backup_sink *bd, const char *data,
-			    size_t len)
-{
-	struct idx_ref *ref = &bd->stream_ref;
-
-	if (bd->fatal)
-		return bd->fatal;
-	if (len > UINT32_MAX - ref->len)
-		return bd->fatal = -E2BIG;
-	ref->crc = backup_crc32(ref->crc, data, len);
-	ref->len += (uint32_t)len;
-	bd->off += len;
-	return bd->fatal = append_out(bd, data, len);
-}
-
-int backup_sink_file_end(struct backup_sink *bd, const char *path)
-{
-	if (bd->fatal)
-		return bd->fatal;
-	return add_rec(bd, path, IDX_FILE, 0, 0, &bd->stream_ref);
 }
 
 int backup_sink_file_private(struct backup_sink *bd, const char *path,
@@ -1660,6 +1768,8 @@ static void sink_release(struct backup_sink *bd)
 	pthread_mutex_unlock(&bd->mu);
 	for (i = 0; i < bd->nworkers; i++)
 		pthread_join(bd->workers[i], NULL);
+	if (bd->later.running)
+		pthread_join(bd->later.thread, NULL);
 	if (bd->writer) {
 		/* it writes what is queued first */
 		pthread_mutex_lock(&bd->mu);
@@ -1741,7 +1851,7 @@ static const struct rec *find_item(const struct backup_sink *bd,
  * files. Only one of two identical files is one that grep -r and find
  * visit; cat follows the link. Called on sorted records (the default
  * path's winner is decided); they need sorting again after. */
-static int link_versions(struct backup_sink *bd)
+static int link_versions(struct backup_sink *bd, struct sbuf *links)
 {
 	struct sbuf target, path;
 	const char *ext = bd->view == BACKUP_VIEW_JSON ? ".json" : ".yaml";
@@ -1788,8 +1898,16 @@ static int link_versions(struct backup_sink *bd)
 			r = sbuf_add(&target, path.buf, path.len);
 		if (!r)
 			r = sbuf_adds(&target, ext);
-		if (!r)
-			r = put_data(bd, target.buf, target.len, &v->ref);
+		if (!r && target.len > UINT32_MAX)
+			r = -E2BIG;
+		if (r < 0)
+			break;
+		/* placed later (place_links()): the offset is links's */
+		v->ref = (struct idx_ref){ .off = links->len,
+					   .len = (uint32_t)target.len,
+					   .crc = backup_crc32(0, target.buf,
+							       target.len) };
+		r = sbuf_add(links, target.buf, target.len);
 		if (r < 0)
 			break;
 		v->type = IDX_LINK;
@@ -1800,20 +1918,39 @@ static int link_versions(struct backup_sink *bd)
 	return r < 0 ? r : 0;
 }
 
+/* Appends the links' targets link_versions() gathered to the data
+ * region: their refs' offsets were links's. */
+static int place_links(struct backup_sink *bd, const struct sbuf *links)
+{
+	uint64_t base = bd->off;
+	size_t i;
+
+	for (i = 0; i < bd->nrecs; i++)
+		if (bd->recs[i].type == IDX_LINK)
+			bd->recs[i].ref.off += base;
+	bd->off += links->len;
+	return append_out(bd, links->buf, links->len);
+}
+
 /* describe.txt (by the source, from what the index holds) and
  * errors.txt; the records come out sorted. */
-static int add_summary_files(struct backup_sink *bd, struct backup_source *src)
+static int add_summary_files(struct backup_sink *bd, struct backup_source *src,
+			     struct verror *e)
 {
 	struct backup_summary sum = { .item_errors = bd->item_errors };
 	struct describe_kind_count *kinds = NULL;
-	struct sbuf desc;
+	struct sbuf desc, links;
 	size_t i;
 	int r;
 
+	/* while the file named later streams: what does not write data */
 	sort_recs(bd);
-	r = link_versions(bd);
-	if (r < 0)
+	sbuf_init(&links, (size_t)1 << 40);
+	r = link_versions(bd, &links);
+	if (r < 0) {
+		sbuf_release(&links);
 		return r;
+	}
 	counts_of(bd, &kinds, &sum.nkinds, &sum.nitems);
 	sum.kinds = kinds;
 	sbuf_init(&desc, DESCRIBE_MAX);
@@ -1831,6 +1968,11 @@ static int add_summary_files(struct backup_sink *bd, struct backup_source *src)
 			      "backup.yaml, meta/ and errors.txt\n",
 			      desc.max >> 20);
 	}
+	/* then the data: that file, the links, describe.txt, errors.txt */
+	if (r == 0)
+		r = later_join(bd, e);
+	if (r == 0)
+		r = place_links(bd, &links);
 	if (r == 0)
 		r = add_file(bd, "describe.txt", sbuf_str(&desc), desc.len);
 	if (r == 0 && bd->errors.len) {
@@ -1840,6 +1982,7 @@ static int add_summary_files(struct backup_sink *bd, struct backup_source *src)
 		r = add_file(bd, "errors.txt", bd->errors.buf, bd->errors.len);
 	}
 	sbuf_release(&desc);
+	sbuf_release(&links);
 	for (i = 0; i < sum.nkinds; i++)
 		free((char *)kinds[i].group_resource);
 	free(kinds);
@@ -1911,7 +2054,9 @@ static int build(struct backup_source *src, struct cache_writer *w,
 	if (r == 0)
 		r = bd->werr;
 	if (r == 0)
-		r = add_summary_files(bd, src);
+		r = later_start(bd);
+	if (r == 0)
+		r = add_summary_files(bd, src, e);
 	t[2] = clock_now_ms();
 	if (r == 0) {
 		r = write_index(bd, owner);

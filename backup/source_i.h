@@ -16,8 +16,10 @@
  *   key is read, read() is called at most once, describe() at most once
  *   after it, and close() always. open() cleans up after itself when it
  *   fails; close() accepts NULL. A source is not shared between threads
- *   and needs no locking of its own; it may read b's immutable fields
- *   (name, info, backup_json) and the repo's vault and catalog.
+ *   and needs no locking of its own (but for the function it hands
+ *   backup_sink_file_later(), which runs beside describe() and touches
+ *   only its own context); it may read b's immutable fields (name, info,
+ *   backup_json) and the repo's vault and catalog.
  *
  * - Bytes. Everything passed to a backup_sink_*() call is borrowed for
  *   that call only: the sink copies what it keeps, so a source may reuse
@@ -87,14 +89,23 @@ void backup_sink_error(struct backup_sink *k, const char *fmt, ...)
 /* A plain file at path (below the recovery point's directory: "logs"). */
 int backup_sink_file(struct backup_sink *k, const char *path, const char *data,
 		     size_t len);
-/* A plain file whose bytes come in pieces (a log inflated as it
- * streams: it is never whole in memory): backup_sink_file_begin(), then
- * backup_sink_file_append() for each piece, then backup_sink_file_end()
- * names it. No other sink call may come in between. */
-int backup_sink_file_begin(struct backup_sink *k);
-int backup_sink_file_append(struct backup_sink *k, const char *data,
-			    size_t len);
-int backup_sink_file_end(struct backup_sink *k, const char *path);
+/* Where a backup_file_fn gives a file's bytes, a piece at a time: 0, or
+ * -errno (which the function returns). */
+typedef int (*backup_put_fn)(void *pctx, const char *data, size_t len);
+/* Streams a file's bytes to put(pctx, ...) and returns 0, or -errno when
+ * the recovery point can't be read (fatal, detail in e); a line it leaves
+ * in why (whysz bytes) goes to errors.txt. */
+typedef int (*backup_file_fn)(void *ctx, backup_put_fn put, void *pctx,
+			      char *why, size_t whysz, struct verror *e);
+/* A plain file at path whose bytes fn(ctx, ...) streams once the source's
+ * read() has returned (a log, inflated as it streams: never whole in
+ * memory), on a thread of the sink's while it sorts and summarizes the
+ * index (with one core, on the caller's thread): fn may use only ctx,
+ * which lives until the source's close(), and the vault. Its errors.txt
+ * line goes where this call is in the order of calls. At most one per
+ * build (-EINVAL). */
+int backup_sink_file_later(struct backup_sink *k, const char *path,
+			   backup_file_fn fn, void *ctx);
 /* The same, mode 0400: a private key (an etcd snapshot's pki/). */
 int backup_sink_file_private(struct backup_sink *k, const char *path,
 			     const char *data, size_t len);

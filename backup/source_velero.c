@@ -88,6 +88,13 @@ struct velero_src {
 	json_t *dus_seen;     /* "<namespace>/<name>" of each (the member's),
 			       * as keys */
 	size_t dus_bytes;     /* their JSON's size, capped at META_MAX */
+	struct velero_log {   /* the log, streamed by the sink once read()
+			       * returned (stream_log()) */
+		struct backup *b;
+		const struct backup_object *o;
+		bool raw_done;
+		struct sbuf raw; /* its compressed bytes, if read ahead */
+	} log;
 };
 
 /* ---- the tarball ---- */
@@ -739,10 +746,6 @@ enum gz_result {
 	GZ_DAMAGED, /* not valid gzip: put got what inflated before */
 };
 
-/* Where get_gz() hands the inflated bytes, a piece at a time: 0 or
- * -errno (which get_gz() returns). */
-typedef int (*gz_put_fn)(void *ctx, const char *data, size_t len);
-
 static int put_sbuf(void *ctx, const char *data, size_t len)
 {
 	return sbuf_add(ctx, data, len);
@@ -754,8 +757,8 @@ static int put_sbuf(void *ctx, const char *data, size_t len)
  * expired token, a timeout, a reset connection - is never taken for the
  * backup's damage. why gets what is wrong with a damaged object. */
 static int get_gz(struct backup *b, const struct backup_object *o,
-		  const struct sbuf *raw, gz_put_fn put, void *ctx, size_t cap,
-		  char *why, size_t whysz, struct verror *e)
+		  const struct sbuf *raw, backup_put_fn put, void *ctx,
+		  size_t cap, char *why, size_t whysz, struct verror *e)
 {
 	struct tar_src src = { .raw = raw };
 	size_t got = 0;
@@ -909,45 +912,48 @@ static int add_meta(struct backup_sink *k, const struct backup_object *o,
 	return r;
 }
 
-static int put_sink(void *ctx, const char *data, size_t len)
+/* <name>-logs.gz as logs, inflated straight into the sink (a log is
+ * never whole in memory; the sink calls this once the objects after it
+ * and read() are done, on a thread of its own): what could be read is
+ * shown even when cut short; a log longer than LOGS_MAX is cut there, and
+ * says so at its end and in errors.txt. */
+static int stream_log(void *ctx, backup_put_fn put, void *pctx, char *why,
+		      size_t whysz, struct verror *e)
 {
-	return backup_sink_file_append(ctx, data, len);
+	struct velero_log *l = ctx;
+	char gzwhy[300], cut[sizeof(logs_cut) + 32];
+	int r, n;
+
+	r = get_gz(l->b, l->o, l->raw_done ? &l->raw : NULL, put, pctx,
+		   LOGS_MAX, gzwhy, sizeof(gzwhy), e);
+	sbuf_release(&l->raw);
+	if (r == GZ_CUT) {
+		n = snprintf(cut, sizeof(cut), logs_cut, LOGS_MAX >> 20);
+		snprintf(why, whysz,
+			 "%s: longer than %zu MiB decompressed; logs is cut "
+			 "there",
+			 l->o->name, LOGS_MAX >> 20);
+		return put(pctx, cut, (size_t)n);
+	}
+	if (r == GZ_DAMAGED)
+		snprintf(why, whysz, "%s: %s", l->o->name, gzwhy);
+	return r < 0 ? r : 0;
 }
 
-/* <name>-logs.gz as logs, inflated straight into the sink (a log is
- * never whole in memory): what could be read is shown even when cut
- * short; a log longer than LOGS_MAX is cut there, and says so at its
- * end and in errors.txt. */
-static int add_logs(struct backup *b, struct backup_sink *k,
-		    const struct backup_object *o, struct fetched *f,
-		    struct verror *e)
+/* Names the log to the sink, handing its compressed bytes (read ahead,
+ * if they were) to stream_log(). */
+static int add_logs(struct velero_src *s, struct backup_sink *k,
+		    const struct backup_object *o, struct fetched *f)
 {
-	char cut[sizeof(logs_cut) + 32];
-	int r, q;
+	struct velero_log *l = &s->log;
 
-	r = backup_sink_file_begin(k);
-	if (r == 0)
-		r = get_gz(b, o, f->raw_done ? &f->raw : NULL, put_sink, k,
-			   LOGS_MAX, f->why, sizeof(f->why), e);
-	if (r < 0)
-		return r;
-	if (r == GZ_CUT) {
-		q = snprintf(cut, sizeof(cut), logs_cut, LOGS_MAX >> 20);
-		q = backup_sink_file_append(k, cut, (size_t)q);
-		if (q < 0)
-			return q;
-	}
-	q = backup_sink_file_end(k, "logs");
-	if (q < 0)
-		return q;
-	if (r == GZ_DAMAGED)
-		backup_sink_error(k, "%s: %s", o->name, f->why);
-	if (r == GZ_CUT)
-		backup_sink_error(k,
-				  "%s: longer than %zu MiB decompressed; "
-				  "logs is cut there",
-				  o->name, LOGS_MAX >> 20);
-	return 0;
+	sbuf_release(&l->raw);
+	l->b = s->base.b;
+	l->o = o;
+	l->raw_done = f->raw_done;
+	l->raw = f->raw; /* taken: f's is left empty */
+	f->raw = (struct sbuf){ .max = f->raw.max };
+	return backup_sink_file_later(k, "logs", stream_log, l);
 }
 
 /* The objects of the backup's directory besides the tarball (the log and
@@ -1074,7 +1080,7 @@ static int add_objects(struct velero_src *s, struct backup_sink *k,
 		if (role == OBJ_OTHER)
 			continue;
 		if (role == OBJ_LOGS) {
-			r = add_logs(b, k, o, f, e);
+			r = add_logs(s, k, o, f);
 		} else {
 			fetch_object(b, o, m < META_N, f);
 			r = add_meta(k, o, kind,
@@ -1337,6 +1343,7 @@ static void velero_close(struct backup_source *base)
 		json_decref(s->meta[i]);
 	json_decref(s->dus);
 	json_decref(s->dus_seen);
+	sbuf_release(&s->log.raw);
 	free(s);
 }
 

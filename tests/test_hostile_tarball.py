@@ -123,11 +123,19 @@ def test_truncated_log_shows_what_inflated(mount, tmp_path):
                      % (i % 60, i) for i in range(200_000))
     gz = gzip.compress(lines, 6)
     (d / "lt-logs.gz").write_bytes(gz[: len(gz) // 2])
+    (d / "lt-itemoperations.json.gz").write_bytes(b"not gzip at all")
+    (d / "lt-results.gz").write_bytes(b"\x1f\x8b but no more")
     m = mount(root, allow_errors=True)
     got = (m / "backups" / "lt" / "logs").read_bytes()
     assert len(got) > 1 << 20 and lines.startswith(got), len(got)
     errs = errors_txt(m, "lt")
     assert "lt-logs.gz" in errs and "ends early" in errs, errs
+    # errors.txt in the order the objects come (by name), though the
+    # log is inflated after the others: the one before it, the log, the
+    # one after it
+    lines = [ln for ln in errs.splitlines() if "not valid gzip" in ln]
+    assert [ln.split(":")[0] for ln in lines] == \
+        ["lt-itemoperations.json.gz", "lt-logs.gz", "lt-results.gz"], errs
     assert os.listdir(m / "backups" / "lt" / "meta")
     assert (m / "backups" / "lt" / "describe.txt").read_text()
     good_serves(m)
@@ -161,6 +169,28 @@ def tarball(d, name, tar):
 
 GOOD_MEMBER = _member("resources/configmaps/namespaces/shop/b.json", CM)
 END = b"\0" * 1024
+
+
+def test_log_line_keeps_its_place_past_the_cap(mount, tmp_path):
+    """errors.txt keeps 1,000 lines: a damaged log's line, said after 600
+    lines about the tarball and before 600 the sort says (items held twice
+    with different content), is line 601, and the last 201 are counted."""
+    root, d = vault_with(tmp_path, "cap")
+    parts = []
+    for i in range(600):
+        parts.append(_member("resources/configmaps/namespaces/shop/../x%d.json" % i, CM))
+    for i in range(600):
+        path = "resources/configmaps/namespaces/shop/dup%d.json" % i
+        parts.append(_member(path, CM))
+        parts.append(_member(path, CM.replace(b'"shop"', b'"shop2"')))
+    tarball(d, "cap", b"".join(parts) + END)
+    (d / "cap-logs.gz").write_bytes(b"\x1f\x8b damaged")
+    m = mount(root, allow_errors=True)
+    lines = errors_txt(m, "cap").splitlines()
+    assert len(lines) == 1001 and lines[-1] == "... and 201 more", lines[-3:]
+    assert "escapes its directory" in lines[599] and "cap-logs.gz" in lines[600], lines[598:602]
+    assert "more than once" in lines[601] and "more than once" in lines[999], lines[601]
+    good_serves(m)
 
 
 @pytest.mark.parametrize("case", ["pax-bad-length", "pax-nul-path", "no-end-marker",

@@ -1084,6 +1084,16 @@ static void test_build_deterministic(void)
 	}
 	tarball("backups/many/many.tar.gz", m, k,
 		ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, NULL);
+	/* a log of some MiB (streamed into the index while the build sorts,
+	 * on more than one thread), a metadata object before and after it
+	 * by name, and one after it that is not gzip (its line of
+	 * errors.txt after the log's place) */
+	tv_sh("seq -f 'time=x level=info msg=\"item %%g\"' 1 300000 | "
+	      "gzip > '%s/%s/many-logs.gz'",
+	      "backups/many");
+	tv_sh("echo '[\"a\"]' | gzip > '%s/%s/many-itemoperations.json.gz'",
+	      "backups/many");
+	tv_puts("backups/many/many-results.gz", "not gzip");
 	one = build_many(1, false, &len1);
 	four = build_many(4, false, &len4);
 	CHECK(one != NULL && len1 > 1000000);
