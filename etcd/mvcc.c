@@ -246,7 +246,9 @@ static int lookup(struct etcd_snapshot *s, const void *k, size_t klen,
 		s->ents = p;
 		s->cap = c;
 	}
-	if (s->keys_cap - s->keys_len < klen) {
+	/* allocated even for an empty first key: the offsets are taken
+	 * from s->keys, never from NULL */
+	if (!s->keys || s->keys_cap - s->keys_len < klen) {
 		size_t c = MAX(s->keys_cap * 2, s->keys_len + klen + 65536);
 		uint8_t *p = realloc(s->keys, c);
 
@@ -255,7 +257,8 @@ static int lookup(struct etcd_snapshot *s, const void *k, size_t klen,
 		s->keys = p;
 		s->keys_cap = c;
 	}
-	memcpy(s->keys + s->keys_len, k, klen);
+	if (klen)
+		memcpy(s->keys + s->keys_len, k, klen);
 	en = &s->ents[s->nents];
 	memset(en, 0, sizeof(*en));
 	en->hash = h;
