@@ -875,7 +875,9 @@ static void insert_error(struct backup_sink *bd, size_t pos, size_t idx,
 	sbuf_init(&l, 0);
 	if (sbuf_add_escaped(&l, line, strlen(line)) < 0 ||
 	    sbuf_addc(&l, '\n') < 0 || sbuf_add(er, l.buf, l.len) < 0) {
+		/* no room: counted, as add_verror() counts what it drops */
 		sbuf_release(&l);
+		bd->nerrors++;
 		return;
 	}
 	memmove(er->buf + pos + l.len, er->buf + pos, tail);
