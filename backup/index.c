@@ -438,24 +438,65 @@ static int add_pending_rec(struct backup_sink *bd, const char *path,
 	return r;
 }
 
-static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
-	_printf_(2, 0);
-/* One line of errors.txt. The line names members and quotes what the
- * backup holds: escaped, so that it can't forge a line or drive the
- * reader's terminal. */
-static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
+static void put_verror(struct backup_sink *bd, size_t pos, size_t idx,
+		       const char *fmt, va_list ap) _printf_(4, 0);
+/* One line of errors.txt, at byte pos as line number idx (where it was
+ * said: the end, or earlier for the file streamed later). The line names
+ * members and quotes what the backup holds: escaped, so that it can't
+ * forge a line or drive the reader's terminal. Past ERRORS_MAX lines it
+ * is only counted (so is one that finds errors.txt full); when it goes
+ * before others and one more would be too many, the last kept gives
+ * way. */
+static void put_verror(struct backup_sink *bd, size_t pos, size_t idx,
+		       const char *fmt, va_list ap)
 {
+	struct sbuf *er = &bd->errors;
+	size_t tail = er->len - pos;
 	char *line = NULL;
+	struct sbuf l;
 	int n;
 
-	if (++bd->nerrors > ERRORS_MAX)
+	bd->nerrors++;
+	if (idx >= ERRORS_MAX)
 		return;
 	n = vasprintf(&line, fmt, ap);
 	if (n < 0)
 		return;
-	(void)sbuf_add_escaped(&bd->errors, line, (size_t)n);
-	(void)sbuf_addc(&bd->errors, '\n');
+	sbuf_init(&l, 0);
+	if (sbuf_add_escaped(&l, line, (size_t)n) == 0 &&
+	    sbuf_addc(&l, '\n') == 0 && sbuf_add(er, l.buf, l.len) == 0) {
+		memmove(er->buf + pos + l.len, er->buf + pos, tail);
+		memcpy(er->buf + pos, l.buf, l.len);
+		if (bd->nerrors > ERRORS_MAX) {
+			/* drop the last line kept */
+			char *nl = memrchr(er->buf, '\n', er->len - 1);
+
+			er->len = nl ? (size_t)(nl - er->buf) + 1 : 0;
+			er->buf[er->len] = '\0';
+		}
+	}
+	sbuf_release(&l);
 	free(line);
+}
+
+static void put_error(struct backup_sink *bd, size_t pos, size_t idx,
+		      const char *fmt, ...) _printf_(4, 5);
+static void put_error(struct backup_sink *bd, size_t pos, size_t idx,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	put_verror(bd, pos, idx, fmt, ap);
+	va_end(ap);
+}
+
+static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
+	_printf_(2, 0);
+/* One line of errors.txt, at its end. */
+static void add_verror(struct backup_sink *bd, const char *fmt, va_list ap)
+{
+	put_verror(bd, bd->errors.len, bd->nerrors, fmt, ap);
 }
 
 /* ---- rendering ---- */
@@ -857,41 +898,6 @@ static int later_start(struct backup_sink *bd)
 	return 0;
 }
 
-/* Puts line at byte pos of errors.txt, as the line number idx it would
- * have been when it was said (counted only past ERRORS_MAX, like
- * add_verror(); the last line kept gives way when it would be one too
- * many). */
-static void insert_error(struct backup_sink *bd, size_t pos, size_t idx,
-			 const char *line)
-{
-	struct sbuf *er = &bd->errors;
-	struct sbuf l;
-	size_t tail = er->len - pos;
-
-	if (idx >= ERRORS_MAX) {
-		bd->nerrors++;
-		return;
-	}
-	sbuf_init(&l, 0);
-	if (sbuf_add_escaped(&l, line, strlen(line)) < 0 ||
-	    sbuf_addc(&l, '\n') < 0 || sbuf_add(er, l.buf, l.len) < 0) {
-		/* no room: counted, as add_verror() counts what it drops */
-		sbuf_release(&l);
-		bd->nerrors++;
-		return;
-	}
-	memmove(er->buf + pos + l.len, er->buf + pos, tail);
-	memcpy(er->buf + pos, l.buf, l.len);
-	sbuf_release(&l);
-	if (++bd->nerrors > ERRORS_MAX) {
-		/* drop the last line kept */
-		char *nl = memrchr(er->buf, '\n', er->len - 1);
-
-		er->len = nl ? (size_t)(nl - er->buf) + 1 : 0;
-		er->buf[er->len] = '\0';
-	}
-}
-
 /* Waits for the file named later and adds it (its line, if any, where
  * it was said in errors.txt); its bytes end the data region so far. */
 static int later_join(struct backup_sink *bd, struct verror *e)
@@ -911,7 +917,7 @@ static int later_join(struct backup_sink *bd, struct verror *e)
 	}
 	bd->off = bd->woff = L->ref.off + L->ref.len;
 	if (L->why[0])
-		insert_error(bd, L->epos, L->eidx, L->why);
+		put_error(bd, L->epos, L->eidx, "%s", L->why);
 	return add_rec(bd, L->path, IDX_FILE, 0, 0, &L->ref);
 }
 
